@@ -1,0 +1,149 @@
+//! `mote-conformance`: runs the ONNX node conformance suite against the reference interpreter.
+//!
+//! ```text
+//! cargo run -p mote-conformance --release -- [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]
+//! ```
+//! Prints the pass count (overall and for `edge_core_tests.txt`), then any regressions (tests
+//! `expected.tsv` says pass that now fail) and newly passing tests. `--update` rewrites
+//! `expected.tsv`, keeping the reasons of tests that still fail. Exit code 1 on regressions.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use mote_conformance::manifest::{Expected, load_expected, save_expected};
+use mote_conformance::run::run_all;
+use mote_conformance::suite::Outcome;
+use mote_conformance::{edge_core_tests, node_dir};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut filters = Vec::new();
+    let (mut update, mut failures, mut json) = (false, false, false);
+    let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--filter" => filters.extend(it.next().cloned()),
+            "--update" => update = true,
+            "--failures" => failures = true,
+            "--json" => json = true,
+            "--threads" => threads = it.next().and_then(|n| n.parse().ok()).unwrap_or(threads),
+            "-h" | "--help" => {
+                println!("usage: mote-conformance [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument `{other}` (try --help)");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(dir) = node_dir() else {
+        eprintln!(
+            "conformance suite not found: expected ../shared/data/conformance/node next to the workspace, or set MOTE_SHARED_DATA"
+        );
+        return ExitCode::from(2);
+    };
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|r| {
+            r.flatten()
+                .filter(|e| e.path().join("model.onnx").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    if !filters.is_empty() {
+        names.retain(|n| filters.iter().any(|f| n.contains(f.as_str())));
+    }
+    let expected = match load_expected() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let quiet = json;
+    let outcomes = run_all(&dir, &names, threads, &|done, total| {
+        if !quiet && (done % 200 == 0 || done == total) {
+            eprintln!("  {done}/{total}");
+        }
+    });
+
+    let edge: Vec<String> = edge_core_tests();
+    let passed = outcomes.iter().filter(|o| o.is_pass()).count();
+    let edge_total = names.iter().filter(|n| edge.contains(n)).count();
+    let edge_passed = names.iter().zip(&outcomes).filter(|(n, o)| o.is_pass() && edge.contains(n)).count();
+    let mut regressions = Vec::new();
+    let mut newly = Vec::new();
+    for (n, o) in names.iter().zip(&outcomes) {
+        match (expected.get(n), o) {
+            (Some(Expected::Pass), Outcome::Fail(r)) => regressions.push((n.clone(), r.clone())),
+            (Some(Expected::Fail(_)) | None, Outcome::Pass) => newly.push(n.clone()),
+            _ => {}
+        }
+    }
+
+    if json {
+        let fails: BTreeMap<&str, &str> = names
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(n, o)| match o {
+                Outcome::Fail(r) => Some((n.as_str(), r.as_str())),
+                Outcome::Pass => None,
+            })
+            .collect();
+        let v = serde_json::json!({
+            "total": names.len(), "passed": passed, "edge_core_total": edge_total, "edge_core_passed": edge_passed,
+            "regressions": regressions.iter().map(|(n, _)| n).collect::<Vec<_>>(), "newly_passing": newly, "failures": fails,
+        });
+        println!("{v:#}");
+    } else {
+        if failures {
+            for (n, o) in names.iter().zip(&outcomes) {
+                if let Outcome::Fail(r) = o {
+                    println!("FAIL {n}: {r}");
+                }
+            }
+        }
+        for (n, r) in &regressions {
+            println!("REGRESSION {n}: {r}");
+        }
+        for n in &newly {
+            println!("NEWLY PASSING {n}");
+        }
+        println!(
+            "conformance: {passed}/{} passed (edge core {edge_passed}/{edge_total}); {} regression(s), {} newly passing",
+            names.len(),
+            regressions.len(),
+            newly.len()
+        );
+    }
+
+    if update {
+        let mut m = if filters.is_empty() { BTreeMap::new() } else { expected.clone() };
+        for (n, o) in names.iter().zip(&outcomes) {
+            let e = match o {
+                Outcome::Pass => Expected::Pass,
+                Outcome::Fail(r) => match expected.get(n) {
+                    Some(Expected::Fail(old)) => Expected::Fail(old.clone()),
+                    _ => Expected::Fail(short_reason(r)),
+                },
+            };
+            m.insert(n.clone(), e);
+        }
+        if let Err(e) = save_expected(&m) {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+        eprintln!("updated expected.tsv");
+    }
+    if regressions.is_empty() || update { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// A one-line reason from a failure message.
+fn short_reason(r: &str) -> String {
+    let r = r.replace('\t', " ");
+    if r.chars().count() > 160 { format!("{}...", r.chars().take(157).collect::<String>()) } else { r }
+}

@@ -1,0 +1,107 @@
+//! The checked-in expectations: which tests pass, why the others fail, and the few tests whose
+//! tolerance differs from the default (with the reason).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::compare::Tolerance;
+
+/// `expected.tsv`: `test<TAB>pass` or `test<TAB>fail<TAB>reason`.
+pub const EXPECTED_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/expected.tsv");
+/// `tolerances.tsv`: `test-name-prefix<TAB>atol<TAB>rtol<TAB>int_steps<TAB>reason`.
+pub const TOLERANCES: &str = include_str!("../tolerances.tsv");
+
+/// Expected status of one test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    Pass,
+    Fail(String),
+}
+
+/// Reads `expected.tsv` (an empty map if it does not exist).
+pub fn load_expected() -> Result<BTreeMap<String, Expected>, String> {
+    let text = match std::fs::read_to_string(EXPECTED_PATH) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(format!("{EXPECTED_PATH}: {e}")),
+    };
+    let mut m = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.splitn(3, '\t').collect();
+        let e = match cols.as_slice() {
+            [name, "pass"] => (name.to_string(), Expected::Pass),
+            [name, "fail", reason] if !reason.trim().is_empty() => {
+                (name.to_string(), Expected::Fail(reason.to_string()))
+            }
+            _ => {
+                return Err(format!(
+                    "{EXPECTED_PATH}:{}: expected `test<TAB>pass` or `test<TAB>fail<TAB>reason`",
+                    n + 1
+                ));
+            }
+        };
+        m.insert(e.0, e.1);
+    }
+    Ok(m)
+}
+
+/// Writes `expected.tsv` atomically (temp file + rename).
+pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
+    let mut s = String::from(
+        "# Expected conformance results of the reference interpreter (mote-conformance).\n\
+         # Every failure has a one-line reason. Regenerate with `cargo run -p mote-conformance --release -- --update`\n\
+         # (reasons of tests that still fail are kept).\n",
+    );
+    for (name, e) in m {
+        match e {
+            Expected::Pass => s.push_str(&format!("{name}\tpass\n")),
+            Expected::Fail(r) => s.push_str(&format!("{name}\tfail\t{r}\n")),
+        }
+    }
+    let tmp = PathBuf::from(format!("{EXPECTED_PATH}.tmp"));
+    std::fs::write(&tmp, s).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, EXPECTED_PATH).map_err(|e| format!("{EXPECTED_PATH}: {e}"))
+}
+
+/// The tolerance for a test: the longest matching prefix in `tolerances.tsv`, else the default.
+pub fn tolerance_for(test: &str) -> Tolerance {
+    let mut best: Option<(usize, Tolerance)> = None;
+    for line in TOLERANCES.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 5 || !test.starts_with(cols[0]) {
+            continue;
+        }
+        let (Ok(atol), Ok(rtol), Ok(steps)) = (cols[1].parse(), cols[2].parse(), cols[3].parse()) else {
+            continue;
+        };
+        if best.is_none_or(|(len, _)| cols[0].len() > len) {
+            best = Some((cols[0].len(), Tolerance { atol, rtol, int_steps: steps }));
+        }
+    }
+    best.map(|(_, t)| t).unwrap_or(Tolerance::DEFAULT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerance_file_parses_and_every_line_has_a_reason() {
+        for line in TOLERANCES.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 5, "bad line: {line}");
+            assert!(
+                cols[1].parse::<f64>().is_ok() && cols[2].parse::<f64>().is_ok() && cols[3].parse::<u64>().is_ok(),
+                "{line}"
+            );
+            assert!(cols[4].len() > 10, "reason missing: {line}");
+        }
+        assert_eq!(tolerance_for("test_definitely_not_listed"), Tolerance::DEFAULT);
+    }
+}

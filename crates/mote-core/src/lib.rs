@@ -1,0 +1,18 @@
+//! Core types shared by every Mote crate: element types ([`DType`]), shapes ([`Shape`]),
+//! strided tensor views ([`TensorView`]) and quantization parameters ([`QuantParams`]).
+//!
+//! This crate is `no_std` and never allocates, so the device runtime can use it on a
+//! microcontroller. It depends on nothing of ours; everything else depends on it.
+
+#![no_std]
+
+pub mod dtype;
+pub mod quant;
+pub mod shape;
+pub mod view;
+
+pub use dtype::DType;
+pub use half::{bf16, f16};
+pub use quant::QuantParams;
+pub use shape::{MAX_RANK, Shape, ShapeError};
+pub use view::TensorView;

@@ -1,0 +1,18 @@
+//! Control flow and container ops: If, Loop, Scan, sequences, optionals.
+
+use crate::infer::{InferCx, InferError};
+use crate::ops::OpFamily;
+use crate::types::ValueType;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ControlOp {}
+
+impl OpFamily for ControlOp {
+    fn name(&self) -> &'static str {
+        match *self {}
+    }
+
+    fn infer(&self, _cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
+        match *self {}
+    }
+}

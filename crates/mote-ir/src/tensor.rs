@@ -1,0 +1,423 @@
+//! Owned host tensors.
+//!
+//! A [`Tensor`] is a shape plus typed, reference-counted storage ([`Data`]): cloning is cheap,
+//! and a reshape shares the storage. Writing goes through [`Tensor::data_mut`] (copy on write).
+
+use std::fmt;
+use std::sync::Arc;
+
+use mote_core::shape::checked_numel;
+use mote_core::{DType, bf16, f16};
+
+use crate::error::TensorError;
+
+/// The largest element count a tensor may have (2^32). Bigger requests are errors, so a hostile
+/// shape cannot make the host abort on allocation.
+pub const MAX_ELEMENTS: usize = 1 << 32;
+
+/// Typed tensor storage, row-major.
+#[derive(Clone, PartialEq)]
+pub enum Data {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    F16(Vec<f16>),
+    BF16(Vec<bf16>),
+    I8(Vec<i8>),
+    U8(Vec<u8>),
+    I16(Vec<i16>),
+    U16(Vec<u16>),
+    I32(Vec<i32>),
+    U32(Vec<u32>),
+    I64(Vec<i64>),
+    U64(Vec<u64>),
+    Bool(Vec<bool>),
+    String(Vec<String>),
+}
+
+/// An element type with a fixed size: every [`DType`] except strings.
+pub trait Elem: Copy + Default + PartialEq + PartialOrd + fmt::Debug + Send + Sync + 'static {
+    const DTYPE: DType;
+    fn slice(data: &Data) -> Option<&[Self]>;
+    fn vec_mut(data: &mut Data) -> Option<&mut Vec<Self>>;
+    fn wrap(v: Vec<Self>) -> Data;
+    /// Lossy conversion through f64 (bool is 0/1).
+    fn to_f64(self) -> f64;
+    /// Conversion from f64 with ONNX `Cast` semantics: floats round, integers truncate toward
+    /// zero and wrap like numpy's `astype`, bool is `x != 0`.
+    fn from_f64(x: f64) -> Self;
+}
+
+macro_rules! impl_elem {
+    ($t:ty, $variant:ident, $dt:expr, |$x:ident| $to:expr, |$y:ident| $from:expr) => {
+        impl Elem for $t {
+            const DTYPE: DType = $dt;
+            fn slice(data: &Data) -> Option<&[Self]> {
+                match data {
+                    Data::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn vec_mut(data: &mut Data) -> Option<&mut Vec<Self>> {
+                match data {
+                    Data::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn wrap(v: Vec<Self>) -> Data {
+                Data::$variant(v)
+            }
+            fn to_f64(self) -> f64 {
+                let $x = self;
+                $to
+            }
+            fn from_f64($y: f64) -> Self {
+                $from
+            }
+        }
+    };
+}
+
+/// float -> int as numpy does on x86: truncate, and wrap through i64 for in-range values.
+fn f64_to_int_bits(y: f64) -> i64 {
+    if y.is_nan() {
+        return 0;
+    }
+    if y >= 9.223_372_036_854_775_807e18 || y < -9.223_372_036_854_775_808e18 {
+        return i64::MIN;
+    }
+    y as i64
+}
+
+impl_elem!(f32, F32, DType::F32, |x| x as f64, |y| y as f32);
+impl_elem!(f64, F64, DType::F64, |x| x, |y| y);
+impl_elem!(f16, F16, DType::F16, |x| x.to_f64(), |y| f16::from_f64(y));
+impl_elem!(bf16, BF16, DType::BF16, |x| x.to_f64(), |y| bf16::from_f64(y));
+impl_elem!(i8, I8, DType::I8, |x| x as f64, |y| f64_to_int_bits(y) as i8);
+impl_elem!(u8, U8, DType::U8, |x| x as f64, |y| f64_to_int_bits(y) as u8);
+impl_elem!(i16, I16, DType::I16, |x| x as f64, |y| f64_to_int_bits(y) as i16);
+impl_elem!(u16, U16, DType::U16, |x| x as f64, |y| f64_to_int_bits(y) as u16);
+impl_elem!(i32, I32, DType::I32, |x| x as f64, |y| f64_to_int_bits(y) as i32);
+impl_elem!(u32, U32, DType::U32, |x| x as f64, |y| f64_to_int_bits(y) as u32);
+impl_elem!(i64, I64, DType::I64, |x| x as f64, |y| f64_to_int_bits(y));
+impl_elem!(u64, U64, DType::U64, |x| x as f64, |y| if y >= 0.0 { y as u64 } else { f64_to_int_bits(y) as u64 });
+impl_elem!(bool, Bool, DType::Bool, |x| if x { 1.0 } else { 0.0 }, |y| y != 0.0);
+
+/// Matches a [`Data`] and runs `$body` with `$v: &Vec<T>` for each listed variant, where `T` is
+/// the element type. The `else` arm runs for the variants not listed.
+///
+/// ```ignore
+/// let n = dispatch!(t.data(), [F32, F64, I64], v => v.len(), else 0);
+/// ```
+#[macro_export]
+macro_rules! dispatch {
+    ($data:expr, [$($variant:ident),* $(,)?], $v:ident => $body:expr, else $other:expr) => {
+        match $data {
+            $( $crate::tensor::Data::$variant($v) => {
+                #[allow(unused)]
+                type T = $crate::dispatch!(@ty $variant);
+                $body
+            } )*
+            #[allow(unreachable_patterns)]
+            _ => $other,
+        }
+    };
+    (@ty F32) => { f32 };
+    (@ty F64) => { f64 };
+    (@ty F16) => { $crate::f16 };
+    (@ty BF16) => { $crate::bf16 };
+    (@ty I8) => { i8 };
+    (@ty U8) => { u8 };
+    (@ty I16) => { i16 };
+    (@ty U16) => { u16 };
+    (@ty I32) => { i32 };
+    (@ty U32) => { u32 };
+    (@ty I64) => { i64 };
+    (@ty U64) => { u64 };
+    (@ty Bool) => { bool };
+    (@ty String) => { String };
+}
+
+/// [`dispatch!`] over every fixed-size dtype (all but strings).
+#[macro_export]
+macro_rules! dispatch_elem {
+    ($data:expr, $v:ident => $body:expr, else $other:expr) => {
+        $crate::dispatch!($data, [F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64, Bool], $v => $body, else $other)
+    };
+}
+
+/// [`dispatch!`] over the numeric dtypes (floats and integers, not bool or string).
+#[macro_export]
+macro_rules! dispatch_numeric {
+    ($data:expr, $v:ident => $body:expr, else $other:expr) => {
+        $crate::dispatch!($data, [F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64], $v => $body, else $other)
+    };
+}
+
+/// [`dispatch!`] over the integer dtypes.
+#[macro_export]
+macro_rules! dispatch_int {
+    ($data:expr, $v:ident => $body:expr, else $other:expr) => {
+        $crate::dispatch!($data, [I8, U8, I16, U16, I32, U32, I64, U64], $v => $body, else $other)
+    };
+}
+
+impl Data {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Data::String(_) => DType::String,
+            d => dispatch_elem!(d, _v => T::DTYPE, else unreachable!()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Data::String(v) => v.len(),
+            d => dispatch_elem!(d, v => v.len(), else unreachable!()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `n` default elements (zero, false, empty string) of `dtype`.
+    pub fn zeros(dtype: DType, n: usize) -> Data {
+        match dtype {
+            DType::F32 => Data::F32(vec![0.0; n]),
+            DType::F64 => Data::F64(vec![0.0; n]),
+            DType::F16 => Data::F16(vec![f16::ZERO; n]),
+            DType::BF16 => Data::BF16(vec![bf16::ZERO; n]),
+            DType::I8 => Data::I8(vec![0; n]),
+            DType::U8 => Data::U8(vec![0; n]),
+            DType::I16 => Data::I16(vec![0; n]),
+            DType::U16 => Data::U16(vec![0; n]),
+            DType::I32 => Data::I32(vec![0; n]),
+            DType::U32 => Data::U32(vec![0; n]),
+            DType::I64 => Data::I64(vec![0; n]),
+            DType::U64 => Data::U64(vec![0; n]),
+            DType::Bool => Data::Bool(vec![false; n]),
+            DType::String => Data::String(vec![String::new(); n]),
+        }
+    }
+
+    /// The elements at `indices`, in order (a gather over the flat storage).
+    pub fn gather(&self, indices: &[usize]) -> Data {
+        match self {
+            Data::String(v) => Data::String(indices.iter().map(|&i| v[i].clone()).collect()),
+            d => {
+                dispatch_elem!(d, v => T::wrap(indices.iter().map(|&i| v[i]).collect()), else unreachable!())
+            }
+        }
+    }
+}
+
+/// An owned tensor: a shape and row-major data of `shape.iter().product()` elements.
+#[derive(Clone, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Arc<Data>,
+}
+
+impl Tensor {
+    /// Builds a tensor; fails when the data length does not match the shape.
+    pub fn new(shape: Vec<usize>, data: Data) -> Result<Tensor, TensorError> {
+        let n = checked_numel(&shape).ok_or_else(|| TensorError::TooLarge { shape: shape.clone() })?;
+        if n != data.len() {
+            return Err(TensorError::LengthMismatch { shape, len: data.len() });
+        }
+        Ok(Tensor { shape, data: Arc::new(data) })
+    }
+
+    /// A tensor from a typed vector.
+    pub fn from_vec<T: Elem>(shape: Vec<usize>, v: Vec<T>) -> Result<Tensor, TensorError> {
+        Tensor::new(shape, T::wrap(v))
+    }
+
+    /// A rank-0 tensor.
+    pub fn scalar<T: Elem>(x: T) -> Tensor {
+        Tensor { shape: vec![], data: Arc::new(T::wrap(vec![x])) }
+    }
+
+    /// A string tensor.
+    pub fn from_strings(shape: Vec<usize>, v: Vec<String>) -> Result<Tensor, TensorError> {
+        Tensor::new(shape, Data::String(v))
+    }
+
+    /// A tensor of default values (zero, false, ""), checking the size limit first.
+    pub fn zeros(dtype: DType, shape: Vec<usize>) -> Result<Tensor, TensorError> {
+        let n = check_numel(&shape)?;
+        Ok(Tensor { shape, data: Arc::new(Data::zeros(dtype, n)) })
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.data.dtype()
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+
+    /// Mutable storage, copied first if it is shared.
+    pub fn data_mut(&mut self) -> &mut Data {
+        Arc::make_mut(&mut self.data)
+    }
+
+    /// The typed elements, or `None` if `T` is not this tensor's dtype.
+    pub fn as_slice<T: Elem>(&self) -> Option<&[T]> {
+        T::slice(&self.data)
+    }
+
+    /// The typed elements, or an error naming both dtypes.
+    pub fn typed<T: Elem>(&self) -> Result<&[T], TensorError> {
+        T::slice(&self.data).ok_or(TensorError::DType { expected: T::DTYPE, got: self.dtype() })
+    }
+
+    /// Mutable typed elements (copy on write).
+    pub fn typed_mut<T: Elem>(&mut self) -> Result<&mut [T], TensorError> {
+        let got = self.dtype();
+        T::vec_mut(self.data_mut()).map(|v| v.as_mut_slice()).ok_or(TensorError::DType { expected: T::DTYPE, got })
+    }
+
+    pub fn strings(&self) -> Option<&[String]> {
+        match &*self.data {
+            Data::String(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The same data with another shape of equal element count (shares storage).
+    pub fn reshape(&self, shape: Vec<usize>) -> Result<Tensor, TensorError> {
+        let n = checked_numel(&shape).ok_or_else(|| TensorError::TooLarge { shape: shape.clone() })?;
+        if n != self.len() {
+            return Err(TensorError::LengthMismatch { shape, len: self.len() });
+        }
+        Ok(Tensor { shape, data: self.data.clone() })
+    }
+
+    /// Every element as f64 (strings are an error).
+    pub fn to_f64_vec(&self) -> Result<Vec<f64>, TensorError> {
+        dispatch_elem!(&*self.data, v => Ok(v.iter().map(|x| x.to_f64()).collect()),
+            else Err(TensorError::NotNumeric(self.dtype())))
+    }
+
+    /// Every element as f32 (strings are an error).
+    pub fn to_f32_vec(&self) -> Result<Vec<f32>, TensorError> {
+        match &*self.data {
+            Data::F32(v) => Ok(v.clone()),
+            Data::F16(v) => Ok(v.iter().map(|x| x.to_f32()).collect()),
+            Data::BF16(v) => Ok(v.iter().map(|x| x.to_f32()).collect()),
+            _ => Ok(self.to_f64_vec()?.into_iter().map(|x| x as f32).collect()),
+        }
+    }
+
+    /// Every element as i64; integer and bool tensors only (shape and index inputs).
+    pub fn to_i64_vec(&self) -> Result<Vec<i64>, TensorError> {
+        match &*self.data {
+            Data::I64(v) => Ok(v.clone()),
+            Data::U64(v) => Ok(v.iter().map(|&x| x as i64).collect()),
+            Data::Bool(v) => Ok(v.iter().map(|&x| x as i64).collect()),
+            d => dispatch_int!(d, v => Ok(v.iter().map(|&x| x as i64).collect()),
+                else Err(TensorError::NotInteger(self.dtype()))),
+        }
+    }
+
+    /// The single element of a one-element tensor as f64.
+    pub fn scalar_f64(&self) -> Result<f64, TensorError> {
+        if self.len() != 1 {
+            return Err(TensorError::NotScalar { shape: self.shape.clone() });
+        }
+        Ok(self.to_f64_vec()?[0])
+    }
+
+    /// The single element of a one-element integer tensor.
+    pub fn scalar_i64(&self) -> Result<i64, TensorError> {
+        if self.len() != 1 {
+            return Err(TensorError::NotScalar { shape: self.shape.clone() });
+        }
+        Ok(self.to_i64_vec()?[0])
+    }
+}
+
+/// Checks `shape` against [`MAX_ELEMENTS`] and returns its element count.
+pub fn check_numel(shape: &[usize]) -> Result<usize, TensorError> {
+    match checked_numel(shape) {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => Err(TensorError::TooLarge { shape: shape.to_vec() }),
+    }
+}
+
+impl fmt::Debug for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Data({}, {} elements)", self.dtype(), self.len())
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{:?}", self.dtype(), self.shape)?;
+        const SHOW: usize = 8;
+        let n = self.len();
+        let shown = n.min(SHOW);
+        let items: Vec<String> = match &*self.data {
+            Data::String(v) => v[..shown].iter().map(|s| format!("{s:?}")).collect(),
+            d => {
+                dispatch_elem!(d, v => v[..shown].iter().map(|x| format!("{x:?}")).collect(), else vec![])
+            }
+        };
+        write!(f, " [{}{}]", items.join(", "), if n > SHOW { ", ..." } else { "" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn construct_and_read() {
+        let t = Tensor::from_vec(vec![2, 2], vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(t.dtype(), DType::F32);
+        assert_eq!(t.typed::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+        assert!(t.typed::<i64>().is_err());
+        assert!(Tensor::from_vec(vec![3], vec![1i64, 2]).is_err());
+    }
+
+    #[test]
+    fn reshape_shares_and_write_copies() {
+        let a = Tensor::from_vec(vec![4], vec![1i32, 2, 3, 4]).unwrap();
+        let mut b = a.reshape(vec![2, 2]).unwrap();
+        b.typed_mut::<i32>().unwrap()[0] = 9;
+        assert_eq!(a.typed::<i32>().unwrap()[0], 1);
+        assert_eq!(b.typed::<i32>().unwrap()[0], 9);
+        assert!(a.reshape(vec![3]).is_err());
+    }
+
+    #[test]
+    fn size_limit() {
+        assert!(Tensor::zeros(DType::F32, vec![1 << 20, 1 << 20]).is_err());
+        assert!(Tensor::zeros(DType::F32, vec![usize::MAX, 2]).is_err());
+    }
+
+    #[test]
+    fn elem_casts_follow_numpy() {
+        assert_eq!(i8::from_f64(-1.9), -1);
+        assert_eq!(u8::from_f64(300.0), 44);
+        assert!(bool::from_f64(0.5));
+        assert_eq!(i32::from_f64(f64::NAN), 0);
+    }
+}

@@ -1,0 +1,13 @@
+//! Mote kernels.
+//!
+//! `reference/` holds plain scalar kernels: obviously correct, generic over element types, and
+//! the oracle every fast kernel and pipeline stage is tested against. Fast per-ISA kernels will
+//! live in `arch/<isa>/` under the same file stems.
+//!
+//! `no_std`, no allocation: kernels read input slices and write caller-provided output slices;
+//! scratch space is passed in. Shapes are validated by the caller (the interpreter or the
+//! runtime's loader); kernels may panic on inconsistent shapes, which is a caller bug.
+
+#![no_std]
+
+pub mod reference;
