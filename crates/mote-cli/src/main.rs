@@ -1,1 +1,54 @@
-fn main() {}
+//! `mote`: the command-line tool. Every subcommand has `--json` for scripts; errors go to stderr
+//! with a non-zero exit code.
+
+mod inspect;
+mod npy;
+mod ops_cmd;
+mod run;
+mod show;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const ABOUT: &str = "Mote takes trained ML models to the devices where people use them.";
+
+const EXAMPLES: &str = "\
+Examples:
+  mote inspect model.onnx                      inputs, outputs, ops, parameters, MACs, memory
+  mote inspect model.onnx --shape x=1,3,640,640 --json
+  mote run model.onnx --input x=image.npy      run once, print a summary of each output
+  mote run model.onnx --input-dir test_data_set_0 --output-dir out/ --expect test_data_set_0
+  mote ops                                     list the supported ONNX ops
+
+Run `mote <command> --help` for the details of a command.";
+
+#[derive(Parser, Debug)]
+#[command(name = "mote", version, about = ABOUT, after_help = EXAMPLES, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Inspect(inspect::Args),
+    Run(run::Args),
+    Ops(ops_cmd::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(a) => inspect::main(a),
+        Command::Run(a) => run::main(a),
+        Command::Ops(a) => ops_cmd::main(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graph;
 pub mod infer;
 pub mod ops;
+pub mod stats;
 pub mod tensor;
 pub mod types;
 pub mod value;

@@ -74,23 +74,46 @@ impl fmt::Display for NodeProblems<'_> {
             self.problems.iter().partition(|p| p.kind == ProblemKind::Unsupported);
         let path = self.path.display();
         if !unsup.is_empty() {
-            let mut ops: Vec<&str> = unsup.iter().filter(|p| p.detail.is_empty()).map(|p| p.op_type.as_str()).collect();
+            let mut ops: Vec<&str> = unsup.iter().map(|p| p.op_type.as_str()).collect();
             ops.sort();
             ops.dedup();
-            writeln!(f, "`{path}` uses {} unsupported node(s):", unsup.len())?;
-            for p in &unsup {
-                writeln!(f, "  - {p}")?;
-            }
-            if !ops.is_empty() {
-                writeln!(f, "unsupported op types: {}", ops.join(", "))?;
+            writeln!(f, "`{path}` uses {} unsupported node(s); unsupported op types: {}", unsup.len(), ops.join(", "))?;
+            for line in group_problems(&unsup) {
+                writeln!(f, "  - {line}")?;
             }
         }
         if !invalid.is_empty() {
             writeln!(f, "`{path}` has {} invalid node(s):", invalid.len())?;
-            for p in &invalid {
-                writeln!(f, "  - {p}")?;
+            for line in group_problems(&invalid) {
+                writeln!(f, "  - {line}")?;
             }
         }
         write!(f, "run `mote ops` to list the supported ops")
     }
+}
+
+/// One line per distinct (op type, domain, opset, detail), with the node names (the first
+/// few, then a count), in first-seen order.
+pub fn group_problems(problems: &[&NodeProblem]) -> Vec<String> {
+    const NAMES: usize = 4;
+    let mut groups: Vec<(&NodeProblem, Vec<&str>)> = Vec::new();
+    for p in problems {
+        match groups
+            .iter_mut()
+            .find(|(q, _)| q.op_type == p.op_type && q.domain == p.domain && q.opset == p.opset && q.detail == p.detail)
+        {
+            Some((_, names)) => names.push(&p.node),
+            None => groups.push((p, vec![&p.node])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(p, names)| {
+            let shown: Vec<String> = names.iter().take(NAMES).map(|n| format!("`{n}`")).collect();
+            let more = if names.len() > NAMES { format!(" and {} more", names.len() - NAMES) } else { String::new() };
+            let nodes = if names.len() == 1 { "node".to_string() } else { format!("{} nodes", names.len()) };
+            let detail = if p.detail.is_empty() { String::new() } else { format!(": {}", p.detail) };
+            format!("{} ({} opset {}){detail} at {nodes} {}{more}", p.op_type, p.domain, p.opset, shown.join(", "))
+        })
+        .collect()
 }

@@ -40,6 +40,28 @@ pub fn load(path: impl AsRef<Path>) -> Result<Model, ImportError> {
 
 /// Imports a model from bytes. `base_dir` locates external data; `path` is used in messages.
 pub fn from_bytes(bytes: &[u8], base_dir: Option<&Path>, path: &Path) -> Result<Model, ImportError> {
+    let (model, problems) = from_bytes_lenient(bytes, base_dir, path)?;
+    if !problems.is_empty() {
+        return Err(ImportError::Nodes { path: path.to_path_buf(), problems });
+    }
+    Ok(model)
+}
+
+/// Like [`load`], but node problems do not stop the import: the nodes that failed are left out
+/// of the graph (their outputs have no producer) and returned alongside. For reports such as
+/// `mote inspect`; such a graph cannot run.
+pub fn load_lenient(path: impl AsRef<Path>) -> Result<(Model, Vec<NodeProblem>), ImportError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    from_bytes_lenient(&bytes, path.parent(), path)
+}
+
+/// [`from_bytes`] without stopping at node problems (see [`load_lenient`]).
+pub fn from_bytes_lenient(
+    bytes: &[u8],
+    base_dir: Option<&Path>,
+    path: &Path,
+) -> Result<(Model, Vec<NodeProblem>), ImportError> {
     let decode = |msg: String| ImportError::Decode { path: path.to_path_buf(), msg };
     if bytes.is_empty() {
         return Err(decode("the file is empty".into()));
@@ -84,9 +106,7 @@ pub fn from_bytes(bytes: &[u8], base_dir: Option<&Path>, path: &Path) -> Result<
     if let Some(msg) = imp.fatal.take() {
         return Err(invalid(msg));
     }
-    if !imp.problems.is_empty() {
-        return Err(ImportError::Nodes { path: path.to_path_buf(), problems: imp.problems });
-    }
+    let problems = std::mem::take(&mut imp.problems);
     for p in &m.metadata_props {
         graph.metadata.push((p.key().to_string(), p.value().to_string()));
     }
@@ -96,7 +116,7 @@ pub fn from_bytes(bytes: &[u8], base_dir: Option<&Path>, path: &Path) -> Result<
     let mut opsets: Vec<(String, i64)> =
         imp.opsets.into_iter().map(|(d, v)| (display_domain(&d).to_string(), v)).collect();
     opsets.sort();
-    Ok(Model { graph, ir_version, opsets, producer: m.producer_name().to_string() })
+    Ok((Model { graph, ir_version, opsets, producer: m.producer_name().to_string() }, problems))
 }
 
 fn normalize_domain(d: &str) -> &str {

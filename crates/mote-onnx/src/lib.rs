@@ -16,6 +16,6 @@ pub mod proto;
 pub mod tensor;
 
 pub use error::{ImportError, NodeProblem, ProblemKind};
-pub use import::{Model, from_bytes, load};
+pub use import::{Model, from_bytes, from_bytes_lenient, load, load_lenient};
 pub use ops::supported_ops;
-pub use tensor::{decode_tensor, decode_value, tensor_from_proto, tensor_to_proto};
+pub use tensor::{decode_tensor, decode_value, encode_value, tensor_from_proto, tensor_to_proto};

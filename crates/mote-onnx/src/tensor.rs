@@ -325,6 +325,84 @@ fn value_from_optional(o: &OptionalProto) -> Result<Value, TensorDecodeError> {
     Ok(Value::Optional(inner.map(Box::new)))
 }
 
+/// Encodes a value as the proto its kind uses (`TensorProto`, `SequenceProto`, `MapProto`,
+/// `OptionalProto`), the inverse of [`decode_value`].
+pub fn encode_value(v: &Value, name: &str) -> Vec<u8> {
+    match v {
+        Value::Tensor(t) => tensor_to_proto(t, name).encode_to_vec(),
+        Value::Sequence(_) => sequence_to_proto(v, name).encode_to_vec(),
+        Value::Map { .. } => map_to_proto(v, name).encode_to_vec(),
+        Value::Optional(_) => optional_to_proto(v, name).encode_to_vec(),
+    }
+}
+
+fn sequence_to_proto(v: &Value, name: &str) -> SequenceProto {
+    use proto::sequence_proto::DataType as D;
+    let mut p = SequenceProto { name: Some(name.to_string()), ..Default::default() };
+    if let Value::Sequence(items) = v {
+        for it in items {
+            match it {
+                Value::Tensor(t) => {
+                    p.elem_type = Some(D::Tensor as i32);
+                    p.tensor_values.push(tensor_to_proto(t, ""));
+                }
+                Value::Sequence(_) => {
+                    p.elem_type = Some(D::Sequence as i32);
+                    p.sequence_values.push(sequence_to_proto(it, ""));
+                }
+                Value::Map { .. } => {
+                    p.elem_type = Some(D::Map as i32);
+                    p.map_values.push(map_to_proto(it, ""));
+                }
+                Value::Optional(_) => {
+                    p.elem_type = Some(D::Optional as i32);
+                    p.optional_values.push(optional_to_proto(it, ""));
+                }
+            }
+        }
+    }
+    p
+}
+
+fn map_to_proto(v: &Value, name: &str) -> MapProto {
+    let mut p = MapProto { name: Some(name.to_string()), ..Default::default() };
+    if let Value::Map { keys, values } = v {
+        p.key_type = Some(keys.dtype().code() as i32);
+        match keys.strings() {
+            Some(s) => p.string_keys = s.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            None => p.keys = keys.to_i64_vec().unwrap_or_default(),
+        }
+        p.values = Some(sequence_to_proto(&Value::Sequence(vec![Value::Tensor(values.clone())]), ""));
+    }
+    p
+}
+
+fn optional_to_proto(v: &Value, name: &str) -> OptionalProto {
+    use proto::optional_proto::DataType as D;
+    let mut p = OptionalProto { name: Some(name.to_string()), ..Default::default() };
+    if let Value::Optional(Some(inner)) = v {
+        match &**inner {
+            Value::Tensor(t) => {
+                p.elem_type = Some(D::Tensor as i32);
+                p.tensor_value = Some(tensor_to_proto(t, ""));
+            }
+            Value::Sequence(_) => {
+                p.elem_type = Some(D::Sequence as i32);
+                p.sequence_value = Some(sequence_to_proto(inner, ""));
+            }
+            Value::Map { .. } => {
+                p.elem_type = Some(D::Map as i32);
+                p.map_value = Some(map_to_proto(inner, ""));
+            }
+            Value::Optional(_) => {
+                p.elem_type = Some(D::Optional as i32);
+                p.optional_value = Some(Box::new(optional_to_proto(inner, "")));
+            }
+        }
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +422,20 @@ mod tests {
             let back = decode_tensor(&p.encode_to_vec()).unwrap();
             assert_eq!(back, t);
         }
+    }
+
+    #[test]
+    fn values_round_trip() {
+        let m = Value::Map {
+            keys: Tensor::from_vec(vec![2], vec![0i64, 1]).unwrap(),
+            values: Tensor::from_vec(vec![2], vec![0.25f32, 0.75]).unwrap(),
+        };
+        let seq = Value::Sequence(vec![m.clone(), m]);
+        let ty = ValueType::Sequence(Box::new(ValueType::Unknown));
+        assert_eq!(decode_value(&encode_value(&seq, "s"), &ty).unwrap(), seq);
+        let opt = Value::Optional(Some(Box::new(Value::Tensor(Tensor::scalar(3i32)))));
+        let ty = ValueType::Optional(Box::new(ValueType::Unknown));
+        assert_eq!(decode_value(&encode_value(&opt, "o"), &ty).unwrap(), opt);
     }
 
     #[test]

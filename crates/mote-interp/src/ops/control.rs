@@ -59,7 +59,10 @@ pub fn eval(op: &ControlOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) -> R
         ControlOp::SplitToSequence { axis: a, keepdims } => split_to_sequence(inputs, *a, *keepdims),
         ControlOp::ConcatFromSequence { axis: a, new_axis } => {
             let seq = sequence(inputs, 0)?;
-            let ts: Vec<&Tensor> = seq.iter().map(|v| v.as_tensor().ok_or_else(|| op_err!("sequence items must be tensors"))).collect::<Result<_, _>>()?;
+            let ts: Vec<&Tensor> = seq
+                .iter()
+                .map(|v| v.as_tensor().ok_or_else(|| op_err!("sequence items must be tensors")))
+                .collect::<Result<_, _>>()?;
             one(if *new_axis { stack(&ts, *a)? } else { concat(&ts, *a)? })
         }
         ControlOp::Optional { .. } => Ok(vec![Value::Optional(inputs.opt(0).map(|v| Box::new(v.clone())))]),
@@ -169,7 +172,8 @@ fn scan(s: &ScanAttrs, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n_out: usize) -> Re
             bail!("Scan-8 with sequence_lens is not supported");
         }
         // Scan-8: every input has a leading batch axis; run the opset-9 scan per batch entry.
-        let batch = state.first().or(scan_in.first().copied()).map(|t| t.shape().first().copied().unwrap_or(0)).unwrap_or(0);
+        let batch =
+            state.first().or(scan_in.first().copied()).map(|t| t.shape().first().copied().unwrap_or(0)).unwrap_or(0);
         let mut per_batch: Vec<Vec<Tensor>> = Vec::new();
         for b in 0..batch {
             let st: Vec<Tensor> = state.iter().map(|t| index_axis(t, 0, b)).collect::<Result<_, _>>()?;
@@ -190,7 +194,13 @@ fn scan(s: &ScanAttrs, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n_out: usize) -> Re
     Ok(scan_once(s, state, scan_in, cx, n_out)?.into_iter().map(Value::Tensor).collect())
 }
 
-fn scan_once(s: &ScanAttrs, mut state: Vec<Tensor>, scan_in: Vec<&Tensor>, cx: &EvalCx<'_>, n_out: usize) -> Result<Vec<Tensor>, OpError> {
+fn scan_once(
+    s: &ScanAttrs,
+    mut state: Vec<Tensor>,
+    scan_in: Vec<&Tensor>,
+    cx: &EvalCx<'_>,
+    n_out: usize,
+) -> Result<Vec<Tensor>, OpError> {
     let n_state = state.len();
     let mut axes = Vec::with_capacity(scan_in.len());
     let mut len = None;
@@ -213,7 +223,8 @@ fn scan_once(s: &ScanAttrs, mut state: Vec<Tensor>, scan_in: Vec<&Tensor>, cx: &
             args.push(Value::Tensor(index_axis(t, axes[j], k)?));
         }
         let out = cx.run_subgraph(&s.body, args)?;
-        let mut out = out.into_iter().map(|v| v.into_tensor().ok_or_else(|| op_err!("Scan body outputs must be tensors")));
+        let mut out =
+            out.into_iter().map(|v| v.into_tensor().ok_or_else(|| op_err!("Scan body outputs must be tensors")));
         for slot in state.iter_mut() {
             *slot = out.next().ok_or_else(|| op_err!("body produced too few outputs"))??;
         }

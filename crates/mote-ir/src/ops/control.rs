@@ -13,15 +13,24 @@ use crate::types::{Dim, TensorType, ValueType};
 #[derive(Clone, Debug, PartialEq)]
 pub enum ControlOp {
     /// `If(cond)`: runs one branch; both branches produce the node's outputs.
-    If { then_branch: Box<Graph>, else_branch: Box<Graph> },
+    If {
+        then_branch: Box<Graph>,
+        else_branch: Box<Graph>,
+    },
     /// `Loop(M?, cond?, v...)`: body inputs `(iter, cond, v...)`, body outputs
     /// `(cond, v..., scan...)`; node outputs are the final `v...` then the stacked `scan...`.
-    Loop { body: Box<Graph> },
+    Loop {
+        body: Box<Graph>,
+    },
     /// `Scan` (opset 9+ semantics unless `batch_axis_v8`).
     Scan(ScanAttrs),
     /// Applies `body` to every position of its sequence inputs (tensors are broadcast).
-    SequenceMap { body: Box<Graph> },
-    SequenceEmpty { dtype: DType },
+    SequenceMap {
+        body: Box<Graph>,
+    },
+    SequenceEmpty {
+        dtype: DType,
+    },
     SequenceConstruct,
     /// `SequenceInsert(seq, tensor, position?)`.
     SequenceInsert,
@@ -31,10 +40,18 @@ pub enum ControlOp {
     SequenceErase,
     SequenceLength,
     /// `SplitToSequence(x, split?)`.
-    SplitToSequence { axis: i64, keepdims: bool },
-    ConcatFromSequence { axis: i64, new_axis: bool },
+    SplitToSequence {
+        axis: i64,
+        keepdims: bool,
+    },
+    ConcatFromSequence {
+        axis: i64,
+        new_axis: bool,
+    },
     /// `Optional(x?)`; without an input, an empty optional of `elem`.
-    Optional { elem: Option<ValueType> },
+    Optional {
+        elem: Option<ValueType>,
+    },
     OptionalHasElement,
     OptionalGetElement,
 }
@@ -89,7 +106,13 @@ impl OpFamily for ControlOp {
                     .map(|k| {
                         let (a, b) = (out(then_branch, k), out(else_branch, k));
                         match cx.value(0).and_then(|t| t.to_i64_vec().ok()).and_then(|v| v.first().copied()) {
-                            Some(c) => if c != 0 { a } else { b },
+                            Some(c) => {
+                                if c != 0 {
+                                    a
+                                } else {
+                                    b
+                                }
+                            }
                             None => join(&a, &b),
                         }
                     })
@@ -126,11 +149,9 @@ impl OpFamily for ControlOp {
                     })
                     .collect()
             }
-            ControlOp::SequenceMap { body } => body
-                .outputs
-                .iter()
-                .map(|&o| ValueType::Sequence(Box::new(body.value(o).ty.clone())))
-                .collect(),
+            ControlOp::SequenceMap { body } => {
+                body.outputs.iter().map(|&o| ValueType::Sequence(Box::new(body.value(o).ty.clone()))).collect()
+            }
             ControlOp::SequenceEmpty { dtype } => {
                 vec![ValueType::Sequence(Box::new(ValueType::Tensor(TensorType::of_dtype(*dtype))))]
             }

@@ -130,7 +130,8 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
 
 fn scan(cx: &mut NodeCtx<'_>) -> Result<ControlOp, NodeError> {
     let body = Box::new(cx.req_graph("body")?);
-    let num_scan_inputs = cx.int_opt("num_scan_inputs")?.ok_or_else(|| invalid!("required attribute `num_scan_inputs` is missing"))?;
+    let num_scan_inputs =
+        cx.int_opt("num_scan_inputs")?.ok_or_else(|| invalid!("required attribute `num_scan_inputs` is missing"))?;
     let num_scan_inputs = usize::try_from(num_scan_inputs).map_err(|_| invalid!("`num_scan_inputs` must be >= 0"))?;
     let batch_axis_v8 = cx.opset < 9;
     let lead = usize::from(batch_axis_v8);
@@ -138,7 +139,8 @@ fn scan(cx: &mut NodeCtx<'_>) -> Result<ControlOp, NodeError> {
         return Err(invalid!("{} inputs, fewer than the {num_scan_inputs} scan inputs", cx.inputs.len()));
     }
     let n_state = cx.inputs.len() - lead - num_scan_inputs;
-    let n_scan_out = cx.node.output.len().checked_sub(n_state).ok_or_else(|| invalid!("fewer outputs than state variables"))?;
+    let n_scan_out =
+        cx.node.output.len().checked_sub(n_state).ok_or_else(|| invalid!("fewer outputs than state variables"))?;
     if body.inputs.len() != n_state + num_scan_inputs || body.outputs.len() != cx.node.output.len() {
         return Err(invalid!("body signature does not match the node's inputs and outputs"));
     }
@@ -166,5 +168,13 @@ fn scan(cx: &mut NodeCtx<'_>) -> Result<ControlOp, NodeError> {
             dirs("scan_output_directions", n_scan_out)?,
         )
     };
-    Ok(ControlOp::Scan(ScanAttrs { body, num_scan_inputs, input_axes, input_reverse, output_axes, output_reverse, batch_axis_v8 }))
+    Ok(ControlOp::Scan(ScanAttrs {
+        body,
+        num_scan_inputs,
+        input_axes,
+        input_reverse,
+        output_axes,
+        output_reverse,
+        batch_axis_v8,
+    }))
 }

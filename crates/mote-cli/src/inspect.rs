@@ -1,0 +1,191 @@
+//! `mote inspect`: what a model is, what it costs, and whether Mote can run it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::show::{bytes, count, dtype_json, shape_json, type_str};
+
+const HELP: &str = "\
+Shows inputs and outputs (names, dtypes, shapes), an op histogram, the parameter count and weight
+bytes, multiply-accumulates (MACs) per run, an estimate of peak activation memory, and every
+unsupported op (op type, domain, opset, node name) if there are any.
+
+Symbolic or unknown input dims (a batch `N`, an image `H`x`W`) are set to 1 for the MAC and memory
+estimates unless you give them with --dim or --shape; the report lists what it assumed.
+
+Examples:
+  mote inspect model.onnx
+  mote inspect model.onnx --dim N=8
+  mote inspect det.onnx --shape x=1,3,736,736 --json
+  mote inspect model.onnx --dump          # also print the whole graph as text";
+
+/// Arguments of `mote inspect`.
+#[derive(clap::Args, Debug)]
+#[command(about = "Describe a model: I/O, ops, parameters, MACs, memory, unsupported ops", after_help = HELP)]
+pub struct Args {
+    /// The model file (.onnx).
+    model: PathBuf,
+    /// Set a symbolic dimension for the estimates, e.g. `N=1` (repeatable).
+    #[arg(long = "dim", value_name = "SYMBOL=SIZE")]
+    dims: Vec<String>,
+    /// Set a whole input shape for the estimates, e.g. `x=1,3,224,224` (repeatable).
+    #[arg(long = "shape", value_name = "INPUT=D0,D1,..")]
+    shapes: Vec<String>,
+    /// Print the graph as text after the summary.
+    #[arg(long)]
+    dump: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn main(a: Args) -> Result<ExitCode> {
+    let (model, problems) = mote_onnx::load_lenient(&a.model)?;
+    let declared = model.graph.clone();
+    let mut g = model.graph;
+
+    let mut bindings: HashMap<String, usize> = HashMap::new();
+    for d in &a.dims {
+        let (k, v) = d.split_once('=').context("--dim takes SYMBOL=SIZE, e.g. N=1")?;
+        bindings.insert(k.to_string(), v.parse().with_context(|| format!("--dim {d}: `{v}` is not a size"))?);
+    }
+    for s in &a.shapes {
+        let (name, dims) = s.split_once('=').context("--shape takes INPUT=D0,D1,.., e.g. x=1,3,224,224")?;
+        let id = g.find_value(name).filter(|id| g.inputs.contains(id)).with_context(|| {
+            let names: Vec<&str> = g.runtime_inputs().iter().map(|&i| g.value(i).name.as_str()).collect();
+            format!("--shape: `{name}` is not an input (inputs: {})", names.join(", "))
+        })?;
+        let dims: Vec<usize> = dims
+            .split(',')
+            .map(|x| x.trim().parse())
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("--shape {s}: dims must be sizes"))?;
+        let rank = g.value(id).ty.as_tensor().and_then(|t| t.rank());
+        if rank.is_some_and(|r| r != dims.len()) {
+            bail!("--shape {s}: `{name}` has rank {}, got {} dims", rank.unwrap_or(0), dims.len());
+        }
+        for (axis, &d) in dims.iter().enumerate() {
+            bindings.insert(format!("{name}:{axis}"), d);
+            if let Some(mote_ir::Dim::Sym(sym)) =
+                g.value(id).ty.as_tensor().and_then(|t| t.shape.as_ref()).and_then(|s| s.get(axis))
+            {
+                bindings.entry(sym.clone()).or_insert(d);
+            }
+        }
+    }
+    let assumed = mote_ir::stats::specialize_inputs(&mut g, &bindings, 1);
+    let infer_error = if problems.is_empty() { mote_interp::infer(&mut g).err().map(|e| e.to_string()) } else { None };
+    let mut st = mote_ir::stats::stats(&g);
+    for p in &problems {
+        *st.op_histogram.entry(p.op_type.clone()).or_default() += 1;
+        st.nodes += 1;
+    }
+
+    let io = |ids: &[mote_ir::ValueId]| -> Vec<serde_json::Value> {
+        ids.iter()
+            .map(|&i| {
+                let v = declared.value(i);
+                json!({ "name": v.name, "dtype": dtype_json(&v.ty), "shape": shape_json(&v.ty) })
+            })
+            .collect()
+    };
+    if a.json {
+        let mut unsupported = Vec::new();
+        let mut invalid = Vec::new();
+        for p in &problems {
+            let item = json!({ "op_type": p.op_type, "domain": p.domain, "opset": p.opset, "node": p.node, "detail": p.detail });
+            if p.kind == mote_onnx::ProblemKind::Unsupported { unsupported.push(item) } else { invalid.push(item) }
+        }
+        let v = json!({
+            "model": a.model.display().to_string(),
+            "format": "onnx",
+            "ir_version": model.ir_version,
+            "opsets": model.opsets.iter().map(|(d, v)| (d.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "producer": model.producer,
+            "inputs": io(&declared.runtime_inputs()),
+            "outputs": io(&declared.outputs),
+            "nodes": st.nodes,
+            "op_histogram": st.op_histogram,
+            "parameters": st.parameters,
+            "weight_bytes": st.weight_bytes,
+            "macs": st.macs,
+            "macs_unknown_nodes": st.macs_unknown_nodes,
+            "activation_peak_bytes": st.activation_peak_bytes,
+            "activation_unknown_values": st.activation_unknown_values,
+            "assumed_dims": assumed.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "supported": problems.is_empty(),
+            "unsupported": unsupported,
+            "invalid": invalid,
+            "inference_error": infer_error,
+        });
+        println!("{v:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let opsets: Vec<String> = model.opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
+    println!("model       {}", a.model.display());
+    println!(
+        "format      ONNX IR {}, opsets: {}{}",
+        model.ir_version,
+        opsets.join(", "),
+        if model.producer.is_empty() { String::new() } else { format!(", producer {}", model.producer) }
+    );
+    println!("inputs");
+    for &i in &declared.runtime_inputs() {
+        println!("  {:<24} {}", declared.value(i).name, type_str(&declared.value(i).ty));
+    }
+    println!("outputs");
+    for &o in &declared.outputs {
+        println!("  {:<24} {}", declared.value(o).name, type_str(&g.value(o).ty));
+    }
+    let mut hist: Vec<(&String, &usize)> = st.op_histogram.iter().collect();
+    hist.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let hist: Vec<String> = hist.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("nodes       {} ({})", st.nodes, hist.join(", "));
+    println!(
+        "parameters  {} in {} constant tensors, {}",
+        count(st.parameters),
+        st.constant_tensors,
+        bytes(st.weight_bytes)
+    );
+    let unknown = if st.macs_unknown_nodes > 0 {
+        format!(" (+ {} node(s) of unknown shape)", st.macs_unknown_nodes)
+    } else {
+        String::new()
+    };
+    println!("MACs        {}{unknown}", count(st.macs));
+    let at = st.activation_peak_node.as_ref().map(|n| format!(" after node `{n}`")).unwrap_or_default();
+    let unknown = if st.activation_unknown_values > 0 {
+        format!(" (+ {} value(s) of unknown size)", st.activation_unknown_values)
+    } else {
+        String::new()
+    };
+    println!(
+        "activations peak {}{at}{unknown} (estimate: live tensors in node order)",
+        bytes(st.activation_peak_bytes)
+    );
+    if !assumed.is_empty() {
+        let a: Vec<String> = assumed.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("assumed     {} (set with --dim / --shape)", a.join(", "));
+    }
+    if let Some(e) = &infer_error {
+        println!("inference   {e}");
+    }
+    if problems.is_empty() {
+        println!("unsupported none: Mote can run this model");
+    } else {
+        println!("unsupported {} node(s):", problems.len());
+        for line in mote_onnx::error::group_problems(&problems.iter().collect::<Vec<_>>()) {
+            println!("  - {line}");
+        }
+    }
+    if a.dump {
+        println!();
+        print!("{}", mote_ir::dump::dump(&g));
+    }
+    Ok(ExitCode::SUCCESS)
+}

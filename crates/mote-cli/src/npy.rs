@@ -1,0 +1,129 @@
+//! `.npy` files <-> tensors (via `npyz`), and reading tensor/value files by extension.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use mote_ir::{Data, Tensor, Value, ValueType, bf16, f16};
+use npyz::{TypeChar, WriterBuilder};
+
+/// Reads a `.npy` (C order, little endian) into a tensor.
+pub fn read_npy(path: &Path) -> Result<Tensor> {
+    let f = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let npy = npyz::NpyFile::new(BufReader::new(f))
+        .with_context(|| format!("`{}` is not a valid .npy file", path.display()))?;
+    if npy.order() == npyz::Order::Fortran {
+        bail!("`{}` is in Fortran order; save it with np.ascontiguousarray(...) first", path.display());
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let npyz::DType::Plain(ts) = npy.dtype() else {
+        bail!("`{}` holds a structured array; Mote reads plain numeric arrays", path.display());
+    };
+    if ts.endianness() == npyz::Endianness::Big && ts.num_bytes().unwrap_or(1) > 1 {
+        bail!("`{}` is big-endian; convert it with arr.astype(arr.dtype.newbyteorder('<'))", path.display());
+    }
+    let size = ts.size_field();
+    let ctx = || format!("cannot read the data of `{}`", path.display());
+    let data = match (ts.type_char(), size) {
+        (TypeChar::Float, 4) => Data::F32(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Float, 8) => Data::F64(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Float, 2) => Data::F16(npy.into_vec::<f16>().with_context(ctx)?),
+        (TypeChar::Int, 1) => Data::I8(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Int, 2) => Data::I16(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Int, 4) => Data::I32(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Int, 8) => Data::I64(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Uint, 1) => Data::U8(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Uint, 2) => Data::U16(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Uint, 4) => Data::U32(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Uint, 8) => Data::U64(npy.into_vec().with_context(ctx)?),
+        (TypeChar::Bool, 1) => Data::Bool(npy.into_vec().with_context(ctx)?),
+        (c, s) => bail!("`{}` has element type {c:?}{s}, which Mote cannot read", path.display()),
+    };
+    Tensor::new(shape, data).with_context(|| format!("`{}`: shape and data disagree", path.display()))
+}
+
+/// Writes a tensor as `.npy` atomically (temporary file, then rename).
+pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
+    let tmp = path.with_extension("npy.tmp");
+    {
+        let f = File::create(&tmp).with_context(|| format!("cannot create `{}`", tmp.display()))?;
+        let mut w = BufWriter::new(f);
+        let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+        macro_rules! put {
+            ($v:expr) => {{
+                let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut w).begin_nd()?;
+                writer.extend($v.iter().copied())?;
+                writer.finish()?;
+            }};
+        }
+        match t.data() {
+            Data::F32(v) => put!(v),
+            Data::F64(v) => put!(v),
+            Data::I8(v) => put!(v),
+            Data::U8(v) => put!(v),
+            Data::I16(v) => put!(v),
+            Data::U16(v) => put!(v),
+            Data::I32(v) => put!(v),
+            Data::U32(v) => put!(v),
+            Data::I64(v) => put!(v),
+            Data::U64(v) => put!(v),
+            Data::Bool(v) => put!(v),
+            Data::F16(v) => put!(v),
+            Data::BF16(v) => {
+                // numpy has no bfloat16: widen to float32.
+                let wide: Vec<f32> = v.iter().map(|x: &bf16| x.to_f32()).collect();
+                put!(wide)
+            }
+            Data::String(_) => bail!("string tensors cannot be written as .npy"),
+        }
+        w.flush()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// Reads an input file: `.npy`, or an ONNX `.pb` (a `TensorProto`, or the container proto that
+/// `ty` calls for).
+pub fn read_value(path: &Path, ty: &ValueType) -> Result<Value> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => Ok(Value::Tensor(read_npy(path)?)),
+        Some("pb") => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            mote_onnx::decode_value(&bytes, ty)
+                .with_context(|| format!("`{}` is not a valid ONNX value file", path.display()))
+        }
+        _ => bail!("`{}`: input files must be .npy or .pb (an ONNX TensorProto)", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trip() {
+        let dir = std::env::temp_dir().join(format!("mote-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases = vec![
+            Tensor::from_vec(vec![2, 2], vec![1.5f32, -2.0, 3.0, 4.0]).unwrap(),
+            Tensor::from_vec(vec![3], vec![true, false, true]).unwrap(),
+            Tensor::from_vec(vec![1, 2], vec![-5i8, 7]).unwrap(),
+            Tensor::from_vec(vec![2], vec![f16::from_f32(0.5), f16::from_f32(-1.0)]).unwrap(),
+            Tensor::from_vec(vec![], vec![42i64]).unwrap(),
+        ];
+        for (i, t) in cases.into_iter().enumerate() {
+            let p = dir.join(format!("t{i}.npy"));
+            write_npy(&p, &t).unwrap();
+            assert_eq!(read_npy(&p).unwrap(), t);
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let p = std::env::temp_dir().join(format!("mote-bad-{}.npy", std::process::id()));
+        std::fs::write(&p, b"not an npy file").unwrap();
+        assert!(read_npy(&p).is_err());
+        std::fs::remove_file(&p).ok();
+    }
+}

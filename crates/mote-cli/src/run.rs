@@ -1,0 +1,194 @@
+//! `mote run`: run a model once on files and summarize (and optionally save or check) outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use mote_conformance::compare::{Tolerance, compare_value};
+use mote_interp::Session;
+use mote_ir::{Value, ValueType};
+use serde_json::json;
+
+use crate::npy::{read_value, write_npy};
+use crate::show::{summary, summary_line, value_desc};
+
+const HELP: &str = "\
+Inputs are .npy files or ONNX TensorProto .pb files. --input-dir reads input_0.pb, input_1.pb, ...
+in the order of the model's inputs that have no initializer (the layout of the ONNX backend tests).
+--output-dir writes output_0.npy, output_1.npy, ... in the model's output order (outputs that are
+not tensors, such as a ZipMap's sequence of maps, are written as output_<i>.pb).
+--expect DIR compares the outputs with DIR/output_<i>.pb and fails if any differs by more than the
+tolerance (default: atol 1e-4, rtol 5e-4 for floats; exact for integers and bools).
+
+Examples:
+  mote run model.onnx --input input=cat.npy
+  mote run model.onnx --input-dir test_data_set_0 --output-dir out/
+  mote run model.onnx --input-dir test_data_set_0 --expect test_data_set_0 --atol 1e-3 --json";
+
+/// Arguments of `mote run`.
+#[derive(clap::Args, Debug)]
+#[command(about = "Run a model on input files and summarize its outputs", after_help = HELP)]
+pub struct Args {
+    /// The model file (.onnx).
+    model: PathBuf,
+    /// An input: NAME=FILE with FILE a .npy or .pb (repeatable).
+    #[arg(long = "input", short = 'i', value_name = "NAME=FILE")]
+    inputs: Vec<String>,
+    /// Read input_<i>.pb for each model input from this directory.
+    #[arg(long, value_name = "DIR")]
+    input_dir: Option<PathBuf>,
+    /// Write output_<i>.npy here (created if missing).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// Compare outputs with DIR/output_<i>.pb; exit non-zero on a mismatch.
+    #[arg(long, value_name = "DIR")]
+    expect: Option<PathBuf>,
+    /// Absolute tolerance for --expect.
+    #[arg(long, default_value_t = 1e-4)]
+    atol: f64,
+    /// Relative tolerance for --expect.
+    #[arg(long, default_value_t = 5e-4)]
+    rtol: f64,
+    /// Allowed integer difference for --expect (1 = one quantization step).
+    #[arg(long, default_value_t = 0)]
+    int_steps: u64,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn main(a: Args) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let model = mote_onnx::load(&a.model)?;
+    let mut graph = model.graph;
+    mote_ir::verify::verify(&graph)?;
+    // Inference fills in output types; a failure here is reported but does not stop the run.
+    let infer_error = mote_interp::infer(&mut graph).err();
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let g = &graph;
+
+    let runtime = g.runtime_inputs();
+    let mut named: Vec<(String, Value)> = Vec::new();
+    if let Some(dir) = &a.input_dir {
+        for (i, &id) in runtime.iter().enumerate() {
+            let v = g.value(id);
+            if a.inputs.iter().any(|s| s.split_once('=').is_some_and(|(n, _)| n == v.name)) {
+                continue;
+            }
+            let path = dir.join(format!("input_{i}.pb"));
+            if !path.exists() {
+                bail!(
+                    "`{}` is missing: --input-dir needs input_{i}.pb for input `{}` ({})",
+                    path.display(),
+                    v.name,
+                    v.ty
+                );
+            }
+            named.push((v.name.clone(), read_value(&path, &v.ty)?));
+        }
+    }
+    for s in &a.inputs {
+        let (name, file) = s.split_once('=').with_context(|| format!("--input `{s}`: expected NAME=FILE"))?;
+        let id = g.find_value(name).filter(|id| g.inputs.contains(id)).with_context(|| {
+            let names: Vec<String> =
+                runtime.iter().map(|&i| format!("{} ({})", g.value(i).name, g.value(i).ty)).collect();
+            format!("--input: `{name}` is not an input of the model; inputs: {}", names.join(", "))
+        })?;
+        named.push((name.to_string(), read_value(Path::new(file), &g.value(id).ty)?));
+    }
+    let missing: Vec<String> = runtime
+        .iter()
+        .map(|&i| g.value(i))
+        .filter(|v| !named.iter().any(|(n, _)| *n == v.name))
+        .map(|v| format!("{} ({})", v.name, v.ty))
+        .collect();
+    if !missing.is_empty() {
+        bail!("missing input(s): {}; give them with --input NAME=FILE or --input-dir DIR", missing.join(", "));
+    }
+
+    let session = Session::new(g);
+    let t1 = Instant::now();
+    let outputs = session.run_named(named)?;
+    let run_ms = t1.elapsed().as_secs_f64() * 1e3;
+
+    if let Some(dir) = &a.output_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let tol = Tolerance { atol: a.atol, rtol: a.rtol, int_steps: a.int_steps };
+    let mut all_match = true;
+    let mut items = Vec::new();
+    for (i, (&id, v)) in g.outputs.iter().zip(&outputs).enumerate() {
+        let name = &g.value(id).name;
+        let mut item = json!({ "name": name, "value": value_desc(v) });
+        if let Value::Tensor(t) = v {
+            item["dtype"] = json!(t.dtype().name());
+            item["shape"] = json!(t.shape());
+            item["summary"] = summary(t);
+        }
+        if let Some(dir) = &a.output_dir {
+            let path = match v {
+                Value::Tensor(t) if t.dtype() != mote_ir::DType::String => {
+                    let p = dir.join(format!("output_{i}.npy"));
+                    write_npy(&p, t)?;
+                    p
+                }
+                other => {
+                    let p = dir.join(format!("output_{i}.pb"));
+                    write_atomic(&p, &mote_onnx::encode_value(other, name))?;
+                    p
+                }
+            };
+            item["file"] = json!(path.display().to_string());
+        }
+        if let Some(dir) = &a.expect {
+            let path = dir.join(format!("output_{i}.pb"));
+            let want = read_value(&path, &declared_type(g, id))?;
+            let r = compare_value(v, &want, tol);
+            all_match &= r.is_ok();
+            item["matches"] = json!(r.is_ok());
+            if let Err(e) = r {
+                item["mismatch"] = json!(e);
+            }
+        }
+        items.push(item);
+    }
+
+    if a.json {
+        let mut v =
+            json!({ "model": a.model.display().to_string(), "load_ms": load_ms, "run_ms": run_ms, "outputs": items });
+        if a.expect.is_some() {
+            v["matches"] = json!(all_match);
+        }
+        println!("{v:#}");
+    } else {
+        for item in &items {
+            let desc = item["value"].as_str().unwrap_or_default();
+            let line = item.get("summary").map(summary_line).unwrap_or_default();
+            println!("{:<24} {desc:<20} {line}", item["name"].as_str().unwrap_or_default());
+            if let Some(m) = item.get("matches") {
+                match item.get("mismatch") {
+                    Some(e) => println!("{:<24} MISMATCH: {}", "", e.as_str().unwrap_or_default()),
+                    None if m == true => println!("{:<24} matches the expected output", ""),
+                    None => {}
+                }
+            }
+        }
+        println!("load {load_ms:.1} ms, run {run_ms:.1} ms (reference interpreter)");
+        if let Some(e) = infer_error {
+            eprintln!("note: static shape inference failed: {e}");
+        }
+    }
+    if all_match { Ok(ExitCode::SUCCESS) } else { Ok(ExitCode::FAILURE) }
+}
+
+/// The declared type of a graph output (decides which proto an expected `.pb` holds).
+fn declared_type(g: &mote_ir::Graph, id: mote_ir::ValueId) -> ValueType {
+    g.value(id).ty.clone()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
+}

@@ -1,0 +1,289 @@
+//! End-to-end tests of the `mote` binary: the CLI contract (exit codes, messages, files, JSON).
+//! Models are built here from protobuf messages, so these tests need no shared data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mote_onnx::proto::{
+    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto::{Dimension, dimension::Value as DimValue},
+    type_proto::{Tensor as TensorTypeProto, Value as TypeValue},
+};
+use prost::Message;
+
+fn mote(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mote")).args(args).output().expect("mote runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mote-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| Dimension {
+            value: Some(match d {
+                Some(v) => DimValue::DimValue(*v),
+                None => DimValue::DimParam("N".into()),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(TypeValue::TensorType(TensorTypeProto {
+                elem_type: Some(1),
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, domain: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        domain: Some(domain.into()),
+        name: Some(name.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// y = Relu(x) + bias, x: f32[N, 3].
+fn small_model(nodes: Vec<NodeProto>, extra_opsets: &[(&str, i64)]) -> Vec<u8> {
+    let bias = TensorProto {
+        name: Some("bias".into()),
+        dims: vec![3],
+        data_type: Some(1),
+        float_data: vec![1.0, 2.0, 3.0],
+        ..Default::default()
+    };
+    let graph = GraphProto {
+        name: Some("small".into()),
+        node: nodes,
+        initializer: vec![bias],
+        input: vec![value_info("x", &[None, Some(3)])],
+        output: vec![value_info("y", &[None, Some(3)])],
+        ..Default::default()
+    };
+    let mut opset_import = vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }];
+    for (d, v) in extra_opsets {
+        opset_import.push(OperatorSetIdProto { domain: Some(d.to_string()), version: Some(*v) });
+    }
+    ModelProto { ir_version: Some(8), opset_import, graph: Some(graph), ..Default::default() }.encode_to_vec()
+}
+
+fn relu_add() -> Vec<u8> {
+    small_model(vec![node("Relu", "", "relu", &["x"], &["r"]), node("Add", "", "add", &["r", "bias"], &["y"])], &[])
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn npy_f32(dir: &Path, name: &str, shape: &[usize], v: &[f32]) -> PathBuf {
+    // A minimal .npy writer, independent of the CLI's own.
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_s = if shape.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_s}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for x in v {
+        bytes.extend(x.to_le_bytes());
+    }
+    write(dir, name, &bytes)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let o = mote(&["--help"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("Examples:"));
+    for cmd in ["inspect", "run", "ops"] {
+        let o = mote(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd} --help");
+        assert!(stdout(&o).contains("mote ") && stdout(&o).contains("--json"), "{cmd} --help lacks examples or --json");
+    }
+}
+
+#[test]
+fn run_computes_writes_and_checks_outputs() {
+    let d = tmp("run");
+    let model = write(&d, "m.onnx", &relu_add());
+    let x = npy_f32(&d, "x.npy", &[2, 3], &[-1.0, 0.5, 2.0, 3.0, -4.0, 0.0]);
+    let out = d.join("out");
+    let o = mote(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        &format!("x={}", x.display()),
+        "--output-dir",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["outputs"][0]["name"], "y");
+    assert_eq!(v["outputs"][0]["shape"], serde_json::json!([2, 3]));
+    assert_eq!(v["outputs"][0]["summary"]["max"], 5.0);
+    assert!(v["run_ms"].as_f64().is_some());
+    // The written .npy holds Relu(x) + bias.
+    let bytes = std::fs::read(out.join("output_0.npy")).unwrap();
+    let data: Vec<f32> =
+        bytes[bytes.len() - 24..].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(data, vec![1.0, 2.5, 5.0, 4.0, 2.0, 3.0]);
+
+    // --expect against a TensorProto with one wrong value fails with a message.
+    let want = TensorProto {
+        dims: vec![2, 3],
+        data_type: Some(1),
+        float_data: vec![1.0, 2.5, 5.0, 4.0, 2.0, 3.5],
+        ..Default::default()
+    };
+    let exp = tmp("expect");
+    write(&exp, "output_0.pb", &want.encode_to_vec());
+    let o =
+        mote(&["run", model.to_str().unwrap(), "-i", &format!("x={}", x.display()), "--expect", exp.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("MISMATCH"), "{}", stdout(&o));
+}
+
+#[test]
+fn run_reads_input_dir_in_graph_order() {
+    let d = tmp("indir");
+    let model = write(&d, "m.onnx", &relu_add());
+    let x =
+        TensorProto { dims: vec![1, 3], data_type: Some(1), float_data: vec![1.0, -1.0, 0.0], ..Default::default() };
+    write(&d, "input_0.pb", &x.encode_to_vec());
+    let y = TensorProto { dims: vec![1, 3], data_type: Some(1), float_data: vec![2.0, 2.0, 3.0], ..Default::default() };
+    write(&d, "output_0.pb", &y.encode_to_vec());
+    let o =
+        mote(&["run", model.to_str().unwrap(), "--input-dir", d.to_str().unwrap(), "--expect", d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("matches the expected output"));
+}
+
+#[test]
+fn wrong_input_shape_is_a_clear_error() {
+    let d = tmp("shape");
+    let model = write(&d, "m.onnx", &relu_add());
+    let x = npy_f32(&d, "x.npy", &[2, 4], &[0.0; 8]);
+    let o = mote(&["run", model.to_str().unwrap(), "--input", &format!("x={}", x.display())]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("input `x`") && e.contains("dimension 1 is 4, expected 3"), "{e}");
+    assert!(!e.contains("panicked"));
+}
+
+#[test]
+fn missing_and_unknown_inputs_are_named() {
+    let d = tmp("missing");
+    let model = write(&d, "m.onnx", &relu_add());
+    let o = mote(&["run", model.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("missing input(s): x (f32[N,3])"), "{}", stderr(&o));
+    let x = npy_f32(&d, "x.npy", &[1, 3], &[0.0; 3]);
+    let o = mote(&["run", model.to_str().unwrap(), "--input", &format!("nope={}", x.display())]);
+    assert!(stderr(&o).contains("`nope` is not an input"), "{}", stderr(&o));
+}
+
+#[test]
+fn unsupported_ops_are_all_listed() {
+    let d = tmp("unsupported");
+    let bytes = small_model(
+        vec![
+            node("Frobnicate", "com.example", "frob_1", &["x"], &["a"]),
+            node("Relu", "", "relu", &["a"], &["r"]),
+            node("Twiddle", "com.example", "twiddle_7", &["r", "bias"], &["y"]),
+        ],
+        &[("com.example", 1)],
+    );
+    let model = write(&d, "m.onnx", &bytes);
+    let o = mote(&["run", model.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    for needle in [
+        "Frobnicate (com.example opset 1) at node `frob_1`",
+        "Twiddle (com.example opset 1) at node `twiddle_7`",
+        "mote ops",
+    ] {
+        assert!(e.contains(needle), "missing `{needle}` in: {e}");
+    }
+    // inspect reports them too, in JSON with every field.
+    let o = mote(&["inspect", model.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["supported"], false);
+    assert_eq!(v["unsupported"].as_array().unwrap().len(), 2);
+    assert_eq!(v["unsupported"][1]["node"], "twiddle_7");
+    assert_eq!(v["unsupported"][1]["domain"], "com.example");
+}
+
+#[test]
+fn truncated_and_garbage_models_are_clear_errors() {
+    let d = tmp("truncated");
+    let full = relu_add();
+    let cut = write(&d, "cut.onnx", &full[..full.len() - 7]);
+    let garbage = write(&d, "garbage.onnx", b"this is not a model at all");
+    let empty = write(&d, "empty.onnx", b"");
+    for (p, needle) in [(&cut, "truncated"), (&garbage, "not a valid ONNX model"), (&empty, "empty")] {
+        for cmd in ["inspect", "run"] {
+            let o = mote(&[cmd, p.to_str().unwrap()]);
+            assert!(!o.status.success(), "{cmd} {}", p.display());
+            let e = stderr(&o);
+            assert!(e.contains(needle) && e.contains(&p.display().to_string()), "{cmd}: {e}");
+            assert!(!e.contains("panicked"), "{e}");
+        }
+    }
+    let o = mote(&["inspect", d.join("does-not-exist.onnx").to_str().unwrap()]);
+    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn inspect_reports_io_ops_params_and_memory() {
+    let d = tmp("inspect");
+    let model = write(&d, "m.onnx", &relu_add());
+    let o = mote(&["inspect", model.to_str().unwrap(), "--dim", "N=4", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["inputs"][0]["shape"], serde_json::json!(["N", 3]));
+    assert_eq!(v["op_histogram"]["Relu"], 1);
+    assert_eq!(v["parameters"], 3);
+    assert_eq!(v["weight_bytes"], 12);
+    assert_eq!(v["assumed_dims"]["N"], 4);
+    // x (48 B) and r (48 B) are live together, then y replaces r.
+    assert_eq!(v["activation_peak_bytes"], 96);
+    let o = mote(&["inspect", model.to_str().unwrap()]);
+    assert!(stdout(&o).contains("unsupported none"));
+}
+
+#[test]
+fn ops_lists_supported_ops() {
+    let o = mote(&["ops", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ops = v["ai.onnx"].as_array().unwrap();
+    assert!(ops.iter().any(|o| o == "Add") && ops.iter().any(|o| o == "If"));
+}

@@ -1,0 +1,153 @@
+//! Model statistics for reports: op histogram, parameters, MACs, activation memory.
+//!
+//! Call after shape inference; values whose size is still unknown are counted as such, never
+//! guessed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::graph::Graph;
+use crate::infer::{Fact, InferCx};
+use crate::types::{Dim, TensorType, ValueType};
+
+/// What [`stats`] measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// Nodes per op type, subgraphs included.
+    pub op_histogram: BTreeMap<String, usize>,
+    pub nodes: usize,
+    /// Elements of all constant tensors (weights), subgraphs included.
+    pub parameters: u64,
+    pub weight_bytes: u64,
+    pub constant_tensors: usize,
+    /// Multiply-accumulates of one run, over the nodes whose shapes are known.
+    pub macs: u64,
+    /// Nodes that do MAC work but whose shapes are unknown (excluded from `macs`).
+    pub macs_unknown_nodes: usize,
+    /// Peak bytes of live intermediate tensors (inputs and outputs included) in node order.
+    pub activation_peak_bytes: u64,
+    /// The node after which the peak occurs.
+    pub activation_peak_node: Option<String>,
+    /// Values whose size is unknown (excluded from the activation estimate).
+    pub activation_unknown_values: usize,
+}
+
+/// Measures `g` (main graph and subgraphs).
+pub fn stats(g: &Graph) -> Stats {
+    let mut s = Stats::default();
+    g.walk(&mut |sub| {
+        for node in &sub.nodes {
+            *s.op_histogram.entry(node.op.name().to_string()).or_default() += 1;
+            s.nodes += 1;
+            let facts: Vec<Option<Fact>> =
+                node.inputs.iter().map(|i| i.map(|id| Fact::of_type(sub.value(id).ty.clone()))).collect();
+            let outs: Vec<ValueType> =
+                node.outputs.iter().map(|o| o.map(|id| sub.value(id).ty.clone()).unwrap_or_default()).collect();
+            let cx = InferCx::new(&facts, node.outputs.len());
+            match node.op.macs(&cx, &outs) {
+                Some(m) => s.macs += m,
+                None if does_macs(node.op.name()) => s.macs_unknown_nodes += 1,
+                None => {}
+            }
+        }
+        for (_, t) in sub.constants() {
+            s.parameters += t.len() as u64;
+            s.weight_bytes += (t.len() * t.dtype().size().unwrap_or(0)) as u64;
+            s.constant_tensors += 1;
+        }
+    });
+    activation_peak(g, &mut s);
+    s
+}
+
+/// Ops that report MACs when their shapes are known.
+fn does_macs(op: &str) -> bool {
+    matches!(
+        op,
+        "Conv"
+            | "ConvTranspose"
+            | "Gemm"
+            | "MatMul"
+            | "Einsum"
+            | "LSTM"
+            | "GRU"
+            | "RNN"
+            | "Attention"
+            | "QLinearConv"
+            | "QLinearMatMul"
+            | "ConvInteger"
+            | "MatMulInteger"
+            | "DeformConv"
+    )
+}
+
+/// Size in bytes of a value, if its type is fully known.
+pub fn value_bytes(ty: &ValueType) -> Option<u64> {
+    let t: &TensorType = ty.as_tensor()?;
+    let size = t.dtype?.size()? as u64;
+    let shape = t.known_shape()?;
+    shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d as u64))
+}
+
+fn activation_peak(g: &Graph, s: &mut Stats) {
+    let last = g.last_uses();
+    let mut live: HashMap<usize, u64> = HashMap::new();
+    let mut current = 0u64;
+    let mut add = |id: usize, ty: &ValueType, live: &mut HashMap<usize, u64>, current: &mut u64| match value_bytes(ty) {
+        Some(b) => {
+            live.insert(id, b);
+            *current += b;
+        }
+        None => s.activation_unknown_values += 1,
+    };
+    for &i in &g.inputs {
+        if g.value(i).init.is_none() {
+            add(i.index(), &g.value(i).ty, &mut live, &mut current);
+        }
+    }
+    let mut peak = current;
+    let mut peak_node = None;
+    for (n, node) in g.nodes.iter().enumerate() {
+        for o in node.outputs.iter().flatten() {
+            add(o.index(), &g.value(*o).ty, &mut live, &mut current);
+        }
+        if current > peak {
+            peak = current;
+            peak_node = Some(node.name.clone());
+        }
+        for id in node.reads().into_iter().chain(node.outputs.iter().flatten().copied()) {
+            if last.get(id.index()).copied().flatten().is_none_or(|l| l <= n)
+                && let Some(b) = live.remove(&id.index())
+            {
+                current -= b;
+            }
+        }
+    }
+    s.activation_peak_bytes = peak;
+    s.activation_peak_node = peak_node;
+}
+
+/// Replaces symbolic and unknown dims of the runtime inputs with concrete sizes: `bindings`
+/// maps a symbol name (or `input_name:axis`) to a size; anything else becomes `default`.
+/// Returns the assumptions made, for reports.
+pub fn specialize_inputs(g: &mut Graph, bindings: &HashMap<String, usize>, default: usize) -> Vec<(String, usize)> {
+    let mut assumed = Vec::new();
+    for id in g.runtime_inputs() {
+        let name = g.value(id).name.clone();
+        if let ValueType::Tensor(TensorType { shape: Some(shape), .. }) = &mut g.value_mut(id).ty {
+            for (axis, d) in shape.iter_mut().enumerate() {
+                let key = format!("{name}:{axis}");
+                let (label, value) = match d {
+                    Dim::Known(_) => continue,
+                    Dim::Sym(s) => (s.clone(), bindings.get(s.as_str()).or(bindings.get(&key)).copied()),
+                    Dim::Unknown => (key.clone(), bindings.get(&key).copied()),
+                };
+                let v = value.unwrap_or(default);
+                if !assumed.iter().any(|(l, _)| *l == label) {
+                    assumed.push((label, v));
+                }
+                *d = Dim::Known(v);
+            }
+        }
+    }
+    assumed
+}
