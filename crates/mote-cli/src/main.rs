@@ -2,7 +2,6 @@
 //! with a non-zero exit code.
 
 mod inspect;
-mod npy;
 mod ops_cmd;
 mod run;
 mod show;

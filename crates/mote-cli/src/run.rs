@@ -10,7 +10,7 @@ use mote_interp::Session;
 use mote_ir::{Value, ValueType};
 use serde_json::json;
 
-use crate::npy::{read_value, write_npy};
+use mote_data::{read_value, write_npy};
 use crate::show::{summary, summary_line, value_desc};
 
 const HELP: &str = "\

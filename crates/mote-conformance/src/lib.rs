@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod manifest;
+pub mod models;
 pub mod run;
 pub mod suite;
 

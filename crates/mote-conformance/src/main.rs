@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! cargo run -p mote-conformance --release -- [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]
+//! cargo run -p mote-conformance --release -- --models
 //! ```
+//! `--models` runs the shared real models instead (every test set, and silero_vad's stream).
 //! Prints the pass count (overall and for `edge_core_tests.txt`), then any regressions (tests
 //! `expected.tsv` says pass that now fail) and newly passing tests. `--update` rewrites
 //! `expected.tsv`, keeping the reasons of tests that still fail. Exit code 1 on regressions.
@@ -27,9 +29,10 @@ fn main() -> ExitCode {
             "--update" => update = true,
             "--failures" => failures = true,
             "--json" => json = true,
+            "--models" => return models(),
             "--threads" => threads = it.next().and_then(|n| n.parse().ok()).unwrap_or(threads),
             "-h" | "--help" => {
-                println!("usage: mote-conformance [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]");
+                println!("usage: mote-conformance [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]\n       mote-conformance --models");
                 return ExitCode::SUCCESS;
             }
             other => {
@@ -146,4 +149,39 @@ fn main() -> ExitCode {
 fn short_reason(r: &str) -> String {
     let r = r.replace('\t', " ");
     if r.chars().count() > 160 { format!("{}...", r.chars().take(157).collect::<String>()) } else { r }
+}
+
+/// Runs the shared real models and prints one line per test set.
+fn models() -> ExitCode {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("shared data not found: expected ../shared/data next to the workspace, or set MOTE_SHARED_DATA");
+        return ExitCode::from(2);
+    };
+    let mut ok = true;
+    for m in mote_conformance::models::real_models(&data.join("models")) {
+        match mote_conformance::models::run_real_model(&m) {
+            Err(e) => {
+                ok = false;
+                println!("{:<28} FAIL {e}", m.name);
+            }
+            Ok(sets) => {
+                for s in sets {
+                    ok &= s.result.is_ok();
+                    let r = match &s.result {
+                        Ok(()) => format!("ok (vs {}, atol {:.0e}, {} LSB)", m.reference, m.tolerance.atol, m.tolerance.int_steps),
+                        Err(e) => format!("FAIL {e}"),
+                    };
+                    println!("{:<28} {:<18} {:>9.1} ms  {r}", m.name, s.set, s.run_ms);
+                }
+            }
+        }
+    }
+    match mote_conformance::models::silero_stream(&data.join("models/silero_vad")) {
+        Ok(r) => println!("silero_vad stream: {} chunks, max |prob diff| {:.2e}, max |state diff| {:.2e}", r.chunks, r.max_prob_diff, r.max_state_diff),
+        Err(e) => {
+            ok = false;
+            println!("silero_vad stream: FAIL {e}");
+        }
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
