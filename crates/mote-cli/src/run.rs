@@ -10,11 +10,12 @@ use mote_interp::Session;
 use mote_ir::{Value, ValueType};
 use serde_json::json;
 
-use mote_data::{read_value, write_npy};
 use crate::show::{summary, summary_line, value_desc};
+use mote_data::{ImageSpec, read_value, write_npy};
 
 const HELP: &str = "\
-Inputs are .npy files or ONNX TensorProto .pb files. --input-dir reads input_0.pb, input_1.pb, ...
+Inputs are .npy files, ONNX TensorProto .pb files, or images (.png, .jpg, .bmp) preprocessed as
+--image says (crop, size or round, channels, scale, mean, std, layout, dtype). --input-dir reads input_0.pb, input_1.pb, ...
 in the order of the model's inputs that have no initializer (the layout of the ONNX backend tests).
 --output-dir writes output_0.npy, output_1.npy, ... in the model's output order (outputs that are
 not tensors, such as a ZipMap's sequence of maps, are written as output_<i>.pb).
@@ -23,6 +24,7 @@ tolerance (default: atol 1e-4, rtol 5e-4 for floats; exact for integers and bool
 
 Examples:
   mote run model.onnx --input input=cat.npy
+  mote run det.onnx --input x=page.png --image round=32,channels=gray3,scale=1/255,mean=0.5,std=0.5
   mote run model.onnx --input-dir test_data_set_0 --output-dir out/
   mote run model.onnx --input-dir test_data_set_0 --expect test_data_set_0 --atol 1e-3 --json";
 
@@ -35,6 +37,10 @@ pub struct Args {
     /// An input: NAME=FILE with FILE a .npy or .pb (repeatable).
     #[arg(long = "input", short = 'i', value_name = "NAME=FILE")]
     inputs: Vec<String>,
+    /// How to turn image inputs (.png, .jpg, .bmp) into tensors, e.g.
+    /// `size=224x224,channels=rgb,scale=1/255,mean=0.485:0.456:0.406,std=0.229:0.224:0.225,layout=nchw`.
+    #[arg(long, value_name = "SPEC")]
+    image: Option<String>,
     /// Read input_<i>.pb for each model input from this directory.
     #[arg(long, value_name = "DIR")]
     input_dir: Option<PathBuf>,
@@ -68,6 +74,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let g = &graph;
 
+    let image = a.image.as_deref().map(ImageSpec::parse).transpose()?;
     let runtime = g.runtime_inputs();
     let mut named: Vec<(String, Value)> = Vec::new();
     if let Some(dir) = &a.input_dir {
@@ -85,7 +92,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                     v.ty
                 );
             }
-            named.push((v.name.clone(), read_value(&path, &v.ty)?));
+            named.push((v.name.clone(), read_value(&path, &v.ty, None)?));
         }
     }
     for s in &a.inputs {
@@ -95,7 +102,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 runtime.iter().map(|&i| format!("{} ({})", g.value(i).name, g.value(i).ty)).collect();
             format!("--input: `{name}` is not an input of the model; inputs: {}", names.join(", "))
         })?;
-        named.push((name.to_string(), read_value(Path::new(file), &g.value(id).ty)?));
+        named.push((name.to_string(), read_value(Path::new(file), &g.value(id).ty, image.as_ref())?));
     }
     let missing: Vec<String> = runtime
         .iter()
@@ -143,7 +150,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
         if let Some(dir) = &a.expect {
             let path = dir.join(format!("output_{i}.pb"));
-            let want = read_value(&path, &declared_type(g, id))?;
+            let want = read_value(&path, &declared_type(g, id), None)?;
             let r = compare_value(v, &want, tol);
             all_match &= r.is_ok();
             item["matches"] = json!(r.is_ok());

@@ -32,7 +32,9 @@ fn main() -> ExitCode {
             "--models" => return models(),
             "--threads" => threads = it.next().and_then(|n| n.parse().ok()).unwrap_or(threads),
             "-h" | "--help" => {
-                println!("usage: mote-conformance [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]\n       mote-conformance --models");
+                println!(
+                    "usage: mote-conformance [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]\n       mote-conformance --models"
+                );
                 return ExitCode::SUCCESS;
             }
             other => {
@@ -168,7 +170,10 @@ fn models() -> ExitCode {
                 for s in sets {
                     ok &= s.result.is_ok();
                     let r = match &s.result {
-                        Ok(()) => format!("ok (vs {}, atol {:.0e}, {} LSB)", m.reference, m.tolerance.atol, m.tolerance.int_steps),
+                        Ok(()) => format!(
+                            "ok (vs {}, atol {:.0e}, {} LSB)",
+                            m.reference, m.tolerance.atol, m.tolerance.int_steps
+                        ),
                         Err(e) => format!("FAIL {e}"),
                     };
                     println!("{:<28} {:<18} {:>9.1} ms  {r}", m.name, s.set, s.run_ms);
@@ -177,7 +182,10 @@ fn models() -> ExitCode {
         }
     }
     match mote_conformance::models::silero_stream(&data.join("models/silero_vad")) {
-        Ok(r) => println!("silero_vad stream: {} chunks, max |prob diff| {:.2e}, max |state diff| {:.2e}", r.chunks, r.max_prob_diff, r.max_state_diff),
+        Ok(r) => println!(
+            "silero_vad stream: {} chunks, max |prob diff| {:.2e}, max |state diff| {:.2e}",
+            r.chunks, r.max_prob_diff, r.max_state_diff
+        ),
         Err(e) => {
             ok = false;
             println!("silero_vad stream: FAIL {e}");

@@ -33,7 +33,8 @@ pub fn real_models(models_dir: &Path) -> Vec<RealModel> {
             let dir = e.path();
             let meta = std::fs::read_to_string(dir.join("meta.json")).unwrap_or_default();
             let name = e.file_name().to_string_lossy().into_owned();
-            let noopt = name.contains("int8") && data_sets(&dir).first().is_some_and(|s| s.join("ort_noopt_output_0.pb").exists());
+            let noopt = name.contains("int8")
+                && data_sets(&dir).first().is_some_and(|s| s.join("ort_noopt_output_0.pb").exists());
             RealModel {
                 name,
                 tolerance: tolerance_from_meta(&meta),
@@ -49,12 +50,9 @@ pub fn real_models(models_dir: &Path) -> Vec<RealModel> {
 /// Reads the `"tolerance"` sentence of a `meta.json` ("float32: atol 1e-3 on logits",
 /// "float: atol 1e-5; int8: 2 LSB", "allow 1 LSB"): the first `atol X` and the first `N LSB`.
 pub fn tolerance_from_meta(meta: &str) -> Tolerance {
-    let text = meta
-        .split("\"tolerance\"")
-        .nth(1)
-        .and_then(|r| r.split('"').nth(1))
-        .unwrap_or_default();
-    let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|w| !w.is_empty()).collect();
+    let text = meta.split("\"tolerance\"").nth(1).and_then(|r| r.split('"').nth(1)).unwrap_or_default();
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|w| !w.is_empty()).collect();
     let mut tol = Tolerance { atol: Tolerance::DEFAULT.atol, rtol: 0.0, int_steps: 0 };
     if let Some(i) = words.iter().position(|w| *w == "atol") {
         if let Some(x) = words.get(i + 1).and_then(|w| w.parse::<f64>().ok()) {

@@ -19,7 +19,13 @@ fn real_models_match_references() {
             Err(e) => failures.push(format!("{}: {e}", m.name)),
             Ok(sets) => {
                 for s in sets {
-                    eprintln!("{:<28} {:<18} {:>9.1} ms  {}", m.name, s.set, s.run_ms, if s.result.is_ok() { "ok" } else { "FAIL" });
+                    eprintln!(
+                        "{:<28} {:<18} {:>9.1} ms  {}",
+                        m.name,
+                        s.set,
+                        s.run_ms,
+                        if s.result.is_ok() { "ok" } else { "FAIL" }
+                    );
                     if let Err(e) = s.result {
                         failures.push(format!("{} {}: {e}", m.name, s.set));
                     }
@@ -37,7 +43,10 @@ fn silero_vad_stream_carries_state() {
         return;
     };
     let r = silero_stream(&data.join("models/silero_vad")).unwrap();
-    eprintln!("silero_vad stream: {} chunks, max |prob diff| {:.2e}, max |state diff| {:.2e}", r.chunks, r.max_prob_diff, r.max_state_diff);
+    eprintln!(
+        "silero_vad stream: {} chunks, max |prob diff| {:.2e}, max |state diff| {:.2e}",
+        r.chunks, r.max_prob_diff, r.max_state_diff
+    );
     assert!(r.chunks > 100);
     assert!(r.max_prob_diff <= 1e-4, "probability differs by {}", r.max_prob_diff);
     assert!(r.max_state_diff <= 1e-4, "state differs by {}", r.max_state_diff);

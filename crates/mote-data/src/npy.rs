@@ -82,9 +82,15 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// Reads an input file: `.npy`, or an ONNX `.pb` (a `TensorProto`, or the container proto that
-/// `ty` calls for).
-pub fn read_value(path: &Path, ty: &ValueType) -> Result<Value> {
+/// Reads an input file: `.npy`; an ONNX `.pb` (a `TensorProto`, or the container proto that `ty`
+/// calls for); or an image (PNG, JPEG, BMP), preprocessed by `image` (required for images).
+pub fn read_value(path: &Path, ty: &ValueType, image: Option<&crate::ImageSpec>) -> Result<Value> {
+    if crate::image::is_image(path) {
+        let spec = image.with_context(|| {
+            format!("`{}` is an image: say how to turn it into a tensor with --image SPEC, e.g. size=224x224,scale=1/255,mean=0.5,std=0.5,layout=nchw", path.display())
+        })?;
+        return Ok(Value::Tensor(crate::read_image(path, spec)?));
+    }
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => Ok(Value::Tensor(read_npy(path)?)),
         Some("pb") => {
@@ -92,7 +98,7 @@ pub fn read_value(path: &Path, ty: &ValueType) -> Result<Value> {
             mote_onnx::decode_value(&bytes, ty)
                 .with_context(|| format!("`{}` is not a valid ONNX value file", path.display()))
         }
-        _ => bail!("`{}`: input files must be .npy or .pb (an ONNX TensorProto)", path.display()),
+        _ => bail!("`{}`: input files must be .npy, .pb (an ONNX TensorProto), .png, .jpg or .bmp", path.display()),
     }
 }
 
