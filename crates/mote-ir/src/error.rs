@@ -7,7 +7,7 @@ use mote_core::DType;
 pub enum TensorError {
     #[error("shape {shape:?} needs a different element count than the {len} elements given")]
     LengthMismatch { shape: Vec<usize>, len: usize },
-    #[error("shape {shape:?} is too large (more than 2^32 elements or overflowing)")]
+    #[error("shape {shape:?} is too large (more than 2^28 elements, or overflowing)")]
     TooLarge { shape: Vec<usize> },
     #[error("expected a {expected} tensor, got {got}")]
     DType { expected: DType, got: DType },

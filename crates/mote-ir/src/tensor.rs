@@ -11,9 +11,9 @@ use mote_core::{DType, bf16, f16};
 
 use crate::error::TensorError;
 
-/// The largest element count a tensor may have (2^32). Bigger requests are errors, so a hostile
-/// shape cannot make the host abort on allocation.
-pub const MAX_ELEMENTS: usize = 1 << 32;
+/// The largest element count a tensor may have (2^28, 1 GiB of f32). Bigger requests are
+/// errors, so a hostile shape cannot make the host abort on allocation.
+pub const MAX_ELEMENTS: usize = 1 << 28;
 
 /// Typed tensor storage, row-major.
 #[derive(Clone, PartialEq)]

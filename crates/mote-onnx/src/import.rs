@@ -189,6 +189,9 @@ impl Importer {
                     let kind =
                         if e.msg.contains("not supported") { ProblemKind::Unsupported } else { ProblemKind::Invalid };
                     self.value_problem(kind, "initializer", t.name(), e.msg);
+                    // Keep the name resolvable so the nodes that read it report their own problems.
+                    let id = self.scope().graph.add_value(t.name(), ValueType::Unknown);
+                    self.scope().names.insert(t.name().to_string(), id);
                 }
             }
         }
