@@ -155,9 +155,7 @@ fn mask<T: Float + Elem>(t: &Tensor, full: [usize; 4]) -> Result<Mask<T>, OpErro
         bail!("attn_mask's last dimension {} exceeds the total sequence length {}", dims[3], full[3]);
     }
     let data: Vec<T> = match t.dtype() {
-        DType::Bool => {
-            t.typed::<bool>()?.iter().map(|&m| if m { T::zero() } else { T::neg_infinity() }).collect()
-        }
+        DType::Bool => t.typed::<bool>()?.iter().map(|&m| if m { T::zero() } else { T::neg_infinity() }).collect(),
         d if d.is_float() => {
             let u = upcast(t)?;
             u.to_f64_vec()?.into_iter().map(|x| T::from(x).expect("float")).collect()
@@ -179,9 +177,7 @@ fn attention<T: Float + Elem>(a: &AttentionAttrs, inputs: &Inputs<'_>, n_out: us
     let (kv, [kb, hk, skv, kdk]) = as_4d::<T>(&k, a.kv_num_heads, "K")?;
     let (vv, [vb, hv, vs, dv]) = as_4d::<T>(&v, a.kv_num_heads, "V")?;
     if kb != b || vb != b || hv != hk || vs != skv || kdk != dk {
-        bail!(
-            "inconsistent Q/K/V shapes: Q [{b},{hq},{sq},{dk}], K [{kb},{hk},{skv},{kdk}], V [{vb},{hv},{vs},{dv}]"
-        );
+        bail!("inconsistent Q/K/V shapes: Q [{b},{hq},{sq},{dk}], K [{kb},{hk},{skv},{kdk}], V [{vb},{hv},{vs},{dv}]");
     }
     if hk == 0 || hq % hk != 0 {
         bail!("q heads ({hq}) must be a multiple of kv heads ({hk})");
@@ -249,7 +245,9 @@ fn attention<T: Float + Elem>(a: &AttentionAttrs, inputs: &Inputs<'_>, n_out: us
                     if a.is_causal && jj > pos {
                         x = ninf;
                     }
-                    if (a.left_window >= 0 && pos - jj > a.left_window) || (a.right_window >= 0 && jj - pos > a.right_window) {
+                    if (a.left_window >= 0 && pos - jj > a.left_window)
+                        || (a.right_window >= 0 && jj - pos > a.right_window)
+                    {
                         x = ninf;
                     }
                     if let Some(np) = &nonpad
@@ -338,7 +336,10 @@ fn rotary_embedding<T: Float + Elem>(
     let max_pos = match &pos {
         Some(_) if cos.rank() == 2 => cos.shape()[0],
         None if cos.shape() == [b, s, half] => 0,
-        _ => bail!("cos_cache has shape {:?}, expected [max_pos, {half}] with position_ids or [{b}, {s}, {half}]", cos.shape()),
+        _ => bail!(
+            "cos_cache has shape {:?}, expected [max_pos, {half}] with position_ids or [{b}, {s}, {half}]",
+            cos.shape()
+        ),
     };
     let (cv, sv) = (cos.typed::<T>()?, sin.typed::<T>()?);
     let mut out = xs.to_vec();
@@ -434,7 +435,13 @@ fn tensor_scatter(
 
 fn swiglu<T: Float + Elem>(a: &Tensor, bt: &Tensor, alpha: f32) -> Result<Tensor, OpError> {
     if a.shape() != bt.shape() || a.dtype() != bt.dtype() {
-        bail!("A {:?} ({}) and B {:?} ({}) must have one shape and dtype", a.shape(), a.dtype(), bt.shape(), bt.dtype());
+        bail!(
+            "A {:?} ({}) and B {:?} ({}) must have one shape and dtype",
+            a.shape(),
+            a.dtype(),
+            bt.shape(),
+            bt.dtype()
+        );
     }
     if !a.dtype().is_float() {
         bail!("SwiGLU needs float inputs, got {}", a.dtype());

@@ -43,8 +43,14 @@ pub fn eval(op: &QuantOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> R
         }
         QuantOp::QLinearMatMul => qlinear_matmul(inputs),
         QuantOp::ConvInteger(attrs) => {
-            let (acc, shape) =
-                int_conv(attrs, inputs.tensor(0)?, inputs.tensor(1)?, inputs.opt_tensor(2)?, inputs.opt_tensor(3)?, None)?;
+            let (acc, shape) = int_conv(
+                attrs,
+                inputs.tensor(0)?,
+                inputs.tensor(1)?,
+                inputs.opt_tensor(2)?,
+                inputs.opt_tensor(3)?,
+                None,
+            )?;
             one(Tensor::from_vec(shape, acc)?)
         }
         QuantOp::QLinearConv(attrs) => qlinear_conv(attrs, inputs),
@@ -85,7 +91,9 @@ fn layout(x_shape: &[usize], scale: &Tensor, axis_attr: i64, block_size: usize) 
     let mut want = x_shape.to_vec();
     want[ax] = d.div_ceil(block_size);
     if s != want.as_slice() {
-        bail!("blocked scale must have shape {want:?} for input {x_shape:?}, axis {ax}, block size {block_size}; got {s:?}");
+        bail!(
+            "blocked scale must have shape {want:?} for input {x_shape:?}, axis {ax}, block size {block_size}; got {s:?}"
+        );
     }
     Ok(QuantLayout { outer, axis_len: d, inner, granularity: Granularity::Blocked { block: block_size } })
 }
@@ -347,7 +355,12 @@ fn scalar_zp(t: &Tensor, what: &str) -> Result<i32, OpError> {
     Ok(v[0])
 }
 
-fn requantize_all(acc: &[i32], mult: impl Fn(usize) -> f64, yzp: &Tensor, shape: Vec<usize>) -> Result<Tensor, OpError> {
+fn requantize_all(
+    acc: &[i32],
+    mult: impl Fn(usize) -> f64,
+    yzp: &Tensor,
+    shape: Vec<usize>,
+) -> Result<Tensor, OpError> {
     let zp = scalar_zp(yzp, "y_zero_point")?;
     let data = dispatch!(yzp.data(), [I8, U8], _v => {
         T::wrap(acc.iter().enumerate().map(|(i, &a)| requantize::<T>(a, mult(i), zp)).collect())
@@ -457,8 +470,7 @@ fn int_conv(
 
 fn qlinear_conv(attrs: &ConvAttrs, inputs: &Inputs<'_>) -> Result<Vec<Value>, OpError> {
     let (x, w) = (inputs.tensor(0)?, inputs.tensor(3)?);
-    let (acc, shape) =
-        int_conv(attrs, x, w, Some(inputs.tensor(2)?), Some(inputs.tensor(5)?), inputs.opt_tensor(8)?)?;
+    let (acc, shape) = int_conv(attrs, x, w, Some(inputs.tensor(2)?), Some(inputs.tensor(5)?), inputs.opt_tensor(8)?)?;
     let sx = inputs.tensor(1)?;
     let xs = scalar_scale(sx, "x_scale")?;
     let ws = scales(inputs.tensor(4)?, "w_scale")?;

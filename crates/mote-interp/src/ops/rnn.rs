@@ -79,8 +79,11 @@ fn run<T: Float + Elem>(op: &RnnOp, inputs: &Inputs<'_>) -> Result<Vec<Tensor>, 
     if x.rank() != 3 {
         bail!("X must have rank 3, got shape {:?}", x.shape());
     }
-    let (seq, batch, input) =
-        if a.batch_first { (x.shape()[1], x.shape()[0], x.shape()[2]) } else { (x.shape()[0], x.shape()[1], x.shape()[2]) };
+    let (seq, batch, input) = if a.batch_first {
+        (x.shape()[1], x.shape()[0], x.shape()[2])
+    } else {
+        (x.shape()[0], x.shape()[1], x.shape()[2])
+    };
     let gh = g * hs;
     let w = param::<T>(inputs, 1, "W", &[nd, gh, input])?.ok_or_else(|| op_err!("W is required"))?;
     let r = param::<T>(inputs, 2, "R", &[nd, gh, hs])?.ok_or_else(|| op_err!("R is required"))?;
@@ -136,7 +139,8 @@ fn run<T: Float + Elem>(op: &RnnOp, inputs: &Inputs<'_>) -> Result<Vec<Tensor>, 
         let reverse = a.direction == Direction::Reverse || dir == 1;
         let wd = &w.typed::<T>()?[dir * gh * input..(dir + 1) * gh * input];
         let rd = &r.typed::<T>()?[dir * gh * hs..(dir + 1) * gh * hs];
-        let bd: Option<&[T]> = b.as_ref().map(|b| b.typed::<T>().map(|v| &v[dir * 2 * gh..(dir + 1) * 2 * gh])).transpose()?;
+        let bd: Option<&[T]> =
+            b.as_ref().map(|b| b.typed::<T>().map(|v| &v[dir * 2 * gh..(dir + 1) * 2 * gh])).transpose()?;
         // Combined bias Wb + Rb (GRU keeps the hidden gate's Rb apart).
         let mut bias = vec![T::zero(); gh];
         let mut rbh = vec![T::zero(); hs];
@@ -153,21 +157,26 @@ fn run<T: Float + Elem>(op: &RnnOp, inputs: &Inputs<'_>) -> Result<Vec<Tensor>, 
             }
         }
         input_projection(&x_tm, wd, Some(&bias), input, gh, &mut pre);
-        let mut h = h_init.as_ref().map_or_else(|| vec![T::zero(); batch * hs], |v| v[dir * batch * hs..][..batch * hs].to_vec());
+        let mut h = h_init
+            .as_ref()
+            .map_or_else(|| vec![T::zero(); batch * hs], |v| v[dir * batch * hs..][..batch * hs].to_vec());
         ydir.fill(T::zero());
         let dacts = &acts[dir * per_dir..(dir + 1) * per_dir];
         match op {
             RnnOp::Lstm { input_forget, .. } => {
-                let mut c =
-                    c_init.as_ref().map_or_else(|| vec![T::zero(); batch * hs], |v| v[dir * batch * hs..][..batch * hs].to_vec());
-                let pd = p.as_ref().map(|p| p.typed::<T>().map(|v| &v[dir * 3 * hs..(dir + 1) * 3 * hs])).transpose()?;
+                let mut c = c_init
+                    .as_ref()
+                    .map_or_else(|| vec![T::zero(); batch * hs], |v| v[dir * batch * hs..][..batch * hs].to_vec());
+                let pd =
+                    p.as_ref().map(|p| p.typed::<T>().map(|v| &v[dir * 3 * hs..(dir + 1) * 3 * hs])).transpose()?;
                 let cfg = LstmCfg { reverse, acts: [dacts[0], dacts[1], dacts[2]], clip, input_forget: *input_forget };
                 let mut gates = vec![T::zero(); gh];
                 lstm(d, cfg, &pre, rd, pd, &seq_lens, &mut h, &mut c, &mut ydir, &mut gates);
                 yc[dir * batch * hs..][..batch * hs].copy_from_slice(&c);
             }
             RnnOp::Gru { linear_before_reset, .. } => {
-                let cfg = GruCfg { reverse, acts: [dacts[0], dacts[1]], clip, linear_before_reset: *linear_before_reset };
+                let cfg =
+                    GruCfg { reverse, acts: [dacts[0], dacts[1]], clip, linear_before_reset: *linear_before_reset };
                 let mut scratch = vec![T::zero(); 4 * hs];
                 gru(d, cfg, &pre, rd, &rbh, &seq_lens, &mut h, &mut ydir, &mut scratch);
             }

@@ -30,13 +30,28 @@ pub enum Activation {
     Tanh,
     Sigmoid,
     /// `alpha * x + beta`
-    Affine { alpha: f32, beta: f32 },
-    LeakyRelu { alpha: f32 },
-    ThresholdedRelu { alpha: f32 },
+    Affine {
+        alpha: f32,
+        beta: f32,
+    },
+    LeakyRelu {
+        alpha: f32,
+    },
+    ThresholdedRelu {
+        alpha: f32,
+    },
     /// `alpha * tanh(beta * x)`
-    ScaledTanh { alpha: f32, beta: f32 },
-    HardSigmoid { alpha: f32, beta: f32 },
-    Elu { alpha: f32 },
+    ScaledTanh {
+        alpha: f32,
+        beta: f32,
+    },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    Elu {
+        alpha: f32,
+    },
     Softsign,
     Softplus,
 }
@@ -58,10 +73,18 @@ pub struct RnnAttrs {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RnnOp {
     /// `input_forget` couples the gates: `f = 1 - i`.
-    Lstm { attrs: RnnAttrs, input_forget: bool },
+    Lstm {
+        attrs: RnnAttrs,
+        input_forget: bool,
+    },
     /// `linear_before_reset` applies the reset gate after the recurrent matmul of the hidden gate.
-    Gru { attrs: RnnAttrs, linear_before_reset: bool },
-    Rnn { attrs: RnnAttrs },
+    Gru {
+        attrs: RnnAttrs,
+        linear_before_reset: bool,
+    },
+    Rnn {
+        attrs: RnnAttrs,
+    },
 }
 
 impl RnnOp {

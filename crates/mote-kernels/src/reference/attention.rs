@@ -197,7 +197,16 @@ mod tests {
         let cfg = HeadCfg { sq: 2, skv: 2, dk: 1, dv: 1, sqrt_scale: 1.0f32, softcap: 0.0, qk_mode: 3 };
         let ninf = f32::NEG_INFINITY;
         let (mut p, mut qk, mut y) = ([0.0; 4], [9.0; 4], [9.0; 2]);
-        attention_head(cfg, &[1.0, 1.0], &[0.0, 0.0], &[2.0, 4.0], &[0.0, 0.0, ninf, ninf], &mut p, Some(&mut qk), &mut y);
+        attention_head(
+            cfg,
+            &[1.0, 1.0],
+            &[0.0, 0.0],
+            &[2.0, 4.0],
+            &[0.0, 0.0, ninf, ninf],
+            &mut p,
+            Some(&mut qk),
+            &mut y,
+        );
         assert_eq!(y, [3.0, 0.0]);
         assert_eq!(qk, [0.5, 0.5, 0.0, 0.0]);
     }

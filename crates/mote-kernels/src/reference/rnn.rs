@@ -313,7 +313,8 @@ mod tests {
         // Pre-activations for [i, o, f, c]; R = 0.
         let pre = [0.0f64, 0.0, 0.0, 1.0];
         let (mut h, mut c, mut y, mut g) = ([0.0], [2.0], [0.0], [0.0; 4]);
-        let cfg = LstmCfg { reverse: false, acts: [Act::Sigmoid, Act::Tanh, Act::Tanh], clip: None, input_forget: false };
+        let cfg =
+            LstmCfg { reverse: false, acts: [Act::Sigmoid, Act::Tanh, Act::Tanh], clip: None, input_forget: false };
         lstm(d, cfg, &pre, &[0.0; 4], None, &[1], &mut h, &mut c, &mut y, &mut g);
         let cn = 0.5 * 2.0 + 0.5 * 1.0f64.tanh();
         assert!((c[0] - cn).abs() < 1e-12);

@@ -1,8 +1,8 @@
 //! Attention-family ops: ONNX attributes -> [`AttentionOp`].
 
+use mote_ir::DType;
 use mote_ir::Op;
 use mote_ir::ops::attention::{AttentionAttrs, AttentionOp, UpdateRule};
-use mote_ir::DType;
 
 use super::{NodeCtx, NodeError, invalid, unsupported};
 
@@ -95,9 +95,10 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
             cx.expect_inputs(3, 6)?;
             // A performance hint for chunked prefill; results do not depend on it.
             cx.ignore(&["chunk_size"]);
-            let q = positive(cx, "q_num_heads")?.ok_or_else(|| invalid!("required attribute `q_num_heads` is missing"))?;
-            let kv =
-                positive(cx, "kv_num_heads")?.ok_or_else(|| invalid!("required attribute `kv_num_heads` is missing"))?;
+            let q =
+                positive(cx, "q_num_heads")?.ok_or_else(|| invalid!("required attribute `q_num_heads` is missing"))?;
+            let kv = positive(cx, "kv_num_heads")?
+                .ok_or_else(|| invalid!("required attribute `kv_num_heads` is missing"))?;
             if q % kv != 0 {
                 return Err(invalid!("q_num_heads ({q}) must be a multiple of kv_num_heads ({kv})"));
             }

@@ -71,7 +71,9 @@ fn dtype_attr(
         Some(code) => match DType::from_code(code) {
             Some(d) if ok(d) => Ok(Some(d)),
             Some(d) => Err(invalid!("attribute `{name}` must be {what}, got {d}")),
-            None => Err(unsupported!("attribute `{name}`: element type {} is not supported", onnx_type_name(code as i32))),
+            None => {
+                Err(unsupported!("attribute `{name}`: element type {} is not supported", onnx_type_name(code as i32)))
+            }
         },
     }
 }

@@ -47,7 +47,9 @@ fn common(cx: &NodeCtx<'_>, per_dir: usize) -> Result<RnnAttrs, NodeError> {
         "forward" => Direction::Forward,
         "reverse" => Direction::Reverse,
         "bidirectional" => Direction::Bidirectional,
-        other => return Err(invalid!("attribute `direction` must be forward, reverse or bidirectional, got {other:?}")),
+        other => {
+            return Err(invalid!("attribute `direction` must be forward, reverse or bidirectional, got {other:?}"));
+        }
     };
     let batch_first = match cx.int("layout", 0)? {
         0 => false,
