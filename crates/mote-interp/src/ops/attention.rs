@@ -4,7 +4,7 @@
 //! Half-precision inputs compute in f32 and round once at the end; f64 computes in f64 (except
 //! LinearAttention, whose reference computes in f32).
 
-use mote_ir::ops::attention::{AttentionAttrs, AttentionOp, UpdateRule};
+use mote_ir::ops::attention::{AttentionAttrs, AttentionOp, FlexAttrs, UpdateRule};
 use mote_ir::{DType, Elem, Tensor, Value, dispatch_elem};
 use mote_kernels::reference::attention::{
     HeadCfg, attention_head, causal_conv_channel, linear_attention_read, linear_attention_update, rotary,
@@ -15,7 +15,7 @@ use super::{EvalCx, Inputs, axis, downcast, numel, one, upcast};
 use crate::error::OpError;
 use crate::{bail, op_err};
 
-pub fn eval(op: &AttentionOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, n: usize) -> Result<Vec<Value>, OpError> {
+pub fn eval(op: &AttentionOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) -> Result<Vec<Value>, OpError> {
     let dtype = inputs.tensor(0)?.dtype();
     let wide = dtype == DType::F64;
     let outs = match op {
@@ -43,6 +43,13 @@ pub fn eval(op: &AttentionOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, n: usize) -
         AttentionOp::CausalConvWithState { silu } => {
             let f = if wide { causal_conv::<f64> } else { causal_conv::<f32> };
             f(inputs, *silu)?
+        }
+        AttentionOp::FlexAttention(f) => {
+            if wide || f.softmax_precision == Some(DType::F64) {
+                vec![flex_attention::<f64>(f, inputs, cx)?]
+            } else {
+                vec![flex_attention::<f32>(f, inputs, cx)?]
+            }
         }
     };
     outs.into_iter().map(|t| Ok(Value::Tensor(t))).collect()
@@ -578,6 +585,103 @@ fn causal_conv<T: Float + Elem>(inputs: &Inputs<'_>, silu: bool) -> Result<Vec<T
         downcast_to(Tensor::from_vec(vec![b, c, l], out)?, dtype)?,
         downcast_to(Tensor::from_vec(vec![b, c, k - 1], state)?, dtype)?,
     ])
+}
+
+/// Runs a FlexAttention modifier graph on `x` (given to it as `dtype`), returning `T` values.
+fn run_mod<T: Float + Elem>(
+    cx: &EvalCx<'_>,
+    g: &mote_ir::Graph,
+    x: Vec<T>,
+    shape: &[usize],
+    dtype: DType,
+) -> Result<Vec<T>, OpError> {
+    let t = downcast_to(Tensor::from_vec(shape.to_vec(), x)?, dtype)?;
+    let out = cx.run_subgraph(g, vec![Value::Tensor(t)])?;
+    let [Value::Tensor(y)] = out.as_slice() else { bail!("modifier graph `{}` must return one tensor", g.name) };
+    if y.shape() != shape {
+        bail!("modifier graph `{}` changed the shape {shape:?} to {:?}", g.name, y.shape());
+    }
+    let y = mote_ir_cast(&upcast(y)?, T::DTYPE)?;
+    Ok(y.typed::<T>()?.to_vec())
+}
+
+fn flex_attention<T: Float + Elem>(f: &FlexAttrs, inputs: &Inputs<'_>, cx: &EvalCx<'_>) -> Result<Tensor, OpError> {
+    let (q_t, v_t) = (inputs.tensor(0)?, inputs.tensor(2)?);
+    let (q, k, v) = (req::<T>(inputs, 0, "Q")?, req::<T>(inputs, 1, "K")?, req::<T>(inputs, 2, "V")?);
+    let ([b, hq, l, e], [kb, hk, s, ke], [vb, vh, vs, ev]) = (
+        <[usize; 4]>::try_from(q.shape()).map_err(|_| op_err!("Q must be 4-D, got {:?}", q.shape()))?,
+        <[usize; 4]>::try_from(k.shape()).map_err(|_| op_err!("K must be 4-D, got {:?}", k.shape()))?,
+        <[usize; 4]>::try_from(v.shape()).map_err(|_| op_err!("V must be 4-D, got {:?}", v.shape()))?,
+    );
+    if kb != b || vb != b || vh != hk || vs != s || ke != e || hk == 0 || hq % hk != 0 {
+        bail!("inconsistent shapes: Q {:?}, K {:?}, V {:?}", q.shape(), k.shape(), v.shape());
+    }
+    let sd = f.softmax_precision.unwrap_or(if q_t.dtype() == DType::F64 { DType::F64 } else { DType::F32 });
+    let scale = f.scale.map_or(1.0 / (e as f64).sqrt(), |x| x as f64) as f32;
+    let ss = T::from(scale.sqrt()).expect("float");
+    let (qv, kv, vv) = (q.typed::<T>()?, k.typed::<T>()?, v.typed::<T>()?);
+    let shape = [b, hq, l, s];
+    let mut scores = vec![T::zero(); numel(&shape)?];
+    for bi in 0..b {
+        for h in 0..hq {
+            let kh = h / (hq / hk);
+            for i in 0..l {
+                let qi = &qv[((bi * hq + h) * l + i) * e..][..e];
+                for j in 0..s {
+                    let kj = &kv[((bi * hk + kh) * s + j) * e..][..e];
+                    let mut acc = T::zero();
+                    for (&x, &y) in qi.iter().zip(kj) {
+                        acc = acc + (x * ss) * (y * ss);
+                    }
+                    scores[((bi * hq + h) * l + i) * s + j] = acc;
+                }
+            }
+        }
+    }
+    // Half-precision inputs produce half-precision scores before the softmax dtype cast.
+    let round = |x: Vec<T>, dt: DType| -> Result<Vec<T>, OpError> {
+        if matches!(dt, DType::F16 | DType::BF16) {
+            let t = downcast_to(Tensor::from_vec(shape.to_vec(), x)?, dt)?;
+            Ok(mote_ir_cast(&upcast(&t)?, T::DTYPE)?.typed::<T>()?.to_vec())
+        } else {
+            Ok(x)
+        }
+    };
+    scores = round(round(scores, q_t.dtype())?, sd)?;
+    if let Some(g) = &f.score_mod {
+        scores = run_mod(cx, g, scores, &shape, sd)?;
+    }
+    for row in scores.chunks_exact_mut(s.max(1)) {
+        let max = row.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
+        let mut sum = T::zero();
+        for x in row.iter_mut() {
+            *x = (*x - max).exp();
+            sum = sum + *x;
+        }
+        for x in row.iter_mut() {
+            *x = *x / sum;
+        }
+    }
+    let mut probs = round(scores, sd)?;
+    if let Some(g) = &f.prob_mod {
+        probs = run_mod(cx, g, probs, &shape, sd)?;
+    }
+    let mut y = vec![T::zero(); numel(&[b, hq, l, ev])?];
+    for bi in 0..b {
+        for h in 0..hq {
+            let kh = h / (hq / hk);
+            for i in 0..l {
+                let yi = &mut y[((bi * hq + h) * l + i) * ev..][..ev];
+                for j in 0..s {
+                    let p = probs[((bi * hq + h) * l + i) * s + j];
+                    for (o, &x) in yi.iter_mut().zip(&vv[((bi * hk + kh) * s + j) * ev..][..ev]) {
+                        *o = *o + p * x;
+                    }
+                }
+            }
+        }
+    }
+    downcast_to(Tensor::from_vec(vec![b, hq, l, ev], y)?, v_t.dtype())
 }
 
 #[cfg(test)]

@@ -376,7 +376,7 @@ fn qlinear_matmul(inputs: &Inputs<'_>) -> Result<Vec<Value>, OpError> {
     let av = scales(sa, "a_scale")?;
     let bv = scales(sb, "b_scale")?;
     let y = scalar_scale(sy, "y_scale")?;
-    let n = *shape.last().unwrap_or(&1);
+    let n = if b.rank() > 1 { b.shape()[b.rank() - 1] } else { 1 };
     let m = if a.rank() > 1 { a.shape()[a.rank() - 2] } else { 1 };
     if !(av.len() == 1 || av.len() == m) || !(bv.len() == 1 || bv.len() == n) {
         bail!("a_scale must have 1 or {m} values and b_scale 1 or {n}");

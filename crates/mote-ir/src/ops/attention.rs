@@ -1,8 +1,9 @@
 //! Attention and transformer building blocks: Attention, RotaryEmbedding, TensorScatter,
-//! SwiGLU, LinearAttention, CausalConvWithState.
+//! SwiGLU, LinearAttention, CausalConvWithState, and `ai.onnx.preview` FlexAttention.
 
 use mote_core::DType;
 
+use crate::graph::Graph;
 use crate::infer::{InferCx, InferError};
 use crate::infer_err;
 use crate::ops::OpFamily;
@@ -67,6 +68,19 @@ pub enum AttentionOp {
     /// `CausalConvWithState(input, weight, bias?, past_state?) -> (output, present_state)`:
     /// depthwise causal 1-D convolution, optionally followed by SiLU.
     CausalConvWithState { silu: bool },
+    /// `FlexAttention(Q, K, V)` (4-D only): `softmax(score_mod(Q K^T * scale))`, then
+    /// `prob_mod`, times V. The modifier graphs take and return one `[B, Hq, L, S]` tensor of the
+    /// softmax dtype (`softmax_precision`, default f32, or f64 for f64 inputs).
+    FlexAttention(Box<FlexAttrs>),
+}
+
+/// Attributes of `FlexAttention`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlexAttrs {
+    pub scale: Option<f32>,
+    pub softmax_precision: Option<DType>,
+    pub score_mod: Option<Graph>,
+    pub prob_mod: Option<Graph>,
 }
 
 fn div(d: &Dim, by: usize) -> Dim {
@@ -152,6 +166,21 @@ impl OpFamily for AttentionOp {
             AttentionOp::SwiGlu { .. } => "SwiGLU",
             AttentionOp::LinearAttention { .. } => "LinearAttention",
             AttentionOp::CausalConvWithState { .. } => "CausalConvWithState",
+            AttentionOp::FlexAttention(_) => "FlexAttention",
+        }
+    }
+
+    fn subgraphs(&self) -> Vec<&Graph> {
+        match self {
+            AttentionOp::FlexAttention(f) => f.score_mod.iter().chain(f.prob_mod.iter()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn subgraphs_mut(&mut self) -> Vec<&mut Graph> {
+        match self {
+            AttentionOp::FlexAttention(f) => f.score_mod.iter_mut().chain(f.prob_mod.iter_mut()).collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -182,6 +211,15 @@ impl OpFamily for AttentionOp {
                 };
                 let state_dtype = if cx.opt(3).is_some() { cx.dtype(3) } else { dtype };
                 Ok(vec![tensor(dtype, out), tensor(state_dtype, state)])
+            }
+            AttentionOp::FlexAttention(_) => {
+                let shape = match (cx.shape(0), cx.shape(2)) {
+                    (Some(q), Some(v)) if q.len() == 4 && v.len() == 4 => {
+                        Some(vec![q[0].clone(), q[1].clone(), q[2].clone(), v[3].clone()])
+                    }
+                    _ => None,
+                };
+                Ok(vec![tensor(cx.dtype(2), shape)])
             }
             AttentionOp::CausalConvWithState { .. } => {
                 let dtype = cx.dtype(0);
@@ -223,6 +261,13 @@ impl OpFamily for AttentionOp {
                 let dv = (v[2] / kv_num_heads.max(&1)) as u64;
                 // State update (and delta read) per kv head, readout per q head.
                 Some(b * t * dk * dv * (2 * *kv_num_heads as u64 + *q_num_heads as u64))
+            }
+            AttentionOp::FlexAttention(_) => {
+                let y = outputs.first()?.as_tensor()?.known_shape()?;
+                let k = cx.tensor(1).known_shape()?;
+                let q = cx.tensor(0).known_shape()?;
+                // [B, Hq, L, S] scores times (head_size + v_head_size).
+                Some((y[0] * y[1] * y[2] * k[2]) as u64 * (q[3] + y[3]) as u64)
             }
             AttentionOp::CausalConvWithState { .. } => {
                 let y = outputs.first()?.as_tensor()?.known_shape()?;

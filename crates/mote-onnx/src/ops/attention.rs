@@ -2,7 +2,7 @@
 
 use mote_ir::DType;
 use mote_ir::Op;
-use mote_ir::ops::attention::{AttentionAttrs, AttentionOp, UpdateRule};
+use mote_ir::ops::attention::{AttentionAttrs, AttentionOp, FlexAttrs, UpdateRule};
 
 use super::{NodeCtx, NodeError, invalid, unsupported};
 
@@ -13,7 +13,18 @@ pub const OPS: &[(&str, &str)] = &[
     ("", "SwiGLU"),
     ("", "LinearAttention"),
     ("", "CausalConvWithState"),
+    ("ai.onnx.preview", "FlexAttention"),
 ];
+
+fn softmax_precision(cx: &NodeCtx<'_>) -> Result<Option<DType>, NodeError> {
+    match cx.int("softmax_precision", 0)? {
+        0 => Ok(None),
+        code => match DType::from_code(code) {
+            Some(d @ (DType::F32 | DType::F16 | DType::F64 | DType::BF16)) => Ok(Some(d)),
+            _ => Err(unsupported!("attribute `softmax_precision` = {code} is not supported")),
+        },
+    }
+}
 
 fn positive(cx: &NodeCtx<'_>, name: &str) -> Result<Option<usize>, NodeError> {
     match cx.int_opt(name)? {
@@ -32,6 +43,21 @@ fn window(cx: &NodeCtx<'_>, name: &str) -> Result<i64, NodeError> {
 }
 
 pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
+    if cx.domain == "ai.onnx.preview" && cx.op_type == "FlexAttention" {
+        cx.expect_inputs(3, 3)?;
+        let attrs = FlexAttrs {
+            scale: cx.float_opt("scale")?,
+            softmax_precision: softmax_precision(cx)?,
+            score_mod: cx.graph("score_mod")?,
+            prob_mod: cx.graph("prob_mod")?,
+        };
+        for g in attrs.score_mod.iter().chain(attrs.prob_mod.iter()) {
+            if g.inputs.len() != 1 || g.outputs.len() != 1 {
+                return Err(invalid!("modifier graph `{}` must have exactly one input and one output", g.name));
+            }
+        }
+        return Ok(Some(Op::Attention(AttentionOp::FlexAttention(Box::new(attrs)))));
+    }
     if !cx.domain.is_empty() {
         return Ok(None);
     }
@@ -42,13 +68,7 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
             if !(0..=3).contains(&mode) {
                 return Err(invalid!("attribute `qk_matmul_output_mode` must be 0..3, got {mode}"));
             }
-            let softmax_precision = match cx.int("softmax_precision", 0)? {
-                0 => None,
-                code => match DType::from_code(code) {
-                    Some(d @ (DType::F32 | DType::F16 | DType::F64 | DType::BF16)) => Some(d),
-                    _ => return Err(unsupported!("attribute `softmax_precision` = {code} is not supported")),
-                },
-            };
+            let softmax_precision = softmax_precision(cx)?;
             let softcap = cx.float("softcap", 0.0)?;
             if softcap < 0.0 {
                 return Err(invalid!("attribute `softcap` must be non-negative, got {softcap}"));
