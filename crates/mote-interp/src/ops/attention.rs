@@ -5,7 +5,7 @@
 //! LinearAttention, whose reference computes in f32).
 
 use mote_ir::ops::attention::{AttentionAttrs, AttentionOp, FlexAttrs, UpdateRule};
-use mote_ir::{DType, Elem, Tensor, Value, dispatch_elem};
+use mote_ir::{DType, Elem, Tensor, Value, bf16, dispatch_elem, f16};
 use mote_kernels::reference::attention::{
     HeadCfg, attention_head, causal_conv_channel, linear_attention_read, linear_attention_update, rotary,
 };
@@ -20,7 +20,7 @@ pub fn eval(op: &AttentionOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) ->
     let wide = dtype == DType::F64;
     let outs = match op {
         AttentionOp::Attention(a) => {
-            if wide {
+            if wide || a.softmax_precision == Some(DType::F64) {
                 attention::<f64>(a, inputs, n)?
             } else {
                 attention::<f32>(a, inputs, n)?
@@ -230,6 +230,8 @@ fn attention<T: Float + Elem>(a: &AttentionAttrs, inputs: &Inputs<'_>, n_out: us
         sqrt_scale: T::from(scale.sqrt()).expect("float"),
         softcap: T::from(a.softcap).expect("float"),
         qk_mode: a.qk_matmul_output_mode,
+        // Without `softmax_precision` the softmax runs in the input's precision.
+        softmax_round: softmax_round::<T>(a.softmax_precision.or(Some(out_dtype))),
     };
     numel(&[b, hq, sq, total])?;
     let mut y = vec![T::zero(); numel(&[b, hq, sq, dv])?];
@@ -288,6 +290,25 @@ fn attention<T: Float + Elem>(a: &AttentionAttrs, inputs: &Inputs<'_>, n_out: us
         outs.push(downcast_to(Tensor::from_vec(vec![b, hq, sq, total], qk)?, out_dtype)?);
     }
     Ok(outs)
+}
+
+/// Rounding to a softmax precision lower than the compute type `T`, if any.
+fn softmax_round<T: Float + Elem>(p: Option<DType>) -> Option<fn(T) -> T> {
+    fn via<T: Float, F: Float>(x: T) -> T {
+        T::from(F::from(x).expect("float to float")).expect("float to float")
+    }
+    match (p, T::DTYPE) {
+        (Some(DType::F16), _) => Some(|x| {
+            let h = f16::from_f64(Elem::to_f64(x));
+            T::from(h.to_f64()).expect("float")
+        }),
+        (Some(DType::BF16), _) => Some(|x| {
+            let h = bf16::from_f64(Elem::to_f64(x));
+            T::from(h.to_f64()).expect("float")
+        }),
+        (Some(DType::F32), DType::F64) => Some(via::<T, f32>),
+        _ => None,
+    }
 }
 
 /// Casts a compute-type result back to the op's dtype.

@@ -170,6 +170,25 @@ impl OpFamily for AttentionOp {
         }
     }
 
+    fn describe(&self) -> String {
+        match self {
+            AttentionOp::FlexAttention(f) => format!(
+                "{{ scale: {:?}, softmax_precision: {:?}, score_mod: {:?}, prob_mod: {:?} }}",
+                f.scale,
+                f.softmax_precision,
+                f.score_mod.as_ref().map(|g| g.name.as_str()),
+                f.prob_mod.as_ref().map(|g| g.name.as_str())
+            ),
+            other => {
+                let s = format!("{other:?}");
+                match s.find('{') {
+                    Some(i) => s[i..].trim_end_matches(')').to_string(),
+                    None => s.find('(').map_or(String::new(), |i| s[i..].to_string()),
+                }
+            }
+        }
+    }
+
     fn subgraphs(&self) -> Vec<&Graph> {
         match self {
             AttentionOp::FlexAttention(f) => f.score_mod.iter().chain(f.prob_mod.iter()).collect(),

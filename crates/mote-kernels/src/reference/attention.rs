@@ -20,6 +20,8 @@ pub struct HeadCfg<T> {
     pub softcap: T,
     /// What `qk_out` receives: 0 raw scores, 1 after softcap, 2 plus bias, 3 probabilities.
     pub qk_mode: u8,
+    /// Rounds to a lower softmax precision (applied to the softmax input and output).
+    pub softmax_round: Option<fn(T) -> T>,
 }
 
 /// Attention of one head: `y = softmax(softcap(Q K^T * scale) + bias) V`.
@@ -37,7 +39,7 @@ pub fn attention_head<T: Float>(
     mut qk_out: Option<&mut [T]>,
     y: &mut [T],
 ) {
-    let HeadCfg { sq, skv, dk, dv, sqrt_scale, softcap, qk_mode } = cfg;
+    let HeadCfg { sq, skv, dk, dv, sqrt_scale, softcap, qk_mode, softmax_round } = cfg;
     let zero = T::zero();
     for i in 0..sq {
         let qi = &q[i * dk..(i + 1) * dk];
@@ -71,7 +73,10 @@ pub fn attention_head<T: Float>(
             row[j] = s;
         }
         let all_masked = brow.iter().all(|&b| b == T::neg_infinity());
-        softmax_row(row, all_masked);
+        match softmax_round {
+            Some(r) => softmax_row_rounded(row, all_masked, r),
+            None => softmax_row(row, all_masked),
+        }
         if let Some(o) = qk_out.as_deref_mut()
             && qk_mode == 3
         {
@@ -115,6 +120,37 @@ pub fn softmax_row<T: Float>(row: &mut [T], force_zero: bool) {
     }
     for x in row.iter_mut() {
         *x = *x / sum;
+    }
+}
+
+/// [`softmax_row`] in a lower precision: inputs, exponentials, the sum and the quotients are
+/// rounded with `r`.
+pub fn softmax_row_rounded<T: Float>(row: &mut [T], force_zero: bool, r: fn(T) -> T) {
+    let zero = T::zero();
+    if force_zero {
+        row.fill(zero);
+        return;
+    }
+    row.iter_mut().for_each(|x| *x = r(*x));
+    let mut max = T::neg_infinity();
+    for &x in row.iter() {
+        if x > max || x.is_nan() {
+            max = x;
+        }
+    }
+    let shift = if max == T::neg_infinity() { zero } else { max };
+    let mut sum = zero;
+    for x in row.iter_mut() {
+        *x = r(r(*x - shift).exp());
+        sum = sum + *x;
+    }
+    // numpy sums half-precision rows in f32 and rounds once.
+    sum = r(sum);
+    if sum == zero {
+        sum = T::one();
+    }
+    for x in row.iter_mut() {
+        *x = r(*x / sum);
     }
 }
 
@@ -194,7 +230,8 @@ mod tests {
 
     #[test]
     fn fully_masked_rows_are_zero() {
-        let cfg = HeadCfg { sq: 2, skv: 2, dk: 1, dv: 1, sqrt_scale: 1.0f32, softcap: 0.0, qk_mode: 3 };
+        let cfg =
+            HeadCfg { sq: 2, skv: 2, dk: 1, dv: 1, sqrt_scale: 1.0f32, softcap: 0.0, qk_mode: 3, softmax_round: None };
         let ninf = f32::NEG_INFINITY;
         let (mut p, mut qk, mut y) = ([0.0; 4], [9.0; 4], [9.0; 2]);
         attention_head(
@@ -213,7 +250,8 @@ mod tests {
 
     #[test]
     fn softcap_and_raw_modes() {
-        let cfg = HeadCfg { sq: 1, skv: 1, dk: 1, dv: 1, sqrt_scale: 2.0f64, softcap: 1.0, qk_mode: 0 };
+        let cfg =
+            HeadCfg { sq: 1, skv: 1, dk: 1, dv: 1, sqrt_scale: 2.0f64, softcap: 1.0, qk_mode: 0, softmax_round: None };
         let (mut p, mut qk, mut y) = ([0.0; 1], [0.0; 1], [0.0; 1]);
         attention_head(cfg, &[1.0], &[1.0], &[5.0], &[0.0], &mut p, Some(&mut qk), &mut y);
         assert_eq!(qk[0], 4.0);
