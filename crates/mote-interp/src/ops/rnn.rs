@@ -221,6 +221,66 @@ mod tests {
     }
 
     #[test]
+    fn bidirectional_lstm_with_peepholes_and_lengths_matches_onnxruntime() {
+        // Expected values computed by onnxruntime 1.32 (LSTM-14, hidden 2, sequence_lens [3, 1]).
+        let h = 2;
+        let op = RnnOp::Lstm {
+            attrs: RnnAttrs {
+                hidden_size: h,
+                direction: Direction::Bidirectional,
+                batch_first: false,
+                activations: [Activation::Sigmoid, Activation::Tanh, Activation::Tanh].repeat(2),
+                clip: None,
+            },
+            input_forget: false,
+        };
+        let x = t(&[3, 2, 1], vec![-0.8, -1.32, -0.25, 0.42, 1.14, 0.11]);
+        let w = t(
+            &[2, 8, 1],
+            vec![
+                -0.55, -0.78, 0.75, 1.63, 0.27, -1.23, -0.96, 1.6, 0.2, -1.73, -0.08, -1.16, -0.63, -0.49, -0.71, 0.55,
+            ],
+        );
+        let r = t(
+            &[2, 8, 2],
+            vec![
+                -0.06, -0.59, 0.41, 0.83, -1.64, -0.26, -0.98, -0.17, -1.29, 0.02, -0.04, -0.3, -1.05, -0.4, -1.09,
+                -1.36, 0.22, -1.11, 1.17, 0.72, -2.0, 0.27, -1.1, 0.03, 0.04, -1.99, -0.23, -0.26, 0.96, -1.18, 0.74,
+                -1.1,
+            ],
+        );
+        let b = t(
+            &[2, 16],
+            vec![
+                -0.33, -0.84, 1.45, 0.57, 2.43, 0.64, 0.84, 0.84, -0.61, -0.07, 1.35, -0.4, 0.19, -0.02, 0.61, -0.36,
+                -0.15, 0.24, 0.1, -0.86, 0.9, -1.3, -1.2, -1.28, 0.97, -0.36, -0.97, -1.14, 0.42, -1.05, -1.27, 0.61,
+            ],
+        );
+        let sl = Value::Tensor(Tensor::from_vec(vec![2], vec![3i32, 1]).unwrap());
+        let p = t(&[2, 6], vec![-1.2, -0.32, -0.01, -0.45, -0.05, 1.34, -0.52, -1.26, -1.84, -0.2, -0.35, 0.27]);
+        let vals = [Some(&x), Some(&w), Some(&r), Some(&b), Some(&sl), None, None, Some(&p)];
+        let out = run::<f32>(&op, &Inputs::new(vals.to_vec())).unwrap();
+        let expect_y = [
+            0.317542, -0.074287, 0.357255, -0.066731, -0.955435, -0.286286, -0.299882, -0.279355, 0.432962, -0.093183,
+            0.0, 0.0, -0.805014, -0.081361, 0.0, 0.0, 0.422468, 0.081044, 0.0, 0.0, -0.375631, -0.000164, 0.0, 0.0,
+        ];
+        let expect_c = [0.477531, 0.098125, 0.442821, -0.490838, -2.027452, -0.675246, -0.578903, -0.793323];
+        let close = |got: &[f32], want: &[f32]| {
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 2e-6, "got {got:?}, want {want:?}");
+            }
+        };
+        assert_eq!(out[0].shape(), &[3, 2, 2, h]);
+        close(out[0].typed::<f32>().unwrap(), &expect_y);
+        close(
+            out[1].typed::<f32>().unwrap(),
+            &[0.422468, 0.081044, 0.357255, -0.066731, -0.955435, -0.286286, -0.299882, -0.279355],
+        );
+        close(out[2].typed::<f32>().unwrap(), &expect_c);
+    }
+
+    #[test]
     fn bidirectional_rnn_batch_first_matches_manual() {
         // hidden 1, input 1, W = 1, R = 0, identity via Relu on positive inputs.
         let attrs = RnnAttrs {
