@@ -1,18 +1,279 @@
-//! Quantization ops: QuantizeLinear, DequantizeLinear, QLinear*, *Integer.
+//! Quantization ops: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QLinearConv,
+//! QLinearMatMul, ConvInteger, MatMulInteger.
+//!
+//! Affine quantization: `real = scale * (q - zero_point)`. Quantizing rounds half to even and
+//! saturates to the integer type's range. Integer ops accumulate exactly in i32.
 
-use crate::infer::{InferCx, InferError};
+use mote_core::DType;
+
+use crate::infer::{InferCx, InferError, broadcast};
+use crate::infer_err;
 use crate::ops::OpFamily;
-use crate::types::ValueType;
+use crate::types::{Dim, TensorType, ValueType};
 
+/// How convolution padding is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoPad {
+    /// Explicit `pads`.
+    NotSet,
+    /// Output size `ceil(in / stride)`, extra padding at the end.
+    SameUpper,
+    /// Output size `ceil(in / stride)`, extra padding at the start.
+    SameLower,
+    /// No padding.
+    Valid,
+}
+
+/// Convolution geometry of `QLinearConv` and `ConvInteger` (N-d, NCHW layout).
 #[derive(Clone, Debug, PartialEq)]
-pub enum QuantOp {}
+pub struct ConvAttrs {
+    /// Spatial kernel size; taken from the weight's shape when absent.
+    pub kernel_shape: Option<Vec<usize>>,
+    /// Per spatial axis; empty means all 1.
+    pub strides: Vec<usize>,
+    /// Per spatial axis; empty means all 1.
+    pub dilations: Vec<usize>,
+    /// `[begin..., end...]`; empty means all 0. Used only with [`AutoPad::NotSet`].
+    pub pads: Vec<usize>,
+    pub auto_pad: AutoPad,
+    pub group: usize,
+}
+
+/// Resolved geometry of one spatial axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvAxis {
+    pub input: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub dilation: usize,
+    pub pad_begin: usize,
+    pub output: usize,
+}
+
+impl ConvAttrs {
+    /// Resolves each spatial axis for an input of spatial size `input` and a kernel of `kernel`.
+    pub fn resolve(&self, input: &[usize], kernel: &[usize]) -> Result<Vec<ConvAxis>, String> {
+        let n = input.len();
+        if kernel.len() != n {
+            return Err(format!("kernel has {} spatial dims but the input has {n}", kernel.len()));
+        }
+        if let Some(ks) = &self.kernel_shape
+            && ks.as_slice() != kernel
+        {
+            return Err(format!("kernel_shape {ks:?} does not match the weight's spatial shape {kernel:?}"));
+        }
+        let get = |v: &[usize], i: usize, what: &str| -> Result<usize, String> {
+            if v.is_empty() {
+                return Ok(1);
+            }
+            if v.len() != n {
+                return Err(format!("{what} has {} values for {n} spatial dims", v.len()));
+            }
+            if v[i] == 0 {
+                return Err(format!("{what} must be positive, got {v:?}"));
+            }
+            Ok(v[i])
+        };
+        if !self.pads.is_empty() && self.pads.len() != 2 * n {
+            return Err(format!("pads has {} values for {n} spatial dims", self.pads.len()));
+        }
+        let mut axes = Vec::with_capacity(n);
+        for i in 0..n {
+            let (stride, dilation) = (get(&self.strides, i, "strides")?, get(&self.dilations, i, "dilations")?);
+            let k = kernel[i];
+            let span = k.checked_sub(1).map(|x| x * dilation + 1).ok_or("kernel dimension is 0")?;
+            let (pad_begin, pad_end) = match self.auto_pad {
+                AutoPad::NotSet => {
+                    if self.pads.is_empty() {
+                        (0, 0)
+                    } else {
+                        (self.pads[i], self.pads[i + n])
+                    }
+                }
+                AutoPad::Valid => (0, 0),
+                AutoPad::SameUpper | AutoPad::SameLower => {
+                    let out = input[i].div_ceil(stride);
+                    let total = ((out.max(1) - 1) * stride + span).saturating_sub(input[i]);
+                    let small = total / 2;
+                    if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) }
+                }
+            };
+            let padded = input[i] + pad_begin + pad_end;
+            if padded < span {
+                return Err(format!("kernel span {span} exceeds the padded input size {padded} on spatial axis {i}"));
+            }
+            let output = (padded - span) / stride + 1;
+            axes.push(ConvAxis { input: input[i], kernel: k, stride, dilation, pad_begin, output });
+        }
+        Ok(axes)
+    }
+}
+
+/// Quantization ops.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuantOp {
+    /// `QuantizeLinear(x, scale, zero_point?)`. The output dtype is the zero point's, else
+    /// `output_dtype`, else u8. `precision` is the dtype of the division (default: the scale's).
+    Quantize { axis: i64, block_size: usize, output_dtype: Option<DType>, precision: Option<DType> },
+    /// `DequantizeLinear(x, scale, zero_point?)`. The output dtype is `output_dtype`, else the
+    /// scale's.
+    Dequantize { axis: i64, block_size: usize, output_dtype: Option<DType> },
+    /// `DynamicQuantizeLinear(x) -> (y: u8, scale: f32, zero_point: u8)`.
+    DynamicQuantize,
+    /// `QLinearConv(x, xs, xz, w, ws, wz, ys, yz, B?)`.
+    QLinearConv(ConvAttrs),
+    /// `QLinearMatMul(a, as, az, b, bs, bz, ys, yz)`.
+    QLinearMatMul,
+    /// `ConvInteger(x, w, xz?, wz?) -> i32`.
+    ConvInteger(ConvAttrs),
+    /// `MatMulInteger(a, b, az?, bz?) -> i32`.
+    MatMulInteger,
+}
+
+/// Integer dtypes that the Q/DQ ops accept as quantized values.
+pub fn is_quant_dtype(d: DType) -> bool {
+    matches!(d, DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32)
+}
+
+/// Numpy matmul shape rule on static shapes (1-D operands are promoted and the axis removed).
+pub fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, InferError> {
+    if a.is_empty() || b.is_empty() {
+        return Err(infer_err!("matmul operands must have rank >= 1"));
+    }
+    let a2: Vec<Dim> = if a.len() == 1 { vec![Dim::Known(1), a[0].clone()] } else { a.to_vec() };
+    let b2: Vec<Dim> = if b.len() == 1 { vec![b[0].clone(), Dim::Known(1)] } else { b.to_vec() };
+    let (ka, kb) = (&a2[a2.len() - 1], &b2[b2.len() - 2]);
+    if let (Dim::Known(x), Dim::Known(y)) = (ka, kb)
+        && x != y
+    {
+        return Err(infer_err!("matmul inner dimensions differ: {x} vs {y}"));
+    }
+    let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+    if a.len() > 1 {
+        out.push(a2[a2.len() - 2].clone());
+    }
+    if b.len() > 1 {
+        out.push(b2[b2.len() - 1].clone());
+    }
+    Ok(out)
+}
+
+fn conv_shape(attrs: &ConvAttrs, cx: &InferCx<'_>, x: usize, w: usize) -> Result<Option<Vec<Dim>>, InferError> {
+    let (Some(xs), Some(ws)) = (cx.shape(x), cx.shape(w)) else {
+        return Ok(cx.rank(x).map(|r| vec![Dim::Unknown; r]));
+    };
+    if xs.len() < 3 || xs.len() != ws.len() {
+        return Err(infer_err!("X (rank {}) and W (rank {}) must have the same rank >= 3", xs.len(), ws.len()));
+    }
+    let mut out = vec![xs[0].clone(), ws[0].clone()];
+    let input: Option<Vec<usize>> = xs[2..].iter().map(Dim::known).collect();
+    let kernel: Option<Vec<usize>> = ws[2..].iter().map(Dim::known).collect();
+    match (input, kernel) {
+        (Some(i), Some(k)) => {
+            let axes = attrs.resolve(&i, &k).map_err(InferError)?;
+            out.extend(axes.iter().map(|a| Dim::Known(a.output)));
+        }
+        _ => out.extend(std::iter::repeat_n(Dim::Unknown, xs.len() - 2)),
+    }
+    Ok(Some(out))
+}
+
+fn conv_macs(cx: &InferCx<'_>, outputs: &[ValueType], w: usize) -> Option<u64> {
+    let y = outputs.first()?.as_tensor()?.known_shape()?;
+    let ws = cx.tensor(w).known_shape()?;
+    // Each output element needs (C_in / group) * prod(kernel) MACs; W is [M, C_in/group, k...].
+    let per_out: usize = ws[1..].iter().product();
+    Some(y.iter().product::<usize>() as u64 * per_out as u64)
+}
 
 impl OpFamily for QuantOp {
     fn name(&self) -> &'static str {
-        match *self {}
+        match self {
+            QuantOp::Quantize { .. } => "QuantizeLinear",
+            QuantOp::Dequantize { .. } => "DequantizeLinear",
+            QuantOp::DynamicQuantize => "DynamicQuantizeLinear",
+            QuantOp::QLinearConv(_) => "QLinearConv",
+            QuantOp::QLinearMatMul => "QLinearMatMul",
+            QuantOp::ConvInteger(_) => "ConvInteger",
+            QuantOp::MatMulInteger => "MatMulInteger",
+        }
     }
 
-    fn infer(&self, _cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
-        match *self {}
+    fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
+        let shape0 = cx.tensor(0).shape.clone();
+        Ok(match self {
+            QuantOp::Quantize { output_dtype, .. } => {
+                let dtype = if cx.opt(2).is_some() { cx.dtype(2) } else { Some(output_dtype.unwrap_or(DType::U8)) };
+                vec![ValueType::Tensor(TensorType { dtype, shape: shape0 })]
+            }
+            QuantOp::Dequantize { output_dtype, .. } => {
+                let dtype = output_dtype.or(cx.dtype(1));
+                vec![ValueType::Tensor(TensorType { dtype, shape: shape0 })]
+            }
+            QuantOp::DynamicQuantize => vec![
+                ValueType::Tensor(TensorType { dtype: Some(DType::U8), shape: shape0 }),
+                ValueType::tensor(DType::F32, vec![]),
+                ValueType::tensor(DType::U8, vec![]),
+            ],
+            QuantOp::QLinearConv(a) => {
+                vec![ValueType::Tensor(TensorType { dtype: cx.dtype(7), shape: conv_shape(a, cx, 0, 3)? })]
+            }
+            QuantOp::ConvInteger(a) => {
+                vec![ValueType::Tensor(TensorType { dtype: Some(DType::I32), shape: conv_shape(a, cx, 0, 1)? })]
+            }
+            QuantOp::QLinearMatMul | QuantOp::MatMulInteger => {
+                let b = if *self == QuantOp::QLinearMatMul { 3 } else { 1 };
+                let shape = match (cx.shape(0), cx.shape(b)) {
+                    (Some(x), Some(y)) => Some(matmul_shape(x, y)?),
+                    _ => None,
+                };
+                let dtype = if *self == QuantOp::QLinearMatMul { cx.dtype(7) } else { Some(DType::I32) };
+                vec![ValueType::Tensor(TensorType { dtype, shape })]
+            }
+        })
+    }
+
+    fn macs(&self, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option<u64> {
+        match self {
+            QuantOp::QLinearConv(_) => conv_macs(cx, outputs, 3),
+            QuantOp::ConvInteger(_) => conv_macs(cx, outputs, 1),
+            QuantOp::QLinearMatMul | QuantOp::MatMulInteger => {
+                let a = cx.tensor(0).known_shape()?;
+                let y = outputs.first()?.as_tensor()?.known_shape()?;
+                let k = *a.last()?;
+                Some(y.iter().product::<usize>() as u64 * k as u64)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(auto_pad: AutoPad, pads: Vec<usize>, strides: Vec<usize>) -> ConvAttrs {
+        ConvAttrs { kernel_shape: None, strides, dilations: vec![], pads, auto_pad, group: 1 }
+    }
+
+    #[test]
+    fn conv_geometry() {
+        let a = conv(AutoPad::NotSet, vec![1, 1, 1, 1], vec![]).resolve(&[5, 5], &[3, 3]).unwrap();
+        assert_eq!(a[0].output, 5);
+        let a = conv(AutoPad::SameUpper, vec![], vec![2]).resolve(&[6], &[3]).unwrap();
+        // out = 3, total pad = (3-1)*2 + 3 - 6 = 1 -> begin 0 (upper puts the extra at the end).
+        assert_eq!((a[0].output, a[0].pad_begin), (3, 0));
+        let a = conv(AutoPad::SameLower, vec![], vec![2]).resolve(&[6], &[3]).unwrap();
+        assert_eq!((a[0].output, a[0].pad_begin), (3, 1));
+        assert!(conv(AutoPad::Valid, vec![], vec![]).resolve(&[2], &[3]).is_err());
+        assert!(conv(AutoPad::NotSet, vec![], vec![0]).resolve(&[4], &[3]).is_err());
+    }
+
+    #[test]
+    fn matmul_shapes() {
+        let k = |v: &[usize]| v.iter().map(|&d| Dim::Known(d)).collect::<Vec<_>>();
+        assert_eq!(matmul_shape(&k(&[2, 3, 4]), &k(&[4, 5])).unwrap(), k(&[2, 3, 5]));
+        assert_eq!(matmul_shape(&k(&[4]), &k(&[4, 5])).unwrap(), k(&[5]));
+        assert!(matmul_shape(&k(&[3, 4]), &k(&[5, 2])).is_err());
     }
 }

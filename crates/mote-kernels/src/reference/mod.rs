@@ -1,3 +1,6 @@
 //! Reference kernels, one file per op family (same stems as `mote-ir/src/ops/`).
 
+pub mod attention;
 pub mod elementwise;
+pub mod quant;
+pub mod rnn;
