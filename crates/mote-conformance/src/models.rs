@@ -54,15 +54,15 @@ pub fn tolerance_from_meta(meta: &str) -> Tolerance {
     let words: Vec<&str> =
         text.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|w| !w.is_empty()).collect();
     let mut tol = Tolerance { atol: Tolerance::DEFAULT.atol, rtol: 0.0, int_steps: 0 };
-    if let Some(i) = words.iter().position(|w| *w == "atol") {
-        if let Some(x) = words.get(i + 1).and_then(|w| w.parse::<f64>().ok()) {
-            tol.atol = x;
-        }
+    if let Some(i) = words.iter().position(|w| *w == "atol")
+        && let Some(x) = words.get(i + 1).and_then(|w| w.parse::<f64>().ok())
+    {
+        tol.atol = x;
     }
-    if let Some(i) = words.iter().position(|w| *w == "LSB") {
-        if let Some(n) = i.checked_sub(1).and_then(|j| words[j].parse::<u64>().ok()) {
-            tol.int_steps = n;
-        }
+    if let Some(i) = words.iter().position(|w| *w == "LSB")
+        && let Some(n) = i.checked_sub(1).and_then(|j| words[j].parse::<u64>().ok())
+    {
+        tol.int_steps = n;
     }
     tol
 }

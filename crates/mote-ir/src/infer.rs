@@ -214,10 +214,10 @@ fn infer_with_outer(
     }
     for (i, v) in g.values.iter().enumerate() {
         let id = ValueId(i as u32);
-        if let Some(t) = &v.init {
-            if !g.inputs.contains(&id) {
-                known.insert(id, t.clone());
-            }
+        if let Some(t) = &v.init
+            && !g.inputs.contains(&id)
+        {
+            known.insert(id, t.clone());
         }
     }
     for n in 0..g.nodes.len() {

@@ -82,7 +82,8 @@ fn f64_to_int_bits(y: f64) -> i64 {
     if y.is_nan() {
         return 0;
     }
-    if y >= 9.223_372_036_854_775_807e18 || y < -9.223_372_036_854_775_808e18 {
+    // 2^63: the first f64 outside i64's range.
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&y) {
         return i64::MIN;
     }
     y as i64
@@ -327,6 +328,7 @@ impl Tensor {
     }
 
     /// Every element as i64; integer and bool tensors only (shape and index inputs).
+    #[allow(clippy::unnecessary_cast)] // the macro also expands an (unreachable) i64 arm
     pub fn to_i64_vec(&self) -> Result<Vec<i64>, TensorError> {
         match &*self.data {
             Data::I64(v) => Ok(v.clone()),

@@ -518,8 +518,8 @@ fn clip(x: &Tensor, lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Tensor, 
         let l = lo.as_ref().map(|t| t.typed::<T>().map(|s| s[0])).transpose()?;
         let h = hi.as_ref().map(|t| t.typed::<T>().map(|s| s[0])).transpose()?;
         T::wrap(map(v, |mut e: T| {
-            if let Some(l) = l { if e < l { e = l; } }
-            if let Some(h) = h { if e > h { e = h; } }
+            if let Some(l) = l && e < l { e = l; }
+            if let Some(h) = h && e > h { e = h; }
             e
         }))
     }, else bail!("Clip is not defined for {}", x.dtype()));
