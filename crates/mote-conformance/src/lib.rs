@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod manifest;
 pub mod models;
+pub mod report;
 pub mod run;
 pub mod suite;
 

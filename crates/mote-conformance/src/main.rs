@@ -5,6 +5,7 @@
 //! cargo run -p mote-conformance --release -- --models
 //! ```
 //! `--models` runs the shared real models instead (every test set, and silero_vad's stream).
+//! `--report FILE.md` writes the results as Markdown (per-op pass rates, failures by reason).
 //! Prints the pass count (overall and for `edge_core_tests.txt`), then any regressions (tests
 //! `expected.tsv` says pass that now fail) and newly passing tests. `--update` rewrites
 //! `expected.tsv`, keeping the reasons of tests that still fail. Exit code 1 on regressions.
@@ -21,12 +22,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut filters = Vec::new();
     let (mut update, mut failures, mut json) = (false, false, false);
+    let mut report: Option<String> = None;
     let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--filter" => filters.extend(it.next().cloned()),
             "--update" => update = true,
+            "--report" => report = it.next().cloned(),
             "--failures" => failures = true,
             "--json" => json = true,
             "--models" => return models(),
@@ -124,6 +127,15 @@ fn main() -> ExitCode {
             regressions.len(),
             newly.len()
         );
+    }
+
+    if let Some(path) = &report {
+        let md = mote_conformance::report::markdown(&names, &outcomes, &edge);
+        if let Err(e) = std::fs::write(path, md) {
+            eprintln!("cannot write {path}: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!("wrote {path}");
     }
 
     if update {
