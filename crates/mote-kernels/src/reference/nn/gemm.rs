@@ -58,9 +58,51 @@ mod tests {
     }
 
     #[test]
+    fn determinant_with_pivoting() {
+        // Leading zero forces a row swap: det [[0, 2], [3, 4]] = -6.
+        let mut a = [0.0f64, 2.0, 3.0, 4.0];
+        assert_eq!(det_in_place(2, &mut a), -6.0);
+        let mut s = [1.0f64, 2.0, 2.0, 4.0];
+        assert_eq!(det_in_place(2, &mut s), 0.0);
+        assert_eq!(det_in_place::<f64>(0, &mut []), 1.0);
+    }
+
+    #[test]
     fn integers_wrap() {
         let mut c = [0u8];
         matmul(1, 1, 1, &[16u8], &[17u8], &mut c);
         assert_eq!(c, [16]);
     }
+}
+
+/// Determinant of the `n x n` row-major matrix `a` by LU decomposition with partial pivoting;
+/// `a` is used as scratch.
+pub fn det_in_place<T: num_traits::Float>(n: usize, a: &mut [T]) -> T {
+    let mut det = T::one();
+    for col in 0..n {
+        let mut piv = col;
+        for r in col + 1..n {
+            if a[r * n + col].abs() > a[piv * n + col].abs() {
+                piv = r;
+            }
+        }
+        let p = a[piv * n + col];
+        if p == T::zero() {
+            return T::zero();
+        }
+        if piv != col {
+            for j in 0..n {
+                a.swap(col * n + j, piv * n + j);
+            }
+            det = -det;
+        }
+        det = det * p;
+        for r in col + 1..n {
+            let f = a[r * n + col] / p;
+            for j in col..n {
+                a[r * n + j] = a[r * n + j] - f * a[col * n + j];
+            }
+        }
+    }
+    det
 }

@@ -11,6 +11,7 @@ pub mod softmax;
 
 /// Multiply-accumulate element types: floats round as usual, integers wrap.
 pub trait Mac: Copy + Default + PartialOrd {
+    const ONE: Self;
     /// `acc + a * b`.
     fn mac(acc: Self, a: Self, b: Self) -> Self;
 }
@@ -18,6 +19,7 @@ pub trait Mac: Copy + Default + PartialOrd {
 macro_rules! mac_float {
     ($($t:ty),*) => {$(
         impl Mac for $t {
+            const ONE: Self = 1.0;
             #[inline(always)]
             fn mac(acc: Self, a: Self, b: Self) -> Self {
                 acc + a * b
@@ -28,6 +30,7 @@ macro_rules! mac_float {
 macro_rules! mac_int {
     ($($t:ty),*) => {$(
         impl Mac for $t {
+            const ONE: Self = 1;
             #[inline(always)]
             fn mac(acc: Self, a: Self, b: Self) -> Self {
                 acc.wrapping_add(a.wrapping_mul(b))
