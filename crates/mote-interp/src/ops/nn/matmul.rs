@@ -6,7 +6,7 @@ use mote_kernels::reference::elementwise::ref_binary;
 use mote_kernels::reference::nn::Mac;
 use mote_kernels::reference::nn::gemm::{det_in_place, matmul_acc};
 
-use super::{buffer, float_kernel};
+use super::{broadcast_index, buffer, float_kernel};
 use crate::error::OpError;
 use crate::ops::elementwise::broadcast_shape;
 use crate::ops::{downcast, upcast};
@@ -125,13 +125,7 @@ fn matmul_t<T: Mac + Elem>(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
     let mut y = buffer::<T>(&shape)?;
     // Batch offsets of A and B through broadcasting (a broadcast index map over the batch).
     let nb: usize = batch.iter().product();
-    let index_map = |dims: &[usize]| -> Result<Vec<usize>, OpError> {
-        let ids: Vec<usize> = (0..dims.iter().product()).collect();
-        let mut out = buffer::<usize>(&batch)?;
-        ref_binary(&ids, dims, &[0usize], &[], &mut out, &batch, |i, _| i);
-        Ok(out)
-    };
-    let (ia, ib) = (index_map(&a2[..ra - 2])?, index_map(&b2[..rb - 2])?);
+    let (ia, ib) = (broadcast_index(&a2[..ra - 2], &batch)?, broadcast_index(&b2[..rb - 2], &batch)?);
     for bi in 0..nb {
         let ap = &av[ia[bi] * m * k..][..m * k];
         let bp = &bv[ib[bi] * k * n..][..k * n];

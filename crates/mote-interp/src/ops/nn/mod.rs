@@ -103,3 +103,27 @@ fn buffer<T: Default + Clone>(shape: &[usize]) -> Result<Vec<T>, OpError> {
 fn opt_typed<T: mote_ir::Elem>(t: Option<&Tensor>) -> Result<Option<&[T]>, OpError> {
     Ok(t.map(|t| t.typed::<T>()).transpose()?)
 }
+
+/// For every position of `target`, the flat index of the element of a tensor of shape `dims`
+/// that numpy broadcasting maps there (`dims` must broadcast to `target`).
+fn broadcast_index(dims: &[usize], target: &[usize]) -> Result<Vec<usize>, OpError> {
+    let off = target.len().checked_sub(dims.len()).ok_or_else(|| op_err!("cannot broadcast {dims:?} to {target:?}"))?;
+    let mut strides = vec![0usize; target.len()];
+    let mut acc = 1;
+    for i in (0..dims.len()).rev() {
+        if dims[i] != 1 {
+            if dims[i] != target[off + i] {
+                bail!("cannot broadcast {dims:?} to {target:?}");
+            }
+            strides[off + i] = acc;
+        }
+        acc *= dims[i];
+    }
+    let mut out = Vec::with_capacity(super::numel(target)?);
+    let mut idx = vec![0usize; target.len()];
+    for _ in 0..out.capacity() {
+        out.push(idx.iter().zip(&strides).map(|(i, s)| i * s).sum());
+        mote_core::shape::next_index(&mut idx, target);
+    }
+    Ok(out)
+}

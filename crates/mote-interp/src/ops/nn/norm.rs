@@ -3,13 +3,12 @@
 
 use mote_ir::ops::nn::{NnOp, layer_norm_stat_dtype};
 use mote_ir::{Tensor, Value};
-use mote_kernels::reference::elementwise::ref_binary;
 use mote_kernels::reference::nn::norm as k;
 use num_traits::Float;
 
-use super::{buffer, float_kernel, split_nc};
+use super::{broadcast_index, buffer, float_kernel, split_nc};
 use crate::error::OpError;
-use crate::ops::elementwise::{broadcast_shape, cast};
+use crate::ops::elementwise::cast;
 use crate::ops::{Inputs, axis, downcast, upcast};
 use crate::{bail, op_err};
 
@@ -27,13 +26,9 @@ fn to_float<T: Float>(t: &Tensor) -> Result<Vec<T>, OpError> {
 
 /// `t` broadcast to `target` (numpy rules, `t` may not grow the target), in the compute type.
 fn expand<T: Float>(t: &Tensor, target: &[usize], what: &str) -> Result<Vec<T>, OpError> {
-    if broadcast_shape(t.shape(), target).ok().as_deref() != Some(target) {
-        bail!("{what} of shape {:?} does not broadcast to {target:?}", t.shape());
-    }
+    let map = broadcast_index(t.shape(), target).map_err(|e| op_err!("{what}: {}", e.0))?;
     let v = to_float::<T>(t)?;
-    let mut out = vec![T::zero(); crate::ops::numel(target)?];
-    ref_binary(&v, t.shape(), &[T::zero()], &[], &mut out, target, |a, _| a);
-    Ok(out)
+    Ok(map.into_iter().map(|i| v[i]).collect())
 }
 
 fn finish<T: mote_ir::Elem>(shape: Vec<usize>, y: Vec<T>, dtype: mote_ir::DType) -> Result<Tensor, OpError> {

@@ -7,7 +7,7 @@ use mote_kernels::reference::nn::Spatial;
 
 use super::{buffer, float_kernel, spatial, split_nc};
 use crate::error::OpError;
-use crate::ops::{downcast, shape_input, upcast};
+use crate::ops::{downcast, numel, shape_input, upcast};
 use crate::{bail, op_err};
 
 pub fn pool(a: &PoolAttrs, x: &Tensor, num_outputs: usize) -> Result<Vec<Value>, OpError> {
@@ -137,39 +137,41 @@ pub fn global_pool(g: GlobalPool, x: &Tensor) -> Result<Tensor, OpError> {
     }
 }
 
+/// MaxUnpool as the ONNX reference defines it: indices address the default output shape
+/// (`(in - 1) * stride + kernel - pads`); a given `output_shape` at least that large receives
+/// that result in its leading corner, zero elsewhere.
 pub fn max_unpool(w: &Window, x: &Tensor, ind: &Tensor, output_shape: Option<&Tensor>) -> Result<Tensor, OpError> {
     let (n, c, sp) = split_nc(x, "MaxUnpool")?;
     if ind.shape() != x.shape() {
         bail!("MaxUnpool: I has shape {:?} but X has {:?}", ind.shape(), x.shape());
+    }
+    let kernel = w.kernel_shape.as_deref().ok_or_else(|| op_err!("MaxUnpool: kernel_shape is missing"))?;
+    let r = sp.len();
+    w.check(r, kernel).map_err(|e| op_err!("MaxUnpool: {e}"))?;
+    let mut inferred = vec![n, c];
+    for i in 0..r {
+        let pads = w.pads.get(i).copied().unwrap_or(0) + w.pads.get(i + r).copied().unwrap_or(0);
+        let full = (sp[i].max(1) - 1) * w.stride(i) + kernel[i];
+        inferred.push(full.checked_sub(pads).ok_or_else(|| op_err!("MaxUnpool: pads exceed the output size"))?);
     }
     let shape: Vec<usize> = match output_shape {
         Some(t) => shape_input(t, "MaxUnpool: output_shape")?
             .iter()
             .map(|&d| usize::try_from(d).map_err(|_| op_err!("MaxUnpool: negative output dim {d}")))
             .collect::<Result<_, _>>()?,
-        None => {
-            let kernel = w.kernel_shape.as_deref().ok_or_else(|| op_err!("MaxUnpool: kernel_shape is missing"))?;
-            let r = sp.len();
-            w.check(r, kernel).map_err(|e| op_err!("MaxUnpool: {e}"))?;
-            let mut s = vec![n, c];
-            for i in 0..r {
-                let pads = w.pads.get(i).copied().unwrap_or(0) + w.pads.get(i + r).copied().unwrap_or(0);
-                let full = (sp[i].max(1) - 1) * w.stride(i) + kernel[i];
-                s.push(full.checked_sub(pads).ok_or_else(|| op_err!("MaxUnpool: pads exceed the output size"))?);
-            }
-            s
-        }
+        None => inferred.clone(),
     };
-    if shape.len() != x.rank() {
-        bail!("MaxUnpool: output_shape {shape:?} must have rank {}", x.rank());
+    if shape.len() != x.rank() || shape.iter().zip(&inferred).any(|(s, i)| s < i) {
+        bail!("MaxUnpool: output_shape {shape:?} must have rank {} and contain {inferred:?}", x.rank());
     }
-    let total = super::super::numel(&shape)?;
+    let total = numel(&inferred)?;
+    numel(&shape)?;
     let idx = ind.to_i64_vec().map_err(|e| op_err!("MaxUnpool: I: {e}"))?;
     let mut targets = Vec::with_capacity(idx.len());
     for &i in &idx {
         match usize::try_from(i) {
             Ok(i) if i < total => targets.push(i),
-            _ => bail!("MaxUnpool: index {i} is out of range for output shape {shape:?}"),
+            _ => bail!("MaxUnpool: index {i} is out of range for output shape {inferred:?}"),
         }
     }
     let data = dispatch_elem!(x.data(), v => {
@@ -177,7 +179,18 @@ pub fn max_unpool(w: &Window, x: &Tensor, ind: &Tensor, output_shape: Option<&Te
         for (&t, &val) in targets.iter().zip(v.iter()) {
             y[t] = val;
         }
-        T::wrap(y)
+        if shape == inferred {
+            T::wrap(y)
+        } else {
+            let mut out = vec![T::default(); numel(&shape)?];
+            let mut pos = vec![0usize; inferred.len()];
+            for &val in &y {
+                let o = pos.iter().zip(&shape).fold(0, |acc, (p, d)| acc * d + p);
+                out[o] = val;
+                mote_core::shape::next_index(&mut pos, &inferred);
+            }
+            T::wrap(out)
+        }
     }, else bail!("MaxUnpool is not defined for {}", x.dtype()));
     Ok(Tensor::new(shape, data)?)
 }

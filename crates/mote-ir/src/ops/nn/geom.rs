@@ -170,12 +170,15 @@ impl Window {
         };
         match target {
             Some(out) => {
-                let total = full.checked_sub(out).ok_or_else(|| {
-                    infer_err!("spatial axis {i}: output size {out} is larger than the full transposed size {full}")
-                })?;
-                let small = total / 2;
+                // A negative total (output larger than the full size) extends the end, like
+                // output_padding; the split rounds toward -inf as in the ONNX reference.
+                let total = full as i64 - out as i64;
+                let small = total.div_euclid(2);
                 let (b, e) = if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
-                Ok((b, e, out))
+                let b = usize::try_from(b).map_err(|_| {
+                    infer_err!("spatial axis {i}: output size {out} needs negative begin padding ({b}), not supported")
+                })?;
+                Ok((b, e.max(0) as usize, out))
             }
             None => {
                 let (b, e) = if self.auto_pad == AutoPad::Valid { (0, 0) } else { self.explicit_pads(i, rank) };
@@ -236,5 +239,8 @@ mod tests {
         assert_eq!(win.transpose_axis(0, 1, 3, 3, 1, None).unwrap(), (0, 0, 10));
         // Requested output 10 from full 11: one pad, at the beginning for NOTSET.
         assert_eq!(win.transpose_axis(0, 1, 3, 3, 2, Some(10)).unwrap(), (1, 0, 10));
+        // Output 10 from full 9: the extra element goes at the end.
+        assert_eq!(win.transpose_axis(0, 1, 3, 3, 0, Some(10)).unwrap(), (0, 0, 10));
+        assert!(win.transpose_axis(0, 1, 3, 3, 0, Some(11)).is_err());
     }
 }
