@@ -179,7 +179,11 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
             let eq = cx.string_opt("equation")?.ok_or_else(|| invalid!("required attribute `equation` is missing"))?;
             let eq = Equation::parse(&eq).map_err(|e| invalid!("{e}"))?;
             if eq.inputs.len() != cx.inputs.len() {
-                return Err(invalid!("equation has {} operands but the node has {} inputs", eq.inputs.len(), cx.inputs.len()));
+                return Err(invalid!(
+                    "equation has {} operands but the node has {} inputs",
+                    eq.inputs.len(),
+                    cx.inputs.len()
+                ));
             }
             NnOp::Einsum(eq)
         }
@@ -213,13 +217,17 @@ fn window(cx: &NodeCtx<'_>, pooling: bool) -> Result<Window, NodeError> {
         strides: cx.usizes("strides")?.unwrap_or_default(),
         dilations: cx.usizes("dilations")?.unwrap_or_default(),
         pads: cx.usizes("pads")?.unwrap_or_default(),
-        auto_pad: if cx.is("Col2Im") || cx.is("MaxUnpool") || cx.is("DeformConv") { AutoPad::NotSet } else { auto_pad(cx)? },
+        auto_pad: if cx.is("Col2Im") || cx.is("MaxUnpool") || cx.is("DeformConv") {
+            AutoPad::NotSet
+        } else {
+            auto_pad(cx)?
+        },
         ceil_mode: pooling && cx.int("ceil_mode", 0)? != 0,
     };
     if w.strides.contains(&0) || w.dilations.contains(&0) {
         return Err(invalid!("strides and dilations must be positive"));
     }
-    if w.pads.len() % 2 != 0 {
+    if !w.pads.len().is_multiple_of(2) {
         return Err(invalid!("attribute `pads` must have an even length, got {}", w.pads.len()));
     }
     if let Some(k) = &w.kernel_shape {
@@ -255,7 +263,7 @@ fn pool(cx: &NodeCtx<'_>, kind: PoolKind) -> Result<NnOp, NodeError> {
 /// `p` of LpPool / GlobalLpPool: a float in opset 1, an int since opset 2.
 fn lp_p(cx: &NodeCtx<'_>) -> Result<f32, NodeError> {
     let p = if cx.opset < 2 { cx.float("p", 2.0)? } else { cx.int("p", 2)? as f32 };
-    if !(p > 0.0) {
+    if p.is_nan() || p <= 0.0 {
         return Err(invalid!("attribute `p` must be positive, got {p}"));
     }
     Ok(p)

@@ -129,7 +129,12 @@ pub fn deform_conv(a: &DeformConvAttrs, inputs: &Inputs<'_>) -> Result<Tensor, O
     }
     let (m, cig) = (w.shape()[0], w.shape()[1]);
     if cig * a.group != c || m % a.group != 0 || c % a.offset_group != 0 {
-        bail!("DeformConv: W {:?} does not fit X with {c} channels, group {}, offset_group {}", w.shape(), a.group, a.offset_group);
+        bail!(
+            "DeformConv: W {:?} does not fit X with {c} channels, group {}, offset_group {}",
+            w.shape(),
+            a.group,
+            a.offset_group
+        );
     }
     check_bias("DeformConv", b, m)?;
     let r = resolve(&a.window, sp, kernel)?;

@@ -23,16 +23,46 @@ macro_rules! mac_dispatch {
         }
         let $up: Vec<Tensor> = ts.iter().map(|t| upcast(t)).collect::<Result<_, _>>()?;
         let y: Tensor = match $up[0].data() {
-            Data::F32(_) => { type $T = f32; $body }
-            Data::F64(_) => { type $T = f64; $body }
-            Data::I8(_) => { type $T = i8; $body }
-            Data::U8(_) => { type $T = u8; $body }
-            Data::I16(_) => { type $T = i16; $body }
-            Data::U16(_) => { type $T = u16; $body }
-            Data::I32(_) => { type $T = i32; $body }
-            Data::U32(_) => { type $T = u32; $body }
-            Data::I64(_) => { type $T = i64; $body }
-            Data::U64(_) => { type $T = u64; $body }
+            Data::F32(_) => {
+                type $T = f32;
+                $body
+            }
+            Data::F64(_) => {
+                type $T = f64;
+                $body
+            }
+            Data::I8(_) => {
+                type $T = i8;
+                $body
+            }
+            Data::U8(_) => {
+                type $T = u8;
+                $body
+            }
+            Data::I16(_) => {
+                type $T = i16;
+                $body
+            }
+            Data::U16(_) => {
+                type $T = u16;
+                $body
+            }
+            Data::I32(_) => {
+                type $T = i32;
+                $body
+            }
+            Data::U32(_) => {
+                type $T = u32;
+                $body
+            }
+            Data::I64(_) => {
+                type $T = i64;
+                $body
+            }
+            Data::U64(_) => {
+                type $T = u64;
+                $body
+            }
             _ => bail!("{} is not defined for {dtype}", $op),
         };
         downcast(y, dtype)
@@ -86,7 +116,7 @@ pub fn gemm(
         let a_strides = if trans_a { (1, m) } else { (k, 1) };
         matmul_acc(m, k, n, av, a_strides, bv, (n, 1), &mut y);
         let al = alpha as T;
-        y.iter_mut().for_each(|v| *v = *v * al);
+        y.iter_mut().for_each(|v| *v *= al);
         if let Some(c) = &c
             && beta != 0.0
         {
@@ -203,7 +233,9 @@ fn einsum_t<T: Mac + Elem>(eq: &Equation, ts: &[Tensor]) -> Result<Tensor, OpErr
     let mut out_ids = Vec::new();
     for l in &eq.output {
         match l {
-            Label::Letter(c) => out_ids.push(letters.iter().position(|d| d == c).ok_or_else(|| op_err!("Einsum: bad output"))?),
+            Label::Letter(c) => {
+                out_ids.push(letters.iter().position(|d| d == c).ok_or_else(|| op_err!("Einsum: bad output"))?)
+            }
             Label::Ellipsis => out_ids.extend(letters.len()..nl),
         }
     }

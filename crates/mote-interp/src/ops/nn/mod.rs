@@ -79,7 +79,8 @@ fn spatial(input: &[usize], r: &Resolved) -> Result<(Spatial, [usize; 3]), OpErr
     if d > 3 {
         bail!("{d} spatial dimensions are not supported (at most 3)");
     }
-    let mut s = Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+    let mut s =
+        Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
     let mut pads_end = [0; 3];
     let o = 3 - d;
     for i in 0..d {
@@ -127,3 +128,6 @@ fn broadcast_index(dims: &[usize], target: &[usize]) -> Result<Vec<usize>, OpErr
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

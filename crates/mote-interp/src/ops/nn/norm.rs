@@ -63,7 +63,7 @@ pub fn eval(op: &NnOp, inputs: &Inputs<'_>, num_outputs: usize) -> Result<Vec<Va
                 let mo = *momentum as T;
                 let run = |input: &[T], cur: &[T], like: &Tensor| -> Result<Tensor, OpError> {
                     let v: Vec<T> = input.iter().zip(cur).map(|(&r, &b)| r * mo + b * (1.0 - mo)).collect();
-                    Ok(cast(&Tensor::from_vec(vec![c], v)?, like.dtype())?)
+                    cast(&Tensor::from_vec(vec![c], v)?, like.dtype())
                 };
                 let mut out = vec![Value::Tensor(finish(shape, y, dtype)?)];
                 if num_outputs > 1 {
@@ -88,7 +88,8 @@ pub fn eval(op: &NnOp, inputs: &Inputs<'_>, num_outputs: usize) -> Result<Vec<Va
                 let rows: usize = shape[..a].iter().product();
                 let cols: usize = shape[a..].iter().product();
                 let scale = expand::<T>(inputs.tensor(1)?, &shape[a..], "LayerNormalization: Scale")?;
-                let bias = inputs.opt_tensor(2)?.map(|b| expand::<T>(b, &shape[a..], "LayerNormalization: B")).transpose()?;
+                let bias =
+                    inputs.opt_tensor(2)?.map(|b| expand::<T>(b, &shape[a..], "LayerNormalization: B")).transpose()?;
                 let (mut mean, mut inv) = (vec![0.0 as T; rows], vec![0.0 as T; rows]);
                 k::standardize_rows(cols, eps(*epsilon), xv, &mut y, Some(&mut mean), Some(&mut inv));
                 k::affine_rows(cols, &scale, bias.as_deref(), &mut y);

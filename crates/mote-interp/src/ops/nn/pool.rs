@@ -2,8 +2,8 @@
 
 use mote_ir::ops::nn::{GlobalPool, PoolAttrs, PoolKind, Resolved, Window};
 use mote_ir::{Data, Elem, Tensor, Value, bf16, dispatch_elem, f16};
-use mote_kernels::reference::nn::pool as k;
 use mote_kernels::reference::nn::Spatial;
+use mote_kernels::reference::nn::pool as k;
 
 use super::{buffer, float_kernel, spatial, split_nc};
 use crate::error::OpError;

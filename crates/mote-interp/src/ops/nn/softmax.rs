@@ -18,11 +18,8 @@ pub fn softmax(a: &SoftmaxAttrs, x: &Tensor) -> Result<Tensor, OpError> {
     };
     let ax = axis(a.axis, shape.len()).map_err(|e| op_err!("{name}: {}", e.0))?;
     let outer: usize = shape[..ax].iter().product();
-    let (len, inner) = if a.coerce_2d {
-        (shape[ax..].iter().product(), 1)
-    } else {
-        (shape[ax], shape[ax + 1..].iter().product())
-    };
+    let (len, inner) =
+        if a.coerce_2d { (shape[ax..].iter().product(), 1) } else { (shape[ax], shape[ax + 1..].iter().product()) };
     let kind = match a.kind {
         SoftmaxKind::Softmax => K::Softmax,
         SoftmaxKind::LogSoftmax => K::LogSoftmax,

@@ -92,7 +92,8 @@ impl Window {
                 let out = input.div_ceil(s);
                 let total = ((out.max(1) - 1) * s + ek).saturating_sub(input);
                 let small = total / 2;
-                let (b, e) = if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
+                let (b, e) =
+                    if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
                 Ok((b, e, out))
             }
             AutoPad::NotSet | AutoPad::Valid => {
@@ -174,7 +175,8 @@ impl Window {
                 // output_padding; the split rounds toward -inf as in the ONNX reference.
                 let total = full as i64 - out as i64;
                 let small = total.div_euclid(2);
-                let (b, e) = if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
+                let (b, e) =
+                    if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
                 let b = usize::try_from(b).map_err(|_| {
                     infer_err!("spatial axis {i}: output size {out} needs negative begin padding ({b}), not supported")
                 })?;

@@ -2,10 +2,7 @@
 
 use mote_core::DType;
 
-use super::{
-    ConvTransposeAttrs, Label, NnOp, PoolKind, axis_of, layer_norm_stat_dtype, matmul_shape,
-    tensor,
-};
+use super::{ConvTransposeAttrs, Label, NnOp, PoolKind, axis_of, layer_norm_stat_dtype, matmul_shape, tensor};
 use crate::infer::{InferCx, InferError};
 use crate::infer_err;
 use crate::types::{Dim, ValueType};
@@ -85,8 +82,11 @@ pub(super) fn infer(op: &NnOp, cx: &InferCx<'_>) -> Result<Vec<ValueType>, Infer
                         out.push(match d {
                             Dim::Known(n) => {
                                 let full = (n.max(&1) - 1) * w.stride(i) + k[i];
-                                let pads = w.pads.get(i).copied().unwrap_or(0) + w.pads.get(i + r).copied().unwrap_or(0);
-                                Dim::Known(full.checked_sub(pads).ok_or_else(|| infer_err!("MaxUnpool: pads too large"))?)
+                                let pads =
+                                    w.pads.get(i).copied().unwrap_or(0) + w.pads.get(i + r).copied().unwrap_or(0);
+                                Dim::Known(
+                                    full.checked_sub(pads).ok_or_else(|| infer_err!("MaxUnpool: pads too large"))?,
+                                )
                             }
                             _ => Dim::Unknown,
                         });
@@ -264,7 +264,9 @@ fn einsum_shape(eq: &super::Equation, cx: &InferCx<'_>) -> Result<Option<Vec<Dim
     for l in &eq.output {
         match l {
             Label::Ellipsis => out.extend(ell.clone().unwrap_or_default()),
-            Label::Letter(c) => out.push(sizes.iter().find(|(d, _)| d == c).map(|(_, s)| s.clone()).unwrap_or(Dim::Unknown)),
+            Label::Letter(c) => {
+                out.push(sizes.iter().find(|(d, _)| d == c).map(|(_, s)| s.clone()).unwrap_or(Dim::Unknown))
+            }
         }
     }
     Ok(Some(out))

@@ -37,29 +37,62 @@ pub enum NnOp {
     MaxUnpool(Window),
     /// `BatchNormalization(X, scale, B, mean, var)`. In training mode, normalizes with the
     /// batch statistics and also outputs the updated running mean and variance.
-    BatchNorm { epsilon: f32, momentum: f32, training: bool },
+    BatchNorm {
+        epsilon: f32,
+        momentum: f32,
+        training: bool,
+    },
     /// `InstanceNormalization(X, scale, B)`.
-    InstanceNorm { epsilon: f32 },
+    InstanceNorm {
+        epsilon: f32,
+    },
     /// `LayerNormalization(X, scale, B?)` over axes `axis..`; outputs Y, Mean, InvStdDev.
-    LayerNorm { axis: i64, epsilon: f32 },
+    LayerNorm {
+        axis: i64,
+        epsilon: f32,
+    },
     /// `GroupNormalization(X, scale, B)`. `per_group_affine`: opset 18's scale and bias of shape
     /// `[num_groups]` instead of `[C]`.
-    GroupNorm { epsilon: f32, num_groups: usize, per_group_affine: bool },
+    GroupNorm {
+        epsilon: f32,
+        num_groups: usize,
+        per_group_affine: bool,
+    },
     /// `RMSNormalization(X, scale)` over axes `axis..`.
-    RmsNorm { axis: i64, epsilon: f32 },
+    RmsNorm {
+        axis: i64,
+        epsilon: f32,
+    },
     /// Local response normalization across channels.
-    Lrn { alpha: f32, beta: f32, bias: f32, size: usize },
+    Lrn {
+        alpha: f32,
+        beta: f32,
+        bias: f32,
+        size: usize,
+    },
     /// `LpNormalization`: x / ||x||_p along `axis` (p is 1 or 2).
-    LpNorm { axis: i64, p: u8 },
+    LpNorm {
+        axis: i64,
+        p: u8,
+    },
     /// `MeanVarianceNormalization` over `axes`.
-    MeanVarianceNorm { axes: Vec<i64> },
+    MeanVarianceNorm {
+        axes: Vec<i64>,
+    },
     /// `Gemm(A, B, C?)`: `alpha * A' * B' + beta * C`.
-    Gemm { alpha: f32, beta: f32, trans_a: bool, trans_b: bool },
+    Gemm {
+        alpha: f32,
+        beta: f32,
+        trans_a: bool,
+        trans_b: bool,
+    },
     /// Numpy `matmul`.
     MatMul,
     Einsum(Equation),
     /// `Dropout(data, ratio?, training_mode?)` -> (output, mask?).
-    Dropout { seed: Option<i64> },
+    Dropout {
+        seed: Option<i64>,
+    },
     /// `Softmax`, `LogSoftmax`, `Hardmax`.
     Softmax(SoftmaxAttrs),
     /// Determinant of the last two (square) axes.
@@ -92,9 +125,15 @@ pub struct DeformConvAttrs {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PoolKind {
     /// `col_major`: `storage_order = 1` for the Indices output.
-    Max { col_major: bool },
-    Average { count_include_pad: bool },
-    Lp { p: f32 },
+    Max {
+        col_major: bool,
+    },
+    Average {
+        count_include_pad: bool,
+    },
+    Lp {
+        p: f32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

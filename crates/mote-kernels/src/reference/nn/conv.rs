@@ -132,7 +132,11 @@ fn bilinear<T: Float>(p: &[T], h: usize, w: usize, y: T, x: T) -> T {
     let (ly, lx) = (y - y0, x - x0);
     let (y0i, x0i) = (y0.to_isize().unwrap_or(-2), x0.to_isize().unwrap_or(-2));
     let at = |yy: isize, xx: isize| -> T {
-        if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w { p[yy as usize * w + xx as usize] } else { T::zero() }
+        if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+            p[yy as usize * w + xx as usize]
+        } else {
+            T::zero()
+        }
     };
     let one = T::one();
     at(y0i, x0i) * (one - ly) * (one - lx)
@@ -176,7 +180,8 @@ pub fn deform_conv2d<T: Float>(
                         let tap = kh * kw_len + kw;
                         let wv = wk[tap];
                         let off_y = &offset[((n * offset_group + og) * kvol * 2 + 2 * tap) * out_plane..][..out_plane];
-                        let off_x = &offset[((n * offset_group + og) * kvol * 2 + 2 * tap + 1) * out_plane..][..out_plane];
+                        let off_x =
+                            &offset[((n * offset_group + og) * kvol * 2 + 2 * tap + 1) * out_plane..][..out_plane];
                         let m = mask.map(|m| &m[((n * offset_group + og) * kvol + tap) * out_plane..][..out_plane]);
                         for oh in 0..oh_len {
                             for ow in 0..ow_len {

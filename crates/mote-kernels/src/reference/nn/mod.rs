@@ -75,7 +75,12 @@ impl Spatial {
     /// The output positions `lo..hi` on axis `a` whose input coordinate for tap `k` is inside
     /// the input.
     pub fn valid_outputs(&self, a: usize, k: usize) -> (usize, usize) {
-        valid_range(self.output[a], self.input[a], self.strides[a], (k * self.dilations[a]) as isize - self.pads[a] as isize)
+        valid_range(
+            self.output[a],
+            self.input[a],
+            self.strides[a],
+            (k * self.dilations[a]) as isize - self.pads[a] as isize,
+        )
     }
 }
 

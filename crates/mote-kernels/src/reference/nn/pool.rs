@@ -89,7 +89,14 @@ pub fn max_pool<T: Copy + PartialOrd>(
 
 /// Average pooling. Without `count_include_pad` the divisor counts only taps inside the input;
 /// with it, taps inside the padded extent.
-pub fn avg_pool<T: Float>(planes: usize, s: &Spatial, pads_end: [usize; 3], count_include_pad: bool, x: &[T], y: &mut [T]) {
+pub fn avg_pool<T: Float>(
+    planes: usize,
+    s: &Spatial,
+    pads_end: [usize; 3],
+    count_include_pad: bool,
+    x: &[T],
+    y: &mut [T],
+) {
     let (ip, op) = (s.in_plane(), s.out_plane());
     for c in 0..planes {
         let xp = &x[c * ip..][..ip];
