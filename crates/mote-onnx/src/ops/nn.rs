@@ -54,8 +54,8 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
             NnOp::ConvTranspose(ConvTransposeAttrs {
                 window: window(cx, false)?,
                 group: group(cx, "group")?,
-                output_padding: cx.usizes("output_padding")?.unwrap_or_default(),
-                output_shape: cx.usizes("output_shape")?,
+                output_padding: bounded(cx, "output_padding")?.unwrap_or_default(),
+                output_shape: bounded(cx, "output_shape")?,
             })
         }
         "DeformConv" => {
@@ -223,7 +223,12 @@ fn window(cx: &NodeCtx<'_>, pooling: bool) -> Result<Window, NodeError> {
             auto_pad(cx)?
         },
         ceil_mode: pooling && cx.int("ceil_mode", 0)? != 0,
+        same_undilated: pooling,
     };
+    let all = [&w.strides, &w.dilations, &w.pads].into_iter().chain(w.kernel_shape.as_ref());
+    if all.flatten().any(|&v| v > MAX_WINDOW_VALUE) {
+        return Err(unsupported!("window attributes above {MAX_WINDOW_VALUE} are not supported"));
+    }
     if w.strides.contains(&0) || w.dilations.contains(&0) {
         return Err(invalid!("strides and dilations must be positive"));
     }
@@ -245,6 +250,19 @@ fn window(cx: &NodeCtx<'_>, pooling: bool) -> Result<Window, NodeError> {
         }
     }
     Ok(w)
+}
+
+/// Bound on kernel sizes, strides, dilations, pads and output shapes: keeps all window
+/// arithmetic far from overflow.
+const MAX_WINDOW_VALUE: usize = 1 << 24;
+
+/// A non-negative ints attribute whose values are at most [`MAX_WINDOW_VALUE`].
+fn bounded(cx: &NodeCtx<'_>, name: &str) -> Result<Option<Vec<usize>>, NodeError> {
+    let v = cx.usizes(name)?;
+    if v.as_ref().is_some_and(|v| v.iter().any(|&x| x > MAX_WINDOW_VALUE)) {
+        return Err(unsupported!("attribute `{name}`: values above {MAX_WINDOW_VALUE} are not supported"));
+    }
+    Ok(v)
 }
 
 fn group(cx: &NodeCtx<'_>, name: &str) -> Result<usize, NodeError> {

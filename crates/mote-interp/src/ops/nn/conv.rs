@@ -176,7 +176,12 @@ pub fn deform_conv(a: &DeformConvAttrs, inputs: &Inputs<'_>) -> Result<Tensor, O
 fn positive_dims(t: &Tensor, what: &str) -> Result<Vec<usize>, OpError> {
     shape_input(t, what)?
         .iter()
-        .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0).ok_or_else(|| op_err!("{what} must be positive, got {d}")))
+        .map(|&d| {
+            usize::try_from(d)
+                .ok()
+                .filter(|&d| d > 0 && d <= 1 << 24)
+                .ok_or_else(|| op_err!("{what} must be in 1..=2^24, got {d}"))
+        })
         .collect()
 }
 
@@ -189,7 +194,7 @@ pub fn col2im(w: &Window, x: &Tensor, image: &Tensor, block: &Tensor) -> Result<
     let &[n, cb, l] = x.shape() else {
         bail!("Col2Im: input must be [N, C * prod(block_shape), L], got {:?}", x.shape());
     };
-    let kvol: usize = block.iter().product();
+    let kvol = super::super::numel(&block)?;
     if cb % kvol != 0 {
         bail!("Col2Im: input dim 1 ({cb}) is not a multiple of prod(block_shape) = {kvol}");
     }

@@ -248,7 +248,7 @@ fn einsum_t<T: Mac + Elem>(eq: &Equation, ts: &[Tensor]) -> Result<Tensor, OpErr
     }
     let mut y = buffer::<T>(&shape)?;
     let total = size.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| op_err!("Einsum: too large"))?;
-    if total > 1 << 34 {
+    if total > 1 << 32 {
         bail!("Einsum: {total} terms is too many for the reference interpreter");
     }
     let data: Vec<&[T]> = ts.iter().map(|t| t.typed::<T>()).collect::<Result<_, _>>()?;

@@ -74,7 +74,7 @@ fn split_nc<'a>(t: &'a Tensor, op: &str) -> Result<(usize, usize, &'a [usize]), 
 }
 
 /// Pads a resolved N-d window (N <= 3) to the kernels' three spatial axes.
-fn spatial(input: &[usize], r: &Resolved) -> Result<(Spatial, [usize; 3]), OpError> {
+fn spatial(input: &[usize], r: &Resolved) -> Result<(Spatial, [isize; 3]), OpError> {
     let d = input.len();
     if d > 3 {
         bail!("{d} spatial dimensions are not supported (at most 3)");

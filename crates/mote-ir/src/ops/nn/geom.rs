@@ -31,6 +31,10 @@ pub struct Window {
     pub auto_pad: AutoPad,
     /// Pooling only: round the output size up.
     pub ceil_mode: bool,
+    /// Pooling only: SAME padding is computed from the undilated kernel and the output size
+    /// from that padding and the dilated kernel, as onnxruntime and the ONNX reference
+    /// implementation do (the spec text uses the dilated kernel for both).
+    pub same_undilated: bool,
 }
 
 /// A window resolved against concrete spatial sizes.
@@ -39,8 +43,9 @@ pub struct Resolved {
     pub kernel: Vec<usize>,
     pub strides: Vec<usize>,
     pub dilations: Vec<usize>,
-    pub pads_begin: Vec<usize>,
-    pub pads_end: Vec<usize>,
+    /// Padding per axis; negative when a SAME window is smaller than its stride.
+    pub pads_begin: Vec<isize>,
+    pub pads_end: Vec<isize>,
     /// Output spatial sizes.
     pub out: Vec<usize>,
 }
@@ -84,25 +89,30 @@ impl Window {
 
     /// `(pad_begin, pad_end, out)` of spatial axis `i` (of `rank`) for input size `input` and
     /// kernel size `k`.
-    pub fn axis(&self, i: usize, rank: usize, input: usize, k: usize) -> Result<(usize, usize, usize), InferError> {
+    ///
+    /// SAME padding follows the spec (`out = ceil(in / stride)`, the dilated kernel decides the
+    /// padding). When the stride exceeds the window the total is negative; it is split by
+    /// truncation toward zero as onnxruntime does (for SAME_LOWER, `begin = (total + 1) / 2`).
+    pub fn axis(&self, i: usize, rank: usize, input: usize, k: usize) -> Result<(isize, isize, usize), InferError> {
         let s = self.stride(i);
         let ek = (k.max(1) - 1) * self.dilation(i) + 1;
         match self.auto_pad {
             AutoPad::SameUpper | AutoPad::SameLower => {
-                let out = input.div_ceil(s);
-                let total = ((out.max(1) - 1) * s + ek).saturating_sub(input);
-                let small = total / 2;
-                let (b, e) =
-                    if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
-                Ok((b, e, out))
+                let target = input.div_ceil(s);
+                let window = if self.same_undilated { k.max(1) } else { ek };
+                let total = ((target.max(1) - 1) * s + window) as isize - input as isize;
+                let b = if self.auto_pad == AutoPad::SameUpper { total / 2 } else { (total + 1) / 2 };
+                // Division truncates toward zero, as in onnxruntime.
+                let span = input as isize + total - ek as isize;
+                let out = (span / s as isize + 1).max(0) as usize;
+                Ok((b, total - b, out))
             }
             AutoPad::NotSet | AutoPad::Valid => {
                 let (b, e) = if self.auto_pad == AutoPad::Valid { (0, 0) } else { self.explicit_pads(i, rank) };
                 let padded = input + b + e;
                 if padded < ek {
-                    return Err(infer_err!(
-                        "spatial axis {i}: the (dilated) kernel of size {ek} is larger than the padded input {padded}"
-                    ));
+                    // No window fits: an empty output, as onnxruntime gives.
+                    return Ok((b as isize, e as isize, 0));
                 }
                 let span = padded - ek;
                 let mut out = if self.ceil_mode { span.div_ceil(s) + 1 } else { span / s + 1 };
@@ -110,7 +120,7 @@ impl Window {
                 if self.ceil_mode && (out - 1) * s >= input + b {
                     out -= 1;
                 }
-                Ok((b, e, out))
+                Ok((b as isize, e as isize, out))
             }
         }
     }
@@ -151,7 +161,9 @@ impl Window {
     }
 
     /// Geometry of a transposed convolution: `(pad_begin, pad_end, out)` of spatial axis `i`.
-    /// `output_shape` (if given) wins over `pads`, as in the ONNX spec.
+    /// `output_shape` (if given) wins over `pads`, as in the ONNX spec; a negative total padding
+    /// (requested output larger than the full size) is split rounding toward -inf as the ONNX
+    /// reference does.
     pub fn transpose_axis(
         &self,
         i: usize,
@@ -160,34 +172,31 @@ impl Window {
         k: usize,
         output_padding: usize,
         output_shape: Option<usize>,
-    ) -> Result<(usize, usize, usize), InferError> {
+    ) -> Result<(isize, isize, usize), InferError> {
         let s = self.stride(i);
         let ek = (k.max(1) - 1) * self.dilation(i) + 1;
         let full = s * input.saturating_sub(1) + output_padding + ek;
         let target = match (output_shape, self.auto_pad) {
             (Some(o), _) => Some(o),
-            (None, AutoPad::SameUpper | AutoPad::SameLower) => Some(input * s),
+            // `in * stride`, but never beyond the full size (onnxruntime clamps the total
+            // padding at 0 when the kernel is smaller than the stride).
+            (None, AutoPad::SameUpper | AutoPad::SameLower) => Some((input * s).min(full)),
             _ => None,
         };
         match target {
             Some(out) => {
-                // A negative total (output larger than the full size) extends the end, like
-                // output_padding; the split rounds toward -inf as in the ONNX reference.
-                let total = full as i64 - out as i64;
+                let total = full as isize - out as isize;
                 let small = total.div_euclid(2);
                 let (b, e) =
                     if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
-                let b = usize::try_from(b).map_err(|_| {
-                    infer_err!("spatial axis {i}: output size {out} needs negative begin padding ({b}), not supported")
-                })?;
-                Ok((b, e.max(0) as usize, out))
+                Ok((b, e, out))
             }
             None => {
                 let (b, e) = if self.auto_pad == AutoPad::Valid { (0, 0) } else { self.explicit_pads(i, rank) };
                 let out = full
                     .checked_sub(b + e)
                     .ok_or_else(|| infer_err!("spatial axis {i}: pads {b}+{e} exceed the output size {full}"))?;
-                Ok((b, e, out))
+                Ok((b as isize, e as isize, out))
             }
         }
     }
@@ -205,6 +214,7 @@ mod tests {
             pads: pads.to_vec(),
             auto_pad,
             ceil_mode: ceil,
+            same_undilated: false,
         }
     }
 
@@ -216,6 +226,11 @@ mod tests {
         assert_eq!(w(AutoPad::SameUpper, &[1], &[], false).axis(0, 1, 4, 2).unwrap(), (0, 1, 4));
         assert_eq!(w(AutoPad::SameLower, &[1], &[], false).axis(0, 1, 4, 2).unwrap(), (1, 0, 4));
         assert_eq!(w(AutoPad::Valid, &[2], &[3, 3], false).axis(0, 1, 5, 3).unwrap(), (0, 0, 2));
+        // Stride larger than the kernel: negative padding, split toward zero (in 6, k 1, s 2:
+        // total -1 -> begin 0, end -1, so windows start at 0, 2, 4).
+        assert_eq!(w(AutoPad::SameUpper, &[2], &[], false).axis(0, 1, 6, 1).unwrap(), (0, -1, 3));
+        assert_eq!(w(AutoPad::SameLower, &[2], &[], false).axis(0, 1, 6, 1).unwrap(), (0, -1, 3));
+        assert_eq!(w(AutoPad::SameUpper, &[3], &[], false).axis(0, 1, 3, 1).unwrap(), (-1, -1, 1));
     }
 
     #[test]
@@ -229,8 +244,18 @@ mod tests {
     }
 
     #[test]
-    fn kernel_larger_than_input_is_an_error() {
-        assert!(w(AutoPad::NotSet, &[], &[], false).axis(0, 1, 2, 3).is_err());
+    fn kernel_larger_than_input_gives_empty_output() {
+        assert_eq!(w(AutoPad::NotSet, &[], &[], false).axis(0, 1, 2, 3).unwrap().2, 0);
+    }
+
+    #[test]
+    fn same_pooling_with_dilation_pads_for_the_undilated_kernel() {
+        // in 5, k 3, dilation 2, stride 1: pads 1 + 1 (from k = 3), out (5 + 2 - 5) + 1 = 3.
+        let mut win = w(AutoPad::SameLower, &[], &[], false);
+        win.dilations = vec![2];
+        assert_eq!(win.axis(0, 1, 5, 3).unwrap(), (2, 2, 5));
+        win.same_undilated = true;
+        assert_eq!(win.axis(0, 1, 5, 3).unwrap(), (1, 1, 3));
     }
 
     #[test]
@@ -241,8 +266,8 @@ mod tests {
         assert_eq!(win.transpose_axis(0, 1, 3, 3, 1, None).unwrap(), (0, 0, 10));
         // Requested output 10 from full 11: one pad, at the beginning for NOTSET.
         assert_eq!(win.transpose_axis(0, 1, 3, 3, 2, Some(10)).unwrap(), (1, 0, 10));
-        // Output 10 from full 9: the extra element goes at the end.
-        assert_eq!(win.transpose_axis(0, 1, 3, 3, 0, Some(10)).unwrap(), (0, 0, 10));
-        assert!(win.transpose_axis(0, 1, 3, 3, 0, Some(11)).is_err());
+        // Output 10 from full 9: the extra element goes at the end; 11 needs a negative begin.
+        assert_eq!(win.transpose_axis(0, 1, 3, 3, 0, Some(10)).unwrap(), (0, -1, 10));
+        assert_eq!(win.transpose_axis(0, 1, 3, 3, 0, Some(11)).unwrap(), (-1, -1, 11));
     }
 }

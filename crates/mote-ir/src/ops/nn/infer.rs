@@ -38,7 +38,7 @@ pub(super) fn infer(op: &NnOp, cx: &InferCx<'_>) -> Result<Vec<ValueType>, Infer
             if x.len() != 3 {
                 return Err(infer_err!("Col2Im: input must be [N, C*prod(block), L], got rank {}", x.len()));
             }
-            let block_prod: i64 = block.iter().product();
+            let block_prod = block.iter().try_fold(1i64, |a, &b| a.checked_mul(b)).unwrap_or(0);
             let c = match &x[1] {
                 Dim::Known(cb) if block_prod > 0 => Dim::Known(*cb / block_prod as usize),
                 _ => Dim::Unknown,

@@ -82,7 +82,7 @@ pub fn conv_transpose<T: Float>(c: &Channels, s: &Spatial, x: &[T], w: &[T], bia
     let [_, oh_len, ow_len] = s.output;
     // Input positions whose target lands inside the output: the roles of input and output swap.
     let range = |a: usize, k: usize| {
-        super::valid_range(s.input[a], s.output[a], s.strides[a], (k * s.dilations[a]) as isize - s.pads[a] as isize)
+        super::valid_range(s.input[a], s.output[a], s.strides[a], (k * s.dilations[a]) as isize - s.pads[a])
     };
     for n in 0..c.batch {
         for oc in 0..c.out_channels {
@@ -239,7 +239,7 @@ pub fn col2im<T: Float>(batch_channels: usize, s: &Spatial, x: &[T], y: &mut [T]
 mod tests {
     use super::*;
 
-    fn sp(input: [usize; 3], output: [usize; 3], kernel: [usize; 3], strides: [usize; 3], pads: [usize; 3]) -> Spatial {
+    fn sp(input: [usize; 3], output: [usize; 3], kernel: [usize; 3], strides: [usize; 3], pads: [isize; 3]) -> Spatial {
         Spatial { input, output, kernel, strides, dilations: [1; 3], pads }
     }
 

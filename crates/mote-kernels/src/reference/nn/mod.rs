@@ -49,8 +49,8 @@ pub struct Spatial {
     pub kernel: [usize; 3],
     pub strides: [usize; 3],
     pub dilations: [usize; 3],
-    /// Padding at the beginning of each axis.
-    pub pads: [usize; 3],
+    /// Padding at the beginning of each axis (negative: the first window starts inside).
+    pub pads: [isize; 3],
 }
 
 impl Spatial {
@@ -69,18 +69,13 @@ impl Spatial {
     /// Input coordinate of output position `o`, kernel tap `k` on axis `a` (may be outside).
     #[inline]
     pub fn input_pos(&self, a: usize, o: usize, k: usize) -> isize {
-        (o * self.strides[a] + k * self.dilations[a]) as isize - self.pads[a] as isize
+        (o * self.strides[a] + k * self.dilations[a]) as isize - self.pads[a]
     }
 
     /// The output positions `lo..hi` on axis `a` whose input coordinate for tap `k` is inside
     /// the input.
     pub fn valid_outputs(&self, a: usize, k: usize) -> (usize, usize) {
-        valid_range(
-            self.output[a],
-            self.input[a],
-            self.strides[a],
-            (k * self.dilations[a]) as isize - self.pads[a] as isize,
-        )
+        valid_range(self.output[a], self.input[a], self.strides[a], (k * self.dilations[a]) as isize - self.pads[a])
     }
 }
 

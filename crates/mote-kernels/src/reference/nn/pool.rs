@@ -32,11 +32,11 @@ fn for_window(s: &Spatial, o: [usize; 3], mut f: impl FnMut(usize, [usize; 3])) 
 
 /// Number of window taps of output `o` inside the padded extent `[0, in + pad_begin + pad_end)`
 /// (`pads_end` given separately): the divisor of average pooling with `count_include_pad`.
-fn padded_count(s: &Spatial, pads_end: [usize; 3], o: [usize; 3]) -> usize {
+fn padded_count(s: &Spatial, pads_end: [isize; 3], o: [usize; 3]) -> usize {
     let mut n = 1;
     for a in 0..3 {
-        let limit = s.input[a] + s.pads[a] + pads_end[a];
-        n *= (0..s.kernel[a]).filter(|&k| o[a] * s.strides[a] + k * s.dilations[a] < limit).count();
+        let limit = s.input[a] as isize + s.pads[a] + pads_end[a];
+        n *= (0..s.kernel[a]).filter(|&k| ((o[a] * s.strides[a] + k * s.dilations[a]) as isize) < limit).count();
     }
     n
 }
@@ -92,7 +92,7 @@ pub fn max_pool<T: Copy + PartialOrd>(
 pub fn avg_pool<T: Float>(
     planes: usize,
     s: &Spatial,
-    pads_end: [usize; 3],
+    pads_end: [isize; 3],
     count_include_pad: bool,
     x: &[T],
     y: &mut [T],
@@ -132,7 +132,7 @@ pub fn lp_pool<T: Float>(planes: usize, s: &Spatial, p: T, x: &[T], y: &mut [T])
 mod tests {
     use super::*;
 
-    fn s2(input: [usize; 2], output: [usize; 2], k: usize, stride: usize, pad: usize) -> Spatial {
+    fn s2(input: [usize; 2], output: [usize; 2], k: usize, stride: usize, pad: isize) -> Spatial {
         Spatial {
             input: [1, input[0], input[1]],
             output: [1, output[0], output[1]],
