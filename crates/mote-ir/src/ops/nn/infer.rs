@@ -305,6 +305,30 @@ pub(super) fn macs(op: &NnOp, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option
             let (a, y) = (known(cx, 0)?, out_known(outputs)?);
             prod(&y)?.checked_mul(*a.last()? as u64)
         }
+        NnOp::Einsum(eq) => {
+            // One multiply-add per combination of subscript values. Keys: letters, and
+            // ellipsis axes by their position from the right.
+            let mut sizes: Vec<((u8, usize), usize)> = Vec::new();
+            for i in 0..eq.inputs.len() {
+                let shape = known(cx, i)?;
+                let er = eq.ellipsis_rank(i, shape.len()).ok()?;
+                let mut k = 0;
+                for l in &eq.inputs[i] {
+                    let keys: Vec<(u8, usize)> = match l {
+                        Label::Letter(c) => vec![(*c, 0)],
+                        Label::Ellipsis => (0..er).map(|j| (b'.', er - j)).collect(),
+                    };
+                    for key in keys {
+                        match sizes.iter_mut().find(|(q, _)| *q == key) {
+                            Some((_, d)) => *d = (*d).max(shape[k]),
+                            None => sizes.push((key, shape[k])),
+                        }
+                        k += 1;
+                    }
+                }
+            }
+            sizes.iter().try_fold(1u64, |a, &(_, d)| a.checked_mul(d as u64))
+        }
         _ => None,
     }
 }

@@ -249,3 +249,52 @@ fn tensor(dtype: Option<DType>, shape: Option<Vec<Dim>>) -> ValueType {
 fn axis_of(axis: i64, rank: usize) -> Result<usize, InferError> {
     normalize_axis(axis, rank)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::Fact;
+
+    fn fact(shape: &[usize]) -> Option<Fact> {
+        Some(Fact::of_type(ValueType::Tensor(TensorType::concrete(DType::F32, shape))))
+    }
+
+    fn run(op: &NnOp, inputs: &[Option<Fact>], n: usize) -> (Vec<ValueType>, Option<u64>) {
+        let cx = InferCx::new(inputs, n);
+        let out = op.infer(&cx).unwrap();
+        let macs = op.macs(&cx, &out);
+        (out, macs)
+    }
+
+    #[test]
+    fn conv_shape_and_macs() {
+        let op = NnOp::Conv(ConvAttrs {
+            window: Window { strides: vec![2, 2], auto_pad: AutoPad::SameUpper, ..Window::default() },
+            group: 1,
+        });
+        let (out, macs) = run(&op, &[fact(&[1, 3, 224, 224]), fact(&[32, 3, 3, 3])], 1);
+        assert_eq!(out[0], ValueType::Tensor(TensorType::concrete(DType::F32, &[1, 32, 112, 112])));
+        assert_eq!(macs, Some(32 * 112 * 112 * 27));
+    }
+
+    #[test]
+    fn matmul_and_einsum_shapes() {
+        let (out, macs) = run(&NnOp::MatMul, &[fact(&[2, 1, 3, 4]), fact(&[5, 4, 6])], 1);
+        assert_eq!(out[0], ValueType::Tensor(TensorType::concrete(DType::F32, &[2, 5, 3, 6])));
+        assert_eq!(macs, Some(2 * 5 * 3 * 6 * 4));
+        let (_, vec_out) = run(&NnOp::MatMul, &[fact(&[4]), fact(&[4])], 1);
+        assert_eq!(vec_out, Some(4));
+        let eq = NnOp::Einsum(Equation::parse("...ij,jk->...ik").unwrap());
+        let (out, macs) = run(&eq, &[fact(&[7, 2, 3]), fact(&[3, 5])], 1);
+        assert_eq!(out[0], ValueType::Tensor(TensorType::concrete(DType::F32, &[7, 2, 5])));
+        assert_eq!(macs, Some(7 * 2 * 3 * 5));
+        assert!(NnOp::MatMul.infer(&InferCx::new(&[fact(&[2, 3]), fact(&[4, 5])], 1)).is_err());
+    }
+
+    #[test]
+    fn layer_norm_statistics_keep_rank() {
+        let op = NnOp::LayerNorm { axis: -2, epsilon: 1e-5 };
+        let (out, _) = run(&op, &[fact(&[2, 3, 4]), fact(&[3, 4])], 3);
+        assert_eq!(out[1], ValueType::Tensor(TensorType::concrete(DType::F32, &[2, 1, 1])));
+    }
+}
