@@ -48,6 +48,7 @@ fn resolve(w: &Window, input: &[usize], kernel: &[usize]) -> Result<Resolved, Op
     w.resolve(input, kernel).map_err(|e| op_err!("{e}"))
 }
 
+/// `Conv(X, W, B?)` for 1-D to 3-D inputs.
 pub fn conv(a: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, OpError> {
     let (n, c, sp, kernel) = check_conv("Conv", x, w, &a.window.kernel_shape)?;
     let (m, cig) = (w.shape()[0], w.shape()[1]);
@@ -70,6 +71,7 @@ pub fn conv(a: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result
     downcast(y, dtype)
 }
 
+/// `ConvTranspose(X, W, B?)`; `output_shape` may list all dims or only the spatial ones.
 pub fn conv_transpose(a: &ConvTransposeAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, OpError> {
     let (n, c, sp, kernel) = check_conv("ConvTranspose", x, w, &a.window.kernel_shape)?;
     if w.shape()[0] != c || c % a.group != 0 {
@@ -120,6 +122,7 @@ pub fn conv_transpose(a: &ConvTransposeAttrs, x: &Tensor, w: &Tensor, b: Option<
     downcast(y, dtype)
 }
 
+/// `DeformConv(X, W, offset, B?, mask?)`, 2-D only.
 pub fn deform_conv(a: &DeformConvAttrs, inputs: &Inputs<'_>) -> Result<Tensor, OpError> {
     let (x, w, off) = (inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?);
     let (b, mask) = (inputs.opt_tensor(3)?, inputs.opt_tensor(4)?);
@@ -185,6 +188,7 @@ fn positive_dims(t: &Tensor, what: &str) -> Result<Vec<usize>, OpError> {
         .collect()
 }
 
+/// `Col2Im(input, image_shape, block_shape)`.
 pub fn col2im(w: &Window, x: &Tensor, image: &Tensor, block: &Tensor) -> Result<Tensor, OpError> {
     let image = positive_dims(image, "Col2Im: image_shape")?;
     let block = positive_dims(block, "Col2Im: block_shape")?;

@@ -69,6 +69,7 @@ macro_rules! mac_dispatch {
     }};
 }
 
+/// `Gemm`: `alpha * A' * B' + beta * C` (float dtypes), C broadcast to `[M, N]`.
 pub fn gemm(
     a: &Tensor,
     b: &Tensor,
@@ -164,6 +165,7 @@ fn matmul_t<T: Mac + Elem>(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
     Ok(Tensor::from_vec(shape, y)?)
 }
 
+/// Numpy `matmul` for every numeric dtype (integers wrap).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
     mac_dispatch!("MatMul", &[a, b], |T, up| matmul_t::<T>(&up[0], &up[1])?)
 }
@@ -272,6 +274,7 @@ fn einsum_t<T: Mac + Elem>(eq: &Equation, ts: &[Tensor]) -> Result<Tensor, OpErr
     Ok(Tensor::from_vec(shape, y)?)
 }
 
+/// Einsum over any number of operands of one numeric dtype.
 pub fn einsum(eq: &Equation, ts: &[&Tensor]) -> Result<Tensor, OpError> {
     if ts.len() != eq.inputs.len() {
         bail!("Einsum: the equation has {} operands, got {} inputs", eq.inputs.len(), ts.len());
@@ -282,6 +285,7 @@ pub fn einsum(eq: &Equation, ts: &[&Tensor]) -> Result<Tensor, OpError> {
     mac_dispatch!("Einsum", ts, |T, up| einsum_t::<T>(eq, &up)?)
 }
 
+/// Determinant of each trailing `[M, M]` matrix.
 pub fn det(x: &Tensor) -> Result<Tensor, OpError> {
     let s = x.shape();
     let r = s.len();

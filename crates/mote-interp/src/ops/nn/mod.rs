@@ -36,6 +36,7 @@ macro_rules! float_kernel {
 }
 pub(crate) use float_kernel;
 
+/// Evaluates one nn op.
 pub fn eval(op: &NnOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, n: usize) -> Result<Vec<Value>, OpError> {
     let x = || inputs.tensor(0);
     match op {

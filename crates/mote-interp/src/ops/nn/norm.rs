@@ -35,6 +35,7 @@ fn finish<T: mote_ir::Elem>(shape: Vec<usize>, y: Vec<T>, dtype: mote_ir::DType)
     downcast(Tensor::from_vec(shape, y)?, dtype)
 }
 
+/// Evaluates the normalization ops (`op` must be one of them).
 pub fn eval(op: &NnOp, inputs: &Inputs<'_>, num_outputs: usize) -> Result<Vec<Value>, OpError> {
     let x0 = inputs.tensor(0)?;
     let dtype = x0.dtype();

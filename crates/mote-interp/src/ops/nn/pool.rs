@@ -10,6 +10,7 @@ use crate::error::OpError;
 use crate::ops::{downcast, numel, shape_input, upcast};
 use crate::{bail, op_err};
 
+/// MaxPool (plus Indices when a second output is wanted), AveragePool and LpPool.
 pub fn pool(a: &PoolAttrs, x: &Tensor, num_outputs: usize) -> Result<Vec<Value>, OpError> {
     let op = match a.kind {
         PoolKind::Max { .. } => "MaxPool",
@@ -105,6 +106,7 @@ fn whole(sp: &[usize]) -> Result<Spatial, OpError> {
     Ok(spatial(sp, &r)?.0)
 }
 
+/// Global pooling over all spatial axes.
 pub fn global_pool(g: GlobalPool, x: &Tensor) -> Result<Tensor, OpError> {
     let op = match g {
         GlobalPool::Average => "GlobalAveragePool",

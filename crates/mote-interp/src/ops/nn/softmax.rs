@@ -9,6 +9,7 @@ use crate::error::OpError;
 use crate::ops::{axis, downcast, upcast};
 use crate::{bail, op_err};
 
+/// Softmax, LogSoftmax or Hardmax along `axis` (or over the coerced 2-D view).
 pub fn softmax(a: &SoftmaxAttrs, x: &Tensor) -> Result<Tensor, OpError> {
     let shape = x.shape().to_vec();
     let name = match a.kind {
@@ -52,6 +53,9 @@ impl SplitMix {
 /// Seed used when the node has no `seed` attribute (results are reproducible run to run).
 const DEFAULT_SEED: u64 = 0x6D6F_7465;
 
+/// `Dropout(data, ratio?, training_mode?)`: identity unless in training mode with a ratio
+/// above 0; then elements are kept with probability `1 - ratio` (mask from [`SplitMix`] seeded
+/// with the `seed` attribute or a fixed default) and scaled by `1 / (1 - ratio)`.
 pub fn dropout(
     seed: Option<i64>,
     x: &Tensor,

@@ -46,6 +46,7 @@ fn parse_term(s: &str) -> Result<Vec<Label>, InferError> {
 }
 
 impl Equation {
+    /// Parses `"ij,jk->ik"`-style equations (explicit or implicit output, `...` allowed).
     pub fn parse(eq: &str) -> Result<Equation, InferError> {
         let (lhs, rhs) = match eq.split_once("->") {
             Some((l, r)) => (l, Some(r)),

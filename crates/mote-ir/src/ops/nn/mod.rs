@@ -11,7 +11,9 @@ use crate::infer_err;
 use crate::ops::OpFamily;
 use crate::types::{Dim, TensorType, ValueType};
 
+/// Einsum equation parsing.
 pub mod einsum;
+/// Window geometry (padding modes, output sizes).
 pub mod geom;
 mod infer;
 
