@@ -101,3 +101,55 @@ fn dropout_training_is_seeded_and_scales() {
     assert_eq!(id[0], Value::Tensor(x.clone()));
     assert_eq!(mask.dtype(), DType::Bool);
 }
+
+/// Random (often inconsistent) shapes and attributes must give results or errors, never panics.
+#[test]
+fn random_geometry_never_panics() {
+    use mote_ir::ops::nn::{AutoPad, ConvTransposeAttrs, PoolAttrs, PoolKind};
+    let mut ok = [0usize; 4];
+    let mut state = 0x1234_5678u64;
+    let mut rnd = |n: usize| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % n
+    };
+    for _ in 0..3000 {
+        let nd = 1 + rnd(3);
+        let dims =
+            |r: &mut dyn FnMut(usize) -> usize, lo: usize, n: usize| (0..nd).map(|_| lo + r(n)).collect::<Vec<_>>();
+        let window = Window {
+            kernel_shape: if rnd(3) == 0 { None } else { Some(dims(&mut rnd, 1, 4)) },
+            strides: if rnd(2) == 0 { vec![] } else { dims(&mut rnd, 1, 3) },
+            dilations: if rnd(2) == 0 { vec![] } else { dims(&mut rnd, 1, 3) },
+            pads: if rnd(2) == 0 { vec![] } else { (0..2 * nd).map(|_| rnd(4)).collect() },
+            auto_pad: [AutoPad::NotSet, AutoPad::SameUpper, AutoPad::SameLower, AutoPad::Valid][rnd(4)],
+            ceil_mode: rnd(2) == 0,
+            same_undilated: rnd(2) == 0,
+        };
+        let (c, m, g) = (1 + rnd(4), 1 + rnd(4), 1 + rnd(3));
+        let mut xs = vec![1 + rnd(2), c];
+        xs.extend(dims(&mut rnd, 0, 6));
+        let mut ws = vec![m, 1 + rnd(3)];
+        ws.extend(dims(&mut rnd, 1, 3));
+        let x = Tensor::zeros(DType::F32, xs).unwrap();
+        let w = Tensor::zeros(DType::F32, ws).unwrap();
+        let b = Tensor::zeros(DType::F32, vec![1 + rnd(4)]).unwrap();
+        ok[0] += conv::conv(&ConvAttrs { window: window.clone(), group: g }, &x, &w, Some(&b)).is_ok() as usize;
+        let ct = ConvTransposeAttrs {
+            window: window.clone(),
+            group: g,
+            output_padding: if rnd(2) == 0 { vec![] } else { dims(&mut rnd, 0, 3) },
+            output_shape: if rnd(3) == 0 { Some(dims(&mut rnd, 0, 12)) } else { None },
+        };
+        ok[1] += conv::conv_transpose(&ct, &x, &w, None).is_ok() as usize;
+        let kind =
+            [PoolKind::Max { col_major: true }, PoolKind::Average { count_include_pad: true }, PoolKind::Lp { p: 2.0 }]
+                [rnd(3)];
+        ok[2] += super::pool::pool(&PoolAttrs { kind, window: window.clone() }, &x, 2).is_ok() as usize;
+        let img = Tensor::from_vec(vec![nd], dims(&mut rnd, 0, 6).iter().map(|&d| d as i64).collect()).unwrap();
+        let blk = Tensor::from_vec(vec![nd], dims(&mut rnd, 1, 3).iter().map(|&d| d as i64).collect()).unwrap();
+        let cols = Tensor::zeros(DType::F32, vec![1, c * (1 + rnd(4)), rnd(10)]).unwrap();
+        ok[3] += conv::col2im(&window, &cols, &img, &blk).is_ok() as usize;
+    }
+    // Enough valid cases that the kernels really ran.
+    assert!(ok.iter().all(|&n| n > 10), "successes per op: {ok:?}");
+}
