@@ -2,5 +2,6 @@
 
 pub mod attention;
 pub mod elementwise;
+pub mod nn;
 pub mod quant;
 pub mod rnn;
