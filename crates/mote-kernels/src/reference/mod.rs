@@ -2,3 +2,4 @@
 
 pub mod elementwise;
 pub mod reduce;
+pub mod signal;
