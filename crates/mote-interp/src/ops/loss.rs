@@ -1,7 +1,7 @@
 //! Loss ops. They compute in f64 and round once to the input's float dtype.
 
-use mote_ir::Value;
 use mote_ir::Tensor;
+use mote_ir::Value;
 use mote_ir::ops::loss::{LossOp, LossReduction};
 
 use super::elementwise::cast;

@@ -7,7 +7,7 @@ use mote_core::shape::MAX_RANK;
 use mote_ir::ops::reduce::{ReduceOp, Reduction, reduced_axes};
 use mote_ir::{Data, Elem, Tensor, Value, dispatch, dispatch_int, dispatch_numeric};
 use mote_kernels::reference::reduce::{
-    FloatReduce, ref_arg_reduce, ref_cumulate, ref_reduce_float, ref_reduce_fold, ref_topk, reduced_count,
+    FloatReduce, reduced_count, ref_arg_reduce, ref_cumulate, ref_reduce_float, ref_reduce_fold, ref_topk,
 };
 use num_traits::{Bounded, Float};
 

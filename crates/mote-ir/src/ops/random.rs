@@ -60,7 +60,9 @@ impl OpFamily for RandomOp {
             RandomOp::Multinomial { dtype, sample_size, .. } => {
                 let batch = match cx.shape(0) {
                     Some([b, _]) => b.clone(),
-                    Some(s) => return Err(InferError::new(format!("Multinomial input must be 2-D, got rank {}", s.len()))),
+                    Some(s) => {
+                        return Err(InferError::new(format!("Multinomial input must be 2-D, got rank {}", s.len())));
+                    }
                     None => Dim::Unknown,
                 };
                 ValueType::tensor(*dtype, vec![batch, Dim::Known(*sample_size)])

@@ -135,10 +135,7 @@ impl OpFamily for ReduceOp {
                     }
                     None => None,
                 };
-                Ok(vec![
-                    cx.like(0, shape.clone()),
-                    ValueType::Tensor(TensorType { dtype: Some(DType::I64), shape }),
-                ])
+                Ok(vec![cx.like(0, shape.clone()), ValueType::Tensor(TensorType { dtype: Some(DType::I64), shape })])
             }
         }
     }
@@ -158,9 +155,8 @@ fn infer_reduce_shape(cx: &InferCx<'_>, keepdims: bool, noop: bool) -> Result<Op
     };
     let Some(axes) = axes else {
         // Unknown axes: with keepdims each axis keeps its size or becomes 1.
-        return Ok(keepdims.then(|| {
-            shape.iter().map(|d| if *d == Dim::Known(1) { Dim::Known(1) } else { Dim::Unknown }).collect()
-        }));
+        return Ok(keepdims
+            .then(|| shape.iter().map(|d| if *d == Dim::Known(1) { Dim::Known(1) } else { Dim::Unknown }).collect()));
     };
     let Some(flags) = reduced_axes(&axes, shape.len(), noop).map_err(InferError)? else {
         return Ok(Some(shape.to_vec()));

@@ -111,7 +111,15 @@ pub fn ref_reduce_float<T: Float>(
     scratch: &mut [T],
 ) {
     let zero = T::zero();
-    let nan_or = |p: T, q: T, pick_q: bool| if p.is_nan() || q.is_nan() { T::nan() } else if pick_q { q } else { p };
+    let nan_or = |p: T, q: T, pick_q: bool| {
+        if p.is_nan() || q.is_nan() {
+            T::nan()
+        } else if pick_q {
+            q
+        } else {
+            p
+        }
+    };
     match kind {
         FloatReduce::Sum | FloatReduce::Mean | FloatReduce::LogSum => {
             ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + v)

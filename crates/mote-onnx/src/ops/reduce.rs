@@ -66,7 +66,11 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
             } else {
                 cx.expect_inputs(2, 2)?;
             }
-            ReduceOp::TopK { axis: cx.int("axis", -1)?, largest: flag(cx, "largest", 1)?, sorted: flag(cx, "sorted", 1)? }
+            ReduceOp::TopK {
+                axis: cx.int("axis", -1)?,
+                largest: flag(cx, "largest", 1)?,
+                sorted: flag(cx, "sorted", 1)?,
+            }
         }
         _ => return Ok(None),
     };
