@@ -103,7 +103,7 @@ pub fn dft(x: &Tensor, length: Option<i64>, ax: i64, inverse: bool, onesided: bo
     shape[a] = bins;
     shape[r - 1] = ch_out;
     let mut out = vec![0f64; numel(&shape)?];
-    let mut tw = vec![0f64; 2 * n];
+    let mut tw = vec![0f64; numel(&[n, 2])?];
     ref_dft_twiddles(n, &mut tw);
     // Samples read from the input: a one-sided spectrum is extended to n bins below.
     let take = if irfft { len.min(n / 2 + 1) } else { len.min(n) };
@@ -217,6 +217,7 @@ pub fn mel_weight_matrix(
     let spec = dft / 2 + 1;
     let mel = |hz: f64| 2595.0 * (1.0 + hz / 700.0).log10();
     let (lo, hi) = (mel(lower_hz), mel(upper_hz));
+    let mut m = vec![0f64; numel(&[spec, mels])?];
     let step = (hi - lo) / (mels + 2) as f64;
     let mut edges = Vec::with_capacity(mels + 2);
     for i in 0..mels + 2 {
@@ -230,7 +231,6 @@ pub fn mel_weight_matrix(
         }
         edges.push(bin as usize);
     }
-    let mut m = vec![0f64; numel(&[spec, mels])?];
     let mut set = |j: usize, i: usize, v: f64| -> Result<(), OpError> {
         if j >= spec {
             bail!("MelWeightMatrix: filter {i} reaches bin {j}, beyond the {spec} spectrogram bins");

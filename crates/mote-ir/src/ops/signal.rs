@@ -67,6 +67,39 @@ impl OpFamily for SignalOp {
         };
         Ok(vec![t])
     }
+
+    /// Real multiply-accumulates of a direct DFT: per output bin, one complex product (4 real
+    /// MACs, 2 for real input) per input sample used.
+    fn macs(&self, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option<u64> {
+        let input = cx.tensor(0).known_shape()?;
+        let out = outputs.first()?.as_tensor()?.known_shape()?;
+        let per_product = if *input.last()? == 2 { 4 } else { 2 };
+        let (transforms, bins, samples) = match self {
+            SignalOp::Dft { .. } => {
+                let r = input.len();
+                let axis = if cx.opt(2).is_none() { -2 } else { const_scalar(cx, 2)? };
+                let a = normalize_axis(axis, r).ok()?;
+                let bins = *out.get(a)?;
+                let len = if cx.opt(1).is_none() { input[a] } else { (const_scalar(cx, 1)? as usize).min(input[a]) };
+                let transforms: usize = out[..a].iter().chain(&out[a + 1..r - 1]).product();
+                (transforms, bins, len)
+            }
+            // [batch, frames, bins, 2]; each frame reads `frame_length` samples.
+            SignalOp::Stft { .. } => {
+                let &[batch, frames, bins, _] = out.as_slice() else { return None };
+                let frame = if cx.opt(3).is_some() {
+                    const_scalar(cx, 3)? as usize
+                } else if cx.opt(2).is_some() {
+                    *cx.tensor(2).known_shape()?.first()?
+                } else {
+                    *input.get(1)?
+                };
+                (batch * frames, bins, frame)
+            }
+            _ => return None,
+        };
+        (transforms as u64).checked_mul(bins as u64)?.checked_mul(samples as u64)?.checked_mul(per_product)
+    }
 }
 
 /// A constant one-element integer input.
@@ -156,6 +189,12 @@ mod tests {
         assert_eq!(rfft[0], ValueType::tensor(DType::F32, vec![Dim::Sym("B".into()), Dim::Known(6), Dim::Known(2)]));
         let irfft = SignalOp::Dft { inverse: true, onesided: true }.infer(&cx).unwrap();
         assert_eq!(irfft[0], ValueType::tensor(DType::F32, vec![Dim::Sym("B".into()), Dim::Known(18), Dim::Known(1)]));
+        let b4 = ValueType::tensor(DType::F32, vec![Dim::Known(4), Dim::Known(10), Dim::Known(1)]);
+        let known = [Some(Fact::of_type(b4)), None, Some(Fact::of_value(Tensor::scalar(1i64)))];
+        let kcx = InferCx::new(&known, 1);
+        let full = SignalOp::Dft { inverse: false, onesided: false };
+        let out = full.infer(&kcx).unwrap();
+        assert_eq!(full.macs(&kcx, &out), Some(4 * 10 * 10 * 2));
         let bad = [Some(x), None, Some(Fact::of_value(Tensor::scalar(-1i64)))];
         assert!(SignalOp::Dft { inverse: false, onesided: false }.infer(&InferCx::new(&bad, 1)).is_err());
     }
