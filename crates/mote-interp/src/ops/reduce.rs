@@ -112,11 +112,12 @@ fn fold<T: Copy, A: Copy + Default>(
     out
 }
 
-fn float_reduce<T: Float + Default>(kind: Reduction, x: &[T], dims: &[usize], flags: &[bool], n: usize) -> Vec<T> {
-    let mut out = vec![T::default(); n];
-    let mut scratch = if kind == Reduction::LogSumExp { vec![T::default(); n] } else { Vec::new() };
+/// A float reduction accumulated in f64, rounded once to `T`.
+fn float_reduce<T: Float>(kind: Reduction, x: &[T], dims: &[usize], flags: &[bool], n: usize) -> Vec<T> {
+    let mut out = vec![0f64; n];
+    let mut scratch = if kind == Reduction::LogSumExp { vec![0f64; n] } else { Vec::new() };
     ref_reduce_float(float_kind(kind), x, dims, flags, &mut out, &mut scratch);
-    out
+    out.into_iter().map(|v| T::from(v).unwrap_or_else(T::nan)).collect()
 }
 
 fn int_reduce<T: Int + Bounded>(
@@ -262,6 +263,15 @@ mod tests {
         let r = reduce(Reduction::Mean, &x, &[], false, true).unwrap();
         assert_eq!(r, x);
         assert!(reduce(Reduction::Sum, &x, &[2], true, false).is_err());
+        let big = t32(&[2], &[3e38, 3e38]);
+        let r = reduce(Reduction::Sum, &big, &[], false, false).unwrap();
+        assert_eq!(r.typed::<f32>().unwrap(), &[f32::INFINITY]);
+        // Accumulated in f64: the small terms are not lost.
+        let mut v = vec![1.0f32];
+        v.extend([3e-8f32; 10]);
+        let x = Tensor::from_vec(vec![11], v).unwrap();
+        let m = reduce(Reduction::Sum, &x, &[], false, false).unwrap().typed::<f32>().unwrap()[0];
+        assert!(m > 1.0, "{m}");
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub enum ReduceOp {
     /// `exclusive` leaves out the current element, `reverse` runs from the end.
     Cumulative { prod: bool, exclusive: bool, reverse: bool },
     /// `TopK(x, k) -> (values, indices)`: the `k` largest (or smallest) elements along `axis`,
-    /// `k` a one-element int64 input. Equal values are ordered by lower index first.
+    /// `k` a one-element int64 input. Equal values are ordered by lower index first; NaN counts
+    /// as the largest value. With `sorted = false` any order is allowed (we still sort).
     TopK { axis: i64, largest: bool, sorted: bool },
 }
 

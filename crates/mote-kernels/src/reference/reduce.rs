@@ -99,21 +99,23 @@ pub enum FloatReduce {
     SumSquare,
 }
 
-/// A float reduction. `out` has one element per output position; `scratch` (same length) is
-/// used by `LogSumExp` only. Empty reductions give the identity: 0 for sums, 1 for products,
-/// -inf for max and log-sums, +inf for min, NaN for the mean. Max and min propagate NaN.
-pub fn ref_reduce_float<T: Float>(
+/// A float reduction, accumulating in `A` (at least as wide as `T`). `out` has one element per
+/// output position; `scratch` (same length) is used by `LogSumExp` only. Empty reductions give
+/// the identity: 0 for sums, 1 for products, -inf for max and log-sums, +inf for min, NaN for
+/// the mean. Max and min propagate NaN.
+pub fn ref_reduce_float<T: Float, A: Float>(
     kind: FloatReduce,
     x: &[T],
     dims: &[usize],
     reduced: &[bool],
-    out: &mut [T],
-    scratch: &mut [T],
+    out: &mut [A],
+    scratch: &mut [A],
 ) {
-    let zero = T::zero();
-    let nan_or = |p: T, q: T, pick_q: bool| {
+    let zero = A::zero();
+    let w = |v: T| A::from(v).unwrap_or_else(A::nan);
+    let nan_or = |p: A, q: A, pick_q: bool| {
         if p.is_nan() || q.is_nan() {
-            T::nan()
+            A::nan()
         } else if pick_q {
             q
         } else {
@@ -122,21 +124,23 @@ pub fn ref_reduce_float<T: Float>(
     };
     match kind {
         FloatReduce::Sum | FloatReduce::Mean | FloatReduce::LogSum => {
-            ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + v)
+            ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v))
         }
-        FloatReduce::Max => ref_reduce_fold(x, dims, reduced, out, T::neg_infinity(), |a, v| nan_or(a, v, v > a)),
-        FloatReduce::Min => ref_reduce_fold(x, dims, reduced, out, T::infinity(), |a, v| nan_or(a, v, v < a)),
-        FloatReduce::Prod => ref_reduce_fold(x, dims, reduced, out, T::one(), |a, v| a * v),
-        FloatReduce::L1 => ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + v.abs()),
-        FloatReduce::L2 | FloatReduce::SumSquare => ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + v * v),
+        FloatReduce::Max => ref_reduce_fold(x, dims, reduced, out, A::neg_infinity(), |a, v| nan_or(a, w(v), w(v) > a)),
+        FloatReduce::Min => ref_reduce_fold(x, dims, reduced, out, A::infinity(), |a, v| nan_or(a, w(v), w(v) < a)),
+        FloatReduce::Prod => ref_reduce_fold(x, dims, reduced, out, A::one(), |a, v| a * w(v)),
+        FloatReduce::L1 => ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v).abs()),
+        FloatReduce::L2 | FloatReduce::SumSquare => {
+            ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v) * w(v))
+        }
         FloatReduce::LogSumExp => {
             // max + log(sum(exp(x - max))); infinite maxima pass through.
             let mx = &mut scratch[..out.len()];
-            ref_reduce_fold(x, dims, reduced, mx, T::neg_infinity(), |a, v| nan_or(a, v, v > a));
+            ref_reduce_fold(x, dims, reduced, mx, A::neg_infinity(), |a, v| nan_or(a, w(v), w(v) > a));
             out.fill(zero);
             ref_reduce_visit(x, dims, reduced, |o, v| {
                 if mx[o].is_finite() {
-                    out[o] = out[o] + (v - mx[o]).exp();
+                    out[o] = out[o] + (w(v) - mx[o]).exp();
                 }
             });
             for (o, &m) in out.iter_mut().zip(mx.iter()) {
@@ -147,7 +151,7 @@ pub fn ref_reduce_float<T: Float>(
     match kind {
         FloatReduce::Mean => {
             let count = reduced_count(dims, reduced);
-            let c = T::from(count).unwrap_or_else(T::nan);
+            let c = A::from(count).unwrap_or_else(A::nan);
             for o in out.iter_mut() {
                 *o = *o / c;
             }
@@ -299,8 +303,8 @@ mod tests {
     fn visit_maps_middle_axis() {
         // [2, 3, 2] reducing axis 1 -> [2, 1, 2]
         let x: [f32; 12] = [0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11.];
-        let mut out = [0f32; 4];
-        let mut s = [0f32; 4];
+        let mut out = [0f64; 4];
+        let mut s = [0f64; 4];
         ref_reduce_float(FloatReduce::Sum, &x, &[2, 3, 2], &[false, true, false], &mut out, &mut s);
         assert_eq!(out, [6., 9., 24., 27.]);
         ref_reduce_float(FloatReduce::Max, &x, &[2, 3, 2], &[true, false, true], &mut out[..3], &mut s);
