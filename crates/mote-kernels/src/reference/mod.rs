@@ -4,4 +4,6 @@ pub mod attention;
 pub mod elementwise;
 pub mod nn;
 pub mod quant;
+pub mod reduce;
 pub mod rnn;
+pub mod signal;
