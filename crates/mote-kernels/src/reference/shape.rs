@@ -143,7 +143,15 @@ fn pad_source(o: usize, begin: isize, d: usize, mode: PadMode) -> Option<usize> 
 /// Padding (and, with negative `begin`, cropping): output coordinate `o` on axis `k` reads input
 /// coordinate `o - begin[k]`, mapped by `mode` when outside the input. Non-constant modes need
 /// every padded axis to be non-empty.
-pub fn pad<T: Copy>(src: &[T], dims: &[usize], begin: &[isize], out_dims: &[usize], mode: PadMode, value: T, out: &mut [T]) {
+pub fn pad<T: Copy>(
+    src: &[T],
+    dims: &[usize],
+    begin: &[isize],
+    out_dims: &[usize],
+    mode: PadMode,
+    value: T,
+    out: &mut [T],
+) {
     if out.is_empty() {
         return;
     }
@@ -272,7 +280,13 @@ pub fn gather_slices<T: Copy>(src: &[T], offsets: &[usize], slice_len: usize, ou
 }
 
 /// `ScatterND`: `out[offsets[j] + i] = f(old, updates[j * slice_len + i])`, in order.
-pub fn scatter_slices<T: Copy>(out: &mut [T], offsets: &[usize], slice_len: usize, updates: &[T], f: impl Fn(T, T) -> T) {
+pub fn scatter_slices<T: Copy>(
+    out: &mut [T],
+    offsets: &[usize],
+    slice_len: usize,
+    updates: &[T],
+    f: impl Fn(T, T) -> T,
+) {
     for (j, &s) in offsets.iter().enumerate() {
         for i in 0..slice_len {
             out[s + i] = f(out[s + i], updates[j * slice_len + i]);

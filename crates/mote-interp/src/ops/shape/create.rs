@@ -132,7 +132,8 @@ pub(super) fn bitcast(x: &Tensor, to: DType) -> Result<Tensor, OpError> {
     }
     let bits: Vec<u64> = dispatch_elem!(x.data(), v => v.iter().map(|e| e.to_bits64()).collect(), else unreachable!());
     let zero = Data::zeros(to, 0);
-    let data = dispatch_elem!(zero, _v => T::wrap(bits.iter().map(|&b| T::from_bits64(b)).collect()), else unreachable!());
+    let data =
+        dispatch_elem!(zero, _v => T::wrap(bits.iter().map(|&b| T::from_bits64(b)).collect()), else unreachable!());
     build(x.shape().to_vec(), data)
 }
 

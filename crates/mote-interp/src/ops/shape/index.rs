@@ -102,7 +102,13 @@ fn scatter(x: &Tensor, updates: &Tensor, r: Reduction, p: &impl ScatterPattern) 
     build(x.shape().to_vec(), data)
 }
 
-pub(super) fn scatter_elements(x: &Tensor, indices: &Tensor, updates: &Tensor, a: i64, r: Reduction) -> Result<Tensor, OpError> {
+pub(super) fn scatter_elements(
+    x: &Tensor,
+    indices: &Tensor,
+    updates: &Tensor,
+    a: i64,
+    r: Reduction,
+) -> Result<Tensor, OpError> {
     let a = axis(a, x.rank())?;
     if updates.shape() != indices.shape() {
         bail!("updates of shape {:?} must match indices of shape {:?}", updates.shape(), indices.shape());
@@ -117,7 +123,9 @@ fn nd_offsets(x: &Tensor, indices: &Tensor, b: usize) -> Result<(Vec<usize>, usi
     let (d, i) = (x.shape(), indices.shape());
     let (r, q) = (d.len(), i.len());
     if r == 0 || q == 0 || b >= r.min(q) {
-        bail!("needs data and indices of rank >= 1 and batch_dims < both ranks, got shapes {d:?}, {i:?} and batch_dims {b}");
+        bail!(
+            "needs data and indices of rank >= 1 and batch_dims < both ranks, got shapes {d:?}, {i:?} and batch_dims {b}"
+        );
     }
     if d[..b] != i[..b] {
         bail!("batch dims of data {d:?} and indices {i:?} differ");
@@ -215,7 +223,9 @@ pub(super) fn trilu(x: &Tensor, kk: Option<&Tensor>, upper: bool) -> Result<Tens
 }
 
 pub(super) fn compress(x: &Tensor, condition: &Tensor, a: Option<i64>) -> Result<Tensor, OpError> {
-    let cond = condition.typed::<bool>().map_err(|_| op_err!("Compress's condition must be bool, got {}", condition.dtype()))?;
+    let cond = condition
+        .typed::<bool>()
+        .map_err(|_| op_err!("Compress's condition must be bool, got {}", condition.dtype()))?;
     if condition.rank() != 1 {
         bail!("Compress's condition must be 1-D, got shape {:?}", condition.shape());
     }
@@ -258,7 +268,13 @@ fn total_cmp<T: PartialOrd>(a: &T, b: &T) -> Ordering {
 /// layout, compared lexicographically) into unique values. Returns the first occurrence of each
 /// group, the group of every row, and the group sizes, with groups in sorted order or in order of
 /// first occurrence.
-fn unique_groups<T: PartialOrd>(v: &[T], outer: usize, rows: usize, inner: usize, sorted: bool) -> (Vec<usize>, Vec<usize>, Vec<i64>) {
+fn unique_groups<T: PartialOrd>(
+    v: &[T],
+    outer: usize,
+    rows: usize,
+    inner: usize,
+    sorted: bool,
+) -> (Vec<usize>, Vec<usize>, Vec<i64>) {
     let cmp = |x: usize, y: usize| -> Ordering {
         for o in 0..outer {
             let (bx, by) = ((o * rows + x) * inner, (o * rows + y) * inner);
@@ -326,7 +342,10 @@ pub(super) fn unique(x: &Tensor, sorted: bool, a: Option<i64>) -> Result<Vec<Val
 pub(super) fn reverse_sequence(x: &Tensor, lens: &Tensor, batch_axis: i64, time_axis: i64) -> Result<Tensor, OpError> {
     let ok = x.rank() >= 2 && matches!((batch_axis, time_axis), (0, 1) | (1, 0));
     if !ok {
-        bail!("ReverseSequence needs rank >= 2 and batch/time axes 0 and 1, got shape {:?}, {batch_axis}, {time_axis}", x.shape());
+        bail!(
+            "ReverseSequence needs rank >= 2 and batch/time axes 0 and 1, got shape {:?}, {batch_axis}, {time_axis}",
+            x.shape()
+        );
     }
     let (ba, ta) = (batch_axis as usize, time_axis as usize);
     let (batch, time) = (x.shape()[ba], x.shape()[ta]);

@@ -162,7 +162,12 @@ pub(super) fn slice(inputs: &Inputs<'_>) -> Result<Tensor, OpError> {
         None => vec![1; n],
     };
     if ends.len() != n || axes.len() != n || steps.len() != n {
-        bail!("Slice needs starts, ends, axes and steps of one length, got {n}, {}, {}, {}", ends.len(), axes.len(), steps.len());
+        bail!(
+            "Slice needs starts, ends, axes and steps of one length, got {n}, {}, {}, {}",
+            ends.len(),
+            axes.len(),
+            steps.len()
+        );
     }
     let axes = axes_of(&axes, r)?;
     let src = strides_of(x.shape());
@@ -364,7 +369,13 @@ mod tests {
     #[test]
     fn slice_negative_steps_and_clamping() {
         let x = iota(&[2, 4]);
-        let v = [Some(Value::Tensor(x)), Some(i64s(&[10, -1]).into()), Some(i64s(&[-100, -4]).into())];
+        let v = [
+            Some(Value::Tensor(x)),
+            Some(i64s(&[10, -1]).into()),
+            Some(i64s(&[-100, -4]).into()),
+            None,
+            Some(i64s(&[-1, -1]).into()),
+        ];
         let refs: Vec<Option<&Value>> = v.iter().map(Option::as_ref).collect();
         let y = slice(&Inputs::new(refs)).unwrap();
         // Rows 1, 0 reversed; columns 3, 2, 1.

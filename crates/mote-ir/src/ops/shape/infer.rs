@@ -91,9 +91,7 @@ pub(super) fn infer(op: &ShapeOp, cx: &InferCx<'_>) -> R {
             };
             cx.like(0, shape)
         }
-        ShapeOp::NonZero => {
-            i64_tensor(vec![cx.rank(0).map(Dim::Known).unwrap_or(Dim::Unknown), Dim::Unknown])
-        }
+        ShapeOp::NonZero => i64_tensor(vec![cx.rank(0).map(Dim::Known).unwrap_or(Dim::Unknown), Dim::Unknown]),
         ShapeOp::Unique { axis, .. } => return unique(cx, *axis),
         ShapeOp::DepthToSpace { blocksize, mode: _ } => cx.like(0, depth_space(cx, *blocksize, true)?),
         ShapeOp::SpaceToDepth { blocksize, mode: _ } => cx.like(0, depth_space(cx, *blocksize, false)?),
@@ -125,7 +123,9 @@ fn reshape(cx: &InferCx<'_>, allowzero: bool) -> Shape {
                 Dim::Unknown
             }
             0 if !allowzero => match input {
-                Some(d) => d.get(i).cloned().ok_or_else(|| infer_err!("shape {target:?} copies missing dimension {i}"))?,
+                Some(d) => {
+                    d.get(i).cloned().ok_or_else(|| infer_err!("shape {target:?} copies missing dimension {i}"))?
+                }
                 None => Dim::Unknown,
             },
             s if s < 0 => return Err(infer_err!("shape {target:?} has a negative dimension {s}")),
@@ -224,7 +224,11 @@ fn unsqueeze(cx: &InferCx<'_>) -> Shape {
     let r = s.len() + axes.len();
     let axes = axes_of(&axes, r)?;
     let mut rest = s.iter();
-    Ok(Some((0..r).map(|i| if axes.contains(&i) { Dim::Known(1) } else { rest.next().cloned().unwrap_or(Dim::Unknown) }).collect()))
+    Ok(Some(
+        (0..r)
+            .map(|i| if axes.contains(&i) { Dim::Known(1) } else { rest.next().cloned().unwrap_or(Dim::Unknown) })
+            .collect(),
+    ))
 }
 
 fn transpose(cx: &InferCx<'_>, perm: Option<&[usize]>) -> Shape {
@@ -253,7 +257,12 @@ fn concat(cx: &InferCx<'_>, axis: i64) -> Result<ValueType, InferError> {
             *d = shapes.iter().try_fold(Dim::Known(0), |acc, s| s.map(|s| acc.add(&s[k]))).unwrap_or(Dim::Unknown);
         } else {
             let dims = shapes.iter().flatten().map(|s| &s[k]);
-            *d = dims.clone().find(|d| d.known().is_some()).or_else(|| dims.clone().find(|d| **d != Dim::Unknown)).cloned().unwrap_or(Dim::Unknown);
+            *d = dims
+                .clone()
+                .find(|d| d.known().is_some())
+                .or_else(|| dims.clone().find(|d| **d != Dim::Unknown))
+                .cloned()
+                .unwrap_or(Dim::Unknown);
         }
     }
     Ok(tensor(dtype, Some(out)))
@@ -295,7 +304,8 @@ fn slice(cx: &InferCx<'_>) -> Shape {
     let Some(s) = cx.shape(0) else { return Ok(None) };
     let r = s.len();
     let consts = (cx.const_i64s(1), cx.const_i64s(2));
-    let axes = if cx.opt(3).is_some() { cx.const_i64s(3) } else { consts.0.as_ref().map(|v| (0..v.len() as i64).collect()) };
+    let axes =
+        if cx.opt(3).is_some() { cx.const_i64s(3) } else { consts.0.as_ref().map(|v| (0..v.len() as i64).collect()) };
     let steps = if cx.opt(4).is_some() { cx.const_i64s(4) } else { consts.0.as_ref().map(|v| vec![1; v.len()]) };
     let (Some(starts), Some(ends), Some(axes), Some(steps)) = (consts.0, consts.1, axes, steps) else {
         return Ok(Some(unknown_dims(r)));
@@ -415,7 +425,8 @@ fn unique(cx: &InferCx<'_>, axis: Option<i64>) -> R {
         }
         (Some(_), None) => (None, Dim::Unknown),
     };
-    let v = vec![cx.like(0, y), i64_tensor(vec![Dim::Unknown]), i64_tensor(vec![inverse]), i64_tensor(vec![Dim::Unknown])];
+    let v =
+        vec![cx.like(0, y), i64_tensor(vec![Dim::Unknown]), i64_tensor(vec![inverse]), i64_tensor(vec![Dim::Unknown])];
     Ok(v.into_iter().take(cx.num_outputs.max(1)).collect())
 }
 

@@ -158,6 +158,24 @@ impl OpFamily for ShapeOp {
     fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
         infer::infer(self, cx)
     }
+
+    /// `Shape` and `Size` are constants when the dims they read are known, even if the data is not.
+    fn infer_value(&self, cx: &InferCx<'_>) -> Option<Vec<Tensor>> {
+        let dims = cx.shape(0)?;
+        let t = match self {
+            ShapeOp::Shape { start, end } => {
+                let (s, e) = shape_range(*start, *end, dims.len());
+                let v: Vec<i64> = dims[s..e].iter().map(|d| d.known().map(|k| k as i64)).collect::<Option<_>>()?;
+                Tensor::from_vec(vec![v.len()], v).ok()?
+            }
+            ShapeOp::Size => {
+                let n = dims.iter().try_fold(1usize, |a, d| a.checked_mul(d.known()?))?;
+                Tensor::scalar(n as i64)
+            }
+            _ => return None,
+        };
+        Some(vec![t])
+    }
 }
 
 /// The output dims of `Reshape` of a tensor with `dims` to `shape`.
@@ -173,9 +191,9 @@ pub fn reshape_dims(dims: &[usize], shape: &[i64], allowzero: bool) -> Result<Ve
                 }
                 1
             }
-            0 if !allowzero => {
-                *dims.get(i).ok_or_else(|| format!("shape {shape:?} copies dimension {i} (0) but the input has rank {}", dims.len()))?
-            }
+            0 if !allowzero => *dims.get(i).ok_or_else(|| {
+                format!("shape {shape:?} copies dimension {i} (0) but the input has rank {}", dims.len())
+            })?,
             s if s < 0 => return Err(format!("shape {shape:?} has a negative dimension {s}")),
             s => usize::try_from(s).map_err(|_| format!("shape dimension {s} is too large"))?,
         });
@@ -185,7 +203,7 @@ pub fn reshape_dims(dims: &[usize], shape: &[i64], allowzero: bool) -> Result<Ve
         if known == 0 {
             return Err(format!("cannot infer the -1 in shape {shape:?}: the other dimensions have no elements"));
         }
-        if total % known != 0 {
+        if !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {dims:?} ({total} elements) to {shape:?}"));
         }
         out[i] = total / known;
@@ -240,6 +258,19 @@ pub fn split_sizes(d: usize, n: usize) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shape_of_known_dims_is_constant() {
+        use crate::infer::Fact;
+        use crate::types::Dim;
+        let ty = ValueType::tensor(DType::F32, vec![Dim::Sym("N".into()), Dim::Known(3), Dim::Known(4)]);
+        let facts = [Some(Fact::of_type(ty))];
+        let cx = InferCx::new(&facts, 1);
+        let tail = ShapeOp::Shape { start: 1, end: None }.infer_value(&cx).unwrap();
+        assert_eq!(tail[0].typed::<i64>().unwrap(), &[3, 4]);
+        assert!(ShapeOp::Shape { start: 0, end: None }.infer_value(&cx).is_none());
+        assert!(ShapeOp::Size.infer_value(&cx).is_none());
+    }
 
     #[test]
     fn reshape_targets() {
