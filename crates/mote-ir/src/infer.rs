@@ -254,6 +254,9 @@ fn infer_with_outer(
             let inputs: Vec<Option<Tensor>> = facts.iter().map(|f| f.as_ref().and_then(|f| f.value.clone())).collect();
             folded = ev.eval(&node.op, &inputs, node.outputs.len());
         }
+        if folded.is_none() {
+            folded = node.op.infer_value(&cx);
+        }
 
         let outputs = node.outputs.clone();
         for (k, out) in outputs.iter().enumerate() {

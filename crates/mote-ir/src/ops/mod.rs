@@ -12,6 +12,7 @@ use std::fmt::Debug;
 
 use crate::graph::Graph;
 use crate::infer::{InferCx, InferError};
+use crate::tensor::Tensor;
 use crate::types::ValueType;
 
 pub mod attention;
@@ -50,6 +51,12 @@ pub trait OpFamily: Debug {
     /// Multiply-accumulate count for one evaluation, when the op does matrix or convolution
     /// work and the shapes are known. `inputs` and `outputs` are the static types.
     fn macs(&self, _cx: &InferCx<'_>, _outputs: &[ValueType]) -> Option<u64> {
+        None
+    }
+
+    /// Output data that static types alone determine (`Shape` of a tensor whose dims are
+    /// known), for nodes whose inputs are not all constant. `None` when not known.
+    fn infer_value(&self, _cx: &InferCx<'_>) -> Option<Vec<Tensor>> {
         None
     }
 
@@ -133,6 +140,10 @@ impl Op {
 
     pub fn macs(&self, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option<u64> {
         self.family().macs(cx, outputs)
+    }
+
+    pub fn infer_value(&self, cx: &InferCx<'_>) -> Option<Vec<Tensor>> {
+        self.family().infer_value(cx)
     }
 
     pub fn describe(&self) -> String {

@@ -6,4 +6,5 @@ pub mod nn;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
+pub mod shape;
 pub mod signal;
