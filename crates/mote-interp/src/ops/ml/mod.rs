@@ -167,7 +167,7 @@ pub(crate) fn post_transform(p: PostTransform, row: &mut [f64]) {
     match p {
         PostTransform::None => {}
         PostTransform::Logistic => row.iter_mut().for_each(|v| *v = logistic(*v)),
-        PostTransform::Probit => row.iter_mut().for_each(|v| *v = 1.41421356 * erf_inv(*v * 2.0 - 1.0)),
+        PostTransform::Probit => row.iter_mut().for_each(|v| *v = std::f64::consts::SQRT_2 * erf_inv(*v * 2.0 - 1.0)),
         PostTransform::Softmax => {
             let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v));
             row.iter_mut().for_each(|v| *v = (*v - m).exp());
@@ -209,7 +209,7 @@ fn linear_classifier(c: &LinearClassifier, x: &Tensor) -> Result<Vec<Value>, OpE
     // the first `classes x features` coefficients (models exported with more features than
     // their input takes still run).
     let e = if c.intercepts.is_empty() {
-        if f == 0 || c.coefficients.len() % f != 0 {
+        if f == 0 || !c.coefficients.len().is_multiple_of(f) {
             bail!("LinearClassifier has {} coefficients for {f} features", c.coefficients.len());
         }
         c.coefficients.len() / f
@@ -320,7 +320,7 @@ fn array_feature_extractor(x: &Tensor, idx: &Tensor) -> Result<Tensor, OpError> 
                 .ok_or_else(|| op_err!("ArrayFeatureExtractor index {i} is out of range for {c} columns"))
         })
         .collect::<Result<_, _>>()?;
-    let outer = if c == 0 { 0 } else { x.len() / c };
+    let outer = x.len().checked_div(c).unwrap_or(0);
     let mut shape = if xs.len() == 1 { vec![1] } else { xs[..xs.len() - 1].to_vec() };
     shape.push(cols.len());
     numel(&shape)?;
@@ -451,7 +451,7 @@ mod tests {
         let mut l = [0.0, -50.0];
         post_transform(PostTransform::Logistic, &mut l);
         assert_eq!(l[0], 0.5);
-        assert!(l[1] > 0.0 && l[1] < 1e-20);
+        assert!(l[1] >= 0.0 && l[1] < 1e-20);
         let mut p = [0.5];
         post_transform(PostTransform::Probit, &mut p);
         assert_eq!(p[0], 0.0);
