@@ -32,16 +32,19 @@ pub struct Axis {
 
 /// The source coordinate of output index `x`, and whether it falls outside the input
 /// (`tf_crop_and_resize` only: such outputs take the extrapolation value).
+///
+/// The arithmetic is f32, as in onnxruntime, so that exact ties of nearest rounding (for
+/// example `1 / 0.4f`) resolve the same way; the formulas are the ONNX reference's, which use
+/// the fractional output width `scale * in` for `align_corners` and `tf_crop_and_resize`.
 pub fn source_coord(c: Coord, ax: Axis, x: usize) -> (f64, bool) {
-    let x = x as f64;
-    let in_len = ax.in_len as f64;
-    // The reference uses the fractional output width `scale * in` here, not the integer one.
-    let out_w = ax.scale * in_len;
-    let s = ax.scale;
+    let x = x as f32;
+    let in_len = ax.in_len as f32;
+    let s = ax.scale as f32;
+    let out_w = (ax.scale * ax.in_len as f64) as f32;
     let v = match c {
         Coord::HalfPixel => (x + 0.5) / s - 0.5,
         Coord::HalfPixelSymmetric => {
-            let adjustment = ax.out_len as f64 / out_w;
+            let adjustment = ax.out_len as f32 / out_w;
             let offset = in_len / 2.0 * (1.0 - adjustment);
             offset + (x + 0.5) / s - 0.5
         }
@@ -62,15 +65,16 @@ pub fn source_coord(c: Coord, ax: Axis, x: usize) -> (f64, bool) {
         Coord::Asymmetric => x / s,
         Coord::TfHalfPixelForNn => (x + 0.5) / s,
         Coord::TfCropAndResize { start, end } => {
+            let (start, end) = (start as f32, end as f32);
             let v = if out_w == 1.0 {
                 (end - start) * (in_len - 1.0) / 2.0
             } else {
                 x * (end - start) * (in_len - 1.0) / (out_w - 1.0)
             } + start * (in_len - 1.0);
-            return (v, v < 0.0 || v > in_len - 1.0);
+            return (v as f64, v < 0.0 || v > in_len - 1.0);
         }
     };
-    (v, false)
+    (v as f64, false)
 }
 
 /// Resize's `nearest_mode`.
@@ -712,6 +716,15 @@ mod tests {
         let crop = Coord::TfCropAndResize { start: 0.5, end: 1.5 };
         assert!(source_coord(crop, AX, 7).1);
         assert!(!source_coord(crop, AX, 0).1);
+    }
+
+    #[test]
+    fn coordinates_round_in_f32_like_onnxruntime() {
+        // 1 / 0.4f is 2.4999999627 in f64 but exactly 2.5 in f32: a tie for nearest rounding.
+        let ax = Axis { in_len: 7, out_len: 2, scale: 0.4f32 as f64 };
+        let (x, _) = source_coord(Coord::Asymmetric, ax, 1);
+        assert_eq!(x, 2.5);
+        assert_eq!(nearest_index(Nearest::RoundPreferCeil, x, ax), 3);
     }
 
     #[test]
