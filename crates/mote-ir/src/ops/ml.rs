@@ -1,18 +1,298 @@
-//! Classical ML ops of the ai.onnx.ml domain.
+//! Classical ML ops of the `ai.onnx.ml` domain.
+//!
+//! Tree ensembles of every form (TreeEnsemble-5, TreeEnsembleClassifier, TreeEnsembleRegressor)
+//! share one representation, [`Trees`]: explicit branch nodes and leaves linked by index.
+
+use mote_core::DType;
 
 use crate::infer::{InferCx, InferError};
 use crate::ops::OpFamily;
-use crate::types::ValueType;
+use crate::tensor::Tensor;
+use crate::types::{Dim, TensorType, ValueType};
+
+/// `ai.onnx.ml` ops.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MlOp {
+    /// `(label [N], scores [N, E])` from `X [N, C]`: scores = X W^T + b, post-transformed.
+    LinearClassifier(LinearClassifier),
+    /// `Y [N, targets] = X W^T + b` (f32), post-transformed.
+    LinearRegressor { coefficients: Vec<f32>, intercepts: Vec<f32>, targets: usize, post: PostTransform },
+    /// Row-wise normalization of `[N, C]` (or `[C]`), f32 output.
+    Normalizer { norm: Norm },
+    /// `[N, C]` scores -> a sequence of N maps `label -> score`.
+    ZipMap { labels: Labels },
+    /// Maps each element through `keys -> values` (1-D tensors of equal length); misses take
+    /// `default` (a one-element tensor of the values' dtype).
+    LabelEncoder { keys: Tensor, values: Tensor, default: Tensor },
+    /// Tree ensembles: `Y [N, n_targets]`, or `(label, scores)` for classifiers.
+    Trees(Box<Trees>),
+    /// `Y = X[..., indices]`; a 1-D X gives `[1, k]`.
+    ArrayFeatureExtractor,
+    /// `x > threshold ? 1 : 0`, same dtype.
+    Binarizer { threshold: f32 },
+    /// `(x - offset) * scale` per feature (last axis), f32 output; 1-element lists broadcast.
+    Scaler { offset: Vec<f32>, scale: Vec<f32> },
+    /// Replaces `replaced` (NaN matches NaN) by the per-feature (or single) imputed value.
+    Imputer { imputed: Imputed, replaced_float: f32, replaced_int: i64 },
+    /// One-hot over the categories: `[..x.shape, n_cats]` f32. Unknown values are an error
+    /// unless `zeros`.
+    OneHotEncoder { cats: Labels, zeros: bool },
+    /// string <-> int64 through two parallel category lists.
+    CategoryMapper { ints: Vec<i64>, strings: Vec<String>, default_int: i64, default_string: String },
+    /// Concatenates `[N, C_i]` inputs cut or zero-padded to `dims[i]` columns, f32 output.
+    FeatureVectorizer { dims: Vec<usize> },
+}
+
+/// Class labels or categories: int64s or strings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Labels {
+    Ints(Vec<i64>),
+    Strings(Vec<String>),
+}
+
+impl Labels {
+    pub fn len(&self) -> usize {
+        match self {
+            Labels::Ints(v) => v.len(),
+            Labels::Strings(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn dtype(&self) -> DType {
+        match self {
+            Labels::Ints(_) => DType::I64,
+            Labels::Strings(_) => DType::String,
+        }
+    }
+}
+
+/// Score post-transforms of the classifiers and regressors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PostTransform {
+    None,
+    Softmax,
+    Logistic,
+    SoftmaxZero,
+    Probit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Norm {
+    Max,
+    L1,
+    L2,
+}
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum MlOp {}
+pub enum Imputed {
+    Floats(Vec<f32>),
+    Ints(Vec<i64>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearClassifier {
+    /// `[E, C]` row-major.
+    pub coefficients: Vec<f32>,
+    pub intercepts: Vec<f32>,
+    pub labels: Labels,
+    pub post: PostTransform,
+}
+
+/// A branch comparison `x[feature] <rule> value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    Leq,
+    Lt,
+    Gte,
+    Gt,
+    Eq,
+    Neq,
+    /// `x[feature]` is one of the node's `set`.
+    Member,
+}
+
+/// Where a branch leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Child {
+    Node(usize),
+    Leaf(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Branch {
+    pub feature: usize,
+    pub rule: Rule,
+    pub value: f64,
+    /// Members for [`Rule::Member`].
+    pub set: Vec<f64>,
+    /// A NaN feature takes the true branch.
+    pub missing_true: bool,
+    pub yes: Child,
+    pub no: Child,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    Average,
+    Sum,
+    Min,
+    Max,
+}
+
+/// Classifier-specific outputs of a tree ensemble.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TreeClasses {
+    pub labels: Labels,
+    /// The single class id all leaves vote for, when the legacy binary rule applies.
+    pub binary: Option<usize>,
+}
+
+/// A tree ensemble.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trees {
+    pub branches: Vec<Branch>,
+    /// Each leaf's `(target, weight)` contributions.
+    pub leaves: Vec<Vec<(usize, f64)>>,
+    pub roots: Vec<Child>,
+    pub n_targets: usize,
+    pub aggregate: Aggregate,
+    pub post: PostTransform,
+    /// Added after aggregation (empty = none).
+    pub base_values: Vec<f64>,
+    /// `Some` for TreeEnsembleClassifier: label output first, f32 scores second.
+    pub classes: Option<TreeClasses>,
+    /// The legacy ops (TreeEnsembleClassifier/Regressor) output f32 and compute the average
+    /// over the number of trees; TreeEnsemble-5 outputs X's dtype.
+    pub legacy: bool,
+}
+
+impl MlOp {
+    /// Number of score columns of a linear classifier for its coefficient count.
+    fn linear_classes(c: &LinearClassifier, features: Option<usize>) -> Dim {
+        let n = c.labels.len();
+        let rows = if c.intercepts.is_empty() {
+            features.filter(|&f| f > 0).map(|f| c.coefficients.len() / f)
+        } else {
+            Some(c.intercepts.len())
+        };
+        match rows {
+            Some(1) if n == 2 => Dim::Known(2),
+            Some(r) => Dim::Known(r),
+            None => Dim::Unknown,
+        }
+    }
+}
+
+fn batch(cx: &InferCx<'_>) -> Dim {
+    match cx.shape(0) {
+        Some([n, ..]) if cx.rank(0) == Some(2) => n.clone(),
+        Some([_]) => Dim::Known(1),
+        _ => Dim::Unknown,
+    }
+}
+
+fn features(cx: &InferCx<'_>) -> Option<usize> {
+    cx.shape(0).and_then(|s| s.last()).and_then(Dim::known)
+}
+
+fn t(dtype: DType, shape: Vec<Dim>) -> ValueType {
+    ValueType::tensor(dtype, shape)
+}
 
 impl OpFamily for MlOp {
     fn name(&self) -> &'static str {
-        match *self {}
+        match self {
+            MlOp::LinearClassifier(_) => "LinearClassifier",
+            MlOp::LinearRegressor { .. } => "LinearRegressor",
+            MlOp::Normalizer { .. } => "Normalizer",
+            MlOp::ZipMap { .. } => "ZipMap",
+            MlOp::LabelEncoder { .. } => "LabelEncoder",
+            MlOp::Trees(tr) => match (&tr.classes, tr.legacy) {
+                (Some(_), _) => "TreeEnsembleClassifier",
+                (None, false) => "TreeEnsemble",
+                (None, true) => "TreeEnsembleRegressor",
+            },
+            MlOp::ArrayFeatureExtractor => "ArrayFeatureExtractor",
+            MlOp::Binarizer { .. } => "Binarizer",
+            MlOp::Scaler { .. } => "Scaler",
+            MlOp::Imputer { .. } => "Imputer",
+            MlOp::OneHotEncoder { .. } => "OneHotEncoder",
+            MlOp::CategoryMapper { .. } => "CategoryMapper",
+            MlOp::FeatureVectorizer { .. } => "FeatureVectorizer",
+        }
     }
 
-    fn infer(&self, _cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
-        match *self {}
+    fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
+        let n = batch(cx);
+        Ok(match self {
+            MlOp::LinearClassifier(c) => {
+                let e = MlOp::linear_classes(c, features(cx));
+                vec![t(c.labels.dtype(), vec![n.clone()]), t(DType::F32, vec![n, e])]
+            }
+            MlOp::LinearRegressor { targets, .. } => vec![t(DType::F32, vec![n, Dim::Known(*targets)])],
+            MlOp::Normalizer { .. } => {
+                let shape = cx.shape(0).map(|s| s.to_vec());
+                vec![ValueType::Tensor(TensorType { dtype: Some(DType::F32), shape })]
+            }
+            MlOp::ZipMap { labels } => {
+                let map = ValueType::Map(labels.dtype(), Box::new(t(DType::F32, vec![])));
+                vec![ValueType::Sequence(Box::new(map))]
+            }
+            MlOp::LabelEncoder { values, .. } => {
+                vec![ValueType::Tensor(TensorType { dtype: Some(values.dtype()), shape: cx.tensor(0).shape.clone() })]
+            }
+            MlOp::Trees(tr) => {
+                let dtype = if tr.legacy { Some(DType::F32) } else { cx.dtype(0) };
+                let cols = match &tr.classes {
+                    Some(c) if c.binary.is_some() && c.labels.len() <= 2 => 2,
+                    Some(c) => c.labels.len(),
+                    None => tr.n_targets,
+                };
+                let scores = ValueType::Tensor(TensorType { dtype, shape: Some(vec![n.clone(), Dim::Known(cols)]) });
+                match &tr.classes {
+                    Some(c) => vec![t(c.labels.dtype(), vec![n]), scores],
+                    None => vec![scores],
+                }
+            }
+            MlOp::ArrayFeatureExtractor => {
+                let k = cx.tensor(1).numel().unwrap_or(Dim::Unknown);
+                let shape = cx.shape(0).map(|s| match s {
+                    [_] => vec![Dim::Known(1), k.clone()],
+                    s => {
+                        let mut v = s[..s.len().saturating_sub(1)].to_vec();
+                        v.push(k.clone());
+                        v
+                    }
+                });
+                vec![cx.like(0, shape)]
+            }
+            MlOp::Binarizer { .. } | MlOp::Imputer { .. } => vec![cx.same_as(0)],
+            MlOp::Scaler { .. } => {
+                vec![ValueType::Tensor(TensorType { dtype: Some(DType::F32), shape: cx.tensor(0).shape.clone() })]
+            }
+            MlOp::OneHotEncoder { cats, .. } => {
+                let shape = cx.shape(0).map(|s| {
+                    let mut v = s.to_vec();
+                    v.push(Dim::Known(cats.len()));
+                    v
+                });
+                vec![ValueType::Tensor(TensorType { dtype: Some(DType::F32), shape })]
+            }
+            MlOp::CategoryMapper { .. } => {
+                let dtype = match cx.dtype(0) {
+                    Some(DType::String) => Some(DType::I64),
+                    Some(DType::I64) => Some(DType::String),
+                    _ => None,
+                };
+                vec![ValueType::Tensor(TensorType { dtype, shape: cx.tensor(0).shape.clone() })]
+            }
+            MlOp::FeatureVectorizer { dims } => {
+                vec![t(DType::F32, vec![n, Dim::Known(dims.iter().sum())])]
+            }
+        })
     }
 }

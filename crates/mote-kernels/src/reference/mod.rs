@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod elementwise;
+pub mod image;
 pub mod nn;
 pub mod quant;
 pub mod reduce;
