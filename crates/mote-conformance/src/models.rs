@@ -20,6 +20,8 @@ pub struct RealModel {
     /// graph optimizations off, i.e. float-simulated quantization, what the reference
     /// interpreter computes).
     pub reference: &'static str,
+    /// Also require the same top-1 class per output row (see [`compares_top1`]).
+    pub top1: bool,
 }
 
 /// Every model directory under `models_dir` that has test sets.
@@ -38,6 +40,7 @@ pub fn real_models(models_dir: &Path) -> Vec<RealModel> {
             RealModel {
                 name,
                 tolerance: tolerance_from_meta(&meta),
+                top1: compares_top1(&meta),
                 reference: if noopt { "ort_noopt_output" } else { "output" },
                 dir,
             }
@@ -60,11 +63,31 @@ pub fn tolerance_from_meta(meta: &str) -> Tolerance {
         tol.atol = x;
     }
     if let Some(i) = words.iter().position(|w| *w == "LSB")
-        && let Some(n) = i.checked_sub(1).and_then(|j| words[j].parse::<u64>().ok())
+        && let Some(n) = i.checked_sub(1).and_then(|j| words[j].trim_start_matches('~').parse::<u64>().ok())
     {
         tol.int_steps = n;
     }
     tol
+}
+
+/// True when `meta.json` says to compare classifications ("compare top-1 / top-5 rather than
+/// values"): the arg-max of every output row must then match as well.
+pub fn compares_top1(meta: &str) -> bool {
+    meta.split("\"tolerance\"").nth(1).and_then(|r| r.split('"').nth(1)).is_some_and(|t| t.contains("top-1"))
+}
+
+/// Arg-max of every row (last axis) must agree.
+fn check_top1(got: &Value, want: &Value) -> Result<(), String> {
+    let (Some(g), Some(w)) = (got.as_tensor(), want.as_tensor()) else { return Ok(()) };
+    let (g, w) = (g.to_f64_vec().map_err(|e| e.to_string())?, w.to_f64_vec().map_err(|e| e.to_string())?);
+    let k = want.as_tensor().and_then(|t| t.shape().last().copied()).unwrap_or(1).max(1);
+    let argmax = |v: &[f64]| v.iter().enumerate().fold(0, |b, (i, x)| if *x > v[b] { i } else { b });
+    for (r, (gr, wr)) in g.chunks(k).zip(w.chunks(k)).enumerate() {
+        if argmax(gr) != argmax(wr) {
+            return Err(format!("row {r}: top-1 is {} but the reference's is {}", argmax(gr), argmax(wr)));
+        }
+    }
+    Ok(())
 }
 
 /// The result of one test set.
@@ -94,6 +117,9 @@ pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
             let got = session.run(inputs).map_err(|e| one_line(&e.to_string()))?;
             for (i, w) in want.iter().enumerate() {
                 compare_value(&got[i], w, m.tolerance).map_err(|e| format!("output {i}: {e}"))?;
+                if m.top1 {
+                    check_top1(&got[i], w).map_err(|e| format!("output {i}: {e}"))?;
+                }
             }
             Ok(())
         })();
@@ -161,5 +187,8 @@ mod tests {
         assert_eq!((t.atol, t.int_steps), (1e-5, 2));
         let t = tolerance_from_meta(r#"{"tolerance": "int8: exact match with TFLM observed; allow 1 LSB"}"#);
         assert_eq!(t.int_steps, 1);
+        let meta = r#"{"tolerance": "int8 outputs: ... differ by up to ~45 LSB here; compare top-1 / top-5 rather than values"}"#;
+        assert_eq!(tolerance_from_meta(meta).int_steps, 45);
+        assert!(compares_top1(meta) && !compares_top1(r#"{"tolerance": "atol 1e-4"}"#));
     }
 }

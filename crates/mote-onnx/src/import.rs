@@ -394,7 +394,8 @@ pub fn convert_type(t: &TypeProto) -> Result<ValueType, String> {
                         Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if *v >= 0 => {
                             Dim::Known(*v as usize)
                         }
-                        Some(proto::tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => {
+                        // `?` is how some exporters spell "unknown", not a shared symbol.
+                        Some(proto::tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() && p != "?" => {
                             Dim::Sym(p.clone())
                         }
                         _ => Dim::Unknown,
