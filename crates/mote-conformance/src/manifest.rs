@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::compare::Tolerance;
 
-/// `expected.tsv`: `test<TAB>pass` or `test<TAB>fail<TAB>reason`.
+/// `expected.tsv`: `test<TAB>pass`, `test<TAB>fail<TAB>reason` or `test<TAB>any<TAB>reason`.
 pub const EXPECTED_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/expected.tsv");
 /// `tolerances.tsv`: `test-name-prefix<TAB>atol<TAB>rtol<TAB>int_steps<TAB>reason`.
 pub const TOLERANCES: &str = include_str!("../tolerances.tsv");
@@ -16,6 +16,9 @@ pub const TOLERANCES: &str = include_str!("../tolerances.tsv");
 pub enum Expected {
     Pass,
     Fail(String),
+    /// Run, but either outcome is accepted (results drawn from a random generator), with the
+    /// reason.
+    Any(String),
 }
 
 /// Reads `expected.tsv` (an empty map if it does not exist).
@@ -52,6 +55,7 @@ pub fn load_expected() -> Result<BTreeMap<String, Expected>, String> {
 pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
     let mut s = String::from(
         "# Expected conformance results of the reference interpreter (mote-conformance).\n\
+         # Every failure has a one-line reason; `any` marks tests whose outcome is not checked (random draws).\n\
          # Every failure has a one-line reason. Regenerate with `cargo run -p mote-conformance --release -- --update`\n\
          # (reasons of tests that still fail are kept).\n",
     );
@@ -59,11 +63,35 @@ pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
         match e {
             Expected::Pass => s.push_str(&format!("{name}\tpass\n")),
             Expected::Fail(r) => s.push_str(&format!("{name}\tfail\t{r}\n")),
+            Expected::Any(r) => s.push_str(&format!("{name}\tany\t{r}\n")),
         }
     }
     let tmp = PathBuf::from(format!("{EXPECTED_PATH}.tmp"));
     std::fs::write(&tmp, s).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, EXPECTED_PATH).map_err(|e| format!("{EXPECTED_PATH}: {e}"))
+}
+
+/// A one-line manifest reason from a failure message: import failures become the list of
+/// unsupported element types or ops; anything else is the message, shortened.
+pub fn reason_for(msg: &str) -> String {
+    if msg.starts_with("import:") {
+        let mut types: Vec<&str> = msg
+            .split("element type ")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next())
+            .collect();
+        types.sort();
+        types.dedup();
+        if !types.is_empty() {
+            return format!("unsupported element type(s): {}", types.join(", "));
+        }
+        if let Some(ops) = msg.split("unsupported op types: ").nth(1) {
+            let ops = ops.split(" | ").next().unwrap_or(ops);
+            return format!("unsupported op(s): {ops}");
+        }
+    }
+    let r = msg.replace('\t', " ");
+    if r.chars().count() > 160 { format!("{}...", r.chars().take(157).collect::<String>()) } else { r }
 }
 
 /// The tolerance for a test: the longest matching prefix in `tolerances.tsv`, else the default.
@@ -90,6 +118,15 @@ pub fn tolerance_for(test: &str) -> Tolerance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_summarize_import_failures() {
+        let m = "import: `x.onnx` uses 2 unsupported node(s); unsupported op types: Cast, output | - Cast (ai.onnx opset 25): attribute `to`: element type FLOAT8E4M3FN is not supported at node `c` | - output (ai.onnx opset 25): element type FLOAT8E4M3FN is not supported at node `y`";
+        assert_eq!(reason_for(m), "unsupported element type(s): FLOAT8E4M3FN");
+        let m = "import: `x.onnx` uses 1 unsupported node(s); unsupported op types: ImageDecoder | - ImageDecoder (ai.onnx opset 20) at node `d`";
+        assert_eq!(reason_for(m), "unsupported op(s): ImageDecoder");
+        assert_eq!(reason_for("run: boom"), "run: boom");
+    }
 
     #[test]
     fn tolerance_file_parses_and_every_line_has_a_reason() {

@@ -35,7 +35,7 @@ pub fn markdown(names: &[String], outcomes: &[Outcome], edge: &[String]) -> Stri
     for (n, o) in names.iter().zip(outcomes) {
         if let Outcome::Fail(r) = o {
             let reason = match expected.get(n) {
-                Some(Expected::Fail(reason)) => reason.clone(),
+                Some(Expected::Fail(reason) | Expected::Any(reason)) => reason.clone(),
                 _ => r.clone(),
             };
             by_reason.entry(reason).or_default().push(n);

@@ -97,7 +97,7 @@ pub(crate) fn run_graph(
             for (id, v) in g.runtime_inputs().into_iter().zip(values) {
                 let info = g.value(id);
                 check_input(&info.name, &info.ty, &v, &mut symbols)?;
-                env[id.index()] = Some(v);
+                env[id.index()] = Some(as_declared(&info.ty, v));
             }
         }
         Binding::All(values) => {
@@ -106,7 +106,7 @@ pub(crate) fn run_graph(
                 if let Some(v) = v {
                     let info = g.value(id);
                     check_input(&info.name, &info.ty, &v, &mut symbols)?;
-                    env[id.index()] = Some(v);
+                    env[id.index()] = Some(as_declared(&info.ty, v));
                 }
             }
         }
@@ -163,10 +163,20 @@ pub(crate) fn run_graph(
         .collect()
 }
 
+/// A plain value bound to an input declared optional becomes a present optional.
+fn as_declared(ty: &ValueType, v: Value) -> Value {
+    match (ty, v) {
+        (ValueType::Optional(_), v @ Value::Optional(_)) => v,
+        (ValueType::Optional(_), v) => Value::Optional(Some(Box::new(v))),
+        (_, v) => v,
+    }
+}
+
 /// Checks a caller's input against the declared type; symbolic dims must agree across inputs.
 fn check_input(name: &str, ty: &ValueType, v: &Value, symbols: &mut HashMap<String, usize>) -> Result<(), EvalError> {
     let bad = |msg: String| EvalError::InputType { name: name.to_string(), expected: ty.to_string(), msg };
     match (ty, v) {
+        (ValueType::Optional(inner), v) if !matches!(v, Value::Optional(_)) => check_input(name, inner, v, symbols),
         (ValueType::Tensor(tt), Value::Tensor(t)) => {
             if let Some(d) = tt.dtype
                 && d != t.dtype()

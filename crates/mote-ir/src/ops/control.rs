@@ -132,16 +132,16 @@ impl OpFamily for ControlOp {
                 }
                 v
             }
+            // Scan-8 adds a batch axis to every value: leave its outputs to the run.
+            ControlOp::Scan(s) if s.batch_axis_v8 => cx.unknown(),
             ControlOp::Scan(s) => {
-                let n_state = cx.len().saturating_sub(s.num_scan_inputs + usize::from(s.batch_axis_v8));
+                let n_state = cx.len().saturating_sub(s.num_scan_inputs);
                 let body = &s.body;
                 (0..cx.num_outputs)
                     .map(|k| {
                         let from_body = body.outputs.get(k).map(|&o| body.value(o).ty.clone()).unwrap_or_default();
                         if k < n_state {
                             from_body
-                        } else if s.batch_axis_v8 {
-                            ValueType::Unknown
                         } else {
                             let axis = s.output_axes.get(k - n_state).copied().unwrap_or(0);
                             stacked(&from_body, axis)
