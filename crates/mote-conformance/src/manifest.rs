@@ -56,8 +56,8 @@ pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
     let mut s = String::from(
         "# Expected conformance results of the reference interpreter (mote-conformance).\n\
          # Every failure has a one-line reason; `any` marks tests whose outcome is not checked (random draws).\n\
-         # Every failure has a one-line reason. Regenerate with `cargo run -p mote-conformance --release -- --update`\n\
-         # (reasons of tests that still fail are kept).\n",
+         # Regenerate with `cargo run -p mote-conformance --release -- --update` (reasons of tests that still\n\
+         # fail are kept).\n",
     );
     for (name, e) in m {
         match e {
