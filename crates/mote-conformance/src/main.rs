@@ -161,7 +161,6 @@ fn main() -> ExitCode {
     if regressions.is_empty() || update { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-
 /// Runs the shared real models and prints one line per test set.
 fn models() -> ExitCode {
     let Some(data) = mote_conformance::shared_data() else {

@@ -39,9 +39,10 @@ pub fn load_expected() -> Result<BTreeMap<String, Expected>, String> {
             [name, "fail", reason] if !reason.trim().is_empty() => {
                 (name.to_string(), Expected::Fail(reason.to_string()))
             }
+            [name, "any", reason] if !reason.trim().is_empty() => (name.to_string(), Expected::Any(reason.to_string())),
             _ => {
                 return Err(format!(
-                    "{EXPECTED_PATH}:{}: expected `test<TAB>pass` or `test<TAB>fail<TAB>reason`",
+                    "{EXPECTED_PATH}:{}: expected `test<TAB>pass`, `test<TAB>fail<TAB>reason` or `test<TAB>any<TAB>reason`",
                     n + 1
                 ));
             }
@@ -75,11 +76,8 @@ pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
 /// unsupported element types or ops; anything else is the message, shortened.
 pub fn reason_for(msg: &str) -> String {
     if msg.starts_with("import:") {
-        let mut types: Vec<&str> = msg
-            .split("element type ")
-            .skip(1)
-            .filter_map(|rest| rest.split_whitespace().next())
-            .collect();
+        let mut types: Vec<&str> =
+            msg.split("element type ").skip(1).filter_map(|rest| rest.split_whitespace().next()).collect();
         types.sort();
         types.dedup();
         if !types.is_empty() {
