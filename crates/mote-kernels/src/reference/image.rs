@@ -379,7 +379,9 @@ impl GridSample {
             x = rint(x);
         }
         let (lo, hi) = self.bounds::<T>(len);
-        if x < lo || x > hi {
+        // Cubic taps apply the padding one by one (as PyTorch and onnxruntime do); the other
+        // modes first move an outside coordinate back into the image.
+        if (x < lo || x > hi) && self.mode != GridMode::Cubic {
             match self.padding {
                 GridPadding::Border => x = x.max(T::zero()).min(l - T::one()),
                 GridPadding::Reflection => x = reflect(x, lo, hi),
