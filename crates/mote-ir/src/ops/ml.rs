@@ -270,6 +270,17 @@ impl OpFamily for MlOp {
         }
     }
 
+    fn macs(&self, cx: &InferCx<'_>, _outputs: &[ValueType]) -> Option<u64> {
+        let n = batch(cx).known()? as u64;
+        let coefficients = match self {
+            MlOp::LinearClassifier(c) => c.coefficients.len(),
+            MlOp::LinearRegressor { coefficients, .. } => coefficients.len(),
+            _ => return None,
+        };
+        // One multiply-accumulate per coefficient and row.
+        Some(n * coefficients as u64)
+    }
+
     fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
         let n = batch(cx);
         Ok(match self {
