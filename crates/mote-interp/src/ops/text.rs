@@ -176,7 +176,8 @@ fn count_ngrams<K: Clone + Eq + Hash>(
     let mut key: Vec<K> = Vec::with_capacity(a.max_gram_length);
     for r in 0..rows {
         let row = &tokens[r * cols..(r + 1) * cols];
-        for skip in 1..=a.max_skip_count + 1 {
+        // Skips of `cols` or more cannot form n-grams of two or more tokens.
+        for skip in 1..=a.max_skip_count.saturating_add(1).min(cols.max(1)) {
             // Unigrams do not depend on the skip distance: count them once.
             let min_n = if skip == 1 { a.min_gram_length } else { a.min_gram_length.max(2) };
             if min_n > a.max_gram_length {

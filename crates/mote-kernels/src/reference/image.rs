@@ -550,6 +550,23 @@ pub struct RoiAlign {
 }
 
 impl RoiAlign {
+    /// Samples per bin `(rows, cols)` for ROI `[x1, y1, x2, y2]` (what [`RoiAlign::run_roi`]
+    /// loops over; callers can bound the work with it).
+    pub fn samples_per_bin<T: Float>(&self, roi: [T; 4]) -> (usize, usize) {
+        if self.sampling_ratio > 0 {
+            return (self.sampling_ratio, self.sampling_ratio);
+        }
+        let scale = c::<T>(self.spatial_scale);
+        let mut w = (roi[2] - roi[0]) * scale;
+        let mut h = (roi[3] - roi[1]) * scale;
+        if !self.half_pixel {
+            w = w.max(T::one());
+            h = h.max(T::one());
+        }
+        let n = |size: T, bins: usize| (size / c(bins as f64)).ceil().to_usize().unwrap_or(0);
+        (n(h, self.out_h), n(w, self.out_w))
+    }
+
     /// Pools one ROI (`[x1, y1, x2, y2]`) of one image `img` (`[C, H, W]`) into `out`
     /// (`[C, out_h, out_w]`), bilinearly sampling a regular grid in every bin.
     pub fn run_roi<T: Float>(&self, img: &[T], ch: usize, h: usize, w: usize, roi: [T; 4], out: &mut [T]) {
