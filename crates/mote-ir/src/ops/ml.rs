@@ -270,6 +270,40 @@ impl OpFamily for MlOp {
         }
     }
 
+    fn describe(&self) -> String {
+        match self {
+            MlOp::Trees(t) => format!(
+                "{{ {} trees, {} branches, {} leaves, {} targets, {:?}, post {:?} }}",
+                t.roots.len(),
+                t.branches.len(),
+                t.leaves.len(),
+                t.n_targets,
+                t.aggregate,
+                t.post
+            ),
+            MlOp::LinearClassifier(c) => {
+                format!("{{ {} coefficients, {} labels, post {:?} }}", c.coefficients.len(), c.labels.len(), c.post)
+            }
+            MlOp::SvmClassifier(s) | MlOp::SvmRegressor(s) => format!(
+                "{{ {:?} kernel, {} support vector values, {} coefficients, post {:?} }}",
+                s.kernel,
+                s.support_vectors.len(),
+                s.coefficients.len(),
+                s.post
+            ),
+            MlOp::LabelEncoder { keys, values, .. } => {
+                format!("{{ {} keys ({}) -> {} }}", keys.len(), keys.dtype(), values.dtype())
+            }
+            other => {
+                let s = format!("{other:?}");
+                match s.find(['{', '(']) {
+                    Some(i) => s[i..].to_string(),
+                    None => String::new(),
+                }
+            }
+        }
+    }
+
     fn macs(&self, cx: &InferCx<'_>, _outputs: &[ValueType]) -> Option<u64> {
         let n = batch(cx).known()? as u64;
         let coefficients = match self {
@@ -353,5 +387,29 @@ impl OpFamily for MlOp {
             }
             MlOp::SvmRegressor(_) => vec![t(DType::F32, vec![n, Dim::Known(1)])],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_describe_is_a_summary() {
+        let t = Trees {
+            branches: vec![],
+            leaves: vec![vec![(0, 1.0)]; 1000],
+            roots: vec![Child::Leaf(0)],
+            n_targets: 1,
+            aggregate: Aggregate::Sum,
+            post: PostTransform::None,
+            base_values: vec![],
+            classes: None,
+            legacy: false,
+        };
+        let op = MlOp::Trees(Box::new(t));
+        assert_eq!(op.name(), "TreeEnsemble");
+        assert_eq!(op.describe(), "{ 1 trees, 0 branches, 1000 leaves, 1 targets, Sum, post None }");
+        assert_eq!(MlOp::Binarizer { threshold: 0.5 }.describe(), "{ threshold: 0.5 }");
     }
 }
