@@ -237,7 +237,7 @@ pub fn decode_tensor(bytes: &[u8]) -> Result<Tensor, TensorDecodeError> {
 /// `OptionalProto`.
 pub fn decode_value(bytes: &[u8], ty: &ValueType) -> Result<Value, TensorDecodeError> {
     let bad = |what: &str, e: prost::DecodeError| err("<file>", format!("not a valid {what}: {e}"));
-    match ty {
+    let v = match ty {
         ValueType::Sequence(_) => {
             value_from_sequence(&SequenceProto::decode(bytes).map_err(|e| bad("SequenceProto", e))?)
         }
@@ -245,7 +245,30 @@ pub fn decode_value(bytes: &[u8], ty: &ValueType) -> Result<Value, TensorDecodeE
         ValueType::Optional(_) => {
             value_from_optional(&OptionalProto::decode(bytes).map_err(|e| bad("OptionalProto", e))?)
         }
-        _ => Ok(Value::Tensor(decode_tensor(bytes)?)),
+        _ => return Ok(Value::Tensor(decode_tensor(bytes)?)),
+    };
+    Ok(conform_map_values(v?, ty))
+}
+
+/// Map values stored with another float width than the declared one (onnxruntime writes
+/// `map<int64, float>` values as doubles) are converted to the declared dtype.
+fn conform_map_values(v: Value, ty: &ValueType) -> Value {
+    match (v, ty) {
+        (Value::Sequence(items), ValueType::Sequence(t)) => {
+            Value::Sequence(items.into_iter().map(|i| conform_map_values(i, t)).collect())
+        }
+        (Value::Map { keys, values }, ValueType::Map(_, t)) => {
+            let want = t.as_tensor().and_then(|t| t.dtype);
+            let values = match (want, values.to_f64_vec()) {
+                (Some(DType::F32), Ok(f)) if values.dtype() == DType::F64 => {
+                    Tensor::from_vec(values.shape().to_vec(), f.iter().map(|&x| x as f32).collect::<Vec<f32>>())
+                        .unwrap_or(values)
+                }
+                _ => values,
+            };
+            Value::Map { keys, values }
+        }
+        (v, _) => v,
     }
 }
 

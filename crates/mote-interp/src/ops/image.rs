@@ -270,6 +270,9 @@ fn grid_sample(gs: &k::GridSample, x: &Tensor, grid: &Tensor) -> Result<Tensor, 
     if !grid.dtype().is_float() {
         bail!("GridSample grid must be float, got {}", grid.dtype());
     }
+    if r > mote_core::MAX_RANK {
+        bail!("GridSample supports ranks up to {}, got {r}", mote_core::MAX_RANK);
+    }
     let mut out_shape = vec![xs[0], xs[1]];
     out_shape.extend_from_slice(&gsh[1..r - 1]);
     let n_out = numel(&out_shape)?;
@@ -337,6 +340,10 @@ fn roi_align(p: &k::RoiAlign, x: &Tensor, rois: &Tensor, batch: &Tensor) -> Resu
         for (i, &b) in bi.iter().enumerate() {
             let img = &v[b as usize * ch * h * w..][..ch * h * w];
             let roi = [r[4 * i], r[4 * i + 1], r[4 * i + 2], r[4 * i + 3]];
+            let (gh, gw) = p.samples_per_bin(roi);
+            if gh.saturating_mul(gw).saturating_mul(per) > 1 << 34 {
+                bail!("RoiAlign: ROI {i} needs {gh}x{gw} samples per bin, too many");
+            }
             p.run_roi(img, ch, h, w, roi, &mut out[i * per..(i + 1) * per]);
         }
         Tensor::from_vec(out_shape, out)?
@@ -506,6 +513,48 @@ mod tests {
         assert_eq!(limited, vec![0, 0, 0]);
         let thresholded = nms_select(&boxes, &scores, [1, 1, 3], false, 3, 0.5, Some(0.85));
         assert_eq!(thresholded, vec![0, 0, 0, 0, 0, 2]);
+    }
+
+    fn nearest_attrs() -> ResizeAttrs {
+        ResizeAttrs {
+            mode: ResizeMode::Nearest,
+            coord: CoordMode::Asymmetric,
+            nearest: NearestMode::Floor,
+            cubic_coeff_a: -0.75,
+            exclude_outside: false,
+            extrapolation_value: 0.0,
+            antialias: false,
+            axes: None,
+            keep_aspect: mote_ir::ops::image::KeepAspect::Stretch,
+        }
+    }
+
+    fn run_resize(a: &ResizeAttrs, x: Tensor, scales: Vec<f32>) -> Result<Tensor, OpError> {
+        let x = Value::Tensor(x);
+        let s = Value::Tensor(Tensor::from_vec(vec![scales.len()], scales).unwrap());
+        resize(a, &Inputs::new(vec![Some(&x), None, Some(&s)]))
+    }
+
+    #[test]
+    fn resize_nearest_upsamples_and_rejects_bad_scales() {
+        let x = Tensor::from_vec(vec![1, 2], vec![1i32, 2]).unwrap();
+        let a = nearest_attrs();
+        let y = run_resize(&a, x.clone(), vec![1.0, 2.0]).unwrap();
+        assert_eq!(y.shape(), &[1, 4]);
+        assert_eq!(y.typed::<i32>().unwrap(), &[1, 1, 2, 2]);
+        assert!(run_resize(&a, x.clone(), vec![1.0, f32::NAN]).is_err());
+        assert!(run_resize(&a, x.clone(), vec![1.0, -2.0]).is_err());
+        assert!(run_resize(&a, x.clone(), vec![1.0]).is_err());
+        assert!(run_resize(&a, x, vec![1e30, 1e30]).is_err());
+    }
+
+    #[test]
+    fn resize_linear_integers_round_and_saturate() {
+        let x = Tensor::from_vec(vec![2], vec![0u8, 255]).unwrap();
+        let a = ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::AlignCorners, ..nearest_attrs() };
+        let y = run_resize(&a, x, vec![1.5]).unwrap();
+        // Source coordinates 0, 0.5, 1 -> 0, 127.5 (rounds to even 128), 255.
+        assert_eq!(y.typed::<u8>().unwrap(), &[0, 128, 255]);
     }
 
     #[test]

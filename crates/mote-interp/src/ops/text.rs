@@ -82,9 +82,14 @@ fn normalize(x: &Tensor, case: CaseChange, case_sensitive: bool, stopwords: &[St
     Ok(Tensor::from_strings(shape, out)?)
 }
 
-/// Python's `str.split(delimiter, maxsplit)`.
+/// Python's `str.split(delimiter, maxsplit)`, except that (as onnxruntime, and the spec for
+/// whitespace splitting) an empty string has no pieces and a whitespace-split remainder loses
+/// its trailing whitespace.
 fn split_one<'s>(s: &'s str, delimiter: Option<&str>, maxsplit: Option<usize>) -> Vec<&'s str> {
     let max = maxsplit.unwrap_or(usize::MAX);
+    if s.is_empty() {
+        return Vec::new();
+    }
     match delimiter {
         Some(d) => {
             let mut parts = Vec::new();
@@ -107,7 +112,7 @@ fn split_one<'s>(s: &'s str, delimiter: Option<&str>, maxsplit: Option<usize>) -
             let mut rest = s.trim_start();
             while !rest.is_empty() {
                 if parts.len() == max {
-                    parts.push(rest);
+                    parts.push(rest.trim_end());
                     break;
                 }
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -171,7 +176,8 @@ fn count_ngrams<K: Clone + Eq + Hash>(
     let mut key: Vec<K> = Vec::with_capacity(a.max_gram_length);
     for r in 0..rows {
         let row = &tokens[r * cols..(r + 1) * cols];
-        for skip in 1..=a.max_skip_count + 1 {
+        // Skips of `cols` or more cannot form n-grams of two or more tokens.
+        for skip in 1..=a.max_skip_count.saturating_add(1).min(cols.max(1)) {
             // Unigrams do not depend on the skip distance: count them once.
             let min_n = if skip == 1 { a.min_gram_length } else { a.min_gram_length.max(2) };
             if min_n > a.max_gram_length {
@@ -245,9 +251,9 @@ mod tests {
     #[test]
     fn split_like_python() {
         assert_eq!(split_one("  a  b c ", None, None), vec!["a", "b", "c"]);
-        assert_eq!(split_one("  a  b c ", None, Some(1)), vec!["a", "b c "]);
+        assert_eq!(split_one("  a  b c ", None, Some(1)), vec!["a", "b c"]);
         assert_eq!(split_one("", None, None), Vec::<&str>::new());
-        assert_eq!(split_one("", Some(","), None), vec![""]);
+        assert_eq!(split_one("", Some(","), None), Vec::<&str>::new());
         assert_eq!(split_one("a,,b", Some(","), None), vec!["a", "", "b"]);
         assert_eq!(split_one("a,b,c", Some(","), Some(1)), vec!["a", "b,c"]);
         assert_eq!(split_one("a--b", Some("--"), None), vec!["a", "b"]);

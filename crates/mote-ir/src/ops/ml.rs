@@ -41,6 +41,11 @@ pub enum MlOp {
     CategoryMapper { ints: Vec<i64>, strings: Vec<String>, default_int: i64, default_string: String },
     /// Concatenates `[N, C_i]` inputs cut or zero-padded to `dims[i]` columns, f32 output.
     FeatureVectorizer { dims: Vec<usize> },
+    /// `(label [N], scores [N, E])`: linear or one-vs-one kernel SVM, optionally with Platt
+    /// probabilities (`prob_a`, `prob_b`).
+    SvmClassifier(Box<Svm>),
+    /// `Y [N, 1]` (f32): a kernel expansion over the support vectors (or linear) plus `rho[0]`.
+    SvmRegressor(Box<Svm>),
 }
 
 /// Class labels or categories: int64s or strings.
@@ -147,8 +152,12 @@ pub enum Aggregate {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TreeClasses {
     pub labels: Labels,
-    /// The single class id all leaves vote for, when the legacy binary rule applies.
+    /// Two labels but every leaf votes for this one class id: onnxruntime's binary case, where
+    /// the class score `s` becomes `[1 - s, s]` (all weights positive, label 1 when
+    /// `s > 0.5`) or `[-s, s]` (label 1 when `s > 0`).
     pub binary: Option<usize>,
+    /// All class weights are non-negative (selects the binary rule above).
+    pub weights_positive: bool,
 }
 
 /// A tree ensemble.
@@ -168,6 +177,39 @@ pub struct Trees {
     /// The legacy ops (TreeEnsembleClassifier/Regressor) output f32 and compute the average
     /// over the number of trees; TreeEnsemble-5 outputs X's dtype.
     pub legacy: bool,
+}
+
+/// SVM kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    Linear,
+    Poly,
+    Rbf,
+    Sigmoid,
+}
+
+/// SVMClassifier / SVMRegressor attributes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Svm {
+    pub kernel: Kernel,
+    pub gamma: f32,
+    pub coef0: f32,
+    pub degree: i32,
+    /// Row-major `[n_vectors, features]`; empty for a linear model.
+    pub support_vectors: Vec<f32>,
+    pub coefficients: Vec<f32>,
+    pub rho: Vec<f32>,
+    pub post: PostTransform,
+    /// Classifier: support vectors of each class (empty = linear). Regressor: empty.
+    pub vectors_per_class: Vec<usize>,
+    /// Regressor: number of support vectors (0 = linear).
+    pub n_supports: usize,
+    pub prob_a: Vec<f32>,
+    pub prob_b: Vec<f32>,
+    /// Classifier labels.
+    pub labels: Option<Labels>,
+    /// Regressor: output the sign (+1 / -1) of the score.
+    pub one_class: bool,
 }
 
 impl MlOp {
@@ -223,7 +265,54 @@ impl OpFamily for MlOp {
             MlOp::OneHotEncoder { .. } => "OneHotEncoder",
             MlOp::CategoryMapper { .. } => "CategoryMapper",
             MlOp::FeatureVectorizer { .. } => "FeatureVectorizer",
+            MlOp::SvmClassifier(_) => "SVMClassifier",
+            MlOp::SvmRegressor(_) => "SVMRegressor",
         }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            MlOp::Trees(t) => format!(
+                "{{ {} trees, {} branches, {} leaves, {} targets, {:?}, post {:?} }}",
+                t.roots.len(),
+                t.branches.len(),
+                t.leaves.len(),
+                t.n_targets,
+                t.aggregate,
+                t.post
+            ),
+            MlOp::LinearClassifier(c) => {
+                format!("{{ {} coefficients, {} labels, post {:?} }}", c.coefficients.len(), c.labels.len(), c.post)
+            }
+            MlOp::SvmClassifier(s) | MlOp::SvmRegressor(s) => format!(
+                "{{ {:?} kernel, {} support vector values, {} coefficients, post {:?} }}",
+                s.kernel,
+                s.support_vectors.len(),
+                s.coefficients.len(),
+                s.post
+            ),
+            MlOp::LabelEncoder { keys, values, .. } => {
+                format!("{{ {} keys ({}) -> {} }}", keys.len(), keys.dtype(), values.dtype())
+            }
+            other => {
+                let s = format!("{other:?}");
+                match s.find(['{', '(']) {
+                    Some(i) => s[i..].to_string(),
+                    None => String::new(),
+                }
+            }
+        }
+    }
+
+    fn macs(&self, cx: &InferCx<'_>, _outputs: &[ValueType]) -> Option<u64> {
+        let n = batch(cx).known()? as u64;
+        let coefficients = match self {
+            MlOp::LinearClassifier(c) => c.coefficients.len(),
+            MlOp::LinearRegressor { coefficients, .. } => coefficients.len(),
+            _ => return None,
+        };
+        // One multiply-accumulate per coefficient and row.
+        Some(n * coefficients as u64)
     }
 
     fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
@@ -248,7 +337,6 @@ impl OpFamily for MlOp {
             MlOp::Trees(tr) => {
                 let dtype = if tr.legacy { Some(DType::F32) } else { cx.dtype(0) };
                 let cols = match &tr.classes {
-                    Some(c) if c.binary.is_some() && c.labels.len() <= 2 => 2,
                     Some(c) => c.labels.len(),
                     None => tr.n_targets,
                 };
@@ -293,6 +381,35 @@ impl OpFamily for MlOp {
             MlOp::FeatureVectorizer { dims } => {
                 vec![t(DType::F32, vec![n, Dim::Known(dims.iter().sum())])]
             }
+            MlOp::SvmClassifier(s) => {
+                let labels = s.labels.as_ref().map_or(DType::I64, Labels::dtype);
+                vec![t(labels, vec![n.clone()]), t(DType::F32, vec![n, Dim::Unknown])]
+            }
+            MlOp::SvmRegressor(_) => vec![t(DType::F32, vec![n, Dim::Known(1)])],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_describe_is_a_summary() {
+        let t = Trees {
+            branches: vec![],
+            leaves: vec![vec![(0, 1.0)]; 1000],
+            roots: vec![Child::Leaf(0)],
+            n_targets: 1,
+            aggregate: Aggregate::Sum,
+            post: PostTransform::None,
+            base_values: vec![],
+            classes: None,
+            legacy: false,
+        };
+        let op = MlOp::Trees(Box::new(t));
+        assert_eq!(op.name(), "TreeEnsemble");
+        assert_eq!(op.describe(), "{ 1 trees, 0 branches, 1000 leaves, 1 targets, Sum, post None }");
+        assert_eq!(MlOp::Binarizer { threshold: 0.5 }.describe(), "{ threshold: 0.5 }");
     }
 }

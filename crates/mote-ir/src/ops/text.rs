@@ -99,6 +99,27 @@ impl OpFamily for TextOp {
         }
     }
 
+    fn describe(&self) -> String {
+        match self {
+            TextOp::TfIdfVectorizer(a) => format!(
+                "{{ {:?}, grams {}..={}, skip {}, pool of {}, {} outputs }}",
+                a.mode,
+                a.min_gram_length,
+                a.max_gram_length,
+                a.max_skip_count,
+                a.pool.len(),
+                a.output_size()
+            ),
+            other => {
+                let s = format!("{other:?}");
+                match s.find('{') {
+                    Some(i) => s[i..].to_string(),
+                    None => String::new(),
+                }
+            }
+        }
+    }
+
     fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
         let shape = cx.shape(0).map(|s| s.to_vec());
         Ok(match self {

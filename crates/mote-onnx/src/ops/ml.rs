@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use mote_ir::ops::ml::{
-    Aggregate, Branch, Child, Imputed, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, TreeClasses, Trees,
+    Aggregate, Branch, Child, Imputed, Kernel, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, Svm,
+    TreeClasses, Trees,
 };
 use mote_ir::{DType, Data, Op, Tensor, ValueType};
 
@@ -28,6 +29,8 @@ pub const OPS: &[(&str, &str)] = &[
     (ML, "OneHotEncoder"),
     (ML, "CategoryMapper"),
     (ML, "FeatureVectorizer"),
+    (ML, "SVMClassifier"),
+    (ML, "SVMRegressor"),
 ];
 
 pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
@@ -150,6 +153,14 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
                 return Err(invalid!("inputdimensions has {} values for {} inputs", dims.len(), cx.inputs.len()));
             }
             MlOp::FeatureVectorizer { dims }
+        }
+        "SVMClassifier" => {
+            cx.expect_inputs(1, 1)?;
+            MlOp::SvmClassifier(Box::new(svm(cx, true)?))
+        }
+        "SVMRegressor" => {
+            cx.expect_inputs(1, 1)?;
+            MlOp::SvmRegressor(Box::new(svm(cx, false)?))
         }
         _ => return Ok(None),
     };
@@ -332,9 +343,9 @@ fn legacy_trees(cx: &NodeCtx<'_>, classifier: bool) -> Result<Trees, NodeError> 
         let mut ids: Vec<i64> = t_id.clone();
         ids.sort_unstable();
         ids.dedup();
-        let binary = if ids.len() == 1 { Some(to_usize(ids[0], "class id")?) } else { None };
-        let cols = if binary.is_some() { labels.len().max(2) } else { labels.len() };
-        (cols, Some(TreeClasses { labels, binary }))
+        let binary = if ids.len() == 1 && labels.len() == 2 { Some(to_usize(ids[0], "class id")?) } else { None };
+        let weights_positive = t_w.iter().all(|&w| w >= 0.0);
+        (labels.len(), Some(TreeClasses { labels, binary, weights_positive }))
     } else {
         let nt = to_usize(cx.int("n_targets", 1)?, "n_targets")?;
         (nt, None)
@@ -579,4 +590,70 @@ fn check_acyclic(t: &Trees) -> Result<(), NodeError> {
         }
     }
     Ok(())
+}
+
+fn svm(cx: &NodeCtx<'_>, classifier: bool) -> Result<Svm, NodeError> {
+    let kernel = match cx.string("kernel_type", "LINEAR")?.as_str() {
+        "LINEAR" => Kernel::Linear,
+        "POLY" => Kernel::Poly,
+        "RBF" => Kernel::Rbf,
+        "SIGMOID" => Kernel::Sigmoid,
+        other => return Err(invalid!("unknown kernel_type {other:?}")),
+    };
+    let kp = cx.floats("kernel_params")?.unwrap_or_default();
+    let param = |i: usize| kp.get(i).copied().unwrap_or(0.0);
+    let post = post_transform(&cx.string("post_transform", "NONE")?)?;
+    let support_vectors = cx.floats("support_vectors")?.unwrap_or_default();
+    let coefficients = cx.floats("coefficients")?.unwrap_or_default();
+    let rho = cx.floats("rho")?.unwrap_or_default();
+    if rho.is_empty() {
+        return Err(invalid!("rho must not be empty"));
+    }
+    let mut s = Svm {
+        kernel,
+        gamma: param(0),
+        coef0: param(1),
+        degree: param(2) as i32,
+        support_vectors,
+        coefficients,
+        rho,
+        post,
+        vectors_per_class: Vec::new(),
+        n_supports: 0,
+        prob_a: Vec::new(),
+        prob_b: Vec::new(),
+        labels: None,
+        one_class: false,
+    };
+    if classifier {
+        s.labels = labels(cx, "classlabels_ints", "classlabels_strings")?;
+        s.vectors_per_class = cx.usizes("vectors_per_class")?.unwrap_or_default();
+        s.prob_a = cx.floats("prob_a")?.unwrap_or_default();
+        s.prob_b = cx.floats("prob_b")?.unwrap_or_default();
+        let classes = s.labels.as_ref().map_or(1, |l| l.len().max(1));
+        let nv: usize = s.vectors_per_class.iter().sum();
+        let pairs = classes * (classes - 1) / 2;
+        if s.vectors_per_class.len() > classes {
+            return Err(invalid!("vectors_per_class has {} entries for {classes} classes", s.vectors_per_class.len()));
+        }
+        if nv > 0 && (s.coefficients.len() != (classes - 1) * nv || s.rho.len() < pairs) {
+            return Err(invalid!(
+                "SVM with {nv} support vectors and {classes} classes needs {} coefficients and {pairs} rho",
+                (classes - 1) * nv
+            ));
+        }
+        if nv > 0 && !s.prob_a.is_empty() && (s.prob_a.len() < pairs || s.prob_b.len() < pairs) {
+            return Err(invalid!("prob_a and prob_b need {pairs} values"));
+        }
+    } else {
+        s.n_supports = to_usize(cx.int("n_supports", 0)?, "n_supports")?;
+        s.one_class = cx.int("one_class", 0)? != 0;
+        if post != PostTransform::None {
+            return Err(unsupported!("SVMRegressor post_transform other than NONE"));
+        }
+        if s.n_supports > 0 && s.coefficients.len() < s.n_supports {
+            return Err(invalid!("{} coefficients for {} support vectors", s.coefficients.len(), s.n_supports));
+        }
+    }
+    Ok(s)
 }

@@ -1,6 +1,7 @@
 //! `ai.onnx.ml` ops. Inputs are `[N, C]` (a 1-D input is one row); scores are computed in f64
 //! and returned as f32 as onnxruntime does.
 
+mod svm;
 mod tree;
 
 use std::collections::HashMap;
@@ -30,14 +31,16 @@ pub fn eval(op: &MlOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> Resu
             let t = inputs.tensor(0)?;
             let (mut x, _, c) = rows(t, "Normalizer")?;
             for row in x.chunks_mut(c.max(1)) {
+                // As onnxruntime: MAX divides by the (signed) row maximum; a zero norm leaves
+                // the row unchanged.
                 let d = match norm {
-                    Norm::Max => row.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                    Norm::Max => row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v)),
                     Norm::L1 => row.iter().map(|v| v.abs()).sum(),
                     Norm::L2 => row.iter().map(|v| v * v).sum::<f64>().sqrt(),
                 };
-                // As the ONNX reference: a zero norm is floored at 1e-30 (the row stays zero).
-                let d = d.max(1e-30);
-                row.iter_mut().for_each(|v| *v /= d);
+                if d != 0.0 && d.is_finite() {
+                    row.iter_mut().for_each(|v| *v /= d);
+                }
             }
             one(f32_tensor(t.shape().to_vec(), &x)?)
         }
@@ -102,6 +105,8 @@ pub fn eval(op: &MlOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> Resu
             }
         }
         MlOp::FeatureVectorizer { dims } => one(feature_vectorizer(inputs, dims)?),
+        MlOp::SvmClassifier(s) => svm::classify(s, inputs.tensor(0)?),
+        MlOp::SvmRegressor(s) => svm::regress(s, inputs.tensor(0)?),
     }
 }
 
@@ -221,11 +226,23 @@ fn linear_classifier(c: &LinearClassifier, x: &Tensor) -> Result<Vec<Value>, OpE
     }
     let mut scores = affine(&x, n, f, &c.coefficients, &c.intercepts, e);
     let n_labels = c.labels.len();
-    // One score for two classes: the scores become [-s, s].
-    let cols = if e == 1 && n_labels == 2 { 2 } else { e };
-    if cols != e {
-        scores = scores.iter().flat_map(|&s| [-s, s]).collect();
+    if e == 1 && n_labels == 2 {
+        // onnxruntime's binary case: one score s for two labels. The logistic (or probit)
+        // applies to s alone, the scores are [1 - p, p], and the label is the second when s > 0.
+        let mut out = Vec::with_capacity(2 * n);
+        let mut idx = Vec::with_capacity(n);
+        for &s in &scores {
+            let mut p = [s];
+            if matches!(c.post, PostTransform::Logistic | PostTransform::Probit) {
+                post_transform(c.post, &mut p);
+            }
+            out.extend([1.0 - p[0], p[0]]);
+            idx.push(usize::from(s > 0.0));
+        }
+        let labels = labels_tensor(&c.labels, &idx)?;
+        return Ok(vec![Value::Tensor(labels), Value::Tensor(f32_tensor(vec![n, 2], &out)?)]);
     }
+    let cols = e;
     for row in scores.chunks_mut(cols) {
         post_transform(c.post, row);
     }
@@ -478,6 +495,6 @@ mod tests {
         let x = Tensor::from_vec(vec![2, 2], vec![1.0f32, 1.0, -1.0, -2.0]).unwrap();
         let out = linear_classifier(&c, &x).unwrap();
         assert_eq!(out[0].as_tensor().unwrap().typed::<i64>().unwrap(), &[7, 3]);
-        assert_eq!(out[1].as_tensor().unwrap().typed::<f32>().unwrap(), &[-2.0, 2.0, 3.0, -3.0]);
+        assert_eq!(out[1].as_tensor().unwrap().typed::<f32>().unwrap(), &[-1.0, 2.0, 4.0, -3.0]);
     }
 }

@@ -62,6 +62,7 @@ pub(super) fn eval(t: &Trees, x: &Tensor) -> Result<Vec<Value>, OpError> {
         _ => t.base_values.get(j).copied().unwrap_or(0.0),
     };
     let mut scores = vec![0.0f64; n * k];
+    let mut hit = vec![false; k];
     for r in 0..n {
         let row = &xv[r * c..(r + 1) * c];
         let acc = &mut scores[r * k..(r + 1) * k];
@@ -71,9 +72,11 @@ pub(super) fn eval(t: &Trees, x: &Tensor) -> Result<Vec<Value>, OpError> {
             Aggregate::Sum | Aggregate::Average => 0.0,
         };
         acc.fill(init);
+        hit.fill(false);
         for &root in &t.roots {
             let l = leaf(t, root, row)?;
             for &(target, w) in &t.leaves[l] {
+                hit[target] = true;
                 let a = &mut acc[target];
                 match t.aggregate {
                     Aggregate::Sum | Aggregate::Average => *a += w,
@@ -86,7 +89,8 @@ pub(super) fn eval(t: &Trees, x: &Tensor) -> Result<Vec<Value>, OpError> {
             if t.aggregate == Aggregate::Average {
                 *a /= n_trees;
             }
-            *a += base(j);
+            // Like onnxruntime, a regression target no leaf reached is 0 (no base value).
+            *a = if hit[j] || t.classes.is_some() { *a + base(j) } else { 0.0 };
         }
     }
     let Some(classes) = &t.classes else {
@@ -98,13 +102,23 @@ pub(super) fn eval(t: &Trees, x: &Tensor) -> Result<Vec<Value>, OpError> {
         return Ok(vec![Value::Tensor(y)]);
     };
     let nl = classes.labels.len();
-    if let Some(cid) = classes.binary.filter(|_| nl <= 2) {
-        // One class voted for: its score s becomes [1 - s, s] (NONE, PROBIT) or [-s, s].
-        for row in scores.chunks_mut(k.max(1)) {
+    if let Some(cid) = classes.binary {
+        // onnxruntime's binary case: one class score s, two labels.
+        let mut labels = Vec::with_capacity(n);
+        for row in scores.chunks_mut(k) {
             let s = row[cid];
-            row[1] = s;
-            row[0] = if matches!(t.post, PostTransform::None | PostTransform::Probit) { 1.0 - s } else { -s };
+            // All-positive weights: [1 - s, s]; mixed: [-s, s], through the logistic if asked.
+            // Softmax-like transforms do not apply to the single score.
+            let positive = classes.weights_positive;
+            let (second, pair) = if positive { (s > 0.5, [1.0 - s, s]) } else { (s > 0.0, [-s, s]) };
+            row[..2].copy_from_slice(&pair);
+            if (t.post == PostTransform::Logistic && !positive) || t.post == PostTransform::Probit {
+                post_transform(t.post, &mut row[..2]);
+            }
+            labels.push(usize::from(second));
         }
+        let labels = labels_tensor(&classes.labels, &labels)?;
+        return Ok(vec![Value::Tensor(labels), Value::Tensor(f32_tensor(vec![n, k], &scores)?)]);
     }
     for row in scores.chunks_mut(k.max(1)) {
         post_transform(t.post, row);
