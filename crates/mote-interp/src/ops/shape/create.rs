@@ -19,6 +19,9 @@ pub(super) fn constant_of_shape(shape: &Tensor, value: &Tensor) -> Result<Tensor
     if let Some(d) = dims.iter().find(|&&d| d < 0) {
         bail!("ConstantOfShape: negative dimension {d} in {dims:?}");
     }
+    if value.len() != 1 {
+        bail!("ConstantOfShape's value must hold one element, got shape {:?}", value.shape());
+    }
     let dims: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
     let n = numel(&dims)?;
     let data = match value.data() {

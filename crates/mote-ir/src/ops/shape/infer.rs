@@ -91,7 +91,10 @@ pub(super) fn infer(op: &ShapeOp, cx: &InferCx<'_>) -> R {
             };
             cx.like(0, shape)
         }
-        ShapeOp::NonZero => i64_tensor(vec![cx.rank(0).map(Dim::Known).unwrap_or(Dim::Unknown), Dim::Unknown]),
+        // A scalar counts as one axis, as in numpy and onnxruntime.
+        ShapeOp::NonZero => {
+            i64_tensor(vec![cx.rank(0).map(|r| Dim::Known(r.max(1))).unwrap_or(Dim::Unknown), Dim::Unknown])
+        }
         ShapeOp::Unique { axis, .. } => return unique(cx, *axis),
         ShapeOp::DepthToSpace { blocksize, mode: _ } => cx.like(0, depth_space(cx, *blocksize, true)?),
         ShapeOp::SpaceToDepth { blocksize, mode: _ } => cx.like(0, depth_space(cx, *blocksize, false)?),
