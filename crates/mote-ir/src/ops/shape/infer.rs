@@ -286,7 +286,7 @@ fn split(cx: &InferCx<'_>, axis: i64) -> R {
         s[a].known().and_then(|d| split_sizes(d, n))
     };
     if let (Some(sz), Some(d)) = (&sizes, s[a].known())
-        && sz.iter().sum::<usize>() != d
+        && sz.iter().try_fold(0usize, |a, &s| a.checked_add(s)) != Some(d)
     {
         return Err(infer_err!("split sizes {sz:?} do not add up to dimension {d}"));
     }
