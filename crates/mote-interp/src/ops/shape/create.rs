@@ -19,6 +19,9 @@ pub(super) fn constant_of_shape(shape: &Tensor, value: &Tensor) -> Result<Tensor
     if let Some(d) = dims.iter().find(|&&d| d < 0) {
         bail!("ConstantOfShape: negative dimension {d} in {dims:?}");
     }
+    if value.len() != 1 {
+        bail!("ConstantOfShape's value must hold one element, got shape {:?}", value.shape());
+    }
     let dims: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
     let n = numel(&dims)?;
     let data = match value.data() {
@@ -84,7 +87,7 @@ pub(super) fn eye_like(x: &Tensor, k: i64, dtype: Option<DType>) -> Result<Tenso
     let mut out = alloc(dtype, &[n, m])?;
     dispatch_elem!(out.data_mut(), v => {
         for i in 0..n {
-            let j = i as i64 + k;
+            let j = (i as i64).saturating_add(k);
             if (0..m as i64).contains(&j) {
                 v[i * m + j as usize] = T::from_f64(1.0);
             }

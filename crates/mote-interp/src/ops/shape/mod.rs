@@ -46,6 +46,8 @@ macro_rules! move_data {
 mod create;
 mod index;
 mod movement;
+#[cfg(test)]
+mod tests;
 
 pub fn eval(op: &ShapeOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, n: usize) -> Result<Vec<Value>, OpError> {
     use ShapeOp::*;

@@ -130,7 +130,7 @@ pub(super) fn split(x: &Tensor, split: Option<&Tensor>, a: i64, n: usize) -> Res
         }
         None => split_sizes(d, n).ok_or_else(|| op_err!("cannot split a dimension of {d} into {n} parts"))?,
     };
-    if sizes.iter().sum::<usize>() != d {
+    if sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s)) != Some(d) {
         bail!("split sizes {sizes:?} do not add up to dimension {d} of shape {:?}", x.shape());
     }
     let outer: usize = x.shape()[..a].iter().product();

@@ -91,7 +91,10 @@ pub(super) fn infer(op: &ShapeOp, cx: &InferCx<'_>) -> R {
             };
             cx.like(0, shape)
         }
-        ShapeOp::NonZero => i64_tensor(vec![cx.rank(0).map(Dim::Known).unwrap_or(Dim::Unknown), Dim::Unknown]),
+        // A scalar counts as one axis, as in numpy and onnxruntime.
+        ShapeOp::NonZero => {
+            i64_tensor(vec![cx.rank(0).map(|r| Dim::Known(r.max(1))).unwrap_or(Dim::Unknown), Dim::Unknown])
+        }
         ShapeOp::Unique { axis, .. } => return unique(cx, *axis),
         ShapeOp::DepthToSpace { blocksize, mode: _ } => cx.like(0, depth_space(cx, *blocksize, true)?),
         ShapeOp::SpaceToDepth { blocksize, mode: _ } => cx.like(0, depth_space(cx, *blocksize, false)?),
@@ -283,7 +286,7 @@ fn split(cx: &InferCx<'_>, axis: i64) -> R {
         s[a].known().and_then(|d| split_sizes(d, n))
     };
     if let (Some(sz), Some(d)) = (&sizes, s[a].known())
-        && sz.iter().sum::<usize>() != d
+        && sz.iter().try_fold(0usize, |a, &s| a.checked_add(s)) != Some(d)
     {
         return Err(infer_err!("split sizes {sz:?} do not add up to dimension {d}"));
     }
