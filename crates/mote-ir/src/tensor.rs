@@ -106,8 +106,13 @@ impl_elem!(bool, Bool, DType::Bool, |x| if x { 1.0 } else { 0.0 }, |y| y != 0.0)
 /// Matches a [`Data`] and runs `$body` with `$v: &Vec<T>` for each listed variant, where `T` is
 /// the element type. The `else` arm runs for the variants not listed.
 ///
-/// ```ignore
+/// ```
+/// use mote_ir::{Tensor, dispatch};
+/// let t = Tensor::from_vec(vec![3], vec![1i64, 2, 3]).unwrap();
 /// let n = dispatch!(t.data(), [F32, F64, I64], v => v.len(), else 0);
+/// assert_eq!(n, 3);
+/// let s = Tensor::from_strings(vec![1], vec!["a".into()]).unwrap();
+/// assert_eq!(dispatch!(s.data(), [F32, F64, I64], v => v.len(), else 0), 0);
 /// ```
 #[macro_export]
 macro_rules! dispatch {
