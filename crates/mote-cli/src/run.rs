@@ -19,8 +19,9 @@ Inputs are .npy files, ONNX TensorProto .pb files, or images (.png, .jpg, .bmp) 
 in the order of the model's inputs that have no initializer (the layout of the ONNX backend tests).
 --output-dir writes output_0.npy, output_1.npy, ... in the model's output order (outputs that are
 not tensors, such as a ZipMap's sequence of maps, are written as output_<i>.pb).
---expect DIR compares the outputs with DIR/output_<i>.pb and fails if any differs by more than the
-tolerance (default: atol 1e-4, rtol 5e-4 for floats; exact for integers and bools).
+--expect DIR compares the outputs with DIR/output_<i>.pb (or DIR/<PREFIX>_<i>.pb with
+--expect-prefix) and fails if any differs by more than the tolerance (default: atol 1e-4,
+rtol 5e-4 for floats; exact for integers and bools; --int-steps for quantized outputs).
 
 Examples:
   mote run model.onnx --input input=cat.npy
@@ -50,6 +51,9 @@ pub struct Args {
     /// Compare outputs with DIR/output_<i>.pb; exit non-zero on a mismatch.
     #[arg(long, value_name = "DIR")]
     expect: Option<PathBuf>,
+    /// File name prefix of the expected outputs in the --expect directory.
+    #[arg(long, default_value = "output", value_name = "PREFIX")]
+    expect_prefix: String,
     /// Absolute tolerance for --expect.
     #[arg(long, default_value_t = 1e-4)]
     atol: f64,
@@ -149,7 +153,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             item["file"] = json!(path.display().to_string());
         }
         if let Some(dir) = &a.expect {
-            let path = dir.join(format!("output_{i}.pb"));
+            let path = dir.join(format!("{}_{i}.pb", a.expect_prefix));
             let want = read_value(&path, &declared_type(g, id), None)?;
             let r = compare_value(v, &want, tol);
             all_match &= r.is_ok();

@@ -287,3 +287,42 @@ fn ops_lists_supported_ops() {
     let ops = v["ai.onnx"].as_array().unwrap();
     assert!(ops.iter().any(|o| o == "Add") && ops.iter().any(|o| o == "If"));
 }
+
+/// Every shared real model, every test set, through `mote run --expect` with the model's
+/// tolerance and reference (skipped without the shared data).
+#[test]
+fn real_models_match_through_mote_run() {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("SKIPPED real models through the CLI: ../shared/data not found (set MOTE_SHARED_DATA)");
+        return;
+    };
+    let mut failures = Vec::new();
+    for m in mote_conformance::models::real_models(&data.join("models")) {
+        for set in mote_conformance::suite::data_sets(&m.dir) {
+            let (atol, steps) = (m.tolerance.atol.to_string(), m.tolerance.int_steps.to_string());
+            let model = m.dir.join("model.onnx");
+            let args = [
+                "run",
+                model.to_str().unwrap(),
+                "--input-dir",
+                set.to_str().unwrap(),
+                "--expect",
+                set.to_str().unwrap(),
+                "--expect-prefix",
+                m.reference,
+                "--atol",
+                &atol,
+                "--rtol",
+                "0",
+                "--int-steps",
+                &steps,
+                "--json",
+            ];
+            let o = mote(&args);
+            if !o.status.success() {
+                failures.push(format!("{} {}: {}{}", m.name, set.display(), stdout(&o), stderr(&o)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
