@@ -173,7 +173,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("assumed     {} (set with --dim / --shape)", a.join(", "));
     }
     if let Some(e) = &infer_error {
-        println!("inference   {e}");
+        println!("inference   incomplete for the assumed input shapes ({e}); give real ones with --shape");
     }
     if problems.is_empty() {
         println!("unsupported none: Mote can run this model");

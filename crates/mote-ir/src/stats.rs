@@ -19,13 +19,15 @@ pub struct Stats {
     pub parameters: u64,
     pub weight_bytes: u64,
     pub constant_tensors: usize,
-    /// Multiply-accumulates of one run, over the nodes whose shapes are known.
+    /// Multiply-accumulates of one run over the nodes whose shapes are known: for `If`, the
+    /// larger branch; loop bodies (`Loop`, `Scan`, `SequenceMap`) count one iteration.
     pub macs: u64,
     /// Nodes that do MAC work but whose shapes are unknown (excluded from `macs`).
     pub macs_unknown_nodes: usize,
-    /// Peak bytes of live intermediate tensors (inputs and outputs included) in node order.
+    /// Peak bytes of live tensors (graph inputs, intermediates and outputs; not weights) in
+    /// node order, including what subgraphs hold while they run.
     pub activation_peak_bytes: u64,
-    /// The node after which the peak occurs.
+    /// The node during or after which the peak occurs.
     pub activation_peak_node: Option<String>,
     /// Values whose size is unknown (excluded from the activation estimate).
     pub activation_unknown_values: usize,
@@ -38,16 +40,6 @@ pub fn stats(g: &Graph) -> Stats {
         for node in &sub.nodes {
             *s.op_histogram.entry(node.op.name().to_string()).or_default() += 1;
             s.nodes += 1;
-            let facts: Vec<Option<Fact>> =
-                node.inputs.iter().map(|i| i.map(|id| Fact::of_type(sub.value(id).ty.clone()))).collect();
-            let outs: Vec<ValueType> =
-                node.outputs.iter().map(|o| o.map(|id| sub.value(id).ty.clone()).unwrap_or_default()).collect();
-            let cx = InferCx::new(&facts, node.outputs.len());
-            match node.op.macs(&cx, &outs) {
-                Some(m) => s.macs += m,
-                None if does_macs(node.op.name()) => s.macs_unknown_nodes += 1,
-                None => {}
-            }
         }
         for (_, t) in sub.constants() {
             s.parameters += t.len() as u64;
@@ -55,8 +47,37 @@ pub fn stats(g: &Graph) -> Stats {
             s.constant_tensors += 1;
         }
     });
-    activation_peak(g, &mut s);
+    let (macs, unknown) = graph_macs(g);
+    s.macs = macs;
+    s.macs_unknown_nodes = unknown;
+    let peak = activation_peak(g, &mut s.activation_unknown_values);
+    s.activation_peak_bytes = peak.bytes;
+    s.activation_peak_node = peak.node;
     s
+}
+
+/// MACs of one run of `g`, and the number of MAC-doing nodes of unknown shape.
+fn graph_macs(g: &Graph) -> (u64, usize) {
+    let (mut macs, mut unknown) = (0u64, 0usize);
+    for node in &g.nodes {
+        let facts: Vec<Option<Fact>> =
+            node.inputs.iter().map(|i| i.map(|id| Fact::of_type(g.value(id).ty.clone()))).collect();
+        let outs: Vec<ValueType> =
+            node.outputs.iter().map(|o| o.map(|id| g.value(id).ty.clone()).unwrap_or_default()).collect();
+        let cx = InferCx::new(&facts, node.outputs.len());
+        match node.op.macs(&cx, &outs) {
+            Some(m) => macs = macs.saturating_add(m),
+            None if does_macs(node.op.name()) => unknown += 1,
+            None => {}
+        }
+        // Only one branch of an `If` runs: count the larger one.
+        let subs: Vec<(u64, usize)> = node.op.subgraphs().into_iter().map(graph_macs).collect();
+        if let Some(&(m, u)) = subs.iter().max_by_key(|(m, _)| *m) {
+            macs = macs.saturating_add(m);
+            unknown += u;
+        }
+    }
+    (macs, unknown)
 }
 
 /// Ops that report MACs when their shapes are known.
@@ -88,31 +109,48 @@ pub fn value_bytes(ty: &ValueType) -> Option<u64> {
     shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d as u64))
 }
 
-fn activation_peak(g: &Graph, s: &mut Stats) {
+/// The peak of live bytes and where it happens.
+struct Peak {
+    bytes: u64,
+    node: Option<String>,
+}
+
+/// Live bytes of `g` in node order. A node with subgraphs holds, while it runs, what its largest
+/// subgraph peaks at (captured values are already live outside and not counted twice).
+fn activation_peak(g: &Graph, unknown: &mut usize) -> Peak {
     let last = g.last_uses();
     let mut live: HashMap<usize, u64> = HashMap::new();
     let mut current = 0u64;
-    let mut add = |id: usize, ty: &ValueType, live: &mut HashMap<usize, u64>, current: &mut u64| match value_bytes(ty) {
-        Some(b) => {
-            live.insert(id, b);
-            *current += b;
+    let add = |id: usize, ty: &ValueType, live: &mut HashMap<usize, u64>, current: &mut u64, unknown: &mut usize| {
+        match value_bytes(ty) {
+            Some(b) => {
+                live.insert(id, b);
+                *current += b;
+            }
+            None => *unknown += 1,
         }
-        None => s.activation_unknown_values += 1,
     };
     for &i in &g.inputs {
         if g.value(i).init.is_none() {
-            add(i.index(), &g.value(i).ty, &mut live, &mut current);
+            add(i.index(), &g.value(i).ty, &mut live, &mut current, unknown);
         }
     }
-    let mut peak = current;
-    let mut peak_node = None;
+    let mut peak = Peak { bytes: current, node: None };
     for (n, node) in g.nodes.iter().enumerate() {
-        for o in node.outputs.iter().flatten() {
-            add(o.index(), &g.value(*o).ty, &mut live, &mut current);
+        for sub in node.op.subgraphs() {
+            let inner = activation_peak(sub, unknown);
+            if current + inner.bytes > peak.bytes {
+                peak = Peak {
+                    bytes: current + inner.bytes,
+                    node: Some(format!("{}/{}", node.name, inner.node.unwrap_or_default())),
+                };
+            }
         }
-        if current > peak {
-            peak = current;
-            peak_node = Some(node.name.clone());
+        for o in node.outputs.iter().flatten() {
+            add(o.index(), &g.value(*o).ty, &mut live, &mut current, unknown);
+        }
+        if current > peak.bytes {
+            peak = Peak { bytes: current, node: Some(node.name.clone()) };
         }
         for id in node.reads().into_iter().chain(node.outputs.iter().flatten().copied()) {
             if last.get(id.index()).copied().flatten().is_none_or(|l| l <= n)
@@ -122,8 +160,7 @@ fn activation_peak(g: &Graph, s: &mut Stats) {
             }
         }
     }
-    s.activation_peak_bytes = peak;
-    s.activation_peak_node = peak_node;
+    peak
 }
 
 /// Replaces symbolic and unknown dims of the runtime inputs with concrete sizes: `bindings`
