@@ -38,6 +38,38 @@ pub fn matmul<T: Mac>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T
     matmul_acc(m, k, n, a, (k, 1), b, (n, 1), c);
 }
 
+/// Determinant of the `n x n` row-major matrix `a` by LU decomposition with partial pivoting;
+/// `a` is used as scratch.
+pub fn det_in_place<T: num_traits::Float>(n: usize, a: &mut [T]) -> T {
+    let mut det = T::one();
+    for col in 0..n {
+        let mut piv = col;
+        for r in col + 1..n {
+            if a[r * n + col].abs() > a[piv * n + col].abs() {
+                piv = r;
+            }
+        }
+        let p = a[piv * n + col];
+        if p == T::zero() {
+            return T::zero();
+        }
+        if piv != col {
+            for j in 0..n {
+                a.swap(col * n + j, piv * n + j);
+            }
+            det = -det;
+        }
+        det = det * p;
+        for r in col + 1..n {
+            let f = a[r * n + col] / p;
+            for j in col..n {
+                a[r * n + j] = a[r * n + j] - f * a[col * n + j];
+            }
+        }
+    }
+    det
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,36 +105,4 @@ mod tests {
         matmul(1, 1, 1, &[16u8], &[17u8], &mut c);
         assert_eq!(c, [16]);
     }
-}
-
-/// Determinant of the `n x n` row-major matrix `a` by LU decomposition with partial pivoting;
-/// `a` is used as scratch.
-pub fn det_in_place<T: num_traits::Float>(n: usize, a: &mut [T]) -> T {
-    let mut det = T::one();
-    for col in 0..n {
-        let mut piv = col;
-        for r in col + 1..n {
-            if a[r * n + col].abs() > a[piv * n + col].abs() {
-                piv = r;
-            }
-        }
-        let p = a[piv * n + col];
-        if p == T::zero() {
-            return T::zero();
-        }
-        if piv != col {
-            for j in 0..n {
-                a.swap(col * n + j, piv * n + j);
-            }
-            det = -det;
-        }
-        det = det * p;
-        for r in col + 1..n {
-            let f = a[r * n + col] / p;
-            for j in col..n {
-                a[r * n + j] = a[r * n + j] - f * a[col * n + j];
-            }
-        }
-    }
-    det
 }
