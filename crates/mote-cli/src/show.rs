@@ -122,8 +122,20 @@ fn short(v: &Json) -> String {
 pub fn value_desc(v: &Value) -> String {
     match v {
         Value::Tensor(t) => format!("{}{:?}", t.dtype(), t.shape()),
-        Value::Sequence(items) => format!("sequence of {} item(s)", items.len()),
-        Value::Map { keys, .. } => format!("map of {} entries", keys.len()),
+        Value::Sequence(items) => match items.first() {
+            Some(first) => format!("sequence of {} item(s), first: {}", items.len(), value_desc(first)),
+            None => "empty sequence".into(),
+        },
+        Value::Map { keys, values } => {
+            let k: Vec<String> = match keys.strings() {
+                Some(s) => s.iter().map(|x| format!("{x:?}")).collect(),
+                None => keys.to_f64_vec().unwrap_or_default().iter().map(|x| format!("{x}")).collect(),
+            };
+            let v = values.to_f64_vec().unwrap_or_default();
+            let entries: Vec<String> = k.iter().zip(&v).take(5).map(|(k, v)| format!("{k}: {v:.6}")).collect();
+            let more = if k.len() > 5 { ", ..." } else { "" };
+            format!("map {{{}{more}}}", entries.join(", "))
+        }
         Value::Optional(None) => "empty optional".into(),
         Value::Optional(Some(v)) => format!("optional {}", value_desc(v)),
     }
