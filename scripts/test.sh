@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): the workspace tests in release mode, then the no_std
+# crates built for a microcontroller and for the browser, so they cannot silently grow a std
+# dependency.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --release
+
+for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
+  if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then
+    cargo build --release -p mote-core -p mote-kernels --target "$target"
+    echo "no_std build for $target: ok"
+  else
+    echo "SKIPPED no_std build for $target: the target could not be installed with rustup"
+  fi
+done
