@@ -3,8 +3,11 @@
 //! Floats compute in their own precision (f16/bf16 in f32, rounded once); integers wrap like
 //! C and numpy; integer division by zero is an error, not a panic.
 
-use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
-use mote_ir::{DType, Data, Elem, Tensor, Value, bf16, dispatch, f16};
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, RoundMode, Unary, Variadic};
+use mote_ir::{
+    DType, Data, Elem, F4E2M1, F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, I2, I4, Tensor, U2, U4, Value, bf16,
+    dispatch, f16,
+};
 use mote_kernels::reference::elementwise::{broadcast_dims, ref_binary, ref_map, ref_ternary};
 use num_traits::Float;
 
@@ -32,8 +35,12 @@ pub fn eval(op: &ElementwiseOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize
         }
         ElementwiseOp::Where => one(where_(inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?)?),
         ElementwiseOp::Clip => one(clip(inputs.tensor(0)?, inputs.opt_tensor(1)?, inputs.opt_tensor(2)?)?),
-        ElementwiseOp::Cast { to, .. } => one(cast(inputs.tensor(0)?, *to)?),
-        ElementwiseOp::CastLike { .. } => one(cast(inputs.tensor(0)?, inputs.tensor(1)?.dtype())?),
+        ElementwiseOp::Cast { to, saturate, round_mode } => {
+            one(cast_with(inputs.tensor(0)?, *to, *saturate, *round_mode)?)
+        }
+        ElementwiseOp::CastLike { saturate, round_mode } => {
+            one(cast_with(inputs.tensor(0)?, inputs.tensor(1)?.dtype(), *saturate, *round_mode)?)
+        }
     }
 }
 
@@ -526,9 +533,16 @@ fn clip(x: &Tensor, lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Tensor, 
     same_shape(x, data)
 }
 
-/// ONNX `Cast`: numeric conversions truncate toward zero and wrap like numpy; bool is `x != 0`;
-/// strings parse and print numbers.
+/// ONNX `Cast` with the default attributes (`saturate=1`, `round_mode="up"`).
 pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
+    cast_with(t, to, true, RoundMode::Up)
+}
+
+/// ONNX `Cast`: numeric conversions truncate toward zero and wrap like numpy (int4/int2
+/// included); bool is `x != 0`; strings parse and print numbers. Conversions to float8/float4
+/// round to nearest even and, with `saturate`, clamp out-of-range values to the largest finite
+/// value (else Inf/NaN); float8 E8M0 rounds per `round_mode`.
+pub fn cast_with(t: &Tensor, to: DType, saturate: bool, round_mode: RoundMode) -> Result<Tensor, OpError> {
     let from = t.dtype();
     if from == to {
         return Ok(t.clone());
@@ -539,7 +553,7 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
             vals.push(parse_number(s).ok_or_else(|| op_err!("cannot cast string {s:?} to {to}"))?);
         }
         let f = Tensor::from_vec(t.shape().to_vec(), vals)?;
-        return cast(&f, to);
+        return cast_with(&f, to, saturate, round_mode);
     } else if to == DType::String {
         let v: Vec<String> =
             mote_ir::dispatch_elem!(t.data(), v => v.iter().map(|x| format_number(*x)).collect(), else unreachable!());
@@ -557,6 +571,14 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
             DType::F64 => Data::F64(ints.iter().map(|&x| x as f64).collect()),
             DType::F16 => Data::F16(ints.iter().map(|&x| f16::from_f64(x as f64)).collect()),
             DType::BF16 => Data::BF16(ints.iter().map(|&x| bf16::from_f64(x as f64)).collect()),
+            DType::I4 => Data::I4(ints.iter().map(|&x| I4::wrapping_from(x as i64)).collect()),
+            DType::U4 => Data::U4(ints.iter().map(|&x| U4::wrapping_from(x as i64)).collect()),
+            DType::I2 => Data::I2(ints.iter().map(|&x| I2::wrapping_from(x as i64)).collect()),
+            DType::U2 => Data::U2(ints.iter().map(|&x| U2::wrapping_from(x as i64)).collect()),
+            d if d.is_low_precision_float() => {
+                let f: Vec<f64> = ints.iter().map(|&x| x as f64).collect();
+                to_low_precision_float(&f, to, saturate, round_mode)?
+            }
             _ => {
                 let z = Data::zeros(to, 0);
                 mote_ir::dispatch_int!(z, _v => T::wrap(ints.iter().map(|&x| T::from_i128(x)).collect()), else unreachable!())
@@ -572,6 +594,7 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
             DType::BF16 if from == DType::F32 => {
                 Data::BF16(t.typed::<f32>()?.iter().map(|&x| bf16::from_f32(x)).collect())
             }
+            d if d.is_low_precision_float() => to_low_precision_float(&f, to, saturate, round_mode)?,
             _ => {
                 let z = Data::zeros(to, 0);
                 mote_ir::dispatch_elem!(z, _v => T::wrap(f.iter().map(|&x| T::from_f64(x)).collect()), else unreachable!())
@@ -579,6 +602,24 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
         }
     };
     same_shape(t, data)
+}
+
+/// Values (exact as f64) converted to a float8/float4 dtype.
+fn to_low_precision_float(f: &[f64], to: DType, saturate: bool, mode: RoundMode) -> Result<Data, OpError> {
+    macro_rules! conv {
+        ($t:ident) => {
+            Data::$t(f.iter().map(|&x| $t::from_f64_with(x, saturate)).collect())
+        };
+    }
+    Ok(match to {
+        DType::F8E4M3Fn => conv!(F8E4M3Fn),
+        DType::F8E4M3Fnuz => conv!(F8E4M3Fnuz),
+        DType::F8E5M2 => conv!(F8E5M2),
+        DType::F8E5M2Fnuz => conv!(F8E5M2Fnuz),
+        DType::F4E2M1 => conv!(F4E2M1),
+        DType::F8E8M0 => Data::F8E8M0(f.iter().map(|&x| F8E8M0::from_f64_with(x, saturate, mode)).collect()),
+        _ => bail!("{to} is not a float8/float4 type"),
+    })
 }
 
 fn parse_number(s: &str) -> Option<f64> {
