@@ -702,6 +702,48 @@ mod tests {
     }
 
     #[test]
+    fn cast_to_and_from_low_precision() {
+        let x = t32(&[4], &[0.48, 1e6, f32::INFINITY, -1e-7]);
+        let sat = cast(&x, DType::F8E4M3Fn).unwrap();
+        assert_eq!(sat.to_f32_vec().unwrap(), vec![0.46875, 448.0, 448.0, -0.0]);
+        let raw = cast_with(&x, DType::F8E4M3Fn, false, RoundMode::Up).unwrap();
+        let v = raw.to_f32_vec().unwrap();
+        assert!(v[0] == 0.46875 && v[1].is_nan() && v[2].is_nan());
+        let e5 = cast_with(&x, DType::F8E5M2, false, RoundMode::Up).unwrap();
+        assert_eq!(e5.to_f32_vec().unwrap()[1..3], [f32::INFINITY, f32::INFINITY]);
+        // float8 -> float8 goes through the exact value.
+        let back = cast(&cast(&t32(&[1], &[57344.0]), DType::F8E5M2).unwrap(), DType::F8E4M3Fnuz).unwrap();
+        assert_eq!(back.to_f32_vec().unwrap(), vec![240.0]);
+        // E8M0 rounding modes.
+        let e8 = |m| cast_with(&t32(&[2], &[1.1, 1.6]), DType::F8E8M0, true, m).unwrap().to_f32_vec().unwrap();
+        assert_eq!(e8(RoundMode::Up), vec![2.0, 2.0]);
+        assert_eq!(e8(RoundMode::Down), vec![1.0, 1.0]);
+        assert_eq!(e8(RoundMode::Nearest), vec![1.0, 2.0]);
+        // Integers wrap into int4/int2 and sign-extend out of them.
+        let i = Tensor::from_vec(vec![3], vec![200i64, -9, 7]).unwrap();
+        assert_eq!(cast(&i, DType::I4).unwrap().to_f64_vec().unwrap(), vec![-8.0, 7.0, 7.0]);
+        assert_eq!(cast(&i, DType::U2).unwrap().to_f64_vec().unwrap(), vec![0.0, 3.0, 3.0]);
+        let i4 = cast(&i, DType::I4).unwrap();
+        assert_eq!(cast(&i4, DType::U8).unwrap().typed::<u8>().unwrap(), &[248, 7, 7]);
+        assert_eq!(cast(&t32(&[2], &[-2.7, 9.0]), DType::I4).unwrap().to_f64_vec().unwrap(), vec![-2.0, -7.0]);
+        assert_eq!(cast(&i4, DType::F4E2M1).unwrap().to_f32_vec().unwrap(), vec![-6.0, 6.0, 6.0]);
+        // Strings in and out.
+        let s = cast(&sat, DType::String).unwrap();
+        assert_eq!(s.strings().unwrap(), &["0.46875", "448", "448", "-0"]);
+        let nan = cast(&cast(&t32(&[1], &[f32::NAN]), DType::F8E5M2).unwrap(), DType::String).unwrap();
+        assert_eq!(nan.strings().unwrap(), &["NaN"]);
+        let from_s = Tensor::from_strings(vec![2], vec!["1000".into(), "-0.3".into()]).unwrap();
+        assert_eq!(cast(&from_s, DType::F8E4M3Fn).unwrap().to_f32_vec().unwrap(), vec![448.0, -0.3125]);
+        assert_eq!(cast(&from_s, DType::I4).unwrap().to_f64_vec().unwrap(), vec![-8.0, 0.0]);
+        // Low-precision inputs to bool: non-zero (NaN included) is true.
+        let b = cast(&nan.clone(), DType::F8E4M3Fn).and_then(|t| cast(&t, DType::Bool)).unwrap();
+        assert_eq!(b.typed::<bool>().unwrap(), &[true]);
+        // Arithmetic refuses them instead of panicking.
+        assert!(binary(Binary::Add, &sat, &sat).is_err());
+        assert!(unary(Unary::Abs, &i4).is_err());
+    }
+
+    #[test]
     fn where_selects_with_broadcast() {
         let c = Tensor::from_vec(vec![2], vec![true, false]).unwrap();
         let x = t32(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
