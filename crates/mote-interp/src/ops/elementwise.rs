@@ -501,7 +501,7 @@ fn where_(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, OpError> {
         });
         Data::String(pick.into_iter().map(|(from_x, i)| if from_x { xs[i].clone() } else { ys[i].clone() }).collect())
     } else {
-        dispatch!(x.data(), [F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64, Bool], xv => {
+        mote_ir::dispatch_elem!(x.data(), xv => {
             let yv = y.typed::<T>()?;
             let mut o = vec![T::default(); n];
             ref_ternary((c, cond.shape()), (xv, x.shape()), (yv, y.shape()), &mut o, &out, |c, p, q| if c { p } else { q });
