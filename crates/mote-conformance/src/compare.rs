@@ -22,6 +22,8 @@ impl Tolerance {
         match dtype {
             DType::F16 => Tolerance { atol: self.atol.max(1e-3), rtol: self.rtol.max(1e-3), ..self },
             DType::BF16 => Tolerance { atol: self.atol.max(1e-2), rtol: self.rtol.max(1e-2), ..self },
+            // float8/float4 results are rounded conversions: compared exactly, by value.
+            d if d.is_low_precision_float() => Tolerance { atol: 0.0, rtol: 0.0, ..self },
             _ => self,
         }
     }
@@ -89,7 +91,7 @@ pub fn compare_tensor(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(),
             }
             Ok(())
         }
-        _ if want.dtype().is_float() => {
+        _ if want.dtype().is_float() || want.dtype().is_low_precision_float() => {
             let g = got.to_f64_vec().map_err(|e| e.to_string())?;
             let w = want.to_f64_vec().map_err(|e| e.to_string())?;
             let mut worst: Option<(usize, f64)> = None;
@@ -152,6 +154,22 @@ mod tests {
         assert!(compare_tensor(&a, &b, Tolerance::DEFAULT).is_ok());
         let c = Tensor::from_vec(vec![3], vec![1.001f32, f32::NAN, 100.0]).unwrap();
         assert!(compare_tensor(&c, &b, Tolerance::DEFAULT).unwrap_err().contains("worst at 0"));
+    }
+
+    #[test]
+    fn low_precision_compare_by_value() {
+        use mote_ir::{F8E4M3Fn, I4};
+        let f8 = |v: &[f32]| {
+            Tensor::from_vec(vec![v.len()], v.iter().map(|&x| F8E4M3Fn::from_f32(x)).collect::<Vec<_>>()).unwrap()
+        };
+        assert!(compare_tensor(&f8(&[0.5, -0.0, f32::NAN]), &f8(&[0.5, 0.0, f32::NAN]), Tolerance::DEFAULT).is_ok());
+        // One code apart (0.5 vs 0.5625) is a difference, whatever the f32 tolerance.
+        assert!(compare_tensor(&f8(&[0.5]), &f8(&[0.5625]), Tolerance { atol: 1.0, ..Tolerance::DEFAULT }).is_err());
+        let i4 = |v: &[i64]| {
+            Tensor::from_vec(vec![v.len()], v.iter().map(|&x| I4::wrapping_from(x)).collect::<Vec<_>>()).unwrap()
+        };
+        assert!(compare_tensor(&i4(&[-8, 7]), &i4(&[-8, 7]), Tolerance::DEFAULT).is_ok());
+        assert!(compare_tensor(&i4(&[-8, 7]), &i4(&[-7, 7]), Tolerance::DEFAULT).unwrap_err().contains("got -8"));
     }
 
     #[test]

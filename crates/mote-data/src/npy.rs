@@ -43,7 +43,8 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
     Tensor::new(shape, data).with_context(|| format!("`{}`: shape and data disagree", path.display()))
 }
 
-/// Writes a tensor as `.npy` atomically (temporary file, then rename).
+/// Writes a tensor as `.npy` atomically (temporary file, then rename). Types numpy lacks are
+/// widened exactly: bfloat16, float8 and float4 to float32, int4/int2 to int8, uint4/uint2 to uint8.
 pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
     let tmp = path.with_extension("npy.tmp");
     {
@@ -76,6 +77,20 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
                 put!(wide)
             }
             Data::String(_) => bail!("string tensors cannot be written as .npy"),
+            // numpy has no float8/float4/int4/int2 either: widen exactly, floats to float32 and
+            // integers to int8/uint8.
+            Data::I4(_) | Data::I2(_) => {
+                let wide: Vec<i8> = t.to_f64_vec()?.iter().map(|&x| x as i8).collect();
+                put!(wide)
+            }
+            Data::U4(_) | Data::U2(_) => {
+                let wide: Vec<u8> = t.to_f64_vec()?.iter().map(|&x| x as u8).collect();
+                put!(wide)
+            }
+            _ => {
+                let wide = t.to_f32_vec()?;
+                put!(wide)
+            }
         }
         w.flush()?;
     }

@@ -21,6 +21,7 @@ pub mod verify;
 pub use error::TensorError;
 pub use graph::{Graph, Node, NodeId, OuterRef, ValueId, ValueInfo};
 pub use infer::{Fact, InferCx, InferError};
+pub use mote_core::lowp::{F4E2M1, F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, I2, I4, U2, U4};
 pub use mote_core::{DType, bf16, f16};
 pub use ops::Op;
 pub use tensor::{Data, Elem, Tensor};

@@ -17,6 +17,7 @@ pub struct Stats {
     pub nodes: usize,
     /// Elements of all constant tensors (weights), subgraphs included.
     pub parameters: u64,
+    /// Bytes of the constant tensors as files store them (int4/int2/float4 packed).
     pub weight_bytes: u64,
     pub constant_tensors: usize,
     /// Multiply-accumulates of one run over the nodes whose shapes are known: for `If`, the
@@ -43,7 +44,7 @@ pub fn stats(g: &Graph) -> Stats {
         }
         for (_, t) in sub.constants() {
             s.parameters += t.len() as u64;
-            s.weight_bytes += (t.len() * t.dtype().size().unwrap_or(0)) as u64;
+            s.weight_bytes += t.dtype().packed_size(t.len()).unwrap_or(0) as u64;
             s.constant_tensors += 1;
         }
     });

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use mote_core::lowp::{F4E2M1, F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, I2, I4, RoundMode, U2, U4};
 use mote_core::shape::checked_numel;
 use mote_core::{DType, bf16, f16};
 
@@ -15,7 +16,8 @@ use crate::error::TensorError;
 /// errors, so a hostile shape cannot make the host abort on allocation.
 pub const MAX_ELEMENTS: usize = 1 << 28;
 
-/// Typed tensor storage, row-major.
+/// Typed tensor storage, row-major. The low-precision types (float8, float4, int4, int2) hold one
+/// value per element, unpacked.
 #[derive(Clone, PartialEq)]
 pub enum Data {
     F32(Vec<f32>),
@@ -32,6 +34,16 @@ pub enum Data {
     U64(Vec<u64>),
     Bool(Vec<bool>),
     String(Vec<String>),
+    F8E4M3Fn(Vec<F8E4M3Fn>),
+    F8E4M3Fnuz(Vec<F8E4M3Fnuz>),
+    F8E5M2(Vec<F8E5M2>),
+    F8E5M2Fnuz(Vec<F8E5M2Fnuz>),
+    F8E8M0(Vec<F8E8M0>),
+    F4E2M1(Vec<F4E2M1>),
+    I4(Vec<I4>),
+    U4(Vec<U4>),
+    I2(Vec<I2>),
+    U2(Vec<U2>),
 }
 
 /// An element type with a fixed size: every [`DType`] except strings.
@@ -40,10 +52,11 @@ pub trait Elem: Copy + Default + PartialEq + PartialOrd + fmt::Debug + Send + Sy
     fn slice(data: &Data) -> Option<&[Self]>;
     fn vec_mut(data: &mut Data) -> Option<&mut Vec<Self>>;
     fn wrap(v: Vec<Self>) -> Data;
-    /// Lossy conversion through f64 (bool is 0/1).
+    /// Lossy conversion through f64 (bool is 0/1; exact for every type but i64/u64).
     fn to_f64(self) -> f64;
     /// Conversion from f64 with ONNX `Cast` semantics: floats round, integers truncate toward
-    /// zero and wrap like numpy's `astype`, bool is `x != 0`.
+    /// zero and wrap like numpy's `astype`, bool is `x != 0`. float8/float4 saturate (`Cast`'s
+    /// default `saturate=1`); E8M0 rounds up (the default `round_mode`).
     fn from_f64(x: f64) -> Self;
 }
 
@@ -102,6 +115,16 @@ impl_elem!(u32, U32, DType::U32, |x| x as f64, |y| f64_to_int_bits(y) as u32);
 impl_elem!(i64, I64, DType::I64, |x| x as f64, |y| f64_to_int_bits(y));
 impl_elem!(u64, U64, DType::U64, |x| x as f64, |y| if y >= 0.0 { y as u64 } else { f64_to_int_bits(y) as u64 });
 impl_elem!(bool, Bool, DType::Bool, |x| if x { 1.0 } else { 0.0 }, |y| y != 0.0);
+impl_elem!(F8E4M3Fn, F8E4M3Fn, DType::F8E4M3Fn, |x| x.to_f64(), |y| F8E4M3Fn::from_f64_with(y, true));
+impl_elem!(F8E4M3Fnuz, F8E4M3Fnuz, DType::F8E4M3Fnuz, |x| x.to_f64(), |y| F8E4M3Fnuz::from_f64_with(y, true));
+impl_elem!(F8E5M2, F8E5M2, DType::F8E5M2, |x| x.to_f64(), |y| F8E5M2::from_f64_with(y, true));
+impl_elem!(F8E5M2Fnuz, F8E5M2Fnuz, DType::F8E5M2Fnuz, |x| x.to_f64(), |y| F8E5M2Fnuz::from_f64_with(y, true));
+impl_elem!(F8E8M0, F8E8M0, DType::F8E8M0, |x| x.to_f64(), |y| F8E8M0::from_f64_with(y, true, RoundMode::Up));
+impl_elem!(F4E2M1, F4E2M1, DType::F4E2M1, |x| x.to_f64(), |y| F4E2M1::from_f64_with(y, true));
+impl_elem!(I4, I4, DType::I4, |x| x.get() as f64, |y| I4::wrapping_from(f64_to_int_bits(y)));
+impl_elem!(U4, U4, DType::U4, |x| x.get() as f64, |y| U4::wrapping_from(f64_to_int_bits(y)));
+impl_elem!(I2, I2, DType::I2, |x| x.get() as f64, |y| I2::wrapping_from(f64_to_int_bits(y)));
+impl_elem!(U2, U2, DType::U2, |x| x.get() as f64, |y| U2::wrapping_from(f64_to_int_bits(y)));
 
 /// Matches a [`Data`] and runs `$body` with `$v: &Vec<T>` for each listed variant, where `T` is
 /// the element type. The `else` arm runs for the variants not listed.
@@ -141,17 +164,41 @@ macro_rules! dispatch {
     (@ty U64) => { u64 };
     (@ty Bool) => { bool };
     (@ty String) => { String };
+    (@ty F8E4M3Fn) => { $crate::F8E4M3Fn };
+    (@ty F8E4M3Fnuz) => { $crate::F8E4M3Fnuz };
+    (@ty F8E5M2) => { $crate::F8E5M2 };
+    (@ty F8E5M2Fnuz) => { $crate::F8E5M2Fnuz };
+    (@ty F8E8M0) => { $crate::F8E8M0 };
+    (@ty F4E2M1) => { $crate::F4E2M1 };
+    (@ty I4) => { $crate::I4 };
+    (@ty U4) => { $crate::U4 };
+    (@ty I2) => { $crate::I2 };
+    (@ty U2) => { $crate::U2 };
 }
 
-/// [`dispatch!`] over every fixed-size dtype (all but strings).
+/// [`dispatch!`] over every fixed-size dtype (all but strings), including the low-precision
+/// storage types (for data movement: their `T` is only [`Elem`]).
 #[macro_export]
 macro_rules! dispatch_elem {
     ($data:expr, $v:ident => $body:expr, else $other:expr) => {
-        $crate::dispatch!($data, [F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64, Bool], $v => $body, else $other)
+        $crate::dispatch!($data, [
+            F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64, Bool,
+            F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, F4E2M1, I4, U4, I2, U2
+        ], $v => $body, else $other)
     };
 }
 
-/// [`dispatch!`] over the numeric dtypes (floats and integers, not bool or string).
+/// [`dispatch!`] over the low-precision storage types (float8, float4, int4, int2).
+#[macro_export]
+macro_rules! dispatch_low_precision {
+    ($data:expr, $v:ident => $body:expr, else $other:expr) => {
+        $crate::dispatch!($data, [F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, F4E2M1, I4, U4, I2, U2],
+            $v => $body, else $other)
+    };
+}
+
+/// [`dispatch!`] over the arithmetic dtypes (floats and integers, not bool, string or the
+/// low-precision storage types).
 #[macro_export]
 macro_rules! dispatch_numeric {
     ($data:expr, $v:ident => $body:expr, else $other:expr) => {
@@ -159,7 +206,7 @@ macro_rules! dispatch_numeric {
     };
 }
 
-/// [`dispatch!`] over the integer dtypes.
+/// [`dispatch!`] over the arithmetic integer dtypes (not int4/int2).
 #[macro_export]
 macro_rules! dispatch_int {
     ($data:expr, $v:ident => $body:expr, else $other:expr) => {
@@ -186,7 +233,7 @@ impl Data {
         self.len() == 0
     }
 
-    /// `n` default elements (zero, false, empty string) of `dtype`.
+    /// `n` default elements (zero, false, empty string; 2^-127 for E8M0) of `dtype`.
     pub fn zeros(dtype: DType, n: usize) -> Data {
         match dtype {
             DType::F32 => Data::F32(vec![0.0; n]),
@@ -203,6 +250,17 @@ impl Data {
             DType::U64 => Data::U64(vec![0; n]),
             DType::Bool => Data::Bool(vec![false; n]),
             DType::String => Data::String(vec![String::new(); n]),
+            DType::F8E4M3Fn => Data::F8E4M3Fn(vec![F8E4M3Fn::default(); n]),
+            DType::F8E4M3Fnuz => Data::F8E4M3Fnuz(vec![F8E4M3Fnuz::default(); n]),
+            DType::F8E5M2 => Data::F8E5M2(vec![F8E5M2::default(); n]),
+            DType::F8E5M2Fnuz => Data::F8E5M2Fnuz(vec![F8E5M2Fnuz::default(); n]),
+            // E8M0 has no zero: bits 0 (2^-127).
+            DType::F8E8M0 => Data::F8E8M0(vec![F8E8M0::default(); n]),
+            DType::F4E2M1 => Data::F4E2M1(vec![F4E2M1::default(); n]),
+            DType::I4 => Data::I4(vec![I4::default(); n]),
+            DType::U4 => Data::U4(vec![U4::default(); n]),
+            DType::I2 => Data::I2(vec![I2::default(); n]),
+            DType::U2 => Data::U2(vec![U2::default(); n]),
         }
     }
 
@@ -426,5 +484,25 @@ mod tests {
         assert_eq!(u8::from_f64(300.0), 44);
         assert!(bool::from_f64(0.5));
         assert_eq!(i32::from_f64(f64::NAN), 0);
+    }
+
+    #[test]
+    fn low_precision_elements() {
+        // Cast semantics: int4 truncates then wraps like int8; float8 saturates; E8M0 rounds up.
+        assert_eq!(I4::from_f64(-9.7).get(), 7);
+        assert_eq!(U2::from_f64(-3.0).get(), 1);
+        assert_eq!(I4::from_f64(f64::NAN).get(), 0);
+        assert_eq!(F8E4M3Fn::from_f64(1e6).to_f64(), 448.0);
+        assert_eq!(F8E8M0::from_f64(1.1).to_f64(), 2.0);
+        let t = Tensor::from_vec(vec![3], vec![I4::from_f64(-8.0), I4::from_f64(0.0), I4::from_f64(7.0)]).unwrap();
+        assert_eq!(t.dtype(), DType::I4);
+        assert_eq!(t.to_f64_vec().unwrap(), vec![-8.0, 0.0, 7.0]);
+        assert!(t.to_i64_vec().is_err(), "int4 is not an index type");
+        for d in DType::ALL {
+            assert_eq!(Data::zeros(d, 2).dtype(), d);
+        }
+        let z = Tensor::zeros(DType::F8E5M2, vec![2]).unwrap();
+        assert_eq!(z.to_f32_vec().unwrap(), vec![0.0, 0.0]);
+        assert_eq!(format!("{:?}", Tensor::scalar(F8E5M2::from_f64(-1.5))), "f8e5m2[] [-1.5]");
     }
 }

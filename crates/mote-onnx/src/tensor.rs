@@ -5,7 +5,8 @@ use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path};
 
-use mote_ir::{DType, Data, Tensor, Value, ValueType, bf16, f16};
+use mote_core::lowp::{pack_codes, unpack_codes};
+use mote_ir::{DType, Data, Elem, Tensor, Value, ValueType, bf16, dispatch_low_precision, f16};
 use prost::Message;
 
 use crate::proto::{self, MapProto, OptionalProto, SequenceProto, TensorProto};
@@ -87,8 +88,7 @@ fn read_external(
             .transpose()
     };
     let offset = parse("offset")?.unwrap_or(0);
-    let elem = dtype.size().ok_or_else(|| err(name, "string tensors cannot use external data"))?;
-    let expected = (n as u64) * elem as u64;
+    let expected = dtype.packed_size(n).ok_or_else(|| err(name, "string tensors cannot use external data"))? as u64;
     let length = parse("length")?.unwrap_or(expected);
     if length != expected {
         return Err(err(
@@ -117,9 +117,12 @@ fn read_external(
 }
 
 fn from_raw(b: &[u8], dtype: DType, n: usize) -> Result<Data, String> {
-    let size = dtype.size().ok_or("string tensors cannot use raw_data")?;
-    if b.len() != n * size {
-        return Err(format!("raw_data has {} bytes but {n} elements of {dtype} need {}", b.len(), n * size));
+    let need = dtype.packed_size(n).ok_or("string tensors cannot use raw_data")?;
+    if b.len() != need {
+        return Err(format!("raw_data has {} bytes but {n} elements of {dtype} need {need}", b.len()));
+    }
+    if dtype.is_low_precision() {
+        return from_packed(b, dtype, n);
     }
     macro_rules! le {
         ($t:ty, $w:expr) => {
@@ -141,7 +144,28 @@ fn from_raw(b: &[u8], dtype: DType, n: usize) -> Result<Data, String> {
         DType::U64 => Data::U64(le!(u64, 8)),
         DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
         DType::String => unreachable!("checked above"),
+        _ => unreachable!("low-precision types handled above"),
     })
+}
+
+/// Decodes the low-precision types from their packed bytes: one byte per float8 value, two
+/// 4-bit or four 2-bit values per byte, the first in the lowest bits.
+fn from_packed(packed: &[u8], dtype: DType, n: usize) -> Result<Data, String> {
+    let bits = dtype.bits().unwrap_or(8) as u32;
+    let mut codes = vec![0u8; n];
+    unpack_codes(packed, bits, &mut codes).map_err(|e| format!("{dtype} data: {e}"))?;
+    dispatch_low_precision!(Data::zeros(dtype, 0), _v => Ok(T::wrap(codes.iter().map(|&c| T::from_bits(c)).collect())),
+        else Err(format!("{dtype} is not a packed type")))
+}
+
+/// The packed bytes of a low-precision tensor (the inverse of [`from_packed`]), or `None` for
+/// other types.
+fn to_packed(data: &Data) -> Option<Vec<u8>> {
+    let codes: Vec<u8> = dispatch_low_precision!(data, v => v.iter().map(|x| x.to_bits()).collect(), else return None);
+    let bits = data.dtype().bits().unwrap_or(8) as u32;
+    let mut out = vec![0u8; data.dtype().packed_size(codes.len())?];
+    pack_codes(&codes, bits, &mut out).ok()?;
+    Some(out)
 }
 
 fn from_typed_fields(t: &TensorProto, dtype: DType, n: usize) -> Result<Data, String> {
@@ -172,6 +196,18 @@ fn from_typed_fields(t: &TensorProto, dtype: DType, n: usize) -> Result<Data, St
         DType::String => {
             check(t.string_data.len(), "string_data")?;
             Data::String(t.string_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+        }
+        // One packed byte per int32 (one float8 value, two 4-bit or four 2-bit values).
+        d if d.is_low_precision() => {
+            let need = d.packed_size(n).ok_or("too many elements")?;
+            if t.int32_data.len() != need {
+                return Err(format!(
+                    "`int32_data` has {} values but {n} elements of {d} need {need} packed bytes",
+                    t.int32_data.len()
+                ));
+            }
+            let bytes: Vec<u8> = t.int32_data.iter().map(|&x| x as u8).collect();
+            from_packed(&bytes, d, n)?
         }
         _ => {
             check(t.int32_data.len(), "int32_data")?;
@@ -222,6 +258,7 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
             p.string_data = v.iter().map(|s| s.as_bytes().to_vec()).collect();
             None
         }
+        d => to_packed(d),
     };
     p
 }
@@ -471,8 +508,57 @@ mod tests {
         assert!(tensor_from_proto(&short, None).unwrap_err().msg.contains("float_data"));
         let neg = TensorProto { dims: vec![-1], data_type: Some(1), ..Default::default() };
         assert!(tensor_from_proto(&neg, None).is_err());
-        let float8 = TensorProto { dims: vec![1], data_type: Some(17), raw_data: Some(vec![0]), ..Default::default() };
-        assert!(tensor_from_proto(&float8, None).unwrap_err().msg.contains("FLOAT8E4M3FN"));
+        let float6 = TensorProto { dims: vec![1], data_type: Some(28), raw_data: Some(vec![0]), ..Default::default() };
+        assert!(tensor_from_proto(&float6, None).unwrap_err().msg.contains("FLOAT6E3M2"));
+    }
+
+    #[test]
+    fn packed_types_round_trip_with_odd_lengths() {
+        use mote_ir::{F4E2M1, F8E4M3Fn, F8E8M0, I2, I4, U2, U4};
+        let i4: Vec<I4> = [0i64, 1, 7, -4, -8].iter().map(|&v| I4::wrapping_from(v)).collect();
+        let cases = vec![
+            Tensor::from_vec(vec![5], i4.clone()).unwrap(),
+            Tensor::from_vec(vec![3], vec![U4::MAX, U4::MIN, U4::wrapping_from(9)]).unwrap(),
+            Tensor::from_vec(vec![5], vec![I2::MIN, I2::MAX, I2::MIN, I2::MAX, I2::wrapping_from(0)]).unwrap(),
+            Tensor::from_vec(vec![1, 3], vec![U2::MAX; 3]).unwrap(),
+            Tensor::from_vec(vec![3], vec![F4E2M1::from_f32(-6.0), F4E2M1::from_f32(0.5), F4E2M1::from_f32(1.5)])
+                .unwrap(),
+            Tensor::from_vec(vec![2], vec![F8E4M3Fn::from_f32(448.0), F8E4M3Fn::from_f32(-0.5)]).unwrap(),
+            Tensor::from_vec(vec![2], vec![F8E8M0::from_bits(0), F8E8M0::from_bits(254)]).unwrap(),
+            Tensor::from_vec(vec![0], Vec::<I4>::new()).unwrap(),
+        ];
+        for t in cases {
+            let p = tensor_to_proto(&t, "x");
+            assert_eq!(p.raw_data.as_ref().unwrap().len(), t.dtype().packed_size(t.len()).unwrap());
+            let back = decode_tensor(&p.encode_to_vec()).unwrap();
+            assert_eq!(back, t, "{:?}", t.dtype());
+        }
+        // Packed raw_data: low nibble first; the padding nibble is ignored.
+        let p = TensorProto {
+            dims: vec![5],
+            data_type: Some(22),
+            raw_data: Some(vec![16, 199, 0xf8]),
+            ..Default::default()
+        };
+        assert_eq!(tensor_from_proto(&p, None).unwrap().typed::<I4>().unwrap(), i4.as_slice());
+        // int32_data holds one packed byte per value.
+        let p = TensorProto { dims: vec![5], data_type: Some(22), int32_data: vec![16, 199, 8], ..Default::default() };
+        assert_eq!(tensor_from_proto(&p, None).unwrap().typed::<I4>().unwrap(), i4.as_slice());
+        let p =
+            TensorProto { dims: vec![12], data_type: Some(25), int32_data: vec![228, 64, 165], ..Default::default() };
+        let u2: Vec<f64> = tensor_from_proto(&p, None).unwrap().to_f64_vec().unwrap();
+        assert_eq!(u2, [0.0, 1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0]);
+        let p = TensorProto { dims: vec![2], data_type: Some(17), int32_data: vec![0x7e, 0xfe], ..Default::default() };
+        assert_eq!(tensor_from_proto(&p, None).unwrap().to_f32_vec().unwrap(), vec![448.0, -448.0]);
+        // Wrong lengths are errors, not panics.
+        for (dims, code, raw) in
+            [(5, 22, vec![0u8; 2]), (5, 22, vec![0u8; 4]), (4, 26, vec![0u8; 2]), (2, 19, vec![0u8])]
+        {
+            let p = TensorProto { dims: vec![dims], data_type: Some(code), raw_data: Some(raw), ..Default::default() };
+            assert!(tensor_from_proto(&p, None).unwrap_err().msg.contains("raw_data"), "{code}");
+        }
+        let p = TensorProto { dims: vec![3], data_type: Some(21), int32_data: vec![1, 2, 3], ..Default::default() };
+        assert!(tensor_from_proto(&p, None).unwrap_err().msg.contains("int32_data"));
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! Floats compute in their own precision (f16/bf16 in f32, rounded once); integers wrap like
 //! C and numpy; integer division by zero is an error, not a panic.
 
-use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
-use mote_ir::{DType, Data, Elem, Tensor, Value, bf16, dispatch, f16};
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, RoundMode, Unary, Variadic};
+use mote_ir::{
+    DType, Data, Elem, F4E2M1, F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, I2, I4, Tensor, U2, U4, Value, bf16,
+    dispatch, f16,
+};
 use mote_kernels::reference::elementwise::{broadcast_dims, ref_binary, ref_map, ref_ternary};
 use num_traits::Float;
 
@@ -32,8 +35,12 @@ pub fn eval(op: &ElementwiseOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize
         }
         ElementwiseOp::Where => one(where_(inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?)?),
         ElementwiseOp::Clip => one(clip(inputs.tensor(0)?, inputs.opt_tensor(1)?, inputs.opt_tensor(2)?)?),
-        ElementwiseOp::Cast { to, .. } => one(cast(inputs.tensor(0)?, *to)?),
-        ElementwiseOp::CastLike { .. } => one(cast(inputs.tensor(0)?, inputs.tensor(1)?.dtype())?),
+        ElementwiseOp::Cast { to, saturate, round_mode } => {
+            one(cast_with(inputs.tensor(0)?, *to, *saturate, *round_mode)?)
+        }
+        ElementwiseOp::CastLike { saturate, round_mode } => {
+            one(cast_with(inputs.tensor(0)?, inputs.tensor(1)?.dtype(), *saturate, *round_mode)?)
+        }
     }
 }
 
@@ -494,7 +501,7 @@ fn where_(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, OpError> {
         });
         Data::String(pick.into_iter().map(|(from_x, i)| if from_x { xs[i].clone() } else { ys[i].clone() }).collect())
     } else {
-        dispatch!(x.data(), [F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64, Bool], xv => {
+        mote_ir::dispatch_elem!(x.data(), xv => {
             let yv = y.typed::<T>()?;
             let mut o = vec![T::default(); n];
             ref_ternary((c, cond.shape()), (xv, x.shape()), (yv, y.shape()), &mut o, &out, |c, p, q| if c { p } else { q });
@@ -526,9 +533,16 @@ fn clip(x: &Tensor, lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Tensor, 
     same_shape(x, data)
 }
 
-/// ONNX `Cast`: numeric conversions truncate toward zero and wrap like numpy; bool is `x != 0`;
-/// strings parse and print numbers.
+/// ONNX `Cast` with the default attributes (`saturate=1`, `round_mode="up"`).
 pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
+    cast_with(t, to, true, RoundMode::Up)
+}
+
+/// ONNX `Cast`: numeric conversions truncate toward zero and wrap like numpy (int4/int2
+/// included); bool is `x != 0`; strings parse and print numbers. Conversions to float8/float4
+/// round to nearest even and, with `saturate`, clamp out-of-range values to the largest finite
+/// value (else Inf/NaN); float8 E8M0 rounds per `round_mode`.
+pub fn cast_with(t: &Tensor, to: DType, saturate: bool, round_mode: RoundMode) -> Result<Tensor, OpError> {
     let from = t.dtype();
     if from == to {
         return Ok(t.clone());
@@ -539,7 +553,7 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
             vals.push(parse_number(s).ok_or_else(|| op_err!("cannot cast string {s:?} to {to}"))?);
         }
         let f = Tensor::from_vec(t.shape().to_vec(), vals)?;
-        return cast(&f, to);
+        return cast_with(&f, to, saturate, round_mode);
     } else if to == DType::String {
         let v: Vec<String> =
             mote_ir::dispatch_elem!(t.data(), v => v.iter().map(|x| format_number(*x)).collect(), else unreachable!());
@@ -557,6 +571,14 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
             DType::F64 => Data::F64(ints.iter().map(|&x| x as f64).collect()),
             DType::F16 => Data::F16(ints.iter().map(|&x| f16::from_f64(x as f64)).collect()),
             DType::BF16 => Data::BF16(ints.iter().map(|&x| bf16::from_f64(x as f64)).collect()),
+            DType::I4 => Data::I4(ints.iter().map(|&x| I4::wrapping_from(x as i64)).collect()),
+            DType::U4 => Data::U4(ints.iter().map(|&x| U4::wrapping_from(x as i64)).collect()),
+            DType::I2 => Data::I2(ints.iter().map(|&x| I2::wrapping_from(x as i64)).collect()),
+            DType::U2 => Data::U2(ints.iter().map(|&x| U2::wrapping_from(x as i64)).collect()),
+            d if d.is_low_precision_float() => {
+                let f: Vec<f64> = ints.iter().map(|&x| x as f64).collect();
+                to_low_precision_float(&f, to, saturate, round_mode)?
+            }
             _ => {
                 let z = Data::zeros(to, 0);
                 mote_ir::dispatch_int!(z, _v => T::wrap(ints.iter().map(|&x| T::from_i128(x)).collect()), else unreachable!())
@@ -572,6 +594,7 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
             DType::BF16 if from == DType::F32 => {
                 Data::BF16(t.typed::<f32>()?.iter().map(|&x| bf16::from_f32(x)).collect())
             }
+            d if d.is_low_precision_float() => to_low_precision_float(&f, to, saturate, round_mode)?,
             _ => {
                 let z = Data::zeros(to, 0);
                 mote_ir::dispatch_elem!(z, _v => T::wrap(f.iter().map(|&x| T::from_f64(x)).collect()), else unreachable!())
@@ -579,6 +602,24 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor, OpError> {
         }
     };
     same_shape(t, data)
+}
+
+/// Values (exact as f64) converted to a float8/float4 dtype.
+fn to_low_precision_float(f: &[f64], to: DType, saturate: bool, mode: RoundMode) -> Result<Data, OpError> {
+    macro_rules! conv {
+        ($t:ident) => {
+            Data::$t(f.iter().map(|&x| $t::from_f64_with(x, saturate)).collect())
+        };
+    }
+    Ok(match to {
+        DType::F8E4M3Fn => conv!(F8E4M3Fn),
+        DType::F8E4M3Fnuz => conv!(F8E4M3Fnuz),
+        DType::F8E5M2 => conv!(F8E5M2),
+        DType::F8E5M2Fnuz => conv!(F8E5M2Fnuz),
+        DType::F4E2M1 => conv!(F4E2M1),
+        DType::F8E8M0 => Data::F8E8M0(f.iter().map(|&x| F8E8M0::from_f64_with(x, saturate, mode)).collect()),
+        _ => bail!("{to} is not a float8/float4 type"),
+    })
 }
 
 fn parse_number(s: &str) -> Option<f64> {
@@ -658,6 +699,48 @@ mod tests {
         let s = cast(&t32(&[2], &[1.5, 2.0]), DType::String).unwrap();
         assert_eq!(s.strings().unwrap(), &["1.5".to_string(), "2".to_string()]);
         assert_eq!(cast(&s, DType::F64).unwrap().typed::<f64>().unwrap(), &[1.5, 2.0]);
+    }
+
+    #[test]
+    fn cast_to_and_from_low_precision() {
+        let x = t32(&[4], &[0.48, 1e6, f32::INFINITY, -1e-7]);
+        let sat = cast(&x, DType::F8E4M3Fn).unwrap();
+        assert_eq!(sat.to_f32_vec().unwrap(), vec![0.46875, 448.0, 448.0, -0.0]);
+        let raw = cast_with(&x, DType::F8E4M3Fn, false, RoundMode::Up).unwrap();
+        let v = raw.to_f32_vec().unwrap();
+        assert!(v[0] == 0.46875 && v[1].is_nan() && v[2].is_nan());
+        let e5 = cast_with(&x, DType::F8E5M2, false, RoundMode::Up).unwrap();
+        assert_eq!(e5.to_f32_vec().unwrap()[1..3], [f32::INFINITY, f32::INFINITY]);
+        // float8 -> float8 goes through the exact value.
+        let back = cast(&cast(&t32(&[1], &[57344.0]), DType::F8E5M2).unwrap(), DType::F8E4M3Fnuz).unwrap();
+        assert_eq!(back.to_f32_vec().unwrap(), vec![240.0]);
+        // E8M0 rounding modes.
+        let e8 = |m| cast_with(&t32(&[2], &[1.1, 1.6]), DType::F8E8M0, true, m).unwrap().to_f32_vec().unwrap();
+        assert_eq!(e8(RoundMode::Up), vec![2.0, 2.0]);
+        assert_eq!(e8(RoundMode::Down), vec![1.0, 1.0]);
+        assert_eq!(e8(RoundMode::Nearest), vec![1.0, 2.0]);
+        // Integers wrap into int4/int2 and sign-extend out of them.
+        let i = Tensor::from_vec(vec![3], vec![200i64, -9, 7]).unwrap();
+        assert_eq!(cast(&i, DType::I4).unwrap().to_f64_vec().unwrap(), vec![-8.0, 7.0, 7.0]);
+        assert_eq!(cast(&i, DType::U2).unwrap().to_f64_vec().unwrap(), vec![0.0, 3.0, 3.0]);
+        let i4 = cast(&i, DType::I4).unwrap();
+        assert_eq!(cast(&i4, DType::U8).unwrap().typed::<u8>().unwrap(), &[248, 7, 7]);
+        assert_eq!(cast(&t32(&[2], &[-2.7, 9.0]), DType::I4).unwrap().to_f64_vec().unwrap(), vec![-2.0, -7.0]);
+        assert_eq!(cast(&i4, DType::F4E2M1).unwrap().to_f32_vec().unwrap(), vec![-6.0, 6.0, 6.0]);
+        // Strings in and out.
+        let s = cast(&sat, DType::String).unwrap();
+        assert_eq!(s.strings().unwrap(), &["0.46875", "448", "448", "-0"]);
+        let nan = cast(&cast(&t32(&[1], &[f32::NAN]), DType::F8E5M2).unwrap(), DType::String).unwrap();
+        assert_eq!(nan.strings().unwrap(), &["NaN"]);
+        let from_s = Tensor::from_strings(vec![2], vec!["1000".into(), "-0.3".into()]).unwrap();
+        assert_eq!(cast(&from_s, DType::F8E4M3Fn).unwrap().to_f32_vec().unwrap(), vec![448.0, -0.3125]);
+        assert_eq!(cast(&from_s, DType::I4).unwrap().to_f64_vec().unwrap(), vec![-8.0, 0.0]);
+        // Low-precision inputs to bool: non-zero (NaN included) is true.
+        let b = cast(&nan.clone(), DType::F8E4M3Fn).and_then(|t| cast(&t, DType::Bool)).unwrap();
+        assert_eq!(b.typed::<bool>().unwrap(), &[true]);
+        // Arithmetic refuses them instead of panicking.
+        assert!(binary(Binary::Add, &sat, &sat).is_err());
+        assert!(unary(Unary::Abs, &i4).is_err());
     }
 
     #[test]

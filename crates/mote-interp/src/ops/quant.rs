@@ -1,14 +1,16 @@
 //! Quantization ops.
 //!
-//! Quantize/dequantize run in f32 (f16/bf16 scales are widened exactly; a half-precision
-//! division is rounded back to half); integer ops subtract zero points into i32 and accumulate
+//! Quantize/dequantize run in f32 (f16/bf16/float8e8m0 scales are widened exactly; a
+//! half-precision division is rounded back to half); they accept 2- to 32-bit integers and
+//! float8/float4 as quantized types; integer ops subtract zero points into i32 and accumulate
 //! exactly; requantization follows the ONNX reference (multiplier in the scale's dtype, product
 //! in f64, round half to even).
 
 use mote_ir::ops::quant::{ConvAttrs, QuantOp};
 use mote_ir::{DType, Data, Elem, Tensor, Value, bf16, dispatch, f16};
 use mote_kernels::reference::quant::{
-    ConvAxis, Granularity, QInt, QuantLayout, conv_i32, dequantize, gemm_i32, quantize, requantize, round_half_even_f64,
+    ConvAxis, Granularity, QInt, QuantLayout, conv_i32, dequantize, dequantize_float, gemm_i32, quantize,
+    quantize_float, requantize, round_half_even_f64,
 };
 
 use super::elementwise::{broadcast_shape, cast};
@@ -18,14 +20,17 @@ use crate::{bail, op_err};
 
 pub fn eval(op: &QuantOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> Result<Vec<Value>, OpError> {
     match op {
-        QuantOp::Quantize { axis, block_size, output_dtype, precision } => one(quantize_linear(
+        QuantOp::Quantize { axis, block_size, output_dtype, precision, saturate } => one(quantize_linear(
             inputs.tensor(0)?,
             inputs.tensor(1)?,
             inputs.opt_tensor(2)?,
-            *axis,
-            *block_size,
-            *output_dtype,
-            *precision,
+            QuantizeAttrs {
+                axis: *axis,
+                block_size: *block_size,
+                output_dtype: *output_dtype,
+                precision: *precision,
+                saturate: *saturate,
+            },
         )?),
         QuantOp::Dequantize { axis, block_size, output_dtype } => one(dequantize_linear(
             inputs.tensor(0)?,
@@ -59,14 +64,15 @@ pub fn eval(op: &QuantOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> R
 
 /// The values of an integer tensor of a quantized dtype as i32.
 fn ints(t: &Tensor, what: &str) -> Result<Vec<i32>, OpError> {
-    dispatch!(t.data(), [I8, U8, I16, U16, I32], v => Ok(v.iter().map(|&x| QInt::to_i32(x)).collect()),
-        else Err(op_err!("{what} must be int8, uint8, int16, uint16 or int32, got {}", t.dtype())))
+    dispatch!(t.data(), [I8, U8, I16, U16, I32, I4, U4, I2, U2], v => Ok(v.iter().map(|&x| QInt::to_i32(x)).collect()),
+        else Err(op_err!("{what} must be a 2- to 32-bit integer, got {}", t.dtype())))
 }
 
-/// Scale values as f32 (f16/bf16 widen exactly).
+/// Scale values as f32 (f16/bf16/float8e8m0 widen exactly).
 fn scales(t: &Tensor, what: &str) -> Result<Vec<f32>, OpError> {
-    if !t.dtype().is_float() || t.dtype() == DType::F64 {
-        bail!("{what} must be float32, float16 or bfloat16, got {}", t.dtype());
+    let d = t.dtype();
+    if !(matches!(d, DType::F32 | DType::F16 | DType::BF16 | DType::F8E8M0)) {
+        bail!("{what} must be float32, float16, bfloat16 or float8e8m0, got {d}");
     }
     Ok(t.to_f32_vec()?)
 }
@@ -98,16 +104,25 @@ fn layout(x_shape: &[usize], scale: &Tensor, axis_attr: i64, block_size: usize) 
     Ok(QuantLayout { outer, axis_len: d, inner, granularity: Granularity::Blocked { block: block_size } })
 }
 
-fn zero_points(zp: Option<&Tensor>, scale: &Tensor) -> Result<Vec<i32>, OpError> {
-    match zp {
-        None => Ok(Vec::new()),
-        Some(z) => {
-            if z.shape() != scale.shape() && !(z.len() == 1 && scale.len() == 1) {
-                bail!("zero point shape {:?} differs from the scale's {:?}", z.shape(), scale.shape());
-            }
-            ints(z, "zero point")
-        }
+/// The zero point, checked against the scale's shape.
+fn zero_point<'a>(zp: Option<&'a Tensor>, scale: &Tensor) -> Result<Option<&'a Tensor>, OpError> {
+    if let Some(z) = zp
+        && z.shape() != scale.shape()
+        && !(z.len() == 1 && scale.len() == 1)
+    {
+        bail!("zero point shape {:?} differs from the scale's {:?}", z.shape(), scale.shape());
     }
+    Ok(zp)
+}
+
+/// Integer zero points (empty when absent: all zero).
+fn zero_points(zp: Option<&Tensor>, scale: &Tensor) -> Result<Vec<i32>, OpError> {
+    zero_point(zp, scale)?.map_or(Ok(Vec::new()), |z| ints(z, "zero point"))
+}
+
+/// float8/float4 zero points as f32 (empty when absent: all zero).
+fn float_zero_points(zp: Option<&Tensor>, scale: &Tensor) -> Result<Vec<f32>, OpError> {
+    zero_point(zp, scale)?.map_or(Ok(Vec::new()), |z| Ok(z.to_f32_vec()?))
 }
 
 /// Rounds an f32 to `dt` precision (f16/bf16), or leaves it (f32 and wider).
@@ -121,6 +136,8 @@ fn round_to(dt: DType) -> fn(f32) -> f32 {
 
 fn float_rank(d: DType) -> u8 {
     match d {
+        // A power-of-two scale divides exactly: x's precision decides.
+        DType::F8E8M0 => 0,
         DType::BF16 => 1,
         DType::F16 => 2,
         DType::F32 => 3,
@@ -128,20 +145,25 @@ fn float_rank(d: DType) -> u8 {
     }
 }
 
-/// ONNX `QuantizeLinear`.
-pub fn quantize_linear(
-    x: &Tensor,
-    scale: &Tensor,
-    zp: Option<&Tensor>,
-    axis_attr: i64,
-    block_size: usize,
-    output_dtype: Option<DType>,
-    precision: Option<DType>,
-) -> Result<Tensor, OpError> {
+/// Attributes of `QuantizeLinear`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantizeAttrs {
+    pub axis: i64,
+    pub block_size: usize,
+    pub output_dtype: Option<DType>,
+    /// The dtype of the division (default: the wider of x's and the scale's).
+    pub precision: Option<DType>,
+    /// float8 outputs: clamp out-of-range values (else Inf/NaN).
+    pub saturate: bool,
+}
+
+/// ONNX `QuantizeLinear`: `y = saturate(round(x / scale) + zero_point)` for integer outputs,
+/// `y = float8(x / scale + zero_point)` (round to nearest even) for float8/float4 outputs.
+pub fn quantize_linear(x: &Tensor, scale: &Tensor, zp: Option<&Tensor>, a: QuantizeAttrs) -> Result<Tensor, OpError> {
     if !matches!(x.dtype(), DType::F32 | DType::F16 | DType::BF16 | DType::I32) {
         bail!("x must be float32, float16, bfloat16 or int32, got {}", x.dtype());
     }
-    let out_dtype = match (zp, output_dtype) {
+    let out_dtype = match (zp, a.output_dtype) {
         (Some(z), Some(o)) if z.dtype() != o => {
             bail!("zero point dtype {} differs from output_dtype {o}", z.dtype())
         }
@@ -150,43 +172,36 @@ pub fn quantize_linear(
     };
     let xs = x.to_f32_vec()?;
     let ss = scales(scale, "y_scale")?;
-    let zs = zero_points(zp, scale)?;
-    let l = layout(x.shape(), scale, axis_attr, block_size)?;
+    let l = layout(x.shape(), scale, a.axis, a.block_size)?;
     // The division's precision: `precision`, else the wider of x's and the scale's dtypes.
-    let prec = precision.unwrap_or_else(|| {
+    let prec = a.precision.unwrap_or_else(|| {
         let xd = if x.dtype() == DType::I32 { DType::F64 } else { x.dtype() };
         if float_rank(xd) >= float_rank(scale.dtype()) { xd } else { scale.dtype() }
     });
     let r = round_to(prec);
+    let wide = prec == DType::F64;
+    let div = move |p: f32, q: f32| if wide { (p as f64 / q as f64) as f32 } else { r(p / q) };
     let n = xs.len();
-    let data = match (out_dtype, prec) {
-        (_, DType::F64) => {
-            let div = |a: f32, b: f32| (a as f64 / b as f64) as f32;
-            run_quantize(out_dtype, &xs, &ss, &zs, l, div, n)?
-        }
-        _ => run_quantize(out_dtype, &xs, &ss, &zs, l, move |a: f32, b: f32| r(a / b), n)?,
+    let z = Data::zeros(out_dtype, 0);
+    let data = if out_dtype.is_low_precision_float() {
+        let zs = float_zero_points(zp, scale)?;
+        dispatch!(z, [F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F4E2M1], _v => {
+            let mut out = vec![T::default(); n];
+            quantize_float(&xs, &ss, &zs, l, div, a.saturate, &mut out);
+            T::wrap(out)
+        }, else bail!("quantizing to {out_dtype} is not supported"))
+    } else {
+        let zs = zero_points(zp, scale)?;
+        dispatch!(z, [I8, U8, I16, U16, I32, I4, U4, I2, U2], _v => {
+            let mut out = vec![T::default(); n];
+            quantize(&xs, &ss, &zs, l, div, &mut out);
+            T::wrap(out)
+        }, else bail!("quantizing to {out_dtype} is not supported"))
     };
     Ok(Tensor::new(x.shape().to_vec(), data)?)
 }
 
-fn run_quantize(
-    dt: DType,
-    xs: &[f32],
-    ss: &[f32],
-    zs: &[i32],
-    l: QuantLayout,
-    div: impl Fn(f32, f32) -> f32,
-    n: usize,
-) -> Result<Data, OpError> {
-    let z = Data::zeros(dt, 0);
-    Ok(dispatch!(z, [I8, U8, I16, U16, I32], _v => {
-        let mut out = vec![T::default(); n];
-        quantize(xs, ss, zs, l, div, &mut out);
-        T::wrap(out)
-    }, else bail!("quantizing to {dt} is not supported")))
-}
-
-/// ONNX `DequantizeLinear`.
+/// ONNX `DequantizeLinear`: `y = (x - zero_point) * scale`, computed in f32.
 pub fn dequantize_linear(
     x: &Tensor,
     scale: &Tensor,
@@ -200,14 +215,24 @@ pub fn dequantize_linear(
     {
         bail!("zero point dtype {} differs from x's {}", z.dtype(), x.dtype());
     }
+    let dt = match (output_dtype, scale.dtype()) {
+        (Some(d), _) => d,
+        (None, DType::F8E8M0) => bail!("output_dtype is required when x_scale is float8e8m0"),
+        (None, d) => d,
+    };
     let ss = scales(scale, "x_scale")?;
-    let zs = zero_points(zp, scale)?;
     let l = layout(x.shape(), scale, axis_attr, block_size)?;
     let mut out = vec![0f32; x.len()];
-    dispatch!(x.data(), [I8, U8, I16, U16, I32], v => dequantize(v, &ss, &zs, l, &mut out),
-        else bail!("x must be int8, uint8, int16, uint16 or int32, got {}", x.dtype()));
+    if x.dtype().is_low_precision_float() {
+        let zs = float_zero_points(zp, scale)?;
+        dispatch!(x.data(), [F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F4E2M1], v => dequantize_float(v, &ss, &zs, l, &mut out),
+            else bail!("x must not be {}", x.dtype()));
+    } else {
+        let zs = zero_points(zp, scale)?;
+        dispatch!(x.data(), [I8, U8, I16, U16, I32, I4, U4, I2, U2], v => dequantize(v, &ss, &zs, l, &mut out),
+            else bail!("x must be a 2- to 32-bit integer, float8 or float4, got {}", x.dtype()));
+    }
     let y = Tensor::from_vec(x.shape().to_vec(), out)?;
-    let dt = output_dtype.unwrap_or(scale.dtype());
     if dt == DType::F32 { Ok(y) } else { cast(&y, dt) }
 }
 
@@ -494,18 +519,55 @@ mod tests {
         Tensor::from_vec(shape.to_vec(), v.to_vec()).unwrap()
     }
 
+    fn attrs(axis: i64) -> QuantizeAttrs {
+        QuantizeAttrs { axis, block_size: 0, output_dtype: None, precision: None, saturate: true }
+    }
+
     #[test]
     fn quantize_per_axis_and_round_trip() {
         let x = f(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
         let s = f(&[2], &[1.0, 2.0]);
         let z = Tensor::from_vec(vec![2], vec![0u8, 10]).unwrap();
-        let q = quantize_linear(&x, &s, Some(&z), 1, 0, None, None).unwrap();
+        let q = quantize_linear(&x, &s, Some(&z), attrs(1)).unwrap();
         // Column 1 uses scale 2, zero point 10: 2/2+10 = 11, 4/2+10 = 12.
         assert_eq!(q.typed::<u8>().unwrap(), &[1, 11, 3, 12]);
         let d = dequantize_linear(&q, &s, Some(&z), 1, 0, None).unwrap();
         assert_eq!(d.typed::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
         // A per-axis scale of the wrong length is an error, not a panic.
-        assert!(quantize_linear(&x, &f(&[3], &[1.0; 3]), None, 1, 0, None, None).is_err());
+        assert!(quantize_linear(&x, &f(&[3], &[1.0; 3]), None, attrs(1)).is_err());
+    }
+
+    #[test]
+    fn quantize_low_precision_outputs() {
+        use mote_ir::{F8E4M3Fn, F8E8M0, I4};
+        let x = f(&[2, 4], &[0.0, 1.0, 2.0, 1000.0, -0.5, 3.0, 20.0, -40.0]);
+        // Blocked int4: blocks of 2 along axis 1, scales [2, 2].
+        let s = f(&[2, 2], &[0.5, 4.0, 1.0, 2.0]);
+        let a = QuantizeAttrs { block_size: 2, output_dtype: Some(DType::I4), ..attrs(1) };
+        let q = quantize_linear(&x, &s, None, a).unwrap();
+        assert_eq!(q.dtype(), DType::I4);
+        assert_eq!(q.to_f64_vec().unwrap(), vec![0.0, 2.0, 0.0, 7.0, 0.0, 3.0, 7.0, -8.0]);
+        let z = Tensor::from_vec(vec![2, 2], vec![I4::wrapping_from(1); 4]).unwrap();
+        let d = dequantize_linear(&q, &s, Some(&z), 1, 2, None).unwrap();
+        assert_eq!(d.typed::<f32>().unwrap(), &[-0.5, 0.5, -4.0, 24.0, -1.0, 2.0, 12.0, -18.0]);
+        // float8: saturation on by default, off on request.
+        let zf = Tensor::from_vec(vec![], vec![F8E4M3Fn::default()]).unwrap();
+        let one = f(&[], &[1.0]);
+        let q = quantize_linear(&x, &one, Some(&zf), attrs(1)).unwrap();
+        assert_eq!(q.to_f32_vec().unwrap()[3], 448.0);
+        let q = quantize_linear(&x, &one, Some(&zf), QuantizeAttrs { saturate: false, ..attrs(1) }).unwrap();
+        assert!(q.to_f32_vec().unwrap()[3].is_nan());
+        // A float8e8m0 scale (MX) dequantizes exactly but needs output_dtype.
+        let e8 = Tensor::from_vec(vec![], vec![F8E8M0::from_bits(129)]).unwrap(); // 4.0
+        let q = quantize_linear(&x, &one, Some(&zf), attrs(1)).unwrap();
+        assert!(dequantize_linear(&q, &e8, None, 1, 0, None).is_err());
+        let d = dequantize_linear(&q, &e8, None, 1, 0, Some(DType::F32)).unwrap();
+        assert_eq!(d.typed::<f32>().unwrap()[..3], [0.0, 4.0, 8.0]);
+        // E8M0 is a scale type, not a quantized one.
+        assert!(dequantize_linear(&e8, &one, None, 1, 0, None).is_err());
+        // Zero point type must match.
+        let zi = Tensor::from_vec(vec![], vec![0i8]).unwrap();
+        assert!(dequantize_linear(&q, &one, Some(&zi), 1, 0, None).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! logic, variadic reductions across inputs, `Where`, `Clip` and casts.
 
 use mote_core::DType;
+pub use mote_core::lowp::RoundMode;
 
 use crate::infer::{InferCx, InferError, broadcast, broadcast_all};
 use crate::ops::OpFamily;
@@ -19,14 +20,17 @@ pub enum ElementwiseOp {
     Where,
     /// `Clip(x, min?, max?)`: bounds are optional scalar inputs.
     Clip,
-    /// `Cast(x)` to `to`. `saturate` applies to float8 targets only (kept for fidelity).
+    /// `Cast(x)` to `to`. `saturate` applies to float8 targets (out-of-range values clamp to the
+    /// largest finite value instead of becoming Inf/NaN); `round_mode` to float8 E8M0 targets.
     Cast {
         to: DType,
         saturate: bool,
+        round_mode: RoundMode,
     },
-    /// `CastLike(x, like)`: cast to the dtype of `like`.
+    /// `CastLike(x, like)`: cast to the dtype of `like` (attributes as for `Cast`).
     CastLike {
         saturate: bool,
+        round_mode: RoundMode,
     },
 }
 

@@ -114,7 +114,9 @@ impl ConvAttrs {
 pub enum QuantOp {
     /// `QuantizeLinear(x, scale, zero_point?)`. The output dtype is the zero point's, else
     /// `output_dtype`, else u8. `precision` is the dtype of the division (default: the scale's).
-    Quantize { axis: i64, block_size: usize, output_dtype: Option<DType>, precision: Option<DType> },
+    /// `saturate` applies to float8 outputs (out-of-range values clamp instead of becoming
+    /// Inf/NaN).
+    Quantize { axis: i64, block_size: usize, output_dtype: Option<DType>, precision: Option<DType>, saturate: bool },
     /// `DequantizeLinear(x, scale, zero_point?)`. The output dtype is `output_dtype`, else the
     /// scale's.
     Dequantize { axis: i64, block_size: usize, output_dtype: Option<DType> },
@@ -130,9 +132,12 @@ pub enum QuantOp {
     MatMulInteger,
 }
 
-/// Integer dtypes that the Q/DQ ops accept as quantized values.
+/// Dtypes that the Q/DQ ops accept as quantized values: 2- to 32-bit integers, float8 (but not
+/// E8M0, a scale type) and float4.
 pub fn is_quant_dtype(d: DType) -> bool {
     matches!(d, DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32)
+        || d.is_small_int()
+        || (d.is_low_precision_float() && d != DType::F8E8M0)
 }
 
 /// Numpy matmul shape rule on static shapes (1-D operands are promoted and the axis removed).
@@ -207,6 +212,9 @@ impl OpFamily for QuantOp {
                 vec![ValueType::Tensor(TensorType { dtype, shape: shape0 })]
             }
             QuantOp::Dequantize { output_dtype, .. } => {
+                if output_dtype.is_none() && cx.dtype(1) == Some(DType::F8E8M0) {
+                    return Err(infer_err!("output_dtype is required when x_scale is float8e8m0"));
+                }
                 let dtype = output_dtype.or(cx.dtype(1));
                 vec![ValueType::Tensor(TensorType { dtype, shape: shape0 })]
             }

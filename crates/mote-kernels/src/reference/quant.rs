@@ -1,6 +1,8 @@
-//! Quantization kernels: quantize / dequantize (per tensor, per axis, blocked), requantize,
-//! and exact integer GEMM and convolution (i32 accumulation).
+//! Quantization kernels: quantize / dequantize (per tensor, per axis, blocked; to and from
+//! 2- to 32-bit integers and float8/float4), requantize, and exact integer GEMM and convolution
+//! (i32 accumulation).
 
+use mote_core::lowp::{I2, I4, MiniFloat, U2, U4};
 use mote_core::quant::round_half_even;
 
 /// A quantized integer element type.
@@ -29,6 +31,24 @@ macro_rules! impl_qint {
     )*};
 }
 impl_qint!(i8, u8, i16, u16, i32);
+
+macro_rules! impl_qint_small {
+    ($($t:ty),*) => {$(
+        impl QInt for $t {
+            const MIN: i32 = <$t>::MIN.get() as i32;
+            const MAX: i32 = <$t>::MAX.get() as i32;
+            #[inline]
+            fn to_i32(self) -> i32 {
+                self.get() as i32
+            }
+            #[inline]
+            fn from_i32(v: i32) -> Self {
+                <$t>::wrapping_from(v as i64)
+            }
+        }
+    )*};
+}
+impl_qint_small!(I4, U4, I2, U2);
 
 /// Where the scale and zero point of each element come from. The tensor is viewed as
 /// `[outer, axis_len, inner]` around the quantization axis.
@@ -115,6 +135,44 @@ pub fn dequantize<Q: QInt>(x: &[Q], scales: &[f32], zero_points: &[i32], layout:
         let (scale, zp) = (scales[s], zero_points.get(s).copied().unwrap_or(0));
         for i in range {
             out[i] = (x[i].to_i32() as i64 - zp as i64) as f32 * scale;
+        }
+    });
+}
+
+/// Quantizes to a float8/float4 type: `out = F(div(x, scale) + zero_point)`, rounding to
+/// nearest even; out-of-range values saturate to the largest finite value when `saturate`, else
+/// become Inf/NaN. A zero `zero_point` is not added (so `-0` keeps its sign).
+pub fn quantize_float<F: MiniFloat>(
+    x: &[f32],
+    scales: &[f32],
+    zero_points: &[f32],
+    layout: QuantLayout,
+    div: impl Fn(f32, f32) -> f32,
+    saturate: bool,
+    out: &mut [F],
+) {
+    layout.for_runs(|s, range| {
+        let (scale, zp) = (scales[s], zero_points.get(s).copied().unwrap_or(0.0));
+        for i in range {
+            let v = div(x[i], scale);
+            let v = if zp == 0.0 { v } else { v + zp };
+            out[i] = F::from_f32_with(v, saturate);
+        }
+    });
+}
+
+/// `out = (x - zero_point) * scale` for float8/float4 `x`, in f32.
+pub fn dequantize_float<F: MiniFloat>(
+    x: &[F],
+    scales: &[f32],
+    zero_points: &[f32],
+    layout: QuantLayout,
+    out: &mut [f32],
+) {
+    layout.for_runs(|s, range| {
+        let (scale, zp) = (scales[s], zero_points.get(s).copied().unwrap_or(0.0));
+        for i in range {
+            out[i] = (x[i].to_f32() - zp) * scale;
         }
     });
 }
@@ -246,6 +304,47 @@ mod tests {
         let mut out = [0i8; 4];
         quantize(&[2.5, -2.5, -1000.0, 0.0], &[1.0], &[], l, |x, s| x / s, &mut out);
         assert_eq!(out, [2, -2, -128, 0]);
+    }
+
+    #[test]
+    fn sub_byte_integer_ranges() {
+        let l = QuantLayout { outer: 1, axis_len: 5, inner: 1, granularity: Granularity::PerTensor };
+        let x = [0.0, 2.5, 4.8, 8.6, -30.0];
+        let mut i4 = [I4::default(); 5];
+        quantize(&x, &[2.0], &[1], l, |a, b| a / b, &mut i4);
+        // x / 2 = [0, 1.25, 2.4, 4.3, -15] -> rounded + 1 -> [1, 2, 3, 5, -14 -> -8].
+        assert_eq!(i4.map(|v| v.get()), [1, 2, 3, 5, -8]);
+        let mut u2 = [U2::default(); 5];
+        quantize(&x, &[2.0], &[], l, |a, b| a / b, &mut u2);
+        assert_eq!(u2.map(|v| v.get()), [0, 1, 2, 3, 0]);
+        let mut i2 = [I2::default(); 5];
+        quantize(&x, &[2.0], &[], l, |a, b| a / b, &mut i2);
+        assert_eq!(i2.map(|v| v.get()), [0, 1, 1, 1, -2]);
+        let mut y = [0f32; 5];
+        dequantize(&[U4::MAX, U4::MIN, U4::MAX, U4::MIN, U4::MAX], &[0.5], &[8], l, &mut y);
+        assert_eq!(y, [3.5, -4.0, 3.5, -4.0, 3.5]);
+    }
+
+    #[test]
+    fn float8_quantize_saturates_unless_told_not_to() {
+        use mote_core::lowp::{F4E2M1, F8E4M3Fn, F8E5M2};
+        let l = QuantLayout { outer: 1, axis_len: 5, inner: 1, granularity: Granularity::PerTensor };
+        let x = [0.0, 1.0, 2.0, 1e6, 200.0];
+        let mut y = [F8E4M3Fn::default(); 5];
+        quantize_float(&x, &[2.0], &[], l, |a, b| a / b, true, &mut y);
+        assert_eq!(y.map(|v| v.to_f32()), [0.0, 0.5, 1.0, 448.0, 96.0]);
+        quantize_float(&x, &[2.0], &[], l, |a, b| a / b, false, &mut y);
+        assert!(y[3].is_nan());
+        let mut e5 = [F8E5M2::default(); 5];
+        quantize_float(&x, &[2.0], &[], l, |a, b| a / b, false, &mut e5);
+        assert_eq!(e5[3].to_f32(), f32::INFINITY);
+        // A float zero point is added before rounding: 1 / 2 + 1 = 1.5.
+        let mut f4 = [F4E2M1::default(); 5];
+        quantize_float(&x, &[2.0], &[1.0], l, |a, b| a / b, true, &mut f4);
+        assert_eq!(f4.map(|v| v.to_f32()), [1.0, 1.5, 2.0, 6.0, 6.0]);
+        let mut back = [0f32; 5];
+        dequantize_float(&f4, &[2.0], &[1.0], l, &mut back);
+        assert_eq!(back, [0.0, 1.0, 2.0, 10.0, 10.0]);
     }
 
     #[test]

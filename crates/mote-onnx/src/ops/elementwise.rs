@@ -2,7 +2,7 @@
 
 use mote_ir::Op;
 use mote_ir::Tensor;
-use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, RoundMode, Unary, Variadic};
 
 use super::{NodeCtx, NodeError, invalid, unsupported};
 
@@ -204,18 +204,25 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
         "Cast" => {
             cx.expect_inputs(1, 1)?;
             let to = cx.dtype("to")?.ok_or_else(|| invalid!("required attribute `to` is missing"))?;
-            // `round_mode` only affects float8/float4 targets, which are rejected by `dtype`.
-            cx.ignore(&["round_mode"]);
-            ElementwiseOp::Cast { to, saturate: cx.int("saturate", 1)? != 0 }
+            ElementwiseOp::Cast { to, saturate: cx.int("saturate", 1)? != 0, round_mode: round_mode(cx)? }
         }
         "CastLike" => {
             cx.expect_inputs(2, 2)?;
-            cx.ignore(&["round_mode"]);
-            ElementwiseOp::CastLike { saturate: cx.int("saturate", 1)? != 0 }
+            ElementwiseOp::CastLike { saturate: cx.int("saturate", 1)? != 0, round_mode: round_mode(cx)? }
         }
         _ => return Ok(None),
     };
     Ok(Some(Op::Elementwise(op)))
+}
+
+/// `Cast`'s `round_mode` (for float8 E8M0 targets): `up` (default), `down` or `nearest`.
+fn round_mode(cx: &NodeCtx<'_>) -> Result<RoundMode, NodeError> {
+    match cx.string("round_mode", "up")?.as_str() {
+        "up" => Ok(RoundMode::Up),
+        "down" => Ok(RoundMode::Down),
+        "nearest" => Ok(RoundMode::Nearest),
+        other => Err(invalid!("attribute `round_mode` must be up, down or nearest, got {other:?}")),
+    }
 }
 
 fn unary(cx: &NodeCtx<'_>, u: Unary) -> Result<ElementwiseOp, NodeError> {

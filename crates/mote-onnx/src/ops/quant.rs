@@ -23,11 +23,15 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
     let op = match cx.op_type {
         "QuantizeLinear" => {
             cx.expect_inputs(2, 3)?;
-            let output_dtype = dtype_attr(cx, "output_dtype", is_quant_dtype, "a quantized integer type")?;
+            let output_dtype = dtype_attr(cx, "output_dtype", is_quant_dtype, "a quantized type")?;
             let precision = dtype_attr(cx, "precision", |d| d.is_float(), "a float type")?;
-            // `saturate` only affects float8 outputs, which are not supported.
-            cx.ignore(&["saturate"]);
-            QuantOp::Quantize { axis: cx.int("axis", 1)?, block_size: block_size(cx)?, output_dtype, precision }
+            QuantOp::Quantize {
+                axis: cx.int("axis", 1)?,
+                block_size: block_size(cx)?,
+                output_dtype,
+                precision,
+                saturate: cx.int("saturate", 1)? != 0,
+            }
         }
         "DequantizeLinear" => {
             cx.expect_inputs(2, 3)?;

@@ -1,7 +1,10 @@
 //! Ops that build tensors: Shape, ConstantOfShape, Range, EyeLike, BitCast.
 
 use mote_ir::ops::shape::shape_range;
-use mote_ir::{DType, Data, Elem, Tensor, bf16, dispatch_elem, f16};
+use mote_ir::{
+    DType, Data, Elem, F4E2M1, F8E4M3Fn, F8E4M3Fnuz, F8E5M2, F8E5M2Fnuz, F8E8M0, I2, I4, Tensor, U2, U4, bf16,
+    dispatch_elem, f16,
+};
 
 use super::build;
 use crate::error::OpError;
@@ -125,13 +128,23 @@ impl_bits! {
     f32 => |x| x.to_bits() as u64, |b| f32::from_bits(b as u32);
     f64 => |x| x.to_bits(), |b| f64::from_bits(b);
     bool => |x| x as u64, |b| b != 0;
+    F8E4M3Fn => |x| x.to_bits() as u64, |b| F8E4M3Fn::from_bits(b as u8);
+    F8E4M3Fnuz => |x| x.to_bits() as u64, |b| F8E4M3Fnuz::from_bits(b as u8);
+    F8E5M2 => |x| x.to_bits() as u64, |b| F8E5M2::from_bits(b as u8);
+    F8E5M2Fnuz => |x| x.to_bits() as u64, |b| F8E5M2Fnuz::from_bits(b as u8);
+    F8E8M0 => |x| x.to_bits() as u64, |b| F8E8M0::from_bits(b as u8);
+    F4E2M1 => |x| x.to_bits() as u64, |b| F4E2M1::from_bits(b as u8);
+    I4 => |x| x.to_bits() as u64, |b| I4::from_bits(b as u8);
+    U4 => |x| x.to_bits() as u64, |b| U4::from_bits(b as u8);
+    I2 => |x| x.to_bits() as u64, |b| I2::from_bits(b as u8);
+    U2 => |x| x.to_bits() as u64, |b| U2::from_bits(b as u8);
 }
 
 pub(super) fn bitcast(x: &Tensor, to: DType) -> Result<Tensor, OpError> {
     let from = x.dtype();
-    match (from.size(), to.size()) {
+    match (from.bits(), to.bits()) {
         (Some(a), Some(b)) if a == b => {}
-        _ => bail!("BitCast needs element types of one size, got {from} and {to}"),
+        _ => bail!("BitCast needs element types of one bit width, got {from} and {to}"),
     }
     let bits: Vec<u64> = dispatch_elem!(x.data(), v => v.iter().map(|e| e.to_bits64()).collect(), else unreachable!());
     let zero = Data::zeros(to, 0);

@@ -325,7 +325,7 @@ pub(super) fn unique(x: &Tensor, sorted: bool, a: Option<i64>) -> Result<Vec<Val
     let inner: usize = x.shape()[a + 1..].iter().product();
     let (first, inverse, counts) = dispatch!(x.data(),
         [F32, F64, F16, BF16, I8, U8, I16, U16, I32, U32, I64, U64, Bool, String],
-        v => unique_groups(v, outer, rows, inner, sorted), else unreachable!());
+        v => unique_groups(v, outer, rows, inner, sorted), else bail!("Unique is not defined for {}", x.dtype()));
     let first: Vec<i64> = first.into_iter().map(|f| f as i64).collect();
     let inverse: Vec<i64> = inverse.into_iter().map(|g| g as i64).collect();
     let u = first.len();
