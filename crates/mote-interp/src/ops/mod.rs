@@ -19,6 +19,7 @@ pub mod image;
 pub mod loss;
 pub mod ml;
 pub mod nn;
+pub mod optim;
 pub mod quant;
 pub mod random;
 pub mod reduce;
@@ -44,6 +45,7 @@ pub fn eval(op: &Op, inputs: &Inputs<'_>, cx: &EvalCx<'_>, num_outputs: usize) -
         Op::Ml(op) => ml::eval(op, inputs, cx, num_outputs),
         Op::Text(op) => text::eval(op, inputs, cx, num_outputs),
         Op::Random(op) => random::eval(op, inputs, cx, num_outputs),
+        Op::Optim(op) => optim::eval(op, inputs, cx, num_outputs),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod image;
 pub mod loss;
 pub mod ml;
 pub mod nn;
+pub mod optim;
 pub mod quant;
 pub mod random;
 pub mod reduce;
@@ -119,6 +120,7 @@ families! {
     Ml(ml::MlOp),
     Text(text::TextOp),
     Random(random::RandomOp),
+    Optim(optim::OptimOp),
 }
 
 impl Op {

@@ -26,6 +26,7 @@ pub mod image;
 pub mod loss;
 pub mod ml;
 pub mod nn;
+pub mod optim;
 pub mod quant;
 pub mod random;
 pub mod reduce;
@@ -51,6 +52,7 @@ const FAMILIES: &[(ImportFn, &[(&str, &str)])] = &[
     (ml::import, ml::OPS),
     (text::import, text::OPS),
     (random::import, random::OPS),
+    (optim::import, optim::OPS),
 ];
 
 /// Every `(domain, op_type)` the importer supports; `""` is the default domain. `Constant` is
