@@ -19,7 +19,7 @@ pub fn markdown(names: &[String], outcomes: &[Outcome], edge: &[String]) -> Stri
         .skip(1)
         .filter_map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            Some((*c.first()?, c.get(4)?.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()))
+            Some((*c.first()?, c.get(4)?.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).collect()))
         })
         .collect();
     let mut per_op: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
