@@ -27,7 +27,8 @@ Examples:
   mote run model.onnx --input input=cat.npy
   mote run det.onnx --input x=page.png --image round=32,channels=gray3,scale=1/255,mean=0.5,std=0.5
   mote run model.onnx --input-dir test_data_set_0 --output-dir out/
-  mote run model.onnx --input-dir test_data_set_0 --expect test_data_set_0 --atol 1e-3 --json";
+  mote run model.onnx --input-dir test_data_set_0 --expect test_data_set_0 --atol 1e-3 --json
+  mote run model.onnx --input-dir test_data_set_0 --dump-intermediates stages/";
 
 /// Arguments of `mote run`.
 #[derive(clap::Args, Debug)]
@@ -48,6 +49,10 @@ pub struct Args {
     /// Write output_<i>.npy here (created if missing).
     #[arg(long, short = 'o', value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Write every intermediate tensor of the main graph here as .npy, with an index.tsv
+    /// (node, op, value, file, dtype, shape): for comparing a model stage by stage.
+    #[arg(long, value_name = "DIR")]
+    dump_intermediates: Option<PathBuf>,
     /// Compare outputs with DIR/output_<i>.pb; exit non-zero on a mismatch.
     #[arg(long, value_name = "DIR")]
     expect: Option<PathBuf>,
@@ -120,7 +125,41 @@ pub fn main(a: Args) -> Result<ExitCode> {
 
     let session = Session::new(g);
     let t1 = Instant::now();
-    let outputs = session.run_named(named)?;
+    let outputs = match &a.dump_intermediates {
+        None => session.run_named(named)?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+            let mut index = String::from("node\top\tvalue\tfile\tdtype\tshape\n");
+            let mut first_error = None;
+            let mut count = 0usize;
+            let outputs = session.run_named_observed(named, &mut |node, values, _| {
+                for (slot, v) in node.outputs.iter().zip(values) {
+                    let (Some(id), Some(Value::Tensor(t))) = (slot, v) else { continue };
+                    if t.dtype() == mote_ir::DType::String {
+                        continue;
+                    }
+                    let name = &g.value(*id).name;
+                    let file = format!("{count:05}_{}.npy", sanitize(name));
+                    count += 1;
+                    if let Err(e) = write_npy(&dir.join(&file), t) {
+                        first_error.get_or_insert(e);
+                    }
+                    index.push_str(&format!(
+                        "{}\t{}\t{name}\t{file}\t{}\t{:?}\n",
+                        node.name,
+                        node.op.name(),
+                        t.dtype(),
+                        t.shape()
+                    ));
+                }
+            })?;
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+            write_atomic(&dir.join("index.tsv"), index.as_bytes())?;
+            outputs
+        }
+    };
     let run_ms = t1.elapsed().as_secs_f64() * 1e3;
 
     if let Some(dir) = &a.output_dir {
@@ -196,6 +235,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
 /// The declared type of a graph output (decides which proto an expected `.pb` holds).
 fn declared_type(g: &mote_ir::Graph, id: mote_ir::ValueId) -> ValueType {
     g.value(id).ty.clone()
+}
+
+/// A value name as a file name: path separators and other awkward characters become `_`.
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).take(80).collect()
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -69,6 +69,25 @@ pub fn compare_value(got: &Value, want: &Value, tol: Tolerance) -> Result<(), St
     }
 }
 
+/// The largest `|got - want|` over all elements of two values of the same structure (integers
+/// in units, i.e. quantization steps), or `None` if their structure or shapes differ.
+pub fn max_abs_diff(got: &Value, want: &Value) -> Option<f64> {
+    match (got, want) {
+        (Value::Tensor(g), Value::Tensor(w)) if g.shape() == w.shape() => {
+            let (g, w) = (g.to_f64_vec().ok()?, w.to_f64_vec().ok()?);
+            Some(g.iter().zip(&w).map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() }).fold(0.0, f64::max))
+        }
+        (Value::Sequence(g), Value::Sequence(w)) if g.len() == w.len() => {
+            g.iter().zip(w).map(|(a, b)| max_abs_diff(a, b)).try_fold(0.0, |acc, d| Some(f64::max(acc, d?)))
+        }
+        (Value::Map { keys: gk, values: gv }, Value::Map { keys: wk, values: wv }) if gk == wk => {
+            max_abs_diff(&Value::Tensor(gv.clone()), &Value::Tensor(wv.clone()))
+        }
+        (Value::Optional(Some(g)), Value::Optional(Some(w))) => max_abs_diff(g, w),
+        _ => None,
+    }
+}
+
 fn widen(t: &Tensor) -> Result<Tensor, String> {
     Tensor::from_vec(t.shape().to_vec(), t.to_f64_vec().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }

@@ -179,8 +179,12 @@ fn models() -> ExitCode {
                     ok &= s.result.is_ok();
                     let r = match &s.result {
                         Ok(()) => format!(
-                            "ok (vs {}, atol {:.0e}, {} LSB)",
-                            m.reference, m.tolerance.atol, m.tolerance.int_steps
+                            "ok: max |diff| {:.2e} (vs {}, atol {:.0e}, {} LSB{})",
+                            s.max_diff.unwrap_or(0.0),
+                            m.reference,
+                            m.tolerance.atol,
+                            m.tolerance.int_steps,
+                            if m.top1 { ", same top-1" } else { "" }
                         ),
                         Err(e) => format!("FAIL {e}"),
                     };

@@ -96,6 +96,8 @@ pub struct SetResult {
     pub set: String,
     pub result: Result<(), String>,
     pub run_ms: f64,
+    /// The largest difference from the reference over all outputs (integers in steps).
+    pub max_diff: Option<f64>,
 }
 
 /// Runs every test set of `m`.
@@ -108,6 +110,7 @@ pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
     for set in data_sets(&m.dir) {
         let name = set.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let start = std::time::Instant::now();
+        let mut max_diff: Option<f64> = None;
         let result = (|| {
             let inputs = crate::suite::read_values(&set, "input", &in_types)?;
             let want = crate::suite::read_values(&set, m.reference, &out_types)?;
@@ -116,6 +119,9 @@ pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
             }
             let got = session.run(inputs).map_err(|e| one_line(&e.to_string()))?;
             for (i, w) in want.iter().enumerate() {
+                if let Some(d) = crate::compare::max_abs_diff(&got[i], w) {
+                    max_diff = Some(max_diff.map_or(d, |m| m.max(d)));
+                }
                 compare_value(&got[i], w, m.tolerance).map_err(|e| format!("output {i}: {e}"))?;
                 if m.top1 {
                     check_top1(&got[i], w).map_err(|e| format!("output {i}: {e}"))?;
@@ -123,7 +129,7 @@ pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
             }
             Ok(())
         })();
-        results.push(SetResult { set: name, result, run_ms: start.elapsed().as_secs_f64() * 1e3 });
+        results.push(SetResult { set: name, result, run_ms: start.elapsed().as_secs_f64() * 1e3, max_diff });
     }
     Ok(results)
 }

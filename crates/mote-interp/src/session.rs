@@ -34,6 +34,15 @@ impl<'g> Session<'g> {
 
     /// Runs with inputs given by name; graph inputs with an initializer may be overridden.
     pub fn run_named(&self, inputs: Vec<(String, Value)>) -> Result<Vec<Value>, EvalError> {
+        self.run_named_observed(inputs, &mut |_, _, _| {})
+    }
+
+    /// [`Session::run_named`], calling `observer` after every node of the main graph.
+    pub fn run_named_observed(
+        &self,
+        inputs: Vec<(String, Value)>,
+        observer: &mut Observer<'_>,
+    ) -> Result<Vec<Value>, EvalError> {
         let g = self.graph;
         let mut by_name: HashMap<String, Value> = inputs.into_iter().collect();
         let mut bound = Vec::new();
@@ -51,7 +60,7 @@ impl<'g> Session<'g> {
             let names: Vec<&str> = g.inputs.iter().map(|&i| g.value(i).name.as_str()).collect();
             return Err(EvalError::UnknownInput { name: extra.clone(), expected: names.join(", ") });
         }
-        run_graph(g, &self.last_use, Binding::All(bound), &[], &mut |_, _, _| {})
+        run_graph(g, &self.last_use, Binding::All(bound), &[], observer)
     }
 
     /// [`Session::run`], calling `observer` after every node.
