@@ -326,3 +326,18 @@ fn real_models_match_through_mote_run() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn dump_intermediates_writes_every_stage() {
+    let d = tmp("dump");
+    let model = write(&d, "m.onnx", &relu_add());
+    let x = npy_f32(&d, "x.npy", &[1, 3], &[-1.0, 0.5, 2.0]);
+    let stages = d.join("stages");
+    let o = mote(&["run", model.to_str().unwrap(), "-i", &format!("x={}", x.display()), "--dump-intermediates", stages.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let index = std::fs::read_to_string(stages.join("index.tsv")).unwrap();
+    let rows: Vec<&str> = index.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{index}");
+    assert!(rows[0].starts_with("relu\tRelu\tr\t00000_r.npy\tf32\t[1, 3]"), "{index}");
+    assert!(stages.join("00001_y.npy").exists());
+}
