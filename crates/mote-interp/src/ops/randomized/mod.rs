@@ -26,40 +26,43 @@ mod signal;
 mod text;
 
 /// xorshift64*: deterministic, so a failure names a reproducible case.
-pub(crate) struct Rng(u64);
+/// The state is a `Cell` so that generators can draw while building an argument list.
+pub(crate) struct Rng(std::cell::Cell<u64>);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
+        Rng(std::cell::Cell::new(seed | 1))
     }
 
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    pub fn next(&self) -> u64 {
+        let mut x = self.0.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0.set(x);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
     /// Uniform in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub fn below(&self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 
     /// True with probability `1 / n`.
-    pub fn one_in(&mut self, n: usize) -> bool {
+    pub fn one_in(&self, n: usize) -> bool {
         self.below(n) == 0
     }
 
-    pub fn coin(&mut self) -> bool {
+    pub fn coin(&self) -> bool {
         self.one_in(2)
     }
 
-    pub fn pick<T: Clone>(&mut self, v: &[T]) -> T {
+    pub fn pick<T: Clone>(&self, v: &[T]) -> T {
         v[self.below(v.len())].clone()
     }
 
     /// Mostly in `lo..=hi`, sometimes an extreme value.
-    pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
+    pub fn int(&self, lo: i64, hi: i64) -> i64 {
         match self.below(25) {
             0 => i64::MIN,
             1 => i64::MAX,
@@ -70,7 +73,7 @@ impl Rng {
     }
 
     /// Mostly in `0..=hi`, sometimes huge.
-    pub fn size(&mut self, hi: usize) -> usize {
+    pub fn size(&self, hi: usize) -> usize {
         match self.below(30) {
             0 => usize::MAX,
             1 => 1 << 40,
@@ -80,7 +83,7 @@ impl Rng {
     }
 
     /// A float attribute: mostly small, sometimes zero, negative, huge, infinite or NaN.
-    pub fn float(&mut self) -> f32 {
+    pub fn float(&self) -> f32 {
         match self.below(16) {
             0 => 0.0,
             1 => f32::NAN,
@@ -92,18 +95,18 @@ impl Rng {
     }
 
     /// A random shape of rank `0..=max_rank` (sometimes `MAX_RANK + 1`) with small dims, some 0.
-    pub fn shape(&mut self, max_rank: usize) -> Vec<usize> {
+    pub fn shape(&self, max_rank: usize) -> Vec<usize> {
         let rank = if self.one_in(40) { mote_core::MAX_RANK + 1 } else { self.below(max_rank + 1) };
         (0..rank).map(|_| self.dim()).collect()
     }
 
     /// A small dimension, sometimes 0.
-    pub fn dim(&mut self) -> usize {
+    pub fn dim(&self) -> usize {
         if self.one_in(10) { 0 } else { 1 + self.below(3) }
     }
 
     /// A random dtype (every dtype, floats more often).
-    pub fn dtype(&mut self) -> DType {
+    pub fn dtype(&self) -> DType {
         self.pick(&[
             DType::F32,
             DType::F32,
@@ -126,12 +129,12 @@ impl Rng {
     }
 
     /// A float dtype, mostly f32.
-    pub fn float_dtype(&mut self) -> DType {
+    pub fn float_dtype(&self) -> DType {
         self.pick(&[DType::F32, DType::F32, DType::F32, DType::F64, DType::F16, DType::BF16])
     }
 
     /// A tensor of `dtype` and `shape` with random values (NaN, infinities, extremes included).
-    pub fn tensor(&mut self, dtype: DType, shape: &[usize]) -> Tensor {
+    pub fn tensor(&self, dtype: DType, shape: &[usize]) -> Tensor {
         let n: usize = shape.iter().product();
         let shape = shape.to_vec();
         let f: Vec<f64> = (0..n)
@@ -172,29 +175,22 @@ impl Rng {
     }
 
     /// Small non-negative int64 values (some out of range) shaped `shape`.
-    pub fn indices(&mut self, shape: &[usize], hi: i64) -> Tensor {
+    pub fn indices(&self, shape: &[usize], hi: i64) -> Tensor {
         let n: usize = shape.iter().product();
         let v: Vec<i64> = (0..n).map(|_| self.int(-hi, hi)).collect();
         Tensor::from_vec(shape.to_vec(), v).expect("length matches the shape")
     }
 
     /// A 1-D int64 tensor of `len` values from [`Rng::int`].
-    pub fn ints(&mut self, len: usize, lo: i64, hi: i64) -> Tensor {
+    pub fn ints(&self, len: usize, lo: i64, hi: i64) -> Tensor {
         let v: Vec<i64> = (0..len).map(|_| self.int(lo, hi)).collect();
         Tensor::from_vec(vec![len], v).expect("length matches the shape")
     }
 
     /// A float tensor (random float dtype) of `shape`.
-    pub fn floats(&mut self, shape: &[usize]) -> Tensor {
+    pub fn floats(&self, shape: &[usize]) -> Tensor {
         let d = self.float_dtype();
         self.tensor(d, shape)
-    }
-
-    /// An f32 tensor of `shape` with well-behaved values in `[-2, 2]`.
-    pub fn f32s(&mut self, shape: &[usize]) -> Tensor {
-        let n: usize = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| (self.below(401) as f32 - 200.0) / 100.0).collect();
-        Tensor::from_vec(shape.to_vec(), v).expect("length matches the shape")
     }
 }
 
@@ -308,21 +304,28 @@ fn check_inner(op: &Op, inputs: &[Option<Value>], n: usize) -> Result<bool, Stri
     Ok(result.is_ok())
 }
 
-/// Runs `cases` random cases from `gen` (seeded by `seed`), panicking with the first failure.
+/// Runs `cases` random cases from `gen` (seeded by `seed`), panicking with the failures.
 /// Every op name in `expect_ok` must have run successfully at least `min_ok` times.
+/// `MOTE_RANDOMIZED_SCALE=k` runs `k` times as many cases (with other seeds for `k > 1`);
+/// `MOTE_TRACE_CASES=1` prints every case before running it (with `--nocapture`).
 pub(crate) fn run_cases(
     seed: u64,
     cases: usize,
     min_ok: usize,
     expect_ok: &[&str],
-    mut r#gen: impl FnMut(&mut Rng) -> (Op, Vec<Option<Value>>, usize),
+    mut r#gen: impl FnMut(&Rng) -> (Op, Vec<Option<Value>>, usize),
 ) {
     quiet_panics();
-    let mut rng = Rng::new(seed);
+    let scale: usize = std::env::var("MOTE_RANDOMIZED_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let cases = cases * scale.max(1);
+    let rng = Rng::new(if scale > 1 { seed ^ (scale as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) } else { seed });
     let mut ok: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for case in 0..cases {
-        let (op, inputs, n) = r#gen(&mut rng);
+        let (op, inputs, n) = r#gen(&rng);
+        if std::env::var_os("MOTE_TRACE_CASES").is_some() {
+            eprintln!("case {case}: {op:?} {inputs:?}");
+        }
         match check(&op, &inputs, n) {
             Ok(ran) => *ok.entry(op.name()).or_default() += ran as usize,
             Err(e) => {

@@ -7,7 +7,7 @@ use mote_ir::{DType, Op, Tensor};
 use super::{Rng, run_cases, vals};
 
 /// Per-axis window attribute values: mostly small, sometimes huge or of the wrong length.
-fn per_axis(rng: &mut Rng, nd: usize, lo: usize, hi: usize) -> Vec<usize> {
+fn per_axis(rng: &Rng, nd: usize, lo: usize, hi: usize) -> Vec<usize> {
     if rng.one_in(3) {
         return vec![];
     }
@@ -15,7 +15,7 @@ fn per_axis(rng: &mut Rng, nd: usize, lo: usize, hi: usize) -> Vec<usize> {
     (0..n).map(|_| if rng.one_in(15) { rng.size(hi) } else { lo + rng.below(hi - lo + 1) }).collect()
 }
 
-fn window(rng: &mut Rng, nd: usize, kernel: Option<Vec<usize>>) -> Window {
+fn window(rng: &Rng, nd: usize, kernel: Option<Vec<usize>>) -> Window {
     Window {
         kernel_shape: kernel,
         strides: per_axis(rng, nd, 1, 3),
@@ -28,13 +28,13 @@ fn window(rng: &mut Rng, nd: usize, kernel: Option<Vec<usize>>) -> Window {
 }
 
 /// `[N, C, spatial...]` with `nd` spatial dims.
-fn image(rng: &mut Rng, c: usize, nd: usize) -> Vec<usize> {
+fn image(rng: &Rng, c: usize, nd: usize) -> Vec<usize> {
     let mut s = vec![rng.dim(), c];
     s.extend((0..nd).map(|_| if rng.one_in(12) { 0 } else { 1 + rng.below(5) }));
     s
 }
 
-fn equation(rng: &mut Rng, ranks: &[usize]) -> String {
+fn equation(rng: &Rng, ranks: &[usize]) -> String {
     let letters = b"abcd";
     let mut terms = Vec::new();
     for &r in ranks {
@@ -85,7 +85,7 @@ fn nn_random_cases() {
         "LpNormalization",
         "MeanVarianceNormalization",
     ];
-    run_cases(0x2202_0003, 8000, 3, &names, |rng: &mut Rng| {
+    run_cases(0x2202_0003, 32000, 3, &names, |rng: &Rng| {
         let dt = if rng.one_in(8) { rng.dtype() } else { rng.float_dtype() };
         let nd = if rng.one_in(10) { rng.below(5) } else { 1 + rng.below(2) };
         let c = 1 + rng.below(4);
@@ -95,7 +95,7 @@ fn nn_random_cases() {
         let k: Vec<usize> = (0..nd).map(|_| if rng.one_in(15) { 0 } else { 1 + rng.below(3) }).collect();
         let ks = (!rng.one_in(3)).then(|| k.clone());
         let m = c * (1 + rng.below(2));
-        let t = |rng: &mut Rng, s: &[usize]| rng.tensor(dt, s);
+        let t = |rng: &Rng, s: &[usize]| rng.tensor(dt, s);
         let (op, inputs, n): (NnOp, Vec<Option<Tensor>>, usize) = match rng.below(22) {
             0 | 1 => {
                 let mut ws = vec![m, c / g.max(1)];

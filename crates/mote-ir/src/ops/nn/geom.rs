@@ -50,6 +50,9 @@ pub struct Resolved {
     pub out: Vec<usize>,
 }
 
+/// Largest stride, dilation or pad a window may have.
+pub const MAX_WINDOW_ATTR: usize = 1 << 32;
+
 fn nth_or(v: &[usize], i: usize, default: usize) -> usize {
     v.get(i).copied().unwrap_or(default)
 }
@@ -70,6 +73,13 @@ impl Window {
         }
         if !self.pads.is_empty() && self.pads.len() != 2 * rank {
             return Err(infer_err!("`pads` has {} values for {rank} spatial dims", self.pads.len()));
+        }
+        // Kernels index with `o * stride + k * dilation - pad` in `isize`; with these bounds
+        // (and dims within the tensor size limit) that cannot overflow.
+        for (name, v) in [("strides", &self.strides), ("dilations", &self.dilations), ("pads", &self.pads)] {
+            if v.iter().any(|&x| x > MAX_WINDOW_ATTR) {
+                return Err(infer_err!("`{name}` values above {MAX_WINDOW_ATTR} are not supported, got {v:?}"));
+            }
         }
         Ok(())
     }
