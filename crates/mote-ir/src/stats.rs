@@ -44,7 +44,7 @@ pub fn stats(g: &Graph) -> Stats {
                 node.outputs.iter().map(|o| o.map(|id| sub.value(id).ty.clone()).unwrap_or_default()).collect();
             let cx = InferCx::new(&facts, node.outputs.len());
             match node.op.macs(&cx, &outs) {
-                Some(m) => s.macs += m,
+                Some(m) => s.macs = s.macs.saturating_add(m),
                 None if does_macs(node.op.name()) => s.macs_unknown_nodes += 1,
                 None => {}
             }
@@ -95,7 +95,8 @@ fn activation_peak(g: &Graph, s: &mut Stats) {
     let mut add = |id: usize, ty: &ValueType, live: &mut HashMap<usize, u64>, current: &mut u64| match value_bytes(ty) {
         Some(b) => {
             live.insert(id, b);
-            *current += b;
+            // Declared dims can be absurd: saturate rather than overflow.
+            *current = current.saturating_add(b);
         }
         None => s.activation_unknown_values += 1,
     };
@@ -118,7 +119,7 @@ fn activation_peak(g: &Graph, s: &mut Stats) {
             if last.get(id.index()).copied().flatten().is_none_or(|l| l <= n)
                 && let Some(b) = live.remove(&id.index())
             {
-                current -= b;
+                current = current.saturating_sub(b);
             }
         }
     }

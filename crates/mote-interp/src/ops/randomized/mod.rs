@@ -263,6 +263,7 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 /// Runs one case: evaluation, inference with constant inputs and with types only, MACs and
 /// description. Returns whether evaluation succeeded, or what went wrong.
 pub(crate) fn check(op: &Op, inputs: &[Option<Value>], n: usize) -> Result<bool, String> {
+    quiet_panics();
     CATCHING.with(|c| c.set(true));
     let r = check_inner(op, inputs, n);
     CATCHING.with(|c| c.set(false));
