@@ -41,14 +41,23 @@ fuzz_target!(|data: &[u8]| {
     let Some(inputs) = g.runtime_inputs().iter().map(|&id| default_value(&g.value(id).ty)).collect() else {
         return;
     };
-    let _ = Session::new(&g).run_observed(inputs, &mut |node: &Node, outputs: &[Option<Value>], _| {
+    let result = Session::new(&g).run_observed(inputs, &mut |node: &Node, outputs: &[Option<Value>], _| {
         for (slot, v) in node.outputs.iter().zip(outputs) {
             if let (Some(id), Some(v)) = (slot, v) {
                 check_claim(&g.value(*id).ty, v, &node.name, node.op.name());
             }
         }
     });
+    if debug() {
+        eprintln!("ran: {:?}", result.map(|o| o.len()));
+    }
 });
+
+/// `MOTE_FUZZ_DEBUG=1` reports how far each input got (to check that runs happen).
+fn debug() -> bool {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("MOTE_FUZZ_DEBUG").is_some())
+}
 
 /// Drops the declared types of node outputs (in every subgraph), keeping those of inputs,
 /// initializers and outer references, which the interpreter enforces or knows.

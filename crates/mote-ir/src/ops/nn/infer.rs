@@ -296,12 +296,12 @@ pub(super) fn macs(op: &NnOp, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option
         NnOp::Conv(_) | NnOp::DeformConv(_) => {
             // Every output element takes C/group * prod(k) MACs: W's numel / M.
             let (w, y) = (known(cx, 1)?, out_known(outputs)?);
-            prod(&y)?.checked_mul(prod(&w[1..])?)
+            prod(&y)?.checked_mul(prod(w.get(1..)?)?)
         }
         NnOp::ConvTranspose(_) => {
             // Every input element is scattered into M/group * prod(k) outputs.
             let (x, w) = (known(cx, 0)?, known(cx, 1)?);
-            prod(&x)?.checked_mul(prod(&w[1..])?)
+            prod(&x)?.checked_mul(prod(w.get(1..)?)?)
         }
         NnOp::Gemm { trans_a, .. } => {
             let (a, y) = (known(cx, 0)?, out_known(outputs)?);
@@ -326,9 +326,10 @@ pub(super) fn macs(op: &NnOp, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option
                         Label::Ellipsis => (0..er).map(|j| (b'.', er - j)).collect(),
                     };
                     for key in keys {
+                        let dim = *shape.get(k)?;
                         match sizes.iter_mut().find(|(q, _)| *q == key) {
-                            Some((_, d)) => *d = (*d).max(shape[k]),
-                            None => sizes.push((key, shape[k])),
+                            Some((_, d)) => *d = (*d).max(dim),
+                            None => sizes.push((key, dim)),
                         }
                         k += 1;
                     }
