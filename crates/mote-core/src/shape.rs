@@ -81,9 +81,12 @@ impl fmt::Debug for Shape {
     }
 }
 
-/// Product of `dims`, or `None` on overflow.
+/// Product of `dims`, or `None` when the shape's extent (the product of its non-zero dims)
+/// exceeds `isize::MAX`: strides of an empty tensor are computed too, and must not overflow.
 pub fn checked_numel(dims: &[usize]) -> Option<usize> {
-    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+    let extent = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))?;
+    isize::try_from(extent).ok()?;
+    Some(if dims.contains(&0) { 0 } else { extent })
 }
 
 /// Advances a row-major multi-index over `dims`; returns `false` after the last index.
@@ -101,6 +104,16 @@ pub fn next_index(index: &mut [usize], dims: &[usize]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_shapes_with_overflowing_strides_are_rejected() {
+        assert_eq!(checked_numel(&[2, 3]), Some(6));
+        assert_eq!(checked_numel(&[]), Some(1));
+        assert_eq!(checked_numel(&[4, 0, 5]), Some(0));
+        // No elements, but the strides of the leading axes would overflow.
+        assert_eq!(checked_numel(&[0, 1 << 40, 1 << 40]), None);
+        assert_eq!(checked_numel(&[usize::MAX, 0]), None);
+    }
 
     #[test]
     fn strides_and_numel() {

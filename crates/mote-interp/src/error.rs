@@ -13,6 +13,8 @@ pub enum EvalError {
     InputType { name: String, expected: String, msg: String },
     #[error("node `{node}` ({op}): {msg}")]
     Node { node: String, op: &'static str, msg: String },
+    #[error("constant `{name}`: {msg}")]
+    Constant { name: String, msg: String },
     #[error("output `{name}` was not computed")]
     Output { name: String },
 }

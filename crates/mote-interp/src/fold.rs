@@ -11,7 +11,7 @@ pub struct Folder;
 
 impl ConstEval for Folder {
     fn eval(&self, op: &Op, inputs: &[Option<Tensor>], num_outputs: usize) -> Option<Vec<Tensor>> {
-        if ops::is_nondeterministic(op) {
+        if ops::is_nondeterministic(op) || inputs.iter().flatten().any(|t| ops::check_extent(t.shape()).is_err()) {
             return None;
         }
         let values: Vec<Option<Value>> = inputs.iter().map(|t| t.clone().map(Value::Tensor)).collect();
@@ -19,6 +19,7 @@ impl ConstEval for Folder {
         let empty = Graph::default();
         let cx = EvalCx { graph: &empty, env: &[] };
         let out = ops::eval(op, &Inputs::new(refs), &cx, num_outputs).ok()?;
+        out.iter().try_for_each(ops::check_value_extent).ok()?;
         out.into_iter().map(Value::into_tensor).collect()
     }
 }

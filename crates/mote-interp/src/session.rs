@@ -94,6 +94,7 @@ pub(crate) fn run_graph(
     let mut env: Vec<Option<Value>> = vec![None; g.values.len()];
     for (i, v) in g.values.iter().enumerate() {
         if let Some(t) = &v.init {
+            ops::check_extent(t.shape()).map_err(|e| EvalError::Constant { name: v.name.clone(), msg: e.0 })?;
             env[i] = Some(Value::Tensor(t.clone()));
         }
     }
@@ -136,11 +137,9 @@ pub(crate) fn run_graph(
         }
         let cx = EvalCx { graph: g, env: &env };
         let inputs = Inputs::new(values);
-        let outputs = ops::eval(&node.op, &inputs, &cx, node.outputs.len()).map_err(|e| EvalError::Node {
-            node: node.name.clone(),
-            op: node.op.name(),
-            msg: e.0,
-        })?;
+        let outputs = ops::eval(&node.op, &inputs, &cx, node.outputs.len())
+            .and_then(|outs| outs.iter().try_for_each(ops::check_value_extent).map(|_| outs))
+            .map_err(|e| EvalError::Node { node: node.name.clone(), op: node.op.name(), msg: e.0 })?;
         // Ops may omit trailing outputs that nobody uses.
         let needed = node.outputs.iter().rposition(|o| o.is_some()).map_or(0, |p| p + 1);
         if outputs.len() < needed {
@@ -184,6 +183,7 @@ fn as_declared(ty: &ValueType, v: Value) -> Value {
 /// Checks a caller's input against the declared type; symbolic dims must agree across inputs.
 fn check_input(name: &str, ty: &ValueType, v: &Value, symbols: &mut HashMap<String, usize>) -> Result<(), EvalError> {
     let bad = |msg: String| EvalError::InputType { name: name.to_string(), expected: ty.to_string(), msg };
+    ops::check_value_extent(v).map_err(|e| bad(e.0))?;
     match (ty, v) {
         (ValueType::Optional(inner), v) if !matches!(v, Value::Optional(_)) => check_input(name, inner, v, symbols),
         (ValueType::Tensor(tt), Value::Tensor(t)) => {

@@ -66,7 +66,10 @@ fn graph_macs(g: &Graph) -> (u64, usize) {
         let outs: Vec<ValueType> =
             node.outputs.iter().map(|o| o.map(|id| g.value(id).ty.clone()).unwrap_or_default()).collect();
         let cx = InferCx::new(&facts, node.outputs.len());
-        match node.op.macs(&cx, &outs) {
+        // Ops compute MACs from shapes their inference has validated: skip nodes whose inputs
+        // inference rejects (stats may run on a graph that failed inference).
+        let node_macs = if node.op.infer(&cx).is_ok() { node.op.macs(&cx, &outs) } else { None };
+        match node_macs {
             Some(m) => macs = macs.saturating_add(m),
             None if does_macs(node.op.name()) => unknown += 1,
             None => {}
@@ -126,7 +129,8 @@ fn activation_peak(g: &Graph, unknown: &mut usize) -> Peak {
         match value_bytes(ty) {
             Some(b) => {
                 live.insert(id, b);
-                *current += b;
+                // Declared dims can be absurd: saturate rather than overflow.
+                *current = current.saturating_add(b);
             }
             None => *unknown += 1,
         }
@@ -140,9 +144,9 @@ fn activation_peak(g: &Graph, unknown: &mut usize) -> Peak {
     for (n, node) in g.nodes.iter().enumerate() {
         for sub in node.op.subgraphs() {
             let inner = activation_peak(sub, unknown);
-            if current + inner.bytes > peak.bytes {
+            if current.saturating_add(inner.bytes) > peak.bytes {
                 peak = Peak {
-                    bytes: current + inner.bytes,
+                    bytes: current.saturating_add(inner.bytes),
                     node: Some(format!("{}/{}", node.name, inner.node.unwrap_or_default())),
                 };
             }
@@ -188,4 +192,75 @@ pub fn specialize_inputs(g: &mut Graph, bindings: &HashMap<String, usize>, defau
         }
     }
     assumed
+}
+#[cfg(test)]
+mod tests {
+    use mote_core::DType;
+
+    use super::*;
+    use crate::ops::Op;
+    use crate::ops::quant::{AutoPad, ConvAttrs, QuantOp};
+
+    /// Fuzzer crash: `ConvInteger(w, x_zero_point, w_zero_point)` (inputs shifted by a mutation)
+    /// made the quant MACs index a scalar's shape. Stats run before or without inference, so
+    /// they only ask for MACs when inference accepts the inputs.
+    #[test]
+    fn stats_skip_macs_of_nodes_inference_rejects() {
+        let mut g = Graph::new("g");
+        let ty = |d: DType, s: &[usize]| ValueType::Tensor(TensorType::concrete(d, s));
+        let x = g.add_value("x", ty(DType::U8, &[2, 1, 2, 2]));
+        let xz = g.add_value("xz", ty(DType::U8, &[]));
+        let wz = g.add_value("wz", ty(DType::U8, &[2]));
+        let y = g.add_value("y", ty(DType::I32, &[1, 1, 1]));
+        g.inputs = vec![x, xz, wz];
+        g.outputs = vec![y];
+        let attrs = ConvAttrs {
+            kernel_shape: None,
+            strides: vec![],
+            dilations: vec![],
+            pads: vec![1, 1, 1, 1],
+            auto_pad: AutoPad::NotSet,
+            group: 1,
+        };
+        g.add_node("conv", Op::Quant(QuantOp::ConvInteger(attrs)), vec![Some(x), Some(xz), Some(wz)], vec![Some(y)]);
+        let s = stats(&g);
+        assert_eq!((s.macs, s.macs_unknown_nodes), (0, 1));
+    }
+
+    /// Declared dims can be absurd: totals saturate instead of overflowing.
+    #[test]
+    fn stats_saturate_on_huge_declared_shapes() {
+        let mut g = Graph::new("g");
+        // 2^62 bytes each: four of them overflow u64.
+        let huge = ValueType::Tensor(TensorType::concrete(DType::F32, &[1 << 30, 1 << 30]));
+        let ids: Vec<_> = (0..4).map(|i| g.add_value(format!("x{i}"), huge.clone())).collect();
+        g.inputs = ids.clone();
+        g.outputs = ids;
+        let s = stats(&g);
+        assert_eq!(s.activation_peak_bytes, u64::MAX);
+    }
+
+    /// `mote-ir/src/ops/quant.rs` `conv_macs` multiplies the output dims unchecked: declared
+    /// (never allocated) dims of 2^20 x 2^30 x 2^40 overflow.
+    #[test]
+    #[ignore = "bug in the quant family (mote-ir/src/ops/quant.rs), reported to the lead"]
+    fn quant_conv_macs_do_not_overflow() {
+        let mut g = Graph::new("g");
+        let ty = |d: DType, s: &[usize]| ValueType::Tensor(TensorType::concrete(d, s));
+        let x = g.add_value("x", ty(DType::U8, &[1 << 20, 1, 1 << 40]));
+        let w = g.add_value("w", ty(DType::U8, &[1 << 30, 1, 1]));
+        let y = g.add_value("y", ty(DType::I32, &[1 << 20, 1 << 30, 1 << 40]));
+        g.inputs = vec![x, w];
+        g.outputs = vec![y];
+        let attrs = ConvAttrs {
+            kernel_shape: None,
+            strides: vec![],
+            dilations: vec![],
+            pads: vec![],
+            auto_pad: AutoPad::NotSet,
+            group: 1,
+        };
+        g.add_node("conv", Op::Quant(QuantOp::ConvInteger(attrs)), vec![Some(x), Some(w)], vec![Some(y)]);
+        let _ = stats(&g);
+    }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::tensor::Tensor;
-use crate::types::{TensorType, ValueType};
+use crate::types::{Dim, TensorType, ValueType};
 
 /// A value: a tensor, a sequence of values, a map, or an optional value.
 #[derive(Clone, PartialEq)]
@@ -45,12 +45,15 @@ impl Value {
         }
     }
 
-    /// The concrete type of this value (element types of empty containers are unknown).
+    /// The type of this value: concrete for tensors; a sequence's element type is what all its
+    /// items share (unknown for an empty sequence).
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Tensor(t) => ValueType::Tensor(TensorType::concrete(t.dtype(), t.shape())),
             Value::Sequence(items) => {
-                ValueType::Sequence(Box::new(items.first().map(Value::value_type).unwrap_or(ValueType::Unknown)))
+                let mut types = items.iter().map(Value::value_type);
+                let first = types.next().unwrap_or(ValueType::Unknown);
+                ValueType::Sequence(Box::new(types.fold(first, |acc, t| common_type(&acc, &t))))
             }
             Value::Map { keys, values } => {
                 ValueType::Map(keys.dtype(), Box::new(ValueType::Tensor(TensorType::concrete(values.dtype(), &[]))))
@@ -59,6 +62,25 @@ impl Value {
                 ValueType::Optional(Box::new(v.as_ref().map(|v| v.value_type()).unwrap_or(ValueType::Unknown)))
             }
         }
+    }
+}
+
+/// What two types have in common: equal parts are kept, differing ones become unknown.
+fn common_type(a: &ValueType, b: &ValueType) -> ValueType {
+    match (a, b) {
+        _ if a == b => a.clone(),
+        (ValueType::Tensor(x), ValueType::Tensor(y)) => {
+            let shape = match (&x.shape, &y.shape) {
+                (Some(p), Some(q)) if p.len() == q.len() => {
+                    Some(p.iter().zip(q).map(|(u, v)| if u == v { u.clone() } else { Dim::Unknown }).collect())
+                }
+                _ => None,
+            };
+            ValueType::Tensor(TensorType { dtype: x.dtype.filter(|_| x.dtype == y.dtype), shape })
+        }
+        (ValueType::Sequence(x), ValueType::Sequence(y)) => ValueType::Sequence(Box::new(common_type(x, y))),
+        (ValueType::Optional(x), ValueType::Optional(y)) => ValueType::Optional(Box::new(common_type(x, y))),
+        _ => ValueType::Unknown,
     }
 }
 

@@ -11,7 +11,7 @@ use mote_kernels::reference::attention::{
 };
 use num_traits::Float;
 
-use super::{EvalCx, Inputs, axis, downcast, numel, one, upcast};
+use super::{EvalCx, Inputs, axis, numel, one, upcast};
 use crate::error::OpError;
 use crate::{bail, op_err};
 
@@ -110,7 +110,7 @@ fn as_4d<T: Float + Elem>(t: &Tensor, heads: Option<usize>, what: &str) -> Resul
         [b, h, s, d] => Ok((v.to_vec(), [b, h, s, d])),
         [b, s, hd] => {
             let h = heads.ok_or_else(|| op_err!("{what} is 3-D, which needs q_num_heads and kv_num_heads"))?;
-            if hd % h != 0 {
+            if h == 0 || hd % h != 0 {
                 bail!("{what}'s hidden size {hd} is not a multiple of {h} heads");
             }
             Ok((split_heads(v, b, s, h, hd / h), [b, h, s, hd / h]))
@@ -217,7 +217,11 @@ fn attention<T: Float + Elem>(a: &AttentionAttrs, inputs: &Inputs<'_>, n_out: us
             if t.shape() != [b] {
                 bail!("nonpad_kv_seqlen must have shape [{b}], got {:?}", t.shape());
             }
-            Some(t.to_i64_vec()?)
+            let v = t.to_i64_vec()?;
+            if let Some(bad) = v.iter().find(|&&l| l < 0 || l as u64 > total as u64) {
+                bail!("nonpad_kv_seqlen value {bad} is outside [0, {total}]");
+            }
+            Some(v)
         }
     };
     let m = inputs.opt_tensor(3)?.map(|t| mask::<T>(t, [b, hq, sq, total])).transpose()?;
@@ -313,13 +317,8 @@ fn softmax_round<T: Float + Elem>(p: Option<DType>) -> Option<fn(T) -> T> {
 
 /// Casts a compute-type result back to the op's dtype.
 fn downcast_to(t: Tensor, dtype: DType) -> Result<Tensor, OpError> {
-    if t.dtype() == dtype {
-        return Ok(t);
-    }
-    match dtype {
-        DType::F16 | DType::BF16 => downcast(t, dtype),
-        _ => super::elementwise::cast(&t, dtype),
-    }
+    // Not `downcast`, which only narrows f32: an f64 softmax precision computes in f64.
+    if t.dtype() == dtype { Ok(t) } else { super::elementwise::cast(&t, dtype) }
 }
 
 fn rotary_embedding<T: Float + Elem>(
@@ -337,7 +336,7 @@ fn rotary_embedding<T: Float + Elem>(
         [b, h, s, d] => (b, s, h, d, [h * s * d, d, s * d]),
         [b, s, hd] => {
             let h = num_heads.ok_or_else(|| op_err!("3-D input needs the num_heads attribute"))?;
-            if hd % h != 0 {
+            if h == 0 || hd % h != 0 {
                 bail!("hidden size {hd} is not a multiple of num_heads {h}");
             }
             (b, s, h, hd / h, [s * hd, hd, hd / h])
@@ -435,8 +434,11 @@ fn tensor_scatter(
     let mut targets = Vec::with_capacity(upd_s * b);
     for (bi, &w) in idx.iter().enumerate() {
         for s in 0..upd_s {
-            let t = w + s as i64;
-            let t = if circular && max_s > 0 { t.rem_euclid(max_s as i64) } else { t };
+            let t = if circular && max_s > 0 {
+                (w.rem_euclid(max_s as i64) + (s % max_s) as i64) % max_s as i64
+            } else {
+                w.saturating_add(s as i64)
+            };
             if t < 0 || t >= max_s as i64 {
                 bail!("write index {w} + {s} for batch {bi} is outside the cache length {max_s}");
             }
@@ -504,7 +506,7 @@ fn linear_attention(
     let [b, t, qh] = *q.shape() else { bail!("query must be 3-D, got {:?}", q.shape()) };
     let [_, _, kh] = *k.shape() else { bail!("key must be 3-D, got {:?}", k.shape()) };
     let [_, _, vh] = *v.shape() else { bail!("value must be 3-D, got {:?}", v.shape()) };
-    if qh % hq != 0 || vh % hk != 0 {
+    if hq == 0 || hk == 0 || qh % hq != 0 || vh % hk != 0 {
         bail!("query/value hidden sizes {qh}/{vh} are not multiples of {hq}/{hk} heads");
     }
     let (dk, dv) = (qh / hq, vh / hk);

@@ -10,6 +10,10 @@ use crate::{bail, op_err};
 /// Upper bound on `Loop` iterations, so a hostile model cannot spin forever.
 pub const MAX_LOOP_ITERATIONS: i64 = 1 << 24;
 
+/// Upper bound on sequence lengths: every item is a separate allocation, so a long sequence of
+/// small tensors costs far more memory than the tensor size limit suggests.
+pub const MAX_SEQUENCE_LEN: usize = 1 << 20;
+
 pub fn eval(op: &ControlOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) -> Result<Vec<Value>, OpError> {
     match op {
         ControlOp::If { then_branch, else_branch } => {
@@ -35,6 +39,9 @@ pub fn eval(op: &ControlOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) -> R
                 None => seq.len(),
                 Some(p) => position(p, seq.len() + 1)?,
             };
+            if seq.len() >= MAX_SEQUENCE_LEN {
+                bail!("sequence would exceed {MAX_SEQUENCE_LEN} items");
+            }
             seq.insert(pos, Value::Tensor(t));
             Ok(vec![Value::Sequence(seq)])
         }
@@ -116,6 +123,7 @@ fn run_loop(body: &mote_ir::Graph, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n_out: 
     let n_scan = n_out.saturating_sub(n_carried);
     let mut scans: Vec<Vec<Value>> = vec![Vec::new(); n_scan];
     let limit = max_trip.unwrap_or(i64::MAX);
+    let mut scan_elements = 0usize;
     let mut i: i64 = 0;
     while cond && i < limit {
         if i >= MAX_LOOP_ITERATIONS {
@@ -130,7 +138,14 @@ fn run_loop(body: &mote_ir::Graph, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n_out: 
             *slot = out.next().ok_or_else(|| op_err!("body produced too few outputs"))?;
         }
         for s in scans.iter_mut() {
-            s.push(out.next().ok_or_else(|| op_err!("body produced too few outputs"))?);
+            let v = out.next().ok_or_else(|| op_err!("body produced too few outputs"))?;
+            // Bound what accumulates before the final stack checks the size.
+            let t = v.as_tensor().ok_or_else(|| op_err!("scan outputs must be tensors, got a {}", v.kind()))?;
+            scan_elements = scan_elements.saturating_add(t.len().max(1));
+            if scan_elements > mote_ir::tensor::MAX_ELEMENTS {
+                bail!("scan outputs exceed {} elements", mote_ir::tensor::MAX_ELEMENTS);
+            }
+            s.push(v);
         }
         i += 1;
     }
@@ -164,7 +179,10 @@ fn stack_values(items: Vec<Value>, ty: &ValueType) -> Result<Value, OpError> {
 fn scan(s: &ScanAttrs, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n_out: usize) -> Result<Vec<Value>, OpError> {
     let lead = usize::from(s.batch_axis_v8);
     let n_scan = s.num_scan_inputs;
-    let n_state = inputs.len().saturating_sub(lead + n_scan);
+    if lead.saturating_add(n_scan) > inputs.len() {
+        bail!("Scan has {} inputs, fewer than its {n_scan} scan inputs", inputs.len());
+    }
+    let n_state = inputs.len() - lead - n_scan;
     let state: Vec<Tensor> = (lead..lead + n_state).map(|i| inputs.tensor(i).cloned()).collect::<Result<_, _>>()?;
     let scan_in: Vec<&Tensor> = (lead + n_state..inputs.len()).map(|i| inputs.tensor(i)).collect::<Result<_, _>>()?;
     if s.batch_axis_v8 {
@@ -216,6 +234,7 @@ fn scan_once(
     let len = len.unwrap_or(0);
     let n_scan_out = n_out.saturating_sub(n_state);
     let mut outs: Vec<Vec<Tensor>> = vec![Vec::new(); n_scan_out];
+    let mut scan_elements = 0usize;
     for it in 0..len {
         let mut args: Vec<Value> = state.iter().cloned().map(Value::Tensor).collect();
         for (j, t) in scan_in.iter().enumerate() {
@@ -229,7 +248,12 @@ fn scan_once(
             *slot = out.next().ok_or_else(|| op_err!("body produced too few outputs"))??;
         }
         for o in outs.iter_mut() {
-            o.push(out.next().ok_or_else(|| op_err!("body produced too few outputs"))??);
+            let t = out.next().ok_or_else(|| op_err!("body produced too few outputs"))??;
+            scan_elements = scan_elements.saturating_add(t.len().max(1));
+            if scan_elements > mote_ir::tensor::MAX_ELEMENTS {
+                bail!("scan outputs exceed {} elements", mote_ir::tensor::MAX_ELEMENTS);
+            }
+            o.push(t);
         }
     }
     let mut result = state;
@@ -277,6 +301,9 @@ fn split_to_sequence(inputs: &Inputs<'_>, a: i64, keepdims: bool) -> Result<Vec<
     let dim = x.shape()[ax];
     let sizes: Vec<usize> = match inputs.opt_tensor(1)? {
         None => {
+            if dim > MAX_SEQUENCE_LEN {
+                bail!("SplitToSequence would make {dim} parts (at most {MAX_SEQUENCE_LEN})");
+            }
             let parts: Vec<Value> = (0..dim)
                 .map(|i| {
                     let t = index_axis(x, ax, i)?;
@@ -291,16 +318,23 @@ fn split_to_sequence(inputs: &Inputs<'_>, a: i64, keepdims: bool) -> Result<Vec<
                 bail!("split size must be positive, got {k}");
             }
             let k = k as usize;
+            if dim.div_ceil(k) > MAX_SEQUENCE_LEN {
+                bail!("SplitToSequence would make {} parts (at most {MAX_SEQUENCE_LEN})", dim.div_ceil(k));
+            }
             (0..dim.div_ceil(k)).map(|i| k.min(dim - i * k)).collect()
         }
         Some(s) => {
             let v = s.to_i64_vec()?;
-            if v.iter().any(|&x| x < 0) || v.iter().sum::<i64>() != dim as i64 {
+            let sum = v.iter().try_fold(0i64, |a, &x| if x < 0 { None } else { a.checked_add(x) });
+            if sum != Some(dim as i64) {
                 bail!("split sizes {v:?} must be non-negative and sum to {dim}");
             }
             v.into_iter().map(|x| x as usize).collect()
         }
     };
+    if sizes.len() > MAX_SEQUENCE_LEN {
+        bail!("SplitToSequence would make {} parts (at most {MAX_SEQUENCE_LEN})", sizes.len());
+    }
     let mut parts = Vec::with_capacity(sizes.len());
     let mut start = 0;
     for sz in sizes {
@@ -382,6 +416,9 @@ pub fn concat(ts: &[&Tensor], a: i64) -> Result<Tensor, OpError> {
 /// Stacks tensors of one shape along a new axis `a` (counted in the output's rank).
 pub fn stack(ts: &[&Tensor], a: i64) -> Result<Tensor, OpError> {
     let Some(first) = ts.first() else { bail!("cannot stack an empty sequence") };
+    if let Some(t) = ts.iter().find(|t| t.shape() != first.shape()) {
+        bail!("cannot stack tensors of shapes {:?} and {:?}", first.shape(), t.shape());
+    }
     let ax = axis(a, first.rank() + 1)?;
     let expanded: Vec<Tensor> = ts.iter().map(|t| with_axis(t, ax)).collect::<Result<_, _>>()?;
     let refs: Vec<&Tensor> = expanded.iter().collect();

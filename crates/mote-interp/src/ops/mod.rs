@@ -5,7 +5,7 @@
 //! [`OpError`] instead of panicking; output sizes go through `Tensor::zeros`/`check_numel`,
 //! which refuse absurd allocations.
 
-use mote_ir::tensor::check_numel;
+use mote_ir::tensor::{MAX_ELEMENTS, check_numel};
 use mote_ir::{DType, Data, Graph, Op, Tensor, Value};
 
 use crate::error::OpError;
@@ -27,6 +27,9 @@ pub mod rnn;
 pub mod shape;
 pub mod signal;
 pub mod text;
+
+#[cfg(test)]
+mod randomized;
 
 /// Evaluates one op.
 pub fn eval(op: &Op, inputs: &Inputs<'_>, cx: &EvalCx<'_>, num_outputs: usize) -> Result<Vec<Value>, OpError> {
@@ -144,12 +147,35 @@ pub fn one(t: Tensor) -> Result<Vec<Value>, OpError> {
 
 /// A tensor of `dtype` and `shape` filled with defaults, after the size check.
 pub fn alloc(dtype: DType, shape: &[usize]) -> Result<Tensor, OpError> {
+    check_extent(shape)?;
     Ok(Tensor::zeros(dtype, shape.to_vec())?)
 }
 
 /// The element count of `shape`, after the size check.
 pub fn numel(shape: &[usize]) -> Result<usize, OpError> {
+    check_extent(shape)?;
     Ok(check_numel(shape)?)
+}
+
+/// Checks that the extent of `shape` (the product of its non-zero dims) is within the tensor
+/// size limit. Kernels size loops and scratch buffers from single dims, so an empty tensor of
+/// shape `[0, 2^40]` must be refused like a full one.
+pub fn check_extent(shape: &[usize]) -> Result<(), OpError> {
+    let extent = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)));
+    if extent.is_none_or(|e| e > MAX_ELEMENTS) {
+        bail!("shape {shape:?} is too large (at most {MAX_ELEMENTS} elements, counting empty dims as 1)");
+    }
+    Ok(())
+}
+
+/// [`check_extent`] for every tensor in `v`.
+pub fn check_value_extent(v: &Value) -> Result<(), OpError> {
+    match v {
+        Value::Tensor(t) => check_extent(t.shape()),
+        Value::Sequence(items) => items.iter().try_for_each(check_value_extent),
+        Value::Map { keys, values } => check_extent(keys.shape()).and_then(|_| check_extent(values.shape())),
+        Value::Optional(v) => v.as_deref().map_or(Ok(()), check_value_extent),
+    }
 }
 
 /// Normalizes a possibly negative axis against `rank`.

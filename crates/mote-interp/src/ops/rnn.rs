@@ -79,6 +79,9 @@ fn run<T: Float + Elem>(op: &RnnOp, inputs: &Inputs<'_>) -> Result<Vec<Tensor>, 
     if x.rank() != 3 {
         bail!("X must have rank 3, got shape {:?}", x.shape());
     }
+    if hs == 0 || hs > mote_ir::tensor::MAX_ELEMENTS {
+        bail!("hidden_size {hs} is out of range");
+    }
     let (seq, batch, input) = if a.batch_first {
         (x.shape()[1], x.shape()[0], x.shape()[2])
     } else {

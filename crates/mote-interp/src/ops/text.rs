@@ -90,7 +90,8 @@ fn split_one<'s>(s: &'s str, delimiter: Option<&str>, maxsplit: Option<usize>) -
     if s.is_empty() {
         return Vec::new();
     }
-    match delimiter {
+    // An empty delimiter means whitespace (as the ONNX spec says); `find("")` would never advance.
+    match delimiter.filter(|d| !d.is_empty()) {
         Some(d) => {
             let mut parts = Vec::new();
             let mut rest = s;
@@ -173,7 +174,7 @@ fn count_ngrams<K: Clone + Eq + Hash>(
     freq: &mut [u64],
 ) {
     let out = a.output_size();
-    let mut key: Vec<K> = Vec::with_capacity(a.max_gram_length);
+    let mut key: Vec<K> = Vec::with_capacity(a.max_gram_length.min(cols));
     for r in 0..rows {
         let row = &tokens[r * cols..(r + 1) * cols];
         // Skips of `cols` or more cannot form n-grams of two or more tokens.

@@ -258,40 +258,45 @@ impl OpFamily for AttentionOp {
     }
 
     fn macs(&self, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option<u64> {
+        // Shapes may be inconsistent (inference only checks what it needs): index with `get`
+        // and give up on overflow.
+        let known = |t: Option<&ValueType>| t?.as_tensor()?.known_shape();
+        let prod = |dims: &[usize]| dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
         match self {
             AttentionOp::Attention(_) => {
                 // QK^T and PV: batch * q_heads * q_seq * total * (head_size + v_head_size).
-                let qk = outputs.get(3)?.as_tensor()?.known_shape()?;
-                let y = outputs.first()?.as_tensor()?.known_shape()?;
+                let qk = known(outputs.get(3))?;
+                let y = known(outputs.first())?;
                 let q = cx.tensor(0).known_shape()?;
                 let (dq, dv) = if q.len() == 4 {
-                    (q[3], y[3])
+                    (*q.get(3)?, *y.get(3)?)
                 } else {
-                    let h = qk[1];
-                    (q[2] / h.max(1), y[2] / h.max(1))
+                    let h = (*qk.get(1)?).max(1);
+                    (q.get(2)? / h, y.get(2)? / h)
                 };
-                Some(qk.iter().product::<usize>() as u64 * (dq + dv) as u64)
+                prod(&qk)?.checked_mul((dq as u64).checked_add(dv as u64)?)
             }
             AttentionOp::LinearAttention { q_num_heads, kv_num_heads, .. } => {
                 let q = cx.tensor(0).known_shape()?;
                 let v = cx.tensor(2).known_shape()?;
-                let (b, t) = (q[0] as u64, q[1] as u64);
-                let dk = (q[2] / q_num_heads.max(&1)) as u64;
-                let dv = (v[2] / kv_num_heads.max(&1)) as u64;
+                let dk = q.get(2)? / q_num_heads.max(&1);
+                let dv = v.get(2)? / kv_num_heads.max(&1);
                 // State update (and delta read) per kv head, readout per q head.
-                Some(b * t * dk * dv * (2 * *kv_num_heads as u64 + *q_num_heads as u64))
+                let heads = (*kv_num_heads as u64).checked_mul(2)?.checked_add(*q_num_heads as u64)?;
+                prod(&[*q.first()?, *q.get(1)?, dk, dv])?.checked_mul(heads)
             }
             AttentionOp::FlexAttention(_) => {
-                let y = outputs.first()?.as_tensor()?.known_shape()?;
+                let y = known(outputs.first())?;
                 let k = cx.tensor(1).known_shape()?;
                 let q = cx.tensor(0).known_shape()?;
                 // [B, Hq, L, S] scores times (head_size + v_head_size).
-                Some((y[0] * y[1] * y[2] * k[2]) as u64 * (q[3] + y[3]) as u64)
+                let scores = prod(&[*y.first()?, *y.get(1)?, *y.get(2)?, *k.get(2)?])?;
+                scores.checked_mul((*q.get(3)? as u64).checked_add(*y.get(3)? as u64)?)
             }
             AttentionOp::CausalConvWithState { .. } => {
-                let y = outputs.first()?.as_tensor()?.known_shape()?;
+                let y = known(outputs.first())?;
                 let w = cx.tensor(1).known_shape()?;
-                Some(y.iter().product::<usize>() as u64 * *w.last()? as u64)
+                prod(&y)?.checked_mul(*w.last()? as u64)
             }
             _ => None,
         }

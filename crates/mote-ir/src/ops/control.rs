@@ -141,7 +141,9 @@ impl OpFamily for ControlOp {
                     .map(|k| {
                         let from_body = body.outputs.get(k).map(|&o| body.value(o).ty.clone()).unwrap_or_default();
                         if k < n_state {
-                            from_body
+                            // Zero iterations return the initial state.
+                            let init = cx.opt(k).map(|f| f.ty.clone()).unwrap_or_default();
+                            join(&init, &from_body)
                         } else {
                             let axis = s.output_axes.get(k - n_state).copied().unwrap_or(0);
                             stacked(&from_body, axis)

@@ -312,7 +312,7 @@ impl OpFamily for MlOp {
             _ => return None,
         };
         // One multiply-accumulate per coefficient and row.
-        Some(n * coefficients as u64)
+        n.checked_mul(coefficients as u64)
     }
 
     fn infer(&self, cx: &InferCx<'_>) -> Result<Vec<ValueType>, InferError> {
@@ -379,7 +379,13 @@ impl OpFamily for MlOp {
                 vec![ValueType::Tensor(TensorType { dtype, shape: cx.tensor(0).shape.clone() })]
             }
             MlOp::FeatureVectorizer { dims } => {
-                vec![t(DType::F32, vec![n, Dim::Known(dims.iter().sum())])]
+                // A 1-D input is one column of N rows (as the ONNX reference reads it).
+                let rows = match cx.shape(0) {
+                    Some([n]) | Some([n, _]) => n.clone(),
+                    _ => Dim::Unknown,
+                };
+                let cols = dims.iter().try_fold(0usize, |a, &d| a.checked_add(d)).map_or(Dim::Unknown, Dim::Known);
+                vec![t(DType::F32, vec![rows, cols])]
             }
             MlOp::SvmClassifier(s) => {
                 let labels = s.labels.as_ref().map_or(DType::I64, Labels::dtype);

@@ -141,13 +141,15 @@ impl OpFamily for RnnOp {
             if w.len() != 3 {
                 return Err(infer_err!("W must have rank 3, got rank {}", w.len()));
             }
-            let want = a.hidden_size * self.gates();
+            let want = a.hidden_size.checked_mul(self.gates());
             if let (Some(d0), Some(d1)) = (w[0].known(), w[1].known())
-                && (d0 != a.direction.num_directions() || d1 != want)
+                && (d0 != a.direction.num_directions() || Some(d1) != want)
             {
                 return Err(infer_err!(
-                    "W has shape [{d0}, {d1}, ..] but {} direction(s) and {want} gate rows are expected",
-                    a.direction.num_directions()
+                    "W has shape [{d0}, {d1}, ..] but {} direction(s) and {} x {} gate rows are expected",
+                    a.direction.num_directions(),
+                    self.gates(),
+                    a.hidden_size
                 ));
             }
         }
@@ -183,9 +185,9 @@ impl OpFamily for RnnOp {
         }
         let a = self.attrs();
         let (seq, batch, input) = if a.batch_first { (x[1], x[0], x[2]) } else { (x[0], x[1], x[2]) };
-        let rows = (self.gates() * a.hidden_size) as u64;
-        let per_step = rows * (input as u64 + a.hidden_size as u64);
-        Some(per_step * seq as u64 * batch as u64 * a.direction.num_directions() as u64)
+        let rows = (self.gates() as u64).checked_mul(a.hidden_size as u64)?;
+        let per_step = rows.checked_mul((input as u64).checked_add(a.hidden_size as u64)?)?;
+        [seq, batch, a.direction.num_directions()].iter().try_fold(per_step, |acc, &d| acc.checked_mul(d as u64))
     }
 }
 

@@ -80,21 +80,27 @@ impl OpFamily for SignalOp {
                 let axis = if cx.opt(2).is_none() { -2 } else { const_scalar(cx, 2)? };
                 let a = normalize_axis(axis, r).ok()?;
                 let bins = *out.get(a)?;
-                let len = if cx.opt(1).is_none() { input[a] } else { (const_scalar(cx, 1)? as usize).min(input[a]) };
-                let transforms: usize = out[..a].iter().chain(&out[a + 1..r - 1]).product();
+                let len = if cx.opt(1).is_none() {
+                    input[a]
+                } else {
+                    usize::try_from(const_scalar(cx, 1)?).ok()?.min(input[a])
+                };
+                // Every axis but `a` and the trailing complex axis.
+                let mut others = out.get(..a)?.iter().chain(out.get(a + 1..r.checked_sub(1)?)?);
+                let transforms = others.try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
                 (transforms, bins, len)
             }
             // [batch, frames, bins, 2]; each frame reads `frame_length` samples.
             SignalOp::Stft { .. } => {
                 let &[batch, frames, bins, _] = out.as_slice() else { return None };
                 let frame = if cx.opt(3).is_some() {
-                    const_scalar(cx, 3)? as usize
+                    usize::try_from(const_scalar(cx, 3)?).ok()?
                 } else if cx.opt(2).is_some() {
                     *cx.tensor(2).known_shape()?.first()?
                 } else {
                     *input.get(1)?
                 };
-                (batch * frames, bins, frame)
+                (batch.checked_mul(frames)?, bins, frame)
             }
             _ => return None,
         };

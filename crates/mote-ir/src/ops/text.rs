@@ -84,7 +84,7 @@ impl Pool {
 impl TfIdfAttrs {
     /// Number of output columns: `max(ngram_indexes) + 1`.
     pub fn output_size(&self) -> usize {
-        self.ngram_indexes.iter().max().map_or(0, |m| m + 1)
+        self.ngram_indexes.iter().max().map_or(0, |m| m.saturating_add(1))
     }
 }
 

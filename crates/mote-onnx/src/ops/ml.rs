@@ -631,7 +631,10 @@ fn svm(cx: &NodeCtx<'_>, classifier: bool) -> Result<Svm, NodeError> {
         s.prob_a = cx.floats("prob_a")?.unwrap_or_default();
         s.prob_b = cx.floats("prob_b")?.unwrap_or_default();
         let classes = s.labels.as_ref().map_or(1, |l| l.len().max(1));
-        let nv: usize = s.vectors_per_class.iter().sum();
+        let nv = s.vectors_per_class.iter().try_fold(0usize, |a, &v| a.checked_add(v));
+        let nv = nv.filter(|&nv| nv <= mote_ir::tensor::MAX_ELEMENTS).ok_or_else(|| {
+            invalid!("vectors_per_class {:?} needs more support vectors than supported", s.vectors_per_class)
+        })?;
         let pairs = classes * (classes - 1) / 2;
         if s.vectors_per_class.len() > classes {
             return Err(invalid!("vectors_per_class has {} entries for {classes} classes", s.vectors_per_class.len()));

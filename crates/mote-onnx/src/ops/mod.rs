@@ -242,9 +242,13 @@ impl<'a> NodeCtx<'a> {
     pub fn dtype(&self, name: &str) -> Result<Option<DType>, NodeError> {
         match self.int_opt(name)? {
             None => Ok(None),
-            Some(code) => dtype_from_onnx(code as i32, name).map(Some).map_err(|_| {
-                unsupported!("attribute `{name}`: element type {} is not supported", onnx_type_name(code as i32))
-            }),
+            // A code outside i32 must not wrap onto a valid one.
+            Some(code) => i32::try_from(code).ok().and_then(|c| dtype_from_onnx(c, name).ok()).map(Some).ok_or_else(
+                || {
+                    let type_name = i32::try_from(code).map_or_else(|_| format!("code {code}"), onnx_type_name);
+                    unsupported!("attribute `{name}`: element type {type_name} is not supported")
+                },
+            ),
         }
     }
 

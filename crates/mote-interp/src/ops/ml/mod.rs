@@ -18,9 +18,10 @@ pub fn eval(op: &MlOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> Resu
         MlOp::LinearClassifier(c) => linear_classifier(c, inputs.tensor(0)?),
         MlOp::LinearRegressor { coefficients, intercepts, targets, post } => {
             let (x, n, c) = rows(inputs.tensor(0)?, "LinearRegressor")?;
-            if coefficients.len() != targets * c {
+            if *targets == 0 || targets.checked_mul(c) != Some(coefficients.len()) {
                 bail!("LinearRegressor has {} coefficients for {targets} targets and {c} features", coefficients.len());
             }
+            numel(&[n, *targets])?;
             let mut y = affine(&x, n, c, coefficients, intercepts, *targets);
             for row in y.chunks_mut(*targets) {
                 post_transform(*post, row);
@@ -221,7 +222,10 @@ fn linear_classifier(c: &LinearClassifier, x: &Tensor) -> Result<Vec<Value>, OpE
     } else {
         c.intercepts.len()
     };
-    if c.coefficients.len() < e * f {
+    if e == 0 {
+        bail!("LinearClassifier has no classes (no intercepts and no coefficients)");
+    }
+    if e.checked_mul(f).is_none_or(|w| c.coefficients.len() < w) {
         bail!("LinearClassifier has {} coefficients for {e} classes x {f} features", c.coefficients.len());
     }
     let mut scores = affine(&x, n, f, &c.coefficients, &c.intercepts, e);
@@ -425,7 +429,10 @@ fn feature_vectorizer(inputs: &Inputs<'_>, dims: &[usize]) -> Result<Tensor, OpE
     if ts.len() != dims.len() {
         bail!("FeatureVectorizer has {} inputs for {} inputdimensions", ts.len(), dims.len());
     }
-    let total: usize = dims.iter().sum();
+    let total = dims
+        .iter()
+        .try_fold(0usize, |a, &d| a.checked_add(d))
+        .ok_or_else(|| op_err!("FeatureVectorizer: inputdimensions {dims:?} overflow"))?;
     let mut n = None;
     let mut parts = Vec::with_capacity(ts.len());
     for t in &ts {

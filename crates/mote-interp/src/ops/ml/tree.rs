@@ -61,7 +61,7 @@ pub(super) fn eval(t: &Trees, x: &Tensor) -> Result<Vec<Value>, OpError> {
         1 => t.base_values[0],
         _ => t.base_values.get(j).copied().unwrap_or(0.0),
     };
-    let mut scores = vec![0.0f64; n * k];
+    let mut scores = vec![0.0f64; crate::ops::numel(&[n, k])?];
     let mut hit = vec![false; k];
     for r in 0..n {
         let row = &xv[r * c..(r + 1) * c];

@@ -52,7 +52,7 @@ fn resolve(w: &Window, input: &[usize], kernel: &[usize]) -> Result<Resolved, Op
 pub fn conv(a: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, OpError> {
     let (n, c, sp, kernel) = check_conv("Conv", x, w, &a.window.kernel_shape)?;
     let (m, cig) = (w.shape()[0], w.shape()[1]);
-    if cig * a.group != c || m % a.group != 0 {
+    if a.group == 0 || cig.checked_mul(a.group) != Some(c) || m % a.group != 0 {
         bail!("Conv: W has {cig} input channels per group and {m} outputs, X has {c} channels, group is {}", a.group);
     }
     check_bias("Conv", b, m)?;
@@ -74,10 +74,10 @@ pub fn conv(a: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result
 /// `ConvTranspose(X, W, B?)`; `output_shape` may list all dims or only the spatial ones.
 pub fn conv_transpose(a: &ConvTransposeAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor, OpError> {
     let (n, c, sp, kernel) = check_conv("ConvTranspose", x, w, &a.window.kernel_shape)?;
-    if w.shape()[0] != c || c % a.group != 0 {
+    let m = w.shape()[1].checked_mul(a.group);
+    let Some(m) = m.filter(|_| w.shape()[0] == c && a.group != 0 && c % a.group == 0) else {
         bail!("ConvTranspose: W has {} input channels, X has {c}, group is {}", w.shape()[0], a.group);
-    }
-    let m = w.shape()[1] * a.group;
+    };
     check_bias("ConvTranspose", b, m)?;
     let rank = sp.len();
     a.window.check(rank, kernel).map_err(|e| op_err!("ConvTranspose: {e}"))?;
@@ -131,7 +131,8 @@ pub fn deform_conv(a: &DeformConvAttrs, inputs: &Inputs<'_>) -> Result<Tensor, O
         bail!("DeformConv: only 2-D inputs are supported, got shape {:?}", x.shape());
     }
     let (m, cig) = (w.shape()[0], w.shape()[1]);
-    if cig * a.group != c || m % a.group != 0 || c % a.offset_group != 0 {
+    let groups_ok = a.group != 0 && a.offset_group != 0 && a.offset_group <= c.max(1);
+    if !groups_ok || cig.checked_mul(a.group) != Some(c) || m % a.group != 0 || c % a.offset_group != 0 {
         bail!(
             "DeformConv: W {:?} does not fit X with {c} channels, group {}, offset_group {}",
             w.shape(),
@@ -141,7 +142,7 @@ pub fn deform_conv(a: &DeformConvAttrs, inputs: &Inputs<'_>) -> Result<Tensor, O
     }
     check_bias("DeformConv", b, m)?;
     let r = resolve(&a.window, sp, kernel)?;
-    let kvol = kernel[0] * kernel[1];
+    let kvol = super::super::numel(kernel)?;
     let want = [n, a.offset_group * kvol * 2, r.out[0], r.out[1]];
     if off.shape() != want {
         bail!("DeformConv: offset must have shape {want:?}, got {:?}", off.shape());
@@ -203,7 +204,7 @@ pub fn col2im(w: &Window, x: &Tensor, image: &Tensor, block: &Tensor) -> Result<
         bail!("Col2Im: input dim 1 ({cb}) is not a multiple of prod(block_shape) = {kvol}");
     }
     let r = resolve(w, &image, &block)?;
-    if r.out.iter().product::<usize>() != l {
+    if r.out.iter().try_fold(1usize, |a, &o| a.checked_mul(o)) != Some(l) {
         bail!("Col2Im: input has {l} blocks but the geometry gives {:?}", r.out);
     }
     let (s, _) = spatial(&image, &r)?;

@@ -105,7 +105,7 @@ pub fn eval(op: &NnOp, inputs: &Inputs<'_>, num_outputs: usize) -> Result<Vec<Va
             NnOp::GroupNorm { epsilon, num_groups, per_group_affine } => {
                 let (_, c, sp) = split_nc(&x, name)?;
                 let g = *num_groups;
-                if c % g != 0 {
+                if g == 0 || c % g != 0 {
                     bail!("GroupNormalization: {c} channels are not divisible into {g} groups");
                 }
                 let plane: usize = sp.iter().product();
@@ -134,6 +134,9 @@ pub fn eval(op: &NnOp, inputs: &Inputs<'_>, num_outputs: usize) -> Result<Vec<Va
             }
             NnOp::Lrn { alpha, beta, bias, size } => {
                 let (_, c, sp) = split_nc(&x, name)?;
+                if *size == 0 {
+                    bail!("LRN: size must be positive");
+                }
                 let plane: usize = sp.iter().product();
                 k::lrn(c, plane, *size, *alpha as T, *beta as T, *bias as T, xv, &mut y);
                 Ok(vec![Value::Tensor(finish(shape, y, dtype)?)])

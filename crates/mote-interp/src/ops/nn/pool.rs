@@ -152,9 +152,10 @@ pub fn max_unpool(w: &Window, x: &Tensor, ind: &Tensor, output_shape: Option<&Te
     w.check(r, kernel).map_err(|e| op_err!("MaxUnpool: {e}"))?;
     let mut inferred = vec![n, c];
     for i in 0..r {
-        let pads = w.pads.get(i).copied().unwrap_or(0) + w.pads.get(i + r).copied().unwrap_or(0);
-        let full = (sp[i].max(1) - 1) * w.stride(i) + kernel[i];
-        inferred.push(full.checked_sub(pads).ok_or_else(|| op_err!("MaxUnpool: pads exceed the output size"))?);
+        let pads = w.pads.get(i).copied().unwrap_or(0).checked_add(w.pads.get(i + r).copied().unwrap_or(0));
+        let full = (sp[i].max(1) - 1).checked_mul(w.stride(i)).and_then(|f| f.checked_add(kernel[i]));
+        let out = full.zip(pads).and_then(|(f, p)| f.checked_sub(p));
+        inferred.push(out.ok_or_else(|| op_err!("MaxUnpool: pads exceed the output size, or it overflows"))?);
     }
     let shape: Vec<usize> = match output_shape {
         Some(t) => shape_input(t, "MaxUnpool: output_shape")?

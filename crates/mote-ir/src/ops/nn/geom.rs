@@ -50,6 +50,9 @@ pub struct Resolved {
     pub out: Vec<usize>,
 }
 
+/// Largest stride, dilation or pad a window may have.
+pub const MAX_WINDOW_ATTR: usize = 1 << 32;
+
 fn nth_or(v: &[usize], i: usize, default: usize) -> usize {
     v.get(i).copied().unwrap_or(default)
 }
@@ -70,6 +73,13 @@ impl Window {
         }
         if !self.pads.is_empty() && self.pads.len() != 2 * rank {
             return Err(infer_err!("`pads` has {} values for {rank} spatial dims", self.pads.len()));
+        }
+        // Kernels index with `o * stride + k * dilation - pad` in `isize`; with these bounds
+        // (and dims within the tensor size limit) that cannot overflow.
+        for (name, v) in [("strides", &self.strides), ("dilations", &self.dilations), ("pads", &self.pads)] {
+            if v.iter().any(|&x| x > MAX_WINDOW_ATTR) {
+                return Err(infer_err!("`{name}` values above {MAX_WINDOW_ATTR} are not supported, got {v:?}"));
+            }
         }
         Ok(())
     }
@@ -95,24 +105,31 @@ impl Window {
     /// truncation toward zero as onnxruntime does (for SAME_LOWER, `begin = (total + 1) / 2`).
     pub fn axis(&self, i: usize, rank: usize, input: usize, k: usize) -> Result<(isize, isize, usize), InferError> {
         let s = self.stride(i);
-        let ek = (k.max(1) - 1) * self.dilation(i) + 1;
+        let ek = self.dilated(i, k)?;
+        let too_large = || infer_err!("spatial axis {i}: the window geometry overflows (input {input}, kernel {k})");
         match self.auto_pad {
             AutoPad::SameUpper | AutoPad::SameLower => {
                 let target = input.div_ceil(s);
                 let window = if self.same_undilated { k.max(1) } else { ek };
-                let total = ((target.max(1) - 1) * s + window) as isize - input as isize;
+                let total = ((target.max(1) - 1) as u128 * s as u128 + window as u128) as i128 - input as i128;
                 let b = if self.auto_pad == AutoPad::SameUpper { total / 2 } else { (total + 1) / 2 };
                 // Division truncates toward zero, as in onnxruntime.
-                let span = input as isize + total - ek as isize;
-                let out = (span / s as isize + 1).max(0) as usize;
-                Ok((b, total - b, out))
+                let span = input as i128 + total - ek as i128;
+                let out = (span / s as i128 + 1).max(0);
+                let (b, e) = (isize::try_from(b).map_err(|_| too_large())?, isize::try_from(total - b));
+                Ok((b, e.map_err(|_| too_large())?, usize::try_from(out).map_err(|_| too_large())?))
             }
             AutoPad::NotSet | AutoPad::Valid => {
                 let (b, e) = if self.auto_pad == AutoPad::Valid { (0, 0) } else { self.explicit_pads(i, rank) };
-                let padded = input + b + e;
+                let (ib, ie) = (isize::try_from(b).map_err(|_| too_large())?, isize::try_from(e));
+                let padded = input
+                    .checked_add(b)
+                    .and_then(|x| x.checked_add(e))
+                    .filter(|&x| isize::try_from(x).is_ok())
+                    .ok_or_else(too_large)?;
                 if padded < ek {
                     // No window fits: an empty output, as onnxruntime gives.
-                    return Ok((b as isize, e as isize, 0));
+                    return Ok((ib, ie.map_err(|_| too_large())?, 0));
                 }
                 let span = padded - ek;
                 let mut out = if self.ceil_mode { span.div_ceil(s) + 1 } else { span / s + 1 };
@@ -120,9 +137,16 @@ impl Window {
                 if self.ceil_mode && (out - 1) * s >= input + b {
                     out -= 1;
                 }
-                Ok((b as isize, e as isize, out))
+                Ok((ib, ie.map_err(|_| too_large())?, out))
             }
         }
+    }
+
+    /// The dilated extent `(k - 1) * dilation + 1` of a kernel of size `k` on spatial axis `i`.
+    fn dilated(&self, i: usize, k: usize) -> Result<usize, InferError> {
+        (k.max(1) - 1).checked_mul(self.dilation(i)).and_then(|x| x.checked_add(1)).ok_or_else(|| {
+            infer_err!("spatial axis {i}: kernel {k} with dilation {} is too large", self.dilation(i))
+        })
     }
 
     /// Resolves the window for concrete spatial input sizes and kernel.
@@ -174,18 +198,24 @@ impl Window {
         output_shape: Option<usize>,
     ) -> Result<(isize, isize, usize), InferError> {
         let s = self.stride(i);
-        let ek = (k.max(1) - 1) * self.dilation(i) + 1;
-        let full = s * input.saturating_sub(1) + output_padding + ek;
+        let ek = self.dilated(i, k)?;
+        let too_large = || infer_err!("spatial axis {i}: the transposed output size overflows (input {input})");
+        let full = s
+            .checked_mul(input.saturating_sub(1))
+            .and_then(|x| x.checked_add(output_padding))
+            .and_then(|x| x.checked_add(ek))
+            .filter(|&x| isize::try_from(x).is_ok())
+            .ok_or_else(too_large)?;
         let target = match (output_shape, self.auto_pad) {
             (Some(o), _) => Some(o),
             // `in * stride`, but never beyond the full size (onnxruntime clamps the total
             // padding at 0 when the kernel is smaller than the stride).
-            (None, AutoPad::SameUpper | AutoPad::SameLower) => Some((input * s).min(full)),
+            (None, AutoPad::SameUpper | AutoPad::SameLower) => Some(input.saturating_mul(s).min(full)),
             _ => None,
         };
         match target {
             Some(out) => {
-                let total = full as isize - out as isize;
+                let total = full as isize - isize::try_from(out).map_err(|_| too_large())?;
                 let small = total.div_euclid(2);
                 let (b, e) =
                     if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
@@ -193,8 +223,9 @@ impl Window {
             }
             None => {
                 let (b, e) = if self.auto_pad == AutoPad::Valid { (0, 0) } else { self.explicit_pads(i, rank) };
-                let out = full
-                    .checked_sub(b + e)
+                let out = b
+                    .checked_add(e)
+                    .and_then(|p| full.checked_sub(p))
                     .ok_or_else(|| infer_err!("spatial axis {i}: pads {b}+{e} exceed the output size {full}"))?;
                 Ok((b as isize, e as isize, out))
             }

@@ -81,12 +81,12 @@ pub(super) fn infer(op: &NnOp, cx: &InferCx<'_>) -> Result<Vec<ValueType>, Infer
                     for (i, d) in x[2..].iter().enumerate() {
                         out.push(match d {
                             Dim::Known(n) => {
-                                let full = (n.max(&1) - 1) * w.stride(i) + k[i];
-                                let pads =
-                                    w.pads.get(i).copied().unwrap_or(0) + w.pads.get(i + r).copied().unwrap_or(0);
-                                Dim::Known(
-                                    full.checked_sub(pads).ok_or_else(|| infer_err!("MaxUnpool: pads too large"))?,
-                                )
+                                let full = (n.max(&1) - 1).checked_mul(w.stride(i)).and_then(|f| f.checked_add(k[i]));
+                                let pads = w.pads.get(i).copied().unwrap_or(0).checked_add(
+                                    w.pads.get(i + r).copied().unwrap_or(0),
+                                );
+                                let o = full.zip(pads).and_then(|(f, p)| f.checked_sub(p));
+                                Dim::Known(o.ok_or_else(|| infer_err!("MaxUnpool: pads too large, or overflow"))?)
                             }
                             _ => Dim::Unknown,
                         });
@@ -209,8 +209,15 @@ fn conv_transpose(cx: &InferCx<'_>, a: &ConvTransposeAttrs) -> Result<ValueType,
         return Ok(tensor(dt, Some(out)));
     };
     a.window.check(r, &k)?;
+    // `output_shape` lists the spatial dims, possibly after N and C (as evaluation reads it).
+    let spatial_out = a.output_shape.as_deref().map(|s| &s[s.len().saturating_sub(r)..]);
+    if let Some(s) = spatial_out
+        && s.len() != r
+    {
+        return Err(infer_err!("ConvTranspose: output_shape has {} values for {r} spatial dims", s.len()));
+    }
     for i in 0..r {
-        let os = a.output_shape.as_ref().and_then(|s| s.get(i).copied());
+        let os = spatial_out.map(|s| s[i]);
         out.push(match &x[i + 2] {
             Dim::Known(n) => {
                 let op = a.output_padding.get(i).copied().unwrap_or(0);
@@ -289,12 +296,12 @@ pub(super) fn macs(op: &NnOp, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option
         NnOp::Conv(_) | NnOp::DeformConv(_) => {
             // Every output element takes C/group * prod(k) MACs: W's numel / M.
             let (w, y) = (known(cx, 1)?, out_known(outputs)?);
-            prod(&y)?.checked_mul(prod(&w[1..])?)
+            prod(&y)?.checked_mul(prod(w.get(1..)?)?)
         }
         NnOp::ConvTranspose(_) => {
             // Every input element is scattered into M/group * prod(k) outputs.
             let (x, w) = (known(cx, 0)?, known(cx, 1)?);
-            prod(&x)?.checked_mul(prod(&w[1..])?)
+            prod(&x)?.checked_mul(prod(w.get(1..)?)?)
         }
         NnOp::Gemm { trans_a, .. } => {
             let (a, y) = (known(cx, 0)?, out_known(outputs)?);
@@ -319,9 +326,10 @@ pub(super) fn macs(op: &NnOp, cx: &InferCx<'_>, outputs: &[ValueType]) -> Option
                         Label::Ellipsis => (0..er).map(|j| (b'.', er - j)).collect(),
                     };
                     for key in keys {
+                        let dim = *shape.get(k)?;
                         match sizes.iter_mut().find(|(q, _)| *q == key) {
-                            Some((_, d)) => *d = (*d).max(shape[k]),
-                            None => sizes.push((key, shape[k])),
+                            Some((_, d)) => *d = (*d).max(dim),
+                            None => sizes.push((key, dim)),
                         }
                         k += 1;
                     }

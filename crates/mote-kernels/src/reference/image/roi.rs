@@ -57,7 +57,7 @@ impl RoiAlign {
             }
         };
         let (gh, gw) = (grid(roi_h, ph), grid(roi_w, pw));
-        let count = c::<T>((gh * gw).max(1) as f64);
+        let count = c::<T>(gh.saturating_mul(gw).max(1) as f64);
         let (hf, wf) = (c::<T>(h as f64), c::<T>(w as f64));
         let plane = h * w;
         for oy in 0..ph {

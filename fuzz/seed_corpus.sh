@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Seeds the onnx_import fuzz corpus from the shared conformance data.
+#
+#   fuzz/seed_corpus.sh            # every conformance model under 4 KB -> fuzz/work/onnx_import
+#   fuzz/seed_corpus.sh --commit   # the smallest model of each op (under 1 KB) -> fuzz/corpus/onnx_import
+#
+# The shared data lives at ../shared/data relative to the repository (or $MOTE_SHARED_DATA).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+data="${MOTE_SHARED_DATA:-$here/../../shared/data}"
+index="$data/conformance/INDEX.tsv"
+nodes="$data/conformance/node"
+[ -f "$index" ] || { echo "no $index (set MOTE_SHARED_DATA)" >&2; exit 1; }
+
+if [ "${1:-}" = "--commit" ]; then
+    out="$here/corpus/onnx_import"
+    mkdir -p "$out"
+    # Columns: test, opset, domains, ir, ops, dtypes, sets, bytes, ...; keep the smallest per op list.
+    tail -n +2 "$index" | sort -t$'\t' -k5,5 -k8,8n | awk -F'\t' '$8 < 400 && !seen[$5]++ {print $1}' |
+        while read -r t; do cp "$nodes/$t/model.onnx" "$out/$t.onnx"; done
+else
+    out="$here/work/onnx_import"
+    mkdir -p "$out"
+    for m in "$nodes"/*/model.onnx; do
+        if [ "$(stat -c %s "$m")" -lt 4096 ]; then
+            cp "$m" "$out/$(basename "$(dirname "$m")").onnx"
+        fi
+    done
+    for m in ort_logreg_iris tflm_hello_world_float tflm_hello_world_int8; do
+        [ -f "$data/models/$m/model.onnx" ] && cp "$data/models/$m/model.onnx" "$out/$m.onnx"
+    done
+fi
+echo "$(ls "$out" | wc -l) models in $out"
