@@ -333,7 +333,14 @@ fn dump_intermediates_writes_every_stage() {
     let model = write(&d, "m.onnx", &relu_add());
     let x = npy_f32(&d, "x.npy", &[1, 3], &[-1.0, 0.5, 2.0]);
     let stages = d.join("stages");
-    let o = mote(&["run", model.to_str().unwrap(), "-i", &format!("x={}", x.display()), "--dump-intermediates", stages.to_str().unwrap()]);
+    let o = mote(&[
+        "run",
+        model.to_str().unwrap(),
+        "-i",
+        &format!("x={}", x.display()),
+        "--dump-intermediates",
+        stages.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let index = std::fs::read_to_string(stages.join("index.tsv")).unwrap();
     let rows: Vec<&str> = index.lines().skip(1).collect();

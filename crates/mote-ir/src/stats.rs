@@ -193,13 +193,15 @@ pub fn specialize_inputs(g: &mut Graph, bindings: &HashMap<String, usize>, defau
     }
     assumed
 }
+
 #[cfg(test)]
 mod tests {
     use mote_core::DType;
 
     use super::*;
     use crate::ops::Op;
-    use crate::ops::quant::{AutoPad, ConvAttrs, QuantOp};
+    use crate::ops::nn::{ConvAttrs, Window};
+    use crate::ops::quant::QuantOp;
 
     /// Fuzzer crash: `ConvInteger(w, x_zero_point, w_zero_point)` (inputs shifted by a mutation)
     /// made the quant MACs index a scalar's shape. Stats run before or without inference, so
@@ -214,14 +216,7 @@ mod tests {
         let y = g.add_value("y", ty(DType::I32, &[1, 1, 1]));
         g.inputs = vec![x, xz, wz];
         g.outputs = vec![y];
-        let attrs = ConvAttrs {
-            kernel_shape: None,
-            strides: vec![],
-            dilations: vec![],
-            pads: vec![1, 1, 1, 1],
-            auto_pad: AutoPad::NotSet,
-            group: 1,
-        };
+        let attrs = ConvAttrs { window: Window { pads: vec![1, 1, 1, 1], ..Window::default() }, group: 1 };
         g.add_node("conv", Op::Quant(QuantOp::ConvInteger(attrs)), vec![Some(x), Some(xz), Some(wz)], vec![Some(y)]);
         let s = stats(&g);
         assert_eq!((s.macs, s.macs_unknown_nodes), (0, 1));
@@ -240,10 +235,9 @@ mod tests {
         assert_eq!(s.activation_peak_bytes, u64::MAX);
     }
 
-    /// `mote-ir/src/ops/quant.rs` `conv_macs` multiplies the output dims unchecked: declared
-    /// (never allocated) dims of 2^20 x 2^30 x 2^40 overflow.
+    /// Regression: the quant conv MACs multiplied the output dims unchecked; declared (never
+    /// allocated) dims of 2^20 x 2^30 x 2^40 overflowed.
     #[test]
-    #[ignore = "bug in the quant family (mote-ir/src/ops/quant.rs), reported to the lead"]
     fn quant_conv_macs_do_not_overflow() {
         let mut g = Graph::new("g");
         let ty = |d: DType, s: &[usize]| ValueType::Tensor(TensorType::concrete(d, s));
@@ -252,14 +246,7 @@ mod tests {
         let y = g.add_value("y", ty(DType::I32, &[1 << 20, 1 << 30, 1 << 40]));
         g.inputs = vec![x, w];
         g.outputs = vec![y];
-        let attrs = ConvAttrs {
-            kernel_shape: None,
-            strides: vec![],
-            dilations: vec![],
-            pads: vec![],
-            auto_pad: AutoPad::NotSet,
-            group: 1,
-        };
+        let attrs = ConvAttrs { window: Window::default(), group: 1 };
         g.add_node("conv", Op::Quant(QuantOp::ConvInteger(attrs)), vec![Some(x), Some(w)], vec![Some(y)]);
         let _ = stats(&g);
     }

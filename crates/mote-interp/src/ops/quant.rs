@@ -6,7 +6,8 @@
 //! exactly; requantization follows the ONNX reference (multiplier in the scale's dtype, product
 //! in f64, round half to even).
 
-use mote_ir::ops::quant::{ConvAttrs, QuantOp};
+use mote_ir::ops::nn::ConvAttrs;
+use mote_ir::ops::quant::QuantOp;
 use mote_ir::{DType, Data, Elem, Tensor, Value, bf16, dispatch, f16};
 use mote_kernels::reference::quant::{
     ConvAxis, Granularity, QInt, QuantLayout, conv_i32, dequantize, dequantize_float, gemm_i32, quantize,
@@ -435,17 +436,24 @@ fn int_conv(
     if c_in % g != 0 || c_out % g != 0 || wd[1] * g != c_in {
         bail!("w has {} input channels per group but x has {c_in} channels in {g} group(s)", wd[1]);
     }
-    let axes = attrs.resolve(&xd[2..], &wd[2..]).map_err(OpError)?;
+    let spatial = &xd[2..];
+    let r = attrs.window.resolve(spatial, &wd[2..]).map_err(|e| OpError(e.0))?;
+    if let Some(ks) = &attrs.window.kernel_shape
+        && ks[..] != wd[2..]
+    {
+        bail!("kernel_shape {ks:?} differs from w's spatial dims {:?}", &wd[2..]);
+    }
     let unit = ConvAxis { input: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0, output: 1 };
     let mut k3 = [unit; 3];
-    for (i, a) in axes.iter().enumerate() {
-        k3[3 - axes.len() + i] = ConvAxis {
-            input: a.input,
-            kernel: a.kernel,
-            stride: a.stride,
-            dilation: a.dilation,
-            pad_begin: a.pad_begin,
-            output: a.output,
+    let n = spatial.len();
+    for i in 0..n {
+        k3[3 - n + i] = ConvAxis {
+            input: spatial[i],
+            kernel: r.kernel[i],
+            stride: r.strides[i],
+            dilation: r.dilations[i],
+            pad_begin: r.pads_begin[i],
+            output: r.out[i],
         };
     }
     let mut xv = ints(x, "x")?;
@@ -483,7 +491,7 @@ fn int_conv(
         }
     };
     let mut shape = vec![nb, c_out];
-    shape.extend(axes.iter().map(|a| a.output));
+    shape.extend(r.out.iter().copied());
     let mut out = vec![0i32; numel(&shape)?];
     let isz: usize = xd[1..].iter().product();
     let osz: usize = shape[1..].iter().product();

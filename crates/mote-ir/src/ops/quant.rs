@@ -9,105 +9,8 @@ use mote_core::DType;
 use crate::infer::{InferCx, InferError, broadcast};
 use crate::infer_err;
 use crate::ops::OpFamily;
+use crate::ops::nn::ConvAttrs;
 use crate::types::{Dim, TensorType, ValueType};
-
-/// How convolution padding is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AutoPad {
-    /// Explicit `pads`.
-    NotSet,
-    /// Output size `ceil(in / stride)`, extra padding at the end.
-    SameUpper,
-    /// Output size `ceil(in / stride)`, extra padding at the start.
-    SameLower,
-    /// No padding.
-    Valid,
-}
-
-/// Convolution geometry of `QLinearConv` and `ConvInteger` (N-d, NCHW layout).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConvAttrs {
-    /// Spatial kernel size; taken from the weight's shape when absent.
-    pub kernel_shape: Option<Vec<usize>>,
-    /// Per spatial axis; empty means all 1.
-    pub strides: Vec<usize>,
-    /// Per spatial axis; empty means all 1.
-    pub dilations: Vec<usize>,
-    /// `[begin..., end...]`; empty means all 0. Used only with [`AutoPad::NotSet`].
-    pub pads: Vec<usize>,
-    pub auto_pad: AutoPad,
-    pub group: usize,
-}
-
-/// Resolved geometry of one spatial axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvAxis {
-    pub input: usize,
-    pub kernel: usize,
-    pub stride: usize,
-    pub dilation: usize,
-    pub pad_begin: usize,
-    pub output: usize,
-}
-
-impl ConvAttrs {
-    /// Resolves each spatial axis for an input of spatial size `input` and a kernel of `kernel`.
-    pub fn resolve(&self, input: &[usize], kernel: &[usize]) -> Result<Vec<ConvAxis>, String> {
-        let n = input.len();
-        if kernel.len() != n {
-            return Err(format!("kernel has {} spatial dims but the input has {n}", kernel.len()));
-        }
-        if let Some(ks) = &self.kernel_shape
-            && ks.as_slice() != kernel
-        {
-            return Err(format!("kernel_shape {ks:?} does not match the weight's spatial shape {kernel:?}"));
-        }
-        let get = |v: &[usize], i: usize, what: &str| -> Result<usize, String> {
-            if v.is_empty() {
-                return Ok(1);
-            }
-            if v.len() != n {
-                return Err(format!("{what} has {} values for {n} spatial dims", v.len()));
-            }
-            if v[i] == 0 {
-                return Err(format!("{what} must be positive, got {v:?}"));
-            }
-            Ok(v[i])
-        };
-        if !self.pads.is_empty() && self.pads.len() != 2 * n {
-            return Err(format!("pads has {} values for {n} spatial dims", self.pads.len()));
-        }
-        let mut axes = Vec::with_capacity(n);
-        for i in 0..n {
-            let (stride, dilation) = (get(&self.strides, i, "strides")?, get(&self.dilations, i, "dilations")?);
-            let k = kernel[i];
-            let span = k.checked_sub(1).map(|x| x * dilation + 1).ok_or("kernel dimension is 0")?;
-            let (pad_begin, pad_end) = match self.auto_pad {
-                AutoPad::NotSet => {
-                    if self.pads.is_empty() {
-                        (0, 0)
-                    } else {
-                        (self.pads[i], self.pads[i + n])
-                    }
-                }
-                AutoPad::Valid => (0, 0),
-                AutoPad::SameUpper | AutoPad::SameLower => {
-                    let out = input[i].div_ceil(stride);
-                    let total = ((out.max(1) - 1) * stride + span).saturating_sub(input[i]);
-                    let small = total / 2;
-                    if self.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) }
-                }
-            };
-            let padded = input[i] + pad_begin + pad_end;
-            if padded < span {
-                return Err(format!("kernel span {span} exceeds the padded input size {padded} on spatial axis {i}"));
-            }
-            let output = (padded - span) / stride + 1;
-            axes.push(ConvAxis { input: input[i], kernel: k, stride, dilation, pad_begin, output });
-        }
-        Ok(axes)
-    }
-}
 
 /// Quantization ops.
 #[derive(Clone, Debug, PartialEq)]
@@ -171,14 +74,16 @@ fn conv_shape(attrs: &ConvAttrs, cx: &InferCx<'_>, x: usize, w: usize) -> Result
         return Err(infer_err!("X (rank {}) and W (rank {}) must have the same rank >= 3", xs.len(), ws.len()));
     }
     let mut out = vec![xs[0].clone(), ws[0].clone()];
-    let input: Option<Vec<usize>> = xs[2..].iter().map(Dim::known).collect();
-    let kernel: Option<Vec<usize>> = ws[2..].iter().map(Dim::known).collect();
-    match (input, kernel) {
-        (Some(i), Some(k)) => {
-            let axes = attrs.resolve(&i, &k).map_err(InferError)?;
-            out.extend(axes.iter().map(|a| Dim::Known(a.output)));
+    match ws[2..].iter().map(Dim::known).collect::<Option<Vec<usize>>>() {
+        Some(k) => {
+            if let Some(ks) = &attrs.window.kernel_shape
+                && *ks != k
+            {
+                return Err(infer_err!("kernel_shape {ks:?} differs from the weight's spatial dims {k:?}"));
+            }
+            out.extend(attrs.window.infer_out(&xs[2..], &k)?);
         }
-        _ => out.extend(std::iter::repeat_n(Dim::Unknown, xs.len() - 2)),
+        None => out.extend(std::iter::repeat_n(Dim::Unknown, xs.len() - 2)),
     }
     Ok(Some(out))
 }
@@ -187,8 +92,8 @@ fn conv_macs(cx: &InferCx<'_>, outputs: &[ValueType], w: usize) -> Option<u64> {
     let y = outputs.first()?.as_tensor()?.known_shape()?;
     let ws = cx.tensor(w).known_shape()?;
     // Each output element needs (C_in / group) * prod(kernel) MACs; W is [M, C_in/group, k...].
-    let per_out: usize = ws[1..].iter().product();
-    Some(y.iter().product::<usize>() as u64 * per_out as u64)
+    let per_out = ws[1..].iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))?;
+    y.iter().try_fold(per_out, |acc, &d| acc.checked_mul(d as u64))
 }
 
 impl OpFamily for QuantOp {
@@ -259,23 +164,6 @@ impl OpFamily for QuantOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn conv(auto_pad: AutoPad, pads: Vec<usize>, strides: Vec<usize>) -> ConvAttrs {
-        ConvAttrs { kernel_shape: None, strides, dilations: vec![], pads, auto_pad, group: 1 }
-    }
-
-    #[test]
-    fn conv_geometry() {
-        let a = conv(AutoPad::NotSet, vec![1, 1, 1, 1], vec![]).resolve(&[5, 5], &[3, 3]).unwrap();
-        assert_eq!(a[0].output, 5);
-        let a = conv(AutoPad::SameUpper, vec![], vec![2]).resolve(&[6], &[3]).unwrap();
-        // out = 3, total pad = (3-1)*2 + 3 - 6 = 1 -> begin 0 (upper puts the extra at the end).
-        assert_eq!((a[0].output, a[0].pad_begin), (3, 0));
-        let a = conv(AutoPad::SameLower, vec![], vec![2]).resolve(&[6], &[3]).unwrap();
-        assert_eq!((a[0].output, a[0].pad_begin), (3, 1));
-        assert!(conv(AutoPad::Valid, vec![], vec![]).resolve(&[2], &[3]).is_err());
-        assert!(conv(AutoPad::NotSet, vec![], vec![0]).resolve(&[4], &[3]).is_err());
-    }
 
     #[test]
     fn matmul_shapes() {

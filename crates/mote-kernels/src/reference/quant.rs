@@ -233,7 +233,8 @@ pub struct ConvAxis {
     pub kernel: usize,
     pub stride: usize,
     pub dilation: usize,
-    pub pad_begin: usize,
+    /// Negative when a SAME window is smaller than its stride.
+    pub pad_begin: isize,
     pub output: usize,
 }
 
@@ -257,7 +258,7 @@ pub fn conv_i32(
     let isize = ad.input * ah.input * aw.input;
     let osize = ad.output * ah.output * aw.output;
     let tap = |o: usize, k: usize, a: &ConvAxis| -> Option<usize> {
-        let p = (o * a.stride + k * a.dilation) as isize - a.pad_begin as isize;
+        let p = (o * a.stride + k * a.dilation) as isize - a.pad_begin;
         if p < 0 || p as usize >= a.input { None } else { Some(p as usize) }
     };
     for m in 0..c_out {

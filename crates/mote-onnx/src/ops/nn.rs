@@ -211,7 +211,7 @@ fn auto_pad(cx: &NodeCtx<'_>) -> Result<AutoPad, NodeError> {
 }
 
 /// Reads the window attributes; `ceil_mode` only for pooling.
-fn window(cx: &NodeCtx<'_>, pooling: bool) -> Result<Window, NodeError> {
+pub(crate) fn window(cx: &NodeCtx<'_>, pooling: bool) -> Result<Window, NodeError> {
     let w = Window {
         kernel_shape: cx.usizes("kernel_shape")?,
         strides: cx.usizes("strides")?.unwrap_or_default(),
@@ -265,7 +265,7 @@ fn bounded(cx: &NodeCtx<'_>, name: &str) -> Result<Option<Vec<usize>>, NodeError
     Ok(v)
 }
 
-fn group(cx: &NodeCtx<'_>, name: &str) -> Result<usize, NodeError> {
+pub(crate) fn group(cx: &NodeCtx<'_>, name: &str) -> Result<usize, NodeError> {
     let g = cx.int(name, 1)?;
     usize::try_from(g).ok().filter(|&g| g > 0).ok_or_else(|| invalid!("attribute `{name}` must be positive, got {g}"))
 }

@@ -1,6 +1,7 @@
 //! Quantization ops: ONNX attributes -> [`QuantOp`].
 
-use mote_ir::ops::quant::{AutoPad, ConvAttrs, QuantOp, is_quant_dtype};
+use mote_ir::ops::nn::ConvAttrs;
+use mote_ir::ops::quant::{QuantOp, is_quant_dtype};
 use mote_ir::{DType, Op};
 
 use super::{NodeCtx, NodeError, invalid, unsupported};
@@ -89,24 +90,5 @@ fn block_size(cx: &NodeCtx<'_>) -> Result<usize, NodeError> {
 
 /// Reads the convolution attributes shared with `Conv`.
 pub fn conv_attrs(cx: &NodeCtx<'_>) -> Result<ConvAttrs, NodeError> {
-    let auto_pad = match cx.string("auto_pad", "NOTSET")?.as_str() {
-        "NOTSET" => AutoPad::NotSet,
-        "SAME_UPPER" => AutoPad::SameUpper,
-        "SAME_LOWER" => AutoPad::SameLower,
-        "VALID" => AutoPad::Valid,
-        other => return Err(invalid!("attribute `auto_pad` has an unknown value {other:?}")),
-    };
-    let group = cx.int("group", 1)?;
-    let group = usize::try_from(group)
-        .ok()
-        .filter(|&g| g > 0)
-        .ok_or_else(|| invalid!("attribute `group` must be positive, got {group}"))?;
-    Ok(ConvAttrs {
-        kernel_shape: cx.usizes("kernel_shape")?,
-        strides: cx.usizes("strides")?.unwrap_or_default(),
-        dilations: cx.usizes("dilations")?.unwrap_or_default(),
-        pads: cx.usizes("pads")?.unwrap_or_default(),
-        auto_pad,
-        group,
-    })
+    Ok(ConvAttrs { window: super::nn::window(cx, false)?, group: super::nn::group(cx, "group")? })
 }

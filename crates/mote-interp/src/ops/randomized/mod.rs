@@ -170,6 +170,12 @@ impl Rng {
             DType::U64 => Tensor::from_vec(shape, i.iter().map(|&x| x as u64).collect()),
             DType::Bool => Tensor::from_vec(shape, i.iter().map(|&x| x > 0).collect()),
             DType::String => Tensor::from_strings(shape, i.iter().map(|x| format!("s{x}")).collect()),
+            low => {
+                let empty = mote_ir::Data::zeros(low, 0);
+                mote_ir::dispatch_low_precision!(empty, _v => {
+                    Tensor::from_vec(shape, f.iter().map(|&x| <T as mote_ir::Elem>::from_f64(x)).collect::<Vec<T>>())
+                }, else unreachable!("every other dtype is matched above"))
+            }
         };
         t.expect("length matches the shape")
     }

@@ -1,8 +1,8 @@
-//! The quant family's files belong to another helper: bugs found here are documented by the
-//! `#[ignore]`d regression tests at the end (see the audit report), and the random test keeps
-//! its window attributes within what the ONNX importer admits.
+//! Randomized cases for the quant family, plus regressions for window attributes that once
+//! overflowed the convolution geometry (now shared with the nn family).
 
-use mote_ir::ops::quant::{AutoPad, ConvAttrs, QuantOp};
+use mote_ir::ops::nn::{AutoPad, ConvAttrs, Window};
+use mote_ir::ops::quant::QuantOp;
 use mote_ir::{DType, Op, Tensor};
 
 use super::{Rng, check, run_cases, vals};
@@ -20,14 +20,14 @@ fn conv_attrs(rng: &Rng, nd: usize) -> ConvAttrs {
     let per = |rng: &Rng, lo: usize, hi: usize, n: usize| -> Vec<usize> {
         if rng.one_in(3) { vec![] } else { (0..n).map(|_| lo + rng.below(hi - lo + 1)).collect() }
     };
-    ConvAttrs {
-        kernel_shape: None,
+    let window = Window {
         strides: per(rng, 1, 3, nd),
         dilations: per(rng, 1, 2, nd),
         pads: per(rng, 0, 2, 2 * nd),
         auto_pad: rng.pick(&[AutoPad::NotSet, AutoPad::SameUpper, AutoPad::SameLower, AutoPad::Valid]),
-        group: 1 + rng.below(2),
-    }
+        ..Window::default()
+    };
+    ConvAttrs { window, group: 1 + rng.below(2) }
 }
 
 #[test]
@@ -61,6 +61,7 @@ fn quant_random_cases() {
                     block_size: block,
                     output_dtype: rng.coin().then(|| qdtype(rng)),
                     precision: rng.coin().then(|| rng.float_dtype()),
+                    saturate: rng.coin(),
                 };
                 let zp = rng.coin().then(|| rng.tensor(zd, &ss));
                 (op, vec![Some(rng.floats(&s)), Some(scale(rng, &ss)), zp], 1)
@@ -141,24 +142,22 @@ fn quant_random_cases() {
     });
 }
 
-/// A conv whose attributes overflow the output-size arithmetic of `ConvAttrs::resolve`.
+/// A conv whose attributes would overflow the output-size arithmetic.
 fn huge_window_case(strides: Vec<usize>, dilations: Vec<usize>, pads: Vec<usize>) -> Result<bool, String> {
-    let a = ConvAttrs { kernel_shape: None, strides, dilations, pads, auto_pad: AutoPad::NotSet, group: 1 };
+    let a = ConvAttrs { window: Window { strides, dilations, pads, ..Window::default() }, group: 1 };
     let x = Tensor::zeros(DType::U8, vec![1, 1, 4]).unwrap();
     let w = Tensor::zeros(DType::U8, vec![1, 1, 3]).unwrap();
     check(&Op::Quant(QuantOp::ConvInteger(a)), &vals(vec![Some(x), Some(w)]), 1)
 }
 
-/// `mote-ir/src/ops/quant.rs` `ConvAttrs::resolve`: `(k - 1) * dilation + 1` overflows.
+/// Regression: `(k - 1) * dilation + 1` overflowed.
 #[test]
-#[ignore = "bug in the quant family (mote-ir/src/ops/quant.rs), reported to the lead"]
 fn quant_conv_huge_dilation_is_an_error() {
     assert_eq!(huge_window_case(vec![], vec![usize::MAX / 2 + 1], vec![]), Ok(false));
 }
 
-/// `ConvAttrs::resolve`: `input + pad_begin + pad_end` overflows.
+/// Regression: `input + pad_begin + pad_end` overflowed.
 #[test]
-#[ignore = "bug in the quant family (mote-ir/src/ops/quant.rs), reported to the lead"]
 fn quant_conv_huge_pads_are_an_error() {
     assert_eq!(huge_window_case(vec![], vec![], vec![usize::MAX, 1]), Ok(false));
 }
