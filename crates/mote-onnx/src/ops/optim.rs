@@ -44,7 +44,7 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
     };
     let blocks = op.input_blocks();
     let tensors = cx.inputs.len().saturating_sub(2);
-    if cx.inputs.len() < 2 + blocks || tensors % blocks != 0 {
+    if cx.inputs.len() < 2 + blocks || !tensors.is_multiple_of(blocks) {
         return Err(invalid!(
             "expects R, T and {blocks} blocks of equally many tensors, got {} inputs",
             cx.inputs.len()
