@@ -241,12 +241,12 @@ impl<'a> NodeCtx<'a> {
         match self.int_opt(name)? {
             None => Ok(None),
             // A code outside i32 must not wrap onto a valid one.
-            Some(code) => i32::try_from(code).ok().and_then(|c| dtype_from_onnx(c, name).ok()).map(Some).ok_or_else(
-                || {
+            Some(code) => {
+                i32::try_from(code).ok().and_then(|c| dtype_from_onnx(c, name).ok()).map(Some).ok_or_else(|| {
                     let type_name = i32::try_from(code).map_or_else(|_| format!("code {code}"), onnx_type_name);
                     unsupported!("attribute `{name}`: element type {type_name} is not supported")
-                },
-            ),
+                })
+            }
         }
     }
 

@@ -92,10 +92,15 @@ fn attention_random_cases() {
             4 => {
                 let sa = rng.shape(3);
                 let sb = if rng.one_in(5) { rng.shape(3) } else { sa.clone() };
-                (AttentionOp::SwiGlu { alpha: rng.float() }, vec![Some(rng.tensor(dt, &sa)), Some(rng.tensor(dt, &sb))], 1)
+                (
+                    AttentionOp::SwiGlu { alpha: rng.float() },
+                    vec![Some(rng.tensor(dt, &sa)), Some(rng.tensor(dt, &sb))],
+                    1,
+                )
             }
             5 => {
-                let rule = rng.pick(&[UpdateRule::Linear, UpdateRule::Gated, UpdateRule::Delta, UpdateRule::GatedDelta]);
+                let rule =
+                    rng.pick(&[UpdateRule::Linear, UpdateRule::Gated, UpdateRule::Delta, UpdateRule::GatedDelta]);
                 let (dk, dv) = (1 + rng.below(3), 1 + rng.below(3));
                 let (qh, kh) = (hq.min(4), hk.min(4));
                 let ins = vec![

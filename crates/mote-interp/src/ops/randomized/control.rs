@@ -78,11 +78,10 @@ fn control_random_cases() {
                 let then_branch = Box::new(passthrough(0, &(0..k).collect::<Vec<_>>(), &consts));
                 let outs: Vec<usize> = (0..if rng.one_in(5) { k + 1 } else { k }).map(|i| i + 1).collect();
                 let else_branch = Box::new(passthrough(0, &outs, &consts));
-                let c = rng.tensor(if rng.one_in(6) { rng.dtype() } else { DType::Bool }, &if rng.one_in(6) {
-                    vec![2]
-                } else {
-                    vec![]
-                });
+                let c = rng.tensor(
+                    if rng.one_in(6) { rng.dtype() } else { DType::Bool },
+                    &if rng.one_in(6) { vec![2] } else { vec![] },
+                );
                 (ControlOp::If { then_branch, else_branch }, vec![Some(Value::Tensor(c))], k)
             }
             1 => {
@@ -143,7 +142,8 @@ fn control_random_cases() {
             }
             4 => (ControlOp::SequenceEmpty { dtype: rng.dtype() }, vec![], 1),
             5 => {
-                let ins = (0..rng.below(4)).map(|_| Some(if rng.one_in(8) { any_value(rng) } else { Value::Tensor(small(rng)) }));
+                let ins = (0..rng.below(4))
+                    .map(|_| Some(if rng.one_in(8) { any_value(rng) } else { Value::Tensor(small(rng)) }));
                 (ControlOp::SequenceConstruct, ins.collect(), 1)
             }
             6 => {
@@ -152,7 +152,11 @@ fn control_random_cases() {
             }
             7 => (ControlOp::SequenceAt, vec![Some(seq_of(rng, false)), position(rng)], 1),
             8 => (ControlOp::SequenceErase, vec![Some(seq_of(rng, false)), position(rng)], 1),
-            9 => (ControlOp::SequenceLength, vec![Some(if rng.one_in(6) { any_value(rng) } else { seq_of(rng, false) })], 1),
+            9 => (
+                ControlOp::SequenceLength,
+                vec![Some(if rng.one_in(6) { any_value(rng) } else { seq_of(rng, false) })],
+                1,
+            ),
             10 | 11 => {
                 let x = small(rng);
                 let split = match rng.below(3) {
@@ -168,9 +172,7 @@ fn control_random_cases() {
                 (op, vec![Some(seq_of(rng, true))], 1)
             }
             13 => {
-                let elem = rng.coin().then(|| {
-                    ValueType::Tensor(TensorType::concrete(DType::F32, &[2]))
-                });
+                let elem = rng.coin().then(|| ValueType::Tensor(TensorType::concrete(DType::F32, &[2])));
                 let x = rng.coin().then(|| any_value(rng));
                 (ControlOp::Optional { elem }, vec![x], 1)
             }

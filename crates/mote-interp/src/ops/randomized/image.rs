@@ -108,7 +108,13 @@ fn image_random_cases() {
                 let three_d = rng.coin();
                 let n = rng.dim();
                 let theta = rng.tensor(dt, &if three_d { [n, 3, 4] } else { [n, 2, 3] });
-                let len = if rng.one_in(5) { rng.below(6) } else if three_d { 5 } else { 4 };
+                let len = if rng.one_in(5) {
+                    rng.below(6)
+                } else if three_d {
+                    5
+                } else {
+                    4
+                };
                 let mut size = rng.ints(len, 0, 4);
                 if rng.coin() {
                     let mut v = size.to_i64_vec().unwrap();

@@ -92,7 +92,13 @@ fn svm(rng: &Rng, classifier: bool) -> Svm {
     let pairs = classes * (classes - 1) / 2;
     let n_supports = if classifier { 0 } else { rng.below(3) };
     let sv = if classifier { nv } else { n_supports };
-    let n_coef = if sv == 0 { classes * f } else if classifier { (classes - 1) * nv } else { n_supports };
+    let n_coef = if sv == 0 {
+        classes * f
+    } else if classifier {
+        (classes - 1) * nv
+    } else {
+        n_supports
+    };
     let has_probs = rng.coin();
     Svm {
         kernel: rng.pick(&[Kernel::Linear, Kernel::Poly, Kernel::Rbf, Kernel::Sigmoid]),
@@ -132,7 +138,13 @@ fn ml_random_cases() {
     run_cases(0x3170_0009, 24000, 5, &names, |rng: &Rng| {
         let dt = rng.dtype();
         let (n, c) = (rng.dim(), rng.dim());
-        let xs = if rng.one_in(6) { rng.shape(3) } else if rng.one_in(4) { vec![c] } else { vec![n, c] };
+        let xs = if rng.one_in(6) {
+            rng.shape(3)
+        } else if rng.one_in(4) {
+            vec![c]
+        } else {
+            vec![n, c]
+        };
         let x = rng.tensor(dt, &xs);
         let (op, inputs, outs): (MlOp, Vec<Option<Tensor>>, usize) = match rng.below(16) {
             0 => {

@@ -21,6 +21,7 @@ mod nn;
 mod quant;
 mod random;
 mod reduce;
+mod regressions;
 mod rnn;
 mod signal;
 mod text;

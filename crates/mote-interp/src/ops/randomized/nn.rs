@@ -101,7 +101,11 @@ fn nn_random_cases() {
                 let mut ws = vec![m, c / g.max(1)];
                 ws.extend(&k);
                 let b = rng.coin().then(|| t(rng, &[m]));
-                (NnOp::Conv(ConvAttrs { window: window(rng, nd, ks), group: g }), vec![Some(x), Some(t(rng, &ws)), b], 1)
+                (
+                    NnOp::Conv(ConvAttrs { window: window(rng, nd, ks), group: g }),
+                    vec![Some(x), Some(t(rng, &ws)), b],
+                    1,
+                )
             }
             2 => {
                 let mut ws = vec![c, m / g.max(1)];

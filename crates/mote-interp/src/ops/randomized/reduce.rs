@@ -27,7 +27,8 @@ fn reduce_random_cases() {
                 (op, vec![Some(x), axes])
             }
             1 => {
-                let op = ReduceOp::Arg { max: rng.coin(), axis: ax, keepdims: rng.coin(), select_last_index: rng.coin() };
+                let op =
+                    ReduceOp::Arg { max: rng.coin(), axis: ax, keepdims: rng.coin(), select_last_index: rng.coin() };
                 (op, vec![Some(x)])
             }
             2 => {

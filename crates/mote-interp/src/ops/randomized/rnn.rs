@@ -54,7 +54,7 @@ fn rnn_random_cases() {
         };
         let dt = if rng.one_in(10) { rng.dtype() } else { rng.float_dtype() };
         let (seq, batch, input) = (rng.dim(), rng.dim(), 1 + rng.below(3));
-        let xs = if matches!(op.attrs().batch_first, true) { vec![batch, seq, input] } else { vec![seq, batch, input] };
+        let xs = if op.attrs().batch_first { vec![batch, seq, input] } else { vec![seq, batch, input] };
         let xs = perturb(rng, xs);
         let ws = perturb(rng, vec![nd, gates * hs, input]);
         let rs = perturb(rng, vec![nd, gates * hs, hs]);

@@ -144,9 +144,10 @@ impl Window {
 
     /// The dilated extent `(k - 1) * dilation + 1` of a kernel of size `k` on spatial axis `i`.
     fn dilated(&self, i: usize, k: usize) -> Result<usize, InferError> {
-        (k.max(1) - 1).checked_mul(self.dilation(i)).and_then(|x| x.checked_add(1)).ok_or_else(|| {
-            infer_err!("spatial axis {i}: kernel {k} with dilation {} is too large", self.dilation(i))
-        })
+        (k.max(1) - 1)
+            .checked_mul(self.dilation(i))
+            .and_then(|x| x.checked_add(1))
+            .ok_or_else(|| infer_err!("spatial axis {i}: kernel {k} with dilation {} is too large", self.dilation(i)))
     }
 
     /// Resolves the window for concrete spatial input sizes and kernel.

@@ -82,9 +82,12 @@ pub(super) fn infer(op: &NnOp, cx: &InferCx<'_>) -> Result<Vec<ValueType>, Infer
                         out.push(match d {
                             Dim::Known(n) => {
                                 let full = (n.max(&1) - 1).checked_mul(w.stride(i)).and_then(|f| f.checked_add(k[i]));
-                                let pads = w.pads.get(i).copied().unwrap_or(0).checked_add(
-                                    w.pads.get(i + r).copied().unwrap_or(0),
-                                );
+                                let pads = w
+                                    .pads
+                                    .get(i)
+                                    .copied()
+                                    .unwrap_or(0)
+                                    .checked_add(w.pads.get(i + r).copied().unwrap_or(0));
                                 let o = full.zip(pads).and_then(|(f, p)| f.checked_sub(p));
                                 Dim::Known(o.ok_or_else(|| infer_err!("MaxUnpool: pads too large, or overflow"))?)
                             }
