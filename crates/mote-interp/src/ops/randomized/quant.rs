@@ -162,3 +162,21 @@ fn quant_conv_huge_dilation_is_an_error() {
 fn quant_conv_huge_pads_are_an_error() {
     assert_eq!(huge_window_case(vec![], vec![], vec![usize::MAX, 1]), Ok(false));
 }
+
+/// `mote-interp/src/ops/quant.rs` `int_conv`: `wd[1] * g` overflows when X has no channels
+/// (so `c_in % g == 0` for any group).
+#[test]
+#[ignore = "bug in the quant family (mote-interp/src/ops/quant.rs), reported to the lead"]
+fn quant_conv_with_a_huge_group_is_an_error() {
+    let a = ConvAttrs {
+        kernel_shape: None,
+        strides: vec![],
+        dilations: vec![],
+        pads: vec![],
+        auto_pad: AutoPad::NotSet,
+        group: 1 << 62,
+    };
+    let x = Tensor::zeros(DType::U8, vec![1, 0, 4]).unwrap();
+    let w = Tensor::zeros(DType::U8, vec![0, 4, 1]).unwrap();
+    assert_eq!(check(&Op::Quant(QuantOp::ConvInteger(a)), &vals(vec![Some(x), Some(w)]), 1), Ok(false));
+}
