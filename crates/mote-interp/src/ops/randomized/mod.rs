@@ -23,6 +23,7 @@ mod random;
 mod reduce;
 mod regressions;
 mod rnn;
+mod shape;
 mod signal;
 mod text;
 

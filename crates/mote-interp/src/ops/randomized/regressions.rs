@@ -207,3 +207,15 @@ fn sequence_types_cover_every_item() {
     let pos = Value::Tensor(Tensor::scalar(1i64));
     assert_eq!(check(&Op::Control(ControlOp::SequenceAt), &[Some(seq), Some(pos)], 1), Ok(true));
 }
+
+#[test]
+fn depth_to_space_with_a_huge_blocksize_on_no_channels() {
+    use mote_ir::ops::shape::{BlockMode, ShapeOp};
+    for bs in [1 << 31, 1 << 32, usize::MAX] {
+        for mode in [BlockMode::Dcr, BlockMode::Crd] {
+            let x = Some(f32s(&[1, 0, 2, 2]));
+            runs(ShapeOp::DepthToSpace { blocksize: bs, mode }, vec![x.clone()], 1);
+            runs(ShapeOp::SpaceToDepth { blocksize: bs, mode }, vec![x], 1);
+        }
+    }
+}

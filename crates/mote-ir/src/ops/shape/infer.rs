@@ -437,7 +437,11 @@ fn unique(cx: &InferCx<'_>, axis: Option<i64>) -> R {
 fn depth_space(cx: &InferCx<'_>, bs: usize, to_space: bool) -> Shape {
     let Some(s) = cx.shape(0) else { return Ok(None) };
     let [n, c, h, w] = s else { return Err(infer_err!("needs a 4-D NCHW input, got rank {}", s.len())) };
-    let bb = Dim::Known(bs * bs);
+    if bs == 0 {
+        return Err(infer_err!("blocksize must be positive"));
+    }
+    let bb_value = bs.checked_mul(bs);
+    let bb = bb_value.map_or(Dim::Unknown, Dim::Known);
     let div = |d: &Dim, by: usize| -> Result<Dim, InferError> {
         match d.known() {
             Some(x) if x % by != 0 => Err(infer_err!("dimension {x} is not a multiple of {by}")),
@@ -447,7 +451,8 @@ fn depth_space(cx: &InferCx<'_>, bs: usize, to_space: bool) -> Shape {
     };
     let bsd = Dim::Known(bs);
     Ok(Some(if to_space {
-        vec![n.clone(), div(c, bs * bs)?, h.mul(&bsd), w.mul(&bsd)]
+        let bb = bb_value.ok_or_else(|| infer_err!("blocksize {bs} is too large"))?;
+        vec![n.clone(), div(c, bb)?, h.mul(&bsd), w.mul(&bsd)]
     } else {
         vec![n.clone(), c.mul(&bb), div(h, bs)?, div(w, bs)?]
     }))
