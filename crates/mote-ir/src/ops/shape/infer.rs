@@ -22,12 +22,17 @@ fn i64_tensor(shape: Vec<Dim>) -> ValueType {
 }
 
 /// `Some(k)` when input `i` is known to be a 1-D tensor of length `k` (a shape-like input).
+/// The length of 1-D input `i` (a shape or axes vector), when known and plausible as a rank:
+/// a declared length of 2^40 must not make inference build a 2^40-dim shape.
 fn vector_len(cx: &InferCx<'_>, i: usize) -> Option<usize> {
     match cx.shape(i) {
-        Some([d]) => d.known(),
+        Some([d]) => d.known().filter(|&n| n <= MAX_INFERRED_RANK),
         _ => None,
     }
 }
+
+/// Longest shape inference builds from a vector's length alone.
+const MAX_INFERRED_RANK: usize = 1 << 12;
 
 fn unknown_dims(n: usize) -> Vec<Dim> {
     vec![Dim::Unknown; n]
@@ -220,7 +225,7 @@ fn squeeze(cx: &InferCx<'_>) -> Shape {
 fn unsqueeze(cx: &InferCx<'_>) -> Shape {
     let (Some(s), Some(axes)) = (cx.shape(0), cx.const_i64s(1)) else {
         return Ok(match (cx.rank(0), vector_len(cx, 1)) {
-            (Some(r), Some(n)) => Some(unknown_dims(r + n)),
+            (Some(r), Some(n)) => Some(unknown_dims(r.saturating_add(n))),
             _ => None,
         });
     };
