@@ -321,7 +321,35 @@ fn check_inner(op: &Op, inputs: &[Option<Value>], n: usize, huge_dims: bool) -> 
         }))
         .map_err(|p| format!("inference on huge declared dims panicked: {}", panic_message(p)))?;
     }
-    for (what, facts) in [("constant inputs", &consts), ("input types", &types)] {
+    // Partial knowledge: what inference still claims must hold.
+    let forget = |keep: &dyn Fn(usize) -> (bool, bool)| -> Vec<Option<Fact>> {
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.as_ref().map(|f| {
+                    let (dtype, shape) = keep(i);
+                    Fact::of_type(match &f.ty {
+                        ValueType::Tensor(t) => ValueType::Tensor(mote_ir::TensorType {
+                            dtype: t.dtype.filter(|_| dtype),
+                            shape: t.shape.clone().filter(|_| shape),
+                        }),
+                        other => other.clone(),
+                    })
+                })
+            })
+            .collect()
+    };
+    let first_unknown = forget(&|i| (i != 0, i != 0));
+    let no_dtypes = forget(&|_| (false, true));
+    let no_shapes = forget(&|_| (true, false));
+    for (what, facts) in [
+        ("constant inputs", &consts),
+        ("input types", &types),
+        ("input 0 unknown", &first_unknown),
+        ("no input dtypes", &no_dtypes),
+        ("no input shapes", &no_shapes),
+    ] {
         let cx = InferCx::new(facts, n);
         let inferred = catch_unwind(AssertUnwindSafe(|| op.infer(&cx)))
             .map_err(|p| format!("inference ({what}) panicked: {}", panic_message(p)))?;

@@ -219,3 +219,11 @@ fn depth_to_space_with_a_huge_blocksize_on_no_channels() {
         }
     }
 }
+
+/// With the base's dtype unknown, inference used to claim the exponent's dtype.
+#[test]
+fn pow_inference_takes_only_the_base_dtype() {
+    use mote_ir::ops::elementwise::{Binary, ElementwiseOp};
+    let op = ElementwiseOp::Binary(Binary::Pow);
+    assert!(runs(op, vec![Some(f32s(&[2])), Some(Tensor::scalar(2i64))], 1));
+}
