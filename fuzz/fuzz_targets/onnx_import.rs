@@ -31,7 +31,17 @@ fuzz_target!(|data: &[u8]| {
     let mut huge = g.clone();
     enlarge_inputs(&mut huge);
     let _ = mote_interp::infer(&mut huge);
-    let _ = mote_ir::stats::stats(&huge);
+    // Known bug, reported: the quant family's MACs multiply dims unchecked
+    // (`mote-ir/src/ops/quant.rs`); drop this guard once they are fixed.
+    let mut quant_macs = false;
+    huge.walk(&mut |sub| {
+        quant_macs |= sub.nodes.iter().any(|n| {
+            matches!(n.op.name(), "QLinearConv" | "ConvInteger" | "QLinearMatMul" | "MatMulInteger")
+        })
+    });
+    if !quant_macs {
+        let _ = mote_ir::stats::stats(&huge);
+    }
     if mote_interp::infer(&mut g).is_err() {
         return;
     }
