@@ -1,8 +1,11 @@
 //! Randomized robustness tests, one file per op family: single ops with random attributes
 //! (extreme and negative values included), ranks (scalars, zero-sized dims, more than
 //! `MAX_RANK`), shapes and dtypes. Each case must (a) not panic and (b) when it runs, agree with
-//! what static inference claims, with constant inputs and with types only; inference may not
-//! reject inputs that evaluate. Seeded, so a failure names a reproducible case.
+//! what static inference claims — with constant inputs, with types only, and with part of the
+//! types forgotten; inference may not reject inputs that evaluate. Inference, MACs and
+//! `infer_value` also run on the input types with every dim made huge (no panic allowed).
+//! Seeded, so a failure names a reproducible case; `regressions.rs` keeps one named test per
+//! bug found.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -277,8 +280,8 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     format!("{msg} at {}", PANIC_AT.with(|p| p.borrow().clone()))
 }
 
-/// Runs one case: evaluation, inference with constant inputs and with types only, MACs and
-/// description. Returns whether evaluation succeeded, or what went wrong.
+/// Runs one case (see the module doc). Returns whether evaluation succeeded, or what went
+/// wrong.
 pub(crate) fn check(op: &Op, inputs: &[Option<Value>], n: usize) -> Result<bool, String> {
     check_opts(op, inputs, n, true)
 }
