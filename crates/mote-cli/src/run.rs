@@ -123,7 +123,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         bail!("missing input(s): {}; give them with --input NAME=FILE or --input-dir DIR", missing.join(", "));
     }
 
-    let session = Session::new(g);
+    let session = Session::new(g)?;
     let t1 = Instant::now();
     let outputs = match &a.dump_intermediates {
         None => session.run_named(named)?,

@@ -348,3 +348,67 @@ fn dump_intermediates_writes_every_stage() {
     assert!(rows[0].starts_with("relu\tRelu\tr\t00000_r.npy\tf32\t[1, 3]"), "{index}");
     assert!(stages.join("00001_y.npy").exists());
 }
+
+/// A while-loop: `Loop` with an empty trip count runs until the body's condition is false.
+#[test]
+fn while_loop_without_trip_count_runs_until_the_condition_fails() {
+    use mote_onnx::proto::{AttributeProto, attribute_proto::AttributeType};
+    let scalar = |name: &str, elem: i32| ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(TypeValue::TensorType(TensorTypeProto {
+                elem_type: Some(elem),
+                shape: Some(TensorShapeProto { dim: vec![] }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let one = TensorProto { name: Some("one".into()), data_type: Some(1), float_data: vec![1.0], ..Default::default() };
+    let five =
+        TensorProto { name: Some("five".into()), data_type: Some(1), float_data: vec![5.0], ..Default::default() };
+    // body(i, c, v): v' = v + 1; c' = v' < 5
+    let body = GraphProto {
+        name: Some("body".into()),
+        node: vec![
+            node("Add", "", "inc", &["v", "one"], &["v_out"]),
+            node("Less", "", "lt", &["v_out", "five"], &["c_out"]),
+        ],
+        initializer: vec![one, five],
+        input: vec![scalar("i", 7), scalar("c", 9), scalar("v", 1)],
+        output: vec![scalar("c_out", 9), scalar("v_out", 1)],
+        ..Default::default()
+    };
+    let mut lp = node("Loop", "", "loop", &["", "cond", "x"], &["y"]);
+    lp.attribute.push(AttributeProto {
+        name: Some("body".into()),
+        r#type: Some(AttributeType::Graph as i32),
+        g: Some(body),
+        ..Default::default()
+    });
+    let graph = GraphProto {
+        name: Some("while".into()),
+        node: vec![lp],
+        input: vec![scalar("cond", 9), scalar("x", 1)],
+        output: vec![scalar("y", 1)],
+        ..Default::default()
+    };
+    let bytes = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let d = tmp("while");
+    let model = write(&d, "m.onnx", &bytes);
+    let c = TensorProto { data_type: Some(9), int32_data: vec![1], ..Default::default() };
+    let x = TensorProto { data_type: Some(1), float_data: vec![0.5], ..Default::default() };
+    write(&d, "input_0.pb", &c.encode_to_vec());
+    write(&d, "input_1.pb", &x.encode_to_vec());
+    let o = mote(&["run", model.to_str().unwrap(), "--input-dir", d.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // 0.5 -> 1.5 -> ... -> 5.5, the first value not below 5.
+    assert_eq!(v["outputs"][0]["summary"]["max"], 5.5);
+}

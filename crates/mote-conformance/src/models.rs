@@ -103,7 +103,7 @@ pub struct SetResult {
 /// Runs every test set of `m`.
 pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
     let graph = load_graph(&m.dir)?;
-    let session = Session::new(&graph);
+    let session = Session::new(&graph).map_err(|e| e.to_string())?;
     let in_types: Vec<ValueType> = graph.runtime_inputs().iter().map(|&i| graph.value(i).ty.clone()).collect();
     let out_types: Vec<ValueType> = graph.outputs.iter().map(|&o| graph.value(o).ty.clone()).collect();
     let mut results = Vec::new();
@@ -150,7 +150,7 @@ pub fn silero_stream(dir: &Path) -> Result<StreamResult, String> {
     let want_prob = read("speech_prob.npy")?.to_f64_vec().map_err(|e| e.to_string())?;
     let want_state = read("final_state.npy")?;
     let graph = load_graph(dir)?;
-    let session = Session::new(&graph);
+    let session = Session::new(&graph).map_err(|e| e.to_string())?;
     const CHUNK: usize = 512;
     const CONTEXT: usize = 64;
     let mut state = Tensor::zeros(mote_ir::DType::F32, vec![2, 1, 128]).map_err(|e| e.to_string())?;

@@ -73,7 +73,7 @@ fn try_run(dir: &Path, tol: Tolerance) -> Result<(), String> {
     let graph = load_graph(dir)?;
     let input_types: Vec<ValueType> = graph.runtime_inputs().iter().map(|&i| graph.value(i).ty.clone()).collect();
     let output_types: Vec<ValueType> = graph.outputs.iter().map(|&o| graph.value(o).ty.clone()).collect();
-    let session = Session::new(&graph);
+    let session = Session::new(&graph).map_err(|e| e.to_string())?;
     let sets = data_sets(dir);
     if sets.is_empty() {
         return Err("no test_data_set_* directories".into());

@@ -3,6 +3,8 @@
 /// Why a graph could not be evaluated.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum EvalError {
+    #[error("{0}")]
+    Invalid(String),
     #[error("the model takes {expected} input(s) ({names}), got {got}")]
     InputCount { expected: usize, got: usize, names: String },
     #[error("input `{name}` is missing")]

@@ -20,5 +20,5 @@ use mote_ir::{Graph, Value};
 
 /// Runs `graph` once on its runtime inputs (in order).
 pub fn run(graph: &Graph, inputs: Vec<Value>) -> Result<Vec<Value>, EvalError> {
-    Session::new(graph).run(inputs)
+    Session::new(graph)?.run(inputs)
 }

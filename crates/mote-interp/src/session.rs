@@ -19,8 +19,11 @@ pub struct Session<'g> {
 }
 
 impl<'g> Session<'g> {
-    pub fn new(graph: &'g Graph) -> Session<'g> {
-        Session { graph, last_use: graph.last_uses() }
+    /// Prepares `graph` for running; fails if it is structurally invalid (see
+    /// [`mote_ir::verify::verify`]), so a run never indexes a value that does not exist.
+    pub fn new(graph: &'g Graph) -> Result<Session<'g>, EvalError> {
+        mote_ir::verify::verify(graph).map_err(|e| EvalError::Invalid(e.to_string()))?;
+        Ok(Session { graph, last_use: graph.last_uses() })
     }
 
     pub fn graph(&self) -> &'g Graph {

@@ -245,10 +245,15 @@ fn infer_with_outer(
         let mut inferred = node.op.infer(&cx).map_err(|e| fail(e.0))?;
         inferred.resize(node.outputs.len(), ValueType::Unknown);
 
-        // Constant folding for inference: all inputs constant and small.
+        // Constant folding for inference: all inputs constant and small, and no output known to
+        // be too large to keep (folding it would only cost time and memory).
+        let small = |t: &ValueType| {
+            t.as_tensor().and_then(TensorType::numel).and_then(|n| n.known()).is_none_or(|n| n <= MAX_FOLD_ELEMENTS)
+        };
         let all_const = facts.iter().all(|f| f.as_ref().is_none_or(|f| f.value.is_some()))
             && node.op.subgraphs().is_empty()
-            && facts.iter().flatten().all(|f| f.value.as_ref().is_some_and(|t| t.len() <= MAX_FOLD_ELEMENTS));
+            && facts.iter().flatten().all(|f| f.value.as_ref().is_some_and(|t| t.len() <= MAX_FOLD_ELEMENTS))
+            && inferred.iter().all(small);
         let mut folded = None;
         if all_const && let Some(ev) = eval {
             let inputs: Vec<Option<Tensor>> = facts.iter().map(|f| f.as_ref().and_then(|f| f.value.clone())).collect();
@@ -342,6 +347,26 @@ mod tests {
         assert_eq!(merge(&a, &b).unwrap(), ValueType::tensor(DType::F32, vec![Dim::Known(2), Dim::Known(3)]));
         let c = ValueType::tensor(DType::I64, vec![]);
         assert!(merge(&a, &c).is_err());
+    }
+
+    /// Audit: folding a constant `Expand` to 2^40 elements allocated it (or failed) only to
+    /// drop it; outputs known to be too large are not folded.
+    #[test]
+    fn huge_constant_outputs_are_not_folded() {
+        struct Refuse;
+        impl ConstEval for Refuse {
+            fn eval(&self, _: &Op, _: &[Option<Tensor>], _: usize) -> Option<Vec<Tensor>> {
+                panic!("folded a node whose output is known to be huge")
+            }
+        }
+        let mut g = Graph::new("g");
+        let x = g.add_const("x", Tensor::scalar(1.0f32));
+        let shape = g.add_const("shape", Tensor::from_vec(vec![2], vec![1i64 << 20, 1 << 20]).unwrap());
+        let y = g.add_value("y", ValueType::Unknown);
+        g.add_node("expand", Op::Shape(crate::ops::shape::ShapeOp::Expand), vec![Some(x), Some(shape)], vec![Some(y)]);
+        g.outputs = vec![y];
+        infer_graph(&mut g, Some(&Refuse)).unwrap();
+        assert_eq!(g.value(y).ty, ValueType::tensor(DType::F32, vec![Dim::Known(1 << 20), Dim::Known(1 << 20)]));
     }
 
     #[test]

@@ -419,10 +419,13 @@ impl Tensor {
     }
 }
 
-/// Checks `shape` against [`MAX_ELEMENTS`] and returns its element count.
+/// Checks `shape` against [`MAX_ELEMENTS`] and returns its element count. The limit applies to
+/// the shape's extent (empty dims counted as 1): kernels size loops and scratch space from
+/// single dims, so an empty `[0, 2^40]` is refused like a full tensor.
 pub fn check_numel(shape: &[usize]) -> Result<usize, TensorError> {
-    match checked_numel(shape) {
-        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+    let extent = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)));
+    match (extent, checked_numel(shape)) {
+        (Some(e), Some(n)) if e <= MAX_ELEMENTS => Ok(n),
         _ => Err(TensorError::TooLarge { shape: shape.to_vec() }),
     }
 }
@@ -475,6 +478,8 @@ mod tests {
     #[test]
     fn size_limit() {
         assert!(Tensor::zeros(DType::F32, vec![1 << 20, 1 << 20]).is_err());
+        assert!(Tensor::zeros(DType::F32, vec![0, 1 << 40]).is_err(), "empty but huge extent");
+        assert_eq!(check_numel(&[0, 1 << 20]).unwrap(), 0);
         assert!(Tensor::zeros(DType::F32, vec![usize::MAX, 2]).is_err());
     }
 

@@ -11,8 +11,10 @@ use crate::{bail, op_err};
 pub const MAX_LOOP_ITERATIONS: i64 = 1 << 24;
 
 /// Upper bound on sequence lengths: every item is a separate allocation, so a long sequence of
-/// small tensors costs far more memory than the tensor size limit suggests.
-pub const MAX_SEQUENCE_LEN: usize = 1 << 20;
+/// small tensors costs far more memory than the tensor size limit suggests; and sequence ops
+/// copy their input, so a loop that grows a sequence by one item per iteration takes time
+/// quadratic in this bound.
+pub const MAX_SEQUENCE_LEN: usize = 1 << 16;
 
 pub fn eval(op: &ControlOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) -> Result<Vec<Value>, OpError> {
     match op {
@@ -72,7 +74,12 @@ pub fn eval(op: &ControlOp, inputs: &Inputs<'_>, cx: &EvalCx<'_>, n: usize) -> R
                 .collect::<Result<_, _>>()?;
             one(if *new_axis { stack(&ts, *a)? } else { concat(&ts, *a)? })
         }
-        ControlOp::Optional { .. } => Ok(vec![Value::Optional(inputs.opt(0).map(|v| Box::new(v.clone())))]),
+        ControlOp::Optional { .. } => match inputs.opt(0) {
+            // ONNX optionals hold tensors or sequences; nesting them (say, in a loop) would
+            // also build values whose clone and drop recurse without bound.
+            Some(Value::Optional(_)) => bail!("Optional's input must be a tensor or a sequence, got an optional"),
+            v => Ok(vec![Value::Optional(v.map(|v| Box::new(v.clone())))]),
+        },
         ControlOp::OptionalHasElement => {
             let has = match inputs.opt(0) {
                 None | Some(Value::Optional(None)) => false,
@@ -446,6 +453,33 @@ mod tests {
 
     fn t(shape: &[usize], v: &[i32]) -> Tensor {
         Tensor::from_vec(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    fn run(op: ControlOp, inputs: Vec<Option<Value>>) -> Result<Vec<Value>, OpError> {
+        let empty = mote_ir::Graph::default();
+        let cx = EvalCx { graph: &empty, env: &[] };
+        eval(&op, &Inputs::new(inputs.iter().map(Option::as_ref).collect()), &cx, 1)
+    }
+
+    /// Audit: a loop wrapping its carried value in `Optional` nested it once per iteration,
+    /// making every copy (and the final drop) recurse as deep as the iteration count.
+    #[test]
+    fn optional_of_an_optional_is_an_error() {
+        let x = Value::Tensor(t(&[1], &[1]));
+        let once = run(ControlOp::Optional { elem: None }, vec![Some(x)]).unwrap().remove(0);
+        assert!(matches!(once, Value::Optional(Some(_))));
+        assert!(run(ControlOp::Optional { elem: None }, vec![Some(once)]).is_err());
+    }
+
+    /// Audit: split sizes summing past i64 overflowed; too many parts are refused.
+    #[test]
+    fn split_to_sequence_checks_sizes_and_part_count() {
+        let x = Value::Tensor(t(&[2], &[1, 2]));
+        let sizes = Value::Tensor(Tensor::from_vec(vec![3], vec![i64::MAX, i64::MAX, 4]).unwrap());
+        let op = || ControlOp::SplitToSequence { axis: 0, keepdims: true };
+        assert!(run(op(), vec![Some(x), Some(sizes)]).unwrap_err().0.contains("sum to 2"));
+        let long = Value::Tensor(Tensor::zeros(DType::I32, vec![MAX_SEQUENCE_LEN + 1]).unwrap());
+        assert!(run(op(), vec![Some(long), None]).unwrap_err().0.contains("parts"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! [`OpError`] instead of panicking; output sizes go through `Tensor::zeros`/`check_numel`,
 //! which refuse absurd allocations.
 
-use mote_ir::tensor::{MAX_ELEMENTS, check_numel};
+use mote_ir::tensor::check_numel;
 use mote_ir::{DType, Data, Graph, Op, Tensor, Value};
 
 use crate::error::OpError;
@@ -161,10 +161,7 @@ pub fn numel(shape: &[usize]) -> Result<usize, OpError> {
 /// size limit. Kernels size loops and scratch buffers from single dims, so an empty tensor of
 /// shape `[0, 2^40]` must be refused like a full one.
 pub fn check_extent(shape: &[usize]) -> Result<(), OpError> {
-    let extent = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)));
-    if extent.is_none_or(|e| e > MAX_ELEMENTS) {
-        bail!("shape {shape:?} is too large (at most {MAX_ELEMENTS} elements, counting empty dims as 1)");
-    }
+    check_numel(shape)?;
     Ok(())
 }
 

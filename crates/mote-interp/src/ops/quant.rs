@@ -433,7 +433,7 @@ fn int_conv(
     }
     let (nb, c_in, c_out) = (xd[0], xd[1], wd[0]);
     let g = attrs.group;
-    if c_in % g != 0 || c_out % g != 0 || wd[1] * g != c_in {
+    if c_in % g != 0 || c_out % g != 0 || wd[1].checked_mul(g) != Some(c_in) {
         bail!("w has {} input channels per group but x has {c_in} channels in {g} group(s)", wd[1]);
     }
     let spatial = &xd[2..];

@@ -271,7 +271,12 @@ impl OpFamily for ElementwiseOp {
                     (Some(a), Some(c)) => Some(broadcast(a, c)?),
                     _ => None,
                 };
-                let dtype = if b.returns_bool() { Some(DType::Bool) } else { cx.dtype(0).or(cx.dtype(1)) };
+                // Pow's exponent may have another dtype than its base; the others take one dtype.
+                let dtype = match b {
+                    _ if b.returns_bool() => Some(DType::Bool),
+                    Binary::Pow => cx.dtype(0),
+                    _ => cx.dtype(0).or(cx.dtype(1)),
+                };
                 ValueType::Tensor(TensorType { dtype, shape })
             }
             ElementwiseOp::Variadic(_) => {

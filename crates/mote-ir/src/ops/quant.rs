@@ -92,7 +92,7 @@ fn conv_macs(cx: &InferCx<'_>, outputs: &[ValueType], w: usize) -> Option<u64> {
     let y = outputs.first()?.as_tensor()?.known_shape()?;
     let ws = cx.tensor(w).known_shape()?;
     // Each output element needs (C_in / group) * prod(kernel) MACs; W is [M, C_in/group, k...].
-    let per_out = ws[1..].iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))?;
+    let per_out = ws.get(1..)?.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))?;
     y.iter().try_fold(per_out, |acc, &d| acc.checked_mul(d as u64))
 }
 
@@ -154,7 +154,7 @@ impl OpFamily for QuantOp {
                 let a = cx.tensor(0).known_shape()?;
                 let y = outputs.first()?.as_tensor()?.known_shape()?;
                 let k = *a.last()?;
-                Some(y.iter().product::<usize>() as u64 * k as u64)
+                y.iter().try_fold(k as u64, |acc, &d| acc.checked_mul(d as u64))
             }
             _ => None,
         }

@@ -141,7 +141,9 @@ fn dft_shape(cx: &InferCx<'_>, inverse: bool, onesided: bool) -> Result<Option<V
         Some(Some(l)) => return Err(infer_err!("dft_length must be positive, got {l}")),
         Some(None) => None,
         None => match s[a] {
-            Dim::Known(d) if inverse && onesided => Some(2 * d.saturating_sub(1)),
+            Dim::Known(d) if inverse && onesided => Some(
+                d.saturating_sub(1).checked_mul(2).ok_or_else(|| infer_err!("DFT axis of size {d} is too large"))?,
+            ),
             Dim::Known(d) => Some(d),
             _ => None,
         },

@@ -45,7 +45,13 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
             ControlOp::If { then_branch, else_branch }
         }
         "Loop" => {
-            cx.expect_inputs(2, usize::MAX)?;
+            // M and cond are optional (either may be empty); the loop-carried values are not.
+            if cx.inputs.len() < 2 {
+                return Err(invalid!("expects M and cond (either may be empty) before the loop-carried values"));
+            }
+            if let Some(k) = cx.inputs[2..].iter().position(Option::is_none) {
+                return Err(invalid!("loop-carried input {k} is empty"));
+            }
             let body = Box::new(cx.req_graph("body")?);
             let carried = cx.inputs.len() - 2;
             if body.inputs.len() != carried + 2 {

@@ -95,7 +95,10 @@ fn broadcastable(rng: &Rng, s: &[usize]) -> Vec<usize> {
 
 #[test]
 fn elementwise_random_cases() {
-    let names = ["Abs", "Add", "Pow", "Mod", "BitShift", "PRelu", "Sum", "Mean", "Max", "Where", "Clip", "Less"];
+    let names = [
+        "Abs", "Add", "Pow", "Mod", "BitShift", "PRelu", "Sum", "Mean", "Max", "Where", "Clip", "Less", "Cast",
+        "CastLike",
+    ];
     run_cases(0xe1e3_0001, 24000, 5, &names, |rng| {
         let dt = rng.dtype();
         let s = rng.shape(4);
@@ -117,7 +120,15 @@ fn elementwise_random_cases() {
                 }
                 (ElementwiseOp::Variadic(v), ins)
             }
-            _ => match rng.below(3) {
+            _ => match rng.below(5) {
+                3 => (
+                    ElementwiseOp::Cast { to: rng.dtype(), saturate: rng.coin(), round_mode: round_mode(rng) },
+                    vec![Some(x)],
+                ),
+                4 => (
+                    ElementwiseOp::CastLike { saturate: rng.coin(), round_mode: round_mode(rng) },
+                    vec![Some(x), Some(y)],
+                ),
                 0 => {
                     let c = broadcastable(rng, &s);
                     let cd = if rng.one_in(5) { rng.dtype() } else { mote_ir::DType::Bool };
@@ -136,4 +147,9 @@ fn elementwise_random_cases() {
         };
         (Op::Elementwise(op), vals(inputs), 1)
     });
+}
+
+fn round_mode(rng: &Rng) -> mote_core::lowp::RoundMode {
+    use mote_core::lowp::RoundMode;
+    rng.pick(&[RoundMode::Up, RoundMode::Down, RoundMode::Nearest])
 }

@@ -1,8 +1,11 @@
 //! Randomized robustness tests, one file per op family: single ops with random attributes
 //! (extreme and negative values included), ranks (scalars, zero-sized dims, more than
 //! `MAX_RANK`), shapes and dtypes. Each case must (a) not panic and (b) when it runs, agree with
-//! what static inference claims, with constant inputs and with types only; inference may not
-//! reject inputs that evaluate. Seeded, so a failure names a reproducible case.
+//! what static inference claims — with constant inputs, with types only, and with part of the
+//! types forgotten; inference may not reject inputs that evaluate. Inference, MACs and
+//! `infer_value` also run on the input types with every dim made huge (no panic allowed).
+//! Seeded, so a failure names a reproducible case; `regressions.rs` keeps one named test per
+//! bug found.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -21,7 +24,9 @@ mod nn;
 mod quant;
 mod random;
 mod reduce;
+mod regressions;
 mod rnn;
+mod shape;
 mod signal;
 mod text;
 
@@ -257,6 +262,21 @@ fn quiet_panics() {
     });
 }
 
+/// `ty` with every known dim `d` replaced by `d * huge` (saturating; 0 stays 0).
+fn enlarge(ty: &ValueType, huge: usize) -> ValueType {
+    match ty {
+        ValueType::Tensor(t) => {
+            let shape = t.shape.as_ref().map(|s| {
+                s.iter().map(|d| d.known().map_or(d.clone(), |k| mote_ir::Dim::Known(k.saturating_mul(huge)))).collect()
+            });
+            ValueType::Tensor(mote_ir::TensorType { dtype: t.dtype, shape })
+        }
+        ValueType::Sequence(e) => ValueType::Sequence(Box::new(enlarge(e, huge))),
+        ValueType::Optional(e) => ValueType::Optional(Box::new(enlarge(e, huge))),
+        other => other.clone(),
+    }
+}
+
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     let msg = p
         .downcast_ref::<String>()
@@ -266,17 +286,22 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     format!("{msg} at {}", PANIC_AT.with(|p| p.borrow().clone()))
 }
 
-/// Runs one case: evaluation, inference with constant inputs and with types only, MACs and
-/// description. Returns whether evaluation succeeded, or what went wrong.
+/// Runs one case (see the module doc). Returns whether evaluation succeeded, or what went
+/// wrong.
 pub(crate) fn check(op: &Op, inputs: &[Option<Value>], n: usize) -> Result<bool, String> {
+    check_opts(op, inputs, n, true)
+}
+
+/// [`check`], optionally without the inference pass on huge declared dims.
+pub(crate) fn check_opts(op: &Op, inputs: &[Option<Value>], n: usize, huge_dims: bool) -> Result<bool, String> {
     quiet_panics();
     CATCHING.with(|c| c.set(true));
-    let r = check_inner(op, inputs, n);
+    let r = check_inner(op, inputs, n, huge_dims);
     CATCHING.with(|c| c.set(false));
     r
 }
 
-fn check_inner(op: &Op, inputs: &[Option<Value>], n: usize) -> Result<bool, String> {
+fn check_inner(op: &Op, inputs: &[Option<Value>], n: usize, huge_dims: bool) -> Result<bool, String> {
     let refs: Vec<Option<&Value>> = inputs.iter().map(Option::as_ref).collect();
     let empty = mote_ir::Graph::default();
     let cx = EvalCx { graph: &empty, env: &[] };
@@ -292,7 +317,48 @@ fn check_inner(op: &Op, inputs: &[Option<Value>], n: usize) -> Result<bool, Stri
         })
         .collect();
     let types: Vec<Option<Fact>> = consts.iter().map(|f| f.as_ref().map(|f| Fact::of_type(f.ty.clone()))).collect();
-    for (what, facts) in [("constant inputs", &consts), ("input types", &types)] {
+    // Declared dims can be absurd (a model may say anything about its inputs): inference,
+    // MACs and constant shapes must not overflow on them. Nothing to compare against.
+    for huge in [1usize << 40, usize::MAX / 3].into_iter().filter(|_| huge_dims) {
+        let facts: Vec<Option<Fact>> =
+            types.iter().map(|f| f.as_ref().map(|f| Fact::of_type(enlarge(&f.ty, huge)))).collect();
+        let cx = InferCx::new(&facts, n);
+        catch_unwind(AssertUnwindSafe(|| {
+            if let Ok(tys) = op.infer(&cx) {
+                let _ = (op.macs(&cx, &tys), op.infer_value(&cx));
+            }
+        }))
+        .map_err(|p| format!("inference on huge declared dims panicked: {}", panic_message(p)))?;
+    }
+    // Partial knowledge: what inference still claims must hold.
+    let forget = |keep: &dyn Fn(usize) -> (bool, bool)| -> Vec<Option<Fact>> {
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.as_ref().map(|f| {
+                    let (dtype, shape) = keep(i);
+                    Fact::of_type(match &f.ty {
+                        ValueType::Tensor(t) => ValueType::Tensor(mote_ir::TensorType {
+                            dtype: t.dtype.filter(|_| dtype),
+                            shape: t.shape.clone().filter(|_| shape),
+                        }),
+                        other => other.clone(),
+                    })
+                })
+            })
+            .collect()
+    };
+    let first_unknown = forget(&|i| (i != 0, i != 0));
+    let no_dtypes = forget(&|_| (false, true));
+    let no_shapes = forget(&|_| (true, false));
+    for (what, facts) in [
+        ("constant inputs", &consts),
+        ("input types", &types),
+        ("input 0 unknown", &first_unknown),
+        ("no input dtypes", &no_dtypes),
+        ("no input shapes", &no_shapes),
+    ] {
         let cx = InferCx::new(facts, n);
         let inferred = catch_unwind(AssertUnwindSafe(|| op.infer(&cx)))
             .map_err(|p| format!("inference ({what}) panicked: {}", panic_message(p)))?;
@@ -320,6 +386,18 @@ pub(crate) fn run_cases(
     cases: usize,
     min_ok: usize,
     expect_ok: &[&str],
+    r#gen: impl FnMut(&Rng) -> (Op, Vec<Option<Value>>, usize),
+) {
+    run_cases_opts(seed, cases, min_ok, expect_ok, true, r#gen)
+}
+
+/// [`run_cases`], optionally without the inference pass on huge declared dims.
+pub(crate) fn run_cases_opts(
+    seed: u64,
+    cases: usize,
+    min_ok: usize,
+    expect_ok: &[&str],
+    huge_dims: bool,
     mut r#gen: impl FnMut(&Rng) -> (Op, Vec<Option<Value>>, usize),
 ) {
     quiet_panics();
@@ -333,7 +411,7 @@ pub(crate) fn run_cases(
         if std::env::var_os("MOTE_TRACE_CASES").is_some() {
             eprintln!("case {case}: {op:?} {inputs:?}");
         }
-        match check(&op, &inputs, n) {
+        match check_opts(&op, &inputs, n, huge_dims) {
             Ok(ran) => *ok.entry(op.name()).or_default() += ran as usize,
             Err(e) => {
                 if failures.len() < 10 {

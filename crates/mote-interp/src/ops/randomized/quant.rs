@@ -5,7 +5,7 @@ use mote_ir::ops::nn::{AutoPad, ConvAttrs, Window};
 use mote_ir::ops::quant::QuantOp;
 use mote_ir::{DType, Op, Tensor};
 
-use super::{Rng, check, run_cases, vals};
+use super::{Rng, check, run_cases_opts, vals};
 
 fn qdtype(rng: &Rng) -> DType {
     rng.pick(&[DType::U8, DType::U8, DType::I8, DType::I16, DType::U16, DType::I32, DType::F32, DType::I64])
@@ -41,7 +41,7 @@ fn quant_random_cases() {
         "ConvInteger",
         "QLinearConv",
     ];
-    run_cases(0x9a47_000d, 20000, 5, &names, |rng: &Rng| {
+    run_cases_opts(0x9a47_000d, 20000, 5, &names, true, |rng: &Rng| {
         let s = rng.shape(4);
         let axis = rng.int(-4, 4);
         let block = if rng.coin() { 0 } else { rng.below(4) };
@@ -160,4 +160,14 @@ fn quant_conv_huge_dilation_is_an_error() {
 #[test]
 fn quant_conv_huge_pads_are_an_error() {
     assert_eq!(huge_window_case(vec![], vec![], vec![usize::MAX, 1]), Ok(false));
+}
+
+/// Regression: `w.shape[1] * group` overflowed when X has no channels (so `c_in % group == 0`
+/// for any group).
+#[test]
+fn quant_conv_with_a_huge_group_is_an_error() {
+    let a = ConvAttrs { window: Window::default(), group: 1 << 62 };
+    let x = Tensor::zeros(DType::U8, vec![1, 0, 4]).unwrap();
+    let w = Tensor::zeros(DType::U8, vec![0, 4, 1]).unwrap();
+    assert_eq!(check(&Op::Quant(QuantOp::ConvInteger(a)), &vals(vec![Some(x), Some(w)]), 1), Ok(false));
 }

@@ -22,12 +22,17 @@ fn i64_tensor(shape: Vec<Dim>) -> ValueType {
 }
 
 /// `Some(k)` when input `i` is known to be a 1-D tensor of length `k` (a shape-like input).
+/// The length of 1-D input `i` (a shape or axes vector), when known and plausible as a rank:
+/// a declared length of 2^40 must not make inference build a 2^40-dim shape.
 fn vector_len(cx: &InferCx<'_>, i: usize) -> Option<usize> {
     match cx.shape(i) {
-        Some([d]) => d.known(),
+        Some([d]) => d.known().filter(|&n| n <= MAX_INFERRED_RANK),
         _ => None,
     }
 }
+
+/// Longest shape inference builds from a vector's length alone.
+const MAX_INFERRED_RANK: usize = 1 << 12;
 
 fn unknown_dims(n: usize) -> Vec<Dim> {
     vec![Dim::Unknown; n]
@@ -220,7 +225,7 @@ fn squeeze(cx: &InferCx<'_>) -> Shape {
 fn unsqueeze(cx: &InferCx<'_>) -> Shape {
     let (Some(s), Some(axes)) = (cx.shape(0), cx.const_i64s(1)) else {
         return Ok(match (cx.rank(0), vector_len(cx, 1)) {
-            (Some(r), Some(n)) => Some(unknown_dims(r + n)),
+            (Some(r), Some(n)) => Some(unknown_dims(r.saturating_add(n))),
             _ => None,
         });
     };
@@ -437,7 +442,11 @@ fn unique(cx: &InferCx<'_>, axis: Option<i64>) -> R {
 fn depth_space(cx: &InferCx<'_>, bs: usize, to_space: bool) -> Shape {
     let Some(s) = cx.shape(0) else { return Ok(None) };
     let [n, c, h, w] = s else { return Err(infer_err!("needs a 4-D NCHW input, got rank {}", s.len())) };
-    let bb = Dim::Known(bs * bs);
+    if bs == 0 {
+        return Err(infer_err!("blocksize must be positive"));
+    }
+    let bb_value = bs.checked_mul(bs);
+    let bb = bb_value.map_or(Dim::Unknown, Dim::Known);
     let div = |d: &Dim, by: usize| -> Result<Dim, InferError> {
         match d.known() {
             Some(x) if x % by != 0 => Err(infer_err!("dimension {x} is not a multiple of {by}")),
@@ -447,7 +456,8 @@ fn depth_space(cx: &InferCx<'_>, bs: usize, to_space: bool) -> Shape {
     };
     let bsd = Dim::Known(bs);
     Ok(Some(if to_space {
-        vec![n.clone(), div(c, bs * bs)?, h.mul(&bsd), w.mul(&bsd)]
+        let bb = bb_value.ok_or_else(|| infer_err!("blocksize {bs} is too large"))?;
+        vec![n.clone(), div(c, bb)?, h.mul(&bsd), w.mul(&bsd)]
     } else {
         vec![n.clone(), c.mul(&bb), div(h, bs)?, div(w, bs)?]
     }))

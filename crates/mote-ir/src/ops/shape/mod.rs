@@ -180,7 +180,8 @@ impl OpFamily for ShapeOp {
 
 /// The output dims of `Reshape` of a tensor with `dims` to `shape`.
 pub fn reshape_dims(dims: &[usize], shape: &[i64], allowzero: bool) -> Result<Vec<usize>, String> {
-    let total: usize = dims.iter().product();
+    // `dims` may be declared (static) dims, not those of a real tensor: they can overflow.
+    let total = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("the input shape overflows")?;
     let mut out = Vec::with_capacity(shape.len());
     let mut infer_at = None;
     for (i, &s) in shape.iter().enumerate() {
