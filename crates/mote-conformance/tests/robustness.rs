@@ -72,10 +72,9 @@ fn exercise(bytes: &[u8], dir: &Path) {
     let types: Vec<ValueType> = g.runtime_inputs().iter().map(|&i| g.value(i).ty.clone()).collect();
     if let Some(set) = data_sets(dir).first()
         && let Ok(inputs) = read_values(set, "input", &types)
+        && let Ok(s) = Session::new(&g)
     {
-        if let Ok(s) = Session::new(&g) {
-            let _ = s.run(inputs);
-        }
+        let _ = s.run(inputs);
     }
 }
 
