@@ -4,9 +4,7 @@
 //! `mote_kernels::reference::image`; nearest mode gathers (any dtype), linear and cubic compute
 //! in f32 (f32/f16/bf16) or f64 (f64 and integers, rounded and saturated at the end).
 
-use mote_ir::ops::image::{
-    CoordMode, GridMode, GridPadding, ImageOp, NearestMode, ResizeAttrs, ResizeMode, ResizePlan,
-};
+use mote_ir::ops::image::{CoordMode, ImageOp, NearestMode, ResizeAttrs, ResizeMode, ResizePlan};
 use mote_ir::{DType, Data, Elem, Tensor, Value, dispatch_elem, dispatch_int};
 use mote_kernels::reference::image as k;
 use num_traits::Float;
@@ -19,19 +17,7 @@ pub fn eval(op: &ImageOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> R
     match op {
         ImageOp::Resize(a) => one(resize(a, inputs)?),
         ImageOp::GridSample { mode, padding, align_corners } => {
-            let gs = k::GridSample {
-                mode: match mode {
-                    GridMode::Nearest => k::GridMode::Nearest,
-                    GridMode::Linear => k::GridMode::Linear,
-                    GridMode::Cubic => k::GridMode::Cubic,
-                },
-                padding: match padding {
-                    GridPadding::Zeros => k::GridPadding::Zeros,
-                    GridPadding::Border => k::GridPadding::Border,
-                    GridPadding::Reflection => k::GridPadding::Reflection,
-                },
-                align_corners: *align_corners,
-            };
+            let gs = k::GridSample { mode: *mode, padding: *padding, align_corners: *align_corners };
             one(grid_sample(&gs, inputs.tensor(0)?, inputs.tensor(1)?)?)
         }
         ImageOp::AffineGrid { align_corners } => {

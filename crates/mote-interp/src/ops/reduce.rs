@@ -7,7 +7,7 @@ use mote_core::shape::MAX_RANK;
 use mote_ir::ops::reduce::{ReduceOp, Reduction, reduced_axes};
 use mote_ir::{Data, Elem, Tensor, Value, dispatch, dispatch_int, dispatch_numeric};
 use mote_kernels::reference::reduce::{
-    FloatReduce, reduced_count, ref_arg_reduce, ref_cumulate, ref_reduce_float, ref_reduce_fold, ref_topk,
+    reduced_count, ref_arg_reduce, ref_cumulate, ref_reduce_float, ref_reduce_fold, ref_topk,
 };
 use num_traits::{Bounded, Float};
 
@@ -46,21 +46,6 @@ fn scalar_int(t: &Tensor, what: &str) -> Result<i64, OpError> {
         bail!("{what} must be an integer tensor, got {}", t.dtype());
     }
     t.scalar_i64().map_err(|_| op_err!("{what} must have exactly one element, got shape {:?}", t.shape()))
-}
-
-fn float_kind(kind: Reduction) -> FloatReduce {
-    match kind {
-        Reduction::Sum => FloatReduce::Sum,
-        Reduction::Mean => FloatReduce::Mean,
-        Reduction::Max => FloatReduce::Max,
-        Reduction::Min => FloatReduce::Min,
-        Reduction::Prod => FloatReduce::Prod,
-        Reduction::L1 => FloatReduce::L1,
-        Reduction::L2 => FloatReduce::L2,
-        Reduction::LogSum => FloatReduce::LogSum,
-        Reduction::LogSumExp => FloatReduce::LogSumExp,
-        Reduction::SumSquare => FloatReduce::SumSquare,
-    }
 }
 
 /// `Reduce*` over the axes listed in `axes` (empty: all axes, or none with `noop`).
@@ -116,7 +101,7 @@ fn fold<T: Copy, A: Copy + Default>(
 fn float_reduce<T: Float>(kind: Reduction, x: &[T], dims: &[usize], flags: &[bool], n: usize) -> Vec<T> {
     let mut out = vec![0f64; n];
     let mut scratch = if kind == Reduction::LogSumExp { vec![0f64; n] } else { Vec::new() };
-    ref_reduce_float(float_kind(kind), x, dims, flags, &mut out, &mut scratch);
+    ref_reduce_float(kind, x, dims, flags, &mut out, &mut scratch);
     out.into_iter().map(|v| T::from(v).unwrap_or_else(T::nan)).collect()
 }
 

@@ -5,7 +5,9 @@ use mote_core::DType;
 use crate::infer::{InferCx, InferError, normalize_axis};
 use crate::infer_err;
 use crate::ops::OpFamily;
+
 use crate::types::{Dim, ValueType};
+pub use mote_kernels::reference::image::{GridMode, GridPadding};
 
 /// Image ops. Inputs follow the newest ONNX opset of each op.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,20 +95,6 @@ pub enum KeepAspect {
     Stretch,
     NotLarger,
     NotSmaller,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GridMode {
-    Nearest,
-    Linear,
-    Cubic,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GridPadding {
-    Zeros,
-    Border,
-    Reflection,
 }
 
 /// The output shape and per-axis scales of a Resize.

@@ -5,7 +5,9 @@ use mote_core::DType;
 use crate::infer::{InferCx, InferError, normalize_axis};
 use crate::infer_err;
 use crate::ops::OpFamily;
+
 use crate::types::{Dim, TensorType, ValueType};
+pub use mote_kernels::reference::reduce::Reduction;
 
 /// Reductions, arg-reductions, scans and TopK.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,42 +26,6 @@ pub enum ReduceOp {
     /// `k` a one-element int64 input. Equal values are ordered by lower index first; NaN counts
     /// as the largest value. With `sorted = false` any order is allowed (we still sort).
     TopK { axis: i64, largest: bool, sorted: bool },
-}
-
-/// What a `Reduce*` op computes over the reduced elements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reduction {
-    Sum,
-    Mean,
-    Max,
-    Min,
-    Prod,
-    /// Sum of absolute values.
-    L1,
-    /// Square root of the sum of squares.
-    L2,
-    /// Log of the sum.
-    LogSum,
-    /// Log of the sum of exponentials (computed stably).
-    LogSumExp,
-    SumSquare,
-}
-
-impl Reduction {
-    pub fn name(self) -> &'static str {
-        match self {
-            Reduction::Sum => "ReduceSum",
-            Reduction::Mean => "ReduceMean",
-            Reduction::Max => "ReduceMax",
-            Reduction::Min => "ReduceMin",
-            Reduction::Prod => "ReduceProd",
-            Reduction::L1 => "ReduceL1",
-            Reduction::L2 => "ReduceL2",
-            Reduction::LogSum => "ReduceLogSum",
-            Reduction::LogSumExp => "ReduceLogSumExp",
-            Reduction::SumSquare => "ReduceSumSquare",
-        }
-    }
 }
 
 /// The axes a reduction reduces, as a flag per axis of a rank-`rank` input. `axes` are the raw

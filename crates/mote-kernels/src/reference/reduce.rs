@@ -84,19 +84,41 @@ pub fn ref_reduce_fold<T: Copy, A: Copy>(
     ref_reduce_visit(x, dims, reduced, |o, v| out[o] = fold(out[o], v));
 }
 
-/// Float reductions.
+/// What a `Reduce*` op computes over the reduced elements (the IR's `ReduceOp` uses this enum).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FloatReduce {
+pub enum Reduction {
     Sum,
     Mean,
     Max,
     Min,
     Prod,
+    /// Sum of absolute values.
     L1,
+    /// Square root of the sum of squares.
     L2,
+    /// Log of the sum.
     LogSum,
+    /// Log of the sum of exponentials (computed stably).
     LogSumExp,
     SumSquare,
+}
+
+impl Reduction {
+    /// The ONNX op name: `ReduceSum`, `ReduceMean`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Sum => "ReduceSum",
+            Reduction::Mean => "ReduceMean",
+            Reduction::Max => "ReduceMax",
+            Reduction::Min => "ReduceMin",
+            Reduction::Prod => "ReduceProd",
+            Reduction::L1 => "ReduceL1",
+            Reduction::L2 => "ReduceL2",
+            Reduction::LogSum => "ReduceLogSum",
+            Reduction::LogSumExp => "ReduceLogSumExp",
+            Reduction::SumSquare => "ReduceSumSquare",
+        }
+    }
 }
 
 /// A float reduction, accumulating in `A` (at least as wide as `T`). `out` has one element per
@@ -104,7 +126,7 @@ pub enum FloatReduce {
 /// the identity: 0 for sums, 1 for products, -inf for max and log-sums, +inf for min, NaN for
 /// the mean. Max and min propagate NaN.
 pub fn ref_reduce_float<T: Float, A: Float>(
-    kind: FloatReduce,
+    kind: Reduction,
     x: &[T],
     dims: &[usize],
     reduced: &[bool],
@@ -123,17 +145,15 @@ pub fn ref_reduce_float<T: Float, A: Float>(
         }
     };
     match kind {
-        FloatReduce::Sum | FloatReduce::Mean | FloatReduce::LogSum => {
+        Reduction::Sum | Reduction::Mean | Reduction::LogSum => {
             ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v))
         }
-        FloatReduce::Max => ref_reduce_fold(x, dims, reduced, out, A::neg_infinity(), |a, v| nan_or(a, w(v), w(v) > a)),
-        FloatReduce::Min => ref_reduce_fold(x, dims, reduced, out, A::infinity(), |a, v| nan_or(a, w(v), w(v) < a)),
-        FloatReduce::Prod => ref_reduce_fold(x, dims, reduced, out, A::one(), |a, v| a * w(v)),
-        FloatReduce::L1 => ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v).abs()),
-        FloatReduce::L2 | FloatReduce::SumSquare => {
-            ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v) * w(v))
-        }
-        FloatReduce::LogSumExp => {
+        Reduction::Max => ref_reduce_fold(x, dims, reduced, out, A::neg_infinity(), |a, v| nan_or(a, w(v), w(v) > a)),
+        Reduction::Min => ref_reduce_fold(x, dims, reduced, out, A::infinity(), |a, v| nan_or(a, w(v), w(v) < a)),
+        Reduction::Prod => ref_reduce_fold(x, dims, reduced, out, A::one(), |a, v| a * w(v)),
+        Reduction::L1 => ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v).abs()),
+        Reduction::L2 | Reduction::SumSquare => ref_reduce_fold(x, dims, reduced, out, zero, |a, v| a + w(v) * w(v)),
+        Reduction::LogSumExp => {
             // max + log(sum(exp(x - max))); infinite maxima pass through.
             let mx = &mut scratch[..out.len()];
             ref_reduce_fold(x, dims, reduced, mx, A::neg_infinity(), |a, v| nan_or(a, w(v), w(v) > a));
@@ -149,15 +169,15 @@ pub fn ref_reduce_float<T: Float, A: Float>(
         }
     }
     match kind {
-        FloatReduce::Mean => {
+        Reduction::Mean => {
             let count = reduced_count(dims, reduced);
             let c = A::from(count).unwrap_or_else(A::nan);
             for o in out.iter_mut() {
                 *o = *o / c;
             }
         }
-        FloatReduce::L2 => out.iter_mut().for_each(|o| *o = o.sqrt()),
-        FloatReduce::LogSum => out.iter_mut().for_each(|o| *o = o.ln()),
+        Reduction::L2 => out.iter_mut().for_each(|o| *o = o.sqrt()),
+        Reduction::LogSum => out.iter_mut().for_each(|o| *o = o.ln()),
         _ => {}
     }
 }
@@ -305,9 +325,9 @@ mod tests {
         let x: [f32; 12] = [0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11.];
         let mut out = [0f64; 4];
         let mut s = [0f64; 4];
-        ref_reduce_float(FloatReduce::Sum, &x, &[2, 3, 2], &[false, true, false], &mut out, &mut s);
+        ref_reduce_float(Reduction::Sum, &x, &[2, 3, 2], &[false, true, false], &mut out, &mut s);
         assert_eq!(out, [6., 9., 24., 27.]);
-        ref_reduce_float(FloatReduce::Max, &x, &[2, 3, 2], &[true, false, true], &mut out[..3], &mut s);
+        ref_reduce_float(Reduction::Max, &x, &[2, 3, 2], &[true, false, true], &mut out[..3], &mut s);
         assert_eq!(&out[..3], &[7., 9., 11.][..]);
     }
 
@@ -316,11 +336,11 @@ mod tests {
         let x: [f32; 0] = [];
         let mut out = [7f32; 2];
         let mut s = [0f32; 2];
-        ref_reduce_float(FloatReduce::Max, &x, &[2, 0], &[false, true], &mut out, &mut s);
+        ref_reduce_float(Reduction::Max, &x, &[2, 0], &[false, true], &mut out, &mut s);
         assert_eq!(out, [f32::NEG_INFINITY; 2]);
-        ref_reduce_float(FloatReduce::Prod, &x, &[2, 0], &[false, true], &mut out, &mut s);
+        ref_reduce_float(Reduction::Prod, &x, &[2, 0], &[false, true], &mut out, &mut s);
         assert_eq!(out, [1.0; 2]);
-        ref_reduce_float(FloatReduce::LogSumExp, &x, &[2, 0], &[false, true], &mut out, &mut s);
+        ref_reduce_float(Reduction::LogSumExp, &x, &[2, 0], &[false, true], &mut out, &mut s);
         assert_eq!(out, [f32::NEG_INFINITY; 2]);
     }
 
@@ -329,7 +349,7 @@ mod tests {
         let x = [1000f64, 1000.0];
         let mut out = [0f64];
         let mut s = [0f64];
-        ref_reduce_float(FloatReduce::LogSumExp, &x, &[2], &[true], &mut out, &mut s);
+        ref_reduce_float(Reduction::LogSumExp, &x, &[2], &[true], &mut out, &mut s);
         assert!((out[0] - (1000.0 + 2f64.ln())).abs() < 1e-9);
     }
 

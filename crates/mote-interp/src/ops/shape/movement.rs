@@ -241,12 +241,6 @@ fn pad_with(x: &Tensor, begin: &[i64], end: &[i64], mode: PadMode, value: Option
         dims.push(v);
     }
     let n = numel(&dims)?;
-    let kmode = match mode {
-        PadMode::Constant => k::PadMode::Constant,
-        PadMode::Reflect => k::PadMode::Reflect,
-        PadMode::Edge => k::PadMode::Edge,
-        PadMode::Wrap => k::PadMode::Wrap,
-    };
     let begin: Vec<isize> = begin.iter().map(|&b| b.clamp(-(1 << 40), 1 << 40) as isize).collect();
     let value = match value {
         Some(v) if v.is_empty() => None,
@@ -259,7 +253,7 @@ fn pad_with(x: &Tensor, begin: &[i64], end: &[i64], mode: PadMode, value: Option
             // Index `s.len()` stands for the pad value.
             let idx: Vec<usize> = (0..s.len()).collect();
             let mut out = vec![0usize; n];
-            k::pad(&idx, x.shape(), &begin, &dims, kmode, s.len(), &mut out);
+            k::pad(&idx, x.shape(), &begin, &dims, mode, s.len(), &mut out);
             let fill = value.as_ref().and_then(|v| v.strings()).map(|v| v[0].clone()).unwrap_or_default();
             Data::String(out.into_iter().map(|i| s.get(i).cloned().unwrap_or_else(|| fill.clone())).collect())
         }
@@ -269,7 +263,7 @@ fn pad_with(x: &Tensor, begin: &[i64], end: &[i64], mode: PadMode, value: Option
                 None => T::default(),
             };
             let mut out = vec![T::default(); n];
-            k::pad(v, x.shape(), &begin, &dims, kmode, fill, &mut out);
+            k::pad(v, x.shape(), &begin, &dims, mode, fill, &mut out);
             T::wrap(out)
         }, else unreachable!()),
     };

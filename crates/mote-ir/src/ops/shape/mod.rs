@@ -96,17 +96,7 @@ pub enum Reduction {
     Min,
 }
 
-/// Pad modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PadMode {
-    Constant,
-    /// Mirror without repeating the edge.
-    Reflect,
-    /// Repeat the edge element.
-    Edge,
-    /// Wrap around.
-    Wrap,
-}
+pub use mote_kernels::reference::shape::PadMode;
 
 /// Depth/space element orders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
