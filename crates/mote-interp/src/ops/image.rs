@@ -4,7 +4,7 @@
 //! `mote_kernels::reference::image`; nearest mode gathers (any dtype), linear and cubic compute
 //! in f32 (f32/f16/bf16) or f64 (f64 and integers, rounded and saturated at the end).
 
-use mote_ir::ops::image::{CoordMode, ImageOp, NearestMode, ResizeAttrs, ResizeMode, ResizePlan};
+use mote_ir::ops::image::{CoordMode, ImageOp, NearestMode, PixelFormat, ResizeAttrs, ResizeMode, ResizePlan};
 use mote_ir::{DType, Data, Elem, Tensor, Value, dispatch_elem, dispatch_int};
 use mote_kernels::reference::image as k;
 use num_traits::Float;
@@ -38,6 +38,7 @@ pub fn eval(op: &ImageOp, inputs: &Inputs<'_>, _cx: &EvalCx<'_>, _n: usize) -> R
         ImageOp::MaxRoiPool { pooled_height, pooled_width, spatial_scale } => {
             one(max_roi_pool(inputs.tensor(0)?, inputs.tensor(1)?, *pooled_height, *pooled_width, *spatial_scale)?)
         }
+        ImageOp::ImageDecoder { pixel_format } => one(decode_image(inputs.tensor(0)?, *pixel_format)?),
     }
 }
 
@@ -548,5 +549,69 @@ mod tests {
         assert_eq!(round_even(2.5), 2.0);
         assert_eq!(round_even(3.5), 4.0);
         assert_eq!(round_even(-0.5), 0.0);
+    }
+}
+
+/// Decodes an image file held in a u8 tensor. Decoding is bounded (dimensions and memory), so a
+/// crafted file cannot make the host allocate without limit.
+fn decode_image(encoded: &Tensor, format: PixelFormat) -> Result<Tensor, OpError> {
+    let bytes =
+        encoded.typed::<u8>().map_err(|_| op_err!("the encoded image must be a u8 tensor, got {}", encoded.dtype()))?;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| op_err!("cannot read the encoded image: {e}"))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(1 << 15);
+    limits.max_image_height = Some(1 << 15);
+    limits.max_alloc = Some(1 << 30);
+    reader.limits(limits);
+    if reader.format().is_none() {
+        bail!("unsupported image format (supported: PNG, JPEG, BMP, TIFF, WebP, PNM)");
+    }
+    let img = reader.decode().map_err(|e| op_err!("cannot decode the image: {e}"))?.to_rgb8();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let rgb = img.into_raw();
+    let pixels: Vec<u8> = match format {
+        PixelFormat::Rgb => rgb,
+        PixelFormat::Bgr => rgb.chunks_exact(3).flat_map(|p| [p[2], p[1], p[0]]).collect(),
+        PixelFormat::Grayscale => rgb
+            .chunks_exact(3)
+            .map(|p| ((p[0] as u32 * 19595 + p[1] as u32 * 38470 + p[2] as u32 * 7471 + 0x8000) >> 16) as u8)
+            .collect(),
+    };
+    let c = if format == PixelFormat::Grayscale { 1 } else { 3 };
+    Ok(Tensor::from_vec(vec![h, w, c], pixels)?)
+}
+
+#[cfg(test)]
+mod decoder_tests {
+    use super::*;
+
+    fn png(pixels: &[[u8; 3]], w: u32, h: u32) -> Tensor {
+        let img = image::RgbImage::from_raw(w, h, pixels.iter().flatten().copied().collect()).unwrap();
+        let mut bytes = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+        Tensor::from_vec(vec![bytes.len()], bytes).unwrap()
+    }
+
+    #[test]
+    fn decodes_rgb_bgr_and_gray() {
+        let t = png(&[[255, 0, 0], [10, 20, 30]], 2, 1);
+        let rgb = decode_image(&t, PixelFormat::Rgb).unwrap();
+        assert_eq!(rgb.shape(), &[1, 2, 3]);
+        assert_eq!(rgb.typed::<u8>().unwrap(), &[255, 0, 0, 10, 20, 30]);
+        let bgr = decode_image(&t, PixelFormat::Bgr).unwrap();
+        assert_eq!(bgr.typed::<u8>().unwrap(), &[0, 0, 255, 30, 20, 10]);
+        let gray = decode_image(&t, PixelFormat::Grayscale).unwrap();
+        // 0.299 * 255 = 76.2 -> 76; 0.299*10 + 0.587*20 + 0.114*30 = 18.1 -> 18
+        assert_eq!((gray.shape(), gray.typed::<u8>().unwrap()), (&[1usize, 2, 1][..], &[76u8, 18][..]));
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let t = Tensor::from_vec(vec![4], vec![1u8, 2, 3, 4]).unwrap();
+        assert!(decode_image(&t, PixelFormat::Rgb).unwrap_err().0.contains("unsupported image format"));
+        let f = Tensor::from_vec(vec![1], vec![1.0f32]).unwrap();
+        assert!(decode_image(&f, PixelFormat::Rgb).is_err());
     }
 }

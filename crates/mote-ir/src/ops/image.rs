@@ -40,6 +40,18 @@ pub enum ImageOp {
     },
     /// `MaxRoiPool(X, rois)`: rois `[num_rois, 5]` as `(batch, x1, y1, x2, y2)`.
     MaxRoiPool { pooled_height: usize, pooled_width: usize, spatial_scale: f32 },
+    /// `ImageDecoder(encoded)`: the bytes of an image file (PNG, JPEG, BMP, TIFF, WebP, PNM) as a
+    /// 1-D u8 tensor -> `[H, W, C]` u8 pixels.
+    ImageDecoder { pixel_format: PixelFormat },
+}
+
+/// Channel layout of `ImageDecoder`'s output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PixelFormat {
+    Rgb,
+    Bgr,
+    /// One channel of luma, `(299 R + 587 G + 114 B) / 1000` rounded (ITU-R 601-2, as Pillow).
+    Grayscale,
 }
 
 /// Resize attributes, defaults applied.
@@ -265,6 +277,7 @@ impl OpFamily for ImageOp {
             ImageOp::RoiAlign { .. } => "RoiAlign",
             ImageOp::NonMaxSuppression { .. } => "NonMaxSuppression",
             ImageOp::MaxRoiPool { .. } => "MaxRoiPool",
+            ImageOp::ImageDecoder { .. } => "ImageDecoder",
         }
     }
 
@@ -319,6 +332,10 @@ impl OpFamily for ImageOp {
                 let n = cx.shape(1).and_then(|s| s.first().cloned()).unwrap_or(Dim::Unknown);
                 let c = cx.shape(0).and_then(|s| s.get(1).cloned()).unwrap_or(Dim::Unknown);
                 cx.like(0, Some(vec![n, c, Dim::Known(*pooled_height), Dim::Known(*pooled_width)]))
+            }
+            ImageOp::ImageDecoder { pixel_format } => {
+                let c = if *pixel_format == PixelFormat::Grayscale { 1 } else { 3 };
+                ValueType::tensor(DType::U8, vec![Dim::Unknown, Dim::Unknown, Dim::Known(c)])
             }
         };
         Ok(vec![t])

@@ -2,7 +2,7 @@
 //! their fixed coordinate mapping (asymmetric, legacy nearest rounding).
 
 use mote_ir::ops::image::{
-    CoordMode, GridMode, GridPadding, ImageOp, KeepAspect, NearestMode, ResizeAttrs, ResizeMode,
+    CoordMode, GridMode, GridPadding, ImageOp, KeepAspect, NearestMode, PixelFormat, ResizeAttrs, ResizeMode,
 };
 use mote_ir::{Op, Tensor};
 
@@ -16,6 +16,7 @@ pub const OPS: &[(&str, &str)] = &[
     ("", "RoiAlign"),
     ("", "NonMaxSuppression"),
     ("", "MaxRoiPool"),
+    ("", "ImageDecoder"),
 ];
 
 pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
@@ -78,6 +79,16 @@ pub fn import(cx: &mut NodeCtx<'_>) -> Result<Option<Op>, NodeError> {
                 other => return Err(invalid!("NonMaxSuppression: center_point_box must be 0 or 1, got {other}")),
             };
             ImageOp::NonMaxSuppression { center_point_box }
+        }
+        "ImageDecoder" => {
+            cx.expect_inputs(1, 1)?;
+            let pixel_format = match cx.string("pixel_format", "RGB")?.as_str() {
+                "RGB" => PixelFormat::Rgb,
+                "BGR" => PixelFormat::Bgr,
+                "Grayscale" => PixelFormat::Grayscale,
+                other => return Err(invalid!("attribute `pixel_format` must be RGB, BGR or Grayscale, got {other:?}")),
+            };
+            ImageOp::ImageDecoder { pixel_format }
         }
         "MaxRoiPool" => {
             cx.expect_inputs(2, 2)?;
