@@ -1,6 +1,7 @@
 //! `mote`: the command-line tool. Every subcommand has `--json` for scripts; errors go to stderr
 //! with a non-zero exit code.
 
+mod bench;
 mod inspect;
 mod ops_cmd;
 mod run;
@@ -18,6 +19,7 @@ Examples:
   mote inspect model.onnx --shape x=1,3,640,640 --json
   mote run model.onnx --input x=image.npy      run once, print a summary of each output
   mote run model.onnx --input-dir test_data_set_0 --output-dir out/ --expect test_data_set_0
+  mote bench model.onnx --runs 50 --json       load time and latency percentiles
   mote ops                                     list the supported ONNX ops
 
 Run `mote <command> --help` for the details of a command.";
@@ -33,6 +35,7 @@ struct Cli {
 enum Command {
     Inspect(inspect::Args),
     Run(run::Args),
+    Bench(bench::Args),
     Ops(ops_cmd::Args),
 }
 
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(a) => inspect::main(a),
         Command::Run(a) => run::main(a),
+        Command::Bench(a) => bench::main(a),
         Command::Ops(a) => ops_cmd::main(a),
     };
     match result {
