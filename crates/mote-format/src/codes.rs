@@ -1,0 +1,140 @@
+//! Stable numeric codes of the format. A code is never reused; a removed code leaves a gap with a
+//! comment. Element types use `mote_core::DType` codes (ONNX's).
+
+macro_rules! codes {
+    ($(#[$m:meta])* $name:ident : $repr:ty { $($(#[$vm:meta])* $variant:ident = $code:expr,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr($repr)]
+        pub enum $name {
+            $($(#[$vm])* $variant = $code,)*
+        }
+
+        impl $name {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The value with this code, if any.
+            pub fn from_code(code: $repr) -> Option<$name> {
+                match code {
+                    $($code => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn code(self) -> $repr {
+                self as $repr
+            }
+        }
+    };
+}
+
+codes! {
+    /// Section kinds.
+    SectionKind: u32 {
+        Strings = 1,
+        Meta = 2,
+        Tensors = 3,
+        Steps = 4,
+        StepIo = 5,
+        Attrs = 6,
+        Io = 7,
+        Plan = 8,
+        Weights = 9,
+    }
+}
+
+codes! {
+    /// Where a tensor's bytes live.
+    Storage: u8 {
+        /// In the caller's arena, at the tensor's byte offset.
+        Arena = 1,
+        /// In the WEIGHTS section, at the tensor's byte offset from the section start.
+        Weights = 2,
+    }
+}
+
+codes! {
+    /// How a tensor's elements are arranged.
+    Layout: u8 {
+        /// Row-major (C order) over its dims.
+        Plain = 1,
+        /// Pre-packed for the fast GEMM / convolution kernels: the layout parameter names the
+        /// packing (see `mote_kernels::fast`); the dims stay the logical ones.
+        Packed = 2,
+    }
+}
+
+codes! {
+    /// Runtime operations. Attributes are u32 words whose meaning per op is specified in
+    /// `docs/FORMAT.md`; the runtime validates them when it loads a model.
+    OpCode: u16 {
+        /// Strided N-d copy (transpose, slice, expand, tile, concat and split pieces).
+        Copy = 1,
+        /// Fill the output with one value.
+        Fill = 2,
+        /// Element-wise unary function (activations, math).
+        Unary = 3,
+        /// Broadcasting binary function (arithmetic, comparison, logic).
+        Binary = 4,
+        /// `Where(cond, x, y)` with broadcasting.
+        Where = 5,
+        /// Element type conversion.
+        Cast = 6,
+        /// Batched matrix product with optional bias and fused activation.
+        Gemm = 7,
+        /// Convolution (1-3 spatial dims) with optional bias and fused activation.
+        Conv = 8,
+        /// Transposed convolution.
+        ConvTranspose = 9,
+        /// Max / average / Lp pooling (global pooling is a window the size of the input).
+        Pool = 10,
+        /// Softmax, LogSoftmax or Hardmax over one axis.
+        Softmax = 11,
+        /// Reduction over a set of axes.
+        Reduce = 12,
+        /// Inference batch normalization (when not folded into a convolution).
+        BatchNorm = 13,
+        /// Layer normalization over trailing axes.
+        LayerNorm = 14,
+        /// Resize / upsample.
+        Resize = 15,
+        /// Gather along one axis with run-time indices.
+        Gather = 16,
+        /// Padding in reflect / edge / wrap mode (constant padding is Fill + Copy).
+        Pad = 17,
+        /// LSTM over a sequence.
+        Lstm = 18,
+        /// GRU over a sequence.
+        Gru = 19,
+        /// Simple RNN over a sequence.
+        Rnn = 20,
+        /// Affine quantization to an integer type.
+        Quantize = 21,
+        /// Affine dequantization from an integer type.
+        Dequantize = 22,
+        /// ArgMax / ArgMin along one axis.
+        ArgReduce = 23,
+        /// Instance normalization.
+        InstanceNorm = 24,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        for &op in OpCode::ALL {
+            assert_eq!(OpCode::from_code(op.code()), Some(op));
+            assert_eq!(OpCode::ALL.iter().filter(|o| o.code() == op.code()).count(), 1);
+        }
+        for &k in SectionKind::ALL {
+            assert_eq!(SectionKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(OpCode::from_code(0), None);
+        assert_eq!(Storage::from_code(0), None);
+        assert_eq!(Layout::from_code(3), None);
+    }
+}

@@ -1,0 +1,523 @@
+//! The validating, zero-copy reader.
+//!
+//! [`Model::parse`] checks everything once; the accessors then decode records from the borrowed
+//! bytes without further checks that could fail (they cannot index out of bounds: every range
+//! was validated, and reads go through `get` regardless).
+
+use mote_core::DType;
+
+use crate::codes::{Layout, OpCode, SectionKind, Storage};
+use crate::crc::Crc32;
+use crate::error::{FormatError, FormatErrorKind as K};
+use crate::{
+    ALIGN, HEADER_LEN, IO_RECORD_LEN, MAGIC, MAX_RANK, META_RECORD_LEN, NO_TENSOR, PLAN_RECORD_LEN, SECTION_ENTRY_LEN,
+    STEP_RECORD_LEN, TENSOR_RECORD_LEN, VERSION_MAJOR,
+};
+
+const MAX_SECTIONS: usize = 16;
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]))
+}
+
+/// A validated section: its bytes and record count.
+#[derive(Clone, Copy, Debug, Default)]
+struct Section<'a> {
+    bytes: &'a [u8],
+    count: usize,
+    offset: usize,
+}
+
+/// The arena plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Bytes the caller must provide (64-byte aligned).
+    pub arena_size: u64,
+    /// The scratch region kernels share (im2col buffers, packed panels).
+    pub scratch_offset: u64,
+    pub scratch_size: u64,
+    /// The largest sum of live tensor bytes at any step (a lower bound for any plan).
+    pub peak_live: u64,
+}
+
+/// A parsed, validated `.mote` model borrowing its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Model<'a> {
+    bytes: &'a [u8],
+    minor: u16,
+    strings: Section<'a>,
+    meta: Section<'a>,
+    tensors: Section<'a>,
+    steps: Section<'a>,
+    step_io: Section<'a>,
+    attrs: Section<'a>,
+    io: Section<'a>,
+    weights: Section<'a>,
+    weights_crc: u32,
+    plan: Plan,
+}
+
+/// One tensor record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorRef<'a> {
+    pub dtype: DType,
+    pub rank: usize,
+    dims: [u32; MAX_RANK],
+    pub storage: Storage,
+    pub layout: Layout,
+    /// Packing identifier for [`Layout::Packed`] (0 otherwise).
+    pub layout_param: u32,
+    /// Byte offset in the arena or the weights section.
+    pub offset: u64,
+    /// Byte length.
+    pub nbytes: u64,
+    pub name: &'a str,
+}
+
+impl TensorRef<'_> {
+    pub fn dims(&self) -> &[u32] {
+        &self.dims[..self.rank]
+    }
+
+    /// Element count (validated not to overflow).
+    pub fn numel(&self) -> usize {
+        self.dims().iter().map(|&d| d as usize).product()
+    }
+
+    /// The dims as `usize`s in a fixed array (first `rank` are valid).
+    pub fn shape(&self) -> [usize; MAX_RANK] {
+        let mut s = [0usize; MAX_RANK];
+        for (o, &d) in s.iter_mut().zip(self.dims()) {
+            *o = d as usize;
+        }
+        s
+    }
+}
+
+/// One step record.
+#[derive(Clone, Copy, Debug)]
+pub struct StepRef<'a> {
+    pub op: OpCode,
+    io: &'a [u8],
+    n_inputs: usize,
+    n_outputs: usize,
+    attrs: &'a [u8],
+    pub name: &'a str,
+}
+
+impl StepRef<'_> {
+    pub fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.n_outputs
+    }
+
+    /// Input `i`'s tensor id; `None` for an omitted optional input or past the end.
+    pub fn input(&self, i: usize) -> Option<u32> {
+        if i >= self.n_inputs {
+            return None;
+        }
+        Some(u32_at(self.io, 4 * i)).filter(|&t| t != NO_TENSOR)
+    }
+
+    /// Output `i`'s tensor id.
+    pub fn output(&self, i: usize) -> Option<u32> {
+        if i >= self.n_outputs {
+            return None;
+        }
+        Some(u32_at(self.io, 4 * (self.n_inputs + i)))
+    }
+
+    /// Number of attribute words.
+    pub fn attr_len(&self) -> usize {
+        self.attrs.len() / 4
+    }
+
+    /// Attribute word `i` (0 past the end).
+    pub fn attr(&self, i: usize) -> u32 {
+        u32_at(self.attrs, 4 * i)
+    }
+
+    /// Attribute word `i` as an i32.
+    pub fn attr_i32(&self, i: usize) -> i32 {
+        self.attr(i) as i32
+    }
+
+    /// Attribute word `i` as an f32 (bit pattern).
+    pub fn attr_f32(&self, i: usize) -> f32 {
+        f32::from_bits(self.attr(i))
+    }
+}
+
+/// A graph input or output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoRef<'a> {
+    pub tensor: u32,
+    pub name: &'a str,
+}
+
+const IO_INPUT: u32 = 0;
+const IO_OUTPUT: u32 = 1;
+
+impl<'a> Model<'a> {
+    /// Parses and validates `bytes`. The bytes must start at an 8-byte aligned address (so
+    /// weights can be read in place). The weights checksum is not verified here (it reads every
+    /// weight byte); call [`Model::verify_weights`] for that.
+    pub fn parse(bytes: &'a [u8]) -> Result<Model<'a>, FormatError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(FormatError::at(K::TooShort, 0));
+        }
+        if bytes[..8] != MAGIC {
+            return Err(FormatError::at(K::BadMagic, 0));
+        }
+        let (major, minor) = (u16_at(bytes, 8), u16_at(bytes, 10));
+        if major != VERSION_MAJOR {
+            return Err(FormatError::at(K::UnsupportedVersion { major, minor }, 8));
+        }
+        let file_len = u64_at(bytes, 16);
+        if file_len != bytes.len() as u64 {
+            return Err(FormatError::at(K::LengthMismatch { header: file_len, actual: bytes.len() as u64 }, 16));
+        }
+        if (bytes.as_ptr() as usize) % 8 != 0 {
+            return Err(FormatError::at(K::Misaligned, 0));
+        }
+        let n_sections = u32_at(bytes, 24) as usize;
+        let (structure_crc, weights_crc) = (u32_at(bytes, 32), u32_at(bytes, 36));
+        if n_sections > MAX_SECTIONS {
+            return Err(FormatError::at(K::BadRecordCount, 24));
+        }
+        let table_end = HEADER_LEN + n_sections * SECTION_ENTRY_LEN;
+        if bytes.len() < table_end {
+            return Err(FormatError::at(K::TooShort, HEADER_LEN));
+        }
+
+        // Sections: kind, bounds, alignment, no duplicates, no overlaps.
+        let mut found: [Option<(SectionKind, Section<'a>)>; MAX_SECTIONS] = [None; MAX_SECTIONS];
+        for (i, slot) in found.iter_mut().enumerate().take(n_sections) {
+            let e = HEADER_LEN + i * SECTION_ENTRY_LEN;
+            let kind_code = u32_at(bytes, e);
+            let kind = SectionKind::from_code(kind_code).ok_or(FormatError::record(K::BadSectionKind(kind_code), e, i))?;
+            let count = u32_at(bytes, e + 4) as usize;
+            let (off, len) = (u64_at(bytes, e + 8), u64_at(bytes, e + 16));
+            let end = off.checked_add(len).ok_or(FormatError::record(K::BadSection, e, i))?;
+            if off % ALIGN as u64 != 0 || off < table_end as u64 || end > bytes.len() as u64 {
+                return Err(FormatError::record(K::BadSection, e, i));
+            }
+            let (off, end) = (off as usize, end as usize);
+            *slot = Some((kind, Section { bytes: &bytes[off..end], count, offset: off }));
+        }
+        for i in 0..n_sections {
+            for j in i + 1..n_sections {
+                let (Some((ka, a)), Some((kb, b))) = (found[i], found[j]) else { continue };
+                if ka == kb {
+                    return Err(FormatError::record(K::DuplicateSection(ka.code()), HEADER_LEN + j * SECTION_ENTRY_LEN, j));
+                }
+                let overlap = a.offset < b.offset + b.bytes.len() && b.offset < a.offset + a.bytes.len();
+                if overlap && !a.bytes.is_empty() && !b.bytes.is_empty() {
+                    return Err(FormatError::record(K::BadSection, HEADER_LEN + j * SECTION_ENTRY_LEN, j));
+                }
+            }
+        }
+        let get = |kind: SectionKind| found.iter().flatten().find(|(k, _)| *k == kind).map(|(_, s)| *s);
+        let require = |kind: SectionKind| get(kind).ok_or(FormatError::at(K::MissingSection(kind.code()), HEADER_LEN));
+        let weights = get(SectionKind::Weights).unwrap_or_default();
+
+        // Structure checksum: every byte of the file but itself and the WEIGHTS section.
+        let (w_start, w_end) = (weights.offset, weights.offset + weights.bytes.len());
+        let crc = Crc32::new().update(&bytes[..32]).update(&bytes[36..w_start.max(36)]).update(&bytes[w_end.max(36)..]);
+        if crc.finish() != structure_crc {
+            return Err(FormatError::at(K::ChecksumMismatch, 32));
+        }
+
+        let records = |kind: SectionKind, record: usize| -> Result<Section<'a>, FormatError> {
+            let s = require(kind)?;
+            if s.count.checked_mul(record) != Some(s.bytes.len()) {
+                return Err(FormatError::at(K::BadRecordCount, s.offset));
+            }
+            Ok(s)
+        };
+        let words = |kind: SectionKind| -> Result<Section<'a>, FormatError> {
+            let s = require(kind)?;
+            if s.bytes.len() % 4 != 0 || s.count != s.bytes.len() / 4 {
+                return Err(FormatError::at(K::BadRecordCount, s.offset));
+            }
+            Ok(s)
+        };
+        let strings = get(SectionKind::Strings).unwrap_or_default();
+        let meta = match get(SectionKind::Meta) {
+            Some(_) => records(SectionKind::Meta, META_RECORD_LEN)?,
+            None => Section::default(),
+        };
+        let plan_s = records(SectionKind::Plan, PLAN_RECORD_LEN)?;
+        if plan_s.count != 1 {
+            return Err(FormatError::at(K::BadPlan, plan_s.offset));
+        }
+        let plan = Plan {
+            arena_size: u64_at(plan_s.bytes, 0),
+            scratch_offset: u64_at(plan_s.bytes, 8),
+            scratch_size: u64_at(plan_s.bytes, 16),
+            peak_live: u64_at(plan_s.bytes, 24),
+        };
+        if plan.scratch_offset.checked_add(plan.scratch_size).is_none_or(|e| e > plan.arena_size)
+            || isize::try_from(plan.arena_size).is_err()
+        {
+            return Err(FormatError::at(K::BadPlan, plan_s.offset));
+        }
+
+        let model = Model {
+            bytes,
+            minor,
+            strings,
+            meta,
+            tensors: records(SectionKind::Tensors, TENSOR_RECORD_LEN)?,
+            steps: records(SectionKind::Steps, STEP_RECORD_LEN)?,
+            step_io: words(SectionKind::StepIo)?,
+            attrs: words(SectionKind::Attrs)?,
+            io: records(SectionKind::Io, IO_RECORD_LEN)?,
+            weights,
+            weights_crc,
+            plan,
+        };
+        model.validate_records()?;
+        Ok(model)
+    }
+
+    /// The string at `(offset, len)` of STRINGS, if valid.
+    fn string(&self, off: u32, len: u32) -> Option<&'a str> {
+        let (off, len) = (off as usize, len as usize);
+        let b = self.strings.bytes.get(off..off.checked_add(len)?)?;
+        core::str::from_utf8(b).ok()
+    }
+
+    fn validate_records(&self) -> Result<(), FormatError> {
+        for i in 0..self.meta.count {
+            let r = i * META_RECORD_LEN;
+            let b = self.meta.bytes;
+            if self.string(u32_at(b, r), u32_at(b, r + 4)).is_none() || self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none() {
+                return Err(FormatError::record(K::BadString, self.meta.offset + r, i));
+            }
+        }
+        for i in 0..self.tensors.count {
+            self.validate_tensor(i)?;
+        }
+        let n_tensors = self.tensors.count;
+        for i in 0..self.steps.count {
+            let r = i * STEP_RECORD_LEN;
+            let b = self.steps.bytes;
+            let at = self.steps.offset + r;
+            let code = u16_at(b, r);
+            OpCode::from_code(code).ok_or(FormatError::record(K::BadOpCode(code), at, i))?;
+            let (n_in, n_out) = (b[r + 2] as usize, b[r + 3] as usize);
+            let io_start = u32_at(b, r + 4) as usize;
+            let ids = io_start.checked_add(n_in + n_out).filter(|&e| e <= self.step_io.count);
+            if ids.is_none() {
+                return Err(FormatError::record(K::BadStepIo, at, i));
+            }
+            for k in 0..n_in + n_out {
+                let id = u32_at(self.step_io.bytes, 4 * (io_start + k));
+                let optional_input = k < n_in && id == NO_TENSOR;
+                if !optional_input && id as usize >= n_tensors {
+                    return Err(FormatError::record(K::BadStepIo, at, i));
+                }
+            }
+            let (a0, alen) = (u32_at(b, r + 8) as usize, u32_at(b, r + 12) as usize);
+            if a0.checked_add(alen).is_none_or(|e| e > self.attrs.count) {
+                return Err(FormatError::record(K::BadAttrs, at, i));
+            }
+            if self.string(u32_at(b, r + 16), u32_at(b, r + 20)).is_none() {
+                return Err(FormatError::record(K::BadString, at, i));
+            }
+        }
+        for i in 0..self.io.count {
+            let r = i * IO_RECORD_LEN;
+            let b = self.io.bytes;
+            let (kind, t) = (u32_at(b, r), u32_at(b, r + 4));
+            let bad = || FormatError::record(K::BadIo, self.io.offset + r, i);
+            if (kind != IO_INPUT && kind != IO_OUTPUT) || t as usize >= n_tensors {
+                return Err(bad());
+            }
+            if kind == IO_INPUT && self.tensor(t).is_none_or(|t| t.storage != Storage::Arena) {
+                return Err(bad());
+            }
+            if self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none() {
+                return Err(FormatError::record(K::BadString, self.io.offset + r, i));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_tensor(&self, i: usize) -> Result<(), FormatError> {
+        let r = i * TENSOR_RECORD_LEN;
+        let b = self.tensors.bytes;
+        let at = self.tensors.offset + r;
+        let err = |k| FormatError::record(k, at, i);
+        let dtype = DType::from_code(b[r] as i64).filter(|d| *d != DType::String).ok_or(err(K::BadDType(b[r])))?;
+        let rank = b[r + 1] as usize;
+        if rank > MAX_RANK {
+            return Err(err(K::BadShape));
+        }
+        let storage = Storage::from_code(b[r + 2]).ok_or(err(K::BadStorage(b[r + 2])))?;
+        let layout = Layout::from_code(b[r + 3]).ok_or(err(K::BadLayout(b[r + 3])))?;
+        let mut numel: u64 = 1;
+        for d in 0..rank {
+            numel = numel.checked_mul(u32_at(b, r + 8 + 4 * d) as u64).ok_or(err(K::BadShape))?;
+        }
+        let size = dtype.size().unwrap_or(1) as u64;
+        let (offset, nbytes) = (u64_at(b, r + 40), u64_at(b, r + 48));
+        if layout == Layout::Plain && numel.checked_mul(size) != Some(nbytes) {
+            return Err(err(K::BadTensorLength));
+        }
+        let end = offset.checked_add(nbytes).ok_or(err(K::TensorOutOfBounds))?;
+        let limit = match storage {
+            Storage::Arena => self.plan.arena_size,
+            Storage::Weights => self.weights.bytes.len() as u64,
+        };
+        if end > limit {
+            return Err(err(K::TensorOutOfBounds));
+        }
+        if offset % size.min(8) != 0 {
+            return Err(err(K::TensorMisaligned));
+        }
+        if self.string(u32_at(b, r + 56), u32_at(b, r + 60)).is_none() {
+            return Err(err(K::BadString));
+        }
+        Ok(())
+    }
+
+    /// Verifies the weights checksum (reads every weight byte).
+    pub fn verify_weights(&self) -> Result<(), FormatError> {
+        if Crc32::new().update(self.weights.bytes).finish() != self.weights_crc {
+            return Err(FormatError::at(K::WeightsChecksumMismatch, 36));
+        }
+        Ok(())
+    }
+
+    /// The minor version the file was written with.
+    pub fn minor_version(&self) -> u16 {
+        self.minor
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub fn plan(&self) -> Plan {
+        self.plan
+    }
+
+    pub fn tensor_count(&self) -> usize {
+        self.tensors.count
+    }
+
+    /// Tensor `i`, or `None` if out of range.
+    pub fn tensor(&self, i: u32) -> Option<TensorRef<'a>> {
+        let i = i as usize;
+        if i >= self.tensors.count {
+            return None;
+        }
+        let r = i * TENSOR_RECORD_LEN;
+        let b = self.tensors.bytes;
+        let mut dims = [0u32; MAX_RANK];
+        let rank = (b[r + 1] as usize).min(MAX_RANK);
+        for (d, slot) in dims.iter_mut().enumerate().take(rank) {
+            *slot = u32_at(b, r + 8 + 4 * d);
+        }
+        Some(TensorRef {
+            dtype: DType::from_code(b[r] as i64)?,
+            rank,
+            dims,
+            storage: Storage::from_code(b[r + 2])?,
+            layout: Layout::from_code(b[r + 3])?,
+            layout_param: u32_at(b, r + 4),
+            offset: u64_at(b, r + 40),
+            nbytes: u64_at(b, r + 48),
+            name: self.string(u32_at(b, r + 56), u32_at(b, r + 60)).unwrap_or(""),
+        })
+    }
+
+    /// The bytes of a weights-stored tensor (`None` for arena tensors).
+    pub fn weight_bytes(&self, t: &TensorRef<'_>) -> Option<&'a [u8]> {
+        if t.storage != Storage::Weights {
+            return None;
+        }
+        self.weights.bytes.get(t.offset as usize..(t.offset + t.nbytes) as usize)
+    }
+
+    /// The whole weights section.
+    pub fn weights(&self) -> &'a [u8] {
+        self.weights.bytes
+    }
+
+    pub fn step_count(&self) -> usize {
+        self.steps.count
+    }
+
+    /// Step `i`, or `None` if out of range.
+    pub fn step(&self, i: usize) -> Option<StepRef<'a>> {
+        if i >= self.steps.count {
+            return None;
+        }
+        let r = i * STEP_RECORD_LEN;
+        let b = self.steps.bytes;
+        let (n_in, n_out) = (b[r + 2] as usize, b[r + 3] as usize);
+        let io_start = u32_at(b, r + 4) as usize;
+        let (a0, alen) = (u32_at(b, r + 8) as usize, u32_at(b, r + 12) as usize);
+        Some(StepRef {
+            op: OpCode::from_code(u16_at(b, r))?,
+            io: self.step_io.bytes.get(4 * io_start..4 * (io_start + n_in + n_out))?,
+            n_inputs: n_in,
+            n_outputs: n_out,
+            attrs: self.attrs.bytes.get(4 * a0..4 * (a0 + alen))?,
+            name: self.string(u32_at(b, r + 16), u32_at(b, r + 20)).unwrap_or(""),
+        })
+    }
+
+    fn io_of(&self, kind: u32) -> impl Iterator<Item = IoRef<'a>> + '_ {
+        (0..self.io.count).filter_map(move |i| {
+            let r = i * IO_RECORD_LEN;
+            let b = self.io.bytes;
+            (u32_at(b, r) == kind).then(|| IoRef {
+                tensor: u32_at(b, r + 4),
+                name: self.string(u32_at(b, r + 8), u32_at(b, r + 12)).unwrap_or(""),
+            })
+        })
+    }
+
+    /// The graph inputs, in order.
+    pub fn inputs(&self) -> impl Iterator<Item = IoRef<'a>> + '_ {
+        self.io_of(IO_INPUT)
+    }
+
+    /// The graph outputs, in order.
+    pub fn outputs(&self) -> impl Iterator<Item = IoRef<'a>> + '_ {
+        self.io_of(IO_OUTPUT)
+    }
+
+    /// Metadata pairs.
+    pub fn meta(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        (0..self.meta.count).map(move |i| {
+            let r = i * META_RECORD_LEN;
+            let b = self.meta.bytes;
+            (
+                self.string(u32_at(b, r), u32_at(b, r + 4)).unwrap_or(""),
+                self.string(u32_at(b, r + 8), u32_at(b, r + 12)).unwrap_or(""),
+            )
+        })
+    }
+
+    /// The value of a metadata key.
+    pub fn meta_value(&self, key: &str) -> Option<&'a str> {
+        self.meta().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}

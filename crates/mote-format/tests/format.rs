@@ -1,0 +1,142 @@
+//! Writer -> reader round trips, and corrupt files: every mutation is an error, never a panic.
+
+use mote_core::DType;
+use mote_format::write::{Builder, TensorDesc};
+use mote_format::{FormatErrorKind, Layout, Model, OpCode, Storage};
+
+/// An aligned copy of `bytes` (as a file read into `Vec<u64>` or mmapped would be).
+fn aligned(bytes: &[u8]) -> Vec<u64> {
+    let mut v = vec![0u64; bytes.len().div_ceil(8)];
+    // Safe byte-level copy into the u64 buffer.
+    for (i, b) in bytes.iter().enumerate() {
+        v[i / 8] |= (*b as u64) << (8 * (i % 8));
+    }
+    v
+}
+
+fn as_bytes(v: &[u64], len: usize) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).take(len).collect()
+}
+
+fn parse_copy(bytes: &[u8]) -> Result<(), mote_format::FormatError> {
+    let words = aligned(bytes);
+    let view: &[u8] = &bytemuck_bytes(&words)[..bytes.len()];
+    Model::parse(view).map(|_| ())
+}
+
+fn bytemuck_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: u64 has no padding and any byte pattern is a valid u8; the length covers exactly
+    // the words' memory.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) }
+}
+
+fn arena(dims: &[u32], offset: u64, name: &str) -> TensorDesc {
+    let n: u64 = dims.iter().map(|&d| d as u64).product();
+    TensorDesc {
+        dtype: DType::F32,
+        dims: dims.to_vec(),
+        storage: Storage::Arena,
+        layout: Layout::Plain,
+        layout_param: 0,
+        offset,
+        nbytes: n * 4,
+        name: name.into(),
+    }
+}
+
+fn sample() -> Vec<u8> {
+    let mut b = Builder::new();
+    b.meta("producer", "test").unwrap();
+    let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
+    let wdesc = TensorDesc { dtype: DType::F32, dims: vec![4], ..arena(&[4], 0, "w") };
+    let w_bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let w = b.weight(&wdesc, &w_bytes).unwrap();
+    let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
+    b.step(OpCode::Binary, &[Some(x), Some(w)], &[y], &[7, 1, 2, 3], "add").unwrap();
+    b.step(OpCode::Unary, &[Some(y), None], &[y], &[1], "relu").unwrap();
+    b.input(x, "x").unwrap();
+    b.output(y, "y").unwrap();
+    b.plan(128, 128, 0, 32);
+    b.finish().unwrap()
+}
+
+#[test]
+fn round_trip() {
+    let bytes = sample();
+    let words = aligned(&bytes);
+    let view = &bytemuck_bytes(&words)[..bytes.len()];
+    let m = Model::parse(view).unwrap();
+    m.verify_weights().unwrap();
+    assert_eq!(m.tensor_count(), 3);
+    assert_eq!(m.step_count(), 2);
+    let s = m.step(0).unwrap();
+    assert_eq!((s.op, s.n_inputs(), s.input(1), s.output(0), s.attr(3), s.name), (OpCode::Binary, 2, Some(1), Some(2), 3, "add"));
+    let s = m.step(1).unwrap();
+    assert_eq!(s.input(1), None, "omitted optional input");
+    let w = m.tensor(1).unwrap();
+    assert_eq!((w.storage, w.dims(), w.name), (Storage::Weights, &[4u32][..], "w"));
+    let wb = m.weight_bytes(&w).unwrap();
+    assert_eq!(f32::from_le_bytes(wb[8..12].try_into().unwrap()), 3.0);
+    assert_eq!(m.inputs().next().unwrap().name, "x");
+    assert_eq!(m.outputs().next().unwrap().tensor, 2);
+    assert_eq!(m.meta_value("producer"), Some("test"));
+    assert_eq!(m.plan().arena_size, 128);
+}
+
+#[test]
+fn truncation_and_padding_are_length_errors() {
+    let bytes = sample();
+    for cut in [0, 10, 63, 64, 200, bytes.len() - 1] {
+        assert!(parse_copy(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let e = parse_copy(&longer).unwrap_err();
+    assert!(matches!(e.kind, FormatErrorKind::LengthMismatch { .. }), "{e}");
+}
+
+#[test]
+fn every_single_byte_flip_is_detected_or_harmless() {
+    let bytes = sample();
+    let (weights_start, weights_len) = {
+        let words = aligned(&bytes);
+        let m = Model::parse(&bytemuck_bytes(&words)[..bytes.len()]).unwrap();
+        let w = m.weights();
+        (w.as_ptr() as usize - bytemuck_bytes(&words).as_ptr() as usize, w.len())
+    };
+    for i in 0..bytes.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut b = bytes.clone();
+            b[i] ^= bit;
+            let r = parse_copy(&b);
+            let in_weights = (weights_start..weights_start + weights_len).contains(&i);
+            if in_weights {
+                // Structure stays valid; the weights checksum catches it.
+                let words = aligned(&b);
+                let m = Model::parse(&bytemuck_bytes(&words)[..b.len()]).unwrap();
+                assert!(m.verify_weights().is_err(), "weight byte {i}");
+            } else if i < weights_start {
+                assert!(r.is_err(), "flip at byte {i} went unnoticed");
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_magic_and_version() {
+    let mut b = sample();
+    b[0] = b'X';
+    assert_eq!(parse_copy(&b).unwrap_err().kind, FormatErrorKind::BadMagic);
+    let mut b = sample();
+    b[8] = 2;
+    assert!(matches!(parse_copy(&b).unwrap_err().kind, FormatErrorKind::UnsupportedVersion { major: 2, .. }));
+}
+
+#[test]
+fn misaligned_bytes_are_refused() {
+    let bytes = sample();
+    let words = aligned(&[&[0u8][..], &bytes].concat());
+    let view = &bytemuck_bytes(&words)[1..bytes.len() + 1];
+    assert_eq!(Model::parse(view).unwrap_err().kind, FormatErrorKind::Misaligned);
+    let _ = as_bytes(&words, 1);
+}
