@@ -2,6 +2,8 @@
 //! with a non-zero exit code.
 
 mod bench;
+mod compile_cmd;
+mod compiled;
 mod inspect;
 mod ops_cmd;
 mod run;
@@ -17,7 +19,9 @@ const EXAMPLES: &str = "\
 Examples:
   mote inspect model.onnx                      inputs, outputs, ops, parameters, MACs, memory
   mote inspect model.onnx --shape x=1,3,640,640 --json
+  mote compile model.onnx -o model.mote        static shapes, fused ops, planned memory
   mote run model.onnx --input x=image.npy      run once, print a summary of each output
+  mote run model.mote --input-dir test_data_set_0 --expect test_data_set_0
   mote run model.onnx --input-dir test_data_set_0 --output-dir out/ --expect test_data_set_0
   mote bench model.onnx --runs 50 --json       load time and latency percentiles
   mote ops                                     list the supported ONNX ops
@@ -34,6 +38,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Inspect(inspect::Args),
+    Compile(compile_cmd::Args),
     Run(run::Args),
     Bench(bench::Args),
     Ops(ops_cmd::Args),
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(a) => inspect::main(a),
+        Command::Compile(a) => compile_cmd::main(a),
         Command::Run(a) => run::main(a),
         Command::Bench(a) => bench::main(a),
         Command::Ops(a) => ops_cmd::main(a),

@@ -34,7 +34,7 @@ Examples:
 #[derive(clap::Args, Debug)]
 #[command(about = "Run a model on input files and summarize its outputs", after_help = HELP)]
 pub struct Args {
-    /// The model file (.onnx).
+    /// The model file (.onnx, or .mote from `mote compile`).
     model: PathBuf,
     /// An input: NAME=FILE with FILE a .npy or .pb (repeatable).
     #[arg(long = "input", short = 'i', value_name = "NAME=FILE")]
@@ -75,11 +75,18 @@ pub struct Args {
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let t0 = Instant::now();
-    let model = mote_onnx::load(&a.model)?;
-    let mut graph = model.graph;
-    mote_ir::verify::verify(&graph)?;
-    // Inference fills in output types; a failure here is reported but does not stop the run.
-    let infer_error = mote_interp::infer(&mut graph).err();
+    let compiled = if crate::compiled::is_mote(&a.model) { Some(crate::compiled::open(&a.model)?) } else { None };
+    let runtime_model = compiled.as_ref().map(|b| crate::compiled::load(b, &a.model)).transpose()?;
+    let (graph, infer_error) = match &runtime_model {
+        Some(rt) => (crate::compiled::interface(rt), None),
+        None => {
+            let mut graph = mote_onnx::load(&a.model)?.graph;
+            mote_ir::verify::verify(&graph)?;
+            // Inference fills in output types; a failure here is reported but does not stop the run.
+            let infer_error = mote_interp::infer(&mut graph).err();
+            (graph, infer_error)
+        }
+    };
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let g = &graph;
 
@@ -123,8 +130,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
         bail!("missing input(s): {}; give them with --input NAME=FILE or --input-dir DIR", missing.join(", "));
     }
 
-    let session = Session::new(g)?;
     let t1 = Instant::now();
+    if let Some(rt) = &runtime_model {
+        if a.dump_intermediates.is_some() {
+            bail!("--dump-intermediates needs the .onnx model (a compiled model keeps no per-node values)");
+        }
+        let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+        let outputs = crate::compiled::run(rt, &mut arena, &named)?;
+        let run_ms = t1.elapsed().as_secs_f64() * 1e3;
+        return report(&a, g, outputs, load_ms, run_ms, None, "mote runtime");
+    }
+    let session = Session::new(g)?;
     let outputs = match &a.dump_intermediates {
         None => session.run_named(named)?,
         Some(dir) => {
@@ -161,7 +177,19 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     };
     let run_ms = t1.elapsed().as_secs_f64() * 1e3;
+    report(&a, g, outputs, load_ms, run_ms, infer_error, "reference interpreter")
+}
 
+/// Saves, checks and prints the outputs of a run.
+fn report(
+    a: &Args,
+    g: &mote_ir::Graph,
+    outputs: Vec<Value>,
+    load_ms: f64,
+    run_ms: f64,
+    infer_error: Option<mote_ir::infer::GraphInferError>,
+    engine: &str,
+) -> Result<ExitCode> {
     if let Some(dir) = &a.output_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
@@ -205,8 +233,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
 
     if a.json {
-        let mut v =
-            json!({ "model": a.model.display().to_string(), "load_ms": load_ms, "run_ms": run_ms, "outputs": items });
+        let mut v = json!({ "model": a.model.display().to_string(), "engine": engine, "load_ms": load_ms, "run_ms": run_ms, "outputs": items });
         if a.expect.is_some() {
             v["matches"] = json!(all_match);
         }
@@ -224,7 +251,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 }
             }
         }
-        println!("load {load_ms:.1} ms, run {run_ms:.1} ms (reference interpreter)");
+        println!("load {load_ms:.1} ms, run {run_ms:.1} ms ({engine})");
         if let Some(e) = infer_error {
             eprintln!("note: static shape inference failed: {e}");
         }

@@ -13,15 +13,16 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use mote_conformance::manifest::{Expected, load_expected, save_expected};
+use mote_conformance::manifest::{Expected, expected_path, load_expected_from, save_expected};
 use mote_conformance::run::run_all;
-use mote_conformance::suite::Outcome;
+use mote_conformance::suite::{Engine, Outcome};
 use mote_conformance::{edge_core_tests, node_dir};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut filters = Vec::new();
-    let (mut update, mut failures, mut json) = (false, false, false);
+    let (mut update, mut failures, mut json, mut models_only) = (false, false, false, false);
+    let mut engine = Engine::Interp;
     let mut report: Option<String> = None;
     let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut it = args.iter();
@@ -32,11 +33,12 @@ fn main() -> ExitCode {
             "--report" => report = it.next().cloned(),
             "--failures" => failures = true,
             "--json" => json = true,
-            "--models" => return models(),
+            "--models" => models_only = true,
+            "--compiled" => engine = Engine::Compiled,
             "--threads" => threads = it.next().and_then(|n| n.parse().ok()).unwrap_or(threads),
             "-h" | "--help" => {
                 println!(
-                    "usage: mote-conformance [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]\n       mote-conformance --models"
+                    "usage: mote-conformance [--compiled] [--filter SUBSTR]... [--failures] [--update] [--threads N] [--json]\n       mote-conformance [--compiled] --models\n\n--compiled runs every test through mote-compile and the runtime (manifest expected_compiled.tsv)"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -45,6 +47,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if models_only {
+        return models(engine);
     }
     let Some(dir) = node_dir() else {
         eprintln!(
@@ -64,7 +69,7 @@ fn main() -> ExitCode {
     if !filters.is_empty() {
         names.retain(|n| filters.iter().any(|f| n.contains(f.as_str())));
     }
-    let expected = match load_expected() {
+    let expected = match load_expected_from(expected_path(engine)) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{e}");
@@ -73,7 +78,7 @@ fn main() -> ExitCode {
     };
 
     let quiet = json;
-    let outcomes = run_all(&dir, &names, threads, &|done, total| {
+    let outcomes = run_all(&dir, &names, threads, engine, &|done, total| {
         if !quiet && (done % 200 == 0 || done == total) {
             eprintln!("  {done}/{total}");
         }
@@ -152,24 +157,24 @@ fn main() -> ExitCode {
             };
             m.insert(n.clone(), e);
         }
-        if let Err(e) = save_expected(&m) {
+        if let Err(e) = save_expected(&m, expected_path(engine)) {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
-        eprintln!("updated expected.tsv");
+        eprintln!("updated {}", expected_path(engine));
     }
     if regressions.is_empty() || update { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// Runs the shared real models and prints one line per test set.
-fn models() -> ExitCode {
+fn models(engine: Engine) -> ExitCode {
     let Some(data) = mote_conformance::shared_data() else {
         eprintln!("shared data not found: expected ../shared/data next to the workspace, or set MOTE_SHARED_DATA");
         return ExitCode::from(2);
     };
     let mut ok = true;
     for m in mote_conformance::models::real_models(&data.join("models")) {
-        match mote_conformance::models::run_real_model(&m) {
+        match mote_conformance::models::run_real_model(&m, engine) {
             Err(e) => {
                 ok = false;
                 println!("{:<28} FAIL {e}", m.name);

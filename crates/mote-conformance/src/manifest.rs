@@ -8,6 +8,8 @@ use crate::compare::Tolerance;
 
 /// `expected.tsv`: `test<TAB>pass`, `test<TAB>fail<TAB>reason` or `test<TAB>any<TAB>reason`.
 pub const EXPECTED_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/expected.tsv");
+/// The same for the compiled path (`--compiled`): compile to `.mote`, run in the runtime.
+pub const EXPECTED_COMPILED_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/expected_compiled.tsv");
 /// `tolerances.tsv`: `test-name-prefix<TAB>atol<TAB>rtol<TAB>int_steps<TAB>reason`.
 pub const TOLERANCES: &str = include_str!("../tolerances.tsv");
 
@@ -21,12 +23,25 @@ pub enum Expected {
     Any(String),
 }
 
+/// The manifest of an engine.
+pub fn expected_path(engine: crate::suite::Engine) -> &'static str {
+    match engine {
+        crate::suite::Engine::Interp => EXPECTED_PATH,
+        crate::suite::Engine::Compiled => EXPECTED_COMPILED_PATH,
+    }
+}
+
 /// Reads `expected.tsv` (an empty map if it does not exist).
 pub fn load_expected() -> Result<BTreeMap<String, Expected>, String> {
-    let text = match std::fs::read_to_string(EXPECTED_PATH) {
+    load_expected_from(EXPECTED_PATH)
+}
+
+/// Reads a manifest (an empty map if it does not exist).
+pub fn load_expected_from(path: &str) -> Result<BTreeMap<String, Expected>, String> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(format!("{EXPECTED_PATH}: {e}")),
+        Err(e) => return Err(format!("{path}: {e}")),
     };
     let mut m = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
@@ -42,7 +57,7 @@ pub fn load_expected() -> Result<BTreeMap<String, Expected>, String> {
             [name, "any", reason] if !reason.trim().is_empty() => (name.to_string(), Expected::Any(reason.to_string())),
             _ => {
                 return Err(format!(
-                    "{EXPECTED_PATH}:{}: expected `test<TAB>pass`, `test<TAB>fail<TAB>reason` or `test<TAB>any<TAB>reason`",
+                    "{path}:{}: expected `test<TAB>pass`, `test<TAB>fail<TAB>reason` or `test<TAB>any<TAB>reason`",
                     n + 1
                 ));
             }
@@ -52,13 +67,18 @@ pub fn load_expected() -> Result<BTreeMap<String, Expected>, String> {
     Ok(m)
 }
 
-/// Writes `expected.tsv` atomically (temp file + rename).
-pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
-    let mut s = String::from(
-        "# Expected conformance results of the reference interpreter (mote-conformance).\n\
+/// Writes a manifest atomically (temp file + rename).
+pub fn save_expected(m: &BTreeMap<String, Expected>, path: &str) -> Result<(), String> {
+    let which = if path == EXPECTED_PATH {
+        "the reference interpreter"
+    } else {
+        "the compiled path (compile, then the runtime)"
+    };
+    let mut s = format!(
+        "# Expected conformance results of {which} (mote-conformance).\n\
          # Every failure has a one-line reason; `any` marks tests whose outcome is not checked (random draws).\n\
-         # Regenerate with `cargo run -p mote-conformance --release -- --update` (reasons of tests that still\n\
-         # fail are kept).\n",
+         # Regenerate with `cargo run -p mote-conformance --release -- [--compiled] --update` (reasons of\n\
+         # tests that still fail are kept).\n",
     );
     for (name, e) in m {
         match e {
@@ -67,9 +87,9 @@ pub fn save_expected(m: &BTreeMap<String, Expected>) -> Result<(), String> {
             Expected::Any(r) => s.push_str(&format!("{name}\tany\t{r}\n")),
         }
     }
-    let tmp = PathBuf::from(format!("{EXPECTED_PATH}.tmp"));
+    let tmp = PathBuf::from(format!("{path}.tmp"));
     std::fs::write(&tmp, s).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, EXPECTED_PATH).map_err(|e| format!("{EXPECTED_PATH}: {e}"))
+    std::fs::rename(&tmp, path).map_err(|e| format!("{path}: {e}"))
 }
 
 /// A one-line manifest reason from a failure message: import failures become the list of

@@ -8,7 +8,7 @@ use mote_interp::Session;
 use mote_ir::{Tensor, Value, ValueType};
 
 use crate::compare::{Tolerance, compare_value};
-use crate::suite::{data_sets, load_graph, one_line};
+use crate::suite::{Engine, data_sets, load_graph};
 
 /// A real model with test sets.
 #[derive(Clone, Debug)]
@@ -101,7 +101,7 @@ pub struct SetResult {
 }
 
 /// Runs every test set of `m`.
-pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
+pub fn run_real_model(m: &RealModel, engine: Engine) -> Result<Vec<SetResult>, String> {
     let graph = load_graph(&m.dir)?;
     let session = Session::new(&graph).map_err(|e| e.to_string())?;
     let in_types: Vec<ValueType> = graph.runtime_inputs().iter().map(|&i| graph.value(i).ty.clone()).collect();
@@ -117,7 +117,7 @@ pub fn run_real_model(m: &RealModel) -> Result<Vec<SetResult>, String> {
             if want.is_empty() {
                 return Err(format!("no {}_*.pb reference files", m.reference));
             }
-            let got = session.run(inputs).map_err(|e| one_line(&e.to_string()))?;
+            let got = engine.run(&graph, Some(&session), inputs)?;
             for (i, w) in want.iter().enumerate() {
                 if let Some(d) = crate::compare::max_abs_diff(&got[i], w) {
                     max_diff = Some(max_diff.map_or(d, |m| m.max(d)));

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::manifest::tolerance_for;
-use crate::suite::{Outcome, run_test};
+use crate::suite::{Engine, Outcome, run_test};
 
 static PANIC_MSG: Mutex<Option<String>> = Mutex::new(None);
 
@@ -14,6 +14,7 @@ pub fn run_all(
     node_dir: &Path,
     names: &[String],
     threads: usize,
+    engine: Engine,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<Outcome> {
     let prev = std::panic::take_hook();
@@ -40,7 +41,7 @@ pub fn run_all(
                     }
                     let dir = node_dir.join(&names[i]);
                     let tol = tolerance_for(&names[i]);
-                    let out = std::panic::catch_unwind(|| run_test(&dir, tol)).unwrap_or_else(|_| {
+                    let out = std::panic::catch_unwind(|| run_test(&dir, tol, engine)).unwrap_or_else(|_| {
                         let msg = PANIC_MSG
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())

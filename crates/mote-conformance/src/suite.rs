@@ -9,6 +9,32 @@ use mote_ir::{Graph, Value, ValueType};
 
 use crate::compare::{Tolerance, compare_value};
 
+/// Which execution path a test runs through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The reference interpreter on the imported graph.
+    #[default]
+    Interp,
+    /// `mote-compile` to a `.mote` file (shapes from the test inputs), then the runtime.
+    Compiled,
+}
+
+impl Engine {
+    /// Runs `graph` on `inputs` (runtime inputs, in order).
+    pub fn run(self, graph: &Graph, session: Option<&Session<'_>>, inputs: Vec<Value>) -> Result<Vec<Value>, String> {
+        match (self, session) {
+            (Engine::Interp, Some(s)) => s.run(inputs).map_err(|e| one_line(&e.to_string())),
+            (Engine::Interp, None) => {
+                Session::new(graph).and_then(|s| s.run(inputs)).map_err(|e| one_line(&e.to_string()))
+            }
+            (Engine::Compiled, _) => {
+                mote_compile::host::compile_and_run(graph, &inputs, &mote_compile::Options::default())
+                    .map_err(|e| format!("compiled: {}", one_line(&e)))
+            }
+        }
+    }
+}
+
 /// The result of one test.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -62,14 +88,14 @@ pub fn load_graph(dir: &Path) -> Result<Graph, String> {
 }
 
 /// Runs every data set of the test in `dir` and compares outputs (values and inferred types).
-pub fn run_test(dir: &Path, tol: Tolerance) -> Outcome {
-    match try_run(dir, tol) {
+pub fn run_test(dir: &Path, tol: Tolerance, engine: Engine) -> Outcome {
+    match try_run(dir, tol, engine) {
         Ok(()) => Outcome::Pass,
         Err(msg) => Outcome::Fail(msg),
     }
 }
 
-fn try_run(dir: &Path, tol: Tolerance) -> Result<(), String> {
+fn try_run(dir: &Path, tol: Tolerance, engine: Engine) -> Result<(), String> {
     let graph = load_graph(dir)?;
     let input_types: Vec<ValueType> = graph.runtime_inputs().iter().map(|&i| graph.value(i).ty.clone()).collect();
     let output_types: Vec<ValueType> = graph.outputs.iter().map(|&o| graph.value(o).ty.clone()).collect();
@@ -82,7 +108,7 @@ fn try_run(dir: &Path, tol: Tolerance) -> Result<(), String> {
         let set_name = set.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let inputs = read_values(&set, "input", &input_types)?;
         let want = read_values(&set, "output", &output_types)?;
-        let got = session.run(inputs).map_err(|e| format!("{set_name}: run: {}", one_line(&e.to_string())))?;
+        let got = engine.run(&graph, Some(&session), inputs).map_err(|e| format!("{set_name}: run: {e}"))?;
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             compare_value(g, w, tol).map_err(|e| format!("{set_name}: output {i}: {e}"))?;
             check_inferred(&output_types[i], g).map_err(|e| format!("{set_name}: output {i}: static inference {e}"))?;

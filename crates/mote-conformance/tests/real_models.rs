@@ -4,9 +4,14 @@
 
 use mote_conformance::models::{real_models, run_real_model, silero_stream};
 use mote_conformance::shared_data;
+use mote_conformance::suite::Engine;
 
 #[test]
 fn real_models_match_references() {
+    check(Engine::Interp);
+}
+
+fn check(engine: Engine) {
     let Some(data) = shared_data() else {
         eprintln!("SKIPPED real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");
         return;
@@ -15,7 +20,7 @@ fn real_models_match_references() {
     assert!(models.len() >= 9, "expected the shared models, found {}", models.len());
     let mut failures = Vec::new();
     for m in &models {
-        match run_real_model(m) {
+        match run_real_model(m, engine) {
             Err(e) => failures.push(format!("{}: {e}", m.name)),
             Ok(sets) => {
                 for s in sets {

@@ -84,7 +84,11 @@ impl fmt::Display for FormatErrorKind {
             TooShort => f.write_str("the file is too short (truncated?)"),
             BadMagic => f.write_str("not a .mote file (bad magic)"),
             UnsupportedVersion { major, minor } => {
-                write!(f, "format version {major}.{minor} is not supported (this reader reads {}.x); recompile the model", crate::VERSION_MAJOR)
+                write!(
+                    f,
+                    "format version {major}.{minor} is not supported (this reader reads {}.x); recompile the model",
+                    crate::VERSION_MAJOR
+                )
             }
             LengthMismatch { header, actual } => {
                 write!(f, "the header says {header} bytes but there are {actual} (truncated or padded file)")

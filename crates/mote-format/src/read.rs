@@ -206,7 +206,8 @@ impl<'a> Model<'a> {
         for (i, slot) in found.iter_mut().enumerate().take(n_sections) {
             let e = HEADER_LEN + i * SECTION_ENTRY_LEN;
             let kind_code = u32_at(bytes, e);
-            let kind = SectionKind::from_code(kind_code).ok_or(FormatError::record(K::BadSectionKind(kind_code), e, i))?;
+            let kind =
+                SectionKind::from_code(kind_code).ok_or(FormatError::record(K::BadSectionKind(kind_code), e, i))?;
             let count = u32_at(bytes, e + 4) as usize;
             let (off, len) = (u64_at(bytes, e + 8), u64_at(bytes, e + 16));
             let end = off.checked_add(len).ok_or(FormatError::record(K::BadSection, e, i))?;
@@ -220,7 +221,11 @@ impl<'a> Model<'a> {
             for j in i + 1..n_sections {
                 let (Some((ka, a)), Some((kb, b))) = (found[i], found[j]) else { continue };
                 if ka == kb {
-                    return Err(FormatError::record(K::DuplicateSection(ka.code()), HEADER_LEN + j * SECTION_ENTRY_LEN, j));
+                    return Err(FormatError::record(
+                        K::DuplicateSection(ka.code()),
+                        HEADER_LEN + j * SECTION_ENTRY_LEN,
+                        j,
+                    ));
                 }
                 let overlap = a.offset < b.offset + b.bytes.len() && b.offset < a.offset + a.bytes.len();
                 if overlap && !a.bytes.is_empty() && !b.bytes.is_empty() {
@@ -303,7 +308,9 @@ impl<'a> Model<'a> {
         for i in 0..self.meta.count {
             let r = i * META_RECORD_LEN;
             let b = self.meta.bytes;
-            if self.string(u32_at(b, r), u32_at(b, r + 4)).is_none() || self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none() {
+            if self.string(u32_at(b, r), u32_at(b, r + 4)).is_none()
+                || self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none()
+            {
                 return Err(FormatError::record(K::BadString, self.meta.offset + r, i));
             }
         }

@@ -138,7 +138,14 @@ impl Builder {
     }
 
     /// Adds a step; `None` inputs are omitted optional inputs.
-    pub fn step(&mut self, op: OpCode, inputs: &[Option<u32>], outputs: &[u32], attrs: &[u32], name: &str) -> Result<u32, WriteError> {
+    pub fn step(
+        &mut self,
+        op: OpCode,
+        inputs: &[Option<u32>],
+        outputs: &[u32],
+        attrs: &[u32],
+        name: &str,
+    ) -> Result<u32, WriteError> {
         if inputs.len() > 255 || outputs.len() > 255 {
             return Err(WriteError::TooManyOperands);
         }

@@ -70,7 +70,10 @@ fn round_trip() {
     assert_eq!(m.tensor_count(), 3);
     assert_eq!(m.step_count(), 2);
     let s = m.step(0).unwrap();
-    assert_eq!((s.op, s.n_inputs(), s.input(1), s.output(0), s.attr(3), s.name), (OpCode::Binary, 2, Some(1), Some(2), 3, "add"));
+    assert_eq!(
+        (s.op, s.n_inputs(), s.input(1), s.output(0), s.attr(3), s.name),
+        (OpCode::Binary, 2, Some(1), Some(2), 3, "add")
+    );
     let s = m.step(1).unwrap();
     assert_eq!(s.input(1), None, "omitted optional input");
     let w = m.tensor(1).unwrap();

@@ -29,19 +29,7 @@ fn op_name(op: &RnnOp) -> &'static str {
 }
 
 fn act(a: Activation) -> Act {
-    match a {
-        Activation::Relu => Act::Relu,
-        Activation::Tanh => Act::Tanh,
-        Activation::Sigmoid => Act::Sigmoid,
-        Activation::Affine { alpha, beta } => Act::Affine(alpha, beta),
-        Activation::LeakyRelu { alpha } => Act::LeakyRelu(alpha),
-        Activation::ThresholdedRelu { alpha } => Act::ThresholdedRelu(alpha),
-        Activation::ScaledTanh { alpha, beta } => Act::ScaledTanh(alpha, beta),
-        Activation::HardSigmoid { alpha, beta } => Act::HardSigmoid(alpha, beta),
-        Activation::Elu { alpha } => Act::Elu(alpha),
-        Activation::Softsign => Act::Softsign,
-        Activation::Softplus => Act::Softplus,
-    }
+    a.kernel_act()
 }
 
 /// Optional float input `i`, upcast, checked to be `T` and of `shape`.

@@ -3,6 +3,7 @@
 
 use mote_core::DType;
 pub use mote_core::lowp::RoundMode;
+pub use mote_kernels::reference::unary::Unary;
 
 use crate::infer::{InferCx, InferError, broadcast, broadcast_all};
 use crate::ops::OpFamily;
@@ -31,80 +32,6 @@ pub enum ElementwiseOp {
     CastLike {
         saturate: bool,
         round_mode: RoundMode,
-    },
-}
-
-/// Unary element-wise functions. Parameters are ONNX attributes with their defaults applied.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Unary {
-    Abs,
-    Neg,
-    Floor,
-    Ceil,
-    /// Round half to even.
-    Round,
-    Sqrt,
-    Reciprocal,
-    Exp,
-    Log,
-    Sin,
-    Cos,
-    Tan,
-    Asin,
-    Acos,
-    Atan,
-    Sinh,
-    Cosh,
-    Tanh,
-    Asinh,
-    Acosh,
-    Atanh,
-    Sigmoid,
-    Relu,
-    Softplus,
-    Softsign,
-    Erf,
-    Sign,
-    Mish,
-    HardSwish,
-    /// Logical not (bool).
-    Not,
-    BitwiseNot,
-    IsNaN,
-    IsInf {
-        detect_positive: bool,
-        detect_negative: bool,
-    },
-    LeakyRelu {
-        alpha: f32,
-    },
-    Elu {
-        alpha: f32,
-    },
-    Selu {
-        alpha: f32,
-        gamma: f32,
-    },
-    Celu {
-        alpha: f32,
-    },
-    HardSigmoid {
-        alpha: f32,
-        beta: f32,
-    },
-    ThresholdedRelu {
-        alpha: f32,
-    },
-    Shrink {
-        bias: f32,
-        lambd: f32,
-    },
-    /// `tanh` selects the tanh approximation.
-    Gelu {
-        tanh: bool,
-    },
-    Swish {
-        alpha: f32,
     },
 }
 
@@ -145,61 +72,6 @@ pub enum Variadic {
     Mean,
     Max,
     Min,
-}
-
-impl Unary {
-    pub fn name(self) -> &'static str {
-        use Unary::*;
-        match self {
-            Abs => "Abs",
-            Neg => "Neg",
-            Floor => "Floor",
-            Ceil => "Ceil",
-            Round => "Round",
-            Sqrt => "Sqrt",
-            Reciprocal => "Reciprocal",
-            Exp => "Exp",
-            Log => "Log",
-            Sin => "Sin",
-            Cos => "Cos",
-            Tan => "Tan",
-            Asin => "Asin",
-            Acos => "Acos",
-            Atan => "Atan",
-            Sinh => "Sinh",
-            Cosh => "Cosh",
-            Tanh => "Tanh",
-            Asinh => "Asinh",
-            Acosh => "Acosh",
-            Atanh => "Atanh",
-            Sigmoid => "Sigmoid",
-            Relu => "Relu",
-            Softplus => "Softplus",
-            Softsign => "Softsign",
-            Erf => "Erf",
-            Sign => "Sign",
-            Mish => "Mish",
-            HardSwish => "HardSwish",
-            Not => "Not",
-            BitwiseNot => "BitwiseNot",
-            IsNaN => "IsNaN",
-            IsInf { .. } => "IsInf",
-            LeakyRelu { .. } => "LeakyRelu",
-            Elu { .. } => "Elu",
-            Selu { .. } => "Selu",
-            Celu { .. } => "Celu",
-            HardSigmoid { .. } => "HardSigmoid",
-            ThresholdedRelu { .. } => "ThresholdedRelu",
-            Shrink { .. } => "Shrink",
-            Gelu { .. } => "Gelu",
-            Swish { .. } => "Swish",
-        }
-    }
-
-    /// True when the result is bool whatever the input dtype.
-    pub fn returns_bool(self) -> bool {
-        matches!(self, Unary::IsNaN | Unary::IsInf { .. } | Unary::Not)
-    }
 }
 
 impl Binary {

@@ -17,6 +17,26 @@ pub enum Direction {
     Bidirectional,
 }
 
+impl Activation {
+    /// The kernels' form of this activation.
+    pub fn kernel_act(self) -> mote_kernels::reference::rnn::Act {
+        use mote_kernels::reference::rnn::Act;
+        match self {
+            Activation::Relu => Act::Relu,
+            Activation::Tanh => Act::Tanh,
+            Activation::Sigmoid => Act::Sigmoid,
+            Activation::Affine { alpha, beta } => Act::Affine(alpha, beta),
+            Activation::LeakyRelu { alpha } => Act::LeakyRelu(alpha),
+            Activation::ThresholdedRelu { alpha } => Act::ThresholdedRelu(alpha),
+            Activation::ScaledTanh { alpha, beta } => Act::ScaledTanh(alpha, beta),
+            Activation::HardSigmoid { alpha, beta } => Act::HardSigmoid(alpha, beta),
+            Activation::Elu { alpha } => Act::Elu(alpha),
+            Activation::Softsign => Act::Softsign,
+            Activation::Softplus => Act::Softplus,
+        }
+    }
+}
+
 impl Direction {
     pub fn num_directions(self) -> usize {
         if self == Direction::Bidirectional { 2 } else { 1 }

@@ -1,0 +1,46 @@
+//! Running `.mote` files from the CLI: the model's interface as a graph (so `run` and `bench`
+//! treat both formats alike) and conversions between tensors and arena bytes.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use mote_ir::{Graph, TensorType, Value, ValueType};
+use mote_rt::Runtime;
+use mote_rt::host::{AlignedBuf, ModelBytes};
+
+/// Whether `path` names a compiled model.
+pub fn is_mote(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "mote")
+}
+
+/// Maps the file; the caller loads it with [`Runtime::load`].
+pub fn open(path: &Path) -> Result<ModelBytes> {
+    ModelBytes::open(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+pub fn load<'a>(bytes: &'a ModelBytes, path: &Path) -> Result<Runtime<'a>> {
+    Runtime::load(bytes.as_ref()).with_context(|| format!("`{}` is not a valid .mote file", path.display()))
+}
+
+/// A graph with the model's inputs and outputs (names and types) and no nodes.
+pub fn interface(rt: &Runtime<'_>) -> Graph {
+    let mut g = Graph::new("compiled");
+    let ty = |i: &mote_rt::TensorInfo<'_>| {
+        let dims: Vec<usize> = i.dims().iter().map(|&d| d as usize).collect();
+        ValueType::Tensor(TensorType::concrete(i.dtype, &dims))
+    };
+    for i in rt.inputs() {
+        let id = g.add_value(i.name, ty(&i));
+        g.inputs.push(id);
+    }
+    for o in rt.outputs() {
+        let id = g.add_value(o.name, ty(&o));
+        g.outputs.push(id);
+    }
+    g
+}
+
+/// Runs the compiled model on named inputs; returns the outputs in order.
+pub fn run(rt: &Runtime<'_>, arena: &mut AlignedBuf, named: &[(String, Value)]) -> Result<Vec<Value>> {
+    mote_compile::host::run_named(rt, arena, named).map_err(anyhow::Error::msg)
+}

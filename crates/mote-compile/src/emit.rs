@@ -1,0 +1,58 @@
+//! Writing the planned program as a `.mote` file.
+
+use mote_format::write::{Builder, TensorDesc};
+use mote_format::{Layout, Storage};
+
+use crate::error::CompileError;
+use crate::lir::{Place, Program};
+use crate::plan::MemPlan;
+
+/// The file for `p` with the arena offsets of `m`.
+pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u8>, CompileError> {
+    let werr = |e: mote_format::write::WriteError| CompileError::Write(format!("{e:?}"));
+    let mut b = Builder::new();
+    for (k, v) in meta {
+        b.meta(k, v).map_err(werr)?;
+    }
+    let mut ids = Vec::with_capacity(p.tensors.len());
+    for t in &p.tensors {
+        let dims: Vec<u32> = t
+            .dims
+            .iter()
+            .map(|&d| {
+                u32::try_from(d).map_err(|_| CompileError::Write(format!("tensor '{}' has a dim above 2^32", t.name)))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut d = TensorDesc {
+            dtype: t.dtype,
+            dims,
+            storage: Storage::Arena,
+            layout: Layout::Plain,
+            layout_param: 0,
+            offset: 0,
+            nbytes: t.nbytes() as u64,
+            name: t.name.clone(),
+        };
+        let id = match &t.place {
+            Place::Arena { buf, offset } => {
+                d.offset = (m.offsets.get(*buf).copied().unwrap_or(0) + offset) as u64;
+                b.tensor(&d).map_err(werr)?
+            }
+            Place::Weight(w) => b.weight(&d, &p.weights[*w]).map_err(werr)?,
+        };
+        ids.push(id);
+    }
+    for s in &p.steps {
+        let ins: Vec<Option<u32>> = s.inputs.iter().map(|i| i.map(|i| ids[i])).collect();
+        let outs: Vec<u32> = s.outputs.iter().map(|&o| ids[o]).collect();
+        b.step(s.op, &ins, &outs, &s.attrs, &s.name).map_err(werr)?;
+    }
+    for (t, name) in &p.inputs {
+        b.input(ids[*t], name).map_err(werr)?;
+    }
+    for (t, name) in &p.outputs {
+        b.output(ids[*t], name).map_err(werr)?;
+    }
+    b.plan(m.arena as u64, m.scratch_offset as u64, m.scratch_size as u64, m.peak_live as u64);
+    b.finish().map_err(werr)
+}

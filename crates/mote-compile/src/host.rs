@@ -1,0 +1,87 @@
+//! Host-side helpers around the runtime: tensors in and out of the arena, and compiling then
+//! running a graph on values (the compiled path of the conformance harness and the CLI).
+
+use mote_ir::{DType, Data, Graph, Tensor, Value};
+use mote_rt::Runtime;
+use mote_rt::host::AlignedBuf;
+
+use crate::{Options, compile};
+
+/// Copies `v` into input `i` of the arena.
+pub fn set_input(rt: &Runtime<'_>, arena: &mut [u8], i: usize, name: &str, v: &Value) -> Result<(), String> {
+    let Value::Tensor(t) = v else { return Err(format!("input `{name}` must be a tensor")) };
+    let info = rt.inputs().nth(i).ok_or("no such input")?;
+    let want: Vec<usize> = info.dims().iter().map(|&d| d as usize).collect();
+    if t.shape() != want.as_slice() || t.dtype() != info.dtype {
+        return Err(format!(
+            "input `{name}` is {} {:?}, the compiled model takes {} {want:?} (recompile with --shape for other sizes)",
+            t.dtype(),
+            t.shape(),
+            info.dtype
+        ));
+    }
+    let bytes = crate::lower::tensor_bytes(t)?;
+    rt.input_mut(arena, i).map_err(|e| e.to_string())?.copy_from_slice(&bytes);
+    Ok(())
+}
+
+/// Output `i` as a tensor.
+pub fn get_output(rt: &Runtime<'_>, arena: &[u8], i: usize) -> Result<Value, String> {
+    let info = rt.outputs().nth(i).ok_or("no such output")?;
+    let dims: Vec<usize> = info.dims().iter().map(|&d| d as usize).collect();
+    Ok(Value::Tensor(tensor_from_bytes(info.dtype, dims, rt.output(arena, i).map_err(|e| e.to_string())?)?))
+}
+
+/// A tensor from little-endian bytes.
+pub fn tensor_from_bytes(dtype: DType, dims: Vec<usize>, b: &[u8]) -> Result<Tensor, String> {
+    macro_rules! le {
+        ($t:ty, $n:expr) => {
+            b.chunks_exact($n).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or([0; $n]))).collect()
+        };
+    }
+    let data = match dtype {
+        DType::F32 => Data::F32(le!(f32, 4)),
+        DType::F64 => Data::F64(le!(f64, 8)),
+        DType::I8 => Data::I8(le!(i8, 1)),
+        DType::U8 => Data::U8(le!(u8, 1)),
+        DType::I16 => Data::I16(le!(i16, 2)),
+        DType::U16 => Data::U16(le!(u16, 2)),
+        DType::I32 => Data::I32(le!(i32, 4)),
+        DType::U32 => Data::U32(le!(u32, 4)),
+        DType::I64 => Data::I64(le!(i64, 8)),
+        DType::U64 => Data::U64(le!(u64, 8)),
+        DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
+        d => return Err(format!("{d} outputs are not supported for compiled models")),
+    };
+    Tensor::new(dims, data).map_err(|e| e.to_string())
+}
+
+/// Runs the compiled model on named inputs; returns the outputs in order.
+pub fn run_named(rt: &Runtime<'_>, arena: &mut AlignedBuf, named: &[(String, Value)]) -> Result<Vec<Value>, String> {
+    let names: Vec<String> = rt.inputs().map(|i| i.name.to_string()).collect();
+    for (i, name) in names.iter().enumerate() {
+        let v =
+            named.iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| format!("missing input `{name}`"))?;
+        set_input(rt, arena.as_mut(), i, name, v)?;
+    }
+    rt.invoke(arena.as_mut()).map_err(|e| e.to_string())?;
+    (0..rt.outputs().count()).map(|i| get_output(rt, arena.as_ref(), i)).collect()
+}
+
+/// Compiles `graph` for the shapes of `inputs` (runtime inputs, in order) and runs it once.
+pub fn compile_and_run(graph: &Graph, inputs: &[Value], opts: &Options) -> Result<Vec<Value>, String> {
+    let mut opts = opts.clone();
+    let mut named = Vec::new();
+    for (&id, v) in graph.runtime_inputs().iter().zip(inputs) {
+        let name = graph.value(id).name.clone();
+        if let Value::Tensor(t) = v {
+            opts.shapes.entry(name.clone()).or_insert_with(|| t.shape().to_vec());
+        }
+        named.push((name, v.clone()));
+    }
+    let c = compile(graph.clone(), &opts).map_err(|e| e.to_string())?;
+    let bytes = AlignedBuf::from_bytes(&c.bytes);
+    let rt = Runtime::load(bytes.as_ref()).map_err(|e| e.to_string())?;
+    let mut arena = AlignedBuf::zeroed(rt.arena_size());
+    run_named(&rt, &mut arena, &named)
+}

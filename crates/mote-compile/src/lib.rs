@@ -1,0 +1,182 @@
+//! The Mote compiler: a [`mote_ir::Graph`] from any importer to a `.mote` file.
+//!
+//! Stages: static shape inference with constant folding ([`mote_interp::infer`]), lowering to
+//! runtime steps ([`lower`]: views become aliases, data movement strided copies, activations
+//! fused into the op before them, element-wise ops in place where their input dies), the static
+//! memory plan ([`plan`]: greedy by size over lifetimes), and the container ([`emit`]). The
+//! result is loaded back into the runtime before it is returned, so a file the compiler writes
+//! always passes the runtime's validation.
+
+pub mod emit;
+pub mod error;
+pub mod host;
+pub mod lir;
+pub mod lower;
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use mote_ir::Graph;
+
+pub use error::{CompileError, Unsupported};
+
+/// The machine the file is compiled for (kernel choice and weight layout).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// Portable: plain layouts, the runtime picks kernels on the device.
+    #[default]
+    Generic,
+    X86_64,
+    Aarch64,
+    Wasm32,
+}
+
+impl Target {
+    pub const ALL: [(&'static str, Target); 4] = [
+        ("generic", Target::Generic),
+        ("x86_64", Target::X86_64),
+        ("aarch64", Target::Aarch64),
+        ("wasm32", Target::Wasm32),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Target::ALL.iter().find(|(_, t)| *t == self).map_or("generic", |(n, _)| n)
+    }
+
+    pub fn parse(s: &str) -> Option<Target> {
+        Target::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
+    }
+}
+
+/// What to compile for.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub target: Target,
+    /// Input name -> shape, for inputs with symbolic dims.
+    pub shapes: BTreeMap<String, Vec<usize>>,
+}
+
+/// Numbers about the compiled file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub nodes: usize,
+    pub steps: usize,
+    pub fused_activations: usize,
+    pub in_place: usize,
+    pub arena_bytes: usize,
+    pub scratch_bytes: usize,
+    pub peak_live_bytes: usize,
+    pub weights_bytes: usize,
+    pub file_bytes: usize,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} nodes -> {} steps ({} activations fused, {} in place)",
+            self.nodes, self.steps, self.fused_activations, self.in_place
+        )?;
+        writeln!(
+            f,
+            "arena {} bytes (peak live {} bytes, {:.2}x; scratch {} bytes)",
+            self.arena_bytes,
+            self.peak_live_bytes,
+            self.arena_bytes as f64 / self.peak_live_bytes.max(1) as f64,
+            self.scratch_bytes
+        )?;
+        write!(f, "weights {} bytes, file {} bytes", self.weights_bytes, self.file_bytes)
+    }
+}
+
+/// A compiled model.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub bytes: Vec<u8>,
+    pub report: Report,
+}
+
+/// Compiles `graph`.
+pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileError> {
+    bind_shapes(&mut graph, opts)?;
+    let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
+    let nodes = graph.nodes.len();
+    let mut l = lower::Lowerer::new(&graph, known);
+    l.run().map_err(CompileError::Unsupported)?;
+    let (in_place, fused) = (l.in_place, l.n_fused);
+    let p = l.p;
+    let meta = vec![
+        ("producer".to_string(), format!("mote-compile {}", env!("CARGO_PKG_VERSION"))),
+        ("graph".to_string(), graph.name.clone()),
+        ("target".to_string(), opts.target.name().to_string()),
+    ];
+    // Size the scratch: write once without a plan, ask the runtime what each step needs.
+    let trial = plan::MemPlan {
+        offsets: vec![0; p.bufs.len()],
+        arena: p.bufs.iter().map(|b| b.bytes).max().unwrap_or(0),
+        ..Default::default()
+    };
+    let bytes = emit::emit(&p, &trial, &meta)?;
+    let scratch = {
+        let buf = mote_rt::host::AlignedBuf::from_bytes(&bytes);
+        let model = mote_format::Model::parse(buf.as_ref()).map_err(|e| CompileError::SelfCheck(e.to_string()))?;
+        (0..p.steps.len())
+            .map(|i| mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e))))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let m = plan::plan(&p, &scratch);
+    let bytes = emit::emit(&p, &m, &meta)?;
+    let buf = mote_rt::host::AlignedBuf::from_bytes(&bytes);
+    mote_rt::Runtime::load(buf.as_ref()).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;
+    let report = Report {
+        nodes,
+        steps: p.steps.len(),
+        fused_activations: fused,
+        in_place,
+        arena_bytes: m.arena,
+        scratch_bytes: m.scratch_size,
+        peak_live_bytes: m.peak_live,
+        weights_bytes: p.weights.iter().map(|w| w.len()).sum(),
+        file_bytes: bytes.len(),
+    };
+    Ok(Compiled { bytes, report })
+}
+
+/// A runtime error with the step's node name.
+fn step_error(p: &lir::Program, e: mote_rt::RtError) -> String {
+    match e {
+        mote_rt::RtError::Step { step, .. } => {
+            let s = &p.steps[step as usize];
+            format!("{e} (node '{}', {:?})", s.name, s.op)
+        }
+        e => e.to_string(),
+    }
+}
+
+/// Fixes the declared shapes of inputs named in `opts.shapes`.
+fn bind_shapes(g: &mut Graph, opts: &Options) -> Result<(), CompileError> {
+    for (name, dims) in &opts.shapes {
+        let id = g
+            .inputs
+            .iter()
+            .copied()
+            .find(|&i| g.value(i).name == *name)
+            .ok_or_else(|| CompileError::Interface(format!("--shape names '{name}', which is not an input")))?;
+        let v = g.value_mut(id);
+        let mote_ir::ValueType::Tensor(t) = &mut v.ty else {
+            return Err(CompileError::Interface(format!("input '{name}' is not a tensor")));
+        };
+        if let Some(old) = &t.shape
+            && old.len() != dims.len()
+        {
+            return Err(CompileError::Interface(format!(
+                "input '{name}' has rank {}, --shape gives {}",
+                old.len(),
+                dims.len()
+            )));
+        }
+        t.shape = Some(dims.iter().map(|&d| mote_ir::Dim::Known(d)).collect());
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! The lowered program before planning: tensors (arena buffers and views of them, or weights),
+//! and runtime steps in execution order.
+
+use mote_core::DType;
+use mote_format::OpCode;
+
+/// An arena buffer the planner places.
+#[derive(Clone, Debug)]
+pub struct Buf {
+    pub bytes: usize,
+    /// Pinned live for the whole run (graph inputs and outputs).
+    pub pinned: bool,
+}
+
+/// Where a tensor's bytes are.
+#[derive(Clone, Debug)]
+pub enum Place {
+    /// `offset` bytes into arena buffer `buf`.
+    Arena { buf: usize, offset: usize },
+    /// Index into [`Program::weights`].
+    Weight(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct LTensor {
+    pub dtype: DType,
+    pub dims: Vec<usize>,
+    pub place: Place,
+    pub name: String,
+}
+
+impl LTensor {
+    pub fn numel(&self) -> usize {
+        self.dims.iter().product()
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.numel() * self.dtype.size().unwrap_or(1)
+    }
+
+    pub fn buf(&self) -> Option<usize> {
+        match self.place {
+            Place::Arena { buf, .. } => Some(buf),
+            Place::Weight(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LStep {
+    pub op: OpCode,
+    pub inputs: Vec<Option<usize>>,
+    pub outputs: Vec<usize>,
+    pub attrs: Vec<u32>,
+    pub name: String,
+    /// Scratch bytes the runtime will ask for.
+    pub scratch: usize,
+}
+
+/// A lowered program.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub bufs: Vec<Buf>,
+    pub tensors: Vec<LTensor>,
+    pub weights: Vec<Vec<u8>>,
+    pub steps: Vec<LStep>,
+    pub inputs: Vec<(usize, String)>,
+    pub outputs: Vec<(usize, String)>,
+}
+
+impl Program {
+    /// A new arena buffer and the tensor filling it.
+    pub fn arena(&mut self, dtype: DType, dims: Vec<usize>, name: impl Into<String>) -> usize {
+        let bytes = dims.iter().product::<usize>() * dtype.size().unwrap_or(1);
+        self.bufs.push(Buf { bytes, pinned: false });
+        self.tensor(LTensor {
+            dtype,
+            dims,
+            place: Place::Arena { buf: self.bufs.len() - 1, offset: 0 },
+            name: name.into(),
+        })
+    }
+
+    /// A weight tensor with its little-endian bytes.
+    pub fn weight(&mut self, dtype: DType, dims: Vec<usize>, bytes: Vec<u8>, name: impl Into<String>) -> usize {
+        self.weights.push(bytes);
+        self.tensor(LTensor { dtype, dims, place: Place::Weight(self.weights.len() - 1), name: name.into() })
+    }
+
+    /// Another view (dims) of tensor `t`'s bytes.
+    pub fn alias(&mut self, t: usize, dims: Vec<usize>, name: impl Into<String>) -> usize {
+        let base = &self.tensors[t];
+        let view = LTensor { dtype: base.dtype, dims, place: base.place.clone(), name: name.into() };
+        self.tensor(view)
+    }
+
+    pub fn tensor(&mut self, t: LTensor) -> usize {
+        self.tensors.push(t);
+        self.tensors.len() - 1
+    }
+
+    pub fn step(
+        &mut self,
+        op: OpCode,
+        inputs: Vec<Option<usize>>,
+        outputs: Vec<usize>,
+        attrs: Vec<u32>,
+        name: &str,
+    ) -> usize {
+        self.steps.push(LStep { op, inputs, outputs, attrs, name: name.to_string(), scratch: 0 });
+        self.steps.len() - 1
+    }
+}

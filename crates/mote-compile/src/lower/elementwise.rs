@@ -1,0 +1,159 @@
+//! Element-wise ops: unary functions, broadcasting binary ops, Clip, Where, Cast, Sum/Max/Min/Mean.
+
+use mote_core::DType;
+use mote_format::OpCode;
+use mote_ir::Node;
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Variadic};
+use mote_rt::ops::{Act, BinaryCode, CLIP, UnaryCode, encode};
+
+use super::fuse::clip_bounds;
+use super::{Lowerer, R, bail};
+
+/// Row-major element strides of `dims`.
+pub fn contiguous(dims: &[usize]) -> Vec<isize> {
+    let mut s = vec![0isize; dims.len()];
+    let mut acc = 1isize;
+    for d in (0..dims.len()).rev() {
+        s[d] = acc;
+        acc *= dims[d] as isize;
+    }
+    s
+}
+
+/// Strides that read a tensor of `dims` broadcast (numpy rules) to `out`.
+pub fn broadcast_strides(dims: &[usize], out: &[usize]) -> R<Vec<isize>> {
+    if dims.len() > out.len() {
+        bail!("cannot broadcast {dims:?} to {out:?}");
+    }
+    let own = contiguous(dims);
+    let lead = out.len() - dims.len();
+    let mut s = vec![0isize; out.len()];
+    for (k, &d) in dims.iter().enumerate() {
+        let o = out[lead + k];
+        if d == o {
+            s[lead + k] = if d == 1 { 0 } else { own[k] };
+        } else if d != 1 {
+            bail!("cannot broadcast {dims:?} to {out:?}");
+        }
+    }
+    Ok(s)
+}
+
+fn binary_code(b: Binary, dtype: DType) -> R<BinaryCode> {
+    use BinaryCode as C;
+    let float = dtype == DType::F32;
+    let boolean = dtype == DType::Bool;
+    Ok(match b {
+        Binary::Add if float => C::Add,
+        Binary::Sub if float => C::Sub,
+        Binary::Mul if float => C::Mul,
+        Binary::Div if float => C::Div,
+        Binary::Pow if float => C::Pow,
+        Binary::PRelu if float => C::PRelu,
+        Binary::Mod { fmod: true } if float => C::Fmod,
+        Binary::Mod { fmod: false } if float => C::Mod,
+        Binary::Equal if float => C::Equal,
+        Binary::Less if float => C::Less,
+        Binary::LessOrEqual if float => C::LessOrEqual,
+        Binary::Greater if float => C::Greater,
+        Binary::GreaterOrEqual if float => C::GreaterOrEqual,
+        Binary::And if boolean => C::And,
+        Binary::Or if boolean => C::Or,
+        Binary::Xor if boolean => C::Xor,
+        _ => {
+            bail!("{b:?} on {dtype} is not supported by the compiled path (f32 arithmetic and comparisons, bool logic)")
+        }
+    })
+}
+
+/// Emits `y = a op b` for tensors `a`, `b`, `y` (broadcast to y's dims).
+pub fn emit_binary(l: &mut Lowerer<'_>, code: BinaryCode, a: usize, b: usize, y: usize, act: Act, name: &str) -> R<()> {
+    let out = l.p.tensors[y].dims.clone();
+    let sa = broadcast_strides(&l.p.tensors[a].dims, &out)?;
+    let sb = broadcast_strides(&l.p.tensors[b].dims, &out)?;
+    let attrs = encode::binary(code, &out, &sa, &sb, &contiguous(&out), act);
+    l.p.step(OpCode::Binary, vec![Some(a), Some(b)], vec![y], attrs, name);
+    Ok(())
+}
+
+pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
+    match op {
+        ElementwiseOp::Unary(u) => {
+            let x = l.input(n, 0)?;
+            if l.p.tensors[x].dtype != DType::F32 {
+                bail!("{} on {} is not supported by the compiled path (f32 only)", u.name(), l.p.tensors[x].dtype);
+            }
+            let (code, p0, p1) = UnaryCode::of(*u).ok_or_else(|| format!("{} has no runtime kernel", u.name()))?;
+            let y = l.output_in_place(n, 0, 0)?;
+            l.p.step(OpCode::Unary, vec![Some(x)], vec![y], encode::unary(code, p0, p1), &n.name);
+        }
+        ElementwiseOp::Clip => {
+            let x = l.input(n, 0)?;
+            if l.p.tensors[x].dtype != DType::F32 {
+                bail!("Clip on {} is not supported by the compiled path (f32 only)", l.p.tensors[x].dtype);
+            }
+            let (lo, hi) = clip_bounds(l, n).ok_or("Clip bounds must be constant f32 scalars")?;
+            let y = l.output_in_place(n, 0, 0)?;
+            l.p.step(OpCode::Unary, vec![Some(x)], vec![y], encode::unary(CLIP, lo, hi), &n.name);
+        }
+        ElementwiseOp::Binary(b) => {
+            let (a, bb) = (l.input(n, 0)?, l.input(n, 1)?);
+            let code = binary_code(*b, l.p.tensors[a].dtype)?;
+            let out_dims = l.dims(n.outputs[0].ok_or("output 0 is missing")?)?;
+            let same = l.p.tensors[a].dims == out_dims && l.p.tensors[a].dtype == l.dtype(n.outputs[0].ok_or("")?)?;
+            let y = if same { l.output_in_place(n, 0, 0)? } else { l.output(n, 0)? };
+            let act = l.fused_act(y);
+            emit_binary(l, code, a, bb, y, act, &n.name)?;
+        }
+        ElementwiseOp::Variadic(v) => {
+            let k = n.inputs.iter().flatten().count();
+            if k == 0 {
+                bail!("no inputs");
+            }
+            let code = match v {
+                Variadic::Sum | Variadic::Mean => BinaryCode::Add,
+                Variadic::Max => BinaryCode::Max,
+                Variadic::Min => BinaryCode::Min,
+            };
+            let y = l.output(n, 0)?;
+            if l.p.tensors[y].dtype != DType::F32 {
+                bail!("{v:?} is supported on f32 only");
+            }
+            // y = x0 + 0 (a broadcast copy), then y = y op xi in place.
+            let x0 = l.input(n, 0)?;
+            let zero = l.weight_f32(vec![], &[0.0], "zero");
+            emit_binary(l, BinaryCode::Add, x0, zero, y, Act::NONE, &n.name)?;
+            for i in 1..k {
+                let xi = l.input(n, i)?;
+                emit_binary(l, code, y, xi, y, Act::NONE, &n.name)?;
+            }
+            if *v == Variadic::Mean {
+                let inv = l.weight_f32(vec![], &[1.0 / k as f32], "inv_count");
+                emit_binary(l, BinaryCode::Mul, y, inv, y, Act::NONE, &n.name)?;
+            }
+        }
+        ElementwiseOp::Where => {
+            let (c, x, yv) = (l.input(n, 0)?, l.input(n, 1)?, l.input(n, 2)?);
+            let o = l.output(n, 0)?;
+            let out = l.p.tensors[o].dims.clone();
+            let s: Vec<Vec<isize>> =
+                [c, x, yv].iter().map(|&t| broadcast_strides(&l.p.tensors[t].dims, &out)).collect::<R<_>>()?;
+            let attrs = encode::where_(&out, [&s[0], &s[1], &s[2], &contiguous(&out)]);
+            l.p.step(OpCode::Where, vec![Some(c), Some(x), Some(yv)], vec![o], attrs, &n.name);
+        }
+        ElementwiseOp::Cast { .. } | ElementwiseOp::CastLike { .. } => {
+            let x = l.input(n, 0)?;
+            let y = l.output(n, 0)?;
+            let ok = |d: DType| {
+                use DType::*;
+                matches!(d, F32 | F64 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool)
+            };
+            let (from, to) = (l.p.tensors[x].dtype, l.p.tensors[y].dtype);
+            if !ok(from) || !ok(to) {
+                bail!("Cast from {from} to {to} is not supported by the compiled path");
+            }
+            l.p.step(OpCode::Cast, vec![Some(x)], vec![y], vec![], &n.name);
+        }
+    }
+    Ok(())
+}

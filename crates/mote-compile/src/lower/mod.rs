@@ -1,0 +1,273 @@
+//! Lowering: every graph node becomes runtime steps over tensors with static shapes. Views
+//! (Reshape, Flatten, Squeeze, Unsqueeze, Identity, inference Dropout) become aliases of their
+//! input's bytes; data movement (Transpose, Slice, Concat, Split, Expand, Tile, Pad) becomes
+//! strided copies; activations following a Conv, Gemm, BatchNorm or binary op are fused into
+//! it; single-use element-wise ops work in place when their input dies there.
+
+mod elementwise;
+mod fuse;
+mod misc;
+mod nn;
+mod shape;
+
+use std::collections::{HashMap, HashSet};
+
+use mote_core::DType;
+use mote_ir::infer::KnownValues;
+use mote_ir::{Data, Graph, Node, Tensor, ValueId, ValueType};
+use mote_rt::ops::Act;
+
+use crate::error::Unsupported;
+use crate::lir::Program;
+
+pub(crate) type R<T> = Result<T, String>;
+
+macro_rules! bail {
+    ($($t:tt)*) => { return Err(format!($($t)*)) };
+}
+pub(crate) use bail;
+
+/// Little-endian bytes of a numeric tensor (bool as 0/1 bytes).
+pub fn tensor_bytes(t: &Tensor) -> R<Vec<u8>> {
+    macro_rules! le {
+        ($v:expr) => {
+            $v.iter().flat_map(|x| x.to_le_bytes()).collect()
+        };
+    }
+    Ok(match t.data() {
+        Data::F32(v) => le!(v),
+        Data::F64(v) => le!(v),
+        Data::I8(v) => le!(v),
+        Data::U8(v) => le!(v),
+        Data::I16(v) => le!(v),
+        Data::U16(v) => le!(v),
+        Data::I32(v) => le!(v),
+        Data::U32(v) => le!(v),
+        Data::I64(v) => le!(v),
+        Data::U64(v) => le!(v),
+        Data::Bool(v) => v.iter().map(|&b| b as u8).collect(),
+        Data::F16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
+        Data::BF16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
+        _ => bail!("{} constants are not supported by the compiled path", t.dtype()),
+    })
+}
+
+#[derive(Debug)]
+pub struct Lowerer<'g> {
+    pub g: &'g Graph,
+    pub known: KnownValues,
+    pub p: Program,
+    vals: HashMap<ValueId, usize>,
+    /// Producer node -> the activation fused into it, and the consumer node absorbed.
+    fused: HashMap<usize, (Act, usize)>,
+    absorbed: HashSet<usize>,
+    /// Node index currently lowered.
+    pub at: usize,
+    /// Per value: the last node reading it (graph outputs: `usize::MAX`), merged over views.
+    last_use: HashMap<ValueId, usize>,
+    pub in_place: usize,
+    pub n_fused: usize,
+}
+
+impl<'g> Lowerer<'g> {
+    pub fn new(g: &'g Graph, known: KnownValues) -> Lowerer<'g> {
+        let mut l = Lowerer {
+            g,
+            known,
+            p: Program::default(),
+            vals: HashMap::new(),
+            fused: HashMap::new(),
+            absorbed: HashSet::new(),
+            at: 0,
+            last_use: HashMap::new(),
+            in_place: 0,
+            n_fused: 0,
+        };
+        l.last_use = fuse::last_uses(g);
+        let (fused, absorbed) = fuse::plan(&l);
+        l.n_fused = fused.len();
+        (l.fused, l.absorbed) = (fused, absorbed);
+        l
+    }
+
+    /// Lowers the whole graph; returns every node that could not be lowered.
+    pub fn run(&mut self) -> Result<(), Vec<Unsupported>> {
+        let mut errors = Vec::new();
+        let g = self.g;
+        for &id in &g.inputs {
+            if self.konst(id).is_some() {
+                continue;
+            }
+            match self.value_shape(id) {
+                Ok((dtype, dims)) => {
+                    let t = self.p.arena(dtype, dims, &g.value(id).name);
+                    self.pin(t);
+                    self.vals.insert(id, t);
+                    self.p.inputs.push((t, g.value(id).name.clone()));
+                }
+                Err(e) => errors.push(Unsupported {
+                    node: format!("input {}", g.value(id).name),
+                    op: "input".into(),
+                    reason: e,
+                }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for (i, node) in g.nodes.iter().enumerate() {
+            self.at = i;
+            if self.absorbed.contains(&i) || node.outputs.iter().flatten().all(|&v| self.konst(v).is_some()) {
+                continue;
+            }
+            if let Err(reason) = self.node(node) {
+                errors.push(Unsupported { node: node.name.clone(), op: node.op.name().to_string(), reason });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for &id in &g.outputs {
+            let name = g.value(id).name.clone();
+            match self.tensor_of(id) {
+                Ok(t) => {
+                    self.pin(t);
+                    self.p.outputs.push((t, name));
+                }
+                Err(reason) => errors.push(Unsupported { node: format!("output {name}"), op: "output".into(), reason }),
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    fn pin(&mut self, t: usize) {
+        if let Some(b) = self.p.tensors[t].buf() {
+            self.p.bufs[b].pinned = true;
+        }
+    }
+
+    fn node(&mut self, n: &Node) -> R<()> {
+        use mote_ir::Op;
+        match &n.op {
+            Op::Elementwise(op) => elementwise::lower(self, n, op),
+            Op::Shape(op) => shape::lower(self, n, op),
+            Op::Nn(op) => nn::lower(self, n, op),
+            Op::Reduce(op) => misc::reduce(self, n, op),
+            Op::Quant(op) => misc::quant(self, n, op),
+            Op::Rnn(op) => misc::rnn(self, n, op),
+            Op::Image(op) => misc::image(self, n, op),
+            Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
+            other => bail!("{} is not supported by the compiled path yet", other.name()),
+        }
+    }
+
+    /// The constant value of `v` (initializer or folded), if any.
+    pub fn konst(&self, v: ValueId) -> Option<&Tensor> {
+        self.g.value(v).init.as_ref().or_else(|| self.known.get(&v))
+    }
+
+    /// `v`'s element type and static shape.
+    pub fn value_shape(&self, v: ValueId) -> R<(DType, Vec<usize>)> {
+        if let Some(t) = self.konst(v) {
+            return Ok((t.dtype(), t.shape().to_vec()));
+        }
+        let info = self.g.value(v);
+        let ValueType::Tensor(tt) = &info.ty else { bail!("value '{}' is not a tensor", info.name) };
+        let dtype = tt.dtype.ok_or_else(|| format!("value '{}' has no inferred element type", info.name))?;
+        let shape = tt.shape.as_ref().ok_or_else(|| format!("value '{}' has no inferred shape", info.name))?;
+        let dims = shape
+            .iter()
+            .map(|d| d.known())
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| format!("value '{}' has a symbolic shape {shape:?}: give it with --shape", info.name))?;
+        Ok((dtype, dims))
+    }
+
+    pub fn dims(&self, v: ValueId) -> R<Vec<usize>> {
+        Ok(self.value_shape(v)?.1)
+    }
+
+    pub fn dtype(&self, v: ValueId) -> R<DType> {
+        Ok(self.value_shape(v)?.0)
+    }
+
+    /// The tensor holding `v` (a weight for constants, created on first use).
+    pub fn tensor_of(&mut self, v: ValueId) -> R<usize> {
+        if let Some(&t) = self.vals.get(&v) {
+            return Ok(t);
+        }
+        let Some(c) = self.konst(v) else { bail!("value '{}' is used before it is computed", self.g.value(v).name) };
+        let (dtype, dims, bytes) = (c.dtype(), c.shape().to_vec(), tensor_bytes(c)?);
+        let t = self.p.weight(dtype, dims, bytes, &self.g.value(v).name);
+        self.vals.insert(v, t);
+        Ok(t)
+    }
+
+    /// Input `i` of `n` (required).
+    pub fn input(&mut self, n: &Node, i: usize) -> R<usize> {
+        let v = n.input(i).ok_or_else(|| format!("input {i} is missing"))?;
+        self.tensor_of(v)
+    }
+
+    pub fn in_value(&self, n: &Node, i: usize) -> R<ValueId> {
+        n.input(i).ok_or_else(|| format!("input {i} is missing"))
+    }
+
+    /// A weight tensor made of `data`.
+    pub fn weight_f32(&mut self, dims: Vec<usize>, data: &[f32], name: &str) -> usize {
+        self.p.weight(DType::F32, dims, data.iter().flat_map(|x| x.to_le_bytes()).collect(), name)
+    }
+
+    /// The arena tensor for output `i` of `n` (its inferred type).
+    pub fn output(&mut self, n: &Node, i: usize) -> R<usize> {
+        let v = n.outputs.get(i).copied().flatten().ok_or_else(|| format!("output {i} is missing"))?;
+        let (dtype, dims) = self.value_shape(v)?;
+        let t = self.p.arena(dtype, dims, &self.g.value(v).name);
+        self.vals.insert(v, t);
+        Ok(t)
+    }
+
+    /// Output `i` of `n`, but reusing input tensor `x`'s bytes when it dies at this node, is not
+    /// pinned and has the same size (element-wise ops that run in place).
+    pub fn output_in_place(&mut self, n: &Node, i: usize, input: usize) -> R<usize> {
+        let v = n.outputs.get(i).copied().flatten().ok_or_else(|| format!("output {i} is missing"))?;
+        let (dtype, dims) = self.value_shape(v)?;
+        if let Some(xv) = n.input(input)
+            && let Some(&xt) = self.vals.get(&xv)
+            && let Some(b) = self.p.tensors[xt].buf()
+            && !self.p.bufs[b].pinned
+            && self.last_use.get(&xv) == Some(&self.at)
+            && n.inputs.iter().flatten().filter(|&&u| u == xv).count() == 1
+            && self.p.tensors[xt].dtype == dtype
+            && self.p.tensors[xt].nbytes() == self.p.bufs[b].bytes
+            && self.p.tensors[xt].numel() == dims.iter().product::<usize>()
+        {
+            let t = self.p.alias(xt, dims, &self.g.value(v).name);
+            self.vals.insert(v, t);
+            self.in_place += 1;
+            return Ok(t);
+        }
+        self.output(n, i)
+    }
+
+    /// Binds output `i` of `n` to an existing tensor (views).
+    pub fn bind(&mut self, n: &Node, i: usize, t: usize) -> R<()> {
+        let v = n.outputs.get(i).copied().flatten().ok_or_else(|| format!("output {i} is missing"))?;
+        self.vals.insert(v, t);
+        Ok(())
+    }
+
+    /// The activation fused into this node, binding the absorbed activation's output to the same
+    /// tensor as this node's output 0.
+    pub fn fused_act(&mut self, out: usize) -> Act {
+        match self.fused.get(&self.at).copied() {
+            Some((act, consumer)) => {
+                if let Some(v) = self.g.nodes[consumer].outputs.first().copied().flatten() {
+                    self.vals.insert(v, out);
+                }
+                act
+            }
+            None => Act::NONE,
+        }
+    }
+}

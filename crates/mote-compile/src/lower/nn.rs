@@ -1,0 +1,295 @@
+//! Neural-network ops: Conv, ConvTranspose, pooling, BatchNorm (inference), Gemm, MatMul,
+//! Softmax, Dropout (inference).
+
+use mote_core::DType;
+use mote_format::OpCode;
+use mote_ir::Node;
+use mote_ir::infer::normalize_axis;
+use mote_ir::ops::nn::{GlobalPool, NnOp, PoolKind, SoftmaxKind};
+use mote_rt::ops::{BiasKind, encode};
+
+use super::{Lowerer, R, bail};
+
+fn f32_only(l: &Lowerer<'_>, t: usize, what: &str) -> R<()> {
+    match l.p.tensors[t].dtype {
+        DType::F32 => Ok(()),
+        d => bail!("{what} on {d} is not supported by the compiled path (f32 only)"),
+    }
+}
+
+pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
+    match op {
+        NnOp::Conv(a) => {
+            let (x, w) = (l.input(n, 0)?, l.input(n, 1)?);
+            f32_only(l, x, "Conv")?;
+            let b = match n.input(2) {
+                Some(_) => Some(l.input(n, 2)?),
+                None => None,
+            };
+            let (xd, wd) = (l.p.tensors[x].dims.clone(), l.p.tensors[w].dims.clone());
+            if xd.len() < 3 || xd.len() > 5 {
+                bail!("Conv on rank {} is not supported (1 to 3 spatial dims)", xd.len());
+            }
+            let r = a.window.resolve(&xd[2..], &wd[2..]).map_err(|e| e.0)?;
+            let y = l.output(n, 0)?;
+            let act = l.fused_act(y);
+            let attrs = encode::conv(a.group, &r.kernel, &r.strides, &r.dilations, &r.pads_begin, act);
+            l.p.step(OpCode::Conv, vec![Some(x), Some(w), b], vec![y], attrs, &n.name);
+        }
+        NnOp::ConvTranspose(a) => {
+            let (x, w) = (l.input(n, 0)?, l.input(n, 1)?);
+            f32_only(l, x, "ConvTranspose")?;
+            let b = match n.input(2) {
+                Some(_) => Some(l.input(n, 2)?),
+                None => None,
+            };
+            let (xd, wd) = (l.p.tensors[x].dims.clone(), l.p.tensors[w].dims.clone());
+            let rank = xd.len().saturating_sub(2);
+            if !(1..=3).contains(&rank) {
+                bail!("ConvTranspose on rank {} is not supported (1 to 3 spatial dims)", xd.len());
+            }
+            let out_shape =
+                a.output_shape.as_ref().map(|s| if s.len() > rank { s[s.len() - rank..].to_vec() } else { s.clone() });
+            let mut pads = Vec::with_capacity(rank);
+            for i in 0..rank {
+                let op = a.output_padding.get(i).copied().unwrap_or(0);
+                let (pb, _, _) = a
+                    .window
+                    .transpose_axis(i, rank, xd[2 + i], wd[2 + i], op, out_shape.as_ref().map(|s| s[i]))
+                    .map_err(|e| e.0)?;
+                pads.push(pb);
+            }
+            let strides: Vec<usize> = (0..rank).map(|i| a.window.stride(i)).collect();
+            let dil: Vec<usize> = (0..rank).map(|i| a.window.dilation(i)).collect();
+            let y = l.output(n, 0)?;
+            let act = l.fused_act(y);
+            let attrs = encode::conv(a.group, &wd[2..], &strides, &dil, &pads, act);
+            l.p.step(OpCode::ConvTranspose, vec![Some(x), Some(w), b], vec![y], attrs, &n.name);
+        }
+        NnOp::Pool(a) => {
+            let x = l.input(n, 0)?;
+            f32_only(l, x, "pooling")?;
+            if n.outputs.iter().skip(1).flatten().next().is_some() {
+                bail!("MaxPool's Indices output is not supported by the compiled path");
+            }
+            let xd = l.p.tensors[x].dims.clone();
+            if !(3..=5).contains(&xd.len()) {
+                bail!("pooling on rank {} is not supported (1 to 3 spatial dims)", xd.len());
+            }
+            let kernel = a.window.kernel_shape.clone().ok_or("kernel_shape is missing")?;
+            let r = a.window.resolve(&xd[2..], &kernel).map_err(|e| e.0)?;
+            let (kind, cip, p) = match a.kind {
+                PoolKind::Max { .. } => (0, false, 0.0),
+                PoolKind::Average { count_include_pad } => (1, count_include_pad, 0.0),
+                PoolKind::Lp { p } => (2, false, p),
+            };
+            let y = l.output(n, 0)?;
+            let attrs = encode::pool(kind, &r.kernel, &r.strides, &r.dilations, &r.pads_begin, &r.pads_end, cip, p);
+            l.p.step(OpCode::Pool, vec![Some(x)], vec![y], attrs, &n.name);
+        }
+        NnOp::GlobalPool(gp) => {
+            let x = l.input(n, 0)?;
+            f32_only(l, x, "global pooling")?;
+            let xd = l.p.tensors[x].dims.clone();
+            if !(3..=5).contains(&xd.len()) {
+                bail!("global pooling on rank {} is not supported (1 to 3 spatial dims)", xd.len());
+            }
+            let sp = xd[2..].to_vec();
+            let ones = vec![1; sp.len()];
+            let zeros = vec![0isize; sp.len()];
+            let (kind, p) = match gp {
+                GlobalPool::Max => (0, 0.0),
+                GlobalPool::Average => (1, 0.0),
+                GlobalPool::Lp { p } => (2, *p),
+            };
+            let y = l.output(n, 0)?;
+            let attrs = encode::pool(kind, &sp, &ones, &ones, &zeros, &zeros, false, p);
+            l.p.step(OpCode::Pool, vec![Some(x)], vec![y], attrs, &n.name);
+        }
+        NnOp::BatchNorm { epsilon, training: false, .. } => {
+            let x = l.input(n, 0)?;
+            f32_only(l, x, "BatchNormalization")?;
+            let mut p = Vec::new();
+            for i in 1..5 {
+                let v = l.in_value(n, i)?;
+                let t = l.konst(v).ok_or("BatchNormalization parameters must be constant to compile")?;
+                p.push(t.to_f64_vec().map_err(|e| e.to_string())?);
+            }
+            let c = p[0].len();
+            if p.iter().any(|v| v.len() != c) {
+                bail!("BatchNormalization parameters differ in length");
+            }
+            let scale: Vec<f32> = (0..c).map(|i| (p[0][i] / (p[3][i] + *epsilon as f64).sqrt()) as f32).collect();
+            let shift: Vec<f32> =
+                (0..c).map(|i| (p[1][i] - p[2][i] * (p[0][i] / (p[3][i] + *epsilon as f64).sqrt())) as f32).collect();
+            let (s, b) = (
+                l.weight_f32(vec![c], &scale, &format!("{}.scale", n.name)),
+                l.weight_f32(vec![c], &shift, &format!("{}.shift", n.name)),
+            );
+            let xd = l.p.tensors[x].dims.clone();
+            let outer = xd.first().copied().unwrap_or(1);
+            let inner: usize = xd.iter().skip(2).product();
+            if xd.get(1).copied().unwrap_or(1) != c {
+                bail!("BatchNormalization has {c} channels but the input is {xd:?}");
+            }
+            let y = l.output_in_place(n, 0, 0)?;
+            let act = l.fused_act(y);
+            l.p.step(
+                OpCode::BatchNorm,
+                vec![Some(x), Some(s), Some(b)],
+                vec![y],
+                encode::affine(outer, c, inner, act),
+                &n.name,
+            );
+        }
+        NnOp::BatchNorm { training: true, .. } => {
+            bail!("training-mode BatchNormalization is not supported by the compiled path")
+        }
+        NnOp::Gemm { alpha, beta, trans_a, trans_b } => {
+            let (a, b) = (l.input(n, 0)?, l.input(n, 1)?);
+            f32_only(l, a, "Gemm")?;
+            let (ad, bd) = (l.p.tensors[a].dims.clone(), l.p.tensors[b].dims.clone());
+            if ad.len() != 2 || bd.len() != 2 {
+                bail!("Gemm needs 2-D A and B");
+            }
+            let (m, k) = if *trans_a { (ad[1], ad[0]) } else { (ad[0], ad[1]) };
+            let nn = if *trans_b { bd[0] } else { bd[1] };
+            let (c, kind) = match n.input(2) {
+                None => (None, BiasKind::None),
+                Some(_) => {
+                    let c = l.input(n, 2)?;
+                    let cd = l.p.tensors[c].dims.clone();
+                    let numel: usize = cd.iter().product();
+                    let kind = match (cd.as_slice(), numel) {
+                        (_, 1) => BiasKind::Scalar,
+                        ([x], _) if *x == nn => BiasKind::PerColumn,
+                        ([1, x], _) if *x == nn => BiasKind::PerColumn,
+                        ([x, 1], _) if *x == m => BiasKind::PerRow,
+                        ([x, y], _) if *x == m && *y == nn => BiasKind::Full,
+                        _ => bail!("Gemm bias of shape {cd:?} does not broadcast to [{m}, {nn}]"),
+                    };
+                    (Some(c), kind)
+                }
+            };
+            let y = l.output(n, 0)?;
+            let act = l.fused_act(y);
+            let g = encode::GemmAttrs {
+                m,
+                n: nn,
+                k,
+                trans_a: *trans_a,
+                trans_b: *trans_b,
+                alpha: *alpha,
+                beta: *beta,
+                bias: kind,
+                batch: vec![],
+                a_strides: vec![],
+                b_strides: vec![],
+                act,
+            };
+            l.p.step(OpCode::Gemm, vec![Some(a), Some(b), c], vec![y], encode::gemm(&g), &n.name);
+        }
+        NnOp::MatMul => matmul(l, n)?,
+        NnOp::Softmax(a) => {
+            let x = l.input(n, 0)?;
+            f32_only(l, x, "Softmax")?;
+            let xd = l.p.tensors[x].dims.clone();
+            let ax = normalize_axis(a.axis, xd.len()).map_err(|e| e.0)?;
+            let outer: usize = xd[..ax].iter().product();
+            let (len, inner) =
+                if a.coerce_2d { (xd[ax..].iter().product(), 1) } else { (xd[ax], xd[ax + 1..].iter().product()) };
+            let kind = match a.kind {
+                SoftmaxKind::Softmax => 0,
+                SoftmaxKind::LogSoftmax => 1,
+                SoftmaxKind::Hardmax => 2,
+            };
+            let y = l.output(n, 0)?;
+            l.p.step(OpCode::Softmax, vec![Some(x)], vec![y], encode::softmax(kind, outer, len, inner), &n.name);
+        }
+        NnOp::Dropout { .. } => {
+            if n.outputs.iter().skip(1).flatten().next().is_some() {
+                bail!("Dropout's mask output is not supported by the compiled path");
+            }
+            if n.input(1).is_some_and(|v| l.konst(v).is_none_or(|t| t.to_f64_vec().ok() != Some(vec![0.0]))) {
+                bail!("Dropout with a ratio is only compiled in inference mode (training_mode constant false)");
+            }
+            if n.input(2).is_some_and(|v| l.konst(v).is_none_or(|t| t.to_f64_vec().ok() != Some(vec![0.0]))) {
+                bail!("Dropout in training mode is not supported by the compiled path");
+            }
+            let x = l.input(n, 0)?;
+            let dims = l.p.tensors[x].dims.clone();
+            let t = l.p.alias(x, dims, "dropout");
+            l.bind(n, 0, t)?;
+        }
+        other => bail!("{other:?} is not supported by the compiled path yet"),
+    }
+    Ok(())
+}
+
+/// MatMul with numpy broadcasting over batch dims, as one batched Gemm.
+fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
+    let (a, b) = (l.input(n, 0)?, l.input(n, 1)?);
+    f32_only(l, a, "MatMul")?;
+    let (mut ad, mut bd) = (l.p.tensors[a].dims.clone(), l.p.tensors[b].dims.clone());
+    if ad.is_empty() || bd.is_empty() {
+        bail!("MatMul of a scalar");
+    }
+    let (a1, b1) = (ad.len() == 1, bd.len() == 1);
+    if a1 {
+        ad.insert(0, 1);
+    }
+    if b1 {
+        bd.push(1);
+    }
+    let (m, k) = (ad[ad.len() - 2], ad[ad.len() - 1]);
+    let (k2, nn) = (bd[bd.len() - 2], bd[bd.len() - 1]);
+    if k != k2 {
+        bail!("MatMul inner dims differ: {ad:?} x {bd:?}");
+    }
+    let (ab, bb) = (&ad[..ad.len() - 2], &bd[..bd.len() - 2]);
+    let r = ab.len().max(bb.len());
+    let pad = |v: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, r - v.len()).chain(v.iter().copied()).collect() };
+    let (pa, pb) = (pad(ab), pad(bb));
+    let mut batch = Vec::with_capacity(r);
+    for i in 0..r {
+        batch.push(match (pa[i], pb[i]) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => bail!("MatMul batch dims {ab:?} and {bb:?} do not broadcast"),
+        });
+    }
+    let strides = |p: &[usize], mat: usize| -> Vec<usize> {
+        let mut s = vec![0; r];
+        let mut acc = mat;
+        for i in (0..r).rev() {
+            s[i] = if p[i] == 1 { 0 } else { acc };
+            acc *= p[i];
+        }
+        s
+    };
+    let (sa, sb) = (strides(&pa, m * k), strides(&pb, k * nn));
+    // Drop batch dims of size 1.
+    let keep: Vec<usize> = (0..r).filter(|&i| batch[i] != 1).collect();
+    if keep.len() > mote_rt::ops::MAX_GEMM_BATCH_RANK {
+        bail!("MatMul with {} batch dims is not supported", keep.len());
+    }
+    let y = l.output(n, 0)?;
+    let act = l.fused_act(y);
+    let g = encode::GemmAttrs {
+        m,
+        n: nn,
+        k,
+        trans_a: false,
+        trans_b: false,
+        alpha: 1.0,
+        beta: 0.0,
+        bias: BiasKind::None,
+        batch: keep.iter().map(|&i| batch[i]).collect(),
+        a_strides: keep.iter().map(|&i| sa[i]).collect(),
+        b_strides: keep.iter().map(|&i| sb[i]).collect(),
+        act,
+    };
+    l.p.step(OpCode::Gemm, vec![Some(a), Some(b)], vec![y], encode::gemm(&g), &n.name);
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The runtime proper: [`Runtime::load`] validates a `.mote` file once (container, then every
+//! step against its tensors, the aliasing rules and the scratch size); [`Runtime::invoke`] runs
+//! the steps in the caller's arena without allocating.
+
+use mote_core::DType;
+use mote_format::{Model, Storage, TensorRef};
+
+use crate::error::{RtError, StepFault};
+use crate::mem::{Mem, overlaps};
+use crate::ops::{Io, Step, same};
+
+/// The alignment the arena must have.
+pub const ARENA_ALIGN: usize = 64;
+
+/// A graph input or output: name, element type and shape.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorInfo<'a> {
+    pub name: &'a str,
+    pub dtype: DType,
+    pub tensor: TensorRef<'a>,
+}
+
+impl TensorInfo<'_> {
+    pub fn dims(&self) -> &[u32] {
+        self.tensor.dims()
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.tensor.nbytes as usize
+    }
+}
+
+/// Called around every step by [`Runtime::invoke_observed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Begin(u32),
+    End(u32),
+}
+
+/// A validated model, ready to run.
+#[derive(Debug)]
+pub struct Runtime<'a> {
+    model: Model<'a>,
+}
+
+impl<'a> Runtime<'a> {
+    /// Parses and validates `bytes` (8-byte aligned; see [`Model::parse`]). After this, no
+    /// sequence of bytes in the file can make [`Runtime::invoke`] read or write out of bounds.
+    pub fn load(bytes: &'a [u8]) -> Result<Runtime<'a>, RtError> {
+        let model = Model::parse(bytes)?;
+        let plan = model.plan();
+        let scratch = (plan.scratch_offset, plan.scratch_size);
+        for i in 0..model.step_count() {
+            let err = |fault| RtError::Step { step: i as u32, fault };
+            let s = model.step(i).ok_or(err(StepFault::Arity))?;
+            let io = Io::new(&model, &s).map_err(err)?;
+            let step = Step::decode(&s, &io).map_err(err)?;
+            check_aliasing(&step, &io).map_err(err)?;
+            let need = step.scratch_bytes() as u64;
+            if need > 0 {
+                if need > scratch.1 || scratch.0 % 8 != 0 {
+                    return Err(err(StepFault::Scratch));
+                }
+                let region = (scratch.0, need);
+                let clash = io
+                    .inputs()
+                    .map(|(_, t)| t)
+                    .chain(io.outputs())
+                    .any(|t| t.storage == Storage::Arena && overlaps(region, (t.offset, t.nbytes)));
+                if clash {
+                    return Err(err(StepFault::Aliasing));
+                }
+            }
+            if let Step::Resize(r) = &step {
+                // The index table is data the kernel trusts: check it once here.
+                let t = io.input(1).map_err(err)?;
+                if let Some(bytes) = model.weight_bytes(t) {
+                    r.check_indices(bytes).map_err(err)?;
+                }
+            }
+        }
+        Ok(Runtime { model })
+    }
+
+    pub fn model(&self) -> &Model<'a> {
+        &self.model
+    }
+
+    /// Bytes the arena needs (64-byte aligned).
+    pub fn arena_size(&self) -> usize {
+        self.model.plan().arena_size as usize
+    }
+
+    pub fn inputs(&self) -> impl Iterator<Item = TensorInfo<'a>> + '_ {
+        self.model.inputs().filter_map(|io| self.info(io.tensor, io.name))
+    }
+
+    pub fn outputs(&self) -> impl Iterator<Item = TensorInfo<'a>> + '_ {
+        self.model.outputs().filter_map(|io| self.info(io.tensor, io.name))
+    }
+
+    fn info(&self, t: u32, name: &'a str) -> Option<TensorInfo<'a>> {
+        let tensor = self.model.tensor(t)?;
+        Some(TensorInfo { name, dtype: tensor.dtype, tensor })
+    }
+
+    fn check_arena(&self, arena: &[u8]) -> Result<(), RtError> {
+        let needed = self.model.plan().arena_size;
+        let aligned = (arena.as_ptr() as usize).is_multiple_of(ARENA_ALIGN);
+        if (arena.len() as u64) < needed || !aligned {
+            return Err(RtError::Arena { needed, got: arena.len() as u64, aligned });
+        }
+        Ok(())
+    }
+
+    /// Input `i`'s bytes in the arena, to fill before [`Runtime::invoke`].
+    pub fn input_mut<'r>(&self, arena: &'r mut [u8], i: usize) -> Result<&'r mut [u8], RtError> {
+        self.check_arena(arena)?;
+        let t = self.inputs().nth(i).ok_or(RtError::NoSuchIo { index: i as u32 })?.tensor;
+        let (o, n) = (t.offset as usize, t.nbytes as usize);
+        Ok(&mut arena[o..o + n])
+    }
+
+    /// Output `i`'s bytes after [`Runtime::invoke`] (in the arena, or in the weights for a
+    /// constant output).
+    pub fn output<'r>(&self, arena: &'r [u8], i: usize) -> Result<&'r [u8], RtError>
+    where
+        'a: 'r,
+    {
+        self.check_arena(arena)?;
+        let t = self.outputs().nth(i).ok_or(RtError::NoSuchIo { index: i as u32 })?.tensor;
+        let (o, n) = (t.offset as usize, t.nbytes as usize);
+        Ok(match t.storage {
+            Storage::Arena => &arena[o..o + n],
+            Storage::Weights => self.model.weight_bytes(&t).unwrap_or(&[]),
+        })
+    }
+
+    /// Runs every step. Never allocates; the arena holds the inputs (see
+    /// [`Runtime::input_mut`]) and receives every intermediate and output.
+    pub fn invoke(&self, arena: &mut [u8]) -> Result<(), RtError> {
+        self.invoke_observed(arena, &mut |_| {})
+    }
+
+    /// [`Runtime::invoke`], calling `observe` before and after each step (profiling).
+    pub fn invoke_observed(&self, arena: &mut [u8], observe: &mut dyn FnMut(Event)) -> Result<(), RtError> {
+        self.check_arena(arena)?;
+        let plan = self.model.plan();
+        let mem = Mem::new(arena, self.model.weights());
+        for i in 0..self.model.step_count() {
+            let err = |fault| RtError::Step { step: i as u32, fault };
+            let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
+            let io = Io::new(&self.model, &s).map_err(err)?;
+            let step = Step::decode(&s, &io).map_err(err)?;
+            let need = step.scratch_bytes();
+            let scratch: &mut [f32] = if need > 0 {
+                // SAFETY: load checked the region lies in the plan's scratch (inside the arena,
+                // 8-byte aligned) and overlaps no tensor of this step.
+                unsafe { mem.scratch(plan.scratch_offset as usize, need) }
+            } else {
+                &mut []
+            };
+            observe(Event::Begin(i as u32));
+            step.run(&mem, &io, scratch).map_err(|what| RtError::Data { step: i as u32, what })?;
+            observe(Event::End(i as u32));
+        }
+        Ok(())
+    }
+}
+
+/// The scratch bytes step `i` of `model` needs (the compiler sizes the plan's scratch with it).
+pub fn step_scratch(model: &Model<'_>, i: usize) -> Result<usize, RtError> {
+    let err = |fault| RtError::Step { step: i as u32, fault };
+    let s = model.step(i).ok_or(err(StepFault::Arity))?;
+    let io = Io::new(model, &s).map_err(err)?;
+    Ok(Step::decode(&s, &io).map_err(err)?.scratch_bytes())
+}
+
+/// Outputs live in the arena, overlap nothing else of the step, except output 0 being exactly
+/// input 0 for ops that work in place (same element type).
+fn check_aliasing(step: &Step, io: &Io<'_>) -> Result<(), StepFault> {
+    let region = |t: &TensorRef<'_>| (t.offset, t.nbytes);
+    for (k, o) in io.outputs().enumerate() {
+        if o.storage != Storage::Arena {
+            return Err(StepFault::Aliasing);
+        }
+        for (k2, o2) in io.outputs().enumerate() {
+            if k2 != k && overlaps(region(o), region(o2)) {
+                return Err(StepFault::Aliasing);
+            }
+        }
+        for (i, t) in io.inputs() {
+            if t.storage != Storage::Arena || !overlaps(region(o), region(t)) {
+                continue;
+            }
+            let in_place = k == 0 && i == 0 && step.in_place() && same(o, t) && o.dtype == t.dtype;
+            let read_again =
+                io.inputs().any(|(j, u)| j != i && u.storage == Storage::Arena && overlaps(region(o), region(u)));
+            if !in_place || read_again {
+                return Err(StepFault::Aliasing);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! `Binary`: numpy-broadcasting element-wise ops. The compiler resolves broadcasting into element
+//! strides (0 on broadcast dims) over the output's dims, so one strided walk serves same-shape,
+//! scalar, per-channel and general cases; contiguous inner runs get tight loops.
+//!
+//! Attributes: `[code, rank, dims[rank], a_strides[rank], b_strides[rank], y_strides[rank],
+//! act(3)]`. f32 arithmetic codes may carry a fused activation; comparisons take f32 and give
+//! bool; logic ops take and give bool.
+
+use mote_core::DType;
+use mote_format::StepRef;
+
+use super::act::Act;
+use super::strided::View;
+use super::{Io, inp, out, same, want};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+/// Stable codes of the binary ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BinaryCode {
+    Add = 1,
+    Sub = 2,
+    Mul = 3,
+    Div = 4,
+    Pow = 5,
+    Max = 6,
+    Min = 7,
+    /// `x < 0 ? slope * x : x` with `b` the slope.
+    PRelu = 8,
+    /// C `fmod`: the sign of the dividend.
+    Fmod = 9,
+    /// Python `%`: the sign of the divisor.
+    Mod = 10,
+    Equal = 20,
+    Less = 21,
+    LessOrEqual = 22,
+    Greater = 23,
+    GreaterOrEqual = 24,
+    And = 30,
+    Or = 31,
+    Xor = 32,
+}
+
+impl BinaryCode {
+    const ALL: [BinaryCode; 18] = [
+        BinaryCode::Add,
+        BinaryCode::Sub,
+        BinaryCode::Mul,
+        BinaryCode::Div,
+        BinaryCode::Pow,
+        BinaryCode::Max,
+        BinaryCode::Min,
+        BinaryCode::PRelu,
+        BinaryCode::Fmod,
+        BinaryCode::Mod,
+        BinaryCode::Equal,
+        BinaryCode::Less,
+        BinaryCode::LessOrEqual,
+        BinaryCode::Greater,
+        BinaryCode::GreaterOrEqual,
+        BinaryCode::And,
+        BinaryCode::Or,
+        BinaryCode::Xor,
+    ];
+
+    pub fn from_code(c: u32) -> Option<BinaryCode> {
+        BinaryCode::ALL.iter().copied().find(|b| *b as u32 == c)
+    }
+
+    /// Element types: (inputs, output).
+    pub fn dtypes(self) -> (DType, DType) {
+        match self as u32 {
+            0..20 => (DType::F32, DType::F32),
+            20..30 => (DType::F32, DType::Bool),
+            _ => (DType::Bool, DType::Bool),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Binary {
+    code: BinaryCode,
+    view: View<3>,
+    act: Act,
+}
+
+impl Binary {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Binary, StepFault> {
+        io.arity(2, 2, 1)?;
+        let mut w = Words::new(step);
+        let code = BinaryCode::from_code(w.u32()?).ok_or(StepFault::Attrs)?;
+        let mut view = View::<3>::decode(&mut w)?;
+        let act = Act::decode(&mut w)?;
+        w.end()?;
+        let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
+        let (tin, tout) = code.dtypes();
+        want(a, tin)?;
+        want(b, tin)?;
+        want(y, tout)?;
+        if act != Act::NONE && tout != DType::F32 {
+            return Err(StepFault::Attrs);
+        }
+        view.check(0, a.numel())?;
+        view.check(1, b.numel())?;
+        view.check(2, y.numel())?;
+        if view.numel()? != y.numel() {
+            return Err(StepFault::Shape);
+        }
+        view.collapse();
+        Ok(Binary { code, view, act })
+    }
+
+    /// `a` is walked exactly as `y` (so `y` may be `a`'s bytes).
+    pub fn a_is_dense(&self) -> bool {
+        self.view.strides[0][..self.view.rank] == self.view.strides[2][..self.view.rank]
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+        let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
+        let in_place = same(a, y);
+        macro_rules! arith {
+            ($t:ty, $o:ty, |$p:ident, $q:ident| $e:expr) => {{
+                let ys = out::<$o>(mem, y);
+                let (av, bv): (&[$t], &[$t]) = (if in_place { &[] } else { inp(mem, a) }, inp(mem, b));
+                self.view.for_runs(|[ao, bo, yo], n, [sa, sb, sy]| {
+                    let f = |$p: $t, $q: $t| -> $o { $e };
+                    if in_place {
+                        // y aliases a with the same strides: read a through y.
+                        for i in 0..n as isize {
+                            let yi = (yo as isize + i * sy) as usize;
+                            ys[yi] = f(ys[yi] as $t, bv[(bo as isize + i * sb) as usize]);
+                        }
+                    } else if sa == 1 && sb == 1 && sy == 1 {
+                        for ((o, &p), &q) in ys[yo..yo + n].iter_mut().zip(&av[ao..ao + n]).zip(&bv[bo..bo + n]) {
+                            *o = f(p, q);
+                        }
+                    } else if sa == 1 && sb == 0 && sy == 1 {
+                        let q = bv[bo];
+                        for (o, &p) in ys[yo..yo + n].iter_mut().zip(&av[ao..ao + n]) {
+                            *o = f(p, q);
+                        }
+                    } else if sa == 0 && sb == 1 && sy == 1 {
+                        let p = av[ao];
+                        for (o, &q) in ys[yo..yo + n].iter_mut().zip(&bv[bo..bo + n]) {
+                            *o = f(p, q);
+                        }
+                    } else {
+                        for i in 0..n as isize {
+                            ys[(yo as isize + i * sy) as usize] =
+                                f(av[(ao as isize + i * sa) as usize], bv[(bo as isize + i * sb) as usize]);
+                        }
+                    }
+                });
+            }};
+        }
+        use BinaryCode as C;
+        match self.code {
+            C::Add => arith!(f32, f32, |p, q| p + q),
+            C::Sub => arith!(f32, f32, |p, q| p - q),
+            C::Mul => arith!(f32, f32, |p, q| p * q),
+            C::Div => arith!(f32, f32, |p, q| p / q),
+            C::Pow => arith!(f32, f32, |p, q| num_traits::Float::powf(p, q)),
+            C::Max => arith!(f32, f32, |p, q| if p.is_nan() || q.is_nan() { f32::NAN } else { p.max(q) }),
+            C::Min => arith!(f32, f32, |p, q| if p.is_nan() || q.is_nan() { f32::NAN } else { p.min(q) }),
+            C::PRelu => arith!(f32, f32, |p, q| if p < 0.0 { q * p } else { p }),
+            C::Fmod => arith!(f32, f32, |p, q| p % q),
+            C::Mod => arith!(f32, f32, |p, q| {
+                let r = p % q;
+                if r != 0.0 && ((r < 0.0) != (q < 0.0)) { r + q } else { r }
+            }),
+            C::Equal => arith!(f32, u8, |p, q| (p == q) as u8),
+            C::Less => arith!(f32, u8, |p, q| (p < q) as u8),
+            C::LessOrEqual => arith!(f32, u8, |p, q| (p <= q) as u8),
+            C::Greater => arith!(f32, u8, |p, q| (p > q) as u8),
+            C::GreaterOrEqual => arith!(f32, u8, |p, q| (p >= q) as u8),
+            C::And => arith!(u8, u8, |p, q| (p != 0 && q != 0) as u8),
+            C::Or => arith!(u8, u8, |p, q| (p != 0 || q != 0) as u8),
+            C::Xor => arith!(u8, u8, |p, q| ((p != 0) != (q != 0)) as u8),
+        }
+        if self.act != Act::NONE {
+            self.act.apply_all(out::<f32>(mem, y));
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `Conv` and `ConvTranspose` over 1 to 3 spatial dims, NCHW, grouped, with a fused bias and
+//! activation.
+//!
+//! Attributes: `[group, spatial_rank, kernel[r], strides[r], dilations[r], pads_begin[r] (i32),
+//! act(3)]`. Conv: `x [N, C, in...]`, `w [M, C/group, k...]`, `y [N, M, out...]`; ConvTranspose:
+//! `w [C, M/group, k...]`. Bias `[M]` optional. Output sizes are the tensors' (the compiler
+//! resolved auto-padding and output padding); the kernels skip taps that fall outside.
+
+use mote_core::DType;
+use mote_format::{StepRef, TensorRef};
+use mote_kernels::reference::nn::Spatial;
+use mote_kernels::reference::nn::conv::{Channels, conv, conv_transpose};
+
+use super::act::Act;
+use super::{Io, inp, out, want, want_numel};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+/// Largest stride, dilation or pad (keeps index arithmetic far from overflow on 32-bit targets).
+const MAX_GEOM: u32 = 1 << 16;
+
+/// The decoded geometry shared by both ops.
+#[derive(Clone, Copy, Debug)]
+pub struct Geometry {
+    pub ch: Channels,
+    pub sp: Spatial,
+    pub act: Act,
+}
+
+fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry, StepFault> {
+    io.arity(2, 3, 1)?;
+    let mut w = Words::new(step);
+    let group = w.upto(u32::MAX)?;
+    let r = w.upto(3)?;
+    if r == 0 || group == 0 {
+        return Err(StepFault::Attrs);
+    }
+    let mut sp =
+        Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+    let o = 3 - r;
+    w.usizes(&mut sp.kernel[o..], u32::MAX)?;
+    w.usizes(&mut sp.strides[o..], MAX_GEOM)?;
+    w.usizes(&mut sp.dilations[o..], MAX_GEOM)?;
+    for p in &mut sp.pads[o..] {
+        let v = w.i32()?;
+        if v.unsigned_abs() > MAX_GEOM {
+            return Err(StepFault::Attrs);
+        }
+        *p = v as isize;
+    }
+    if sp.strides.contains(&0) || sp.dilations.contains(&0) {
+        return Err(StepFault::Attrs);
+    }
+    let act = Act::decode(&mut w)?;
+    w.end()?;
+
+    let (x, wt, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
+    for t in [x, wt, y] {
+        want(t, DType::F32)?;
+        want_numel(t, t.numel())?;
+        if t.rank != r + 2 {
+            return Err(StepFault::Shape);
+        }
+    }
+    let (xd, wd, yd) = (x.dims(), wt.dims(), y.dims());
+    let (n, c, m) = (xd[0] as usize, xd[1] as usize, yd[1] as usize);
+    if yd[0] as usize != n || c % group != 0 || m % group != 0 {
+        return Err(StepFault::Shape);
+    }
+    let (w0, w1) = if transposed { (c, m / group) } else { (m, c / group) };
+    if wd[0] as usize != w0 || wd[1] as usize != w1 {
+        return Err(StepFault::Shape);
+    }
+    for a in 0..r {
+        sp.input[o + a] = xd[2 + a] as usize;
+        sp.output[o + a] = yd[2 + a] as usize;
+        if wd[2 + a] as usize != sp.kernel[o + a] {
+            return Err(StepFault::Shape);
+        }
+    }
+    if let Some(b) = io.opt(2) {
+        want(b, DType::F32)?;
+        want_numel(b, m)?;
+    }
+    Ok(Geometry { ch: Channels { batch: n, in_channels: c, out_channels: m, group }, sp, act })
+}
+
+fn bias<'m>(mem: &Mem<'m>, io: &Io<'_>) -> Option<&'m [f32]> {
+    io.opt(2).map(|b: &TensorRef<'_>| inp::<f32>(mem, b))
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Conv {
+    g: Geometry,
+}
+
+impl Conv {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Conv, StepFault> {
+        Ok(Conv { g: decode(step, io, false)? })
+    }
+
+    pub fn scratch_bytes(&self) -> usize {
+        0
+    }
+
+    pub fn macs(&self) -> u64 {
+        let Geometry { ch, sp, .. } = self.g;
+        (ch.batch * ch.out_channels * sp.out_plane() * (ch.in_channels / ch.group) * sp.kernel_size()) as u64
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, _scratch: &mut [f32]) {
+        let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
+        let ys = out::<f32>(mem, y);
+        conv(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
+        self.g.act.apply_all(ys);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ConvTranspose {
+    g: Geometry,
+}
+
+impl ConvTranspose {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<ConvTranspose, StepFault> {
+        Ok(ConvTranspose { g: decode(step, io, true)? })
+    }
+
+    pub fn macs(&self) -> u64 {
+        let Geometry { ch, sp, .. } = self.g;
+        (ch.batch * ch.in_channels * sp.in_plane() * (ch.out_channels / ch.group) * sp.kernel_size()) as u64
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+        let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
+        let ys = out::<f32>(mem, y);
+        conv_transpose(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
+        self.g.act.apply_all(ys);
+    }
+}

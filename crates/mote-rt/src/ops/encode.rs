@@ -1,0 +1,183 @@
+//! Attribute encoders, one per op code, mirroring the decoders in this module (the compiler's
+//! side of the contract; the round trip is tested).
+
+use alloc::vec::Vec;
+
+use mote_kernels::reference::reduce::Reduction;
+use mote_kernels::reference::rnn::Act as RnnAct;
+
+use super::act::Act;
+use super::binary::BinaryCode;
+use super::gemm::BiasKind;
+use crate::words::WordsOut;
+
+fn strides(w: &mut WordsOut, s: &[isize]) {
+    for &x in s {
+        w.i32(x as i32);
+    }
+}
+
+/// Copy: element offsets, the walked dims and both operands' strides.
+pub fn copy(src_off: usize, dst_off: usize, dims: &[usize], src: &[isize], dst: &[isize]) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(src_off).usize(dst_off).usize(dims.len()).usizes(dims);
+    strides(&mut w, src);
+    strides(&mut w, dst);
+    w.0
+}
+
+/// Fill with a value's little-endian bits.
+pub fn fill(bits: u64) -> Vec<u32> {
+    alloc::vec![bits as u32, (bits >> 32) as u32]
+}
+
+/// Pad in edge (1) or reflect (2) mode.
+pub fn pad(mode: u32, begin: &[isize]) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(mode).usize(begin.len());
+    strides(&mut w, begin);
+    w.0
+}
+
+/// Unary by code ([`super::UnaryCode::of`] or [`super::unary::CLIP`]).
+pub fn unary(code: u32, p0: f32, p1: f32) -> Vec<u32> {
+    alloc::vec![code, p0.to_bits(), p1.to_bits()]
+}
+
+/// Binary over `dims` with the strides of a, b and y.
+pub fn binary(code: BinaryCode, dims: &[usize], a: &[isize], b: &[isize], y: &[isize], act: Act) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(code as u32).usize(dims.len()).usizes(dims);
+    strides(&mut w, a);
+    strides(&mut w, b);
+    strides(&mut w, y);
+    act.encode(&mut w);
+    w.0
+}
+
+/// Where over `dims` with the strides of cond, x, y and the output.
+pub fn where_(dims: &[usize], s: [&[isize]; 4]) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(dims.len()).usizes(dims);
+    for x in s {
+        strides(&mut w, x);
+    }
+    w.0
+}
+
+/// Gemm parameters.
+#[derive(Clone, Debug)]
+pub struct GemmAttrs {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub alpha: f32,
+    pub beta: f32,
+    pub bias: BiasKind,
+    pub batch: Vec<usize>,
+    pub a_strides: Vec<usize>,
+    pub b_strides: Vec<usize>,
+    pub act: Act,
+}
+
+pub fn gemm(g: &GemmAttrs) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(g.m).usize(g.n).usize(g.k).bool(g.trans_a).bool(g.trans_b).f32(g.alpha).f32(g.beta).u32(g.bias as u32);
+    w.usize(g.batch.len()).usizes(&g.batch).usizes(&g.a_strides).usizes(&g.b_strides);
+    g.act.encode(&mut w);
+    w.0
+}
+
+/// Conv or ConvTranspose geometry (spatial dims only).
+pub fn conv(
+    group: usize,
+    kernel: &[usize],
+    strides_: &[usize],
+    dilations: &[usize],
+    pads_begin: &[isize],
+    act: Act,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(group).usize(kernel.len()).usizes(kernel).usizes(strides_).usizes(dilations);
+    strides(&mut w, pads_begin);
+    act.encode(&mut w);
+    w.0
+}
+
+/// Pooling: kind 0 max, 1 average, 2 Lp.
+pub fn pool(
+    kind: u32,
+    kernel: &[usize],
+    strides_: &[usize],
+    dilations: &[usize],
+    pads_begin: &[isize],
+    pads_end: &[isize],
+    count_include_pad: bool,
+    p: f32,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(kind).usize(kernel.len()).usizes(kernel).usizes(strides_).usizes(dilations);
+    strides(&mut w, pads_begin);
+    strides(&mut w, pads_end);
+    w.bool(count_include_pad).f32(p);
+    w.0
+}
+
+/// Softmax kind 0, log-softmax 1, hardmax 2 over `[outer, len, inner]`.
+pub fn softmax(kind: u32, outer: usize, len: usize, inner: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(kind).usize(outer).usize(len).usize(inner);
+    w.0
+}
+
+/// Reduction over the axes set in `reduced`.
+pub fn reduce(kind: Reduction, dims: &[usize], reduced: &[bool]) -> Vec<u32> {
+    let code = super::reduce::REDUCTIONS.iter().position(|r| *r == kind).unwrap_or(0);
+    let mask = reduced.iter().enumerate().fold(0u32, |m, (d, &r)| m | ((r as u32) << d));
+    let mut w = WordsOut::default();
+    w.usize(code).usize(dims.len()).usizes(dims).u32(mask);
+    w.0
+}
+
+/// Per-channel affine over `[outer, channels, inner]`.
+pub fn affine(outer: usize, channels: usize, inner: usize, act: Act) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(outer).usize(channels).usize(inner);
+    act.encode(&mut w);
+    w.0
+}
+
+/// One Resize axis pass.
+pub fn resize(outer: usize, in_len: usize, out_len: usize, inner: usize, width: usize, fill: f32) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(outer).usize(in_len).usize(out_len).usize(inner).usize(width).f32(fill);
+    w.0
+}
+
+/// Gather along an axis of `[outer, axis_len, inner]`.
+pub fn gather(outer: usize, axis_len: usize, inner: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(outer).usize(axis_len).usize(inner);
+    w.0
+}
+
+/// Quantize or Dequantize layout.
+pub fn quant(outer: usize, axis_len: usize, inner: usize, per_axis: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(outer).usize(axis_len).usize(inner).bool(per_axis);
+    w.0
+}
+
+/// LSTM options.
+pub fn lstm(dirs: usize, reverse: bool, acts: [RnnAct; 3], clip: Option<f32>, input_forget: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(dirs).bool(reverse);
+    for a in acts {
+        let (c, p, q) = super::rnn::act_code(a);
+        w.u32(c).f32(p).f32(q);
+    }
+    w.bool(clip.is_some()).f32(clip.unwrap_or(0.0)).bool(input_forget);
+    w.0
+}

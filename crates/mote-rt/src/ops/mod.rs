@@ -1,0 +1,251 @@
+//! The runtime's steps: for each op code, its parameters decoded from the attribute words (with
+//! every shape and dtype checked against the step's tensors), its scratch need, and its kernel.
+//!
+//! Decoding is done once per step at load to validate, and again (cheaply, no allocation) before
+//! each run of the step; nothing here allocates.
+
+mod act;
+mod affine;
+mod binary;
+mod cast;
+mod conv;
+mod copy;
+mod gather;
+mod gemm;
+mod pool;
+mod quant;
+mod reduce;
+mod resize;
+mod rnn;
+mod softmax;
+mod strided;
+mod unary;
+mod where_;
+
+pub use act::{Act, ActCode};
+pub use binary::BinaryCode;
+pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
+pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
+pub use unary::{CLIP, UnaryCode};
+
+#[cfg(feature = "alloc")]
+pub mod encode;
+
+use mote_core::DType;
+use mote_format::{Model, OpCode, StepRef, Storage, TensorRef};
+
+use crate::error::StepFault;
+use crate::mem::Mem;
+
+/// Most inputs or outputs a step may have.
+pub const MAX_IO: usize = 12;
+/// Largest rank of strided views (copies and broadcasts may split dims).
+pub const MAX_VIEW_RANK: usize = 16;
+
+/// A step's tensors, resolved from the model.
+#[derive(Clone, Copy, Debug)]
+pub struct Io<'a> {
+    ins: [Option<TensorRef<'a>>; MAX_IO],
+    outs: [Option<TensorRef<'a>>; MAX_IO],
+    n_in: usize,
+    n_out: usize,
+}
+
+impl<'a> Io<'a> {
+    pub fn new(model: &Model<'a>, step: &StepRef<'a>) -> Result<Io<'a>, StepFault> {
+        let (n_in, n_out) = (step.n_inputs(), step.n_outputs());
+        if n_in > MAX_IO || n_out > MAX_IO {
+            return Err(StepFault::Arity);
+        }
+        let mut io = Io { ins: [None; MAX_IO], outs: [None; MAX_IO], n_in, n_out };
+        for i in 0..n_in {
+            io.ins[i] = step.input(i).and_then(|t| model.tensor(t));
+        }
+        for i in 0..n_out {
+            io.outs[i] = Some(step.output(i).and_then(|t| model.tensor(t)).ok_or(StepFault::Arity)?);
+        }
+        Ok(io)
+    }
+
+    /// Checks the counts: between `min_in` and `max_in` inputs, exactly `n_out` outputs.
+    pub fn arity(&self, min_in: usize, max_in: usize, n_out: usize) -> Result<(), StepFault> {
+        if self.n_in < min_in || self.n_in > max_in || self.n_out != n_out {
+            return Err(StepFault::Arity);
+        }
+        (0..min_in).try_for_each(|i| self.input(i).map(|_| ()))
+    }
+
+    pub fn input(&self, i: usize) -> Result<&TensorRef<'a>, StepFault> {
+        self.ins.get(i).and_then(Option::as_ref).ok_or(StepFault::Arity)
+    }
+
+    pub fn opt(&self, i: usize) -> Option<&TensorRef<'a>> {
+        self.ins.get(i).and_then(Option::as_ref)
+    }
+
+    pub fn output(&self, i: usize) -> Result<&TensorRef<'a>, StepFault> {
+        self.outs.get(i).and_then(Option::as_ref).ok_or(StepFault::Arity)
+    }
+
+    pub fn inputs(&self) -> impl Iterator<Item = (usize, &TensorRef<'a>)> {
+        self.ins[..self.n_in].iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
+    }
+
+    pub fn outputs(&self) -> impl Iterator<Item = &TensorRef<'a>> {
+        self.outs[..self.n_out].iter().flatten()
+    }
+}
+
+/// Requires `t` to be of dtype `d`.
+pub fn want(t: &TensorRef<'_>, d: DType) -> Result<(), StepFault> {
+    if t.dtype == d { Ok(()) } else { Err(StepFault::DType) }
+}
+
+/// Requires a plain (not packed) layout and `numel` elements.
+pub fn want_numel(t: &TensorRef<'_>, numel: usize) -> Result<(), StepFault> {
+    if t.layout == mote_format::Layout::Plain && t.numel() == numel { Ok(()) } else { Err(StepFault::Shape) }
+}
+
+/// `dims` as usizes.
+pub fn dims(t: &TensorRef<'_>) -> ([usize; mote_format::MAX_RANK], usize) {
+    (t.shape(), t.rank)
+}
+
+/// A product of sizes that fails instead of overflowing.
+pub fn product(xs: &[usize]) -> Result<usize, StepFault> {
+    xs.iter().try_fold(1usize, |a, &x| a.checked_mul(x)).ok_or(StepFault::Shape)
+}
+
+/// A decoded step.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    Copy(copy::Copy),
+    Fill(copy::Fill),
+    Unary(unary::Unary),
+    Binary(binary::Binary),
+    Where(where_::Where),
+    Cast(cast::Cast),
+    Gemm(gemm::Gemm),
+    Conv(conv::Conv),
+    ConvTranspose(conv::ConvTranspose),
+    Pool(pool::Pool),
+    Softmax(softmax::Softmax),
+    Reduce(reduce::Reduce),
+    Affine(affine::Affine),
+    Resize(resize::Resize),
+    Gather(gather::Gather),
+    Pad(copy::Pad),
+    Lstm(rnn::Lstm),
+    Quantize(quant::Quantize),
+    Dequantize(quant::Dequantize),
+}
+
+impl Step {
+    /// Decodes and validates `step` against its tensors.
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Step, StepFault> {
+        Ok(match step.op {
+            OpCode::Copy => Step::Copy(copy::Copy::decode(step, io)?),
+            OpCode::Fill => Step::Fill(copy::Fill::decode(step, io)?),
+            OpCode::Unary => Step::Unary(unary::Unary::decode(step, io)?),
+            OpCode::Binary => Step::Binary(binary::Binary::decode(step, io)?),
+            OpCode::Where => Step::Where(where_::Where::decode(step, io)?),
+            OpCode::Cast => Step::Cast(cast::Cast::decode(step, io)?),
+            OpCode::Gemm => Step::Gemm(gemm::Gemm::decode(step, io)?),
+            OpCode::Conv => Step::Conv(conv::Conv::decode(step, io)?),
+            OpCode::ConvTranspose => Step::ConvTranspose(conv::ConvTranspose::decode(step, io)?),
+            OpCode::Pool => Step::Pool(pool::Pool::decode(step, io)?),
+            OpCode::Softmax => Step::Softmax(softmax::Softmax::decode(step, io)?),
+            OpCode::Reduce => Step::Reduce(reduce::Reduce::decode(step, io)?),
+            OpCode::BatchNorm => Step::Affine(affine::Affine::decode(step, io)?),
+            OpCode::Resize => Step::Resize(resize::Resize::decode(step, io)?),
+            OpCode::Gather => Step::Gather(gather::Gather::decode(step, io)?),
+            OpCode::Pad => Step::Pad(copy::Pad::decode(step, io)?),
+            OpCode::Lstm => Step::Lstm(rnn::Lstm::decode(step, io)?),
+            OpCode::Quantize => Step::Quantize(quant::Quantize::decode(step, io)?),
+            OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
+            _ => return Err(StepFault::UnsupportedOp),
+        })
+    }
+
+    /// Scratch bytes the step needs (from the plan's scratch region).
+    pub fn scratch_bytes(&self) -> usize {
+        match self {
+            Step::Gemm(g) => g.scratch_bytes(),
+            Step::Conv(c) => c.scratch_bytes(),
+            Step::Reduce(r) => r.scratch_bytes(),
+            Step::Lstm(l) => l.scratch_bytes(),
+            _ => 0,
+        }
+    }
+
+    /// Whether input 0 may be the very same bytes as output 0 (the kernel then works in place).
+    pub fn in_place(&self) -> bool {
+        match self {
+            Step::Unary(_) | Step::Affine(_) => true,
+            Step::Binary(b) => b.a_is_dense(),
+            _ => false,
+        }
+    }
+
+    /// Multiply-accumulates (for the profiler).
+    pub fn macs(&self) -> u64 {
+        match self {
+            Step::Gemm(g) => g.macs(),
+            Step::Conv(c) => c.macs(),
+            Step::ConvTranspose(c) => c.macs(),
+            Step::Lstm(l) => l.macs(),
+            _ => 0,
+        }
+    }
+
+    /// Runs the step. `scratch` is the plan's scratch region.
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) -> Result<(), &'static str> {
+        match self {
+            Step::Copy(s) => s.run(mem, io),
+            Step::Fill(s) => s.run(mem, io),
+            Step::Unary(s) => s.run(mem, io),
+            Step::Binary(s) => s.run(mem, io),
+            Step::Where(s) => s.run(mem, io),
+            Step::Cast(s) => s.run(mem, io),
+            Step::Gemm(s) => s.run(mem, io, scratch),
+            Step::Conv(s) => s.run(mem, io, scratch),
+            Step::ConvTranspose(s) => s.run(mem, io),
+            Step::Pool(s) => s.run(mem, io),
+            Step::Softmax(s) => s.run(mem, io),
+            Step::Reduce(s) => s.run(mem, io, scratch),
+            Step::Affine(s) => s.run(mem, io),
+            Step::Resize(s) => return s.run(mem, io),
+            Step::Gather(s) => return s.run(mem, io),
+            Step::Pad(s) => s.run(mem, io),
+            Step::Lstm(s) => s.run(mem, io, scratch),
+            Step::Quantize(s) => s.run(mem, io),
+            Step::Dequantize(s) => s.run(mem, io),
+        }
+        Ok(())
+    }
+}
+
+/// Views of a step's tensors. Safe because the loader validated the step (see [`Mem::get`]).
+pub(crate) fn inp<'m, T: crate::mem::Elem>(mem: &Mem<'m>, t: &TensorRef<'_>) -> &'m [T] {
+    // SAFETY: the step was validated at load: `t` is in bounds, aligned, of this element type,
+    // and no output of the step overlaps it unless the kernel uses the in-place path.
+    unsafe { mem.get(t) }
+}
+
+/// The writable view of an output.
+pub(crate) fn out<'m, T: crate::mem::Elem>(mem: &Mem<'m>, t: &TensorRef<'_>) -> &'m mut [T] {
+    // SAFETY: the step was validated at load: the output is an arena tensor in bounds, aligned,
+    // of this element type, and disjoint from every other tensor the step reads or writes (the
+    // in-place case reads the input only through this slice).
+    unsafe { mem.get_mut(t) }
+}
+
+/// Whether `t` is in the arena (outputs must be).
+pub fn in_arena(t: &TensorRef<'_>) -> bool {
+    t.storage == Storage::Arena
+}
+
+/// Whether two tensors are the very same bytes (an in-place step).
+pub fn same(a: &TensorRef<'_>, b: &TensorRef<'_>) -> bool {
+    a.storage == b.storage && a.offset == b.offset && a.nbytes == b.nbytes
+}

@@ -1,0 +1,87 @@
+//! `Pool`: max, average and Lp pooling over 1 to 3 spatial dims (global pooling is a window the
+//! size of the input).
+//!
+//! Attributes: `[kind (0 max, 1 average, 2 Lp), spatial_rank, kernel[r], strides[r],
+//! dilations[r], pads_begin[r] (i32), pads_end[r] (i32), count_include_pad, p (f32)]`;
+//! `x [N, C, in...]`, `y [N, C, out...]`.
+
+use mote_core::DType;
+use mote_format::StepRef;
+use mote_kernels::reference::nn::Spatial;
+use mote_kernels::reference::nn::pool::{avg_pool, lp_pool, max_pool};
+
+use super::{Io, inp, out, want, want_numel};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+const MAX_GEOM: u32 = 1 << 16;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Pool {
+    kind: usize,
+    planes: usize,
+    sp: Spatial,
+    pads_end: [isize; 3],
+    count_include_pad: bool,
+    p: f32,
+}
+
+impl Pool {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Pool, StepFault> {
+        io.arity(1, 1, 1)?;
+        let mut w = Words::new(step);
+        let kind = w.upto(2)?;
+        let r = w.upto(3)?;
+        if r == 0 {
+            return Err(StepFault::Attrs);
+        }
+        let o = 3 - r;
+        let mut sp =
+            Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+        let mut pads_end = [0isize; 3];
+        w.usizes(&mut sp.kernel[o..], u32::MAX)?;
+        w.usizes(&mut sp.strides[o..], MAX_GEOM)?;
+        w.usizes(&mut sp.dilations[o..], MAX_GEOM)?;
+        for p in sp.pads[o..].iter_mut().chain(pads_end[o..].iter_mut()) {
+            let v = w.i32()?;
+            if v.unsigned_abs() > MAX_GEOM {
+                return Err(StepFault::Attrs);
+            }
+            *p = v as isize;
+        }
+        let count_include_pad = w.bool()?;
+        let p = w.f32()?;
+        w.end()?;
+        if sp.strides.contains(&0) || sp.dilations.contains(&0) {
+            return Err(StepFault::Attrs);
+        }
+        let (x, y) = (io.input(0)?, io.output(0)?);
+        want(x, DType::F32)?;
+        want(y, DType::F32)?;
+        want_numel(x, x.numel())?;
+        want_numel(y, y.numel())?;
+        if x.rank != r + 2 || y.rank != r + 2 {
+            return Err(StepFault::Shape);
+        }
+        let (xd, yd) = (x.dims(), y.dims());
+        if xd[0] != yd[0] || xd[1] != yd[1] {
+            return Err(StepFault::Shape);
+        }
+        for a in 0..r {
+            sp.input[o + a] = xd[2 + a] as usize;
+            sp.output[o + a] = yd[2 + a] as usize;
+        }
+        Ok(Pool { kind, planes: xd[0] as usize * xd[1] as usize, sp, pads_end, count_include_pad, p })
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+        let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
+        let (xs, ys) = (inp::<f32>(mem, x), out::<f32>(mem, y));
+        match self.kind {
+            0 => max_pool(self.planes, &self.sp, f32::NEG_INFINITY, xs, ys, None, false),
+            1 => avg_pool(self.planes, &self.sp, self.pads_end, self.count_include_pad, xs, ys),
+            _ => lp_pool(self.planes, &self.sp, self.p, xs, ys),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `Reduce`: sum, mean, max, min, prod, L1, L2, log-sum, log-sum-exp, sum of squares over a set
+//! of axes, accumulating in f32.
+//!
+//! Attributes: `[kind (Reduction order: sum, mean, max, min, prod, l1, l2, log_sum,
+//! log_sum_exp, sum_square), rank, dims[rank], reduced_mask (bit d set: axis d reduced)]`.
+
+use mote_core::DType;
+use mote_format::{MAX_RANK, StepRef};
+use mote_kernels::reference::reduce::{Reduction, ref_reduce_float};
+
+use super::{Io, inp, out, product, want, want_numel};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+/// Reductions by code.
+pub const REDUCTIONS: [Reduction; 10] = [
+    Reduction::Sum,
+    Reduction::Mean,
+    Reduction::Max,
+    Reduction::Min,
+    Reduction::Prod,
+    Reduction::L1,
+    Reduction::L2,
+    Reduction::LogSum,
+    Reduction::LogSumExp,
+    Reduction::SumSquare,
+];
+
+#[derive(Clone, Copy, Debug)]
+pub struct Reduce {
+    kind: Reduction,
+    rank: usize,
+    dims: [usize; MAX_RANK],
+    reduced: [bool; MAX_RANK],
+    n_out: usize,
+}
+
+impl Reduce {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Reduce, StepFault> {
+        io.arity(1, 1, 1)?;
+        let mut w = Words::new(step);
+        let kind = REDUCTIONS[w.upto(9)?];
+        let rank = w.upto(MAX_RANK as u32)?;
+        let mut dims = [1usize; MAX_RANK];
+        w.usizes(&mut dims[..rank], u32::MAX)?;
+        let mask = w.upto((1 << MAX_RANK) - 1)?;
+        w.end()?;
+        let reduced: [bool; MAX_RANK] = core::array::from_fn(|d| d < rank && mask & (1 << d) != 0);
+        let (x, y) = (io.input(0)?, io.output(0)?);
+        want(x, DType::F32)?;
+        want(y, DType::F32)?;
+        want_numel(x, product(&dims[..rank])?)?;
+        let kept: usize = (0..rank).filter(|&d| !reduced[d]).map(|d| dims[d]).product();
+        want_numel(y, kept)?;
+        Ok(Reduce { kind, rank, dims, reduced, n_out: kept })
+    }
+
+    pub fn scratch_bytes(&self) -> usize {
+        if self.kind == Reduction::LogSumExp { self.n_out * 4 } else { 0 }
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
+        let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
+        let r = self.rank;
+        ref_reduce_float(
+            self.kind,
+            inp::<f32>(mem, x),
+            &self.dims[..r],
+            &self.reduced[..r],
+            out::<f32>(mem, y),
+            scratch,
+        );
+    }
+}

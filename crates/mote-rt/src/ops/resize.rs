@@ -1,0 +1,101 @@
+//! `Resize`, one axis per step: the compiler turns every resized axis into a table of source
+//! indices and weights (nearest: one tap of weight 1; linear, cubic, antialiased: several), so
+//! one kernel serves every mode and coordinate transform.
+//!
+//! `y[o, j, i] = sum_t w[j, t] * x[o, idx[j, t], i]`, or `fill` when `idx[j, 0] == -1`
+//! (outside the crop of `tf_crop_and_resize`). Inputs `x (f32), idx (i32 [out_len * width]),
+//! w (f32 [out_len * width])`. Attributes: `[outer, in_len, out_len, inner, width, fill]`.
+
+use mote_core::DType;
+use mote_format::StepRef;
+
+use super::{Io, inp, out, product, want, want_numel};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Resize {
+    outer: usize,
+    in_len: usize,
+    out_len: usize,
+    inner: usize,
+    width: usize,
+    fill: f32,
+}
+
+impl Resize {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Resize, StepFault> {
+        io.arity(3, 3, 1)?;
+        let mut w = Words::new(step);
+        let r = Resize {
+            outer: w.upto(u32::MAX)?,
+            in_len: w.upto(i32::MAX as u32)?,
+            out_len: w.upto(u32::MAX)?,
+            inner: w.upto(u32::MAX)?,
+            width: w.upto(u32::MAX)?,
+            fill: w.f32()?,
+        };
+        w.end()?;
+        let (x, idx, wt, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
+        want(x, DType::F32)?;
+        want(y, DType::F32)?;
+        want(idx, DType::I32)?;
+        want(wt, DType::F32)?;
+        if r.width == 0 {
+            return Err(StepFault::Attrs);
+        }
+        want_numel(x, product(&[r.outer, r.in_len, r.inner])?)?;
+        want_numel(y, product(&[r.outer, r.out_len, r.inner])?)?;
+        let taps = product(&[r.out_len, r.width])?;
+        want_numel(idx, taps)?;
+        want_numel(wt, taps)?;
+        Ok(r)
+    }
+
+    /// Checks the index table (little-endian i32 bytes; constant data is read once at load).
+    pub fn check_indices(&self, idx: &[u8]) -> Result<(), StepFault> {
+        let at = |k: usize| i32::from_le_bytes([idx[4 * k], idx[4 * k + 1], idx[4 * k + 2], idx[4 * k + 3]]);
+        let n = idx.len() / 4;
+        let ok = (0..n)
+            .step_by(self.width)
+            .all(|j| at(j) == -1 || (j..(j + self.width).min(n)).all(|k| at(k) >= 0 && (at(k) as usize) < self.in_len));
+        if ok { Ok(()) } else { Err(StepFault::Shape) }
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), &'static str> {
+        let (Ok(x), Ok(it), Ok(wt), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else {
+            return Ok(());
+        };
+        let (xs, idx, ws, ys) = (inp::<f32>(mem, x), inp::<i32>(mem, it), inp::<f32>(mem, wt), out::<f32>(mem, y));
+        if it.storage != mote_format::Storage::Weights {
+            // A computed table was not checked at load.
+            let bad = |&i: &i32| i < -1 || i >= self.in_len as i32;
+            if idx.iter().any(bad) || idx.chunks_exact(self.width.max(1)).any(|r| r[0] != -1 && r.contains(&-1)) {
+                return Err("Resize index out of range");
+            }
+        }
+        let (inner, width) = (self.inner, self.width);
+        for o in 0..self.outer {
+            let s = &xs[o * self.in_len * inner..][..self.in_len * inner];
+            let d = &mut ys[o * self.out_len * inner..][..self.out_len * inner];
+            for j in 0..self.out_len {
+                let row = &mut d[j * inner..(j + 1) * inner];
+                let (ti, tw) = (&idx[j * width..(j + 1) * width], &ws[j * width..(j + 1) * width]);
+                if ti[0] == -1 {
+                    row.fill(self.fill);
+                } else if width == 1 && tw[0] == 1.0 {
+                    row.copy_from_slice(&s[ti[0] as usize * inner..][..inner]);
+                } else {
+                    row.fill(0.0);
+                    for (&i, &wk) in ti.iter().zip(tw) {
+                        for (r, &v) in row.iter_mut().zip(&s[i as usize * inner..][..inner]) {
+                            *r += wk * v;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! `Lstm`: ONNX LSTM (gate order i, o, f, c), forward, reverse or bidirectional, sequence-major,
+//! every sequence the full length, with optional bias, initial states and peepholes.
+//!
+//! Inputs `x [seq, batch, input], w [dirs, 4h, input], r [dirs, 4h, h], b? [dirs, 8h],
+//! h0? [dirs, batch, h], c0? [dirs, batch, h], p? [dirs, 3h]`; outputs `y [seq, dirs, batch, h],
+//! y_h [dirs, batch, h], y_c [dirs, batch, h]`. Attributes: `[dirs, reverse (when dirs is 1),
+//! act f, act g, act h (code, p0, p1 each), has_clip, clip, input_forget]`.
+
+use mote_core::DType;
+use mote_format::StepRef;
+use mote_kernels::reference::rnn::{Act, LstmCfg, RnnDims, input_projection, lstm};
+
+use super::{Io, inp, out, product, want, want_numel};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+/// Largest batch (sequence lengths live on the stack).
+pub const MAX_BATCH: usize = 64;
+
+/// Activation codes (stable).
+#[cfg(feature = "alloc")]
+pub fn act_code(a: Act) -> (u32, f32, f32) {
+    match a {
+        Act::Relu => (1, 0.0, 0.0),
+        Act::Tanh => (2, 0.0, 0.0),
+        Act::Sigmoid => (3, 0.0, 0.0),
+        Act::Affine(p, q) => (4, p, q),
+        Act::LeakyRelu(p) => (5, p, 0.0),
+        Act::ThresholdedRelu(p) => (6, p, 0.0),
+        Act::ScaledTanh(p, q) => (7, p, q),
+        Act::HardSigmoid(p, q) => (8, p, q),
+        Act::Elu(p) => (9, p, 0.0),
+        Act::Softsign => (10, 0.0, 0.0),
+        Act::Softplus => (11, 0.0, 0.0),
+    }
+}
+
+fn decode_act(w: &mut Words<'_, '_>) -> Result<Act, StepFault> {
+    let (c, p, q) = (w.u32()?, w.f32()?, w.f32()?);
+    Ok(match c {
+        1 => Act::Relu,
+        2 => Act::Tanh,
+        3 => Act::Sigmoid,
+        4 => Act::Affine(p, q),
+        5 => Act::LeakyRelu(p),
+        6 => Act::ThresholdedRelu(p),
+        7 => Act::ScaledTanh(p, q),
+        8 => Act::HardSigmoid(p, q),
+        9 => Act::Elu(p),
+        10 => Act::Softsign,
+        11 => Act::Softplus,
+        _ => return Err(StepFault::Attrs),
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Lstm {
+    d: RnnDims,
+    dirs: usize,
+    reverse: bool,
+    acts: [Act; 3],
+    clip: Option<f32>,
+    input_forget: bool,
+}
+
+impl Lstm {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Lstm, StepFault> {
+        io.arity(3, 7, 3)?;
+        let mut w = Words::new(step);
+        let dirs = w.upto(2)?;
+        let reverse = w.bool()?;
+        let acts = [decode_act(&mut w)?, decode_act(&mut w)?, decode_act(&mut w)?];
+        let has_clip = w.bool()?;
+        let clip = w.f32()?;
+        let input_forget = w.bool()?;
+        w.end()?;
+        if dirs == 0 {
+            return Err(StepFault::Attrs);
+        }
+        let (x, wt) = (io.input(0)?, io.input(1)?);
+        for (_, t) in io.inputs() {
+            want(t, DType::F32)?;
+        }
+        let xd = x.dims();
+        if x.rank != 3 || wt.rank != 3 {
+            return Err(StepFault::Shape);
+        }
+        let (seq, batch, input) = (xd[0] as usize, xd[1] as usize, xd[2] as usize);
+        let hidden = (wt.dims()[1] / 4) as usize;
+        if batch > MAX_BATCH {
+            return Err(StepFault::Shape);
+        }
+        let g = product(&[4, hidden])?;
+        want_numel(x, product(&[seq, batch, input])?)?;
+        want_numel(wt, product(&[dirs, g, input])?)?;
+        want_numel(io.input(2)?, product(&[dirs, g, hidden])?)?;
+        let state = product(&[dirs, batch, hidden])?;
+        for (i, len) in [(3, product(&[dirs, 2, g])?), (5, state), (6, state), (7, product(&[dirs, 3, hidden])?)] {
+            if let Some(t) = io.opt(i) {
+                want_numel(t, len)?;
+            }
+        }
+        if io.opt(4).is_some() {
+            // Per-entry sequence lengths are not supported: the compiler drops a full-length one.
+            return Err(StepFault::Arity);
+        }
+        want_numel(io.output(0)?, product(&[seq, dirs, batch, hidden])?)?;
+        for o in 0..3 {
+            want(io.output(o)?, DType::F32)?;
+        }
+        want_numel(io.output(1)?, state)?;
+        want_numel(io.output(2)?, state)?;
+        let clip = has_clip.then_some(clip);
+        Ok(Lstm { d: RnnDims { seq, batch, input, hidden }, dirs, reverse, acts, clip, input_forget })
+    }
+
+    pub fn scratch_bytes(&self) -> usize {
+        let RnnDims { seq, batch, hidden, .. } = self.d;
+        4 * (seq * batch * 4 * hidden + 4 * hidden + seq * batch * hidden + 4 * hidden)
+    }
+
+    pub fn macs(&self) -> u64 {
+        let RnnDims { seq, batch, input, hidden } = self.d;
+        (self.dirs * seq * batch * 4 * hidden * (input + hidden)) as u64
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
+        let (Ok(x), Ok(w), Ok(r), Ok(y), Ok(yh), Ok(yc)) =
+            (io.input(0), io.input(1), io.input(2), io.output(0), io.output(1), io.output(2))
+        else {
+            return;
+        };
+        let RnnDims { seq, batch, input, hidden: hs } = self.d;
+        let g = 4 * hs;
+        let (xs, ws, rs) = (inp::<f32>(mem, x), inp::<f32>(mem, w), inp::<f32>(mem, r));
+        let (ys, hs_out, cs_out) = (out::<f32>(mem, y), out::<f32>(mem, yh), out::<f32>(mem, yc));
+        let (pre, rest) = scratch.split_at_mut(seq * batch * g);
+        let (gates, rest) = rest.split_at_mut(g);
+        let (ydir, rest) = rest.split_at_mut(seq * batch * hs);
+        let bias = &mut rest[..g];
+        let lens = [seq; MAX_BATCH];
+        for d in 0..self.dirs {
+            let b = io.opt(3).map(|t| &inp::<f32>(mem, t)[d * 2 * g..(d + 1) * 2 * g]);
+            if let Some(b) = b {
+                for k in 0..g {
+                    bias[k] = b[k] + b[g + k];
+                }
+            }
+            input_projection(xs, &ws[d * g * input..(d + 1) * g * input], b.map(|_| &*bias), input, g, pre);
+            let st = d * batch * hs..(d + 1) * batch * hs;
+            let (h, c) = (&mut hs_out[st.clone()], &mut cs_out[st.clone()]);
+            match io.opt(5) {
+                Some(t) => h.copy_from_slice(&inp::<f32>(mem, t)[st.clone()]),
+                None => h.fill(0.0),
+            }
+            match io.opt(6) {
+                Some(t) => c.copy_from_slice(&inp::<f32>(mem, t)[st.clone()]),
+                None => c.fill(0.0),
+            }
+            let p = io.opt(7).map(|t| &inp::<f32>(mem, t)[d * 3 * hs..(d + 1) * 3 * hs]);
+            let reverse = if self.dirs == 2 { d == 1 } else { self.reverse };
+            let cfg = LstmCfg { reverse, acts: self.acts, clip: self.clip, input_forget: self.input_forget };
+            lstm(self.d, cfg, pre, &rs[d * g * hs..(d + 1) * g * hs], p, &lens[..batch], h, c, ydir, gates);
+            for t in 0..seq {
+                let dst = &mut ys[((t * self.dirs + d) * batch) * hs..][..batch * hs];
+                dst.copy_from_slice(&ydir[t * batch * hs..][..batch * hs]);
+            }
+        }
+    }
+}
