@@ -1,0 +1,41 @@
+//! `clock-probe`: estimates the core clock while a thread is busy, for the "% of FMA peak"
+//! column of docs/BENCHMARKS.md (the VM exposes no cycle counter and no cpufreq).
+//!
+//! Method: a chain of dependent f64 additions. LLVM may not reassociate float adds, so the chain
+//! runs one `addsd` after another, each waiting for the previous one: cycles = adds x latency.
+//! The FP add latency is 3 cycles on AMD Zen 3 / Zen 4 (AMD Software Optimization Guide for
+//! Family 19h); pass another latency as the first argument for other cores.
+//! Prints `{"clock_ghz": median of 7 trials, "trials_ghz": [...], "add_latency_cycles": L}`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+fn main() {
+    let latency: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    const N: u64 = 200_000_000;
+    let mut trials = Vec::new();
+    for _ in 0..7 {
+        let step = black_box(1e-9f64);
+        let mut x = black_box(0.0f64);
+        let t = Instant::now();
+        for _ in 0..N / 8 {
+            x += step;
+            x += step;
+            x += step;
+            x += step;
+            x += step;
+            x += step;
+            x += step;
+            x += step;
+        }
+        let s = t.elapsed().as_secs_f64();
+        black_box(x);
+        trials.push(N as f64 * latency / s / 1e9);
+    }
+    let mut sorted = trials.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{}",
+        serde_json::json!({ "clock_ghz": sorted[sorted.len() / 2], "trials_ghz": trials, "add_latency_cycles": latency })
+    );
+}
