@@ -368,7 +368,8 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       "`mote` (release), generates the single-MatMul models (`bench/compare/gen_matmul.py`), times "
       "every engine on the same inputs (the models' `test_data_set_0`), one thread, and rewrites this "
       "file. Raw results: `out/bench/results.json`. Environment knobs: `MOTE_DATA` (shared data "
-      "directory, default `../shared/data`).")
+      "directory, default `../shared/data`), `BENCH_ONLY=name,name` (a subset, written to "
+      "`out/bench/BENCHMARKS.partial.md` instead of this file), `CARGO_OFFLINE=1`.")
     w("")
     w("Method: each engine loads the model (timed as load), runs `warmup` untimed runs, then `runs` "
       "timed runs of one inference; the tables give the median and p90 (nearest rank) in "
@@ -391,9 +392,11 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       + (f", {mach['hypervisor']} guest" if mach["hypervisor"] else "") + f"; {mach['caches']}")
     w(f"- Relevant flags: {', '.join(mach['flags'])} (the project targets AVX2+FMA)")
     if ghz:
-        trials = ", ".join(f"{t:.2f}" for t in mach["clock"].get("trials_ghz", []))
-        w(f"- Clock: {ghz:.2f} GHz measured by `clock-probe` (dependent f64 add chain, 3-cycle latency; "
-          f"trials {trials}); /proc/cpuinfo states {mach['cpuinfo_mhz']} MHz (no cpufreq in the VM)")
+        c = mach["clock"]
+        w(f"- Clock: {ghz:.2f} GHz measured by `clock-probe` (chain of dependent f64 adds, 3-cycle "
+          f"latency on Zen 3/4; fastest of {c.get('trials', '?')} ~2 ms trials, median "
+          f"{c.get('median_ghz', 0):.2f} GHz); /proc/cpuinfo states {mach['cpuinfo_mhz']} MHz "
+          "(TSC; the VM has no cpufreq or cycle counter)")
     else:
         w(f"- Clock: stated {mach['cpuinfo_mhz']} MHz (/proc/cpuinfo); clock-probe failed: "
           f"{mach['clock'].get('error')}")
@@ -540,6 +543,9 @@ def main() -> None:
         cases.append(Case(f"matmul_{n}", os.path.join(d, "model.onnx"),
                           os.path.join(d, "test_data_set_0"), wu, runs, rwu, rruns, gemm_n=n))
 
+    only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+    if only:
+        cases = [c for c in cases if c.name in only]
     log("machine + clock probe")
     mach = machine(cfg)
     results = {}
@@ -576,7 +582,9 @@ def main() -> None:
     }
     report = write_report(cfg, mach, versions, cli, results, started, finished, load_before,
                           load_after, command)
-    path = os.path.join(cfg.repo, "docs", "BENCHMARKS.md")
+    # A partial run (BENCH_ONLY) never overwrites the documented full run.
+    path = (os.path.join(cfg.out, "BENCHMARKS.partial.md") if only
+            else os.path.join(cfg.repo, "docs", "BENCHMARKS.md"))
     with open(path, "w") as f:
         f.write(report)
     raw = {
@@ -588,7 +596,7 @@ def main() -> None:
         "results": {k: {e: v for e, v in r.items() if e != "case"} | {"case": r["case"].__dict__}
                     for k, r in results.items()},
     }
-    with open(os.path.join(cfg.out, "results.json"), "w") as f:
+    with open(os.path.join(cfg.out, "results.partial.json" if only else "results.json"), "w") as f:
         json.dump(raw, f, indent=1)
     print(report)
     log(f"wrote {path}")
