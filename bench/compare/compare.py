@@ -315,14 +315,17 @@ def loadavg() -> str:
 # Report
 
 
+def ms(x: float) -> str:
+    """Milliseconds with about 3-4 significant digits."""
+    return f"{x:.2f}" if x >= 1 else (f"{x:.3f}" if x >= 0.01 else f"{x:.4f}")
+
+
 def fmt_ms(v: dict) -> str:
-    if "error" in v:
-        return "error"
-    return f"{v['median_ms']:.3f}"
+    return "error" if "error" in v else ms(v["median_ms"])
 
 
 def fmt_p90(v: dict) -> str:
-    return "-" if "error" in v else f"{v['p90_ms']:.3f}"
+    return "-" if "error" in v else ms(v["p90_ms"])
 
 
 def ratio(a: dict, b: dict):
@@ -409,8 +412,10 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       f"(`{versions['mote_commit']}`); numpy {versions['numpy']}, onnx {versions['onnx']}")
     w("")
 
+    mname = "Mote" if compiled else "Mote (ref. interp.)"
+
     def table(cases):
-        w("| model | Mote median | Mote p90 | ORT median | ORT p90 | tract median | tract p90 "
+        w(f"| model | {mname} median | {mname} p90 | ORT median | ORT p90 | tract median | tract p90 "
           "| Mote/ORT | Mote/tract | runs (warmup) |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in cases:
@@ -434,6 +439,17 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
     w("## Models (latency in ms, lower is better; ratio < 1 means Mote is faster)")
     w("")
     table(reals)
+    w("")
+    w("Load time (ms): Mote `load_ms` of `mote bench`"
+      + (" (.mote)" if compiled else " (.onnx import + shape inference + session, interpreter)")
+      + "; ORT `InferenceSession(...)` construction; tract `model_for_path` to runnable plan.")
+    w("")
+    w("| model | Mote load | ORT load | tract load |")
+    w("|---|---:|---:|---:|")
+    for c in reals + gemms:
+        r = results[c.name]
+        cells = ["error" if "error" in r[e] else f"{r[e]['load_ms']:.2f}" for e in ("mote", "ort", "tract")]
+        w(f"| {c.name} | " + " | ".join(cells) + " |")
     w("")
     w("silero_vad: one 512-sample chunk (input [1, 576] with 64 context samples, state [2, 1, 128], "
       "sr = 16000). tflm_hello_world_float: one [1, 1] input.")
