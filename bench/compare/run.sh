@@ -5,7 +5,8 @@
 # Usage (from anywhere): bench/compare/run.sh
 # Environment: MOTE_DATA (shared data dir, default <repo>/../shared/data), PYTHON (python3 used to
 # create the venv, default python3), CARGO_OFFLINE=1 to build without network,
-# BENCH_ONLY=name,name to time a subset (report in out/bench/BENCHMARKS.partial.md).
+# BENCH_ONLY=name,name to time a subset (report in out/bench/BENCHMARKS.partial.md),
+# BENCH_ROUNDS=N rounds per model (default 3).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
