@@ -521,7 +521,7 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
     w("")
     w("onnxruntime (MLAS) and tract choose their kernels at run time and may use AVX-512 on this CPU; "
       "Zen 4 executes 512-bit FMAs on the same two 256-bit pipes, so the peak above holds for them "
-      "too. The input X changes nothing between runs; W is packed once at load by the peers.")
+      "too. W is a constant, so an engine can pack it once at load.")
     w("")
 
     # Targets
