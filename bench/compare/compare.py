@@ -418,8 +418,8 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       "interleaved (ORT, tract, Mote, ORT, ...), and the tables give the median over rounds of "
       "each round's median and p90 (nearest rank), in milliseconds. onnxruntime: `intra_op_num_threads=1`, `inter_op_num_threads=1`, "
       "`ORT_SEQUENTIAL`, default graph optimizations (`ORT_ENABLE_ALL`), timed around "
-      "`InferenceSession.run` from Python (adds roughly 10-20 us of Python/binding overhead per run, "
-      "visible only on the tiny models). tract: `model_for_path` -> concrete input facts -> "
+      "`InferenceSession.run` from Python (the Python/binding overhead, a few microseconds per run, "
+      "is most of tflm_hello_world_float's time and negligible elsewhere). tract: `model_for_path` -> concrete input facts -> "
       "`into_optimized()` -> `into_runnable()`, one `SimpleState` reused, default single-thread "
       "executor, timed in Rust. Mote: " + mote_path + ".")
     w("")
@@ -472,7 +472,11 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
             w("Errors:")
             w("")
             for name, eng, msg in errs:
-                w(f"- {name}, {eng}: `{msg}`")
+                c = next(c for c in cases if c.name == name)
+                extra = ""
+                if eng == "tract" and c.consts:
+                    extra = f" (also with {', '.join(c.consts)} fixed at load, `--const-input`)"
+                w(f"- {name}, {eng}: `{msg}`{extra}")
 
     reals = [c for c in results_cases(results) if not c.gemm_n]
     gemms = [c for c in results_cases(results) if c.gemm_n]

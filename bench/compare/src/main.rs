@@ -41,7 +41,9 @@ fn parse_args() -> Result<Args, String> {
             "--runs" => runs = value("--runs")?.parse().map_err(|e| format!("--runs: {e}"))?,
             "--const-input" => consts.push(value("--const-input")?.parse().map_err(|e| format!("--const-input: {e}"))?),
             "-h" | "--help" => {
-                return Err("usage: tract-bench MODEL.onnx --input-dir DIR [--warmup N] [--runs N] [--const-input I]...".into());
+                return Err(
+                    "usage: tract-bench MODEL.onnx --input-dir DIR [--warmup N] [--runs N] [--const-input I]...".into(),
+                );
             }
             s if s.starts_with('-') => return Err(format!("unknown option `{s}`")),
             s => model = Some(PathBuf::from(s)),
