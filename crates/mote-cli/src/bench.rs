@@ -17,6 +17,7 @@ median / p90 / p99 latency of one run. Inputs come from --input-dir (input_<i>.p
 or are generated (seeded uniform values in [-1, 1), zeros for integer inputs) from the declared
 shapes; give symbolic dims with --shape.
 
+A .mote file runs in the runtime (load = map + validate); an .onnx in the reference interpreter.
 With --json the output is one object with: engine, load_ms, median_ms, p90_ms, p99_ms, min_ms,
 mean_ms, arena_bytes, weights_bytes, file_bytes, threads, runs, warmup.
 
@@ -29,7 +30,7 @@ Examples:
 #[derive(clap::Args, Debug)]
 #[command(about = "Time a model: load time, latency median / p90 / p99", after_help = HELP)]
 pub struct Args {
-    /// The model file (.onnx).
+    /// The model file (.onnx: reference interpreter; .mote: the runtime).
     model: PathBuf,
     /// Timed runs.
     #[arg(long, default_value_t = 20)]
@@ -56,7 +57,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
         bail!("--runs must be at least 1");
     }
     if a.threads != 1 {
-        bail!("the reference interpreter runs on one thread; --threads {} needs a compiled .mote model", a.threads);
+        bail!("--threads {}: both engines run on one thread for now (the multi-threaded runtime is not built yet)", a.threads);
+    }
+    if crate::compiled::is_mote(&a.model) {
+        return bench_compiled(&a);
     }
     let file_bytes = std::fs::metadata(&a.model).with_context(|| format!("cannot read `{}`", a.model.display()))?.len();
     let t0 = Instant::now();
@@ -119,6 +123,66 @@ pub fn main(a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `mote bench` on a `.mote` file: the runtime, inputs set once in the arena.
+fn bench_compiled(a: &Args) -> Result<ExitCode> {
+    let file_bytes = std::fs::metadata(&a.model).with_context(|| format!("cannot read `{}`", a.model.display()))?.len();
+    let t0 = Instant::now();
+    let file = crate::compiled::open(&a.model)?;
+    let rt = crate::compiled::load(&file, &a.model)?;
+    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let g = crate::compiled::interface(&rt);
+    let inputs = bench_inputs(&g, a.input_dir.as_deref(), &a.shapes)?;
+    for (i, (&id, v)) in g.runtime_inputs().iter().zip(&inputs).enumerate() {
+        mote_compile::host::set_input(&rt, arena.as_mut(), i, &g.value(id).name, v).map_err(anyhow::Error::msg)?;
+    }
+    for _ in 0..a.warmup {
+        rt.invoke(arena.as_mut())?;
+    }
+    let mut times = Vec::with_capacity(a.runs);
+    for _ in 0..a.runs {
+        let t = Instant::now();
+        rt.invoke(arena.as_mut())?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let plan = rt.model().plan();
+    let weights = rt.model().weights().len() as u64;
+    let p = Percentiles::of(&mut times);
+    if a.json {
+        let v = json!({
+            "model": a.model.display().to_string(),
+            "engine": "mote-rt",
+            "load_ms": load_ms,
+            "median_ms": p.median, "p90_ms": p.p90, "p99_ms": p.p99, "min_ms": p.min, "mean_ms": p.mean,
+            "arena_bytes": plan.arena_size,
+            "peak_live_bytes": plan.peak_live,
+            "scratch_bytes": plan.scratch_size,
+            "weights_bytes": weights,
+            "file_bytes": file_bytes,
+            "threads": a.threads,
+            "runs": a.runs,
+            "warmup": a.warmup,
+        });
+        println!("{v:#}");
+    } else {
+        println!("model     {} (mote runtime)", a.model.display());
+        println!("load      {load_ms:.3} ms (map + validate)");
+        println!(
+            "latency   median {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  min {:.3} ms  ({} runs, {} warm-up)",
+            p.median, p.p90, p.p99, p.min, a.runs, a.warmup
+        );
+        println!(
+            "memory    arena {} (peak live {}, {:.2}x), weights {}, file {}",
+            bytes(plan.arena_size),
+            bytes(plan.peak_live),
+            plan.arena_size as f64 / plan.peak_live.max(1) as f64,
+            bytes(weights),
+            bytes(file_bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Latency statistics in milliseconds.
 pub struct Percentiles {
     pub median: f64,
@@ -144,7 +208,7 @@ impl Percentiles {
 }
 
 /// Inputs for timing: from a test directory, or generated from the declared types.
-fn bench_inputs(g: &mote_ir::Graph, dir: Option<&std::path::Path>, shapes: &[String]) -> Result<Vec<Value>> {
+pub fn bench_inputs(g: &mote_ir::Graph, dir: Option<&std::path::Path>, shapes: &[String]) -> Result<Vec<Value>> {
     let runtime = g.runtime_inputs();
     if let Some(dir) = dir {
         return runtime

@@ -6,6 +6,7 @@ mod compile_cmd;
 mod compiled;
 mod inspect;
 mod ops_cmd;
+mod profile;
 mod run;
 mod show;
 
@@ -23,7 +24,8 @@ Examples:
   mote run model.onnx --input x=image.npy      run once, print a summary of each output
   mote run model.mote --input-dir test_data_set_0 --expect test_data_set_0
   mote run model.onnx --input-dir test_data_set_0 --output-dir out/ --expect test_data_set_0
-  mote bench model.onnx --runs 50 --json       load time and latency percentiles
+  mote bench model.mote --runs 50 --json       load time and latency percentiles
+  mote profile model.mote                      per-step time, GFLOP/s, memory timeline
   mote ops                                     list the supported ONNX ops
 
 Run `mote <command> --help` for the details of a command.";
@@ -41,6 +43,7 @@ enum Command {
     Compile(compile_cmd::Args),
     Run(run::Args),
     Bench(bench::Args),
+    Profile(profile::Args),
     Ops(ops_cmd::Args),
 }
 
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Compile(a) => compile_cmd::main(a),
         Command::Run(a) => run::main(a),
         Command::Bench(a) => bench::main(a),
+        Command::Profile(a) => profile::main(a),
         Command::Ops(a) => ops_cmd::main(a),
     };
     match result {

@@ -176,6 +176,14 @@ pub fn step_scratch(model: &Model<'_>, i: usize) -> Result<usize, RtError> {
     Ok(Step::decode(&s, &io).map_err(err)?.scratch_bytes())
 }
 
+/// Multiply-accumulates of step `i` (for the profiler).
+pub fn step_macs(model: &Model<'_>, i: usize) -> Result<u64, RtError> {
+    let err = |fault| RtError::Step { step: i as u32, fault };
+    let s = model.step(i).ok_or(err(StepFault::Arity))?;
+    let io = Io::new(model, &s).map_err(err)?;
+    Ok(Step::decode(&s, &io).map_err(err)?.macs())
+}
+
 /// Outputs live in the arena, overlap nothing else of the step, except output 0 being exactly
 /// input 0 for ops that work in place (same element type).
 fn check_aliasing(step: &Step, io: &Io<'_>) -> Result<(), StepFault> {
