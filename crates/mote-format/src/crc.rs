@@ -60,3 +60,36 @@ mod tests {
         assert_eq!(Crc32::new().update(b"1234").update(b"56789").finish(), 0xCBF4_3926);
     }
 }
+
+/// Recomputes the structure checksum of a `.mote` file in place (after an edit, e.g. by a tool
+/// or a fuzzer that wants its mutations to reach record validation). Does nothing when the
+/// header or section table is too damaged to find the WEIGHTS section.
+pub fn reseal(bytes: &mut [u8]) {
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let u64_at = |b: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    if bytes.len() < crate::HEADER_LEN {
+        return;
+    }
+    let n = u32_at(bytes, 24) as usize;
+    let table_end = crate::HEADER_LEN + n.min(16) * crate::SECTION_ENTRY_LEN;
+    if bytes.len() < table_end {
+        return;
+    }
+    let (mut ws, mut we) = (bytes.len(), bytes.len());
+    for i in 0..n.min(16) {
+        let e = crate::HEADER_LEN + i * crate::SECTION_ENTRY_LEN;
+        if u32_at(bytes, e) == crate::SectionKind::Weights.code() {
+            let (o, l) = (u64_at(bytes, e + 8), u64_at(bytes, e + 16));
+            match o.checked_add(l) {
+                Some(end) if end <= bytes.len() as u64 && o >= 36 => (ws, we) = (o as usize, end as usize),
+                _ => return,
+            }
+        }
+    }
+    let c = Crc32::new().update(&bytes[..32]).update(&bytes[36..ws]).update(&bytes[we..]).finish();
+    bytes[32..36].copy_from_slice(&c.to_le_bytes());
+}

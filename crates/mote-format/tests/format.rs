@@ -143,3 +143,19 @@ fn misaligned_bytes_are_refused() {
     assert_eq!(Model::parse(view).unwrap_err().kind, FormatErrorKind::Misaligned);
     let _ = as_bytes(&words, 1);
 }
+
+#[test]
+fn reseal_restores_the_structure_checksum() {
+    let bytes = sample();
+    let mut same = bytes.clone();
+    mote_format::crc::reseal(&mut same);
+    assert_eq!(same, bytes, "resealing an intact file changes nothing");
+    let mut edited = bytes.clone();
+    edited[HEADER_EDIT] ^= 0x01;
+    assert_eq!(parse_copy(&edited).unwrap_err().kind, FormatErrorKind::ChecksumMismatch);
+    mote_format::crc::reseal(&mut edited);
+    assert_ne!(parse_copy(&edited).map_err(|e| e.kind), Err(FormatErrorKind::ChecksumMismatch));
+}
+
+/// A reserved header byte: resealed, the file parses again.
+const HEADER_EDIT: usize = 44;

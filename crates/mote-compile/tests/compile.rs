@@ -1,0 +1,47 @@
+//! The compiler on a model built in code: the compiled file runs in the runtime and matches the
+//! reference interpreter; the plan is tight; bad requests get clear errors.
+
+mod common;
+
+use mote_compile::{CompileError, Options, compile, host};
+use mote_ir::Value;
+
+#[test]
+fn compiled_small_model_matches_the_interpreter() {
+    let g = common::small_graph();
+    let x = Value::Tensor(common::input(&[1, 3, 8, 8]));
+    let want = mote_interp::run(&g, vec![x.clone()]).unwrap();
+    let got = host::compile_and_run(&g, &[x], &Options::default()).unwrap();
+    let (w, o) = (want[0].as_tensor().unwrap().to_f32_vec().unwrap(), got[0].as_tensor().unwrap().to_f32_vec().unwrap());
+    assert_eq!(w.len(), o.len());
+    for (a, b) in w.iter().zip(&o) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn report_counts_fusion_and_the_plan_is_within_bounds() {
+    let c = compile(common::small_graph(), &Options::default()).unwrap();
+    let r = &c.report;
+    assert_eq!(r.fused_activations, 1, "Relu fuses into the Conv");
+    assert!(r.arena_bytes >= r.peak_live_bytes, "{r}");
+    assert!(r.arena_bytes as f64 <= 1.2 * r.peak_live_bytes as f64 + 256.0, "{r}");
+    assert_eq!(r.file_bytes, c.bytes.len());
+}
+
+#[test]
+fn symbolic_shapes_and_unknown_inputs_are_clear_errors() {
+    let mut g = common::small_graph();
+    let x = g.inputs[0];
+    if let mote_ir::ValueType::Tensor(t) = &mut g.value_mut(x).ty {
+        t.shape = Some(vec![mote_ir::Dim::Sym("N".into()), 3.into(), 8.into(), 8.into()]);
+    }
+    let e = compile(g.clone(), &Options::default()).unwrap_err().to_string();
+    assert!(e.contains("'x'") && e.contains("--shape"), "{e}");
+    let mut opts = Options::default();
+    opts.shapes.insert("nope".into(), vec![1]);
+    assert!(matches!(compile(g.clone(), &opts), Err(CompileError::Interface(m)) if m.contains("nope")));
+    opts.shapes.clear();
+    opts.shapes.insert("x".into(), vec![1, 3, 8, 8]);
+    compile(g, &opts).unwrap();
+}

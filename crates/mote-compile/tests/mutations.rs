@@ -1,0 +1,136 @@
+//! Random mutations of real `.mote` files give an error (at load or run), never a panic or an
+//! out-of-bounds access. Most mutations are resealed (structure checksum recomputed) so they
+//! reach record and step validation instead of stopping at the checksum.
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use mote_compile::{Options, compile};
+use mote_rt::Runtime;
+use mote_rt::host::AlignedBuf;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const INTERESTING: [u32; 8] = [0, 1, 2, 0xFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x0001_0000];
+
+/// Mutates `bytes` in one of several ways; returns a description.
+fn mutate(bytes: &mut [u8], rng: &mut Rng) -> String {
+    let len = bytes.len();
+    let what = match rng.below(4) {
+        0 => {
+            let k = 1 + rng.below(4);
+            for _ in 0..k {
+                let i = rng.below(len);
+                bytes[i] ^= 1 << rng.below(8);
+            }
+            format!("{k} bit flips")
+        }
+        1 => {
+            let i = rng.below(len / 4) * 4;
+            let v = INTERESTING[rng.below(INTERESTING.len())];
+            bytes[i..i + 4].copy_from_slice(&v.to_le_bytes());
+            format!("word at {i} = {v:#x}")
+        }
+        2 => {
+            let i = rng.below(len);
+            let v = rng.next() as u8;
+            bytes[i] = v;
+            format!("byte at {i} = {v}")
+        }
+        _ => {
+            // A small delta on a word (a dim, offset or count off by a little).
+            let i = rng.below(len / 4) * 4;
+            let w = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            let d = [1u32, 4, 64, u32::MAX][rng.below(4)];
+            bytes[i..i + 4].copy_from_slice(&w.wrapping_add(d).to_le_bytes());
+            format!("word at {i} += {d:#x}")
+        }
+    };
+    if rng.below(10) != 0 {
+        mote_format::crc::reseal(bytes);
+    }
+    what
+}
+
+/// Loads and (when the arena is reasonable) runs the file; panics are reported by the caller.
+fn load_and_run(bytes: &[u8]) -> (bool, bool) {
+    let buf = AlignedBuf::from_bytes(bytes);
+    let Ok(rt) = Runtime::load(buf.as_ref()) else { return (false, false) };
+    if rt.arena_size() > 256 << 20 {
+        return (true, false);
+    }
+    let mut arena = AlignedBuf::zeroed(rt.arena_size());
+    (true, rt.invoke(arena.as_mut()).is_ok())
+}
+
+fn hammer(name: &str, file: &[u8], cases: usize, seed: u64) {
+    assert!(load_and_run(file).0, "{name}: the unmutated file must load");
+    let mut rng = Rng(seed);
+    let (mut loaded, mut ran) = (0, 0);
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut failures = Vec::new();
+    for case in 0..cases {
+        let mut b = file.to_vec();
+        let what = mutate(&mut b, &mut rng);
+        match catch_unwind(AssertUnwindSafe(|| load_and_run(&b))) {
+            Ok((l, r)) => {
+                loaded += l as usize;
+                ran += r as usize;
+            }
+            Err(_) => failures.push(format!("{name} case {case}: {what} panicked")),
+        }
+    }
+    std::panic::set_hook(prev);
+    eprintln!("{name}: {cases} mutations, {loaded} still loaded, {ran} ran to completion, {} panics", failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn mutated_small_model_never_panics() {
+    let c = compile(common::small_graph(), &Options::default()).unwrap();
+    hammer("small", &c.bytes, 20_000, 0x9e37_79b9_7f4a_7c15);
+}
+
+#[test]
+fn mutated_real_models_never_panic() {
+    let Some(data) = mote_conformance_data() else {
+        eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");
+        return;
+    };
+    for (name, shape, cases) in [
+        ("tflm_hello_world_float", None, 5000),
+        ("mlperf_tiny_resnet8_int8", None, 400),
+        ("ppocr_mobile_v2_cls", Some(("x", vec![1, 3, 48, 192])), 150),
+    ] {
+        let g = mote_onnx::load(data.join("models").join(name).join("model.onnx")).unwrap().graph;
+        let mut opts = Options::default();
+        if let Some((input, dims)) = shape {
+            opts.shapes.insert(input.to_string(), dims);
+        }
+        let c = compile(g, &opts).unwrap();
+        hammer(name, &c.bytes, cases, 0x2545_f491_4f6c_dd1d ^ cases as u64);
+    }
+}
+
+/// `../shared/data` next to the workspace, or `MOTE_SHARED_DATA`.
+fn mote_conformance_data() -> Option<std::path::PathBuf> {
+    let p = std::env::var_os("MOTE_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    p.join("models").is_dir().then_some(p)
+}
