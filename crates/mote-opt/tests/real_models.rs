@@ -1,0 +1,112 @@
+//! Every shared real model with test sets, optimized, against the reference interpreter on the
+//! original graph and against the stored references, with the model's tolerance. Prints node
+//! counts before and after (`cargo test -p mote-opt --release --test real_models -- --nocapture`).
+
+use std::path::{Path, PathBuf};
+
+use mote_conformance::compare::compare_value;
+use mote_conformance::models::{RealModel, real_models};
+use mote_conformance::suite::{data_sets, load_graph, read_values};
+use mote_ir::{Graph, Tensor, Value, ValueType};
+use mote_opt::{Options, optimize};
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/models")
+}
+
+/// The test sets' inputs, by runtime input name, and the stored reference outputs.
+type Set = (String, Vec<(String, Value)>, Vec<Value>);
+
+fn sets(m: &RealModel, g: &Graph) -> Vec<Set> {
+    let ins: Vec<_> = g.runtime_inputs();
+    let in_types: Vec<ValueType> = ins.iter().map(|&i| g.value(i).ty.clone()).collect();
+    let out_types: Vec<ValueType> = g.outputs.iter().map(|&o| g.value(o).ty.clone()).collect();
+    data_sets(&m.dir)
+        .into_iter()
+        .map(|s| {
+            let name = s.file_name().unwrap().to_string_lossy().into_owned();
+            let inputs = read_values(&s, "input", &in_types).unwrap();
+            let named = ins.iter().map(|&i| g.value(i).name.clone()).zip(inputs).collect();
+            (name, named, read_values(&s, m.reference, &out_types).unwrap())
+        })
+        .collect()
+}
+
+/// Runs `g` feeding its runtime inputs by name from `inputs`.
+fn run(g: &Graph, inputs: &[(String, Value)]) -> Vec<Value> {
+    let feed: Vec<Value> = g
+        .runtime_inputs()
+        .iter()
+        .map(|&i| {
+            let name = &g.value(i).name;
+            inputs.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no input `{name}`")).1.clone()
+        })
+        .collect();
+    mote_interp::run(g, feed).unwrap()
+}
+
+/// Optimizes `original` with the options `opts_for` gives each test set (re-optimizing when
+/// they change) and compares every set's outputs with the original's and the references.
+fn check(m: &RealModel, original: &Graph, opts_for: &dyn Fn(&Set) -> Options, label: &str) -> Graph {
+    let mut cur: Option<(Options, Graph)> = None;
+    for set in sets(m, original) {
+        let opts = opts_for(&set);
+        if cur.as_ref().is_none_or(|(o, _)| *o != opts) {
+            let mut g = original.clone();
+            let report = optimize(&mut g, &opts).unwrap_or_else(|e| panic!("{}: {e}", m.name));
+            println!(
+                "== {} ({label}, {}): {} -> {} nodes\n{report}",
+                m.name, set.0, report.before.nodes, report.after.nodes
+            );
+            cur = Some((opts, g));
+        }
+        let g = &cur.as_ref().unwrap().1;
+        let (name, inputs, want) = set;
+        let before = run(original, &inputs);
+        let after = run(g, &inputs);
+        assert_eq!(before.len(), after.len());
+        for (k, (a, b)) in after.iter().zip(&before).enumerate() {
+            compare_value(a, b, m.tolerance)
+                .unwrap_or_else(|e| panic!("{} {label} {name} output {k} vs original: {e}", m.name));
+        }
+        for (k, (a, w)) in after.iter().zip(&want).enumerate() {
+            compare_value(a, w, m.tolerance)
+                .unwrap_or_else(|e| panic!("{} {label} {name} output {k} vs reference: {e}", m.name));
+        }
+    }
+    cur.expect("the model has test sets").1
+}
+
+/// Options binding every runtime input's shape to the set's, and silero_vad's `sr` to 16000.
+fn specialized(set: &Set) -> Options {
+    let mut opts = verified();
+    for (name, v) in &set.1 {
+        if name == "sr" {
+            opts.bindings.constants.insert(name.clone(), Tensor::scalar(16000i64));
+        } else if let Some(t) = v.as_tensor() {
+            opts.bindings.shapes.insert(name.clone(), t.shape().to_vec());
+        }
+    }
+    opts
+}
+
+/// Default options, verifying the graph after every pass (also in release builds).
+fn verified() -> Options {
+    Options { verify: true, ..Options::default() }
+}
+
+#[test]
+fn real_models_keep_their_outputs() {
+    let models = real_models(&models_dir());
+    assert!(!models.is_empty(), "no models under {}", models_dir().display());
+    for m in &models {
+        let original = load_graph(&m.dir).unwrap();
+        check(m, &original, &|_| verified(), "generic");
+        let g = check(m, &original, &specialized, "specialized");
+        if m.name == "efficientnet_lite0" {
+            let bn = g.nodes.iter().filter(|n| n.op.name() == "BatchNormalization").count();
+            let before = original.nodes.iter().filter(|n| n.op.name() == "BatchNormalization").count();
+            assert_eq!((before, bn), (49, 0));
+        }
+    }
+}
