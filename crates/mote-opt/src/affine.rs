@@ -127,7 +127,7 @@ pub(crate) fn affine_of(
     let affine = match (op, x_first) {
         (Binary::Mul, _) => Affine { scale: c, shift: zeros, what: "mul_folded" },
         (Binary::Div, true) => {
-            if c.iter().any(|&v| v == 0.0) {
+            if c.contains(&0.0) {
                 return None;
             }
             Affine { scale: c.iter().map(|v| 1.0 / v).collect(), shift: zeros, what: "div_folded" }

@@ -21,7 +21,9 @@ use crate::report::Rewrites;
 ///
 /// Never folded: random ops (and Dropout in training mode), nodes with subgraphs other than an
 /// `If` with a constant condition, `DequantizeLinear` unless `opts.dequantize`, and nodes whose
-/// outputs are not known to fit the size limit (see [`FoldOptions::max_elements`]).
+/// outputs are not known to fit the size limit (see [`FoldOptions::max_elements`]). Inside a
+/// subgraph, a node reading a constant captured from an enclosing graph folds only into a small
+/// result (at most 1024 elements): a larger one would be copied into every subgraph.
 pub fn fold_constants(g: &mut Graph, opts: &FoldOptions) -> Result<Rewrites, OptError> {
     mote_interp::infer(g).map_err(|source| OptError::Infer { pass: "fold_constants", source })?;
     let mut r = Rewrites::default();
@@ -38,16 +40,23 @@ pub(crate) fn fold_graph(g: &mut Graph, captured: &HashMap<ValueId, Tensor>, opt
     let mut queue: VecDeque<Node> = std::mem::take(&mut g.nodes).into();
     let mut done: Vec<Node> = Vec::with_capacity(queue.len());
     while let Some(mut node) = queue.pop_front() {
-        if let Some(branch) = taken_branch(&node, &consts) {
-            if let Some(nodes) = inline_if(g, &node, branch) {
-                r.add("if_inlined", 1);
-                for n in nodes.into_iter().rev() {
-                    queue.push_front(n);
-                }
-                continue;
+        if let Some(branch) = taken_branch(&node, &consts)
+            && let Some(nodes) = inline_if(g, &node, branch)
+        {
+            r.add("if_inlined", 1);
+            for n in nodes.into_iter().rev() {
+                queue.push_front(n);
             }
+            continue;
         }
-        if let Some(outs) = try_fold(g, &node, &consts, opts) {
+        // A folded result in a subgraph is a new constant of that subgraph: when it reads a
+        // constant captured from outside, every subgraph capturing it would keep its own copy.
+        let reads_captured = node.inputs.iter().flatten().any(|i| captured.contains_key(i));
+        let fold_opts = FoldOptions {
+            max_elements: if reads_captured { opts.max_elements.min(CAPTURED_FOLD_LIMIT) } else { opts.max_elements },
+            ..opts.clone()
+        };
+        if let Some(outs) = try_fold(g, &node, &consts, &fold_opts, !reads_captured) {
             for (slot, t) in node.outputs.iter().zip(outs) {
                 if let (Some(id), Some(t)) = (slot, t) {
                     let info = &mut g.values[id.index()];
@@ -68,6 +77,9 @@ pub(crate) fn fold_graph(g: &mut Graph, captured: &HashMap<ValueId, Tensor>, opt
     }
     g.nodes = done;
 }
+
+/// Largest result (elements) folded from a constant a subgraph captures (see `fold_graph`).
+const CAPTURED_FOLD_LIMIT: usize = 1024;
 
 fn node_reads_consts_only(node: &Node, consts: &HashMap<ValueId, Tensor>) -> bool {
     node.inputs.iter().flatten().all(|i| consts.contains_key(i))
@@ -103,12 +115,14 @@ fn known_numel(g: &Graph, v: ValueId) -> Option<usize> {
 }
 
 /// The folded outputs of `node` (one per output slot; `None` for omitted ones), or `None` when
-/// it must not or cannot be folded.
+/// it must not or cannot be folded. With `grow_to_inputs`, outputs as large as the largest
+/// input fold even beyond `opts.max_elements`.
 fn try_fold(
     g: &Graph,
     node: &Node,
     consts: &HashMap<ValueId, Tensor>,
     opts: &FoldOptions,
+    grow_to_inputs: bool,
 ) -> Option<Vec<Option<Tensor>>> {
     if !node.op.subgraphs().is_empty() || is_random(node, consts) {
         return None;
@@ -123,7 +137,7 @@ fn try_fold(
     let all_const = inputs.iter().all(|i| i.is_none_or(|t| t.is_some()));
     let outs: Vec<Tensor> = if all_const {
         let largest_input = inputs.iter().flatten().flatten().map(|t| t.len()).max().unwrap_or(0);
-        let limit = opts.max_elements.max(largest_input);
+        let limit = if grow_to_inputs { opts.max_elements.max(largest_input) } else { opts.max_elements };
         if !node.outputs.iter().flatten().all(|&o| known_numel(g, o).is_some_and(|n| n <= limit)) {
             return None;
         }
