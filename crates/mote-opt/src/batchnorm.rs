@@ -17,7 +17,9 @@ use crate::report::Rewrites;
 ///   included) after the same ops (`mul_folded`, `div_folded`, `add_folded`, `sub_folded`); a
 ///   2-D MatMul that gains a bias becomes a Gemm with `C` (`matmul_to_gemm`);
 /// - any other inference BatchNormalization with constant parameters and known input rank into
-///   `Mul` + `Add` by constant per-channel tensors (`bn_to_mul_add`).
+///   `Mul` + `Add` by constant per-channel tensors (`bn_to_mul_add`);
+/// - a Mul or Div by a constant scalar on the data input of those ops into their weights
+///   (`scale_into_weights`).
 ///
 /// Folding happens only when the linear op's output has no other reader, and weights are f32 or
 /// f64 (computed in f64, rounded once).
@@ -33,7 +35,7 @@ fn fold_graph(g: &mut Graph, r: &mut Rewrites) {
             fold_graph(sub, r);
         }
     }
-    while fold_one(g, r) {}
+    while fold_one(g, r) || fold_input_scale(g, r) {}
     let mut n = 0;
     while n < g.nodes.len() {
         if let Some(nodes) = lone_batchnorm(g, n) {
@@ -122,6 +124,54 @@ fn fold_one(g: &mut Graph, r: &mut Rewrites) -> bool {
         }
     }
     false
+}
+
+/// Finds one Mul/Div of a linear op's data input by a constant scalar and moves the scalar
+/// into the weights: `W * (c * x) = (c * W) * x` (zero padding stays zero).
+fn fold_input_scale(g: &mut Graph, r: &mut Rewrites) -> bool {
+    let uses = use_counts(g);
+    let prod = producers(g);
+    for n in 0..g.nodes.len() {
+        let Some(v) = g.nodes[n].input(0) else { continue };
+        let Some(&p) = prod.get(&v) else { continue };
+        if uses.get(v.index()).copied() != Some(1) || g.outputs.contains(&v) {
+            continue;
+        }
+        let Some(lin) = linear_of(g, &g.nodes[n]) else { continue };
+        let Some((x, c)) = input_scale(g, &g.nodes[p], lin.weight.dtype()) else { continue };
+        let scale = vec![c; lin.channels];
+        let Some(w) = scaled_weight(&lin, &scale) else { continue };
+        let Some(wid) = g.nodes[n].input(1) else { continue };
+        let name = fresh_name(g, &format!("{}_scaled", g.value(wid).name));
+        let new_w = add_const(g, name, w);
+        let node = &mut g.nodes[n];
+        node.inputs[0] = Some(x);
+        node.inputs[1] = Some(new_w);
+        g.nodes.remove(p);
+        r.add("scale_into_weights", 1);
+        return true;
+    }
+    false
+}
+
+/// `(x, c)` when `node` is `x * c`, `c * x` or `x / c` with `c` a constant scalar of `dtype` that
+/// does not broadcast `x` to a higher rank.
+fn input_scale(g: &Graph, node: &Node, dtype: mote_ir::DType) -> Option<(ValueId, f64)> {
+    let Op::Elementwise(ElementwiseOp::Binary(op)) = &node.op else { return None };
+    let (a, b) = (node.input(0)?, node.input(1)?);
+    let (x, c, div) = match (op, const_of(g, a), const_of(g, b)) {
+        (Binary::Mul, None, Some(c)) => (a, c, false),
+        (Binary::Mul, Some(c), None) => (b, c, false),
+        (Binary::Div, None, Some(c)) => (a, c, true),
+        _ => return None,
+    };
+    let xt = tensor_type(g, x);
+    if c.len() != 1 || c.dtype() != dtype || xt.dtype != Some(dtype) || c.rank() > xt.rank()? {
+        return None;
+    }
+    let v = c.to_f64_vec().ok()?[0];
+    let k = if div { 1.0 / v } else { v };
+    (k.is_finite() && k != 0.0).then_some((x, k))
 }
 
 /// Scales every output channel of the weights.

@@ -20,9 +20,9 @@ use crate::report::{GraphStats, Report, Rewrites};
 ///
 /// ```no_run
 /// # fn f(mut graph: mote_ir::Graph) -> Result<(), mote_opt::OptError> {
-/// let mut opts = mote_opt::Options::default();
-/// opts.bindings.dims.insert("batch".into(), 1);
-/// opts.bindings.constants.insert("sr".into(), mote_ir::Tensor::scalar(16000i64));
+/// let opts = mote_opt::Options::default()
+///     .bind_shape("input", [1, 576])
+///     .bind_const("sr", mote_ir::Tensor::scalar(16000i64));
 /// let report = mote_opt::optimize(&mut graph, &opts)?;
 /// println!("{report}");
 /// # Ok(()) }

@@ -50,9 +50,13 @@ impl Default for FoldOptions {
 /// Which passes [`crate::optimize`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Passes {
+    /// [`crate::fold_constants()`].
     pub fold_constants: bool,
+    /// [`crate::dce()`].
     pub dce: bool,
+    /// [`crate::simplify()`].
     pub simplify: bool,
+    /// [`crate::fold_batchnorm()`].
     pub fold_batchnorm: bool,
 }
 
@@ -70,8 +74,11 @@ impl Passes {
 /// Everything [`crate::optimize`] takes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
+    /// What the user fixes about the inputs (see [`crate::specialize()`]).
     pub bindings: Bindings,
+    /// Which passes run after specialization (all by default).
     pub passes: Passes,
+    /// Limits of constant folding.
     pub fold: FoldOptions,
     /// Rounds of all passes at most (a round that changes nothing ends the loop earlier).
     pub max_rounds: usize,
@@ -89,5 +96,26 @@ impl Default for Options {
             max_rounds: 16,
             verify: cfg!(any(debug_assertions, test)),
         }
+    }
+}
+
+impl Options {
+    /// Binds the symbolic dimension `sym` to `size` everywhere (e.g. `("batch", 1)`).
+    pub fn bind_dim(mut self, sym: impl Into<String>, size: usize) -> Options {
+        self.bindings.dims.insert(sym.into(), size);
+        self
+    }
+
+    /// Gives input `input` the concrete shape `shape` (its symbolic dims are bound everywhere).
+    pub fn bind_shape(mut self, input: impl Into<String>, shape: impl Into<Vec<usize>>) -> Options {
+        self.bindings.shapes.insert(input.into(), shape.into());
+        self
+    }
+
+    /// Makes input `input` the constant `value` (e.g. silero_vad's `sr`:
+    /// `Tensor::scalar(16000i64)`); it leaves the graph's inputs.
+    pub fn bind_const(mut self, input: impl Into<String>, value: Tensor) -> Options {
+        self.bindings.constants.insert(input.into(), value);
+        self
     }
 }

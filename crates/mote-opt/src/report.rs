@@ -96,7 +96,9 @@ impl GraphStats {
 /// What [`crate::optimize`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// The graph as given.
     pub before: GraphStats,
+    /// The optimized graph.
     pub after: GraphStats,
     /// Per pass, in the order passes run, the rewrites over all rounds.
     pub passes: Vec<(&'static str, Rewrites)>,

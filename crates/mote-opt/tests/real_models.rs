@@ -110,3 +110,44 @@ fn real_models_keep_their_outputs() {
         }
     }
 }
+
+/// silero_vad specialized to 16 kHz chunks (`sr` constant, shapes bound) through its streaming
+/// clip, the state carried between calls: every probability and the final state match the
+/// references within the model's 1e-4.
+#[test]
+fn silero_vad_stream_after_specialization() {
+    let dir = models_dir().join("silero_vad");
+    if !dir.join("stream").is_dir() {
+        eprintln!("SKIPPED: {} not found", dir.display());
+        return;
+    }
+    let read = |f: &str| mote_data::read_npy(&dir.join("stream").join(f)).unwrap();
+    let audio = read("audio_f32_16k.npy").to_f32_vec().unwrap();
+    let want_prob = read("speech_prob.npy").to_f64_vec().unwrap();
+    let want_state = read("final_state.npy").to_f64_vec().unwrap();
+    let mut g = load_graph(&dir).unwrap();
+    let opts = verified()
+        .bind_shape("input", [1, 576])
+        .bind_shape("state", [2, 1, 128])
+        .bind_const("sr", Tensor::scalar(16000i64));
+    let report = optimize(&mut g, &opts).unwrap();
+    println!("silero_vad stream graph:\n{report}");
+    assert_eq!(g.runtime_inputs().len(), 2);
+    let (chunk, context) = (512, 64);
+    let mut state = Tensor::zeros(mote_ir::DType::F32, vec![2, 1, 128]).unwrap();
+    let mut ctx = vec![0f32; context];
+    assert_eq!(audio.len() / chunk, want_prob.len());
+    for (k, want) in want_prob.iter().enumerate() {
+        let mut x = ctx.clone();
+        x.extend_from_slice(&audio[k * chunk..(k + 1) * chunk]);
+        ctx.copy_from_slice(&x[x.len() - context..]);
+        let input = Tensor::from_vec(vec![1, context + chunk], x).unwrap();
+        let out = mote_interp::run(&g, vec![input.into(), state.clone().into()]).unwrap();
+        let prob = out[0].as_tensor().unwrap().to_f64_vec().unwrap()[0];
+        assert!((prob - want).abs() <= 1e-4, "chunk {k}: {prob} vs {want}");
+        state = out[1].as_tensor().unwrap().clone();
+    }
+    let got = state.to_f64_vec().unwrap();
+    let diff = got.iter().zip(&want_state).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(diff <= 1e-4, "final state differs by {diff}");
+}

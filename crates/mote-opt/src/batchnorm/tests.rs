@@ -158,3 +158,26 @@ fn lone_bn_becomes_mul_add_and_shared_outputs_block_folding() {
     g.outputs = vec![z, y];
     assert_eq!(check(g, t(&[1, 2, 3, 3], 2)), ["Conv", "Mul", "Add"]);
 }
+
+#[test]
+fn scalar_scale_before_a_conv_moves_into_its_weights() {
+    for div in [false, true] {
+        let mut g = Graph::new("g");
+        let x = g.add_value("x", f32ty(&[1, 2, 4, 4]));
+        let c = g.add_const("c", Tensor::scalar(0.5f32));
+        let v = g.add_value("v", ValueType::Unknown);
+        let op = if div { Binary::Div } else { Binary::Mul };
+        g.add_node("scale", Op::Elementwise(ElementwiseOp::Binary(op)), vec![Some(x), Some(c)], vec![Some(v)]);
+        let w = g.add_const("w", t(&[3, 2, 3, 3], 1));
+        let y = g.add_value("y", ValueType::Unknown);
+        g.add_node(
+            "conv",
+            Op::Nn(NnOp::Conv(ConvAttrs { window: conv_window(), group: 1 })),
+            vec![Some(v), Some(w)],
+            vec![Some(y)],
+        );
+        g.inputs = vec![x];
+        g.outputs = vec![y];
+        assert_eq!(check(g, t(&[1, 2, 4, 4], 2)), ["Conv"]);
+    }
+}
