@@ -143,3 +143,34 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_summarizes_passes_and_changed_ops() {
+        let mut before = GraphStats { nodes: 3, constants: 2, constant_bytes: 40, ..GraphStats::default() };
+        before.ops.insert("Conv", 1);
+        before.ops.insert("BatchNormalization", 1);
+        before.ops.insert("Relu", 1);
+        let mut after = GraphStats { nodes: 2, constants: 2, constant_bytes: 24, ..GraphStats::default() };
+        after.ops.insert("Conv", 1);
+        after.ops.insert("Relu", 1);
+        let mut r = Report { before, after, rounds: 2, ..Report::default() };
+        let mut bn = Rewrites::default();
+        bn.add("bn_folded", 1);
+        bn.add("ignored", 0);
+        r.record("fold_batchnorm", &bn);
+        r.record("fold_batchnorm", &bn);
+        r.record("dce", &Rewrites::default());
+        assert_eq!(r.pass("fold_batchnorm").get("bn_folded"), 2);
+        assert!(!r.pass("simplify").changed());
+        let text = r.to_string();
+        assert_eq!(
+            text,
+            "nodes      3 -> 2\nconstants  2 (40 B) -> 2 (24 B)\nrounds     2\nfold_batchnorm bn_folded 2\n\
+             dce            nothing\nops        BatchNormalization 1 -> 0\n"
+        );
+    }
+}

@@ -261,4 +261,19 @@ mod tests {
         let e = specialize(&mut graph(), &b).unwrap_err();
         assert!(e.to_string().contains("already bound to 2"), "{e}");
     }
+
+    #[test]
+    fn freezes_initialized_inputs() {
+        let mut g = graph();
+        let k = g.find_value("k").unwrap();
+        g.value_mut(k).init = Some(Tensor::scalar(5.0f32));
+        let b = Bindings { freeze_initializers: true, ..Bindings::default() };
+        let r = specialize(&mut g, &b).unwrap();
+        assert_eq!(r.get("initializers_frozen"), 1);
+        assert_eq!(g.inputs.len(), 1);
+        let report = crate::optimize(&mut g, &crate::Options::default()).unwrap();
+        assert!(report.after.nodes == 1, "{report}");
+        let out = mote_interp::run(&g, vec![Tensor::from_vec(vec![1, 3], vec![1.0f32; 3]).unwrap().into()]).unwrap();
+        assert_eq!(out[0].as_tensor().unwrap().typed::<f32>().unwrap(), &[6.0f32; 3]);
+    }
 }

@@ -181,3 +181,143 @@ fn scalar_scale_before_a_conv_moves_into_its_weights() {
         assert_eq!(check(g, t(&[1, 2, 4, 4], 2)), ["Conv"]);
     }
 }
+
+/// One affine op after the linear op, for the randomized test.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Bn,
+    MulChannel,
+    MulScalar,
+    DivScalar,
+    AddChannel,
+    SubChannel,
+    SubFromChannel,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(Step::Bn),
+        Just(Step::MulChannel),
+        Just(Step::MulScalar),
+        Just(Step::DivScalar),
+        Just(Step::AddChannel),
+        Just(Step::SubChannel),
+        Just(Step::SubFromChannel),
+    ]
+}
+
+/// Appends `step` on `y` (channels `m` along axis 1 of a rank-`rank` output, or along the last
+/// axis when `last`).
+fn append(g: &mut Graph, y: ValueId, s: Step, m: usize, rank: usize, last: bool, seed: u64) -> ValueId {
+    if let Step::Bn = s {
+        return bn(g, y, m, seed);
+    }
+    let mut shape = vec![m];
+    if !last {
+        shape.resize(rank - 1, 1);
+    }
+    let channel = t(&shape, seed);
+    let scalar = Tensor::scalar(0.75f32);
+    let (op, k, k_first) = match s {
+        Step::MulChannel => (Binary::Mul, channel, seed % 2 == 0),
+        Step::MulScalar => (Binary::Mul, scalar, false),
+        Step::DivScalar => (Binary::Div, scalar, false),
+        Step::AddChannel => (Binary::Add, channel, seed % 2 == 1),
+        Step::SubChannel => (Binary::Sub, channel, false),
+        Step::SubFromChannel | Step::Bn => (Binary::Sub, channel, true),
+    };
+    let k = g.add_const("k", k);
+    let out = g.add_value("out", ValueType::Unknown);
+    let inputs = if k_first { vec![Some(k), Some(y)] } else { vec![Some(y), Some(k)] };
+    g.add_node("affine", Op::Elementwise(ElementwiseOp::Binary(op)), inputs, vec![Some(out)]);
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Conv / ConvTranspose of random geometry and groups, then random affine steps: all fold
+    /// into the one op and the output is unchanged.
+    #[test]
+    fn random_conv_affine_chains_fold(
+        transpose: bool,
+        group in 1usize..4,
+        cg in 1usize..4,
+        mg in 1usize..4,
+        k in 1usize..4,
+        hw in 1usize..6,
+        bias: bool,
+        steps in proptest::collection::vec(step(), 1..4),
+        seed in 0u64..1000,
+    ) {
+        let (cin, m) = (cg * group, mg * group);
+        let mut g = Graph::new("g");
+        let x = g.add_value("x", f32ty(&[2, cin, hw, hw]));
+        let (op, w) = if transpose {
+            let attrs = ConvTransposeAttrs { window: Window::default(), group, output_padding: vec![], output_shape: None };
+            (Op::Nn(NnOp::ConvTranspose(attrs)), t(&[cin, mg, k, k], seed))
+        } else {
+            let window = Window { pads: vec![k / 2; 4], ..Window::default() };
+            (Op::Nn(NnOp::Conv(ConvAttrs { window, group })), t(&[m, cg, k, k], seed))
+        };
+        let w = g.add_const("w", w);
+        let b = g.add_const("b", t(&[m], seed + 1));
+        let mut y = g.add_value("y", ValueType::Unknown);
+        let inputs = if bias { vec![Some(x), Some(w), Some(b)] } else { vec![Some(x), Some(w)] };
+        g.add_node("lin", op, inputs, vec![Some(y)]);
+        for (i, s) in steps.iter().enumerate() {
+            y = append(&mut g, y, *s, m, 4, false, seed + 10 + i as u64);
+        }
+        g.inputs = vec![x];
+        g.outputs = vec![y];
+        let ops = check(g, t(&[2, cin, hw, hw], seed + 2));
+        proptest::prop_assert_eq!(ops, [if transpose { "ConvTranspose" } else { "Conv" }]);
+    }
+
+    /// Gemm (any transposition, alpha, beta, C shape) and 2-D MatMul, then random affine steps
+    /// along the output columns.
+    #[test]
+    fn random_gemm_affine_chains_fold(
+        matmul: bool,
+        trans_a: bool,
+        trans_b: bool,
+        rows in 1usize..5,
+        kk in 1usize..5,
+        n in 1usize..5,
+        c_shape in 0usize..5,
+        steps in proptest::collection::vec(step(), 1..4),
+        seed in 0u64..1000,
+    ) {
+        let mut g = Graph::new("g");
+        let a_shape = if trans_a && !matmul { [kk, rows] } else { [rows, kk] };
+        let x = g.add_value("x", f32ty(&a_shape));
+        let w_shape = if trans_b && !matmul { [n, kk] } else { [kk, n] };
+        let w = g.add_const("w", t(&w_shape, seed));
+        let mut y = g.add_value("y", ValueType::Unknown);
+        if matmul {
+            g.add_node("lin", Op::Nn(NnOp::MatMul), vec![Some(x), Some(w)], vec![Some(y)]);
+        } else {
+            let c = match c_shape {
+                0 => None,
+                1 => Some(t(&[n], seed + 1)),
+                2 => Some(t(&[1, n], seed + 1)),
+                3 => Some(t(&[rows, n], seed + 1)),
+                _ => Some(Tensor::scalar(0.5f32)),
+            };
+            let mut inputs = vec![Some(x), Some(w)];
+            if let Some(c) = c {
+                inputs.push(Some(g.add_const("c", c)));
+            }
+            let op = Op::Nn(NnOp::Gemm { alpha: 0.5, beta: 1.5, trans_a, trans_b });
+            g.add_node("lin", op, inputs, vec![Some(y)]);
+        }
+        for (i, s) in steps.iter().enumerate() {
+            y = append(&mut g, y, *s, n, 2, false, seed + 10 + i as u64);
+        }
+        g.inputs = vec![x];
+        g.outputs = vec![y];
+        let ops = check(g, t(&a_shape, seed + 2));
+        proptest::prop_assert_eq!(ops.len(), 1, "{:?}", ops);
+    }
+}

@@ -135,3 +135,23 @@ fn folds_inside_subgraphs_through_captures() {
     mote_ir::verify::verify(&g).unwrap();
     assert_eq!(run(&g, vec![Tensor::scalar(true)])[0].typed::<f32>().unwrap(), &[2.0]);
 }
+
+#[test]
+fn dequantize_of_constant_weights_folds_only_when_asked() {
+    let build = || {
+        let mut g = Graph::new("g");
+        let q = g.add_const("q", Tensor::from_vec(vec![3], vec![-2i8, 0, 5]).unwrap());
+        let s = g.add_const("s", Tensor::scalar(0.5f32));
+        let w = g.add_value("w", ValueType::Unknown);
+        let op = Op::Quant(QuantOp::Dequantize { axis: 1, block_size: 0, output_dtype: None });
+        g.add_node("dq", op, vec![Some(q), Some(s)], vec![Some(w)]);
+        g.outputs = vec![w];
+        g
+    };
+    let mut g = build();
+    assert!(!fold_constants(&mut g, &FoldOptions::default()).unwrap().changed());
+    let mut g = build();
+    let opts = FoldOptions { dequantize: true, ..FoldOptions::default() };
+    assert_eq!(fold_constants(&mut g, &opts).unwrap().get("folded"), 1);
+    assert_eq!(run(&g, vec![])[0].typed::<f32>().unwrap(), &[-1.0, 0.0, 2.5]);
+}
