@@ -1,5 +1,5 @@
 //! `dce`: dead-code elimination. Removes nodes whose outputs nobody reads, outputs of an `If`
-//! nobody reads (from the node and both branches), captures a subgraph no longer reads, and
+//! nobody reads (from the node and both branches), unread scan outputs of a `Loop`, captures a subgraph no longer reads, and
 //! values (constants included) nothing refers to, renumbering [`ValueId`]s.
 
 use mote_ir::ops::control::ControlOp;
@@ -10,8 +10,8 @@ use crate::report::Rewrites;
 /// Removes dead code from `g` and its subgraphs. Graph outputs are used, and the main graph's
 /// inputs stay (they are its interface), as do subgraph inputs (positional).
 ///
-/// Rewrites counted: `nodes_removed`, `if_outputs_removed`, `captures_removed`,
-/// `values_removed`.
+/// Rewrites counted: `nodes_removed`, `if_outputs_removed`, `loop_scan_outputs_removed`,
+/// `captures_removed`, `values_removed`.
 pub fn dce(g: &mut Graph) -> Rewrites {
     let mut r = Rewrites::default();
     dce_graph(g, &mut r);
@@ -37,6 +37,7 @@ fn dce_graph(g: &mut Graph, r: &mut Rewrites) {
         }
         keep[n] = true;
         prune_if_outputs(node, &live, r);
+        prune_loop_scan_outputs(node, &live, r);
         for sub in node.op.subgraphs_mut() {
             dce_graph(sub, r);
         }
@@ -79,6 +80,28 @@ fn prune_if_outputs(node: &mut Node, live: &[bool], r: &mut Rewrites) {
     keep(&mut then_branch.outputs, &dead);
     keep(&mut else_branch.outputs, &dead);
     r.add("if_outputs_removed", removed);
+}
+
+/// Removes the scan outputs of a `Loop` that nobody reads, from the node and its body (the
+/// loop-carried values stay: each iteration reads them).
+fn prune_loop_scan_outputs(node: &mut Node, live: &[bool], r: &mut Rewrites) {
+    let Op::Control(ControlOp::Loop { body }) = &mut node.op else { return };
+    let Some(carried) = node.inputs.len().checked_sub(2) else { return };
+    if body.outputs.len() != 1 + node.outputs.len() || node.outputs.len() < carried {
+        return;
+    }
+    let dead = |o: &Option<ValueId>| o.is_none_or(|o| !live.get(o.index()).copied().unwrap_or(false));
+    let mut k = node.outputs.len();
+    let mut removed = 0;
+    while k > carried {
+        k -= 1;
+        if dead(&node.outputs[k]) {
+            node.outputs.remove(k);
+            body.outputs.remove(k + 1);
+            removed += 1;
+        }
+    }
+    r.add("loop_scan_outputs_removed", removed);
 }
 
 /// Removes the captures of `g` whose inner value nothing in `g` reads.
@@ -237,5 +260,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out[0].as_tensor().unwrap().typed::<f32>().unwrap(), &[-1.0, 2.0]);
+    }
+
+    /// A Loop whose scan output nobody reads: the scan output leaves the node and the body, and
+    /// the body's node computing it goes.
+    #[test]
+    fn prunes_dead_loop_scan_outputs() {
+        let scalar = |d: DType| ValueType::tensor(d, vec![]);
+        let mut body = Graph::new("body");
+        let i = body.add_value("i", scalar(DType::I64));
+        let cond = body.add_value("cond", scalar(DType::Bool));
+        let acc = body.add_value("acc", f32s(2));
+        let acc2 = body.add_value("acc2", f32s(2));
+        let scan = body.add_value("scan", f32s(2));
+        body.add_node("acc", add(), vec![Some(acc), Some(acc)], vec![Some(acc2)]);
+        body.add_node("scan", neg(), vec![Some(acc)], vec![Some(scan)]);
+        body.inputs = vec![i, cond, acc];
+        body.outputs = vec![cond, acc2, scan];
+        let mut g = Graph::new("g");
+        let m = g.add_const("m", Tensor::scalar(3i64));
+        let x = g.add_value("x", f32s(2));
+        let y = g.add_value("y", f32s(2));
+        let s = g.add_value("s", ValueType::Unknown);
+        g.add_node(
+            "loop",
+            Op::Control(ControlOp::Loop { body: Box::new(body) }),
+            vec![Some(m), None, Some(x)],
+            vec![Some(y), Some(s)],
+        );
+        g.inputs = vec![x];
+        g.outputs = vec![y];
+        let r = dce(&mut g);
+        mote_ir::verify::verify(&g).unwrap();
+        assert_eq!(r.get("loop_scan_outputs_removed"), 1, "{r}");
+        let Op::Control(ControlOp::Loop { body }) = &g.nodes[0].op else { panic!() };
+        assert_eq!((body.nodes.len(), body.outputs.len(), g.nodes[0].outputs.len()), (1, 2, 1));
+        let out = mote_interp::run(&g, vec![Tensor::from_vec(vec![2], vec![1f32, -1.0]).unwrap().into()]).unwrap();
+        assert_eq!(out[0].as_tensor().unwrap().typed::<f32>().unwrap(), &[8.0, -8.0]);
     }
 }

@@ -15,7 +15,7 @@ use crate::report::{GraphStats, Report, Rewrites};
 /// 3. re-runs inference so every value's type reflects the final graph.
 ///
 /// With `opts.verify`, the graph is checked with `mote_ir::verify::verify` after every pass; a
-/// failure is [`OptError::InvalidAfter`] naming the pass. On error the graph may be partly
+/// failure is [`OptError::InvalidAfter`] naming the pass. The final graph is always checked. On error the graph may be partly
 /// rewritten (callers keep a copy if they need the original).
 ///
 /// ```no_run
@@ -63,6 +63,8 @@ pub fn optimize(graph: &mut Graph, opts: &Options) -> Result<Report, OptError> {
         }
     }
     mote_interp::infer(graph).map_err(|source| OptError::Infer { pass: "optimize", source })?;
+    // The final graph is always checked (cheap: linear in its size).
+    mote_ir::verify::verify(graph).map_err(|source| OptError::InvalidAfter { pass: "optimize", source })?;
     report.after = GraphStats::of(graph);
     Ok(report)
 }

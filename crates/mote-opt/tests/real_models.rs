@@ -53,7 +53,9 @@ fn check(m: &RealModel, original: &Graph, opts_for: &dyn Fn(&Set) -> Options, la
         let opts = opts_for(&set);
         if cur.as_ref().is_none_or(|(o, _)| *o != opts) {
             let mut g = original.clone();
+            let start = std::time::Instant::now();
             let report = optimize(&mut g, &opts).unwrap_or_else(|e| panic!("{}: {e}", m.name));
+            println!("optimize: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
             println!(
                 "== {} ({label}, {}): {} -> {} nodes\n{report}",
                 m.name, set.0, report.before.nodes, report.after.nodes

@@ -220,7 +220,7 @@ fn append(g: &mut Graph, y: ValueId, s: Step, m: usize, rank: usize, last: bool,
     let channel = t(&shape, seed);
     let scalar = Tensor::scalar(0.75f32);
     let (op, k, k_first) = match s {
-        Step::MulChannel => (Binary::Mul, channel, seed % 2 == 0),
+        Step::MulChannel => (Binary::Mul, channel, seed.is_multiple_of(2)),
         Step::MulScalar => (Binary::Mul, scalar, false),
         Step::DivScalar => (Binary::Div, scalar, false),
         Step::AddChannel => (Binary::Add, channel, seed % 2 == 1),
