@@ -76,7 +76,7 @@ fn linear_of(g: &Graph, node: &Node) -> Option<Linear> {
     let ws = w.shape().to_vec();
     let (kind, rank, axis, channels) = match &node.op {
         Op::Nn(NnOp::Conv(_)) if ws.len() >= 3 => (Kind::Conv, ws.len(), 1, ws[0]),
-        Op::Nn(NnOp::ConvTranspose(a)) if ws.len() >= 3 && a.group > 0 => {
+        Op::Nn(NnOp::ConvTranspose(a)) if ws.len() >= 3 && a.group > 0 && ws[0] % a.group == 0 => {
             (Kind::ConvTranspose { group: a.group }, ws.len(), 1, ws[1].checked_mul(a.group)?)
         }
         Op::Nn(NnOp::Gemm { alpha, beta, trans_b, .. }) if ws.len() == 2 => {

@@ -8,7 +8,7 @@ use crate::report::{GraphStats, Report, Rewrites};
 
 /// Optimizes `graph` in place:
 ///
-/// 1. verifies it (when `opts.verify`) and runs [`crate::specialize()`] with `opts.bindings`;
+/// 1. verifies it (an invalid graph is [`OptError::InvalidInput`]) and runs [`crate::specialize()`] with `opts.bindings`;
 /// 2. repeats rounds of [`crate::fold_constants()`], [`crate::simplify()`],
 ///    [`crate::fold_batchnorm()`] and [`crate::dce()`] (those enabled in `opts.passes`) until a
 ///    round changes nothing or `opts.max_rounds` rounds ran;
@@ -28,9 +28,7 @@ use crate::report::{GraphStats, Report, Rewrites};
 /// # Ok(()) }
 /// ```
 pub fn optimize(graph: &mut Graph, opts: &Options) -> Result<Report, OptError> {
-    if opts.verify {
-        mote_ir::verify::verify(graph).map_err(OptError::InvalidInput)?;
-    }
+    mote_ir::verify::verify(graph).map_err(OptError::InvalidInput)?;
     let mut report = Report { before: GraphStats::of(graph), ..Report::default() };
     let r = crate::specialize(graph, &opts.bindings)?;
     check(graph, opts, "specialize")?;

@@ -10,11 +10,14 @@
 //! | [`fold_constants()`] | evaluates nodes whose inputs are constant (reference interpreter), resolves shape computations, inlines `If` with a constant condition |
 //! | [`dce()`] | removes nodes nobody reads, dead subgraph outputs, unused captures, constants and values (renumbering value ids) |
 //! | [`simplify()`] | removes Identity, inference Dropout, no-op Cast/Transpose/Reshape; merges Transpose pairs; collapses view chains into one Reshape |
-//! | [`fold_batchnorm()`] | folds inference BatchNormalization and constant Mul/Div/Add/Sub into the weights and bias of the Conv/ConvTranspose/Gemm/MatMul before (or scalar Mul/Div into the weights after); a lone BatchNormalization becomes Mul + Add |
+//! | [`fold_batchnorm()`] | folds inference BatchNormalization and per-channel constant Mul/Div/Add/Sub after a Conv/ConvTranspose/Gemm/MatMul with constant weights into its weights and bias (a 2-D MatMul gaining a bias becomes Gemm), and a constant scalar Mul/Div before one into its weights; a lone BatchNormalization becomes Mul + Add |
 //!
 //! [`optimize`] runs [`specialize()`] once, then the others to a fixpoint, verifying the graph
 //! after each pass when [`Options::verify`] is set (the default in debug and test builds), and
 //! returns a [`Report`] for `mote compile`'s output.
+//!
+//! The passes expect a graph that passes `mote_ir::verify::verify` (as [`optimize`] checks
+//! first); they never panic on such a graph.
 //!
 //! The reference interpreter (`mote-interp`) is both the evaluator for folding and the oracle the
 //! tests compare against.

@@ -55,11 +55,9 @@ fn check(m: &RealModel, original: &Graph, opts_for: &dyn Fn(&Set) -> Options, la
             let mut g = original.clone();
             let start = std::time::Instant::now();
             let report = optimize(&mut g, &opts).unwrap_or_else(|e| panic!("{}: {e}", m.name));
-            println!("optimize: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
-            println!(
-                "== {} ({label}, {}): {} -> {} nodes\n{report}",
-                m.name, set.0, report.before.nodes, report.after.nodes
-            );
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            let (before, after) = (report.before.nodes, report.after.nodes);
+            println!("== {} ({label}, {}): {before} -> {after} nodes in {ms:.1} ms\n{report}", m.name, set.0);
             cur = Some((opts, g));
         }
         let g = &cur.as_ref().unwrap().1;
