@@ -211,3 +211,126 @@ mod tests {
         assert!(!simplify(&mut g).changed());
     }
 }
+
+#[cfg(test)]
+mod random_tests {
+    use mote_ir::{DType, Dim, ValueId, ValueType};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One view-like step, applied to a known shape.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        Identity,
+        MergeFirstTwo,
+        UnsqueezeFront,
+        UnsqueezeBack,
+        SqueezeAll,
+        Flatten(usize),
+        Reverse,
+        Rotate,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            Just(Step::Identity),
+            Just(Step::MergeFirstTwo),
+            Just(Step::UnsqueezeFront),
+            Just(Step::UnsqueezeBack),
+            Just(Step::SqueezeAll),
+            (0usize..5).prop_map(Step::Flatten),
+            Just(Step::Reverse),
+            Just(Step::Rotate),
+        ]
+    }
+
+    fn ints(g: &mut Graph, v: Vec<i64>) -> ValueId {
+        let n = v.len();
+        g.add_const("c", Tensor::from_vec(vec![n], v).unwrap())
+    }
+
+    /// Appends `s` to `x` of shape `shape`; returns the new value and shape (`None` when the step
+    /// does not apply).
+    fn apply(g: &mut Graph, x: ValueId, shape: &[usize], s: Step) -> Option<(ValueId, Vec<usize>)> {
+        let r = shape.len();
+        let (op, extra, out): (ShapeOp, Option<Vec<i64>>, Vec<usize>) = match s {
+            Step::Identity => (ShapeOp::Identity, None, shape.to_vec()),
+            Step::MergeFirstTwo if r >= 2 => {
+                let mut o = vec![shape[0] * shape[1]];
+                o.extend_from_slice(&shape[2..]);
+                let target = o.iter().map(|&d| d as i64).collect();
+                (ShapeOp::Reshape { allowzero: false }, Some(target), o)
+            }
+            Step::UnsqueezeFront if r < 5 => {
+                let mut o = vec![1];
+                o.extend_from_slice(shape);
+                (ShapeOp::Unsqueeze, Some(vec![0]), o)
+            }
+            Step::UnsqueezeBack if r < 5 => {
+                let mut o = shape.to_vec();
+                o.push(1);
+                (ShapeOp::Unsqueeze, Some(vec![-1]), o)
+            }
+            Step::SqueezeAll if shape.contains(&1) => {
+                (ShapeOp::Squeeze, None, shape.iter().copied().filter(|&d| d != 1).collect())
+            }
+            Step::Flatten(a) if a <= r => {
+                let (p, q) = (shape[..a].iter().product(), shape[a..].iter().product());
+                (ShapeOp::Flatten { axis: a as i64 }, None, vec![p, q])
+            }
+            Step::Reverse => (ShapeOp::Transpose { perm: None }, None, shape.iter().rev().copied().collect()),
+            Step::Rotate if r >= 2 => {
+                let perm: Vec<usize> = (1..r).chain([0]).collect();
+                let o = perm.iter().map(|&p| shape[p]).collect();
+                (ShapeOp::Transpose { perm: Some(perm) }, None, o)
+            }
+            _ => return None,
+        };
+        let y = g.add_value("v", ValueType::Unknown);
+        let mut inputs = vec![Some(x)];
+        if let Some(e) = extra {
+            inputs.push(Some(ints(g, e)));
+        }
+        g.add_node("step", Op::Shape(op), inputs, vec![Some(y)]);
+        Some((y, out))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Random chains of views, transposes and identities on random shapes: the optimized
+        /// graph computes exactly the same output, the output keeps its name, and a chain without
+        /// transposes becomes at most one Reshape.
+        #[test]
+        fn random_view_chains(dims in proptest::collection::vec(1usize..4, 1..4), steps in proptest::collection::vec(step(), 1..6)) {
+            let mut g = Graph::new("g");
+            let ty = ValueType::tensor(DType::F32, dims.iter().map(|&d| Dim::Known(d)).collect());
+            let x = g.add_value("x", ty);
+            let (mut y, mut shape) = (x, dims.clone());
+            let mut transposes = false;
+            for s in steps {
+                if let Some((v, sh)) = apply(&mut g, y, &shape, s) {
+                    transposes |= matches!(s, Step::Reverse | Step::Rotate);
+                    (y, shape) = (v, sh);
+                }
+            }
+            prop_assume!(y != x);
+            g.value_mut(y).name = "out".into();
+            g.inputs = vec![x];
+            g.outputs = vec![y];
+            mote_interp::infer(&mut g).unwrap();
+            let n: usize = dims.iter().product();
+            let input = Tensor::from_vec(dims.clone(), (0..n).map(|v| v as f32).collect()).unwrap();
+            let want = mote_interp::run(&g, vec![input.clone().into()]).unwrap();
+            let opts = crate::Options { verify: true, ..crate::Options::default() };
+            crate::optimize(&mut g, &opts).unwrap();
+            let got = mote_interp::run(&g, vec![input.into()]).unwrap();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(&g.value(g.outputs[0]).name, "out");
+            if !transposes {
+                prop_assert!(g.nodes.len() <= 1, "{:?}", g.nodes.iter().map(|n| n.op.name()).collect::<Vec<_>>());
+            }
+        }
+    }
+}
