@@ -25,6 +25,20 @@ fn run(g: &Graph, inputs: &[(String, Value)]) -> Result<Vec<Value>, String> {
     mote_interp::run(g, feed).map_err(|e| one_line(&e.to_string()))
 }
 
+/// What static inference claims about a value (dtype, known dims) must hold.
+fn check_type(ty: &ValueType, v: &Value) -> Result<(), String> {
+    if let (ValueType::Tensor(tt), Value::Tensor(t)) = (ty, v) {
+        let dtype_ok = tt.dtype.is_none_or(|d| d == t.dtype());
+        let shape_ok = tt.shape.as_ref().is_none_or(|s| {
+            s.len() == t.rank() && s.iter().zip(t.shape()).all(|(d, &a)| d.known().is_none_or(|k| k == a))
+        });
+        if !dtype_ok || !shape_ok {
+            return Err(format!("static type {tt} but the value is {} {:?}", t.dtype(), t.shape()));
+        }
+    }
+    Ok(())
+}
+
 /// Checks one test; returns the node counts of the original and of each variant (summed over sets).
 fn check_one(dir: &Path, tol: Tolerance) -> Result<[usize; 4], String> {
     let original = load_graph(dir)?;
@@ -61,6 +75,7 @@ fn check_one(dir: &Path, tol: Tolerance) -> Result<[usize; 4], String> {
             let got = run(g, &inputs).map_err(|e| format!("{set_name} {label}: run: {e}"))?;
             for (k, (a, w)) in got.iter().zip(&want).enumerate() {
                 compare_value(a, w, tol).map_err(|e| format!("{set_name} {label}: output {k}: {e}"))?;
+                check_type(&g.value(g.outputs[k]).ty, a).map_err(|e| format!("{set_name} {label}: output {k}: {e}"))?;
             }
         }
     }

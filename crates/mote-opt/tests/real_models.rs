@@ -58,6 +58,10 @@ fn check(m: &RealModel, original: &Graph, opts_for: &dyn Fn(&Set) -> Options, la
             let ms = start.elapsed().as_secs_f64() * 1e3;
             let (before, after) = (report.before.nodes, report.after.nodes);
             println!("== {} ({label}, {}): {before} -> {after} nodes in {ms:.1} ms\n{report}", m.name, set.0);
+            let names = |g: &Graph| g.outputs.iter().map(|&o| g.value(o).name.clone()).collect::<Vec<_>>();
+            assert_eq!(names(&g), names(original), "{}: output names", m.name);
+            let unknown = g.values.iter().filter(|v| v.ty.as_tensor().and_then(|t| t.known_shape()).is_none()).count();
+            println!("values without a known shape: {unknown} of {}", g.values.len());
             cur = Some((opts, g));
         }
         let g = &cur.as_ref().unwrap().1;
@@ -69,12 +73,30 @@ fn check(m: &RealModel, original: &Graph, opts_for: &dyn Fn(&Set) -> Options, la
             compare_value(a, b, m.tolerance)
                 .unwrap_or_else(|e| panic!("{} {label} {name} output {k} vs original: {e}", m.name));
         }
+        for (k, a) in after.iter().enumerate() {
+            check_type(&g.value(g.outputs[k]).ty, a)
+                .unwrap_or_else(|e| panic!("{} {label} {name} output {k}: {e}", m.name));
+        }
         for (k, (a, w)) in after.iter().zip(&want).enumerate() {
             compare_value(a, w, m.tolerance)
                 .unwrap_or_else(|e| panic!("{} {label} {name} output {k} vs reference: {e}", m.name));
         }
     }
     cur.expect("the model has test sets").1
+}
+
+/// What static inference claims about a value (dtype, known dims) must hold.
+fn check_type(ty: &ValueType, v: &Value) -> Result<(), String> {
+    if let (ValueType::Tensor(tt), Value::Tensor(t)) = (ty, v) {
+        let dtype_ok = tt.dtype.is_none_or(|d| d == t.dtype());
+        let shape_ok = tt.shape.as_ref().is_none_or(|s| {
+            s.len() == t.rank() && s.iter().zip(t.shape()).all(|(d, &a)| d.known().is_none_or(|k| k == a))
+        });
+        if !dtype_ok || !shape_ok {
+            return Err(format!("static type {tt} but the value is {} {:?}", t.dtype(), t.shape()));
+        }
+    }
+    Ok(())
 }
 
 /// Options binding every runtime input's shape to the set's, and silero_vad's `sr` to 16000.
