@@ -15,7 +15,9 @@ use crate::report::Rewrites;
 /// - Identity (`identity_removed`), inference-mode Dropout whose mask is unused
 ///   (`dropout_removed`), Cast/CastLike to the input's dtype (`cast_removed`), Transpose with
 ///   the identity permutation (`transpose_removed`) and Reshape/Flatten/Squeeze/Unsqueeze whose
-///   output shape is the input's (`reshape_removed`) are removed: readers read the input.
+///   output shape is the input's (`reshape_removed`), and copies (`copy_removed`: Expand or Tile
+///   to the input's shape, Concat of one input, Pad by all-zero pads) are removed: readers read
+///   the input.
 ///
 /// A main graph output keeps its name; a removal that would rename it is skipped when the
 /// input cannot take its place (an input, or another output).
@@ -136,6 +138,23 @@ fn no_op(g: &Graph, n: usize) -> Option<(&'static str, mote_ir::ValueId, mote_ir
             }
             "reshape_removed"
         }
+        // Broadcasting or tiling to the input's own shape copies it.
+        Op::Shape(ShapeOp::Expand | ShapeOp::Tile) => {
+            let (a, b) = (xt.known_shape()?, yt.known_shape()?);
+            if a != b || xt.dtype.is_none() || xt.dtype != yt.dtype {
+                return None;
+            }
+            "copy_removed"
+        }
+        Op::Shape(ShapeOp::Concat { .. }) if node.inputs.len() == 1 => "copy_removed",
+        // Pad by zero everywhere (any mode) copies the input.
+        Op::Shape(ShapeOp::Pad { .. }) => {
+            let pads = const_of(g, node.input(1)?)?.to_i64_vec().ok()?;
+            if pads.iter().any(|&p| p != 0) {
+                return None;
+            }
+            "copy_removed"
+        }
         _ => return None,
     };
     Some((what, y, x))
@@ -191,6 +210,32 @@ mod tests {
         let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
         assert_eq!(ops, ["Reshape"], "{report}");
         assert_eq!(g.value(g.outputs[0]).name, "y");
+    }
+
+    #[test]
+    fn removes_copies() {
+        let mut g = Graph::new("g");
+        let x = g.add_value("x", ty(&[2, 3]));
+        let shape = g.add_const("shape", Tensor::from_vec(vec![2], vec![1i64, 3]).unwrap());
+        let reps = g.add_const("reps", Tensor::from_vec(vec![2], vec![1i64, 1]).unwrap());
+        let pads = g.add_const("pads", Tensor::from_vec(vec![4], vec![0i64; 4]).unwrap());
+        let [a, b, c, y] = ["a", "b", "c", "y"].map(|n| g.add_value(n, ValueType::Unknown));
+        g.add_node("expand", Op::Shape(ShapeOp::Expand), vec![Some(x), Some(shape)], vec![Some(a)]);
+        g.add_node("tile", Op::Shape(ShapeOp::Tile), vec![Some(a), Some(reps)], vec![Some(b)]);
+        g.add_node("concat", Op::Shape(ShapeOp::Concat { axis: 0 }), vec![Some(b)], vec![Some(c)]);
+        let pad = ShapeOp::Pad { mode: mote_ir::ops::shape::PadMode::Reflect };
+        g.add_node("pad", Op::Shape(pad), vec![Some(c), Some(pads)], vec![Some(y)]);
+        let neg = g.add_value("neg", ValueType::Unknown);
+        g.add_node("neg", Op::Elementwise(ElementwiseOp::Unary(Unary::Neg)), vec![Some(y)], vec![Some(neg)]);
+        g.inputs = vec![x];
+        g.outputs = vec![neg];
+        mote_interp::infer(&mut g).unwrap();
+        let input = Tensor::from_vec(vec![2, 3], (0..6).map(|v| v as f32).collect()).unwrap();
+        let want = run(&g, input.clone());
+        let report = crate::optimize(&mut g, &crate::Options::default()).unwrap();
+        assert_eq!(report.pass("simplify").get("copy_removed"), 4, "{report}");
+        assert_eq!(g.nodes.len(), 1);
+        assert_eq!(run(&g, input), want);
     }
 
     #[test]
