@@ -77,6 +77,15 @@ fn check(m: &RealModel, original: &Graph, opts_for: &dyn Fn(&Set) -> Options, la
             check_type(&g.value(g.outputs[k]).ty, a)
                 .unwrap_or_else(|e| panic!("{} {label} {name} output {k}: {e}", m.name));
         }
+        let diff = |x: &[Value], y: &[Value]| {
+            x.iter().zip(y).filter_map(|(a, b)| mote_conformance::compare::max_abs_diff(a, b)).fold(0.0, f64::max)
+        };
+        println!(
+            "{} {label} {name}: max |diff| vs original {:.2e}, vs reference {:.2e}",
+            m.name,
+            diff(&after, &before),
+            diff(&after, &want)
+        );
         for (k, (a, w)) in after.iter().zip(&want).enumerate() {
             compare_value(a, w, m.tolerance)
                 .unwrap_or_else(|e| panic!("{} {label} {name} output {k} vs reference: {e}", m.name));
