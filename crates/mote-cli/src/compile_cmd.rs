@@ -9,8 +9,9 @@ use mote_compile::{Options, Target, compile};
 use serde_json::json;
 
 const HELP: &str = "\
-Compiles a model for the Mote runtime: static shapes (give symbolic input dims with --shape),
-constant folding, activation fusion, in-place element-wise ops, and a static memory plan (one
+Compiles a model for the Mote runtime: static shapes (give symbolic input dims with --shape or
+--dim), constant inputs (--const; branches on them fold away), graph optimization (constant
+folding, dead code, BatchNorm folded into Conv/Gemm), activation fusion, in-place element-wise ops, and a static memory plan (one
 arena, offsets fixed at compile time). The output is checked by loading it in the runtime before
 it is written; the write is atomic.
 
@@ -23,6 +24,7 @@ arena_bytes, scratch_bytes, peak_live_bytes, weights_bytes, file_bytes, compile_
 Examples:
   mote compile model.onnx -o model.mote
   mote compile det.onnx -o det.mote --shape x=1,3,640,640 --target x86_64
+  mote compile silero_vad.onnx -o vad.mote --shape input=1,576 --shape state=2,1,128 --const sr=16000
   mote run model.mote --input-dir test_data_set_0 --expect test_data_set_0";
 
 /// Arguments of `mote compile`.
@@ -40,6 +42,13 @@ pub struct Args {
     /// Shape of an input, e.g. `x=1,3,224,224` (repeatable).
     #[arg(long = "shape", value_name = "INPUT=D0,D1,..")]
     shapes: Vec<String>,
+    /// Size of a symbolic dim everywhere it appears, e.g. `N=1` (repeatable).
+    #[arg(long = "dim", value_name = "SYMBOL=SIZE")]
+    dims: Vec<String>,
+    /// Fix an input to a constant, e.g. `sr=16000` (comma-separated for a 1-D value; the
+    /// element type is the input's): branches on it fold away (repeatable).
+    #[arg(long = "const", value_name = "INPUT=VALUE")]
+    consts: Vec<String>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -64,7 +73,15 @@ pub fn main(a: Args) -> Result<ExitCode> {
     if a.output.extension().is_none_or(|e| e != "mote") {
         bail!("the output file should end in .mote, got `{}`", a.output.display());
     }
+    for s in &a.dims {
+        let (sym, n) = s.split_once('=').with_context(|| format!("--dim `{s}`: expected SYMBOL=SIZE"))?;
+        opts.dims.insert(sym.to_string(), n.trim().parse().with_context(|| format!("--dim `{s}`: bad size"))?);
+    }
     let model = mote_onnx::load(&a.model)?;
+    for s in &a.consts {
+        let (name, t) = parse_const(&model.graph, s)?;
+        opts.constants.insert(name, t);
+    }
     let c = compile(model.graph, &opts).with_context(|| format!("cannot compile `{}`", a.model.display()))?;
     write_atomic(&a.output, &c.bytes)?;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -83,6 +100,31 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("{r}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME=V[,V..]` as a tensor of the input's element type (and declared shape when it fits).
+fn parse_const(g: &mote_ir::Graph, s: &str) -> Result<(String, mote_ir::Tensor)> {
+    let (name, vals) = s.split_once('=').with_context(|| format!("--const `{s}`: expected INPUT=VALUE"))?;
+    let id = g.inputs.iter().copied().find(|&i| g.value(i).name == name).with_context(|| {
+        let names: Vec<&str> = g.runtime_inputs().iter().map(|&i| g.value(i).name.as_str()).collect();
+        format!("--const: `{name}` is not an input; inputs: {}", names.join(", "))
+    })?;
+    let mote_ir::ValueType::Tensor(tt) = &g.value(id).ty else { bail!("--const: input `{name}` is not a tensor") };
+    let dtype = tt.dtype.with_context(|| format!("--const: input `{name}` has no declared element type"))?;
+    let v: Vec<f64> = vals.split(',').map(|x| x.trim().parse()).collect::<Result<_, _>>().with_context(|| format!("--const `{s}`: bad number"))?;
+    let declared: Option<Vec<usize>> = tt.shape.as_ref().and_then(|d| d.iter().map(|x| x.known()).collect());
+    let shape = match declared {
+        Some(d) if d.iter().product::<usize>() == v.len() => d,
+        _ if v.len() == 1 => vec![],
+        _ => vec![v.len()],
+    };
+    let t = mote_ir::Tensor::from_vec(shape, v.iter().map(|&x| x as f32).collect::<Vec<f32>>())?;
+    let t = if dtype.is_int() {
+        mote_ir::Tensor::from_vec(t.shape().to_vec(), v.iter().map(|&x| x as i64).collect::<Vec<i64>>())?
+    } else {
+        t
+    };
+    Ok((name.to_string(), mote_interp::ops::elementwise::cast(&t, dtype)?))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -55,11 +55,16 @@ pub struct Options {
     pub target: Target,
     /// Input name -> shape, for inputs with symbolic dims.
     pub shapes: BTreeMap<String, Vec<usize>>,
+    /// Symbolic dim name -> size, everywhere it appears.
+    pub dims: BTreeMap<String, usize>,
+    /// Input name -> value: the input becomes a constant (e.g. silero_vad's `sr`).
+    pub constants: BTreeMap<String, mote_ir::Tensor>,
 }
 
 /// Numbers about the compiled file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Nodes after graph optimization (what was lowered).
     pub nodes: usize,
     pub steps: usize,
     pub fused_activations: usize,
@@ -69,6 +74,8 @@ pub struct Report {
     pub peak_live_bytes: usize,
     pub weights_bytes: usize,
     pub file_bytes: usize,
+    /// What the graph optimizer did (`mote_opt::Report`'s summary).
+    pub optimizer: String,
 }
 
 impl fmt::Display for Report {
@@ -86,7 +93,8 @@ impl fmt::Display for Report {
             self.arena_bytes as f64 / self.peak_live_bytes.max(1) as f64,
             self.scratch_bytes
         )?;
-        write!(f, "weights {} bytes, file {} bytes", self.weights_bytes, self.file_bytes)
+        writeln!(f, "weights {} bytes, file {} bytes", self.weights_bytes, self.file_bytes)?;
+        write!(f, "optimizer: {}", self.optimizer.trim_end())
     }
 }
 
@@ -99,7 +107,16 @@ pub struct Compiled {
 
 /// Compiles `graph`.
 pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileError> {
-    bind_shapes(&mut graph, opts)?;
+    let mut o = mote_opt::Options::default();
+    o.bindings.shapes = opts.shapes.clone();
+    o.bindings.dims = opts.dims.clone();
+    o.bindings.constants = opts.constants.clone();
+    let optimized = mote_opt::optimize(&mut graph, &o).map_err(|e| match e {
+        mote_opt::OptError::UnknownInput { .. } | mote_opt::OptError::UnknownSymbol { .. } | mote_opt::OptError::Bind { .. } => {
+            CompileError::Interface(e.to_string())
+        }
+        e => CompileError::Infer(e.to_string()),
+    })?;
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
     let mut l = lower::Lowerer::new(&graph, known);
@@ -139,6 +156,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         peak_live_bytes: m.peak_live,
         weights_bytes: p.weights.iter().map(|w| w.len()).sum(),
         file_bytes: bytes.len(),
+        optimizer: optimized.to_string(),
     };
     Ok(Compiled { bytes, report })
 }
@@ -152,31 +170,4 @@ fn step_error(p: &lir::Program, e: mote_rt::RtError) -> String {
         }
         e => e.to_string(),
     }
-}
-
-/// Fixes the declared shapes of inputs named in `opts.shapes`.
-fn bind_shapes(g: &mut Graph, opts: &Options) -> Result<(), CompileError> {
-    for (name, dims) in &opts.shapes {
-        let id = g
-            .inputs
-            .iter()
-            .copied()
-            .find(|&i| g.value(i).name == *name)
-            .ok_or_else(|| CompileError::Interface(format!("--shape names '{name}', which is not an input")))?;
-        let v = g.value_mut(id);
-        let mote_ir::ValueType::Tensor(t) = &mut v.ty else {
-            return Err(CompileError::Interface(format!("input '{name}' is not a tensor")));
-        };
-        if let Some(old) = &t.shape
-            && old.len() != dims.len()
-        {
-            return Err(CompileError::Interface(format!(
-                "input '{name}' has rank {}, --shape gives {}",
-                old.len(),
-                dims.len()
-            )));
-        }
-        t.shape = Some(dims.iter().map(|&d| mote_ir::Dim::Known(d)).collect());
-    }
-    Ok(())
 }

@@ -45,6 +45,7 @@ pub fn small_graph() -> Graph {
 }
 
 /// Seeded input values in [-1, 1).
+#[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn input(shape: &[usize]) -> Tensor {
     let n = shape.iter().product();
     Tensor::from_vec(shape.to_vec(), seq(n, 2.0)).unwrap()

@@ -66,7 +66,7 @@ pub struct Lstm {
 
 impl Lstm {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Lstm, StepFault> {
-        io.arity(3, 7, 3)?;
+        io.arity(3, 8, 3)?;
         let mut w = Words::new(step);
         let dirs = w.upto(2)?;
         let reverse = w.bool()?;
