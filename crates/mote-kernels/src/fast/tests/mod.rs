@@ -1,0 +1,5 @@
+//! Property tests: every fast path (each ISA this machine has, and the portable path) against
+//! the reference kernels, on random shapes including edge sizes.
+
+mod gemm;
+mod util;
