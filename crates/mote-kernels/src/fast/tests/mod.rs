@@ -1,5 +1,7 @@
 //! Property tests: every fast path (each ISA this machine has, and the portable path) against
 //! the reference kernels, on random shapes including edge sizes.
 
+mod conv;
+mod depthwise;
 mod gemm;
 mod util;
