@@ -24,7 +24,7 @@ pub(crate) mod simd;
 pub use activation::{Activation, activation, activation_in_place};
 pub use conv::{Conv2d, GeometryError, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len};
 pub use cpu::{Cpu, Isa};
-pub use depthwise::depthwise2d;
+pub use depthwise::{depthwise2d, depthwise2d_scratch_len};
 pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };

@@ -4,7 +4,7 @@ use std::vec;
 
 use super::conv::{ConvCase, out_len, reference};
 use super::util::{activation, assert_close, values};
-use crate::fast::{Activation, Conv2d, Cpu, depthwise2d};
+use crate::fast::{Activation, Conv2d, Cpu, depthwise2d, depthwise2d_scratch_len};
 
 fn run_case(c: ConvCase) {
     let g = &c.g;
@@ -17,7 +17,8 @@ fn run_case(c: ConvCase) {
     let rtol = 2.5e-7 * (g.k() as f32 + 4.0);
     for cpu in Cpu::available() {
         let mut y = vec![f32::NAN; want.len()];
-        depthwise2d(cpu, g, &x, &w, c.bias.then_some(&bias[..]), c.act, &mut y);
+        let mut scratch = vec![f32::NAN; depthwise2d_scratch_len(g)];
+        depthwise2d(cpu, g, &x, &w, c.bias.then_some(&bias[..]), c.act, &mut y, &mut scratch);
         assert_close(&format!("depthwise2d {:?} {c:?}", cpu.isa()), &y, &want, &scale, rtol);
     }
 }
