@@ -18,16 +18,23 @@ pub mod activation;
 pub mod conv;
 pub mod cpu;
 pub mod depthwise;
+pub mod elementwise;
 pub mod gemm;
+pub mod pool;
 pub(crate) mod simd;
+pub mod softmax;
+mod window;
 
 pub use activation::{Activation, activation, activation_in_place};
 pub use conv::{Conv2d, GeometryError, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len};
 pub use cpu::{Cpu, Isa};
 pub use depthwise::{depthwise2d, depthwise2d_scratch_len};
+pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};
 pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };
+pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
+pub use softmax::softmax;
 
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,8 @@ pub(crate) trait Simd: Copy {
     fn min(self, a: Self::V, b: Self::V) -> Self::V;
     /// `if a > b { a } else { b }` per lane: `b` when either is NaN.
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `if a < b { x } else { y }` per lane (`y` when `a` or `b` is NaN).
+    fn lt_select(self, a: Self::V, b: Self::V, x: Self::V, y: Self::V) -> Self::V;
     /// `2^n` for lanes holding integers in `-126..=127`.
     fn pow2i(self, n: Self::V) -> Self::V;
     /// Sum of the lanes (pairwise order, ISA-specific).
@@ -119,6 +121,10 @@ impl Simd for Scalar {
         if a > b { a } else { b }
     }
     #[inline(always)]
+    fn lt_select(self, a: f32, b: f32, x: f32, y: f32) -> f32 {
+        if a < b { x } else { y }
+    }
+    #[inline(always)]
     fn pow2i(self, n: f32) -> f32 {
         f32::from_bits(((n as i32 + 127) as u32) << 23)
     }
@@ -158,10 +164,11 @@ pub(crate) fn store_row<S: Simd>(s: S, x: &mut [f32], r: &S::Row) {
 
 /// `e^x`: Cephes-style range reduction `x = n ln2 + r`, a degree-7 polynomial for `e^r` on
 /// `|r| <= ln2/2`, then scaling by `2^n`. Inputs are clamped to `[-87.3, 88.3]` (so results
-/// are finite and normal); relative error about 2 ulp.
+/// are finite and normal), and inputs below `-87.3` (where `e^x` is subnormal) give 0;
+/// relative error about 2 ulp.
 #[inline(always)]
-pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
-    let x = s.min(s.splat(88.3), s.max(s.splat(-87.3), x));
+pub(crate) fn exp<S: Simd>(s: S, x0: S::V) -> S::V {
+    let x = s.min(s.splat(88.3), s.max(s.splat(-87.3), x0));
     // Round to nearest (ties even) by adding and subtracting 1.5 * 2^23.
     let magic = s.splat(12_582_912.0);
     let n = s.sub(s.add(s.mul(x, s.splat(core::f32::consts::LOG2_E)), magic), magic);
@@ -175,7 +182,7 @@ pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     p = s.mul_add(p, r, s.splat(0.5));
     let r2 = s.mul(r, r);
     p = s.mul_add(p, r2, s.add(r, s.splat(1.0)));
-    s.mul(p, s.pow2i(n))
+    s.lt_select(x0, s.splat(-87.3), s.splat(0.0), s.mul(p, s.pow2i(n)))
 }
 
 /// `1 / (1 + e^-x)`.
@@ -205,7 +212,8 @@ mod tests {
             assert!(((e as f64 - want) / want).abs() < 4e-7, "exp({x}) = {e}, want {want}");
             x += 0.0137;
         }
-        assert!(exp(Scalar, -1000.0) < 1e-37);
+        assert_eq!(exp(Scalar, -1000.0), 0.0);
+        assert_eq!(exp(Scalar, f32::NEG_INFINITY), 0.0);
         assert!(exp(Scalar, 1000.0).is_finite());
         assert!(exp(Scalar, f32::NAN).is_nan());
     }

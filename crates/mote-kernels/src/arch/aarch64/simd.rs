@@ -76,6 +76,11 @@ impl Simd for Neon {
         unsafe { vbslq_f32(vcgtq_f32(a, b), a, b) }
     }
     #[inline(always)]
+    fn lt_select(self, a: float32x4_t, b: float32x4_t, x: float32x4_t, y: float32x4_t) -> float32x4_t {
+        // SAFETY: see the impl comment. `fcmgt` is false (so `y`) when either is NaN.
+        unsafe { vbslq_f32(vcltq_f32(a, b), x, y) }
+    }
+    #[inline(always)]
     fn pow2i(self, n: float32x4_t) -> float32x4_t {
         // SAFETY: see the impl comment.
         unsafe {

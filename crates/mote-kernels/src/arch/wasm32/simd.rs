@@ -69,6 +69,11 @@ impl Simd for Simd128 {
         f32x4_pmax(b, a)
     }
     #[inline(always)]
+    fn lt_select(self, a: v128, b: v128, x: v128, y: v128) -> v128 {
+        // `f32x4_lt` is false (so `y`) when either is NaN.
+        v128_bitselect(x, y, f32x4_lt(a, b))
+    }
+    #[inline(always)]
     fn pow2i(self, n: v128) -> v128 {
         let i = i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127));
         i32x4_shl(i, 23)

@@ -77,6 +77,11 @@ impl Simd for Avx2 {
         unsafe { _mm256_max_ps(a, b) }
     }
     #[inline(always)]
+    fn lt_select(self, a: __m256, b: __m256, x: __m256, y: __m256) -> __m256 {
+        // SAFETY: see the impl comment. Ordered compare: false (so `y`) when either is NaN.
+        unsafe { _mm256_blendv_ps(y, x, _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)) }
+    }
+    #[inline(always)]
     fn pow2i(self, n: __m256) -> __m256 {
         // SAFETY: see the impl comment.
         unsafe {

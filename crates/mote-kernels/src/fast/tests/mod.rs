@@ -3,5 +3,7 @@
 
 mod conv;
 mod depthwise;
+mod elementwise;
 mod gemm;
+mod pool;
 mod util;

@@ -12,7 +12,7 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], scale: &[f32], rtol: 
     for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(scale).enumerate() {
         let tol = rtol * s.max(w.abs()) + 1e-6;
         assert!(
-            (g - w).abs() <= tol || (g.is_nan() && w.is_nan()),
+            g == w || (g - w).abs() <= tol || (g.is_nan() && w.is_nan()),
             "{what}: element {i}: got {g}, want {w} (tol {tol})"
         );
     }

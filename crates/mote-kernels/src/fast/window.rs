@@ -1,0 +1,200 @@
+//! Sliding windows over one NCHW plane, vectorized over output positions (shared by depthwise
+//! convolution and pooling).
+//!
+//! The padded input plane is split into `stride_h * stride_w` phase planes (phase `(ry, rx)`
+//! holds padded rows `≡ ry (mod stride_h)` and columns `≡ rx (mod stride_w)`, the padding filled
+//! with a given value), all with the same row pitch `PW`. Output `(oy, ox)` then reads, for tap
+//! `(ky, kx)`, phase `(ky dh % sh, kx dw % sw)` at flat position `(oy + ky dh / sh) * PW + ox +
+//! kx dw / sw`: every tap is one contiguous run over the flat output index `oy * PW + ox`.
+//! Outputs are computed over that flat index in register chunks of 64 (then 16) positions,
+//! whatever the stride, dilation, padding or plane size (small planes such as 7x7 waste few
+//! lanes); the `ow` valid columns of each flat row are then copied out.
+
+use super::activation::{Activation, apply_v};
+use super::simd::{ROW, Simd, load_row, store_row};
+
+/// Output positions per large register chunk (four [`ROW`]s); the tail uses one-`ROW` chunks.
+const CHUNK: usize = 4 * ROW;
+
+/// A 2-D window geometry (sizes are `[height, width]`; `pads` are the begin pads).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    pub input: [usize; 2],
+    pub output: [usize; 2],
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+    pub pads: [usize; 2],
+}
+
+/// What a window computes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Reduce<'a> {
+    /// `init + sum of tap * x` (taps row-major, `kh * kw` values), in tap order.
+    Dot { taps: &'a [f32], init: f32 },
+    /// Maximum of the taps (padding reads as `-inf`; a NaN input never wins over an earlier
+    /// value).
+    Max,
+    /// Sum of the taps (padding reads as zero), in tap order.
+    Sum,
+}
+
+/// Sizes of the phase planes and the flat output of one plane.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    /// Row pitch of every phase plane and of the flat output.
+    pw: usize,
+    /// Rows per phase plane.
+    ph: usize,
+    /// Flat output length rounded up to [`ROW`].
+    flat: usize,
+    /// Floats per phase plane (including the zero tail the last chunk reads).
+    plane: usize,
+}
+
+impl Window {
+    fn layout(&self) -> Layout {
+        let ([oh, ow], [kh, kw]) = (self.output, self.kernel);
+        let ([sh, sw], [dh, dw]) = (self.strides, self.dilations);
+        // Padded extent the outputs read, then per phase.
+        let hn = (oh.max(1) - 1) * sh + (kh - 1) * dh + 1;
+        let wn = (ow.max(1) - 1) * sw + (kw - 1) * dw + 1;
+        let (ph, pw) = (hn.div_ceil(sh), wn.div_ceil(sw));
+        let flat = ((oh.max(1) - 1) * pw + ow).div_ceil(ROW) * ROW;
+        let reach = (kh - 1) * dh / sh * pw + (kw - 1) * dw / sw;
+        Layout { pw, ph, flat, plane: (ph * pw).max(flat + reach) }
+    }
+
+    /// Scratch floats [`Window::run`] needs (0 when there are no outputs). Assumes a validated
+    /// geometry (no zero kernel, stride or dilation).
+    pub fn scratch_len(&self) -> usize {
+        if self.output[0] * self.output[1] == 0 {
+            return 0;
+        }
+        let l = self.layout();
+        self.strides[0] * self.strides[1] * l.plane + l.flat
+    }
+
+    /// Computes one plane: `y [oh * ow] = act(reduce over the window of x [ih * iw])`.
+    #[inline(always)]
+    pub fn run<S: Simd>(&self, s: S, x: &[f32], r: Reduce<'_>, act: Activation, y: &mut [f32], scratch: &mut [f32]) {
+        let [oh, ow] = self.output;
+        if oh * ow == 0 {
+            return;
+        }
+        let l = self.layout();
+        let (phases, flat) = scratch.split_at_mut(self.strides[0] * self.strides[1] * l.plane);
+        let flat = &mut flat[..l.flat];
+        let pad = if matches!(r, Reduce::Max) { f32::NEG_INFINITY } else { 0.0 };
+        self.fill_phases(&l, x, pad, phases);
+        let mut f0 = 0;
+        while f0 + CHUNK <= l.flat {
+            self.chunk::<S, 4>(s, &l, phases, r, act, f0, &mut flat[f0..]);
+            f0 += CHUNK;
+        }
+        while f0 < l.flat {
+            self.chunk::<S, 1>(s, &l, phases, r, act, f0, &mut flat[f0..]);
+            f0 += ROW;
+        }
+        for (yr, fr) in y[..oh * ow].chunks_exact_mut(ow).zip(flat.chunks(l.pw)) {
+            yr.copy_from_slice(&fr[..ow]);
+        }
+    }
+
+    /// Fills the phase planes of the input plane `x` (`pad` in the padding, zero in the tails).
+    fn fill_phases(&self, l: &Layout, x: &[f32], pad: f32, phases: &mut [f32]) {
+        let ([ih, iw], [sh, sw]) = (self.input, self.strides);
+        let x = &x[..ih * iw];
+        for (pi, plane) in phases.chunks_exact_mut(l.plane).enumerate() {
+            let (ry, rx) = (pi / sw, pi % sw);
+            let (rows, tail) = plane.split_at_mut(l.ph * l.pw);
+            tail.fill(0.0);
+            let col0 = rx as isize - self.pads[1] as isize;
+            let (lo, hi) = crate::reference::nn::valid_range(l.pw, iw, sw, col0);
+            for (i, row) in rows.chunks_exact_mut(l.pw).enumerate() {
+                let r = (i * sh + ry) as isize - self.pads[0] as isize;
+                if r < 0 || r as usize >= ih || hi <= lo {
+                    row.fill(pad);
+                    continue;
+                }
+                let xr = &x[r as usize * iw..][..iw];
+                row[..lo].fill(pad);
+                row[hi..].fill(pad);
+                let first = (col0 + (lo * sw) as isize) as usize;
+                if sw == 1 {
+                    row[lo..hi].copy_from_slice(&xr[first..first + (hi - lo)]);
+                } else {
+                    for (d, &v) in row[lo..hi].iter_mut().zip(xr[first..].iter().step_by(sw)) {
+                        *d = v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Q * ROW` flat outputs from `f0`, stored (activation applied) into `out`.
+    #[inline(always)]
+    fn chunk<S: Simd, const Q: usize>(
+        &self,
+        s: S,
+        l: &Layout,
+        phases: &[f32],
+        r: Reduce<'_>,
+        act: Activation,
+        f0: usize,
+        out: &mut [f32],
+    ) {
+        let ([kh, kw], [sh, sw], [dh, dw]) = (self.kernel, self.strides, self.dilations);
+        let init = s.splat(match r {
+            Reduce::Dot { init, .. } => init,
+            Reduce::Max => f32::NEG_INFINITY,
+            Reduce::Sum => 0.0,
+        });
+        let mut acc = [s.row_zero(); Q];
+        for row in acc.iter_mut() {
+            for v in row.as_mut() {
+                *v = init;
+            }
+        }
+        for ky in 0..kh {
+            let (ry, oy) = (ky * dh % sh, ky * dh / sh);
+            for kx in 0..kw {
+                let (rx, ox) = (kx * dw % sw, kx * dw / sw);
+                let src = &phases[(ry * sw + rx) * l.plane + oy * l.pw + ox + f0..][..Q * ROW];
+                match r {
+                    Reduce::Dot { taps, .. } => {
+                        let wv = s.splat(taps[ky * kw + kx]);
+                        for (q, row) in acc.iter_mut().enumerate() {
+                            let xv = load_row(s, &src[q * ROW..]);
+                            for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
+                                *a = s.mul_add(wv, xv, *a);
+                            }
+                        }
+                    }
+                    Reduce::Max => {
+                        for (q, row) in acc.iter_mut().enumerate() {
+                            let xv = load_row(s, &src[q * ROW..]);
+                            for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
+                                *a = s.max(xv, *a);
+                            }
+                        }
+                    }
+                    Reduce::Sum => {
+                        for (q, row) in acc.iter_mut().enumerate() {
+                            let xv = load_row(s, &src[q * ROW..]);
+                            for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
+                                *a = s.add(*a, xv);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (q, row) in acc.iter_mut().enumerate() {
+            for v in row.as_mut() {
+                *v = apply_v(s, act, *v);
+            }
+            store_row(s, &mut out[q * ROW..], row);
+        }
+    }
+}
