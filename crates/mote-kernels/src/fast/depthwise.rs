@@ -23,8 +23,8 @@ fn window(g: &Conv2d) -> Window {
     }
 }
 
-/// Scratch floats [`depthwise2d`] needs: the phase planes and flat output of one channel (about
-/// the padded input plane plus the output plane). `g` must be valid ([`Conv2d::validate`]).
+/// Scratch floats [`depthwise2d`] needs: the phase planes of one channel (about the padded
+/// input plane). `g` must be valid ([`Conv2d::validate`]).
 pub fn depthwise2d_scratch_len(g: &Conv2d) -> usize {
     window(g).scratch_len()
 }
@@ -84,7 +84,7 @@ impl SimdOp for Run<'_> {
         for p in 0..g.batch * g.in_channels {
             let c = p % g.in_channels;
             let r = Reduce::Dot { taps: &self.w[c * kv..][..kv], init: self.bias.map_or(0.0, |b| b[c]) };
-            win.run(s, &self.x[p * ip..][..ip], r, self.act, &mut self.y[p * op..][..op], self.scratch);
+            win.run(s, &self.x[p * ip..][..ip], r, self.act, &mut self.y[p * op..][..op], self.scratch, p == 0);
         }
     }
 }

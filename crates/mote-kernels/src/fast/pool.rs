@@ -81,7 +81,7 @@ impl Pool2d {
     }
 }
 
-/// Scratch floats [`pool2d`] needs (about one padded input plane plus one output plane).
+/// Scratch floats [`pool2d`] needs (about one padded input plane).
 /// `g` must be valid ([`Pool2d::validate`]).
 pub fn pool2d_scratch_len(g: &Pool2d) -> usize {
     g.window().scratch_len()
@@ -123,7 +123,7 @@ impl SimdOp for Run<'_> {
         let reduce = if self.kind == PoolKind::Max { Reduce::Max } else { Reduce::Sum };
         for p in 0..g.planes {
             let yp = &mut self.y[p * op..][..op];
-            win.run(s, &self.x[p * ip..][..ip], reduce, Activation::None, yp, self.scratch);
+            win.run(s, &self.x[p * ip..][..ip], reduce, Activation::None, yp, self.scratch, p == 0);
             if let PoolKind::Avg { count_include_pad } = self.kind {
                 for (oy, yr) in yp.chunks_exact_mut(ow).enumerate() {
                     let rows = g.count(0, oy, count_include_pad);

@@ -47,6 +47,8 @@ pub(crate) trait Simd: Copy {
     fn reduce_max(self, v: Self::V) -> f32;
     /// A row of zeros.
     fn row_zero(self) -> Self::Row;
+    /// The even- and odd-indexed floats of the `2 * LANES` floats `a` then `b`.
+    fn deinterleave(self, a: Self::V, b: Self::V) -> (Self::V, Self::V);
 }
 
 /// A kernel body generic over the ISA, run by [`dispatch`].
@@ -139,6 +141,10 @@ impl Simd for Scalar {
     #[inline(always)]
     fn row_zero(self) -> [f32; ROW] {
         [0.0; ROW]
+    }
+    #[inline(always)]
+    fn deinterleave(self, a: f32, b: f32) -> (f32, f32) {
+        (a, b)
     }
 }
 

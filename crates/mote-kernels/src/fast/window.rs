@@ -8,7 +8,8 @@
 //! kx dw / sw`: every tap is one contiguous run over the flat output index `oy * PW + ox`.
 //! Outputs are computed over that flat index in register chunks of 64 (then 16) positions,
 //! whatever the stride, dilation, padding or plane size (small planes such as 7x7 waste few
-//! lanes); the `ow` valid columns of each flat row are then copied out.
+//! lanes); the `ow` valid columns of each flat row go to the output. Filling the phases of a
+//! stride-2 plane deinterleaves input rows with vector shuffles.
 
 use super::activation::{Activation, apply_v};
 use super::simd::{ROW, Simd, load_row, store_row};
@@ -71,61 +72,144 @@ impl Window {
         if self.output[0] * self.output[1] == 0 {
             return 0;
         }
-        let l = self.layout();
-        self.strides[0] * self.strides[1] * l.plane + l.flat
+        self.strides[0] * self.strides[1] * self.layout().plane
     }
 
     /// Computes one plane: `y [oh * ow] = act(reduce over the window of x [ih * iw])`.
+    /// `fresh` says `scratch` does not come from the previous plane of the same call (same
+    /// geometry and padding value), so its padding must be written.
     #[inline(always)]
-    pub fn run<S: Simd>(&self, s: S, x: &[f32], r: Reduce<'_>, act: Activation, y: &mut [f32], scratch: &mut [f32]) {
+    pub fn run<S: Simd>(
+        &self,
+        s: S,
+        x: &[f32],
+        r: Reduce<'_>,
+        act: Activation,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        fresh: bool,
+    ) {
         let [oh, ow] = self.output;
         if oh * ow == 0 {
             return;
         }
         let l = self.layout();
-        let (phases, flat) = scratch.split_at_mut(self.strides[0] * self.strides[1] * l.plane);
-        let flat = &mut flat[..l.flat];
+        let phases = &mut scratch[..self.strides[0] * self.strides[1] * l.plane];
         let pad = if matches!(r, Reduce::Max) { f32::NEG_INFINITY } else { 0.0 };
-        self.fill_phases(&l, x, pad, phases);
+        if fresh {
+            self.pad_phases(&l, pad, phases);
+        }
+        self.load_phases(s, &l, x, phases);
+        let y = &mut y[..oh * ow];
+        let mut out = [0.0f32; CHUNK];
         let mut f0 = 0;
         while f0 + CHUNK <= l.flat {
-            self.chunk::<S, 4>(s, &l, phases, r, act, f0, &mut flat[f0..]);
+            self.chunk::<S, 4>(s, &l, phases, r, act, f0, &mut out);
+            self.scatter(&l, f0, &out, y);
             f0 += CHUNK;
         }
         while f0 < l.flat {
-            self.chunk::<S, 1>(s, &l, phases, r, act, f0, &mut flat[f0..]);
+            self.chunk::<S, 1>(s, &l, phases, r, act, f0, &mut out);
+            self.scatter(&l, f0, &out[..ROW], y);
             f0 += ROW;
-        }
-        for (yr, fr) in y[..oh * ow].chunks_exact_mut(ow).zip(flat.chunks(l.pw)) {
-            yr.copy_from_slice(&fr[..ow]);
         }
     }
 
-    /// Fills the phase planes of the input plane `x` (`pad` in the padding, zero in the tails).
-    fn fill_phases(&self, l: &Layout, x: &[f32], pad: f32, phases: &mut [f32]) {
+    /// Copies the flat outputs `f0..f0 + vals.len()` that are inside the output (`ox < ow`,
+    /// `oy < oh`) into `y`.
+    #[inline(always)]
+    fn scatter(&self, l: &Layout, f0: usize, vals: &[f32], y: &mut [f32]) {
+        let [oh, ow] = self.output;
+        let end = f0 + vals.len();
+        let (mut r, mut c) = (f0 / l.pw, f0 % l.pw);
+        let mut f = f0;
+        while f < end && r < oh {
+            if c < ow {
+                let n = (ow - c).min(end - f);
+                y[r * ow + c..][..n].copy_from_slice(&vals[f - f0..][..n]);
+            }
+            f += l.pw - c;
+            (r, c) = (r + 1, 0);
+        }
+    }
+
+    /// Writes `pad` over every phase plane and zero over their tails: the parts no input
+    /// column lands on, the same for every plane of a geometry.
+    fn pad_phases(&self, l: &Layout, pad: f32, phases: &mut [f32]) {
+        for plane in phases.chunks_exact_mut(l.plane) {
+            let (rows, tail) = plane.split_at_mut(l.ph * l.pw);
+            rows.fill(pad);
+            tail.fill(0.0);
+        }
+    }
+
+    /// Copies the input plane `x` into the phase planes (only where input columns land: the
+    /// padding written by [`Window::pad_phases`] stays).
+    #[inline(always)]
+    fn load_phases<S: Simd>(&self, s: S, l: &Layout, x: &[f32], phases: &mut [f32]) {
         let ([ih, iw], [sh, sw]) = (self.input, self.strides);
         let x = &x[..ih * iw];
+        if sw == 2 {
+            self.load_phases_w2(s, l, x, phases);
+            return;
+        }
         for (pi, plane) in phases.chunks_exact_mut(l.plane).enumerate() {
             let (ry, rx) = (pi / sw, pi % sw);
-            let (rows, tail) = plane.split_at_mut(l.ph * l.pw);
-            tail.fill(0.0);
             let col0 = rx as isize - self.pads[1] as isize;
             let (lo, hi) = crate::reference::nn::valid_range(l.pw, iw, sw, col0);
-            for (i, row) in rows.chunks_exact_mut(l.pw).enumerate() {
+            if hi <= lo {
+                continue;
+            }
+            let first = (col0 + (lo * sw) as isize) as usize;
+            for (i, row) in plane[..l.ph * l.pw].chunks_exact_mut(l.pw).enumerate() {
                 let r = (i * sh + ry) as isize - self.pads[0] as isize;
-                if r < 0 || r as usize >= ih || hi <= lo {
-                    row.fill(pad);
+                if r < 0 || r as usize >= ih {
                     continue;
                 }
-                let xr = &x[r as usize * iw..][..iw];
-                row[..lo].fill(pad);
-                row[hi..].fill(pad);
-                let first = (col0 + (lo * sw) as isize) as usize;
+                let xr = &x[r as usize * iw + first..];
+                let dst = &mut row[lo..hi];
                 if sw == 1 {
-                    row[lo..hi].copy_from_slice(&xr[first..first + (hi - lo)]);
+                    copy(s, &xr[..dst.len()], dst);
                 } else {
-                    for (d, &v) in row[lo..hi].iter_mut().zip(xr[first..].iter().step_by(sw)) {
+                    for (d, &v) in dst.iter_mut().zip(xr.iter().step_by(sw)) {
                         *d = v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Window::load_phases`] for horizontal stride 2: each input row is deinterleaved once
+    /// into the two column phases with vector shuffles.
+    #[inline(always)]
+    fn load_phases_w2<S: Simd>(&self, s: S, l: &Layout, x: &[f32], phases: &mut [f32]) {
+        let ([ih, iw], sh, pl) = (self.input, self.strides[0], self.pads[1]);
+        let pw = l.pw;
+        for ry in 0..sh {
+            let (p0, p1) = phases[ry * 2 * l.plane..][..2 * l.plane].split_at_mut(l.plane);
+            for i in 0..l.ph {
+                let r = (i * sh + ry) as isize - self.pads[0] as isize;
+                if r < 0 || r as usize >= ih {
+                    continue;
+                }
+                let (row0, row1) = (&mut p0[i * pw..][..pw], &mut p1[i * pw..][..pw]);
+                let xr = &x[r as usize * iw..][..iw];
+                // Input column `j` is padded column `j + pl`: phase `(j + pl) % 2`, position
+                // `(j + pl) / 2`. Even `j` go to `e_row` at `j / 2 + e_off`, odd `j` to `o_row`.
+                let (e_row, o_row, e_off, o_off) =
+                    if pl % 2 == 0 { (row0, row1, pl / 2, pl / 2) } else { (row1, row0, pl / 2, pl / 2 + 1) };
+                let lanes = S::LANES;
+                let mut t = 0;
+                while 2 * (t + lanes) <= iw && t + lanes + o_off.max(e_off) <= pw {
+                    let (e, o) = s.deinterleave(s.load(&xr[2 * t..]), s.load(&xr[2 * t + lanes..]));
+                    s.store(&mut e_row[t + e_off..], e);
+                    s.store(&mut o_row[t + o_off..], o);
+                    t += lanes;
+                }
+                for (j, &v) in xr.iter().enumerate().skip(2 * t) {
+                    let (row, p) = if j % 2 == 0 { (&mut *e_row, j / 2 + e_off) } else { (&mut *o_row, j / 2 + o_off) };
+                    if p < pw {
+                        row[p] = v;
                     }
                 }
             }
@@ -196,5 +280,18 @@ impl Window {
             }
             store_row(s, &mut out[q * ROW..], row);
         }
+    }
+}
+
+/// `dst = src` with vector moves (short rows: no `memcpy` call).
+#[inline(always)]
+fn copy<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
+    let n = dst.len();
+    let split = n - n % S::LANES;
+    for i in (0..split).step_by(S::LANES) {
+        s.store(&mut dst[i..], s.load(&src[i..]));
+    }
+    for i in split..n {
+        dst[i] = src[i];
     }
 }

@@ -99,6 +99,11 @@ impl Simd for Neon {
         unsafe { vmaxvq_f32(v) }
     }
     #[inline(always)]
+    fn deinterleave(self, a: float32x4_t, b: float32x4_t) -> (float32x4_t, float32x4_t) {
+        // SAFETY: see the impl comment.
+        unsafe { (vuzp1q_f32(a, b), vuzp2q_f32(a, b)) }
+    }
+    #[inline(always)]
     fn row_zero(self) -> [float32x4_t; ROW / 4] {
         // SAFETY: see the impl comment.
         unsafe { [vdupq_n_f32(0.0); ROW / 4] }

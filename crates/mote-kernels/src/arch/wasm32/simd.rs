@@ -90,6 +90,10 @@ impl Simd for Simd128 {
         f32x4_extract_lane::<0>(m)
     }
     #[inline(always)]
+    fn deinterleave(self, a: v128, b: v128) -> (v128, v128) {
+        (i32x4_shuffle::<0, 2, 4, 6>(a, b), i32x4_shuffle::<1, 3, 5, 7>(a, b))
+    }
+    #[inline(always)]
     fn row_zero(self) -> [v128; ROW / 4] {
         [f32x4_splat(0.0); ROW / 4]
     }

@@ -108,6 +108,19 @@ impl Simd for Avx2 {
         }
     }
     #[inline(always)]
+    fn deinterleave(self, a: __m256, b: __m256) -> (__m256, __m256) {
+        // SAFETY: see the impl comment. Per 128-bit lane `shuffle_ps` gives [a0 a2 b0 b2 | a4 a6
+        // b4 b6]; the 64-bit permute puts the `a` pairs first.
+        unsafe {
+            let even = _mm256_castps_pd(_mm256_shuffle_ps::<0b10_00_10_00>(a, b));
+            let odd = _mm256_castps_pd(_mm256_shuffle_ps::<0b11_01_11_01>(a, b));
+            (
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(even)),
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(odd)),
+            )
+        }
+    }
+    #[inline(always)]
     fn row_zero(self) -> [__m256; ROW / 8] {
         // SAFETY: see the impl comment.
         unsafe { [_mm256_setzero_ps(); ROW / 8] }
