@@ -291,7 +291,7 @@ fn copy<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
     for i in (0..split).step_by(S::LANES) {
         s.store(&mut dst[i..], s.load(&src[i..]));
     }
-    for i in split..n {
-        dst[i] = src[i];
+    for (d, &v) in dst[split..].iter_mut().zip(&src[split..n]) {
+        *d = v;
     }
 }
