@@ -15,12 +15,20 @@ use super::gemm::{self, ASrc, BSrc, Bias, Gemm};
 /// Geometry of a 2-D convolution (a 1-D one is `H = 1`). Sizes are `[height, width]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Conv2d {
+    /// `N`.
     pub batch: usize,
+    /// `C`.
     pub in_channels: usize,
+    /// `M`.
     pub out_channels: usize,
+    /// Groups (divides `C` and `M`; `C = M = group` is depthwise).
     pub group: usize,
+    /// `[H, W]`.
     pub input: [usize; 2],
+    /// `[OH, OW]` (as shape inference computed it: the end padding and ceil/floor rounding are
+    /// implied by it).
     pub output: [usize; 2],
+    /// `[kh, kw]`.
     pub kernel: [usize; 2],
     pub strides: [usize; 2],
     pub dilations: [usize; 2],
@@ -105,25 +113,40 @@ fn mul_all(v: &[usize]) -> Option<usize> {
     v.iter().try_fold(1usize, |a, &b| a.checked_mul(b))
 }
 
-/// Length of the packed weights of `g`.
+/// Length in floats of the packed weights of `g` (meaningful for a valid `g`,
+/// [`Conv2d::validate`]; never panics).
 pub fn conv_pack_weights_len(g: &Conv2d) -> usize {
-    g.group * gemm::pack_a_len(g.out_channels / g.group, g.k())
+    let group = g.group.max(1);
+    group * gemm::pack_a_len(g.out_channels / group, g.k())
 }
 
 /// Packs the weights `w` (`[M, C/group, kh, kw]`, as in ONNX) into `out` (at least
-/// [`conv_pack_weights_len`] floats).
+/// [`conv_pack_weights_len`] floats), once, ahead of time (at compile time for `.mote` files).
+///
+/// Format (version [`PACK_FORMAT_VERSION`](super::PACK_FORMAT_VERSION), the same on every
+/// ISA): the groups back to back, each `pack_a_len(M/group, K)` floats holding its
+/// `[M/group x K]` weight matrix (`K = C/group * kh * kw`, row-major as in ONNX) in the packed-A
+/// layout of [`pack_a`](super::pack_a). Depthwise convolutions ([`Conv2d::is_depthwise`]) take
+/// their weights unpacked ([`depthwise2d`](super::depthwise2d)).
+///
+/// Panics (a caller bug) if `g` is invalid or a slice is shorter than its shape.
 pub fn conv_pack_weights(g: &Conv2d, w: &[f32], out: &mut [f32]) {
+    if let Err(e) = g.validate() {
+        panic!("conv_pack_weights: invalid geometry: {e}");
+    }
     let (mg, k) = (g.out_channels / g.group, g.k());
     assert!(w.len() >= g.out_channels * k, "conv_pack_weights: weights shorter than [M, C/group, kh, kw]");
+    assert!(out.len() >= conv_pack_weights_len(g), "conv_pack_weights: out shorter than conv_pack_weights_len");
     let per = gemm::pack_a_len(mg, k);
     for gi in 0..g.group {
         gemm::pack_a(mg, k, &w[gi * mg * k..][..mg * k], k, 1, &mut out[gi * per..][..per]);
     }
 }
 
-/// Scratch floats [`conv2d`] needs.
+/// Scratch floats [`conv2d`] needs (at most one `256 x 4080` packed block of the input: 4 MiB;
+/// meaningful for a valid `g`, never panics).
 pub fn conv2d_scratch_len(g: &Conv2d) -> usize {
-    gemm::gemm_scratch_len(g.out_channels / g.group, g.out_plane(), g.k(), true, false)
+    gemm::gemm_scratch_len(g.out_channels / g.group.max(1), g.out_plane(), g.k(), true, false)
 }
 
 /// `y = act(conv(x, w) + bias)`: `x` is `[N, C, H, W]`, `y` is `[N, M, OH, OW]` (overwritten),

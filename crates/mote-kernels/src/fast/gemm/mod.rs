@@ -67,12 +67,12 @@ pub enum Bias<'a> {
 
 /// Length of `A [m x k]` packed by [`pack_a`].
 pub fn pack_a_len(m: usize, k: usize) -> usize {
-    m.div_ceil(MR) * MR * k
+    m.div_ceil(MR).saturating_mul(MR).saturating_mul(k)
 }
 
 /// Length of `B [k x n]` packed by [`pack_b`].
 pub fn pack_b_len(k: usize, n: usize) -> usize {
-    n.div_ceil(NR) * NR * k
+    n.div_ceil(NR).saturating_mul(NR).saturating_mul(k)
 }
 
 /// Packs `A [m x k]` (element `(i, j)` at `a[i * rs + j * cs]`) into `out` (at least

@@ -102,10 +102,22 @@ pub(crate) fn pack_b_im2col(src: Im2col<'_>, (p0, kc): (usize, usize), (j0, nc):
                 let xr = &plane[y as usize * iw..][..iw];
                 let (lo, hi) = crate::reference::nn::valid_range(ow, iw, g.strides[1], x_off);
                 let (lo, hi) = (lo.max(ox0), hi.min(ox1));
-                for ox in lo..hi.max(lo) {
+                // Runs of consecutive columns inside one panel are contiguous in `out`.
+                let sw = g.strides[1];
+                let mut ox = lo;
+                while ox < hi {
                     let j = n - j0 + (ox - ox0);
-                    let xi = (ox * g.strides[1]) as isize + x_off;
-                    out[((j / NR) * kc + q) * NR + j % NR] = xr[xi as usize];
+                    let len = (NR - j % NR).min(hi - ox);
+                    let dst = &mut out[((j / NR) * kc + q) * NR + j % NR..][..len];
+                    let xi = ((ox * sw) as isize + x_off) as usize;
+                    if sw == 1 {
+                        dst.copy_from_slice(&xr[xi..xi + len]);
+                    } else {
+                        for (d, &v) in dst.iter_mut().zip(xr[xi..].iter().step_by(sw)) {
+                            *d = v;
+                        }
+                    }
+                    ox += len;
                 }
             }
             n += ox1 - ox0;
