@@ -16,6 +16,8 @@ use super::simd::{ROW, Simd, load_row, store_row};
 
 /// Output positions per large register chunk (four [`ROW`]s); the tail uses one-`ROW` chunks.
 const CHUNK: usize = 4 * ROW;
+/// Kernels with at most this many taps have their phase offsets computed once per call.
+const MAX_TAPS: usize = 64;
 
 /// A 2-D window geometry (sizes are `[height, width]`; `pads` are the begin pads).
 #[derive(Clone, Copy, Debug)]
@@ -101,16 +103,25 @@ impl Window {
         }
         self.load_phases(s, &l, x, phases);
         let y = &mut y[..oh * ow];
+        // Tap offsets computed once (kernels up to MAX_TAPS taps), else per chunk.
+        let [kh, kw] = self.kernel;
+        let mut offs = [0usize; MAX_TAPS];
+        let offs = (kh * kw <= MAX_TAPS).then(|| {
+            for (t, o) in offs[..kh * kw].iter_mut().enumerate() {
+                *o = self.tap_offset(&l, t / kw, t % kw);
+            }
+            &offs[..kh * kw]
+        });
         let mut out = [0.0f32; CHUNK];
         let mut f0 = 0;
         while f0 + CHUNK <= l.flat {
-            self.chunk::<S, 4>(s, &l, phases, r, act, f0, &mut out);
-            self.scatter(&l, f0, &out, y);
+            self.chunk::<S, 4>(s, &l, phases, offs, r, act, f0, &mut out);
+            self.scatter(s, &l, f0, &out, y);
             f0 += CHUNK;
         }
         while f0 < l.flat {
-            self.chunk::<S, 1>(s, &l, phases, r, act, f0, &mut out);
-            self.scatter(&l, f0, &out[..ROW], y);
+            self.chunk::<S, 1>(s, &l, phases, offs, r, act, f0, &mut out);
+            self.scatter(s, &l, f0, &out[..ROW], y);
             f0 += ROW;
         }
     }
@@ -118,7 +129,7 @@ impl Window {
     /// Copies the flat outputs `f0..f0 + vals.len()` that are inside the output (`ox < ow`,
     /// `oy < oh`) into `y`.
     #[inline(always)]
-    fn scatter(&self, l: &Layout, f0: usize, vals: &[f32], y: &mut [f32]) {
+    fn scatter<S: Simd>(&self, s: S, l: &Layout, f0: usize, vals: &[f32], y: &mut [f32]) {
         let [oh, ow] = self.output;
         let end = f0 + vals.len();
         let (mut r, mut c) = (f0 / l.pw, f0 % l.pw);
@@ -126,7 +137,7 @@ impl Window {
         while f < end && r < oh {
             if c < ow {
                 let n = (ow - c).min(end - f);
-                y[r * ow + c..][..n].copy_from_slice(&vals[f - f0..][..n]);
+                copy(s, &vals[f - f0..][..n], &mut y[r * ow + c..][..n]);
             }
             f += l.pw - c;
             (r, c) = (r + 1, 0);
@@ -216,6 +227,15 @@ impl Window {
         }
     }
 
+    /// Where tap `(ky, kx)` of flat output 0 reads in the phase planes.
+    #[inline(always)]
+    fn tap_offset(&self, l: &Layout, ky: usize, kx: usize) -> usize {
+        let ([sh, sw], [dh, dw]) = (self.strides, self.dilations);
+        let (ry, oy) = (ky * dh % sh, ky * dh / sh);
+        let (rx, ox) = (kx * dw % sw, kx * dw / sw);
+        (ry * sw + rx) * l.plane + oy * l.pw + ox
+    }
+
     /// `Q * ROW` flat outputs from `f0`, stored (activation applied) into `out`.
     #[inline(always)]
     fn chunk<S: Simd, const Q: usize>(
@@ -223,12 +243,13 @@ impl Window {
         s: S,
         l: &Layout,
         phases: &[f32],
+        offs: Option<&[usize]>,
         r: Reduce<'_>,
         act: Activation,
         f0: usize,
         out: &mut [f32],
     ) {
-        let ([kh, kw], [sh, sw], [dh, dw]) = (self.kernel, self.strides, self.dilations);
+        let [kh, kw] = self.kernel;
         let init = s.splat(match r {
             Reduce::Dot { init, .. } => init,
             Reduce::Max => f32::NEG_INFINITY,
@@ -240,37 +261,14 @@ impl Window {
                 *v = init;
             }
         }
-        for ky in 0..kh {
-            let (ry, oy) = (ky * dh % sh, ky * dh / sh);
-            for kx in 0..kw {
-                let (rx, ox) = (kx * dw % sw, kx * dw / sw);
-                let src = &phases[(ry * sw + rx) * l.plane + oy * l.pw + ox + f0..][..Q * ROW];
-                match r {
-                    Reduce::Dot { taps, .. } => {
-                        let wv = s.splat(taps[ky * kw + kx]);
-                        for (q, row) in acc.iter_mut().enumerate() {
-                            let xv = load_row(s, &src[q * ROW..]);
-                            for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
-                                *a = s.mul_add(wv, xv, *a);
-                            }
-                        }
-                    }
-                    Reduce::Max => {
-                        for (q, row) in acc.iter_mut().enumerate() {
-                            let xv = load_row(s, &src[q * ROW..]);
-                            for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
-                                *a = s.max(xv, *a);
-                            }
-                        }
-                    }
-                    Reduce::Sum => {
-                        for (q, row) in acc.iter_mut().enumerate() {
-                            let xv = load_row(s, &src[q * ROW..]);
-                            for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
-                                *a = s.add(*a, xv);
-                            }
-                        }
-                    }
+        if let Some(offs) = offs {
+            for (t, &o) in offs.iter().enumerate() {
+                step(s, &mut acc, r, &phases[o + f0..][..Q * ROW], t);
+            }
+        } else {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    step(s, &mut acc, r, &phases[self.tap_offset(l, ky, kx) + f0..][..Q * ROW], ky * kw + kx);
                 }
             }
         }
@@ -293,5 +291,38 @@ fn copy<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
     }
     for (d, &v) in dst[split..].iter_mut().zip(&src[split..n]) {
         *d = v;
+    }
+}
+
+/// Accumulates tap `t` (reading `src`, `Q * ROW` floats) into `acc`. A function, not a
+/// closure: closures are not inlined with the caller's target features.
+#[inline(always)]
+fn step<S: Simd, const Q: usize>(s: S, acc: &mut [S::Row; Q], r: Reduce<'_>, src: &[f32], t: usize) {
+    match r {
+        Reduce::Dot { taps, .. } => {
+            let wv = s.splat(taps[t]);
+            for (q, row) in acc.iter_mut().enumerate() {
+                let xv = load_row(s, &src[q * ROW..]);
+                for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
+                    *a = s.mul_add(wv, xv, *a);
+                }
+            }
+        }
+        Reduce::Max => {
+            for (q, row) in acc.iter_mut().enumerate() {
+                let xv = load_row(s, &src[q * ROW..]);
+                for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
+                    *a = s.max(xv, *a);
+                }
+            }
+        }
+        Reduce::Sum => {
+            for (q, row) in acc.iter_mut().enumerate() {
+                let xv = load_row(s, &src[q * ROW..]);
+                for (a, &xv) in row.as_mut().iter_mut().zip(xv.as_ref()) {
+                    *a = s.add(*a, xv);
+                }
+            }
+        }
     }
 }
