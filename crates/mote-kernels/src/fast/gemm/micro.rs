@@ -40,18 +40,38 @@ const _: () = assert!(NR == ROW && MR == 6);
 /// groups of `MR` floats, `b` holds `kc` groups of `NR` floats.
 #[inline(always)]
 pub(crate) fn tile<S: Simd>(s: S, kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, t: &Tile<'_>) {
+    if t.cols <= NR / 2 {
+        // A narrow edge tile: only the left half of the B panel carries columns of C.
+        match t.rows {
+            6 => tile_r::<S, 6, true>(s, kc, a, b, c, ldc, t),
+            5 => tile_r::<S, 5, true>(s, kc, a, b, c, ldc, t),
+            4 => tile_r::<S, 4, true>(s, kc, a, b, c, ldc, t),
+            3 => tile_r::<S, 3, true>(s, kc, a, b, c, ldc, t),
+            2 => tile_r::<S, 2, true>(s, kc, a, b, c, ldc, t),
+            _ => tile_r::<S, 1, true>(s, kc, a, b, c, ldc, t),
+        }
+        return;
+    }
     match t.rows {
-        6 => tile_r::<S, 6>(s, kc, a, b, c, ldc, t),
-        5 => tile_r::<S, 5>(s, kc, a, b, c, ldc, t),
-        4 => tile_r::<S, 4>(s, kc, a, b, c, ldc, t),
-        3 => tile_r::<S, 3>(s, kc, a, b, c, ldc, t),
-        2 => tile_r::<S, 2>(s, kc, a, b, c, ldc, t),
-        _ => tile_r::<S, 1>(s, kc, a, b, c, ldc, t),
+        6 => tile_r::<S, 6, false>(s, kc, a, b, c, ldc, t),
+        5 => tile_r::<S, 5, false>(s, kc, a, b, c, ldc, t),
+        4 => tile_r::<S, 4, false>(s, kc, a, b, c, ldc, t),
+        3 => tile_r::<S, 3, false>(s, kc, a, b, c, ldc, t),
+        2 => tile_r::<S, 2, false>(s, kc, a, b, c, ldc, t),
+        _ => tile_r::<S, 1, false>(s, kc, a, b, c, ldc, t),
     }
 }
 
 #[inline(always)]
-fn tile_r<S: Simd, const R: usize>(s: S, kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, t: &Tile<'_>) {
+fn tile_r<S: Simd, const R: usize, const HALF: bool>(
+    s: S,
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+    t: &Tile<'_>,
+) {
     let (a, _) = a[..kc * MR].as_chunks::<MR>();
     let (b, _) = b[..kc * NR].as_chunks::<NR>();
     let full = t.cols == NR;
@@ -62,11 +82,13 @@ fn tile_r<S: Simd, const R: usize>(s: S, kc: usize, a: &[f32], b: &[f32], c: &mu
             *row = if full { load_row(s, cr) } else { load_partial(s, &cr[..t.cols]) };
         }
     }
+    // Vectors per row that carry columns of C (`HALF`: the left half only).
+    let nv = if HALF { ROW / S::LANES / 2 } else { ROW / S::LANES };
     for (ap, bp) in a.iter().zip(b) {
         let bv = load_row(s, bp);
         for r in 0..R {
             let av = s.splat(ap[r]);
-            for (x, &y) in acc[r].as_mut().iter_mut().zip(bv.as_ref()) {
+            for (x, &y) in acc[r].as_mut().iter_mut().zip(bv.as_ref()).take(nv) {
                 *x = s.mul_add(av, y, *x);
             }
         }
