@@ -80,11 +80,12 @@ impl SimdOp for Run<'_> {
     fn run<S: Simd>(self, s: S) {
         let g = self.g;
         let win = window(g);
+        let plan = win.plan();
         let (ip, op, kv) = (g.in_plane(), g.out_plane(), g.kernel[0] * g.kernel[1]);
         for p in 0..g.batch * g.in_channels {
             let c = p % g.in_channels;
             let r = Reduce::Dot { taps: &self.w[c * kv..][..kv], init: self.bias.map_or(0.0, |b| b[c]) };
-            win.run(s, &self.x[p * ip..][..ip], r, self.act, &mut self.y[p * op..][..op], self.scratch, p == 0);
+            win.run(&plan, s, &self.x[p * ip..][..ip], r, self.act, &mut self.y[p * op..][..op], self.scratch, p == 0);
         }
     }
 }

@@ -118,12 +118,13 @@ impl SimdOp for Run<'_> {
     fn run<S: Simd>(self, s: S) {
         let g = self.g;
         let win = g.window();
+        let plan = win.plan();
         let [oh, ow] = g.output;
         let (ip, op) = (g.input[0] * g.input[1], oh * ow);
         let reduce = if self.kind == PoolKind::Max { Reduce::Max } else { Reduce::Sum };
         for p in 0..g.planes {
             let yp = &mut self.y[p * op..][..op];
-            win.run(s, &self.x[p * ip..][..ip], reduce, Activation::None, yp, self.scratch, p == 0);
+            win.run(&plan, s, &self.x[p * ip..][..ip], reduce, Activation::None, yp, self.scratch, p == 0);
             if let PoolKind::Avg { count_include_pad } = self.kind {
                 for (oy, yr) in yp.chunks_exact_mut(ow).enumerate() {
                     let rows = g.count(0, oy, count_include_pad);

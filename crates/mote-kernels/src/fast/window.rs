@@ -42,6 +42,16 @@ pub(crate) enum Reduce<'a> {
     Sum,
 }
 
+/// The per-call part of a [`Window`] computation ([`Window::plan`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    l: Layout,
+    /// Phase offset of each tap (row-major), when `taps > 0`.
+    offs: [usize; MAX_TAPS],
+    /// Taps in `offs`; 0 when the kernel has more than `MAX_TAPS` taps.
+    taps: usize,
+}
+
 /// Sizes of the phase planes and the flat output of one plane.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
@@ -77,12 +87,28 @@ impl Window {
         self.strides[0] * self.strides[1] * self.layout().plane
     }
 
-    /// Computes one plane: `y [oh * ow] = act(reduce over the window of x [ih * iw])`.
-    /// `fresh` says `scratch` does not come from the previous plane of the same call (same
+    /// What every plane of a call shares: the layout and the tap offsets (computed once: they
+    /// take divisions).
+    pub fn plan(&self) -> Plan {
+        let l = self.layout();
+        let [kh, kw] = self.kernel;
+        let mut offs = [0usize; MAX_TAPS];
+        let taps = kh * kw;
+        if taps <= MAX_TAPS {
+            for (t, o) in offs[..taps].iter_mut().enumerate() {
+                *o = self.tap_offset(&l, t / kw, t % kw);
+            }
+        }
+        Plan { l, offs, taps: if taps <= MAX_TAPS { taps } else { 0 } }
+    }
+
+    /// Computes one plane: `y [oh * ow] = act(reduce over the window of x [ih * iw])`, with
+    /// `plan` from [`Window::plan`]. `fresh` says `scratch` does not come from the previous plane of the same call (same
     /// geometry and padding value), so its padding must be written.
     #[inline(always)]
     pub fn run<S: Simd>(
         &self,
+        plan: &Plan,
         s: S,
         x: &[f32],
         r: Reduce<'_>,
@@ -95,7 +121,7 @@ impl Window {
         if oh * ow == 0 {
             return;
         }
-        let l = self.layout();
+        let l = plan.l;
         let phases = &mut scratch[..self.strides[0] * self.strides[1] * l.plane];
         let pad = if matches!(r, Reduce::Max) { f32::NEG_INFINITY } else { 0.0 };
         if fresh {
@@ -103,15 +129,8 @@ impl Window {
         }
         self.load_phases(s, &l, x, phases);
         let y = &mut y[..oh * ow];
-        // Tap offsets computed once (kernels up to MAX_TAPS taps), else per chunk.
-        let [kh, kw] = self.kernel;
-        let mut offs = [0usize; MAX_TAPS];
-        let offs = (kh * kw <= MAX_TAPS).then(|| {
-            for (t, o) in offs[..kh * kw].iter_mut().enumerate() {
-                *o = self.tap_offset(&l, t / kw, t % kw);
-            }
-            &offs[..kh * kw]
-        });
+        // Tap offsets from the plan (kernels up to MAX_TAPS taps), else per chunk.
+        let offs = (plan.taps > 0).then(|| &plan.offs[..plan.taps]);
         let mut out = [0.0f32; CHUNK];
         let mut f0 = 0;
         while f0 + CHUNK <= l.flat {
@@ -216,6 +235,13 @@ impl Window {
                     s.store(&mut e_row[t + e_off..], e);
                     s.store(&mut o_row[t + o_off..], o);
                     t += lanes;
+                }
+                // Whole pairs that land inside both rows, then the rest one by one.
+                let pairs = (iw / 2).min(pw.saturating_sub(e_off.max(o_off)));
+                while t < pairs {
+                    e_row[t + e_off] = xr[2 * t];
+                    o_row[t + o_off] = xr[2 * t + 1];
+                    t += 1;
                 }
                 for (j, &v) in xr.iter().enumerate().skip(2 * t) {
                     let (row, p) = if j % 2 == 0 { (&mut *e_row, j / 2 + e_off) } else { (&mut *o_row, j / 2 + o_off) };
