@@ -1,6 +1,6 @@
 //! Depthwise 2-D convolution (one input and one output channel per group), NCHW, fused bias +
 //! activation, vectorized over output positions with the phase-plane scheme of
-//! [`window`](super::window) (every stride, dilation, padding and kernel size; small planes
+//! `window` module (every stride, dilation, padding and kernel size; small planes
 //! waste few lanes). Weights are used in the ONNX layout, no packing.
 //!
 //! Accumulation order (every ISA): bias (or 0), then taps in `(ky, kx)` row-major order, then the

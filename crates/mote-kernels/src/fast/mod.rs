@@ -13,6 +13,27 @@
 //!
 //! Results agree with the reference kernels within f32 rounding: SIMD paths fuse multiply-adds
 //! and sum in a different order than the reference, so they are not bit-identical across ISAs.
+//!
+//! # Calling it from a runtime
+//!
+//! | op | ahead of time (compiler) | at load | per inference |
+//! | --- | --- | --- | --- |
+//! | Conv (not depthwise) | [`conv_pack_weights_len`], [`conv_pack_weights`] | [`conv2d_scratch_len`] | [`conv2d`] |
+//! | Conv, depthwise ([`Conv2d::is_depthwise`]) | weights as in ONNX | [`depthwise2d_scratch_len`] | [`depthwise2d`] |
+//! | Gemm / MatMul with constant B | [`pack_b_len`], [`pack_b`] (or A: [`pack_a`]) | [`gemm_scratch_len`] | [`gemm()`] |
+//! | Add/Sub/Mul/Div/Max/Min (+ activation) | | | [`binary`], [`binary_in_place`] |
+//! | Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, Tanh | | | [`activation()`], [`activation_in_place`] (or fused: [`Activation`]) |
+//! | MaxPool, AveragePool | | [`pool2d_scratch_len`] | [`pool2d`] |
+//! | GlobalAveragePool | | | [`global_avg_pool`] |
+//! | Softmax (last axis) | | | [`softmax()`] |
+//!
+//! [`Cpu::detect`] runs `cpuid`, which is slow under a hypervisor: detect once at load. One
+//! scratch buffer sized by the largest `*_len` of a model serves every call (kernels do not
+//! keep anything in it between calls).
+//!
+//! Packed weights are ISA-independent and versioned ([`PACK_FORMAT_VERSION`]; layouts in
+//! [`gemm`](mod@gemm) and [`conv_pack_weights`]): store the version with them and repack when it
+//! changes. `MR`/`NR` are part of the format.
 
 pub mod activation;
 pub mod conv;

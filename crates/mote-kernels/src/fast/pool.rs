@@ -1,5 +1,5 @@
 //! 2-D pooling, NCHW: max and average over windows (vectorized over output positions with the
-//! phase-plane scheme of [`window`](super::window)), and global average pooling.
+//! phase-plane scheme of `window` module), and global average pooling.
 
 use super::activation::Activation;
 use super::conv::GeometryError;
