@@ -77,3 +77,16 @@ fn depthwise2d_effnet_shapes() {
         run_case(ConvCase { g, bias: true, act: Activation::Clip { lo: 0.0, hi: 6.0 }, seed: 11 });
     }
 }
+
+#[test]
+fn depthwise2d_zero_sized() {
+    let base = dw(3, 5, 5, [3, 3], [1, 1], [1, 1], [1, 1], [1, 1]).expect("valid");
+    let act = Activation::Relu;
+    // No batch; no output rows.
+    run_case(ConvCase { g: Conv2d { batch: 0, ..base }, bias: true, act, seed: 1 });
+    run_case(ConvCase { g: Conv2d { input: [0, 5], output: [0, 5], ..base }, bias: true, act, seed: 1 });
+    // An empty input plane whose padding still makes outputs (bias only).
+    let pad_only = dw(3, 0, 5, [3, 3], [1, 1], [1, 1], [2, 1], [2, 1]).expect("valid");
+    assert_eq!(pad_only.output, [2, 5]);
+    run_case(ConvCase { g: pad_only, bias: true, act, seed: 1 });
+}
