@@ -37,28 +37,38 @@ pub(crate) struct Tile<'a> {
 const _: () = assert!(NR == ROW && MR == 6);
 
 /// Computes one tile into `c` (row `r` of the tile starts at `c[r * ldc]`). `a` holds `kc`
-/// groups of `MR` floats, `b` holds `kc` groups of `NR` floats.
+/// groups of `MR` floats; `b` holds `kc` rows of `NR` floats, `ldb` apart (`NR`: a packed
+/// panel; more: B read in place).
 #[inline(always)]
-pub(crate) fn tile<S: Simd>(s: S, kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, t: &Tile<'_>) {
+pub(crate) fn tile<S: Simd>(
+    s: S,
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    t: &Tile<'_>,
+) {
     if t.cols <= NR / 2 {
         // A narrow edge tile: only the left half of the B panel carries columns of C.
         match t.rows {
-            6 => tile_r::<S, 6, true>(s, kc, a, b, c, ldc, t),
-            5 => tile_r::<S, 5, true>(s, kc, a, b, c, ldc, t),
-            4 => tile_r::<S, 4, true>(s, kc, a, b, c, ldc, t),
-            3 => tile_r::<S, 3, true>(s, kc, a, b, c, ldc, t),
-            2 => tile_r::<S, 2, true>(s, kc, a, b, c, ldc, t),
-            _ => tile_r::<S, 1, true>(s, kc, a, b, c, ldc, t),
+            6 => tile_r::<S, 6, true>(s, kc, a, b, ldb, c, ldc, t),
+            5 => tile_r::<S, 5, true>(s, kc, a, b, ldb, c, ldc, t),
+            4 => tile_r::<S, 4, true>(s, kc, a, b, ldb, c, ldc, t),
+            3 => tile_r::<S, 3, true>(s, kc, a, b, ldb, c, ldc, t),
+            2 => tile_r::<S, 2, true>(s, kc, a, b, ldb, c, ldc, t),
+            _ => tile_r::<S, 1, true>(s, kc, a, b, ldb, c, ldc, t),
         }
         return;
     }
     match t.rows {
-        6 => tile_r::<S, 6, false>(s, kc, a, b, c, ldc, t),
-        5 => tile_r::<S, 5, false>(s, kc, a, b, c, ldc, t),
-        4 => tile_r::<S, 4, false>(s, kc, a, b, c, ldc, t),
-        3 => tile_r::<S, 3, false>(s, kc, a, b, c, ldc, t),
-        2 => tile_r::<S, 2, false>(s, kc, a, b, c, ldc, t),
-        _ => tile_r::<S, 1, false>(s, kc, a, b, c, ldc, t),
+        6 => tile_r::<S, 6, false>(s, kc, a, b, ldb, c, ldc, t),
+        5 => tile_r::<S, 5, false>(s, kc, a, b, ldb, c, ldc, t),
+        4 => tile_r::<S, 4, false>(s, kc, a, b, ldb, c, ldc, t),
+        3 => tile_r::<S, 3, false>(s, kc, a, b, ldb, c, ldc, t),
+        2 => tile_r::<S, 2, false>(s, kc, a, b, ldb, c, ldc, t),
+        _ => tile_r::<S, 1, false>(s, kc, a, b, ldb, c, ldc, t),
     }
 }
 
@@ -68,12 +78,12 @@ fn tile_r<S: Simd, const R: usize, const HALF: bool>(
     kc: usize,
     a: &[f32],
     b: &[f32],
+    ldb: usize,
     c: &mut [f32],
     ldc: usize,
     t: &Tile<'_>,
 ) {
     let (a, _) = a[..kc * MR].as_chunks::<MR>();
-    let (b, _) = b[..kc * NR].as_chunks::<NR>();
     let full = t.cols == NR;
     let mut acc = [s.row_zero(); R];
     if t.accumulate {
@@ -82,16 +92,11 @@ fn tile_r<S: Simd, const R: usize, const HALF: bool>(
             *row = if full { load_row(s, cr) } else { load_partial(s, &cr[..t.cols]) };
         }
     }
-    // Vectors per row that carry columns of C (`HALF`: the left half only).
-    let nv = if HALF { ROW / S::LANES / 2 } else { ROW / S::LANES };
-    for (ap, bp) in a.iter().zip(b) {
-        let bv = load_row(s, bp);
-        for r in 0..R {
-            let av = s.splat(ap[r]);
-            for (x, &y) in acc[r].as_mut().iter_mut().zip(bv.as_ref()).take(nv) {
-                *x = s.mul_add(av, y, *x);
-            }
-        }
+    if ldb == NR {
+        let (b, _) = b[..kc * NR].as_chunks::<NR>();
+        products::<S, R, HALF>(s, &mut acc, a, b.iter().map(|r| r.as_slice()));
+    } else if kc > 0 {
+        products::<S, R, HALF>(s, &mut acc, a, b[..(kc - 1) * ldb + NR].chunks(ldb));
     }
     if t.finish {
         finish(s, &mut acc, t);
@@ -104,6 +109,28 @@ fn tile_r<S: Simd, const R: usize, const HALF: bool>(
             let mut tmp = [0.0f32; NR];
             store_row(s, &mut tmp, row);
             cr[..t.cols].copy_from_slice(&tmp[..t.cols]);
+        }
+    }
+}
+
+/// `acc[r] += a[p][r] * b[p]` for every K step `p` (`b` yields one row of at least `NR` floats
+/// per step), in increasing `p`.
+#[inline(always)]
+fn products<'b, S: Simd, const R: usize, const HALF: bool>(
+    s: S,
+    acc: &mut [S::Row; R],
+    a: &[[f32; MR]],
+    b: impl Iterator<Item = &'b [f32]>,
+) {
+    // Vectors per row that carry columns of C (`HALF`: the left half only).
+    let nv = if HALF { ROW / S::LANES / 2 } else { ROW / S::LANES };
+    for (ap, bp) in a.iter().zip(b) {
+        let bv = load_row(s, bp);
+        for r in 0..R {
+            let av = s.splat(ap[r]);
+            for (x, &y) in acc[r].as_mut().iter_mut().zip(bv.as_ref()).take(nv) {
+                *x = s.mul_add(av, y, *x);
+            }
         }
     }
 }

@@ -37,6 +37,9 @@ const MC: usize = 144;
 /// N block (a multiple of `NR`): the `KC x NC` B block (4 MiB) stays in L3.
 const NC: usize = 4080;
 
+/// Largest `m` for which a row-major B is read in place instead of packed.
+const DIRECT_B_MAX_M: usize = 48;
+
 /// A GEMM operand.
 #[derive(Clone, Copy, Debug)]
 pub enum Operand<'a> {
@@ -216,19 +219,33 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
     let kc_max = k.clamp(1, KC);
     let b_len = if matches!(g.b, BSrc::Packed(_)) { 0 } else { kc_max * n.min(NC).div_ceil(NR) * NR };
     let (b_buf, a_buf) = scratch.split_at_mut(b_len);
+    // A row-major B feeding few rows of A is read in place: packing it would cost more than
+    // the products it serves.
+    let direct = match g.b {
+        BSrc::Strided(src) if src.cs == 1 && src.rs >= NR && m <= DIRECT_B_MAX_M => Some(src),
+        _ => None,
+    };
     for jc in (0..n).step_by(NC) {
         let nc = (n - jc).min(NC);
         // At least one K block, so that k == 0 still stores bias + activation.
         let mut pc = 0;
         loop {
             let kc = (k - pc).min(KC);
-            let (b_data, b_stride, b_off, b_first) = match g.b {
-                BSrc::Packed(p) => (p, k * NR, pc * NR, jc / NR),
-                BSrc::Strided(src) => {
+            let (b_data, b_stride, b_off, b_first) = match (g.b, direct) {
+                (_, Some(src)) => {
+                    // Only the edge panel (if any) is packed.
+                    let full = nc / NR * NR;
+                    if full < nc {
+                        pack::pack_b_block(src, (pc, kc), (jc + full, nc - full), b_buf);
+                    }
+                    (&*b_buf, kc * NR, 0, 0)
+                }
+                (BSrc::Packed(p), None) => (p, k * NR, pc * NR, jc / NR),
+                (BSrc::Strided(src), None) => {
                     pack::pack_b_block(src, (pc, kc), (jc, nc), b_buf);
                     (&*b_buf, kc * NR, 0, 0)
                 }
-                BSrc::Im2col(src) => {
+                (BSrc::Im2col(src), None) => {
                     pack::pack_b_im2col(src, (pc, kc), (jc, nc), b_buf);
                     (&*b_buf, kc * NR, 0, 0)
                 }
@@ -243,7 +260,12 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                     }
                 };
                 for jr in (0..nc).step_by(NR) {
-                    let bp = &b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR];
+                    let (bp, ldb) = match direct {
+                        // Full panels read in place; the edge panel was packed.
+                        Some(src) if jr + NR <= nc => (&src.data[pc * src.rs + jc + jr..], src.rs),
+                        Some(_) => (&b_data[..kc * NR], NR),
+                        None => (&b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR], NR),
+                    };
                     let col = jc + jr;
                     for ir in (0..mc).step_by(MR) {
                         let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
@@ -260,7 +282,7 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                             },
                             act: g.act,
                         };
-                        micro::tile(s, kc, ap, bp, &mut c[row * g.ldc + col..], g.ldc, &t);
+                        micro::tile(s, kc, ap, bp, ldb, &mut c[row * g.ldc + col..], g.ldc, &t);
                     }
                 }
             }

@@ -56,7 +56,9 @@ pub(crate) fn pack_b_block(b: Strided<'_>, (p0, kc): (usize, usize), (j0, nc): (
         for pj in 0..panels {
             let cols = (nc - pj * NR).min(NR);
             let dst = &mut out[(pj * kc + q) * NR..][..NR];
-            if b.cs == 1 {
+            if b.cs == 1 && cols == NR {
+                copy_nr(&b.data[base + pj * NR..], dst);
+            } else if b.cs == 1 {
                 dst[..cols].copy_from_slice(&b.data[base + pj * NR..][..cols]);
             } else {
                 for (j, d) in dst[..cols].iter_mut().enumerate() {
@@ -110,7 +112,9 @@ pub(crate) fn pack_b_im2col(src: Im2col<'_>, (p0, kc): (usize, usize), (j0, nc):
                     let len = (NR - j % NR).min(hi - ox);
                     let dst = &mut out[((j / NR) * kc + q) * NR + j % NR..][..len];
                     let xi = ((ox * sw) as isize + x_off) as usize;
-                    if sw == 1 {
+                    if sw == 1 && len == NR {
+                        copy_nr(&xr[xi..], dst);
+                    } else if sw == 1 {
                         dst.copy_from_slice(&xr[xi..xi + len]);
                     } else {
                         for (d, &v) in dst.iter_mut().zip(xr[xi..].iter().step_by(sw)) {
@@ -123,4 +127,11 @@ pub(crate) fn pack_b_im2col(src: Im2col<'_>, (p0, kc): (usize, usize), (j0, nc):
             n += ox1 - ox0;
         }
     }
+}
+
+/// `dst[..NR] = src[..NR]`: a copy of constant length, which compiles to vector moves (a
+/// variable-length one calls `memcpy`, slow for 16 floats).
+#[inline(always)]
+fn copy_nr(src: &[f32], dst: &mut [f32]) {
+    dst[..NR].copy_from_slice(&src[..NR]);
 }

@@ -148,3 +148,12 @@ fn gemm_with_k_zero_stores_bias_and_activation() {
         run_case(Case { bias, act: Activation::Sigmoid, ..base(5, 9, 0) });
     }
 }
+
+#[test]
+fn gemm_reads_b_in_place_only_when_rows_hold_a_panel() {
+    // k = 1 with a transposed B gives a row-major B with row stride 1 (< NR): it must be packed.
+    run_case(Case { b_trans: true, ..base(3, 20, 1) });
+    // Row stride exactly NR, and B read in place with an edge panel and several K blocks.
+    run_case(base(5, 16, 3));
+    run_case(Case { bias: BiasKind::Col, ..base(48, 37, 600) });
+}
