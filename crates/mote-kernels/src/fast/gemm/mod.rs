@@ -231,7 +231,7 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
     // A row-major B feeding few rows of A is read in place: packing it would cost more than
     // the products it serves.
     let direct = match g.b {
-        BSrc::Strided(src) if src.cs == 1 && src.rs >= NR && m <= DIRECT_B_MAX_M => Some(src),
+        BSrc::Strided(src) if k > 0 && src.cs == 1 && src.rs >= NR && m <= DIRECT_B_MAX_M => Some(src),
         _ => None,
     };
     for jc in (0..n).step_by(NC) {

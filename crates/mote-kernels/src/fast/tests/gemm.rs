@@ -156,4 +156,6 @@ fn gemm_reads_b_in_place_only_when_rows_hold_a_panel() {
     // Row stride exactly NR, and B read in place with an edge panel and several K blocks.
     run_case(base(5, 16, 3));
     run_case(Case { bias: BiasKind::Col, ..base(48, 37, 600) });
+    // k = 0: B is an empty slice, nothing may be read from it.
+    run_case(Case { bias: BiasKind::Col, ..base(1, 32, 0) });
 }
