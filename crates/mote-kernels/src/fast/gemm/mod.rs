@@ -255,7 +255,7 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                     (&*b_buf, kc * NR, 0, 0)
                 }
                 (BSrc::Im2col(src), None) => {
-                    pack::pack_b_im2col(src, (pc, kc), (jc, nc), b_buf);
+                    pack::pack_b_im2col(s, src, (pc, kc), (jc, nc), b_buf);
                     (&*b_buf, kc * NR, 0, 0)
                 }
             };

@@ -9,6 +9,7 @@
 
 use super::{MR, NR};
 use crate::fast::conv::Conv2d;
+use crate::fast::simd::Simd;
 
 /// A row-major matrix read through strides: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +82,14 @@ pub(crate) struct Im2col<'a> {
 }
 
 /// Packs rows `p0..p0+kc`, columns `j0..j0+nc` of an im2col matrix like [`pack_b_block`].
-pub(crate) fn pack_b_im2col(src: Im2col<'_>, (p0, kc): (usize, usize), (j0, nc): (usize, usize), out: &mut [f32]) {
+#[inline(always)]
+pub(crate) fn pack_b_im2col<S: Simd>(
+    s: S,
+    src: Im2col<'_>,
+    (p0, kc): (usize, usize),
+    (j0, nc): (usize, usize),
+    out: &mut [f32],
+) {
     let g = src.g;
     let [ih, iw] = g.input;
     let [kh, kw] = g.kernel;
@@ -114,6 +122,8 @@ pub(crate) fn pack_b_im2col(src: Im2col<'_>, (p0, kc): (usize, usize), (j0, nc):
                     let xi = ((ox * sw) as isize + x_off) as usize;
                     if sw == 1 && len == NR {
                         copy_nr(&xr[xi..], dst);
+                    } else if sw == 2 && len == NR && xi + 2 * NR <= iw {
+                        evens_nr(s, &xr[xi..xi + 2 * NR], dst);
                     } else if sw == 1 {
                         dst.copy_from_slice(&xr[xi..xi + len]);
                     } else {
@@ -134,4 +144,15 @@ pub(crate) fn pack_b_im2col(src: Im2col<'_>, (p0, kc): (usize, usize), (j0, nc):
 #[inline(always)]
 fn copy_nr(src: &[f32], dst: &mut [f32]) {
     dst[..NR].copy_from_slice(&src[..NR]);
+}
+
+/// `dst[j] = src[2 j]` for `j < NR` with vector loads and deinterleaving shuffles (a stride-2
+/// im2col row).
+#[inline(always)]
+fn evens_nr<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
+    let (src, dst) = (&src[..2 * NR], &mut dst[..NR]);
+    for (d, x) in dst.chunks_exact_mut(S::LANES).zip(src.chunks_exact(2 * S::LANES)) {
+        let (even, _) = s.deinterleave(s.load(x), s.load(&x[S::LANES..]));
+        s.store(d, even);
+    }
 }

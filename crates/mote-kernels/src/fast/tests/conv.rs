@@ -156,6 +156,9 @@ fn conv2d_deep_and_wide_layers() {
     run_case(conv_case(40, 150, 4, 3, 1, 1));
     run_case(conv_case(3, 32, 17, 3, 2, 1));
     run_case(conv_case(30, 7, 6, 3, 1, 1));
+    // Wide stride-2 inputs: im2col rows gathered with vector deinterleaving.
+    run_case(conv_case(3, 8, 70, 3, 2, 1));
+    run_case(conv_case(2, 5, 101, 5, 2, 2));
 }
 
 #[test]
