@@ -152,6 +152,11 @@ pub fn conv2d_scratch_len(g: &Conv2d) -> usize {
 /// `y = act(conv(x, w) + bias)`: `x` is `[N, C, H, W]`, `y` is `[N, M, OH, OW]` (overwritten),
 /// `packed_w` comes from [`conv_pack_weights`], `bias` has `M` values.
 ///
+/// Every valid geometry works, but depthwise ones ([`Conv2d::is_depthwise`]) are much faster
+/// with [`depthwise2d`](super::depthwise2d) (unpacked weights). 1x1, stride-1, unpadded
+/// convolutions read `x` in place or pack it per call; others pack im2col panels straight from
+/// `x` into `scratch` (never materialising the im2col matrix).
+///
 /// Panics (a caller bug) if `g` is invalid ([`Conv2d::validate`]) or a slice is shorter than
 /// its shape.
 pub fn conv2d(
