@@ -1,0 +1,9 @@
+//! Property tests: every fast path (each ISA this machine has, and the portable path) against
+//! the reference kernels, on random shapes including edge sizes.
+
+mod conv;
+mod depthwise;
+mod elementwise;
+mod gemm;
+mod pool;
+mod util;
