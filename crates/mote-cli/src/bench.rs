@@ -57,7 +57,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
         bail!("--runs must be at least 1");
     }
     if a.threads != 1 {
-        bail!("--threads {}: both engines run on one thread for now (the multi-threaded runtime is not built yet)", a.threads);
+        bail!(
+            "--threads {}: both engines run on one thread for now (the multi-threaded runtime is not built yet)",
+            a.threads
+        );
     }
     if crate::compiled::is_mote(&a.model) {
         return bench_compiled(&a);
@@ -129,8 +132,10 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
     let t0 = Instant::now();
     let file = crate::compiled::open(&a.model)?;
     let rt = crate::compiled::load(&file, &a.model)?;
-    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let t1 = Instant::now();
+    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+    let arena_ms = t1.elapsed().as_secs_f64() * 1e3;
     let g = crate::compiled::interface(&rt);
     let inputs = bench_inputs(&g, a.input_dir.as_deref(), &a.shapes)?;
     for (i, (&id, v)) in g.runtime_inputs().iter().zip(&inputs).enumerate() {
@@ -152,7 +157,9 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
         let v = json!({
             "model": a.model.display().to_string(),
             "engine": "mote-rt",
+            "isa": rt.cpu().isa().name(),
             "load_ms": load_ms,
+            "arena_alloc_ms": arena_ms,
             "median_ms": p.median, "p90_ms": p.p90, "p99_ms": p.p99, "min_ms": p.min, "mean_ms": p.mean,
             "arena_bytes": plan.arena_size,
             "peak_live_bytes": plan.peak_live,
@@ -166,7 +173,10 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
         println!("{v:#}");
     } else {
         println!("model     {} (mote runtime)", a.model.display());
-        println!("load      {load_ms:.3} ms (map + validate)");
+        println!(
+            "load      {load_ms:.3} ms (map + validate), arena allocation {arena_ms:.3} ms, kernels {}",
+            rt.cpu().isa().name()
+        );
         println!(
             "latency   median {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  min {:.3} ms  ({} runs, {} warm-up)",
             p.median, p.p90, p.p99, p.min, a.runs, a.warmup

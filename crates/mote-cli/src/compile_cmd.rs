@@ -111,7 +111,11 @@ fn parse_const(g: &mote_ir::Graph, s: &str) -> Result<(String, mote_ir::Tensor)>
     })?;
     let mote_ir::ValueType::Tensor(tt) = &g.value(id).ty else { bail!("--const: input `{name}` is not a tensor") };
     let dtype = tt.dtype.with_context(|| format!("--const: input `{name}` has no declared element type"))?;
-    let v: Vec<f64> = vals.split(',').map(|x| x.trim().parse()).collect::<Result<_, _>>().with_context(|| format!("--const `{s}`: bad number"))?;
+    let v: Vec<f64> = vals
+        .split(',')
+        .map(|x| x.trim().parse())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--const `{s}`: bad number"))?;
     let declared: Option<Vec<usize>> = tt.shape.as_ref().and_then(|d| d.iter().map(|x| x.known()).collect());
     let shape = match declared {
         Some(d) if d.iter().product::<usize>() == v.len() => d,

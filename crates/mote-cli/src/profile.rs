@@ -114,7 +114,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
         let (s, gflops) = row(i)?;
         let share = if total > 0.0 { 100.0 * med[i] / total } else { 0.0 };
         let name: String = s.name.chars().take(48).collect();
-        println!("{i:>5}  {:<14} {:>9.4} {share:>5.1}% {:>12} {gflops:>8.2}  {name}", format!("{:?}", s.op), med[i], macs[i]);
+        println!(
+            "{i:>5}  {:<14} {:>9.4} {share:>5.1}% {:>12} {gflops:>8.2}  {name}",
+            format!("{:?}", s.op),
+            med[i],
+            macs[i]
+        );
     }
     let mut by_op: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
     for i in 0..n {
@@ -124,7 +129,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
     println!("\nby op:");
     for (op, (ms, mc)) in &by_op {
-        println!("  {op:<14} {ms:>9.4} ms {:>5.1}%  {:>8.2} GFLOP/s", 100.0 * ms / total.max(1e-12), 2.0 * *mc as f64 / (ms * 1e6).max(1e-12));
+        println!(
+            "  {op:<14} {ms:>9.4} ms {:>5.1}%  {:>8.2} GFLOP/s",
+            100.0 * ms / total.max(1e-12),
+            2.0 * *mc as f64 / (ms * 1e6).max(1e-12)
+        );
     }
     println!("\nmemory timeline (arena {}, peak live {}):", bytes(arena_size), bytes(m.plan().peak_live));
     let width = 50.0;

@@ -14,8 +14,18 @@ pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u
     for (k, v) in meta {
         b.meta(k, v).map_err(werr)?;
     }
+    // Weights nobody reads (e.g. the plain copy of a weight that was packed) are left out.
+    let mut used = vec![false; p.tensors.len()];
+    for s in &p.steps {
+        s.inputs.iter().flatten().chain(&s.outputs).for_each(|&t| used[t] = true);
+    }
+    p.inputs.iter().chain(&p.outputs).for_each(|&(t, _)| used[t] = true);
     let mut ids = Vec::with_capacity(p.tensors.len());
-    for t in &p.tensors {
+    for (i, t) in p.tensors.iter().enumerate() {
+        if !used[i] {
+            ids.push(u32::MAX);
+            continue;
+        }
         let dims: Vec<u32> = t
             .dims
             .iter()
@@ -33,6 +43,10 @@ pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u
             nbytes: t.nbytes() as u64,
             name: t.name.clone(),
         };
+        if let Some(version) = t.packed {
+            d.layout = Layout::Packed;
+            d.layout_param = version;
+        }
         let id = match &t.place {
             Place::Arena { buf, offset } => {
                 d.offset = (m.offsets.get(*buf).copied().unwrap_or(0) + offset) as u64;

@@ -112,9 +112,9 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     o.bindings.dims = opts.dims.clone();
     o.bindings.constants = opts.constants.clone();
     let optimized = mote_opt::optimize(&mut graph, &o).map_err(|e| match e {
-        mote_opt::OptError::UnknownInput { .. } | mote_opt::OptError::UnknownSymbol { .. } | mote_opt::OptError::Bind { .. } => {
-            CompileError::Interface(e.to_string())
-        }
+        mote_opt::OptError::UnknownInput { .. }
+        | mote_opt::OptError::UnknownSymbol { .. }
+        | mote_opt::OptError::Bind { .. } => CompileError::Interface(e.to_string()),
         e => CompileError::Infer(e.to_string()),
     })?;
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
@@ -154,7 +154,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         arena_bytes: m.arena,
         scratch_bytes: m.scratch_size,
         peak_live_bytes: m.peak_live,
-        weights_bytes: p.weights.iter().map(|w| w.len()).sum(),
+        weights_bytes: mote_format::Model::parse(buf.as_ref()).map_or(0, |m| m.weights().len()),
         file_bytes: bytes.len(),
         optimizer: optimized.to_string(),
     };

@@ -27,6 +27,9 @@ pub struct LTensor {
     pub dims: Vec<usize>,
     pub place: Place,
     pub name: String,
+    /// Packed for the fast kernels: the packing's version (`Layout::Packed`); the dims stay the
+    /// logical ones and the bytes are the weight's.
+    pub packed: Option<u32>,
 }
 
 impl LTensor {
@@ -78,19 +81,33 @@ impl Program {
             dims,
             place: Place::Arena { buf: self.bufs.len() - 1, offset: 0 },
             name: name.into(),
+            packed: None,
         })
     }
 
     /// A weight tensor with its little-endian bytes.
     pub fn weight(&mut self, dtype: DType, dims: Vec<usize>, bytes: Vec<u8>, name: impl Into<String>) -> usize {
         self.weights.push(bytes);
-        self.tensor(LTensor { dtype, dims, place: Place::Weight(self.weights.len() - 1), name: name.into() })
+        self.tensor(LTensor {
+            dtype,
+            dims,
+            place: Place::Weight(self.weights.len() - 1),
+            name: name.into(),
+            packed: None,
+        })
+    }
+
+    /// A weight in a packed layout (`version` of the packing), f32 values.
+    pub fn packed_weight(&mut self, dims: Vec<usize>, data: &[f32], version: u32, name: impl Into<String>) -> usize {
+        let t = self.weight(DType::F32, dims, data.iter().flat_map(|x| x.to_le_bytes()).collect(), name);
+        self.tensors[t].packed = Some(version);
+        t
     }
 
     /// Another view (dims) of tensor `t`'s bytes.
     pub fn alias(&mut self, t: usize, dims: Vec<usize>, name: impl Into<String>) -> usize {
         let base = &self.tensors[t];
-        let view = LTensor { dtype: base.dtype, dims, place: base.place.clone(), name: name.into() };
+        let view = LTensor { dtype: base.dtype, dims, place: base.place.clone(), name: name.into(), packed: None };
         self.tensor(view)
     }
 

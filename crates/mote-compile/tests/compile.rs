@@ -12,7 +12,8 @@ fn compiled_small_model_matches_the_interpreter() {
     let x = Value::Tensor(common::input(&[1, 3, 8, 8]));
     let want = mote_interp::run(&g, vec![x.clone()]).unwrap();
     let got = host::compile_and_run(&g, &[x], &Options::default()).unwrap();
-    let (w, o) = (want[0].as_tensor().unwrap().to_f32_vec().unwrap(), got[0].as_tensor().unwrap().to_f32_vec().unwrap());
+    let (w, o) =
+        (want[0].as_tensor().unwrap().to_f32_vec().unwrap(), got[0].as_tensor().unwrap().to_f32_vec().unwrap());
     assert_eq!(w.len(), o.len());
     for (a, b) in w.iter().zip(&o) {
         assert!((a - b).abs() <= 1e-6, "{a} vs {b}");

@@ -5,6 +5,8 @@
 use mote_core::DType;
 use mote_format::{Model, Storage, TensorRef};
 
+use mote_kernels::fast::Cpu;
+
 use crate::error::{RtError, StepFault};
 use crate::mem::{Mem, overlaps};
 use crate::ops::{Io, Step, same};
@@ -41,12 +43,19 @@ pub enum Event {
 #[derive(Debug)]
 pub struct Runtime<'a> {
     model: Model<'a>,
+    cpu: Cpu,
 }
 
 impl<'a> Runtime<'a> {
     /// Parses and validates `bytes` (8-byte aligned; see [`Model::parse`]). After this, no
     /// sequence of bytes in the file can make [`Runtime::invoke`] read or write out of bounds.
     pub fn load(bytes: &'a [u8]) -> Result<Runtime<'a>, RtError> {
+        Runtime::load_with(bytes, Cpu::detect())
+    }
+
+    /// [`Runtime::load`] with the kernels' instruction set chosen by the caller
+    /// (`Cpu::scalar()` runs the portable kernels everywhere).
+    pub fn load_with(bytes: &'a [u8], cpu: Cpu) -> Result<Runtime<'a>, RtError> {
         let model = Model::parse(bytes)?;
         let plan = model.plan();
         let scratch = (plan.scratch_offset, plan.scratch_size);
@@ -79,7 +88,12 @@ impl<'a> Runtime<'a> {
                 }
             }
         }
-        Ok(Runtime { model })
+        Ok(Runtime { model, cpu })
+    }
+
+    /// The instruction set the kernels use.
+    pub fn cpu(&self) -> Cpu {
+        self.cpu
     }
 
     pub fn model(&self) -> &Model<'a> {
@@ -161,7 +175,7 @@ impl<'a> Runtime<'a> {
                 &mut []
             };
             observe(Event::Begin(i as u32));
-            step.run(&mem, &io, scratch).map_err(|what| RtError::Data { step: i as u32, what })?;
+            step.run(&mem, &io, scratch, self.cpu).map_err(|what| RtError::Data { step: i as u32, what })?;
             observe(Event::End(i as u32));
         }
         Ok(())

@@ -9,13 +9,12 @@ use std::vec::Vec;
 use crate::error::RtError;
 use crate::exec::{ARENA_ALIGN, Event, Runtime};
 
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([u8; ARENA_ALIGN]);
-
-/// A zeroed, 64-byte aligned byte buffer (arenas, and files read into memory).
+/// A zeroed, 64-byte aligned byte buffer (arenas, and files read into memory). Allocated with
+/// `calloc` (a zeroed `Vec`), so a large buffer is lazily mapped zero pages: allocating a big
+/// arena costs nothing until it is touched.
 pub struct AlignedBuf {
-    lines: Vec<Line>,
+    bytes: Vec<u8>,
+    off: usize,
     len: usize,
 }
 
@@ -27,7 +26,10 @@ impl std::fmt::Debug for AlignedBuf {
 
 impl AlignedBuf {
     pub fn zeroed(len: usize) -> AlignedBuf {
-        AlignedBuf { lines: std::vec![Line([0; ARENA_ALIGN]); len.div_ceil(ARENA_ALIGN)], len }
+        let bytes = std::vec![0u8; len + ARENA_ALIGN];
+        // The heap block does not move when the Vec does, so the offset stays valid.
+        let off = bytes.as_ptr().align_offset(ARENA_ALIGN);
+        AlignedBuf { bytes, off, len }
     }
 
     pub fn from_bytes(bytes: &[u8]) -> AlignedBuf {
@@ -39,15 +41,13 @@ impl AlignedBuf {
 
 impl AsRef<[u8]> for AlignedBuf {
     fn as_ref(&self) -> &[u8] {
-        // SAFETY: `lines` is contiguous plain bytes of at least `len` bytes.
-        unsafe { std::slice::from_raw_parts(self.lines.as_ptr() as *const u8, self.len) }
+        &self.bytes[self.off..self.off + self.len]
     }
 }
 
 impl AsMut<[u8]> for AlignedBuf {
     fn as_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_ref`, borrowed mutably through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr() as *mut u8, self.len) }
+        &mut self.bytes[self.off..self.off + self.len]
     }
 }
 

@@ -33,6 +33,7 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             let r = a.window.resolve(&xd[2..], &wd[2..]).map_err(|e| e.0)?;
             let y = l.output(n, 0)?;
             let act = l.fused_act(y);
+            let w = pack_conv_weights(l, n, w, a.group, &r, &l.p.tensors[y].dims.clone())?;
             let attrs = encode::conv(a.group, &r.kernel, &r.strides, &r.dilations, &r.pads_begin, act);
             l.p.step(OpCode::Conv, vec![Some(x), Some(w), b], vec![y], attrs, &n.name);
         }
@@ -173,6 +174,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             };
             let y = l.output(n, 0)?;
             let act = l.fused_act(y);
+            let fast = *alpha == 1.0
+                && (*beta == 1.0 || kind == BiasKind::None)
+                && matches!(kind, BiasKind::None | BiasKind::PerColumn | BiasKind::PerRow);
+            let b = if fast { pack_b(l, n, 1, b, k, nn, *trans_b)? } else { b };
             let g = encode::GemmAttrs {
                 m,
                 n: nn,
@@ -276,6 +281,7 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
     }
     let y = l.output(n, 0)?;
     let act = l.fused_act(y);
+    let b = if keep.is_empty() && !b1 { pack_b(l, n, 1, b, k, nn, false)? } else { b };
     let g = encode::GemmAttrs {
         m,
         n: nn,
@@ -292,4 +298,76 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
     };
     l.p.step(OpCode::Gemm, vec![Some(a), Some(b)], vec![y], encode::gemm(&g), &n.name);
     Ok(())
+}
+
+/// Packs a constant Conv weight for the fast kernels when the runtime will take the packed path
+/// (2-D or 1-D, non-negative pads, not depthwise); otherwise returns `w` unchanged.
+fn pack_conv_weights(
+    l: &mut Lowerer<'_>,
+    n: &Node,
+    w: usize,
+    group: usize,
+    r: &mote_ir::ops::nn::Resolved,
+    ydims: &[usize],
+) -> R<usize> {
+    use mote_kernels::reference::nn::Spatial;
+    use mote_kernels::reference::nn::conv::Channels;
+    let Some(wv) = n.input(1) else { return Ok(w) };
+    if l.konst(wv).is_none() {
+        return Ok(w);
+    }
+    let x = l.input(n, 0)?;
+    let xd = l.p.tensors[x].dims.clone();
+    let rank = xd.len() - 2;
+    if rank > 2 || r.pads_begin.iter().any(|&p| p < 0) {
+        return Ok(w);
+    }
+    let o = 3 - rank;
+    let mut sp =
+        Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+    for i in 0..rank {
+        sp.input[o + i] = xd[2 + i];
+        sp.output[o + i] = ydims[2 + i];
+        sp.kernel[o + i] = r.kernel[i];
+        sp.strides[o + i] = r.strides[i];
+        sp.dilations[o + i] = r.dilations[i];
+        sp.pads[o + i] = r.pads_begin[i];
+    }
+    let ch = Channels { batch: xd[0], in_channels: xd[1], out_channels: ydims[1], group };
+    let g = mote_rt::ops::ConvGeometry { ch, sp, act: mote_rt::ops::Act::NONE };
+    let Some(c) = mote_rt::ops::fast_geometry(&g) else { return Ok(w) };
+    if c.is_depthwise() {
+        return Ok(w);
+    }
+    let data = l.konst(wv).ok_or("weights vanished")?.to_f32_vec().map_err(|e| e.to_string())?;
+    let mut packed = vec![0f32; mote_kernels::fast::conv_pack_weights_len(&c)];
+    mote_kernels::fast::conv_pack_weights(&c, &data, &mut packed);
+    let dims = l.p.tensors[w].dims.clone();
+    Ok(l.p.packed_weight(
+        dims,
+        &packed,
+        mote_kernels::fast::PACK_FORMAT_VERSION,
+        format!("{}.packed", l.g.value(wv).name),
+    ))
+}
+
+/// Packs a constant B (`[k, n]`, or `[n, k]` when transposed) for the fast GEMM; otherwise
+/// returns `b` unchanged.
+fn pack_b(l: &mut Lowerer<'_>, n: &Node, input: usize, b: usize, k: usize, nn: usize, trans: bool) -> R<usize> {
+    let Some(bv) = n.input(input) else { return Ok(b) };
+    let Some(bc) = l.konst(bv) else { return Ok(b) };
+    if bc.dtype() != DType::F32 {
+        return Ok(b);
+    }
+    let data = bc.to_f32_vec().map_err(|e| e.to_string())?;
+    let (rs, cs) = if trans { (1, k) } else { (nn, 1) };
+    let mut packed = vec![0f32; mote_kernels::fast::pack_b_len(k, nn)];
+    mote_kernels::fast::pack_b(k, nn, &data, rs, cs, &mut packed);
+    let dims = l.p.tensors[b].dims.clone();
+    Ok(l.p.packed_weight(
+        dims,
+        &packed,
+        mote_kernels::fast::PACK_FORMAT_VERSION,
+        format!("{}.packed", l.g.value(bv).name),
+    ))
 }

@@ -19,14 +19,29 @@ pub fn small_graph() -> Graph {
     let b = g.add_const("b", Tensor::from_vec(vec![4], seq(4, 0.1)).unwrap());
     let c = g.add_value("c", ValueType::Unknown);
     let window = Window { pads: vec![1, 1, 1, 1], ..Window::default() };
-    g.add_node("conv", Op::Nn(NnOp::Conv(ConvAttrs { window, group: 1 })), vec![Some(x), Some(w), Some(b)], vec![Some(c)]);
+    g.add_node(
+        "conv",
+        Op::Nn(NnOp::Conv(ConvAttrs { window, group: 1 })),
+        vec![Some(x), Some(w), Some(b)],
+        vec![Some(c)],
+    );
     let r = g.add_value("r", ValueType::Unknown);
     g.add_node("relu", Op::Elementwise(ElementwiseOp::Unary(Unary::Relu)), vec![Some(c)], vec![Some(r)]);
     let p = g.add_value("p", ValueType::Unknown);
     let pw = Window { kernel_shape: Some(vec![2, 2]), strides: vec![2, 2], ..Window::default() };
-    g.add_node("pool", Op::Nn(NnOp::Pool(PoolAttrs { kind: PoolKind::Max { col_major: false }, window: pw })), vec![Some(r)], vec![Some(p)]);
+    g.add_node(
+        "pool",
+        Op::Nn(NnOp::Pool(PoolAttrs { kind: PoolKind::Max { col_major: false }, window: pw })),
+        vec![Some(r)],
+        vec![Some(p)],
+    );
     let tr = g.add_value("tr", ValueType::Unknown);
-    g.add_node("transpose", Op::Shape(ShapeOp::Transpose { perm: Some(vec![0, 2, 3, 1]) }), vec![Some(p)], vec![Some(tr)]);
+    g.add_node(
+        "transpose",
+        Op::Shape(ShapeOp::Transpose { perm: Some(vec![0, 2, 3, 1]) }),
+        vec![Some(p)],
+        vec![Some(tr)],
+    );
     let shape = g.add_const("shape", Tensor::from_vec(vec![2], vec![1i64, 64]).unwrap());
     let f = g.add_value("f", ValueType::Unknown);
     g.add_node("reshape", Op::Shape(ShapeOp::Reshape { allowzero: false }), vec![Some(tr), Some(shape)], vec![Some(f)]);

@@ -54,6 +54,21 @@ impl Act {
         w.u32(self.code as u32).f32(self.p0).f32(self.p1);
     }
 
+    /// The fast kernels' form.
+    pub fn fast(&self) -> mote_kernels::fast::Activation {
+        use mote_kernels::fast::Activation as F;
+        match self.code {
+            ActCode::None => F::None,
+            ActCode::Relu => F::Relu,
+            ActCode::Clip => F::Clip { lo: self.p0, hi: self.p1 },
+            ActCode::Sigmoid => F::Sigmoid,
+            ActCode::HardSigmoid => F::HardSigmoid { alpha: self.p0, beta: self.p1 },
+            ActCode::HardSwish => F::HardSwish,
+            ActCode::LeakyRelu => F::LeakyRelu { alpha: self.p0 },
+            ActCode::Tanh => F::Tanh,
+        }
+    }
+
     /// The activation of one value.
     #[inline(always)]
     pub fn apply(&self, x: f32) -> f32 {

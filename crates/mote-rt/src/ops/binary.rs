@@ -9,6 +9,8 @@
 use mote_core::DType;
 use mote_format::StepRef;
 
+use mote_kernels::fast::{self, BinaryOp, Cpu, Rhs};
+
 use super::act::Act;
 use super::strided::View;
 use super::{Io, inp, out, same, want};
@@ -79,6 +81,14 @@ impl BinaryCode {
     }
 }
 
+/// The broadcast operand's shape relative to the full one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    Same,
+    Scalar,
+    PerChannel { plane: usize },
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Binary {
     code: BinaryCode,
@@ -117,7 +127,71 @@ impl Binary {
         self.view.strides[0][..self.view.rank] == self.view.strides[2][..self.view.rank]
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    /// The fast kernel's view of this step: the full operand's side (`false`: a), the other
+    /// operand's form (same shape, scalar, per channel of `[.., C, plane]`), when it has one.
+    fn fast_form(&self) -> Option<(bool, Form)> {
+        let v = &self.view;
+        let (r, d, [sa, sb, sy]) = (v.rank, &v.dims, &v.strides);
+        let form = |full: &[isize; crate::ops::MAX_VIEW_RANK],
+                    other: &[isize; crate::ops::MAX_VIEW_RANK]|
+         -> Option<Form> {
+            if full[..r] != sy[..r] {
+                return None;
+            }
+            match r {
+                1 if full[0] == 1 && other[0] == 1 => Some(Form::Same),
+                1 if full[0] == 1 && other[0] == 0 => Some(Form::Scalar),
+                2 if full[..2] == [d[1] as isize, 1] && other[..2] == [1, 0] => Some(Form::PerChannel { plane: d[1] }),
+                3 if full[..3] == [(d[1] * d[2]) as isize, d[2] as isize, 1] && other[..3] == [0, 1, 0] => {
+                    Some(Form::PerChannel { plane: d[2] })
+                }
+                _ => None,
+            }
+        };
+        form(sa, sb).map(|f| (false, f)).or_else(|| form(sb, sa).filter(|f| *f != Form::Same).map(|f| (true, f)))
+    }
+
+    /// Runs on the fast kernel when the op and layout allow; returns whether it did.
+    fn run_fast(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) -> bool {
+        let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return false };
+        if y.numel() == 0 {
+            return true;
+        }
+        let Some((swapped, form)) = self.fast_form() else { return false };
+        let op = match (self.code, swapped) {
+            (BinaryCode::Add, _) => BinaryOp::Add,
+            (BinaryCode::Mul, _) => BinaryOp::Mul,
+            (BinaryCode::Sub, false) => BinaryOp::Sub,
+            (BinaryCode::Sub, true) => BinaryOp::RevSub,
+            (BinaryCode::Div, false) => BinaryOp::Div,
+            (BinaryCode::Div, true) => BinaryOp::RevDiv,
+            _ => return false,
+        };
+        let (full, other) = if swapped { (b, a) } else { (a, b) };
+        if same(other, y) {
+            return false;
+        }
+        let ov = inp::<f32>(mem, other);
+        let ys = out::<f32>(mem, y);
+        let n = ys.len();
+        // The view checks bound every operand's extent: these slices are in range.
+        let rhs = match form {
+            Form::Same => Rhs::Same(&ov[..n]),
+            Form::Scalar => Rhs::Scalar(ov[0]),
+            Form::PerChannel { plane } => Rhs::PerChannel { values: &ov[..self.view.dims[self.view.rank - 2]], plane },
+        };
+        if same(full, y) {
+            fast::binary_in_place(cpu, op, ys, rhs, self.act.fast());
+        } else {
+            fast::binary(cpu, op, &inp::<f32>(mem, full)[..n], rhs, self.act.fast(), ys);
+        }
+        true
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
+        if self.run_fast(mem, io, cpu) {
+            return;
+        }
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let in_place = same(a, y);
         macro_rules! arith {

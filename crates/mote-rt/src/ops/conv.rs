@@ -5,9 +5,17 @@
 //! act(3)]`. Conv: `x [N, C, in...]`, `w [M, C/group, k...]`, `y [N, M, out...]`; ConvTranspose:
 //! `w [C, M/group, k...]`. Bias `[M]` optional. Output sizes are the tensors' (the compiler
 //! resolved auto-padding and output padding); the kernels skip taps that fall outside.
+//!
+//! 1-D and 2-D convolutions with non-negative pads run the fast kernels: depthwise ones on plain
+//! weights, the others on weights the compiler packed ([`Layout::Packed`] with
+//! `layout_param = PACK_FORMAT_VERSION`, the `mote_kernels::fast` GEMM A format); the rest run
+//! the reference kernel.
+
+use mote_format::Layout;
 
 use mote_core::DType;
 use mote_format::{StepRef, TensorRef};
+use mote_kernels::fast::{self, Conv2d, Cpu, PACK_FORMAT_VERSION};
 use mote_kernels::reference::nn::Spatial;
 use mote_kernels::reference::nn::conv::{Channels, conv, conv_transpose};
 
@@ -58,10 +66,14 @@ fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry,
     let (x, wt, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
     for t in [x, wt, y] {
         want(t, DType::F32)?;
-        want_numel(t, t.numel())?;
         if t.rank != r + 2 {
             return Err(StepFault::Shape);
         }
+    }
+    want_numel(x, x.numel())?;
+    want_numel(y, y.numel())?;
+    if wt.layout == Layout::Plain {
+        want_numel(wt, wt.numel())?;
     }
     let (xd, wd, yd) = (x.dims(), wt.dims(), y.dims());
     let (n, c, m) = (xd[0] as usize, xd[1] as usize, yd[1] as usize);
@@ -86,6 +98,36 @@ fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry,
     Ok(Geometry { ch: Channels { batch: n, in_channels: c, out_channels: m, group }, sp, act })
 }
 
+/// The fast kernels' geometry of a 1-D or 2-D convolution with non-negative pads (`None`
+/// otherwise). The compiler packs weights for exactly these.
+pub fn fast_geometry(g: &Geometry) -> Option<Conv2d> {
+    let (sp, ch) = (&g.sp, &g.ch);
+    if sp.input[0] != 1 || sp.output[0] != 1 || sp.kernel[0] != 1 || sp.pads[1] < 0 || sp.pads[2] < 0 {
+        return None;
+    }
+    let c = Conv2d {
+        batch: ch.batch,
+        in_channels: ch.in_channels,
+        out_channels: ch.out_channels,
+        group: ch.group,
+        input: [sp.input[1], sp.input[2]],
+        output: [sp.output[1], sp.output[2]],
+        kernel: [sp.kernel[1], sp.kernel[2]],
+        strides: [sp.strides[1], sp.strides[2]],
+        dilations: [sp.dilations[1], sp.dilations[2]],
+        pads: [sp.pads[1] as usize, sp.pads[2] as usize],
+    };
+    c.validate().is_ok().then_some(c)
+}
+
+/// How a convolution runs.
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    Reference,
+    Depthwise(Conv2d),
+    Packed(Conv2d),
+}
+
 fn bias<'m>(mem: &Mem<'m>, io: &Io<'_>) -> Option<&'m [f32]> {
     io.opt(2).map(|b: &TensorRef<'_>| inp::<f32>(mem, b))
 }
@@ -93,15 +135,34 @@ fn bias<'m>(mem: &Mem<'m>, io: &Io<'_>) -> Option<&'m [f32]> {
 #[derive(Clone, Copy, Debug)]
 pub struct Conv {
     g: Geometry,
+    path: Path,
 }
 
 impl Conv {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Conv, StepFault> {
-        Ok(Conv { g: decode(step, io, false)? })
+        let g = decode(step, io, false)?;
+        let w = io.input(1)?;
+        let fast = fast_geometry(&g);
+        let path = match (w.layout, fast) {
+            (Layout::Plain, Some(c)) if c.is_depthwise() => Path::Depthwise(c),
+            (Layout::Plain, _) => Path::Reference,
+            (Layout::Packed, Some(c)) if !c.is_depthwise() => {
+                if w.layout_param != PACK_FORMAT_VERSION || w.nbytes != fast::conv_pack_weights_len(&c) as u64 * 4 {
+                    return Err(StepFault::Shape);
+                }
+                Path::Packed(c)
+            }
+            (Layout::Packed, _) => return Err(StepFault::Shape),
+        };
+        Ok(Conv { g, path })
     }
 
     pub fn scratch_bytes(&self) -> usize {
-        0
+        4 * match &self.path {
+            Path::Reference => 0,
+            Path::Depthwise(c) => fast::depthwise2d_scratch_len(c),
+            Path::Packed(c) => fast::conv2d_scratch_len(c),
+        }
     }
 
     pub fn macs(&self) -> u64 {
@@ -109,11 +170,18 @@ impl Conv {
         (ch.batch * ch.out_channels * sp.out_plane() * (ch.in_channels / ch.group) * sp.kernel_size()) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, _scratch: &mut [f32]) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let ys = out::<f32>(mem, y);
-        conv(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
-        self.g.act.apply_all(ys);
+        let act = self.g.act.fast();
+        match &self.path {
+            Path::Depthwise(c) => fast::depthwise2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch),
+            Path::Packed(c) => fast::conv2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch),
+            Path::Reference => {
+                conv(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
+                self.g.act.apply_all(ys);
+            }
+        }
     }
 }
 

@@ -9,6 +9,9 @@
 use mote_core::DType;
 use mote_format::StepRef;
 
+use mote_format::Layout;
+use mote_kernels::fast::{self, Bias, Cpu, Operand, PACK_FORMAT_VERSION};
+
 use super::act::Act;
 use super::{Io, inp, out, product, want, want_numel};
 use crate::error::StepFault;
@@ -42,6 +45,8 @@ pub struct Gemm {
     a_str: [usize; MAX_BATCH_RANK],
     b_str: [usize; MAX_BATCH_RANK],
     act: Act,
+    /// B was packed by the compiler (`fast::pack_b` of `op(B)`, no batch).
+    b_packed: bool,
 }
 
 impl Gemm {
@@ -68,6 +73,7 @@ impl Gemm {
             a_str: [0; MAX_BATCH_RANK],
             b_str: [0; MAX_BATCH_RANK],
             act: Act::NONE,
+            b_packed: false,
         };
         w.usizes(&mut g.batch[..rank], u32::MAX)?;
         w.usizes(&mut g.a_str[..rank], u32::MAX)?;
@@ -91,10 +97,19 @@ impl Gemm {
             }
             Ok(e)
         };
-        if extent(&g.a_str, product(&[m, k])?)? > a.numel() || extent(&g.b_str, product(&[k, n])?)? > b.numel() {
+        g.b_packed = b.layout == Layout::Packed;
+        if g.b_packed {
+            let ok = rank == 0
+                && g.fast_ok()
+                && b.layout_param == PACK_FORMAT_VERSION
+                && b.nbytes == fast::pack_b_len(k, n) as u64 * 4;
+            if !ok {
+                return Err(StepFault::Shape);
+            }
+        } else if extent(&g.b_str, product(&[k, n])?)? > b.numel() {
             return Err(StepFault::Shape);
         }
-        if a.layout != mote_format::Layout::Plain || b.layout != mote_format::Layout::Plain {
+        if extent(&g.a_str, product(&[m, k])?)? > a.numel() || a.layout != Layout::Plain {
             return Err(StepFault::Shape);
         }
         match (io.opt(2), bias) {
@@ -115,8 +130,16 @@ impl Gemm {
         Ok(g)
     }
 
+    /// The fast kernel computes `act(A B + bias)`: alpha 1, beta 1 (or no bias), bias none,
+    /// per column or per row.
+    pub fn fast_ok(&self) -> bool {
+        self.alpha == 1.0
+            && (self.beta == 1.0 || self.bias == BiasKind::None)
+            && matches!(self.bias, BiasKind::None | BiasKind::PerColumn | BiasKind::PerRow)
+    }
+
     pub fn scratch_bytes(&self) -> usize {
-        0
+        if self.fast_ok() { 4 * fast::gemm_scratch_len(self.m, self.n, self.k, false, self.b_packed) } else { 0 }
     }
 
     pub fn macs(&self) -> u64 {
@@ -124,7 +147,7 @@ impl Gemm {
         (b * self.m * self.n * self.k) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, _scratch: &mut [f32]) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let (av, bv, ys) = (inp::<f32>(mem, a), inp::<f32>(mem, b), out::<f32>(mem, y));
         let c: &[f32] = io.opt(2).map_or(&[], |c| inp(mem, c));
@@ -138,7 +161,11 @@ impl Gemm {
                 bo += idx[d] * self.b_str[d];
             }
             let yb = &mut ys[bi * m * n..(bi + 1) * m * n];
-            self.one(&av[ao..], &bv[bo..], c, yb);
+            if self.fast_ok() {
+                self.fast(cpu, &av[ao..], &bv[bo..], c, yb, scratch);
+            } else {
+                self.one(&av[ao..], &bv[bo..], c, yb);
+            }
             for d in (0..self.rank).rev() {
                 idx[d] += 1;
                 if idx[d] < self.batch[d] {
@@ -148,6 +175,27 @@ impl Gemm {
             }
         }
         let _ = k;
+    }
+
+    /// One `m x n` product into `y` with the fast kernel.
+    fn fast(&self, cpu: Cpu, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+        let (m, n, k) = (self.m, self.n, self.k);
+        let a_op = if self.trans_a {
+            Operand::Strided { data: a, rs: 1, cs: m }
+        } else {
+            Operand::Strided { data: a, rs: k, cs: 1 }
+        };
+        let b_op = match (self.b_packed, self.trans_b) {
+            (true, _) => Operand::Packed(b),
+            (false, true) => Operand::Strided { data: b, rs: 1, cs: k },
+            (false, false) => Operand::Strided { data: b, rs: n, cs: 1 },
+        };
+        let bias = match self.bias {
+            BiasKind::PerColumn => Bias::PerCol(c),
+            BiasKind::PerRow => Bias::PerRow(c),
+            _ => Bias::None,
+        };
+        fast::gemm(cpu, (m, n, k), a_op, b_op, y, n.max(1), bias, self.act.fast(), scratch);
     }
 
     /// One `m x n` product into `y`.

@@ -24,6 +24,7 @@ mod where_;
 
 pub use act::{Act, ActCode};
 pub use binary::BinaryCode;
+pub use conv::{Geometry as ConvGeometry, fast_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use unary::{CLIP, UnaryCode};
@@ -33,6 +34,7 @@ pub mod encode;
 
 use mote_core::DType;
 use mote_format::{Model, OpCode, StepRef, Storage, TensorRef};
+use mote_kernels::fast::Cpu;
 
 use crate::error::StepFault;
 use crate::mem::Mem;
@@ -173,6 +175,7 @@ impl Step {
             Step::Gemm(g) => g.scratch_bytes(),
             Step::Conv(c) => c.scratch_bytes(),
             Step::Reduce(r) => r.scratch_bytes(),
+            Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
             _ => 0,
         }
@@ -199,19 +202,19 @@ impl Step {
     }
 
     /// Runs the step. `scratch` is the plan's scratch region.
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) -> Result<(), &'static str> {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) -> Result<(), &'static str> {
         match self {
             Step::Copy(s) => s.run(mem, io),
             Step::Fill(s) => s.run(mem, io),
             Step::Unary(s) => s.run(mem, io),
-            Step::Binary(s) => s.run(mem, io),
+            Step::Binary(s) => s.run(mem, io, cpu),
             Step::Where(s) => s.run(mem, io),
             Step::Cast(s) => s.run(mem, io),
-            Step::Gemm(s) => s.run(mem, io, scratch),
-            Step::Conv(s) => s.run(mem, io, scratch),
+            Step::Gemm(s) => s.run(mem, io, scratch, cpu),
+            Step::Conv(s) => s.run(mem, io, scratch, cpu),
             Step::ConvTranspose(s) => s.run(mem, io),
-            Step::Pool(s) => s.run(mem, io),
-            Step::Softmax(s) => s.run(mem, io),
+            Step::Pool(s) => s.run(mem, io, scratch, cpu),
+            Step::Softmax(s) => s.run(mem, io, cpu),
             Step::Reduce(s) => s.run(mem, io, scratch),
             Step::Affine(s) => s.run(mem, io),
             Step::Resize(s) => return s.run(mem, io),

@@ -7,6 +7,7 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
+use mote_kernels::fast::{self, Cpu, Pool2d, PoolKind};
 use mote_kernels::reference::nn::Spatial;
 use mote_kernels::reference::nn::pool::{avg_pool, lp_pool, max_pool};
 
@@ -25,6 +26,7 @@ pub struct Pool {
     pads_end: [isize; 3],
     count_include_pad: bool,
     p: f32,
+    fast: Option<Pool2d>,
 }
 
 impl Pool {
@@ -72,12 +74,49 @@ impl Pool {
             sp.input[o + a] = xd[2 + a] as usize;
             sp.output[o + a] = yd[2 + a] as usize;
         }
-        Ok(Pool { kind, planes: xd[0] as usize * xd[1] as usize, sp, pads_end, count_include_pad, p })
+        let planes = xd[0] as usize * xd[1] as usize;
+        let fast = (kind < 2 && sp.input[0] == 1 && sp.output[0] == 1 && sp.kernel[0] == 1)
+            .then(|| Pool2d {
+                planes,
+                input: [sp.input[1], sp.input[2]],
+                output: [sp.output[1], sp.output[2]],
+                kernel: [sp.kernel[1], sp.kernel[2]],
+                strides: [sp.strides[1], sp.strides[2]],
+                dilations: [sp.dilations[1], sp.dilations[2]],
+                pads: [sp.pads[1].max(0) as usize, sp.pads[2].max(0) as usize],
+                pads_end: [pads_end[1].max(0) as usize, pads_end[2].max(0) as usize],
+            })
+            .filter(|g| sp.pads[1..].iter().chain(&pads_end[1..]).all(|&p| p >= 0) && g.validate().is_ok());
+        Ok(Pool { kind, planes, sp, pads_end, count_include_pad, p, fast })
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    /// Global average pooling: one window covering each whole plane.
+    fn is_global_avg(&self) -> bool {
+        let s = &self.sp;
+        self.kind == 1 && s.kernel == s.input && s.output == [1; 3] && s.pads == [0; 3] && self.pads_end == [0; 3]
+    }
+
+    pub fn scratch_bytes(&self) -> usize {
+        match &self.fast {
+            Some(g) if !self.is_global_avg() => 4 * fast::pool2d_scratch_len(g),
+            _ => 0,
+        }
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let (xs, ys) = (inp::<f32>(mem, x), out::<f32>(mem, y));
+        if self.is_global_avg() {
+            return fast::global_avg_pool(cpu, self.planes, self.sp.in_plane(), xs, ys);
+        }
+        if let Some(g) = &self.fast {
+            let kind = if self.kind == 0 {
+                PoolKind::Max
+            } else {
+                PoolKind::Avg { count_include_pad: self.count_include_pad }
+            };
+            return fast::pool2d(cpu, kind, g, xs, ys, scratch);
+        }
         match self.kind {
             0 => max_pool(self.planes, &self.sp, f32::NEG_INFINITY, xs, ys, None, false),
             1 => avg_pool(self.planes, &self.sp, self.pads_end, self.count_include_pad, xs, ys),

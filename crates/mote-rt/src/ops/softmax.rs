@@ -4,6 +4,7 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
+use mote_kernels::fast::{self, Cpu};
 use mote_kernels::reference::nn::softmax::{SoftmaxKind, softmax};
 
 use super::{Io, inp, out, product, want, want_numel};
@@ -35,8 +36,11 @@ impl Softmax {
         Ok(Softmax { kind, outer, len, inner })
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
+        if self.kind == SoftmaxKind::Softmax && self.inner == 1 {
+            return fast::softmax(cpu, self.outer, self.len, inp::<f32>(mem, x), out::<f32>(mem, y));
+        }
         softmax(self.kind, self.outer, self.len, self.inner, inp::<f32>(mem, x), out::<f32>(mem, y));
     }
 }
