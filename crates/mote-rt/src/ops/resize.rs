@@ -76,6 +76,27 @@ impl Resize {
             }
         }
         let (inner, width) = (self.inner, self.width);
+        if self.in_len == 0 {
+            // Validation left only fill rows.
+            ys.fill(self.fill);
+            return Ok(());
+        }
+        if inner == 1 {
+            // Resizing the innermost axis: one gather per output element.
+            for (s, d) in xs.chunks_exact(self.in_len.max(1)).zip(ys.chunks_exact_mut(self.out_len.max(1))).take(self.outer) {
+                for (j, o) in d.iter_mut().enumerate() {
+                    let (ti, tw) = (&idx[j * width..(j + 1) * width], &ws[j * width..(j + 1) * width]);
+                    *o = if ti[0] == -1 {
+                        self.fill
+                    } else if width == 1 {
+                        s[ti[0] as usize] * tw[0]
+                    } else {
+                        ti.iter().zip(tw).map(|(&i, &w)| w * s[i as usize]).sum()
+                    };
+                }
+            }
+            return Ok(());
+        }
         for o in 0..self.outer {
             let s = &xs[o * self.in_len * inner..][..self.in_len * inner];
             let d = &mut ys[o * self.out_len * inner..][..self.out_len * inner];
