@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Seeds the onnx_import fuzz corpus from the shared conformance data.
+# Seeds the fuzz corpora from the shared conformance data.
 #
 #   fuzz/seed_corpus.sh            # every conformance model under 4 KB -> fuzz/work/onnx_import
 #   fuzz/seed_corpus.sh --commit   # the smallest model of each op (under 1 KB) -> fuzz/corpus/onnx_import
+#   fuzz/seed_corpus.sh --mote     # compiled .mote files (small models, conformance tests) -> fuzz/work/mote_load_run
 #
 # The shared data lives at ../shared/data relative to the repository (or $MOTE_SHARED_DATA).
 set -euo pipefail
@@ -11,6 +12,23 @@ data="${MOTE_SHARED_DATA:-$here/../../shared/data}"
 index="$data/conformance/INDEX.tsv"
 nodes="$data/conformance/node"
 [ -f "$index" ] || { echo "no $index (set MOTE_SHARED_DATA)" >&2; exit 1; }
+
+if [ "${1:-}" = "--mote" ]; then
+    # Compiled models for mote_load_run: small real models and conformance tests of the ops the
+    # runtime implements (those that compile), into work/mote_load_run.
+    out="$here/work/mote_load_run"
+    mkdir -p "$out"
+    (cd "$here/.." && cargo build --release -q -p mote-cli)
+    mote="$here/../target/release/mote"
+    for m in tflm_hello_world_float tflm_hello_world_int8 tflm_micro_speech_int8; do
+        "$mote" compile "$data/models/$m/model.onnx" -o "$out/$m.mote" >/dev/null 2>&1 || true
+    done
+    for t in "$nodes"/test_{conv,convtranspose,gemm,matmul,maxpool,averagepool,globalaveragepool,resize,lstm,softmax,transpose,concat,slice,split,pad,gather,where,cast,relu,add,mul,sub,div,reduce_mean,quantizelinear,dequantizelinear,expand,tile}*; do
+        "$mote" compile "$t/model.onnx" -o "$out/$(basename "$t").mote" >/dev/null 2>&1 || true
+    done
+    echo "$(ls "$out" | wc -l) .mote files in $out"
+    exit 0
+fi
 
 if [ "${1:-}" = "--commit" ]; then
     out="$here/corpus/onnx_import"

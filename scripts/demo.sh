@@ -44,3 +44,17 @@ echo "== mote run det.onnx on page.png"
 echo
 echo "The output is a text-probability map (1x1x192x384, written to out/demo/out/output_0.npy):"
 echo "values near 1 mark text lines on the page."
+
+echo
+echo "== mote compile det.onnx -> det.mote (static shapes, fused, packed, planned arena)"
+"$mote" compile "$demo/det.onnx" -o "$demo/det.mote" --shape x=1,3,192,384
+
+echo
+echo "== mote run det.mote on page.png (the runtime)"
+"$mote" run "$demo/det.mote" --input "x=$demo/page.png" \
+  --image round=32,channels=gray3,scale=1/255,mean=0.5,std=0.5,layout=nchw \
+  --output-dir "$demo/out-mote"
+
+echo
+echo "== mote bench det.mote"
+"$mote" bench "$demo/det.mote" --runs 20

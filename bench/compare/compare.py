@@ -233,6 +233,12 @@ def prepare_mote(cfg: Config, cli: MoteCli, case: Case) -> MotePlan:
                     "compiled")
     os.makedirs(os.path.dirname(plan.model), exist_ok=True)
     cmd = [cli.bin, "compile", case.model, "-o", plan.model]
+    if cli.compile_accepts("--shape"):
+        # Static shapes from the test set's inputs (inputs compiled as constants excluded).
+        feeds = read_inputs(case, onnx.load(case.model, load_external_data=False))
+        for name, a in feeds.items():
+            if name not in (case.consts or {}) and a.ndim > 0:
+                cmd += ["--shape", f"{name}={','.join(str(d) for d in a.shape)}"]
     if case.consts:
         if cli.compile_accepts("--const"):
             for k, v in case.consts.items():

@@ -74,7 +74,9 @@ pub fn compile_and_run(graph: &Graph, inputs: &[Value], opts: &Options) -> Resul
     let mut named = Vec::new();
     for (&id, v) in graph.runtime_inputs().iter().zip(inputs) {
         let name = graph.value(id).name.clone();
-        if let Value::Tensor(t) = v {
+        if let Value::Tensor(t) = v
+            && !opts.constants.contains_key(&name)
+        {
             opts.shapes.entry(name.clone()).or_insert_with(|| t.shape().to_vec());
         }
         named.push((name, v.clone()));

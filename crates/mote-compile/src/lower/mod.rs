@@ -237,7 +237,12 @@ impl<'g> Lowerer<'g> {
             && let Some(b) = self.p.tensors[xt].buf()
             && !self.p.bufs[b].pinned
             && self.last_use.get(&xv) == Some(&self.at)
-            && n.inputs.iter().flatten().filter(|&&u| u == xv).count() == 1
+            && n.inputs
+                .iter()
+                .flatten()
+                .filter(|&&u| self.vals.get(&u).and_then(|&t| self.p.tensors[t].buf()) == Some(b))
+                .count()
+                == 1
             && self.p.tensors[xt].dtype == dtype
             && self.p.tensors[xt].nbytes() == self.p.bufs[b].bytes
             && self.p.tensors[xt].numel() == dims.iter().product::<usize>()

@@ -83,7 +83,9 @@ impl Resize {
         }
         if inner == 1 {
             // Resizing the innermost axis: one gather per output element.
-            for (s, d) in xs.chunks_exact(self.in_len.max(1)).zip(ys.chunks_exact_mut(self.out_len.max(1))).take(self.outer) {
+            for (s, d) in
+                xs.chunks_exact(self.in_len.max(1)).zip(ys.chunks_exact_mut(self.out_len.max(1))).take(self.outer)
+            {
                 for (j, o) in d.iter_mut().enumerate() {
                     let (ti, tw) = (&idx[j * width..(j + 1) * width], &ws[j * width..(j + 1) * width]);
                     *o = if ti[0] == -1 {
