@@ -124,7 +124,8 @@ impl Binary {
 
     /// `a` is walked exactly as `y` (so `y` may be `a`'s bytes).
     pub fn a_is_dense(&self) -> bool {
-        self.view.strides[0][..self.view.rank] == self.view.strides[2][..self.view.rank]
+        let v = &self.view;
+        (0..v.rank).all(|d| v.dims[d] == 1 || v.strides[0][d] == v.strides[2][d])
     }
 
     /// The fast kernel's view of this step: the full operand's side (`false`: a), the other
