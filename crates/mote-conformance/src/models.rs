@@ -8,7 +8,7 @@ use mote_interp::Session;
 use mote_ir::{Tensor, Value, ValueType};
 
 use crate::compare::{Tolerance, compare_value};
-use crate::suite::{Engine, data_sets, load_graph};
+use crate::suite::{Engine, data_sets, load_graph, one_line};
 
 /// A real model with test sets.
 #[derive(Clone, Debug)]
@@ -145,12 +145,33 @@ pub struct StreamResult {
 /// Runs `silero_vad/stream/audio_f32_16k.npy` chunk by chunk (64 samples of context + 512 new
 /// samples, 16 kHz), carrying the state, and compares every probability and the final state.
 pub fn silero_stream(dir: &Path) -> Result<StreamResult, String> {
+    silero_stream_with(dir, Engine::Interp)
+}
+
+/// [`silero_stream`] through the chosen engine (compiled: `sr` fixed at 16000, compiled once).
+pub fn silero_stream_with(dir: &Path, engine: Engine) -> Result<StreamResult, String> {
     let read = |f: &str| mote_data::read_npy(&dir.join("stream").join(f)).map_err(|e| format!("{e:#}"));
     let audio = read("audio_f32_16k.npy")?.to_f32_vec().map_err(|e| e.to_string())?;
     let want_prob = read("speech_prob.npy")?.to_f64_vec().map_err(|e| e.to_string())?;
     let want_state = read("final_state.npy")?;
     let graph = load_graph(dir)?;
     let session = Session::new(&graph).map_err(|e| e.to_string())?;
+    let compiled = match engine {
+        Engine::Interp => None,
+        Engine::Compiled => {
+            let mut opts = mote_compile::Options::default();
+            opts.shapes.insert("input".into(), vec![1, 576]);
+            opts.shapes.insert("state".into(), vec![2, 1, 128]);
+            opts.constants.insert("sr".into(), Tensor::scalar(16000i64));
+            let c = mote_compile::compile(graph.clone(), &opts).map_err(|e| one_line(&e.to_string()))?;
+            Some(mote_rt::host::AlignedBuf::from_bytes(&c.bytes))
+        }
+    };
+    let rt = match &compiled {
+        Some(b) => Some(mote_rt::Runtime::load(b.as_ref()).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.as_ref().map_or(0, |r| r.arena_size()));
     const CHUNK: usize = 512;
     const CONTEXT: usize = 64;
     let mut state = Tensor::zeros(mote_ir::DType::F32, vec![2, 1, 128]).map_err(|e| e.to_string())?;
@@ -165,9 +186,16 @@ pub fn silero_stream(dir: &Path) -> Result<StreamResult, String> {
         x.extend_from_slice(&audio[k * CHUNK..(k + 1) * CHUNK]);
         context.copy_from_slice(&x[x.len() - CONTEXT..]);
         let input = Tensor::from_vec(vec![1, CONTEXT + CHUNK], x).map_err(|e| e.to_string())?;
-        let out = session
-            .run(vec![Value::Tensor(input), Value::Tensor(state.clone()), Value::Tensor(Tensor::scalar(16000i64))])
-            .map_err(|e| format!("chunk {k}: {e}"))?;
+        let out = match &rt {
+            None => session
+                .run(vec![Value::Tensor(input), Value::Tensor(state.clone()), Value::Tensor(Tensor::scalar(16000i64))])
+                .map_err(|e| format!("chunk {k}: {e}"))?,
+            Some(rt) => {
+                let named =
+                    [("input".to_string(), Value::Tensor(input)), ("state".to_string(), Value::Tensor(state.clone()))];
+                mote_compile::host::run_named(rt, &mut arena, &named).map_err(|e| format!("chunk {k}: {e}"))?
+            }
+        };
         let prob = out[0].as_tensor().ok_or("output is not a tensor")?.to_f64_vec().map_err(|e| e.to_string())?;
         max_prob_diff = max_prob_diff.max((prob[0] - want_prob[k]).abs());
         state = out[1].as_tensor().ok_or("state is not a tensor")?.clone();
