@@ -55,6 +55,7 @@ pub fn optimize(graph: &mut Graph, opts: &Options) -> Result<Report, OptError> {
         step("fold_constants", p.fold_constants, graph, &|g| crate::fold_constants(g, &opts.fold))?;
         step("simplify", p.simplify, graph, &|g| Ok(crate::simplify(g)))?;
         step("fold_batchnorm", p.fold_batchnorm, graph, &|g| Ok(crate::fold_batchnorm(g)))?;
+        step("fuse_patterns", p.simplify, graph, &|g| Ok(crate::fuse_patterns(g)))?;
         step("dce", p.dce, graph, &|g| Ok(crate::dce(g)))?;
         if !changed {
             break;

@@ -10,6 +10,7 @@
 //! | [`fold_constants()`] | evaluates nodes whose inputs are constant (reference interpreter), resolves shape computations, inlines `If` with a constant condition |
 //! | [`dce()`] | removes nodes nobody reads, dead subgraph outputs, unused captures, constants and values (renumbering value ids) |
 //! | [`simplify()`] | removes Identity, inference Dropout, no-op Cast/Transpose/Reshape; merges Transpose pairs; collapses view chains into one Reshape |
+//! | [`fuse_patterns()`] | rewrites spelled-out HardSwish (`x * clip(x + 3, 0, 6) / 6`) to the op |
 //! | [`fold_batchnorm()`] | folds inference BatchNormalization and per-channel constant Mul/Div/Add/Sub after a Conv/ConvTranspose/Gemm/MatMul with constant weights into its weights and bias (a 2-D MatMul gaining a bias becomes Gemm), and a constant scalar Mul/Div before one into its weights; a lone BatchNormalization becomes Mul + Add |
 //!
 //! [`optimize`] runs [`specialize()`] once, then the others to a fixpoint, verifying the graph
@@ -31,6 +32,7 @@ pub mod error;
 pub mod fold;
 mod inline;
 pub mod options;
+pub mod patterns;
 pub mod report;
 pub mod simplify;
 pub mod specialize;
@@ -41,6 +43,7 @@ pub use driver::optimize;
 pub use error::OptError;
 pub use fold::fold_constants;
 pub use options::{Bindings, FoldOptions, Options, Passes};
+pub use patterns::fuse_patterns;
 pub use report::{GraphStats, Report, Rewrites};
 pub use simplify::simplify;
 pub use specialize::specialize;
