@@ -48,19 +48,6 @@ impl Default for Crc32 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_values() {
-        assert_eq!(crc32(b""), 0);
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414F_A339);
-        assert_eq!(Crc32::new().update(b"1234").update(b"56789").finish(), 0xCBF4_3926);
-    }
-}
-
 /// Recomputes the structure checksum of a `.mote` file in place (after an edit, e.g. by a tool
 /// or a fuzzer that wants its mutations to reach record validation). Does nothing when the
 /// header or section table is too damaged to find the WEIGHTS section.
@@ -92,4 +79,17 @@ pub fn reseal(bytes: &mut [u8]) {
     }
     let c = Crc32::new().update(&bytes[..32]).update(&bytes[36..ws]).update(&bytes[we..]).finish();
     bytes[32..36].copy_from_slice(&c.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414F_A339);
+        assert_eq!(Crc32::new().update(b"1234").update(b"56789").finish(), 0xCBF4_3926);
+    }
 }

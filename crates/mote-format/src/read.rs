@@ -188,7 +188,7 @@ impl<'a> Model<'a> {
         if file_len != bytes.len() as u64 {
             return Err(FormatError::at(K::LengthMismatch { header: file_len, actual: bytes.len() as u64 }, 16));
         }
-        if (bytes.as_ptr() as usize) % 8 != 0 {
+        if !(bytes.as_ptr() as usize).is_multiple_of(8) {
             return Err(FormatError::at(K::Misaligned, 0));
         }
         let n_sections = u32_at(bytes, 24) as usize;

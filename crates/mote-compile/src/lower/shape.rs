@@ -139,7 +139,7 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
             let (xs, ys) = (contiguous(&xd), contiguous(&yd));
             let (mut dims, mut src, mut dst) = (vec![], vec![], vec![]);
             for a in 0..xd.len() {
-                let reps = if xd[a] == 0 { 0 } else { yd[a] / xd[a] };
+                let reps = yd[a].checked_div(xd[a]).unwrap_or(0);
                 dims.extend([reps, xd[a]]);
                 src.extend([0, xs[a]]);
                 dst.extend([ys[a] * xd[a] as isize, ys[a]]);
