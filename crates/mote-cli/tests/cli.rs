@@ -121,7 +121,7 @@ fn help_teaches_with_examples() {
     let o = mote(&["--help"]);
     assert!(o.status.success());
     assert!(stdout(&o).contains("Examples:"));
-    for cmd in ["inspect", "run", "ops"] {
+    for cmd in ["inspect", "run", "ops", "compile", "bench", "profile"] {
         let o = mote(&[cmd, "--help"]);
         assert!(o.status.success(), "{cmd} --help");
         assert!(stdout(&o).contains("mote ") && stdout(&o).contains("--json"), "{cmd} --help lacks examples or --json");
@@ -411,4 +411,70 @@ fn while_loop_without_trip_count_runs_until_the_condition_fails() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     // 0.5 -> 1.5 -> ... -> 5.5, the first value not below 5.
     assert_eq!(v["outputs"][0]["summary"]["max"], 5.5);
+}
+
+#[test]
+fn compile_then_run_bench_and_profile_the_mote_file() {
+    let d = tmp("compile");
+    let model = write(&d, "m.onnx", &relu_add());
+    let x = npy_f32(&d, "x.npy", &[2, 3], &[-1.0, 0.5, 2.0, 3.0, -4.0, 0.0]);
+    let mote_file = d.join("m.mote");
+
+    // The symbolic batch dim must be given: the error says how.
+    let o = mote(&["compile", model.to_str().unwrap(), "-o", mote_file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--shape"), "{}", stderr(&o));
+    assert!(!mote_file.exists(), "a failed compile leaves no file");
+
+    let o =
+        mote(&["compile", model.to_str().unwrap(), "-o", mote_file.to_str().unwrap(), "--shape", "x=2,3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for k in ["steps", "arena_bytes", "peak_live_bytes", "weights_bytes", "file_bytes", "fused_activations"] {
+        assert!(v[k].as_u64().is_some(), "compile --json lacks {k}: {v}");
+    }
+    assert!(v["arena_bytes"].as_u64() >= v["peak_live_bytes"].as_u64());
+
+    // `mote run` takes the .mote with the same flags and gives the interpreter's answer.
+    let o = mote(&["run", mote_file.to_str().unwrap(), "--input", &format!("x={}", x.display()), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["engine"], "mote runtime");
+    assert_eq!(v["outputs"][0]["shape"], serde_json::json!([2, 3]));
+    assert_eq!(v["outputs"][0]["summary"]["max"], 5.0);
+
+    // A shape the file was not compiled for is a clear error.
+    let x3 = npy_f32(&d, "x3.npy", &[3, 3], &[0.0; 9]);
+    let o = mote(&["run", mote_file.to_str().unwrap(), "--input", &format!("x={}", x3.display())]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("recompile"), "{}", stderr(&o));
+
+    // bench --json: the keys scripts rely on.
+    let o = mote(&["bench", mote_file.to_str().unwrap(), "--runs", "5", "--warmup", "1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for k in
+        ["load_ms", "median_ms", "p90_ms", "p99_ms", "arena_bytes", "weights_bytes", "file_bytes", "threads", "runs"]
+    {
+        assert!(v.get(k).is_some_and(|x| x.is_number()), "bench --json lacks {k}: {v}");
+    }
+    assert_eq!(v["engine"], "mote-rt");
+    assert_eq!(v["runs"], 5);
+
+    // profile --json: one row per step with time, MACs and the live bytes.
+    let o = mote(&["profile", mote_file.to_str().unwrap(), "--runs", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    assert!(steps.iter().all(|s| s["ms"].is_number() && s["live_bytes"].is_number() && s["op"].is_string()));
+
+    // A corrupted .mote is refused with the reason, never a crash.
+    let mut bytes = std::fs::read(&mote_file).unwrap();
+    let n = bytes.len();
+    bytes[n / 3] ^= 0x40;
+    let bad = write(&d, "bad.mote", &bytes);
+    let o = mote(&["run", bad.to_str().unwrap(), "--input", &format!("x={}", x.display())]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a valid .mote file"), "{}", stderr(&o));
 }
