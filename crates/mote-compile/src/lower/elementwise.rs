@@ -3,7 +3,7 @@
 use mote_core::DType;
 use mote_format::OpCode;
 use mote_ir::Node;
-use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Variadic};
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
 use mote_rt::ops::{Act, BinaryCode, CLIP, UnaryCode, encode};
 
 use super::fuse::clip_bounds;
@@ -41,29 +41,31 @@ pub fn broadcast_strides(dims: &[usize], out: &[usize]) -> R<Vec<isize>> {
 
 fn binary_code(b: Binary, dtype: DType) -> R<BinaryCode> {
     use BinaryCode as C;
-    let float = dtype == DType::F32;
-    let boolean = dtype == DType::Bool;
-    Ok(match b {
-        Binary::Add if float => C::Add,
-        Binary::Sub if float => C::Sub,
-        Binary::Mul if float => C::Mul,
-        Binary::Div if float => C::Div,
-        Binary::Pow if float => C::Pow,
-        Binary::PRelu if float => C::PRelu,
-        Binary::Mod { fmod: true } if float => C::Fmod,
-        Binary::Mod { fmod: false } if float => C::Mod,
-        Binary::Equal if float => C::Equal,
-        Binary::Less if float => C::Less,
-        Binary::LessOrEqual if float => C::LessOrEqual,
-        Binary::Greater if float => C::Greater,
-        Binary::GreaterOrEqual if float => C::GreaterOrEqual,
-        Binary::And if boolean => C::And,
-        Binary::Or if boolean => C::Or,
-        Binary::Xor if boolean => C::Xor,
-        _ => {
-            bail!("{b:?} on {dtype} is not supported by the compiled path (f32 arithmetic and comparisons, bool logic)")
-        }
-    })
+    let code = match b {
+        Binary::Add => C::Add,
+        Binary::Sub => C::Sub,
+        Binary::Mul => C::Mul,
+        Binary::Div => C::Div,
+        Binary::Pow => C::Pow,
+        Binary::PRelu => C::PRelu,
+        Binary::Mod { fmod: true } => C::Fmod,
+        Binary::Mod { fmod: false } => C::Mod,
+        Binary::Equal => C::Equal,
+        Binary::Less => C::Less,
+        Binary::LessOrEqual => C::LessOrEqual,
+        Binary::Greater => C::Greater,
+        Binary::GreaterOrEqual => C::GreaterOrEqual,
+        Binary::And => C::And,
+        Binary::Or => C::Or,
+        Binary::Xor => C::Xor,
+        _ => bail!("{b:?} is not supported by the compiled path yet"),
+    };
+    if code.output_type(dtype).is_none() {
+        bail!(
+            "{b:?} on {dtype} is not supported by the compiled path (f32 and integer arithmetic and comparisons, bool logic)"
+        );
+    }
+    Ok(code)
 }
 
 /// Emits `y = a op b` for tensors `a`, `b`, `y` (broadcast to y's dims).
@@ -78,6 +80,16 @@ pub fn emit_binary(l: &mut Lowerer<'_>, code: BinaryCode, a: usize, b: usize, y:
 
 pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
     match op {
+        ElementwiseOp::Unary(Unary::Not) => {
+            // Not(x) = Xor(x, true).
+            let x = l.input(n, 0)?;
+            if l.p.tensors[x].dtype != DType::Bool {
+                bail!("Not needs a bool tensor");
+            }
+            let t = l.p.weight(DType::Bool, vec![], vec![1], "true");
+            let y = l.output(n, 0)?;
+            emit_binary(l, BinaryCode::Xor, x, t, y, Act::NONE, &n.name)?;
+        }
         ElementwiseOp::Unary(u) => {
             let x = l.input(n, 0)?;
             if l.p.tensors[x].dtype != DType::F32 {
@@ -116,12 +128,15 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
                 Variadic::Min => BinaryCode::Min,
             };
             let y = l.output(n, 0)?;
-            if l.p.tensors[y].dtype != DType::F32 {
-                bail!("{v:?} is supported on f32 only");
+            if code.output_type(l.p.tensors[y].dtype).is_none()
+                || (*v == Variadic::Mean && l.p.tensors[y].dtype != DType::F32)
+            {
+                bail!("{v:?} on {} is not supported by the compiled path", l.p.tensors[y].dtype);
             }
             // y = x0 + 0 (a broadcast copy), then y = y op xi in place.
             let x0 = l.input(n, 0)?;
-            let zero = l.weight_f32(vec![], &[0.0], "zero");
+            let dt = l.p.tensors[y].dtype;
+            let zero = l.p.weight(dt, vec![], vec![0; dt.size().unwrap_or(1)], "zero");
             emit_binary(l, BinaryCode::Add, x0, zero, y, Act::NONE, &n.name)?;
             for i in 1..k {
                 let xi = l.input(n, i)?;

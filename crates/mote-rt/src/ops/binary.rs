@@ -71,12 +71,17 @@ impl BinaryCode {
         BinaryCode::ALL.iter().copied().find(|b| *b as u32 == c)
     }
 
-    /// Element types: (inputs, output).
-    pub fn dtypes(self) -> (DType, DType) {
+    /// The output element type for inputs of type `t`, if the op accepts `t`: arithmetic on
+    /// f32 and the integers (Pow and PRelu: f32 only), comparisons of f32 and integers, logic on
+    /// bool.
+    pub fn output_type(self, t: DType) -> Option<DType> {
+        use DType::*;
+        let int = matches!(t, I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64);
         match self as u32 {
-            0..20 => (DType::F32, DType::F32),
-            20..30 => (DType::F32, DType::Bool),
-            _ => (DType::Bool, DType::Bool),
+            5 | 8 => (t == F32).then_some(F32),
+            0..20 => (t == F32 || int).then_some(t),
+            20..30 => (t == F32 || int).then_some(Bool),
+            _ => (t == Bool).then_some(Bool),
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct Binary {
     code: BinaryCode,
     view: View<3>,
     act: Act,
+    /// The inputs' element type.
+    ty: DType,
 }
 
 impl Binary {
@@ -105,9 +112,8 @@ impl Binary {
         let act = Act::decode(&mut w)?;
         w.end()?;
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        let (tin, tout) = code.dtypes();
-        want(a, tin)?;
-        want(b, tin)?;
+        let tout = code.output_type(a.dtype).ok_or(StepFault::DType)?;
+        want(b, a.dtype)?;
         want(y, tout)?;
         if act != Act::NONE && tout != DType::F32 {
             return Err(StepFault::Attrs);
@@ -119,7 +125,7 @@ impl Binary {
             return Err(StepFault::Shape);
         }
         view.collapse();
-        Ok(Binary { code, view, act })
+        Ok(Binary { code, view, act, ty: a.dtype })
     }
 
     /// `a` is walked exactly as `y` (so `y` may be `a`'s bytes).
@@ -154,6 +160,9 @@ impl Binary {
 
     /// Runs on the fast kernel when the op and layout allow; returns whether it did.
     fn run_fast(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) -> bool {
+        if self.ty != DType::F32 {
+            return false;
+        }
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return false };
         if y.numel() == 0 {
             return true;
@@ -189,11 +198,11 @@ impl Binary {
         true
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) -> Result<(), &'static str> {
         if self.run_fast(mem, io, cpu) {
-            return;
+            return Ok(());
         }
-        let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
+        let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return Ok(()) };
         let in_place = same(a, y);
         macro_rules! arith {
             ($t:ty, $o:ty, |$p:ident, $q:ident| $e:expr) => {{
@@ -231,6 +240,30 @@ impl Binary {
             }};
         }
         use BinaryCode as C;
+        if self.ty != DType::F32 && self.ty != DType::Bool {
+            macro_rules! ints {
+                ($t:ty) => {{
+                    if matches!(self.code, C::Div | C::Mod | C::Fmod) && inp::<$t>(mem, b).contains(&0) {
+                        return Err("integer division by zero");
+                    }
+                    match self.code as u32 {
+                        20..30 => arith!($t, u8, |p, q| compare(self.code, p as i128, q as i128) as u8),
+                        _ => arith!($t, $t, |p, q| int_arith(self.code, p as i128, q as i128) as $t),
+                    }
+                }};
+            }
+            match self.ty {
+                DType::I8 => ints!(i8),
+                DType::U8 => ints!(u8),
+                DType::I16 => ints!(i16),
+                DType::U16 => ints!(u16),
+                DType::I32 => ints!(i32),
+                DType::U32 => ints!(u32),
+                DType::I64 => ints!(i64),
+                _ => ints!(u64),
+            }
+            return Ok(());
+        }
         match self.code {
             C::Add => arith!(f32, f32, |p, q| p + q),
             C::Sub => arith!(f32, f32, |p, q| p - q),
@@ -257,5 +290,31 @@ impl Binary {
         if self.act != Act::NONE {
             self.act.apply_all(out::<f32>(mem, y));
         }
+        Ok(())
+    }
+}
+
+/// Integer arithmetic with C / numpy semantics, in i128 (the caller wraps to the element type).
+fn int_arith(code: BinaryCode, p: i128, q: i128) -> i128 {
+    match code {
+        BinaryCode::Add => p + q,
+        BinaryCode::Sub => p - q,
+        BinaryCode::Mul => p.wrapping_mul(q),
+        BinaryCode::Div => p / q,
+        BinaryCode::Fmod => p % q,
+        BinaryCode::Mod => p.rem_euclid(q) + if q < 0 && p.rem_euclid(q) != 0 { q } else { 0 },
+        BinaryCode::Max => p.max(q),
+        BinaryCode::Min => p.min(q),
+        _ => 0,
+    }
+}
+
+fn compare(code: BinaryCode, p: i128, q: i128) -> bool {
+    match code {
+        BinaryCode::Equal => p == q,
+        BinaryCode::Less => p < q,
+        BinaryCode::LessOrEqual => p <= q,
+        BinaryCode::Greater => p > q,
+        _ => p >= q,
     }
 }

@@ -207,7 +207,7 @@ impl Step {
             Step::Copy(s) => s.run(mem, io),
             Step::Fill(s) => s.run(mem, io),
             Step::Unary(s) => s.run(mem, io),
-            Step::Binary(s) => s.run(mem, io, cpu),
+            Step::Binary(s) => return s.run(mem, io, cpu),
             Step::Where(s) => s.run(mem, io),
             Step::Cast(s) => s.run(mem, io),
             Step::Gemm(s) => s.run(mem, io, scratch, cpu),
