@@ -35,6 +35,10 @@ impl Copy {
         }
         view.check(0, x.numel())?;
         view.check(1, y.numel())?;
+        // Work is bounded by the destination: a copy writes each element at most once.
+        if view.numel()? > y.numel() {
+            return Err(StepFault::Shape);
+        }
         Ok(Copy { view, size: elem_size(x.dtype) })
     }
 

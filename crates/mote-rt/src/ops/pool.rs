@@ -73,6 +73,13 @@ impl Pool {
         for a in 0..r {
             sp.input[o + a] = xd[2 + a] as usize;
             sp.output[o + a] = yd[2 + a] as usize;
+            // The window must fit the padded input (one stride of slack for ceil mode), which
+            // also bounds the work per output.
+            let span = (sp.kernel[o + a].saturating_sub(1)).saturating_mul(sp.dilations[o + a]) + 1;
+            let room = sp.input[o + a] as isize + sp.pads[o + a] + pads_end[o + a] + sp.strides[o + a] as isize;
+            if span as isize > room {
+                return Err(StepFault::Shape);
+            }
         }
         let planes = xd[0] as usize * xd[1] as usize;
         let fast = (kind < 2 && sp.input[0] == 1 && sp.output[0] == 1 && sp.kernel[0] == 1)
