@@ -13,6 +13,27 @@ use mote_rt::ops::encode;
 use super::{Lowerer, R, bail};
 
 pub fn reduce(l: &mut Lowerer<'_>, n: &Node, op: &ReduceOp) -> R<()> {
+    if let ReduceOp::Arg { max, axis, select_last_index, .. } = op {
+        let x = l.input(n, 0)?;
+        if l.p.tensors[x].dtype != DType::F32 {
+            bail!("{} on {} is not supported by the compiled path (f32 only)", n.op.name(), l.p.tensors[x].dtype);
+        }
+        let xd = l.p.tensors[x].dims.clone();
+        let a = mote_ir::infer::normalize_axis(*axis, xd.len()).map_err(|e| e.0)?;
+        if xd[a] == 0 {
+            bail!("{} over an empty axis", n.op.name());
+        }
+        let y = l.output(n, 0)?;
+        let (outer, inner) = (xd[..a].iter().product(), xd[a + 1..].iter().product());
+        l.p.step(
+            OpCode::ArgReduce,
+            vec![Some(x)],
+            vec![y],
+            encode::arg_reduce(*max, *select_last_index, outer, xd[a], inner),
+            &n.name,
+        );
+        return Ok(());
+    }
     let ReduceOp::Reduce { kind, noop_with_empty_axes, .. } = op else {
         bail!("{} is not supported by the compiled path yet", n.op.name());
     };

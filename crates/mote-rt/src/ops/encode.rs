@@ -181,3 +181,10 @@ pub fn lstm(dirs: usize, reverse: bool, acts: [RnnAct; 3], clip: Option<f32>, in
     w.bool(clip.is_some()).f32(clip.unwrap_or(0.0)).bool(input_forget);
     w.0
 }
+
+/// ArgMax (`max`) or ArgMin over the middle axis of `[outer, n, inner]`.
+pub fn arg_reduce(max: bool, select_last: bool, outer: usize, n: usize, inner: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(max).bool(select_last).usize(outer).usize(n).usize(inner);
+    w.0
+}

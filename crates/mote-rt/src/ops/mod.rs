@@ -6,6 +6,7 @@
 
 mod act;
 mod affine;
+mod arg;
 mod binary;
 mod cast;
 mod conv;
@@ -140,6 +141,7 @@ pub enum Step {
     Lstm(rnn::Lstm),
     Quantize(quant::Quantize),
     Dequantize(quant::Dequantize),
+    ArgReduce(arg::ArgReduce),
 }
 
 impl Step {
@@ -165,6 +167,7 @@ impl Step {
             OpCode::Lstm => Step::Lstm(rnn::Lstm::decode(step, io)?),
             OpCode::Quantize => Step::Quantize(quant::Quantize::decode(step, io)?),
             OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
+            OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -223,6 +226,7 @@ impl Step {
             Step::Lstm(s) => s.run(mem, io, scratch),
             Step::Quantize(s) => s.run(mem, io),
             Step::Dequantize(s) => s.run(mem, io),
+            Step::ArgReduce(s) => s.run(mem, io),
         }
         Ok(())
     }
