@@ -307,17 +307,25 @@ impl Window {
     }
 }
 
-/// `dst = src` with vector moves (short rows: no `memcpy` call).
+/// `dst = src` with vector moves (short rows: no `memcpy` call). Rows of at least one vector
+/// end with a vector that overlaps the previous one, which also keeps LLVM from turning the
+/// loop into a `memcpy` call.
 #[inline(always)]
 fn copy<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
     let n = dst.len();
-    let split = n - n % S::LANES;
-    for i in (0..split).step_by(S::LANES) {
+    let src = &src[..n];
+    if n < S::LANES {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v;
+        }
+        return;
+    }
+    let mut i = 0;
+    while i + S::LANES < n {
         s.store(&mut dst[i..], s.load(&src[i..]));
+        i += S::LANES;
     }
-    for (d, &v) in dst[split..].iter_mut().zip(&src[split..n]) {
-        *d = v;
-    }
+    s.store(&mut dst[n - S::LANES..], s.load(&src[n - S::LANES..]));
 }
 
 /// Accumulates tap `t` (reading `src`, `Q * ROW` floats) into `acc`. A function, not a
