@@ -38,6 +38,7 @@
 
 pub mod activation;
 pub mod conv;
+mod conv_direct;
 pub mod conv_transpose;
 pub mod cpu;
 pub mod depthwise;

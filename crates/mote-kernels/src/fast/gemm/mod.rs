@@ -21,10 +21,10 @@
 //! `ceil(n / NR)` panels of `k x NR` floats; panel `p`, group `q`, lane `j` (at
 //! `(p * k + q) * NR + j`) is `B[q][p * NR + j]`, zero for columns `>= n`. `MR = 6`, `NR = 16`.
 
-mod micro;
+pub(crate) mod micro;
 pub(crate) mod pack;
 
-use micro::{Tile, TileBias};
+use micro::{BRows, Tile, TileBias};
 use pack::{Im2col, Strided};
 
 use super::activation::Activation;
@@ -40,7 +40,7 @@ pub const NR: usize = 16;
 pub const PACK_FORMAT_VERSION: u32 = 1;
 
 /// K block: a `KC x NR` B panel (16 KiB) and a `KC x MR` A panel stay in L1.
-const KC: usize = 256;
+pub(crate) const KC: usize = 256;
 /// M block (a multiple of `MR`): the `MC x KC` A block (144 KiB) stays in L2.
 const MC: usize = 144;
 /// N block (a multiple of `NR`): the `KC x NC` B block (4 MiB) stays in L3.
@@ -291,7 +291,7 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                             },
                             act: g.act,
                         };
-                        micro::tile(s, kc, ap, bp, ldb, &mut c[row * g.ldc + col..], g.ldc, &t);
+                        micro::tile(s, kc, ap, BRows::Strided { b: bp, ldb }, &mut c[row * g.ldc + col..], g.ldc, &t);
                     }
                 }
             }
