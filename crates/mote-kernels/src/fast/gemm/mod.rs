@@ -46,6 +46,9 @@ const MC: usize = 144;
 /// N block (a multiple of `NR`): the `KC x NC` B block (4 MiB) stays in L3.
 const NC: usize = 4080;
 
+/// Columns per run of a B read in place (see the driver).
+const DIRECT_COLS: usize = 256;
+
 /// Largest `m` for which a row-major B is read in place instead of packed.
 const DIRECT_B_MAX_M: usize = 48;
 
@@ -268,30 +271,46 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                         (&*a_buf, kc * MR, 0, 0)
                     }
                 };
-                for jr in (0..nc).step_by(NR) {
-                    let (bp, ldb) = match direct {
-                        // Full panels read in place; the edge panel was packed.
-                        Some(src) if jr + NR <= nc => (&src.data[pc * src.rs + jc + jr..], src.rs),
-                        Some(_) => (&b_data[..kc * NR], NR),
-                        None => (&b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR], NR),
-                    };
-                    let col = jc + jr;
+                // B read in place: runs of DIRECT_COLS columns per A panel, so that each row of
+                // B and C is streamed in long runs (few rows of A: their tiles would otherwise
+                // touch every row of B and C for only 16 columns at a time).
+                let run = if direct.is_some() { DIRECT_COLS } else { NR };
+                for jb in (0..nc).step_by(run) {
                     for ir in (0..mc).step_by(MR) {
-                        let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
-                        let row = ic + ir;
-                        let t = Tile {
-                            rows: (mc - ir).min(MR),
-                            cols: (nc - jr).min(NR),
-                            accumulate: pc > 0,
-                            finish: pc + kc == k,
-                            bias: match g.bias {
-                                Bias::None => TileBias::None,
-                                Bias::PerRow(b) => TileBias::Rows(&b[row..]),
-                                Bias::PerCol(b) => TileBias::Cols(&b[col..]),
-                            },
-                            act: g.act,
-                        };
-                        micro::tile(s, kc, ap, BRows::Strided { b: bp, ldb }, &mut c[row * g.ldc + col..], g.ldc, &t);
+                        for jr in (jb..nc.min(jb + run)).step_by(NR) {
+                            let (bp, ldb) = match direct {
+                                // Full panels read in place; the edge panel was packed.
+                                Some(src) if jr + NR <= nc => (&src.data[pc * src.rs + jc + jr..], src.rs),
+                                Some(_) => (&b_data[..kc * NR], NR),
+                                None => (&b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR], NR),
+                            };
+                            let col = jc + jr;
+                            {
+                                let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
+                                let row = ic + ir;
+                                let t = Tile {
+                                    rows: (mc - ir).min(MR),
+                                    cols: (nc - jr).min(NR),
+                                    accumulate: pc > 0,
+                                    finish: pc + kc == k,
+                                    bias: match g.bias {
+                                        Bias::None => TileBias::None,
+                                        Bias::PerRow(b) => TileBias::Rows(&b[row..]),
+                                        Bias::PerCol(b) => TileBias::Cols(&b[col..]),
+                                    },
+                                    act: g.act,
+                                };
+                                micro::tile(
+                                    s,
+                                    kc,
+                                    ap,
+                                    BRows::Strided { b: bp, ldb },
+                                    &mut c[row * g.ldc + col..],
+                                    g.ldc,
+                                    &t,
+                                );
+                            }
+                        }
                     }
                 }
             }
