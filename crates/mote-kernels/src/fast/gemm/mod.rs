@@ -285,31 +285,29 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                                 None => (&b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR], NR),
                             };
                             let col = jc + jr;
-                            {
-                                let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
-                                let row = ic + ir;
-                                let t = Tile {
-                                    rows: (mc - ir).min(MR),
-                                    cols: (nc - jr).min(NR),
-                                    accumulate: pc > 0,
-                                    finish: pc + kc == k,
-                                    bias: match g.bias {
-                                        Bias::None => TileBias::None,
-                                        Bias::PerRow(b) => TileBias::Rows(&b[row..]),
-                                        Bias::PerCol(b) => TileBias::Cols(&b[col..]),
-                                    },
-                                    act: g.act,
-                                };
-                                micro::tile(
-                                    s,
-                                    kc,
-                                    ap,
-                                    BRows::Strided { b: bp, ldb },
-                                    &mut c[row * g.ldc + col..],
-                                    g.ldc,
-                                    &t,
-                                );
-                            }
+                            let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
+                            let row = ic + ir;
+                            let t = Tile {
+                                rows: (mc - ir).min(MR),
+                                cols: (nc - jr).min(NR),
+                                accumulate: pc > 0,
+                                finish: pc + kc == k,
+                                bias: match g.bias {
+                                    Bias::None => TileBias::None,
+                                    Bias::PerRow(b) => TileBias::Rows(&b[row..]),
+                                    Bias::PerCol(b) => TileBias::Cols(&b[col..]),
+                                },
+                                act: g.act,
+                            };
+                            micro::tile(
+                                s,
+                                kc,
+                                ap,
+                                BRows::Strided { b: bp, ldb },
+                                &mut c[row * g.ldc + col..],
+                                g.ldc,
+                                &t,
+                            );
                         }
                     }
                 }
