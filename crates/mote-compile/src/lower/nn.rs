@@ -65,6 +65,8 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             let y = l.output(n, 0)?;
             let act = l.fused_act(y);
             let attrs = encode::conv(a.group, &wd[2..], &strides, &dil, &pads, act);
+            let win = Win { kernel: &wd[2..], strides: &strides, dilations: &dil, pads: &pads };
+            let w = pack_conv_transpose_weights(l, n, w, a.group, &win, &l.p.tensors[y].dims.clone())?;
             l.p.step(OpCode::ConvTranspose, vec![Some(x), Some(w), b], vec![y], attrs, &n.name);
         }
         NnOp::Pool(a) => {
@@ -310,31 +312,14 @@ fn pack_conv_weights(
     r: &mote_ir::ops::nn::Resolved,
     ydims: &[usize],
 ) -> R<usize> {
-    use mote_kernels::reference::nn::Spatial;
-    use mote_kernels::reference::nn::conv::Channels;
     let Some(wv) = n.input(1) else { return Ok(w) };
     if l.konst(wv).is_none() {
         return Ok(w);
     }
     let x = l.input(n, 0)?;
     let xd = l.p.tensors[x].dims.clone();
-    let rank = xd.len() - 2;
-    if rank > 2 || r.pads_begin.iter().any(|&p| p < 0) {
-        return Ok(w);
-    }
-    let o = 3 - rank;
-    let mut sp =
-        Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
-    for i in 0..rank {
-        sp.input[o + i] = xd[2 + i];
-        sp.output[o + i] = ydims[2 + i];
-        sp.kernel[o + i] = r.kernel[i];
-        sp.strides[o + i] = r.strides[i];
-        sp.dilations[o + i] = r.dilations[i];
-        sp.pads[o + i] = r.pads_begin[i];
-    }
-    let ch = Channels { batch: xd[0], in_channels: xd[1], out_channels: ydims[1], group };
-    let g = mote_rt::ops::ConvGeometry { ch, sp, act: mote_rt::ops::Act::NONE };
+    let win = Win { kernel: &r.kernel, strides: &r.strides, dilations: &r.dilations, pads: &r.pads_begin };
+    let Some(g) = geometry(&xd, ydims, group, &win) else { return Ok(w) };
     let Some(c) = mote_rt::ops::fast_geometry(&g) else { return Ok(w) };
     if c.is_depthwise() {
         return Ok(w);
@@ -342,13 +327,72 @@ fn pack_conv_weights(
     let data = l.konst(wv).ok_or("weights vanished")?.to_f32_vec().map_err(|e| e.to_string())?;
     let mut packed = vec![0f32; mote_kernels::fast::conv_pack_weights_len(&c)];
     mote_kernels::fast::conv_pack_weights(&c, &data, &mut packed);
+    Ok(packed_weight(l, w, wv, &packed))
+}
+
+/// Packs a constant ConvTranspose weight for the fast kernel when the runtime will take the
+/// packed path (2-D or 1-D, non-negative pads); otherwise returns `w` unchanged.
+fn pack_conv_transpose_weights(
+    l: &mut Lowerer<'_>,
+    n: &Node,
+    w: usize,
+    group: usize,
+    win: &Win<'_>,
+    ydims: &[usize],
+) -> R<usize> {
+    let Some(wv) = n.input(1) else { return Ok(w) };
+    if l.konst(wv).is_none() {
+        return Ok(w);
+    }
+    let x = l.input(n, 0)?;
+    let xd = l.p.tensors[x].dims.clone();
+    let Some(g) = geometry(&xd, ydims, group, win) else { return Ok(w) };
+    let Some(c) = mote_rt::ops::fast_transpose_geometry(&g) else { return Ok(w) };
+    let data = l.konst(wv).ok_or("weights vanished")?.to_f32_vec().map_err(|e| e.to_string())?;
+    let kv: usize = c.kernel.iter().product();
+    if data.len() != c.in_channels * c.out_channels / c.group * kv {
+        bail!("ConvTranspose weights hold {} values, not [C, M/group, kernel...]", data.len());
+    }
+    let mut packed = vec![0f32; mote_kernels::fast::conv_transpose_pack_weights_len(&c)];
+    mote_kernels::fast::conv_transpose_pack_weights(&c, &data, &mut packed);
+    Ok(packed_weight(l, w, wv, &packed))
+}
+
+/// A convolution window per spatial axis (kernel, strides, dilations, begin pads).
+struct Win<'a> {
+    kernel: &'a [usize],
+    strides: &'a [usize],
+    dilations: &'a [usize],
+    pads: &'a [isize],
+}
+
+/// The runtime's geometry of a 1-D or 2-D convolution with non-negative pads, `None` otherwise.
+fn geometry(xd: &[usize], ydims: &[usize], group: usize, win: &Win<'_>) -> Option<mote_rt::ops::ConvGeometry> {
+    use mote_kernels::reference::nn::Spatial;
+    use mote_kernels::reference::nn::conv::Channels;
+    let rank = xd.len().checked_sub(2)?;
+    if rank > 2 || win.pads.iter().any(|&p| p < 0) || ydims.len() != xd.len() {
+        return None;
+    }
+    let o = 3 - rank;
+    let mut sp =
+        Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+    for i in 0..rank {
+        sp.input[o + i] = xd[2 + i];
+        sp.output[o + i] = ydims[2 + i];
+        sp.kernel[o + i] = *win.kernel.get(i)?;
+        sp.strides[o + i] = *win.strides.get(i)?;
+        sp.dilations[o + i] = *win.dilations.get(i)?;
+        sp.pads[o + i] = *win.pads.get(i)?;
+    }
+    let ch = Channels { batch: xd[0], in_channels: xd[1], out_channels: ydims[1], group };
+    Some(mote_rt::ops::ConvGeometry { ch, sp, act: mote_rt::ops::Act::NONE })
+}
+
+/// Stores `packed` (packed from the constant `wv`, stored as tensor `w`) as a packed weight.
+fn packed_weight(l: &mut Lowerer<'_>, w: usize, wv: mote_ir::ValueId, packed: &[f32]) -> usize {
     let dims = l.p.tensors[w].dims.clone();
-    Ok(l.p.packed_weight(
-        dims,
-        &packed,
-        mote_kernels::fast::PACK_FORMAT_VERSION,
-        format!("{}.packed", l.g.value(wv).name),
-    ))
+    l.p.packed_weight(dims, packed, mote_kernels::fast::PACK_FORMAT_VERSION, format!("{}.packed", l.g.value(wv).name))
 }
 
 /// Packs a constant B (`[k, n]`, or `[n, k]` when transposed) for the fast GEMM; otherwise

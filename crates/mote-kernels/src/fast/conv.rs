@@ -5,9 +5,11 @@
 //! [`conv_pack_weights`] (the GEMM packed-A format per group, groups back to back). A 1x1,
 //! stride-1, unpadded convolution reads the input directly as B (no im2col); every other shape
 //! packs B straight from the image (im2col fused into packing, padding as zeros), never
-//! materialising the im2col matrix.
+//! materialising the im2col matrix; a stride-1 one reads B in place from a zero-padded copy of
+//! the input (`conv_direct`).
 
 use super::activation::Activation;
+use super::conv_direct;
 use super::cpu::Cpu;
 use super::gemm::pack::{Im2col, Strided};
 use super::gemm::{self, ASrc, BSrc, Bias, Gemm};
@@ -143,9 +145,12 @@ pub fn conv_pack_weights(g: &Conv2d, w: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Scratch floats [`conv2d`] needs (at most one `256 x 4080` packed block of the input: 4 MiB;
-/// meaningful for a valid `g`, never panics).
+/// Scratch floats [`conv2d`] needs (stride 1: one group's zero-padded input; otherwise at most
+/// one `256 x 4080` packed block of the input: 4 MiB; meaningful for a valid `g`, never panics).
 pub fn conv2d_scratch_len(g: &Conv2d) -> usize {
+    if conv_direct::applies(g) {
+        return conv_direct::scratch_len(g);
+    }
     gemm::gemm_scratch_len(g.out_channels / g.group.max(1), g.out_plane(), g.k(), true, false)
 }
 
@@ -180,6 +185,10 @@ pub fn conv2d(
     assert!(scratch.len() >= conv2d_scratch_len(g), "conv2d: scratch shorter than conv2d_scratch_len");
     if let Some(b) = bias {
         assert!(b.len() >= g.out_channels, "conv2d: bias shorter than M");
+    }
+    if conv_direct::applies(g) {
+        conv_direct::run(cpu, g, x, packed_w, bias, act, y, scratch);
+        return;
     }
     let per = gemm::pack_a_len(mg, k);
     for n in 0..g.batch {

@@ -19,6 +19,7 @@
 //! | op | ahead of time (compiler) | at load | per inference |
 //! | --- | --- | --- | --- |
 //! | Conv (not depthwise) | [`conv_pack_weights_len`], [`conv_pack_weights`] | [`conv2d_scratch_len`] | [`conv2d`] |
+//! | ConvTranspose ([`conv_transpose_validate`]) | [`conv_transpose_pack_weights_len`], [`conv_transpose_pack_weights`] | [`conv_transpose2d_scratch_len`] | [`conv_transpose2d`] |
 //! | Conv, depthwise ([`Conv2d::is_depthwise`]) | weights as in ONNX | [`depthwise2d_scratch_len`] | [`depthwise2d`] |
 //! | Gemm / MatMul with constant B | [`pack_b_len`], [`pack_b`] (or A: [`pack_a`]) | [`gemm_scratch_len`] | [`gemm()`] |
 //! | Add/Sub/Mul/Div/Max/Min (+ activation) | | | [`binary`], [`binary_in_place`] |
@@ -37,6 +38,8 @@
 
 pub mod activation;
 pub mod conv;
+mod conv_direct;
+pub mod conv_transpose;
 pub mod cpu;
 pub mod depthwise;
 pub mod elementwise;
@@ -48,6 +51,10 @@ mod window;
 
 pub use activation::{Activation, activation, activation_in_place};
 pub use conv::{Conv2d, GeometryError, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len};
+pub use conv_transpose::{
+    conv_transpose_pack_weights, conv_transpose_pack_weights_len, conv_transpose_validate, conv_transpose2d,
+    conv_transpose2d_scratch_len,
+};
 pub use cpu::{Cpu, Isa};
 pub use depthwise::{depthwise2d, depthwise2d_scratch_len};
 pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};

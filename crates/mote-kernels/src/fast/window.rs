@@ -132,35 +132,40 @@ impl Window {
         // Tap offsets from the plan (kernels up to MAX_TAPS taps), else per chunk.
         let offs = (plan.taps > 0).then(|| &plan.offs[..plan.taps]);
         let mut out = [0.0f32; CHUNK];
-        let mut f0 = 0;
+        let (mut f0, mut pos) = (0, (0, 0));
         while f0 + CHUNK <= l.flat {
             self.chunk::<S, 4>(s, &l, phases, offs, r, act, f0, &mut out);
-            self.scatter(s, &l, f0, &out, y);
+            self.scatter(s, &l, &mut pos, &out, y);
             f0 += CHUNK;
         }
         while f0 < l.flat {
             self.chunk::<S, 1>(s, &l, phases, offs, r, act, f0, &mut out);
-            self.scatter(s, &l, f0, &out[..ROW], y);
+            self.scatter(s, &l, &mut pos, &out[..ROW], y);
             f0 += ROW;
         }
     }
 
     /// Copies the flat outputs `f0..f0 + vals.len()` that are inside the output (`ox < ow`,
-    /// `oy < oh`) into `y`.
+    /// `oy < oh`) into `y`. `pos` is `(oy, ox)` of flat `f0` on entry and of the end on exit
+    /// (chunks are consecutive: no divisions per chunk).
     #[inline(always)]
-    fn scatter<S: Simd>(&self, s: S, l: &Layout, f0: usize, vals: &[f32], y: &mut [f32]) {
+    fn scatter<S: Simd>(&self, s: S, l: &Layout, pos: &mut (usize, usize), vals: &[f32], y: &mut [f32]) {
         let [oh, ow] = self.output;
-        let end = f0 + vals.len();
-        let (mut r, mut c) = (f0 / l.pw, f0 % l.pw);
-        let mut f = f0;
-        while f < end && r < oh {
-            if c < ow {
-                let n = (ow - c).min(end - f);
-                copy(s, &vals[f - f0..][..n], &mut y[r * ow + c..][..n]);
+        let (mut r, mut c) = *pos;
+        let (mut i, end) = (0, vals.len());
+        while i < end {
+            let run = (l.pw - c).min(end - i);
+            if r < oh && c < ow {
+                let n = (ow - c).min(run);
+                copy(s, &vals[i..][..n], &mut y[r * ow + c..][..n]);
             }
-            f += l.pw - c;
-            (r, c) = (r + 1, 0);
+            i += run;
+            c += run;
+            if c == l.pw {
+                (r, c) = (r + 1, 0);
+            }
         }
+        *pos = (r, c);
     }
 
     /// Writes `pad` over every phase plane and zero over their tails: the parts no input
@@ -307,17 +312,31 @@ impl Window {
     }
 }
 
-/// `dst = src` with vector moves (short rows: no `memcpy` call).
+/// `dst = src` with vector moves (short rows: no `memcpy` call). Rows of at least one vector
+/// end with a vector that overlaps the previous one, which also keeps LLVM from turning the
+/// loop into a `memcpy` call.
 #[inline(always)]
 fn copy<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
     let n = dst.len();
-    let split = n - n % S::LANES;
-    for i in (0..split).step_by(S::LANES) {
+    let src = &src[..n];
+    if n < S::LANES {
+        // Fixed-size pieces (a loop would become a `memcpy` call).
+        let mut i = 0;
+        for w in [4, 2, 1] {
+            if n - i >= w {
+                dst[i..i + w].copy_from_slice(&src[i..i + w]);
+                i += w;
+            }
+        }
+        debug_assert_eq!(i, n, "fewer than 8 lanes left");
+        return;
+    }
+    let mut i = 0;
+    while i + S::LANES < n {
         s.store(&mut dst[i..], s.load(&src[i..]));
+        i += S::LANES;
     }
-    for (d, &v) in dst[split..].iter_mut().zip(&src[split..n]) {
-        *d = v;
-    }
+    s.store(&mut dst[n - S::LANES..], s.load(&src[n - S::LANES..]));
 }
 
 /// Accumulates tap `t` (reading `src`, `Q * ROW` floats) into `acc`. A function, not a

@@ -9,7 +9,8 @@
 //! 1-D and 2-D convolutions with non-negative pads run the fast kernels: depthwise ones on plain
 //! weights, the others on weights the compiler packed ([`Layout::Packed`] with
 //! `layout_param = PACK_FORMAT_VERSION`, the `mote_kernels::fast` GEMM A format); the rest run
-//! the reference kernel.
+//! the reference kernel. ConvTranspose likewise runs `fast::conv_transpose2d` when its weights
+//! come packed (`fast::conv_transpose_pack_weights`) and the reference kernel on plain ones.
 
 use mote_format::Layout;
 
@@ -101,11 +102,22 @@ fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry,
 /// The fast kernels' geometry of a 1-D or 2-D convolution with non-negative pads (`None`
 /// otherwise). The compiler packs weights for exactly these.
 pub fn fast_geometry(g: &Geometry) -> Option<Conv2d> {
+    as_2d(g).filter(|c| c.validate().is_ok())
+}
+
+/// The fast kernels' geometry of a 1-D or 2-D transposed convolution with non-negative pads
+/// (`None` otherwise; fields as [`fast::conv_transpose2d`] reads them). The compiler packs
+/// weights for exactly these.
+pub fn fast_transpose_geometry(g: &Geometry) -> Option<Conv2d> {
+    as_2d(g).filter(|c| fast::conv_transpose_validate(c).is_ok())
+}
+
+fn as_2d(g: &Geometry) -> Option<Conv2d> {
     let (sp, ch) = (&g.sp, &g.ch);
     if sp.input[0] != 1 || sp.output[0] != 1 || sp.kernel[0] != 1 || sp.pads[1] < 0 || sp.pads[2] < 0 {
         return None;
     }
-    let c = Conv2d {
+    Some(Conv2d {
         batch: ch.batch,
         in_channels: ch.in_channels,
         out_channels: ch.out_channels,
@@ -116,8 +128,7 @@ pub fn fast_geometry(g: &Geometry) -> Option<Conv2d> {
         strides: [sp.strides[1], sp.strides[2]],
         dilations: [sp.dilations[1], sp.dilations[2]],
         pads: [sp.pads[1] as usize, sp.pads[2] as usize],
-    };
-    c.validate().is_ok().then_some(c)
+    })
 }
 
 /// How a convolution runs.
@@ -188,11 +199,31 @@ impl Conv {
 #[derive(Clone, Copy, Debug)]
 pub struct ConvTranspose {
     g: Geometry,
+    /// The fast geometry when the weights come packed, else `None` (reference kernel).
+    packed: Option<Conv2d>,
 }
 
 impl ConvTranspose {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<ConvTranspose, StepFault> {
-        Ok(ConvTranspose { g: decode(step, io, true)? })
+        let g = decode(step, io, true)?;
+        let w = io.input(1)?;
+        let packed = match (w.layout, fast_transpose_geometry(&g)) {
+            (Layout::Plain, _) => None,
+            (Layout::Packed, Some(c)) => {
+                if w.layout_param != PACK_FORMAT_VERSION
+                    || w.nbytes != fast::conv_transpose_pack_weights_len(&c) as u64 * 4
+                {
+                    return Err(StepFault::Shape);
+                }
+                Some(c)
+            }
+            (Layout::Packed, None) => return Err(StepFault::Shape),
+        };
+        Ok(ConvTranspose { g, packed })
+    }
+
+    pub fn scratch_bytes(&self) -> usize {
+        self.packed.as_ref().map_or(0, |c| 4 * fast::conv_transpose2d_scratch_len(c))
     }
 
     pub fn macs(&self) -> u64 {
@@ -200,10 +231,18 @@ impl ConvTranspose {
         (ch.batch * ch.in_channels * sp.in_plane() * (ch.out_channels / ch.group) * sp.kernel_size()) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let ys = out::<f32>(mem, y);
-        conv_transpose(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
-        self.g.act.apply_all(ys);
+        match &self.packed {
+            Some(c) => {
+                let act = self.g.act.fast();
+                fast::conv_transpose2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch);
+            }
+            None => {
+                conv_transpose(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
+                self.g.act.apply_all(ys);
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ mod where_;
 
 pub use act::{Act, ActCode};
 pub use binary::BinaryCode;
-pub use conv::{Geometry as ConvGeometry, fast_geometry};
+pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use unary::{CLIP, UnaryCode};
@@ -177,6 +177,7 @@ impl Step {
         match self {
             Step::Gemm(g) => g.scratch_bytes(),
             Step::Conv(c) => c.scratch_bytes(),
+            Step::ConvTranspose(c) => c.scratch_bytes(),
             Step::Reduce(r) => r.scratch_bytes(),
             Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
@@ -215,7 +216,7 @@ impl Step {
             Step::Cast(s) => s.run(mem, io),
             Step::Gemm(s) => s.run(mem, io, scratch, cpu),
             Step::Conv(s) => s.run(mem, io, scratch, cpu),
-            Step::ConvTranspose(s) => s.run(mem, io),
+            Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu),
             Step::Pool(s) => s.run(mem, io, scratch, cpu),
             Step::Softmax(s) => s.run(mem, io, cpu),
             Step::Reduce(s) => s.run(mem, io, scratch),

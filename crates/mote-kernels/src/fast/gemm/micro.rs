@@ -36,39 +36,38 @@ pub(crate) struct Tile<'a> {
 
 const _: () = assert!(NR == ROW && MR == 6);
 
+/// Where the `kc` rows of B (at least `NR` floats each) come from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum BRows<'a> {
+    /// Row `p` at `b[p * ldb..]` (`ldb = NR`: a packed panel; more: B read in place).
+    Strided { b: &'a [f32], ldb: usize },
+    /// Row `p` at `x[offs[p] + base..]` (a convolution reading its padded input in place).
+    Offsets { x: &'a [f32], offs: &'a [usize], base: usize },
+}
+
 /// Computes one tile into `c` (row `r` of the tile starts at `c[r * ldc]`). `a` holds `kc`
-/// groups of `MR` floats; `b` holds `kc` rows of `NR` floats, `ldb` apart (`NR`: a packed
-/// panel; more: B read in place).
+/// groups of `MR` floats; `b` gives `kc` rows of `NR` floats.
 #[inline(always)]
-pub(crate) fn tile<S: Simd>(
-    s: S,
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    t: &Tile<'_>,
-) {
+pub(crate) fn tile<S: Simd>(s: S, kc: usize, a: &[f32], b: BRows<'_>, c: &mut [f32], ldc: usize, t: &Tile<'_>) {
     if t.cols <= NR / 2 {
         // A narrow edge tile: only the left half of the B panel carries columns of C.
         match t.rows {
-            6 => tile_r::<S, 6, true>(s, kc, a, b, ldb, c, ldc, t),
-            5 => tile_r::<S, 5, true>(s, kc, a, b, ldb, c, ldc, t),
-            4 => tile_r::<S, 4, true>(s, kc, a, b, ldb, c, ldc, t),
-            3 => tile_r::<S, 3, true>(s, kc, a, b, ldb, c, ldc, t),
-            2 => tile_r::<S, 2, true>(s, kc, a, b, ldb, c, ldc, t),
-            _ => tile_r::<S, 1, true>(s, kc, a, b, ldb, c, ldc, t),
+            6 => tile_r::<S, 6, true>(s, kc, a, b, c, ldc, t),
+            5 => tile_r::<S, 5, true>(s, kc, a, b, c, ldc, t),
+            4 => tile_r::<S, 4, true>(s, kc, a, b, c, ldc, t),
+            3 => tile_r::<S, 3, true>(s, kc, a, b, c, ldc, t),
+            2 => tile_r::<S, 2, true>(s, kc, a, b, c, ldc, t),
+            _ => tile_r::<S, 1, true>(s, kc, a, b, c, ldc, t),
         }
         return;
     }
     match t.rows {
-        6 => tile_r::<S, 6, false>(s, kc, a, b, ldb, c, ldc, t),
-        5 => tile_r::<S, 5, false>(s, kc, a, b, ldb, c, ldc, t),
-        4 => tile_r::<S, 4, false>(s, kc, a, b, ldb, c, ldc, t),
-        3 => tile_r::<S, 3, false>(s, kc, a, b, ldb, c, ldc, t),
-        2 => tile_r::<S, 2, false>(s, kc, a, b, ldb, c, ldc, t),
-        _ => tile_r::<S, 1, false>(s, kc, a, b, ldb, c, ldc, t),
+        6 => tile_r::<S, 6, false>(s, kc, a, b, c, ldc, t),
+        5 => tile_r::<S, 5, false>(s, kc, a, b, c, ldc, t),
+        4 => tile_r::<S, 4, false>(s, kc, a, b, c, ldc, t),
+        3 => tile_r::<S, 3, false>(s, kc, a, b, c, ldc, t),
+        2 => tile_r::<S, 2, false>(s, kc, a, b, c, ldc, t),
+        _ => tile_r::<S, 1, false>(s, kc, a, b, c, ldc, t),
     }
 }
 
@@ -77,8 +76,7 @@ fn tile_r<S: Simd, const R: usize, const HALF: bool>(
     s: S,
     kc: usize,
     a: &[f32],
-    b: &[f32],
-    ldb: usize,
+    b: BRows<'_>,
     c: &mut [f32],
     ldc: usize,
     t: &Tile<'_>,
@@ -92,11 +90,18 @@ fn tile_r<S: Simd, const R: usize, const HALF: bool>(
             *row = if full { load_row(s, cr) } else { load_partial(s, &cr[..t.cols]) };
         }
     }
-    if ldb == NR {
-        let (b, _) = b[..kc * NR].as_chunks::<NR>();
-        products::<S, R, HALF>(s, &mut acc, a, b.iter().map(|r| r.as_slice()));
-    } else if kc > 0 {
-        products::<S, R, HALF>(s, &mut acc, a, b[..(kc - 1) * ldb + NR].chunks(ldb));
+    match b {
+        BRows::Strided { b, ldb: NR } => {
+            let (b, _) = b[..kc * NR].as_chunks::<NR>();
+            products::<S, R, HALF>(s, &mut acc, a, b.iter().map(|r| r.as_slice()));
+        }
+        BRows::Strided { b, ldb } if kc > 0 => {
+            products::<S, R, HALF>(s, &mut acc, a, b[..(kc - 1) * ldb + NR].chunks(ldb));
+        }
+        BRows::Strided { .. } => {}
+        BRows::Offsets { x, offs, base } => {
+            products::<S, R, HALF>(s, &mut acc, a, offs[..kc].iter().map(|&o| &x[o + base..][..NR]));
+        }
     }
     if t.finish {
         finish(s, &mut acc, t);

@@ -21,10 +21,10 @@
 //! `ceil(n / NR)` panels of `k x NR` floats; panel `p`, group `q`, lane `j` (at
 //! `(p * k + q) * NR + j`) is `B[q][p * NR + j]`, zero for columns `>= n`. `MR = 6`, `NR = 16`.
 
-mod micro;
+pub(crate) mod micro;
 pub(crate) mod pack;
 
-use micro::{Tile, TileBias};
+use micro::{BRows, Tile, TileBias};
 use pack::{Im2col, Strided};
 
 use super::activation::Activation;
@@ -40,11 +40,14 @@ pub const NR: usize = 16;
 pub const PACK_FORMAT_VERSION: u32 = 1;
 
 /// K block: a `KC x NR` B panel (16 KiB) and a `KC x MR` A panel stay in L1.
-const KC: usize = 256;
+pub(crate) const KC: usize = 256;
 /// M block (a multiple of `MR`): the `MC x KC` A block (144 KiB) stays in L2.
 const MC: usize = 144;
 /// N block (a multiple of `NR`): the `KC x NC` B block (4 MiB) stays in L3.
 const NC: usize = 4080;
+
+/// Columns per run of a B read in place (see the driver).
+const DIRECT_COLS: usize = 256;
 
 /// Largest `m` for which a row-major B is read in place instead of packed.
 const DIRECT_B_MAX_M: usize = 48;
@@ -268,30 +271,44 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                         (&*a_buf, kc * MR, 0, 0)
                     }
                 };
-                for jr in (0..nc).step_by(NR) {
-                    let (bp, ldb) = match direct {
-                        // Full panels read in place; the edge panel was packed.
-                        Some(src) if jr + NR <= nc => (&src.data[pc * src.rs + jc + jr..], src.rs),
-                        Some(_) => (&b_data[..kc * NR], NR),
-                        None => (&b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR], NR),
-                    };
-                    let col = jc + jr;
+                // B read in place: runs of DIRECT_COLS columns per A panel, so that each row of
+                // B and C is streamed in long runs (few rows of A: their tiles would otherwise
+                // touch every row of B and C for only 16 columns at a time).
+                let run = if direct.is_some() { DIRECT_COLS } else { NR };
+                for jb in (0..nc).step_by(run) {
                     for ir in (0..mc).step_by(MR) {
-                        let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
-                        let row = ic + ir;
-                        let t = Tile {
-                            rows: (mc - ir).min(MR),
-                            cols: (nc - jr).min(NR),
-                            accumulate: pc > 0,
-                            finish: pc + kc == k,
-                            bias: match g.bias {
-                                Bias::None => TileBias::None,
-                                Bias::PerRow(b) => TileBias::Rows(&b[row..]),
-                                Bias::PerCol(b) => TileBias::Cols(&b[col..]),
-                            },
-                            act: g.act,
-                        };
-                        micro::tile(s, kc, ap, bp, ldb, &mut c[row * g.ldc + col..], g.ldc, &t);
+                        for jr in (jb..nc.min(jb + run)).step_by(NR) {
+                            let (bp, ldb) = match direct {
+                                // Full panels read in place; the edge panel was packed.
+                                Some(src) if jr + NR <= nc => (&src.data[pc * src.rs + jc + jr..], src.rs),
+                                Some(_) => (&b_data[..kc * NR], NR),
+                                None => (&b_data[(b_first + jr / NR) * b_stride + b_off..][..kc * NR], NR),
+                            };
+                            let col = jc + jr;
+                            let ap = &a_data[(a_first + ir / MR) * a_stride + a_off..][..kc * MR];
+                            let row = ic + ir;
+                            let t = Tile {
+                                rows: (mc - ir).min(MR),
+                                cols: (nc - jr).min(NR),
+                                accumulate: pc > 0,
+                                finish: pc + kc == k,
+                                bias: match g.bias {
+                                    Bias::None => TileBias::None,
+                                    Bias::PerRow(b) => TileBias::Rows(&b[row..]),
+                                    Bias::PerCol(b) => TileBias::Cols(&b[col..]),
+                                },
+                                act: g.act,
+                            };
+                            micro::tile(
+                                s,
+                                kc,
+                                ap,
+                                BRows::Strided { b: bp, ldb },
+                                &mut c[row * g.ldc + col..],
+                                g.ldc,
+                                &t,
+                            );
+                        }
                     }
                 }
             }

@@ -96,22 +96,37 @@ pub(crate) fn pack_b_im2col<S: Simd>(
     let ow = g.output[1];
     let panels = nc.div_ceil(NR);
     let out = &mut out[..panels * NR * kc];
-    out.fill(0.0);
+    // Columns past `nc` in the last panel: zero (the loop below writes every other element).
+    if nc % NR != 0 {
+        let (last, tail) = ((panels - 1) * NR * kc, nc % NR);
+        for q in 0..kc {
+            out[last + q * NR + tail..][..NR - tail].fill(0.0);
+        }
+    }
     for q in 0..kc {
         let row = p0 + q;
         let (c, t) = (row / (kh * kw), row % (kh * kw));
         let (ky, kx) = (t / kw, t % kw);
         let plane = &src.x[c * ih * iw..][..ih * iw];
         let x_off = (kx * g.dilations[1]) as isize - g.pads[1] as isize;
+        // Valid output columns of this tap (the same on every output row).
+        let (vlo, vhi) = crate::reference::nn::valid_range(ow, iw, g.strides[1], x_off);
         let mut n = j0;
+        let (mut oy, mut ox0) = (j0 / ow, j0 % ow);
         while n < j0 + nc {
-            let (oy, ox0) = (n / ow, n % ow);
             let ox1 = ow.min(ox0 + (j0 + nc - n));
             let y = (oy * g.strides[0] + ky * g.dilations[0]) as isize - g.pads[0] as isize;
-            if y >= 0 && (y as usize) < ih {
+            let (lo, hi) = if y >= 0 && (y as usize) < ih {
+                let (lo, hi) = (vlo.clamp(ox0, ox1), vhi.clamp(ox0, ox1));
+                if lo < hi { (lo, hi) } else { (ox0, ox0) }
+            } else {
+                (ox0, ox0)
+            };
+            // Columns whose tap falls in the padding.
+            zero_run(out, kc, q, n - j0, lo - ox0);
+            zero_run(out, kc, q, n - j0 + (hi - ox0), ox1 - hi);
+            if lo < hi {
                 let xr = &plane[y as usize * iw..][..iw];
-                let (lo, hi) = crate::reference::nn::valid_range(ow, iw, g.strides[1], x_off);
-                let (lo, hi) = (lo.max(ox0), hi.min(ox1));
                 // Runs of consecutive columns inside one panel are contiguous in `out`.
                 let sw = g.strides[1];
                 let mut ox = lo;
@@ -135,7 +150,19 @@ pub(crate) fn pack_b_im2col<S: Simd>(
                 }
             }
             n += ox1 - ox0;
+            (oy, ox0) = (oy + 1, 0);
         }
+    }
+}
+
+/// Zeroes columns `j..j + len` (block-relative) of packed row `q`, across panel boundaries.
+#[inline(always)]
+fn zero_run(out: &mut [f32], kc: usize, q: usize, mut j: usize, mut len: usize) {
+    while len > 0 {
+        let n = (NR - j % NR).min(len);
+        out[((j / NR) * kc + q) * NR + j % NR..][..n].fill(0.0);
+        j += n;
+        len -= n;
     }
 }
 

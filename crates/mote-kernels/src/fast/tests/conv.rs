@@ -104,6 +104,35 @@ proptest! {
     }
 
     #[test]
+    fn stride1_conv2d_matches_reference(
+        (grp, cg, mg) in (1usize..=2, 1usize..=40, 1usize..=20),
+        (h, w, kh, kw) in (1usize..=7, 1usize..=40, 1usize..=5, 1usize..=5),
+        (dh, dw, ph, pw, eh, ew) in (1usize..=2, 1usize..=2, 0usize..=2, 0usize..=2, 0usize..=2, 0usize..=2),
+        bias in any::<bool>(),
+        act in activation(),
+        seed in any::<u64>(),
+    ) {
+        // Stride 1, not pointwise: the padded-input path (B rows read in place), with K blocks
+        // (cg * kh * kw > 256), several panels per row and edge panels.
+        let (Some(oh), Some(ow)) = (out_len(h, kh, 1, dh, ph, eh), out_len(w, kw, 1, dw, pw, ew)) else {
+            return Ok(());
+        };
+        let g = Conv2d {
+            batch: 1,
+            in_channels: grp * cg,
+            out_channels: grp * mg,
+            group: grp,
+            input: [h, w],
+            output: [oh, ow],
+            kernel: [kh, kw],
+            strides: [1, 1],
+            dilations: [dh, dw],
+            pads: [ph, pw],
+        };
+        run_case(ConvCase { g, bias, act, seed });
+    }
+
+    #[test]
     fn pointwise_conv2d_matches_reference(
         (n, grp, cg, mg) in (1usize..=2, 1usize..=2, 1usize..=20, 1usize..=20),
         (h, w) in (1usize..=9, 1usize..=9),

@@ -2,6 +2,7 @@
 //! the reference kernels, on random shapes including edge sizes.
 
 mod conv;
+mod conv_transpose;
 mod depthwise;
 mod elementwise;
 mod gemm;
