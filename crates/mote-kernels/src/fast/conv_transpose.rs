@@ -10,9 +10,9 @@
 //!
 //! When the windows tile the output exactly (kernel = stride, no dilation, no padding, output =
 //! input * stride: the 2x2 stride-2 upsampling of detection heads) every output element gets
-//! exactly one product, and the scatter writes `act(product + bias)` straight away. Otherwise
-//! the output is first filled with the bias, the products are added, and the activation runs
-//! last.
+//! exactly one product: the GEMM adds the bias and applies the activation in its epilogue, and
+//! the scatter only moves the results. Otherwise the output is first filled with the bias, the
+//! products are added, and the activation runs last.
 //!
 //! Uses the geometry type of convolutions, [`Conv2d`], with the roles of its fields as in
 //! ONNX's `ConvTranspose`: `input` is `x`'s plane, `output` is `y`'s (output padding and
@@ -111,12 +111,12 @@ pub fn conv_transpose_pack_weights(g: &Conv2d, w: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Scratch floats [`conv_transpose2d`] needs (one band of `cols` plus the GEMM's packing
-/// buffer; meaningful for a valid `g`, never panics).
+/// Scratch floats [`conv_transpose2d`] needs (the bias per GEMM row, one band of `cols` and
+/// the GEMM's packing buffer; meaningful for a valid `g`, never panics).
 pub fn conv_transpose2d_scratch_len(g: &Conv2d) -> usize {
     let (m, n) = (rows_m(g), band_rows(g).saturating_mul(g.input[1]));
     let k = g.in_channels / g.group.max(1);
-    m.saturating_mul(n).saturating_add(gemm::gemm_scratch_len(m, n, k, true, false))
+    m.saturating_mul(n.saturating_add(1)).saturating_add(gemm::gemm_scratch_len(m, n, k, true, false))
 }
 
 /// `y = act(conv_transpose(x, w) + bias)`: `x` is `[N, C, H, W]`, `y` is `[N, M, OH, OW]`
@@ -166,12 +166,25 @@ pub fn conv_transpose2d(
     let [h, w] = g.input;
     let band = band_rows(g);
     let per = gemm::pack_a_len(m, cg);
+    let (row_bias, scratch) = scratch.split_at_mut(m);
     let (cols, gemm_scratch) = scratch.split_at_mut(m * band * w);
+    let kv = g.kernel[0] * g.kernel[1];
     for n in 0..g.batch {
         for gi in 0..g.group {
             let xg = &x[(n * g.in_channels + gi * cg) * ip..][..cg * ip];
             let yg = &mut y[(n * g.out_channels + gi * mg) * op..][..mg * op];
-            let bg = bias.map(|b| &b[gi * mg..][..mg]);
+            // Exact tiling: bias and activation fused into the GEMM (one bias per row
+            // `(oc, ky, kx)`), the scatter only moves values.
+            let (gemm_bias, gemm_act) = match bias {
+                Some(b) if exact => {
+                    for (r, v) in row_bias.iter_mut().enumerate() {
+                        *v = b[gi * mg + r / kv];
+                    }
+                    (Bias::PerRow(&*row_bias), act)
+                }
+                _ if exact => (Bias::None, act),
+                _ => (Bias::None, Activation::None),
+            };
             for r0 in (0..h).step_by(band) {
                 let rows = (h - r0).min(band);
                 let nb = rows * w;
@@ -182,22 +195,25 @@ pub fn conv_transpose2d(
                     a: ASrc::Packed(&packed_w[gi * per..][..per]),
                     b: BSrc::Strided(Strided { data: &xg[r0 * w..], rs: ip, cs: 1 }),
                     ldc: nb,
-                    bias: Bias::None,
-                    act: Activation::None,
+                    bias: gemm_bias,
+                    act: gemm_act,
                 };
                 let cols = &mut cols[..m * nb];
                 if cg == 0 {
-                    cols.fill(0.0);
+                    // No input channels: every product is the bias (then the activation).
+                    for (r, row) in cols.chunks_exact_mut(nb).enumerate() {
+                        row.fill(match gemm_bias {
+                            Bias::PerRow(b) => b[r],
+                            _ => 0.0,
+                        });
+                        activation_in_place(cpu, gemm_act, row);
+                    }
                 } else {
                     gemm::gemm_run(cpu, &problem, cols, gemm_scratch);
                 }
                 let band = Band { r0, rows, cols };
                 if exact {
-                    band.write(g, bg, yg);
-                    let (sh, ow) = (g.strides[0], g.output[1]);
-                    for plane in yg.chunks_exact_mut(op) {
-                        activation_in_place(cpu, act, &mut plane[r0 * sh * ow..][..rows * sh * ow]);
-                    }
+                    band.write(g, yg);
                 } else {
                     band.add(g, yg);
                 }
@@ -217,13 +233,12 @@ struct Band<'a> {
 }
 
 impl Band<'_> {
-    /// Exact tiling: `y[oc][ih*kh + ky][iw*kw + kx] = cols[(oc, ky, kx)][ih][iw] + bias[oc]`.
-    fn write(&self, g: &Conv2d, bias: Option<&[f32]>, yg: &mut [f32]) {
+    /// Exact tiling: `y[oc][ih*kh + ky][iw*kw + kx] = cols[(oc, ky, kx)][ih][iw]`.
+    fn write(&self, g: &Conv2d, yg: &mut [f32]) {
         let ([kh, kw], [_, w], ow) = (g.kernel, g.input, g.output[1]);
         let nb = self.rows * w;
         let op = g.out_plane();
         for (oc, plane) in yg.chunks_exact_mut(op).enumerate() {
-            let b = bias.map_or(0.0, |b| b[oc]);
             for ky in 0..kh {
                 for r in 0..self.rows {
                     let oh = (self.r0 + r) * kh + ky;
@@ -232,13 +247,13 @@ impl Band<'_> {
                     if kw == 2 {
                         let (s0, s1) = (src(0), src(1));
                         for ((d, &a), &c) in dst.chunks_exact_mut(2).zip(s0).zip(s1) {
-                            d[0] = a + b;
-                            d[1] = c + b;
+                            d[0] = a;
+                            d[1] = c;
                         }
                     } else {
                         for kx in 0..kw {
                             for (d, &v) in dst[kx..].iter_mut().step_by(kw).zip(src(kx)) {
-                                *d = v + b;
+                                *d = v;
                             }
                         }
                     }

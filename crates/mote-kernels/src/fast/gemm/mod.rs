@@ -46,8 +46,10 @@ const MC: usize = 144;
 /// N block (a multiple of `NR`): the `KC x NC` B block (4 MiB) stays in L3.
 const NC: usize = 4080;
 
-/// Columns per run of a B read in place (see the driver).
+/// Columns per run of a B read in place with `k <= DIRECT_RUN_MAX_K` (see the driver).
 const DIRECT_COLS: usize = 256;
+/// Deepest K for which a B read in place is streamed in runs of [`DIRECT_COLS`] columns.
+const DIRECT_RUN_MAX_K: usize = 32;
 
 /// Largest `m` for which a row-major B is read in place instead of packed.
 const DIRECT_B_MAX_M: usize = 48;
@@ -271,10 +273,12 @@ fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
                         (&*a_buf, kc * MR, 0, 0)
                     }
                 };
-                // B read in place: runs of DIRECT_COLS columns per A panel, so that each row of
-                // B and C is streamed in long runs (few rows of A: their tiles would otherwise
-                // touch every row of B and C for only 16 columns at a time).
-                let run = if direct.is_some() { DIRECT_COLS } else { NR };
+                // B read in place with a shallow K: runs of DIRECT_COLS columns per A panel, so
+                // that each row of B and C is streamed in long runs (the tiles are bound by their
+                // stores to C, and would otherwise touch every row of B and C for only 16
+                // columns at a time). With a deeper K, the B panel is reused from L1 by every A
+                // panel instead.
+                let run = if direct.is_some() && k <= DIRECT_RUN_MAX_K { DIRECT_COLS } else { NR };
                 for jb in (0..nc).step_by(run) {
                     for ir in (0..mc).step_by(MR) {
                         for jr in (jb..nc.min(jb + run)).step_by(NR) {

@@ -182,6 +182,8 @@ fn conv_case(c: usize, m: usize, hw: usize, k: usize, s: usize, p: usize) -> Con
 fn conv2d_deep_and_wide_layers() {
     // K beyond one K block (pointwise and im2col), M beyond one M block, a stem-like layer.
     run_case(conv_case(300, 20, 5, 1, 1, 0));
+    // Shallow pointwise with few output channels: B read in place in runs of 256 columns.
+    run_case(conv_case(16, 32, 25, 1, 1, 0));
     run_case(conv_case(40, 150, 4, 3, 1, 1));
     run_case(conv_case(3, 32, 17, 3, 2, 1));
     run_case(conv_case(30, 7, 6, 3, 1, 1));
