@@ -34,25 +34,8 @@ pub fn get_output(rt: &Runtime<'_>, arena: &[u8], i: usize) -> Result<Value, Str
 
 /// A tensor from little-endian bytes.
 pub fn tensor_from_bytes(dtype: DType, dims: Vec<usize>, b: &[u8]) -> Result<Tensor, String> {
-    macro_rules! le {
-        ($t:ty, $n:expr) => {
-            b.chunks_exact($n).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or([0; $n]))).collect()
-        };
-    }
-    let data = match dtype {
-        DType::F32 => Data::F32(le!(f32, 4)),
-        DType::F64 => Data::F64(le!(f64, 8)),
-        DType::I8 => Data::I8(le!(i8, 1)),
-        DType::U8 => Data::U8(le!(u8, 1)),
-        DType::I16 => Data::I16(le!(i16, 2)),
-        DType::U16 => Data::U16(le!(u16, 2)),
-        DType::I32 => Data::I32(le!(i32, 4)),
-        DType::U32 => Data::U32(le!(u32, 4)),
-        DType::I64 => Data::I64(le!(i64, 8)),
-        DType::U64 => Data::U64(le!(u64, 8)),
-        DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
-        d => return Err(format!("{d} outputs are not supported for compiled models")),
-    };
+    let data = Data::from_le_bytes(dtype, b)
+        .ok_or_else(|| format!("{dtype} outputs are not supported for compiled models"))?;
     Tensor::new(dims, data).map_err(|e| e.to_string())
 }
 

@@ -264,6 +264,61 @@ impl Data {
         }
     }
 
+    /// The values as little-endian bytes (bool as 0 or 1), for the fixed-width types; `None`
+    /// for strings and the low-precision types (whose files pack several values per byte).
+    pub fn to_le_bytes(&self) -> Option<Vec<u8>> {
+        macro_rules! le {
+            ($v:expr) => {
+                Some($v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            };
+        }
+        match self {
+            Data::F32(v) => le!(v),
+            Data::F64(v) => le!(v),
+            Data::F16(v) => le!(v),
+            Data::BF16(v) => le!(v),
+            Data::I8(v) => le!(v),
+            Data::U8(v) => Some(v.clone()),
+            Data::I16(v) => le!(v),
+            Data::U16(v) => le!(v),
+            Data::I32(v) => le!(v),
+            Data::U32(v) => le!(v),
+            Data::I64(v) => le!(v),
+            Data::U64(v) => le!(v),
+            Data::Bool(v) => Some(v.iter().map(|&b| b as u8).collect()),
+            _ => None,
+        }
+    }
+
+    /// The inverse of [`Data::to_le_bytes`]: `None` for strings, the low-precision types, or a
+    /// length that is not a whole number of elements (any non-zero byte is `true`).
+    pub fn from_le_bytes(dtype: DType, b: &[u8]) -> Option<Data> {
+        macro_rules! le {
+            ($t:ty, $w:expr) => {{
+                if b.len() % $w != 0 {
+                    return None;
+                }
+                b.chunks_exact($w).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or([0; $w]))).collect()
+            }};
+        }
+        Some(match dtype {
+            DType::F32 => Data::F32(le!(f32, 4)),
+            DType::F64 => Data::F64(le!(f64, 8)),
+            DType::F16 => Data::F16(le!(f16, 2)),
+            DType::BF16 => Data::BF16(le!(bf16, 2)),
+            DType::I8 => Data::I8(b.iter().map(|&x| x as i8).collect()),
+            DType::U8 => Data::U8(b.to_vec()),
+            DType::I16 => Data::I16(le!(i16, 2)),
+            DType::U16 => Data::U16(le!(u16, 2)),
+            DType::I32 => Data::I32(le!(i32, 4)),
+            DType::U32 => Data::U32(le!(u32, 4)),
+            DType::I64 => Data::I64(le!(i64, 8)),
+            DType::U64 => Data::U64(le!(u64, 8)),
+            DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
+            _ => return None,
+        })
+    }
+
     /// The elements at `indices`, in order (a gather over the flat storage).
     pub fn gather(&self, indices: &[usize]) -> Data {
         match self {

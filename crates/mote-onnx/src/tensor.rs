@@ -124,28 +124,8 @@ fn from_raw(b: &[u8], dtype: DType, n: usize) -> Result<Data, String> {
     if dtype.is_low_precision() {
         return from_packed(b, dtype, n);
     }
-    macro_rules! le {
-        ($t:ty, $w:expr) => {
-            b.chunks_exact($w).map(|c| <$t>::from_le_bytes(c.try_into().unwrap())).collect()
-        };
-    }
-    Ok(match dtype {
-        DType::F32 => Data::F32(le!(f32, 4)),
-        DType::F64 => Data::F64(le!(f64, 8)),
-        DType::F16 => Data::F16(b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()),
-        DType::BF16 => Data::BF16(b.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]])).collect()),
-        DType::I8 => Data::I8(b.iter().map(|&x| x as i8).collect()),
-        DType::U8 => Data::U8(b.to_vec()),
-        DType::I16 => Data::I16(le!(i16, 2)),
-        DType::U16 => Data::U16(le!(u16, 2)),
-        DType::I32 => Data::I32(le!(i32, 4)),
-        DType::U32 => Data::U32(le!(u32, 4)),
-        DType::I64 => Data::I64(le!(i64, 8)),
-        DType::U64 => Data::U64(le!(u64, 8)),
-        DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
-        DType::String => unreachable!("checked above"),
-        _ => unreachable!("low-precision types handled above"),
-    })
+    // The length was checked above, so only strings (refused above) could fail here.
+    Data::from_le_bytes(dtype, b).ok_or_else(|| format!("raw_data cannot hold {dtype}"))
 }
 
 /// Decodes the low-precision types from their packed bytes: one byte per float8 value, two
@@ -235,30 +215,12 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
         name: Some(name.to_string()),
         ..Default::default()
     };
-    macro_rules! raw {
-        ($v:expr) => {
-            Some($v.iter().flat_map(|x| x.to_le_bytes()).collect())
-        };
-    }
     p.raw_data = match t.data() {
-        Data::F32(v) => raw!(v),
-        Data::F64(v) => raw!(v),
-        Data::F16(v) => raw!(v),
-        Data::BF16(v) => raw!(v),
-        Data::I8(v) => raw!(v),
-        Data::U8(v) => Some(v.clone()),
-        Data::I16(v) => raw!(v),
-        Data::U16(v) => raw!(v),
-        Data::I32(v) => raw!(v),
-        Data::U32(v) => raw!(v),
-        Data::I64(v) => raw!(v),
-        Data::U64(v) => raw!(v),
-        Data::Bool(v) => Some(v.iter().map(|&b| b as u8).collect()),
         Data::String(v) => {
             p.string_data = v.iter().map(|s| s.as_bytes().to_vec()).collect();
             None
         }
-        d => to_packed(d),
+        d => d.to_le_bytes().or_else(|| to_packed(d)),
     };
     p
 }

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use mote_core::DType;
 use mote_ir::infer::KnownValues;
-use mote_ir::{Data, Graph, Node, Tensor, ValueId, ValueType};
+use mote_ir::{Graph, Node, Tensor, ValueId, ValueType};
 use mote_rt::ops::Act;
 
 use crate::error::Unsupported;
@@ -29,27 +29,7 @@ pub(crate) use bail;
 
 /// Little-endian bytes of a numeric tensor (bool as 0/1 bytes).
 pub fn tensor_bytes(t: &Tensor) -> R<Vec<u8>> {
-    macro_rules! le {
-        ($v:expr) => {
-            $v.iter().flat_map(|x| x.to_le_bytes()).collect()
-        };
-    }
-    Ok(match t.data() {
-        Data::F32(v) => le!(v),
-        Data::F64(v) => le!(v),
-        Data::I8(v) => le!(v),
-        Data::U8(v) => le!(v),
-        Data::I16(v) => le!(v),
-        Data::U16(v) => le!(v),
-        Data::I32(v) => le!(v),
-        Data::U32(v) => le!(v),
-        Data::I64(v) => le!(v),
-        Data::U64(v) => le!(v),
-        Data::Bool(v) => v.iter().map(|&b| b as u8).collect(),
-        Data::F16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
-        Data::BF16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
-        _ => bail!("{} constants are not supported by the compiled path", t.dtype()),
-    })
+    t.data().to_le_bytes().ok_or_else(|| format!("{} constants are not supported by the compiled path", t.dtype()))
 }
 
 #[derive(Debug)]
