@@ -3,7 +3,8 @@
 //! measured the same way, GEMM (B packed, A strided) for square sizes, and every conv layer of
 //! efficientnet_lite0 with the sum over the model's 49 conv layers.
 //!
-//! `cargo bench -p mote-kernels --bench min_times [-- gemm|conv]`
+//! `cargo bench -p mote-kernels --bench min_times [-- gemm|conv|blocked]` (`blocked`: the conv
+//! layers in the channel-blocked layout where the kernels support it).
 
 #[path = "common/effnet.rs"]
 mod effnet;
@@ -76,13 +77,18 @@ fn gemms(cpu: Cpu) {
     }
 }
 
-fn convs(cpu: Cpu) {
+fn convs(cpu: Cpu, blocked: bool) {
     let (mut total, mut dw) = (0.0, 0.0);
     for l in LAYERS.iter().chain([&HEAD]) {
-        let mut layer = Layer::new(geometry(*l));
+        let mut layer = Layer::with_layout(geometry(*l), blocked);
         let t = min_time(|| layer.run(cpu), 20, Duration::from_millis(200));
         let g = &layer.g;
-        let kind = if g.is_depthwise() { "dw  " } else { "conv" };
+        let kind = match (g.is_depthwise(), layer.blocked) {
+            (true, false) => "dw  ",
+            (true, true) => "dw8 ",
+            (false, false) => "conv",
+            (false, true) => "pw8 ",
+        };
         total += t * l.8 as f64;
         if g.is_depthwise() {
             dw += t * l.8 as f64;
@@ -102,8 +108,9 @@ fn convs(cpu: Cpu) {
         );
     }
     println!(
-        "effnet_lite0, 49 conv layers ({}): {:.2} ms (depthwise {:.2} ms, other {:.2} ms)",
+        "effnet_lite0, 49 conv layers ({}, {}): {:.2} ms (depthwise {:.2} ms, other {:.2} ms)",
         cpu.isa().name(),
+        if blocked { "NCHWc8 where supported" } else { "NCHW" },
         total * 1e3,
         dw * 1e3,
         (total - dw) * 1e3
@@ -119,6 +126,9 @@ fn main() {
         gemms(cpu);
     }
     if want("conv") {
-        convs(cpu);
+        convs(cpu, false);
+    }
+    if want("blocked") {
+        convs(cpu, true);
     }
 }

@@ -4,8 +4,9 @@
 #![allow(dead_code)]
 
 use mote_kernels::fast::{
-    Activation, Conv2d, Cpu, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len, depthwise2d,
-    depthwise2d_scratch_len,
+    Activation, Conv2d, Cpu, blocked_conv2d, blocked_conv2d_scratch_len, blocked_pack_weights,
+    blocked_pack_weights_len, blocked_supported, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len,
+    depthwise2d, depthwise2d_scratch_len,
 };
 use std::hint::black_box;
 
@@ -75,12 +76,24 @@ pub struct Layer {
     x: Vec<f32>,
     y: Vec<f32>,
     scratch: Vec<f32>,
+    /// Runs in the channel-blocked layout.
+    pub blocked: bool,
 }
 
 impl Layer {
     pub fn new(g: Conv2d) -> Layer {
+        Layer::with_layout(g, false)
+    }
+
+    /// The layer in the channel-blocked layout when `blocked` and the kernels support it there.
+    pub fn with_layout(g: Conv2d, blocked: bool) -> Layer {
         let raw = values(g.out_channels * g.k(), 1);
-        let w = if g.is_depthwise() {
+        let blocked = blocked && blocked_supported(&g);
+        let w = if blocked {
+            let mut p = vec![0.0; blocked_pack_weights_len(&g)];
+            blocked_pack_weights(&g, &raw, &mut p);
+            p
+        } else if g.is_depthwise() {
             raw
         } else {
             let mut p = vec![0.0; conv_pack_weights_len(&g)];
@@ -92,14 +105,27 @@ impl Layer {
             bias: values(g.out_channels, 2),
             x: values(g.in_channels * g.in_plane(), 3),
             y: vec![0.0; g.out_channels * g.out_plane()],
-            scratch: vec![0.0; if g.is_depthwise() { depthwise2d_scratch_len(&g) } else { conv2d_scratch_len(&g) }],
+            scratch: vec![
+                0.0;
+                if blocked {
+                    blocked_conv2d_scratch_len(&g)
+                } else if g.is_depthwise() {
+                    depthwise2d_scratch_len(&g)
+                } else {
+                    conv2d_scratch_len(&g)
+                }
+            ],
+            blocked,
             g,
         }
     }
 
     pub fn run(&mut self, cpu: Cpu) {
         let act = Activation::Clip { lo: 0.0, hi: 6.0 };
-        if self.g.is_depthwise() {
+        if self.blocked {
+            let (x, b) = (black_box(&self.x), Some(&self.bias[..]));
+            blocked_conv2d(cpu, &self.g, x, &self.w, b, act, &mut self.y, &mut self.scratch);
+        } else if self.g.is_depthwise() {
             depthwise2d(
                 cpu,
                 &self.g,

@@ -6,7 +6,7 @@
 //! written once against a small vector abstraction and instantiated per ISA; the per-ISA code
 //! (the only `unsafe`) lives in `crate::arch`.
 //!
-//! Layout is NCHW, row-major, f32. Nothing allocates: callers pass outputs and scratch, sized
+//! Layout is NCHW, row-major, f32 (and the channel-blocked NCHWc8 of [`blocked`]). Nothing allocates: callers pass outputs and scratch, sized
 //! with the `*_len` functions. Shapes are the caller's to validate ([`Conv2d::validate`],
 //! [`Pool2d::validate`]); an inconsistent shape or a short slice panics (a caller bug), never
 //! reads out of bounds.
@@ -27,6 +27,7 @@
 //! | MaxPool, AveragePool | | [`pool2d_scratch_len`] | [`pool2d`] |
 //! | GlobalAveragePool | | | [`global_avg_pool`] |
 //! | Softmax (last axis) | | | [`softmax()`] |
+//! | Conv, channel-blocked layout ([`blocked_supported`]) | [`blocked_pack_weights_len`], [`blocked_pack_weights`] | [`blocked_conv2d_scratch_len`] | [`blocked_conv2d`] (layouts: [`reorder_to_blocked`], [`reorder_from_blocked`]) |
 //!
 //! [`Cpu::detect`] runs `cpuid`, which is slow under a hypervisor: detect once at load. One
 //! scratch buffer sized by the largest `*_len` of a model serves every call (kernels do not
@@ -37,6 +38,7 @@
 //! changes. `MR`/`NR` are part of the format.
 
 pub mod activation;
+pub mod blocked;
 pub mod conv;
 mod conv_direct;
 pub mod conv_transpose;
@@ -50,6 +52,10 @@ pub mod softmax;
 mod window;
 
 pub use activation::{Activation, activation, activation_in_place};
+pub use blocked::{
+    BLOCK, BLOCKED_FORMAT_VERSION, blocked_conv2d, blocked_conv2d_scratch_len, blocked_pack_weights,
+    blocked_pack_weights_len, blocked_supported, reorder_from_blocked, reorder_to_blocked,
+};
 pub use conv::{Conv2d, GeometryError, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len};
 pub use conv_transpose::{
     conv_transpose_pack_weights, conv_transpose_pack_weights_len, conv_transpose_validate, conv_transpose2d,

@@ -10,6 +10,8 @@ use super::cpu::Cpu;
 
 /// Width of a GEMM micro-tile row in floats (the packed-B panel width, `NR`).
 pub const ROW: usize = 16;
+/// Channels per block of the channel-blocked layout.
+pub const BLOCK: usize = 8;
 
 /// f32 vector operations. Semantics are the same on every ISA except where noted (`mul_add`
 /// rounds once where the ISA fuses it).
@@ -20,6 +22,8 @@ pub(crate) trait Simd: Copy {
     type V: Copy;
     /// [`ROW`] floats as `ROW / LANES` vectors.
     type Row: Copy + AsRef<[Self::V]> + AsMut<[Self::V]>;
+    /// [`BLOCK`] floats (one pixel of a channel block) as `BLOCK / LANES` vectors.
+    type Block: Copy + AsRef<[Self::V]> + AsMut<[Self::V]>;
 
     /// All lanes `x`.
     fn splat(self, x: f32) -> Self::V;
@@ -47,6 +51,8 @@ pub(crate) trait Simd: Copy {
     fn reduce_max(self, v: Self::V) -> f32;
     /// A row of zeros.
     fn row_zero(self) -> Self::Row;
+    /// A block of zeros.
+    fn block_zero(self) -> Self::Block;
     /// The even- and odd-indexed floats of the `2 * LANES` floats `a` then `b`.
     fn deinterleave(self, a: Self::V, b: Self::V) -> (Self::V, Self::V);
 }
@@ -81,6 +87,7 @@ impl Simd for Scalar {
     const LANES: usize = 1;
     type V = f32;
     type Row = [f32; ROW];
+    type Block = [f32; BLOCK];
 
     #[inline(always)]
     fn splat(self, x: f32) -> f32 {
@@ -141,6 +148,10 @@ impl Simd for Scalar {
     #[inline(always)]
     fn row_zero(self) -> [f32; ROW] {
         [0.0; ROW]
+    }
+    #[inline(always)]
+    fn block_zero(self) -> [f32; BLOCK] {
+        [0.0; BLOCK]
     }
     #[inline(always)]
     fn deinterleave(self, a: f32, b: f32) -> (f32, f32) {

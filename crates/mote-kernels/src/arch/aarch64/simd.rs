@@ -1,6 +1,6 @@
 //! `Simd` for NEON: 4 lanes, fused multiply-add.
 
-use crate::fast::simd::{ROW, Simd};
+use crate::fast::simd::{BLOCK, ROW, Simd};
 use core::arch::aarch64::*;
 
 /// Token for NEON (every aarch64 CPU has it, and the `neon` feature is on for every aarch64
@@ -22,6 +22,7 @@ impl Simd for Neon {
     const LANES: usize = 4;
     type V = float32x4_t;
     type Row = [float32x4_t; ROW / 4];
+    type Block = [float32x4_t; BLOCK / 4];
 
     #[inline(always)]
     fn splat(self, x: f32) -> float32x4_t {
@@ -107,5 +108,10 @@ impl Simd for Neon {
     fn row_zero(self) -> [float32x4_t; ROW / 4] {
         // SAFETY: see the impl comment.
         unsafe { [vdupq_n_f32(0.0); ROW / 4] }
+    }
+    #[inline(always)]
+    fn block_zero(self) -> [float32x4_t; BLOCK / 4] {
+        // SAFETY: see the impl comment.
+        unsafe { [vdupq_n_f32(0.0); BLOCK / 4] }
     }
 }

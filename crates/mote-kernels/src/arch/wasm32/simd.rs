@@ -1,6 +1,6 @@
 //! `Simd` for wasm simd128: 4 lanes, no fused multiply-add (relaxed-simd is not assumed).
 
-use crate::fast::simd::{ROW, Simd};
+use crate::fast::simd::{BLOCK, ROW, Simd};
 use core::arch::wasm32::*;
 
 /// Token for simd128: this module is compiled only with `target_feature = "simd128"`.
@@ -20,6 +20,7 @@ impl Simd for Simd128 {
     const LANES: usize = 4;
     type V = v128;
     type Row = [v128; ROW / 4];
+    type Block = [v128; BLOCK / 4];
 
     #[inline(always)]
     fn splat(self, x: f32) -> v128 {
@@ -96,5 +97,9 @@ impl Simd for Simd128 {
     #[inline(always)]
     fn row_zero(self) -> [v128; ROW / 4] {
         [f32x4_splat(0.0); ROW / 4]
+    }
+    #[inline(always)]
+    fn block_zero(self) -> [v128; BLOCK / 4] {
+        [f32x4_splat(0.0); BLOCK / 4]
     }
 }

@@ -1,6 +1,6 @@
 //! `Simd` for AVX2 + FMA: 8 lanes, fused multiply-add.
 
-use crate::fast::simd::{ROW, Simd};
+use crate::fast::simd::{BLOCK, ROW, Simd};
 use core::arch::x86_64::*;
 
 /// Token for AVX2 + FMA: a value exists only where the CPU supports both.
@@ -23,6 +23,7 @@ impl Simd for Avx2 {
     const LANES: usize = 8;
     type V = __m256;
     type Row = [__m256; ROW / 8];
+    type Block = [__m256; BLOCK / 8];
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m256 {
@@ -124,5 +125,10 @@ impl Simd for Avx2 {
     fn row_zero(self) -> [__m256; ROW / 8] {
         // SAFETY: see the impl comment.
         unsafe { [_mm256_setzero_ps(); ROW / 8] }
+    }
+    #[inline(always)]
+    fn block_zero(self) -> [__m256; BLOCK / 8] {
+        // SAFETY: see the impl comment.
+        unsafe { [_mm256_setzero_ps(); BLOCK / 8] }
     }
 }

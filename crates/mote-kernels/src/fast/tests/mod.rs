@@ -1,6 +1,7 @@
 //! Property tests: every fast path (each ISA this machine has, and the portable path) against
 //! the reference kernels, on random shapes including edge sizes.
 
+mod blocked;
 mod conv;
 mod conv_transpose;
 mod depthwise;
