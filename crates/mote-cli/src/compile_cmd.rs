@@ -11,8 +11,10 @@ use serde_json::json;
 const HELP: &str = "\
 Compiles a model for the Mote runtime: static shapes (give symbolic input dims with --shape or
 --dim), constant inputs (--const; branches on them fold away), graph optimization (constant
-folding, dead code, BatchNorm folded into Conv/Gemm), activation fusion, in-place element-wise ops, and a static memory plan (one
-arena, offsets fixed at compile time). The output is checked by loading it in the runtime before
+folding, dead code, BatchNorm folded into Conv/Gemm), activation fusion, in-place element-wise ops,
+layout choice (chains of pointwise and depthwise convolutions with channels in multiples of 8 run
+in the channel-blocked layout NCHWc8; --nchw keeps every tensor NCHW), and a static memory plan
+(one arena, offsets fixed at compile time). The output is checked by loading it in the runtime before
 it is written; the write is atomic.
 
 Every node the compiled path cannot take is listed, with the reason (the .onnx still runs in the
@@ -49,6 +51,9 @@ pub struct Args {
     /// element type is the input's): branches on it fold away (repeatable).
     #[arg(long = "const", value_name = "INPUT=VALUE")]
     consts: Vec<String>,
+    /// Keep every tensor in NCHW (no channel-blocked convolutions).
+    #[arg(long)]
+    nchw: bool,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -60,7 +65,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         let names: Vec<&str> = Target::ALL.iter().map(|(n, _)| *n).collect();
         format!("unknown --target `{}`; one of: {}", a.target, names.join(", "))
     })?;
-    let mut opts = Options { target, ..Options::default() };
+    let mut opts = Options { target, nchw_only: a.nchw, ..Options::default() };
     for s in &a.shapes {
         let (name, dims) = s.split_once('=').with_context(|| format!("--shape `{s}`: expected NAME=D0,D1,.."))?;
         let dims: Vec<usize> = dims

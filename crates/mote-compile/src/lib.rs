@@ -59,6 +59,8 @@ pub struct Options {
     pub dims: BTreeMap<String, usize>,
     /// Input name -> value: the input becomes a constant (e.g. silero_vad's `sr`).
     pub constants: BTreeMap<String, mote_ir::Tensor>,
+    /// Keep every tensor in NCHW (no channel-blocked convolutions; see `lower::layout`).
+    pub nchw_only: bool,
 }
 
 /// Numbers about the compiled file.
@@ -119,7 +121,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     })?;
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
-    let mut l = lower::Lowerer::new(&graph, known);
+    let mut l = lower::Lowerer::new(&graph, known, !opts.nchw_only);
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);
     let p = l.p;

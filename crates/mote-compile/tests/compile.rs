@@ -46,3 +46,35 @@ fn symbolic_shapes_and_unknown_inputs_are_clear_errors() {
     opts.shapes.insert("x".into(), vec![1, 3, 8, 8]);
     compile(g, &opts).unwrap();
 }
+
+/// Step op codes of a compiled file.
+fn ops(bytes: &[u8]) -> Vec<mote_format::OpCode> {
+    let buf = mote_rt::host::AlignedBuf::from_bytes(bytes);
+    let m = mote_format::Model::parse(buf.as_ref()).unwrap();
+    (0..m.step_count()).map(|i| m.step(i).unwrap().op).collect()
+}
+
+#[test]
+fn blocked_layout_runs_conv_chains_and_matches_nchw_and_the_interpreter() {
+    use mote_format::OpCode;
+    let g = common::blocked_graph();
+    let x = Value::Tensor(common::input(&[1, 16, 9, 11]));
+    let want = mote_interp::run(&g, vec![x.clone()]).unwrap()[0].as_tensor().unwrap().to_f32_vec().unwrap();
+    let nchw = Options { nchw_only: true, ..Options::default() };
+    let blocked = compile(g.clone(), &Options::default()).unwrap();
+    let plain = compile(g.clone(), &nchw).unwrap();
+    // Blocked: the five convolutions, one reorder in (the graph input) and one out (the
+    // graph output); the residual Add runs on blocked tensors. NCHW: none of them.
+    let count = |b: &[u8], op| ops(b).into_iter().filter(|&o| o == op).count();
+    assert_eq!(count(&blocked.bytes, OpCode::ConvBlocked), 5, "{:?}", ops(&blocked.bytes));
+    assert_eq!(count(&blocked.bytes, OpCode::Reorder), 2, "{:?}", ops(&blocked.bytes));
+    assert_eq!(count(&plain.bytes, OpCode::ConvBlocked) + count(&plain.bytes, OpCode::Reorder), 0);
+    for opts in [Options::default(), nchw] {
+        let got = host::compile_and_run(&g, std::slice::from_ref(&x), &opts).unwrap();
+        let got = got[0].as_tensor().unwrap().to_f32_vec().unwrap();
+        assert_eq!(got.len(), want.len());
+        for (a, b) in want.iter().zip(&got) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "nchw_only={}: {a} vs {b}", opts.nchw_only);
+        }
+    }
+}

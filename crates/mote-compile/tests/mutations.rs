@@ -114,6 +114,12 @@ fn mutated_small_model_never_panics() {
 }
 
 #[test]
+fn mutated_blocked_model_never_panics() {
+    let c = compile(common::blocked_graph(), &Options::default()).unwrap();
+    hammer("blocked", &c.bytes, 4000, 0x2545_f491_4f6c_dd1d);
+}
+
+#[test]
 fn mutated_real_models_never_panic() {
     let Some(data) = mote_conformance_data() else {
         eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");

@@ -117,6 +117,10 @@ codes! {
         ArgReduce = 23,
         /// Instance normalization.
         InstanceNorm = 24,
+        /// Pointwise or depthwise 2-D convolution in the channel-blocked layout NCHWc8.
+        ConvBlocked = 55,
+        /// Layout conversion between NCHW and the channel-blocked NCHWc8.
+        Reorder = 56,
     }
 }
 

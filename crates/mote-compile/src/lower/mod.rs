@@ -6,6 +6,7 @@
 
 mod elementwise;
 mod fuse;
+mod layout;
 mod misc;
 mod nn;
 mod shape;
@@ -41,6 +42,8 @@ pub struct Lowerer<'g> {
     /// Producer node -> the activation fused into it, and the consumer node absorbed.
     fused: HashMap<usize, (Act, usize)>,
     absorbed: HashSet<usize>,
+    /// Values kept in the channel-blocked layout ([`layout`]).
+    blocked: HashSet<ValueId>,
     /// Node index currently lowered.
     pub at: usize,
     /// Per value: the last node reading it (graph outputs: `usize::MAX`), merged over views.
@@ -50,7 +53,8 @@ pub struct Lowerer<'g> {
 }
 
 impl<'g> Lowerer<'g> {
-    pub fn new(g: &'g Graph, known: KnownValues) -> Lowerer<'g> {
+    /// A lowerer for `g`; `blocked_layout` lets convolutions run in the channel-blocked layout.
+    pub fn new(g: &'g Graph, known: KnownValues, blocked_layout: bool) -> Lowerer<'g> {
         let mut l = Lowerer {
             g,
             known,
@@ -58,6 +62,7 @@ impl<'g> Lowerer<'g> {
             vals: HashMap::new(),
             fused: HashMap::new(),
             absorbed: HashSet::new(),
+            blocked: HashSet::new(),
             at: 0,
             last_use: HashMap::new(),
             in_place: 0,
@@ -67,6 +72,9 @@ impl<'g> Lowerer<'g> {
         let (fused, absorbed) = fuse::plan(&l);
         l.n_fused = fused.len();
         (l.fused, l.absorbed) = (fused, absorbed);
+        if blocked_layout {
+            l.blocked = layout::plan(&l);
+        }
         l
     }
 
@@ -146,8 +154,15 @@ impl<'g> Lowerer<'g> {
         self.g.value(v).init.as_ref().or_else(|| self.known.get(&v))
     }
 
-    /// `v`'s element type and static shape.
+    /// `v`'s element type and static shape as stored: `[N, C/8, H, W, 8]` for a value kept in
+    /// the channel-blocked layout.
     pub fn value_shape(&self, v: ValueId) -> R<(DType, Vec<usize>)> {
+        let (dtype, dims) = self.logical_shape(v)?;
+        Ok((dtype, if self.blocked.contains(&v) { layout::blocked_dims(&dims) } else { dims }))
+    }
+
+    /// `v`'s element type and static shape (as in the graph, whatever its layout).
+    pub fn logical_shape(&self, v: ValueId) -> R<(DType, Vec<usize>)> {
         if let Some(t) = self.konst(v) {
             return Ok((t.dtype(), t.shape().to_vec()));
         }
@@ -240,6 +255,14 @@ impl<'g> Lowerer<'g> {
         let v = n.outputs.get(i).copied().flatten().ok_or_else(|| format!("output {i} is missing"))?;
         self.vals.insert(v, t);
         Ok(())
+    }
+
+    /// For a node about to be lowered: whether its input 0 and its (effective) output are kept
+    /// blocked, when at least one is.
+    pub fn blocked_sides(&self, n: &Node) -> Option<(bool, bool)> {
+        let x = n.input(0).is_some_and(|v| self.blocked.contains(&v));
+        let y = layout::effective_output(self, self.at).is_some_and(|v| self.blocked.contains(&v));
+        (x || y).then_some((x, y))
     }
 
     /// The activation fused into this node, binding the absorbed activation's output to the same

@@ -8,7 +8,7 @@ use mote_ir::infer::normalize_axis;
 use mote_ir::ops::nn::{GlobalPool, NnOp, PoolKind, SoftmaxKind};
 use mote_rt::ops::{BiasKind, encode};
 
-use super::{Lowerer, R, bail};
+use super::{Lowerer, R, bail, layout};
 
 fn f32_only(l: &Lowerer<'_>, t: usize, what: &str) -> R<()> {
     match l.p.tensors[t].dtype {
@@ -19,6 +19,12 @@ fn f32_only(l: &Lowerer<'_>, t: usize, what: &str) -> R<()> {
 
 pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
     match op {
+        NnOp::Conv(_)
+            if let Some(c) = layout::blocked_geometry(l, n)
+                && let Some(side) = l.blocked_sides(n) =>
+        {
+            blocked_conv(l, n, &c, side)?;
+        }
         NnOp::Conv(a) => {
             let (x, w) = (l.input(n, 0)?, l.input(n, 1)?);
             f32_only(l, x, "Conv")?;
@@ -299,6 +305,52 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
         act,
     };
     l.p.step(OpCode::Gemm, vec![Some(a), Some(b)], vec![y], encode::gemm(&g), &n.name);
+    Ok(())
+}
+
+/// Conv node `n` in the channel-blocked layout (geometry `c`), with `Reorder` steps for the
+/// sides (`(input, output)` blocked) that are NCHW.
+fn blocked_conv(
+    l: &mut Lowerer<'_>,
+    n: &Node,
+    c: &mote_kernels::fast::Conv2d,
+    (x_blocked, y_blocked): (bool, bool),
+) -> R<()> {
+    use mote_kernels::fast::{BLOCKED_FORMAT_VERSION, blocked_pack_weights, blocked_pack_weights_len};
+    let x = l.input(n, 0)?;
+    let xb = if x_blocked {
+        x
+    } else {
+        let dims = layout::blocked_dims(&l.p.tensors[x].dims);
+        let t = l.p.arena(DType::F32, dims, format!("{}.blocked", l.p.tensors[x].name));
+        l.p.step(OpCode::Reorder, vec![Some(x)], vec![t], encode::reorder(true), &n.name);
+        t
+    };
+    let wv = l.in_value(n, 1)?;
+    let wc = l.konst(wv).ok_or("blocked Conv weights must be constant")?;
+    let wdims = wc.shape().to_vec();
+    let data = wc.to_f32_vec().map_err(|e| e.to_string())?;
+    let mut packed = vec![0f32; blocked_pack_weights_len(c)];
+    blocked_pack_weights(c, &data, &mut packed);
+    let w = l.p.packed_weight(wdims, &packed, BLOCKED_FORMAT_VERSION, format!("{}.blocked", l.g.value(wv).name));
+    let b = match n.input(2) {
+        Some(_) => Some(l.input(n, 2)?),
+        None => None,
+    };
+    let y = l.output(n, 0)?;
+    let act = l.fused_act(y);
+    let yb = if y_blocked {
+        y
+    } else {
+        let dims = layout::blocked_dims(&l.p.tensors[y].dims);
+        l.p.arena(DType::F32, dims, format!("{}.blocked", l.p.tensors[y].name))
+    };
+    let pads = [c.pads[0] as isize, c.pads[1] as isize];
+    let attrs = encode::conv(c.group, &c.kernel, &c.strides, &c.dilations, &pads, act);
+    l.p.step(OpCode::ConvBlocked, vec![Some(xb), Some(w), b], vec![yb], attrs, &n.name);
+    if !y_blocked {
+        l.p.step(OpCode::Reorder, vec![Some(yb)], vec![y], encode::reorder(false), &n.name);
+    }
     Ok(())
 }
 

@@ -65,3 +65,45 @@ pub fn input(shape: &[usize]) -> Tensor {
     let n = shape.iter().product();
     Tensor::from_vec(shape.to_vec(), seq(n, 2.0)).unwrap()
 }
+
+/// An inverted-residual block (the channel-blocked layout's case): pointwise 16 -> 16 + ReLU
+/// (`h`), then pointwise 16 -> 24 + ReLU, depthwise 3x3 stride 1 + ReLU, pointwise 24 -> 16,
+/// added to `h`, then a depthwise 5x5 stride 2 whose output is the graph output. Input
+/// `x [1, 16, 9, 11]`.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn blocked_graph() -> Graph {
+    let mut g = Graph::new("blocked");
+    let t = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
+    let x = g.add_value("x", t(&[1, 16, 9, 11]));
+    g.inputs.push(x);
+    let conv = |g: &mut Graph, name: &str, input, w: Vec<usize>, group, k: usize, stride: usize, relu: bool| {
+        let n = w.iter().product();
+        let wv = g.add_const(format!("{name}.w"), Tensor::from_vec(w.clone(), seq(n, 0.4)).unwrap());
+        let bv = g.add_const(format!("{name}.b"), Tensor::from_vec(vec![w[0]], seq(w[0], 0.1)).unwrap());
+        let y = g.add_value(name, ValueType::Unknown);
+        let p = k / 2;
+        let window = Window { pads: vec![p, p, p, p], strides: vec![stride, stride], ..Window::default() };
+        let op = Op::Nn(NnOp::Conv(ConvAttrs { window, group }));
+        g.add_node(name, op, vec![Some(input), Some(wv), Some(bv)], vec![Some(y)]);
+        if !relu {
+            return y;
+        }
+        let r = g.add_value(format!("{name}.relu"), ValueType::Unknown);
+        g.add_node(
+            format!("{name}.relu"),
+            Op::Elementwise(ElementwiseOp::Unary(Unary::Relu)),
+            vec![Some(y)],
+            vec![Some(r)],
+        );
+        r
+    };
+    let h = conv(&mut g, "stem", x, vec![16, 16, 1, 1], 1, 1, 1, true);
+    let e = conv(&mut g, "expand", h, vec![24, 16, 1, 1], 1, 1, 1, true);
+    let d = conv(&mut g, "dw", e, vec![24, 1, 3, 3], 24, 3, 1, true);
+    let p = conv(&mut g, "project", d, vec![16, 24, 1, 1], 1, 1, 1, false);
+    let s = g.add_value("sum", ValueType::Unknown);
+    g.add_node("add", Op::Elementwise(ElementwiseOp::Binary(Binary::Add)), vec![Some(p), Some(h)], vec![Some(s)]);
+    let y = conv(&mut g, "down", s, vec![16, 1, 5, 5], 16, 5, 2, false);
+    g.outputs.push(y);
+    g
+}

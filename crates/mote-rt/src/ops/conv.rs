@@ -37,8 +37,9 @@ pub struct Geometry {
     pub act: Act,
 }
 
-fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry, StepFault> {
-    io.arity(2, 3, 1)?;
+/// The attribute words shared by the convolution ops: group, spatial rank, the window (in the
+/// last `r` entries of a 3-D [`Spatial`]; input and output sizes left at 1) and the activation.
+pub(super) fn attrs(step: &StepRef<'_>) -> Result<(usize, usize, Spatial, Act), StepFault> {
     let mut w = Words::new(step);
     let group = w.upto(u32::MAX)?;
     let r = w.upto(3)?;
@@ -63,7 +64,13 @@ fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry,
     }
     let act = Act::decode(&mut w)?;
     w.end()?;
+    Ok((group, r, sp, act))
+}
 
+fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry, StepFault> {
+    io.arity(2, 3, 1)?;
+    let (group, r, mut sp, act) = attrs(step)?;
+    let o = 3 - r;
     let (x, wt, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
     for t in [x, wt, y] {
         want(t, DType::F32)?;

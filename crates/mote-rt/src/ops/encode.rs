@@ -188,3 +188,8 @@ pub fn arg_reduce(max: bool, select_last: bool, outer: usize, n: usize, inner: u
     w.bool(max).bool(select_last).usize(outer).usize(n).usize(inner);
     w.0
 }
+
+/// `Reorder`: to the channel-blocked layout (`true`) or back.
+pub fn reorder(to_blocked: bool) -> Vec<u32> {
+    alloc::vec![if to_blocked { 0 } else { 1 }]
+}

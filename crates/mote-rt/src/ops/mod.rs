@@ -8,6 +8,7 @@ mod act;
 mod affine;
 mod arg;
 mod binary;
+mod blocked;
 mod cast;
 mod conv;
 mod copy;
@@ -142,6 +143,8 @@ pub enum Step {
     Quantize(quant::Quantize),
     Dequantize(quant::Dequantize),
     ArgReduce(arg::ArgReduce),
+    ConvBlocked(blocked::ConvBlocked),
+    Reorder(blocked::Reorder),
 }
 
 impl Step {
@@ -168,6 +171,8 @@ impl Step {
             OpCode::Quantize => Step::Quantize(quant::Quantize::decode(step, io)?),
             OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
             OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
+            OpCode::ConvBlocked => Step::ConvBlocked(blocked::ConvBlocked::decode(step, io)?),
+            OpCode::Reorder => Step::Reorder(blocked::Reorder::decode(step, io)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -177,6 +182,7 @@ impl Step {
         match self {
             Step::Gemm(g) => g.scratch_bytes(),
             Step::Conv(c) => c.scratch_bytes(),
+            Step::ConvBlocked(c) => c.scratch_bytes(),
             Step::ConvTranspose(c) => c.scratch_bytes(),
             Step::Reduce(r) => r.scratch_bytes(),
             Step::Pool(p) => p.scratch_bytes(),
@@ -199,6 +205,7 @@ impl Step {
         match self {
             Step::Gemm(g) => g.macs(),
             Step::Conv(c) => c.macs(),
+            Step::ConvBlocked(c) => c.macs(),
             Step::ConvTranspose(c) => c.macs(),
             Step::Lstm(l) => l.macs(),
             _ => 0,
@@ -228,6 +235,8 @@ impl Step {
             Step::Quantize(s) => s.run(mem, io),
             Step::Dequantize(s) => s.run(mem, io),
             Step::ArgReduce(s) => s.run(mem, io),
+            Step::ConvBlocked(s) => s.run(mem, io, scratch, cpu),
+            Step::Reorder(s) => s.run(mem, io),
         }
         Ok(())
     }

@@ -233,7 +233,8 @@ impl SimdOp for Run<'_> {
                 // Rows and columns the outputs read, at (ph, pw) in the zeroed plane.
                 let plane = &mut self.scratch[..hn * wn * BLOCK];
                 let cols = iw.min(wn.saturating_sub(pw));
-                for iy in 0..ih.min(hn.saturating_sub(ph)) {
+                let rows = if cols > 0 { ih.min(hn.saturating_sub(ph)) } else { 0 };
+                for iy in 0..rows {
                     plane[((iy + ph) * wn + pw) * BLOCK..][..cols * BLOCK]
                         .copy_from_slice(&xs[iy * iw * BLOCK..][..cols * BLOCK]);
                 }

@@ -41,8 +41,8 @@ pub const BLOCKED_FORMAT_VERSION: u32 = 1;
 pub fn blocked_supported(g: &Conv2d) -> bool {
     g.validate().is_ok()
         && g.in_channels > 0
-        && g.in_channels % BLOCK == 0
-        && g.out_channels % BLOCK == 0
+        && g.in_channels.is_multiple_of(BLOCK)
+        && g.out_channels.is_multiple_of(BLOCK)
         && ((g.group == 1 && g.is_pointwise()) || g.is_depthwise())
 }
 

@@ -16,7 +16,7 @@ use crate::fast::simd::{Simd, SimdOp, dispatch};
 /// Pixels per M block (a multiple of `MR`): their `MC x KC` inputs (144 KiB) stay in L2.
 const MC: usize = 144;
 
-const _: () = assert!(MC % MR == 0 && KC % BLOCK == 0 && NR == 2 * BLOCK);
+const _: () = assert!(MC.is_multiple_of(MR) && KC.is_multiple_of(BLOCK) && NR == 2 * BLOCK);
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(cpu: Cpu, g: &Conv2d, x: &[f32], w: &[f32], bias: Option<&[f32]>, act: Activation, y: &mut [f32]) {

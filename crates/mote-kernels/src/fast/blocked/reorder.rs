@@ -6,7 +6,7 @@ use super::BLOCK;
 const TILE: usize = 64;
 
 fn check(n: usize, c: usize, hw: usize, a: usize, b: usize, what: &str) {
-    assert!(c % BLOCK == 0, "{what}: channels not a multiple of 8");
+    assert!(c.is_multiple_of(BLOCK), "{what}: channels not a multiple of 8");
     let len = n.checked_mul(c).and_then(|v| v.checked_mul(hw)).expect("reorder: size overflows");
     assert!(a >= len && b >= len, "{what}: slice shorter than [N, C, HW]");
 }

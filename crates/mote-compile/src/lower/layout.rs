@@ -1,0 +1,159 @@
+//! Layout choice: which values live in the channel-blocked layout NCHWc8 (`[N, C/8, H, W, 8]`,
+//! see `mote_kernels::fast::blocked`) instead of NCHW.
+//!
+//! Pointwise and depthwise convolutions whose channels are multiples of 8 run faster blocked
+//! (every vector lane is used whatever the plane size or stride). A value is blocked when it is
+//! such a convolution's output (after its fused activation) or a same-shape element-wise
+//! Add/Sub/Mul/Div of blocked values, every reader is such a convolution (as its input) or
+//! element-wise op, and it is not a graph output; element-wise ops need all their operands in
+//! the same layout, so those whose operands or result cannot all be blocked unblock them all
+//! (repeated until stable). A convolution with one side blocked runs blocked, and the lowering
+//! inserts a `Reorder` step for the other side.
+
+use std::collections::{HashMap, HashSet};
+
+use mote_core::DType;
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp};
+use mote_ir::ops::nn::NnOp;
+use mote_ir::{Node, Op, ValueId};
+use mote_kernels::fast::{BLOCK, Conv2d};
+
+use super::Lowerer;
+
+/// What a node is to the layout choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// A convolution the blocked kernels run.
+    Conv,
+    /// A same-shape element-wise op that runs in any layout.
+    Elementwise,
+}
+
+/// The values to keep blocked.
+pub fn plan(l: &Lowerer<'_>) -> HashSet<ValueId> {
+    let g = l.g;
+    let roles: HashMap<usize, Role> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !l.absorbed.contains(i))
+        .filter_map(|(i, n)| role(l, n).map(|r| (i, r)))
+        .collect();
+    let mut readers: HashMap<ValueId, Vec<usize>> = HashMap::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        for v in n.reads() {
+            readers.entry(v).or_default().push(i);
+        }
+    }
+    // Candidates: outputs of the nodes above, read only by them (a convolution as input 0).
+    let mut blocked: HashSet<ValueId> = roles
+        .keys()
+        .filter_map(|&i| effective_output(l, i))
+        .filter(|v| !g.outputs.contains(v) && blockable(l, *v))
+        .filter(|v| {
+            readers.get(v).is_some_and(|rs| {
+                rs.iter().all(|r| match roles.get(r) {
+                    Some(Role::Conv) => {
+                        let n = &g.nodes[*r];
+                        n.input(0) == Some(*v) && n.inputs.iter().flatten().filter(|&&u| u == *v).count() == 1
+                    }
+                    Some(Role::Elementwise) => true,
+                    None => false,
+                })
+            })
+        })
+        .collect();
+    // Element-wise ops need every operand and the result in one layout.
+    loop {
+        let mut changed = false;
+        for (&i, _) in roles.iter().filter(|(_, r)| **r == Role::Elementwise) {
+            let n = &g.nodes[i];
+            let vals: Vec<ValueId> = n.inputs.iter().flatten().copied().chain(effective_output(l, i)).collect();
+            if vals.iter().any(|v| blocked.contains(v)) && !vals.iter().all(|v| blocked.contains(v)) {
+                for v in vals {
+                    changed |= blocked.remove(&v);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // A fused producer's own output shares its activation's tensor.
+    for (&i, &(_, consumer)) in &l.fused {
+        if let (Some(Some(own)), Some(Some(v))) = (g.nodes[i].outputs.first(), g.nodes[consumer].outputs.first())
+            && blocked.contains(v)
+        {
+            blocked.insert(*own);
+        }
+    }
+    blocked
+}
+
+/// The value node `i` really produces: its fused activation's output when it has one.
+pub fn effective_output(l: &Lowerer<'_>, i: usize) -> Option<ValueId> {
+    let n = match l.fused.get(&i) {
+        Some(&(_, consumer)) => &l.g.nodes[consumer],
+        None => &l.g.nodes[i],
+    };
+    n.outputs.first().copied().flatten()
+}
+
+/// A 4-D f32 value with channels a non-zero multiple of 8, not a constant.
+fn blockable(l: &Lowerer<'_>, v: ValueId) -> bool {
+    l.konst(v).is_none()
+        && matches!(l.logical_shape(v), Ok((DType::F32, d)) if d.len() == 4 && d[1] > 0 && d[1] % BLOCK == 0)
+}
+
+fn role(l: &Lowerer<'_>, n: &Node) -> Option<Role> {
+    match &n.op {
+        Op::Nn(NnOp::Conv(_)) => blocked_geometry(l, n).map(|_| Role::Conv),
+        Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Sub | Binary::Mul | Binary::Div)) => {
+            let out = n.outputs.first().copied().flatten()?;
+            let dims = l.logical_shape(out).ok()?.1;
+            let same = n.inputs.len() == 2
+                && n.inputs.iter().all(|v| {
+                    v.is_some_and(|v| {
+                        l.konst(v).is_none() && l.logical_shape(v).ok().map(|s| s.1) == Some(dims.clone())
+                    })
+                });
+            same.then_some(Role::Elementwise)
+        }
+        _ => None,
+    }
+}
+
+/// The blocked kernels' geometry of Conv node `n` (constant weights, 2-D, pointwise or
+/// depthwise with channels multiples of 8), or `None`.
+pub fn blocked_geometry(l: &Lowerer<'_>, n: &Node) -> Option<Conv2d> {
+    let Op::Nn(NnOp::Conv(a)) = &n.op else { return None };
+    let (xv, wv, yv) = (n.input(0)?, n.input(1)?, n.outputs.first().copied().flatten()?);
+    let w = l.konst(wv)?;
+    let (xt, xd) = l.logical_shape(xv).ok()?;
+    let yd = l.logical_shape(yv).ok()?.1;
+    if xt != DType::F32 || w.dtype() != DType::F32 || xd.len() != 4 || yd.len() != 4 {
+        return None;
+    }
+    let r = a.window.resolve(&xd[2..], &w.shape()[2..]).ok()?;
+    if r.pads_begin.iter().any(|&p| p < 0) {
+        return None;
+    }
+    let c = Conv2d {
+        batch: xd[0],
+        in_channels: xd[1],
+        out_channels: yd[1],
+        group: a.group,
+        input: [xd[2], xd[3]],
+        output: [yd[2], yd[3]],
+        kernel: [r.kernel[0], r.kernel[1]],
+        strides: [r.strides[0], r.strides[1]],
+        dilations: [r.dilations[0], r.dilations[1]],
+        pads: [r.pads_begin[0] as usize, r.pads_begin[1] as usize],
+    };
+    mote_kernels::fast::blocked_supported(&c).then_some(c)
+}
+
+/// `[N, C, H, W]` -> `[N, C/8, H, W, 8]`.
+pub fn blocked_dims(d: &[usize]) -> Vec<usize> {
+    vec![d[0], d[1] / BLOCK, d[2], d[3], BLOCK]
+}
