@@ -156,18 +156,14 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
             let attrs = encode::where_(&out, [&s[0], &s[1], &s[2], &contiguous(&out)]);
             l.p.step(OpCode::Where, vec![Some(c), Some(x), Some(yv)], vec![o], attrs, &n.name);
         }
-        ElementwiseOp::Cast { .. } | ElementwiseOp::CastLike { .. } => {
+        ElementwiseOp::Cast { saturate, round_mode, .. } | ElementwiseOp::CastLike { saturate, round_mode } => {
             let x = l.input(n, 0)?;
             let y = l.output(n, 0)?;
-            let ok = |d: DType| {
-                use DType::*;
-                matches!(d, F32 | F64 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool)
-            };
             let (from, to) = (l.p.tensors[x].dtype, l.p.tensors[y].dtype);
-            if !ok(from) || !ok(to) {
-                bail!("Cast from {from} to {to} is not supported by the compiled path");
+            if from == DType::String || to == DType::String {
+                bail!("Cast from {from} to {to} is not supported by the compiled path (no strings)");
             }
-            l.p.step(OpCode::Cast, vec![Some(x)], vec![y], vec![], &n.name);
+            l.p.step(OpCode::Cast, vec![Some(x)], vec![y], encode::cast(*saturate, *round_mode), &n.name);
         }
     }
     Ok(())

@@ -188,3 +188,10 @@ pub fn arg_reduce(max: bool, select_last: bool, outer: usize, n: usize, inner: u
     w.bool(max).bool(select_last).usize(outer).usize(n).usize(inner);
     w.0
 }
+
+/// Cast options: none for the defaults (saturate, round up), else `[saturate, round_mode]`
+/// (index in [`super::ROUND_MODES`]).
+pub fn cast(saturate: bool, round: mote_core::lowp::RoundMode) -> Vec<u32> {
+    let code = super::ROUND_MODES.iter().position(|r| *r == round).unwrap_or(0);
+    if saturate && code == 0 { Vec::new() } else { alloc::vec![saturate as u32, code as u32] }
+}

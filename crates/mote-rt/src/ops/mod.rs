@@ -18,6 +18,7 @@ mod quant;
 mod reduce;
 mod resize;
 mod rnn;
+mod scalar;
 mod softmax;
 mod strided;
 mod unary;
@@ -25,6 +26,7 @@ mod where_;
 
 pub use act::{Act, ActCode};
 pub use binary::BinaryCode;
+pub use cast::ROUND_MODES;
 pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
