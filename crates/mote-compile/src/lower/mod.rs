@@ -8,6 +8,7 @@ mod elementwise;
 mod fuse;
 mod misc;
 mod nn;
+mod rearrange;
 mod shape;
 
 use std::collections::{HashMap, HashSet};
