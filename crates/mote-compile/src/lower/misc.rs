@@ -38,8 +38,8 @@ pub fn reduce(l: &mut Lowerer<'_>, n: &Node, op: &ReduceOp) -> R<()> {
         bail!("{} is not supported by the compiled path yet", n.op.name());
     };
     let x = l.input(n, 0)?;
-    if l.p.tensors[x].dtype != DType::F32 {
-        bail!("{} on {} is not supported by the compiled path (f32 only)", kind.name(), l.p.tensors[x].dtype);
+    if !matches!(l.p.tensors[x].dtype, DType::F32 | DType::F64) {
+        bail!("{} on {} is not supported by the compiled path (f32 and f64)", kind.name(), l.p.tensors[x].dtype);
     }
     let axes = match n.input(1) {
         Some(v) => {
