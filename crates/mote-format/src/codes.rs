@@ -117,6 +117,14 @@ codes! {
         ArgReduce = 23,
         /// Instance normalization.
         InstanceNorm = 24,
+        /// `GatherElements` with run-time indices.
+        GatherElements = 25,
+        /// `ScatterElements` with run-time indices (replace or reduce).
+        ScatterElements = 26,
+        /// `GatherND` with run-time indices.
+        GatherNd = 27,
+        /// `ScatterND` with run-time indices (replace or reduce).
+        ScatterNd = 28,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod elementwise;
 mod fuse;
+mod index;
 mod misc;
 mod nn;
 mod rearrange;

@@ -159,7 +159,7 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
         }
         ShapeOp::Pad { mode } => pad(l, n, *mode)?,
         other => {
-            if !super::rearrange::lower(l, n, other)? {
+            if !super::rearrange::lower(l, n, other)? && !super::index::lower(l, n, other)? {
                 bail!("{other:?} is not supported by the compiled path yet")
             }
         }

@@ -13,6 +13,7 @@ mod conv;
 mod copy;
 mod gather;
 mod gemm;
+mod index;
 mod pool;
 mod quant;
 mod reduce;
@@ -29,6 +30,7 @@ pub use binary::BinaryCode;
 pub use cast::ROUND_MODES;
 pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
+pub use index::ScatterReduction;
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use unary::{CLIP, UnaryCode};
 
@@ -144,6 +146,9 @@ pub enum Step {
     Quantize(quant::Quantize),
     Dequantize(quant::Dequantize),
     ArgReduce(arg::ArgReduce),
+    GatherElements(index::GatherElements),
+    GatherNd(index::GatherNd),
+    Scatter(index::Scatter),
 }
 
 impl Step {
@@ -170,6 +175,10 @@ impl Step {
             OpCode::Quantize => Step::Quantize(quant::Quantize::decode(step, io)?),
             OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
             OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
+            OpCode::GatherElements => Step::GatherElements(index::GatherElements::decode(step, io)?),
+            OpCode::GatherNd => Step::GatherNd(index::GatherNd::decode(step, io)?),
+            OpCode::ScatterElements => Step::Scatter(index::Scatter::decode(step, io, false)?),
+            OpCode::ScatterNd => Step::Scatter(index::Scatter::decode(step, io, true)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -225,6 +234,9 @@ impl Step {
             Step::Affine(s) => s.run(mem, io),
             Step::Resize(s) => return s.run(mem, io),
             Step::Gather(s) => return s.run(mem, io),
+            Step::GatherElements(s) => return s.run(mem, io),
+            Step::GatherNd(s) => return s.run(mem, io),
+            Step::Scatter(s) => return s.run(mem, io),
             Step::Pad(s) => s.run(mem, io),
             Step::Lstm(s) => s.run(mem, io, scratch),
             Step::Quantize(s) => s.run(mem, io),
