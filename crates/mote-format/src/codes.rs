@@ -125,6 +125,10 @@ codes! {
         GatherNd = 27,
         /// `ScatterND` with run-time indices (replace or reduce).
         ScatterNd = 28,
+        /// `CumSum` / `CumProd` along one axis.
+        Cumulate = 29,
+        /// `TopK` along one axis (values and indices).
+        TopK = 30,
     }
 }
 

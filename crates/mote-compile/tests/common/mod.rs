@@ -1,11 +1,12 @@
 //! Small models built in code (so these tests run without the shared data): Conv + Relu,
 //! MaxPool, Transpose, Reshape, Gemm + bias, Add, Softmax; and the indexing and dtype ops
 //! (GatherElements, ScatterElements, GatherND, ScatterND with run-time indices, Cast through
-//! float8, Trilu, BitwiseXor).
+//! float8, Trilu, BitwiseXor, CumSum, TopK).
 
 use mote_ir::ops::elementwise::RoundMode;
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary};
 use mote_ir::ops::nn::{ConvAttrs, NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
+use mote_ir::ops::reduce::ReduceOp;
 use mote_ir::ops::shape::{Reduction, ShapeOp};
 use mote_ir::{DType, Graph, Op, Tensor, TensorType, ValueType};
 
@@ -62,7 +63,8 @@ pub fn small_graph() -> Graph {
     g
 }
 
-/// x f32 [3, 4] and idx i64 [3, 2] (run-time indices along axis 1) -> (trilu, gathered, bits).
+/// x f32 [3, 4] and idx i64 [3, 2] (run-time indices along axis 1) -> (trilu, gathered, bits,
+/// TopK values and indices of an exclusive reverse CumSum).
 pub fn indexing_graph() -> Graph {
     let mut g = Graph::new("indexing");
     let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[3, 4])));
@@ -91,7 +93,15 @@ pub fn indexing_graph() -> Graph {
     let bits = v(&mut g, "bits");
     let xor = Op::Elementwise(ElementwiseOp::Binary(Binary::BitwiseXor));
     g.add_node("xor", xor, vec![Some(snd), Some(ones)], vec![Some(bits)]);
-    g.outputs.extend([tri, gnd, bits]);
+    let axis = g.add_const("axis", Tensor::from_vec(vec![], vec![1i64]).unwrap());
+    let cs = v(&mut g, "cs");
+    let cum = ReduceOp::Cumulative { prod: false, exclusive: true, reverse: true };
+    g.add_node("cumsum", Op::Reduce(cum), vec![Some(x), Some(axis)], vec![Some(cs)]);
+    let k = g.add_const("k", Tensor::from_vec(vec![1], vec![2i64]).unwrap());
+    let (tv, ti) = (v(&mut g, "top_values"), v(&mut g, "top_indices"));
+    let topk = ReduceOp::TopK { axis: -1, largest: false, sorted: true };
+    g.add_node("topk", Op::Reduce(topk), vec![Some(cs), Some(k)], vec![Some(tv), Some(ti)]);
+    g.outputs.extend([tri, gnd, bits, tv, ti]);
     g
 }
 

@@ -228,3 +228,17 @@ pub fn scatter_nd(reduction: super::ScatterReduction, data_dims: &[usize], idx_d
     w.u32(reduction as u32).usize(data_dims.len()).usizes(data_dims).usize(idx_dims.len()).usizes(idx_dims);
     w.0
 }
+
+/// CumSum (`prod` false) or CumProd over the middle axis of `[outer, n, inner]`.
+pub fn cumulate(prod: bool, exclusive: bool, reverse: bool, outer: usize, n: usize, inner: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(prod).bool(exclusive).bool(reverse).usize(outer).usize(n).usize(inner);
+    w.0
+}
+
+/// TopK of `k` over the middle axis of `[outer, n, inner]`.
+pub fn topk(largest: bool, outer: usize, n: usize, inner: usize, k: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(largest).usize(outer).usize(n).usize(inner).usize(k);
+    w.0
+}

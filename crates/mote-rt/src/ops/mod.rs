@@ -20,6 +20,7 @@ mod reduce;
 mod resize;
 mod rnn;
 mod scalar;
+mod scan;
 mod softmax;
 mod strided;
 mod unary;
@@ -149,6 +150,8 @@ pub enum Step {
     GatherElements(index::GatherElements),
     GatherNd(index::GatherNd),
     Scatter(index::Scatter),
+    Cumulate(scan::Cumulate),
+    TopK(scan::TopK),
 }
 
 impl Step {
@@ -179,6 +182,8 @@ impl Step {
             OpCode::GatherNd => Step::GatherNd(index::GatherNd::decode(step, io)?),
             OpCode::ScatterElements => Step::Scatter(index::Scatter::decode(step, io, false)?),
             OpCode::ScatterNd => Step::Scatter(index::Scatter::decode(step, io, true)?),
+            OpCode::Cumulate => Step::Cumulate(scan::Cumulate::decode(step, io)?),
+            OpCode::TopK => Step::TopK(scan::TopK::decode(step, io)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -192,6 +197,7 @@ impl Step {
             Step::Reduce(r) => r.scratch_bytes(),
             Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
+            Step::TopK(t) => t.scratch_bytes(),
             _ => 0,
         }
     }
@@ -237,6 +243,8 @@ impl Step {
             Step::GatherElements(s) => return s.run(mem, io),
             Step::GatherNd(s) => return s.run(mem, io),
             Step::Scatter(s) => return s.run(mem, io),
+            Step::Cumulate(s) => s.run(mem, io),
+            Step::TopK(s) => s.run(mem, io, scratch),
             Step::Pad(s) => s.run(mem, io),
             Step::Lstm(s) => s.run(mem, io, scratch),
             Step::Quantize(s) => s.run(mem, io),
