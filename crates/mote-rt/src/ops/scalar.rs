@@ -194,9 +194,10 @@ mod tests {
         assert_eq!(o[0], 0x7f);
         assert_eq!(f32::from_le_bytes(cast(DType::F8E4M3Fn, DType::F32, &[0x7e])[..4].try_into().unwrap()), 448.0);
         // f16 from f32 rounds once.
-        let h =
-            u16::from_le_bytes(cast(DType::F32, DType::F16, &1.0009765625f32.to_le_bytes())[..2].try_into().unwrap());
-        assert_eq!(f16::from_bits(h).to_f32(), 1.0009765625);
+        let h = u16::from_le_bytes(
+            cast(DType::F32, DType::F16, &(1.0f32 + 1.0 / 1024.0).to_le_bytes())[..2].try_into().unwrap(),
+        );
+        assert_eq!(f16::from_bits(h).to_f32(), 1.0 + 1.0 / 1024.0);
     }
 
     #[test]
