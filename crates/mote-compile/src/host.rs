@@ -1,7 +1,7 @@
 //! Host-side helpers around the runtime: tensors in and out of the arena, and compiling then
 //! running a graph on values (the compiled path of the conformance harness and the CLI).
 
-use mote_ir::{DType, Data, Graph, Tensor, Value};
+use mote_ir::{DType, Graph, Tensor, Value};
 use mote_rt::Runtime;
 use mote_rt::host::AlignedBuf;
 
@@ -34,7 +34,7 @@ pub fn get_output(rt: &Runtime<'_>, arena: &[u8], i: usize) -> Result<Value, Str
 
 /// A tensor from little-endian bytes.
 pub fn tensor_from_bytes(dtype: DType, dims: Vec<usize>, b: &[u8]) -> Result<Tensor, String> {
-    let data = Data::from_le_bytes(dtype, b)
+    let data = crate::lower::data_from_bytes(dtype, b)
         .ok_or_else(|| format!("{dtype} outputs are not supported for compiled models"))?;
     Tensor::new(dims, data).map_err(|e| e.to_string())
 }

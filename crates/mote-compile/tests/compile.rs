@@ -21,6 +21,27 @@ fn compiled_small_model_matches_the_interpreter() {
 }
 
 #[test]
+fn compiled_indexing_model_matches_the_interpreter_and_checks_indices() {
+    let g = common::indexing_graph();
+    let x = Value::Tensor(common::input(&[3, 4]));
+    let idx = |v: Vec<i64>| Value::Tensor(mote_ir::Tensor::from_vec(vec![3, 2], v).unwrap());
+    let good = idx(vec![0, 3, -1, 1, 2, 2]);
+    let want = mote_interp::run(&g, vec![x.clone(), good.clone()]).unwrap();
+    let got = host::compile_and_run(&g, &[x.clone(), good], &Options::default()).unwrap();
+    assert_eq!(want.len(), 5);
+    for (w, o) in want.iter().zip(&got) {
+        let (w, o) = (w.as_tensor().unwrap(), o.as_tensor().unwrap());
+        assert_eq!((w.dtype(), w.shape()), (o.dtype(), o.shape()));
+        assert_eq!(w.to_f64_vec().unwrap(), o.to_f64_vec().unwrap());
+    }
+    // An index out of range is a run-time data error, not a crash.
+    for bad in [vec![0, 4, 0, 0, 0, 0], vec![0, 0, 0, 0, 0, -5]] {
+        let e = host::compile_and_run(&g, &[x.clone(), idx(bad)], &Options::default()).unwrap_err();
+        assert!(e.contains("index out of range"), "{e}");
+    }
+}
+
+#[test]
 fn report_counts_fusion_and_the_plan_is_within_bounds() {
     let c = compile(common::small_graph(), &Options::default()).unwrap();
     let r = &c.report;

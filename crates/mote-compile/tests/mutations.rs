@@ -120,6 +120,12 @@ fn mutated_blocked_model_never_panics() {
 }
 
 #[test]
+fn mutated_indexing_model_never_panics() {
+    let c = compile(common::indexing_graph(), &Options::default()).unwrap();
+    hammer("indexing", &c.bytes, 4000, 0x5851_f42d_4c95_7f2d);
+}
+
+#[test]
 fn mutated_real_models_never_panic() {
     let Some(data) = mote_conformance_data() else {
         eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");

@@ -117,6 +117,18 @@ codes! {
         ArgReduce = 23,
         /// Instance normalization.
         InstanceNorm = 24,
+        /// `GatherElements` with run-time indices.
+        GatherElements = 25,
+        /// `ScatterElements` with run-time indices (replace or reduce).
+        ScatterElements = 26,
+        /// `GatherND` with run-time indices.
+        GatherNd = 27,
+        /// `ScatterND` with run-time indices (replace or reduce).
+        ScatterNd = 28,
+        /// `CumSum` / `CumProd` along one axis.
+        Cumulate = 29,
+        /// `TopK` along one axis (values and indices).
+        TopK = 30,
         /// Pointwise or depthwise 2-D convolution in the channel-blocked layout NCHWc8.
         ConvBlocked = 55,
         /// Layout conversion between NCHW and the channel-blocked NCHWc8.

@@ -58,11 +58,15 @@ fn binary_code(b: Binary, dtype: DType) -> R<BinaryCode> {
         Binary::And => C::And,
         Binary::Or => C::Or,
         Binary::Xor => C::Xor,
-        _ => bail!("{b:?} is not supported by the compiled path yet"),
+        Binary::BitwiseAnd => C::BitwiseAnd,
+        Binary::BitwiseOr => C::BitwiseOr,
+        Binary::BitwiseXor => C::BitwiseXor,
+        Binary::BitShift { left: true } => C::BitShiftLeft,
+        Binary::BitShift { left: false } => C::BitShiftRight,
     };
     if code.output_type(dtype).is_none() {
         bail!(
-            "{b:?} on {dtype} is not supported by the compiled path (f32 and integer arithmetic and comparisons, bool logic)"
+            "{b:?} on {dtype} is not supported by the compiled path (f32, f64 and integer arithmetic and comparisons, bool logic, integer bitwise ops)"
         );
     }
     Ok(code)
@@ -90,20 +94,49 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
             let y = l.output(n, 0)?;
             emit_binary(l, BinaryCode::Xor, x, t, y, Act::NONE, &n.name)?;
         }
+        ElementwiseOp::Unary(Unary::BitwiseNot) => {
+            // BitwiseNot(x) = BitwiseXor(x, all ones).
+            let x = l.input(n, 0)?;
+            let dt = l.p.tensors[x].dtype;
+            if !dt.is_int() {
+                bail!("BitwiseNot on {dt} is not supported by the compiled path (integers only)");
+            }
+            let ones = l.p.weight(dt, vec![], vec![0xff; dt.size().unwrap_or(1)], "all_ones");
+            let y = l.output_in_place(n, 0, 0)?;
+            emit_binary(l, BinaryCode::BitwiseXor, x, ones, y, Act::NONE, &n.name)?;
+        }
         ElementwiseOp::Unary(u) => {
             let x = l.input(n, 0)?;
-            if l.p.tensors[x].dtype != DType::F32 {
-                bail!("{} on {} is not supported by the compiled path (f32 only)", u.name(), l.p.tensors[x].dtype);
+            if !matches!(l.p.tensors[x].dtype, DType::F32 | DType::F64) {
+                bail!("{} on {} is not supported by the compiled path (f32 and f64)", u.name(), l.p.tensors[x].dtype);
             }
             let (code, p0, p1) = UnaryCode::of(*u).ok_or_else(|| format!("{} has no runtime kernel", u.name()))?;
             let y = l.output_in_place(n, 0, 0)?;
             l.p.step(OpCode::Unary, vec![Some(x)], vec![y], encode::unary(code, p0, p1), &n.name);
         }
+        ElementwiseOp::Clip if l.dtype(l.in_value(n, 0)?)? != DType::F32 => {
+            // min(max(x, lo), hi) as binary steps (integers and f64: bounds of x's type).
+            let x = l.input(n, 0)?;
+            let dt = l.p.tensors[x].dtype;
+            if BinaryCode::Max.output_type(dt).is_none() {
+                bail!("Clip on {dt} is not supported by the compiled path");
+            }
+            let y = l.output(n, 0)?;
+            let mut cur = x;
+            for (i, code) in [(1, BinaryCode::Max), (2, BinaryCode::Min)] {
+                if n.input(i).is_some() {
+                    let bound = l.input(n, i)?;
+                    emit_binary(l, code, cur, bound, y, Act::NONE, &n.name)?;
+                    cur = y;
+                }
+            }
+            if cur == x {
+                let z = l.p.weight(dt, vec![], vec![0; dt.size().unwrap_or(1)], "zero");
+                emit_binary(l, BinaryCode::Add, x, z, y, Act::NONE, &n.name)?;
+            }
+        }
         ElementwiseOp::Clip => {
             let x = l.input(n, 0)?;
-            if l.p.tensors[x].dtype != DType::F32 {
-                bail!("Clip on {} is not supported by the compiled path (f32 only)", l.p.tensors[x].dtype);
-            }
             let (lo, hi) = clip_bounds(l, n).ok_or("Clip bounds must be constant f32 scalars")?;
             let y = l.output_in_place(n, 0, 0)?;
             l.p.step(OpCode::Unary, vec![Some(x)], vec![y], encode::unary(CLIP, lo, hi), &n.name);
@@ -156,18 +189,14 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
             let attrs = encode::where_(&out, [&s[0], &s[1], &s[2], &contiguous(&out)]);
             l.p.step(OpCode::Where, vec![Some(c), Some(x), Some(yv)], vec![o], attrs, &n.name);
         }
-        ElementwiseOp::Cast { .. } | ElementwiseOp::CastLike { .. } => {
+        ElementwiseOp::Cast { saturate, round_mode, .. } | ElementwiseOp::CastLike { saturate, round_mode } => {
             let x = l.input(n, 0)?;
             let y = l.output(n, 0)?;
-            let ok = |d: DType| {
-                use DType::*;
-                matches!(d, F32 | F64 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool)
-            };
             let (from, to) = (l.p.tensors[x].dtype, l.p.tensors[y].dtype);
-            if !ok(from) || !ok(to) {
-                bail!("Cast from {from} to {to} is not supported by the compiled path");
+            if from == DType::String || to == DType::String {
+                bail!("Cast from {from} to {to} is not supported by the compiled path (no strings)");
             }
-            l.p.step(OpCode::Cast, vec![Some(x)], vec![y], vec![], &n.name);
+            l.p.step(OpCode::Cast, vec![Some(x)], vec![y], encode::cast(*saturate, *round_mode), &n.name);
         }
     }
     Ok(())

@@ -34,12 +34,46 @@ pub fn reduce(l: &mut Lowerer<'_>, n: &Node, op: &ReduceOp) -> R<()> {
         );
         return Ok(());
     }
+    if let ReduceOp::Cumulative { prod, exclusive, reverse } = op {
+        let x = l.input(n, 0)?;
+        let a = l.konst(l.in_value(n, 1)?).ok_or("the axis must be constant to compile")?;
+        let a = a.scalar_i64().map_err(|e| e.to_string())?;
+        let (dt, xd) = (l.p.tensors[x].dtype, l.p.tensors[x].dims.clone());
+        if !(matches!(dt, DType::F32 | DType::F64) || dt.is_int()) {
+            bail!("{} on {dt} is not supported by the compiled path (f32, f64, integers)", n.op.name());
+        }
+        let a = mote_ir::infer::normalize_axis(a, xd.len()).map_err(|e| e.0)?;
+        let (outer, inner) = (xd[..a].iter().product(), xd[a + 1..].iter().product());
+        let y = l.output(n, 0)?;
+        let attrs = encode::cumulate(*prod, *exclusive, *reverse, outer, xd[a], inner);
+        l.p.step(OpCode::Cumulate, vec![Some(x)], vec![y], attrs, &n.name);
+        return Ok(());
+    }
+    if let ReduceOp::TopK { axis, largest, .. } = op {
+        // Sorted or not, the interpreter returns the sorted order; so does the runtime.
+        let x = l.input(n, 0)?;
+        let k = l.konst(l.in_value(n, 1)?).ok_or("TopK's k must be constant to compile")?;
+        let k = k.scalar_i64().map_err(|e| e.to_string())?;
+        let (dt, xd) = (l.p.tensors[x].dtype, l.p.tensors[x].dims.clone());
+        if !(matches!(dt, DType::F32 | DType::F64) || dt.is_int()) {
+            bail!("TopK on {dt} is not supported by the compiled path (f32, f64, integers)");
+        }
+        let a = mote_ir::infer::normalize_axis(*axis, xd.len()).map_err(|e| e.0)?;
+        if k < 0 || k as usize > xd[a] {
+            bail!("TopK: k = {k} must be in [0, {}]", xd[a]);
+        }
+        let (outer, inner) = (xd[..a].iter().product(), xd[a + 1..].iter().product());
+        let (v, i) = (l.output(n, 0)?, l.output(n, 1)?);
+        let attrs = encode::topk(*largest, outer, xd[a], inner, k as usize);
+        l.p.step(OpCode::TopK, vec![Some(x)], vec![v, i], attrs, &n.name);
+        return Ok(());
+    }
     let ReduceOp::Reduce { kind, noop_with_empty_axes, .. } = op else {
         bail!("{} is not supported by the compiled path yet", n.op.name());
     };
     let x = l.input(n, 0)?;
-    if l.p.tensors[x].dtype != DType::F32 {
-        bail!("{} on {} is not supported by the compiled path (f32 only)", kind.name(), l.p.tensors[x].dtype);
+    if !matches!(l.p.tensors[x].dtype, DType::F32 | DType::F64) {
+        bail!("{} on {} is not supported by the compiled path (f32 and f64)", kind.name(), l.p.tensors[x].dtype);
     }
     let axes = match n.input(1) {
         Some(v) => {

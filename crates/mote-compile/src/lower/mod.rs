@@ -6,9 +6,11 @@
 
 mod elementwise;
 mod fuse;
+mod index;
 mod layout;
 mod misc;
 mod nn;
+mod rearrange;
 mod shape;
 
 use std::collections::{HashMap, HashSet};
@@ -28,9 +30,23 @@ macro_rules! bail {
 }
 pub(crate) use bail;
 
-/// Little-endian bytes of a numeric tensor (bool as 0/1 bytes).
+/// Little-endian bytes of a numeric tensor as the arena holds it (bool as 0/1 bytes; the
+/// low-precision types one byte per element, their bit pattern in the low bits).
 pub fn tensor_bytes(t: &Tensor) -> R<Vec<u8>> {
-    t.data().to_le_bytes().ok_or_else(|| format!("{} constants are not supported by the compiled path", t.dtype()))
+    let d = t.data();
+    d.to_le_bytes()
+        .or_else(|| mote_ir::dispatch_low_precision!(d, v => Some(v.iter().map(|x| x.to_bits()).collect()), else None))
+        .ok_or_else(|| format!("{} constants are not supported by the compiled path", t.dtype()))
+}
+
+/// The inverse of [`tensor_bytes`]: `None` for strings or a length that is not a whole number
+/// of elements.
+pub fn data_from_bytes(dtype: DType, b: &[u8]) -> Option<mote_ir::Data> {
+    if !dtype.is_low_precision() {
+        return mote_ir::Data::from_le_bytes(dtype, b);
+    }
+    let z = mote_ir::Data::zeros(dtype, 0);
+    mote_ir::dispatch_low_precision!(z, _v => Some(<T as mote_ir::Elem>::wrap(b.iter().map(|&c| T::from_bits(c)).collect())), else None)
 }
 
 #[derive(Debug)]

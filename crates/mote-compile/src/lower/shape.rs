@@ -158,7 +158,11 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
             l.p.step(OpCode::Gather, vec![Some(x), Some(i)], vec![y], encode::gather(outer, xd[a], inner), &n.name);
         }
         ShapeOp::Pad { mode } => pad(l, n, *mode)?,
-        other => bail!("{other:?} is not supported by the compiled path yet"),
+        other => {
+            if !super::rearrange::lower(l, n, other)? && !super::index::lower(l, n, other)? {
+                bail!("{other:?} is not supported by the compiled path yet")
+            }
+        }
     }
     Ok(())
 }

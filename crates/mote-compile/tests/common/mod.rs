@@ -1,9 +1,13 @@
-//! A small model built in code (so these tests run without the shared data): Conv + Relu,
-//! MaxPool, Transpose, Reshape, Gemm + bias, Add, Softmax.
+//! Small models built in code (so these tests run without the shared data): Conv + Relu,
+//! MaxPool, Transpose, Reshape, Gemm + bias, Add, Softmax; and the indexing and dtype ops
+//! (GatherElements, ScatterElements, GatherND, ScatterND with run-time indices, Cast through
+//! float8, Trilu, BitwiseXor, CumSum, TopK).
 
+use mote_ir::ops::elementwise::RoundMode;
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary};
 use mote_ir::ops::nn::{ConvAttrs, NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
-use mote_ir::ops::shape::ShapeOp;
+use mote_ir::ops::reduce::ReduceOp;
+use mote_ir::ops::shape::{Reduction, ShapeOp};
 use mote_ir::{DType, Graph, Op, Tensor, TensorType, ValueType};
 
 fn seq(n: usize, scale: f32) -> Vec<f32> {
@@ -56,6 +60,48 @@ pub fn small_graph() -> Graph {
     let sm = SoftmaxAttrs { kind: SoftmaxKind::Softmax, axis: -1, coerce_2d: false };
     g.add_node("softmax", Op::Nn(NnOp::Softmax(sm)), vec![Some(y2)], vec![Some(out)]);
     g.outputs.push(out);
+    g
+}
+
+/// x f32 [3, 4] and idx i64 [3, 2] (run-time indices along axis 1) -> (trilu, gathered, bits,
+/// TopK values and indices of an exclusive reverse CumSum).
+pub fn indexing_graph() -> Graph {
+    let mut g = Graph::new("indexing");
+    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[3, 4])));
+    let idx = g.add_value("idx", ValueType::Tensor(TensorType::concrete(DType::I64, &[3, 2])));
+    g.inputs.extend([x, idx]);
+    let v = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let ge = v(&mut g, "ge");
+    g.add_node("ge", Op::Shape(ShapeOp::GatherElements { axis: 1 }), vec![Some(x), Some(idx)], vec![Some(ge)]);
+    let se = v(&mut g, "se");
+    let scatter = ShapeOp::ScatterElements { axis: -1, reduction: Reduction::Add };
+    g.add_node("se", Op::Shape(scatter), vec![Some(x), Some(idx), Some(ge)], vec![Some(se)]);
+    let (c8, c32) = (v(&mut g, "c8"), v(&mut g, "c32"));
+    let cast = |to| Op::Elementwise(ElementwiseOp::Cast { to, saturate: false, round_mode: RoundMode::Up });
+    g.add_node("to_f8", cast(DType::F8E4M3Fn), vec![Some(se)], vec![Some(c8)]);
+    g.add_node("to_f32", cast(DType::F32), vec![Some(c8)], vec![Some(c32)]);
+    let tri = v(&mut g, "tri");
+    g.add_node("trilu", Op::Shape(ShapeOp::Trilu { upper: true }), vec![Some(c32)], vec![Some(tri)]);
+    let rows = g.add_const("rows", Tensor::from_vec(vec![2, 1], vec![2i64, -3]).unwrap());
+    let gnd = v(&mut g, "gnd");
+    g.add_node("gnd", Op::Shape(ShapeOp::GatherND { batch_dims: 0 }), vec![Some(x), Some(rows)], vec![Some(gnd)]);
+    let upd = g.add_const("upd", Tensor::from_vec(vec![2, 2], vec![7i64, 8, 9, 10]).unwrap());
+    let snd = v(&mut g, "snd");
+    let nd = ShapeOp::ScatterND { reduction: Reduction::Mul };
+    g.add_node("snd", Op::Shape(nd), vec![Some(idx), Some(rows), Some(upd)], vec![Some(snd)]);
+    let ones = g.add_const("ones", Tensor::from_vec(vec![2], vec![-1i64, 5]).unwrap());
+    let bits = v(&mut g, "bits");
+    let xor = Op::Elementwise(ElementwiseOp::Binary(Binary::BitwiseXor));
+    g.add_node("xor", xor, vec![Some(snd), Some(ones)], vec![Some(bits)]);
+    let axis = g.add_const("axis", Tensor::from_vec(vec![], vec![1i64]).unwrap());
+    let cs = v(&mut g, "cs");
+    let cum = ReduceOp::Cumulative { prod: false, exclusive: true, reverse: true };
+    g.add_node("cumsum", Op::Reduce(cum), vec![Some(x), Some(axis)], vec![Some(cs)]);
+    let k = g.add_const("k", Tensor::from_vec(vec![1], vec![2i64]).unwrap());
+    let (tv, ti) = (v(&mut g, "top_values"), v(&mut g, "top_indices"));
+    let topk = ReduceOp::TopK { axis: -1, largest: false, sorted: true };
+    g.add_node("topk", Op::Reduce(topk), vec![Some(cs), Some(k)], vec![Some(tv), Some(ti)]);
+    g.outputs.extend([tri, gnd, bits, tv, ti]);
     g
 }
 

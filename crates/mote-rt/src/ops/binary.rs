@@ -35,6 +35,10 @@ pub enum BinaryCode {
     Fmod = 9,
     /// Python `%`: the sign of the divisor.
     Mod = 10,
+    /// `a << b` (unsigned integers; shifts of the width or more give 0).
+    BitShiftLeft = 11,
+    /// `a >> b` (unsigned integers; shifts of the width or more give 0).
+    BitShiftRight = 12,
     Equal = 20,
     Less = 21,
     LessOrEqual = 22,
@@ -43,10 +47,14 @@ pub enum BinaryCode {
     And = 30,
     Or = 31,
     Xor = 32,
+    /// Bitwise ops on integers (on bool: the logic ops).
+    BitwiseAnd = 33,
+    BitwiseOr = 34,
+    BitwiseXor = 35,
 }
 
 impl BinaryCode {
-    const ALL: [BinaryCode; 18] = [
+    const ALL: [BinaryCode; 23] = [
         BinaryCode::Add,
         BinaryCode::Sub,
         BinaryCode::Mul,
@@ -57,6 +65,8 @@ impl BinaryCode {
         BinaryCode::PRelu,
         BinaryCode::Fmod,
         BinaryCode::Mod,
+        BinaryCode::BitShiftLeft,
+        BinaryCode::BitShiftRight,
         BinaryCode::Equal,
         BinaryCode::Less,
         BinaryCode::LessOrEqual,
@@ -65,6 +75,9 @@ impl BinaryCode {
         BinaryCode::And,
         BinaryCode::Or,
         BinaryCode::Xor,
+        BinaryCode::BitwiseAnd,
+        BinaryCode::BitwiseOr,
+        BinaryCode::BitwiseXor,
     ];
 
     pub fn from_code(c: u32) -> Option<BinaryCode> {
@@ -72,16 +85,19 @@ impl BinaryCode {
     }
 
     /// The output element type for inputs of type `t`, if the op accepts `t`: arithmetic on
-    /// f32 and the integers (Pow and PRelu: f32 only), comparisons of f32 and integers, logic on
-    /// bool.
+    /// f32, f64 and the integers (Pow and PRelu: floats only), shifts on unsigned integers,
+    /// comparisons of floats and integers, logic on bool, bitwise ops on integers and bool.
     pub fn output_type(self, t: DType) -> Option<DType> {
         use DType::*;
         let int = matches!(t, I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64);
+        let float = matches!(t, F32 | F64);
         match self as u32 {
-            5 | 8 => (t == F32).then_some(F32),
-            0..20 => (t == F32 || int).then_some(t),
-            20..30 => (t == F32 || int).then_some(Bool),
-            _ => (t == Bool).then_some(Bool),
+            5 | 8 => float.then_some(t),
+            11 | 12 => matches!(t, U8 | U16 | U32 | U64).then_some(t),
+            0..20 => (float || int).then_some(t),
+            20..30 => (float || int).then_some(Bool),
+            30..33 => (t == Bool).then_some(Bool),
+            _ => (int || t == Bool).then_some(t),
         }
     }
 }
@@ -239,53 +255,66 @@ impl Binary {
                 });
             }};
         }
-        use BinaryCode as C;
-        if self.ty != DType::F32 && self.ty != DType::Bool {
-            macro_rules! ints {
-                ($t:ty) => {{
-                    if matches!(self.code, C::Div | C::Mod | C::Fmod) && inp::<$t>(mem, b).contains(&0) {
-                        return Err("integer division by zero");
+        macro_rules! ints {
+            ($t:ty) => {{
+                if matches!(self.code, BinaryCode::Div | BinaryCode::Mod | BinaryCode::Fmod)
+                    && inp::<$t>(mem, b).contains(&0)
+                {
+                    return Err("integer division by zero");
+                }
+                match self.code as u32 {
+                    11 | 12 => {
+                        let left = self.code == BinaryCode::BitShiftLeft;
+                        arith!($t, $t, |p, q| shift(left, p as u128, q as u128, <$t>::BITS) as $t)
                     }
-                    match self.code as u32 {
-                        20..30 => arith!($t, u8, |p, q| compare(self.code, p as i128, q as i128) as u8),
-                        _ => arith!($t, $t, |p, q| int_arith(self.code, p as i128, q as i128) as $t),
-                    }
-                }};
-            }
-            match self.ty {
-                DType::I8 => ints!(i8),
-                DType::U8 => ints!(u8),
-                DType::I16 => ints!(i16),
-                DType::U16 => ints!(u16),
-                DType::I32 => ints!(i32),
-                DType::U32 => ints!(u32),
-                DType::I64 => ints!(i64),
-                _ => ints!(u64),
-            }
-            return Ok(());
+                    20..30 => arith!($t, u8, |p, q| compare(self.code, p as i128, q as i128) as u8),
+                    _ => arith!($t, $t, |p, q| int_arith(self.code, p as i128, q as i128) as $t),
+                }
+            }};
         }
-        match self.code {
-            C::Add => arith!(f32, f32, |p, q| p + q),
-            C::Sub => arith!(f32, f32, |p, q| p - q),
-            C::Mul => arith!(f32, f32, |p, q| p * q),
-            C::Div => arith!(f32, f32, |p, q| p / q),
-            C::Pow => arith!(f32, f32, |p, q| num_traits::Float::powf(p, q)),
-            C::Max => arith!(f32, f32, |p, q| if p.is_nan() || q.is_nan() { f32::NAN } else { p.max(q) }),
-            C::Min => arith!(f32, f32, |p, q| if p.is_nan() || q.is_nan() { f32::NAN } else { p.min(q) }),
-            C::PRelu => arith!(f32, f32, |p, q| if p < 0.0 { q * p } else { p }),
-            C::Fmod => arith!(f32, f32, |p, q| p % q),
-            C::Mod => arith!(f32, f32, |p, q| {
-                let r = p % q;
-                if r != 0.0 && ((r < 0.0) != (q < 0.0)) { r + q } else { r }
-            }),
-            C::Equal => arith!(f32, u8, |p, q| (p == q) as u8),
-            C::Less => arith!(f32, u8, |p, q| (p < q) as u8),
-            C::LessOrEqual => arith!(f32, u8, |p, q| (p <= q) as u8),
-            C::Greater => arith!(f32, u8, |p, q| (p > q) as u8),
-            C::GreaterOrEqual => arith!(f32, u8, |p, q| (p >= q) as u8),
-            C::And => arith!(u8, u8, |p, q| (p != 0 && q != 0) as u8),
-            C::Or => arith!(u8, u8, |p, q| (p != 0 || q != 0) as u8),
-            C::Xor => arith!(u8, u8, |p, q| ((p != 0) != (q != 0)) as u8),
+        macro_rules! floats {
+            ($t:ty) => {{
+                use BinaryCode as C;
+                match self.code {
+                    C::Add => arith!($t, $t, |p, q| p + q),
+                    C::Sub => arith!($t, $t, |p, q| p - q),
+                    C::Mul => arith!($t, $t, |p, q| p * q),
+                    C::Div => arith!($t, $t, |p, q| p / q),
+                    C::Pow => arith!($t, $t, |p, q| num_traits::Float::powf(p, q)),
+                    C::Max => arith!($t, $t, |p, q| if p.is_nan() || q.is_nan() { <$t>::NAN } else { p.max(q) }),
+                    C::Min => arith!($t, $t, |p, q| if p.is_nan() || q.is_nan() { <$t>::NAN } else { p.min(q) }),
+                    C::PRelu => arith!($t, $t, |p, q| if p < 0.0 { q * p } else { p }),
+                    C::Fmod => arith!($t, $t, |p, q| p % q),
+                    C::Mod => arith!($t, $t, |p, q| {
+                        let r = p % q;
+                        if r != 0.0 && ((r < 0.0) != (q < 0.0)) { r + q } else { r }
+                    }),
+                    C::Equal => arith!($t, u8, |p, q| (p == q) as u8),
+                    C::Less => arith!($t, u8, |p, q| (p < q) as u8),
+                    C::LessOrEqual => arith!($t, u8, |p, q| (p <= q) as u8),
+                    C::Greater => arith!($t, u8, |p, q| (p > q) as u8),
+                    // Only GreaterOrEqual is left: decode checked the code against the type.
+                    _ => arith!($t, u8, |p, q| (p >= q) as u8),
+                }
+            }};
+        }
+        use BinaryCode as C;
+        match self.ty {
+            DType::F32 => floats!(f32),
+            DType::F64 => floats!(f64),
+            DType::Bool => match self.code {
+                C::And | C::BitwiseAnd => arith!(u8, u8, |p, q| (p != 0 && q != 0) as u8),
+                C::Or | C::BitwiseOr => arith!(u8, u8, |p, q| (p != 0 || q != 0) as u8),
+                _ => arith!(u8, u8, |p, q| ((p != 0) != (q != 0)) as u8),
+            },
+            DType::I8 => ints!(i8),
+            DType::U8 => ints!(u8),
+            DType::I16 => ints!(i16),
+            DType::U16 => ints!(u16),
+            DType::I32 => ints!(i32),
+            DType::U32 => ints!(u32),
+            DType::I64 => ints!(i64),
+            _ => ints!(u64),
         }
         if self.act != Act::NONE {
             self.act.apply_all(out::<f32>(mem, y));
@@ -305,7 +334,21 @@ fn int_arith(code: BinaryCode, p: i128, q: i128) -> i128 {
         BinaryCode::Mod => p.rem_euclid(q) + if q < 0 && p.rem_euclid(q) != 0 { q } else { 0 },
         BinaryCode::Max => p.max(q),
         BinaryCode::Min => p.min(q),
+        BinaryCode::BitwiseAnd => p & q,
+        BinaryCode::BitwiseOr => p | q,
+        BinaryCode::BitwiseXor => p ^ q,
         _ => 0,
+    }
+}
+
+/// An unsigned shift of a `bits`-wide value; shifts of the width or more give 0.
+fn shift(left: bool, p: u128, q: u128, bits: u32) -> u128 {
+    if q >= bits as u128 {
+        0
+    } else if left {
+        p << q
+    } else {
+        p >> q
     }
 }
 

@@ -193,3 +193,57 @@ pub fn arg_reduce(max: bool, select_last: bool, outer: usize, n: usize, inner: u
 pub fn reorder(to_blocked: bool) -> Vec<u32> {
     alloc::vec![if to_blocked { 0 } else { 1 }]
 }
+
+/// Cast options: none for the defaults (saturate, round up), else `[saturate, round_mode]`
+/// (index in [`super::ROUND_MODES`]).
+pub fn cast(saturate: bool, round: mote_core::lowp::RoundMode) -> Vec<u32> {
+    let code = super::ROUND_MODES.iter().position(|r| *r == round).unwrap_or(0);
+    if saturate && code == 0 { Vec::new() } else { alloc::vec![saturate as u32, code as u32] }
+}
+
+/// GatherElements along `axis` of data `data_dims`, indices (and y) `idx_dims`.
+pub fn gather_elements(axis: usize, data_dims: &[usize], idx_dims: &[usize]) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(axis).usize(data_dims.len()).usizes(data_dims).usizes(idx_dims);
+    w.0
+}
+
+/// ScatterElements with `reduction` along `axis` of data `data_dims`, indices `idx_dims`.
+pub fn scatter_elements(
+    reduction: super::ScatterReduction,
+    axis: usize,
+    data_dims: &[usize],
+    idx_dims: &[usize],
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(reduction as u32).usize(axis).usize(data_dims.len()).usizes(data_dims).usizes(idx_dims);
+    w.0
+}
+
+/// GatherND with `batch_dims`.
+pub fn gather_nd(batch_dims: usize, data_dims: &[usize], idx_dims: &[usize]) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(batch_dims).usize(data_dims.len()).usizes(data_dims).usize(idx_dims.len()).usizes(idx_dims);
+    w.0
+}
+
+/// ScatterND with `reduction`.
+pub fn scatter_nd(reduction: super::ScatterReduction, data_dims: &[usize], idx_dims: &[usize]) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(reduction as u32).usize(data_dims.len()).usizes(data_dims).usize(idx_dims.len()).usizes(idx_dims);
+    w.0
+}
+
+/// CumSum (`prod` false) or CumProd over the middle axis of `[outer, n, inner]`.
+pub fn cumulate(prod: bool, exclusive: bool, reverse: bool, outer: usize, n: usize, inner: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(prod).bool(exclusive).bool(reverse).usize(outer).usize(n).usize(inner);
+    w.0
+}
+
+/// TopK of `k` over the middle axis of `[outer, n, inner]`.
+pub fn topk(largest: bool, outer: usize, n: usize, inner: usize, k: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(largest).usize(outer).usize(n).usize(inner).usize(k);
+    w.0
+}

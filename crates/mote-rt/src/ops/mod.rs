@@ -14,11 +14,14 @@ mod conv;
 mod copy;
 mod gather;
 mod gemm;
+mod index;
 mod pool;
 mod quant;
 mod reduce;
 mod resize;
 mod rnn;
+mod scalar;
+mod scan;
 mod softmax;
 mod strided;
 mod unary;
@@ -26,8 +29,10 @@ mod where_;
 
 pub use act::{Act, ActCode};
 pub use binary::BinaryCode;
+pub use cast::ROUND_MODES;
 pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
+pub use index::ScatterReduction;
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use unary::{CLIP, UnaryCode};
 
@@ -145,6 +150,11 @@ pub enum Step {
     ArgReduce(arg::ArgReduce),
     ConvBlocked(blocked::ConvBlocked),
     Reorder(blocked::Reorder),
+    GatherElements(index::GatherElements),
+    GatherNd(index::GatherNd),
+    Scatter(index::Scatter),
+    Cumulate(scan::Cumulate),
+    TopK(scan::TopK),
 }
 
 impl Step {
@@ -173,6 +183,12 @@ impl Step {
             OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
             OpCode::ConvBlocked => Step::ConvBlocked(blocked::ConvBlocked::decode(step, io)?),
             OpCode::Reorder => Step::Reorder(blocked::Reorder::decode(step, io)?),
+            OpCode::GatherElements => Step::GatherElements(index::GatherElements::decode(step, io)?),
+            OpCode::GatherNd => Step::GatherNd(index::GatherNd::decode(step, io)?),
+            OpCode::ScatterElements => Step::Scatter(index::Scatter::decode(step, io, false)?),
+            OpCode::ScatterNd => Step::Scatter(index::Scatter::decode(step, io, true)?),
+            OpCode::Cumulate => Step::Cumulate(scan::Cumulate::decode(step, io)?),
+            OpCode::TopK => Step::TopK(scan::TopK::decode(step, io)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -187,6 +203,7 @@ impl Step {
             Step::Reduce(r) => r.scratch_bytes(),
             Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
+            Step::TopK(t) => t.scratch_bytes(),
             _ => 0,
         }
     }
@@ -230,6 +247,11 @@ impl Step {
             Step::Affine(s) => s.run(mem, io),
             Step::Resize(s) => return s.run(mem, io),
             Step::Gather(s) => return s.run(mem, io),
+            Step::GatherElements(s) => return s.run(mem, io),
+            Step::GatherNd(s) => return s.run(mem, io),
+            Step::Scatter(s) => return s.run(mem, io),
+            Step::Cumulate(s) => s.run(mem, io),
+            Step::TopK(s) => s.run(mem, io, scratch),
             Step::Pad(s) => s.run(mem, io),
             Step::Lstm(s) => s.run(mem, io, scratch),
             Step::Quantize(s) => s.run(mem, io),

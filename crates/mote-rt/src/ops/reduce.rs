@@ -1,5 +1,5 @@
 //! `Reduce`: sum, mean, max, min, prod, L1, L2, log-sum, log-sum-exp, sum of squares over a set
-//! of axes, accumulating in f32.
+//! of axes, on f32 (accumulating in f32) or f64.
 //!
 //! Attributes: `[kind (Reduction order: sum, mean, max, min, prod, l1, l2, log_sum,
 //! log_sum_exp, sum_square), rank, dims[rank], reduced_mask (bit d set: axis d reduced)]`.
@@ -34,6 +34,7 @@ pub struct Reduce {
     dims: [usize; MAX_RANK],
     reduced: [bool; MAX_RANK],
     n_out: usize,
+    f64: bool,
 }
 
 impl Reduce {
@@ -48,21 +49,41 @@ impl Reduce {
         w.end()?;
         let reduced: [bool; MAX_RANK] = core::array::from_fn(|d| d < rank && mask & (1 << d) != 0);
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
+        if !matches!(x.dtype, DType::F32 | DType::F64) {
+            return Err(StepFault::DType);
+        }
+        want(y, x.dtype)?;
         want_numel(x, product(&dims[..rank])?)?;
         let kept: usize = (0..rank).filter(|&d| !reduced[d]).map(|d| dims[d]).product();
         want_numel(y, kept)?;
-        Ok(Reduce { kind, rank, dims, reduced, n_out: kept })
+        Ok(Reduce { kind, rank, dims, reduced, n_out: kept, f64: x.dtype == DType::F64 })
     }
 
     pub fn scratch_bytes(&self) -> usize {
-        if self.kind == Reduction::LogSumExp { self.n_out * 4 } else { 0 }
+        if self.kind == Reduction::LogSumExp { self.n_out * if self.f64 { 8 } else { 4 } } else { 0 }
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let r = self.rank;
+        if self.f64 {
+            // SAFETY: f64 is plain old data; `align_to_mut` only yields correctly aligned f64s
+            // (the plan's scratch offset is 8-byte aligned, so the prefix is empty).
+            let (_, scratch, _) = unsafe { scratch.align_to_mut::<f64>() };
+            let scratch = if scratch.len() >= self.n_out { scratch } else { &mut [] };
+            if self.kind == Reduction::LogSumExp && scratch.is_empty() && self.n_out > 0 {
+                return;
+            }
+            ref_reduce_float(
+                self.kind,
+                inp::<f64>(mem, x),
+                &self.dims[..r],
+                &self.reduced[..r],
+                out::<f64>(mem, y),
+                scratch,
+            );
+            return;
+        }
         ref_reduce_float(
             self.kind,
             inp::<f32>(mem, x),

@@ -1,4 +1,4 @@
-//! `Unary`: y = f(x) element-wise on f32, in place when y is x.
+//! `Unary`: y = f(x) element-wise on f32 or f64 (y of x's type), in place when y is x.
 //!
 //! Attributes: `[code, p0, p1]` with [`UnaryCode`] or [`CLIP`] (parameters as f32 bits, unused
 //! ones 0).
@@ -88,6 +88,7 @@ pub const CLIP: u32 = 40;
 pub struct Unary {
     f: U,
     clip: Option<(f32, f32)>,
+    f64: bool,
 }
 
 impl Unary {
@@ -99,14 +100,29 @@ impl Unary {
         let clip = (code == CLIP).then_some((p0, p1));
         let f = if code == CLIP { U::Relu } else { UnaryCode::decode(code, p0, p1).ok_or(StepFault::Attrs)? };
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
+        if !matches!(x.dtype, DType::F32 | DType::F64) {
+            return Err(StepFault::DType);
+        }
+        want(y, x.dtype)?;
         want_numel(x, y.numel())?;
-        Ok(Unary { f, clip })
+        Ok(Unary { f, clip, f64: x.dtype == DType::F64 })
     }
 
     pub fn run(&self, mem: &crate::mem::Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
+        if self.f64 {
+            let ys = out::<f64>(mem, y);
+            let f = |v: f64| match self.clip {
+                Some((lo, hi)) => v.max(lo as f64).min(hi as f64),
+                None => unary_float(self.f, v),
+            };
+            if super::same(x, y) {
+                ys.iter_mut().for_each(|o| *o = f(*o));
+            } else {
+                ys.iter_mut().zip(inp::<f64>(mem, x)).for_each(|(o, &v)| *o = f(v));
+            }
+            return;
+        }
         let ys = out::<f32>(mem, y);
         let f = self.f;
         macro_rules! map {
