@@ -117,6 +117,20 @@ codes! {
         ArgReduce = 23,
         /// Instance normalization.
         InstanceNorm = 24,
+        /// Scaled dot-product attention over heads (masks, grouped KV heads, softcap).
+        Attention = 40,
+        /// Rotary position embedding of head vectors.
+        RotaryEmbedding = 41,
+        /// Negative log-likelihood loss (and softmax cross-entropy).
+        NllLoss = 42,
+        /// RMS normalization over trailing axes.
+        RmsNorm = 43,
+        /// Group normalization.
+        GroupNorm = 44,
+        /// Lp normalization along one axis.
+        LpNorm = 45,
+        /// Local response normalization across channels.
+        Lrn = 46,
     }
 }
 

@@ -228,6 +228,13 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             let t = l.p.alias(x, dims, "dropout");
             l.bind(n, 0, t)?;
         }
+        NnOp::InstanceNorm { .. }
+        | NnOp::LayerNorm { .. }
+        | NnOp::GroupNorm { .. }
+        | NnOp::RmsNorm { .. }
+        | NnOp::Lrn { .. }
+        | NnOp::LpNorm { .. }
+        | NnOp::MeanVarianceNorm { .. } => super::norm::lower(l, n, op)?,
         other => bail!("{other:?} is not supported by the compiled path yet"),
     }
     Ok(())

@@ -27,6 +27,7 @@
 //! | MaxPool, AveragePool | | [`pool2d_scratch_len`] | [`pool2d`] |
 //! | GlobalAveragePool | | | [`global_avg_pool`] |
 //! | Softmax (last axis) | | | [`softmax()`] |
+//! | LayerNormalization, RMSNormalization (last axes) | | | [`layer_norm`], [`rms_norm`] |
 //!
 //! [`Cpu::detect`] runs `cpuid`, which is slow under a hypervisor: detect once at load. One
 //! scratch buffer sized by the largest `*_len` of a model serves every call (kernels do not
@@ -44,6 +45,7 @@ pub mod cpu;
 pub mod depthwise;
 pub mod elementwise;
 pub mod gemm;
+pub mod norm;
 pub mod pool;
 pub(crate) mod simd;
 pub mod softmax;
@@ -61,6 +63,7 @@ pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};
 pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };
+pub use norm::{layer_norm, rms_norm};
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use softmax::softmax;
 

@@ -7,17 +7,21 @@
 mod act;
 mod affine;
 mod arg;
+mod attention;
 mod binary;
 mod cast;
 mod conv;
 mod copy;
 mod gather;
 mod gemm;
+mod loss;
+mod norm;
 mod pool;
 mod quant;
 mod reduce;
 mod resize;
 mod rnn;
+mod rotary;
 mod softmax;
 mod strided;
 mod unary;
@@ -27,6 +31,7 @@ pub use act::{Act, ActCode};
 pub use binary::BinaryCode;
 pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
+pub use loss::LossReduction;
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use unary::{CLIP, UnaryCode};
 
@@ -142,6 +147,13 @@ pub enum Step {
     Quantize(quant::Quantize),
     Dequantize(quant::Dequantize),
     ArgReduce(arg::ArgReduce),
+    Attention(attention::Attention),
+    Rotary(rotary::Rotary),
+    NllLoss(loss::NllLoss),
+    RowNorm(norm::RowNorm),
+    ChannelNorm(norm::ChannelNorm),
+    LpNorm(norm::LpNorm),
+    Lrn(norm::Lrn),
 }
 
 impl Step {
@@ -168,6 +180,13 @@ impl Step {
             OpCode::Quantize => Step::Quantize(quant::Quantize::decode(step, io)?),
             OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
             OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
+            OpCode::Attention => Step::Attention(attention::Attention::decode(step, io)?),
+            OpCode::RotaryEmbedding => Step::Rotary(rotary::Rotary::decode(step, io)?),
+            OpCode::NllLoss => Step::NllLoss(loss::NllLoss::decode(step, io)?),
+            OpCode::LayerNorm | OpCode::RmsNorm => Step::RowNorm(norm::RowNorm::decode(step, io)?),
+            OpCode::InstanceNorm | OpCode::GroupNorm => Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?),
+            OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
+            OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -181,6 +200,7 @@ impl Step {
             Step::Reduce(r) => r.scratch_bytes(),
             Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
+            Step::Attention(a) => a.scratch_bytes(),
             _ => 0,
         }
     }
@@ -201,6 +221,7 @@ impl Step {
             Step::Conv(c) => c.macs(),
             Step::ConvTranspose(c) => c.macs(),
             Step::Lstm(l) => l.macs(),
+            Step::Attention(a) => a.macs(),
             _ => 0,
         }
     }
@@ -228,6 +249,13 @@ impl Step {
             Step::Quantize(s) => s.run(mem, io),
             Step::Dequantize(s) => s.run(mem, io),
             Step::ArgReduce(s) => s.run(mem, io),
+            Step::Attention(s) => return s.run(mem, io, scratch),
+            Step::Rotary(s) => return s.run(mem, io),
+            Step::NllLoss(s) => return s.run(mem, io),
+            Step::RowNorm(s) => s.run(mem, io, cpu),
+            Step::ChannelNorm(s) => s.run(mem, io),
+            Step::LpNorm(s) => s.run(mem, io),
+            Step::Lrn(s) => s.run(mem, io),
         }
         Ok(())
     }
