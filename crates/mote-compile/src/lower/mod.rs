@@ -11,6 +11,7 @@ mod loss;
 mod misc;
 mod nn;
 mod norm;
+mod recurrent;
 mod shape;
 
 use std::collections::{HashMap, HashSet};

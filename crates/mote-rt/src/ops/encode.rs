@@ -268,3 +268,24 @@ pub fn lrn(batch: usize, channels: usize, plane: usize, size: usize, alpha: f32,
     w.usize(batch).usize(channels).usize(plane).usize(size).f32(alpha).f32(beta).f32(bias);
     w.0
 }
+
+/// GRU (`linear_before_reset` given) or RNN options; `acts` per direction (GRU f, g; RNN f).
+pub fn recurrent(
+    dirs: usize,
+    reverse: bool,
+    acts: &[RnnAct],
+    clip: Option<f32>,
+    linear_before_reset: Option<bool>,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(dirs).bool(reverse);
+    for &a in acts {
+        let (c, p, q) = super::rnn::act_code(a);
+        w.u32(c).f32(p).f32(q);
+    }
+    w.bool(clip.is_some()).f32(clip.unwrap_or(0.0));
+    if let Some(l) = linear_before_reset {
+        w.bool(l);
+    }
+    w.0
+}

@@ -18,6 +18,7 @@ mod loss;
 mod norm;
 mod pool;
 mod quant;
+mod recurrent;
 mod reduce;
 mod resize;
 mod rnn;
@@ -148,6 +149,7 @@ pub enum Step {
     Dequantize(quant::Dequantize),
     ArgReduce(arg::ArgReduce),
     Attention(attention::Attention),
+    Recurrent(recurrent::Recurrent),
     Rotary(rotary::Rotary),
     NllLoss(loss::NllLoss),
     RowNorm(norm::RowNorm),
@@ -181,12 +183,15 @@ impl Step {
             OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
             OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
             OpCode::Attention => Step::Attention(attention::Attention::decode(step, io)?),
+            OpCode::Gru | OpCode::Rnn => Step::Recurrent(recurrent::Recurrent::decode(step, io)?),
             OpCode::RotaryEmbedding => Step::Rotary(rotary::Rotary::decode(step, io)?),
             OpCode::NllLoss => Step::NllLoss(loss::NllLoss::decode(step, io)?),
             OpCode::LayerNorm | OpCode::RmsNorm => Step::RowNorm(norm::RowNorm::decode(step, io)?),
             OpCode::InstanceNorm | OpCode::GroupNorm => Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?),
             OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
             OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
+            // Every code has a kernel in this build; kept for codes added before their kernel.
+            #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -201,6 +206,7 @@ impl Step {
             Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
             Step::Attention(a) => a.scratch_bytes(),
+            Step::Recurrent(r) => r.scratch_bytes(),
             _ => 0,
         }
     }
@@ -222,6 +228,7 @@ impl Step {
             Step::ConvTranspose(c) => c.macs(),
             Step::Lstm(l) => l.macs(),
             Step::Attention(a) => a.macs(),
+            Step::Recurrent(r) => r.macs(),
             _ => 0,
         }
     }
@@ -250,6 +257,7 @@ impl Step {
             Step::Dequantize(s) => s.run(mem, io),
             Step::ArgReduce(s) => s.run(mem, io),
             Step::Attention(s) => return s.run(mem, io, scratch),
+            Step::Recurrent(s) => return s.run(mem, io, scratch),
             Step::Rotary(s) => return s.run(mem, io),
             Step::NllLoss(s) => return s.run(mem, io),
             Step::RowNorm(s) => s.run(mem, io, cpu),
