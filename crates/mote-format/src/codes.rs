@@ -131,6 +131,8 @@ codes! {
         LpNorm = 45,
         /// Local response normalization across channels.
         Lrn = 46,
+        /// Max pooling with the flat index of each maximum.
+        MaxPoolIndices = 47,
     }
 }
 

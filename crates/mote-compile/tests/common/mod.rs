@@ -10,6 +10,7 @@ fn seq(n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|i| ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale).collect()
 }
 
+#[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn small_graph() -> Graph {
     let mut g = Graph::new("small");
     let t = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
@@ -69,7 +70,7 @@ pub fn input(shape: &[usize]) -> Tensor {
 /// A model of the normalization, attention, recurrent and loss ops: LayerNormalization ->
 /// GroupNormalization -> LRN -> RMSNormalization -> SoftmaxCrossEntropyLoss (run-time labels),
 /// Attention (grouped heads, causal, bool mask) on RotaryEmbedding'd queries, and a
-/// bidirectional GRU with run-time sequence lengths.
+/// bidirectional GRU with run-time sequence lengths, MaxPool with its Indices output.
 #[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn nn_graph() -> Graph {
     use mote_ir::ops::attention::{AttentionAttrs, AttentionOp};
@@ -153,6 +154,14 @@ pub fn nn_graph() -> Graph {
         linear_before_reset: true,
     };
     g.add_node("gru", Op::Rnn(gru), vec![Some(steps), Some(w), Some(r), Some(b), Some(lens)], vec![Some(y), Some(yh)]);
-    g.outputs.extend([loss, log_prob, attn, y, yh]);
+    let (pooled, argmax) = (unknown(&mut g, "pooled"), unknown(&mut g, "argmax"));
+    let pw = Window { kernel_shape: Some(vec![3]), strides: vec![2], pads: vec![1, 1], ..Window::default() };
+    g.add_node(
+        "maxpool",
+        Op::Nn(NnOp::Pool(PoolAttrs { kind: PoolKind::Max { col_major: false }, window: pw })),
+        vec![Some(x)],
+        vec![Some(pooled), Some(argmax)],
+    );
+    g.outputs.extend([loss, log_prob, attn, y, yh, pooled, argmax]);
     g
 }

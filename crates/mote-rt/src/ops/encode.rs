@@ -289,3 +289,20 @@ pub fn recurrent(
     }
     w.0
 }
+
+/// MaxPool with indices: the window (spatial dims only) and the index order.
+pub fn max_pool_indices(
+    kernel: &[usize],
+    strides_: &[usize],
+    dilations: &[usize],
+    pads_begin: &[isize],
+    pads_end: &[isize],
+    col_major: bool,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(kernel.len()).usizes(kernel).usizes(strides_).usizes(dilations);
+    strides(&mut w, pads_begin);
+    strides(&mut w, pads_end);
+    w.bool(col_major);
+    w.0
+}

@@ -7,6 +7,7 @@
 mod act;
 mod affine;
 mod arg;
+mod argpool;
 mod attention;
 mod binary;
 mod cast;
@@ -156,6 +157,7 @@ pub enum Step {
     ChannelNorm(norm::ChannelNorm),
     LpNorm(norm::LpNorm),
     Lrn(norm::Lrn),
+    MaxPoolIndices(argpool::MaxPoolIndices),
 }
 
 impl Step {
@@ -190,6 +192,7 @@ impl Step {
             OpCode::InstanceNorm | OpCode::GroupNorm => Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?),
             OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
             OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
+            OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -264,6 +267,7 @@ impl Step {
             Step::ChannelNorm(s) => s.run(mem, io),
             Step::LpNorm(s) => s.run(mem, io),
             Step::Lrn(s) => s.run(mem, io),
+            Step::MaxPoolIndices(s) => s.run(mem, io),
         }
         Ok(())
     }
