@@ -126,6 +126,12 @@ fn mutated_indexing_model_never_panics() {
 }
 
 #[test]
+fn mutated_nn_model_never_panics() {
+    let c = compile(common::nn_graph(), &Options::default()).unwrap();
+    hammer("nn", &c.bytes, 4000, 0x51_7cc1_b727_220a);
+}
+
+#[test]
 fn mutated_real_models_never_panic() {
     let Some(data) = mote_conformance_data() else {
         eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");

@@ -133,6 +133,22 @@ codes! {
         ConvBlocked = 55,
         /// Layout conversion between NCHW and the channel-blocked NCHWc8.
         Reorder = 56,
+        /// Scaled dot-product attention over heads (masks, grouped KV heads, softcap).
+        Attention = 40,
+        /// Rotary position embedding of head vectors.
+        RotaryEmbedding = 41,
+        /// Negative log-likelihood loss (and softmax cross-entropy).
+        NllLoss = 42,
+        /// RMS normalization over trailing axes.
+        RmsNorm = 43,
+        /// Group normalization.
+        GroupNorm = 44,
+        /// Lp normalization along one axis.
+        LpNorm = 45,
+        /// Local response normalization across channels.
+        Lrn = 46,
+        /// Max pooling with the flat index of each maximum.
+        MaxPoolIndices = 47,
     }
 }
 

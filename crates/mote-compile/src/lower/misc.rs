@@ -133,20 +133,19 @@ pub fn quant(l: &mut Lowerer<'_>, n: &Node, op: &QuantOp) -> R<()> {
 
 pub fn rnn(l: &mut Lowerer<'_>, n: &Node, op: &RnnOp) -> R<()> {
     let RnnOp::Lstm { attrs, input_forget } = op else {
-        bail!("{} is not supported by the compiled path yet", n.op.name());
+        return super::recurrent::lower(l, n, op);
     };
-    if attrs.batch_first {
-        bail!("LSTM layout = 1 (batch first) is not supported by the compiled path yet");
-    }
     let dirs = attrs.direction.num_directions();
     let acts: Vec<_> = attrs.activations.iter().map(|a| a.kernel_act()).collect();
     if acts.len() != 3 * dirs || (dirs == 2 && acts[..3] != acts[3..]) {
         bail!("LSTM with different activations per direction is not supported by the compiled path");
     }
-    let x = l.input(n, 0)?;
-    if l.p.tensors[x].dtype != DType::F32 {
-        bail!("LSTM on {} is not supported (f32 only)", l.p.tensors[x].dtype);
+    let x0 = l.input(n, 0)?;
+    if l.p.tensors[x0].dtype != DType::F32 || l.p.tensors[x0].dims.len() != 3 {
+        bail!("LSTM on {} is not supported (3-D f32 only)", l.p.tensors[x0].dtype);
     }
+    let bf = attrs.batch_first;
+    let x = if bf { super::recurrent::swap01(l, x0, &format!("{}.x_tm", n.name)) } else { x0 };
     let xd = l.p.tensors[x].dims.clone();
     let (seq, batch) = (xd[0], xd[1]);
     if batch > mote_rt::ops::MAX_LSTM_BATCH {
@@ -160,20 +159,26 @@ pub fn rnn(l: &mut Lowerer<'_>, n: &Node, op: &RnnOp) -> R<()> {
     }
     let mut ins = vec![Some(x)];
     for i in 1..8 {
-        ins.push(if i == 4 || n.input(i).is_none() { None } else { Some(l.input(n, i)?) });
+        ins.push(if i == 4 || n.input(i).is_none() {
+            None
+        } else {
+            let t = l.input(n, i)?;
+            Some(if bf && (i == 5 || i == 6) {
+                super::recurrent::swap01(l, t, &format!("{}.s{i}_tm", n.name))
+            } else {
+                t
+            })
+        });
     }
     let h = attrs.hidden_size;
     let mut outs = Vec::new();
     for (i, dims) in [vec![seq, dirs, batch, h], vec![dirs, batch, h], vec![dirs, batch, h]].into_iter().enumerate() {
-        outs.push(match n.outputs.get(i).copied().flatten() {
-            Some(_) => l.output(n, i)?,
-            None => l.p.arena(DType::F32, dims, format!("{}.unused{i}", n.name)),
-        });
+        outs.push(super::recurrent::cell_output(l, n, i, dims, bf)?);
     }
     let reverse = attrs.direction == mote_ir::ops::rnn::Direction::Reverse;
     let attrs_w = encode::lstm(dirs, reverse, [acts[0], acts[1], acts[2]], attrs.clip, *input_forget);
-    l.p.step(OpCode::Lstm, ins, outs, attrs_w, &n.name);
-    Ok(())
+    l.p.step(OpCode::Lstm, ins, outs.iter().map(|o| o.0).collect(), attrs_w, &n.name);
+    super::recurrent::copy_out(l, n, &outs, [seq, dirs, batch, h])
 }
 
 pub fn image(l: &mut Lowerer<'_>, n: &Node, op: &ImageOp) -> R<()> {

@@ -4,13 +4,17 @@
 //! strided copies; activations following a Conv, Gemm, BatchNorm or binary op are fused into
 //! it; single-use element-wise ops work in place when their input dies there.
 
+mod attention;
 mod elementwise;
 mod fuse;
 mod index;
 mod layout;
+mod loss;
 mod misc;
 mod nn;
+mod norm;
 mod rearrange;
+mod recurrent;
 mod shape;
 
 use std::collections::{HashMap, HashSet};
@@ -160,6 +164,8 @@ impl<'g> Lowerer<'g> {
             Op::Quant(op) => misc::quant(self, n, op),
             Op::Rnn(op) => misc::rnn(self, n, op),
             Op::Image(op) => misc::image(self, n, op),
+            Op::Attention(op) => attention::lower(self, n, op),
+            Op::Loss(op) => loss::lower(self, n, op),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

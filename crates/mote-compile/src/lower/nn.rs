@@ -78,15 +78,26 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
         NnOp::Pool(a) => {
             let x = l.input(n, 0)?;
             f32_only(l, x, "pooling")?;
-            if n.outputs.iter().skip(1).flatten().next().is_some() {
-                bail!("MaxPool's Indices output is not supported by the compiled path");
-            }
             let xd = l.p.tensors[x].dims.clone();
             if !(3..=5).contains(&xd.len()) {
                 bail!("pooling on rank {} is not supported (1 to 3 spatial dims)", xd.len());
             }
             let kernel = a.window.kernel_shape.clone().ok_or("kernel_shape is missing")?;
             let r = a.window.resolve(&xd[2..], &kernel).map_err(|e| e.0)?;
+            if n.outputs.iter().skip(1).flatten().next().is_some() {
+                let PoolKind::Max { col_major } = a.kind else { bail!("only MaxPool has an Indices output") };
+                let (y, ind) = (l.output(n, 0)?, l.output(n, 1)?);
+                let attrs = encode::max_pool_indices(
+                    &r.kernel,
+                    &r.strides,
+                    &r.dilations,
+                    &r.pads_begin,
+                    &r.pads_end,
+                    col_major,
+                );
+                l.p.step(OpCode::MaxPoolIndices, vec![Some(x)], vec![y, ind], attrs, &n.name);
+                return Ok(());
+            }
             let (kind, cip, p) = match a.kind {
                 PoolKind::Max { .. } => (0, false, 0.0),
                 PoolKind::Average { count_include_pad } => (1, count_include_pad, 0.0),
@@ -220,12 +231,8 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             l.p.step(OpCode::Softmax, vec![Some(x)], vec![y], encode::softmax(kind, outer, len, inner), &n.name);
         }
         NnOp::Dropout { .. } => {
-            if n.outputs.iter().skip(1).flatten().next().is_some() {
-                bail!("Dropout's mask output is not supported by the compiled path");
-            }
-            if n.input(1).is_some_and(|v| l.konst(v).is_none_or(|t| t.to_f64_vec().ok() != Some(vec![0.0]))) {
-                bail!("Dropout with a ratio is only compiled in inference mode (training_mode constant false)");
-            }
+            // Inference mode (training_mode absent or constant false): y = x whatever the ratio,
+            // and the mask is all true.
             if n.input(2).is_some_and(|v| l.konst(v).is_none_or(|t| t.to_f64_vec().ok() != Some(vec![0.0]))) {
                 bail!("Dropout in training mode is not supported by the compiled path");
             }
@@ -233,7 +240,21 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             let dims = l.p.tensors[x].dims.clone();
             let t = l.p.alias(x, dims, "dropout");
             l.bind(n, 0, t)?;
+            if n.outputs.get(1).copied().flatten().is_some() {
+                let mask = l.output(n, 1)?;
+                if l.p.tensors[mask].dtype != DType::Bool {
+                    bail!("Dropout's mask must be bool");
+                }
+                l.p.step(OpCode::Fill, vec![], vec![mask], encode::fill(1), &n.name);
+            }
         }
+        NnOp::InstanceNorm { .. }
+        | NnOp::LayerNorm { .. }
+        | NnOp::GroupNorm { .. }
+        | NnOp::RmsNorm { .. }
+        | NnOp::Lrn { .. }
+        | NnOp::LpNorm { .. }
+        | NnOp::MeanVarianceNorm { .. } => super::norm::lower(l, n, op)?,
         other => bail!("{other:?} is not supported by the compiled path yet"),
     }
     Ok(())

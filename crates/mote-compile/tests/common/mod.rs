@@ -14,6 +14,7 @@ fn seq(n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|i| ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale).collect()
 }
 
+#[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn small_graph() -> Graph {
     let mut g = Graph::new("small");
     let t = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
@@ -151,5 +152,104 @@ pub fn blocked_graph() -> Graph {
     g.add_node("add", Op::Elementwise(ElementwiseOp::Binary(Binary::Add)), vec![Some(p), Some(h)], vec![Some(s)]);
     let y = conv(&mut g, "down", s, vec![16, 1, 5, 5], 16, 5, 2, false);
     g.outputs.push(y);
+    g
+}
+
+/// A model of the normalization, attention, recurrent and loss ops: LayerNormalization ->
+/// GroupNormalization -> LRN -> RMSNormalization -> SoftmaxCrossEntropyLoss (run-time labels),
+/// Attention (grouped heads, causal, bool mask) on RotaryEmbedding'd queries, and a
+/// bidirectional GRU with run-time sequence lengths, MaxPool with its Indices output.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn nn_graph() -> Graph {
+    use mote_ir::ops::attention::{AttentionAttrs, AttentionOp};
+    use mote_ir::ops::loss::{LossOp, LossReduction};
+    use mote_ir::ops::rnn::{Activation, Direction, RnnAttrs, RnnOp};
+    let mut g = Graph::new("nn");
+    let t = |dt: DType, d: &[usize]| ValueType::Tensor(TensorType::concrete(dt, d));
+    let unknown = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let x = g.add_value("x", t(DType::F32, &[2, 4, 6]));
+    let labels = g.add_value("labels", t(DType::I64, &[2, 6]));
+    let q = g.add_value("q", t(DType::F32, &[1, 2, 3, 4]));
+    let k = g.add_value("k", t(DType::F32, &[1, 1, 5, 4]));
+    let v = g.add_value("v", t(DType::F32, &[1, 1, 5, 4]));
+    let steps = g.add_value("seq", t(DType::F32, &[3, 2, 4]));
+    let lens = g.add_value("lens", t(DType::I64, &[2]));
+    g.inputs.extend([x, labels, q, k, v, steps, lens]);
+    let c = |g: &mut Graph, name: &str, d: &[usize], scale: f32| {
+        let n = d.iter().product();
+        g.add_const(name, Tensor::from_vec(d.to_vec(), seq(n, scale)).unwrap())
+    };
+
+    let (s6, b6) = (c(&mut g, "ln_scale", &[6], 1.5), c(&mut g, "ln_bias", &[6], 0.5));
+    let ln = unknown(&mut g, "ln");
+    let ln_op = NnOp::LayerNorm { axis: -1, epsilon: 1e-5 };
+    g.add_node("layer_norm", Op::Nn(ln_op), vec![Some(x), Some(s6), Some(b6)], vec![Some(ln)]);
+    let (s4, b4) = (c(&mut g, "gn_scale", &[4], 1.0), c(&mut g, "gn_bias", &[4], 0.3));
+    let gn = unknown(&mut g, "gn");
+    let gn_op = NnOp::GroupNorm { epsilon: 1e-5, num_groups: 2, per_group_affine: false };
+    g.add_node("group_norm", Op::Nn(gn_op), vec![Some(ln), Some(s4), Some(b4)], vec![Some(gn)]);
+    let lrn = unknown(&mut g, "lrn");
+    let lrn_op = NnOp::Lrn { alpha: 1e-3, beta: 0.75, bias: 1.0, size: 3 };
+    g.add_node("lrn", Op::Nn(lrn_op), vec![Some(gn)], vec![Some(lrn)]);
+    let s46 = c(&mut g, "rms_scale", &[4, 6], 2.0);
+    let rms = unknown(&mut g, "rms");
+    g.add_node(
+        "rms_norm",
+        Op::Nn(NnOp::RmsNorm { axis: 1, epsilon: 1e-5 }),
+        vec![Some(lrn), Some(s46)],
+        vec![Some(rms)],
+    );
+    let (loss, log_prob) = (unknown(&mut g, "loss"), unknown(&mut g, "log_prob"));
+    let sce = LossOp::SoftmaxCrossEntropy { reduction: LossReduction::Mean, ignore_index: Some(1) };
+    g.add_node("sce", Op::Loss(sce), vec![Some(rms), Some(labels)], vec![Some(loss), Some(log_prob)]);
+
+    let (cos, sin) = (c(&mut g, "cos", &[1, 3, 2], 1.0), c(&mut g, "sin", &[1, 3, 2], 1.0));
+    let qr = unknown(&mut g, "q_rot");
+    let rot = AttentionOp::RotaryEmbedding { interleaved: false, rotary_dim: 0, num_heads: None };
+    g.add_node("rotary", Op::Attention(rot), vec![Some(q), Some(cos), Some(sin)], vec![Some(qr)]);
+    let mask =
+        g.add_const("mask", Tensor::from_vec(vec![3, 5], (0..15).map(|i| i % 4 != 3).collect::<Vec<bool>>()).unwrap());
+    let attrs = AttentionAttrs {
+        is_causal: true,
+        q_num_heads: None,
+        kv_num_heads: None,
+        scale: None,
+        softcap: 0.0,
+        qk_matmul_output_mode: 0,
+        softmax_precision: None,
+        left_window: -1,
+        right_window: -1,
+    };
+    let attn = unknown(&mut g, "attn");
+    g.add_node(
+        "attention",
+        Op::Attention(AttentionOp::Attention(attrs)),
+        vec![Some(qr), Some(k), Some(v), Some(mask)],
+        vec![Some(attn)],
+    );
+
+    let (w, r, b) =
+        (c(&mut g, "gru_w", &[2, 15, 4], 0.8), c(&mut g, "gru_r", &[2, 15, 5], 0.8), c(&mut g, "gru_b", &[2, 30], 0.2));
+    let (y, yh) = (unknown(&mut g, "gru_y"), unknown(&mut g, "gru_yh"));
+    let gru = RnnOp::Gru {
+        attrs: RnnAttrs {
+            hidden_size: 5,
+            direction: Direction::Bidirectional,
+            batch_first: false,
+            activations: vec![Activation::Sigmoid, Activation::Tanh, Activation::Sigmoid, Activation::Tanh],
+            clip: None,
+        },
+        linear_before_reset: true,
+    };
+    g.add_node("gru", Op::Rnn(gru), vec![Some(steps), Some(w), Some(r), Some(b), Some(lens)], vec![Some(y), Some(yh)]);
+    let (pooled, argmax) = (unknown(&mut g, "pooled"), unknown(&mut g, "argmax"));
+    let pw = Window { kernel_shape: Some(vec![3]), strides: vec![2], pads: vec![1, 1], ..Window::default() };
+    g.add_node(
+        "maxpool",
+        Op::Nn(NnOp::Pool(PoolAttrs { kind: PoolKind::Max { col_major: false }, window: pw })),
+        vec![Some(x)],
+        vec![Some(pooled), Some(argmax)],
+    );
+    g.outputs.extend([loss, log_prob, attn, y, yh, pooled, argmax]);
     g
 }

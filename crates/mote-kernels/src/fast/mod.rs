@@ -28,6 +28,7 @@
 //! | GlobalAveragePool | | | [`global_avg_pool`] |
 //! | Softmax (last axis) | | | [`softmax()`] |
 //! | Conv, channel-blocked layout ([`blocked_supported`]) | [`blocked_pack_weights_len`], [`blocked_pack_weights`] | [`blocked_conv2d_scratch_len`] | [`blocked_conv2d`] (layouts: [`reorder_to_blocked`], [`reorder_from_blocked`]) |
+//! | LayerNormalization, RMSNormalization (last axes) | | | [`layer_norm`], [`rms_norm`] |
 //!
 //! [`Cpu::detect`] runs `cpuid`, which is slow under a hypervisor: detect once at load. One
 //! scratch buffer sized by the largest `*_len` of a model serves every call (kernels do not
@@ -46,6 +47,7 @@ pub mod cpu;
 pub mod depthwise;
 pub mod elementwise;
 pub mod gemm;
+pub mod norm;
 pub mod pool;
 pub(crate) mod simd;
 pub mod softmax;
@@ -67,6 +69,7 @@ pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};
 pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };
+pub use norm::{layer_norm, rms_norm};
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use softmax::softmax;
 

@@ -247,3 +247,121 @@ pub fn topk(largest: bool, outer: usize, n: usize, inner: usize, k: usize) -> Ve
     w.bool(largest).usize(outer).usize(n).usize(inner).usize(k);
     w.0
 }
+
+/// Attention options (see `ops/attention.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct AttentionAttrs {
+    /// Query position offset (past sequence length) when no valid KV lengths are given.
+    pub past: usize,
+    pub causal: bool,
+    /// Sliding window bounds (-1 unbounded).
+    pub left_window: i32,
+    pub right_window: i32,
+    /// The square root of the scale of `Q K^T` (applied to Q and K).
+    pub sqrt_scale: f32,
+    pub softcap: f32,
+    /// What the QK output holds: 0 raw, 1 softcapped, 2 plus mask, 3 probabilities.
+    pub qk_mode: u8,
+}
+
+pub fn attention(a: &AttentionAttrs) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(a.past).bool(a.causal).i32(a.left_window).i32(a.right_window);
+    w.f32(a.sqrt_scale).f32(a.softcap).u32(a.qk_mode as u32);
+    w.0
+}
+
+/// RotaryEmbedding over `x` of `b` batches, `s` positions, `h` heads of `d` values
+/// (`heads_first`: `[b, h, s, d]`, else `[b, s, h, d]`), rotating the first `rot` values.
+pub fn rotary(b: usize, s: usize, h: usize, d: usize, heads_first: bool, rot: usize, interleaved: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(b).usize(s).usize(h).usize(d).bool(heads_first).usize(rot).bool(interleaved);
+    w.0
+}
+
+/// NegativeLogLikelihoodLoss over `[n, c, d]` (`softmax`: SoftmaxCrossEntropyLoss).
+pub fn nll_loss(
+    n: usize,
+    c: usize,
+    d: usize,
+    reduction: super::LossReduction,
+    softmax: bool,
+    ignore_index: Option<i64>,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    let ii = ignore_index.unwrap_or(0) as u64;
+    w.usize(n).usize(c).usize(d).u32(reduction as u32).bool(softmax).bool(ignore_index.is_some());
+    w.u32(ii as u32).u32((ii >> 32) as u32);
+    w.0
+}
+
+/// LayerNorm or RmsNorm over the rows of `[rows, cols]`.
+pub fn row_norm(rows: usize, cols: usize, eps: f32) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(rows).usize(cols).f32(eps);
+    w.0
+}
+
+/// InstanceNorm (`groups` None) or GroupNorm over `[batch, channels, plane]`.
+pub fn channel_norm(batch: usize, channels: usize, groups: Option<usize>, plane: usize, eps: f32) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(batch).usize(channels);
+    if let Some(g) = groups {
+        w.usize(g);
+    }
+    w.usize(plane).f32(eps);
+    w.0
+}
+
+/// LpNorm (p 1 or 2) along the middle axis of `[outer, len, inner]`.
+pub fn lp_norm(p: u8, outer: usize, len: usize, inner: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(p as u32).usize(outer).usize(len).usize(inner);
+    w.0
+}
+
+/// LRN across the channels of `[batch, channels, plane]`.
+#[allow(clippy::too_many_arguments)]
+pub fn lrn(batch: usize, channels: usize, plane: usize, size: usize, alpha: f32, beta: f32, bias: f32) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(batch).usize(channels).usize(plane).usize(size).f32(alpha).f32(beta).f32(bias);
+    w.0
+}
+
+/// GRU (`linear_before_reset` given) or RNN options; `acts` per direction (GRU f, g; RNN f).
+pub fn recurrent(
+    dirs: usize,
+    reverse: bool,
+    acts: &[RnnAct],
+    clip: Option<f32>,
+    linear_before_reset: Option<bool>,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(dirs).bool(reverse);
+    for &a in acts {
+        let (c, p, q) = super::rnn::act_code(a);
+        w.u32(c).f32(p).f32(q);
+    }
+    w.bool(clip.is_some()).f32(clip.unwrap_or(0.0));
+    if let Some(l) = linear_before_reset {
+        w.bool(l);
+    }
+    w.0
+}
+
+/// MaxPool with indices: the window (spatial dims only) and the index order.
+pub fn max_pool_indices(
+    kernel: &[usize],
+    strides_: &[usize],
+    dilations: &[usize],
+    pads_begin: &[isize],
+    pads_end: &[isize],
+    col_major: bool,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(kernel.len()).usizes(kernel).usizes(strides_).usizes(dilations);
+    strides(&mut w, pads_begin);
+    strides(&mut w, pads_end);
+    w.bool(col_major);
+    w.0
+}

@@ -7,6 +7,8 @@
 mod act;
 mod affine;
 mod arg;
+mod argpool;
+mod attention;
 mod binary;
 mod blocked;
 mod cast;
@@ -15,11 +17,15 @@ mod copy;
 mod gather;
 mod gemm;
 mod index;
+mod loss;
+mod norm;
 mod pool;
 mod quant;
+mod recurrent;
 mod reduce;
 mod resize;
 mod rnn;
+mod rotary;
 mod scalar;
 mod scan;
 mod softmax;
@@ -33,6 +39,7 @@ pub use cast::ROUND_MODES;
 pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry};
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use index::ScatterReduction;
+pub use loss::LossReduction;
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use unary::{CLIP, UnaryCode};
 
@@ -155,6 +162,15 @@ pub enum Step {
     Scatter(index::Scatter),
     Cumulate(scan::Cumulate),
     TopK(scan::TopK),
+    Attention(attention::Attention),
+    Recurrent(recurrent::Recurrent),
+    Rotary(rotary::Rotary),
+    NllLoss(loss::NllLoss),
+    RowNorm(norm::RowNorm),
+    ChannelNorm(norm::ChannelNorm),
+    LpNorm(norm::LpNorm),
+    Lrn(norm::Lrn),
+    MaxPoolIndices(argpool::MaxPoolIndices),
 }
 
 impl Step {
@@ -189,6 +205,17 @@ impl Step {
             OpCode::ScatterNd => Step::Scatter(index::Scatter::decode(step, io, true)?),
             OpCode::Cumulate => Step::Cumulate(scan::Cumulate::decode(step, io)?),
             OpCode::TopK => Step::TopK(scan::TopK::decode(step, io)?),
+            OpCode::Attention => Step::Attention(attention::Attention::decode(step, io)?),
+            OpCode::Gru | OpCode::Rnn => Step::Recurrent(recurrent::Recurrent::decode(step, io)?),
+            OpCode::RotaryEmbedding => Step::Rotary(rotary::Rotary::decode(step, io)?),
+            OpCode::NllLoss => Step::NllLoss(loss::NllLoss::decode(step, io)?),
+            OpCode::LayerNorm | OpCode::RmsNorm => Step::RowNorm(norm::RowNorm::decode(step, io)?),
+            OpCode::InstanceNorm | OpCode::GroupNorm => Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?),
+            OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
+            OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
+            OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
+            // Every code has a kernel in this build; kept for codes added before their kernel.
+            #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
@@ -204,6 +231,8 @@ impl Step {
             Step::Pool(p) => p.scratch_bytes(),
             Step::Lstm(l) => l.scratch_bytes(),
             Step::TopK(t) => t.scratch_bytes(),
+            Step::Attention(a) => a.scratch_bytes(),
+            Step::Recurrent(r) => r.scratch_bytes(),
             _ => 0,
         }
     }
@@ -225,6 +254,8 @@ impl Step {
             Step::ConvBlocked(c) => c.macs(),
             Step::ConvTranspose(c) => c.macs(),
             Step::Lstm(l) => l.macs(),
+            Step::Attention(a) => a.macs(),
+            Step::Recurrent(r) => r.macs(),
             _ => 0,
         }
     }
@@ -259,6 +290,15 @@ impl Step {
             Step::ArgReduce(s) => s.run(mem, io),
             Step::ConvBlocked(s) => s.run(mem, io, scratch, cpu),
             Step::Reorder(s) => s.run(mem, io),
+            Step::Attention(s) => return s.run(mem, io, scratch),
+            Step::Recurrent(s) => return s.run(mem, io, scratch),
+            Step::Rotary(s) => return s.run(mem, io),
+            Step::NllLoss(s) => return s.run(mem, io),
+            Step::RowNorm(s) => s.run(mem, io, cpu),
+            Step::ChannelNorm(s) => s.run(mem, io),
+            Step::LpNorm(s) => s.run(mem, io),
+            Step::Lrn(s) => s.run(mem, io),
+            Step::MaxPoolIndices(s) => s.run(mem, io),
         }
         Ok(())
     }

@@ -36,7 +36,7 @@ pub fn act_code(a: Act) -> (u32, f32, f32) {
     }
 }
 
-fn decode_act(w: &mut Words<'_, '_>) -> Result<Act, StepFault> {
+pub(super) fn decode_act(w: &mut Words<'_, '_>) -> Result<Act, StepFault> {
     let (c, p, q) = (w.u32()?, w.f32()?, w.f32()?);
     Ok(match c {
         1 => Act::Relu,

@@ -7,5 +7,6 @@ mod conv_transpose;
 mod depthwise;
 mod elementwise;
 mod gemm;
+mod norm;
 mod pool;
 mod util;

@@ -1,0 +1,87 @@
+//! `MaxPoolIndices` (47): max pooling that also writes the flat input index of each maximum
+//! (ONNX MaxPool's `Indices` output), over 1 to 3 spatial dims.
+//!
+//! Attributes: `[spatial_rank (1..3), kernel[r], strides[r], dilations[r], pads_begin[r] (i32),
+//! pads_end[r] (i32), col_major (storage_order 1: spatial indices column-major)]`;
+//! `x [N, C, in...]` (f32) -> `y [N, C, out...]` (f32), `indices [N, C, out...]` (i64).
+
+use mote_core::DType;
+use mote_format::StepRef;
+use mote_kernels::reference::nn::Spatial;
+use mote_kernels::reference::nn::pool::max_pool;
+
+use super::{Io, inp, out, want, want_numel};
+use crate::error::StepFault;
+use crate::mem::Mem;
+use crate::words::Words;
+
+/// Largest stride, dilation or pad.
+const MAX_GEOM: u32 = 1 << 16;
+
+#[derive(Clone, Copy, Debug)]
+pub struct MaxPoolIndices {
+    planes: usize,
+    sp: Spatial,
+    col_major: bool,
+}
+
+impl MaxPoolIndices {
+    pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<MaxPoolIndices, StepFault> {
+        io.arity(1, 1, 2)?;
+        let mut w = Words::new(step);
+        let r = w.upto(3)?;
+        if r == 0 {
+            return Err(StepFault::Attrs);
+        }
+        let o = 3 - r;
+        let mut sp =
+            Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+        let mut pads_end = [0isize; 3];
+        w.usizes(&mut sp.kernel[o..], MAX_GEOM)?;
+        w.usizes(&mut sp.strides[o..], MAX_GEOM)?;
+        w.usizes(&mut sp.dilations[o..], MAX_GEOM)?;
+        for p in sp.pads[o..].iter_mut().chain(pads_end[o..].iter_mut()) {
+            let v = w.i32()?;
+            if v.unsigned_abs() > MAX_GEOM {
+                return Err(StepFault::Attrs);
+            }
+            *p = v as isize;
+        }
+        let col_major = w.bool()?;
+        w.end()?;
+        if sp.strides.contains(&0) || sp.dilations.contains(&0) {
+            return Err(StepFault::Attrs);
+        }
+        let (x, y, ind) = (io.input(0)?, io.output(0)?, io.output(1)?);
+        want(x, DType::F32)?;
+        want(y, DType::F32)?;
+        want(ind, DType::I64)?;
+        if x.rank != r + 2 || y.rank != r + 2 || ind.dims() != y.dims() {
+            return Err(StepFault::Shape);
+        }
+        for t in [x, y, ind] {
+            want_numel(t, t.numel())?;
+        }
+        let (xd, yd) = (x.dims(), y.dims());
+        if xd[0] != yd[0] || xd[1] != yd[1] {
+            return Err(StepFault::Shape);
+        }
+        for a in 0..r {
+            sp.input[o + a] = xd[2 + a] as usize;
+            sp.output[o + a] = yd[2 + a] as usize;
+            // The window must fit the padded input (one stride of slack for ceil mode).
+            let span = (sp.kernel[o + a].saturating_sub(1)).saturating_mul(sp.dilations[o + a]) + 1;
+            let room = sp.input[o + a] as isize + sp.pads[o + a] + pads_end[o + a] + sp.strides[o + a] as isize;
+            if span as isize > room {
+                return Err(StepFault::Shape);
+            }
+        }
+        Ok(MaxPoolIndices { planes: xd[0] as usize * xd[1] as usize, sp, col_major })
+    }
+
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+        let (Ok(x), Ok(y), Ok(ind)) = (io.input(0), io.output(0), io.output(1)) else { return };
+        let (xs, ys, is) = (inp::<f32>(mem, x), out::<f32>(mem, y), out::<i64>(mem, ind));
+        max_pool(self.planes, &self.sp, f32::NEG_INFINITY, xs, ys, Some(is), self.col_major);
+    }
+}
