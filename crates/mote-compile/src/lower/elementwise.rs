@@ -148,6 +148,7 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
             let same = l.p.tensors[a].dims == out_dims && l.p.tensors[a].dtype == l.dtype(n.outputs[0].ok_or("")?)?;
             let y = if same { l.output_in_place(n, 0, 0)? } else { l.output(n, 0)? };
             let act = l.fused_act(y);
+            let (a, bb) = (l.blocked_operand(a, y), l.blocked_operand(bb, y));
             emit_binary(l, code, a, bb, y, act, &n.name)?;
         }
         ElementwiseOp::Variadic(v) => {

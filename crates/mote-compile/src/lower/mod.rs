@@ -287,6 +287,22 @@ impl<'g> Lowerer<'g> {
         (x || y).then_some((x, y))
     }
 
+    /// Operand `t` of an element-wise op with result `y`: when `y` is blocked and `t` is a
+    /// per-channel operand, its view that broadcasts in the blocked layout; else `t`.
+    pub fn blocked_operand(&mut self, t: usize, y: usize) -> usize {
+        let (td, yd) = (&self.p.tensors[t].dims, &self.p.tensors[y].dims);
+        if yd.len() != 5 || td.len() == 5 {
+            return t;
+        }
+        match layout::small_operand_view(td) {
+            Some(view) => {
+                let name = format!("{}.blocked_view", self.p.tensors[t].name);
+                self.p.alias(t, view, name)
+            }
+            None => t,
+        }
+    }
+
     /// The activation fused into this node, binding the absorbed activation's output to the same
     /// tensor as this node's output 0.
     pub fn fused_act(&mut self, out: usize) -> Act {

@@ -6,6 +6,7 @@ use mote_format::OpCode;
 use mote_ir::Node;
 use mote_ir::infer::normalize_axis;
 use mote_ir::ops::nn::{GlobalPool, NnOp, PoolKind, SoftmaxKind};
+use mote_kernels::reference::reduce::Reduction;
 use mote_rt::ops::{BiasKind, encode};
 
 use super::{Lowerer, R, bail, layout};
@@ -113,6 +114,20 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             let xd = l.p.tensors[x].dims.clone();
             if !(3..=5).contains(&xd.len()) {
                 bail!("global pooling on rank {} is not supported (1 to 3 spatial dims)", xd.len());
+            }
+            if xd.len() == 5 && l.blocked_sides(n).is_some_and(|(x, _)| x) {
+                // A blocked input: reduce H and W of [N, C/8, H, W, 8]; [N, C, 1, 1] is the
+                // same bytes as [N, C/8, 1, 1, 8].
+                let kind = match gp {
+                    GlobalPool::Max => Reduction::Max,
+                    GlobalPool::Average => Reduction::Mean,
+                    GlobalPool::Lp { .. } => bail!("blocked global Lp pooling is not planned"),
+                };
+                let y = l.output(n, 0)?;
+                let view = l.p.alias(y, vec![xd[0], xd[1], 1, 1, xd[4]], format!("{}.blocked_view", n.name));
+                let attrs = encode::reduce(kind, &xd, &[false, false, true, true, false]);
+                l.p.step(OpCode::Reduce, vec![Some(x)], vec![view], attrs, &n.name);
+                return Ok(());
             }
             let sp = xd[2..].to_vec();
             let ones = vec![1; sp.len()];

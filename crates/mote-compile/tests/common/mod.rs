@@ -66,6 +66,7 @@ pub fn small_graph() -> Graph {
 
 /// x f32 [3, 4] and idx i64 [3, 2] (run-time indices along axis 1) -> (trilu, gathered, bits,
 /// TopK values and indices of an exclusive reverse CumSum).
+#[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn indexing_graph() -> Graph {
     let mut g = Graph::new("indexing");
     let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[3, 4])));

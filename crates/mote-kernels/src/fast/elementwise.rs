@@ -3,7 +3,7 @@
 
 use super::activation::{Activation, apply_v};
 use super::cpu::Cpu;
-use super::simd::{Scalar, Simd, SimdOp, dispatch};
+use super::simd::{BLOCK, Scalar, Simd, SimdOp, dispatch};
 
 /// A binary operation `a op b` (`a` the full-size operand, `b` the possibly broadcast one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,10 @@ pub enum Rhs<'a> {
     /// One value per channel of an NCHW tensor: element `i` of the first operand uses
     /// `values[(i / plane) % values.len()]` (`plane = H * W`; any batch size).
     PerChannel { values: &'a [f32], plane: usize },
+    /// One value per channel of a channel-blocked tensor `[N, C/8, plane, 8]`: element `i` uses
+    /// `values[((i / (8 * plane)) % (values.len() / 8)) * 8 + i % 8]` (`values.len()` a multiple
+    /// of 8).
+    PerChannelBlocked { values: &'a [f32], plane: usize },
 }
 
 #[inline(always)]
@@ -82,6 +86,14 @@ fn check_rhs(len: usize, rhs: Rhs<'_>) {
     match rhs {
         Rhs::Same(b) => assert_eq!(b.len(), len, "binary: operand lengths differ"),
         Rhs::Scalar(_) => {}
+        Rhs::PerChannelBlocked { values, plane } => {
+            let period = values.len().checked_mul(plane).expect("binary: channels * plane overflows");
+            assert!(values.len().is_multiple_of(BLOCK), "binary: blocked per-channel values not whole blocks");
+            assert!(
+                if period == 0 { len == 0 } else { len.is_multiple_of(period) },
+                "binary: per-channel operand does not tile the first operand"
+            );
+        }
         Rhs::PerChannel { values, plane } => {
             let period = values.len().checked_mul(plane).expect("binary: channels * plane overflows");
             assert!(
@@ -110,7 +122,15 @@ impl SimdOp for Binary<'_> {
             Rhs::Same(b) => run_same(s, op, a, b, act, y),
             Rhs::Scalar(b) => run_scalar(s, op, a, b, act, y),
             // `check_rhs` made `plane == 0` imply an empty `y`.
-            Rhs::PerChannel { plane: 0, .. } => {}
+            Rhs::PerChannel { plane: 0, .. } | Rhs::PerChannelBlocked { plane: 0, .. } => {}
+            Rhs::PerChannelBlocked { values, plane } => {
+                let blocks = values.len() / BLOCK;
+                for (i, yc) in y.chunks_mut(plane * BLOCK).enumerate() {
+                    let b = &values[(i % blocks) * BLOCK..][..BLOCK];
+                    let ac = a.map(|a| &a[i * plane * BLOCK..][..yc.len()]);
+                    run_block(s, op, ac, b, act, yc);
+                }
+            }
             Rhs::PerChannel { values, plane } => {
                 for (i, yc) in y.chunks_mut(plane).enumerate() {
                     let b = values[i % values.len()];
@@ -137,6 +157,25 @@ fn run_same<S: Simd>(s: S, op: BinaryOp, a: Option<&[f32]>, b: &[f32], act: Acti
     for i in split..n {
         let av = a.map_or(y[i], |a| a[i]);
         y[i] = op.apply(av, b[i], act);
+    }
+}
+
+/// `y = act(a op b)` with `b` one block of 8 values repeated over `y` (a multiple of 8 long).
+#[inline(always)]
+fn run_block<S: Simd>(s: S, op: BinaryOp, a: Option<&[f32]>, b: &[f32], act: Activation, y: &mut [f32]) {
+    let mut bv = s.block_zero();
+    for (j, v) in bv.as_mut().iter_mut().enumerate() {
+        *v = s.load(&b[j * S::LANES..]);
+    }
+    for (p, yp) in y.chunks_exact_mut(BLOCK).enumerate() {
+        for (j, &bj) in bv.as_ref().iter().enumerate() {
+            let k = j * S::LANES;
+            let av = match a {
+                Some(a) => s.load(&a[p * BLOCK + k..]),
+                None => s.load(&yp[k..]),
+            };
+            s.store(&mut yp[k..], apply_v(s, act, op_v(s, op, av, bj)));
+        }
     }
 }
 

@@ -107,7 +107,13 @@ impl BinaryCode {
 enum Form {
     Same,
     Scalar,
-    PerChannel { plane: usize },
+    PerChannel {
+        plane: usize,
+    },
+    /// One value per channel of a channel-blocked `[.., C/8, plane, 8]`.
+    PerChannelBlocked {
+        plane: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -168,6 +174,15 @@ impl Binary {
                 3 if full[..3] == [(d[1] * d[2]) as isize, d[2] as isize, 1] && other[..3] == [0, 1, 0] => {
                     Some(Form::PerChannel { plane: d[2] })
                 }
+                3 if d[2] == 8 && full[..3] == [(d[1] * 8) as isize, 8, 1] && other[..3] == [8, 0, 1] => {
+                    Some(Form::PerChannelBlocked { plane: d[1] })
+                }
+                4 if d[3] == 8
+                    && full[..4] == [(d[1] * d[2] * 8) as isize, (d[2] * 8) as isize, 8, 1]
+                    && other[..4] == [0, 8, 0, 1] =>
+                {
+                    Some(Form::PerChannelBlocked { plane: d[2] })
+                }
                 _ => None,
             }
         };
@@ -205,6 +220,11 @@ impl Binary {
             Form::Same => Rhs::Same(&ov[..n]),
             Form::Scalar => Rhs::Scalar(ov[0]),
             Form::PerChannel { plane } => Rhs::PerChannel { values: &ov[..self.view.dims[self.view.rank - 2]], plane },
+            Form::PerChannelBlocked { plane } => {
+                // Channels: the blocks (the outer dim of rank 3, the second of rank 4) times 8.
+                let blocks = self.view.dims[self.view.rank - 3];
+                Rhs::PerChannelBlocked { values: &ov[..blocks * 8], plane }
+            }
         };
         if same(full, y) {
             fast::binary_in_place(cpu, op, ys, rhs, self.act.fast());

@@ -35,6 +35,9 @@ pub struct Reduce {
     reduced: [bool; MAX_RANK],
     n_out: usize,
     f64: bool,
+    /// `[outer, n, inner]` when the reduced axes are one contiguous run (sum, mean, max on f32
+    /// then take a direct loop, same order as the reference: `n` in increasing order).
+    middle: Option<[usize; 3]>,
 }
 
 impl Reduce {
@@ -56,7 +59,21 @@ impl Reduce {
         want_numel(x, product(&dims[..rank])?)?;
         let kept: usize = (0..rank).filter(|&d| !reduced[d]).map(|d| dims[d]).product();
         want_numel(y, kept)?;
-        Ok(Reduce { kind, rank, dims, reduced, n_out: kept, f64: x.dtype == DType::F64 })
+        let first = (0..rank).find(|&d| reduced[d]);
+        let last = (0..rank).rev().find(|&d| reduced[d]);
+        let middle = match (first, last) {
+            (Some(a), Some(b))
+                if (a..=b).all(|d| reduced[d])
+                    && x.dtype == DType::F32
+                    && matches!(kind, Reduction::Sum | Reduction::Mean | Reduction::Max) =>
+            {
+                let p = |r: core::ops::Range<usize>| dims[r].iter().product::<usize>();
+                Some([p(0..a), p(a..b + 1), p(b + 1..rank)])
+            }
+            _ => None,
+        }
+        .filter(|m| m.iter().all(|&d| d > 0));
+        Ok(Reduce { kind, rank, dims, reduced, n_out: kept, f64: x.dtype == DType::F64, middle })
     }
 
     pub fn scratch_bytes(&self) -> usize {
@@ -84,6 +101,10 @@ impl Reduce {
             );
             return;
         }
+        if let Some([outer, n, inner]) = self.middle {
+            middle(self.kind, inp::<f32>(mem, x), [outer, n, inner], out::<f32>(mem, y));
+            return;
+        }
         ref_reduce_float(
             self.kind,
             inp::<f32>(mem, x),
@@ -92,5 +113,36 @@ impl Reduce {
             out::<f32>(mem, y),
             scratch,
         );
+    }
+}
+
+/// Sum, mean or max of `x [outer, n, inner]` (no zero dim) over `n` into `y [outer, inner]`
+/// (`n` in increasing order, as the reference; max lets a NaN win as the reference does).
+fn middle(kind: Reduction, x: &[f32], [outer, n, inner]: [usize; 3], y: &mut [f32]) {
+    let (x, y) = (&x[..outer * n * inner], &mut y[..outer * inner]);
+    for (xo, yo) in x.chunks_exact(n * inner).zip(y.chunks_exact_mut(inner)) {
+        match kind {
+            Reduction::Max => {
+                yo.fill(f32::NEG_INFINITY);
+                for row in xo.chunks_exact(inner) {
+                    for (a, &v) in yo.iter_mut().zip(row) {
+                        if v > *a || v.is_nan() {
+                            *a = v;
+                        }
+                    }
+                }
+            }
+            _ => {
+                yo.fill(0.0);
+                for row in xo.chunks_exact(inner) {
+                    for (a, &v) in yo.iter_mut().zip(row) {
+                        *a += v;
+                    }
+                }
+                if kind == Reduction::Mean {
+                    yo.iter_mut().for_each(|a| *a /= n as f32);
+                }
+            }
+        }
     }
 }

@@ -25,11 +25,12 @@ fn binary_op() -> impl Strategy<Value = BinaryOp> {
     prop::sample::select(vec![Add, Sub, RevSub, Mul, Div, RevDiv, Max, Min])
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Same,
     Scalar,
     PerChannel,
+    PerChannelBlocked,
 }
 
 proptest! {
@@ -37,12 +38,14 @@ proptest! {
     #[test]
     fn binary_matches_reference(
         op in binary_op(),
-        kind in prop::sample::select(vec![Kind::Same, Kind::Scalar, Kind::PerChannel]),
+        kind in prop::sample::select(vec![Kind::Same, Kind::Scalar, Kind::PerChannel, Kind::PerChannelBlocked]),
         (n, c, plane) in (0usize..=2, 1usize..=5, dim(40)),
         in_place in any::<bool>(),
         act in activation(),
         seed in any::<u64>(),
     ) {
+        // Blocked: `c` channel blocks of 8.
+        let c = if kind == Kind::PerChannelBlocked { c * 8 } else { c };
         let len = n * c * plane;
         let a = values(seed, len);
         let b = values(seed ^ 1, len.max(c));
@@ -53,6 +56,10 @@ proptest! {
             Kind::PerChannel => {
                 (Rhs::PerChannel { values: &b[..c], plane }, (0..len).map(|i| b[(i / plane.max(1)) % c]).collect())
             }
+            Kind::PerChannelBlocked => (
+                Rhs::PerChannelBlocked { values: &b[..c], plane },
+                (0..len).map(|i| b[((i / (8 * plane).max(1)) % (c / 8)) * 8 + i % 8]).collect(),
+            ),
         };
         let want: Vec<f32> = a.iter().zip(&bv).map(|(&x, &y)| act_ref(act, op_ref(op, x, y))).collect();
         let scale: Vec<f32> = a.iter().zip(&bv).map(|(&x, &y)| op_ref(op, x, y).abs()).collect();
