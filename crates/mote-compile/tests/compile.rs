@@ -99,3 +99,21 @@ fn blocked_layout_runs_conv_chains_and_matches_nchw_and_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn f16_bf16_and_small_int_selections_through_f32_match_the_interpreter_exactly() {
+    let g = common::lowp_graph();
+    let inputs = common::lowp_inputs();
+    let want = mote_interp::run(&g, inputs.clone()).unwrap();
+    let c = compile(g, &Options::default()).unwrap();
+    // Lowered as casts around the f32 ops.
+    assert!(ops(&c.bytes).contains(&mote_format::OpCode::Cast));
+    let got = host::compile_and_run(&common::lowp_graph(), &inputs, &Options::default()).unwrap();
+    assert_eq!(want.len(), 4);
+    for (w, o) in want.iter().zip(&got) {
+        let (w, o) = (w.as_tensor().unwrap(), o.as_tensor().unwrap());
+        assert_eq!((w.dtype(), w.shape()), (o.dtype(), o.shape()));
+        assert_eq!(w.to_f64_vec().unwrap(), o.to_f64_vec().unwrap());
+    }
+    assert_eq!(got[3].as_tensor().unwrap().to_f64_vec().unwrap(), vec![1.0, 0.0]);
+}
