@@ -117,3 +117,37 @@ fn f16_bf16_and_small_int_selections_through_f32_match_the_interpreter_exactly()
     }
     assert_eq!(got[3].as_tensor().unwrap().to_f64_vec().unwrap(), vec![1.0, 0.0]);
 }
+
+#[test]
+fn selection_ops_from_existing_steps_match_the_interpreter_exactly() {
+    let g = common::select_graph();
+    let inputs = common::select_inputs();
+    let want = mote_interp::run(&g, inputs.clone()).unwrap();
+    let c = compile(common::select_graph(), &Options::default()).unwrap();
+    assert_eq!(c.report.in_place, 1, "the scatter writes into |cache| (Abs reads a graph input)");
+    let got = host::compile_and_run(&g, &inputs, &Options::default()).unwrap();
+    assert_eq!(want.len(), 5);
+    for (w, o) in want.iter().zip(&got) {
+        let (w, o) = (w.as_tensor().unwrap(), o.as_tensor().unwrap());
+        assert_eq!((w.dtype(), w.shape()), (o.dtype(), o.shape()));
+        assert_eq!(w.to_f64_vec().unwrap(), o.to_f64_vec().unwrap());
+    }
+    // OneHot [2, depth 3, 2]: 1.7 -> 1, -1 -> 2, 3 is out of range (all off), 0 -> 0.
+    let hot = got[0].as_tensor().unwrap().to_f64_vec().unwrap();
+    assert_eq!(hot, vec![-2.0, -2.0, 5.0, -2.0, -2.0, 5.0, -2.0, 5.0, -2.0, -2.0, -2.0, -2.0]);
+}
+
+#[test]
+fn run_time_compress_condition_is_refused_clearly() {
+    use mote_ir::ops::shape::ShapeOp;
+    use mote_ir::{DType, Graph, Op, TensorType, ValueType};
+    let mut g = Graph::new("compress");
+    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[3])));
+    let c = g.add_value("c", ValueType::Tensor(TensorType::concrete(DType::Bool, &[3])));
+    g.inputs.extend([x, c]);
+    let y = g.add_value("y", ValueType::Tensor(TensorType::concrete(DType::F32, &[2])));
+    g.add_node("compress", Op::Shape(ShapeOp::Compress { axis: Some(0) }), vec![Some(x), Some(c)], vec![Some(y)]);
+    g.outputs.push(y);
+    let e = compile(g, &Options::default()).unwrap_err().to_string();
+    assert!(e.contains("Compress's condition must be constant to compile"), "{e}");
+}

@@ -11,6 +11,7 @@ mod layout;
 mod misc;
 mod nn;
 mod rearrange;
+mod select;
 mod shape;
 mod widen;
 
@@ -172,6 +173,9 @@ impl<'g> Lowerer<'g> {
             Op::Quant(op) => misc::quant(self, n, op),
             Op::Rnn(op) => misc::rnn(self, n, op),
             Op::Image(op) => misc::image(self, n, op),
+            Op::Attention(mote_ir::ops::attention::AttentionOp::TensorScatter { circular, axis }) => {
+                select::tensor_scatter(self, n, *circular, *axis)
+            }
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

@@ -44,8 +44,12 @@ pub fn copy(
 pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
     if is_view(&mote_ir::Op::Shape(op.clone())) {
         let x = l.input(n, 0)?;
-        let dims = l.dims(n.outputs[0].ok_or("output 0 is missing")?)?;
+        let (dtype, dims) = l.value_shape(n.outputs[0].ok_or("output 0 is missing")?)?;
+        if let ShapeOp::BitCast { .. } = op {
+            super::select::check_bit_cast(l.p.tensors[x].dtype, dtype)?;
+        }
         let t = l.p.alias(x, dims, l.g.value(n.outputs[0].ok_or("")?).name.clone());
+        l.p.tensors[t].dtype = dtype;
         return l.bind(n, 0, t);
     }
     match op {
@@ -159,7 +163,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
         }
         ShapeOp::Pad { mode } => pad(l, n, *mode)?,
         other => {
-            if !super::rearrange::lower(l, n, other)? && !super::index::lower(l, n, other)? {
+            if !super::rearrange::lower(l, n, other)?
+                && !super::index::lower(l, n, other)?
+                && !super::select::lower(l, n, other)?
+            {
                 bail!("{other:?} is not supported by the compiled path yet")
             }
         }

@@ -214,3 +214,57 @@ pub fn lowp_inputs() -> Vec<mote_ir::Value> {
         mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 3], b).unwrap()),
     ]
 }
+
+/// Selection and placement ops built from existing steps: `x f32 [3, 4]`, `idx f32 [2, 2]`
+/// (run-time, truncated, negatives wrap), `cache f32 [2, 1, 4, 3]`, `upd f32 [2, 1, 3, 3]` ->
+/// OneHot(idx, depth 3, values) on axis 1, Compress(x, constant condition) on axis 1,
+/// ReverseSequence(x, constant lengths) time-major, circular TensorScatter(|cache|, upd, constant
+/// indices; in place), BitCast(x) to i32.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn select_graph() -> Graph {
+    use mote_ir::ops::attention::AttentionOp;
+    let mut g = Graph::new("select");
+    let c = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
+    let x = g.add_value("x", c(&[3, 4]));
+    let idx = g.add_value("idx", c(&[2, 2]));
+    let cache = g.add_value("cache", c(&[2, 1, 4, 3]));
+    let upd = g.add_value("upd", c(&[2, 1, 3, 3]));
+    g.inputs.extend([x, idx, cache, upd]);
+    let v = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let depth = g.add_const("depth", Tensor::from_vec(vec![], vec![3i64]).unwrap());
+    let values = g.add_const("values", Tensor::from_vec(vec![2], vec![-2.0f32, 5.0]).unwrap());
+    let hot = v(&mut g, "hot");
+    let op = Op::Shape(ShapeOp::OneHot { axis: 1 });
+    g.add_node("onehot", op, vec![Some(idx), Some(depth), Some(values)], vec![Some(hot)]);
+    let cond = g.add_const("cond", Tensor::from_vec(vec![3], vec![true, false, true]).unwrap());
+    let picked = v(&mut g, "picked");
+    let op = Op::Shape(ShapeOp::Compress { axis: Some(-1) });
+    g.add_node("compress", op, vec![Some(x), Some(cond)], vec![Some(picked)]);
+    let lens = g.add_const("lens", Tensor::from_vec(vec![4], vec![3i64, 0, 2, 1]).unwrap());
+    let rev = v(&mut g, "rev");
+    let op = Op::Shape(ShapeOp::ReverseSequence { batch_axis: 1, time_axis: 0 });
+    g.add_node("reverse", op, vec![Some(x), Some(lens)], vec![Some(rev)]);
+    let at = g.add_const("at", Tensor::from_vec(vec![2], vec![2i64, -1]).unwrap());
+    // |cache| dies at the scatter, which then writes into it in place.
+    let abs = v(&mut g, "abs");
+    g.add_node("abs", Op::Elementwise(ElementwiseOp::Unary(Unary::Abs)), vec![Some(cache)], vec![Some(abs)]);
+    let scattered = v(&mut g, "scattered");
+    let op = Op::Attention(AttentionOp::TensorScatter { circular: true, axis: -2 });
+    g.add_node("scatter", op, vec![Some(abs), Some(upd), Some(at)], vec![Some(scattered)]);
+    let bits = v(&mut g, "bits");
+    g.add_node("bitcast", Op::Shape(ShapeOp::BitCast { to: DType::I32 }), vec![Some(x)], vec![Some(bits)]);
+    g.outputs.extend([hot, picked, rev, scattered, bits]);
+    g
+}
+
+/// Inputs of [`select_graph`].
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn select_inputs() -> Vec<mote_ir::Value> {
+    let idx = Tensor::from_vec(vec![2, 2], vec![1.7f32, -1.0, 3.0, 0.0]).unwrap();
+    vec![
+        mote_ir::Value::Tensor(input(&[3, 4])),
+        mote_ir::Value::Tensor(idx),
+        mote_ir::Value::Tensor(input(&[2, 1, 4, 3])),
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 1, 3, 3], (0..18).map(|i| i as f32 + 10.0).collect()).unwrap()),
+    ]
+}
