@@ -151,3 +151,35 @@ fn run_time_compress_condition_is_refused_clearly() {
     let e = compile(g, &Options::default()).unwrap_err().to_string();
     assert!(e.contains("Compress's condition must be constant to compile"), "{e}");
 }
+
+#[test]
+fn integer_abs_neg_sign_relu_wrap_like_the_interpreter() {
+    use mote_ir::ops::elementwise::{ElementwiseOp, Unary};
+    use mote_ir::{DType, Graph, Op, Tensor, TensorType, ValueType};
+    for (dt, x) in [
+        (DType::I8, Tensor::from_vec(vec![6], vec![-128i8, -7, -1, 0, 5, 127]).unwrap()),
+        (DType::U16, Tensor::from_vec(vec![4], vec![0u16, 1, 9, 65535]).unwrap()),
+        (DType::I64, Tensor::from_vec(vec![4], vec![i64::MIN, -3, 0, 8]).unwrap()),
+    ] {
+        let mut g = Graph::new("int_unary");
+        let xv = g.add_value("x", ValueType::Tensor(TensorType::concrete(dt, x.shape())));
+        g.inputs.push(xv);
+        for u in [Unary::Abs, Unary::Neg, Unary::Sign, Unary::Relu] {
+            let y = g.add_value(u.name(), ValueType::Unknown);
+            g.add_node(u.name(), Op::Elementwise(ElementwiseOp::Unary(u)), vec![Some(xv)], vec![Some(y)]);
+            g.outputs.push(y);
+        }
+        let inputs = [Value::Tensor(x)];
+        let want = mote_interp::run(&g, inputs.to_vec()).unwrap();
+        let got = host::compile_and_run(&g, &inputs, &Options::default()).unwrap();
+        for (w, o) in want.iter().zip(&got) {
+            let (w, o) = (w.as_tensor().unwrap(), o.as_tensor().unwrap());
+            assert_eq!((w.dtype(), w.shape()), (o.dtype(), o.shape()));
+            assert_eq!(w.to_i64_vec().unwrap(), o.to_i64_vec().unwrap(), "{dt}");
+        }
+        if dt == DType::I8 {
+            let sign = got[2].as_tensor().unwrap().to_i64_vec().unwrap();
+            assert_eq!(sign, vec![-1, -1, -1, 0, 1, 1]);
+        }
+    }
+}
