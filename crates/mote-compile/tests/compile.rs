@@ -183,3 +183,24 @@ fn integer_abs_neg_sign_relu_wrap_like_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn wrap_pad_matches_the_interpreter_with_crops_and_pads_past_the_size() {
+    use mote_ir::ops::shape::{PadMode, ShapeOp};
+    use mote_ir::{DType, Graph, Op, Tensor, TensorType, ValueType};
+    for pads in [vec![1i64, 2, 0, 1], vec![0, -1, 4, 5], vec![-1, 7, 2, -2]] {
+        let mut g = Graph::new("wrap");
+        let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[2, 3])));
+        g.inputs.push(x);
+        let p = g.add_const("pads", Tensor::from_vec(vec![4], pads.clone()).unwrap());
+        let y = g.add_value("y", ValueType::Unknown);
+        g.add_node("pad", Op::Shape(ShapeOp::Pad { mode: PadMode::Wrap }), vec![Some(x), Some(p)], vec![Some(y)]);
+        g.outputs.push(y);
+        let inputs = [Value::Tensor(common::input(&[2, 3]))];
+        let want = mote_interp::run(&g, inputs.to_vec()).unwrap();
+        let got = host::compile_and_run(&g, &inputs, &Options::default()).unwrap();
+        let (w, o) = (want[0].as_tensor().unwrap(), got[0].as_tensor().unwrap());
+        assert_eq!(w.shape(), o.shape(), "{pads:?}");
+        assert_eq!(w.to_f64_vec().unwrap(), o.to_f64_vec().unwrap(), "{pads:?}");
+    }
+}
