@@ -32,8 +32,11 @@ pub fn applies(l: &Lowerer<'_>, n: &Node) -> bool {
 }
 
 /// Op families whose f16/bf16 results the interpreter computes in f32 and rounds once; data
-/// movement and Cast/Where handle every element type natively.
+/// movement, views (inference Dropout) and Cast/Where handle every element type natively.
 fn computes_in_f32(op: &Op) -> bool {
+    if super::fuse::is_view(op) {
+        return false;
+    }
     match op {
         Op::Elementwise(e) => {
             !matches!(e, ElementwiseOp::Cast { .. } | ElementwiseOp::CastLike { .. } | ElementwiseOp::Where)
