@@ -159,3 +159,15 @@ fn mote_conformance_data() -> Option<std::path::PathBuf> {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     p.join("models").is_dir().then_some(p)
 }
+
+#[test]
+fn mutated_lowp_model_never_panics() {
+    let c = compile(common::lowp_graph(), &Options::default()).unwrap();
+    hammer("lowp", &c.bytes, 3000, 0x1405_7b7e_f767_814f);
+}
+
+#[test]
+fn mutated_select_model_never_panics() {
+    let c = compile(common::select_graph(), &Options::default()).unwrap();
+    hammer("select", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
+}

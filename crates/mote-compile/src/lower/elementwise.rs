@@ -105,6 +105,11 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
             let y = l.output_in_place(n, 0, 0)?;
             emit_binary(l, BinaryCode::BitwiseXor, x, ones, y, Act::NONE, &n.name)?;
         }
+        ElementwiseOp::Unary(u @ (Unary::Abs | Unary::Neg | Unary::Sign | Unary::Relu))
+            if l.dtype(l.in_value(n, 0)?)?.is_int() =>
+        {
+            int_unary(l, n, *u)?
+        }
         ElementwiseOp::Unary(u) => {
             let x = l.input(n, 0)?;
             if !matches!(l.p.tensors[x].dtype, DType::F32 | DType::F64) {
@@ -198,6 +203,44 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
                 bail!("Cast from {from} to {to} is not supported by the compiled path (no strings)");
             }
             l.p.step(OpCode::Cast, vec![Some(x)], vec![y], encode::cast(*saturate, *round_mode), &n.name);
+        }
+    }
+    Ok(())
+}
+
+/// A scalar weight of integer type `dt` holding `v` (two's complement, truncated).
+fn int_scalar(l: &mut Lowerer<'_>, dt: DType, v: i64, name: &str) -> usize {
+    let size = dt.size().unwrap_or(1);
+    l.p.weight(dt, vec![], v.to_le_bytes()[..size].to_vec(), name)
+}
+
+/// Abs, Neg, Sign and Relu on integers as binary steps with the interpreter's wrapping
+/// semantics: Neg = 0 - x, Abs = max(x, 0 - x) (unsigned: x), Relu = max(x, 0),
+/// Sign = min(max(x, -1), 1) (unsigned: min(x, 1)).
+fn int_unary(l: &mut Lowerer<'_>, n: &Node, u: Unary) -> R<()> {
+    let x = l.input(n, 0)?;
+    let dt = l.p.tensors[x].dtype;
+    let signed = matches!(dt, DType::I8 | DType::I16 | DType::I32 | DType::I64);
+    if !signed && !matches!(dt, DType::U8 | DType::U16 | DType::U32 | DType::U64) {
+        bail!("{} on {dt} is not supported by the compiled path", u.name());
+    }
+    let y = l.output(n, 0)?;
+    let zero = int_scalar(l, dt, 0, "zero");
+    match (u, signed) {
+        (Unary::Neg, _) => emit_binary(l, BinaryCode::Sub, zero, x, y, Act::NONE, &n.name)?,
+        (Unary::Abs, true) => {
+            emit_binary(l, BinaryCode::Sub, zero, x, y, Act::NONE, &n.name)?;
+            emit_binary(l, BinaryCode::Max, y, x, y, Act::NONE, &n.name)?;
+        }
+        (Unary::Abs | Unary::Relu, _) => emit_binary(l, BinaryCode::Max, x, zero, y, Act::NONE, &n.name)?,
+        (_, true) => {
+            let (lo, hi) = (int_scalar(l, dt, -1, "minus_one"), int_scalar(l, dt, 1, "one"));
+            emit_binary(l, BinaryCode::Max, x, lo, y, Act::NONE, &n.name)?;
+            emit_binary(l, BinaryCode::Min, y, hi, y, Act::NONE, &n.name)?;
+        }
+        (_, false) => {
+            let one = int_scalar(l, dt, 1, "one");
+            emit_binary(l, BinaryCode::Min, x, one, y, Act::NONE, &n.name)?;
         }
     }
     Ok(())

@@ -11,7 +11,8 @@ use mote_rt::ops::{Act, ActCode};
 
 use super::Lowerer;
 
-/// Ops whose output is a view of input 0 (lowered to an alias).
+/// Ops whose output is a view of input 0 (lowered to an alias; BitCast's with another element
+/// type).
 pub fn is_view(op: &Op) -> bool {
     matches!(
         op,
@@ -21,6 +22,7 @@ pub fn is_view(op: &Op) -> bool {
                 | ShapeOp::Flatten { .. }
                 | ShapeOp::Squeeze
                 | ShapeOp::Unsqueeze
+                | ShapeOp::BitCast { .. }
         ) | Op::Nn(NnOp::Dropout { .. })
     )
 }

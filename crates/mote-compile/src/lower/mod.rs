@@ -15,7 +15,9 @@ mod nn;
 mod norm;
 mod rearrange;
 mod recurrent;
+mod select;
 mod shape;
+mod widen;
 
 use std::collections::{HashMap, HashSet};
 
@@ -59,6 +61,10 @@ pub struct Lowerer<'g> {
     pub known: KnownValues,
     pub p: Program,
     vals: HashMap<ValueId, usize>,
+    /// While a node is lowered through f32 ([`widen`]): its constant inputs widened to f32, and
+    /// the element type its other widened values have meanwhile.
+    widened: HashMap<ValueId, Tensor>,
+    retype: HashMap<ValueId, DType>,
     /// Producer node -> the activation fused into it, and the consumer node absorbed.
     fused: HashMap<usize, (Act, usize)>,
     absorbed: HashSet<usize>,
@@ -80,6 +86,8 @@ impl<'g> Lowerer<'g> {
             known,
             p: Program::default(),
             vals: HashMap::new(),
+            widened: HashMap::new(),
+            retype: HashMap::new(),
             fused: HashMap::new(),
             absorbed: HashSet::new(),
             blocked: HashSet::new(),
@@ -155,6 +163,11 @@ impl<'g> Lowerer<'g> {
     }
 
     fn node(&mut self, n: &Node) -> R<()> {
+        if widen::applies(self, n) { widen::lower(self, n) } else { self.node_native(n) }
+    }
+
+    /// Lowers `n` with the element types its values have now.
+    fn node_native(&mut self, n: &Node) -> R<()> {
         use mote_ir::Op;
         match &n.op {
             Op::Elementwise(op) => elementwise::lower(self, n, op),
@@ -164,6 +177,9 @@ impl<'g> Lowerer<'g> {
             Op::Quant(op) => misc::quant(self, n, op),
             Op::Rnn(op) => misc::rnn(self, n, op),
             Op::Image(op) => misc::image(self, n, op),
+            Op::Attention(mote_ir::ops::attention::AttentionOp::TensorScatter { circular, axis }) => {
+                select::tensor_scatter(self, n, *circular, *axis)
+            }
             Op::Attention(op) => attention::lower(self, n, op),
             Op::Loss(op) => loss::lower(self, n, op),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
@@ -173,7 +189,7 @@ impl<'g> Lowerer<'g> {
 
     /// The constant value of `v` (initializer or folded), if any.
     pub fn konst(&self, v: ValueId) -> Option<&Tensor> {
-        self.g.value(v).init.as_ref().or_else(|| self.known.get(&v))
+        self.widened.get(&v).or_else(|| self.g.value(v).init.as_ref()).or_else(|| self.known.get(&v))
     }
 
     /// `v`'s element type and static shape as stored: `[N, C/8, H, W, 8]` for a value kept in
@@ -190,7 +206,10 @@ impl<'g> Lowerer<'g> {
         }
         let info = self.g.value(v);
         let ValueType::Tensor(tt) = &info.ty else { bail!("value '{}' is not a tensor", info.name) };
-        let dtype = tt.dtype.ok_or_else(|| format!("value '{}' has no inferred element type", info.name))?;
+        let dtype = match self.retype.get(&v) {
+            Some(&d) => d,
+            None => tt.dtype.ok_or_else(|| format!("value '{}' has no inferred element type", info.name))?,
+        };
         let shape = tt.shape.as_ref().ok_or_else(|| format!("value '{}' has no inferred shape", info.name))?;
         let dims = shape
             .iter()

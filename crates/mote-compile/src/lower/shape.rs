@@ -44,8 +44,12 @@ pub fn copy(
 pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
     if is_view(&mote_ir::Op::Shape(op.clone())) {
         let x = l.input(n, 0)?;
-        let dims = l.dims(n.outputs[0].ok_or("output 0 is missing")?)?;
+        let (dtype, dims) = l.value_shape(n.outputs[0].ok_or("output 0 is missing")?)?;
+        if let ShapeOp::BitCast { .. } = op {
+            super::select::check_bit_cast(l.p.tensors[x].dtype, dtype)?;
+        }
         let t = l.p.alias(x, dims, l.g.value(n.outputs[0].ok_or("")?).name.clone());
+        l.p.tensors[t].dtype = dtype;
         return l.bind(n, 0, t);
     }
     match op {
@@ -159,7 +163,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
         }
         ShapeOp::Pad { mode } => pad(l, n, *mode)?,
         other => {
-            if !super::rearrange::lower(l, n, other)? && !super::index::lower(l, n, other)? {
+            if !super::rearrange::lower(l, n, other)?
+                && !super::index::lower(l, n, other)?
+                && !super::select::lower(l, n, other)?
+            {
                 bail!("{other:?} is not supported by the compiled path yet")
             }
         }
@@ -217,7 +224,57 @@ fn pad(l: &mut Lowerer<'_>, n: &Node, mode: PadMode) -> R<()> {
                 copy(l, x, y, &dims, (src_off, &xs), (dst_off, &ys), &n.name);
             }
         }
-        PadMode::Wrap => bail!("Pad wrap mode is not supported by the compiled path yet"),
+        PadMode::Wrap => wrap_pad(l, x, y, &xd, &yd, &begin, &n.name)?,
+    }
+    Ok(())
+}
+
+/// Wrap-mode Pad as copies: per axis, the output splits into runs whose sources are contiguous
+/// (`(o - begin) mod d`); one copy per combination of runs.
+fn wrap_pad(l: &mut Lowerer<'_>, x: usize, y: usize, xd: &[usize], yd: &[usize], begin: &[isize], name: &str) -> R<()> {
+    const MAX_COPIES: usize = 1024;
+    if yd.contains(&0) {
+        return Ok(());
+    }
+    if xd.contains(&0) {
+        bail!("Pad wrap mode of an empty tensor");
+    }
+    // Per axis: (dst start, src start, length).
+    let mut runs: Vec<Vec<(usize, usize, usize)>> = Vec::with_capacity(xd.len());
+    let mut total = 1usize;
+    for a in 0..xd.len() {
+        let (d, mut o, mut axis_runs) = (xd[a], 0usize, Vec::new());
+        while o < yd[a] {
+            let src = (o as isize - begin[a]).rem_euclid(d as isize) as usize;
+            let len = (d - src).min(yd[a] - o);
+            axis_runs.push((o, src, len));
+            o += len;
+        }
+        total = total.saturating_mul(axis_runs.len());
+        runs.push(axis_runs);
+    }
+    if total > MAX_COPIES {
+        bail!("Pad wrap mode needs {total} copies (more than {MAX_COPIES}): the pads are too large");
+    }
+    let (xs, ys) = (contiguous(xd), contiguous(yd));
+    let mut pick = vec![0usize; xd.len()];
+    for _ in 0..total {
+        let (mut dims, mut so, mut dso) = (Vec::with_capacity(xd.len()), 0usize, 0usize);
+        for (a, &k) in pick.iter().enumerate() {
+            let (dst, src, len) = runs[a][k];
+            dims.push(len);
+            so += src * xs[a] as usize;
+            dso += dst * ys[a] as usize;
+        }
+        copy(l, x, y, &dims, (so, &xs), (dso, &ys), name);
+        // Next combination (odometer).
+        for a in (0..pick.len()).rev() {
+            pick[a] += 1;
+            if pick[a] < runs[a].len() {
+                break;
+            }
+            pick[a] = 0;
+        }
     }
     Ok(())
 }

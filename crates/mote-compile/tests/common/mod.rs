@@ -254,3 +254,118 @@ pub fn nn_graph() -> Graph {
     g.outputs.extend([loss, log_prob, attn, y, yh, pooled, argmax]);
     g
 }
+
+/// Ops the compiler lowers through f32 (Cast -> f32 op -> Cast back): `x f32 [1, 2, 4, 4]` cast
+/// to f16 -> Conv (f16 weights) -> Relu -> Mul by an f16 scalar -> ReduceMax over H, W (`peak`,
+/// f16); `x` cast to bf16 -> Sigmoid (`gate`, bf16); `q u8 [1, 1, 4, 4]` -> MaxPool 2x2
+/// (`pooled`, u8); `b bool [2, 3]` -> ReduceMin over axis 1 (`all`, bool).
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn lowp_graph() -> Graph {
+    use mote_ir::ops::reduce::Reduction as Rd;
+    let mut g = Graph::new("lowp");
+    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[1, 2, 4, 4])));
+    let q = g.add_value("q", ValueType::Tensor(TensorType::concrete(DType::U8, &[1, 1, 4, 4])));
+    let b = g.add_value("b", ValueType::Tensor(TensorType::concrete(DType::Bool, &[2, 3])));
+    g.inputs.extend([x, q, b]);
+    let v = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let cast = |to| Op::Elementwise(ElementwiseOp::Cast { to, saturate: true, round_mode: RoundMode::Up });
+    let h = v(&mut g, "h");
+    g.add_node("to_f16", cast(DType::F16), vec![Some(x)], vec![Some(h)]);
+    let w32 = g.add_const("w32", Tensor::from_vec(vec![3, 2, 3, 3], seq(54, 0.8)).unwrap());
+    let w = v(&mut g, "w");
+    g.add_node("w_to_f16", cast(DType::F16), vec![Some(w32)], vec![Some(w)]);
+    let c = v(&mut g, "c");
+    let window = Window { pads: vec![1, 1, 1, 1], ..Window::default() };
+    g.add_node("conv", Op::Nn(NnOp::Conv(ConvAttrs { window, group: 1 })), vec![Some(h), Some(w)], vec![Some(c)]);
+    let r = v(&mut g, "r");
+    g.add_node("relu", Op::Elementwise(ElementwiseOp::Unary(Unary::Relu)), vec![Some(c)], vec![Some(r)]);
+    let s32 = g.add_const("s32", Tensor::from_vec(vec![], vec![1.7f32]).unwrap());
+    let s = v(&mut g, "s");
+    g.add_node("s_to_f16", cast(DType::F16), vec![Some(s32)], vec![Some(s)]);
+    let m = v(&mut g, "m");
+    g.add_node("mul", Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)), vec![Some(r), Some(s)], vec![Some(m)]);
+    let hw = g.add_const("hw", Tensor::from_vec(vec![2], vec![2i64, 3]).unwrap());
+    let peak = v(&mut g, "peak");
+    let max = ReduceOp::Reduce { kind: Rd::Max, keepdims: false, noop_with_empty_axes: false };
+    g.add_node("peak", Op::Reduce(max), vec![Some(m), Some(hw)], vec![Some(peak)]);
+    let xb = v(&mut g, "xb");
+    g.add_node("to_bf16", cast(DType::BF16), vec![Some(x)], vec![Some(xb)]);
+    let gate = v(&mut g, "gate");
+    g.add_node("gate", Op::Elementwise(ElementwiseOp::Unary(Unary::Sigmoid)), vec![Some(xb)], vec![Some(gate)]);
+    let pooled = v(&mut g, "pooled");
+    let pw = Window { kernel_shape: Some(vec![2, 2]), strides: vec![2, 2], ..Window::default() };
+    let pool = Op::Nn(NnOp::Pool(PoolAttrs { kind: PoolKind::Max { col_major: false }, window: pw }));
+    g.add_node("pool", pool, vec![Some(q)], vec![Some(pooled)]);
+    let ax = g.add_const("ax", Tensor::from_vec(vec![1], vec![1i64]).unwrap());
+    let all = v(&mut g, "all");
+    let min = ReduceOp::Reduce { kind: Rd::Min, keepdims: false, noop_with_empty_axes: false };
+    g.add_node("all", Op::Reduce(min), vec![Some(b), Some(ax)], vec![Some(all)]);
+    g.outputs.extend([peak, gate, pooled, all]);
+    g
+}
+
+/// Inputs of [`lowp_graph`].
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn lowp_inputs() -> Vec<mote_ir::Value> {
+    let q: Vec<u8> = (0..16u32).map(|i| (i * 97 % 251) as u8).collect();
+    let b = vec![true, true, true, true, false, true];
+    vec![
+        mote_ir::Value::Tensor(input(&[1, 2, 4, 4])),
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![1, 1, 4, 4], q).unwrap()),
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 3], b).unwrap()),
+    ]
+}
+
+/// Selection and placement ops built from existing steps: `x f32 [3, 4]`, `idx f32 [2, 2]`
+/// (run-time, truncated, negatives wrap), `cache f32 [2, 1, 4, 3]`, `upd f32 [2, 1, 3, 3]` ->
+/// OneHot(idx, depth 3, values) on axis 1, Compress(x, constant condition) on axis 1,
+/// ReverseSequence(x, constant lengths) time-major, circular TensorScatter(|cache|, upd, constant
+/// indices; in place), BitCast(x) to i32.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn select_graph() -> Graph {
+    use mote_ir::ops::attention::AttentionOp;
+    let mut g = Graph::new("select");
+    let c = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
+    let x = g.add_value("x", c(&[3, 4]));
+    let idx = g.add_value("idx", c(&[2, 2]));
+    let cache = g.add_value("cache", c(&[2, 1, 4, 3]));
+    let upd = g.add_value("upd", c(&[2, 1, 3, 3]));
+    g.inputs.extend([x, idx, cache, upd]);
+    let v = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let depth = g.add_const("depth", Tensor::from_vec(vec![], vec![3i64]).unwrap());
+    let values = g.add_const("values", Tensor::from_vec(vec![2], vec![-2.0f32, 5.0]).unwrap());
+    let hot = v(&mut g, "hot");
+    let op = Op::Shape(ShapeOp::OneHot { axis: 1 });
+    g.add_node("onehot", op, vec![Some(idx), Some(depth), Some(values)], vec![Some(hot)]);
+    let cond = g.add_const("cond", Tensor::from_vec(vec![3], vec![true, false, true]).unwrap());
+    let picked = v(&mut g, "picked");
+    let op = Op::Shape(ShapeOp::Compress { axis: Some(-1) });
+    g.add_node("compress", op, vec![Some(x), Some(cond)], vec![Some(picked)]);
+    let lens = g.add_const("lens", Tensor::from_vec(vec![4], vec![3i64, 0, 2, 1]).unwrap());
+    let rev = v(&mut g, "rev");
+    let op = Op::Shape(ShapeOp::ReverseSequence { batch_axis: 1, time_axis: 0 });
+    g.add_node("reverse", op, vec![Some(x), Some(lens)], vec![Some(rev)]);
+    let at = g.add_const("at", Tensor::from_vec(vec![2], vec![2i64, -1]).unwrap());
+    // |cache| dies at the scatter, which then writes into it in place.
+    let abs = v(&mut g, "abs");
+    g.add_node("abs", Op::Elementwise(ElementwiseOp::Unary(Unary::Abs)), vec![Some(cache)], vec![Some(abs)]);
+    let scattered = v(&mut g, "scattered");
+    let op = Op::Attention(AttentionOp::TensorScatter { circular: true, axis: -2 });
+    g.add_node("scatter", op, vec![Some(abs), Some(upd), Some(at)], vec![Some(scattered)]);
+    let bits = v(&mut g, "bits");
+    g.add_node("bitcast", Op::Shape(ShapeOp::BitCast { to: DType::I32 }), vec![Some(x)], vec![Some(bits)]);
+    g.outputs.extend([hot, picked, rev, scattered, bits]);
+    g
+}
+
+/// Inputs of [`select_graph`].
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn select_inputs() -> Vec<mote_ir::Value> {
+    let idx = Tensor::from_vec(vec![2, 2], vec![1.7f32, -1.0, 3.0, 0.0]).unwrap();
+    vec![
+        mote_ir::Value::Tensor(input(&[3, 4])),
+        mote_ir::Value::Tensor(idx),
+        mote_ir::Value::Tensor(input(&[2, 1, 4, 3])),
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 1, 3, 3], (0..18).map(|i| i as f32 + 10.0).collect()).unwrap()),
+    ]
+}

@@ -82,13 +82,17 @@ pub(super) fn infer(op: &ShapeOp, cx: &InferCx<'_>) -> R {
         ShapeOp::OneHot { axis } => cx.like(2, one_hot(cx, *axis)?),
         ShapeOp::Trilu { .. } | ShapeOp::ReverseSequence { .. } => cx.same_as(0),
         ShapeOp::Compress { axis } => {
+            // A constant condition gives the length: its count of `true` (a `true` past the
+            // axis is an evaluation error).
+            let kept = cx.value(1).and_then(|t| t.typed::<bool>().ok()).map(|c| c.iter().filter(|&&b| b).count());
+            let kept = kept.map_or(Dim::Unknown, Dim::Known);
             let shape = match axis {
-                None => Some(vec![Dim::Unknown]),
+                None => Some(vec![kept]),
                 Some(a) => match cx.shape(0) {
                     Some(s) => {
                         let a = normalize_axis(*a, s.len())?;
                         let mut s = s.to_vec();
-                        s[a] = Dim::Unknown;
+                        s[a] = kept;
                         Some(s)
                     }
                     None => None,
