@@ -28,6 +28,10 @@
 //! | GlobalAveragePool | | | [`global_avg_pool`] |
 //! | Softmax (last axis) | | | [`softmax()`] |
 //!
+//! Each of the heavy kernels has a `*_par` twin ([`par`](mod@par)) that splits it into
+//! independent tasks for a [`Parallel`] (several threads, each with its own scratch), with
+//! results bit-identical to the single-threaded kernel.
+//!
 //! [`Cpu::detect`] runs `cpuid`, which is slow under a hypervisor: detect once at load. One
 //! scratch buffer sized by the largest `*_len` of a model serves every call (kernels do not
 //! keep anything in it between calls).
@@ -44,6 +48,7 @@ pub mod cpu;
 pub mod depthwise;
 pub mod elementwise;
 pub mod gemm;
+pub mod par;
 pub mod pool;
 pub(crate) mod simd;
 pub mod softmax;
@@ -60,6 +65,9 @@ pub use depthwise::{depthwise2d, depthwise2d_scratch_len};
 pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};
 pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
+};
+pub use par::{
+    Parallel, Sequential, TaskFault, binary_par, conv2d_par, depthwise2d_par, gemm_par, global_avg_pool_par, pool2d_par,
 };
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use softmax::softmax;

@@ -6,5 +6,6 @@ mod conv_transpose;
 mod depthwise;
 mod elementwise;
 mod gemm;
+mod par;
 mod pool;
 mod util;
