@@ -131,9 +131,21 @@ impl SimdOp for Rows<'_> {
 /// Copies `[C/g, H, W]` into `xp` as `[C/g, sh*sw, PH, PW]` phase planes with zero padding,
 /// then zeroes the slack.
 pub(crate) fn pad_input(g: &Conv2d, x: &[f32], xp: &mut [f32]) {
-    let ([ih, iw], [ph, pw], [pt, pl], [sh, sw]) = (g.input, padded(g), g.pads, g.strides);
     let (planes, rest) = xp.split_at_mut(planes_len(g));
     rest[..NR].fill(0.0);
+    pad_planes(g, x, planes);
+}
+
+/// Floats of the phase planes of one input channel.
+pub(crate) fn channel_planes_len(g: &Conv2d) -> usize {
+    let [ph, pw] = padded(g);
+    g.strides[0] * g.strides[1] * ph * pw
+}
+
+/// The phase planes of the channels of `x` (`[c, H, W]`, `c` = the channels `planes` holds,
+/// [`channel_planes_len`] floats each), as [`pad_input`] writes them.
+pub(crate) fn pad_planes(g: &Conv2d, x: &[f32], planes: &mut [f32]) {
+    let ([ih, iw], [ph, pw], [pt, pl], [sh, sw]) = (g.input, padded(g), g.pads, g.strides);
     let phases = sh * sw;
     for (p, plane) in planes.chunks_exact_mut(ph * pw).enumerate() {
         let (c, ry, rx) = (p / phases, p % phases / sw, p % sw);

@@ -8,7 +8,7 @@ use crate::fast::conv_direct;
 use crate::fast::cpu::Cpu;
 use crate::fast::depthwise::{depthwise2d, depthwise2d_scratch_len};
 use crate::fast::gemm::pack::{Im2col, Strided};
-use crate::fast::gemm::{self, ASrc, BSrc, Bias, Gemm, MR};
+use crate::fast::gemm::{self, ASrc, BSrc, Bias, Gemm, MR, NR};
 
 /// [`conv2d`] split into tasks on `par`. With at least as many (image, group) pairs as threads,
 /// each task computes whole groups (its own input copy or packing in its scratch); otherwise
@@ -78,7 +78,18 @@ pub fn conv2d_par(
         let (a, b) = (&packed_w[gi * per..][..per], bias.map(|b| &b[gi * mg..][..mg]));
         let out = Shared::new(&mut y[u * mg * op..][..mg * op]);
         if direct {
-            conv_direct::pad_input(g, xg, scratch);
+            // The phase planes by channels (every task its own), then the rows reading them all.
+            let cp = conv_direct::channel_planes_len(g);
+            let (planes, slack) = scratch.split_at_mut(cg * cp);
+            slack[..NR].fill(0.0);
+            let pads = task_count(par, cg, cg * cp);
+            let xps = Shared::new(planes);
+            par.run(pads, &mut [], &|t, _| {
+                let r = part(cg, 1, pads, t);
+                // SAFETY: the planes of channels `r`; disjoint for distinct tasks.
+                let planes_t = unsafe { xps.part(r.start * cp..r.end * cp) };
+                conv_direct::pad_planes(g, &xg[r.start * ip..r.end * ip], planes_t);
+            });
             let xp: &[f32] = scratch;
             par.run(tasks, &mut [], &|t, _| {
                 let r = part(mg, MR, tasks, t);

@@ -30,7 +30,7 @@ pub use conv::{conv2d_par, depthwise2d_par};
 pub use elementwise::binary_par;
 pub use gemm::gemm_par;
 pub use pool::{global_avg_pool_par, pool2d_par};
-pub use split::{part, task_count};
+pub use split::{TASKS_PER_THREAD, part, task_count};
 
 /// Work (multiply-accumulates, or elements touched) below which a kernel does not split: waking
 /// a thread costs about as much as this much work.

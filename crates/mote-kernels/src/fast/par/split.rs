@@ -21,10 +21,19 @@ pub fn part(len: usize, align: usize, parts: usize, i: usize) -> Range<usize> {
     start.saturating_mul(align).min(len)..end.saturating_mul(align).min(len)
 }
 
-/// How many tasks to split `blocks` blocks of `work` total work into: at most one per thread
-/// and per block, and none smaller than the grain of `par` (at least 1).
+/// Tasks per thread when the work allows: threads claim tasks as they finish, so a thread that
+/// is slow (descheduled on a busy machine, or given a lighter part) is made up by the others.
+pub const TASKS_PER_THREAD: usize = 2;
+
+/// How many tasks to split `blocks` blocks of `work` total work into: at most
+/// [`TASKS_PER_THREAD`] per thread and one per block, none smaller than the grain of `par`, and
+/// 1 (do not split) with one thread.
 pub fn task_count(par: &dyn Parallel, blocks: usize, work: usize) -> usize {
-    par.threads().min(blocks).min(work / par.grain().max(1)).max(1)
+    let threads = par.threads();
+    if threads <= 1 {
+        return 1;
+    }
+    (threads * TASKS_PER_THREAD).min(blocks).min(work / par.grain().max(1)).max(1)
 }
 
 /// An output slice that concurrent tasks write disjoint parts of (like `split_at_mut` across

@@ -2,7 +2,6 @@
 //! 2 and 3 threads, every task run once; and the split helpers cover every output exactly once.
 
 use proptest::prelude::*;
-use std::format;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec;
@@ -10,7 +9,7 @@ use std::vec::Vec;
 
 use super::conv::geometry;
 use super::util::{activation, dim, values};
-use crate::fast::par::{DEFAULT_GRAIN, part, task_count};
+use crate::fast::par::{DEFAULT_GRAIN, TASKS_PER_THREAD, part, task_count};
 use crate::fast::{
     Activation, Bias, BinaryOp, Conv2d, Cpu, Operand, Parallel, Pool2d, PoolKind, Rhs, Sequential, binary,
     binary_in_place, binary_par, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_par, conv2d_scratch_len,
@@ -110,7 +109,7 @@ proptest! {
 #[test]
 fn task_count_respects_threads_blocks_and_grain() {
     let t = Threads::new(3);
-    assert_eq!(task_count(&t, 10, 100), 3);
+    assert_eq!(task_count(&t, 10, 100), 3 * TASKS_PER_THREAD);
     assert_eq!(task_count(&t, 2, 100), 2);
     assert_eq!(task_count(&t, 0, 100), 1);
     assert_eq!(task_count(&Sequential, 10, usize::MAX), 1);
@@ -125,6 +124,7 @@ fn task_count_respects_threads_blocks_and_grain() {
         }
     }
     assert_eq!(task_count(&Coarse, 100, DEFAULT_GRAIN * 2), 2);
+    assert_eq!(task_count(&Coarse, 100, usize::MAX), 4 * TASKS_PER_THREAD);
     assert_eq!(task_count(&Coarse, 100, DEFAULT_GRAIN - 1), 1);
 }
 
@@ -370,5 +370,5 @@ fn sequential_runs_every_task_in_order_with_the_local_scratch() {
         seen.lock().unwrap().push(i);
     });
     assert_eq!(*seen.lock().unwrap(), vec![0, 1, 2, 3]);
-    assert_eq!(local[0], 5.0, "{}", format!("{local:?}"));
+    assert_eq!(local[0], 5.0, "{local:?}");
 }
