@@ -28,8 +28,8 @@ type Task<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 /// Bits of the ticket holding the next task index (the rest hold the job's epoch).
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
-/// How long an idle thread spins (yielding, see [`pause`]) before sleeping: the steps of one
-/// inference follow each other within microseconds.
+/// How long an idle thread spins before sleeping (runs of one inference follow each other
+/// within microseconds).
 const SPIN: Duration = Duration::from_micros(100);
 
 /// One run: the caller's task (lifetime erased) and its size.
@@ -174,22 +174,15 @@ impl ThreadPool {
     }
 }
 
-/// One round of a spin-wait: a few pause instructions, then the rest of the time slice to any
-/// other runnable thread (on a busy machine the thread being waited for may need this core).
-fn pause() {
-    for _ in 0..32 {
-        std::hint::spin_loop();
-    }
-    std::thread::yield_now();
-}
-
 fn worker(shared: &Shared, scratch_floats: usize) {
     let mut scratch = std::vec![0.0f32; scratch_floats];
     let mut seen = 0u64;
     loop {
         let start = Instant::now();
         while shared.latest.load(Ordering::Acquire) == seen && start.elapsed() < SPIN {
-            pause();
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
         }
         let mut st = shared.lock();
         if st.epoch == seen && !st.shutdown {
@@ -259,7 +252,7 @@ unsafe impl Parallel for ThreadPool {
         // Wait for the tasks other threads claimed: spin first, then sleep.
         let start = Instant::now();
         while sh.finished.load(Ordering::Acquire) < n_tasks && start.elapsed() < SPIN {
-            pause();
+            std::hint::spin_loop();
         }
         let mut st = sh.lock();
         st.caller_waiting = true;
