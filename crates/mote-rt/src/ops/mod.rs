@@ -229,7 +229,7 @@ impl Step {
             Step::Softmax(s) => s.run(mem, io, cpu),
             Step::Reduce(s) => s.run(mem, io, scratch),
             Step::Affine(s) => s.run(mem, io),
-            Step::Resize(s) => return s.run(mem, io),
+            Step::Resize(s) => return s.run(mem, io, par),
             Step::Gather(s) => return s.run(mem, io),
             Step::Pad(s) => s.run(mem, io),
             Step::Lstm(s) => s.run(mem, io, scratch),

@@ -10,6 +10,7 @@
 //! | [`conv2d_par`] | images x groups when there are enough, else output-channel panels (multiples of `MR`); the stride-phase copy of the input is made once and shared |
 //! | [`depthwise2d_par`], [`pool2d_par`], [`global_avg_pool_par`] | channel planes |
 //! | [`binary_par`] | element ranges (multiples of 64), or whole channel planes for a per-channel operand |
+//! | [`for_each_part`] | any output made of independent units (the runtime's Resize: outer blocks) |
 //!
 //! **Results are bit-identical for every thread count**: every output element is computed by one
 //! task, by the same code, with the same accumulation order as the single-threaded kernel (the
@@ -30,7 +31,7 @@ pub use conv::{conv2d_par, depthwise2d_par};
 pub use elementwise::binary_par;
 pub use gemm::gemm_par;
 pub use pool::{global_avg_pool_par, pool2d_par};
-pub use split::{TASKS_PER_THREAD, part, task_count};
+pub use split::{TASKS_PER_THREAD, for_each_part, part, task_count};
 
 /// Work (multiply-accumulates, or elements touched) below which a kernel does not split: waking
 /// a thread costs about as much as this much work.

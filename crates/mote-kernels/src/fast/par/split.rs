@@ -67,3 +67,30 @@ impl<'a> Shared<'a> {
         unsafe { core::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start) }
     }
 }
+
+/// Splits `out`, `units` blocks of `out.len() / units` elements, into tasks on `par` (whole
+/// multiples of `align` units each, none below the grain for `work`) and calls
+/// `f(units_range, part, scratch)` once per task with that task's part of `out`. Without a
+/// split (one task), `f(0..units, out, local)` runs on the caller.
+pub fn for_each_part(
+    par: &dyn Parallel,
+    out: &mut [f32],
+    units: usize,
+    align: usize,
+    work: usize,
+    local: &mut [f32],
+    f: &(dyn Fn(Range<usize>, &mut [f32], &mut [f32]) + Sync),
+) {
+    let unit = if units == 0 { 0 } else { out.len() / units };
+    let tasks = task_count(par, units.div_ceil(align.max(1)), work);
+    if tasks <= 1 {
+        return f(0..units, out, local);
+    }
+    let shared = Shared::new(&mut out[..units * unit]);
+    par.run(tasks, local, &|t, s| {
+        let r = part(units, align, tasks, t);
+        // SAFETY: units `r`; the unit ranges of distinct tasks are disjoint.
+        let p = unsafe { shared.part(r.start * unit..r.end * unit) };
+        f(r, p, s);
+    });
+}

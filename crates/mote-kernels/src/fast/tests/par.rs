@@ -9,7 +9,7 @@ use std::vec::Vec;
 
 use super::conv::geometry;
 use super::util::{activation, dim, values};
-use crate::fast::par::{DEFAULT_GRAIN, TASKS_PER_THREAD, part, task_count};
+use crate::fast::par::{DEFAULT_GRAIN, TASKS_PER_THREAD, for_each_part, part, task_count};
 use crate::fast::{
     Activation, Bias, BinaryOp, Conv2d, Cpu, Operand, Parallel, Pool2d, PoolKind, Rhs, Sequential, binary,
     binary_in_place, binary_par, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_par, conv2d_scratch_len,
@@ -371,4 +371,22 @@ fn sequential_runs_every_task_in_order_with_the_local_scratch() {
     });
     assert_eq!(*seen.lock().unwrap(), vec![0, 1, 2, 3]);
     assert_eq!(local[0], 5.0, "{local:?}");
+}
+
+#[test]
+fn for_each_part_hands_out_disjoint_whole_units() {
+    for (units, unit, align) in [(0, 3, 1), (1, 5, 1), (7, 3, 1), (10, 4, 3), (64, 1, 8)] {
+        let mut out = vec![0.0f32; units * unit];
+        let par = Threads::new(3);
+        for_each_part(&par, &mut out, units, align, usize::MAX, &mut [], &|r, p, _| {
+            assert_eq!(p.len(), r.len() * unit);
+            assert!(r.start.is_multiple_of(align));
+            for (k, v) in p.iter_mut().enumerate() {
+                *v += (r.start * unit + k) as f32 + 1.0;
+            }
+        });
+        let want: Vec<f32> = (0..units * unit).map(|i| i as f32 + 1.0).collect();
+        assert_eq!(out, want, "{units} units of {unit}");
+        par.check_once();
+    }
 }
