@@ -81,7 +81,7 @@ pub fn for_each_part(
     local: &mut [f32],
     f: &(dyn Fn(Range<usize>, &mut [f32], &mut [f32]) + Sync),
 ) {
-    let unit = if units == 0 { 0 } else { out.len() / units };
+    let unit = out.len().checked_div(units).unwrap_or(0);
     let tasks = task_count(par, units.div_ceil(align.max(1)), work);
     if tasks <= 1 {
         return f(0..units, out, local);
