@@ -67,7 +67,8 @@ pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };
 pub use par::{
-    Parallel, Sequential, TaskFault, binary_par, conv2d_par, depthwise2d_par, gemm_par, global_avg_pool_par, pool2d_par,
+    Parallel, Sequential, TaskFault, binary_par, conv_transpose2d_par, conv2d_par, depthwise2d_par, gemm_par,
+    global_avg_pool_par, pool2d_par,
 };
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use softmax::softmax;

@@ -232,13 +232,14 @@ impl ConvTranspose {
         (ch.batch * ch.in_channels * sp.in_plane() * (ch.out_channels / ch.group) * sp.kernel_size()) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let ys = out::<f32>(mem, y);
         match &self.packed {
             Some(c) => {
                 let act = self.g.act.fast();
-                fast::conv_transpose2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch);
+                let (xs, ws, b) = (inp(mem, x), inp(mem, w), bias(mem, io));
+                fast::conv_transpose2d_par(par, cpu, c, xs, ws, b, act, ys, scratch);
             }
             None => {
                 conv_transpose(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);

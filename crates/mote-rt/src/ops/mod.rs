@@ -224,7 +224,7 @@ impl Step {
             Step::Cast(s) => s.run(mem, io),
             Step::Gemm(s) => s.run(mem, io, scratch, cpu, par),
             Step::Conv(s) => s.run(mem, io, scratch, cpu, par),
-            Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu),
+            Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu, par),
             Step::Pool(s) => s.run(mem, io, scratch, cpu, par),
             Step::Softmax(s) => s.run(mem, io, cpu),
             Step::Reduce(s) => s.run(mem, io, scratch),

@@ -1,10 +1,11 @@
 //! [`conv2d_par`] and [`depthwise2d_par`]: convolutions split into tasks.
 
 use super::Parallel;
-use super::split::{Shared, part, task_count};
-use crate::fast::activation::Activation;
+use super::split::{Shared, for_each_part, part, task_count};
+use crate::fast::activation::{Activation, activation_in_place};
 use crate::fast::conv::{Conv2d, conv_pack_weights_len, conv2d, conv2d_scratch_len};
 use crate::fast::conv_direct;
+use crate::fast::conv_transpose::{self, conv_transpose_validate, conv_transpose2d, conv_transpose2d_scratch_len};
 use crate::fast::cpu::Cpu;
 use crate::fast::depthwise::{depthwise2d, depthwise2d_scratch_len};
 use crate::fast::gemm::pack::{Im2col, Strided};
@@ -185,4 +186,60 @@ pub fn depthwise2d_par(
             p += cnt;
         }
     });
+}
+
+/// [`conv_transpose2d`](crate::fast::conv_transpose2d) split into tasks on `par`: each image
+/// and group's output channels in blocks whose GEMM rows start at packed-A panels, every task
+/// with its own scratch (bias rows, a band of products, packing). Same arguments, panics and
+/// results (bit for bit) as `conv_transpose2d`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose2d_par(
+    par: &dyn Parallel,
+    cpu: Cpu,
+    g: &Conv2d,
+    x: &[f32],
+    packed_w: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (cg, mg) = (g.in_channels / g.group.max(1), g.out_channels / g.group.max(1));
+    let (ip, op, kv) = (g.in_plane(), g.out_plane(), g.kernel[0] * g.kernel[1]);
+    let align = conv_transpose::channel_align(g);
+    let work = mg.saturating_mul(kv).saturating_mul(cg).saturating_mul(ip);
+    let tasks = task_count(par, mg.div_ceil(align), work);
+    if tasks <= 1 || conv_transpose_validate(g).is_err() || op == 0 {
+        return conv_transpose2d(cpu, g, x, packed_w, bias, act, y, scratch);
+    }
+    assert!(x.len() >= g.batch * g.in_channels * ip, "conv_transpose2d: x shorter than [N, C, H, W]");
+    assert!(y.len() >= g.batch * g.out_channels * op, "conv_transpose2d: y shorter than [N, M, OH, OW]");
+    let need = conv_transpose2d_scratch_len(g);
+    assert!(scratch.len() >= need, "conv_transpose2d: scratch shorter than conv_transpose2d_scratch_len");
+    if let Some(b) = bias {
+        assert!(b.len() >= g.out_channels, "conv_transpose2d: bias shorter than M");
+    }
+    let per = gemm::pack_a_len(mg * kv, cg);
+    assert!(packed_w.len() >= g.group * per, "conv_transpose2d: packed weights too short");
+    for u in 0..g.batch * g.group {
+        let gi = u % g.group;
+        let xg = &x[u * cg * ip..][..cg * ip];
+        let (wg, bg) = (&packed_w[gi * per..][..per], bias.map(|b| &b[gi * mg..][..mg]));
+        let out = Shared::new(&mut y[u * mg * op..][..mg * op]);
+        par.run(tasks, &mut scratch[..need], &|t, s| {
+            let r = part(mg, align, tasks, t);
+            if r.is_empty() {
+                return;
+            }
+            // SAFETY: output channels `r` of this image and group; disjoint for distinct tasks.
+            let yc = unsafe { out.part(r.start * op..r.end * op) };
+            conv_transpose::channels(cpu, g, xg, wg, bg, act, r, yc, s);
+        });
+    }
+    if !conv_transpose::tiles_exactly(g) {
+        // The activation over the whole output, in element ranges aligned as its vector loop.
+        let y = &mut y[..g.batch * g.out_channels * op];
+        let len = y.len();
+        for_each_part(par, y, len, 64, len, &mut [], &|_, part, _| activation_in_place(cpu, act, part));
+    }
 }

@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | [`gemm_par`] | row panels of C (multiples of `MR` rows), or column panels (multiples of `NR`) when `m == 1` |
 //! | [`conv2d_par`] | images x groups when there are enough, else output-channel panels (multiples of `MR`); the stride-phase copy of the input is made once and shared |
+//! | [`conv_transpose2d_par`] | output-channel blocks per image and group (their GEMM rows start at `MR` panels), each task with its own product band |
 //! | [`depthwise2d_par`], [`pool2d_par`], [`global_avg_pool_par`] | channel planes |
 //! | [`binary_par`] | element ranges (multiples of 64), or whole channel planes for a per-channel operand |
 //! | [`for_each_part`] | any output made of independent units (the runtime's Resize: outer blocks) |
@@ -27,7 +28,7 @@ mod gemm;
 mod pool;
 mod split;
 
-pub use conv::{conv2d_par, depthwise2d_par};
+pub use conv::{conv_transpose2d_par, conv2d_par, depthwise2d_par};
 pub use elementwise::binary_par;
 pub use gemm::gemm_par;
 pub use pool::{global_avg_pool_par, pool2d_par};

@@ -20,18 +20,18 @@ use crate::fast::{
 /// Runs the tasks on `threads` scoped threads, each claiming indices from a shared counter
 /// (so the assignment of tasks to threads varies), every thread with its own NaN-filled scratch;
 /// splits everything (grain 1) and records how often each index ran.
-struct Threads {
+pub(super) struct Threads {
     threads: usize,
     runs: Mutex<Vec<usize>>,
 }
 
 impl Threads {
-    fn new(threads: usize) -> Threads {
+    pub(super) fn new(threads: usize) -> Threads {
         Threads { threads, runs: Mutex::new(Vec::new()) }
     }
 
     /// Asserts every task of every run so far ran exactly once.
-    fn check_once(&self) {
+    pub(super) fn check_once(&self) {
         let runs = self.runs.lock().unwrap();
         assert!(runs.iter().all(|&c| c == 1), "task run counts {runs:?}");
     }
@@ -72,7 +72,7 @@ unsafe impl Parallel for Threads {
     }
 }
 
-fn bits(v: &[f32]) -> Vec<u32> {
+pub(super) fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
