@@ -82,7 +82,7 @@ impl Resize {
             return Ok(());
         }
         // Blocks of the outer axes are independent: split them over the threads.
-        let work = ys.len().saturating_mul(self.width);
+        let work = ys.len().saturating_mul(self.width).saturating_mul(fast::par::ELEMENT_WORK);
         fast::par::for_each_part(par, ys, self.outer, 1, work, &mut [], &|r, part, _| {
             self.blocks(xs, idx, ws, r, part);
         });

@@ -83,7 +83,7 @@ pub fn conv2d_par(
             let cp = conv_direct::channel_planes_len(g);
             let (planes, slack) = scratch.split_at_mut(cg * cp);
             slack[..NR].fill(0.0);
-            let pads = task_count(par, cg, cg * cp);
+            let pads = task_count(par, cg, (cg * cp).saturating_mul(super::ELEMENT_WORK));
             let xps = Shared::new(planes);
             par.run(pads, &mut [], &|t, _| {
                 let r = part(cg, 1, pads, t);

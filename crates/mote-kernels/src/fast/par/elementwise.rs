@@ -28,7 +28,7 @@ pub fn binary_par(
         Rhs::PerChannel { .. } => (0, 1),
         _ => (n, ALIGN),
     };
-    let tasks = task_count(par, units.div_ceil(align), n);
+    let tasks = task_count(par, units.div_ceil(align), n.saturating_mul(super::ELEMENT_WORK));
     let whole = match rhs {
         Rhs::Same(b) => b.len() == n,
         Rhs::Scalar(_) => true,

@@ -34,9 +34,14 @@ pub use gemm::gemm_par;
 pub use pool::{global_avg_pool_par, pool2d_par};
 pub use split::{TASKS_PER_THREAD, for_each_part, part, task_count};
 
-/// Work (multiply-accumulates, or elements touched) below which a kernel does not split: waking
-/// a thread costs about as much as this much work.
-pub const DEFAULT_GRAIN: usize = 1 << 15;
+/// Work (in multiply-accumulates; see [`ELEMENT_WORK`]) below which a kernel does not split:
+/// about 25 us of convolution, well above what handing a task to another thread costs (a few
+/// microseconds when it is spinning, far more when the scheduler has to wake or resume it).
+pub const DEFAULT_GRAIN: usize = 1 << 20;
+
+/// Work of one element of a memory-bound element-wise pass (a binary op, a copy, a resize), in
+/// multiply-accumulates of a convolution taking the same time.
+pub const ELEMENT_WORK: usize = 16;
 
 /// Why a parallel run failed (recorded by the [`Parallel`] implementation, see
 /// [`Parallel::take_failure`]).

@@ -38,7 +38,7 @@ pub fn pool2d_par(
 /// [`global_avg_pool`] split into tasks on `par` by planes. Same arguments, panics and results
 /// (bit for bit) as `global_avg_pool`.
 pub fn global_avg_pool_par(par: &dyn Parallel, cpu: Cpu, planes: usize, plane: usize, x: &[f32], y: &mut [f32]) {
-    let tasks = task_count(par, planes, planes.saturating_mul(plane));
+    let tasks = task_count(par, planes, planes.saturating_mul(plane).saturating_mul(super::ELEMENT_WORK));
     if tasks <= 1 {
         return global_avg_pool(cpu, planes, plane, x, y);
     }
