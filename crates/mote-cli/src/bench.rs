@@ -18,13 +18,17 @@ or are generated (seeded uniform values in [-1, 1), zeros for integer inputs) fr
 shapes; give symbolic dims with --shape.
 
 A .mote file runs in the runtime (load = map + validate); an .onnx in the reference interpreter.
+--threads N splits a .mote file's heavy steps over N threads (a persistent pool started before
+the runs; outputs are bit-identical for every N); the interpreter runs on one.
 With --json the output is one object with: engine, load_ms, median_ms, p90_ms, p99_ms, min_ms,
-mean_ms, arena_bytes, weights_bytes, file_bytes, threads, runs, warmup.
+mean_ms, arena_bytes, weights_bytes, file_bytes, threads, runs, warmup (a .mote adds isa,
+arena_alloc_ms, peak_live_bytes, scratch_bytes and thread_scratch_bytes: the workers' scratch).
 
 Examples:
   mote bench model.onnx
   mote bench model.onnx --input-dir test_data_set_0 --runs 50 --json
-  mote bench det.onnx --shape x=1,3,192,384";
+  mote bench det.onnx --shape x=1,3,192,384
+  mote bench det.mote --threads 2 --json";
 
 /// Arguments of `mote bench`.
 #[derive(clap::Args, Debug)]
@@ -38,7 +42,7 @@ pub struct Args {
     /// Untimed runs first.
     #[arg(long, default_value_t = 3)]
     warmup: usize,
-    /// Threads (the reference interpreter runs on one).
+    /// Threads running a .mote file (the reference interpreter, for an .onnx, runs on one).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Read input_<i>.pb for each model input from this directory.
@@ -56,15 +60,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    if a.threads != 1 {
-        bail!(
-            "--threads {}: both engines run on one thread for now (the multi-threaded runtime is not built yet)",
-            a.threads
-        );
-    }
     if crate::compiled::is_mote(&a.model) {
         return bench_compiled(&a);
     }
+    crate::compiled::one_thread_for_onnx(a.threads)?;
     let file_bytes = std::fs::metadata(&a.model).with_context(|| format!("cannot read `{}`", a.model.display()))?.len();
     let t0 = Instant::now();
     let model = mote_onnx::load(&a.model)?;
@@ -136,18 +135,19 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
     let t1 = Instant::now();
     let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
     let arena_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let pool = crate::compiled::pool(&rt, a.threads)?;
     let g = crate::compiled::interface(&rt);
     let inputs = bench_inputs(&g, a.input_dir.as_deref(), &a.shapes)?;
     for (i, (&id, v)) in g.runtime_inputs().iter().zip(&inputs).enumerate() {
         mote_compile::host::set_input(&rt, arena.as_mut(), i, &g.value(id).name, v).map_err(anyhow::Error::msg)?;
     }
     for _ in 0..a.warmup {
-        rt.invoke(arena.as_mut())?;
+        rt.invoke_par(arena.as_mut(), &pool)?;
     }
     let mut times = Vec::with_capacity(a.runs);
     for _ in 0..a.runs {
         let t = Instant::now();
-        rt.invoke(arena.as_mut())?;
+        rt.invoke_par(arena.as_mut(), &pool)?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let plan = rt.model().plan();
@@ -164,6 +164,7 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
             "arena_bytes": plan.arena_size,
             "peak_live_bytes": plan.peak_live,
             "scratch_bytes": plan.scratch_size,
+            "thread_scratch_bytes": rt.thread_scratch_bytes() * (a.threads - 1),
             "weights_bytes": weights,
             "file_bytes": file_bytes,
             "threads": a.threads,
@@ -174,8 +175,10 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
     } else {
         println!("model     {} (mote runtime)", a.model.display());
         println!(
-            "load      {load_ms:.3} ms (map + validate), arena allocation {arena_ms:.3} ms, kernels {}",
-            rt.cpu().isa().name()
+            "load      {load_ms:.3} ms (map + validate), arena allocation {arena_ms:.3} ms, kernels {}, {} thread{}",
+            rt.cpu().isa().name(),
+            a.threads,
+            if a.threads == 1 { "" } else { "s" }
         );
         println!(
             "latency   median {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  min {:.3} ms  ({} runs, {} warm-up)",

@@ -3,10 +3,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use mote_ir::{Graph, TensorType, Value, ValueType};
 use mote_rt::Runtime;
 use mote_rt::host::{AlignedBuf, ModelBytes};
+use mote_rt::pool::ThreadPool;
+
+/// Most threads `--threads` accepts.
+pub const MAX_THREADS: usize = 64;
 
 /// Whether `path` names a compiled model.
 pub fn is_mote(path: &Path) -> bool {
@@ -40,7 +44,33 @@ pub fn interface(rt: &Runtime<'_>) -> Graph {
     g
 }
 
-/// Runs the compiled model on named inputs; returns the outputs in order.
-pub fn run(rt: &Runtime<'_>, arena: &mut AlignedBuf, named: &[(String, Value)]) -> Result<Vec<Value>> {
-    mote_compile::host::run_named(rt, arena, named).map_err(anyhow::Error::msg)
+/// The thread pool for `--threads N` on a compiled model (`N - 1` workers with the scratch
+/// `rt` needs per thread; 1: no workers, every step on the calling thread).
+pub fn pool(rt: &Runtime<'_>, threads: usize) -> Result<ThreadPool> {
+    if threads == 0 || threads > MAX_THREADS {
+        bail!("--threads {threads}: give 1 to {MAX_THREADS}");
+    }
+    ThreadPool::for_runtime(rt, threads).with_context(|| format!("cannot start {} worker threads", threads - 1))
+}
+
+/// Refuses `--threads N > 1` for an ONNX model (the reference interpreter runs on one thread).
+pub fn one_thread_for_onnx(threads: usize) -> Result<()> {
+    if threads != 1 {
+        bail!(
+            "--threads {threads}: the reference interpreter (.onnx) runs on one thread; compile the model \
+             (`mote compile`) and give the .mote file to run it on several"
+        );
+    }
+    Ok(())
+}
+
+/// Runs the compiled model on named inputs, its steps split over the threads of `pool`;
+/// returns the outputs in order.
+pub fn run(
+    rt: &Runtime<'_>,
+    arena: &mut AlignedBuf,
+    named: &[(String, Value)],
+    pool: &ThreadPool,
+) -> Result<Vec<Value>> {
+    mote_compile::host::run_named_par(rt, arena, named, pool).map_err(anyhow::Error::msg)
 }

@@ -15,7 +15,8 @@ Runs a compiled model --runs times (after --warmup untimed runs) with a timer ar
 then prints one row per step: its median time, share of the total, multiply-accumulates and the
 achieved GFLOP/s (2 flops per MAC); then the memory timeline: the arena bytes live at each step
 (tensors from their first to their last use; inputs and outputs for the whole run), against the
-arena size. Inputs as for `mote bench` (--input-dir, or generated).
+arena size. Inputs as for `mote bench` (--input-dir, or generated). With --threads N each step's
+tasks run on N threads (a step's time is then its wall time on all of them).
 
 Examples:
   mote profile model.mote
@@ -36,6 +37,9 @@ pub struct Args {
     /// Read input_<i>.pb for each model input from this directory.
     #[arg(long, value_name = "DIR")]
     input_dir: Option<PathBuf>,
+    /// Threads running the steps (as `mote bench --threads`).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Show only the N slowest steps (0: all).
     #[arg(long, default_value_t = 25)]
     top: usize,
@@ -54,19 +58,20 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let bytes_ = crate::compiled::open(&a.model)?;
     let rt = crate::compiled::load(&bytes_, &a.model)?;
     let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+    let pool = crate::compiled::pool(&rt, a.threads)?;
     let g = crate::compiled::interface(&rt);
     let inputs = crate::bench::bench_inputs(&g, a.input_dir.as_deref(), &[])?;
     for (i, (&id, v)) in g.runtime_inputs().iter().zip(&inputs).enumerate() {
         mote_compile::host::set_input(&rt, arena.as_mut(), i, &g.value(id).name, v).map_err(anyhow::Error::msg)?;
     }
     for _ in 0..a.warmup {
-        rt.invoke(arena.as_mut())?;
+        rt.invoke_par(arena.as_mut(), &pool)?;
     }
     let m = rt.model();
     let n = m.step_count();
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(a.runs); n];
     for _ in 0..a.runs {
-        let t = mote_rt::host::time_steps(&rt, arena.as_mut())?;
+        let t = mote_rt::host::time_steps(&rt, arena.as_mut(), &pool)?;
         for (s, d) in samples.iter_mut().zip(t) {
             s.push(d.as_secs_f64() * 1e3);
         }
@@ -103,12 +108,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 "live_bytes": timeline[i],
             }));
         }
-        let v = json!({ "model": a.model.display().to_string(), "total_ms": total, "runs": a.runs,
+        let v = json!({ "model": a.model.display().to_string(), "total_ms": total, "runs": a.runs, "threads": a.threads,
             "arena_bytes": arena_size, "peak_live_bytes": m.plan().peak_live, "steps": steps });
         println!("{v:#}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} steps, {total:.3} ms per run (sum of step medians over {} runs)", n, a.runs);
+    println!(
+        "{} steps, {total:.3} ms per run (sum of step medians over {} runs, {} thread{})",
+        n,
+        a.runs,
+        a.threads,
+        if a.threads == 1 { "" } else { "s" }
+    );
     println!("{:>5}  {:<14} {:>9} {:>6} {:>12} {:>8}  name", "step", "op", "ms", "share", "MACs", "GFLOP/s");
     for &i in &order {
         let (s, gflops) = row(i)?;

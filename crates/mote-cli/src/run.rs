@@ -68,6 +68,10 @@ pub struct Args {
     /// Allowed integer difference for --expect (1 = one quantization step).
     #[arg(long, default_value_t = 0)]
     int_steps: u64,
+    /// Threads running a .mote file (its convolutions, GEMMs, pooling and large element-wise
+    /// steps split across them; outputs identical for every count). An .onnx runs on one.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -136,10 +140,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
             bail!("--dump-intermediates needs the .onnx model (a compiled model keeps no per-node values)");
         }
         let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
-        let outputs = crate::compiled::run(rt, &mut arena, &named)?;
+        let pool = crate::compiled::pool(rt, a.threads)?;
+        let outputs = crate::compiled::run(rt, &mut arena, &named, &pool)?;
         let run_ms = t1.elapsed().as_secs_f64() * 1e3;
         return report(&a, g, outputs, load_ms, run_ms, None, "mote runtime");
     }
+    crate::compiled::one_thread_for_onnx(a.threads)?;
     let session = Session::new(g)?;
     let outputs = match &a.dump_intermediates {
         None => session.run_named(named)?,

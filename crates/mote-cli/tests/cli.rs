@@ -460,6 +460,27 @@ fn compile_then_run_bench_and_profile_the_mote_file() {
     }
     assert_eq!(v["engine"], "mote-rt");
     assert_eq!(v["runs"], 5);
+    assert_eq!(v["threads"], 1);
+
+    // --threads N on the .mote: bench reports the count; run gives the very same outputs.
+    let o = mote(&["bench", mote_file.to_str().unwrap(), "--runs", "3", "--threads", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["threads"], 2);
+    let x_in = format!("x={}", x.display());
+    let one = mote(&["run", mote_file.to_str().unwrap(), "--input", &x_in, "--json"]);
+    let two = mote(&["run", mote_file.to_str().unwrap(), "--input", &x_in, "--threads", "2", "--json"]);
+    assert!(two.status.success(), "{}", stderr(&two));
+    let outs =
+        |o: &std::process::Output| serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()["outputs"].clone();
+    assert_eq!(outs(&one), outs(&two));
+    let o = mote(&["profile", mote_file.to_str().unwrap(), "--runs", "2", "--threads", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 0 threads, and several threads on the reference interpreter, are clear errors.
+    let o = mote(&["bench", mote_file.to_str().unwrap(), "--threads", "0"]);
+    assert!(!o.status.success() && stderr(&o).contains("--threads 0"), "{}", stderr(&o));
+    let o = mote(&["bench", model.to_str().unwrap(), "--shape", "x=2,3", "--threads", "2"]);
+    assert!(!o.status.success() && stderr(&o).contains("one thread"), "{}", stderr(&o));
 
     // profile --json: one row per step with time, MACs and the live bytes.
     let o = mote(&["profile", mote_file.to_str().unwrap(), "--runs", "3", "--json"]);

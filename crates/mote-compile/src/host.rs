@@ -41,13 +41,24 @@ pub fn tensor_from_bytes(dtype: DType, dims: Vec<usize>, b: &[u8]) -> Result<Ten
 
 /// Runs the compiled model on named inputs; returns the outputs in order.
 pub fn run_named(rt: &Runtime<'_>, arena: &mut AlignedBuf, named: &[(String, Value)]) -> Result<Vec<Value>, String> {
+    run_named_par(rt, arena, named, &mote_rt::Sequential)
+}
+
+/// [`run_named`] with the steps split into tasks on `par` (e.g. a
+/// [`ThreadPool`](mote_rt::pool::ThreadPool)); the outputs are the same for every thread count.
+pub fn run_named_par(
+    rt: &Runtime<'_>,
+    arena: &mut AlignedBuf,
+    named: &[(String, Value)],
+    par: &dyn mote_rt::Parallel,
+) -> Result<Vec<Value>, String> {
     let names: Vec<String> = rt.inputs().map(|i| i.name.to_string()).collect();
     for (i, name) in names.iter().enumerate() {
         let v =
             named.iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| format!("missing input `{name}`"))?;
         set_input(rt, arena.as_mut(), i, name, v)?;
     }
-    rt.invoke(arena.as_mut()).map_err(|e| e.to_string())?;
+    rt.invoke_par(arena.as_mut(), par).map_err(|e| e.to_string())?;
     (0..rt.outputs().count()).map(|i| get_output(rt, arena.as_ref(), i)).collect()
 }
 

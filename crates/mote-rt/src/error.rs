@@ -3,6 +3,7 @@
 use core::fmt;
 
 use mote_format::FormatError;
+use mote_kernels::fast::TaskFault;
 
 /// Why a step cannot run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,12 @@ pub enum RtError {
     InputLength { index: u32, expected: u64, got: u64 },
     /// A data-dependent check failed while running (e.g. a Gather index out of range).
     Data { step: u32, what: &'static str },
+    /// A task of step `step` failed on a thread of the [`Parallel`](mote_kernels::fast::Parallel)
+    /// running it (its outputs are not valid).
+    Task { step: u32, fault: TaskFault },
+    /// The threads other than the caller have less scratch than the steps need
+    /// ([`Runtime::thread_scratch_bytes`](crate::Runtime::thread_scratch_bytes)).
+    ThreadScratch { needed: u64, got: u64 },
 }
 
 impl From<FormatError> for RtError {
@@ -73,6 +80,10 @@ impl fmt::Display for RtError {
                 write!(f, "input {index}: expected {expected} bytes, got {got}")
             }
             RtError::Data { step, what } => write!(f, "step {step}: {what}"),
+            RtError::Task { step, fault } => write!(f, "step {step}: {fault}"),
+            RtError::ThreadScratch { needed, got } => {
+                write!(f, "each worker thread has {got} bytes of scratch; the model's steps need {needed}")
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 use mote_core::DType;
 use mote_format::{Model, Storage, TensorRef};
 
-use mote_kernels::fast::Cpu;
+use mote_kernels::fast::{Cpu, Parallel, Sequential};
 
 use crate::error::{RtError, StepFault};
 use crate::mem::{Mem, overlaps};
@@ -44,6 +44,8 @@ pub enum Event {
 pub struct Runtime<'a> {
     model: Model<'a>,
     cpu: Cpu,
+    /// The largest scratch of any step: what every thread but the caller needs.
+    thread_scratch: usize,
 }
 
 impl<'a> Runtime<'a> {
@@ -59,6 +61,7 @@ impl<'a> Runtime<'a> {
         let model = Model::parse(bytes)?;
         let plan = model.plan();
         let scratch = (plan.scratch_offset, plan.scratch_size);
+        let mut thread_scratch = 0;
         for i in 0..model.step_count() {
             let err = |fault| RtError::Step { step: i as u32, fault };
             let s = model.step(i).ok_or(err(StepFault::Arity))?;
@@ -66,6 +69,7 @@ impl<'a> Runtime<'a> {
             let step = Step::decode(&s, &io).map_err(err)?;
             check_aliasing(&step, &io).map_err(err)?;
             let need = step.scratch_bytes() as u64;
+            thread_scratch = thread_scratch.max(step.scratch_bytes());
             if need > 0 {
                 if need > scratch.1 || scratch.0 % 8 != 0 {
                     return Err(err(StepFault::Scratch));
@@ -88,7 +92,14 @@ impl<'a> Runtime<'a> {
                 }
             }
         }
-        Ok(Runtime { model, cpu })
+        Ok(Runtime { model, cpu, thread_scratch })
+    }
+
+    /// Scratch bytes each thread other than the caller needs to run this model's steps with a
+    /// [`Parallel`] (the caller uses the arena's scratch): a thread pool allocates this much per
+    /// worker.
+    pub fn thread_scratch_bytes(&self) -> usize {
+        self.thread_scratch
     }
 
     /// The instruction set the kernels use.
@@ -150,15 +161,38 @@ impl<'a> Runtime<'a> {
         })
     }
 
-    /// Runs every step. Never allocates; the arena holds the inputs (see
+    /// Runs every step on the calling thread. Never allocates; the arena holds the inputs (see
     /// [`Runtime::input_mut`]) and receives every intermediate and output.
     pub fn invoke(&self, arena: &mut [u8]) -> Result<(), RtError> {
-        self.invoke_observed(arena, &mut |_| {})
+        self.invoke_with(arena, &Sequential, &mut |_| {})
+    }
+
+    /// [`Runtime::invoke`] with the heavy steps split into tasks on `par` (e.g. the `std`
+    /// layer's [`ThreadPool`](crate::pool::ThreadPool)). The outputs are bit-identical for
+    /// every thread count.
+    pub fn invoke_par(&self, arena: &mut [u8], par: &dyn Parallel) -> Result<(), RtError> {
+        self.invoke_with(arena, par, &mut |_| {})
     }
 
     /// [`Runtime::invoke`], calling `observe` before and after each step (profiling).
     pub fn invoke_observed(&self, arena: &mut [u8], observe: &mut dyn FnMut(Event)) -> Result<(), RtError> {
+        self.invoke_with(arena, &Sequential, observe)
+    }
+
+    /// [`Runtime::invoke_par`], calling `observe` before and after each step (profiling).
+    pub fn invoke_with(
+        &self,
+        arena: &mut [u8],
+        par: &dyn Parallel,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<(), RtError> {
         self.check_arena(arena)?;
+        if par.threads() > 1 && par.scratch_floats().saturating_mul(4) < self.thread_scratch {
+            let got = par.scratch_floats().saturating_mul(4) as u64;
+            return Err(RtError::ThreadScratch { needed: self.thread_scratch as u64, got });
+        }
+        // A failure left from another use of `par` is not this run's.
+        let _ = par.take_failure();
         let plan = self.model.plan();
         let mem = Mem::new(arena, self.model.weights());
         for i in 0..self.model.step_count() {
@@ -175,7 +209,11 @@ impl<'a> Runtime<'a> {
                 &mut []
             };
             observe(Event::Begin(i as u32));
-            step.run(&mem, &io, scratch, self.cpu).map_err(|what| RtError::Data { step: i as u32, what })?;
+            let ran = step.run(&mem, &io, scratch, self.cpu, par);
+            if let Some(fault) = par.take_failure() {
+                return Err(RtError::Task { step: i as u32, fault });
+            }
+            ran.map_err(|what| RtError::Data { step: i as u32, what })?;
             observe(Event::End(i as u32));
         }
         Ok(())

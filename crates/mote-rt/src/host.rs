@@ -1,11 +1,12 @@
 //! The `std` layer: loading `.mote` files (memory-mapped, or read into an aligned buffer), an
-//! aligned arena, and per-step timing for the profiler.
+//! aligned arena, and per-step timing for the profiler (the thread pool is in [`pool`](crate::pool)).
 
 use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+use crate::Parallel;
 use crate::error::RtError;
 use crate::exec::{ARENA_ALIGN, Event, Runtime};
 
@@ -80,11 +81,12 @@ impl ModelBytes {
     }
 }
 
-/// Time spent in each step over one invocation.
-pub fn time_steps(rt: &Runtime<'_>, arena: &mut [u8]) -> Result<Vec<Duration>, RtError> {
+/// Time spent in each step over one invocation, the steps split into tasks on `par` (a
+/// [`ThreadPool`](crate::pool::ThreadPool), or [`Sequential`](crate::Sequential)).
+pub fn time_steps(rt: &Runtime<'_>, arena: &mut [u8], par: &dyn Parallel) -> Result<Vec<Duration>, RtError> {
     let mut times = std::vec![Duration::ZERO; rt.model().step_count()];
     let mut start = Instant::now();
-    rt.invoke_observed(arena, &mut |e| match e {
+    rt.invoke_with(arena, par, &mut |e| match e {
         Event::Begin(_) => start = Instant::now(),
         Event::End(i) => times[i as usize] += start.elapsed(),
     })?;

@@ -14,8 +14,12 @@
 //! scratch fits the plan. [`Runtime::invoke`] then runs the steps without allocating; data
 //! errors (a Gather index out of range) are returned, never panics.
 //!
+//! [`Runtime::invoke_par`] splits the heavy steps (convolutions, GEMMs, pooling, large
+//! element-wise ops) into tasks on a [`Parallel`]; the results are bit-identical for every
+//! thread count. The core brings only [`Sequential`]; the `std` layer brings a thread pool.
+//!
 //! `no_std` without allocation. The `alloc` feature adds the attribute encoders the compiler
-//! uses; `std` adds file loading and timing ([`host`]). This crate does not depend on the IR or
+//! uses; `std` adds file loading and timing ([`host`]) and the thread pool ([`pool`]). This crate does not depend on the IR or
 //! the importers.
 
 #![no_std]
@@ -31,7 +35,10 @@ pub mod exec;
 pub mod host;
 pub mod mem;
 pub mod ops;
+#[cfg(feature = "std")]
+pub mod pool;
 pub mod words;
 
 pub use error::{RtError, StepFault};
 pub use exec::{ARENA_ALIGN, Event, Runtime, TensorInfo};
+pub use mote_kernels::fast::{Parallel, Sequential, TaskFault};

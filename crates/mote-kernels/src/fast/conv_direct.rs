@@ -84,18 +84,68 @@ impl SimdOp for Run<'_> {
                 let yg = &mut self.y[(n * g.out_channels + gi * mg) * op..][..mg * op];
                 let a = &self.packed_w[gi * per..][..per];
                 let bias = self.bias.map(|b| &b[gi * mg..][..mg]);
-                group(s, g, a, bias, self.act, &*self.scratch, yg);
+                group(s, g, mg, a, bias, self.act, &*self.scratch, yg);
             }
         }
     }
 }
 
+/// Output channels `rows` of one group (`rows.start` a multiple of `MR`) into `y` (those
+/// channels' planes), from the group's packed weights `a`, bias and its phase planes `xp`
+/// written by [`pad_input`]: what [`run`] computes for these channels, bit for bit (the
+/// parallel driver splits a group this way).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn group_rows(
+    cpu: Cpu,
+    g: &Conv2d,
+    rows: core::ops::Range<usize>,
+    a: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    xp: &[f32],
+    y: &mut [f32],
+) {
+    let a = &a[rows.start / MR * g.k() * MR..];
+    let bias = bias.map(|b| &b[rows.start..]);
+    dispatch(cpu, Rows { g, mg: rows.len(), a, bias, act, xp, y });
+}
+
+struct Rows<'a> {
+    g: &'a Conv2d,
+    mg: usize,
+    a: &'a [f32],
+    bias: Option<&'a [f32]>,
+    act: Activation,
+    xp: &'a [f32],
+    y: &'a mut [f32],
+}
+
+impl SimdOp for Rows<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<S: Simd>(self, s: S) {
+        group(s, self.g, self.mg, self.a, self.bias, self.act, self.xp, self.y);
+    }
+}
+
 /// Copies `[C/g, H, W]` into `xp` as `[C/g, sh*sw, PH, PW]` phase planes with zero padding,
 /// then zeroes the slack.
-fn pad_input(g: &Conv2d, x: &[f32], xp: &mut [f32]) {
-    let ([ih, iw], [ph, pw], [pt, pl], [sh, sw]) = (g.input, padded(g), g.pads, g.strides);
+pub(crate) fn pad_input(g: &Conv2d, x: &[f32], xp: &mut [f32]) {
     let (planes, rest) = xp.split_at_mut(planes_len(g));
     rest[..NR].fill(0.0);
+    pad_planes(g, x, planes);
+}
+
+/// Floats of the phase planes of one input channel.
+pub(crate) fn channel_planes_len(g: &Conv2d) -> usize {
+    let [ph, pw] = padded(g);
+    g.strides[0] * g.strides[1] * ph * pw
+}
+
+/// The phase planes of the channels of `x` (`[c, H, W]`, `c` = the channels `planes` holds,
+/// [`channel_planes_len`] floats each), as [`pad_input`] writes them.
+pub(crate) fn pad_planes(g: &Conv2d, x: &[f32], planes: &mut [f32]) {
+    let ([ih, iw], [ph, pw], [pt, pl], [sh, sw]) = (g.input, padded(g), g.pads, g.strides);
     let phases = sh * sw;
     for (p, plane) in planes.chunks_exact_mut(ph * pw).enumerate() {
         let (c, ry, rx) = (p / phases, p % phases / sw, p % sw);
@@ -123,11 +173,22 @@ fn pad_input(g: &Conv2d, x: &[f32], xp: &mut [f32]) {
     }
 }
 
-/// One group: `y [M/g, OH*OW] = act(W_g * im2col(xp) + bias)`, K blocks outer (their B-row
-/// offsets computed once), then output rows, runs of columns, A panels, B panels.
+/// `mg` output channels of one group: `y [mg, OH*OW] = act(W * im2col(xp) + bias)` (`a` their
+/// packed weight panels), K blocks outer (their B-row offsets computed once), then output rows,
+/// runs of columns, A panels, B panels.
 #[inline(always)]
-fn group<S: Simd>(s: S, g: &Conv2d, a: &[f32], bias: Option<&[f32]>, act: Activation, xp: &[f32], y: &mut [f32]) {
-    let (mg, k, op) = (g.out_channels / g.group, g.k(), g.out_plane());
+#[allow(clippy::too_many_arguments)]
+fn group<S: Simd>(
+    s: S,
+    g: &Conv2d,
+    mg: usize,
+    a: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    xp: &[f32],
+    y: &mut [f32],
+) {
+    let (k, op) = (g.k(), g.out_plane());
     let ([oh, ow], [ph, pw], [kh, kw], [dh, dw]) = (g.output, padded(g), g.kernel, g.dilations);
     let [sh, sw] = g.strides;
     let mut offs = [0usize; KC];

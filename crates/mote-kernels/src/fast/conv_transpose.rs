@@ -23,7 +23,7 @@ use super::activation::{Activation, activation_in_place};
 use super::conv::{Conv2d, GeometryError};
 use super::cpu::Cpu;
 use super::gemm::pack::Strided;
-use super::gemm::{self, ASrc, BSrc, Bias, Gemm};
+use super::gemm::{self, ASrc, BSrc, Bias, Gemm, MR};
 
 /// Floats of `cols` per band (256 KiB: stays in L2 while it is scattered).
 const COLS_BUDGET: usize = 64 * 1024;
@@ -70,7 +70,7 @@ fn band_rows(g: &Conv2d) -> usize {
 }
 
 /// Whether the windows tile the output exactly (see the module docs).
-fn tiles_exactly(g: &Conv2d) -> bool {
+pub(crate) fn tiles_exactly(g: &Conv2d) -> bool {
     g.kernel == g.strides
         && g.dilations == [1, 1]
         && g.pads == [0, 0]
@@ -157,71 +157,109 @@ pub fn conv_transpose2d(
     if y.is_empty() {
         return;
     }
-    let exact = tiles_exactly(g);
-    if !exact {
-        for (plane, oc) in y.chunks_exact_mut(op.max(1)).zip((0..g.out_channels).cycle()) {
-            plane.fill(bias.map_or(0.0, |b| b[oc]));
-        }
-    }
-    let [h, w] = g.input;
-    let band = band_rows(g);
     let per = gemm::pack_a_len(m, cg);
-    let (row_bias, scratch) = scratch.split_at_mut(m);
-    let (cols, gemm_scratch) = scratch.split_at_mut(m * band * w);
-    let kv = g.kernel[0] * g.kernel[1];
     for n in 0..g.batch {
         for gi in 0..g.group {
             let xg = &x[(n * g.in_channels + gi * cg) * ip..][..cg * ip];
             let yg = &mut y[(n * g.out_channels + gi * mg) * op..][..mg * op];
-            // Exact tiling: bias and activation fused into the GEMM (one bias per row
-            // `(oc, ky, kx)`), the scatter only moves values.
-            let (gemm_bias, gemm_act) = match bias {
-                Some(b) if exact => {
-                    for (r, v) in row_bias.iter_mut().enumerate() {
-                        *v = b[gi * mg + r / kv];
-                    }
-                    (Bias::PerRow(&*row_bias), act)
-                }
-                _ if exact => (Bias::None, act),
-                _ => (Bias::None, Activation::None),
-            };
-            for r0 in (0..h).step_by(band) {
-                let rows = (h - r0).min(band);
-                let nb = rows * w;
-                let problem = Gemm {
-                    m,
-                    n: nb,
-                    k: cg,
-                    a: ASrc::Packed(&packed_w[gi * per..][..per]),
-                    b: BSrc::Strided(Strided { data: &xg[r0 * w..], rs: ip, cs: 1 }),
-                    ldc: nb,
-                    bias: gemm_bias,
-                    act: gemm_act,
-                };
-                let cols = &mut cols[..m * nb];
-                if cg == 0 {
-                    // No input channels: every product is the bias (then the activation).
-                    for (r, row) in cols.chunks_exact_mut(nb).enumerate() {
-                        row.fill(match gemm_bias {
-                            Bias::PerRow(b) => b[r],
-                            _ => 0.0,
-                        });
-                        activation_in_place(cpu, gemm_act, row);
-                    }
-                } else {
-                    gemm::gemm_run(cpu, &problem, cols, gemm_scratch);
-                }
-                let band = Band { r0, rows, cols };
-                if exact {
-                    band.write(g, yg);
-                } else {
-                    band.add(g, yg);
-                }
-            }
+            let bg = bias.map(|b| &b[gi * mg..][..mg]);
+            channels(cpu, g, xg, &packed_w[gi * per..][..per], bg, act, 0..mg, yg, scratch);
         }
     }
-    if !exact {
+    if !tiles_exactly(g) {
         activation_in_place(cpu, act, y);
+    }
+}
+
+/// Output channels per block of a split of one group's channels: `oc * kh * kw` must be a
+/// multiple of `MR` at every split, so that each part starts at a packed-A panel.
+pub(crate) fn channel_align(g: &Conv2d) -> usize {
+    let kv = (g.kernel[0] * g.kernel[1]).max(1);
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    MR / gcd(kv, MR)
+}
+
+/// Output channels `oc` of one image and group (`oc.start` a multiple of [`channel_align`]):
+/// `xg` the group's input, `wg` its packed weights, `bg` its bias, `yc` the planes of those
+/// channels (overwritten). What [`conv_transpose2d`] computes for them, bit for bit, except
+/// that when the windows do not tile the output exactly the activation is left to the caller
+/// (applied over the whole output at once, so that every element takes the same vector or
+/// scalar-tail path whatever the split).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn channels(
+    cpu: Cpu,
+    g: &Conv2d,
+    xg: &[f32],
+    wg: &[f32],
+    bg: Option<&[f32]>,
+    act: Activation,
+    oc: core::ops::Range<usize>,
+    yc: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (cg, op, ip) = (g.in_channels / g.group, g.out_plane(), g.in_plane());
+    let kv = g.kernel[0] * g.kernel[1];
+    let (m, row0) = (oc.len() * kv, oc.start * kv);
+    let exact = tiles_exactly(g);
+    if !exact {
+        for (plane, c) in yc.chunks_exact_mut(op.max(1)).zip(oc.clone()) {
+            plane.fill(bg.map_or(0.0, |b| b[c]));
+        }
+    }
+    let [h, w] = g.input;
+    let band = band_rows(g);
+    let (row_bias, scratch) = scratch.split_at_mut(rows_m(g));
+    let (cols, gemm_scratch) = scratch.split_at_mut(rows_m(g) * band * w);
+    // Exact tiling: bias and activation fused into the GEMM (one bias per row `(oc, ky, kx)`),
+    // the scatter only moves values.
+    let (gemm_bias, gemm_act) = match bg {
+        Some(b) if exact => {
+            for (r, v) in row_bias[..m].iter_mut().enumerate() {
+                *v = b[oc.start + r / kv];
+            }
+            (Bias::PerRow(&row_bias[..m]), act)
+        }
+        _ if exact => (Bias::None, act),
+        _ => (Bias::None, Activation::None),
+    };
+    let a = wg.get(row0 / MR * cg * MR..).unwrap_or(&[]);
+    for r0 in (0..h).step_by(band) {
+        let rows = (h - r0).min(band);
+        let nb = rows * w;
+        let problem = Gemm {
+            m,
+            n: nb,
+            k: cg,
+            a: ASrc::Packed(a),
+            b: BSrc::Strided(Strided { data: &xg[r0 * w..], rs: ip, cs: 1 }),
+            ldc: nb,
+            bias: gemm_bias,
+            act: gemm_act,
+        };
+        let cols = &mut cols[..m * nb];
+        if cg == 0 {
+            // No input channels: every product is the bias (then the activation).
+            for (r, row) in cols.chunks_exact_mut(nb).enumerate() {
+                row.fill(match gemm_bias {
+                    Bias::PerRow(b) => b[r],
+                    _ => 0.0,
+                });
+                activation_in_place(cpu, gemm_act, row);
+            }
+        } else {
+            gemm::gemm_run(cpu, &problem, cols, gemm_scratch);
+        }
+        let band = Band { r0, rows, cols };
+        if exact {
+            band.write(g, yc);
+        } else {
+            band.add(g, yc);
+        }
     }
 }
 

@@ -30,6 +30,10 @@
 //! | Conv, channel-blocked layout ([`blocked_supported`]) | [`blocked_pack_weights_len`], [`blocked_pack_weights`] | [`blocked_conv2d_scratch_len`] | [`blocked_conv2d`] (layouts: [`reorder_to_blocked`], [`reorder_from_blocked`]) |
 //! | LayerNormalization, RMSNormalization (last axes) | | | [`layer_norm`], [`rms_norm`] |
 //!
+//! Each of the heavy kernels has a `*_par` twin ([`par`](mod@par)) that splits it into
+//! independent tasks for a [`Parallel`] (several threads, each with its own scratch), with
+//! results bit-identical to the single-threaded kernel.
+//!
 //! [`Cpu::detect`] runs `cpuid`, which is slow under a hypervisor: detect once at load. One
 //! scratch buffer sized by the largest `*_len` of a model serves every call (kernels do not
 //! keep anything in it between calls).
@@ -48,6 +52,7 @@ pub mod depthwise;
 pub mod elementwise;
 pub mod gemm;
 pub mod norm;
+pub mod par;
 pub mod pool;
 pub(crate) mod simd;
 pub mod softmax;
@@ -70,6 +75,10 @@ pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };
 pub use norm::{layer_norm, rms_norm};
+pub use par::{
+    Parallel, Sequential, TaskFault, binary_par, blocked_conv2d_par, conv_transpose2d_par, conv2d_par, depthwise2d_par,
+    gemm_par, global_avg_pool_par, pool2d_par,
+};
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use softmax::softmax;
 

@@ -9,7 +9,7 @@
 use mote_core::DType;
 use mote_format::StepRef;
 
-use mote_kernels::fast::{self, BinaryOp, Cpu, Rhs};
+use mote_kernels::fast::{self, BinaryOp, Cpu, Parallel, Rhs};
 
 use super::act::Act;
 use super::strided::View;
@@ -190,7 +190,7 @@ impl Binary {
     }
 
     /// Runs on the fast kernel when the op and layout allow; returns whether it did.
-    fn run_fast(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) -> bool {
+    fn run_fast(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu, par: &dyn Parallel) -> bool {
         if self.ty != DType::F32 {
             return false;
         }
@@ -226,16 +226,13 @@ impl Binary {
                 Rhs::PerChannelBlocked { values: &ov[..blocks * 8], plane }
             }
         };
-        if same(full, y) {
-            fast::binary_in_place(cpu, op, ys, rhs, self.act.fast());
-        } else {
-            fast::binary(cpu, op, &inp::<f32>(mem, full)[..n], rhs, self.act.fast(), ys);
-        }
+        let a = if same(full, y) { None } else { Some(&inp::<f32>(mem, full)[..n]) };
+        fast::binary_par(par, cpu, op, a, rhs, self.act.fast(), ys);
         true
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) -> Result<(), &'static str> {
-        if self.run_fast(mem, io, cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu, par: &dyn Parallel) -> Result<(), &'static str> {
+        if self.run_fast(mem, io, cpu, par) {
             return Ok(());
         }
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return Ok(()) };

@@ -10,7 +10,7 @@
 
 use mote_core::DType;
 use mote_format::{Layout, StepRef, TensorRef};
-use mote_kernels::fast::{self, BLOCK, BLOCKED_FORMAT_VERSION, Conv2d, Cpu};
+use mote_kernels::fast::{self, BLOCK, BLOCKED_FORMAT_VERSION, Conv2d, Cpu, Parallel};
 
 use super::act::Act;
 use super::{Io, inp, out, want, want_numel};
@@ -87,10 +87,11 @@ impl ConvBlocked {
         (g.batch * g.out_channels * g.out_plane() * g.k()) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let bias = io.opt(2).map(|b| inp::<f32>(mem, b));
-        fast::blocked_conv2d(cpu, &self.g, inp(mem, x), inp(mem, w), bias, self.act.fast(), out(mem, y), scratch);
+        let (xs, ws, ys) = (inp(mem, x), inp(mem, w), out(mem, y));
+        fast::blocked_conv2d_par(par, cpu, &self.g, xs, ws, bias, self.act.fast(), ys, scratch);
     }
 }
 

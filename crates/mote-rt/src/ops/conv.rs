@@ -16,7 +16,7 @@ use mote_format::Layout;
 
 use mote_core::DType;
 use mote_format::{StepRef, TensorRef};
-use mote_kernels::fast::{self, Conv2d, Cpu, PACK_FORMAT_VERSION};
+use mote_kernels::fast::{self, Conv2d, Cpu, PACK_FORMAT_VERSION, Parallel};
 use mote_kernels::reference::nn::Spatial;
 use mote_kernels::reference::nn::conv::{Channels, conv, conv_transpose};
 
@@ -188,13 +188,14 @@ impl Conv {
         (ch.batch * ch.out_channels * sp.out_plane() * (ch.in_channels / ch.group) * sp.kernel_size()) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let ys = out::<f32>(mem, y);
         let act = self.g.act.fast();
+        let (xs, ws, b) = (inp(mem, x), inp(mem, w), bias(mem, io));
         match &self.path {
-            Path::Depthwise(c) => fast::depthwise2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch),
-            Path::Packed(c) => fast::conv2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch),
+            Path::Depthwise(c) => fast::depthwise2d_par(par, cpu, c, xs, ws, b, act, ys, scratch),
+            Path::Packed(c) => fast::conv2d_par(par, cpu, c, xs, ws, b, act, ys, scratch),
             Path::Reference => {
                 conv(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
                 self.g.act.apply_all(ys);
@@ -238,13 +239,14 @@ impl ConvTranspose {
         (ch.batch * ch.in_channels * sp.in_plane() * (ch.out_channels / ch.group) * sp.kernel_size()) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let ys = out::<f32>(mem, y);
         match &self.packed {
             Some(c) => {
                 let act = self.g.act.fast();
-                fast::conv_transpose2d(cpu, c, inp(mem, x), inp(mem, w), bias(mem, io), act, ys, scratch);
+                let (xs, ws, b) = (inp(mem, x), inp(mem, w), bias(mem, io));
+                fast::conv_transpose2d_par(par, cpu, c, xs, ws, b, act, ys, scratch);
             }
             None => {
                 conv_transpose(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);

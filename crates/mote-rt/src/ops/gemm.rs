@@ -10,7 +10,7 @@ use mote_core::DType;
 use mote_format::StepRef;
 
 use mote_format::Layout;
-use mote_kernels::fast::{self, Bias, Cpu, Operand, PACK_FORMAT_VERSION};
+use mote_kernels::fast::{self, Bias, Cpu, Operand, PACK_FORMAT_VERSION, Parallel};
 
 use super::act::Act;
 use super::{Io, inp, out, product, want, want_numel};
@@ -147,7 +147,7 @@ impl Gemm {
         (b * self.m * self.n * self.k) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let (av, bv, ys) = (inp::<f32>(mem, a), inp::<f32>(mem, b), out::<f32>(mem, y));
         let c: &[f32] = io.opt(2).map_or(&[], |c| inp(mem, c));
@@ -162,7 +162,7 @@ impl Gemm {
             }
             let yb = &mut ys[bi * m * n..(bi + 1) * m * n];
             if self.fast_ok() {
-                self.fast(cpu, &av[ao..], &bv[bo..], c, yb, scratch);
+                self.fast(cpu, par, &av[ao..], &bv[bo..], c, yb, scratch);
             } else {
                 self.one(&av[ao..], &bv[bo..], c, yb);
             }
@@ -177,8 +177,9 @@ impl Gemm {
         let _ = k;
     }
 
-    /// One `m x n` product into `y` with the fast kernel.
-    fn fast(&self, cpu: Cpu, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    /// One `m x n` product into `y` with the fast kernel (split into tasks on `par`).
+    #[allow(clippy::too_many_arguments)]
+    fn fast(&self, cpu: Cpu, par: &dyn Parallel, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32], scratch: &mut [f32]) {
         let (m, n, k) = (self.m, self.n, self.k);
         let a_op = if self.trans_a {
             Operand::Strided { data: a, rs: 1, cs: m }
@@ -195,7 +196,7 @@ impl Gemm {
             BiasKind::PerRow => Bias::PerRow(c),
             _ => Bias::None,
         };
-        fast::gemm(cpu, (m, n, k), a_op, b_op, y, n.max(1), bias, self.act.fast(), scratch);
+        fast::gemm_par(par, cpu, (m, n, k), a_op, b_op, y, n.max(1), bias, self.act.fast(), scratch);
     }
 
     /// One `m x n` product into `y`.

@@ -48,7 +48,7 @@ pub mod encode;
 
 use mote_core::DType;
 use mote_format::{Model, OpCode, StepRef, Storage, TensorRef};
-use mote_kernels::fast::Cpu;
+use mote_kernels::fast::{Cpu, Parallel};
 
 use crate::error::StepFault;
 use crate::mem::Mem;
@@ -260,23 +260,31 @@ impl Step {
         }
     }
 
-    /// Runs the step. `scratch` is the plan's scratch region.
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) -> Result<(), &'static str> {
+    /// Runs the step. `scratch` is the plan's scratch region; the heavy ops split their work
+    /// into tasks on `par` (each other thread with its own scratch of the same size).
+    pub fn run(
+        &self,
+        mem: &Mem<'_>,
+        io: &Io<'_>,
+        scratch: &mut [f32],
+        cpu: Cpu,
+        par: &dyn Parallel,
+    ) -> Result<(), &'static str> {
         match self {
             Step::Copy(s) => s.run(mem, io),
             Step::Fill(s) => s.run(mem, io),
             Step::Unary(s) => s.run(mem, io),
-            Step::Binary(s) => return s.run(mem, io, cpu),
+            Step::Binary(s) => return s.run(mem, io, cpu, par),
             Step::Where(s) => s.run(mem, io),
             Step::Cast(s) => s.run(mem, io),
-            Step::Gemm(s) => s.run(mem, io, scratch, cpu),
-            Step::Conv(s) => s.run(mem, io, scratch, cpu),
-            Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu),
-            Step::Pool(s) => s.run(mem, io, scratch, cpu),
+            Step::Gemm(s) => s.run(mem, io, scratch, cpu, par),
+            Step::Conv(s) => s.run(mem, io, scratch, cpu, par),
+            Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu, par),
+            Step::Pool(s) => s.run(mem, io, scratch, cpu, par),
             Step::Softmax(s) => s.run(mem, io, cpu),
             Step::Reduce(s) => s.run(mem, io, scratch),
             Step::Affine(s) => s.run(mem, io),
-            Step::Resize(s) => return s.run(mem, io),
+            Step::Resize(s) => return s.run(mem, io, par),
             Step::Gather(s) => return s.run(mem, io),
             Step::GatherElements(s) => return s.run(mem, io),
             Step::GatherNd(s) => return s.run(mem, io),
@@ -288,7 +296,7 @@ impl Step {
             Step::Quantize(s) => s.run(mem, io),
             Step::Dequantize(s) => s.run(mem, io),
             Step::ArgReduce(s) => s.run(mem, io),
-            Step::ConvBlocked(s) => s.run(mem, io, scratch, cpu),
+            Step::ConvBlocked(s) => s.run(mem, io, scratch, cpu, par),
             Step::Reorder(s) => s.run(mem, io),
             Step::Attention(s) => return s.run(mem, io, scratch),
             Step::Recurrent(s) => return s.run(mem, io, scratch),

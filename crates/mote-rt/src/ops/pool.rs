@@ -7,7 +7,7 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
-use mote_kernels::fast::{self, Cpu, Pool2d, PoolKind};
+use mote_kernels::fast::{self, Cpu, Parallel, Pool2d, PoolKind};
 use mote_kernels::reference::nn::Spatial;
 use mote_kernels::reference::nn::pool::{avg_pool, lp_pool, max_pool};
 
@@ -110,11 +110,11 @@ impl Pool {
         }
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let (xs, ys) = (inp::<f32>(mem, x), out::<f32>(mem, y));
         if self.is_global_avg() {
-            return fast::global_avg_pool(cpu, self.planes, self.sp.in_plane(), xs, ys);
+            return fast::global_avg_pool_par(par, cpu, self.planes, self.sp.in_plane(), xs, ys);
         }
         if let Some(g) = &self.fast {
             let kind = if self.kind == 0 {
@@ -122,7 +122,7 @@ impl Pool {
             } else {
                 PoolKind::Avg { count_include_pad: self.count_include_pad }
             };
-            return fast::pool2d(cpu, kind, g, xs, ys, scratch);
+            return fast::pool2d_par(par, cpu, kind, g, xs, ys, scratch);
         }
         match self.kind {
             0 => max_pool(self.planes, &self.sp, f32::NEG_INFINITY, xs, ys, None, false),

@@ -8,6 +8,7 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
+use mote_kernels::fast::{self, Parallel};
 
 use super::{Io, inp, out, product, want, want_numel};
 use crate::error::StepFault;
@@ -63,7 +64,7 @@ impl Resize {
         if ok { Ok(()) } else { Err(StepFault::Shape) }
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), &'static str> {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, par: &dyn Parallel) -> Result<(), &'static str> {
         let (Ok(x), Ok(it), Ok(wt), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else {
             return Ok(());
         };
@@ -75,17 +76,26 @@ impl Resize {
                 return Err("Resize index out of range");
             }
         }
-        let (inner, width) = (self.inner, self.width);
         if self.in_len == 0 {
             // Validation left only fill rows.
             ys.fill(self.fill);
             return Ok(());
         }
+        // Blocks of the outer axes are independent: split them over the threads.
+        let work = ys.len().saturating_mul(self.width).saturating_mul(fast::par::ELEMENT_WORK);
+        fast::par::for_each_part(par, ys, self.outer, 1, work, &mut [], &|r, part, _| {
+            self.blocks(xs, idx, ws, r, part);
+        });
+        Ok(())
+    }
+
+    /// Outer blocks `r` of the output (`part` holds exactly those) from `xs` with the table.
+    fn blocks(&self, xs: &[f32], idx: &[i32], ws: &[f32], r: core::ops::Range<usize>, part: &mut [f32]) {
+        let (inner, width) = (self.inner, self.width);
         if inner == 1 {
             // Resizing the innermost axis: one gather per output element.
-            for (s, d) in
-                xs.chunks_exact(self.in_len.max(1)).zip(ys.chunks_exact_mut(self.out_len.max(1))).take(self.outer)
-            {
+            let src = xs[r.start * self.in_len..].chunks_exact(self.in_len.max(1));
+            for (s, d) in src.zip(part.chunks_exact_mut(self.out_len.max(1))).take(r.len()) {
                 for (j, o) in d.iter_mut().enumerate() {
                     let (ti, tw) = (&idx[j * width..(j + 1) * width], &ws[j * width..(j + 1) * width]);
                     *o = if ti[0] == -1 {
@@ -97,11 +107,11 @@ impl Resize {
                     };
                 }
             }
-            return Ok(());
+            return;
         }
-        for o in 0..self.outer {
+        for o in r.clone() {
             let s = &xs[o * self.in_len * inner..][..self.in_len * inner];
-            let d = &mut ys[o * self.out_len * inner..][..self.out_len * inner];
+            let d = &mut part[(o - r.start) * self.out_len * inner..][..self.out_len * inner];
             for j in 0..self.out_len {
                 let row = &mut d[j * inner..(j + 1) * inner];
                 let (ti, tw) = (&idx[j * width..(j + 1) * width], &ws[j * width..(j + 1) * width]);
@@ -119,6 +129,5 @@ impl Resize {
                 }
             }
         }
-        Ok(())
     }
 }

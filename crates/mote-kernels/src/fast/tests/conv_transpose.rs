@@ -3,10 +3,11 @@ use std::format;
 use std::vec;
 use std::vec::Vec;
 
+use super::par::{Threads, bits};
 use super::util::{act_ref, activation, assert_close, values};
 use crate::fast::{
     Activation, Conv2d, Cpu, conv_transpose_pack_weights, conv_transpose_pack_weights_len, conv_transpose_validate,
-    conv_transpose2d, conv_transpose2d_scratch_len,
+    conv_transpose2d, conv_transpose2d_par, conv_transpose2d_scratch_len,
 };
 use crate::reference::nn::Spatial;
 use crate::reference::nn::conv::{Channels, conv_transpose};
@@ -48,6 +49,15 @@ fn run_case(g: Conv2d, with_bias: bool, act: Activation, seed: u64) {
         let mut y = vec![f32::NAN; want.len()];
         conv_transpose2d(cpu, &g, &x, &packed, bias, act, &mut y, &mut scratch);
         assert_close(&format!("conv_transpose2d {:?} {g:?} {act:?}", cpu.isa()), &y, &want, &scale, rtol);
+        // Split over threads (every split taken): the same bits.
+        for threads in [2, 3] {
+            let par = Threads::new(threads);
+            let mut y2 = vec![f32::NAN; want.len()];
+            let mut scratch = vec![f32::NAN; conv_transpose2d_scratch_len(&g)];
+            conv_transpose2d_par(&par, cpu, &g, &x, &packed, bias, act, &mut y2, &mut scratch);
+            assert_eq!(bits(&y2), bits(&y), "conv_transpose2d_par {threads} threads {:?} {g:?}", cpu.isa());
+            par.check_once();
+        }
     }
 }
 

@@ -8,5 +8,6 @@ mod depthwise;
 mod elementwise;
 mod gemm;
 mod norm;
+mod par;
 mod pool;
 mod util;
