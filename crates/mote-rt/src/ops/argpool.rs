@@ -26,6 +26,11 @@ pub struct MaxPoolIndices {
 }
 
 impl MaxPoolIndices {
+    /// Window taps visited: planes x outputs x kernel taps.
+    pub fn taps(&self) -> u64 {
+        (self.planes as u64).saturating_mul(self.sp.out_plane() as u64).saturating_mul(self.sp.kernel_size() as u64)
+    }
+
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<MaxPoolIndices, StepFault> {
         io.arity(1, 1, 2)?;
         let mut w = Words::new(step);

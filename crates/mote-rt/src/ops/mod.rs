@@ -246,9 +246,12 @@ impl Step {
         }
     }
 
-    /// Multiply-accumulates (for the profiler).
+    /// Multiply-accumulates (for the profiler; pooling counts one per window tap, so hosts that
+    /// bound the work of untrusted files see it).
     pub fn macs(&self) -> u64 {
         match self {
+            Step::Pool(p) => p.taps(),
+            Step::MaxPoolIndices(p) => p.taps(),
             Step::Gemm(g) => g.macs(),
             Step::Conv(c) => c.macs(),
             Step::ConvBlocked(c) => c.macs(),

@@ -103,6 +103,11 @@ impl Pool {
         self.kind == 1 && s.kernel == s.input && s.output == [1; 3] && s.pads == [0; 3] && self.pads_end == [0; 3]
     }
 
+    /// Window taps visited: planes x outputs x kernel taps.
+    pub fn taps(&self) -> u64 {
+        (self.planes as u64).saturating_mul(self.sp.out_plane() as u64).saturating_mul(self.sp.kernel_size() as u64)
+    }
+
     pub fn scratch_bytes(&self) -> usize {
         match &self.fast {
             Some(g) if !self.is_global_avg() => 4 * fast::pool2d_scratch_len(g),
