@@ -87,6 +87,9 @@ impl MaxPoolIndices {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y), Ok(ind)) = (io.input(0), io.output(0), io.output(1)) else { return };
         let (xs, ys, is) = (inp::<f32>(mem, x), out::<f32>(mem, y), out::<i64>(mem, ind));
+        if ys.is_empty() {
+            return;
+        }
         max_pool(self.planes, &self.sp, f32::NEG_INFINITY, xs, ys, Some(is), self.col_major);
     }
 }

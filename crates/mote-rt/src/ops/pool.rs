@@ -118,6 +118,10 @@ impl Pool {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let (xs, ys) = (inp::<f32>(mem, x), out::<f32>(mem, y));
+        if ys.is_empty() {
+            // Nothing to write (the kernels would still walk every, possibly billions of, plane).
+            return;
+        }
         if self.is_global_avg() {
             return fast::global_avg_pool_par(par, cpu, self.planes, self.sp.in_plane(), xs, ys);
         }
