@@ -172,8 +172,10 @@ fn role(l: &Lowerer<'_>, n: &Node) -> Option<Role> {
                 .iter()
                 .map(|v| operand(&l.logical_shape((*v)?).ok()?.1, &out))
                 .collect::<Option<Vec<Operand>>>()?;
+            // Extra inputs (Clip's bounds) must be absent or constant scalars.
+            let extra_ok = n.inputs[arity..].iter().flatten().all(|&v| l.konst(v).is_some_and(|t| t.len() == 1));
             let x = n.inputs[0]?;
-            (ops.contains(&Operand::Full) && l.konst(x).is_none()).then_some(Role::Elementwise)
+            (extra_ok && ops.contains(&Operand::Full) && l.konst(x).is_none()).then_some(Role::Elementwise)
         }
         _ => None,
     }
