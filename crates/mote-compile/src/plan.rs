@@ -17,6 +17,8 @@ pub struct MemPlan {
 }
 
 const ALIGN: usize = mote_format::ALIGN;
+/// Alignment of buffers smaller than [`ALIGN`].
+const SMALL_ALIGN: usize = 16;
 
 /// Plans `p`'s buffers; `scratch[i]` is step `i`'s scratch need.
 pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
@@ -54,13 +56,16 @@ pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
     let mut offsets = vec![0usize; nb + 1];
     let mut placed: Vec<usize> = Vec::new();
     let mut arena = 0;
+    // Buffers of a vector or more start on a cache line; smaller ones (tiny models' vectors
+    // and scalars) on 16 bytes, enough for every element type.
+    let align = |b: usize| if size(b) >= ALIGN { ALIGN } else { SMALL_ALIGN };
     for &b in &order {
         let (a, z) = life[b].unwrap_or((0, 0));
-        let len = size(b).next_multiple_of(ALIGN);
+        let len = size(b).next_multiple_of(align(b));
         let mut clash: Vec<(usize, usize)> = placed
             .iter()
             .filter(|&&q| life[q].is_some_and(|(qa, qz)| qa <= z && a <= qz))
-            .map(|&q| (offsets[q], size(q).next_multiple_of(ALIGN)))
+            .map(|&q| (offsets[q], size(q).next_multiple_of(align(q))))
             .collect();
         clash.sort_unstable();
         let mut at = 0;
@@ -68,7 +73,7 @@ pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
             if at + len <= o {
                 break;
             }
-            at = at.max(o + l);
+            at = at.max((o + l).next_multiple_of(align(b)));
         }
         offsets[b] = at;
         arena = arena.max(at + len);
