@@ -10,13 +10,11 @@ use mote_format::StepRef;
 use mote_kernels::reference::nn::Spatial;
 use mote_kernels::reference::nn::pool::max_pool;
 
+use super::pool::{fit, window};
 use super::{Io, inp, out, want, want_numel};
 use crate::error::StepFault;
 use crate::mem::Mem;
 use crate::words::Words;
-
-/// Largest stride, dilation or pad.
-const MAX_GEOM: u32 = 1 << 16;
 
 #[derive(Clone, Copy, Debug)]
 pub struct MaxPoolIndices {
@@ -35,28 +33,9 @@ impl MaxPoolIndices {
         io.arity(1, 1, 2)?;
         let mut w = Words::new(step);
         let r = w.upto(3)?;
-        if r == 0 {
-            return Err(StepFault::Attrs);
-        }
-        let o = 3 - r;
-        let mut sp =
-            Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
-        let mut pads_end = [0isize; 3];
-        w.usizes(&mut sp.kernel[o..], MAX_GEOM)?;
-        w.usizes(&mut sp.strides[o..], MAX_GEOM)?;
-        w.usizes(&mut sp.dilations[o..], MAX_GEOM)?;
-        for p in sp.pads[o..].iter_mut().chain(pads_end[o..].iter_mut()) {
-            let v = w.i32()?;
-            if v.unsigned_abs() > MAX_GEOM {
-                return Err(StepFault::Attrs);
-            }
-            *p = v as isize;
-        }
+        let (mut sp, pads_end) = window(&mut w, r)?;
         let col_major = w.bool()?;
         w.end()?;
-        if sp.strides.contains(&0) || sp.dilations.contains(&0) {
-            return Err(StepFault::Attrs);
-        }
         let (x, y, ind) = (io.input(0)?, io.output(0)?, io.output(1)?);
         want(x, DType::F32)?;
         want(y, DType::F32)?;
@@ -68,19 +47,7 @@ impl MaxPoolIndices {
             want_numel(t, t.numel())?;
         }
         let (xd, yd) = (x.dims(), y.dims());
-        if xd[0] != yd[0] || xd[1] != yd[1] {
-            return Err(StepFault::Shape);
-        }
-        for a in 0..r {
-            sp.input[o + a] = xd[2 + a] as usize;
-            sp.output[o + a] = yd[2 + a] as usize;
-            // The window must fit the padded input (one stride of slack for ceil mode).
-            let span = (sp.kernel[o + a].saturating_sub(1)).saturating_mul(sp.dilations[o + a]) + 1;
-            let room = sp.input[o + a] as isize + sp.pads[o + a] + pads_end[o + a] + sp.strides[o + a] as isize;
-            if span as isize > room {
-                return Err(StepFault::Shape);
-            }
-        }
+        fit(&mut sp, &pads_end, r, xd, yd)?;
         Ok(MaxPoolIndices { planes: xd[0] as usize * xd[1] as usize, sp, col_major })
     }
 

@@ -38,26 +38,10 @@ impl Pool {
         if r == 0 {
             return Err(StepFault::Attrs);
         }
-        let o = 3 - r;
-        let mut sp =
-            Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
-        let mut pads_end = [0isize; 3];
-        w.usizes(&mut sp.kernel[o..], u32::MAX)?;
-        w.usizes(&mut sp.strides[o..], MAX_GEOM)?;
-        w.usizes(&mut sp.dilations[o..], MAX_GEOM)?;
-        for p in sp.pads[o..].iter_mut().chain(pads_end[o..].iter_mut()) {
-            let v = w.i32()?;
-            if v.unsigned_abs() > MAX_GEOM {
-                return Err(StepFault::Attrs);
-            }
-            *p = v as isize;
-        }
+        let (mut sp, pads_end) = window(&mut w, r)?;
         let count_include_pad = w.bool()?;
         let p = w.f32()?;
         w.end()?;
-        if sp.strides.contains(&0) || sp.dilations.contains(&0) {
-            return Err(StepFault::Attrs);
-        }
         let (x, y) = (io.input(0)?, io.output(0)?);
         want(x, DType::F32)?;
         want(y, DType::F32)?;
@@ -67,20 +51,7 @@ impl Pool {
             return Err(StepFault::Shape);
         }
         let (xd, yd) = (x.dims(), y.dims());
-        if xd[0] != yd[0] || xd[1] != yd[1] {
-            return Err(StepFault::Shape);
-        }
-        for a in 0..r {
-            sp.input[o + a] = xd[2 + a] as usize;
-            sp.output[o + a] = yd[2 + a] as usize;
-            // The window must fit the padded input (one stride of slack for ceil mode), which
-            // also bounds the work per output.
-            let span = (sp.kernel[o + a].saturating_sub(1)).saturating_mul(sp.dilations[o + a]) + 1;
-            let room = sp.input[o + a] as isize + sp.pads[o + a] + pads_end[o + a] + sp.strides[o + a] as isize;
-            if span as isize > room {
-                return Err(StepFault::Shape);
-            }
-        }
+        fit(&mut sp, &pads_end, r, xd, yd)?;
         let planes = xd[0] as usize * xd[1] as usize;
         let fast = (kind < 2 && sp.input[0] == 1 && sp.output[0] == 1 && sp.kernel[0] == 1)
             .then(|| Pool2d {
@@ -139,4 +110,51 @@ impl Pool {
             _ => lp_pool(self.planes, &self.sp, self.p, xs, ys),
         }
     }
+}
+
+/// The window words shared by the pooling ops, for spatial rank `r` (1 to 3; the last `r`
+/// entries of a 3-D window): kernel, strides, dilations, begin pads, end pads. Returns the
+/// window (sizes left at 1) and the end pads.
+pub(super) fn window(w: &mut Words<'_, '_>, r: usize) -> Result<(Spatial, [isize; 3]), StepFault> {
+    if r == 0 || r > 3 {
+        return Err(StepFault::Attrs);
+    }
+    let o = 3 - r;
+    let mut sp =
+        Spatial { input: [1; 3], output: [1; 3], kernel: [1; 3], strides: [1; 3], dilations: [1; 3], pads: [0; 3] };
+    let mut pads_end = [0isize; 3];
+    w.usizes(&mut sp.kernel[o..], u32::MAX)?;
+    w.usizes(&mut sp.strides[o..], MAX_GEOM)?;
+    w.usizes(&mut sp.dilations[o..], MAX_GEOM)?;
+    for p in sp.pads[o..].iter_mut().chain(pads_end[o..].iter_mut()) {
+        let v = w.i32()?;
+        if v.unsigned_abs() > MAX_GEOM {
+            return Err(StepFault::Attrs);
+        }
+        *p = v as isize;
+    }
+    if sp.strides.contains(&0) || sp.dilations.contains(&0) {
+        return Err(StepFault::Attrs);
+    }
+    Ok((sp, pads_end))
+}
+
+/// Sets `sp`'s sizes from `x [N, C, in...]` and `y [N, C, out...]` (rank `r + 2`, checked by the
+/// caller) and checks the window fits the padded input (one stride of slack for ceil mode),
+/// which also bounds the work per output.
+pub(super) fn fit(sp: &mut Spatial, pads_end: &[isize; 3], r: usize, xd: &[u32], yd: &[u32]) -> Result<(), StepFault> {
+    if xd[0] != yd[0] || xd[1] != yd[1] {
+        return Err(StepFault::Shape);
+    }
+    let o = 3 - r;
+    for a in 0..r {
+        sp.input[o + a] = xd[2 + a] as usize;
+        sp.output[o + a] = yd[2 + a] as usize;
+        let span = (sp.kernel[o + a].saturating_sub(1)).saturating_mul(sp.dilations[o + a]) + 1;
+        let room = sp.input[o + a] as isize + sp.pads[o + a] + pads_end[o + a] + sp.strides[o + a] as isize;
+        if span as isize > room {
+            return Err(StepFault::Shape);
+        }
+    }
+    Ok(())
 }

@@ -18,7 +18,6 @@ const MC: usize = 144;
 
 const _: () = assert!(MC.is_multiple_of(MR) && KC.is_multiple_of(BLOCK) && NR == 2 * BLOCK);
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn run(cpu: Cpu, g: &Conv2d, x: &[f32], w: &[f32], bias: Option<&[f32]>, act: Activation, y: &mut [f32]) {
     dispatch(cpu, Run { g, x, w, bias, act, y });
 }
