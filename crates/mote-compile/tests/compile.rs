@@ -90,6 +90,11 @@ fn blocked_layout_runs_conv_chains_and_matches_nchw_and_the_interpreter() {
     assert_eq!(count(&blocked.bytes, OpCode::ConvBlocked), 5, "{:?}", ops(&blocked.bytes));
     assert_eq!(count(&blocked.bytes, OpCode::Reorder), 2, "{:?}", ops(&blocked.bytes));
     assert_eq!(count(&plain.bytes, OpCode::ConvBlocked) + count(&plain.bytes, OpCode::Reorder), 0);
+    // HardSwish, its scalar Mul and Add are the expand convolution's epilogue: the residual
+    // Add is the only binary step.
+    for b in [&blocked.bytes, &plain.bytes] {
+        assert_eq!(count(b, OpCode::Binary), 1, "{:?}", ops(b));
+    }
     for opts in [Options::default(), nchw] {
         let got = host::compile_and_run(&g, std::slice::from_ref(&x), &opts).unwrap();
         let got = got[0].as_tensor().unwrap().to_f32_vec().unwrap();

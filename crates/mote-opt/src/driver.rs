@@ -10,7 +10,7 @@ use crate::report::{GraphStats, Report, Rewrites};
 ///
 /// 1. verifies it (an invalid graph is [`OptError::InvalidInput`]) and runs [`crate::specialize()`] with `opts.bindings`;
 /// 2. repeats rounds of [`crate::fold_constants()`], [`crate::simplify()`],
-///    [`crate::fold_batchnorm()`] and [`crate::dce()`] (those enabled in `opts.passes`) until a
+///    [`crate::fuse_patterns()`], [`crate::fold_batchnorm()`] and [`crate::dce()`] (those enabled in `opts.passes`) until a
 ///    round changes nothing or `opts.max_rounds` rounds ran;
 /// 3. re-runs inference so every value's type reflects the final graph.
 ///
@@ -54,8 +54,10 @@ pub fn optimize(graph: &mut Graph, opts: &Options) -> Result<Report, OptError> {
         };
         step("fold_constants", p.fold_constants, graph, &|g| crate::fold_constants(g, &opts.fold))?;
         step("simplify", p.simplify, graph, &|g| Ok(crate::simplify(g)))?;
-        step("fold_batchnorm", p.fold_batchnorm, graph, &|g| Ok(crate::fold_batchnorm(g)))?;
+        // Patterns first: folding a spelled-out HardSwish's trailing `/ 6` into the next
+        // convolution would hide it.
         step("fuse_patterns", p.simplify, graph, &|g| Ok(crate::fuse_patterns(g)))?;
+        step("fold_batchnorm", p.fold_batchnorm, graph, &|g| Ok(crate::fold_batchnorm(g)))?;
         step("dce", p.dce, graph, &|g| Ok(crate::dce(g)))?;
         if !changed {
             break;

@@ -1,7 +1,7 @@
 //! A small persistent thread pool ([`ThreadPool`]) implementing [`Parallel`], for
 //! [`Runtime::invoke_par`](crate::Runtime::invoke_par).
 //!
-//! The workers are spawned once (each allocating its scratch then), spin briefly and then sleep
+//! The workers are spawned once (with their scratch, allocated by `new`), spin briefly and then sleep
 //! on a condition variable between runs. A run allocates nothing: the caller publishes a job (a
 //! pointer to its task closure, the task count) under a mutex, then every thread, the caller
 //! included, claims task indices from one atomic ticket holding `(job epoch, next index)`, so
@@ -145,9 +145,11 @@ impl ThreadPool {
         };
         for w in 1..threads.max(1) {
             let shared = shared.clone();
+            // Allocated here, not on the worker: nothing allocates once `new` has returned.
+            let scratch = std::vec![0.0f32; scratch_floats];
             let handle = std::thread::Builder::new()
                 .name(std::format!("mote-worker-{w}"))
-                .spawn(move || worker(&shared, scratch_floats))?;
+                .spawn(move || worker(&shared, scratch))?;
             pool.workers.push(handle);
         }
         Ok(pool)
@@ -174,8 +176,7 @@ impl ThreadPool {
     }
 }
 
-fn worker(shared: &Shared, scratch_floats: usize) {
-    let mut scratch = std::vec![0.0f32; scratch_floats];
+fn worker(shared: &Shared, mut scratch: Vec<f32>) {
     let mut seen = 0u64;
     loop {
         let start = Instant::now();

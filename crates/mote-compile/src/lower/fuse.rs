@@ -125,10 +125,66 @@ pub fn plan(l: &Lowerer<'_>) -> (HashMap<usize, (Act, usize)>, HashSet<usize>) {
         if consumer.input(0) != Some(*v) || consumer.inputs.iter().flatten().filter(|&&u| u == *v).count() != 1 {
             continue;
         }
-        if let Some(act) = activation(l, consumer) {
-            fused.insert(n, (act, *c));
+        if let Some(mut act) = activation(l, consumer) {
+            let mut last = *c;
             absorbed.insert(*c);
+            if act.code == ActCode::HardSwish {
+                let (scale, shift, nodes) = scalar_affine(l, &readers, *c);
+                if !nodes.is_empty() {
+                    act = Act { code: ActCode::HardSwishAffine, p0: scale, p1: shift };
+                    last = *nodes.last().unwrap_or(c);
+                    absorbed.extend(nodes);
+                }
+            }
+            fused.insert(n, (act, last));
         }
     }
     (fused, absorbed)
+}
+
+/// The scalar `Mul` then scalar `Add`/`Sub` (each optional, in this order) reading node `c`'s
+/// output alone: `(scale, shift, nodes)`, with `nodes` empty when there is none.
+fn scalar_affine(l: &Lowerer<'_>, readers: &HashMap<ValueId, Vec<usize>>, c: usize) -> (f32, f32, Vec<usize>) {
+    let g = l.g;
+    let (mut scale, mut shift, mut nodes) = (1.0f32, 0.0f32, Vec::new());
+    let mut cur = c;
+    for want_mul in [true, false] {
+        let Some(Some(v)) = g.nodes[cur].outputs.first() else { break };
+        if g.outputs.contains(v) {
+            break;
+        }
+        let Some([r]) = readers.get(v).map(Vec::as_slice) else { break };
+        let node = &g.nodes[*r];
+        let Op::Elementwise(ElementwiseOp::Binary(b)) = node.op else { break };
+        let Some(k) = scalar_operand(l, node, *v) else { break };
+        match (want_mul, b) {
+            (true, Binary::Mul) => scale = k,
+            (false, Binary::Add) => shift = k,
+            (false, Binary::Sub) if node.input(0) == Some(*v) => shift = -k,
+            (true, _) => continue,
+            _ => break,
+        }
+        nodes.push(*r);
+        cur = *r;
+    }
+    (scale, shift, nodes)
+}
+
+/// The constant f32 scalar operand of binary `node` whose other operand is `v`, when the
+/// result has `v`'s shape.
+fn scalar_operand(l: &Lowerer<'_>, node: &mote_ir::Node, v: ValueId) -> Option<f32> {
+    let (a, b) = (node.input(0)?, node.input(1)?);
+    let k = if a == v {
+        b
+    } else if b == v {
+        a
+    } else {
+        return None;
+    };
+    let t = l.konst(k)?;
+    let out = node.outputs.first().copied().flatten()?;
+    if t.dtype() != mote_core::DType::F32 || t.len() != 1 || l.dims(out).ok()? != l.dims(v).ok()? {
+        return None;
+    }
+    t.to_f32_vec().ok()?.first().copied()
 }

@@ -174,8 +174,11 @@ fn role(l: &Lowerer<'_>, n: &Node) -> Option<Role> {
                 .collect::<Option<Vec<Operand>>>()?;
             // Extra inputs (Clip's bounds) must be absent or constant scalars.
             let extra_ok = n.inputs[arity..].iter().flatten().all(|&v| l.konst(v).is_some_and(|t| t.len() == 1));
-            let x = n.inputs[0]?;
-            (extra_ok && ops.contains(&Operand::Full) && l.konst(x).is_none()).then_some(Role::Elementwise)
+            let full_var = n.inputs[..arity]
+                .iter()
+                .zip(&ops)
+                .any(|(v, o)| *o == Operand::Full && v.is_some_and(|v| l.konst(v).is_none()));
+            (extra_ok && full_var).then_some(Role::Elementwise)
         }
         _ => None,
     }

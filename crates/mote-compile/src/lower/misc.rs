@@ -221,6 +221,12 @@ pub fn image(l: &mut Lowerer<'_>, n: &Node, op: &ImageOp) -> R<()> {
         super::shape::copy(l, x, y, &xd, (0, &xs), (0, &xs), &n.name);
         return Ok(());
     }
+    let mut active = active;
+    if a.mode == ResizeMode::Nearest {
+        // Innermost axis first: its element gather then touches the smaller tensor, and the
+        // outer axes copy whole rows (nearest sampling is exact in any order).
+        active.reverse();
+    }
     let mut cur = x;
     let mut shape = xd.clone();
     for (pass, &ax) in active.iter().enumerate() {

@@ -215,7 +215,16 @@ pub fn blocked_graph() -> Graph {
         r
     };
     let h = conv(&mut g, "stem", x, vec![16, 16, 1, 1], 1, 1, 1, true);
-    let e = conv(&mut g, "expand", h, vec![24, 16, 1, 1], 1, 1, 1, true);
+    let e = conv(&mut g, "expand", h, vec![24, 16, 1, 1], 1, 1, 1, false);
+    // HardSwish then a scalar affine (scale first, as PaddlePaddle exports it): fused into the
+    // convolution's epilogue.
+    let hs = g.add_value("expand.hs", ValueType::Unknown);
+    g.add_node("expand.hs", Op::Elementwise(ElementwiseOp::Unary(Unary::HardSwish)), vec![Some(e)], vec![Some(hs)]);
+    let scale = g.add_const("lab.scale", Tensor::from_vec(vec![1], vec![0.75f32]).unwrap());
+    let shift = g.add_const("lab.shift", Tensor::from_vec(vec![1], vec![-0.125f32]).unwrap());
+    let (m, e) = (g.add_value("lab.mul", ValueType::Unknown), g.add_value("lab.add", ValueType::Unknown));
+    g.add_node("lab.mul", Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)), vec![Some(scale), Some(hs)], vec![Some(m)]);
+    g.add_node("lab.add", Op::Elementwise(ElementwiseOp::Binary(Binary::Add)), vec![Some(m), Some(shift)], vec![Some(e)]);
     let d = conv(&mut g, "dw", e, vec![24, 1, 3, 3], 24, 3, 1, true);
     let p = conv(&mut g, "project", d, vec![16, 24, 1, 1], 1, 1, 1, false);
     let s = g.add_value("sum", ValueType::Unknown);

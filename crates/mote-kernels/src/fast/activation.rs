@@ -24,6 +24,9 @@ pub enum Activation {
     LeakyRelu { alpha: f32 },
     /// `tanh x`.
     Tanh,
+    /// `scale * hardswish(x) + shift`: HardSwish followed by a scalar affine (PP-LCNetV3's
+    /// learnable affine blocks).
+    HardSwishAffine { scale: f32, shift: f32 },
 }
 
 impl Activation {
@@ -49,6 +52,10 @@ pub(crate) fn apply_v<S: Simd>(s: S, act: Activation, x: S::V) -> S::V {
             s.mul_add(s.splat(alpha), s.min(zero, x), s.max(zero, x))
         }
         Activation::Tanh => simd::tanh(s, x),
+        Activation::HardSwishAffine { scale, shift } => {
+            let h = s.mul(x, hard_sigmoid(s, 1.0 / 6.0, 0.5, x));
+            s.mul_add(s.splat(scale), h, s.splat(shift))
+        }
     }
 }
 

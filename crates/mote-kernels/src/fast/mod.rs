@@ -54,6 +54,7 @@ pub mod gemm;
 pub mod norm;
 pub mod par;
 pub mod pool;
+pub mod reduce;
 pub(crate) mod simd;
 pub mod softmax;
 mod window;
@@ -80,6 +81,7 @@ pub use par::{
     gemm_par, global_avg_pool_par, pool2d_par,
 };
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
+pub use reduce::reduce_middle;
 pub use softmax::softmax;
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub enum ActCode {
     /// `p0 * x` for negative x.
     LeakyRelu = 6,
     Tanh = 7,
+    /// `p0 * hardswish(x) + p1`.
+    HardSwishAffine = 8,
 }
 
 /// A fused activation with its parameters.
@@ -44,6 +46,7 @@ impl Act {
             5 => ActCode::HardSwish,
             6 => ActCode::LeakyRelu,
             7 => ActCode::Tanh,
+            8 => ActCode::HardSwishAffine,
             _ => return Err(StepFault::Attrs),
         };
         Ok(Act { code, p0: w.f32()?, p1: w.f32()? })
@@ -66,6 +69,7 @@ impl Act {
             ActCode::HardSwish => F::HardSwish,
             ActCode::LeakyRelu => F::LeakyRelu { alpha: self.p0 },
             ActCode::Tanh => F::Tanh,
+            ActCode::HardSwishAffine => F::HardSwishAffine { scale: self.p0, shift: self.p1 },
         }
     }
 
@@ -87,6 +91,7 @@ impl Act {
                 }
             }
             ActCode::Tanh => unary_float(Unary::Tanh, x),
+            ActCode::HardSwishAffine => self.p0 * (x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)) + self.p1,
         }
     }
 
@@ -107,6 +112,7 @@ impl Act {
             ActCode::HardSigmoid => each!(y => (p0 * *y + p1).clamp(0.0, 1.0)),
             ActCode::HardSwish => each!(y => *y * (*y * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)),
             ActCode::LeakyRelu => each!(y => if *y < 0.0 { p0 * *y } else { *y }),
+            ActCode::HardSwishAffine => each!(y => self.apply(*y)),
             ActCode::Sigmoid | ActCode::Tanh => each!(y => self.apply(*y)),
         }
     }

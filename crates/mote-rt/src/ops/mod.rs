@@ -285,7 +285,7 @@ impl Step {
             Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu, par),
             Step::Pool(s) => s.run(mem, io, scratch, cpu, par),
             Step::Softmax(s) => s.run(mem, io, cpu),
-            Step::Reduce(s) => s.run(mem, io, scratch),
+            Step::Reduce(s) => s.run(mem, io, scratch, cpu),
             Step::Affine(s) => s.run(mem, io),
             Step::Resize(s) => return s.run(mem, io, par),
             Step::Gather(s) => return s.run(mem, io),

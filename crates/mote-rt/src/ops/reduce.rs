@@ -6,6 +6,7 @@
 
 use mote_core::DType;
 use mote_format::{MAX_RANK, StepRef};
+use mote_kernels::fast::Cpu;
 use mote_kernels::reference::reduce::{Reduction, ref_reduce_float};
 
 use super::{Io, inp, out, product, want, want_numel};
@@ -80,7 +81,7 @@ impl Reduce {
         if self.kind == Reduction::LogSumExp { self.n_out * if self.f64 { 8 } else { 4 } } else { 0 }
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let r = self.rank;
         if self.f64 {
@@ -102,7 +103,7 @@ impl Reduce {
             return;
         }
         if let Some([outer, n, inner]) = self.middle {
-            middle(self.kind, inp::<f32>(mem, x), [outer, n, inner], out::<f32>(mem, y));
+            middle(cpu, self.kind, inp::<f32>(mem, x), [outer, n, inner], out::<f32>(mem, y));
             return;
         }
         ref_reduce_float(
@@ -116,9 +117,12 @@ impl Reduce {
     }
 }
 
-/// Sum, mean or max of `x [outer, n, inner]` (no zero dim) over `n` into `y [outer, inner]`
+/// Sum, mean (the vector kernel) or max of `x [outer, n, inner]` (no zero dim) over `n` into `y [outer, inner]`
 /// (`n` in increasing order, as the reference; max lets a NaN win as the reference does).
-fn middle(kind: Reduction, x: &[f32], [outer, n, inner]: [usize; 3], y: &mut [f32]) {
+fn middle(cpu: Cpu, kind: Reduction, x: &[f32], [outer, n, inner]: [usize; 3], y: &mut [f32]) {
+    if kind != Reduction::Max {
+        return mote_kernels::fast::reduce_middle(cpu, kind == Reduction::Mean, x, [outer, n, inner], y);
+    }
     let (x, y) = (&x[..outer * n * inner], &mut y[..outer * inner]);
     for (xo, yo) in x.chunks_exact(n * inner).zip(y.chunks_exact_mut(inner)) {
         match kind {

@@ -89,9 +89,32 @@ impl Resize {
         Ok(())
     }
 
+    /// `Some(f)` when the table repeats every source index `f` times in order with weight 1
+    /// (nearest upsampling by an integer factor).
+    fn repeat(&self, idx: &[i32], ws: &[f32]) -> Option<usize> {
+        let f = self.out_len / self.in_len.max(1);
+        let exact = self.width == 1 && f > 1 && self.in_len > 0 && f * self.in_len == self.out_len;
+        (exact && idx.iter().enumerate().all(|(j, &i)| i as usize == j / f) && ws.iter().all(|&w| w == 1.0))
+            .then_some(f)
+    }
+
     /// Outer blocks `r` of the output (`part` holds exactly those) from `xs` with the table.
     fn blocks(&self, xs: &[f32], idx: &[i32], ws: &[f32], r: core::ops::Range<usize>, part: &mut [f32]) {
         let (inner, width) = (self.inner, self.width);
+        if inner == 1
+            && let Some(f) = self.repeat(idx, ws)
+        {
+            // Nearest upsampling by an integer factor: every source element repeated `f` times.
+            let src = xs[r.start * self.in_len..].chunks_exact(self.in_len);
+            for (s, d) in src.zip(part.chunks_exact_mut(self.out_len)).take(r.len()) {
+                match f {
+                    2 => repeat::<2>(s, d),
+                    4 => repeat::<4>(s, d),
+                    _ => d.chunks_exact_mut(f).zip(s).for_each(|(c, &v)| c.fill(v)),
+                }
+            }
+            return;
+        }
         if inner == 1 {
             // Resizing the innermost axis: one gather per output element.
             let src = xs[r.start * self.in_len..].chunks_exact(self.in_len.max(1));
@@ -129,5 +152,13 @@ impl Resize {
                 }
             }
         }
+    }
+}
+
+/// `d[F k + t] = s[k]` for `t < F`.
+#[inline(always)]
+fn repeat<const F: usize>(s: &[f32], d: &mut [f32]) {
+    for (c, &v) in d.as_chunks_mut::<F>().0.iter_mut().zip(s) {
+        *c = [v; F];
     }
 }

@@ -58,6 +58,7 @@ pub fn act_ref(act: crate::fast::Activation, x: f32) -> f32 {
             }
         }
         A::Tanh => v.tanh(),
+        A::HardSwishAffine { scale, shift } => scale as f64 * v * (v / 6.0 + 0.5).clamp(0.0, 1.0) + shift as f64,
     };
     r as f32
 }
@@ -75,5 +76,6 @@ pub fn activation() -> impl Strategy<Value = crate::fast::Activation> {
         A::HardSwish,
         A::LeakyRelu { alpha: 0.1 },
         A::Tanh,
+        A::HardSwishAffine { scale: -1.5, shift: 0.25 },
     ])
 }
