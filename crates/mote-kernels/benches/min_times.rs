@@ -87,6 +87,7 @@ fn convs(cpu: Cpu, blocked: bool) {
             (true, false) => "dw  ",
             (true, true) => "dw8 ",
             (false, false) => "conv",
+            (false, true) if mote_kernels::fast::blocked_reads_nchw(g) => "stm8",
             (false, true) => "pw8 ",
         };
         total += t * l.8 as f64;

@@ -354,7 +354,7 @@ fn blocked_conv(
 ) -> R<()> {
     use mote_kernels::fast::{BLOCKED_FORMAT_VERSION, blocked_pack_weights, blocked_pack_weights_len};
     let x = l.input(n, 0)?;
-    let xb = if x_blocked {
+    let xb = if x_blocked || mote_kernels::fast::blocked_reads_nchw(c) {
         x
     } else {
         let dims = layout::blocked_dims(&l.p.tensors[x].dims);

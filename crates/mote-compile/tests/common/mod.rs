@@ -183,15 +183,15 @@ pub fn input(shape: &[usize]) -> Tensor {
     Tensor::from_vec(shape.to_vec(), seq(n, 2.0)).unwrap()
 }
 
-/// An inverted-residual block (the channel-blocked layout's case): pointwise 16 -> 16 + ReLU
-/// (`h`), then pointwise 16 -> 24 + ReLU, depthwise 3x3 stride 1 + ReLU, pointwise 24 -> 16,
-/// added to `h`, then a depthwise 5x5 stride 2 whose output is the graph output. Input
-/// `x [1, 16, 9, 11]`.
+/// A stem and an inverted-residual block (the channel-blocked layout's case): a dense 3x3
+/// stride-2 stem 3 -> 16 + ReLU (`h`), then pointwise 16 -> 24 + HardSwish and a scalar affine,
+/// depthwise 3x3 stride 1 + ReLU, pointwise 24 -> 16, added to `h`, then a depthwise 5x5
+/// stride 2 whose output is the graph output. Input `x [1, 3, 17, 21]`.
 #[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn blocked_graph() -> Graph {
     let mut g = Graph::new("blocked");
     let t = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
-    let x = g.add_value("x", t(&[1, 16, 9, 11]));
+    let x = g.add_value("x", t(&[1, 3, 17, 21]));
     g.inputs.push(x);
     let conv = |g: &mut Graph, name: &str, input, w: Vec<usize>, group, k: usize, stride: usize, relu: bool| {
         let n = w.iter().product();
@@ -214,7 +214,7 @@ pub fn blocked_graph() -> Graph {
         );
         r
     };
-    let h = conv(&mut g, "stem", x, vec![16, 16, 1, 1], 1, 1, 1, true);
+    let h = conv(&mut g, "stem", x, vec![16, 3, 3, 3], 1, 3, 2, true);
     let e = conv(&mut g, "expand", h, vec![24, 16, 1, 1], 1, 1, 1, false);
     // HardSwish then a scalar affine (scale first, as PaddlePaddle exports it): fused into the
     // convolution's epilogue.
@@ -223,8 +223,18 @@ pub fn blocked_graph() -> Graph {
     let scale = g.add_const("lab.scale", Tensor::from_vec(vec![1], vec![0.75f32]).unwrap());
     let shift = g.add_const("lab.shift", Tensor::from_vec(vec![1], vec![-0.125f32]).unwrap());
     let (m, e) = (g.add_value("lab.mul", ValueType::Unknown), g.add_value("lab.add", ValueType::Unknown));
-    g.add_node("lab.mul", Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)), vec![Some(scale), Some(hs)], vec![Some(m)]);
-    g.add_node("lab.add", Op::Elementwise(ElementwiseOp::Binary(Binary::Add)), vec![Some(m), Some(shift)], vec![Some(e)]);
+    g.add_node(
+        "lab.mul",
+        Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)),
+        vec![Some(scale), Some(hs)],
+        vec![Some(m)],
+    );
+    g.add_node(
+        "lab.add",
+        Op::Elementwise(ElementwiseOp::Binary(Binary::Add)),
+        vec![Some(m), Some(shift)],
+        vec![Some(e)],
+    );
     let d = conv(&mut g, "dw", e, vec![24, 1, 3, 3], 24, 3, 1, true);
     let p = conv(&mut g, "project", d, vec![16, 24, 1, 1], 1, 1, 1, false);
     let s = g.add_value("sum", ValueType::Unknown);

@@ -61,8 +61,8 @@ mod window;
 
 pub use activation::{Activation, activation, activation_in_place};
 pub use blocked::{
-    BLOCK, BLOCKED_FORMAT_VERSION, blocked_conv2d, blocked_conv2d_scratch_len, blocked_pack_weights,
-    blocked_pack_weights_len, blocked_supported, reorder_from_blocked, reorder_to_blocked,
+    BLOCK, BLOCKED_FORMAT_VERSION, STEM_MAX_CHANNELS, blocked_conv2d, blocked_conv2d_scratch_len, blocked_pack_weights,
+    blocked_pack_weights_len, blocked_reads_nchw, blocked_supported, reorder_from_blocked, reorder_to_blocked,
 };
 pub use conv::{Conv2d, GeometryError, conv_pack_weights, conv_pack_weights_len, conv2d, conv2d_scratch_len};
 pub use conv_transpose::{

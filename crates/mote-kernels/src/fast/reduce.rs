@@ -18,7 +18,7 @@ impl SimdOp for Middle<'_> {
     type Output = ();
     #[inline(always)]
     fn run<S: Simd>(self, s: S) {
-        if self.dims[2] % S::LANES == 0 {
+        if self.dims[2].is_multiple_of(S::LANES) {
             columns(s, self.mean, self.x, self.dims, self.y);
         } else {
             columns(Scalar, self.mean, self.x, self.dims, self.y);

@@ -3,7 +3,8 @@
 //! `Reorder` converts between `[N, C, H, W]` and that layout.
 //!
 //! ConvBlocked attributes: the Conv words (`group, 2, kernel[2], strides[2], dilations[2],
-//! pads_begin[2], act(3)`); `x [N, C/8, H, W, 8]`, `w` packed by
+//! pads_begin[2], act(3)`); `x [N, C/8, H, W, 8]` (a stem convolution, group 1 with at most 4
+//! input channels, reads `x [N, C, H, W]` instead: the rank says which), `w` packed by
 //! `fast::blocked_pack_weights` (`Layout::Packed`, `layout_param = BLOCKED_FORMAT_VERSION`,
 //! logical dims `[M, C/group, kh, kw]`), bias `[M]` optional, `y [N, M/8, OH, OW, 8]`.
 //! Reorder attributes: `[direction]`, 0 = to the blocked layout, 1 = back.
@@ -30,6 +31,14 @@ fn blocked_dims(t: &TensorRef<'_>) -> Result<[usize; 4], StepFault> {
     Ok([d[0] as usize, c, d[2] as usize, d[3] as usize])
 }
 
+/// Dims of an NCHW f32 tensor.
+fn nchw_dims(t: &TensorRef<'_>) -> Result<[usize; 4], StepFault> {
+    want(t, DType::F32)?;
+    want_numel(t, t.numel())?;
+    let d = t.dims();
+    Ok([d[0] as usize, d[1] as usize, d[2] as usize, d[3] as usize])
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct ConvBlocked {
     g: Conv2d,
@@ -44,7 +53,9 @@ impl ConvBlocked {
             return Err(StepFault::Attrs);
         }
         let (x, w, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        let ([n, c, h, iw], [yn, m, oh, ow]) = (blocked_dims(x)?, blocked_dims(y)?);
+        let nchw = x.rank == 4;
+        let xd = if nchw { nchw_dims(x)? } else { blocked_dims(x)? };
+        let ([n, c, h, iw], [yn, m, oh, ow]) = (xd, blocked_dims(y)?);
         let g = Conv2d {
             batch: n,
             in_channels: c,
@@ -57,7 +68,7 @@ impl ConvBlocked {
             dilations: [sp.dilations[1], sp.dilations[2]],
             pads: [sp.pads[1] as usize, sp.pads[2] as usize],
         };
-        if yn != n || !fast::blocked_supported(&g) {
+        if yn != n || !fast::blocked_supported(&g) || fast::blocked_reads_nchw(&g) != nchw {
             return Err(StepFault::Shape);
         }
         want(w, DType::F32)?;

@@ -263,7 +263,8 @@ pub fn blocked_conv2d_par(
     use crate::fast::{BLOCK, NR, blocked_conv2d, blocked_conv2d_scratch_len, blocked_supported};
     let work = g.batch.saturating_mul(g.out_channels).saturating_mul(g.out_plane()).saturating_mul(g.k());
     let dw = g.is_depthwise();
-    // Units: channel blocks of all images (depthwise), 16-channel output panels (pointwise).
+    // Units: channel blocks of all images (depthwise), 16-channel output panels (pointwise,
+    // stem).
     let units = if dw { g.batch * g.in_channels / BLOCK } else { g.out_channels.div_ceil(NR) };
     let tasks = task_count(par, units, work);
     if tasks <= 1 || !blocked_supported(g) || (!dw && g.batch != 1) {
@@ -302,7 +303,12 @@ pub fn blocked_conv2d_par(
             // SAFETY: output channel blocks `m0 / 8..m1 / 8` of the single image; disjoint
             // between tasks.
             let yt = unsafe { out.part(m0 * op..m1 * op) };
-            let ws = &w[m0 * g.in_channels..];
+            // Packed-B panels (pointwise) or `[M / 8, C, kh, kw, 8]` (stem).
+            let ws = if crate::fast::blocked_reads_nchw(g) {
+                &w[m0 * g.in_channels * taps..]
+            } else {
+                &w[m0 * g.in_channels..]
+            };
             blocked_conv2d(cpu, &sub, x, ws, bias.map(|v| &v[m0..m1]), act, yt, s);
         }
     });

@@ -6,7 +6,7 @@ use super::conv::{ConvCase, out_len, reference};
 use super::util::{activation, assert_close, values};
 use crate::fast::{
     Activation, BLOCK, Conv2d, Cpu, blocked_conv2d, blocked_conv2d_scratch_len, blocked_pack_weights,
-    blocked_pack_weights_len, blocked_supported, reorder_from_blocked, reorder_to_blocked,
+    blocked_pack_weights_len, blocked_reads_nchw, blocked_supported, reorder_from_blocked, reorder_to_blocked,
 };
 
 /// Runs `c` in the blocked layout on every ISA (input reordered in, output reordered out) and
@@ -20,7 +20,11 @@ fn run_case(c: ConvCase) {
     let bias = values(c.seed ^ 2, g.out_channels);
     let (want, scale) = reference(&c, &x, &w, &bias);
     let mut xb = vec![f32::NAN; x.len()];
-    reorder_to_blocked(g.batch, g.in_channels, ip, &x, &mut xb);
+    if blocked_reads_nchw(g) {
+        xb.copy_from_slice(&x);
+    } else {
+        reorder_to_blocked(g.batch, g.in_channels, ip, &x, &mut xb);
+    }
     let mut wp = vec![f32::NAN; blocked_pack_weights_len(g)];
     blocked_pack_weights(g, &w, &mut wp);
     let rtol = 2.5e-7 * (g.k() as f32 + 4.0);
@@ -63,6 +67,22 @@ fn geometry(
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn blocked_stem_from_nchw_matches_reference(
+        (n, c, mb, h, w) in (1usize..=2, 1usize..=4, 1usize..=3, 1usize..=12, 1usize..=40),
+        (kh, kw, sh, sw) in (1usize..=5, 1usize..=7, 1usize..=3, 1usize..=3),
+        (dh, dw, ph, pw) in (1usize..=2, 1usize..=2, 0usize..=3, 0usize..=3),
+        (eh, ew) in (0usize..=3, 0usize..=3),
+        bias in any::<bool>(),
+        act in activation(),
+        seed in any::<u64>(),
+    ) {
+        if let Some(g) = geometry(n, c, mb * BLOCK, 1, [h, w], [kh, kw], [sh, sw], [dh, dw], [ph, pw], [eh, ew]) {
+            prop_assert!(blocked_reads_nchw(&g));
+            run_case(ConvCase { g, bias, act, seed });
+        }
+    }
+
     #[test]
     fn blocked_depthwise_matches_reference(
         (n, cb, h, w) in (1usize..=2, 1usize..=3, 1usize..=12, 1usize..=40),
