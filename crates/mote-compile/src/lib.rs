@@ -119,6 +119,11 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         | mote_opt::OptError::Bind { .. } => CompileError::Interface(e.to_string()),
         e => CompileError::Infer(e.to_string()),
     })?;
+    // FlexAttention becomes primitive ops once shapes are static; its modifier graphs then fold.
+    if lower::flex::expand(&mut graph) > 0 {
+        mote_opt::optimize(&mut graph, &mote_opt::Options::default())
+            .map_err(|e| CompileError::Infer(e.to_string()))?;
+    }
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
     let mut l = lower::Lowerer::new(&graph, known, !opts.nchw_only);

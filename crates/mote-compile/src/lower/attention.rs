@@ -10,6 +10,7 @@ use mote_ir::ops::elementwise::Unary;
 use mote_rt::ops::{Act, BinaryCode, UnaryCode, encode};
 
 use super::elementwise::{contiguous, emit_binary};
+use super::sequence;
 use super::shape::copy;
 use super::{Lowerer, R, bail};
 
@@ -34,6 +35,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &AttentionOp) -> R<()> {
             let y = l.output(n, 0)?;
             emit_binary(l, BinaryCode::Mul, s, b, y, Act::NONE, &n.name)
         }
+        AttentionOp::LinearAttention { q_num_heads, kv_num_heads, scale, rule } => {
+            sequence::linear_attention(l, n, *q_num_heads, *kv_num_heads, *scale, *rule)
+        }
+        AttentionOp::CausalConvWithState { silu } => sequence::causal_conv(l, n, *silu),
         _ => bail!("{} is not supported by the compiled path yet", n.op.name()),
     }
 }

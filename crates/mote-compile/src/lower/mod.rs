@@ -6,6 +6,7 @@
 
 mod attention;
 mod elementwise;
+pub(crate) mod flex;
 mod fuse;
 mod index;
 mod layout;
@@ -16,6 +17,7 @@ mod norm;
 mod rearrange;
 mod recurrent;
 mod select;
+mod sequence;
 mod shape;
 mod widen;
 

@@ -365,3 +365,18 @@ pub fn max_pool_indices(
     w.bool(col_major);
     w.0
 }
+
+/// LinearAttention (see `ops/linear_attention.rs`): `dims = [b, t, hq, hk, dk, dv]`; `decay` 0
+/// (none), 1 (per head) or 2 (per key); `beta` 0 (none), 1 (one per step) or 2 (per head).
+pub fn linear_attention(dims: [usize; 6], decay: u32, beta: u32, scale: f32) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&dims).u32(decay).u32(beta).f32(scale);
+    w.0
+}
+
+/// CausalConvWithState over `[b, c, l]` with kernel size `k` (see `ops/causal_conv.rs`).
+pub fn causal_conv(b: usize, c: usize, l: usize, k: usize, silu: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&[b, c, l, k]).bool(silu);
+    w.0
+}
