@@ -93,9 +93,19 @@ fn attention(l: &mut Lowerer<'_>, n: &Node, a: &AttentionAttrs) -> R<()> {
             bail!("Attention on {} is not supported by the compiled path (f32 only)", l.p.tensors[t].dtype);
         }
     }
-    if !matches!(a.softmax_precision, None | Some(DType::F32)) {
-        bail!("Attention with a softmax_precision other than float32 is not supported by the compiled path");
-    }
+    // f16/bf16 models arrive here widened to f32 (`widen`); without `softmax_precision` their
+    // softmax runs in the model's type, which the step models by rounding.
+    let declared = l.g.value(l.in_value(n, 0)?).ty.clone();
+    let model_dtype = match declared {
+        mote_ir::ValueType::Tensor(t) => t.dtype,
+        _ => None,
+    };
+    let softmax_round = match a.softmax_precision.or(model_dtype) {
+        Some(DType::F32) | None => 0,
+        Some(DType::F16) => 1,
+        Some(DType::BF16) => 2,
+        Some(d) => bail!("Attention with softmax_precision {d} is not supported by the compiled path"),
+    };
     let three_d = l.p.tensors[q].dims.len() == 3;
     let q4 = heads(l, q, a.q_num_heads, "Q", &n.name)?;
     let [b, hq, sq, dk] = dims4(&l.p.tensors[q4].dims)?;
@@ -186,6 +196,7 @@ fn attention(l: &mut Lowerer<'_>, n: &Node, a: &AttentionAttrs) -> R<()> {
         sqrt_scale: scale.sqrt() as f32,
         softcap: a.softcap,
         qk_mode: a.qk_matmul_output_mode,
+        softmax_round,
     };
     let ins = vec![Some(q4), Some(kv4[0]), Some(kv4[1]), mask, nonpad];
     l.p.step(OpCode::Attention, ins, outs, encode::attention(&attrs), &n.name);

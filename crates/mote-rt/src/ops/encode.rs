@@ -262,12 +262,18 @@ pub struct AttentionAttrs {
     pub softcap: f32,
     /// What the QK output holds: 0 raw, 1 softcapped, 2 plus mask, 3 probabilities.
     pub qk_mode: u8,
+    /// The softmax rounded to a lower precision: 0 none, 1 f16, 2 bf16 (written only when set,
+    /// so files without it keep their 7 words).
+    pub softmax_round: u8,
 }
 
 pub fn attention(a: &AttentionAttrs) -> Vec<u32> {
     let mut w = WordsOut::default();
     w.usize(a.past).bool(a.causal).i32(a.left_window).i32(a.right_window);
     w.f32(a.sqrt_scale).f32(a.softcap).u32(a.qk_mode as u32);
+    if a.softmax_round != 0 {
+        w.u32(a.softmax_round as u32);
+    }
     w.0
 }
 
