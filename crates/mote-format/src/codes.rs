@@ -153,6 +153,10 @@ codes! {
         LinearAttention = 57,
         /// Depthwise causal 1-D convolution with a carried state, optionally followed by SiLU.
         CausalConvWithState = 58,
+        /// Discrete Fourier transform along one axis (forward, inverse, one-sided, irfft).
+        Dft = 59,
+        /// Short-time Fourier transform of framed, windowed signals.
+        Stft = 60,
     }
 }
 

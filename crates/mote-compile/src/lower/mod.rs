@@ -19,6 +19,7 @@ mod recurrent;
 mod select;
 mod sequence;
 mod shape;
+mod signal;
 mod widen;
 
 use std::collections::{HashMap, HashSet};
@@ -184,6 +185,7 @@ impl<'g> Lowerer<'g> {
             }
             Op::Attention(op) => attention::lower(self, n, op),
             Op::Loss(op) => loss::lower(self, n, op),
+            Op::Signal(op) => signal::lower(self, n, op),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

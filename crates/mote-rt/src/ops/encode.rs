@@ -386,3 +386,17 @@ pub fn causal_conv(b: usize, c: usize, l: usize, k: usize, silu: bool) -> Vec<u3
     w.usizes(&[b, c, l, k]).bool(silu);
     w.0
 }
+
+/// DFT along the middle axis of `[outer, len, inner, ch]` with length `n` (see `ops/signal.rs`).
+pub fn dft(outer: usize, len: usize, inner: usize, ch: usize, n: usize, onesided: bool, inverse: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&[outer, len, inner, ch, n]).bool(onesided).bool(inverse);
+    w.0
+}
+
+/// STFT of `[batch, len, ch]` in frames of `fl` every `step` samples (see `ops/signal.rs`).
+pub fn stft(batch: usize, len: usize, ch: usize, step: usize, fl: usize, onesided: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&[batch, len, ch, step, fl]).bool(onesided);
+    w.0
+}

@@ -30,6 +30,7 @@ mod rnn;
 mod rotary;
 mod scalar;
 mod scan;
+mod signal;
 mod softmax;
 mod strided;
 mod unary;
@@ -175,6 +176,8 @@ pub enum Step {
     MaxPoolIndices(argpool::MaxPoolIndices),
     LinearAttention(linear_attention::LinearAttention),
     CausalConv(causal_conv::CausalConv),
+    Dft(signal::Dft),
+    Stft(signal::Stft),
 }
 
 impl Step {
@@ -220,6 +223,8 @@ impl Step {
             OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
             OpCode::LinearAttention => Step::LinearAttention(linear_attention::LinearAttention::decode(step, io)?),
             OpCode::CausalConvWithState => Step::CausalConv(causal_conv::CausalConv::decode(step, io)?),
+            OpCode::Dft => Step::Dft(signal::Dft::decode(step, io)?),
+            OpCode::Stft => Step::Stft(signal::Stft::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -241,6 +246,8 @@ impl Step {
             Step::Recurrent(r) => r.scratch_bytes(),
             Step::LinearAttention(a) => a.scratch_bytes(),
             Step::CausalConv(c) => c.scratch_bytes(),
+            Step::Dft(d) => d.scratch_bytes(),
+            Step::Stft(s) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -269,6 +276,8 @@ impl Step {
             Step::Recurrent(r) => r.macs(),
             Step::LinearAttention(a) => a.macs(),
             Step::CausalConv(c) => c.macs(),
+            Step::Dft(d) => d.macs(),
+            Step::Stft(s) => s.macs(),
             _ => 0,
         }
     }
@@ -322,6 +331,8 @@ impl Step {
             Step::MaxPoolIndices(s) => s.run(mem, io),
             Step::LinearAttention(s) => s.run(mem, io, scratch),
             Step::CausalConv(s) => s.run(mem, io, scratch),
+            Step::Dft(s) => s.run(mem, io, scratch),
+            Step::Stft(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }
