@@ -56,7 +56,7 @@ pub fn linear_attention(
         <[usize; 3]>::try_from(dims(k)).map_err(|_| "key must be 3-D")?,
         <[usize; 3]>::try_from(dims(v)).map_err(|_| "value must be 3-D")?,
     );
-    if hq == 0 || hk == 0 || qh % hq != 0 || vh % hk != 0 || hq % hk != 0 {
+    if hq == 0 || hk == 0 || !qh.is_multiple_of(hq) || !vh.is_multiple_of(hk) || !hq.is_multiple_of(hk) {
         bail!("hidden sizes {qh}/{vh} do not split into {hq} query / {hk} key-value heads");
     }
     let (dk, dv) = (qh / hq, vh / hk);
