@@ -20,6 +20,7 @@ mod select;
 mod sequence;
 mod shape;
 mod signal;
+pub(crate) mod unroll;
 mod widen;
 
 use std::collections::{HashMap, HashSet};
