@@ -146,7 +146,7 @@ impl Emit<'_> {
 fn scan(g: &mut Graph, n: &Node, s: &ScanAttrs) -> Option<Vec<Node>> {
     let body = &*s.body;
     let m = s.num_scan_inputs;
-    let ins: Vec<ValueId> = n.inputs.iter().map(|i| *i).collect::<Option<Vec<_>>>()?;
+    let ins: Vec<ValueId> = n.inputs.iter().copied().collect::<Option<Vec<_>>>()?;
     let states = ins.len().checked_sub(m)?;
     let k = body.outputs.len().checked_sub(states)?;
     if body.inputs.len() != states + m || n.outputs.len() != states + k || m == 0 {
@@ -232,7 +232,7 @@ fn looped(g: &mut Graph, n: &Node, body: &Graph) -> Option<Vec<Node>> {
     if !passes || trips == 0 || trips.saturating_mul(body.nodes.len() + 2 * k + 2) > MAX_UNROLLED_NODES {
         return None;
     }
-    let mut carried: Vec<ValueId> = n.inputs[2..].iter().map(|i| *i).collect::<Option<Vec<_>>>()?;
+    let mut carried: Vec<ValueId> = n.inputs[2..].iter().copied().collect::<Option<Vec<_>>>()?;
     let mut e = Emit { g, out: Vec::new(), name: n.name.clone() };
     let shared = e.body_consts(body);
     let yes = e.konst("cond", Tensor::scalar(true));
