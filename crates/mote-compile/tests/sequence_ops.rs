@@ -119,3 +119,46 @@ fn scan_and_loop_with_static_trip_counts_unroll() {
     assert_eq!(got[2].as_tensor().unwrap().to_f64_vec().unwrap(), vec![12.0, -2.0]);
     assert_eq!(got[3].as_tensor().unwrap().to_f64_vec().unwrap(), vec![0.0, 1.0, 2.0]);
 }
+
+/// f16 Attention compiles through f32 with its softmax rounded to f16 as the interpreter
+/// computes it: the outputs are the interpreter's bit for bit (without the rounding word they
+/// differ in the last f16 bits).
+#[test]
+fn f16_attention_matches_the_interpreter_exactly() {
+    use mote_ir::ops::attention::{AttentionAttrs, AttentionOp};
+    use mote_ir::ops::elementwise::{ElementwiseOp, RoundMode};
+    use mote_ir::{DType, Graph, Op, TensorType, Value, ValueType};
+    let mut g = Graph::new("attention_f16");
+    let dims = [[1, 2, 5, 8], [1, 1, 7, 8], [1, 1, 7, 8]];
+    let mut halves = Vec::new();
+    for (i, d) in dims.iter().enumerate() {
+        let x = g.add_value(format!("x{i}"), ValueType::Tensor(TensorType::concrete(DType::F32, d)));
+        g.inputs.push(x);
+        let h = g.add_value(format!("h{i}"), ValueType::Unknown);
+        let cast = ElementwiseOp::Cast { to: DType::F16, saturate: true, round_mode: RoundMode::Up };
+        g.add_node(format!("cast{i}"), Op::Elementwise(cast), vec![Some(x)], vec![Some(h)]);
+        halves.push(Some(h));
+    }
+    let attrs = AttentionAttrs {
+        is_causal: false,
+        q_num_heads: None,
+        kv_num_heads: None,
+        scale: Some(2.0),
+        softcap: 0.0,
+        qk_matmul_output_mode: 3,
+        softmax_precision: None,
+        left_window: -1,
+        right_window: -1,
+    };
+    let (y, qk) = (g.add_value("y", ValueType::Unknown), g.add_value("qk", ValueType::Unknown));
+    g.add_node("attention", Op::Attention(AttentionOp::Attention(attrs)), halves, vec![Some(y), None, None, Some(qk)]);
+    g.outputs.extend([y, qk]);
+    let inputs: Vec<Value> = dims.iter().map(|d| Value::Tensor(common::input(d))).collect();
+    let want = mote_interp::run(&g, inputs.clone()).unwrap();
+    let got = host::compile_and_run(&g, &inputs, &Options::default()).unwrap();
+    for (w, o) in want.iter().zip(&got) {
+        let (w, o) = (w.as_tensor().unwrap(), o.as_tensor().unwrap());
+        assert_eq!((w.dtype(), w.shape()), (DType::F16, o.shape()));
+        assert_eq!(w.to_f64_vec().unwrap(), o.to_f64_vec().unwrap());
+    }
+}
