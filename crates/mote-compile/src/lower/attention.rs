@@ -39,6 +39,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &AttentionOp) -> R<()> {
             sequence::linear_attention(l, n, *q_num_heads, *kv_num_heads, *scale, *rule)
         }
         AttentionOp::CausalConvWithState { silu } => sequence::causal_conv(l, n, *silu),
+        // Expanded before lowering (`flex`) unless it does not fit.
+        AttentionOp::FlexAttention(_) => bail!(
+            "FlexAttention is compiled for 4-D f32/f16/bf16 inputs with static shapes and a float32 softmax (f64 MatMul and Softmax are not in the runtime)"
+        ),
         _ => bail!("{} is not supported by the compiled path yet", n.op.name()),
     }
 }
