@@ -119,6 +119,15 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         | mote_opt::OptError::Bind { .. } => CompileError::Interface(e.to_string()),
         e => CompileError::Infer(e.to_string()),
     })?;
+    // Once shapes are static, FlexAttention becomes primitive ops (its modifier graphs inlined)
+    // and Scan/Loop with static trip counts are unrolled; the result is optimized again.
+    for _ in 0..4 {
+        if lower::flex::expand(&mut graph) + lower::unroll::unroll(&mut graph) == 0 {
+            break;
+        }
+        mote_opt::optimize(&mut graph, &mote_opt::Options::default())
+            .map_err(|e| CompileError::Infer(e.to_string()))?;
+    }
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
     let mut l = lower::Lowerer::new(&graph, known, !opts.nchw_only);

@@ -171,3 +171,9 @@ fn mutated_select_model_never_panics() {
     let c = compile(common::select_graph(), &Options::default()).unwrap();
     hammer("select", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
 }
+
+#[test]
+fn mutated_sequence_model_never_panics() {
+    let c = compile(common::sequence_graph(), &Options::default()).unwrap();
+    hammer("sequence", &c.bytes, 3000, 0x6a09_e667_f3bc_c908);
+}

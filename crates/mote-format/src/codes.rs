@@ -149,6 +149,14 @@ codes! {
         Lrn = 46,
         /// Max pooling with the flat index of each maximum.
         MaxPoolIndices = 47,
+        /// Recurrent linear attention with a carried state (linear, gated, delta, gated delta).
+        LinearAttention = 57,
+        /// Depthwise causal 1-D convolution with a carried state, optionally followed by SiLU.
+        CausalConvWithState = 58,
+        /// Discrete Fourier transform along one axis (forward, inverse, one-sided, irfft).
+        Dft = 59,
+        /// Short-time Fourier transform of framed, windowed signals.
+        Stft = 60,
     }
 }
 

@@ -10,6 +10,7 @@ use mote_ir::ops::elementwise::Unary;
 use mote_rt::ops::{Act, BinaryCode, UnaryCode, encode};
 
 use super::elementwise::{contiguous, emit_binary};
+use super::sequence;
 use super::shape::copy;
 use super::{Lowerer, R, bail};
 
@@ -34,6 +35,14 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &AttentionOp) -> R<()> {
             let y = l.output(n, 0)?;
             emit_binary(l, BinaryCode::Mul, s, b, y, Act::NONE, &n.name)
         }
+        AttentionOp::LinearAttention { q_num_heads, kv_num_heads, scale, rule } => {
+            sequence::linear_attention(l, n, *q_num_heads, *kv_num_heads, *scale, *rule)
+        }
+        AttentionOp::CausalConvWithState { silu } => sequence::causal_conv(l, n, *silu),
+        // Expanded before lowering (`flex`) unless it does not fit.
+        AttentionOp::FlexAttention(_) => bail!(
+            "FlexAttention is compiled for 4-D f32/f16/bf16 inputs with static shapes and a float32 softmax (f64 MatMul and Softmax are not in the runtime)"
+        ),
         _ => bail!("{} is not supported by the compiled path yet", n.op.name()),
     }
 }
@@ -88,9 +97,19 @@ fn attention(l: &mut Lowerer<'_>, n: &Node, a: &AttentionAttrs) -> R<()> {
             bail!("Attention on {} is not supported by the compiled path (f32 only)", l.p.tensors[t].dtype);
         }
     }
-    if !matches!(a.softmax_precision, None | Some(DType::F32)) {
-        bail!("Attention with a softmax_precision other than float32 is not supported by the compiled path");
-    }
+    // f16/bf16 models arrive here widened to f32 (`widen`); without `softmax_precision` their
+    // softmax runs in the model's type, which the step models by rounding.
+    let declared = l.g.value(l.in_value(n, 0)?).ty.clone();
+    let model_dtype = match declared {
+        mote_ir::ValueType::Tensor(t) => t.dtype,
+        _ => None,
+    };
+    let softmax_round = match a.softmax_precision.or(model_dtype) {
+        Some(DType::F32) | None => 0,
+        Some(DType::F16) => 1,
+        Some(DType::BF16) => 2,
+        Some(d) => bail!("Attention with softmax_precision {d} is not supported by the compiled path"),
+    };
     let three_d = l.p.tensors[q].dims.len() == 3;
     let q4 = heads(l, q, a.q_num_heads, "Q", &n.name)?;
     let [b, hq, sq, dk] = dims4(&l.p.tensors[q4].dims)?;
@@ -181,6 +200,7 @@ fn attention(l: &mut Lowerer<'_>, n: &Node, a: &AttentionAttrs) -> R<()> {
         sqrt_scale: scale.sqrt() as f32,
         softcap: a.softcap,
         qk_mode: a.qk_matmul_output_mode,
+        softmax_round,
     };
     let ins = vec![Some(q4), Some(kv4[0]), Some(kv4[1]), mask, nonpad];
     l.p.step(OpCode::Attention, ins, outs, encode::attention(&attrs), &n.name);

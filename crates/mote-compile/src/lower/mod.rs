@@ -6,6 +6,7 @@
 
 mod attention;
 mod elementwise;
+pub(crate) mod flex;
 mod fuse;
 mod index;
 mod layout;
@@ -16,7 +17,10 @@ mod norm;
 mod rearrange;
 mod recurrent;
 mod select;
+mod sequence;
 mod shape;
+mod signal;
+pub(crate) mod unroll;
 mod widen;
 
 use std::collections::{HashMap, HashSet};
@@ -182,6 +186,7 @@ impl<'g> Lowerer<'g> {
             }
             Op::Attention(op) => attention::lower(self, n, op),
             Op::Loss(op) => loss::lower(self, n, op),
+            Op::Signal(op) => signal::lower(self, n, op),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

@@ -1,9 +1,10 @@
 //! Ops the runtime computes only in f32, lowered for other element types as Cast -> the f32
 //! op -> Cast back:
 //!
-//! - f16/bf16 arithmetic (element-wise, reductions, nn, image and recurrent ops): the
-//!   interpreter widens these to f32, computes and rounds once, so the compiled result is the
-//!   same;
+//! - f16/bf16 arithmetic (element-wise, reductions, nn, image and recurrent ops, Attention,
+//!   LinearAttention, CausalConvWithState): the interpreter widens these to f32, computes and
+//!   rounds once, so the compiled result is the same (Attention's softmax in the model's type is
+//!   modelled by the step's rounding word);
 //! - selection ops (ReduceMax/ReduceMin, MaxPool, GlobalMaxPool) on bool and the integer types
 //!   up to 16 bits, which f32 represents exactly, so the result is exact.
 //!
@@ -13,6 +14,7 @@
 use mote_core::DType;
 use mote_core::lowp::RoundMode;
 use mote_format::OpCode;
+use mote_ir::ops::attention::AttentionOp;
 use mote_ir::ops::elementwise::ElementwiseOp;
 use mote_ir::ops::nn::{GlobalPool, NnOp, PoolKind};
 use mote_ir::ops::reduce::{ReduceOp, Reduction};
@@ -42,6 +44,14 @@ fn computes_in_f32(op: &Op) -> bool {
             !matches!(e, ElementwiseOp::Cast { .. } | ElementwiseOp::CastLike { .. } | ElementwiseOp::Where)
         }
         Op::Reduce(_) | Op::Nn(_) | Op::Image(_) | Op::Rnn(_) => true,
+        Op::Attention(a) => {
+            matches!(
+                a,
+                AttentionOp::Attention(_)
+                    | AttentionOp::LinearAttention { .. }
+                    | AttentionOp::CausalConvWithState { .. }
+            )
+        }
         _ => false,
     }
 }

@@ -457,3 +457,118 @@ pub fn select_inputs() -> Vec<mote_ir::Value> {
         mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 1, 3, 3], (0..18).map(|i| i as f32 + 10.0).collect()).unwrap()),
     ]
 }
+
+/// Streaming sequence-model and signal ops: gated-delta LinearAttention (4 query heads over 2
+/// key/value heads, run-time past state, per-key decay, per-head beta), CausalConvWithState (bias,
+/// run-time past state, SiLU), FlexAttention (grouped heads, scale, a `score_mod` graph adding
+/// `0.25 * scores` and a constant), DFT of a real signal (length 8: the FFT) followed by an
+/// irfft of length 6 (the naive DFT), and STFT (frame 8, step 3, Hann window).
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn sequence_graph() -> Graph {
+    use mote_ir::ops::attention::{AttentionOp, FlexAttrs, UpdateRule};
+    use mote_ir::ops::signal::SignalOp;
+    let mut g = Graph::new("sequence");
+    let t = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
+    let v = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let names: [(&str, &[usize]); 13] = [
+        ("q", &[2, 3, 16]),
+        ("k", &[2, 3, 8]),
+        ("v", &[2, 3, 6]),
+        ("state", &[2, 2, 4, 3]),
+        ("decay", &[2, 3, 8]),
+        ("beta", &[2, 3, 2]),
+        ("x", &[2, 3, 5]),
+        ("conv_state", &[2, 3, 2]),
+        ("fq", &[1, 4, 3, 4]),
+        ("fk", &[1, 2, 5, 4]),
+        ("fv", &[1, 2, 5, 3]),
+        ("sig", &[2, 8, 3, 1]),
+        ("audio", &[1, 20, 1]),
+    ];
+    let ins: Vec<_> = names.iter().map(|(n, d)| g.add_value(*n, t(d))).collect();
+    g.inputs.extend(&ins);
+    let [q, k, vv, state, decay, beta, x, conv_state, fq, fk, fv, sig, audio] = ins[..] else { unreachable!() };
+
+    let (y, present) = (v(&mut g, "la_y"), v(&mut g, "la_state"));
+    let la =
+        AttentionOp::LinearAttention { q_num_heads: 4, kv_num_heads: 2, scale: None, rule: UpdateRule::GatedDelta };
+    let la_in = vec![Some(q), Some(k), Some(vv), Some(state), Some(decay), Some(beta)];
+    g.add_node("linear_attention", Op::Attention(la), la_in, vec![Some(y), Some(present)]);
+
+    let w = g.add_const("conv_w", Tensor::from_vec(vec![3, 1, 3], seq(9, 1.0)).unwrap());
+    let b = g.add_const("conv_b", Tensor::from_vec(vec![3], seq(3, 0.5)).unwrap());
+    let (cy, cs) = (v(&mut g, "conv_y"), v(&mut g, "conv_state_out"));
+    let cc = AttentionOp::CausalConvWithState { silu: true };
+    g.add_node(
+        "causal_conv",
+        Op::Attention(cc),
+        vec![Some(x), Some(w), Some(b), Some(conv_state)],
+        vec![Some(cy), Some(cs)],
+    );
+
+    let mut m = Graph::new("score_mod");
+    let s = m.add_value("s", t(&[1, 4, 3, 5]));
+    m.inputs.push(s);
+    let quarter = m.add_const("quarter", Tensor::scalar(0.25f32));
+    let shift = m.add_const("shift", Tensor::scalar(-0.5f32));
+    let (sq, out) = (m.add_value("sq", ValueType::Unknown), m.add_value("out", ValueType::Unknown));
+    m.add_node(
+        "mul",
+        Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)),
+        vec![Some(s), Some(quarter)],
+        vec![Some(sq)],
+    );
+    m.add_node(
+        "add",
+        Op::Elementwise(ElementwiseOp::Binary(Binary::Add)),
+        vec![Some(sq), Some(shift)],
+        vec![Some(out)],
+    );
+    m.outputs.push(out);
+    let flex = FlexAttrs { scale: Some(0.3), softmax_precision: None, score_mod: Some(m), prob_mod: None };
+    let fy = v(&mut g, "flex_y");
+    g.add_node(
+        "flex",
+        Op::Attention(AttentionOp::FlexAttention(Box::new(flex))),
+        vec![Some(fq), Some(fk), Some(fv)],
+        vec![Some(fy)],
+    );
+
+    let axis = g.add_const("axis", Tensor::scalar(1i64));
+    let spec = v(&mut g, "spectrum");
+    let dft = Op::Signal(SignalOp::Dft { inverse: false, onesided: false });
+    g.add_node("dft", dft, vec![Some(sig), None, Some(axis)], vec![Some(spec)]);
+    let six = g.add_const("six", Tensor::scalar(6i64));
+    let back = v(&mut g, "irfft");
+    let irfft = Op::Signal(SignalOp::Dft { inverse: true, onesided: true });
+    g.add_node("irfft", irfft, vec![Some(spec), Some(six), Some(axis)], vec![Some(back)]);
+
+    let hann: Vec<f32> = (0..8).map(|i| (std::f32::consts::PI * i as f32 / 8.0).sin().powi(2)).collect();
+    let window = g.add_const("window", Tensor::from_vec(vec![8], hann).unwrap());
+    let step = g.add_const("step", Tensor::scalar(3i64));
+    let frames = v(&mut g, "stft");
+    let stft = Op::Signal(SignalOp::Stft { onesided: true });
+    g.add_node("stft", stft, vec![Some(audio), Some(step), Some(window)], vec![Some(frames)]);
+    g.outputs.extend([y, present, cy, cs, fy, spec, back, frames]);
+    g
+}
+
+/// Inputs of [`sequence_graph`] (decay is a log factor, kept negative).
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn sequence_inputs() -> Vec<mote_ir::Value> {
+    let g = sequence_graph();
+    g.inputs
+        .iter()
+        .map(|&id| {
+            let info = g.value(id);
+            let dims: Vec<usize> =
+                info.ty.as_tensor().unwrap().shape.as_ref().unwrap().iter().map(|d| d.known().unwrap()).collect();
+            let mut t = input(&dims);
+            if info.name == "decay" {
+                let neg: Vec<f32> = t.to_f32_vec().unwrap().iter().map(|x| -x.abs() - 0.05).collect();
+                t = Tensor::from_vec(dims, neg).unwrap();
+            }
+            mote_ir::Value::Tensor(t)
+        })
+        .collect()
+}

@@ -50,6 +50,7 @@ pub mod conv_transpose;
 pub mod cpu;
 pub mod depthwise;
 pub mod elementwise;
+pub mod fft;
 pub mod gemm;
 pub mod norm;
 pub mod par;

@@ -10,10 +10,12 @@
 //! `qk [b, hq, sq, total]`.
 //!
 //! Attributes: `[past, is_causal, left_window (i32, -1 unbounded), right_window (i32),
-//! sqrt_scale (f32: the square root of the scale, applied to Q and K), softcap (f32), qk_mode (0 raw, 1 softcapped, 2 plus mask, 3 probabilities)]`.
+//! sqrt_scale (f32: the square root of the scale, applied to Q and K), softcap (f32), qk_mode (0 raw, 1 softcapped, 2 plus mask, 3 probabilities),
+//! softmax_round? (0 none, 1 f16, 2 bf16: the softmax's inputs, exponentials, sum and quotients
+//! are rounded to that type, as a model of that type computes it; omitted means 0)]`.
 //! `past` is the query position offset (past sequence length) when `nonpad` is omitted.
 
-use mote_core::DType;
+use mote_core::{DType, bf16, f16};
 use mote_format::{StepRef, TensorRef};
 use mote_kernels::reference::attention::{HeadCfg, attention_head};
 
@@ -45,6 +47,7 @@ pub struct Attention {
     sqrt_scale: f32,
     softcap: f32,
     qk_mode: u8,
+    softmax_round: u8,
     mask: Option<(MaskKind, [usize; 4])>,
     nonpad_wide: Option<bool>,
 }
@@ -57,6 +60,14 @@ fn dims4(t: &TensorRef<'_>) -> Result<[usize; 4], StepFault> {
     Ok([d[0] as usize, d[1] as usize, d[2] as usize, d[3] as usize])
 }
 
+fn round_f16(x: f32) -> f32 {
+    f16::from_f32(x).to_f32()
+}
+
+fn round_bf16(x: f32) -> f32 {
+    bf16::from_f32(x).to_f32()
+}
+
 impl Attention {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Attention, StepFault> {
         io.arity(3, 5, io.n_out.clamp(1, 2))?;
@@ -66,6 +77,7 @@ impl Attention {
         let (left, right) = (w.i32()? as i64, w.i32()? as i64);
         let (sqrt_scale, softcap) = (w.f32()?, w.f32()?);
         let qk_mode = w.upto(3)? as u8;
+        let softmax_round = if step.attr_len() > 7 { w.upto(2)? as u8 } else { 0 };
         w.end()?;
         let (q, k, v, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
         for t in [q, k, v, y] {
@@ -130,6 +142,7 @@ impl Attention {
             sqrt_scale,
             softcap,
             qk_mode,
+            softmax_round,
             mask,
             nonpad_wide,
         })
@@ -182,7 +195,11 @@ impl Attention {
             sqrt_scale: self.sqrt_scale,
             softcap: self.softcap,
             qk_mode: self.qk_mode,
-            softmax_round: None,
+            softmax_round: match self.softmax_round {
+                1 => Some(round_f16),
+                2 => Some(round_bf16),
+                _ => None,
+            },
         };
         for bi in 0..b {
             let valid = match (io.opt(4), self.nonpad_wide) {

@@ -262,12 +262,18 @@ pub struct AttentionAttrs {
     pub softcap: f32,
     /// What the QK output holds: 0 raw, 1 softcapped, 2 plus mask, 3 probabilities.
     pub qk_mode: u8,
+    /// The softmax rounded to a lower precision: 0 none, 1 f16, 2 bf16 (written only when set,
+    /// so files without it keep their 7 words).
+    pub softmax_round: u8,
 }
 
 pub fn attention(a: &AttentionAttrs) -> Vec<u32> {
     let mut w = WordsOut::default();
     w.usize(a.past).bool(a.causal).i32(a.left_window).i32(a.right_window);
     w.f32(a.sqrt_scale).f32(a.softcap).u32(a.qk_mode as u32);
+    if a.softmax_round != 0 {
+        w.u32(a.softmax_round as u32);
+    }
     w.0
 }
 
@@ -363,5 +369,34 @@ pub fn max_pool_indices(
     strides(&mut w, pads_begin);
     strides(&mut w, pads_end);
     w.bool(col_major);
+    w.0
+}
+
+/// LinearAttention (see `ops/linear_attention.rs`): `dims = [b, t, hq, hk, dk, dv]`; `decay` 0
+/// (none), 1 (per head) or 2 (per key); `beta` 0 (none), 1 (one per step) or 2 (per head).
+pub fn linear_attention(dims: [usize; 6], decay: u32, beta: u32, scale: f32) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&dims).u32(decay).u32(beta).f32(scale);
+    w.0
+}
+
+/// CausalConvWithState over `[b, c, l]` with kernel size `k` (see `ops/causal_conv.rs`).
+pub fn causal_conv(b: usize, c: usize, l: usize, k: usize, silu: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&[b, c, l, k]).bool(silu);
+    w.0
+}
+
+/// DFT along the middle axis of `[outer, len, inner, ch]` with length `n` (see `ops/signal.rs`).
+pub fn dft(outer: usize, len: usize, inner: usize, ch: usize, n: usize, onesided: bool, inverse: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&[outer, len, inner, ch, n]).bool(onesided).bool(inverse);
+    w.0
+}
+
+/// STFT of `[batch, len, ch]` in frames of `fl` every `step` samples (see `ops/signal.rs`).
+pub fn stft(batch: usize, len: usize, ch: usize, step: usize, fl: usize, onesided: bool) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usizes(&[batch, len, ch, step, fl]).bool(onesided);
     w.0
 }

@@ -12,11 +12,13 @@ mod attention;
 mod binary;
 mod blocked;
 mod cast;
+mod causal_conv;
 mod conv;
 mod copy;
 mod gather;
 mod gemm;
 mod index;
+mod linear_attention;
 mod loss;
 mod norm;
 mod pool;
@@ -28,6 +30,7 @@ mod rnn;
 mod rotary;
 mod scalar;
 mod scan;
+mod signal;
 mod softmax;
 mod strided;
 mod unary;
@@ -171,6 +174,10 @@ pub enum Step {
     LpNorm(norm::LpNorm),
     Lrn(norm::Lrn),
     MaxPoolIndices(argpool::MaxPoolIndices),
+    LinearAttention(linear_attention::LinearAttention),
+    CausalConv(causal_conv::CausalConv),
+    Dft(signal::Dft),
+    Stft(signal::Stft),
 }
 
 impl Step {
@@ -214,6 +221,10 @@ impl Step {
             OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
             OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
             OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
+            OpCode::LinearAttention => Step::LinearAttention(linear_attention::LinearAttention::decode(step, io)?),
+            OpCode::CausalConvWithState => Step::CausalConv(causal_conv::CausalConv::decode(step, io)?),
+            OpCode::Dft => Step::Dft(signal::Dft::decode(step, io)?),
+            OpCode::Stft => Step::Stft(signal::Stft::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -233,6 +244,10 @@ impl Step {
             Step::TopK(t) => t.scratch_bytes(),
             Step::Attention(a) => a.scratch_bytes(),
             Step::Recurrent(r) => r.scratch_bytes(),
+            Step::LinearAttention(a) => a.scratch_bytes(),
+            Step::CausalConv(c) => c.scratch_bytes(),
+            Step::Dft(d) => d.scratch_bytes(),
+            Step::Stft(s) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -259,6 +274,10 @@ impl Step {
             Step::Lstm(l) => l.macs(),
             Step::Attention(a) => a.macs(),
             Step::Recurrent(r) => r.macs(),
+            Step::LinearAttention(a) => a.macs(),
+            Step::CausalConv(c) => c.macs(),
+            Step::Dft(d) => d.macs(),
+            Step::Stft(s) => s.macs(),
             _ => 0,
         }
     }
@@ -310,6 +329,10 @@ impl Step {
             Step::LpNorm(s) => s.run(mem, io),
             Step::Lrn(s) => s.run(mem, io),
             Step::MaxPoolIndices(s) => s.run(mem, io),
+            Step::LinearAttention(s) => s.run(mem, io, scratch),
+            Step::CausalConv(s) => s.run(mem, io, scratch),
+            Step::Dft(s) => s.run(mem, io, scratch),
+            Step::Stft(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }

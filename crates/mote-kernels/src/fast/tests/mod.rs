@@ -6,6 +6,7 @@ mod conv;
 mod conv_transpose;
 mod depthwise;
 mod elementwise;
+mod fft;
 mod gemm;
 mod norm;
 mod par;

@@ -1,0 +1,182 @@
+//! FlexAttention (`ai.onnx.preview`) expanded into primitive graph ops before lowering, with its
+//! `score_mod` / `prob_mod` subgraphs inlined, so the modifiers compile like any other ops:
+//!
+//! `scores = (Q * sqrt(scale)) @ (K * sqrt(scale))^T` (grouped query heads as a reshape of Q into
+//! `[B, Hk, G * L, E]`), rounded through the input type when it is f16/bf16, then `score_mod`,
+//! `Softmax` over the last axis, `prob_mod`, `@ V`, and a Cast back to the input type. Half
+//! precision inputs compute in f32 as the interpreter does. Nodes whose shapes are not static,
+//! f64 inputs and a softmax precision other than float32 stay as they are (the lowering then
+//! refuses them with the reason).
+
+use mote_core::DType;
+use mote_core::lowp::RoundMode;
+use mote_ir::ops::attention::{AttentionOp, FlexAttrs};
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp};
+use mote_ir::ops::nn::{NnOp, SoftmaxAttrs, SoftmaxKind};
+use mote_ir::ops::shape::ShapeOp;
+use mote_ir::{Graph, Node, Op, Tensor, TensorType, ValueId, ValueType};
+
+/// Expands every FlexAttention node of `g` that fits (see the module doc); returns how many.
+pub fn expand(g: &mut Graph) -> usize {
+    let nodes = std::mem::take(&mut g.nodes);
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut count = 0;
+    for n in nodes {
+        if let Op::Attention(AttentionOp::FlexAttention(f)) = &n.op
+            && let Some(new) = expand_node(g, &n, f)
+        {
+            out.extend(new);
+            count += 1;
+            continue;
+        }
+        out.push(n);
+    }
+    g.nodes = out;
+    count
+}
+
+/// Static dtype and shape of `v`.
+fn typed(g: &Graph, v: ValueId) -> Option<(DType, Vec<usize>)> {
+    let ValueType::Tensor(t) = &g.value(v).ty else { return None };
+    let dims = t.shape.as_ref()?.iter().map(|d| d.known()).collect::<Option<Vec<usize>>>()?;
+    Some((t.dtype?, dims))
+}
+
+/// Appends nodes to `out`, naming values after the expanded node.
+struct Builder<'a> {
+    g: &'a mut Graph,
+    out: Vec<Node>,
+    name: String,
+}
+
+impl Builder<'_> {
+    fn value(&mut self, what: &str) -> ValueId {
+        let name = format!("{}/{what}", self.name);
+        self.g.add_value(name, ValueType::Tensor(TensorType { dtype: None, shape: None }))
+    }
+
+    fn konst(&mut self, what: &str, t: Tensor) -> ValueId {
+        self.g.add_const(format!("{}/{what}", self.name), t)
+    }
+
+    fn node(&mut self, what: &str, op: Op, inputs: &[ValueId]) -> ValueId {
+        let y = self.value(what);
+        self.out.push(Node {
+            name: format!("{}/{what}", self.name),
+            op,
+            inputs: inputs.iter().map(|&v| Some(v)).collect(),
+            outputs: vec![Some(y)],
+        });
+        y
+    }
+
+    fn cast(&mut self, what: &str, x: ValueId, to: DType) -> ValueId {
+        let op = ElementwiseOp::Cast { to, saturate: true, round_mode: RoundMode::default() };
+        self.node(what, Op::Elementwise(op), &[x])
+    }
+
+    fn reshape(&mut self, what: &str, x: ValueId, dims: &[usize]) -> ValueId {
+        let shape = Tensor::from_vec(vec![dims.len()], dims.iter().map(|&d| d as i64).collect::<Vec<i64>>())
+            .expect("shape vector");
+        let s = self.konst(&format!("{what}_shape"), shape);
+        self.node(what, Op::Shape(ShapeOp::Reshape { allowzero: false }), &[x, s])
+    }
+
+    /// Inlines the one-input, one-output modifier graph `m` applied to `x`.
+    fn inline(&mut self, what: &str, m: &Graph, x: ValueId) -> Option<ValueId> {
+        if m.inputs.len() != 1 || m.outputs.len() != 1 {
+            return None;
+        }
+        let mut map: Vec<Option<ValueId>> = vec![None; m.values.len()];
+        map[m.inputs[0].index()] = Some(x);
+        for c in &m.outer_refs {
+            *map.get_mut(c.inner.index())? = Some(c.outer);
+        }
+        for (i, v) in m.values.iter().enumerate() {
+            if map[i].is_none() {
+                let name = format!("{}/{what}/{}", self.name, v.name);
+                let id = match &v.init {
+                    Some(t) => self.g.add_const(name, t.clone()),
+                    None => self.g.add_value(name, ValueType::Tensor(TensorType { dtype: None, shape: None })),
+                };
+                map[i] = Some(id);
+            }
+        }
+        let f = |v: ValueId| map.get(v.index()).copied().flatten();
+        for n in &m.nodes {
+            let mut n = n.clone();
+            n.name = format!("{}/{what}/{}", self.name, n.name);
+            for i in n.inputs.iter_mut().flatten() {
+                *i = f(*i)?;
+            }
+            for o in n.outputs.iter_mut().flatten() {
+                *o = f(*o)?;
+            }
+            for sub in n.op.subgraphs_mut() {
+                for c in &mut sub.outer_refs {
+                    c.outer = f(c.outer)?;
+                }
+            }
+            self.out.push(n);
+        }
+        f(m.outputs[0])
+    }
+}
+
+fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
+    let (q, k, v) = (n.input(0)?, n.input(1)?, n.input(2)?);
+    let y_out = n.outputs.first().copied().flatten()?;
+    let ((qt, qd), (kt, kd), (vt, vd)) = (typed(g, q)?, typed(g, k)?, typed(g, v)?);
+    let ([b, hq, l, e], [_, hk, s, _], [_, _, _, ev]) =
+        (<[usize; 4]>::try_from(qd).ok()?, <[usize; 4]>::try_from(kd).ok()?, <[usize; 4]>::try_from(vd).ok()?);
+    let floats = [DType::F32, DType::F16, DType::BF16];
+    if !floats.contains(&qt) || !floats.contains(&kt) || !floats.contains(&vt) {
+        return None;
+    }
+    if !matches!(f.softmax_precision, None | Some(DType::F32)) || hk == 0 || hq % hk != 0 {
+        return None;
+    }
+    let group = hq / hk;
+    let mut bld = Builder { g, out: Vec::new(), name: n.name.clone() };
+    let wide = |bld: &mut Builder<'_>, x: ValueId, t: DType, what: &str| {
+        if t == DType::F32 { x } else { bld.cast(what, x, DType::F32) }
+    };
+    let (q32, k32, v32) =
+        (wide(&mut bld, q, qt, "q_f32"), wide(&mut bld, k, kt, "k_f32"), wide(&mut bld, v, vt, "v_f32"));
+    let scale = f.scale.map_or(1.0 / (e as f64).sqrt(), |x| x as f64) as f32;
+    let ss = bld.konst("sqrt_scale", Tensor::scalar(scale.sqrt()));
+    let mul = Op::Elementwise(ElementwiseOp::Binary(Binary::Mul));
+    let qs = bld.node("q_scaled", mul.clone(), &[q32, ss]);
+    let ks = bld.node("k_scaled", mul, &[k32, ss]);
+    let kt_ = bld.node("k_t", Op::Shape(ShapeOp::Transpose { perm: Some(vec![0, 1, 3, 2]) }), &[ks]);
+    let qg = if group > 1 { bld.reshape("q_grouped", qs, &[b, hk, group * l, e]) } else { qs };
+    let mut sc = bld.node("scores", Op::Nn(NnOp::MatMul), &[qg, kt_]);
+    if group > 1 {
+        sc = bld.reshape("scores_heads", sc, &[b, hq, l, s]);
+    }
+    if qt != DType::F32 {
+        let r = bld.cast("scores_rounded", sc, qt);
+        sc = bld.cast("scores_f32", r, DType::F32);
+    }
+    if let Some(m) = &f.score_mod {
+        sc = bld.inline("score_mod", m, sc)?;
+    }
+    let softmax = SoftmaxAttrs { kind: SoftmaxKind::Softmax, axis: -1, coerce_2d: false };
+    let mut p = bld.node("probs", Op::Nn(NnOp::Softmax(softmax)), &[sc]);
+    if let Some(m) = &f.prob_mod {
+        p = bld.inline("prob_mod", m, p)?;
+    }
+    let pg = if group > 1 { bld.reshape("probs_grouped", p, &[b, hk, group * l, s]) } else { p };
+    let mut y = bld.node("y", Op::Nn(NnOp::MatMul), &[pg, v32]);
+    if group > 1 {
+        y = bld.reshape("y_heads", y, &[b, hq, l, ev]);
+    }
+    let last = if vt == DType::F32 {
+        Op::Shape(ShapeOp::Identity)
+    } else {
+        Op::Elementwise(ElementwiseOp::Cast { to: vt, saturate: true, round_mode: RoundMode::default() })
+    };
+    let mut out = std::mem::take(&mut bld.out);
+    out.push(Node { name: format!("{}/output", n.name), op: last, inputs: vec![Some(y)], outputs: vec![Some(y_out)] });
+    Some(out)
+}
