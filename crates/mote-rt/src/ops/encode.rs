@@ -365,3 +365,34 @@ pub fn max_pool_indices(
     w.bool(col_major);
     w.0
 }
+
+/// `LinearModel`: a classifier or regressor of `e` score rows over `c` features, `n` rows;
+/// `post` is the post-transform code (`ml::post::Post`).
+pub fn linear_model(classifier: bool, post: u32, n: usize, c: usize, e: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(classifier).u32(post).usize(n).usize(c).usize(e);
+    w.0
+}
+
+/// `Normalizer` (`norm` 0 max, 1 l1, 2 l2) of `n` rows of `c`.
+pub fn normalizer(norm: u32, n: usize, c: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(norm).usize(n).usize(c);
+    w.0
+}
+
+/// `TreeEnsemble` over `n` rows of `c` features with `k` targets (flags: `ml::tree`).
+#[allow(clippy::too_many_arguments)]
+pub fn tree_ensemble(
+    n: usize,
+    c: usize,
+    k: usize,
+    aggregate: u32,
+    post: u32,
+    flags: u32,
+    binary_class: usize,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(n).usize(c).usize(k).u32(aggregate).u32(post).u32(flags).usize(binary_class);
+    w.0
+}

@@ -18,6 +18,7 @@ mod gather;
 mod gemm;
 mod index;
 mod loss;
+pub mod ml;
 mod norm;
 mod pool;
 mod quant;
@@ -171,6 +172,9 @@ pub enum Step {
     LpNorm(norm::LpNorm),
     Lrn(norm::Lrn),
     MaxPoolIndices(argpool::MaxPoolIndices),
+    Linear(ml::linear::Linear),
+    Normalizer(ml::linear::Normalizer),
+    Tree(ml::tree::Tree),
 }
 
 impl Step {
@@ -214,10 +218,26 @@ impl Step {
             OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
             OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
             OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
+            OpCode::LinearModel => Step::Linear(ml::linear::Linear::decode(step, io)?),
+            OpCode::Normalizer => Step::Normalizer(ml::linear::Normalizer::decode(step, io)?),
+            OpCode::TreeEnsemble => Step::Tree(ml::tree::Tree::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
         })
+    }
+
+    /// Checks constant tables the kernel trusts (once, at load): Resize index tables and tree
+    /// ensemble structure.
+    pub fn check_constants(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
+        match self {
+            Step::Resize(r) => match io.input(1).ok().and_then(|t| model.weight_bytes(t)) {
+                Some(bytes) => r.check_indices(bytes),
+                None => Ok(()),
+            },
+            Step::Tree(t) => t.check_tables(model, io),
+            _ => Ok(()),
+        }
     }
 
     /// Scratch bytes the step needs (from the plan's scratch region).
@@ -233,6 +253,7 @@ impl Step {
             Step::TopK(t) => t.scratch_bytes(),
             Step::Attention(a) => a.scratch_bytes(),
             Step::Recurrent(r) => r.scratch_bytes(),
+            Step::Tree(t) => t.scratch_bytes(),
             _ => 0,
         }
     }
@@ -259,6 +280,7 @@ impl Step {
             Step::Lstm(l) => l.macs(),
             Step::Attention(a) => a.macs(),
             Step::Recurrent(r) => r.macs(),
+            Step::Linear(l) => l.macs(),
             _ => 0,
         }
     }
@@ -310,6 +332,9 @@ impl Step {
             Step::LpNorm(s) => s.run(mem, io),
             Step::Lrn(s) => s.run(mem, io),
             Step::MaxPoolIndices(s) => s.run(mem, io),
+            Step::Linear(s) => s.run(mem, io),
+            Step::Normalizer(s) => s.run(mem, io),
+            Step::Tree(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }
