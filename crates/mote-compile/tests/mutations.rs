@@ -171,3 +171,10 @@ fn mutated_select_model_never_panics() {
     let c = compile(common::select_graph(), &Options::default()).unwrap();
     hammer("select", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
 }
+
+#[test]
+fn mutated_ml_model_never_panics() {
+    // Tree links, feature ids, leaf ranges and class ids are weights the runtime checks at load.
+    let c = compile(common::ml::ml_graph(), &Options::default()).unwrap();
+    hammer("ml", &c.bytes, 4000, 0x6a09_e667_f3bc_c909);
+}

@@ -438,3 +438,5 @@ pub fn select_inputs() -> Vec<mote_ir::Value> {
         mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 1, 3, 3], (0..18).map(|i| i as f32 + 10.0).collect()).unwrap()),
     ]
 }
+
+pub mod ml;
