@@ -1,6 +1,8 @@
 //! Classic-ML ops (`ai.onnx.ml`): LinearClassifier / LinearRegressor (`LinearModel` steps),
 //! Normalizer, tree ensembles (`TreeEnsemble` steps with their structure as weight tables),
-//! Binarizer (a comparison and a Cast), ArrayFeatureExtractor (a Gather), and ZipMap, which
+//! Binarizer (a comparison and a Cast), ArrayFeatureExtractor (a Gather), Scaler (Sub and Mul
+//! in f64 between Casts, exactly the interpreter's arithmetic), Imputer (a comparison and a
+//! Where), FeatureVectorizer (Casts and strided copies into a zero-filled output), and ZipMap, which
 //! emits nothing: its output is the score tensor itself, marked in the file's output signature
 //! so the host presents it as the sequence of maps (see `docs/FORMAT.md`, SIGNATURE).
 
@@ -10,11 +12,13 @@ use mote_core::DType;
 use mote_core::lowp::RoundMode;
 use mote_format::{OpCode, OutputKind};
 use mote_ir::Node;
-use mote_ir::ops::ml::{Aggregate, Child, Labels, MlOp, PostTransform, Rule, Trees};
+use mote_ir::ops::ml::{Aggregate, Child, Imputed, Labels, MlOp, PostTransform, Rule, Trees};
 use mote_rt::ops::ml::tree::{BINARY, CLASSIFIER, LEAF, NODE_WORDS, WEIGHTS_POSITIVE};
 use mote_rt::ops::{Act, BinaryCode, encode};
 
 use super::elementwise::emit_binary;
+use super::elementwise::{broadcast_strides, contiguous};
+use super::shape::copy;
 use super::{Lowerer, R, bail};
 use crate::lir::Keys;
 
@@ -85,6 +89,11 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &MlOp) -> R<()> {
         MlOp::Trees(t) => trees(l, n, t),
         MlOp::Binarizer { threshold } => binarizer(l, n, *threshold),
         MlOp::ArrayFeatureExtractor => array_feature_extractor(l, n),
+        MlOp::Scaler { offset, scale } => scaler(l, n, offset, scale),
+        MlOp::Imputer { imputed, replaced_float, replaced_int } => {
+            imputer(l, n, imputed, *replaced_float, *replaced_int)
+        }
+        MlOp::FeatureVectorizer { dims } => feature_vectorizer(l, n, dims),
         other => bail!("{} is not supported by the compiled path yet", mote_ir::ops::OpFamily::name(other)),
     }
 }
@@ -376,5 +385,136 @@ fn trees(l: &mut Lowerer<'_>, n: &Node, t: &Trees) -> R<()> {
     let scores = output_or_temp(l, n, 1, DType::F32, vec![rows, k])?;
     let attrs = encode::tree_ensemble(rows, f, k, aggregate, post_code(t.post), flags, binary_class);
     l.p.step(OpCode::TreeEnsemble, inputs, vec![label, scores], attrs, &n.name);
+    Ok(())
+}
+
+/// A Cast of tensor `x` to `to` (a new arena tensor; `x` itself when it already is).
+fn cast_to(l: &mut Lowerer<'_>, n: &Node, x: usize, to: DType) -> usize {
+    if l.p.tensors[x].dtype == to {
+        return x;
+    }
+    let dims = l.p.tensors[x].dims.clone();
+    let t = l.p.arena(to, dims, format!("{}_{to}", n.name));
+    l.p.step(OpCode::Cast, vec![Some(x)], vec![t], encode::cast(true, RoundMode::default()), &n.name);
+    t
+}
+
+/// A per-feature constant (`[c]`, or one value for all) as a weight broadcasting over `[.., c]`.
+fn per_feature<T: Copy>(v: &[T], c: usize, what: &str, n: &Node) -> R<Vec<T>> {
+    match v.len() {
+        1 => Ok(vec![v[0]]),
+        len if len == c => Ok(v.to_vec()),
+        len => bail!("{} {what} has {len} values for {c} features", n.op.name()),
+    }
+}
+
+/// Scaler: `y = f32((f64(x) - offset) * scale)`.
+fn scaler(l: &mut Lowerer<'_>, n: &Node, offset: &[f32], scale: &[f32]) -> R<()> {
+    let (x, _, c) = features(l, n)?;
+    let dims = l.p.tensors[x].dims.clone();
+    let as_f64 = |v: Vec<f32>| -> Vec<u8> { v.iter().flat_map(|&f| (f as f64).to_le_bytes()).collect() };
+    let off = per_feature(offset, c, "offset", n)?;
+    let sc = per_feature(scale, c, "scale", n)?;
+    let off = l.p.weight(DType::F64, vec![off.len()], as_f64(off), format!("{}_offset", n.name));
+    let sc = l.p.weight(DType::F64, vec![sc.len()], as_f64(sc), format!("{}_scale", n.name));
+    let wide = cast_to(l, n, x, DType::F64);
+    let centered = l.p.arena(DType::F64, dims.clone(), format!("{}_centered", n.name));
+    emit_binary(l, BinaryCode::Sub, wide, off, centered, Act::NONE, &n.name)?;
+    let scaled = l.p.arena(DType::F64, dims, format!("{}_scaled", n.name));
+    emit_binary(l, BinaryCode::Mul, centered, sc, scaled, Act::NONE, &n.name)?;
+    let y = l.output(n, 0)?;
+    l.p.step(OpCode::Cast, vec![Some(scaled)], vec![y], encode::cast(true, RoundMode::default()), &n.name);
+    Ok(())
+}
+
+/// Imputer: `y = where(x == replaced, imputed, x)`; a NaN `replaced` matches NaNs, written
+/// `where(x == x, x, imputed)`.
+fn imputer(l: &mut Lowerer<'_>, n: &Node, imputed: &Imputed, rf: f32, ri: i64) -> R<()> {
+    let x = l.input(n, 0)?;
+    let (dtype, dims) = (l.p.tensors[x].dtype, l.p.tensors[x].dims.clone());
+    let c = match dims[..] {
+        [c] | [_, c] => c,
+        ref d => bail!("Imputer needs a [N, C] or [C] tensor, got {d:?}"),
+    };
+    let name = format!("{}_imputed", n.name);
+    let (fill, replaced) = match (dtype, imputed) {
+        (DType::F32, Imputed::Floats(f)) => {
+            let f = per_feature(f, c, "imputed_value_floats", n)?;
+            let b = f.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (l.p.weight(dtype, vec![f.len()], b, name), rf.to_le_bytes().to_vec())
+        }
+        (DType::F64, Imputed::Floats(f)) => {
+            let f = per_feature(f, c, "imputed_value_floats", n)?;
+            let b = f.iter().flat_map(|&v| (v as f64).to_le_bytes()).collect();
+            (l.p.weight(dtype, vec![f.len()], b, name), (rf as f64).to_le_bytes().to_vec())
+        }
+        (DType::I64, Imputed::Ints(f)) => {
+            let f = per_feature(f, c, "imputed_value_int64s", n)?;
+            let b = f.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (l.p.weight(dtype, vec![f.len()], b, name), ri.to_le_bytes().to_vec())
+        }
+        (DType::I32, Imputed::Ints(f)) => {
+            let f = per_feature(f, c, "imputed_value_int64s", n)?;
+            let Ok(r) = i32::try_from(ri) else { bail!("Imputer replaced_value_int64 {ri} is outside int32") };
+            let b = f.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect();
+            (l.p.weight(dtype, vec![f.len()], b, name), r.to_le_bytes().to_vec())
+        }
+        _ => bail!("Imputer: input {dtype} does not match the imputed values' type"),
+    };
+    let mask = l.p.arena(DType::Bool, dims.clone(), format!("{}_mask", n.name));
+    let nan = rf.is_nan() && dtype.is_float();
+    let (a, b) = if nan {
+        emit_binary(l, BinaryCode::Equal, x, x, mask, Act::NONE, &n.name)?;
+        (x, fill)
+    } else {
+        let r = l.p.weight(dtype, vec![], replaced, format!("{}_replaced", n.name));
+        emit_binary(l, BinaryCode::Equal, x, r, mask, Act::NONE, &n.name)?;
+        (fill, x)
+    };
+    let y = l.output(n, 0)?;
+    let s: Vec<Vec<isize>> =
+        [mask, a, b].iter().map(|&t| broadcast_strides(&l.p.tensors[t].dims, &dims)).collect::<R<_>>()?;
+    let attrs = encode::where_(&dims, [&s[0], &s[1], &s[2], &contiguous(&dims)]);
+    l.p.step(OpCode::Where, vec![Some(mask), Some(a), Some(b)], vec![y], attrs, &n.name);
+    Ok(())
+}
+
+/// FeatureVectorizer: each input (a 1-D input is a column) cast to f32 and copied into its
+/// column range of the output, cut or zero-padded to its `inputdimensions` entry.
+fn feature_vectorizer(l: &mut Lowerer<'_>, n: &Node, widths: &[usize]) -> R<()> {
+    let ins: Vec<usize> = (0..n.inputs.len()).map(|i| l.input(n, i)).collect::<R<_>>()?;
+    if ins.len() != widths.len() {
+        bail!("FeatureVectorizer has {} inputs for {} inputdimensions", ins.len(), widths.len());
+    }
+    let y = l.output(n, 0)?;
+    let &[rows, total] = l.p.tensors[y].dims.as_slice() else { bail!("FeatureVectorizer output must be 2-D") };
+    let mut parts = Vec::with_capacity(ins.len());
+    for &x in &ins {
+        let (r, cols) = match l.p.tensors[x].dims[..] {
+            [r] => (r, 1),
+            [r, c] => (r, c),
+            ref d => bail!("FeatureVectorizer needs [N, C] or [N] inputs, got {d:?}"),
+        };
+        if r != rows {
+            bail!("FeatureVectorizer inputs have different row counts");
+        }
+        if !matches!(l.p.tensors[x].dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
+            bail!("FeatureVectorizer on {} is not supported by the compiled path", l.p.tensors[x].dtype);
+        }
+        parts.push((x, cols));
+    }
+    if widths.iter().zip(&parts).any(|(&d, &(_, cols))| d > cols) {
+        l.p.step(OpCode::Fill, vec![], vec![y], encode::fill(0), &n.name);
+    }
+    let mut off = 0;
+    for (&d, &(x, cols)) in widths.iter().zip(&parts) {
+        let take = d.min(cols);
+        if take > 0 && rows > 0 {
+            let xf = cast_to(l, n, x, DType::F32);
+            let dims = [rows, take];
+            copy(l, xf, y, &dims, (0, &[cols as isize, 1]), (off, &[total as isize, 1]), &n.name);
+        }
+        off += d;
+    }
     Ok(())
 }

@@ -2,10 +2,11 @@
 //! string labels (label, ZipMap of the scores), a binary logistic LinearClassifier with int
 //! labels (label, ZipMap), a LinearRegressor, a Binarizer, and tree ensembles: a classifier on
 //! the L2-normalized rows (set membership, NaN tracks, a shared subtree) and an averaging
-//! regressor with base values.
+//! regressor with base values; a Scaler, two Imputers (NaN and 0 replaced) and a
+//! FeatureVectorizer (x cut to 2 columns, the int64 tree labels padded to 4).
 
 use mote_ir::ops::ml::{
-    Aggregate, Branch, Child, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, TreeClasses, Trees,
+    Aggregate, Branch, Child, Imputed, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, TreeClasses, Trees,
 };
 use mote_ir::{DType, Graph, Op, Tensor, TensorType, Value, ValueType};
 
@@ -95,7 +96,22 @@ pub fn ml_graph() -> Graph {
     node(&mut g, "trees", MlOp::Trees(Box::new(tree_classifier())), norm, &[tlabel, tscores]);
     let treg = v(&mut g, "treg");
     node(&mut g, "tree_regressor", MlOp::Trees(Box::new(tree_regressor())), x, &[treg]);
-    g.outputs.extend([label, zip, blabel, bzip, reg, bin, norm, tlabel, tscores, treg]);
+    let scaled = v(&mut g, "scaled");
+    node(&mut g, "scaler", MlOp::Scaler { offset: vec![0.1, -0.2, 0.3], scale: vec![3.0] }, x, &[scaled]);
+    let imputed = v(&mut g, "imputed");
+    let op = MlOp::Imputer { imputed: Imputed::Floats(vec![7.0, 8.0, 9.0]), replaced_float: f32::NAN, replaced_int: 0 };
+    node(&mut g, "imputer", op, x, &[imputed]);
+    let zeroed = v(&mut g, "zeroed");
+    let op = MlOp::Imputer { imputed: Imputed::Floats(vec![-1.0]), replaced_float: 0.0, replaced_int: 0 };
+    node(&mut g, "imputer0", op, x, &[zeroed]);
+    let fv = v(&mut g, "features");
+    g.add_node(
+        "vectorizer",
+        Op::Ml(MlOp::FeatureVectorizer { dims: vec![2, 4] }),
+        vec![Some(x), Some(tlabel)],
+        vec![Some(fv)],
+    );
+    g.outputs.extend([label, zip, blabel, bzip, reg, bin, norm, tlabel, tscores, treg, scaled, imputed, zeroed, fv]);
     g
 }
 
