@@ -106,3 +106,25 @@ fn bad_tree_tables_are_refused_at_load() {
         assert!(!loads(&with_tree_word(&c.bytes, table, word, value)), "{table}[{word}] = {value:#x} loaded");
     }
 }
+
+#[test]
+fn strict_one_hot_misses_are_run_time_data_errors() {
+    use mote_ir::ops::ml::{Labels, MlOp};
+    use mote_ir::{DType, Graph, Op, TensorType, ValueType};
+    let mut g = Graph::new("strict");
+    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::I64, &[3])));
+    g.inputs.push(x);
+    let y = g.add_value("y", ValueType::Unknown);
+    let op = MlOp::OneHotEncoder { cats: Labels::Ints(vec![5, 6]), zeros: false };
+    g.add_node("hot", Op::Ml(op), vec![Some(x)], vec![Some(y)]);
+    g.outputs.push(y);
+    let run = |v: Vec<i64>| {
+        let x = Value::Tensor(Tensor::from_vec(vec![3], v).unwrap());
+        (mote_interp::run(&g, vec![x.clone()]), host::compile_and_run(&g, &[x], &Options::default()))
+    };
+    let (want, got) = run(vec![6, 5, 6]);
+    same_value(&want.unwrap()[0], &got.unwrap()[0], "hot");
+    let (want, got) = run(vec![6, 7, 5]);
+    assert!(want.is_err());
+    assert!(got.unwrap_err().contains("not a known category"));
+}

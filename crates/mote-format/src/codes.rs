@@ -149,6 +149,8 @@ codes! {
         Normalizer = 32,
         /// Tree ensemble regressor or classifier (`ai.onnx.ml`).
         TreeEnsemble = 33,
+        /// Position of each element in a key table (LabelEncoder, OneHotEncoder).
+        Lookup = 34,
         /// Pointwise or depthwise 2-D convolution in the channel-blocked layout NCHWc8.
         ConvBlocked = 55,
         /// Layout conversion between NCHW and the channel-blocked NCHWc8.

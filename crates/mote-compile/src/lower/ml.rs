@@ -2,7 +2,8 @@
 //! Normalizer, tree ensembles (`TreeEnsemble` steps with their structure as weight tables),
 //! Binarizer (a comparison and a Cast), ArrayFeatureExtractor (a Gather), Scaler (Sub and Mul
 //! in f64 between Casts, exactly the interpreter's arithmetic), Imputer (a comparison and a
-//! Where), FeatureVectorizer (Casts and strided copies into a zero-filled output), and ZipMap, which
+//! Where), FeatureVectorizer (Casts and strided copies into a zero-filled output), LabelEncoder
+//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison), and ZipMap, which
 //! emits nothing: its output is the score tensor itself, marked in the file's output signature
 //! so the host presents it as the sequence of maps (see `docs/FORMAT.md`, SIGNATURE).
 
@@ -94,6 +95,8 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &MlOp) -> R<()> {
             imputer(l, n, imputed, *replaced_float, *replaced_int)
         }
         MlOp::FeatureVectorizer { dims } => feature_vectorizer(l, n, dims),
+        MlOp::LabelEncoder { keys, values, default } => label_encoder(l, n, keys, values, default),
+        MlOp::OneHotEncoder { cats, zeros } => one_hot_encoder(l, n, cats, *zeros),
         other => bail!("{} is not supported by the compiled path yet", mote_ir::ops::OpFamily::name(other)),
     }
 }
@@ -516,5 +519,83 @@ fn feature_vectorizer(l: &mut Lowerer<'_>, n: &Node, widths: &[usize]) -> R<()> 
         }
         off += d;
     }
+    Ok(())
+}
+
+/// A `Lookup` of `x` in int64 `keys` (integer inputs, or floats truncated toward zero): the
+/// int64 positions, `keys.len()` for a miss (a run-time data error when `strict`).
+fn lookup(l: &mut Lowerer<'_>, n: &Node, x: usize, keys: &[i64], strict: bool) -> usize {
+    let b = keys.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let k = l.p.weight(DType::I64, vec![keys.len()], b, format!("{}_keys", n.name));
+    let idx = l.p.arena(DType::I64, l.p.tensors[x].dims.clone(), format!("{}_positions", n.name));
+    l.p.step(OpCode::Lookup, vec![Some(x), Some(k)], vec![idx], encode::lookup(strict), &n.name);
+    idx
+}
+
+/// LabelEncoder on numbers: `y = (values ++ default)[position of x in keys]`.
+fn label_encoder(
+    l: &mut Lowerer<'_>,
+    n: &Node,
+    keys: &mote_ir::Tensor,
+    values: &mote_ir::Tensor,
+    default: &mote_ir::Tensor,
+) -> R<()> {
+    let x = l.input(n, 0)?;
+    let xt = l.p.tensors[x].dtype;
+    let (kt, vt) = (keys.dtype(), values.dtype());
+    if kt == DType::String || vt == DType::String {
+        bail!("LabelEncoder with string keys or values is not supported by the compiled path (numbers only)");
+    }
+    if !matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
+        bail!("LabelEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64)");
+    }
+    let (float_x, float_keys) = (xt.is_float(), kt.is_float());
+    if float_x != float_keys || !(kt.is_float() || kt.is_int()) {
+        bail!("LabelEncoder input is {xt} but its keys are {kt}");
+    }
+    let dims = l.p.tensors[x].dims.clone();
+    let idx = if float_keys {
+        let k = keys.to_f64_vec().map_err(|e| e.to_string())?;
+        let b = k.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let kw = l.p.weight(DType::F64, vec![k.len()], b, format!("{}_keys", n.name));
+        let idx = l.p.arena(DType::I64, dims, format!("{}_positions", n.name));
+        l.p.step(OpCode::Lookup, vec![Some(x), Some(kw)], vec![idx], encode::lookup(false), &n.name);
+        idx
+    } else {
+        lookup(l, n, x, &keys.to_i64_vec().map_err(|e| e.to_string())?, false)
+    };
+    if default.dtype() != vt || default.len() != 1 {
+        bail!("LabelEncoder default must be one {vt} value");
+    }
+    let mut table = super::tensor_bytes(values)?;
+    table.extend(super::tensor_bytes(default)?);
+    let t = l.p.weight(vt, vec![values.len() + 1], table, format!("{}_values", n.name));
+    let y = l.output(n, 0)?;
+    l.p.step(OpCode::Gather, vec![Some(t), Some(idx)], vec![y], encode::gather(1, values.len() + 1, 1), &n.name);
+    Ok(())
+}
+
+/// OneHotEncoder on numbers: `y = f32(position of x in cats == range(k))` over a new last
+/// axis; a value not in `cats` gives zeros, or (without `zeros`) a run-time data error.
+fn one_hot_encoder(l: &mut Lowerer<'_>, n: &Node, cats: &Labels, zeros: bool) -> R<()> {
+    let Labels::Ints(c) = cats else {
+        bail!("OneHotEncoder with string categories is not supported by the compiled path (numbers only)")
+    };
+    let x = l.input(n, 0)?;
+    let xt = l.p.tensors[x].dtype;
+    if !matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
+        bail!("OneHotEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64)");
+    }
+    let k = c.len();
+    let idx = lookup(l, n, x, c, !zeros);
+    let mut view = l.p.tensors[idx].dims.clone();
+    view.push(1);
+    let idx = l.p.alias(idx, view, format!("{}_column", n.name));
+    let range: Vec<u8> = (0..k as i64).flat_map(|v| v.to_le_bytes()).collect();
+    let range = l.p.weight(DType::I64, vec![k], range, format!("{}_range", n.name));
+    let y = l.output(n, 0)?;
+    let hot = l.p.arena(DType::Bool, l.p.tensors[y].dims.clone(), format!("{}_hot", n.name));
+    emit_binary(l, BinaryCode::Equal, idx, range, hot, Act::NONE, &n.name)?;
+    l.p.step(OpCode::Cast, vec![Some(hot)], vec![y], encode::cast(true, RoundMode::default()), &n.name);
     Ok(())
 }

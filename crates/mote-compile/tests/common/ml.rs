@@ -3,7 +3,8 @@
 //! labels (label, ZipMap), a LinearRegressor, a Binarizer, and tree ensembles: a classifier on
 //! the L2-normalized rows (set membership, NaN tracks, a shared subtree) and an averaging
 //! regressor with base values; a Scaler, two Imputers (NaN and 0 replaced) and a
-//! FeatureVectorizer (x cut to 2 columns, the int64 tree labels padded to 4).
+//! FeatureVectorizer (x cut to 2 columns, the int64 tree labels padded to 4); a LabelEncoder
+//! with float keys (NaN and -0 matching) and OneHotEncoders of int64 labels and truncated floats.
 
 use mote_ir::ops::ml::{
     Aggregate, Branch, Child, Imputed, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, TreeClasses, Trees,
@@ -111,7 +112,21 @@ pub fn ml_graph() -> Graph {
         vec![Some(x), Some(tlabel)],
         vec![Some(fv)],
     );
+    let encoded = v(&mut g, "encoded");
+    let op = MlOp::LabelEncoder {
+        keys: Tensor::from_vec(vec![4], vec![0.0f32, 1.0, f32::NAN, 0.5]).unwrap(),
+        values: Tensor::from_vec(vec![4], vec![10i64, 11, 12, 13]).unwrap(),
+        default: Tensor::from_vec(vec![1], vec![-1i64]).unwrap(),
+    };
+    node(&mut g, "label_encoder", op, x, &[encoded]);
+    let hot = v(&mut g, "hot");
+    let op = MlOp::OneHotEncoder { cats: Labels::Ints(vec![30, 10, 20]), zeros: true };
+    node(&mut g, "one_hot", op, tlabel, &[hot]);
+    let hot_x = v(&mut g, "hot_x");
+    let op = MlOp::OneHotEncoder { cats: Labels::Ints(vec![0, 1, 2]), zeros: true };
+    node(&mut g, "one_hot_x", op, imputed, &[hot_x]);
     g.outputs.extend([label, zip, blabel, bzip, reg, bin, norm, tlabel, tscores, treg, scaled, imputed, zeroed, fv]);
+    g.outputs.extend([encoded, hot, hot_x]);
     g
 }
 

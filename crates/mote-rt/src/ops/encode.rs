@@ -396,3 +396,8 @@ pub fn tree_ensemble(
     w.usize(n).usize(c).usize(k).u32(aggregate).u32(post).u32(flags).usize(binary_class);
     w.0
 }
+
+/// `Lookup`; a miss is a data error when `strict`.
+pub fn lookup(strict: bool) -> Vec<u32> {
+    alloc::vec![strict as u32]
+}

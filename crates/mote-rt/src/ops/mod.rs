@@ -175,6 +175,7 @@ pub enum Step {
     Linear(ml::linear::Linear),
     Normalizer(ml::linear::Normalizer),
     Tree(ml::tree::Tree),
+    Lookup(ml::lookup::Lookup),
 }
 
 impl Step {
@@ -221,6 +222,7 @@ impl Step {
             OpCode::LinearModel => Step::Linear(ml::linear::Linear::decode(step, io)?),
             OpCode::Normalizer => Step::Normalizer(ml::linear::Normalizer::decode(step, io)?),
             OpCode::TreeEnsemble => Step::Tree(ml::tree::Tree::decode(step, io)?),
+            OpCode::Lookup => Step::Lookup(ml::lookup::Lookup::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -335,6 +337,7 @@ impl Step {
             Step::Linear(s) => s.run(mem, io),
             Step::Normalizer(s) => s.run(mem, io),
             Step::Tree(s) => s.run(mem, io, scratch),
+            Step::Lookup(s) => return s.run(mem, io),
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Classic-ML steps (`ai.onnx.ml`): linear models, Normalizer and tree ensembles. Scores are
+//! Classic-ML steps (`ai.onnx.ml`): linear models, Normalizer, tree ensembles and key lookup. Scores are
 //! computed in f64 and stored as f32, as the reference interpreter (and onnxruntime) does.
 //!
 //! Everything the kernels index with (tree node links, feature ids, leaf ranges, class ids) is
@@ -6,6 +6,7 @@
 //! [`Tree::check_tables`](tree::Tree::check_tables) sees their final contents once.
 
 pub mod linear;
+pub mod lookup;
 pub mod post;
 pub mod tree;
 
