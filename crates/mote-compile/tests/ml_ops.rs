@@ -50,6 +50,15 @@ fn compiled_ml_model_matches_the_interpreter_with_maps_and_string_labels() {
     // The string labels and the maps really are there (not trivially equal empties).
     assert!(matches!(&got[1], Value::Sequence(s) if s.len() == 5));
     assert_eq!(got[0].as_tensor().unwrap().strings().map(<[String]>::len), Some(5));
+    let at = |name: &str| g.outputs.iter().position(|&o| g.value(o).name == name).unwrap();
+    let proba = got[at("svc_proba_scores")].as_tensor().unwrap().to_f64_vec().unwrap();
+    assert_eq!(proba.len(), 15);
+    // Row 1 has a NaN feature (NaN probabilities in both); the others are distributions.
+    for row in proba.chunks(3).enumerate().filter(|(i, _)| *i != 1).map(|(_, r)| r) {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-5 && row.iter().all(|&p| p > 0.0), "{row:?}");
+    }
+    let votes = got[at("svc_scores")].as_tensor().unwrap();
+    assert_eq!(votes.shape(), &[5, 3]);
 }
 
 #[test]
@@ -58,7 +67,7 @@ fn ml_steps_and_signatures_are_in_the_file() {
     let buf = mote_rt::host::AlignedBuf::from_bytes(&c.bytes);
     let m = Model::parse(buf.as_ref()).unwrap();
     let ops: Vec<OpCode> = (0..m.step_count()).map(|i| m.step(i).unwrap().op).collect();
-    for op in [OpCode::LinearModel, OpCode::Normalizer, OpCode::TreeEnsemble] {
+    for op in [OpCode::LinearModel, OpCode::Normalizer, OpCode::TreeEnsemble, OpCode::Lookup, OpCode::Svm] {
         assert!(ops.contains(&op), "{op:?} missing from {ops:?}");
     }
     let kinds: Vec<Option<OutputKind>> = (0..10).map(|i| m.output_signature(i).map(|s| s.kind)).collect();

@@ -151,6 +151,8 @@ codes! {
         TreeEnsemble = 33,
         /// Position of each element in a key table (LabelEncoder, OneHotEncoder).
         Lookup = 34,
+        /// Support vector machine regressor or classifier (`ai.onnx.ml`).
+        Svm = 35,
         /// Pointwise or depthwise 2-D convolution in the channel-blocked layout NCHWc8.
         ConvBlocked = 55,
         /// Layout conversion between NCHW and the channel-blocked NCHWc8.

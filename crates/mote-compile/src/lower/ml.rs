@@ -3,7 +3,8 @@
 //! Binarizer (a comparison and a Cast), ArrayFeatureExtractor (a Gather), Scaler (Sub and Mul
 //! in f64 between Casts, exactly the interpreter's arithmetic), Imputer (a comparison and a
 //! Where), FeatureVectorizer (Casts and strided copies into a zero-filled output), LabelEncoder
-//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison), and ZipMap, which
+//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison), SVMs (`Svm`
+//! steps), and ZipMap, which
 //! emits nothing: its output is the score tensor itself, marked in the file's output signature
 //! so the host presents it as the sequence of maps (see `docs/FORMAT.md`, SIGNATURE).
 
@@ -13,7 +14,7 @@ use mote_core::DType;
 use mote_core::lowp::RoundMode;
 use mote_format::{OpCode, OutputKind};
 use mote_ir::Node;
-use mote_ir::ops::ml::{Aggregate, Child, Imputed, Labels, MlOp, PostTransform, Rule, Trees};
+use mote_ir::ops::ml::{Aggregate, Child, Imputed, Kernel, Labels, MlOp, PostTransform, Rule, Svm, Trees};
 use mote_rt::ops::ml::tree::{BINARY, CLASSIFIER, LEAF, NODE_WORDS, WEIGHTS_POSITIVE};
 use mote_rt::ops::{Act, BinaryCode, encode};
 
@@ -97,6 +98,8 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &MlOp) -> R<()> {
         MlOp::FeatureVectorizer { dims } => feature_vectorizer(l, n, dims),
         MlOp::LabelEncoder { keys, values, default } => label_encoder(l, n, keys, values, default),
         MlOp::OneHotEncoder { cats, zeros } => one_hot_encoder(l, n, cats, *zeros),
+        MlOp::SvmClassifier(s) => svm(l, n, s, true),
+        MlOp::SvmRegressor(s) => svm(l, n, s, false),
         other => bail!("{} is not supported by the compiled path yet", mote_ir::ops::OpFamily::name(other)),
     }
 }
@@ -597,5 +600,94 @@ fn one_hot_encoder(l: &mut Lowerer<'_>, n: &Node, cats: &Labels, zeros: bool) ->
     let hot = l.p.arena(DType::Bool, l.p.tensors[y].dims.clone(), format!("{}_hot", n.name));
     emit_binary(l, BinaryCode::Equal, idx, range, hot, Act::NONE, &n.name)?;
     l.p.step(OpCode::Cast, vec![Some(hot)], vec![y], encode::cast(true, RoundMode::default()), &n.name);
+    Ok(())
+}
+
+/// SVMClassifier / SVMRegressor as one `Svm` step; the classifier's score width follows the
+/// interpreter (pairwise values, coupled probabilities or per-class scores; a single score of
+/// a two-label model becomes two columns).
+fn svm(l: &mut Lowerer<'_>, n: &Node, s: &Svm, classifier: bool) -> R<()> {
+    use mote_rt::ops::ml::svm::{COEF_POSITIVE, MAX_CLASSES, ONE_CLASS};
+    let (x, rows, f) = features(l, n)?;
+    let counts: Vec<usize> = if classifier { s.vectors_per_class.clone() } else { vec![] };
+    let nv = if classifier { counts.iter().sum() } else { s.n_supports };
+    let counts = if nv > 0 { counts } else { vec![] };
+    if s.support_vectors.len() != nv * f {
+        bail!("SVM has {} support vector values for {nv} vectors of {f} features", s.support_vectors.len());
+    }
+    if s.rho.is_empty() {
+        bail!("SVM has no rho");
+    }
+    let kernel = match s.kernel {
+        Kernel::Linear => 0,
+        Kernel::Poly => 1,
+        Kernel::Rbf => 2,
+        Kernel::Sigmoid => 3,
+    };
+    let mut flags = 0;
+    if s.one_class {
+        flags |= ONE_CLASS;
+    }
+    if s.coefficients.iter().all(|&c| c >= 0.0) {
+        flags |= COEF_POSITIVE;
+    }
+    let name = &n.name;
+    let sv = l.weight_f32(vec![nv, f], &s.support_vectors, &format!("{name}_support_vectors"));
+    let coef = l.weight_f32(vec![s.coefficients.len()], &s.coefficients, &format!("{name}_coefficients"));
+    let rho = l.weight_f32(vec![s.rho.len()], &s.rho, &format!("{name}_rho"));
+    let pa = l.weight_f32(vec![s.prob_a.len()], &s.prob_a, &format!("{name}_prob_a"));
+    let pb = l.weight_f32(vec![s.prob_b.len()], &s.prob_b, &format!("{name}_prob_b"));
+    let attrs =
+        encode::svm(classifier, kernel, s.gamma, s.coef0, s.degree, post_code(s.post), flags, rows, f, nv, &counts);
+    let mut inputs = vec![Some(x), Some(sv), Some(coef), Some(rho), Some(pa), Some(pb)];
+    if !classifier {
+        if nv == 0 && s.coefficients.len() != f {
+            bail!("linear SVMRegressor has {} coefficients for {f} features", s.coefficients.len());
+        }
+        let y = l.output(n, 0)?;
+        l.p.step(OpCode::Svm, inputs, vec![y], attrs, name);
+        return Ok(());
+    }
+    let labels = match &s.labels {
+        Some(Labels::Strings(_)) => {
+            bail!("SVMClassifier with string labels is not supported by the compiled path (int64 labels)")
+        }
+        Some(lb) => lb.clone(),
+        None => Labels::Ints(vec![]),
+    };
+    let nl = labels.len();
+    let k = nl.max(1);
+    let groups = counts.len();
+    if k > MAX_CLASSES || groups > k {
+        bail!("SVMClassifier with {k} classes and {groups} vector groups is not supported (at most {MAX_CLASSES})");
+    }
+    let pairs = groups * groups.saturating_sub(1) / 2;
+    if nv > 0 {
+        if s.coefficients.len() < groups.saturating_sub(1) * nv || s.rho.len() < pairs {
+            bail!(
+                "SVMClassifier has {} coefficients and {} rho for {groups} classes of {nv} vectors",
+                s.coefficients.len(),
+                s.rho.len()
+            );
+        }
+        if !s.prob_a.is_empty() && (s.prob_a.len() < k * (k - 1) / 2 || s.prob_b.len() < k * (k - 1) / 2) {
+            bail!("SVMClassifier has too few prob_a / prob_b values for {k} classes");
+        }
+    } else if s.coefficients.len() != k * f {
+        bail!("linear SVMClassifier has {} coefficients for {k} classes x {f} features", s.coefficients.len());
+    }
+    let raw = if nv > 0 && s.prob_a.is_empty() { pairs } else { k };
+    let width = match raw {
+        1 if s.post == PostTransform::Probit => 1,
+        1 if s.rho.len() == 1 && nl == 2 => 2,
+        w => w,
+    };
+    inputs.push(Some(label_table(l, n, &labels)?));
+    let label = output_or_temp(l, n, 0, DType::I64, vec![rows])?;
+    let scores = l.p.arena(DType::F32, vec![rows, width], format!("{name}_scores"));
+    if n.outputs.get(1).copied().flatten().is_some() {
+        l.bind(n, 1, scores)?;
+    }
+    l.p.step(OpCode::Svm, inputs, vec![label, scores], attrs, name);
     Ok(())
 }

@@ -4,10 +4,12 @@
 //! the L2-normalized rows (set membership, NaN tracks, a shared subtree) and an averaging
 //! regressor with base values; a Scaler, two Imputers (NaN and 0 replaced) and a
 //! FeatureVectorizer (x cut to 2 columns, the int64 tree labels padded to 4); a LabelEncoder
-//! with float keys (NaN and -0 matching) and OneHotEncoders of int64 labels and truncated floats.
+//! with float keys (NaN and -0 matching), OneHotEncoders of int64 labels and truncated floats;
+//! SVM classifiers (one-vs-one votes, Platt probabilities, linear) and regressors.
 
 use mote_ir::ops::ml::{
-    Aggregate, Branch, Child, Imputed, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, TreeClasses, Trees,
+    Aggregate, Branch, Child, Imputed, Kernel, Labels, LinearClassifier, MlOp, Norm, PostTransform, Rule, Svm,
+    TreeClasses, Trees,
 };
 use mote_ir::{DType, Graph, Op, Tensor, TensorType, Value, ValueType};
 
@@ -127,6 +129,17 @@ pub fn ml_graph() -> Graph {
     node(&mut g, "one_hot_x", op, imputed, &[hot_x]);
     g.outputs.extend([label, zip, blabel, bzip, reg, bin, norm, tlabel, tscores, treg, scaled, imputed, zeroed, fv]);
     g.outputs.extend([encoded, hot, hot_x]);
+    for (name, svm, classifier) in svms() {
+        if classifier {
+            let (sl, ss) = (v(&mut g, &format!("{name}_label")), v(&mut g, &format!("{name}_scores")));
+            node(&mut g, name, MlOp::SvmClassifier(Box::new(svm)), x, &[sl, ss]);
+            g.outputs.extend([sl, ss]);
+        } else {
+            let y = v(&mut g, &format!("{name}_y"));
+            node(&mut g, name, MlOp::SvmRegressor(Box::new(svm)), x, &[y]);
+            g.outputs.push(y);
+        }
+    }
     g
 }
 
@@ -135,4 +148,61 @@ pub fn ml_graph() -> Graph {
 pub fn ml_input() -> Value {
     let x = vec![0.2f32, 0.5, -0.3, 1.0, f32::NAN, 0.4, -0.6, 1.0, 0.0, 0.1, 0.05, 2.0, 0.0, 0.0, 0.0];
     Value::Tensor(Tensor::from_vec(vec![5, 3], x).unwrap())
+}
+
+fn svm_base(kernel: Kernel) -> Svm {
+    Svm {
+        kernel,
+        gamma: 0.7,
+        coef0: 0.3,
+        degree: 2,
+        support_vectors: vec![],
+        coefficients: vec![],
+        rho: vec![],
+        post: PostTransform::None,
+        vectors_per_class: vec![],
+        n_supports: 0,
+        prob_a: vec![],
+        prob_b: vec![],
+        labels: None,
+        one_class: false,
+    }
+}
+
+/// SVMs: a one-vs-one RBF classifier (votes), the same with Platt probabilities, a linear
+/// two-label classifier, a polynomial regressor and a linear one-class regressor.
+fn svms() -> Vec<(&'static str, Svm, bool)> {
+    let sv: Vec<f32> = (0..15).map(|i| ((i * 37 % 11) as f32 - 5.0) / 4.0).collect();
+    let coef: Vec<f32> = (0..10).map(|i| ((i * 13 % 7) as f32 - 3.0) / 2.0).collect();
+    let ovo = Svm {
+        support_vectors: sv.clone(),
+        coefficients: coef,
+        rho: vec![0.1, -0.2, 0.3],
+        vectors_per_class: vec![2, 1, 2],
+        labels: Some(Labels::Ints(vec![5, 6, 7])),
+        ..svm_base(Kernel::Rbf)
+    };
+    let proba = Svm { prob_a: vec![-1.5, -0.5, -2.0], prob_b: vec![0.1, -0.1, 0.2], ..ovo.clone() };
+    let linear = Svm {
+        coefficients: vec![0.5, -1.0, 0.25, -0.5, 1.0, -0.25],
+        rho: vec![0.1],
+        labels: Some(Labels::Ints(vec![4, 9])),
+        post: PostTransform::Logistic,
+        ..svm_base(Kernel::Linear)
+    };
+    let poly = Svm {
+        support_vectors: sv[..6].to_vec(),
+        coefficients: vec![0.5, -0.75],
+        rho: vec![0.2],
+        n_supports: 2,
+        ..svm_base(Kernel::Poly)
+    };
+    let one = Svm { coefficients: vec![1.0, -1.0, 0.5], rho: vec![-0.1], one_class: true, ..svm_base(Kernel::Linear) };
+    vec![
+        ("svc", ovo, true),
+        ("svc_proba", proba, true),
+        ("svc_linear", linear, true),
+        ("svr", poly, false),
+        ("svr_one", one, false),
+    ]
 }

@@ -401,3 +401,24 @@ pub fn tree_ensemble(
 pub fn lookup(strict: bool) -> Vec<u32> {
     alloc::vec![strict as u32]
 }
+
+/// `Svm` (see `ml::svm` for the words).
+#[allow(clippy::too_many_arguments)]
+pub fn svm(
+    classifier: bool,
+    kernel: u32,
+    gamma: f32,
+    coef0: f32,
+    degree: i32,
+    post: u32,
+    flags: u32,
+    n: usize,
+    f: usize,
+    nv: usize,
+    counts: &[usize],
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(classifier).u32(kernel).f32(gamma).f32(coef0).i32(degree).u32(post).u32(flags);
+    w.usize(n).usize(f).usize(nv).usize(counts.len()).usizes(counts);
+    w.0
+}

@@ -176,6 +176,7 @@ pub enum Step {
     Normalizer(ml::linear::Normalizer),
     Tree(ml::tree::Tree),
     Lookup(ml::lookup::Lookup),
+    Svm(ml::svm::Svm),
 }
 
 impl Step {
@@ -223,6 +224,7 @@ impl Step {
             OpCode::Normalizer => Step::Normalizer(ml::linear::Normalizer::decode(step, io)?),
             OpCode::TreeEnsemble => Step::Tree(ml::tree::Tree::decode(step, io)?),
             OpCode::Lookup => Step::Lookup(ml::lookup::Lookup::decode(step, io)?),
+            OpCode::Svm => Step::Svm(ml::svm::Svm::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -256,6 +258,7 @@ impl Step {
             Step::Attention(a) => a.scratch_bytes(),
             Step::Recurrent(r) => r.scratch_bytes(),
             Step::Tree(t) => t.scratch_bytes(),
+            Step::Svm(s) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -283,6 +286,7 @@ impl Step {
             Step::Attention(a) => a.macs(),
             Step::Recurrent(r) => r.macs(),
             Step::Linear(l) => l.macs(),
+            Step::Svm(s) => s.macs(),
             _ => 0,
         }
     }
@@ -338,6 +342,7 @@ impl Step {
             Step::Normalizer(s) => s.run(mem, io),
             Step::Tree(s) => s.run(mem, io, scratch),
             Step::Lookup(s) => return s.run(mem, io),
+            Step::Svm(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Classic-ML steps (`ai.onnx.ml`): linear models, Normalizer, tree ensembles and key lookup. Scores are
+//! Classic-ML steps (`ai.onnx.ml`): linear models, Normalizer, tree ensembles,
+//! SVMs and key lookup. Scores are
 //! computed in f64 and stored as f32, as the reference interpreter (and onnxruntime) does.
 //!
 //! Everything the kernels index with (tree node links, feature ids, leaf ranges, class ids) is
@@ -8,6 +9,7 @@
 pub mod linear;
 pub mod lookup;
 pub mod post;
+pub mod svm;
 pub mod tree;
 
 use mote_core::DType;
