@@ -139,6 +139,7 @@ fn mutated_real_models_never_panic() {
     };
     for (name, shape, cases) in [
         ("tflm_hello_world_float", None, 2000),
+        ("ort_logreg_iris", None, 2000),
         ("mlperf_tiny_resnet8_int8", None, 150),
         ("ppocr_mobile_v2_cls", Some(("x", vec![1, 3, 48, 192])), 40),
     ] {
