@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use mote_ir::{Graph, TensorType, Value, ValueType};
+use mote_format::OutputKind;
+use mote_ir::{DType, Graph, TensorType, Value, ValueType};
 use mote_rt::Runtime;
 use mote_rt::host::{AlignedBuf, ModelBytes};
 use mote_rt::pool::ThreadPool;
@@ -37,8 +38,25 @@ pub fn interface(rt: &Runtime<'_>) -> Graph {
         let id = g.add_value(i.name, ty(&i));
         g.inputs.push(id);
     }
-    for o in rt.outputs() {
-        let id = g.add_value(o.name, ty(&o));
+    for (k, o) in rt.outputs().enumerate() {
+        // Outputs with a signature are presented as the ONNX graph declares them.
+        let t = match rt.model().output_signature(k) {
+            None => ty(&o),
+            Some(s) => {
+                let key = if s.string_keys() { DType::String } else { DType::I64 };
+                match s.kind {
+                    OutputKind::ZipMap => ValueType::Sequence(Box::new(ValueType::Map(
+                        key,
+                        Box::new(ValueType::Tensor(TensorType::concrete(DType::F32, &[]))),
+                    ))),
+                    OutputKind::Labels => {
+                        let dims: Vec<usize> = o.dims().iter().map(|&d| d as usize).collect();
+                        ValueType::Tensor(TensorType::concrete(DType::String, &dims))
+                    }
+                }
+            }
+        };
+        let id = g.add_value(o.name, t);
         g.outputs.push(id);
     }
     g

@@ -4,8 +4,9 @@ use mote_format::write::{Builder, TensorDesc};
 use mote_format::{Layout, Storage};
 
 use crate::error::CompileError;
-use crate::lir::{Place, Program};
+use crate::lir::{Keys, Place, Program};
 use crate::plan::MemPlan;
+use mote_core::DType;
 
 /// The file for `p` with the arena offsets of `m`.
 pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u8>, CompileError> {
@@ -66,6 +67,31 @@ pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u
     }
     for (t, name) in &p.outputs {
         b.output(ids[*t], name).map_err(werr)?;
+    }
+    for (output, kind, keys) in &p.signatures {
+        let (dtype, dims, bytes) = match keys {
+            Keys::Ints(v) => (DType::I64, vec![v.len() as u32], v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            Keys::Strings(v) => {
+                let mut bytes = Vec::with_capacity(8 * v.len());
+                for s in v {
+                    let (off, len) = b.string_ref(s).map_err(werr)?;
+                    bytes.extend(off.to_le_bytes().into_iter().chain(len.to_le_bytes()));
+                }
+                (DType::U32, vec![v.len() as u32, 2], bytes)
+            }
+        };
+        let desc = TensorDesc {
+            dtype,
+            dims,
+            storage: Storage::Weights,
+            layout: Layout::Plain,
+            layout_param: 0,
+            offset: 0,
+            nbytes: bytes.len() as u64,
+            name: format!("signature_keys_{output}"),
+        };
+        let t = b.weight(&desc, &bytes).map_err(werr)?;
+        b.output_signature(*output as u32, *kind, t);
     }
     b.plan(m.arena as u64, m.scratch_offset as u64, m.scratch_size as u64, m.peak_live as u64);
     b.finish().map_err(werr)

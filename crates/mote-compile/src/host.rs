@@ -1,6 +1,7 @@
 //! Host-side helpers around the runtime: tensors in and out of the arena, and compiling then
 //! running a graph on values (the compiled path of the conformance harness and the CLI).
 
+use mote_format::{Model, OutputKind, OutputSignature};
 use mote_ir::{DType, Graph, Tensor, Value};
 use mote_rt::Runtime;
 use mote_rt::host::AlignedBuf;
@@ -25,11 +26,56 @@ pub fn set_input(rt: &Runtime<'_>, arena: &mut [u8], i: usize, name: &str, v: &V
     Ok(())
 }
 
-/// Output `i` as a tensor.
+/// Output `i` as the value the interpreter gives: its tensor, or as its output signature
+/// says (a ZipMap's sequence of maps, string class labels; `docs/FORMAT.md`, SIGNATURE).
 pub fn get_output(rt: &Runtime<'_>, arena: &[u8], i: usize) -> Result<Value, String> {
     let info = rt.outputs().nth(i).ok_or("no such output")?;
     let dims: Vec<usize> = info.dims().iter().map(|&d| d as usize).collect();
-    Ok(Value::Tensor(tensor_from_bytes(info.dtype, dims, rt.output(arena, i).map_err(|e| e.to_string())?)?))
+    let t = tensor_from_bytes(info.dtype, dims, rt.output(arena, i).map_err(|e| e.to_string())?)?;
+    match rt.model().output_signature(i) {
+        None => Ok(Value::Tensor(t)),
+        Some(sig) => present(rt.model(), &sig, t),
+    }
+}
+
+/// The signature's keys as a 1-D tensor (int64 or strings).
+fn signature_keys(model: &Model<'_>, sig: &OutputSignature<'_>) -> Result<Tensor, String> {
+    let c = sig.len();
+    let bad = || "invalid output signature keys".to_string();
+    if sig.string_keys() {
+        let v = (0..c).map(|k| model.signature_str_key(sig, k).map(str::to_string).ok_or_else(bad));
+        Tensor::from_strings(vec![c], v.collect::<Result<_, _>>()?).map_err(|e| e.to_string())
+    } else {
+        let v = (0..c).map(|k| model.signature_int_key(sig, k).ok_or_else(bad));
+        Tensor::from_vec(vec![c], v.collect::<Result<Vec<i64>, _>>()?).map_err(|e| e.to_string())
+    }
+}
+
+/// Output tensor `t` presented as `sig` says.
+fn present(model: &Model<'_>, sig: &OutputSignature<'_>, t: Tensor) -> Result<Value, String> {
+    let keys = signature_keys(model, sig)?;
+    let c = keys.len();
+    match sig.kind {
+        OutputKind::ZipMap => {
+            let scores = t.typed::<f32>().map_err(|e| e.to_string())?;
+            let maps = scores
+                .chunks(c.max(1))
+                .map(|row| {
+                    let values = Tensor::from_vec(vec![c], row.to_vec()).map_err(|e| e.to_string())?;
+                    Ok(Value::Map { keys: keys.clone(), values })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(Value::Sequence(maps))
+        }
+        OutputKind::Labels => {
+            let idx = t.to_i64_vec().map_err(|e| e.to_string())?;
+            let idx = idx
+                .iter()
+                .map(|&i| usize::try_from(i).ok().filter(|&i| i < c).ok_or(format!("label index {i} of {c} labels")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Tensor::new(t.shape().to_vec(), keys.data().gather(&idx)).map(Value::Tensor).map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// A tensor from little-endian bytes.

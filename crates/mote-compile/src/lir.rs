@@ -60,6 +60,13 @@ pub struct LStep {
     pub scratch: usize,
 }
 
+/// The keys of an output signature (ZipMap keys or string class labels).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Keys {
+    Ints(Vec<i64>),
+    Strings(Vec<String>),
+}
+
 /// A lowered program.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
@@ -69,6 +76,8 @@ pub struct Program {
     pub steps: Vec<LStep>,
     pub inputs: Vec<(usize, String)>,
     pub outputs: Vec<(usize, String)>,
+    /// `(output index, kind, keys)`: outputs the host presents beyond a tensor.
+    pub signatures: Vec<(usize, mote_format::OutputKind, Keys)>,
 }
 
 impl Program {

@@ -139,6 +139,7 @@ fn mutated_real_models_never_panic() {
     };
     for (name, shape, cases) in [
         ("tflm_hello_world_float", None, 2000),
+        ("ort_logreg_iris", None, 2000),
         ("mlperf_tiny_resnet8_int8", None, 150),
         ("ppocr_mobile_v2_cls", Some(("x", vec![1, 3, 48, 192])), 40),
     ] {
@@ -176,4 +177,11 @@ fn mutated_select_model_never_panics() {
 fn mutated_sequence_model_never_panics() {
     let c = compile(common::sequence_graph(), &Options::default()).unwrap();
     hammer("sequence", &c.bytes, 3000, 0x6a09_e667_f3bc_c908);
+}
+
+#[test]
+fn mutated_ml_model_never_panics() {
+    // Tree links, feature ids, leaf ranges and class ids are weights the runtime checks at load.
+    let c = compile(common::ml::ml_graph(), &Options::default()).unwrap();
+    hammer("ml", &c.bytes, 4000, 0x6a09_e667_f3bc_c909);
 }

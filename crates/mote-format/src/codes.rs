@@ -41,6 +41,20 @@ codes! {
         Io = 7,
         Plan = 8,
         Weights = 9,
+        /// Output signatures beyond a plain tensor (format 1.1): ZipMap outputs, string labels.
+        Signature = 10,
+    }
+}
+
+codes! {
+    /// How the host presents an output (a SIGNATURE record; outputs without one are tensors).
+    OutputKind: u32 {
+        /// The output tensor `[N, C]` (or `[C]`, one row) of f32 scores is a sequence of N maps
+        /// `key -> score` over the C keys (ONNX `ZipMap`).
+        ZipMap = 1,
+        /// The output tensor holds int64 indices into the keys: the host presents the keys
+        /// (string class labels).
+        Labels = 2,
     }
 }
 
@@ -129,6 +143,16 @@ codes! {
         Cumulate = 29,
         /// `TopK` along one axis (values and indices).
         TopK = 30,
+        /// Linear classifier or regressor (`ai.onnx.ml`), scores post-transformed.
+        LinearModel = 31,
+        /// Row-wise max / L1 / L2 normalization (`ai.onnx.ml` Normalizer).
+        Normalizer = 32,
+        /// Tree ensemble regressor or classifier (`ai.onnx.ml`).
+        TreeEnsemble = 33,
+        /// Position of each element in a key table (LabelEncoder, OneHotEncoder).
+        Lookup = 34,
+        /// Support vector machine regressor or classifier (`ai.onnx.ml`).
+        Svm = 35,
         /// Pointwise or depthwise 2-D convolution in the channel-blocked layout NCHWc8.
         ConvBlocked = 55,
         /// Layout conversion between NCHW and the channel-blocked NCHWc8.
@@ -172,6 +196,9 @@ mod tests {
         }
         for &k in SectionKind::ALL {
             assert_eq!(SectionKind::from_code(k.code()), Some(k));
+        }
+        for &k in OutputKind::ALL {
+            assert_eq!(OutputKind::from_code(k.code()), Some(k));
         }
         assert_eq!(OpCode::from_code(0), None);
         assert_eq!(Storage::from_code(0), None);

@@ -56,6 +56,8 @@ pub enum FormatErrorKind {
     BadIo,
     /// The plan is inconsistent (scratch outside the arena, arena size overflow).
     BadPlan,
+    /// An output signature record is invalid (output index, kind, keys tensor or key strings).
+    BadSignature,
 }
 
 /// A parse error: the kind, the byte offset where it was found, and the record index (tensor,
@@ -114,6 +116,7 @@ impl fmt::Display for FormatErrorKind {
             BadAttrs => f.write_str("a step's attributes lie outside the attribute section"),
             BadIo => f.write_str("a graph input or output record is invalid"),
             BadPlan => f.write_str("the arena plan is inconsistent"),
+            BadSignature => f.write_str("an output signature record is invalid"),
         }
     }
 }

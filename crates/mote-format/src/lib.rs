@@ -28,6 +28,8 @@
 //!           |   IO       graph inputs and outputs: kind, tensor, name       |
 //!           |   PLAN     arena size, scratch region, peak live bytes        |
 //!           |   WEIGHTS  constant tensor data, each 64-byte aligned         |
+//!           |   SIGNATURE (optional, 1.1) outputs the host presents as      |
+//!           |            ZipMaps or string labels, with their keys          |
 //!           +--------------------------------------------------------------+
 //! ```
 //!
@@ -48,16 +50,16 @@ pub mod read;
 #[cfg(feature = "alloc")]
 pub mod write;
 
-pub use codes::{Layout, OpCode, SectionKind, Storage};
+pub use codes::{Layout, OpCode, OutputKind, SectionKind, Storage};
 pub use error::{FormatError, FormatErrorKind};
-pub use read::{IoRef, Model, Plan, StepRef, TensorRef};
+pub use read::{IoRef, Model, OutputSignature, Plan, StepRef, TensorRef};
 
 /// File magic: `MOTE`, then bytes that catch text-mode and truncation damage (as PNG does).
 pub const MAGIC: [u8; 8] = *b"MOTE\r\n\x1a\n";
 /// Format major version: readers refuse other majors.
 pub const VERSION_MAJOR: u16 = 1;
 /// Format minor version: additions that older readers may ignore.
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// Size of one section table entry.
@@ -70,6 +72,8 @@ pub const STEP_RECORD_LEN: usize = 24;
 pub const IO_RECORD_LEN: usize = 16;
 /// Size of one metadata record.
 pub const META_RECORD_LEN: usize = 16;
+/// Size of one output signature record (SIGNATURE section, format 1.1).
+pub const SIGNATURE_RECORD_LEN: usize = 16;
 /// Size of the plan record.
 pub const PLAN_RECORD_LEN: usize = 32;
 /// Alignment of sections, weights and arena tensors.

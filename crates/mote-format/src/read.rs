@@ -6,12 +6,12 @@
 
 use mote_core::DType;
 
-use crate::codes::{Layout, OpCode, SectionKind, Storage};
+use crate::codes::{Layout, OpCode, OutputKind, SectionKind, Storage};
 use crate::crc::Crc32;
 use crate::error::{FormatError, FormatErrorKind as K};
 use crate::{
     ALIGN, HEADER_LEN, IO_RECORD_LEN, MAGIC, MAX_RANK, META_RECORD_LEN, NO_TENSOR, PLAN_RECORD_LEN, SECTION_ENTRY_LEN,
-    STEP_RECORD_LEN, TENSOR_RECORD_LEN, VERSION_MAJOR,
+    SIGNATURE_RECORD_LEN, STEP_RECORD_LEN, TENSOR_RECORD_LEN, VERSION_MAJOR,
 };
 
 const MAX_SECTIONS: usize = 16;
@@ -61,6 +61,7 @@ pub struct Model<'a> {
     attrs: Section<'a>,
     io: Section<'a>,
     weights: Section<'a>,
+    signature: Section<'a>,
     weights_crc: u32,
     plan: Plan,
 }
@@ -156,6 +157,30 @@ impl StepRef<'_> {
     /// Attribute word `i` as an f32 (bit pattern).
     pub fn attr_f32(&self, i: usize) -> f32 {
         f32::from_bits(self.attr(i))
+    }
+}
+
+/// How the host presents an output (a SIGNATURE record, format 1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputSignature<'a> {
+    pub kind: OutputKind,
+    /// The keys: int64 `[C]`, or u32 `[C, 2]` `(offset, length)` pairs of STRINGS (string keys).
+    pub keys: TensorRef<'a>,
+}
+
+impl<'a> OutputSignature<'a> {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.dims().first().map_or(0, |&d| d as usize)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the keys are strings (else int64).
+    pub fn string_keys(&self) -> bool {
+        self.keys.dtype == DType::U32
     }
 }
 
@@ -290,6 +315,10 @@ impl<'a> Model<'a> {
             attrs: words(SectionKind::Attrs)?,
             io: records(SectionKind::Io, IO_RECORD_LEN)?,
             weights,
+            signature: match get(SectionKind::Signature) {
+                Some(_) => records(SectionKind::Signature, SIGNATURE_RECORD_LEN)?,
+                None => Section::default(),
+            },
             weights_crc,
             plan,
         };
@@ -358,6 +387,50 @@ impl<'a> Model<'a> {
             }
             if self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none() {
                 return Err(FormatError::record(K::BadString, self.io.offset + r, i));
+            }
+        }
+        self.validate_signature()
+    }
+
+    /// SIGNATURE records: each names an existing output at most once, a known kind, a keys
+    /// tensor in the weights (int64 `[C]`, or u32 `[C, 2]` pairs that are valid strings), and an
+    /// output tensor that fits the kind (ZipMap: f32 `[C]` or `[N, C]`; labels: int64).
+    fn validate_signature(&self) -> Result<(), FormatError> {
+        let n_outputs = self.outputs().count();
+        let b = self.signature.bytes;
+        for i in 0..self.signature.count {
+            let r = i * SIGNATURE_RECORD_LEN;
+            let bad = || FormatError::record(K::BadSignature, self.signature.offset + r, i);
+            let output = u32_at(b, r) as usize;
+            let kind = OutputKind::from_code(u32_at(b, r + 4)).ok_or_else(bad)?;
+            if output >= n_outputs || u32_at(b, r + 12) != 0 {
+                return Err(bad());
+            }
+            if (0..i).any(|j| u32_at(b, j * SIGNATURE_RECORD_LEN) as usize == output) {
+                return Err(bad());
+            }
+            let keys = self.tensor(u32_at(b, r + 8)).ok_or_else(bad)?;
+            let bytes = self.weight_bytes(&keys).filter(|_| keys.layout == Layout::Plain).ok_or_else(bad)?;
+            let c = match (keys.dtype, keys.dims()) {
+                (DType::I64, &[c]) => c,
+                (DType::U32, &[c, 2]) => {
+                    let ok = bytes.chunks_exact(8).all(|p| self.string(u32_at(p, 0), u32_at(p, 4)).is_some());
+                    if !ok {
+                        return Err(bad());
+                    }
+                    c
+                }
+                _ => return Err(bad()),
+            };
+            let out = self.outputs().nth(output).and_then(|o| self.tensor(o.tensor)).ok_or_else(bad)?;
+            let fits = match kind {
+                OutputKind::ZipMap => {
+                    out.dtype == DType::F32 && matches!(out.dims(), &[k] | &[_, k] if k == c) && c > 0
+                }
+                OutputKind::Labels => out.dtype == DType::I64 && c > 0,
+            };
+            if !fits || out.layout != Layout::Plain {
+                return Err(bad());
             }
         }
         Ok(())
@@ -509,6 +582,41 @@ impl<'a> Model<'a> {
     /// The graph outputs, in order.
     pub fn outputs(&self) -> impl Iterator<Item = IoRef<'a>> + '_ {
         self.io_of(IO_OUTPUT)
+    }
+
+    /// How output `i` is presented beyond its tensor (`None`: a plain tensor).
+    pub fn output_signature(&self, i: usize) -> Option<OutputSignature<'a>> {
+        let b = self.signature.bytes;
+        (0..self.signature.count).find_map(|k| {
+            let r = k * SIGNATURE_RECORD_LEN;
+            if u32_at(b, r) as usize != i {
+                return None;
+            }
+            Some(OutputSignature {
+                kind: OutputKind::from_code(u32_at(b, r + 4))?,
+                keys: self.tensor(u32_at(b, r + 8))?,
+            })
+        })
+    }
+
+    /// Int64 key `k` of a signature (`None` for string keys or out of range).
+    pub fn signature_int_key(&self, s: &OutputSignature<'_>, k: usize) -> Option<i64> {
+        let b = self.weight_bytes(&s.keys)?;
+        if s.string_keys() {
+            return None;
+        }
+        let w = b.get(8 * k..8 * k + 8)?;
+        Some(i64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+    }
+
+    /// String key `k` of a signature (`None` for int64 keys or out of range).
+    pub fn signature_str_key(&self, s: &OutputSignature<'_>, k: usize) -> Option<&'a str> {
+        let b = self.weight_bytes(&s.keys)?;
+        if !s.string_keys() {
+            return None;
+        }
+        let p = b.get(8 * k..8 * k + 8)?;
+        self.string(u32_at(p, 0), u32_at(p, 4))
     }
 
     /// Metadata pairs.

@@ -60,6 +60,8 @@ pub struct Builder {
     io: Vec<u8>,
     io_count: u32,
     weights: Vec<u8>,
+    signature: Vec<u8>,
+    signature_count: u32,
     plan: [u64; 4],
 }
 
@@ -167,6 +169,20 @@ impl Builder {
         Ok(id)
     }
 
+    /// A string of STRINGS as its `(offset, length)` pair (for string keys).
+    pub fn string_ref(&mut self, s: &str) -> Result<(u32, u32), WriteError> {
+        self.string(s)
+    }
+
+    /// Output `output` (its index among the outputs) is presented as `kind` with the keys in
+    /// weight tensor `keys` (int64 `[C]`, or u32 `[C, 2]` pairs from [`Builder::string_ref`]).
+    pub fn output_signature(&mut self, output: u32, kind: crate::OutputKind, keys: u32) {
+        for x in [output, kind.code(), keys, 0] {
+            put_u32(&mut self.signature, x);
+        }
+        self.signature_count += 1;
+    }
+
     fn io(&mut self, kind: u32, tensor: u32, name: &str) -> Result<(), WriteError> {
         let (n0, nl) = self.string(name)?;
         for x in [kind, tensor, n0, nl] {
@@ -198,7 +214,7 @@ impl Builder {
         for x in self.plan {
             put_u64(&mut plan, x);
         }
-        let sections: [(SectionKind, u32, Vec<u8>); 9] = [
+        let mut sections: Vec<(SectionKind, u32, Vec<u8>)> = alloc::vec![
             (SectionKind::Strings, u32_of(self.strings.len())?, self.strings),
             (SectionKind::Meta, self.meta_count, self.meta),
             (SectionKind::Tensors, self.tensor_count, self.tensors),
@@ -209,8 +225,13 @@ impl Builder {
             (SectionKind::Plan, 1, plan),
             (SectionKind::Weights, u32_of(self.weights.len())?, self.weights),
         ];
+        // Written only when used, so files without ZipMap or string-label outputs stay
+        // readable by 1.0 runtimes.
+        if self.signature_count > 0 {
+            sections.push((SectionKind::Signature, self.signature_count, self.signature));
+        }
         let table_end = HEADER_LEN + sections.len() * SECTION_ENTRY_LEN;
-        let mut offsets = [0usize; 9];
+        let mut offsets = alloc::vec![0usize; sections.len()];
         let mut pos = table_end;
         for (i, (_, _, b)) in sections.iter().enumerate() {
             pos = pos.next_multiple_of(ALIGN);

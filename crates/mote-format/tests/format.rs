@@ -159,3 +159,68 @@ fn reseal_restores_the_structure_checksum() {
 
 /// A reserved header byte: resealed, the file parses again.
 const HEADER_EDIT: usize = 44;
+
+/// The sample with output `y` ([1, 4] f32) marked by a SIGNATURE record of `kind` whose keys
+/// tensor is built by `keys` (given the builder).
+fn with_signature(kind: mote_format::OutputKind, keys: impl Fn(&mut Builder) -> u32, output: u32) -> Vec<u8> {
+    let mut b = Builder::new();
+    let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
+    let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
+    b.step(OpCode::Unary, &[Some(x)], &[y], &[1], "relu").unwrap();
+    b.input(x, "x").unwrap();
+    b.output(y, "y").unwrap();
+    let k = keys(&mut b);
+    b.output_signature(output, kind, k);
+    b.plan(128, 128, 0, 32);
+    b.finish().unwrap()
+}
+
+fn int_keys(n: usize) -> impl Fn(&mut Builder) -> u32 {
+    move |b: &mut Builder| {
+        let d =
+            TensorDesc { dtype: DType::I64, dims: vec![n as u32], nbytes: 8 * n as u64, ..arena(&[n as u32], 0, "k") };
+        let bytes: Vec<u8> = (0..n as i64).flat_map(|v| (v * 10).to_le_bytes()).collect();
+        b.weight(&d, &bytes).unwrap()
+    }
+}
+
+fn string_keys(pairs: Vec<(u32, u32)>) -> impl Fn(&mut Builder) -> u32 {
+    move |b: &mut Builder| {
+        let (a, _) = b.string_ref("alpha").unwrap();
+        let mut bytes = Vec::new();
+        for &(off, len) in &pairs {
+            bytes.extend((a + off).to_le_bytes().into_iter().chain(len.to_le_bytes()));
+        }
+        let n = pairs.len() as u32;
+        let d = TensorDesc { dtype: DType::U32, dims: vec![n, 2], nbytes: 8 * n as u64, ..arena(&[n, 2], 0, "k") };
+        b.weight(&d, &bytes).unwrap()
+    }
+}
+
+#[test]
+fn output_signatures_round_trip_and_are_validated() {
+    use mote_format::OutputKind::{Labels, ZipMap};
+    let ok = with_signature(ZipMap, int_keys(4), 0);
+    let words = aligned(&ok);
+    let m = Model::parse(&bytemuck_bytes(&words)[..ok.len()]).unwrap();
+    assert_eq!(m.minor_version(), 1);
+    let s = m.output_signature(0).unwrap();
+    assert_eq!((s.kind, s.len(), s.string_keys()), (ZipMap, 4, false));
+    assert_eq!(m.signature_int_key(&s, 3), Some(30));
+    assert_eq!(m.signature_int_key(&s, 4), None);
+    let strs = with_signature(ZipMap, string_keys(vec![(0, 1), (1, 2), (0, 5), (5, 0)]), 0);
+    let words = aligned(&strs);
+    let m = Model::parse(&bytemuck_bytes(&words)[..strs.len()]).unwrap();
+    let s = m.output_signature(0).unwrap();
+    assert_eq!(m.signature_str_key(&s, 2), Some("alpha"));
+    assert_eq!(m.signature_str_key(&s, 1), Some("lp"));
+    // Files without signatures have no section and stay 1.0-readable in layout.
+    let words = aligned(&sample());
+    assert!(Model::parse(&bytemuck_bytes(&words)[..sample().len()]).unwrap().output_signature(0).is_none());
+    let bad = |b: Vec<u8>| matches!(parse_copy(&b).unwrap_err().kind, FormatErrorKind::BadSignature);
+    assert!(bad(with_signature(ZipMap, int_keys(3), 0)), "3 keys for 4 columns");
+    assert!(bad(with_signature(ZipMap, int_keys(4), 1)), "no output 1");
+    assert!(bad(with_signature(Labels, int_keys(4), 0)), "labels need an int64 output");
+    assert!(bad(with_signature(ZipMap, string_keys(vec![(0, 1), (1, 2), (3, 9), (0, 0)]), 0)), "string past STRINGS");
+    assert!(bad(with_signature(ZipMap, |b: &mut Builder| b.tensor(&arena(&[4], 0, "arena_keys")).unwrap(), 0)));
+}

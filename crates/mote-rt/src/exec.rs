@@ -84,13 +84,8 @@ impl<'a> Runtime<'a> {
                     return Err(err(StepFault::Aliasing));
                 }
             }
-            if let Step::Resize(r) = &step {
-                // The index table is data the kernel trusts: check it once here.
-                let t = io.input(1).map_err(err)?;
-                if let Some(bytes) = model.weight_bytes(t) {
-                    r.check_indices(bytes).map_err(err)?;
-                }
-            }
+            // Constant tables the kernels trust (Resize indices, tree links): checked once here.
+            step.check_constants(&model, &io).map_err(err)?;
         }
         Ok(Runtime { model, cpu, thread_scratch })
     }

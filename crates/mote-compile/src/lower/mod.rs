@@ -12,6 +12,7 @@ mod index;
 mod layout;
 mod loss;
 mod misc;
+mod ml;
 mod nn;
 mod norm;
 mod rearrange;
@@ -80,6 +81,8 @@ pub struct Lowerer<'g> {
     last_use: HashMap<ValueId, usize>,
     pub in_place: usize,
     pub n_fused: usize,
+    /// Graph outputs the host presents beyond a tensor (ZipMap, string labels; [`ml`]).
+    pub signatures: HashMap<ValueId, (mote_format::OutputKind, crate::lir::Keys)>,
 }
 
 impl<'g> Lowerer<'g> {
@@ -99,6 +102,7 @@ impl<'g> Lowerer<'g> {
             last_use: HashMap::new(),
             in_place: 0,
             n_fused: 0,
+            signatures: HashMap::new(),
         };
         l.last_use = fuse::last_uses(g);
         let (fused, absorbed) = fuse::plan(&l);
@@ -152,6 +156,9 @@ impl<'g> Lowerer<'g> {
             match self.tensor_of(id) {
                 Ok(t) => {
                     self.pin(t);
+                    if let Some((kind, keys)) = self.signatures.get(&id) {
+                        self.p.signatures.push((self.p.outputs.len(), *kind, keys.clone()));
+                    }
                     self.p.outputs.push((t, name));
                 }
                 Err(reason) => errors.push(Unsupported { node: format!("output {name}"), op: "output".into(), reason }),
@@ -187,6 +194,7 @@ impl<'g> Lowerer<'g> {
             Op::Attention(op) => attention::lower(self, n, op),
             Op::Loss(op) => loss::lower(self, n, op),
             Op::Signal(op) => signal::lower(self, n, op),
+            Op::Ml(op) => ml::lower(self, n, op),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

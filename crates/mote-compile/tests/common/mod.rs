@@ -572,3 +572,5 @@ pub fn sequence_inputs() -> Vec<mote_ir::Value> {
         })
         .collect()
 }
+
+pub mod ml;

@@ -400,3 +400,60 @@ pub fn stft(batch: usize, len: usize, ch: usize, step: usize, fl: usize, oneside
     w.usizes(&[batch, len, ch, step, fl]).bool(onesided);
     w.0
 }
+
+/// `LinearModel`: a classifier or regressor of `e` score rows over `c` features, `n` rows;
+/// `post` is the post-transform code (`ml::post::Post`).
+pub fn linear_model(classifier: bool, post: u32, n: usize, c: usize, e: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(classifier).u32(post).usize(n).usize(c).usize(e);
+    w.0
+}
+
+/// `Normalizer` (`norm` 0 max, 1 l1, 2 l2) of `n` rows of `c`.
+pub fn normalizer(norm: u32, n: usize, c: usize) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.u32(norm).usize(n).usize(c);
+    w.0
+}
+
+/// `TreeEnsemble` over `n` rows of `c` features with `k` targets (flags: `ml::tree`).
+#[allow(clippy::too_many_arguments)]
+pub fn tree_ensemble(
+    n: usize,
+    c: usize,
+    k: usize,
+    aggregate: u32,
+    post: u32,
+    flags: u32,
+    binary_class: usize,
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.usize(n).usize(c).usize(k).u32(aggregate).u32(post).u32(flags).usize(binary_class);
+    w.0
+}
+
+/// `Lookup`; a miss is a data error when `strict`.
+pub fn lookup(strict: bool) -> Vec<u32> {
+    alloc::vec![strict as u32]
+}
+
+/// `Svm` (see `ml::svm` for the words).
+#[allow(clippy::too_many_arguments)]
+pub fn svm(
+    classifier: bool,
+    kernel: u32,
+    gamma: f32,
+    coef0: f32,
+    degree: i32,
+    post: u32,
+    flags: u32,
+    n: usize,
+    f: usize,
+    nv: usize,
+    counts: &[usize],
+) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(classifier).u32(kernel).f32(gamma).f32(coef0).i32(degree).u32(post).u32(flags);
+    w.usize(n).usize(f).usize(nv).usize(counts.len()).usizes(counts);
+    w.0
+}

@@ -20,6 +20,7 @@ mod gemm;
 mod index;
 mod linear_attention;
 mod loss;
+pub mod ml;
 mod norm;
 mod pool;
 mod quant;
@@ -178,6 +179,11 @@ pub enum Step {
     CausalConv(causal_conv::CausalConv),
     Dft(signal::Dft),
     Stft(signal::Stft),
+    Linear(ml::linear::Linear),
+    Normalizer(ml::linear::Normalizer),
+    Tree(ml::tree::Tree),
+    Lookup(ml::lookup::Lookup),
+    Svm(ml::svm::Svm),
 }
 
 impl Step {
@@ -225,10 +231,28 @@ impl Step {
             OpCode::CausalConvWithState => Step::CausalConv(causal_conv::CausalConv::decode(step, io)?),
             OpCode::Dft => Step::Dft(signal::Dft::decode(step, io)?),
             OpCode::Stft => Step::Stft(signal::Stft::decode(step, io)?),
+            OpCode::LinearModel => Step::Linear(ml::linear::Linear::decode(step, io)?),
+            OpCode::Normalizer => Step::Normalizer(ml::linear::Normalizer::decode(step, io)?),
+            OpCode::TreeEnsemble => Step::Tree(ml::tree::Tree::decode(step, io)?),
+            OpCode::Lookup => Step::Lookup(ml::lookup::Lookup::decode(step, io)?),
+            OpCode::Svm => Step::Svm(ml::svm::Svm::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
         })
+    }
+
+    /// Checks constant tables the kernel trusts (once, at load): Resize index tables and tree
+    /// ensemble structure.
+    pub fn check_constants(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
+        match self {
+            Step::Resize(r) => match io.input(1).ok().and_then(|t| model.weight_bytes(t)) {
+                Some(bytes) => r.check_indices(bytes),
+                None => Ok(()),
+            },
+            Step::Tree(t) => t.check_tables(model, io),
+            _ => Ok(()),
+        }
     }
 
     /// Scratch bytes the step needs (from the plan's scratch region).
@@ -248,6 +272,8 @@ impl Step {
             Step::CausalConv(c) => c.scratch_bytes(),
             Step::Dft(d) => d.scratch_bytes(),
             Step::Stft(s) => s.scratch_bytes(),
+            Step::Tree(t) => t.scratch_bytes(),
+            Step::Svm(s) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -278,6 +304,8 @@ impl Step {
             Step::CausalConv(c) => c.macs(),
             Step::Dft(d) => d.macs(),
             Step::Stft(s) => s.macs(),
+            Step::Linear(l) => l.macs(),
+            Step::Svm(s) => s.macs(),
             _ => 0,
         }
     }
@@ -333,6 +361,11 @@ impl Step {
             Step::CausalConv(s) => s.run(mem, io, scratch),
             Step::Dft(s) => s.run(mem, io, scratch),
             Step::Stft(s) => s.run(mem, io, scratch),
+            Step::Linear(s) => s.run(mem, io),
+            Step::Normalizer(s) => s.run(mem, io),
+            Step::Tree(s) => s.run(mem, io, scratch),
+            Step::Lookup(s) => return s.run(mem, io),
+            Step::Svm(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }
