@@ -7,6 +7,7 @@
 mod attention;
 mod elementwise;
 mod fuse;
+mod geo;
 mod index;
 mod layout;
 mod loss;

@@ -11,6 +11,9 @@ use super::binary::BinaryCode;
 use super::gemm::BiasKind;
 use crate::words::WordsOut;
 
+pub use super::roi::encode_roi_align as roi_align;
+pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
+
 fn strides(w: &mut WordsOut, s: &[isize]) {
     for &x in s {
         w.i32(x as i32);

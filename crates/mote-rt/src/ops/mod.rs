@@ -25,7 +25,9 @@ mod recurrent;
 mod reduce;
 mod resize;
 mod rnn;
+mod roi;
 mod rotary;
+mod sample;
 mod scalar;
 mod scan;
 mod softmax;
@@ -41,6 +43,7 @@ pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use index::ScatterReduction;
 pub use loss::LossReduction;
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
+pub use roi::MAX_SAMPLING_RATIO as ROI_MAX_SAMPLING_RATIO;
 pub use unary::{CLIP, UnaryCode};
 
 #[cfg(feature = "alloc")]
@@ -171,6 +174,9 @@ pub enum Step {
     LpNorm(norm::LpNorm),
     Lrn(norm::Lrn),
     MaxPoolIndices(argpool::MaxPoolIndices),
+    GridSample(sample::GridSample),
+    AffineGrid(sample::AffineGrid),
+    RoiAlign(roi::RoiAlign),
 }
 
 impl Step {
@@ -214,6 +220,9 @@ impl Step {
             OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
             OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
             OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
+            OpCode::GridSample => Step::GridSample(sample::GridSample::decode(step, io)?),
+            OpCode::AffineGrid => Step::AffineGrid(sample::AffineGrid::decode(step, io)?),
+            OpCode::RoiAlign => Step::RoiAlign(roi::RoiAlign::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -310,6 +319,9 @@ impl Step {
             Step::LpNorm(s) => s.run(mem, io),
             Step::Lrn(s) => s.run(mem, io),
             Step::MaxPoolIndices(s) => s.run(mem, io),
+            Step::GridSample(s) => s.run(mem, io),
+            Step::AffineGrid(s) => s.run(mem, io),
+            Step::RoiAlign(s) => return s.run(mem, io),
         }
         Ok(())
     }
