@@ -161,6 +161,8 @@ codes! {
         Col2Im = 52,
         /// Determinants of a batch of square matrices (Det).
         Det = 53,
+        /// Scatter of pooled maxima back to their positions (MaxUnpool).
+        MaxUnpool = 54,
     }
 }
 

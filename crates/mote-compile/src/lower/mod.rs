@@ -18,6 +18,7 @@ mod rearrange;
 mod recurrent;
 mod select;
 mod shape;
+mod sliding;
 mod widen;
 
 use std::collections::{HashMap, HashSet};

@@ -270,6 +270,7 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
         | NnOp::Lrn { .. }
         | NnOp::LpNorm { .. }
         | NnOp::MeanVarianceNorm { .. } => super::norm::lower(l, n, op)?,
+        NnOp::DeformConv(_) | NnOp::Col2Im(_) | NnOp::MaxUnpool(_) => super::sliding::lower(l, n, op)?,
         other => bail!("{other:?} is not supported by the compiled path yet"),
     }
     Ok(())

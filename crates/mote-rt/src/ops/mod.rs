@@ -12,8 +12,10 @@ mod attention;
 mod binary;
 mod blocked;
 mod cast;
+mod col2im;
 mod conv;
 mod copy;
+mod deform;
 mod gather;
 mod gemm;
 mod index;
@@ -33,6 +35,7 @@ mod scan;
 mod softmax;
 mod strided;
 mod unary;
+mod unpool;
 mod where_;
 
 pub use act::{Act, ActCode};
@@ -177,6 +180,9 @@ pub enum Step {
     GridSample(sample::GridSample),
     AffineGrid(sample::AffineGrid),
     RoiAlign(roi::RoiAlign),
+    DeformConv(deform::DeformConv),
+    Col2Im(col2im::Col2Im),
+    MaxUnpool(unpool::MaxUnpool),
 }
 
 impl Step {
@@ -223,6 +229,9 @@ impl Step {
             OpCode::GridSample => Step::GridSample(sample::GridSample::decode(step, io)?),
             OpCode::AffineGrid => Step::AffineGrid(sample::AffineGrid::decode(step, io)?),
             OpCode::RoiAlign => Step::RoiAlign(roi::RoiAlign::decode(step, io)?),
+            OpCode::DeformConv => Step::DeformConv(deform::DeformConv::decode(step, io)?),
+            OpCode::Col2Im => Step::Col2Im(col2im::Col2Im::decode(step, io)?),
+            OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -268,6 +277,7 @@ impl Step {
             Step::Lstm(l) => l.macs(),
             Step::Attention(a) => a.macs(),
             Step::Recurrent(r) => r.macs(),
+            Step::DeformConv(d) => d.macs(),
             _ => 0,
         }
     }
@@ -322,6 +332,9 @@ impl Step {
             Step::GridSample(s) => s.run(mem, io),
             Step::AffineGrid(s) => s.run(mem, io),
             Step::RoiAlign(s) => return s.run(mem, io),
+            Step::DeformConv(s) => s.run(mem, io),
+            Step::Col2Im(s) => s.run(mem, io),
+            Step::MaxUnpool(s) => return s.run(mem, io),
         }
         Ok(())
     }
