@@ -10,6 +10,7 @@ mod fuse;
 mod geo;
 mod index;
 mod layout;
+mod linalg;
 mod loss;
 mod misc;
 mod nn;

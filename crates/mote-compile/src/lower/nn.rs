@@ -271,7 +271,8 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
         | NnOp::LpNorm { .. }
         | NnOp::MeanVarianceNorm { .. } => super::norm::lower(l, n, op)?,
         NnOp::DeformConv(_) | NnOp::Col2Im(_) | NnOp::MaxUnpool(_) => super::sliding::lower(l, n, op)?,
-        other => bail!("{other:?} is not supported by the compiled path yet"),
+        NnOp::Einsum(eq) => super::linalg::einsum(l, n, eq)?,
+        NnOp::Det => super::linalg::det(l, n)?,
     }
     Ok(())
 }

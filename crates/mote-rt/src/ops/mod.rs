@@ -16,6 +16,7 @@ mod col2im;
 mod conv;
 mod copy;
 mod deform;
+mod det;
 mod gather;
 mod gemm;
 mod index;
@@ -183,6 +184,7 @@ pub enum Step {
     DeformConv(deform::DeformConv),
     Col2Im(col2im::Col2Im),
     MaxUnpool(unpool::MaxUnpool),
+    Det(det::Det),
 }
 
 impl Step {
@@ -232,6 +234,7 @@ impl Step {
             OpCode::DeformConv => Step::DeformConv(deform::DeformConv::decode(step, io)?),
             OpCode::Col2Im => Step::Col2Im(col2im::Col2Im::decode(step, io)?),
             OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
+            OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -251,6 +254,7 @@ impl Step {
             Step::TopK(t) => t.scratch_bytes(),
             Step::Attention(a) => a.scratch_bytes(),
             Step::Recurrent(r) => r.scratch_bytes(),
+            Step::Det(d) => d.scratch_bytes(),
             _ => 0,
         }
     }
@@ -335,6 +339,7 @@ impl Step {
             Step::DeformConv(s) => s.run(mem, io),
             Step::Col2Im(s) => s.run(mem, io),
             Step::MaxUnpool(s) => return s.run(mem, io),
+            Step::Det(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }
