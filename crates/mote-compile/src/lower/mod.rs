@@ -20,6 +20,7 @@ mod recurrent;
 mod select;
 mod shape;
 mod sliding;
+mod train;
 mod widen;
 
 use std::collections::{HashMap, HashSet};
