@@ -83,7 +83,8 @@ impl RoiAlign {
             }
             let roi = [rs[4 * i], rs[4 * i + 1], rs[4 * i + 2], rs[4 * i + 3]];
             let (gh, gw) = self.p.samples_per_bin(roi);
-            if self.p.sampling_ratio == 0 && (gh > 2 * (h + 1) || gw > 2 * (w + 1)) {
+            let most = |len: usize| len.saturating_add(1).saturating_mul(2);
+            if self.p.sampling_ratio == 0 && (gh > most(h) || gw > most(w)) {
                 return Err("RoiAlign ROI needs too many samples per bin");
             }
             let src = &xs[bi as usize * img..][..img];
