@@ -7,11 +7,14 @@
 //! - `AffineGrid` (49): `theta [N, k, k + 1]` -> `grid [N, S1..Sk, k]` over the normalized base
 //!   grid of the output's spatial dims, `k` 2 or 3. Attributes `[align_corners]`.
 //!
+//! 2-D GridSample runs `mote_kernels::fast::grid_sample_2d` (taps computed once per position for
+//! every channel, bit-identical to the reference); other ranks the reference kernel.
 //! Both read only positions they computed and clamped, so any grid or theta value (NaN,
 //! infinities) is safe; the work is bounded by the output size times the taps (at most `4^k`).
 
 use mote_core::DType;
 use mote_format::{MAX_RANK, StepRef};
+use mote_kernels::fast;
 use mote_kernels::reference::image::{GridMode, GridPadding, GridSample as Sampler, affine_grid};
 
 use super::{Io, inp, out, want, want_numel};
@@ -81,7 +84,13 @@ impl GridSample {
         }
         let r = self.rank;
         let (xd, os) = (&self.x_dims[..r], &self.out_spatial[..r - 2]);
-        self.sampler.run(inp::<f32>(mem, x), xd, inp::<f32>(mem, g), os, ys);
+        let (xs, gs) = (inp::<f32>(mem, x), inp::<f32>(mem, g));
+        if r == 4 {
+            // Taps once per position for all channels; bit-identical to the reference.
+            let dims = [xd[0], xd[1], xd[2], xd[3]];
+            return fast::grid_sample_2d(&self.sampler, xs, dims, gs, [os[0], os[1]], ys);
+        }
+        self.sampler.run(xs, xd, gs, os, ys);
     }
 }
 

@@ -10,4 +10,5 @@ mod gemm;
 mod norm;
 mod par;
 mod pool;
+mod sample;
 mod util;
