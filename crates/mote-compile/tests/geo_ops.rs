@@ -78,3 +78,19 @@ fn run_time_indices_out_of_range_are_run_errors() {
     let e = run(Data { rois: vec![0.0, 0.0, 8.0, 6.0, 0.0, 0.0, 6000.0, 5000.0], ..good() });
     assert!(e.contains("samples per bin"), "{e}");
 }
+
+#[test]
+fn matmul_like_einsums_run_as_gemm() {
+    let c = mote_compile::compile(common::geo_graph(), &Options::default()).unwrap();
+    let bytes = mote_rt::host::AlignedBuf::from_bytes(&c.bytes);
+    let rt = mote_rt::Runtime::load(bytes.as_ref()).unwrap();
+    let m = rt.model();
+    let ops = |node: &str| -> Vec<mote_format::OpCode> {
+        (0..m.step_count()).filter_map(|i| m.step(i)).filter(|s| s.name == node).map(|s| s.op).collect()
+    };
+    use mote_format::OpCode::{Binary, Copy, Gemm, Reduce};
+    assert_eq!(ops("einsum_mm"), [Gemm]);
+    // The first operand and the output are permuted by copies; the second is read in place.
+    assert_eq!(ops("einsum_perm"), [Copy, Gemm, Copy]);
+    assert_eq!(ops("einsum_partial"), [Binary, Reduce]);
+}

@@ -3,7 +3,11 @@
 //! a diagonal; absent or broadcast labels get stride 0), the operands are multiplied with
 //! broadcasting `Binary` steps into a tensor over all labels (output labels first), and the
 //! contracted labels are summed by one `Reduce`. A single operand without contraction is one
-//! `Copy` (transpose, diagonal).
+//! `Copy` (transpose, diagonal). Two f32 operands whose labels are each batch (both operands and
+//! the output), row (first operand and output), column (second and output) or contracted
+//! (both operands only) run as one batched `Gemm` instead, with a `Copy` for an operand or the
+//! output that is not already in `[batch, rows, contracted]` / `[batch, contracted, columns]` /
+//! `[batch, rows, columns]` order; the product is never materialized over all labels.
 
 use mote_core::DType;
 use mote_format::OpCode;
@@ -131,6 +135,9 @@ pub fn einsum(l: &mut Lowerer<'_>, n: &Node, eq: &Equation) -> R<()> {
     let view = |k: usize| -> Vec<isize> { order.iter().map(|&id| sp.strides[k][id]).collect() };
     let y = l.output(n, 0)?;
     let name = &n.name;
+    if xs.len() == 2 && dtype == DType::F32 && as_gemm(l, &sp, [xs[0], xs[1]], y, name)? {
+        return Ok(());
+    }
     if contracted > 0 && !matches!(dtype, DType::F32 | DType::F64) {
         bail!("Einsum contracting labels on {dtype} is not supported by the compiled path (f32, f64)");
     }
@@ -168,4 +175,85 @@ pub fn einsum(l: &mut Lowerer<'_>, n: &Node, eq: &Equation) -> R<()> {
         l.p.step(OpCode::Reduce, vec![Some(prod)], vec![y], encode::reduce(Reduction::Sum, &full, &flags), name);
     }
     Ok(())
+}
+
+/// A tensor holding operand `x`'s view `strides` over `dims` densely: `x` itself when the view
+/// already is dense, else a copy.
+fn dense_operand(l: &mut Lowerer<'_>, x: usize, dims: &[usize], strides: &[isize], name: &str) -> usize {
+    if strides == dense(dims) {
+        return x;
+    }
+    let t = l.p.arena(DType::F32, dims.to_vec(), format!("{name}.operand"));
+    super::shape::copy(l, x, t, dims, (0, strides), (0, &dense(dims)), name);
+    t
+}
+
+/// Lowers a two-operand f32 einsum as one batched Gemm when its labels allow (see the module
+/// doc); returns false (nothing emitted) when they do not.
+fn as_gemm(l: &mut Lowerer<'_>, sp: &Space, xs: [usize; 2], y: usize, name: &str) -> R<bool> {
+    let nl = sp.size.len();
+    // A label is in an operand when it has a stride there or, of size 1, appears anyway; size-1
+    // labels carry no data, so they can go to any group: treat them as batch.
+    let (mut batch, mut rows, mut cols, mut inner) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for id in 0..nl {
+        let (a, b, o) = (sp.strides[0][id] != 0, sp.strides[1][id] != 0, sp.out.contains(&id));
+        match (a, b, o) {
+            _ if sp.size[id] == 1 => {
+                if o {
+                    batch.push(id)
+                }
+            }
+            (true, true, true) => batch.push(id),
+            (true, false, true) => rows.push(id),
+            (false, true, true) => cols.push(id),
+            (true, true, false) => inner.push(id),
+            // A label broadcast in both operands, or summed within one operand only.
+            _ => return Ok(false),
+        }
+    }
+    let size = |ids: &[usize]| ids.iter().map(|&i| sp.size[i]).product::<usize>();
+    let (nb, m, k, nn) = (size(&batch), size(&rows), size(&inner), size(&cols));
+    let view = |op: usize, ids: &[&[usize]]| -> (Vec<usize>, Vec<isize>) {
+        let all: Vec<usize> = ids.iter().flat_map(|g| g.iter().copied()).collect();
+        (all.iter().map(|&i| sp.size[i]).collect(), all.iter().map(|&i| sp.strides[op][i]).collect())
+    };
+    let (ad, ast) = view(0, &[&batch, &rows, &inner]);
+    let (bd, bst) = view(1, &[&batch, &inner, &cols]);
+    // Gemm sees `[batch?, rows, cols]` matrices: views of the dense operands and product.
+    let mat = |r: usize, c: usize| if nb > 1 { vec![nb, r, c] } else { vec![r, c] };
+    let a = dense_operand(l, xs[0], &ad, &ast, name);
+    let a = l.p.alias(a, mat(m, k), format!("{name}.a"));
+    let b = dense_operand(l, xs[1], &bd, &bst, name);
+    let b = l.p.alias(b, mat(k, nn), format!("{name}.b"));
+    let order: Vec<usize> = batch.iter().chain(&rows).chain(&cols).copied().collect();
+    let direct = order == sp.out;
+    let prod = if direct {
+        l.p.alias(y, mat(m, nn), format!("{name}.product"))
+    } else {
+        l.p.arena(DType::F32, mat(m, nn), format!("{name}.product"))
+    };
+    let g = encode::GemmAttrs {
+        m,
+        n: nn,
+        k,
+        trans_a: false,
+        trans_b: false,
+        alpha: 1.0,
+        beta: 0.0,
+        bias: mote_rt::ops::BiasKind::None,
+        batch: if nb > 1 { vec![nb] } else { vec![] },
+        a_strides: if nb > 1 { vec![m * k] } else { vec![] },
+        b_strides: if nb > 1 { vec![k * nn] } else { vec![] },
+        act: Act::NONE,
+    };
+    l.p.step(OpCode::Gemm, vec![Some(a), Some(b)], vec![prod], encode::gemm(&g), name);
+    if !direct {
+        // The product's [batch.., rows.., cols..] walked in the output's label order.
+        let pd: Vec<usize> = order.iter().map(|&i| sp.size[i]).collect();
+        let ps = dense(&pd);
+        let od: Vec<usize> = sp.out.iter().map(|&i| sp.size[i]).collect();
+        let src: Vec<isize> = sp.out.iter().map(|&i| order.iter().position(|&j| j == i).map_or(0, |p| ps[p])).collect();
+        super::shape::copy(l, prod, y, &od, (0, &src), (0, &dense(&od)), name);
+    }
+    Ok(true)
 }

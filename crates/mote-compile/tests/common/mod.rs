@@ -442,7 +442,8 @@ pub fn select_inputs() -> Vec<mote_ir::Value> {
 /// A model of the vision-geometry and remaining tensor ops: AffineGrid (run-time theta) ->
 /// GridSample (bilinear with border padding; bicubic with reflection and aligned corners),
 /// RoiAlign (adaptive sampling, run-time batch indices), DeformConv (groups, bias, mask),
-/// Col2Im, MaxUnpool (run-time indices), Det, Einsum (batched matmul and a batched diagonal)
+/// Col2Im, MaxUnpool (run-time indices), Det, Einsum (batched matmuls as Gemm, a batched
+/// diagonal, a label summed in one operand)
 /// and training-mode BatchNormalization with its running statistics.
 #[allow(dead_code)] // used by some of the test binaries that include this module
 pub fn geo_graph() -> Graph {
@@ -519,6 +520,13 @@ pub fn geo_graph() -> Graph {
     g.add_node("einsum_mm", Op::Nn(bmm), vec![Some(ea), Some(eb)], vec![Some(mm)]);
     let bd = NnOp::Einsum(Equation::parse("...ii->...i").unwrap());
     g.add_node("einsum_diag", Op::Nn(bd), vec![Some(mats)], vec![Some(diag)]);
+    // As a Gemm with both an operand and the output permuted by copies; and (a label summed in
+    // one operand only) as a product over all labels and a reduction.
+    let (perm, partial) = (unknown(&mut g, "einsum_perm"), unknown(&mut g, "einsum_partial"));
+    let pe = NnOp::Einsum(Equation::parse("bji,bjk->kbi").unwrap());
+    g.add_node("einsum_perm", Op::Nn(pe), vec![Some(ea), Some(ea)], vec![Some(perm)]);
+    let pa = NnOp::Einsum(Equation::parse("bij,bjk->bi").unwrap());
+    g.add_node("einsum_partial", Op::Nn(pa), vec![Some(ea), Some(eb)], vec![Some(partial)]);
     let (s, bias) = (c(&mut g, "bn_scale", &[2], 1.5), c(&mut g, "bn_bias", &[2], 0.5));
     let (m, v) =
         (c(&mut g, "bn_mean", &[2], 0.2), g.add_const("bn_var", Tensor::from_vec(vec![2], vec![1.0f32, 0.5]).unwrap()));
@@ -530,6 +538,6 @@ pub fn geo_graph() -> Graph {
         vec![Some(x), Some(s), Some(bias), Some(m), Some(v)],
         vec![Some(bn), Some(bm), Some(bv)],
     );
-    g.outputs.extend([gs, gs2, ra, dc, ci, up, det, mm, diag, bn, bm, bv]);
+    g.outputs.extend([gs, gs2, ra, dc, ci, up, det, mm, diag, perm, partial, bn, bm, bv]);
     g
 }
