@@ -16,11 +16,13 @@ fn coords(seed: u64, n: usize) -> Vec<f32> {
     values(seed, n)
         .iter()
         .enumerate()
-        .map(
-            |(i, &v)| {
-                if (i * 7 + seed as usize) % 11 == 0 { special[(i + seed as usize) % special.len()] } else { v * 1.6 }
-            },
-        )
+        .map(|(i, &v)| {
+            if (i * 7 + seed as usize).is_multiple_of(11) {
+                special[(i + seed as usize) % special.len()]
+            } else {
+                v * 1.6
+            }
+        })
         .collect()
 }
 
