@@ -132,6 +132,12 @@ fn mutated_nn_model_never_panics() {
 }
 
 #[test]
+fn mutated_geo_model_never_panics() {
+    let c = compile(common::geo_graph(), &Options::default()).unwrap();
+    hammer("geo", &c.bytes, 4000, 0x3c6e_f372_fe94_f82b);
+}
+
+#[test]
 fn mutated_real_models_never_panic() {
     let Some(data) = mote_conformance_data() else {
         eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");

@@ -181,6 +181,20 @@ codes! {
         Dft = 59,
         /// Short-time Fourier transform of framed, windowed signals.
         Stft = 60,
+        /// Sampling of an image at a grid of normalized coordinates (GridSample).
+        GridSample = 48,
+        /// The sampling grid of a batch of affine transforms (AffineGrid).
+        AffineGrid = 49,
+        /// Bilinear pooling of regions of interest (RoiAlign).
+        RoiAlign = 50,
+        /// Deformable convolution (DeformConv).
+        DeformConv = 51,
+        /// Sum of sliding blocks back into an image (Col2Im).
+        Col2Im = 52,
+        /// Determinants of a batch of square matrices (Det).
+        Det = 53,
+        /// Scatter of pooled maxima back to their positions (MaxUnpool).
+        MaxUnpool = 54,
     }
 }
 

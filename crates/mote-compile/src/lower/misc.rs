@@ -182,7 +182,7 @@ pub fn rnn(l: &mut Lowerer<'_>, n: &Node, op: &RnnOp) -> R<()> {
 }
 
 pub fn image(l: &mut Lowerer<'_>, n: &Node, op: &ImageOp) -> R<()> {
-    let ImageOp::Resize(a) = op else { bail!("{} is not supported by the compiled path yet", n.op.name()) };
+    let ImageOp::Resize(a) = op else { return super::geo::lower(l, n, op) };
     let x = l.input(n, 0)?;
     if l.p.tensors[x].dtype != DType::F32 {
         bail!("Resize on {} is not supported by the compiled path (f32 only)", l.p.tensors[x].dtype);

@@ -177,9 +177,7 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
                 &n.name,
             );
         }
-        NnOp::BatchNorm { training: true, .. } => {
-            bail!("training-mode BatchNormalization is not supported by the compiled path")
-        }
+        NnOp::BatchNorm { epsilon, momentum, training: true } => super::train::batch_norm(l, n, *epsilon, *momentum)?,
         NnOp::Gemm { alpha, beta, trans_a, trans_b } => {
             let (a, b) = (l.input(n, 0)?, l.input(n, 1)?);
             f32_only(l, a, "Gemm")?;
@@ -248,8 +246,13 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
         NnOp::Dropout { .. } => {
             // Inference mode (training_mode absent or constant false): y = x whatever the ratio,
             // and the mask is all true.
-            if n.input(2).is_some_and(|v| l.konst(v).is_none_or(|t| t.to_f64_vec().ok() != Some(vec![0.0]))) {
-                bail!("Dropout in training mode is not supported by the compiled path");
+            // Training mode with a constant ratio of 0 keeps every element too (deterministic);
+            // random draws stay refused.
+            let is = |i: usize, v: f64| {
+                n.input(i).is_some_and(|id| l.konst(id).is_some_and(|t| t.to_f64_vec().ok() == Some(vec![v])))
+            };
+            if n.input(2).is_some() && !is(2, 0.0) && !is(1, 0.0) {
+                bail!("Dropout in training mode is only compiled with a constant ratio of 0 (random masks are not)");
             }
             let x = l.input(n, 0)?;
             let dims = l.p.tensors[x].dims.clone();
@@ -270,7 +273,9 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
         | NnOp::Lrn { .. }
         | NnOp::LpNorm { .. }
         | NnOp::MeanVarianceNorm { .. } => super::norm::lower(l, n, op)?,
-        other => bail!("{other:?} is not supported by the compiled path yet"),
+        NnOp::DeformConv(_) | NnOp::Col2Im(_) | NnOp::MaxUnpool(_) => super::sliding::lower(l, n, op)?,
+        NnOp::Einsum(eq) => super::linalg::einsum(l, n, eq)?,
+        NnOp::Det => super::linalg::det(l, n)?,
     }
     Ok(())
 }

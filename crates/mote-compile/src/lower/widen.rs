@@ -44,6 +44,7 @@ fn computes_in_f32(op: &Op) -> bool {
             !matches!(e, ElementwiseOp::Cast { .. } | ElementwiseOp::CastLike { .. } | ElementwiseOp::Where)
         }
         Op::Reduce(_) | Op::Nn(_) | Op::Image(_) | Op::Rnn(_) => true,
+        Op::Attention(mote_ir::ops::attention::AttentionOp::SwiGlu { .. }) => true,
         Op::Attention(a) => {
             matches!(
                 a,

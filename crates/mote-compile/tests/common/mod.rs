@@ -574,3 +574,105 @@ pub fn sequence_inputs() -> Vec<mote_ir::Value> {
 }
 
 pub mod ml;
+/// A model of the vision-geometry and remaining tensor ops: AffineGrid (run-time theta) ->
+/// GridSample (bilinear with border padding; bicubic with reflection and aligned corners),
+/// RoiAlign (adaptive sampling, run-time batch indices), DeformConv (groups, bias, mask),
+/// Col2Im, MaxUnpool (run-time indices), Det, Einsum (batched matmuls as Gemm, a batched
+/// diagonal, a label summed in one operand)
+/// and training-mode BatchNormalization with its running statistics.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn geo_graph() -> Graph {
+    use mote_ir::ops::image::{GridMode, GridPadding, ImageOp};
+    use mote_ir::ops::nn::{DeformConvAttrs, Equation};
+    let mut g = Graph::new("geo");
+    let t = |dt: DType, d: &[usize]| ValueType::Tensor(TensorType::concrete(dt, d));
+    let unknown = |g: &mut Graph, name: &str| g.add_value(name, ValueType::Unknown);
+    let c = |g: &mut Graph, name: &str, d: &[usize], scale: f32| {
+        let n = d.iter().product();
+        g.add_const(name, Tensor::from_vec(d.to_vec(), seq(n, scale)).unwrap())
+    };
+    let ints =
+        |g: &mut Graph, name: &str, v: &[i64]| g.add_const(name, Tensor::from_vec(vec![v.len()], v.to_vec()).unwrap());
+    let x = g.add_value("x", t(DType::F32, &[1, 2, 5, 6]));
+    let theta = g.add_value("theta", t(DType::F32, &[1, 2, 3]));
+    let rois = g.add_value("rois", t(DType::F32, &[2, 4]));
+    let bidx = g.add_value("batch_indices", t(DType::I64, &[2]));
+    let offset = g.add_value("offset", t(DType::F32, &[1, 8, 4, 5]));
+    let mask = g.add_value("mask", t(DType::F32, &[1, 4, 4, 5]));
+    let cols = g.add_value("cols", t(DType::F32, &[1, 8, 12]));
+    let pooled = g.add_value("pooled", t(DType::F32, &[1, 2, 2, 3]));
+    let where_ = g.add_value("where", t(DType::I64, &[1, 2, 2, 3]));
+    let mats = g.add_value("mats", t(DType::F32, &[3, 3, 3]));
+    let ea = g.add_value("ea", t(DType::F32, &[2, 3, 4]));
+    let eb = g.add_value("eb", t(DType::F32, &[2, 4, 2]));
+    g.inputs.extend([x, theta, rois, bidx, offset, mask, cols, pooled, where_, mats, ea, eb]);
+
+    let size = ints(&mut g, "size", &[1, 2, 4, 3]);
+    let grid = unknown(&mut g, "grid");
+    let ag = ImageOp::AffineGrid { align_corners: false };
+    g.add_node("affine_grid", Op::Image(ag), vec![Some(theta), Some(size)], vec![Some(grid)]);
+    let (gs, gs2) = (unknown(&mut g, "sampled"), unknown(&mut g, "sampled_cubic"));
+    let lin = ImageOp::GridSample { mode: GridMode::Linear, padding: GridPadding::Border, align_corners: false };
+    g.add_node("grid_sample", Op::Image(lin), vec![Some(x), Some(grid)], vec![Some(gs)]);
+    let cub = ImageOp::GridSample { mode: GridMode::Cubic, padding: GridPadding::Reflection, align_corners: true };
+    g.add_node("grid_sample_cubic", Op::Image(cub), vec![Some(x), Some(grid)], vec![Some(gs2)]);
+    let ra = unknown(&mut g, "roi_aligned");
+    let roi = ImageOp::RoiAlign {
+        max: false,
+        output_height: 3,
+        output_width: 3,
+        sampling_ratio: 0,
+        spatial_scale: 0.5,
+        half_pixel: true,
+    };
+    g.add_node("roi_align", Op::Image(roi), vec![Some(x), Some(rois), Some(bidx)], vec![Some(ra)]);
+
+    let (w, b) = (c(&mut g, "deform_w", &[4, 1, 2, 2], 1.0), c(&mut g, "deform_b", &[4], 0.5));
+    let dc = unknown(&mut g, "deformed");
+    let window = Window { kernel_shape: Some(vec![2, 2]), ..Window::default() };
+    let deform = NnOp::DeformConv(DeformConvAttrs { window, group: 2, offset_group: 1 });
+    g.add_node(
+        "deform_conv",
+        Op::Nn(deform),
+        vec![Some(x), Some(w), Some(offset), Some(b), Some(mask)],
+        vec![Some(dc)],
+    );
+    let (image, block) = (ints(&mut g, "image_shape", &[4, 5]), ints(&mut g, "block_shape", &[2, 2]));
+    let ci = unknown(&mut g, "folded");
+    g.add_node(
+        "col2im",
+        Op::Nn(NnOp::Col2Im(Window::default())),
+        vec![Some(cols), Some(image), Some(block)],
+        vec![Some(ci)],
+    );
+    let up = unknown(&mut g, "unpooled");
+    let uw = Window { kernel_shape: Some(vec![2, 2]), strides: vec![2, 2], ..Window::default() };
+    g.add_node("max_unpool", Op::Nn(NnOp::MaxUnpool(uw)), vec![Some(pooled), Some(where_)], vec![Some(up)]);
+    let det = unknown(&mut g, "det");
+    g.add_node("det", Op::Nn(NnOp::Det), vec![Some(mats)], vec![Some(det)]);
+    let (mm, diag) = (unknown(&mut g, "einsum_mm"), unknown(&mut g, "einsum_diag"));
+    let bmm = NnOp::Einsum(Equation::parse("bij,bjk->bik").unwrap());
+    g.add_node("einsum_mm", Op::Nn(bmm), vec![Some(ea), Some(eb)], vec![Some(mm)]);
+    let bd = NnOp::Einsum(Equation::parse("...ii->...i").unwrap());
+    g.add_node("einsum_diag", Op::Nn(bd), vec![Some(mats)], vec![Some(diag)]);
+    // As a Gemm with both an operand and the output permuted by copies; and (a label summed in
+    // one operand only) as a product over all labels and a reduction.
+    let (perm, partial) = (unknown(&mut g, "einsum_perm"), unknown(&mut g, "einsum_partial"));
+    let pe = NnOp::Einsum(Equation::parse("bji,bjk->kbi").unwrap());
+    g.add_node("einsum_perm", Op::Nn(pe), vec![Some(ea), Some(ea)], vec![Some(perm)]);
+    let pa = NnOp::Einsum(Equation::parse("bij,bjk->bi").unwrap());
+    g.add_node("einsum_partial", Op::Nn(pa), vec![Some(ea), Some(eb)], vec![Some(partial)]);
+    let (s, bias) = (c(&mut g, "bn_scale", &[2], 1.5), c(&mut g, "bn_bias", &[2], 0.5));
+    let (m, v) =
+        (c(&mut g, "bn_mean", &[2], 0.2), g.add_const("bn_var", Tensor::from_vec(vec![2], vec![1.0f32, 0.5]).unwrap()));
+    let (bn, bm, bv) = (unknown(&mut g, "bn"), unknown(&mut g, "bn_mean_out"), unknown(&mut g, "bn_var_out"));
+    let op = NnOp::BatchNorm { epsilon: 1e-3, momentum: 0.8, training: true };
+    g.add_node(
+        "bn_train",
+        Op::Nn(op),
+        vec![Some(x), Some(s), Some(bias), Some(m), Some(v)],
+        vec![Some(bn), Some(bm), Some(bv)],
+    );
+    g.outputs.extend([gs, gs2, ra, dc, ci, up, det, mm, diag, perm, partial, bn, bm, bv]);
+    g
+}

@@ -29,6 +29,7 @@
 //! | Softmax (last axis) | | | [`softmax()`] |
 //! | Conv, channel-blocked layout ([`blocked_supported`]) | [`blocked_pack_weights_len`], [`blocked_pack_weights`] | [`blocked_conv2d_scratch_len`] | [`blocked_conv2d`] (layouts: [`reorder_to_blocked`], [`reorder_from_blocked`]) |
 //! | LayerNormalization, RMSNormalization (last axes) | | | [`layer_norm`], [`rms_norm`] |
+//! | GridSample (2-D, f32) | | | [`grid_sample_2d`] |
 //!
 //! Each of the heavy kernels has a `*_par` twin ([`par`](mod@par)) that splits it into
 //! independent tasks for a [`Parallel`] (several threads, each with its own scratch), with
@@ -56,6 +57,7 @@ pub mod norm;
 pub mod par;
 pub mod pool;
 pub mod reduce;
+pub mod sample;
 pub(crate) mod simd;
 pub mod softmax;
 mod window;
@@ -83,6 +85,7 @@ pub use par::{
 };
 pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use reduce::reduce_middle;
+pub use sample::grid_sample_2d;
 pub use softmax::softmax;
 
 #[cfg(test)]

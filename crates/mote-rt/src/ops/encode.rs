@@ -11,6 +11,12 @@ use super::binary::BinaryCode;
 use super::gemm::BiasKind;
 use crate::words::WordsOut;
 
+pub use super::col2im::encode_window as col2im;
+pub use super::deform::encode_deform_conv as deform_conv;
+pub use super::roi::encode_roi_align as roi_align;
+pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
+pub use super::unpool::encode_max_unpool as max_unpool;
+
 fn strides(w: &mut WordsOut, s: &[isize]) {
     for &x in s {
         w.i32(x as i32);

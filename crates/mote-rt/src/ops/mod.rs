@@ -13,8 +13,11 @@ mod binary;
 mod blocked;
 mod cast;
 mod causal_conv;
+mod col2im;
 mod conv;
 mod copy;
+mod deform;
+mod det;
 mod gather;
 mod gemm;
 mod index;
@@ -28,13 +31,16 @@ mod recurrent;
 mod reduce;
 mod resize;
 mod rnn;
+mod roi;
 mod rotary;
+mod sample;
 mod scalar;
 mod scan;
 mod signal;
 mod softmax;
 mod strided;
 mod unary;
+mod unpool;
 mod where_;
 
 pub use act::{Act, ActCode};
@@ -45,6 +51,7 @@ pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use index::ScatterReduction;
 pub use loss::LossReduction;
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
+pub use roi::MAX_SAMPLING_RATIO as ROI_MAX_SAMPLING_RATIO;
 pub use unary::{CLIP, UnaryCode};
 
 #[cfg(feature = "alloc")]
@@ -184,6 +191,13 @@ pub enum Step {
     Tree(ml::tree::Tree),
     Lookup(ml::lookup::Lookup),
     Svm(ml::svm::Svm),
+    GridSample(sample::GridSample),
+    AffineGrid(sample::AffineGrid),
+    RoiAlign(roi::RoiAlign),
+    DeformConv(deform::DeformConv),
+    Col2Im(col2im::Col2Im),
+    MaxUnpool(unpool::MaxUnpool),
+    Det(det::Det),
 }
 
 impl Step {
@@ -236,6 +250,13 @@ impl Step {
             OpCode::TreeEnsemble => Step::Tree(ml::tree::Tree::decode(step, io)?),
             OpCode::Lookup => Step::Lookup(ml::lookup::Lookup::decode(step, io)?),
             OpCode::Svm => Step::Svm(ml::svm::Svm::decode(step, io)?),
+            OpCode::GridSample => Step::GridSample(sample::GridSample::decode(step, io)?),
+            OpCode::AffineGrid => Step::AffineGrid(sample::AffineGrid::decode(step, io)?),
+            OpCode::RoiAlign => Step::RoiAlign(roi::RoiAlign::decode(step, io)?),
+            OpCode::DeformConv => Step::DeformConv(deform::DeformConv::decode(step, io)?),
+            OpCode::Col2Im => Step::Col2Im(col2im::Col2Im::decode(step, io)?),
+            OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
+            OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -274,6 +295,7 @@ impl Step {
             Step::Stft(s) => s.scratch_bytes(),
             Step::Tree(t) => t.scratch_bytes(),
             Step::Svm(s) => s.scratch_bytes(),
+            Step::Det(d) => d.scratch_bytes(),
             _ => 0,
         }
     }
@@ -306,6 +328,7 @@ impl Step {
             Step::Stft(s) => s.macs(),
             Step::Linear(l) => l.macs(),
             Step::Svm(s) => s.macs(),
+            Step::DeformConv(d) => d.macs(),
             _ => 0,
         }
     }
@@ -366,6 +389,13 @@ impl Step {
             Step::Tree(s) => s.run(mem, io, scratch),
             Step::Lookup(s) => return s.run(mem, io),
             Step::Svm(s) => s.run(mem, io, scratch),
+            Step::GridSample(s) => s.run(mem, io),
+            Step::AffineGrid(s) => s.run(mem, io),
+            Step::RoiAlign(s) => return s.run(mem, io),
+            Step::DeformConv(s) => s.run(mem, io),
+            Step::Col2Im(s) => s.run(mem, io),
+            Step::MaxUnpool(s) => return s.run(mem, io),
+            Step::Det(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }

@@ -12,4 +12,5 @@ mod norm;
 mod par;
 mod pool;
 mod reduce;
+mod sample;
 mod util;

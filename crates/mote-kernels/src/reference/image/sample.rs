@@ -78,7 +78,7 @@ impl GridSample {
 
     /// Taps along one spatial axis for normalized coordinate `g`: up to 4 `(index, weight)`
     /// pairs, `None` indices reading zero. Returns the tap count.
-    fn axis_taps<T: Float>(&self, g: T, len: usize, idx: &mut [Option<usize>; 4], w: &mut [T; 4]) -> usize {
+    pub fn axis_taps<T: Float>(&self, g: T, len: usize, idx: &mut [Option<usize>; 4], w: &mut [T; 4]) -> usize {
         let l = c::<T>(len as f64);
         let two = c::<T>(2.0);
         let mut x = if self.align_corners {
