@@ -23,9 +23,9 @@ mod select;
 mod sequence;
 mod shape;
 mod signal;
-pub(crate) mod unroll;
 mod sliding;
 mod train;
+pub(crate) mod unroll;
 mod widen;
 
 use std::collections::{HashMap, HashSet};

@@ -8,6 +8,9 @@
 //! convolution with few output channels): its full panels are read in place, since packing
 //! would cost more than the products it serves.
 //!
+//! One row of A against packed B (`m = 1`) skips the micro-kernel's zero rows: it streams B
+//! once (`gemv`), with the same accumulation order.
+//!
 //! Loop order: N blocks, K blocks, M blocks, B panels, A panels; the B panel stays in L1 while
 //! the A block streams from L2. Accumulation order per element of C: K in increasing order
 //! (within and across K blocks, each block adding to the stored partial sums), then the bias,
@@ -21,6 +24,7 @@
 //! `ceil(n / NR)` panels of `k x NR` floats; panel `p`, group `q`, lane `j` (at
 //! `(p * k + q) * NR + j`) is `B[q][p * NR + j]`, zero for columns `>= n`. `MR = 6`, `NR = 16`.
 
+mod gemv;
 pub(crate) mod micro;
 pub(crate) mod pack;
 
@@ -229,6 +233,9 @@ impl SimdOp for Run<'_, '_> {
 /// (A block packed), then B panels and A panels.
 #[inline(always)]
 fn driver<S: Simd>(s: S, g: &Gemm<'_>, c: &mut [f32], scratch: &mut [f32]) {
+    if let (1, BSrc::Packed(p)) = (g.m, g.b) {
+        return gemv::run(s, g, p, c);
+    }
     let (m, n, k) = (g.m, g.n, g.k);
     let kc_max = k.clamp(1, KC);
     let b_len = if matches!(g.b, BSrc::Packed(_)) { 0 } else { kc_max * n.min(NC).div_ceil(NR) * NR };

@@ -159,3 +159,36 @@ fn gemm_reads_b_in_place_only_when_rows_hold_a_panel() {
     // k = 0: B is an empty slice, nothing may be read from it.
     run_case(Case { bias: BiasKind::Col, ..base(1, 32, 0) });
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+    /// One row against packed B (the `gemv` path) gives the bits the micro-kernel gives for
+    /// that row of a two-row product.
+    #[test]
+    fn one_row_is_bit_identical_to_the_micro_kernel(
+        (n, k) in (dim(90), dim(300)),
+        bias in prop::sample::select(vec![BiasKind::None, BiasKind::Row, BiasKind::Col]),
+        act in activation(),
+        seed in any::<u64>(),
+    ) {
+        let a = values(seed, 2 * k);
+        let b = values(seed ^ 1, k * n);
+        let bv = values(seed ^ 2, n.max(2));
+        let mut pb = vec![0.0; pack_b_len(k, n)];
+        pack_b(k, n, &b, n, 1, &mut pb);
+        let bias_of = |m: usize| match bias {
+            BiasKind::None => Bias::None,
+            BiasKind::Row => Bias::PerRow(&bv[..m]),
+            BiasKind::Col => Bias::PerCol(&bv[..n]),
+        };
+        for cpu in Cpu::available() {
+            let mut two = vec![f32::NAN; 2 * n];
+            let mut scratch = vec![0.0; gemm_scratch_len(2, n, k, false, true)];
+            gemm(cpu, (2, n, k), Operand::row_major(&a, k), Operand::Packed(&pb), &mut two, n, bias_of(2), act, &mut scratch);
+            let mut one = vec![f32::NAN; n];
+            gemm(cpu, (1, n, k), Operand::row_major(&a[..k], k), Operand::Packed(&pb), &mut one, n, bias_of(1), act, &mut scratch);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&one), bits(&two[..n]), "{:?}", cpu.isa());
+        }
+    }
+}
