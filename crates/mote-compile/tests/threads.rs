@@ -79,8 +79,8 @@ fn outputs_are_bit_identical_for_one_two_and_three_threads() {
             }
             let split = probe.split_runs.load(Ordering::Relaxed);
             if threads > 1 && grain == 1 {
-                // Conv (input copy and rows), depthwise, Mul, Add, pointwise, MaxPool, im2col
-                // Conv, GlobalAveragePool, Gemm: each split, each round.
+                // At least nine steps (convolutions, element-wise ops, pooling, Gemm) split,
+                // each round.
                 assert!(split >= 3 * 9, "{threads} threads: only {split} runs were split");
             } else if threads == 1 {
                 assert_eq!(split, 0, "one thread never splits");

@@ -10,7 +10,8 @@
 //! values cannot all be blocked unblock them all (repeated until stable); their scalar and
 //! per-channel operands are read through a view (`[N, C, 1, 1]` is `[N, C/8, 1, 1, 8]`). A
 //! convolution with one side blocked runs blocked, and the lowering inserts a `Reorder` step
-//! for the other side; a global pooling of a blocked value is a reduction over H and W.
+//! for the other side (a stem convolution, 1 to 4 input channels, reads its NCHW input as is);
+//! a global pooling of a blocked value is a reduction over H and W.
 
 use std::collections::{HashMap, HashSet};
 
@@ -197,7 +198,7 @@ pub fn small_operand_view(d: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// The blocked kernels' geometry of Conv node `n` (constant weights, 2-D, pointwise or
-/// depthwise with channels multiples of 8), or `None`.
+/// depthwise with channels multiples of 8, or a stem), or `None`.
 pub fn blocked_geometry(l: &Lowerer<'_>, n: &Node) -> Option<Conv2d> {
     let Op::Nn(NnOp::Conv(a)) = &n.op else { return None };
     let (xv, wv, yv) = (n.input(0)?, n.input(1)?, n.outputs.first().copied().flatten()?);

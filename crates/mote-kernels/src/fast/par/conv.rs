@@ -263,9 +263,11 @@ pub fn blocked_conv2d_par(
     use crate::fast::{BLOCK, NR, blocked_conv2d, blocked_conv2d_scratch_len, blocked_supported};
     let work = g.batch.saturating_mul(g.out_channels).saturating_mul(g.out_plane()).saturating_mul(g.k());
     let dw = g.is_depthwise();
-    // Units: channel blocks of all images (depthwise), 16-channel output panels (pointwise,
-    // stem).
-    let units = if dw { g.batch * g.in_channels / BLOCK } else { g.out_channels.div_ceil(NR) };
+    // Units: channel blocks of all images (depthwise), 16-channel output panels (pointwise),
+    // output channel blocks (stem).
+    let stem = crate::fast::blocked_reads_nchw(g);
+    let width = if stem { BLOCK } else { NR };
+    let units = if dw { g.batch * g.in_channels / BLOCK } else { g.out_channels.div_ceil(width) };
     let tasks = task_count(par, units, work);
     if tasks <= 1 || !blocked_supported(g) || (!dw && g.batch != 1) {
         return blocked_conv2d(cpu, g, x, w, bias, act, y, scratch);
@@ -297,18 +299,15 @@ pub fn blocked_conv2d_par(
                 b += cnt;
             }
         } else {
-            // Output channels `m0..m1` (whole 16-channel panels; the last may be 8 wide).
-            let (m0, m1) = (r.start * NR, (r.end * NR).min(g.out_channels));
+            // Output channels `m0..m1` (whole 16-channel panels, or 8-channel blocks of a stem;
+            // the last panel may be 8 wide).
+            let (m0, m1) = (r.start * width, (r.end * width).min(g.out_channels));
             let sub = Conv2d { out_channels: m1 - m0, ..*g };
             // SAFETY: output channel blocks `m0 / 8..m1 / 8` of the single image; disjoint
             // between tasks.
             let yt = unsafe { out.part(m0 * op..m1 * op) };
             // Packed-B panels (pointwise) or `[M / 8, C, kh, kw, 8]` (stem).
-            let ws = if crate::fast::blocked_reads_nchw(g) {
-                &w[m0 * g.in_channels * taps..]
-            } else {
-                &w[m0 * g.in_channels..]
-            };
+            let ws = if stem { &w[m0 * g.in_channels * taps..] } else { &w[m0 * g.in_channels..] };
             blocked_conv2d(cpu, &sub, x, ws, bias.map(|v| &v[m0..m1]), act, yt, s);
         }
     });
