@@ -53,6 +53,8 @@ pub fn interface(rt: &Runtime<'_>) -> Graph {
                         let dims: Vec<usize> = o.dims().iter().map(|&d| d as usize).collect();
                         ValueType::Tensor(TensorType::concrete(DType::String, &dims))
                     }
+                    // The buffer's shape bounds the data-dependent one.
+                    OutputKind::Bounded => ty(&o),
                 }
             }
         };

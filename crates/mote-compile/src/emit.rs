@@ -70,6 +70,10 @@ pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u
     }
     for (output, kind, keys) in &p.signatures {
         let (dtype, dims, bytes) = match keys {
+            Keys::Count { tensor, axis } => {
+                b.output_signature_axis(*output as u32, *kind, ids[*tensor], *axis);
+                continue;
+            }
             Keys::Ints(v) => (DType::I64, vec![v.len() as u32], v.iter().flat_map(|x| x.to_le_bytes()).collect()),
             Keys::Strings(v) => {
                 let mut bytes = Vec::with_capacity(8 * v.len());

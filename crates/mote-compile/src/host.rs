@@ -31,7 +31,16 @@ pub fn set_input(rt: &Runtime<'_>, arena: &mut [u8], i: usize, name: &str, v: &V
 pub fn get_output(rt: &Runtime<'_>, arena: &[u8], i: usize) -> Result<Value, String> {
     let info = rt.outputs().nth(i).ok_or("no such output")?;
     let dims: Vec<usize> = info.dims().iter().map(|&d| d as usize).collect();
-    let t = tensor_from_bytes(info.dtype, dims, rt.output(arena, i).map_err(|e| e.to_string())?)?;
+    let mut bytes = rt.output(arena, i).map_err(|e| e.to_string())?;
+    let mut dims = dims;
+    if let Some((axis, count)) = rt.output_count(arena, i).map_err(|e| e.to_string())? {
+        // A data-dependent length: the first elements of the buffer, in the counted shape.
+        dims[axis] = count;
+        let size = info.dtype.size().unwrap_or(1);
+        bytes = &bytes[..dims.iter().product::<usize>() * size];
+        return tensor_from_bytes(info.dtype, dims, bytes).map(Value::Tensor);
+    }
+    let t = tensor_from_bytes(info.dtype, dims, bytes)?;
     match rt.model().output_signature(i) {
         None => Ok(Value::Tensor(t)),
         Some(sig) => present(rt.model(), &sig, t),
@@ -67,6 +76,7 @@ fn present(model: &Model<'_>, sig: &OutputSignature<'_>, t: Tensor) -> Result<Va
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(Value::Sequence(maps))
         }
+        OutputKind::Bounded => Ok(Value::Tensor(t)),
         OutputKind::Labels => {
             let idx = t.to_i64_vec().map_err(|e| e.to_string())?;
             let idx = idx

@@ -60,11 +60,13 @@ pub struct LStep {
     pub scratch: usize,
 }
 
-/// The keys of an output signature (ZipMap keys or string class labels).
+/// The keys of an output signature (ZipMap keys or string class labels), or the count tensor
+/// of a Bounded output and the axis it measures.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Keys {
     Ints(Vec<i64>),
     Strings(Vec<String>),
+    Count { tensor: usize, axis: u32 },
 }
 
 /// A lowered program.

@@ -191,3 +191,11 @@ fn mutated_ml_model_never_panics() {
     let c = compile(common::ml::ml_graph(), &Options::default()).unwrap();
     hammer("ml", &c.bytes, 4000, 0x6a09_e667_f3bc_c909);
 }
+
+#[test]
+fn mutated_bounded_model_never_panics() {
+    // The count the host reads and the row triples are written by the step; the signature's
+    // count tensor and axis are checked at parse.
+    let c = compile(common::nms_graph(), &Options::default()).unwrap();
+    hammer("nms", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
+}

@@ -55,6 +55,10 @@ codes! {
         /// The output tensor holds int64 indices into the keys: the host presents the keys
         /// (string class labels).
         Labels = 2,
+        /// The output's length along `axis` depends on the data: the i64 scalar tensor in the
+        /// arena named by the record (`keys` field) holds it; the output's values are the first
+        /// elements of its buffer, contiguous in that shape (NonMaxSuppression).
+        Bounded = 3,
     }
 }
 
@@ -195,6 +199,8 @@ codes! {
         Det = 53,
         /// Scatter of pooled maxima back to their positions (MaxUnpool).
         MaxUnpool = 54,
+        /// Greedy per-class non-maximum suppression of boxes (a Bounded output: `count` rows).
+        NonMaxSuppression = 61,
     }
 }
 

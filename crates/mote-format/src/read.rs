@@ -164,8 +164,11 @@ impl StepRef<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputSignature<'a> {
     pub kind: OutputKind,
-    /// The keys: int64 `[C]`, or u32 `[C, 2]` `(offset, length)` pairs of STRINGS (string keys).
+    /// The keys: int64 `[C]`, or u32 `[C, 2]` `(offset, length)` pairs of STRINGS (string keys);
+    /// for [`OutputKind::Bounded`], the i64 count tensor.
     pub keys: TensorRef<'a>,
+    /// [`OutputKind::Bounded`]: the axis whose length is the count (0 for the other kinds).
+    pub axis: u32,
 }
 
 impl<'a> OutputSignature<'a> {
@@ -394,7 +397,8 @@ impl<'a> Model<'a> {
 
     /// SIGNATURE records: each names an existing output at most once, a known kind, a keys
     /// tensor in the weights (int64 `[C]`, or u32 `[C, 2]` pairs that are valid strings), and an
-    /// output tensor that fits the kind (ZipMap: f32 `[C]` or `[N, C]`; labels: int64).
+    /// output tensor that fits the kind (ZipMap: f32 `[C]` or `[N, C]`; labels: int64); a
+    /// Bounded record names an i64 count tensor of one element and an axis of the output.
     fn validate_signature(&self) -> Result<(), FormatError> {
         let n_outputs = self.outputs().count();
         let b = self.signature.bytes;
@@ -403,13 +407,23 @@ impl<'a> Model<'a> {
             let bad = || FormatError::record(K::BadSignature, self.signature.offset + r, i);
             let output = u32_at(b, r) as usize;
             let kind = OutputKind::from_code(u32_at(b, r + 4)).ok_or_else(bad)?;
-            if output >= n_outputs || u32_at(b, r + 12) != 0 {
+            let axis = u32_at(b, r + 12);
+            if output >= n_outputs || (axis != 0 && kind != OutputKind::Bounded) {
                 return Err(bad());
             }
             if (0..i).any(|j| u32_at(b, j * SIGNATURE_RECORD_LEN) as usize == output) {
                 return Err(bad());
             }
             let keys = self.tensor(u32_at(b, r + 8)).ok_or_else(bad)?;
+            let out = self.outputs().nth(output).and_then(|o| self.tensor(o.tensor)).ok_or_else(bad)?;
+            if kind == OutputKind::Bounded {
+                // The count: one i64 in the arena (or a constant); the axis exists.
+                let count_ok = keys.dtype == DType::I64 && keys.numel() == 1 && keys.layout == Layout::Plain;
+                if !count_ok || axis as usize >= out.rank || out.layout != Layout::Plain {
+                    return Err(bad());
+                }
+                continue;
+            }
             let bytes = self.weight_bytes(&keys).filter(|_| keys.layout == Layout::Plain).ok_or_else(bad)?;
             let c = match (keys.dtype, keys.dims()) {
                 (DType::I64, &[c]) => c,
@@ -422,12 +436,12 @@ impl<'a> Model<'a> {
                 }
                 _ => return Err(bad()),
             };
-            let out = self.outputs().nth(output).and_then(|o| self.tensor(o.tensor)).ok_or_else(bad)?;
             let fits = match kind {
                 OutputKind::ZipMap => {
                     out.dtype == DType::F32 && matches!(out.dims(), &[k] | &[_, k] if k == c) && c > 0
                 }
                 OutputKind::Labels => out.dtype == DType::I64 && c > 0,
+                OutputKind::Bounded => false,
             };
             if !fits || out.layout != Layout::Plain {
                 return Err(bad());
@@ -595,6 +609,7 @@ impl<'a> Model<'a> {
             Some(OutputSignature {
                 kind: OutputKind::from_code(u32_at(b, r + 4))?,
                 keys: self.tensor(u32_at(b, r + 8))?,
+                axis: u32_at(b, r + 12),
             })
         })
     }

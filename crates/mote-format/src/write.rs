@@ -177,7 +177,13 @@ impl Builder {
     /// Output `output` (its index among the outputs) is presented as `kind` with the keys in
     /// weight tensor `keys` (int64 `[C]`, or u32 `[C, 2]` pairs from [`Builder::string_ref`]).
     pub fn output_signature(&mut self, output: u32, kind: crate::OutputKind, keys: u32) {
-        for x in [output, kind.code(), keys, 0] {
+        self.output_signature_axis(output, kind, keys, 0);
+    }
+
+    /// [`Builder::output_signature`] with the record's axis word ([`crate::OutputKind::Bounded`]:
+    /// `keys` is the i64 count tensor, `axis` the output axis it measures).
+    pub fn output_signature_axis(&mut self, output: u32, kind: crate::OutputKind, keys: u32, axis: u32) {
+        for x in [output, kind.code(), keys, axis] {
             put_u32(&mut self.signature, x);
         }
         self.signature_count += 1;

@@ -203,7 +203,7 @@ fn output_signatures_round_trip_and_are_validated() {
     let ok = with_signature(ZipMap, int_keys(4), 0);
     let words = aligned(&ok);
     let m = Model::parse(&bytemuck_bytes(&words)[..ok.len()]).unwrap();
-    assert_eq!(m.minor_version(), 1);
+    assert_eq!(m.minor_version(), mote_format::VERSION_MINOR);
     let s = m.output_signature(0).unwrap();
     assert_eq!((s.kind, s.len(), s.string_keys()), (ZipMap, 4, false));
     assert_eq!(m.signature_int_key(&s, 3), Some(30));
@@ -223,4 +223,50 @@ fn output_signatures_round_trip_and_are_validated() {
     assert!(bad(with_signature(Labels, int_keys(4), 0)), "labels need an int64 output");
     assert!(bad(with_signature(ZipMap, string_keys(vec![(0, 1), (1, 2), (3, 9), (0, 0)]), 0)), "string past STRINGS");
     assert!(bad(with_signature(ZipMap, |b: &mut Builder| b.tensor(&arena(&[4], 0, "arena_keys")).unwrap(), 0)));
+}
+
+/// The sample with output `y` ([1, 4] f32) marked Bounded along `axis` by the tensor `count`
+/// builds.
+fn with_bounded(count: impl Fn(&mut Builder) -> u32, axis: u32) -> Vec<u8> {
+    let mut b = Builder::new();
+    let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
+    let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
+    b.step(OpCode::Unary, &[Some(x)], &[y], &[1], "relu").unwrap();
+    b.input(x, "x").unwrap();
+    b.output(y, "y").unwrap();
+    let k = count(&mut b);
+    b.output_signature_axis(0, mote_format::OutputKind::Bounded, k, axis);
+    b.plan(192, 192, 0, 32);
+    b.finish().unwrap()
+}
+
+#[test]
+fn bounded_output_signatures_name_a_count_and_an_axis() {
+    use mote_format::OutputKind::Bounded;
+    let count = |dtype: DType, n: u32| {
+        move |b: &mut Builder| {
+            let d = TensorDesc { dtype, nbytes: 8 * n as u64, ..arena(&[n], 128, "count") };
+            b.tensor(&d).unwrap()
+        }
+    };
+    let ok = with_bounded(count(DType::I64, 1), 1);
+    let words = aligned(&ok);
+    let m = Model::parse(&bytemuck_bytes(&words)[..ok.len()]).unwrap();
+    let s = m.output_signature(0).unwrap();
+    assert_eq!((s.kind, s.axis, s.keys.dtype), (Bounded, 1, DType::I64));
+    let bad = |b: Vec<u8>| matches!(parse_copy(&b).unwrap_err().kind, FormatErrorKind::BadSignature);
+    assert!(bad(with_bounded(count(DType::I64, 1), 2)), "axis past the output's rank");
+    assert!(bad(with_bounded(count(DType::I64, 2), 0)), "a count of two elements");
+    assert!(bad(with_bounded(count(DType::F64, 1), 0)), "a float count");
+    // The other kinds keep the reserved word at 0.
+    let mut b = Builder::new();
+    let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
+    let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
+    b.step(OpCode::Unary, &[Some(x)], &[y], &[1], "relu").unwrap();
+    b.input(x, "x").unwrap();
+    b.output(y, "y").unwrap();
+    let k = int_keys(4)(&mut b);
+    b.output_signature_axis(0, mote_format::OutputKind::ZipMap, k, 1);
+    b.plan(128, 128, 0, 32);
+    assert!(bad(b.finish().unwrap()), "a ZipMap record with an axis");
 }

@@ -156,6 +156,27 @@ impl<'a> Runtime<'a> {
         })
     }
 
+    /// For an output whose length depends on the data (a SIGNATURE record of kind Bounded,
+    /// e.g. NonMaxSuppression): `Some((axis, count))` after [`Runtime::invoke`], the valid
+    /// length along `axis` (the values are the first elements of [`Runtime::output`]'s bytes,
+    /// contiguous in that shape). `None` for outputs of static shape.
+    pub fn output_count(&self, arena: &[u8], i: usize) -> Result<Option<(usize, usize)>, RtError> {
+        self.check_arena(arena)?;
+        let t = self.outputs().nth(i).ok_or(RtError::NoSuchIo { index: i as u32 })?.tensor;
+        let Some(sig) = self.model.output_signature(i).filter(|s| s.kind == mote_format::OutputKind::Bounded) else {
+            return Ok(None);
+        };
+        let c = sig.keys;
+        let bytes = match c.storage {
+            Storage::Arena => arena.get(c.offset as usize..c.offset as usize + 8),
+            Storage::Weights => self.model.weight_bytes(&c).and_then(|b| b.get(..8)),
+        };
+        let count = bytes.map_or(0, |b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+        let axis = sig.axis as usize;
+        let cap = t.dims().get(axis).map_or(0, |&d| d as usize);
+        Ok(Some((axis, count.clamp(0, cap as i64) as usize)))
+    }
+
     /// Runs every step on the calling thread. Never allocates; the arena holds the inputs (see
     /// [`Runtime::input_mut`]) and receives every intermediate and output.
     pub fn invoke(&self, arena: &mut [u8]) -> Result<(), RtError> {

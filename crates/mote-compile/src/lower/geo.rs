@@ -1,4 +1,5 @@
-//! Vision geometry: GridSample, AffineGrid and RoiAlign, one runtime step each (f32).
+//! Vision geometry: GridSample, AffineGrid, RoiAlign and NonMaxSuppression, one runtime step
+//! each (f32).
 
 use mote_core::DType;
 use mote_format::OpCode;
@@ -15,7 +16,7 @@ fn f32_only(l: &Lowerer<'_>, t: usize, n: &Node) -> R<()> {
     }
 }
 
-/// Lowers GridSample, AffineGrid and RoiAlign.
+/// Lowers GridSample, AffineGrid, RoiAlign and NonMaxSuppression.
 pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ImageOp) -> R<()> {
     match op {
         ImageOp::GridSample { mode, padding, align_corners } => {
@@ -53,7 +54,53 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ImageOp) -> R<()> {
             let attrs = encode::roi_align(*max, *sampling_ratio, *spatial_scale, *half_pixel);
             l.p.step(OpCode::RoiAlign, vec![Some(x), Some(r), Some(b)], vec![y], attrs, &n.name);
         }
+        ImageOp::NonMaxSuppression { center_point_box } => nms(l, n, *center_point_box)?,
         _ => bail!("{} is not supported by the compiled path yet", n.op.name()),
     }
+    Ok(())
+}
+
+/// NonMaxSuppression: a `[B * C * S, 3]` buffer (every box of every class selected at most
+/// once) and the count of rows written, in the arena until the end; the output is marked
+/// Bounded so the host presents `count` rows. Its length is data, so it must be a graph
+/// output (no later step could size its reads).
+fn nms(l: &mut Lowerer<'_>, n: &Node, center: bool) -> R<()> {
+    let (b, s) = (l.input(n, 0)?, l.input(n, 1)?);
+    f32_only(l, b, n)?;
+    f32_only(l, s, n)?;
+    let v = n.outputs.first().copied().flatten().ok_or("NonMaxSuppression's output is missing")?;
+    if !l.g.outputs.contains(&v) {
+        bail!(
+            "NonMaxSuppression is compiled only as a graph output (its data-dependent length feeds another node here)"
+        );
+    }
+    let (bd, sd) = (l.p.tensors[b].dims.clone(), l.p.tensors[s].dims.clone());
+    if bd.len() != 3 || sd.len() != 3 || bd[2] != 4 || sd[0] != bd[0] || sd[2] != bd[1] {
+        bail!("NonMaxSuppression needs boxes [B, S, 4] and scores [B, C, S]; got {bd:?} and {sd:?}");
+    }
+    let mut ins = vec![Some(b), Some(s)];
+    for (i, dt) in [(2, DType::I64), (3, DType::F32), (4, DType::F32)] {
+        let t = match n.input(i) {
+            Some(_) => Some(l.input(n, i)?),
+            None => None,
+        };
+        if let Some(t) = t
+            && (l.p.tensors[t].dtype != dt || l.p.tensors[t].dims.iter().product::<usize>() != 1)
+        {
+            bail!("NonMaxSuppression input {i} must be one {dt} value to compile");
+        }
+        ins.push(t);
+    }
+    while ins.last() == Some(&None) {
+        ins.pop();
+    }
+    let cap = bd[0] * sd[1] * bd[1];
+    let sel = l.p.arena(DType::I64, vec![cap, 3], &l.g.value(v).name);
+    l.bind(n, 0, sel)?;
+    let count = l.p.arena(DType::I64, vec![1], format!("{}.count", n.name));
+    // Live to the end, like a graph output: the host reads it after the run.
+    l.pin(count);
+    l.p.step(OpCode::NonMaxSuppression, ins, vec![sel, count], encode::nms(center), &n.name);
+    l.signatures.insert(v, (mote_format::OutputKind::Bounded, crate::lir::Keys::Count { tensor: count, axis: 0 }));
     Ok(())
 }

@@ -171,7 +171,7 @@ impl<'g> Lowerer<'g> {
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
-    fn pin(&mut self, t: usize) {
+    pub fn pin(&mut self, t: usize) {
         if let Some(b) = self.p.tensors[t].buf() {
             self.p.bufs[b].pinned = true;
         }

@@ -676,3 +676,42 @@ pub fn geo_graph() -> Graph {
     g.outputs.extend([gs, gs2, ra, dc, ci, up, det, mm, diag, perm, partial, bn, bm, bv]);
     g
 }
+
+/// NonMaxSuppression (a data-dependent output length): boxes `[1, 6, 4]` and scores
+/// `[1, 2, 6]` from the inputs, at most 3 boxes per class, IoU 0.5, score threshold 0.1.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn nms_graph() -> Graph {
+    use mote_ir::ops::image::ImageOp;
+    let mut g = Graph::new("nms");
+    let t = |d: &[usize]| ValueType::Tensor(TensorType::concrete(DType::F32, d));
+    let boxes = g.add_value("boxes", t(&[1, 6, 4]));
+    let scores = g.add_value("scores", t(&[1, 2, 6]));
+    g.inputs.extend([boxes, scores]);
+    let max_out = g.add_const("max_out", Tensor::from_vec(vec![1], vec![3i64]).unwrap());
+    let iou = g.add_const("iou", Tensor::from_vec(vec![1], vec![0.5f32]).unwrap());
+    let score_th = g.add_const("score_th", Tensor::from_vec(vec![1], vec![0.1f32]).unwrap());
+    let sel = g.add_value("selected", ValueType::Unknown);
+    g.add_node(
+        "nms",
+        Op::Image(ImageOp::NonMaxSuppression { center_point_box: false }),
+        vec![Some(boxes), Some(scores), Some(max_out), Some(iou), Some(score_th)],
+        vec![Some(sel)],
+    );
+    g.outputs.push(sel);
+    g
+}
+
+/// Inputs of [`nms_graph`]: overlapping pairs of boxes, scores with ties and some below the
+/// threshold.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn nms_inputs() -> Vec<mote_ir::Value> {
+    let boxes: Vec<f32> = vec![
+        0.0, 0.0, 1.0, 1.0, 0.0, 0.1, 1.0, 1.1, 0.0, -0.1, 1.0, 0.9, //
+        0.0, 10.0, 1.0, 11.0, 1.0, 10.1, 0.0, 11.1, 0.0, 100.0, 1.0, 101.0,
+    ];
+    let scores: Vec<f32> = vec![0.9, 0.75, 0.6, 0.95, 0.5, 0.3, 0.05, 0.5, 0.5, 0.5, 0.2, 0.9];
+    vec![
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![1, 6, 4], boxes).unwrap()),
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![1, 2, 6], scores).unwrap()),
+    ]
+}

@@ -24,6 +24,7 @@ mod index;
 mod linear_attention;
 mod loss;
 pub mod ml;
+mod nms;
 mod norm;
 mod pool;
 mod quant;
@@ -198,6 +199,7 @@ pub enum Step {
     Col2Im(col2im::Col2Im),
     MaxUnpool(unpool::MaxUnpool),
     Det(det::Det),
+    Nms(nms::Nms),
 }
 
 impl Step {
@@ -257,6 +259,7 @@ impl Step {
             OpCode::Col2Im => Step::Col2Im(col2im::Col2Im::decode(step, io)?),
             OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
             OpCode::Det => Step::Det(det::Det::decode(step, io)?),
+            OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -296,6 +299,7 @@ impl Step {
             Step::Tree(t) => t.scratch_bytes(),
             Step::Svm(s) => s.scratch_bytes(),
             Step::Det(d) => d.scratch_bytes(),
+            Step::Nms(s) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -396,6 +400,7 @@ impl Step {
             Step::Col2Im(s) => s.run(mem, io),
             Step::MaxUnpool(s) => return s.run(mem, io),
             Step::Det(s) => s.run(mem, io, scratch),
+            Step::Nms(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }
