@@ -160,19 +160,27 @@ fn reseal_restores_the_structure_checksum() {
 /// A reserved header byte: resealed, the file parses again.
 const HEADER_EDIT: usize = 44;
 
-/// The sample with output `y` ([1, 4] f32) marked by a SIGNATURE record of `kind` whose keys
-/// tensor is built by `keys` (given the builder).
-fn with_signature(kind: mote_format::OutputKind, keys: impl Fn(&mut Builder) -> u32, output: u32) -> Vec<u8> {
+/// The sample with output `y` ([1, 4] f32; arena bytes 128..192 free) and the SIGNATURE
+/// records `sign` adds.
+fn signed(sign: impl FnOnce(&mut Builder)) -> Vec<u8> {
     let mut b = Builder::new();
     let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
     let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
     b.step(OpCode::Unary, &[Some(x)], &[y], &[1], "relu").unwrap();
     b.input(x, "x").unwrap();
     b.output(y, "y").unwrap();
-    let k = keys(&mut b);
-    b.output_signature(output, kind, k);
-    b.plan(128, 128, 0, 32);
+    sign(&mut b);
+    b.plan(192, 192, 0, 32);
     b.finish().unwrap()
+}
+
+/// The sample with `output` marked by a SIGNATURE record of `kind` whose keys tensor is built
+/// by `keys` (given the builder).
+fn with_signature(kind: mote_format::OutputKind, keys: impl Fn(&mut Builder) -> u32, output: u32) -> Vec<u8> {
+    signed(|b| {
+        let k = keys(b);
+        b.output_signature(output, kind, k);
+    })
 }
 
 fn int_keys(n: usize) -> impl Fn(&mut Builder) -> u32 {
@@ -225,19 +233,12 @@ fn output_signatures_round_trip_and_are_validated() {
     assert!(bad(with_signature(ZipMap, |b: &mut Builder| b.tensor(&arena(&[4], 0, "arena_keys")).unwrap(), 0)));
 }
 
-/// The sample with output `y` ([1, 4] f32) marked Bounded along `axis` by the tensor `count`
-/// builds.
+/// The sample with output `y` marked Bounded along `axis` by the tensor `count` builds.
 fn with_bounded(count: impl Fn(&mut Builder) -> u32, axis: u32) -> Vec<u8> {
-    let mut b = Builder::new();
-    let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
-    let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
-    b.step(OpCode::Unary, &[Some(x)], &[y], &[1], "relu").unwrap();
-    b.input(x, "x").unwrap();
-    b.output(y, "y").unwrap();
-    let k = count(&mut b);
-    b.output_signature_axis(0, mote_format::OutputKind::Bounded, k, axis);
-    b.plan(192, 192, 0, 32);
-    b.finish().unwrap()
+    signed(|b| {
+        let k = count(b);
+        b.output_signature_axis(0, mote_format::OutputKind::Bounded, k, axis);
+    })
 }
 
 #[test]
@@ -259,14 +260,9 @@ fn bounded_output_signatures_name_a_count_and_an_axis() {
     assert!(bad(with_bounded(count(DType::I64, 2), 0)), "a count of two elements");
     assert!(bad(with_bounded(count(DType::F64, 1), 0)), "a float count");
     // The other kinds keep the reserved word at 0.
-    let mut b = Builder::new();
-    let x = b.tensor(&arena(&[1, 4], 0, "x")).unwrap();
-    let y = b.tensor(&arena(&[1, 4], 64, "y")).unwrap();
-    b.step(OpCode::Unary, &[Some(x)], &[y], &[1], "relu").unwrap();
-    b.input(x, "x").unwrap();
-    b.output(y, "y").unwrap();
-    let k = int_keys(4)(&mut b);
-    b.output_signature_axis(0, mote_format::OutputKind::ZipMap, k, 1);
-    b.plan(128, 128, 0, 32);
-    assert!(bad(b.finish().unwrap()), "a ZipMap record with an axis");
+    let zip_with_axis = signed(|b| {
+        let k = int_keys(4)(b);
+        b.output_signature_axis(0, mote_format::OutputKind::ZipMap, k, 1);
+    });
+    assert!(bad(zip_with_axis), "a ZipMap record with an axis");
 }

@@ -16,6 +16,7 @@ use core::cmp::Ordering;
 
 use mote_core::DType;
 use mote_format::StepRef;
+use mote_kernels::reference::image::nms_suppresses;
 
 use super::{Io, inp, out, want, want_numel};
 use crate::error::StepFault;
@@ -104,7 +105,7 @@ impl Nms {
                         break;
                     }
                     let a = &bx[i as usize * 4..][..4];
-                    if kept[..k].iter().all(|&j| !suppress(a, &bx[j as usize * 4..][..4], self.center, iou)) {
+                    if kept[..k].iter().all(|&j| !nms_suppresses(a, &bx[j as usize * 4..][..4], self.center, iou)) {
                         kept[k] = i;
                         k += 1;
                         sel[3 * n..3 * n + 3].copy_from_slice(&[bi as i64, c as i64, i as i64]);
@@ -115,38 +116,6 @@ impl Nms {
         }
         out::<i64>(mem, count)[0] = n as i64;
     }
-}
-
-/// `(min, max)` of two coordinates.
-fn ordered(a: f32, b: f32) -> (f32, f32) {
-    if a >= b { (b, a) } else { (a, b) }
-}
-
-/// Whether the IoU of boxes `a` and `b` exceeds `th` (corners `[y1, x1, y2, x2]` in any order,
-/// or `[xc, yc, w, h]` with `center`).
-fn suppress(a: &[f32], b: &[f32], center: bool, th: f32) -> bool {
-    let ((ax0, ax1), (ay0, ay1), (bx0, bx1), (by0, by1)) = if center {
-        let span = |c: f32, s: f32| (c - s / 2.0, c + s / 2.0);
-        (span(a[0], a[2]), span(a[1], a[3]), span(b[0], b[2]), span(b[1], b[3]))
-    } else {
-        (ordered(a[1], a[3]), ordered(a[0], a[2]), ordered(b[1], b[3]), ordered(b[0], b[2]))
-    };
-    let (ix0, ix1) = (ax0.max(bx0), ax1.min(bx1));
-    if ix1 <= ix0 {
-        return false;
-    }
-    let (iy0, iy1) = (ay0.max(by0), ay1.min(by1));
-    if iy1 <= iy0 {
-        return false;
-    }
-    let inter = (ix1 - ix0) * (iy1 - iy0);
-    let area_a = (ax1 - ax0) * (ay1 - ay0);
-    let area_b = (bx1 - bx0) * (by1 - by0);
-    let union = area_a + area_b - inter;
-    if inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || union <= 0.0 {
-        return false;
-    }
-    inter / union > th
 }
 
 /// NonMaxSuppression attributes.

@@ -8,8 +8,8 @@
 //! constants, so every load has a constant offset into the run's input segment (no bounds
 //! checks) and each input pixel is loaded once per kernel row.
 
-use super::BLOCK;
-use crate::fast::activation::{Activation, apply_v};
+use super::{BLOCK, Px, load, store};
+use crate::fast::activation::Activation;
 use crate::fast::conv::Conv2d;
 use crate::fast::cpu::Cpu;
 use crate::fast::simd::{Simd, SimdOp, dispatch};
@@ -55,27 +55,6 @@ struct Run<'a> {
     act: Activation,
     y: &'a mut [f32],
     scratch: &'a mut [f32],
-}
-
-/// One pixel of a channel block.
-type Px<S> = <S as Simd>::Block;
-
-#[inline(always)]
-fn load<S: Simd>(s: S, x: &[f32]) -> Px<S> {
-    let x = &x[..BLOCK];
-    let mut v = s.block_zero();
-    for (j, v) in v.as_mut().iter_mut().enumerate() {
-        *v = s.load(&x[j * S::LANES..]);
-    }
-    v
-}
-
-#[inline(always)]
-fn store<S: Simd>(s: S, act: Activation, y: &mut [f32], v: &Px<S>) {
-    let y = &mut y[..BLOCK];
-    for (j, &v) in v.as_ref().iter().enumerate() {
-        s.store(&mut y[j * S::LANES..], apply_v(s, act, v));
-    }
 }
 
 #[inline(always)]

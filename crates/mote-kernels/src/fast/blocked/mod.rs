@@ -29,13 +29,37 @@ mod stem;
 pub use reorder::{reorder_from_blocked, reorder_to_blocked};
 pub use stem::STEM_MAX_CHANNELS;
 
-use super::activation::Activation;
+use super::activation::{Activation, apply_v};
 use super::conv::Conv2d;
 use super::cpu::Cpu;
 use super::gemm::{pack_b, pack_b_len};
+use super::simd::Simd;
 
 /// Channels per block.
 pub use super::simd::BLOCK;
+
+/// One pixel of a channel block (`BLOCK / LANES` vectors).
+pub(super) type Px<S> = <S as Simd>::Block;
+
+/// The block at the start of `x`.
+#[inline(always)]
+pub(super) fn load<S: Simd>(s: S, x: &[f32]) -> Px<S> {
+    let x = &x[..BLOCK];
+    let mut v = s.block_zero();
+    for (j, v) in v.as_mut().iter_mut().enumerate() {
+        *v = s.load(&x[j * S::LANES..]);
+    }
+    v
+}
+
+/// Stores `act(v)` at the start of `y`.
+#[inline(always)]
+pub(super) fn store<S: Simd>(s: S, act: Activation, y: &mut [f32], v: &Px<S>) {
+    let y = &mut y[..BLOCK];
+    for (j, &v) in v.as_ref().iter().enumerate() {
+        s.store(&mut y[j * S::LANES..], apply_v(s, act, v));
+    }
+}
 
 /// Version of the blocked weight layouts (stored with packed weights in `.mote` files; bump it
 /// when a layout in this module changes).

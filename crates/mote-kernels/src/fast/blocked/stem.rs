@@ -8,8 +8,8 @@
 //! strides 1 and 2); the border columns one by one with the taps outside skipped. Rows outside the image are skipped. Every output starts from
 //! the bias and adds its taps in `(c, ky, kx)` order, on every ISA.
 
-use super::BLOCK;
-use crate::fast::activation::{Activation, apply_v};
+use super::{BLOCK, Px, load, store};
+use crate::fast::activation::Activation;
 use crate::fast::conv::Conv2d;
 use crate::fast::cpu::Cpu;
 use crate::fast::simd::{Simd, SimdOp, dispatch};
@@ -49,31 +49,11 @@ struct Run<'a> {
     y: &'a mut [f32],
 }
 
-type Px<S> = <S as Simd>::Block;
-
-#[inline(always)]
-fn load<S: Simd>(s: S, x: &[f32]) -> Px<S> {
-    let x = &x[..BLOCK];
-    let mut v = s.block_zero();
-    for (j, v) in v.as_mut().iter_mut().enumerate() {
-        *v = s.load(&x[j * S::LANES..]);
-    }
-    v
-}
-
 #[inline(always)]
 fn fma<S: Simd>(s: S, acc: &mut Px<S>, w: &Px<S>, x: f32) {
     let x = s.splat(x);
     for (a, &w) in acc.as_mut().iter_mut().zip(w.as_ref()) {
         *a = s.mul_add(x, w, *a);
-    }
-}
-
-#[inline(always)]
-fn store<S: Simd>(s: S, act: Activation, y: &mut [f32], v: &Px<S>) {
-    let y = &mut y[..BLOCK];
-    for (j, &v) in v.as_ref().iter().enumerate() {
-        s.store(&mut y[j * S::LANES..], apply_v(s, act, v));
     }
 }
 

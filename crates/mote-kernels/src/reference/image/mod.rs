@@ -1,5 +1,5 @@
-//! Image kernels: Resize (separable, one axis per pass), GridSample (N-D), AffineGrid, RoiAlign
-//! and MaxRoiPool.
+//! Image kernels: Resize (separable, one axis per pass), GridSample (N-D), AffineGrid, RoiAlign,
+//! MaxRoiPool and NonMaxSuppression's overlap test.
 //!
 //! Resize is split into a host-side plan (the source coordinate and filter taps of every output
 //! index of one axis: [`source_coord`], [`nearest_index`], [`Taps`]) and passes that apply the
@@ -7,10 +7,12 @@
 //! reference implementation: edge-clamped neighbours, taps chosen so that an integral source
 //! coordinate prefers the pixel on its left.
 
+mod nms;
 mod resize;
 mod roi;
 mod sample;
 
+pub use nms::*;
 pub use resize::*;
 pub use roi::*;
 pub use sample::*;
