@@ -53,6 +53,7 @@ pub mod depthwise;
 pub mod elementwise;
 pub mod fft;
 pub mod gemm;
+pub mod matvec;
 pub mod norm;
 pub mod par;
 pub mod pool;
@@ -78,6 +79,7 @@ pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};
 pub use gemm::{
     Bias, MR, NR, Operand, PACK_FORMAT_VERSION, gemm, gemm_scratch_len, pack_a, pack_a_len, pack_b, pack_b_len,
 };
+pub use matvec::matvec_add;
 pub use norm::{layer_norm, rms_norm};
 pub use par::{
     Parallel, Sequential, TaskFault, binary_par, blocked_conv2d_par, conv_transpose2d_par, conv2d_par, depthwise2d_par,

@@ -145,6 +145,7 @@ pub struct LstmCfg<T> {
 /// One LSTM direction. Gate order is `[i, o, f, c]`; `p` is the peephole `[i, o, f]` (3 * hidden).
 /// `h` and `c` hold the initial states on entry and the final states on return.
 /// `gates` is scratch of `4 * hidden`.
+#[allow(clippy::too_many_arguments)]
 pub fn lstm<T: Float>(
     d: RnnDims,
     cfg: LstmCfg<T>,
@@ -158,16 +159,38 @@ pub fn lstm<T: Float>(
     gates: &mut [T],
 ) {
     let hs = d.hidden;
+    let recur = |hb: &[T], gates: &mut [T]| {
+        for (k, gk) in gates.iter_mut().enumerate() {
+            *gk = *gk + dot(hb, &r[k * hs..(k + 1) * hs]);
+        }
+    };
+    lstm_with(d, cfg, pre, p, seq_lens, h, cst, y, gates, recur);
+}
+
+/// [`lstm`] with the recurrent product given: `recur(h_b, gates)` adds `R h_b` to `gates`
+/// (`4 * hidden` values, holding the input projection on entry), so a caller can use a faster
+/// product; the cell update is this one.
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_with<T: Float>(
+    d: RnnDims,
+    cfg: LstmCfg<T>,
+    pre: &[T],
+    p: Option<&[T]>,
+    seq_lens: &[usize],
+    h: &mut [T],
+    cst: &mut [T],
+    y: &mut [T],
+    gates: &mut [T],
+    mut recur: impl FnMut(&[T], &mut [T]),
+) {
+    let hs = d.hidden;
     let [f, g, hact] = cfg.acts;
     let zero = T::zero();
     for s in 0..d.seq {
         for b in 0..d.batch {
             let Some(t) = time_index(s, seq_lens[b], cfg.reverse) else { continue };
-            let row = &pre[(t * d.batch + b) * 4 * hs..][..4 * hs];
-            let hb = &h[b * hs..(b + 1) * hs];
-            for (k, gk) in gates.iter_mut().enumerate() {
-                *gk = row[k] + dot(hb, &r[k * hs..(k + 1) * hs]);
-            }
+            gates[..4 * hs].copy_from_slice(&pre[(t * d.batch + b) * 4 * hs..][..4 * hs]);
+            recur(&h[b * hs..(b + 1) * hs], &mut gates[..4 * hs]);
             let yrow = &mut y[(t * d.batch + b) * hs..][..hs];
             for j in 0..hs {
                 let cp = cst[b * hs + j];

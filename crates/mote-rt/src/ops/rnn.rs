@@ -8,7 +8,8 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
-use mote_kernels::reference::rnn::{Act, LstmCfg, RnnDims, input_projection, lstm};
+use mote_kernels::fast::{Cpu, matvec_add};
+use mote_kernels::reference::rnn::{Act, LstmCfg, RnnDims, lstm_with};
 
 use super::{Io, inp, out, product, want, want_numel};
 use crate::error::StepFault;
@@ -125,7 +126,7 @@ impl Lstm {
         (self.dirs * seq * batch * 4 * hidden * (input + hidden)) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(x), Ok(w), Ok(r), Ok(y), Ok(yh), Ok(yc)) =
             (io.input(0), io.input(1), io.input(2), io.output(0), io.output(1), io.output(2))
         else {
@@ -147,7 +148,18 @@ impl Lstm {
                     bias[k] = b[k] + b[g + k];
                 }
             }
-            input_projection(xs, &ws[d * g * input..(d + 1) * g * input], b.map(|_| &*bias), input, g, pre);
+            // The input projection of every step at once, then the recurrence with the same
+            // vector products (`fast::matvec_add`).
+            let wd = &ws[d * g * input..(d + 1) * g * input];
+            for (i, pr) in pre.chunks_exact_mut(g).take(seq * batch).enumerate() {
+                match b {
+                    Some(_) => pr.copy_from_slice(bias),
+                    None => pr.fill(0.0),
+                }
+                if input > 0 {
+                    matvec_add(cpu, wd, input, &xs[i * input..][..input], pr);
+                }
+            }
             let st = d * batch * hs..(d + 1) * batch * hs;
             let (h, c) = (&mut hs_out[st.clone()], &mut cs_out[st.clone()]);
             match io.opt(5) {
@@ -161,7 +173,9 @@ impl Lstm {
             let p = io.opt(7).map(|t| &inp::<f32>(mem, t)[d * 3 * hs..(d + 1) * 3 * hs]);
             let reverse = if self.dirs == 2 { d == 1 } else { self.reverse };
             let cfg = LstmCfg { reverse, acts: self.acts, clip: self.clip, input_forget: self.input_forget };
-            lstm(self.d, cfg, pre, &rs[d * g * hs..(d + 1) * g * hs], p, &lens[..batch], h, c, ydir, gates);
+            let rd = &rs[d * g * hs..(d + 1) * g * hs];
+            let recur = |hb: &[f32], gates: &mut [f32]| matvec_add(cpu, rd, hs, hb, gates);
+            lstm_with(self.d, cfg, pre, p, &lens[..batch], h, c, ydir, gates, recur);
             for t in 0..seq {
                 let dst = &mut ys[((t * self.dirs + d) * batch) * hs..][..batch * hs];
                 dst.copy_from_slice(&ydir[t * batch * hs..][..batch * hs]);

@@ -8,6 +8,7 @@ mod depthwise;
 mod elementwise;
 mod fft;
 mod gemm;
+mod matvec;
 mod norm;
 mod par;
 mod pool;
