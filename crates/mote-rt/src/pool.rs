@@ -1,7 +1,8 @@
 //! A small persistent thread pool ([`ThreadPool`]) implementing [`Parallel`], for
 //! [`Runtime::invoke_par`](crate::Runtime::invoke_par).
 //!
-//! The workers are spawned once (with their scratch, allocated by `new`), spin briefly and then sleep
+//! The workers are spawned once (with their scratch, allocated by `new`, which returns once
+//! every worker has started), spin briefly and then sleep
 //! on a condition variable between runs. A run allocates nothing: the caller publishes a job (a
 //! pointer to its task closure, the task count) under a mutex, then every thread, the caller
 //! included, claims task indices from one atomic ticket holding `(job epoch, next index)`, so
@@ -143,15 +144,25 @@ impl ThreadPool {
             grain: DEFAULT_GRAIN,
             busy: Mutex::new(()),
         };
+        // Every worker has started (its thread set up, its scratch in hand) before `new`
+        // returns, so nothing allocates afterwards, even on a worker that first runs late.
+        let started = Arc::new((Mutex::new(0usize), Condvar::new()));
         for w in 1..threads.max(1) {
-            let shared = shared.clone();
-            // Allocated here, not on the worker: nothing allocates once `new` has returned.
+            let (shared, started) = (shared.clone(), started.clone());
             let scratch = std::vec![0.0f32; scratch_floats];
-            let handle = std::thread::Builder::new()
-                .name(std::format!("mote-worker-{w}"))
-                .spawn(move || worker(&shared, scratch))?;
+            let handle = std::thread::Builder::new().name(std::format!("mote-worker-{w}")).spawn(move || {
+                let _ = std::thread::current();
+                *started.0.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                started.1.notify_all();
+                worker(&shared, scratch)
+            })?;
             pool.workers.push(handle);
         }
+        let mut ready = started.0.lock().unwrap_or_else(PoisonError::into_inner);
+        while *ready < pool.workers.len() {
+            ready = started.1.wait(ready).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(ready);
         Ok(pool)
     }
 

@@ -103,6 +103,14 @@ pub fn input_projection<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, input: u
     }
 }
 
+/// `out[j] = v . w[j * cols..][..cols]` for every `j < out.len()` (in order, one product at a
+/// time): the recurrences' product.
+pub fn matvec<T: Float>(w: &[T], cols: usize, v: &[T], out: &mut [T]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = dot(v, &w[j * cols..(j + 1) * cols]);
+    }
+}
+
 #[inline]
 fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     let mut acc = T::zero();
@@ -237,6 +245,24 @@ pub fn gru<T: Float>(
     y: &mut [T],
     scratch: &mut [T],
 ) {
+    gru_with(d, cfg, pre, r, rbh, seq_lens, h, y, scratch, matvec);
+}
+
+/// [`gru`] with the matrix-vector product given (`mv(w, cols, v, out)` sets `out[j]` to the
+/// dot product of `v` with row `j` of `w`, as [`matvec`]), so a caller can use a faster one.
+#[allow(clippy::too_many_arguments)]
+pub fn gru_with<T: Float>(
+    d: RnnDims,
+    cfg: GruCfg<T>,
+    pre: &[T],
+    r: &[T],
+    rbh: &[T],
+    seq_lens: &[usize],
+    h: &mut [T],
+    y: &mut [T],
+    scratch: &mut [T],
+    mut mv: impl FnMut(&[T], usize, &[T], &mut [T]),
+) {
     let hs = d.hidden;
     let [f, g] = cfg.acts;
     let (gates, rh) = scratch.split_at_mut(3 * hs);
@@ -246,22 +272,26 @@ pub fn gru<T: Float>(
             let row = &pre[(t * d.batch + b) * 3 * hs..][..3 * hs];
             let hb = &h[b * hs..(b + 1) * hs];
             // z and r gates.
+            mv(&r[..2 * hs * hs], hs, hb, &mut gates[..2 * hs]);
             for k in 0..2 * hs {
-                gates[k] = f.apply(clip(row[k] + dot(hb, &r[k * hs..(k + 1) * hs]), cfg.clip));
+                gates[k] = f.apply(clip(row[k] + gates[k], cfg.clip));
             }
             let rh_w = &r[2 * hs * hs..3 * hs * hs];
             if cfg.linear_before_reset {
+                mv(rh_w, hs, hb, &mut rh[..hs]);
                 for j in 0..hs {
-                    let lin = dot(hb, &rh_w[j * hs..(j + 1) * hs]) + rbh[j];
+                    let lin = rh[j] + rbh[j];
                     gates[2 * hs + j] = g.apply(clip(row[2 * hs + j] + gates[hs + j] * lin, cfg.clip));
                 }
             } else {
                 for j in 0..hs {
                     rh[j] = gates[hs + j] * hb[j];
                 }
+                let hg = &mut gates[2 * hs..3 * hs];
+                mv(rh_w, hs, &rh[..hs], hg);
                 for j in 0..hs {
-                    let lin = dot(&rh[..hs], &rh_w[j * hs..(j + 1) * hs]) + rbh[j];
-                    gates[2 * hs + j] = g.apply(clip(row[2 * hs + j] + lin, cfg.clip));
+                    let lin = hg[j] + rbh[j];
+                    hg[j] = g.apply(clip(row[2 * hs + j] + lin, cfg.clip));
                 }
             }
             let yrow = &mut y[(t * d.batch + b) * hs..][..hs];
@@ -288,14 +318,33 @@ pub fn rnn<T: Float>(
     y: &mut [T],
     scratch: &mut [T],
 ) {
+    rnn_with(d, reverse, act, clip_at, pre, r, seq_lens, h, y, scratch, matvec);
+}
+
+/// [`rnn`] with the matrix-vector product given (as [`gru_with`]).
+#[allow(clippy::too_many_arguments)]
+pub fn rnn_with<T: Float>(
+    d: RnnDims,
+    reverse: bool,
+    act: Act,
+    clip_at: Option<T>,
+    pre: &[T],
+    r: &[T],
+    seq_lens: &[usize],
+    h: &mut [T],
+    y: &mut [T],
+    scratch: &mut [T],
+    mut mv: impl FnMut(&[T], usize, &[T], &mut [T]),
+) {
     let hs = d.hidden;
     for s in 0..d.seq {
         for b in 0..d.batch {
             let Some(t) = time_index(s, seq_lens[b], reverse) else { continue };
             let row = &pre[(t * d.batch + b) * hs..][..hs];
             let hb = &h[b * hs..(b + 1) * hs];
+            mv(&r[..hs * hs], hs, hb, &mut scratch[..hs]);
             for j in 0..hs {
-                scratch[j] = act.apply(clip(row[j] + dot(hb, &r[j * hs..(j + 1) * hs]), clip_at));
+                scratch[j] = act.apply(clip(row[j] + scratch[j], clip_at));
             }
             h[b * hs..(b + 1) * hs].copy_from_slice(&scratch[..hs]);
             y[(t * d.batch + b) * hs..][..hs].copy_from_slice(&scratch[..hs]);

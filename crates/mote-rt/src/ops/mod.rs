@@ -376,7 +376,7 @@ impl Step {
             Step::ConvBlocked(s) => s.run(mem, io, scratch, cpu, par),
             Step::Reorder(s) => s.run(mem, io),
             Step::Attention(s) => return s.run(mem, io, scratch),
-            Step::Recurrent(s) => return s.run(mem, io, scratch),
+            Step::Recurrent(s) => return s.run(mem, io, scratch, cpu),
             Step::Rotary(s) => return s.run(mem, io),
             Step::NllLoss(s) => return s.run(mem, io),
             Step::RowNorm(s) => s.run(mem, io, cpu),

@@ -11,7 +11,10 @@
 
 use mote_core::DType;
 use mote_format::{OpCode, StepRef};
-use mote_kernels::reference::rnn::{Act, GruCfg, RnnDims, gru, input_projection, rnn};
+use mote_kernels::fast::Cpu;
+use mote_kernels::reference::rnn::{Act, GruCfg, RnnDims, gru_with, rnn_with};
+
+use super::rnn::{matvec_set, project};
 
 use super::rnn::{MAX_BATCH, decode_act};
 use super::{Io, inp, out, product, want, want_numel};
@@ -120,7 +123,7 @@ impl Recurrent {
         (self.dirs * seq * batch * self.gates() * hidden * (input + hidden)) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) -> Result<(), &'static str> {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) -> Result<(), &'static str> {
         let (Ok(x), Ok(w), Ok(r), Ok(y), Ok(yh)) = (io.input(0), io.input(1), io.input(2), io.output(0), io.output(1))
         else {
             return Ok(());
@@ -155,7 +158,15 @@ impl Recurrent {
                     }
                 }
             }
-            input_projection(xs, &ws[d * gh * input..(d + 1) * gh * input], Some(bias), input, gh, pre);
+            project(
+                cpu,
+                xs,
+                &ws[d * gh * input..(d + 1) * gh * input],
+                Some(bias),
+                input,
+                gh,
+                &mut pre[..seq * batch * gh],
+            );
             let st = d * batch * hs..(d + 1) * batch * hs;
             let h = &mut hs_out[st.clone()];
             match io.opt(5) {
@@ -169,9 +180,11 @@ impl Recurrent {
             if self.gru {
                 let cfg =
                     GruCfg { reverse, acts: [f, g], clip: self.clip, linear_before_reset: self.linear_before_reset };
-                gru(self.d, cfg, pre, rd, rbh, &lens[..batch], h, ydir, cell);
+                let mv = |w: &[f32], cols: usize, v: &[f32], o: &mut [f32]| matvec_set(cpu, w, cols, v, o);
+                gru_with(self.d, cfg, pre, rd, rbh, &lens[..batch], h, ydir, cell, mv);
             } else {
-                rnn(self.d, reverse, f, self.clip, pre, rd, &lens[..batch], h, ydir, cell);
+                let mv = |w: &[f32], cols: usize, v: &[f32], o: &mut [f32]| matvec_set(cpu, w, cols, v, o);
+                rnn_with(self.d, reverse, f, self.clip, pre, rd, &lens[..batch], h, ydir, cell, mv);
             }
             for t in 0..seq {
                 let dst = &mut ys[((t * self.dirs + d) * batch) * hs..][..batch * hs];

@@ -151,15 +151,7 @@ impl Lstm {
             // The input projection of every step at once, then the recurrence with the same
             // vector products (`fast::matvec_add`).
             let wd = &ws[d * g * input..(d + 1) * g * input];
-            for (i, pr) in pre.chunks_exact_mut(g).take(seq * batch).enumerate() {
-                match b {
-                    Some(_) => pr.copy_from_slice(bias),
-                    None => pr.fill(0.0),
-                }
-                if input > 0 {
-                    matvec_add(cpu, wd, input, &xs[i * input..][..input], pr);
-                }
-            }
+            project(cpu, xs, wd, b.map(|_| &*bias), input, g, &mut pre[..seq * batch * g]);
             let st = d * batch * hs..(d + 1) * batch * hs;
             let (h, c) = (&mut hs_out[st.clone()], &mut cs_out[st.clone()]);
             match io.opt(5) {
@@ -182,4 +174,24 @@ impl Lstm {
             }
         }
     }
+}
+
+/// `pre[i] = bias + W x_i` for each row `x_i` of `xs` (`input` values) and each `g`-value row of
+/// `pre`, with `W [g x input]` row-major: the input projection of a recurrent step.
+pub(super) fn project(cpu: Cpu, xs: &[f32], w: &[f32], bias: Option<&[f32]>, input: usize, g: usize, pre: &mut [f32]) {
+    for (i, pr) in pre.chunks_exact_mut(g).enumerate() {
+        match bias {
+            Some(b) => pr.copy_from_slice(&b[..g]),
+            None => pr.fill(0.0),
+        }
+        if input > 0 {
+            matvec_add(cpu, w, input, &xs[i * input..][..input], pr);
+        }
+    }
+}
+
+/// `out[j] = v . w[j]` through [`matvec_add`] (the recurrences' product).
+pub(super) fn matvec_set(cpu: Cpu, w: &[f32], cols: usize, v: &[f32], out: &mut [f32]) {
+    out.fill(0.0);
+    matvec_add(cpu, w, cols, v, out);
 }
