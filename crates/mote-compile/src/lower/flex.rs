@@ -102,24 +102,8 @@ impl Builder<'_> {
                 map[i] = Some(id);
             }
         }
-        let f = |v: ValueId| map.get(v.index()).copied().flatten();
-        for n in &m.nodes {
-            let mut n = n.clone();
-            n.name = format!("{}/{what}/{}", self.name, n.name);
-            for i in n.inputs.iter_mut().flatten() {
-                *i = f(*i)?;
-            }
-            for o in n.outputs.iter_mut().flatten() {
-                *o = f(*o)?;
-            }
-            for sub in n.op.subgraphs_mut() {
-                for c in &mut sub.outer_refs {
-                    c.outer = f(c.outer)?;
-                }
-            }
-            self.out.push(n);
-        }
-        f(m.outputs[0])
+        super::unroll::copy_nodes(&m.nodes, &map, &format!("{}/{what}", self.name), &mut self.out)?;
+        map.get(m.outputs[0].index()).copied().flatten()
     }
 }
 

@@ -111,23 +111,8 @@ impl Emit<'_> {
                 map[i] = Some(self.g.add_value(format!("{}/{it}/{}", self.name, v.name), unknown()));
             }
         }
+        copy_nodes(&body.nodes, &map, &format!("{}/{it}", self.name), &mut self.out)?;
         let f = |v: ValueId| map.get(v.index()).copied().flatten();
-        for n in &body.nodes {
-            let mut n = n.clone();
-            n.name = format!("{}/{it}/{}", self.name, n.name);
-            for i in n.inputs.iter_mut().flatten() {
-                *i = f(*i)?;
-            }
-            for o in n.outputs.iter_mut().flatten() {
-                *o = f(*o)?;
-            }
-            for sub in n.op.subgraphs_mut() {
-                for c in &mut sub.outer_refs {
-                    c.outer = f(c.outer)?;
-                }
-            }
-            self.out.push(n);
-        }
         body.outputs.iter().map(|&o| f(o)).collect()
     }
 
@@ -258,4 +243,32 @@ fn looped(g: &mut Graph, n: &Node, body: &Graph) -> Option<Vec<Node>> {
         e.bind(&format!("scan{q}"), v, y);
     }
     Some(e.out)
+}
+
+/// Appends copies of `nodes` (a subgraph's) to `out`, named `prefix/name`, with every value
+/// (inputs, outputs, subgraph captures) renamed through `map` (`None` for an unmapped value).
+pub(crate) fn copy_nodes(
+    nodes: &[mote_ir::Node],
+    map: &[Option<ValueId>],
+    prefix: &str,
+    out: &mut Vec<mote_ir::Node>,
+) -> Option<()> {
+    let f = |v: ValueId| map.get(v.index()).copied().flatten();
+    for n in nodes {
+        let mut n = n.clone();
+        n.name = format!("{prefix}/{}", n.name);
+        for i in n.inputs.iter_mut().flatten() {
+            *i = f(*i)?;
+        }
+        for o in n.outputs.iter_mut().flatten() {
+            *o = f(*o)?;
+        }
+        for sub in n.op.subgraphs_mut() {
+            for c in &mut sub.outer_refs {
+                c.outer = f(c.outer)?;
+            }
+        }
+        out.push(n);
+    }
+    Some(())
 }

@@ -6,7 +6,9 @@
 
 use mote_ir::ops::rnn::{Activation, Direction, RnnOp};
 use mote_ir::{DType, Elem, Tensor, Value};
-use mote_kernels::reference::rnn::{Act, GruCfg, LstmCfg, RnnDims, gru, input_projection, lstm, rnn};
+use mote_kernels::reference::rnn::{
+    Act, GruCfg, LstmCfg, RnnDims, gru, input_projection, lstm, matvec, matvec_add, rnn,
+};
 use num_traits::Float;
 
 use super::{EvalCx, Inputs, downcast, numel, upcast};
@@ -162,18 +164,19 @@ fn run<T: Float + Elem>(op: &RnnOp, inputs: &Inputs<'_>) -> Result<Vec<Tensor>, 
                     p.as_ref().map(|p| p.typed::<T>().map(|v| &v[dir * 3 * hs..(dir + 1) * 3 * hs])).transpose()?;
                 let cfg = LstmCfg { reverse, acts: [dacts[0], dacts[1], dacts[2]], clip, input_forget: *input_forget };
                 let mut gates = vec![T::zero(); gh];
-                lstm(d, cfg, &pre, rd, pd, &seq_lens, &mut h, &mut c, &mut ydir, &mut gates);
+                let recur = |hb: &[_], g: &mut [_]| matvec_add(rd, hs, hb, g);
+                lstm(d, cfg, &pre, pd, &seq_lens, &mut h, &mut c, &mut ydir, &mut gates, recur);
                 yc[dir * batch * hs..][..batch * hs].copy_from_slice(&c);
             }
             RnnOp::Gru { linear_before_reset, .. } => {
                 let cfg =
                     GruCfg { reverse, acts: [dacts[0], dacts[1]], clip, linear_before_reset: *linear_before_reset };
                 let mut scratch = vec![T::zero(); 4 * hs];
-                gru(d, cfg, &pre, rd, &rbh, &seq_lens, &mut h, &mut ydir, &mut scratch);
+                gru(d, cfg, &pre, rd, &rbh, &seq_lens, &mut h, &mut ydir, &mut scratch, matvec);
             }
             RnnOp::Rnn { .. } => {
                 let mut scratch = vec![T::zero(); hs];
-                rnn(d, reverse, dacts[0], clip, &pre, rd, &seq_lens, &mut h, &mut ydir, &mut scratch);
+                rnn(d, reverse, dacts[0], clip, &pre, rd, &seq_lens, &mut h, &mut ydir, &mut scratch, matvec);
             }
         }
         yh[dir * batch * hs..][..batch * hs].copy_from_slice(&h);

@@ -111,6 +111,13 @@ pub fn matvec<T: Float>(w: &[T], cols: usize, v: &[T], out: &mut [T]) {
     }
 }
 
+/// `out[j] = out[j] + v . w[j * cols..][..cols]` (as [`matvec`], added).
+pub fn matvec_add<T: Float>(w: &[T], cols: usize, v: &[T], out: &mut [T]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = *o + dot(v, &w[j * cols..(j + 1) * cols]);
+    }
+}
+
 #[inline]
 fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     let mut acc = T::zero();
@@ -153,33 +160,10 @@ pub struct LstmCfg<T> {
 /// One LSTM direction. Gate order is `[i, o, f, c]`; `p` is the peephole `[i, o, f]` (3 * hidden).
 /// `h` and `c` hold the initial states on entry and the final states on return.
 /// `gates` is scratch of `4 * hidden`.
+/// `recur(h_b, gates)` adds `R h_b` to `gates` (`4 * hidden` values holding the input
+/// projection on entry): [`matvec_add`] over `R`, or a faster product.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm<T: Float>(
-    d: RnnDims,
-    cfg: LstmCfg<T>,
-    pre: &[T],
-    r: &[T],
-    p: Option<&[T]>,
-    seq_lens: &[usize],
-    h: &mut [T],
-    cst: &mut [T],
-    y: &mut [T],
-    gates: &mut [T],
-) {
-    let hs = d.hidden;
-    let recur = |hb: &[T], gates: &mut [T]| {
-        for (k, gk) in gates.iter_mut().enumerate() {
-            *gk = *gk + dot(hb, &r[k * hs..(k + 1) * hs]);
-        }
-    };
-    lstm_with(d, cfg, pre, p, seq_lens, h, cst, y, gates, recur);
-}
-
-/// [`lstm`] with the recurrent product given: `recur(h_b, gates)` adds `R h_b` to `gates`
-/// (`4 * hidden` values, holding the input projection on entry), so a caller can use a faster
-/// product; the cell update is this one.
-#[allow(clippy::too_many_arguments)]
-pub fn lstm_with<T: Float>(
     d: RnnDims,
     cfg: LstmCfg<T>,
     pre: &[T],
@@ -234,24 +218,10 @@ pub struct GruCfg<T> {
 /// One GRU direction. Gate order is `[z, r, h]`. `pre` must include `Wb` for all gates and `Rb`
 /// for `z` and `r` only; `rbh` is the recurrent bias of the hidden gate (hidden values).
 /// `scratch` holds `4 * hidden` values.
-pub fn gru<T: Float>(
-    d: RnnDims,
-    cfg: GruCfg<T>,
-    pre: &[T],
-    r: &[T],
-    rbh: &[T],
-    seq_lens: &[usize],
-    h: &mut [T],
-    y: &mut [T],
-    scratch: &mut [T],
-) {
-    gru_with(d, cfg, pre, r, rbh, seq_lens, h, y, scratch, matvec);
-}
-
-/// [`gru`] with the matrix-vector product given (`mv(w, cols, v, out)` sets `out[j]` to the
-/// dot product of `v` with row `j` of `w`, as [`matvec`]), so a caller can use a faster one.
+/// `mv(w, cols, v, out)` sets `out[j]` to the dot product of `v` with row `j` of `w`:
+/// [`matvec`], or a faster product.
 #[allow(clippy::too_many_arguments)]
-pub fn gru_with<T: Float>(
+pub fn gru<T: Float>(
     d: RnnDims,
     cfg: GruCfg<T>,
     pre: &[T],
@@ -306,24 +276,9 @@ pub fn gru_with<T: Float>(
 }
 
 /// One simple-RNN direction: `H = f(pre + H R^T)`. `scratch` holds `hidden` values.
-pub fn rnn<T: Float>(
-    d: RnnDims,
-    reverse: bool,
-    act: Act,
-    clip_at: Option<T>,
-    pre: &[T],
-    r: &[T],
-    seq_lens: &[usize],
-    h: &mut [T],
-    y: &mut [T],
-    scratch: &mut [T],
-) {
-    rnn_with(d, reverse, act, clip_at, pre, r, seq_lens, h, y, scratch, matvec);
-}
-
-/// [`rnn`] with the matrix-vector product given (as [`gru_with`]).
+/// `mv` as in [`gru`].
 #[allow(clippy::too_many_arguments)]
-pub fn rnn_with<T: Float>(
+pub fn rnn<T: Float>(
     d: RnnDims,
     reverse: bool,
     act: Act,
@@ -373,7 +328,7 @@ mod tests {
         let mut h = [0.0f32; 2];
         let mut y = [0.0f32; 6];
         let mut s = [0.0f32; 1];
-        rnn(d, true, Act::Relu, None, &pre, &[0.0], &[3, 2], &mut h, &mut y, &mut s);
+        rnn(d, true, Act::Relu, None, &pre, &[0.0], &[3, 2], &mut h, &mut y, &mut s, matvec);
         // Batch 0 ends at t = 0, batch 1 (length 2) at t = 0 too; step t = 2 of batch 1 stays 0.
         assert_eq!(y, [1.0, 10.0, 2.0, 20.0, 3.0, 0.0]);
         assert_eq!(h, [1.0, 10.0]);
@@ -387,7 +342,8 @@ mod tests {
         let (mut h, mut c, mut y, mut g) = ([0.0], [2.0], [0.0], [0.0; 4]);
         let cfg =
             LstmCfg { reverse: false, acts: [Act::Sigmoid, Act::Tanh, Act::Tanh], clip: None, input_forget: false };
-        lstm(d, cfg, &pre, &[0.0; 4], None, &[1], &mut h, &mut c, &mut y, &mut g);
+        let r = [0.0; 4];
+        lstm(d, cfg, &pre, None, &[1], &mut h, &mut c, &mut y, &mut g, |hb, g| matvec_add(&r, 1, hb, g));
         let cn = 0.5 * 2.0 + 0.5 * 1.0f64.tanh();
         assert!((c[0] - cn).abs() < 1e-12);
         assert!((h[0] - 0.5 * cn.tanh()).abs() < 1e-12);

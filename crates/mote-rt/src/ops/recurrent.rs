@@ -12,7 +12,7 @@
 use mote_core::DType;
 use mote_format::{OpCode, StepRef};
 use mote_kernels::fast::Cpu;
-use mote_kernels::reference::rnn::{Act, GruCfg, RnnDims, gru_with, rnn_with};
+use mote_kernels::reference::rnn::{Act, GruCfg, RnnDims, gru, rnn};
 
 use super::rnn::{matvec_set, project};
 
@@ -181,10 +181,10 @@ impl Recurrent {
                 let cfg =
                     GruCfg { reverse, acts: [f, g], clip: self.clip, linear_before_reset: self.linear_before_reset };
                 let mv = |w: &[f32], cols: usize, v: &[f32], o: &mut [f32]| matvec_set(cpu, w, cols, v, o);
-                gru_with(self.d, cfg, pre, rd, rbh, &lens[..batch], h, ydir, cell, mv);
+                gru(self.d, cfg, pre, rd, rbh, &lens[..batch], h, ydir, cell, mv);
             } else {
                 let mv = |w: &[f32], cols: usize, v: &[f32], o: &mut [f32]| matvec_set(cpu, w, cols, v, o);
-                rnn_with(self.d, reverse, f, self.clip, pre, rd, &lens[..batch], h, ydir, cell, mv);
+                rnn(self.d, reverse, f, self.clip, pre, rd, &lens[..batch], h, ydir, cell, mv);
             }
             for t in 0..seq {
                 let dst = &mut ys[((t * self.dirs + d) * batch) * hs..][..batch * hs];

@@ -9,7 +9,7 @@
 use mote_core::DType;
 use mote_format::StepRef;
 use mote_kernels::fast::{Cpu, matvec_add};
-use mote_kernels::reference::rnn::{Act, LstmCfg, RnnDims, lstm_with};
+use mote_kernels::reference::rnn::{Act, LstmCfg, RnnDims, lstm};
 
 use super::{Io, inp, out, product, want, want_numel};
 use crate::error::StepFault;
@@ -167,7 +167,7 @@ impl Lstm {
             let cfg = LstmCfg { reverse, acts: self.acts, clip: self.clip, input_forget: self.input_forget };
             let rd = &rs[d * g * hs..(d + 1) * g * hs];
             let recur = |hb: &[f32], gates: &mut [f32]| matvec_add(cpu, rd, hs, hb, gates);
-            lstm_with(self.d, cfg, pre, p, &lens[..batch], h, c, ydir, gates, recur);
+            lstm(self.d, cfg, pre, p, &lens[..batch], h, c, ydir, gates, recur);
             for t in 0..seq {
                 let dst = &mut ys[((t * self.dirs + d) * batch) * hs..][..batch * hs];
                 dst.copy_from_slice(&ydir[t * batch * hs..][..batch * hs]);
