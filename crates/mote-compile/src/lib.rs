@@ -13,6 +13,7 @@ pub mod host;
 pub mod lir;
 pub mod lower;
 pub mod plan;
+pub mod shape_inputs;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +21,7 @@ use std::fmt;
 use mote_ir::Graph;
 
 pub use error::{CompileError, Unsupported};
+pub use shape_inputs::{bind_shape_inputs, shape_inputs};
 
 /// The machine the file is compiled for (kernel choice and weight layout).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,10 +121,13 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         | mote_opt::OptError::Bind { .. } => CompileError::Interface(e.to_string()),
         e => CompileError::Infer(e.to_string()),
     })?;
-    // Once shapes are static, FlexAttention becomes primitive ops (its modifier graphs inlined)
-    // and Scan/Loop with static trip counts are unrolled; the result is optimized again.
+    // Once shapes are static, FlexAttention becomes primitive ops (its modifier graphs inlined),
+    // ops with run-time operands the lowering takes as constants become element-wise ops
+    // (`lower/expand.rs`), and Scan/Loop with static trip counts are unrolled; the result is
+    // optimized again.
     for _ in 0..4 {
-        if lower::flex::expand(&mut graph) + lower::unroll::unroll(&mut graph) == 0 {
+        if lower::flex::expand(&mut graph) + lower::expand::expand(&mut graph) + lower::unroll::unroll(&mut graph) == 0
+        {
             break;
         }
         mote_opt::optimize(&mut graph, &mote_opt::Options::default())

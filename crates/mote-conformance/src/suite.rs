@@ -28,17 +28,15 @@ impl Engine {
                 Session::new(graph).and_then(|s| s.run(inputs)).map_err(|e| one_line(&e.to_string()))
             }
             (Engine::Compiled, _) => {
-                // Shape-like inputs (axes, pads, sizes, scales, bounds: rank <= 1, at most 16
-                // values) are fixed as constants, as a deployment fixes them with `--const`.
-                let mut opts = mote_compile::Options::default();
-                for (&id, v) in graph.runtime_inputs().iter().zip(&inputs) {
-                    if let Value::Tensor(t) = v
-                        && t.rank() <= 1
-                        && t.len() <= 16
-                    {
-                        opts.constants.insert(graph.value(id).name.clone(), t.clone());
-                    }
-                }
+                // Inputs whose data decide a shape (Reshape's shape, TopK's k, Range's bounds...)
+                // are fixed as constants, as a deployment fixes them with `--const`; every
+                // other input stays a runtime input.
+                let named: Vec<(String, Value)> = (graph.runtime_inputs().iter())
+                    .zip(&inputs)
+                    .map(|(&id, v)| (graph.value(id).name.clone(), v.clone()))
+                    .collect();
+                let opts = mote_compile::bind_shape_inputs(graph, &named, &mote_compile::Options::default())
+                    .map_err(|e| format!("compiled: {}", one_line(&e.to_string())))?;
                 mote_compile::host::compile_and_run(graph, &inputs, &opts)
                     .map_err(|e| format!("compiled: {}", one_line(&e)))
             }

@@ -6,7 +6,8 @@
 //! [`ConstEval`], it also evaluates nodes whose inputs are all constant, so shape computations
 //! (`Shape -> Gather -> Concat -> Reshape`) resolve to concrete shapes.
 
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 
 use mote_core::DType;
 
@@ -54,13 +55,15 @@ impl Fact {
 pub struct InferCx<'a> {
     pub inputs: &'a [Option<Fact>],
     pub num_outputs: usize,
+    /// Bit `i` set: the op asked for input `i`'s data and it was not known (a shape operand).
+    demanded: Cell<u64>,
 }
 
 static UNKNOWN_TENSOR: TensorType = TensorType { dtype: None, shape: None };
 
 impl<'a> InferCx<'a> {
     pub fn new(inputs: &'a [Option<Fact>], num_outputs: usize) -> InferCx<'a> {
-        InferCx { inputs, num_outputs }
+        InferCx { inputs, num_outputs, demanded: Cell::new(0) }
     }
 
     pub fn len(&self) -> usize {
@@ -103,7 +106,16 @@ impl<'a> InferCx<'a> {
 
     /// The constant data of input `i`, if known.
     pub fn value(&self, i: usize) -> Option<&Tensor> {
-        self.opt(i).and_then(|f| f.value.as_ref())
+        let f = self.opt(i)?;
+        if f.value.is_none() && i < 64 {
+            self.demanded.set(self.demanded.get() | 1 << i);
+        }
+        f.value.as_ref()
+    }
+
+    /// The inputs whose data [`InferCx::value`] asked for and did not find, as a bit set.
+    pub fn demanded(&self) -> u64 {
+        self.demanded.get()
     }
 
     /// The constant data of input `i` as i64s (integer tensors only).
@@ -197,13 +209,26 @@ const MAX_FOLD_ELEMENTS: usize = 1 << 16;
 /// where the op cannot do better; conflicts between declared and inferred types are errors.
 /// Returns the constants it discovered.
 pub fn infer_graph(g: &mut Graph, eval: Option<&dyn ConstEval>) -> Result<KnownValues, GraphInferError> {
-    infer_with_outer(g, eval, &HashMap::new())
+    infer_with_outer(g, eval, &HashMap::new(), &mut HashSet::new())
+}
+
+/// [`infer_graph`], also returning the values of `g` (top level) whose data an op needed to
+/// know a shape and did not find: shape operands that are not constant (e.g. Reshape's
+/// `shape` computed from a graph input).
+pub fn infer_graph_demands(
+    g: &mut Graph,
+    eval: Option<&dyn ConstEval>,
+) -> Result<(KnownValues, HashSet<ValueId>), GraphInferError> {
+    let mut demands = HashSet::new();
+    let known = infer_with_outer(g, eval, &HashMap::new(), &mut demands)?;
+    Ok((known, demands))
 }
 
 fn infer_with_outer(
     g: &mut Graph,
     eval: Option<&dyn ConstEval>,
     outer_types: &HashMap<ValueId, ValueType>,
+    demands: &mut HashSet<ValueId>,
 ) -> Result<KnownValues, GraphInferError> {
     let mut known: KnownValues = HashMap::new();
     for r in g.outer_refs.clone() {
@@ -227,7 +252,7 @@ fn infer_with_outer(
         let node_name = g.nodes[n].name.clone();
         let op_name = g.nodes[n].op.name();
         for sub in g.nodes[n].op.subgraphs_mut() {
-            infer_with_outer(sub, eval, &types).map_err(|e| GraphInferError {
+            infer_with_outer(sub, eval, &types, &mut HashSet::new()).map_err(|e| GraphInferError {
                 node: format!("{node_name}/{}", e.node),
                 op: e.op,
                 msg: e.msg,
@@ -243,6 +268,9 @@ fn infer_with_outer(
         let cx = InferCx::new(&facts, node.outputs.len());
         let fail = |msg: String| GraphInferError { node: node.name.clone(), op: op_name, msg };
         let mut inferred = node.op.infer(&cx).map_err(|e| fail(e.0))?;
+        let bits = cx.demanded();
+        let wanted = node.inputs.iter().take(64).enumerate().filter(|(i, _)| bits >> i & 1 == 1);
+        demands.extend(wanted.filter_map(|(_, id)| *id));
         inferred.resize(node.outputs.len(), ValueType::Unknown);
 
         // Constant folding for inference: all inputs constant and small, and no output known to

@@ -14,7 +14,9 @@ use mote_ir::ops::attention::{AttentionOp, FlexAttrs};
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp};
 use mote_ir::ops::nn::{NnOp, SoftmaxAttrs, SoftmaxKind};
 use mote_ir::ops::shape::ShapeOp;
-use mote_ir::{Graph, Node, Op, Tensor, TensorType, ValueId, ValueType};
+use mote_ir::{Graph, Node, Op, Tensor, ValueId};
+
+use super::build::{Builder, typed};
 
 /// Expands every FlexAttention node of `g` that fits (see the module doc); returns how many.
 pub fn expand(g: &mut Graph) -> usize {
@@ -35,78 +37,6 @@ pub fn expand(g: &mut Graph) -> usize {
     count
 }
 
-/// Static dtype and shape of `v`.
-fn typed(g: &Graph, v: ValueId) -> Option<(DType, Vec<usize>)> {
-    let ValueType::Tensor(t) = &g.value(v).ty else { return None };
-    let dims = t.shape.as_ref()?.iter().map(|d| d.known()).collect::<Option<Vec<usize>>>()?;
-    Some((t.dtype?, dims))
-}
-
-/// Appends nodes to `out`, naming values after the expanded node.
-struct Builder<'a> {
-    g: &'a mut Graph,
-    out: Vec<Node>,
-    name: String,
-}
-
-impl Builder<'_> {
-    fn value(&mut self, what: &str) -> ValueId {
-        let name = format!("{}/{what}", self.name);
-        self.g.add_value(name, ValueType::Tensor(TensorType { dtype: None, shape: None }))
-    }
-
-    fn konst(&mut self, what: &str, t: Tensor) -> ValueId {
-        self.g.add_const(format!("{}/{what}", self.name), t)
-    }
-
-    fn node(&mut self, what: &str, op: Op, inputs: &[ValueId]) -> ValueId {
-        let y = self.value(what);
-        self.out.push(Node {
-            name: format!("{}/{what}", self.name),
-            op,
-            inputs: inputs.iter().map(|&v| Some(v)).collect(),
-            outputs: vec![Some(y)],
-        });
-        y
-    }
-
-    fn cast(&mut self, what: &str, x: ValueId, to: DType) -> ValueId {
-        let op = ElementwiseOp::Cast { to, saturate: true, round_mode: RoundMode::default() };
-        self.node(what, Op::Elementwise(op), &[x])
-    }
-
-    fn reshape(&mut self, what: &str, x: ValueId, dims: &[usize]) -> ValueId {
-        let shape = Tensor::from_vec(vec![dims.len()], dims.iter().map(|&d| d as i64).collect::<Vec<i64>>())
-            .expect("shape vector");
-        let s = self.konst(&format!("{what}_shape"), shape);
-        self.node(what, Op::Shape(ShapeOp::Reshape { allowzero: false }), &[x, s])
-    }
-
-    /// Inlines the one-input, one-output modifier graph `m` applied to `x`.
-    fn inline(&mut self, what: &str, m: &Graph, x: ValueId) -> Option<ValueId> {
-        if m.inputs.len() != 1 || m.outputs.len() != 1 {
-            return None;
-        }
-        let mut map: Vec<Option<ValueId>> = vec![None; m.values.len()];
-        map[m.inputs[0].index()] = Some(x);
-        for c in &m.outer_refs {
-            *map.get_mut(c.inner.index())? = Some(c.outer);
-        }
-        for (i, v) in m.values.iter().enumerate() {
-            if map[i].is_none() {
-                let name = format!("{}/{what}/{}", self.name, v.name);
-                let id = match &v.init {
-                    Some(t) => self.g.add_const(name, t.clone()),
-                    None => self.g.add_value(name, ValueType::Tensor(TensorType { dtype: None, shape: None })),
-                };
-                map[i] = Some(id);
-            }
-        }
-        super::unroll::copy_nodes(&m.nodes, &map, &format!("{}/{what}", self.name), &mut self.out)?;
-        map.get(m.outputs[0].index()).copied().flatten()
-    }
-}
-
 fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
     let (q, k, v) = (n.input(0)?, n.input(1)?, n.input(2)?);
     let y_out = n.outputs.first().copied().flatten()?;
@@ -121,7 +51,7 @@ fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
         return None;
     }
     let group = hq / hk;
-    let mut bld = Builder { g, out: Vec::new(), name: n.name.clone() };
+    let mut bld = Builder::new(g, &n.name);
     let wide = |bld: &mut Builder<'_>, x: ValueId, t: DType, what: &str| {
         if t == DType::F32 { x } else { bld.cast(what, x, DType::F32) }
     };

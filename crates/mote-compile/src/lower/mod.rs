@@ -5,7 +5,9 @@
 //! it; single-use element-wise ops work in place when their input dies there.
 
 mod attention;
+mod build;
 mod elementwise;
+pub(crate) mod expand;
 pub(crate) mod flex;
 mod fuse;
 mod geo;

@@ -80,7 +80,11 @@ impl OpFamily for ReduceOp {
                 };
                 Ok(vec![ValueType::Tensor(TensorType { dtype: Some(DType::I64), shape })])
             }
-            ReduceOp::Cumulative { .. } => Ok(vec![cx.same_as(0)]),
+            ReduceOp::Cumulative { .. } => {
+                // The axis is structural, like an attribute: asking for it marks it so.
+                let _ = cx.value(1);
+                Ok(vec![cx.same_as(0)])
+            }
             ReduceOp::TopK { axis, .. } => {
                 let shape = match cx.shape(0) {
                     Some(s) => {

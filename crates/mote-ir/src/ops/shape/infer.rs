@@ -72,7 +72,12 @@ pub(super) fn infer(op: &ShapeOp, cx: &InferCx<'_>) -> R {
             };
             tensor(Some(value.dtype()), shape)
         }
-        ShapeOp::Range { .. } => cx.like(0, Some(vec![Dim::Unknown])),
+        ShapeOp::Range { .. } => {
+            // The length is the data of all three inputs: asking for them marks them as shape
+            // operands; when all are known, folding gives the exact shape.
+            let _ = (cx.value(0), cx.value(1), cx.value(2));
+            cx.like(0, Some(vec![Dim::Unknown]))
+        }
         ShapeOp::EyeLike { dtype, .. } => {
             if let Some(r) = cx.rank(0).filter(|&r| r != 2) {
                 return Err(infer_err!("EyeLike needs a 2-D input, got rank {r}"));

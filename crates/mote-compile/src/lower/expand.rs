@@ -1,0 +1,333 @@
+//! Rewrites into element-wise graph ops, before lowering, with static shapes:
+//! - ops whose operands the lowering takes as constants, when those operands are run-time
+//!   values: Clip's bounds (f32), Trilu's `k`, Pad's constant value, ReverseSequence's lengths,
+//!   BatchNormalization's parameters (inference);
+//! - IsNaN and IsInf as comparisons (`x != x`, `x == ±inf`);
+//! - the training optimizers Adagrad, Momentum and Adam, in f64 like the interpreter, rounded
+//!   once to the tensors' type.
+//!
+//! Nodes whose shapes are not static stay as they are (the lowering then says why).
+
+use mote_core::DType;
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
+use mote_ir::ops::nn::NnOp;
+use mote_ir::ops::optim::OptimOp;
+use mote_ir::ops::shape::{PadMode, ShapeOp};
+use mote_ir::{Graph, Node, Op, Tensor, ValueId};
+
+use super::build::{Builder, typed};
+
+/// Rewrites every node of `g` that fits (see the module doc); returns how many.
+pub fn expand(g: &mut Graph) -> usize {
+    let nodes = std::mem::take(&mut g.nodes);
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut count = 0;
+    for n in nodes {
+        if let Some(new) = expand_node(g, &n) {
+            out.extend(new);
+            count += 1;
+            continue;
+        }
+        out.push(n);
+    }
+    g.nodes = out;
+    count
+}
+
+fn is_const(g: &Graph, v: ValueId) -> bool {
+    g.value(v).init.is_some() && !g.inputs.contains(&v)
+}
+
+/// Input `i` of `n` when it is given and not a constant.
+fn runtime_input(g: &Graph, n: &Node, i: usize) -> Option<ValueId> {
+    n.input(i).filter(|&v| !is_const(g, v))
+}
+
+fn expand_node(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
+    match &n.op {
+        Op::Elementwise(ElementwiseOp::Clip) => clip(g, n),
+        Op::Elementwise(ElementwiseOp::Unary(u @ (Unary::IsNaN | Unary::IsInf { .. }))) => non_finite(g, n, *u),
+        Op::Shape(ShapeOp::Trilu { upper }) => trilu(g, n, *upper),
+        Op::Shape(ShapeOp::Pad { mode: PadMode::Constant }) => pad(g, n),
+        Op::Shape(ShapeOp::ReverseSequence { batch_axis, time_axis }) => reverse(g, n, *batch_axis, *time_axis),
+        Op::Nn(NnOp::BatchNorm { epsilon, training: false, .. }) => batch_norm(g, n, *epsilon),
+        Op::Optim(o) => optim(g, n, o),
+        _ => None,
+    }
+}
+
+/// Clip (f32) with a run-time bound: `Min(Max(x, lo), hi)`, as ONNX defines it.
+fn clip(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
+    let x = n.input(0)?;
+    let y = n.outputs.first().copied().flatten()?;
+    if typed(g, x)?.0 != DType::F32 || (runtime_input(g, n, 1).is_none() && runtime_input(g, n, 2).is_none()) {
+        return None;
+    }
+    let mut b = Builder::new(g, &n.name);
+    let mut v = x;
+    for (i, op, what) in [(1, Variadic::Max, "lower"), (2, Variadic::Min, "upper")] {
+        if let Some(bound) = n.input(i) {
+            v = b.node(what, Op::Elementwise(ElementwiseOp::Variadic(op)), &[v, bound]);
+        }
+    }
+    Some(b.finish(v, y))
+}
+
+/// IsNaN: `x != x`; IsInf: `x == +inf` and/or `x == -inf`. Half-precision inputs are widened
+/// to f32 first (exact for NaN and infinities).
+fn non_finite(g: &mut Graph, n: &Node, u: Unary) -> Option<Vec<Node>> {
+    let x = n.input(0)?;
+    let y = n.outputs.first().copied().flatten()?;
+    let (dt, _) = typed(g, x)?;
+    if !dt.is_float() {
+        return None;
+    }
+    let mut b = Builder::new(g, &n.name);
+    let (x, dt) =
+        if matches!(dt, DType::F32 | DType::F64) { (x, dt) } else { (b.cast("x_f32", x, DType::F32), DType::F32) };
+    let inf = |b: &mut Builder<'_>, what: &str, v: f64| {
+        let t = if dt == DType::F64 { Tensor::scalar(v) } else { Tensor::scalar(v as f32) };
+        b.konst(what, t)
+    };
+    let v = match u {
+        Unary::IsNaN => {
+            let same = b.binary("same", Binary::Equal, x, x);
+            b.node("nan", Op::Elementwise(ElementwiseOp::Unary(Unary::Not)), &[same])
+        }
+        Unary::IsInf { detect_positive, detect_negative } => {
+            let pos = detect_positive.then(|| {
+                let c = inf(&mut b, "pos_inf", f64::INFINITY);
+                b.binary("is_pos_inf", Binary::Equal, x, c)
+            });
+            let neg = detect_negative.then(|| {
+                let c = inf(&mut b, "neg_inf", f64::NEG_INFINITY);
+                b.binary("is_neg_inf", Binary::Equal, x, c)
+            });
+            match (pos, neg) {
+                (Some(p), Some(m)) => b.binary("inf", Binary::Or, p, m),
+                (Some(v), None) | (None, Some(v)) => v,
+                // Nothing to detect: all false (`x < x`, false for NaN too).
+                (None, None) => b.binary("none", Binary::Less, x, x),
+            }
+        }
+        _ => return None,
+    };
+    Some(b.finish(v, y))
+}
+
+/// Trilu with a run-time `k`: `Where(j - i >= k, x, 0)` (upper) or `j - i <= k` (lower).
+fn trilu(g: &mut Graph, n: &Node, upper: bool) -> Option<Vec<Node>> {
+    let (x, k) = (n.input(0)?, runtime_input(g, n, 1)?);
+    let y = n.outputs.first().copied().flatten()?;
+    let (dt, dims) = typed(g, x)?;
+    let r = dims.len();
+    if r < 2 {
+        return None;
+    }
+    let (rows, cols) = (dims[r - 2], dims[r - 1]);
+    let diag: Vec<i64> = (0..rows).flat_map(|i| (0..cols).map(move |j| j as i64 - i as i64)).collect();
+    let mut b = Builder::new(g, &n.name);
+    let d = b.konst("diagonal", Tensor::from_vec(vec![rows, cols], diag).ok()?);
+    let cmp = if upper { Binary::GreaterOrEqual } else { Binary::LessOrEqual };
+    let keep = b.binary("keep", cmp, d, k);
+    let zero = b.konst("zero", Tensor::zeros(dt, vec![]).ok()?);
+    let v = b.node("select", Op::Elementwise(ElementwiseOp::Where), &[keep, x, zero]);
+    Some(b.finish(v, y))
+}
+
+/// Constant-mode Pad with a run-time value: `Where(inside, Pad(x), value)`, where `inside` is
+/// the padding of an all-true tensor (constant once folded).
+fn pad(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
+    let (x, pads, value) = (n.input(0)?, n.input(1)?, runtime_input(g, n, 2)?);
+    let y = n.outputs.first().copied().flatten()?;
+    let (_, dims) = typed(g, x)?;
+    let mut b = Builder::new(g, &n.name);
+    let ones = b.konst("ones", Tensor::from_vec(dims.clone(), vec![true; dims.iter().product()]).ok()?);
+    let op = Op::Shape(ShapeOp::Pad { mode: PadMode::Constant });
+    let axes = n.input(3);
+    let inside = b.node_opt("inside", op.clone(), &[Some(ones), Some(pads), None, axes]);
+    let padded = b.node_opt("padded", op, &[Some(x), Some(pads), None, axes]);
+    let v = b.node("fill", Op::Elementwise(ElementwiseOp::Where), &[inside, padded, value]);
+    Some(b.finish(v, y))
+}
+
+/// ReverseSequence with run-time lengths: a GatherElements along the time axis with indices
+/// `t < len[b] ? len[b] - 1 - t : t`, broadcast over the trailing axes.
+fn reverse(g: &mut Graph, n: &Node, batch_axis: i64, time_axis: i64) -> Option<Vec<Node>> {
+    let (x, lens) = (n.input(0)?, runtime_input(g, n, 1)?);
+    let y = n.outputs.first().copied().flatten()?;
+    let (_, dims) = typed(g, x)?;
+    let (time_first, r) = ((time_axis, batch_axis) == (0, 1), dims.len());
+    if r < 2 || !(time_first || (time_axis, batch_axis) == (1, 0)) {
+        return None;
+    }
+    let (t_len, b_len) = if time_first { (dims[0], dims[1]) } else { (dims[1], dims[0]) };
+    let (t_shape, b_shape) = if time_first { ([t_len, 1], [1, b_len]) } else { ([1, t_len], [b_len, 1]) };
+    let mut b = Builder::new(g, &n.name);
+    let t = b.konst("t", Tensor::from_vec(t_shape.to_vec(), (0..t_len as i64).collect::<Vec<_>>()).ok()?);
+    let lens = b.cast("lens_i64", lens, DType::I64);
+    let len = b.reshape("len", lens, &b_shape);
+    let one = b.konst("one", Tensor::scalar(1i64));
+    let last = b.binary("last", Binary::Sub, len, one);
+    let rev = b.binary("reversed", Binary::Sub, last, t);
+    let inside = b.binary("inside", Binary::Less, t, len);
+    let idx = b.node("index", Op::Elementwise(ElementwiseOp::Where), &[inside, rev, t]);
+    let mut lead = dims[..2].to_vec();
+    lead.extend(std::iter::repeat_n(1, r - 2));
+    let idx = b.reshape("index_nd", idx, &lead);
+    let full =
+        b.konst("full_shape", Tensor::from_vec(vec![r], dims.iter().map(|&d| d as i64).collect::<Vec<_>>()).ok()?);
+    let idx = b.node("index_full", Op::Shape(ShapeOp::Expand), &[idx, full]);
+    let v = b.node("gather", Op::Shape(ShapeOp::GatherElements { axis: time_axis }), &[x, idx]);
+    Some(b.finish(v, y))
+}
+
+/// BatchNormalization (inference) with run-time parameters:
+/// `(x - mean) * (scale / sqrt(var + eps)) + B`, parameters reshaped to `[C, 1, ...]`.
+fn batch_norm(g: &mut Graph, n: &Node, eps: f32) -> Option<Vec<Node>> {
+    let x = n.input(0)?;
+    if (1..5).all(|i| runtime_input(g, n, i).is_none()) {
+        return None;
+    }
+    let y = n.outputs.first().copied().flatten()?;
+    let (dt, dims) = typed(g, x)?;
+    if dt != DType::F32 || dims.len() < 2 || n.outputs.iter().skip(1).any(Option::is_some) {
+        return None;
+    }
+    let mut shape = vec![dims[1]];
+    shape.extend(std::iter::repeat_n(1, dims.len() - 2));
+    let mut b = Builder::new(g, &n.name);
+    let mut p = Vec::new();
+    for (i, what) in [(1, "scale"), (2, "bias"), (3, "mean"), (4, "var")] {
+        let v = n.input(i)?;
+        p.push(b.reshape(what, v, &shape));
+    }
+    let e = b.konst("epsilon", Tensor::scalar(eps));
+    let ve = b.binary("var_eps", Binary::Add, p[3], e);
+    let sd = b.node("std", Op::Elementwise(ElementwiseOp::Unary(Unary::Sqrt)), &[ve]);
+    let gain = b.binary("gain", Binary::Div, p[0], sd);
+    let c = b.binary("centered", Binary::Sub, x, p[2]);
+    let s = b.binary("scaled", Binary::Mul, c, gain);
+    let v = b.binary("shifted", Binary::Add, s, p[1]);
+    Some(b.finish(v, y))
+}
+
+/// One optimizer step over each of the `n` tensors, in f64 (see `mote-interp`'s `optim.rs`).
+fn optim(g: &mut Graph, n: &Node, op: &OptimOp) -> Option<Vec<Node>> {
+    let blocks = op.input_blocks();
+    let count = n.inputs.len().checked_sub(2)? / blocks;
+    if count == 0 || n.inputs.len() != 2 + count * blocks || n.outputs.len() != count * (blocks - 1) {
+        return None;
+    }
+    let ins: Vec<ValueId> = n.inputs.iter().copied().collect::<Option<_>>()?;
+    let mut b = Builder::new(g, &n.name);
+    let f64c = |b: &mut Builder<'_>, what: &str, v: f64| b.konst(what, Tensor::scalar(v));
+    let r = b.cast("r", ins[0], DType::F64);
+    let t = b.cast("t", ins[1], DType::F64);
+    let zero = f64c(&mut b, "zero", 0.0);
+    let started = b.binary("started", Binary::Greater, t, zero);
+    let one = f64c(&mut b, "one", 1.0);
+    // Per-step scalars shared by every tensor.
+    let (rate, beta_t) = match *op {
+        OptimOp::Adagrad { decay_factor, .. } => {
+            let d = f64c(&mut b, "decay", decay_factor as f64);
+            let td = b.binary("t_decay", Binary::Mul, t, d);
+            let den = b.binary("decay_den", Binary::Add, one, td);
+            (b.binary("rate", Binary::Div, r, den), None)
+        }
+        OptimOp::Momentum { beta, .. } => {
+            let bt = f64c(&mut b, "beta", beta as f64);
+            (r, Some(b.node("beta_t", Op::Elementwise(ElementwiseOp::Where), &[started, bt, one])))
+        }
+        OptimOp::Adam { alpha, beta, .. } => {
+            let (a, bb) = (f64c(&mut b, "alpha", alpha as f64), f64c(&mut b, "beta", beta as f64));
+            let at = b.binary("alpha_t", Binary::Pow, a, t);
+            let bt = b.binary("beta_t", Binary::Pow, bb, t);
+            let one_at = b.binary("one_alpha_t", Binary::Sub, one, at);
+            let one_bt = b.binary("one_beta_t", Binary::Sub, one, bt);
+            let root = b.node("sqrt_one_beta_t", Op::Elementwise(ElementwiseOp::Unary(Unary::Sqrt)), &[one_bt]);
+            let num = b.binary("rate_num", Binary::Mul, r, root);
+            let corrected = b.binary("rate_corrected", Binary::Div, num, one_at);
+            (b.node("rate", Op::Elementwise(ElementwiseOp::Where), &[started, corrected, r]), None)
+        }
+    };
+    let mut results: Vec<(ValueId, ValueId, DType)> = Vec::new(); // (computed f64, output, dtype)
+    for i in 0..count {
+        let block = |k: usize| ins[2 + k * count + i];
+        let (dt, _) = typed(b.g, block(0))?;
+        if !dt.is_float() {
+            return None;
+        }
+        let w = |b: &mut Builder<'_>, k: usize, what: &str| b.cast(&format!("{what}{i}"), block(k), DType::F64);
+        let (x, gr0) = (w(&mut b, 0, "x"), w(&mut b, 1, "g"));
+        let out = |k: usize| n.outputs[k * count + i];
+        let nc = match *op {
+            OptimOp::Adagrad { norm_coefficient, .. }
+            | OptimOp::Momentum { norm_coefficient, .. }
+            | OptimOp::Adam { norm_coefficient, .. } => norm_coefficient,
+        };
+        let ncv = f64c(&mut b, &format!("norm{i}"), nc as f64);
+        let nx = b.binary(&format!("norm_x{i}"), Binary::Mul, ncv, x);
+        let gr = b.binary(&format!("grad{i}"), Binary::Add, nx, gr0);
+        let sqrt = |b: &mut Builder<'_>, v: ValueId, what: &str| {
+            b.node(what, Op::Elementwise(ElementwiseOp::Unary(Unary::Sqrt)), &[v])
+        };
+        match *op {
+            OptimOp::Adagrad { epsilon, .. } => {
+                let h = w(&mut b, 2, "h");
+                let g2 = b.binary(&format!("grad_sq{i}"), Binary::Mul, gr, gr);
+                let h2 = b.binary(&format!("h_new{i}"), Binary::Add, h, g2);
+                let sd = sqrt(&mut b, h2, &format!("h_sqrt{i}"));
+                let e = f64c(&mut b, &format!("eps{i}"), epsilon as f64);
+                let den = b.binary(&format!("den{i}"), Binary::Add, sd, e);
+                let rg = b.binary(&format!("rate_grad{i}"), Binary::Mul, rate, gr);
+                let step = b.binary(&format!("step{i}"), Binary::Div, rg, den);
+                let x2 = b.binary(&format!("x_new{i}"), Binary::Sub, x, step);
+                results.extend([(x2, out(0)?, dt), (h2, out(1)?, dt)]);
+            }
+            OptimOp::Momentum { alpha, nesterov, .. } => {
+                let v = w(&mut b, 2, "v");
+                let a = f64c(&mut b, &format!("alpha{i}"), alpha as f64);
+                let av = b.binary(&format!("alpha_v{i}"), Binary::Mul, a, v);
+                let bg = b.binary(&format!("beta_grad{i}"), Binary::Mul, beta_t?, gr);
+                let v2 = b.binary(&format!("v_new{i}"), Binary::Add, av, bg);
+                let step = if nesterov {
+                    let av2 = b.binary(&format!("alpha_v_new{i}"), Binary::Mul, a, v2);
+                    b.binary(&format!("step{i}"), Binary::Add, gr, av2)
+                } else {
+                    v2
+                };
+                let rs = b.binary(&format!("rate_step{i}"), Binary::Mul, rate, step);
+                let x2 = b.binary(&format!("x_new{i}"), Binary::Sub, x, rs);
+                results.extend([(x2, out(0)?, dt), (v2, out(1)?, dt)]);
+            }
+            OptimOp::Adam { alpha, beta, epsilon, norm_coefficient_post, .. } => {
+                let (v, h) = (w(&mut b, 2, "v"), w(&mut b, 3, "h"));
+                let k = |b: &mut Builder<'_>, what: &str, c: f64| f64c(b, &format!("{what}{i}"), c);
+                let (a, one_a) = (k(&mut b, "alpha", alpha as f64), k(&mut b, "one_alpha", 1.0 - alpha as f64));
+                let (bb, one_b) = (k(&mut b, "beta", beta as f64), k(&mut b, "one_beta", 1.0 - beta as f64));
+                let av = b.binary(&format!("alpha_v{i}"), Binary::Mul, a, v);
+                let ag = b.binary(&format!("one_alpha_g{i}"), Binary::Mul, one_a, gr);
+                let v2 = b.binary(&format!("v_new{i}"), Binary::Add, av, ag);
+                let bh = b.binary(&format!("beta_h{i}"), Binary::Mul, bb, h);
+                let g2 = b.binary(&format!("grad_sq{i}"), Binary::Mul, gr, gr);
+                let bg = b.binary(&format!("one_beta_g2{i}"), Binary::Mul, one_b, g2);
+                let h2 = b.binary(&format!("h_new{i}"), Binary::Add, bh, bg);
+                let sd = sqrt(&mut b, h2, &format!("h_sqrt{i}"));
+                let e = k(&mut b, "eps", epsilon as f64);
+                let den = b.binary(&format!("den{i}"), Binary::Add, sd, e);
+                let q = b.binary(&format!("ratio{i}"), Binary::Div, v2, den);
+                let step = b.binary(&format!("step{i}"), Binary::Mul, rate, q);
+                let x2 = b.binary(&format!("x_step{i}"), Binary::Sub, x, step);
+                let post = k(&mut b, "post", 1.0 - norm_coefficient_post as f64);
+                let x3 = b.binary(&format!("x_new{i}"), Binary::Mul, post, x2);
+                results.extend([(x3, out(0)?, dt), (v2, out(1)?, dt), (h2, out(2)?, dt)]);
+            }
+        }
+    }
+    for (k, (v, y, dt)) in results.into_iter().enumerate() {
+        let c = b.cast(&format!("out{k}"), v, dt);
+        b.assign(c, y);
+    }
+    Some(b.out)
+}

@@ -1,0 +1,79 @@
+//! Inputs that decide shapes are found and bound; every other input stays a runtime input,
+//! including operands the lowering would like constant (Clip bounds, Trilu's k, ...), which
+//! `lower/expand.rs` rewrites into element-wise steps. Checked against the interpreter.
+
+use mote_compile::{Options, bind_shape_inputs, host, shape_inputs};
+use mote_core::DType;
+use mote_interp::Session;
+use mote_ir::ops::elementwise::ElementwiseOp;
+use mote_ir::ops::shape::{PadMode, ShapeOp};
+use mote_ir::{Graph, Op, Tensor, TensorType, Value, ValueType};
+
+fn input(g: &mut Graph, name: &str, dt: DType, dims: &[usize]) -> mote_ir::ValueId {
+    let v = g.add_value(name, ValueType::Tensor(TensorType::concrete(dt, dims)));
+    g.inputs.push(v);
+    v
+}
+
+fn same_as_interpreter(g: &Graph, inputs: Vec<Value>, opts: &Options) {
+    let want = Session::new(g).unwrap().run(inputs.clone()).unwrap();
+    let got = host::compile_and_run(g, &inputs, opts).unwrap();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn reshape_target_is_a_shape_input_and_data_is_not() {
+    let mut g = Graph::new("reshape");
+    let x = input(&mut g, "x", DType::F32, &[2, 3]);
+    let s = input(&mut g, "shape", DType::I64, &[2]);
+    let y = g.add_value("y", ValueType::Unknown);
+    g.add_node("r", Op::Shape(ShapeOp::Reshape { allowzero: false }), vec![Some(x), Some(s)], vec![Some(y)]);
+    g.outputs.push(y);
+    let mut opts = Options::default();
+    opts.shapes.insert("x".into(), vec![2, 3]);
+    assert_eq!(shape_inputs(&g, &opts).unwrap(), vec!["shape".to_string()]);
+
+    let xs = Tensor::from_vec(vec![2, 3], vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    let shape = Tensor::from_vec(vec![2], vec![3i64, 2]).unwrap();
+    let named = vec![("x".to_string(), Value::Tensor(xs.clone())), ("shape".to_string(), Value::Tensor(shape))];
+    let bound = bind_shape_inputs(&g, &named, &Options::default()).unwrap();
+    assert_eq!(bound.constants.keys().collect::<Vec<_>>(), vec!["shape"]);
+    assert_eq!(bound.shapes.get("x"), Some(&vec![2, 3]));
+}
+
+#[test]
+fn clip_with_runtime_bounds_runs_in_the_runtime() {
+    let mut g = Graph::new("clip");
+    let x = input(&mut g, "x", DType::F32, &[5]);
+    let lo = input(&mut g, "lo", DType::F32, &[]);
+    let hi = input(&mut g, "hi", DType::F32, &[]);
+    let y = g.add_value("y", ValueType::Unknown);
+    g.add_node("c", Op::Elementwise(ElementwiseOp::Clip), vec![Some(x), Some(lo), Some(hi)], vec![Some(y)]);
+    g.outputs.push(y);
+    let opts = Options::default();
+    assert!(shape_inputs(&g, &opts).unwrap().is_empty(), "bounds do not decide a shape");
+    let v = Tensor::from_vec(vec![5], vec![-3.0f32, -0.5, 0.0, 0.5, 3.0]).unwrap();
+    for (l, h) in [(-1.0f32, 1.0f32), (0.25, 0.75), (2.0, -2.0)] {
+        let ins = vec![Value::Tensor(v.clone()), Value::Tensor(Tensor::scalar(l)), Value::Tensor(Tensor::scalar(h))];
+        same_as_interpreter(&g, ins, &opts);
+    }
+}
+
+#[test]
+fn trilu_with_runtime_k_and_pad_with_runtime_value() {
+    let mut g = Graph::new("trilu_pad");
+    let x = input(&mut g, "x", DType::F32, &[3, 4]);
+    let k = input(&mut g, "k", DType::I64, &[]);
+    let c = input(&mut g, "c", DType::F32, &[]);
+    let pads = g.add_const("pads", Tensor::from_vec(vec![4], vec![1i64, 0, 0, 2]).unwrap());
+    let (t, y) = (g.add_value("t", ValueType::Unknown), g.add_value("y", ValueType::Unknown));
+    g.add_node("tri", Op::Shape(ShapeOp::Trilu { upper: true }), vec![Some(x), Some(k)], vec![Some(t)]);
+    let pad = Op::Shape(ShapeOp::Pad { mode: PadMode::Constant });
+    g.add_node("pad", pad, vec![Some(t), Some(pads), Some(c)], vec![Some(y)]);
+    g.outputs.push(y);
+    let xs = Tensor::from_vec(vec![3, 4], (1..=12).map(|v| v as f32).collect::<Vec<_>>()).unwrap();
+    for (kv, cv) in [(0i64, 7.5f32), (-1, -1.0), (2, f32::INFINITY)] {
+        let ins = vec![Value::Tensor(xs.clone()), Value::Tensor(Tensor::scalar(kv)), Value::Tensor(Tensor::scalar(cv))];
+        same_as_interpreter(&g, ins, &Options::default());
+    }
+}
