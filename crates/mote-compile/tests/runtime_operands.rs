@@ -77,3 +77,42 @@ fn trilu_with_runtime_k_and_pad_with_runtime_value() {
         same_as_interpreter(&g, ins, &Options::default());
     }
 }
+
+#[test]
+fn lstm_with_runtime_sequence_lengths_matches_the_interpreter() {
+    use mote_ir::ops::rnn::{Activation, Direction, RnnAttrs, RnnOp};
+    let (seq, batch, inp, hid) = (4, 3, 3, 2);
+    for direction in [Direction::Forward, Direction::Bidirectional] {
+        let dirs = if direction == Direction::Bidirectional { 2 } else { 1 };
+        let mut g = Graph::new("lstm");
+        let x = input(&mut g, "x", DType::F32, &[seq, batch, inp]);
+        let lens = input(&mut g, "lens", DType::I32, &[batch]);
+        let vals = |n: usize, k: f32| (0..n).map(|i| ((i as f32 * k).sin()) * 0.5).collect::<Vec<f32>>();
+        let w = g.add_const("w", Tensor::from_vec(vec![dirs, 4 * hid, inp], vals(dirs * 4 * hid * inp, 0.7)).unwrap());
+        let r = g.add_const("r", Tensor::from_vec(vec![dirs, 4 * hid, hid], vals(dirs * 4 * hid * hid, 1.3)).unwrap());
+        let b = g.add_const("b", Tensor::from_vec(vec![dirs, 8 * hid], vals(dirs * 8 * hid, 0.4)).unwrap());
+        let outs: Vec<_> = ["y", "y_h", "y_c"].iter().map(|n| g.add_value(*n, ValueType::Unknown)).collect();
+        let acts = [Activation::Sigmoid, Activation::Tanh, Activation::Tanh].repeat(dirs);
+        let attrs = RnnAttrs { hidden_size: hid, direction, batch_first: false, activations: acts, clip: None };
+        let op = Op::Rnn(RnnOp::Lstm { attrs, input_forget: false });
+        g.add_node(
+            "lstm",
+            op,
+            vec![Some(x), Some(w), Some(r), Some(b), Some(lens)],
+            outs.iter().map(|&o| Some(o)).collect(),
+        );
+        g.outputs.extend(&outs);
+        let xs = Tensor::from_vec(vec![seq, batch, inp], vals(seq * batch * inp, 0.9)).unwrap();
+        let ls = Tensor::from_vec(vec![batch], vec![4i32, 2, 0]).unwrap();
+        let ins = vec![Value::Tensor(xs), Value::Tensor(ls)];
+        let want = Session::new(&g).unwrap().run(ins.clone()).unwrap();
+        let got = host::compile_and_run(&g, &ins, &Options::default()).unwrap();
+        for (w, o) in want.iter().zip(&got) {
+            let (w, o) = (w.as_tensor().unwrap().to_f32_vec().unwrap(), o.as_tensor().unwrap().to_f32_vec().unwrap());
+            assert_eq!(w.len(), o.len());
+            for (a, b) in w.iter().zip(&o) {
+                assert!((a - b).abs() <= 1e-6, "{direction:?}: {a} vs {b}");
+            }
+        }
+    }
+}

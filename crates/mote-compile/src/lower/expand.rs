@@ -1,18 +1,20 @@
 //! Rewrites into element-wise graph ops, before lowering, with static shapes:
 //! - ops whose operands the lowering takes as constants, when those operands are run-time
 //!   values: Clip's bounds (f32), Trilu's `k`, Pad's constant value, ReverseSequence's lengths,
-//!   BatchNormalization's parameters (inference);
-//! - IsNaN and IsInf as comparisons (`x != x`, `x == ±inf`);
+//!   BatchNormalization's parameters (inference), TensorScatter's write indices;
+//! - IsNaN and IsInf as comparisons (`x != x`, `x == ±inf`); Pow of mixed or integer types in
+//!   f64;
 //! - the training optimizers Adagrad, Momentum and Adam, in f64 like the interpreter, rounded
 //!   once to the tensors' type.
 //!
 //! Nodes whose shapes are not static stay as they are (the lowering then says why).
 
 use mote_core::DType;
+use mote_ir::ops::attention::AttentionOp;
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
 use mote_ir::ops::nn::NnOp;
 use mote_ir::ops::optim::OptimOp;
-use mote_ir::ops::shape::{PadMode, ShapeOp};
+use mote_ir::ops::shape::{PadMode, Reduction, ShapeOp};
 use mote_ir::{Graph, Node, Op, Tensor, ValueId};
 
 use super::build::{Builder, typed};
@@ -46,12 +48,14 @@ fn runtime_input(g: &Graph, n: &Node, i: usize) -> Option<ValueId> {
 fn expand_node(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
     match &n.op {
         Op::Elementwise(ElementwiseOp::Clip) => clip(g, n),
+        Op::Elementwise(ElementwiseOp::Binary(Binary::Pow)) => pow(g, n),
         Op::Elementwise(ElementwiseOp::Unary(u @ (Unary::IsNaN | Unary::IsInf { .. }))) => non_finite(g, n, *u),
         Op::Shape(ShapeOp::Trilu { upper }) => trilu(g, n, *upper),
         Op::Shape(ShapeOp::Pad { mode: PadMode::Constant }) => pad(g, n),
         Op::Shape(ShapeOp::ReverseSequence { batch_axis, time_axis }) => reverse(g, n, *batch_axis, *time_axis),
         Op::Nn(NnOp::BatchNorm { epsilon, training: false, .. }) => batch_norm(g, n, *epsilon),
         Op::Optim(o) => optim(g, n, o),
+        Op::Attention(AttentionOp::TensorScatter { circular, axis }) => tensor_scatter(g, n, *circular, *axis),
         _ => None,
     }
 }
@@ -70,6 +74,22 @@ fn clip(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
             v = b.node(what, Op::Elementwise(ElementwiseOp::Variadic(op)), &[v, bound]);
         }
     }
+    Some(b.finish(v, y))
+}
+
+/// Pow other than f32^f32 and f64^f64: in f64, converted to the base's type (as the
+/// interpreter does).
+fn pow(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
+    let (x, e) = (n.input(0)?, n.input(1)?);
+    let y = n.outputs.first().copied().flatten()?;
+    let ((xt, _), (et, _)) = (typed(g, x)?, typed(g, e)?);
+    if (xt == et && matches!(xt, DType::F32 | DType::F64)) || !xt.is_numeric() || !et.is_numeric() {
+        return None;
+    }
+    let mut b = Builder::new(g, &n.name);
+    let (x64, e64) = (b.cast("base_f64", x, DType::F64), b.cast("exponent_f64", e, DType::F64));
+    let p = b.binary("pow_f64", Binary::Pow, x64, e64);
+    let v = b.cast("pow", p, xt);
     Some(b.finish(v, y))
 }
 
@@ -179,6 +199,46 @@ fn reverse(g: &mut Graph, n: &Node, batch_axis: i64, time_axis: i64) -> Option<V
         b.konst("full_shape", Tensor::from_vec(vec![r], dims.iter().map(|&d| d as i64).collect::<Vec<_>>()).ok()?);
     let idx = b.node("index_full", Op::Shape(ShapeOp::Expand), &[idx, full]);
     let v = b.node("gather", Op::Shape(ShapeOp::GatherElements { axis: time_axis }), &[x, idx]);
+    Some(b.finish(v, y))
+}
+
+/// TensorScatter with run-time write indices: a ScatterElements along `axis` at
+/// `w[b] + s` (modulo the cache length when circular). Positions outside the cache become an
+/// out-of-range index, so the run stops with an error as in the interpreter.
+fn tensor_scatter(g: &mut Graph, n: &Node, circular: bool, axis: i64) -> Option<Vec<Node>> {
+    let (past, upd, w) = (n.input(0)?, n.input(1)?, runtime_input(g, n, 2)?);
+    let y = n.outputs.first().copied().flatten()?;
+    let ((_, pd), (_, ud)) = (typed(g, past)?, typed(g, upd)?);
+    let r = pd.len();
+    let ax = usize::try_from(if axis < 0 { axis + r as i64 } else { axis }).ok().filter(|&a| a > 0 && a < r)?;
+    if ud.len() != r || ud[ax] > pd[ax] {
+        return None;
+    }
+    let (max_s, upd_s) = (pd[ax] as i64, ud[ax]);
+    let mut b = Builder::new(g, &n.name);
+    let w = b.cast("write_i64", w, DType::I64);
+    let mut w_shape = vec![1; r];
+    w_shape[0] = pd[0];
+    let w = b.reshape("write", w, &w_shape);
+    let mut s_shape = vec![1; r];
+    s_shape[ax] = upd_s;
+    let s = b.konst("steps", Tensor::from_vec(s_shape, (0..upd_s as i64).collect::<Vec<_>>()).ok()?);
+    let len = b.konst("cache_len", Tensor::scalar(max_s));
+    let at = if circular {
+        let wm = b.binary("write_mod", Binary::Mod { fmod: false }, w, len);
+        let t = b.binary("target", Binary::Add, wm, s);
+        b.binary("target_mod", Binary::Mod { fmod: false }, t, len)
+    } else {
+        let t = b.binary("target", Binary::Add, w, s);
+        let zero = b.konst("zero", Tensor::scalar(0i64));
+        let before = b.binary("before_start", Binary::Less, t, zero);
+        b.node("target_checked", Op::Elementwise(ElementwiseOp::Where), &[before, len, t])
+    };
+    let full =
+        b.konst("update_shape", Tensor::from_vec(vec![r], ud.iter().map(|&d| d as i64).collect::<Vec<_>>()).ok()?);
+    let idx = b.node("index", Op::Shape(ShapeOp::Expand), &[at, full]);
+    let op = Op::Shape(ShapeOp::ScatterElements { axis: ax as i64, reduction: Reduction::None });
+    let v = b.node("scatter", op, &[past, idx, upd]);
     Some(b.finish(v, y))
 }
 

@@ -151,15 +151,9 @@ pub fn rnn(l: &mut Lowerer<'_>, n: &Node, op: &RnnOp) -> R<()> {
     if batch > mote_rt::ops::MAX_LSTM_BATCH {
         bail!("LSTM batch {batch} is above the runtime's {}", mote_rt::ops::MAX_LSTM_BATCH);
     }
-    if let Some(v) = n.input(4) {
-        let lens = l.konst(v).ok_or("LSTM sequence_lens must be constant (and full) to compile")?;
-        if lens.to_i64_vec().map_err(|e| e.to_string())?.iter().any(|&s| s as usize != seq) {
-            bail!("LSTM sequence_lens shorter than the sequence are not supported by the compiled path");
-        }
-    }
     let mut ins = vec![Some(x)];
     for i in 1..8 {
-        ins.push(if i == 4 || n.input(i).is_none() {
+        ins.push(if n.input(i).is_none() {
             None
         } else {
             let t = l.input(n, i)?;

@@ -152,7 +152,9 @@ fn reverse_sequence(l: &mut Lowerer<'_>, n: &Node, batch_axis: i64, time_axis: i
 /// file encoding (bool must stay 0/1, the low-precision types are one value per byte).
 pub fn check_bit_cast(from: DType, to: DType) -> R<()> {
     let plain = |d: DType| d != DType::Bool && d != DType::String && !d.is_low_precision();
-    if !plain(from) || !plain(to) || from.size() != to.size() {
+    // bool's bytes (0/1) are valid u8/i8; the other way round they may not be.
+    let from_bool = from == DType::Bool && matches!(to, DType::U8 | DType::I8);
+    if !(from_bool || plain(from)) || !plain(to) || from.size() != to.size() {
         bail!("BitCast from {from} to {to} is not supported by the compiled path");
     }
     Ok(())

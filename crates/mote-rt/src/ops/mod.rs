@@ -369,7 +369,7 @@ impl Step {
             Step::Cumulate(s) => s.run(mem, io),
             Step::TopK(s) => s.run(mem, io, scratch),
             Step::Pad(s) => s.run(mem, io),
-            Step::Lstm(s) => s.run(mem, io, scratch, cpu),
+            Step::Lstm(s) => return s.run(mem, io, scratch, cpu),
             Step::Quantize(s) => s.run(mem, io),
             Step::Dequantize(s) => s.run(mem, io),
             Step::ArgReduce(s) => s.run(mem, io),

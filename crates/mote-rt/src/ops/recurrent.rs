@@ -87,17 +87,7 @@ impl Recurrent {
         if let Some(h0) = io.opt(5) {
             want_numel(h0, state)?;
         }
-        let lens_wide = match io.opt(4) {
-            None => None,
-            Some(t) => {
-                want_numel(t, batch)?;
-                match t.dtype {
-                    DType::I64 => Some(true),
-                    DType::I32 => Some(false),
-                    _ => return Err(StepFault::DType),
-                }
-            }
-        };
+        let lens_wide = super::rnn::decode_lens(io, batch)?;
         for o in 0..2 {
             want(io.output(o)?, DType::F32)?;
         }
@@ -130,13 +120,7 @@ impl Recurrent {
         };
         let RnnDims { seq, batch, input, hidden: hs } = self.d;
         let gh = self.gates() * hs;
-        let mut lens = [seq; MAX_BATCH];
-        if let (Some(t), Some(wide)) = (io.opt(4), self.lens_wide) {
-            for (b, l) in lens.iter_mut().enumerate().take(batch) {
-                let v = if wide { inp::<i64>(mem, t)[b] } else { inp::<i32>(mem, t)[b] as i64 };
-                *l = usize::try_from(v).ok().filter(|&v| v <= seq).ok_or("sequence_lens value outside [0, seq]")?;
-            }
-        }
+        let lens = super::rnn::read_lens(mem, io, self.lens_wide, seq, batch)?;
         let (xs, ws, rs) = (inp::<f32>(mem, x), inp::<f32>(mem, w), inp::<f32>(mem, r));
         let (ys, hs_out) = (out::<f32>(mem, y), out::<f32>(mem, yh));
         let (pre, rest) = scratch.split_at_mut(seq * batch * gh);

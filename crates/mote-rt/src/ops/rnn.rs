@@ -1,8 +1,8 @@
 //! `Lstm`: ONNX LSTM (gate order i, o, f, c), forward, reverse or bidirectional, sequence-major,
-//! every sequence the full length, with optional bias, initial states and peepholes.
+//! with optional bias, sequence lengths, initial states and peepholes.
 //!
 //! Inputs `x [seq, batch, input], w [dirs, 4h, input], r [dirs, 4h, h], b? [dirs, 8h],
-//! h0? [dirs, batch, h], c0? [dirs, batch, h], p? [dirs, 3h]`; outputs `y [seq, dirs, batch, h],
+//! seq_lens? [batch] (i64 or i32, each in `[0, seq]`, checked while running), h0? [dirs, batch, h], c0? [dirs, batch, h], p? [dirs, 3h]`; outputs `y [seq, dirs, batch, h],
 //! y_h [dirs, batch, h], y_c [dirs, batch, h]`. Attributes: `[dirs, reverse (when dirs is 1),
 //! act f, act g, act h (code, p0, p1 each), has_clip, clip, input_forget]`.
 
@@ -63,6 +63,38 @@ pub struct Lstm {
     acts: [Act; 3],
     clip: Option<f32>,
     input_forget: bool,
+    /// `sequence_lens` given: i64 (true) or i32 (false).
+    lens_wide: Option<bool>,
+}
+
+/// The dtype of a `sequence_lens` input (`[batch]`, i64 or i32): `Some(wide)`, or `None` when absent.
+pub(super) fn decode_lens(io: &Io<'_>, batch: usize) -> Result<Option<bool>, StepFault> {
+    let Some(t) = io.opt(4) else { return Ok(None) };
+    want_numel(t, batch)?;
+    match t.dtype {
+        DType::I64 => Ok(Some(true)),
+        DType::I32 => Ok(Some(false)),
+        _ => Err(StepFault::DType),
+    }
+}
+
+/// The sequence length of each batch entry: `sequence_lens` (data, each checked to be in
+/// `[0, seq]`), or `seq` for all.
+pub(super) fn read_lens(
+    mem: &Mem<'_>,
+    io: &Io<'_>,
+    wide: Option<bool>,
+    seq: usize,
+    batch: usize,
+) -> Result<[usize; MAX_BATCH], &'static str> {
+    let mut lens = [seq; MAX_BATCH];
+    if let (Some(t), Some(wide)) = (io.opt(4), wide) {
+        for (b, l) in lens.iter_mut().enumerate().take(batch) {
+            let v = if wide { inp::<i64>(mem, t)[b] } else { inp::<i32>(mem, t)[b] as i64 };
+            *l = usize::try_from(v).ok().filter(|&v| v <= seq).ok_or("sequence_lens value outside [0, seq]")?;
+        }
+    }
+    Ok(lens)
 }
 
 impl Lstm {
@@ -80,8 +112,10 @@ impl Lstm {
             return Err(StepFault::Attrs);
         }
         let (x, wt) = (io.input(0)?, io.input(1)?);
-        for (_, t) in io.inputs() {
-            want(t, DType::F32)?;
+        for (i, t) in io.inputs() {
+            if i != 4 {
+                want(t, DType::F32)?;
+            }
         }
         let xd = x.dims();
         if x.rank != 3 || wt.rank != 3 {
@@ -102,10 +136,7 @@ impl Lstm {
                 want_numel(t, len)?;
             }
         }
-        if io.opt(4).is_some() {
-            // Per-entry sequence lengths are not supported: the compiler drops a full-length one.
-            return Err(StepFault::Arity);
-        }
+        let lens_wide = decode_lens(io, batch)?;
         want_numel(io.output(0)?, product(&[seq, dirs, batch, hidden])?)?;
         for o in 0..3 {
             want(io.output(o)?, DType::F32)?;
@@ -113,7 +144,7 @@ impl Lstm {
         want_numel(io.output(1)?, state)?;
         want_numel(io.output(2)?, state)?;
         let clip = has_clip.then_some(clip);
-        Ok(Lstm { d: RnnDims { seq, batch, input, hidden }, dirs, reverse, acts, clip, input_forget })
+        Ok(Lstm { d: RnnDims { seq, batch, input, hidden }, dirs, reverse, acts, clip, input_forget, lens_wide })
     }
 
     pub fn scratch_bytes(&self) -> usize {
@@ -126,13 +157,14 @@ impl Lstm {
         (self.dirs * seq * batch * 4 * hidden * (input + hidden)) as u64
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) -> Result<(), &'static str> {
         let (Ok(x), Ok(w), Ok(r), Ok(y), Ok(yh), Ok(yc)) =
             (io.input(0), io.input(1), io.input(2), io.output(0), io.output(1), io.output(2))
         else {
-            return;
+            return Ok(());
         };
         let RnnDims { seq, batch, input, hidden: hs } = self.d;
+        let lens = read_lens(mem, io, self.lens_wide, seq, batch)?;
         let g = 4 * hs;
         let (xs, ws, rs) = (inp::<f32>(mem, x), inp::<f32>(mem, w), inp::<f32>(mem, r));
         let (ys, hs_out, cs_out) = (out::<f32>(mem, y), out::<f32>(mem, yh), out::<f32>(mem, yc));
@@ -140,7 +172,6 @@ impl Lstm {
         let (gates, rest) = rest.split_at_mut(g);
         let (ydir, rest) = rest.split_at_mut(seq * batch * hs);
         let bias = &mut rest[..g];
-        let lens = [seq; MAX_BATCH];
         for d in 0..self.dirs {
             let b = io.opt(3).map(|t| &inp::<f32>(mem, t)[d * 2 * g..(d + 1) * 2 * g]);
             if let Some(b) = b {
@@ -173,6 +204,7 @@ impl Lstm {
                 dst.copy_from_slice(&ydir[t * batch * hs..][..batch * hs]);
             }
         }
+        Ok(())
     }
 }
 
