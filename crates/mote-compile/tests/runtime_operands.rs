@@ -116,3 +116,57 @@ fn lstm_with_runtime_sequence_lengths_matches_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn random_draws_advance_per_run_and_repeat_from_a_fresh_arena() {
+    use mote_ir::ops::nn::NnOp;
+    use mote_ir::ops::random::RandomOp;
+    use mote_rt::host::AlignedBuf;
+    let mut g = Graph::new("random");
+    let p = input(&mut g, "p", DType::F32, &[64]);
+    let x = input(&mut g, "x", DType::F32, &[64]);
+    let ratio = input(&mut g, "ratio", DType::F32, &[]);
+    let on = g.add_const("training", Tensor::scalar(true));
+    let outs: Vec<_> = ["coin", "y", "mask"].iter().map(|n| g.add_value(*n, ValueType::Unknown)).collect();
+    let bern = Op::Random(RandomOp::Bernoulli { dtype: Some(DType::F32), seed: Some(3.0) });
+    g.add_node("coin", bern, vec![Some(p)], vec![Some(outs[0])]);
+    let drop = Op::Nn(NnOp::Dropout { seed: Some(5) });
+    g.add_node("drop", drop, vec![Some(x), Some(ratio), Some(on)], vec![Some(outs[1]), Some(outs[2])]);
+    g.outputs.extend(&outs);
+
+    let ps: Vec<f32> = (0..64).map(|i| [0.0, 1.0, 0.5, 0.25][i % 4]).collect();
+    let xs: Vec<f32> = (0..64).map(|i| i as f32 - 20.0).collect();
+    let named = vec![
+        ("p".to_string(), Value::Tensor(Tensor::from_vec(vec![64], ps.clone()).unwrap())),
+        ("x".to_string(), Value::Tensor(Tensor::from_vec(vec![64], xs.clone()).unwrap())),
+        ("ratio".to_string(), Value::Tensor(Tensor::scalar(0.75f32))),
+    ];
+    let mut opts = Options::default();
+    for (n, v) in &named {
+        opts.shapes.insert(n.clone(), v.as_tensor().unwrap().shape().to_vec());
+    }
+    let bytes = mote_compile::compile(g, &opts).unwrap().bytes;
+    let buf = AlignedBuf::from_bytes(&bytes);
+    let rt = mote_rt::Runtime::load(buf.as_ref()).unwrap();
+    let runs = |k: usize| {
+        let mut arena = AlignedBuf::zeroed(rt.arena_size());
+        (0..k).map(|_| host::run_named(&rt, &mut arena, &named).unwrap()).collect::<Vec<_>>()
+    };
+    let first = runs(2);
+    for out in &first {
+        let coin = out[0].as_tensor().unwrap().to_f32_vec().unwrap();
+        let y = out[1].as_tensor().unwrap().to_f32_vec().unwrap();
+        let mask = out[2].as_tensor().unwrap().typed::<bool>().unwrap().to_vec();
+        for i in 0..64 {
+            assert!(coin[i] == 0.0 || coin[i] == 1.0);
+            if ps[i] == 0.0 || ps[i] == 1.0 {
+                assert_eq!(coin[i], ps[i], "p = {} must be certain", ps[i]);
+            }
+            assert_eq!(y[i], if mask[i] { xs[i] * 4.0 } else { 0.0 });
+        }
+        let kept = mask.iter().filter(|&&m| m).count();
+        assert!((4..=32).contains(&kept), "{kept} of 64 kept at ratio 0.75");
+    }
+    assert_ne!(first[0], first[1], "the second run draws new values");
+    assert_eq!(runs(1)[0], first[0], "a zeroed arena repeats the first run");
+}

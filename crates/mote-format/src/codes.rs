@@ -201,6 +201,8 @@ codes! {
         MaxUnpool = 54,
         /// Greedy per-class non-maximum suppression of boxes (a Bounded output: `count` rows).
         NonMaxSuppression = 61,
+        /// Uniform or normal draws with a run counter (RandomUniform/Normal, Bernoulli, Dropout).
+        Random = 78,
     }
 }
 

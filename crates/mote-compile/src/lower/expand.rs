@@ -2,6 +2,8 @@
 //! - ops whose operands the lowering takes as constants, when those operands are run-time
 //!   values: Clip's bounds (f32), Trilu's `k`, Pad's constant value, ReverseSequence's lengths,
 //!   BatchNormalization's parameters (inference), TensorScatter's write indices;
+//! - Bernoulli (`u < p`) and training-mode Dropout (`keep = u >= ratio`, kept values scaled
+//!   by `1 / (1 - ratio)`) on RandomUniformLike draws;
 //! - IsNaN and IsInf as comparisons (`x != x`, `x == ±inf`); Pow of mixed or integer types in
 //!   f64;
 //! - the training optimizers Adagrad, Momentum and Adam, in f64 like the interpreter, rounded
@@ -14,6 +16,7 @@ use mote_ir::ops::attention::AttentionOp;
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
 use mote_ir::ops::nn::NnOp;
 use mote_ir::ops::optim::OptimOp;
+use mote_ir::ops::random::{Distribution, RandomOp};
 use mote_ir::ops::shape::{PadMode, Reduction, ShapeOp};
 use mote_ir::{Graph, Node, Op, Tensor, ValueId};
 
@@ -55,6 +58,8 @@ fn expand_node(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
         Op::Shape(ShapeOp::ReverseSequence { batch_axis, time_axis }) => reverse(g, n, *batch_axis, *time_axis),
         Op::Nn(NnOp::BatchNorm { epsilon, training: false, .. }) => batch_norm(g, n, *epsilon),
         Op::Optim(o) => optim(g, n, o),
+        Op::Random(RandomOp::Bernoulli { dtype, seed }) => bernoulli(g, n, *dtype, *seed),
+        Op::Nn(NnOp::Dropout { seed }) => dropout(g, n, *seed),
         Op::Attention(AttentionOp::TensorScatter { circular, axis }) => tensor_scatter(g, n, *circular, *axis),
         _ => None,
     }
@@ -73,6 +78,72 @@ fn clip(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
         if let Some(bound) = n.input(i) {
             v = b.node(what, Op::Elementwise(ElementwiseOp::Variadic(op)), &[v, bound]);
         }
+    }
+    Some(b.finish(v, y))
+}
+
+/// A RandomUniformLike node: `[0, 1)` draws of `like`'s shape, as `dt`.
+fn uniform_like(b: &mut Builder<'_>, like: ValueId, dt: DType, seed: Option<f32>) -> ValueId {
+    let dist = Distribution::Uniform { low: 0.0, high: 1.0 };
+    b.node("uniform", Op::Random(RandomOp::Sample { dist, shape: None, dtype: Some(dt), seed }), &[like])
+}
+
+/// Bernoulli: `Cast(u < p)` with `u` uniform on `[0, 1)`.
+fn bernoulli(g: &mut Graph, n: &Node, dtype: Option<DType>, seed: Option<f32>) -> Option<Vec<Node>> {
+    let p = n.input(0)?;
+    let y = n.outputs.first().copied().flatten()?;
+    let (pt, _) = typed(g, p)?;
+    if !pt.is_float() {
+        return None;
+    }
+    let mut b = Builder::new(g, &n.name);
+    let (p, wt) =
+        if matches!(pt, DType::F32 | DType::F64) { (p, pt) } else { (b.cast("p_f32", p, DType::F32), DType::F32) };
+    let u = uniform_like(&mut b, p, wt, seed);
+    let hit = b.binary("hit", Binary::Less, u, p);
+    let v = b.cast("draw", hit, dtype.unwrap_or(pt));
+    Some(b.finish(v, y))
+}
+
+/// Dropout in training mode (the lowering compiles inference and a constant ratio of 0):
+/// `mask = !training || u >= ratio`, `y = mask ? x * scale : 0` with `scale = 1 / (1 - ratio)`
+/// when training (1 otherwise). The ratio and the mode may be run-time values.
+fn dropout(g: &mut Graph, n: &Node, seed: Option<i64>) -> Option<Vec<Node>> {
+    let x = n.input(0)?;
+    let training = n.input(2)?;
+    let konst =
+        |g: &Graph, i: usize| n.input(i).and_then(|v| g.value(v).init.as_ref().filter(|_| is_const(g, v)).cloned());
+    let as_f64 = |t: Option<Tensor>| t.and_then(|t| t.to_f64_vec().ok());
+    if as_f64(konst(g, 2)) == Some(vec![0.0]) || as_f64(konst(g, 1)) == Some(vec![0.0]) {
+        return None; // inference, or nothing dropped: the lowering's alias
+    }
+    let y = n.outputs.first().copied().flatten()?;
+    let (xt, _) = typed(g, x)?;
+    if !matches!(xt, DType::F32 | DType::F64) {
+        return None;
+    }
+    let always = konst(g, 2).is_some();
+    let mut b = Builder::new(g, &n.name);
+    let u = uniform_like(&mut b, x, xt, seed.map(|s| s as f32));
+    let ratio = match n.input(1) {
+        Some(r) => b.cast("ratio", r, xt),
+        None => b.konst("ratio", if xt == DType::F64 { Tensor::scalar(0.5f64) } else { Tensor::scalar(0.5f32) }),
+    };
+    let one = b.konst("one", if xt == DType::F64 { Tensor::scalar(1.0f64) } else { Tensor::scalar(1.0f32) });
+    let zero = b.konst("zero", Tensor::zeros(xt, vec![]).ok()?);
+    let keep = b.binary("keep", Binary::GreaterOrEqual, u, ratio);
+    let kept = b.binary("kept_share", Binary::Sub, one, ratio);
+    let mut scale = b.binary("scale", Binary::Div, one, kept);
+    let mut mask = keep;
+    if !always {
+        let off = b.node("inference", Op::Elementwise(ElementwiseOp::Unary(Unary::Not)), &[training]);
+        mask = b.binary("mask", Binary::Or, off, keep);
+        scale = b.node("mode_scale", Op::Elementwise(ElementwiseOp::Where), &[training, scale, one]);
+    }
+    let scaled = b.binary("scaled", Binary::Mul, x, scale);
+    let v = b.node("dropped", Op::Elementwise(ElementwiseOp::Where), &[mask, scaled, zero]);
+    if let Some(m) = n.outputs.get(1).copied().flatten() {
+        b.assign(mask, m);
     }
     Some(b.finish(v, y))
 }

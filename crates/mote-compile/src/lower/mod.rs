@@ -19,6 +19,7 @@ mod misc;
 mod ml;
 mod nn;
 mod norm;
+mod random;
 mod rearrange;
 mod recurrent;
 mod select;
@@ -201,6 +202,7 @@ impl<'g> Lowerer<'g> {
             Op::Loss(op) => loss::lower(self, n, op),
             Op::Signal(op) => signal::lower(self, n, op),
             Op::Ml(op) => ml::lower(self, n, op),
+            Op::Random(op) => random::lower(self, n, op),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

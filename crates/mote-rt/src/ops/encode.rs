@@ -14,6 +14,7 @@ use crate::words::WordsOut;
 pub use super::col2im::encode_window as col2im;
 pub use super::deform::encode_deform_conv as deform_conv;
 pub use super::nms::encode_nms as nms;
+pub use super::random::encode_random as random;
 pub use super::roi::encode_roi_align as roi_align;
 pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
 pub use super::unpool::encode_max_unpool as max_unpool;

@@ -28,6 +28,7 @@ mod nms;
 mod norm;
 mod pool;
 mod quant;
+mod random;
 mod recurrent;
 mod reduce;
 mod resize;
@@ -200,6 +201,7 @@ pub enum Step {
     MaxUnpool(unpool::MaxUnpool),
     Det(det::Det),
     Nms(nms::Nms),
+    Random(random::Random),
 }
 
 impl Step {
@@ -260,6 +262,7 @@ impl Step {
             OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
             OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
+            OpCode::Random => Step::Random(random::Random::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -401,6 +404,7 @@ impl Step {
             Step::MaxUnpool(s) => return s.run(mem, io),
             Step::Det(s) => s.run(mem, io, scratch),
             Step::Nms(s) => s.run(mem, io, scratch),
+            Step::Random(s) => s.run(mem, io),
         }
         Ok(())
     }
