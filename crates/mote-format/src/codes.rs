@@ -203,6 +203,10 @@ codes! {
         NonMaxSuppression = 61,
         /// Uniform or normal draws with a run counter (RandomUniform/Normal, Bernoulli, Dropout).
         Random = 78,
+        /// Coordinates of the non-zero elements (a Bounded output: `count` columns).
+        NonZero = 79,
+        /// Distinct elements or slices, first indices, inverse indices, counts (Bounded outputs).
+        Unique = 80,
     }
 }
 

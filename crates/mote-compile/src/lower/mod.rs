@@ -6,6 +6,7 @@
 
 mod attention;
 mod build;
+mod distinct;
 mod elementwise;
 pub(crate) mod expand;
 pub(crate) mod flex;

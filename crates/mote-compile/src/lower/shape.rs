@@ -162,6 +162,8 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ShapeOp) -> R<()> {
             l.p.step(OpCode::Gather, vec![Some(x), Some(i)], vec![y], encode::gather(outer, xd[a], inner), &n.name);
         }
         ShapeOp::Pad { mode } => pad(l, n, *mode)?,
+        ShapeOp::NonZero => super::distinct::nonzero(l, n)?,
+        ShapeOp::Unique { sorted, axis } => super::distinct::unique(l, n, *sorted, *axis)?,
         other => {
             if !super::rearrange::lower(l, n, other)?
                 && !super::index::lower(l, n, other)?

@@ -17,6 +17,7 @@ pub use super::nms::encode_nms as nms;
 pub use super::random::encode_random as random;
 pub use super::roi::encode_roi_align as roi_align;
 pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
+pub use super::unique::encode_unique as unique;
 pub use super::unpool::encode_max_unpool as max_unpool;
 
 fn strides(w: &mut WordsOut, s: &[isize]) {

@@ -18,6 +18,7 @@ mod conv;
 mod copy;
 mod deform;
 mod det;
+pub mod elem_order;
 mod gather;
 mod gemm;
 mod index;
@@ -25,6 +26,7 @@ mod linear_attention;
 mod loss;
 pub mod ml;
 mod nms;
+mod nonzero;
 mod norm;
 mod pool;
 mod quant;
@@ -42,6 +44,7 @@ mod signal;
 mod softmax;
 mod strided;
 mod unary;
+mod unique;
 mod unpool;
 mod where_;
 
@@ -202,6 +205,8 @@ pub enum Step {
     Det(det::Det),
     Nms(nms::Nms),
     Random(random::Random),
+    NonZero(nonzero::NonZero),
+    Unique(unique::Unique),
 }
 
 impl Step {
@@ -263,6 +268,8 @@ impl Step {
             OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
             OpCode::Random => Step::Random(random::Random::decode(step, io)?),
+            OpCode::NonZero => Step::NonZero(nonzero::NonZero::decode(step, io)?),
+            OpCode::Unique => Step::Unique(unique::Unique::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -303,6 +310,7 @@ impl Step {
             Step::Svm(s) => s.scratch_bytes(),
             Step::Det(d) => d.scratch_bytes(),
             Step::Nms(s) => s.scratch_bytes(),
+            Step::Unique(s) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -405,6 +413,8 @@ impl Step {
             Step::Det(s) => s.run(mem, io, scratch),
             Step::Nms(s) => s.run(mem, io, scratch),
             Step::Random(s) => s.run(mem, io),
+            Step::NonZero(s) => s.run(mem, io),
+            Step::Unique(s) => s.run(mem, io, scratch),
         }
         Ok(())
     }
