@@ -170,3 +170,36 @@ fn random_draws_advance_per_run_and_repeat_from_a_fresh_arena() {
     assert_ne!(first[0], first[1], "the second run draws new values");
     assert_eq!(runs(1)[0], first[0], "a zeroed arena repeats the first run");
 }
+
+#[test]
+fn f64_matmul_and_softmax_match_the_interpreter() {
+    use mote_ir::ops::nn::{NnOp, SoftmaxAttrs, SoftmaxKind};
+    let mut g = Graph::new("f64");
+    let a = input(&mut g, "a", DType::F64, &[2, 1, 3, 4]);
+    let b = input(&mut g, "b", DType::F64, &[3, 4, 5]);
+    let (p, s, ls) = (
+        g.add_value("p", ValueType::Unknown),
+        g.add_value("s", ValueType::Unknown),
+        g.add_value("ls", ValueType::Unknown),
+    );
+    g.add_node("mm", Op::Nn(NnOp::MatMul), vec![Some(a), Some(b)], vec![Some(p)]);
+    for (name, kind, out, axis) in [("sm", SoftmaxKind::Softmax, s, -1), ("lsm", SoftmaxKind::LogSoftmax, ls, 1)] {
+        let op = Op::Nn(NnOp::Softmax(SoftmaxAttrs { kind, axis, coerce_2d: false }));
+        g.add_node(name, op, vec![Some(p)], vec![Some(out)]);
+    }
+    g.outputs.extend([p, s, ls]);
+    let vals = |n: usize, k: f64| (0..n).map(|i| (i as f64 * k).sin() * 3.0).collect::<Vec<f64>>();
+    let ins = vec![
+        Value::Tensor(Tensor::from_vec(vec![2, 1, 3, 4], vals(24, 0.37)).unwrap()),
+        Value::Tensor(Tensor::from_vec(vec![3, 4, 5], vals(60, 0.91)).unwrap()),
+    ];
+    let want = Session::new(&g).unwrap().run(ins.clone()).unwrap();
+    let got = host::compile_and_run(&g, &ins, &Options::default()).unwrap();
+    for (w, o) in want.iter().zip(&got) {
+        let (w, o) = (w.as_tensor().unwrap().to_f64_vec().unwrap(), o.as_tensor().unwrap().to_f64_vec().unwrap());
+        assert_eq!(w.len(), o.len());
+        for (x, y) in w.iter().zip(&o) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{x} vs {y}");
+        }
+    }
+}

@@ -4,6 +4,8 @@
 //!   BatchNormalization's parameters (inference), TensorScatter's write indices;
 //! - Bernoulli (`u < p`) and training-mode Dropout (`keep = u >= ratio`, kept values scaled
 //!   by `1 / (1 - ratio)`) on RandomUniformLike draws;
+//! - f64 MatMul (broadcasting Mul, then ReduceSum over k) and f64 Softmax/LogSoftmax
+//!   (ReduceMax, Exp, ReduceSum): the runtime's Gemm and Softmax are f32;
 //! - IsNaN and IsInf as comparisons (`x != x`, `x == ±inf`); Pow of mixed or integer types in
 //!   f64;
 //! - the training optimizers Adagrad, Momentum and Adam, in f64 like the interpreter, rounded
@@ -14,9 +16,10 @@
 use mote_core::DType;
 use mote_ir::ops::attention::AttentionOp;
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
-use mote_ir::ops::nn::NnOp;
+use mote_ir::ops::nn::{NnOp, SoftmaxAttrs, SoftmaxKind};
 use mote_ir::ops::optim::OptimOp;
 use mote_ir::ops::random::{Distribution, RandomOp};
+use mote_ir::ops::reduce::{ReduceOp, Reduction as Reduce};
 use mote_ir::ops::shape::{PadMode, Reduction, ShapeOp};
 use mote_ir::{Graph, Node, Op, Tensor, ValueId};
 
@@ -60,6 +63,8 @@ fn expand_node(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
         Op::Optim(o) => optim(g, n, o),
         Op::Random(RandomOp::Bernoulli { dtype, seed }) => bernoulli(g, n, *dtype, *seed),
         Op::Nn(NnOp::Dropout { seed }) => dropout(g, n, *seed),
+        Op::Nn(NnOp::MatMul) => matmul_f64(g, n),
+        Op::Nn(NnOp::Softmax(a)) => softmax_f64(g, n, a),
         Op::Attention(AttentionOp::TensorScatter { circular, axis }) => tensor_scatter(g, n, *circular, *axis),
         _ => None,
     }
@@ -79,6 +84,54 @@ fn clip(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
             v = b.node(what, Op::Elementwise(ElementwiseOp::Variadic(op)), &[v, bound]);
         }
     }
+    Some(b.finish(v, y))
+}
+
+/// A reduction of `x` over `axis`, keeping it.
+fn reduce(b: &mut Builder<'_>, what: &str, kind: Reduce, x: ValueId, axis: i64, keepdims: bool) -> Option<ValueId> {
+    let axes = b.konst(&format!("{what}_axes"), Tensor::from_vec(vec![1], vec![axis]).ok()?);
+    let op = Op::Reduce(ReduceOp::Reduce { kind, keepdims, noop_with_empty_axes: false });
+    Some(b.node(what, op, &[x, axes]))
+}
+
+/// f64 MatMul of operands of rank >= 2: `ReduceSum(A[.., m, k, 1] * B[.., 1, k, n], k)`.
+fn matmul_f64(g: &mut Graph, n: &Node) -> Option<Vec<Node>> {
+    let (a, b_) = (n.input(0)?, n.input(1)?);
+    let y = n.outputs.first().copied().flatten()?;
+    let ((at, mut ad), (bt, mut bd)) = (typed(g, a)?, typed(g, b_)?);
+    if at != DType::F64 || bt != DType::F64 || ad.len() < 2 || bd.len() < 2 {
+        return None;
+    }
+    ad.push(1);
+    bd.insert(bd.len() - 2, 1);
+    let mut b = Builder::new(g, &n.name);
+    let (a3, b3) = (b.reshape("a_mk1", a, &ad), b.reshape("b_1kn", b_, &bd));
+    let p = b.binary("products", Binary::Mul, a3, b3);
+    let v = reduce(&mut b, "sum_k", Reduce::Sum, p, -2, false)?;
+    Some(b.finish(v, y))
+}
+
+/// f64 Softmax / LogSoftmax over one axis: `e = exp(x - max)`, then `e / sum(e)` or
+/// `x - max - log(sum(e))`.
+fn softmax_f64(g: &mut Graph, n: &Node, a: &SoftmaxAttrs) -> Option<Vec<Node>> {
+    let x = n.input(0)?;
+    let y = n.outputs.first().copied().flatten()?;
+    let (dt, dims) = typed(g, x)?;
+    if dt != DType::F64 || a.coerce_2d || a.kind == SoftmaxKind::Hardmax || dims.is_empty() {
+        return None;
+    }
+    let unary = |u: Unary| Op::Elementwise(ElementwiseOp::Unary(u));
+    let mut b = Builder::new(g, &n.name);
+    let m = reduce(&mut b, "max", Reduce::Max, x, a.axis, true)?;
+    let d = b.binary("shifted", Binary::Sub, x, m);
+    let e = b.node("exp", unary(Unary::Exp), &[d]);
+    let s = reduce(&mut b, "sum", Reduce::Sum, e, a.axis, true)?;
+    let v = if a.kind == SoftmaxKind::Softmax {
+        b.binary("softmax", Binary::Div, e, s)
+    } else {
+        let ls = b.node("log_sum", unary(Unary::Log), &[s]);
+        b.binary("log_softmax", Binary::Sub, d, ls)
+    };
     Some(b.finish(v, y))
 }
 

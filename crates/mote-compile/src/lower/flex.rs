@@ -4,9 +4,9 @@
 //! `scores = (Q * sqrt(scale)) @ (K * sqrt(scale))^T` (grouped query heads as a reshape of Q into
 //! `[B, Hk, G * L, E]`), rounded through the input type when it is f16/bf16, then `score_mod`,
 //! `Softmax` over the last axis, `prob_mod`, `@ V`, and a Cast back to the input type. Half
-//! precision inputs compute in f32 as the interpreter does. Nodes whose shapes are not static,
-//! f64 inputs and a softmax precision other than float32 stay as they are (the lowering then
-//! refuses them with the reason).
+//! precision inputs compute in f32 as the interpreter does, f64 inputs in f64. Nodes whose
+//! shapes are not static and a softmax precision other than the compute type stay as they are
+//! (the lowering then refuses them with the reason).
 
 use mote_core::DType;
 use mote_core::lowp::RoundMode;
@@ -43,22 +43,29 @@ fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
     let ((qt, qd), (kt, kd), (vt, vd)) = (typed(g, q)?, typed(g, k)?, typed(g, v)?);
     let ([b, hq, l, e], [_, hk, s, _], [_, _, _, ev]) =
         (<[usize; 4]>::try_from(qd).ok()?, <[usize; 4]>::try_from(kd).ok()?, <[usize; 4]>::try_from(vd).ok()?);
+    // f64 computes in f64 (MatMul and Softmax then become element-wise steps, `expand.rs`).
+    let ct = if [qt, kt, vt] == [DType::F64; 3] { DType::F64 } else { DType::F32 };
     let floats = [DType::F32, DType::F16, DType::BF16];
-    if !floats.contains(&qt) || !floats.contains(&kt) || !floats.contains(&vt) {
+    if ct == DType::F32 && (!floats.contains(&qt) || !floats.contains(&kt) || !floats.contains(&vt)) {
         return None;
     }
-    if !matches!(f.softmax_precision, None | Some(DType::F32)) || hk == 0 || hq % hk != 0 {
+    if !matches!(f.softmax_precision, None) && f.softmax_precision != Some(ct) || hk == 0 || hq % hk != 0 {
         return None;
     }
     let group = hq / hk;
     let mut bld = Builder::new(g, &n.name);
     let wide = |bld: &mut Builder<'_>, x: ValueId, t: DType, what: &str| {
-        if t == DType::F32 { x } else { bld.cast(what, x, DType::F32) }
+        if t == ct { x } else { bld.cast(what, x, ct) }
     };
     let (q32, k32, v32) =
         (wide(&mut bld, q, qt, "q_f32"), wide(&mut bld, k, kt, "k_f32"), wide(&mut bld, v, vt, "v_f32"));
     let scale = f.scale.map_or(1.0 / (e as f64).sqrt(), |x| x as f64) as f32;
-    let ss = bld.konst("sqrt_scale", Tensor::scalar(scale.sqrt()));
+    let ss = match ct {
+        DType::F64 => {
+            bld.konst("sqrt_scale", Tensor::scalar(f.scale.map_or(1.0 / (e as f64).sqrt(), |x| x as f64).sqrt()))
+        }
+        _ => bld.konst("sqrt_scale", Tensor::scalar(scale.sqrt())),
+    };
     let mul = Op::Elementwise(ElementwiseOp::Binary(Binary::Mul));
     let qs = bld.node("q_scaled", mul.clone(), &[q32, ss]);
     let ks = bld.node("k_scaled", mul, &[k32, ss]);
@@ -68,9 +75,9 @@ fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
     if group > 1 {
         sc = bld.reshape("scores_heads", sc, &[b, hq, l, s]);
     }
-    if qt != DType::F32 {
+    if qt != ct {
         let r = bld.cast("scores_rounded", sc, qt);
-        sc = bld.cast("scores_f32", r, DType::F32);
+        sc = bld.cast("scores_f32", r, ct);
     }
     if let Some(m) = &f.score_mod {
         sc = bld.inline("score_mod", m, sc)?;
@@ -85,7 +92,7 @@ fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
     if group > 1 {
         y = bld.reshape("y_heads", y, &[b, hq, l, ev]);
     }
-    let last = if vt == DType::F32 {
+    let last = if vt == ct {
         Op::Shape(ShapeOp::Identity)
     } else {
         Op::Elementwise(ElementwiseOp::Cast { to: vt, saturate: true, round_mode: RoundMode::default() })

@@ -331,8 +331,10 @@ impl<'g> Lowerer<'g> {
     /// Operand `t` of an element-wise op with result `y`: when `y` is blocked and `t` is a
     /// per-channel operand, its view that broadcasts in the blocked layout; else `t`.
     pub fn blocked_operand(&mut self, t: usize, y: usize) -> usize {
+        // A rank-5 result is not necessarily blocked: ask the layout.
+        let y_blocked = layout::effective_output(self, self.at).is_some_and(|v| self.blocked.contains(&v));
         let (td, yd) = (&self.p.tensors[t].dims, &self.p.tensors[y].dims);
-        if yd.len() != 5 || td.len() == 5 {
+        if !y_blocked || yd.len() != 5 || td.len() == 5 {
             return t;
         }
         match layout::small_operand_view(td) {
