@@ -119,6 +119,9 @@ impl OpFamily for ControlOp {
                     .collect()
             }
             ControlOp::Loop { body } => {
+                // The trip count and the initial condition decide how many iterations run: the
+                // length of the scan outputs, and the compiled path's unrolled steps.
+                let _ = (cx.value(0), cx.value(1));
                 let n_carried = cx.len().saturating_sub(2);
                 let mut v = Vec::with_capacity(cx.num_outputs);
                 for k in 0..cx.num_outputs {
