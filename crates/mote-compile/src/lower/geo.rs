@@ -55,6 +55,9 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ImageOp) -> R<()> {
             l.p.step(OpCode::RoiAlign, vec![Some(x), Some(r), Some(b)], vec![y], attrs, &n.name);
         }
         ImageOp::NonMaxSuppression { center_point_box } => nms(l, n, *center_point_box)?,
+        ImageOp::ImageDecoder { .. } => bail!(
+            "ImageDecoder is not compiled: the runtime carries no image codecs (no_std, no allocation); decode on the host and feed the pixels (`mote run model.mote --input x=photo.jpg --image ...`)"
+        ),
         _ => bail!("{} is not supported by the compiled path yet", n.op.name()),
     }
     Ok(())
