@@ -199,3 +199,25 @@ fn mutated_bounded_model_never_panics() {
     let c = compile(common::nms_graph(), &Options::default()).unwrap();
     hammer("nms", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
 }
+
+#[test]
+fn mutated_distinct_and_random_model_never_panics() {
+    // NonZero and Unique (Bounded outputs sharing a count), and a Random step with its pinned
+    // run counter.
+    use mote_ir::ops::random::{Distribution, RandomOp};
+    use mote_ir::ops::shape::ShapeOp;
+    use mote_ir::{Op, TensorType, ValueType};
+    let mut g = mote_ir::Graph::new("distinct");
+    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(mote_core::DType::F32, &[3, 4])));
+    g.inputs.push(x);
+    let outs: Vec<_> = (0..6).map(|i| g.add_value(format!("y{i}"), ValueType::Unknown)).collect();
+    g.add_node("nz", Op::Shape(ShapeOp::NonZero), vec![Some(x)], vec![Some(outs[0])]);
+    let unique = Op::Shape(ShapeOp::Unique { sorted: true, axis: Some(1) });
+    g.add_node("u", unique, vec![Some(x)], outs[1..5].iter().map(|&o| Some(o)).collect());
+    let dist = Distribution::Normal { mean: 0.0, scale: 1.0 };
+    let draw = Op::Random(RandomOp::Sample { dist, shape: None, dtype: None, seed: Some(1.0) });
+    g.add_node("r", draw, vec![Some(x)], vec![Some(outs[5])]);
+    g.outputs.extend(&outs);
+    let c = compile(g, &Options::default()).unwrap();
+    hammer("distinct", &c.bytes, 3000, 0x5be0_cd19_137e_2179);
+}
