@@ -20,6 +20,7 @@ mod norm;
 mod rearrange;
 mod recurrent;
 mod select;
+pub mod seqlist;
 mod sequence;
 mod shape;
 mod signal;
@@ -199,6 +200,8 @@ impl<'g> Lowerer<'g> {
             Op::Loss(op) => loss::lower(self, n, op),
             Op::Signal(op) => signal::lower(self, n, op),
             Op::Ml(op) => ml::lower(self, n, op),
+            // Compile-time lists (sequences, optionals) are read by the ops they feed.
+            Op::Control(_) if seqlist::is_list_node(n) => Ok(()),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }
