@@ -143,9 +143,13 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         return Err(CompileError::Unsupported(leftovers));
     }
     let out_groups = lower::seqlist::expand_outputs(&mut graph).map_err(CompileError::Unsupported)?;
+    // `If`s left have a run-time condition: both branches become steps behind a `Branch`.
+    let branches = lower::branch::inline(&mut graph);
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
-    let mut l = lower::Lowerer::new(&graph, known, !opts.nchw_only);
+    // The channel-blocked layout is not planned across branches (kept NCHW when there are any).
+    let blocked = !opts.nchw_only && branches.is_empty();
+    let mut l = lower::Lowerer::new(&graph, known, blocked).with_branches(branches);
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);
     let mut p = l.p;

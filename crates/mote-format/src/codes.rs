@@ -216,6 +216,11 @@ codes! {
         MaxUnpool = 54,
         /// Greedy per-class non-maximum suppression of boxes (a Bounded output: `count` rows).
         NonMaxSuppression = 61,
+        /// Run-time `If` (format 1.3): when the bool condition is false, skip the next `count`
+        /// steps (the then-branch and its closing `Jump`).
+        Branch = 62,
+        /// Skip the next `count` steps (format 1.3; the else-branch of a run-time `If`).
+        Jump = 63,
     }
 }
 

@@ -11,6 +11,7 @@ mod argpool;
 mod attention;
 mod binary;
 mod blocked;
+mod branch;
 mod cast;
 mod causal_conv;
 mod col2im;
@@ -200,6 +201,8 @@ pub enum Step {
     MaxUnpool(unpool::MaxUnpool),
     Det(det::Det),
     Nms(nms::Nms),
+    /// `Branch` / `Jump`: run-time control flow (handled by the step loop).
+    Skip(branch::Skip),
 }
 
 impl Step {
@@ -260,6 +263,7 @@ impl Step {
             OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
             OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
+            OpCode::Branch | OpCode::Jump => Step::Skip(branch::Skip::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -300,6 +304,22 @@ impl Step {
             Step::Svm(s) => s.scratch_bytes(),
             Step::Det(d) => d.scratch_bytes(),
             Step::Nms(s) => s.scratch_bytes(),
+            _ => 0,
+        }
+    }
+
+    /// For `Branch` / `Jump`: the most steps it skips (checked against the step count at load).
+    pub fn skip_span(&self) -> Option<usize> {
+        match self {
+            Step::Skip(s) => Some(s.span()),
+            _ => None,
+        }
+    }
+
+    /// The steps to skip after this one in this run (0 for every step but `Branch` / `Jump`).
+    pub fn skip(&self, mem: &Mem<'_>, io: &Io<'_>) -> usize {
+        match self {
+            Step::Skip(s) => s.skip(mem, io),
             _ => 0,
         }
     }
@@ -401,6 +421,8 @@ impl Step {
             Step::MaxUnpool(s) => return s.run(mem, io),
             Step::Det(s) => s.run(mem, io, scratch),
             Step::Nms(s) => s.run(mem, io, scratch),
+            // The step loop decides what runs next ([`Step::skip`]).
+            Step::Skip(_) => {}
         }
         Ok(())
     }
