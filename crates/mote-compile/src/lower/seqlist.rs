@@ -628,7 +628,10 @@ pub fn expand_outputs(g: &mut Graph) -> Result<Vec<Group>, Vec<crate::Unsupporte
     for &o in &g.outputs.clone() {
         let name = g.value(o).name.clone();
         let r = match lists.get(&o) {
-            None if matches!(g.value(o).ty, ValueType::Sequence(_) | ValueType::Optional(_)) => {
+            // (A ZipMap's sequence of maps is the ML lowering's: an output signature.)
+            None if matches!(&g.value(o).ty, ValueType::Sequence(e) if !matches!(**e, ValueType::Map(..)))
+                || matches!(g.value(o).ty, ValueType::Optional(_)) =>
+            {
                 Err(format!("'{name}' is not a list of tensors known at compile time"))
             }
             None => {
