@@ -736,9 +736,19 @@ pub fn branch_graph() -> Graph {
         if then {
             let r = b.add_value("r", t4());
             b.add_node("relu", Op::Elementwise(ElementwiseOp::Unary(Unary::Relu)), vec![Some(bx)], vec![Some(r)]);
-            b.add_node("mul", Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)), vec![Some(r), Some(k)], vec![Some(out)]);
+            b.add_node(
+                "mul",
+                Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)),
+                vec![Some(r), Some(k)],
+                vec![Some(out)],
+            );
         } else {
-            b.add_node("sub", Op::Elementwise(ElementwiseOp::Binary(Binary::Sub)), vec![Some(k), Some(bx)], vec![Some(out)]);
+            b.add_node(
+                "sub",
+                Op::Elementwise(ElementwiseOp::Binary(Binary::Sub)),
+                vec![Some(k), Some(bx)],
+                vec![Some(out)],
+            );
         }
         b.outputs.push(out);
         Box::new(b)
