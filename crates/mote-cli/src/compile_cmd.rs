@@ -17,6 +17,12 @@ in the channel-blocked layout NCHWc8; --nchw keeps every tensor NCHW), and a sta
 (one arena, offsets fixed at compile time). The output is checked by loading it in the runtime before
 it is written; the write is atomic.
 
+Sequence and optional inputs are bound like dims: --seq x=3 makes sequence input x three tensor
+inputs x[0], x[1], x[2] (an optional sequence input: present with 3), --absent o compiles optional
+input o as empty (an optional tensor input is present otherwise). `mote run` on the .mote still
+takes and prints them as sequences and optionals. An If whose condition is an input compiles both
+branches behind a conditional step (--const on the condition folds it away instead).
+
 Every node the compiled path cannot take is listed, with the reason (the .onnx still runs in the
 reference interpreter: `mote run model.onnx`).
 
@@ -51,6 +57,14 @@ pub struct Args {
     /// element type is the input's): branches on it fold away (repeatable).
     #[arg(long = "const", value_name = "INPUT=VALUE")]
     consts: Vec<String>,
+    /// Length of a sequence input (or of an optional sequence input, present), e.g. `x=3`: its
+    /// tensors become inputs `x[0]`.. (shapes as the model declares its elements, or `--shape
+    /// x[0]=..`; repeatable).
+    #[arg(long = "seq", value_name = "INPUT=LEN")]
+    seqs: Vec<String>,
+    /// Compile an optional input as absent (an empty optional; repeatable).
+    #[arg(long = "absent", value_name = "INPUT")]
+    absent: Vec<String>,
     /// Keep every tensor in NCHW (no channel-blocked convolutions).
     #[arg(long)]
     nchw: bool,
@@ -81,6 +95,14 @@ pub fn main(a: Args) -> Result<ExitCode> {
     for s in &a.dims {
         let (sym, n) = s.split_once('=').with_context(|| format!("--dim `{s}`: expected SYMBOL=SIZE"))?;
         opts.dims.insert(sym.to_string(), n.trim().parse().with_context(|| format!("--dim `{s}`: bad size"))?);
+    }
+    for s in &a.seqs {
+        let (name, n) = s.split_once('=').with_context(|| format!("--seq `{s}`: expected INPUT=LEN"))?;
+        let n: usize = n.trim().parse().with_context(|| format!("--seq `{s}`: bad length"))?;
+        opts.structures.insert(name.to_string(), mote_compile::Structure::sequence(n));
+    }
+    for name in &a.absent {
+        opts.structures.insert(name.clone(), mote_compile::Structure::Optional(None));
     }
     let model = mote_onnx::load(&a.model)?;
     for s in &a.consts {

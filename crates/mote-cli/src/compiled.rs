@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use mote_format::OutputKind;
+use mote_format::{GroupShape, OutputKind};
 use mote_ir::{DType, Graph, TensorType, Value, ValueType};
 use mote_rt::Runtime;
 use mote_rt::host::{AlignedBuf, ModelBytes};
@@ -27,38 +27,62 @@ pub fn load<'a>(bytes: &'a ModelBytes, path: &Path) -> Result<Runtime<'a>> {
     Runtime::load(bytes.as_ref()).with_context(|| format!("`{}` is not a valid .mote file", path.display()))
 }
 
-/// A graph with the model's inputs and outputs (names and types) and no nodes.
+/// A graph with the model's inputs and outputs (names and types) and no nodes: a sequence or
+/// optional compiled to a group of tensors is one value (SIGNATURE group records).
 pub fn interface(rt: &Runtime<'_>) -> Graph {
+    use mote_compile::host::{Slot, slot_name, slots};
     let mut g = Graph::new("compiled");
     let ty = |i: &mote_rt::TensorInfo<'_>| {
         let dims: Vec<usize> = i.dims().iter().map(|&d| d as usize).collect();
         ValueType::Tensor(TensorType::concrete(i.dtype, &dims))
     };
-    for i in rt.inputs() {
-        let id = g.add_value(i.name, ty(&i));
+    let model = rt.model();
+    let group = |grp: &mote_format::IoGroup<'_>, infos: &[mote_rt::TensorInfo<'_>]| {
+        // Elements typed as the first one (an empty group: unknown).
+        let elem = infos.get(grp.first).filter(|_| grp.count > 0).map_or(ValueType::Unknown, ty);
+        match grp.shape {
+            GroupShape::Sequence => ValueType::Sequence(Box::new(elem)),
+            GroupShape::Optional => ValueType::Optional(Box::new(elem)),
+            GroupShape::OptionalSequence => ValueType::Optional(Box::new(ValueType::Sequence(Box::new(elem)))),
+        }
+    };
+    let ins: Vec<_> = rt.inputs().collect();
+    for s in slots(model, true) {
+        let t = match &s {
+            Slot::Tensor(i) => ins.get(*i).map_or(ValueType::Unknown, ty),
+            Slot::Group(grp) => group(grp, &ins),
+        };
+        let id = g.add_value(slot_name(model, &s, true), t);
         g.inputs.push(id);
     }
-    for (k, o) in rt.outputs().enumerate() {
-        // Outputs with a signature are presented as the ONNX graph declares them.
-        let t = match rt.model().output_signature(k) {
-            None => ty(&o),
-            Some(s) => {
-                let key = if s.string_keys() { DType::String } else { DType::I64 };
-                match s.kind {
-                    OutputKind::ZipMap => ValueType::Sequence(Box::new(ValueType::Map(
-                        key,
-                        Box::new(ValueType::Tensor(TensorType::concrete(DType::F32, &[]))),
-                    ))),
-                    OutputKind::Labels => {
-                        let dims: Vec<usize> = o.dims().iter().map(|&d| d as usize).collect();
-                        ValueType::Tensor(TensorType::concrete(DType::String, &dims))
+    let outs: Vec<_> = rt.outputs().collect();
+    for s in slots(model, false) {
+        let t = match &s {
+            Slot::Group(grp) => group(grp, &outs),
+            Slot::Tensor(k) => {
+                let Some(o) = outs.get(*k) else { continue };
+                // Outputs with a signature are presented as the ONNX graph declares them.
+                match model.output_signature(*k) {
+                    None => ty(o),
+                    Some(s) => {
+                        let key = if s.string_keys() { DType::String } else { DType::I64 };
+                        match s.kind {
+                            OutputKind::ZipMap => ValueType::Sequence(Box::new(ValueType::Map(
+                                key,
+                                Box::new(ValueType::Tensor(TensorType::concrete(DType::F32, &[]))),
+                            ))),
+                            OutputKind::Labels => {
+                                let dims: Vec<usize> = o.dims().iter().map(|&d| d as usize).collect();
+                                ValueType::Tensor(TensorType::concrete(DType::String, &dims))
+                            }
+                            // The buffer's shape bounds the data-dependent one.
+                            _ => ty(o),
+                        }
                     }
-                    // The buffer's shape bounds the data-dependent one.
-                    OutputKind::Bounded => ty(&o),
                 }
             }
         };
-        let id = g.add_value(o.name, t);
+        let id = g.add_value(slot_name(model, &s, false), t);
         g.outputs.push(id);
     }
     g

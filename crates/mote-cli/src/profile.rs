@@ -61,9 +61,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let pool = crate::compiled::pool(&rt, a.threads)?;
     let g = crate::compiled::interface(&rt);
     let inputs = crate::bench::bench_inputs(&g, a.input_dir.as_deref(), &[])?;
-    for (i, (&id, v)) in g.runtime_inputs().iter().zip(&inputs).enumerate() {
-        mote_compile::host::set_input(&rt, arena.as_mut(), i, &g.value(id).name, v).map_err(anyhow::Error::msg)?;
-    }
+    let named: Vec<(String, mote_ir::Value)> =
+        g.runtime_inputs().iter().zip(inputs).map(|(&id, v)| (g.value(id).name.clone(), v)).collect();
+    mote_compile::host::set_inputs(&rt, arena.as_mut(), &named).map_err(anyhow::Error::msg)?;
     for _ in 0..a.warmup {
         rt.invoke_par(arena.as_mut(), &pool)?;
     }

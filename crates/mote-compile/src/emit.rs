@@ -97,6 +97,23 @@ pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u
         let t = b.weight(&desc, &bytes).map_err(werr)?;
         b.output_signature(*output as u32, *kind, t);
     }
+    for (input, shape, name, first, count) in &p.groups {
+        let (off, len) = b.string_ref(name).map_err(werr)?;
+        let bytes: Vec<u8> = off.to_le_bytes().into_iter().chain(len.to_le_bytes()).collect();
+        let desc = TensorDesc {
+            dtype: DType::U32,
+            dims: vec![1, 2],
+            storage: Storage::Weights,
+            layout: Layout::Plain,
+            layout_param: 0,
+            offset: 0,
+            nbytes: 8,
+            name: format!("group_{name}"),
+        };
+        let t = b.weight(&desc, &bytes).map_err(werr)?;
+        let kind = mote_format::group_kind(*shape, *input);
+        b.output_signature_axis(*first as u32, kind, t, *count as u32);
+    }
     b.plan(m.arena as u64, m.scratch_offset as u64, m.scratch_size as u64, m.peak_live as u64);
     b.finish().map_err(werr)
 }

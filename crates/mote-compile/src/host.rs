@@ -1,7 +1,7 @@
 //! Host-side helpers around the runtime: tensors in and out of the arena, and compiling then
 //! running a graph on values (the compiled path of the conformance harness and the CLI).
 
-use mote_format::{Model, OutputKind, OutputSignature};
+use mote_format::{GroupShape, IoGroup, Model, OutputKind, OutputSignature};
 use mote_ir::{DType, Graph, Tensor, Value};
 use mote_rt::Runtime;
 use mote_rt::host::AlignedBuf;
@@ -76,7 +76,6 @@ fn present(model: &Model<'_>, sig: &OutputSignature<'_>, t: Tensor) -> Result<Va
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(Value::Sequence(maps))
         }
-        OutputKind::Bounded => Ok(Value::Tensor(t)),
         OutputKind::Labels => {
             let idx = t.to_i64_vec().map_err(|e| e.to_string())?;
             let idx = idx
@@ -85,6 +84,8 @@ fn present(model: &Model<'_>, sig: &OutputSignature<'_>, t: Tensor) -> Result<Va
                 .collect::<Result<Vec<_>, _>>()?;
             Tensor::new(t.shape().to_vec(), keys.data().gather(&idx)).map(Value::Tensor).map_err(|e| e.to_string())
         }
+        // Group records never present a single output (`Model::output_signature`).
+        _ => Ok(Value::Tensor(t)),
     }
 }
 
@@ -93,6 +94,110 @@ pub fn tensor_from_bytes(dtype: DType, dims: Vec<usize>, b: &[u8]) -> Result<Ten
     let data = crate::lower::data_from_bytes(dtype, b)
         .ok_or_else(|| format!("{dtype} outputs are not supported for compiled models"))?;
     Tensor::new(dims, data).map_err(|e| e.to_string())
+}
+
+/// One value a compiled model takes or gives: a tensor (its input or output index) or a group of
+/// them (a sequence or optional; SIGNATURE group records, format 1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot<'a> {
+    Tensor(usize),
+    Group(IoGroup<'a>),
+}
+
+/// The values of the graph's inputs (`inputs` true) or outputs, in order.
+pub fn slots<'a>(model: &Model<'a>, inputs: bool) -> Vec<Slot<'a>> {
+    let n = if inputs { model.inputs().count() } else { model.outputs().count() };
+    let mut v = Vec::with_capacity(n);
+    let mut i = 0;
+    for g in model.groups(inputs) {
+        while i < g.first {
+            v.push(Slot::Tensor(i));
+            i += 1;
+        }
+        v.push(Slot::Group(g));
+        i = g.first + g.count;
+    }
+    v.extend((i..n).map(Slot::Tensor));
+    v
+}
+
+/// The name of a slot.
+pub fn slot_name<'a>(model: &Model<'a>, s: &Slot<'a>, inputs: bool) -> &'a str {
+    match s {
+        Slot::Group(g) => g.name,
+        Slot::Tensor(i) if inputs => model.inputs().nth(*i).map_or("", |r| r.name),
+        Slot::Tensor(i) => model.outputs().nth(*i).map_or("", |r| r.name),
+    }
+}
+
+/// The tensors of a group's value, checked against the group.
+fn group_tensors<'v>(g: &IoGroup<'_>, v: Option<&'v Value>) -> Result<Vec<&'v Value>, String> {
+    let name = g.name;
+    let items = |v: &'v Value| -> Result<Vec<&'v Value>, String> {
+        let Value::Sequence(items) = v else { return Err(format!("input `{name}` must be a sequence")) };
+        if items.len() != g.count {
+            return Err(format!(
+                "input `{name}` is a sequence of {} tensors, the compiled model takes {} (recompile with --seq {name}={})",
+                items.len(),
+                g.count,
+                items.len()
+            ));
+        }
+        Ok(items.iter().collect())
+    };
+    match (g.shape, v) {
+        (GroupShape::Optional, None | Some(Value::Optional(None))) if g.count == 0 => Ok(Vec::new()),
+        (GroupShape::Optional, Some(_)) if g.count == 0 => Err(format!(
+            "input `{name}` was compiled as an absent optional and takes no value (recompile without --absent {name})"
+        )),
+        (_, None) => Err(format!("missing input `{name}`")),
+        (_, Some(Value::Optional(None))) => Err(format!(
+            "input `{name}` is an empty optional, the compiled model takes it present (recompile with --absent {name})"
+        )),
+        (GroupShape::Optional, Some(Value::Optional(Some(t)))) => Ok(vec![&**t]),
+        (GroupShape::Optional, Some(t @ Value::Tensor(_))) => Ok(vec![t]),
+        (GroupShape::Optional, Some(_)) => Err(format!("input `{name}` must be an optional tensor")),
+        (GroupShape::OptionalSequence, Some(Value::Optional(Some(s)))) => items(s),
+        (_, Some(s)) => items(s),
+    }
+}
+
+/// Copies the named values into the inputs of the arena (sequences and optionals into their
+/// tensors).
+pub fn set_inputs(rt: &Runtime<'_>, arena: &mut [u8], named: &[(String, Value)]) -> Result<(), String> {
+    let model = rt.model();
+    for s in slots(model, true) {
+        let name = slot_name(model, &s, true);
+        let v = named.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        match s {
+            Slot::Tensor(i) => set_input(rt, arena, i, name, v.ok_or_else(|| format!("missing input `{name}`"))?)?,
+            Slot::Group(g) => {
+                for (k, t) in group_tensors(&g, v)?.into_iter().enumerate() {
+                    set_input(rt, arena, g.first + k, &format!("{name}[{k}]"), t)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every output value, in order (sequences and optionals from their tensors).
+pub fn get_outputs(rt: &Runtime<'_>, arena: &[u8]) -> Result<Vec<Value>, String> {
+    slots(rt.model(), false)
+        .into_iter()
+        .map(|s| match s {
+            Slot::Tensor(i) => get_output(rt, arena, i),
+            Slot::Group(g) => {
+                let ts =
+                    (g.first..g.first + g.count).map(|i| get_output(rt, arena, i)).collect::<Result<Vec<_>, _>>()?;
+                Ok(match g.shape {
+                    GroupShape::Sequence => Value::Sequence(ts),
+                    GroupShape::Optional => Value::Optional(ts.into_iter().next().map(Box::new)),
+                    GroupShape::OptionalSequence => Value::Optional(Some(Box::new(Value::Sequence(ts)))),
+                })
+            }
+        })
+        .collect()
 }
 
 /// Runs the compiled model on named inputs; returns the outputs in order.
@@ -108,14 +213,9 @@ pub fn run_named_par(
     named: &[(String, Value)],
     par: &dyn mote_rt::Parallel,
 ) -> Result<Vec<Value>, String> {
-    let names: Vec<String> = rt.inputs().map(|i| i.name.to_string()).collect();
-    for (i, name) in names.iter().enumerate() {
-        let v =
-            named.iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| format!("missing input `{name}`"))?;
-        set_input(rt, arena.as_mut(), i, name, v)?;
-    }
+    set_inputs(rt, arena.as_mut(), named)?;
     rt.invoke_par(arena.as_mut(), par).map_err(|e| e.to_string())?;
-    (0..rt.outputs().count()).map(|i| get_output(rt, arena.as_ref(), i)).collect()
+    get_outputs(rt, arena.as_ref())
 }
 
 /// Compiles `graph` for the shapes of `inputs` (runtime inputs, in order) and runs it once.
@@ -124,10 +224,16 @@ pub fn compile_and_run(graph: &Graph, inputs: &[Value], opts: &Options) -> Resul
     let mut named = Vec::new();
     for (&id, v) in graph.runtime_inputs().iter().zip(inputs) {
         let name = graph.value(id).name.clone();
-        if let Value::Tensor(t) = v
-            && !opts.constants.contains_key(&name)
-        {
-            opts.shapes.entry(name.clone()).or_insert_with(|| t.shape().to_vec());
+        match v {
+            Value::Tensor(t) if !opts.constants.contains_key(&name) => {
+                opts.shapes.entry(name.clone()).or_insert_with(|| t.shape().to_vec());
+            }
+            Value::Sequence(_) | Value::Optional(_) => {
+                if let Some(s) = crate::Structure::of(v) {
+                    opts.structures.entry(name.clone()).or_insert(s);
+                }
+            }
+            _ => {}
         }
         named.push((name, v.clone()));
     }

@@ -21,6 +21,7 @@ use std::fmt;
 use mote_ir::Graph;
 
 pub use error::{CompileError, Unsupported};
+pub use lower::seqlist::Structure;
 pub use shape_inputs::{bind_shape_inputs, shape_inputs};
 
 /// The machine the file is compiled for (kernel choice and weight layout).
@@ -63,6 +64,9 @@ pub struct Options {
     pub constants: BTreeMap<String, mote_ir::Tensor>,
     /// Keep every tensor in NCHW (no channel-blocked convolutions; see `lower::layout`).
     pub nchw_only: bool,
+    /// Input name -> the length of a sequence input or the presence of an optional input
+    /// (`lower::seqlist`); an optional tensor input not listed is present.
+    pub structures: BTreeMap<String, Structure>,
 }
 
 /// Numbers about the compiled file.
@@ -111,6 +115,8 @@ pub struct Compiled {
 
 /// Compiles `graph`.
 pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileError> {
+    // Sequence and optional inputs become their tensors (`lower::seqlist`).
+    let in_groups = lower::seqlist::bind_inputs(&mut graph, &opts.structures).map_err(CompileError::Interface)?;
     let mut o = mote_opt::Options::default();
     o.bindings.shapes = opts.shapes.clone();
     o.bindings.dims = opts.dims.clone();
@@ -123,22 +129,49 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     })?;
     // Once shapes are static, FlexAttention becomes primitive ops (its modifier graphs inlined),
     // ops with run-time operands the lowering takes as constants become element-wise ops
-    // (`lower/expand.rs`), and Scan/Loop with static trip counts are unrolled; the result is
-    // optimized again.
-    for _ in 0..4 {
-        if lower::flex::expand(&mut graph) + lower::expand::expand(&mut graph) + lower::unroll::unroll(&mut graph) == 0
-        {
+    // (`lower/expand.rs`), Scan/Loop with static trip counts are unrolled, and sequence and
+    // optional ops become compile-time lists; the result is optimized again (a trip count, a
+    // position or an `If` condition may become constant on the way).
+    for _ in 0..MAX_EXPAND_ROUNDS {
+        let changed = lower::flex::expand(&mut graph)
+            + lower::expand::expand(&mut graph)
+            + lower::unroll::unroll(&mut graph)
+            + lower::seqlist::rewrite(&mut graph);
+        if changed == 0 {
             break;
         }
         mote_opt::optimize(&mut graph, &mote_opt::Options::default())
             .map_err(|e| CompileError::Infer(e.to_string()))?;
     }
+    let leftovers = lower::seqlist::leftovers(&graph);
+    if !leftovers.is_empty() {
+        return Err(CompileError::Unsupported(leftovers));
+    }
+    let out_groups = lower::seqlist::expand_outputs(&mut graph).map_err(CompileError::Unsupported)?;
+    // `If`s left have a run-time condition: both branches become steps behind a `Branch`.
+    let branches = lower::branch::inline(&mut graph);
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
-    let mut l = lower::Lowerer::new(&graph, known, !opts.nchw_only);
+    // The channel-blocked layout is not planned across branches (kept NCHW when there are any).
+    let blocked = !opts.nchw_only && branches.is_empty();
+    let mut l = lower::Lowerer::new(&graph, known, blocked).with_branches(branches);
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);
-    let p = l.p;
+    let mut p = l.p;
+    for g in in_groups {
+        let pos = |name: &str| p.inputs.iter().position(|(_, n)| n == name);
+        let first = g.following.iter().find_map(|n| pos(n)).unwrap_or(p.inputs.len());
+        if g.elems.iter().enumerate().any(|(k, e)| pos(e) != Some(first + k)) {
+            return Err(CompileError::Interface(format!(
+                "the tensors of input `{}` must stay run-time inputs (one is bound as a constant)",
+                g.name
+            )));
+        }
+        p.groups.push((true, g.shape, g.name, first, g.count));
+    }
+    for g in out_groups {
+        p.groups.push((false, g.shape, g.name, g.first, g.count));
+    }
     let meta = vec![
         ("producer".to_string(), format!("mote-compile {}", env!("CARGO_PKG_VERSION"))),
         ("graph".to_string(), graph.name.clone()),
@@ -176,6 +209,9 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     };
     Ok(Compiled { bytes, report })
 }
+
+/// Most rounds of unrolling, list rewriting and re-optimization.
+const MAX_EXPAND_ROUNDS: usize = 16;
 
 /// A runtime error with the step's node name.
 fn step_error(p: &lir::Program, e: mote_rt::RtError) -> String {

@@ -80,6 +80,9 @@ pub struct Program {
     pub outputs: Vec<(usize, String)>,
     /// `(output index, kind, keys)`: outputs the host presents beyond a tensor.
     pub signatures: Vec<(usize, mote_format::OutputKind, Keys)>,
+    /// Inputs and outputs grouped into one sequence or optional value (SIGNATURE group records):
+    /// `(input side, shape, name, first, count)`.
+    pub groups: Vec<(bool, mote_format::GroupShape, String, usize, usize)>,
 }
 
 impl Program {

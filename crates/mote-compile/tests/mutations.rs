@@ -138,6 +138,12 @@ fn mutated_geo_model_never_panics() {
 }
 
 #[test]
+fn mutated_branch_model_never_panics() {
+    let c = compile(common::branch_graph(), &Options::default()).unwrap();
+    hammer("branch", &c.bytes, 4000, 0x6a09_e667_f3bc_c908);
+}
+
+#[test]
 fn mutated_real_models_never_panic() {
     let Some(data) = mote_conformance_data() else {
         eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");

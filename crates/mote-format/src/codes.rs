@@ -59,6 +59,21 @@ codes! {
         /// arena named by the record (`keys` field) holds it; the output's values are the first
         /// elements of its buffer, contiguous in that shape (NonMaxSuppression).
         Bounded = 3,
+        /// Format 1.3, a group record (`Model::groups`): the graph input that is a sequence of
+        /// the `count` inputs from `index` on (in order), named by the record's string key.
+        SequenceInput = 4,
+        /// Format 1.3: the graph output that is a sequence of the `count` outputs from `index` on.
+        SequenceOutput = 5,
+        /// Format 1.3: an optional graph input, absent (`count` 0) or holding input `index`
+        /// (`count` 1).
+        OptionalInput = 6,
+        /// Format 1.3: an optional graph output, absent (`count` 0) or holding output `index`.
+        OptionalOutput = 7,
+        /// Format 1.3: an optional graph input holding a sequence of the `count` inputs from
+        /// `index` on (an absent one is an [`OutputKind::OptionalInput`] of count 0).
+        OptionalSequenceInput = 8,
+        /// Format 1.3: an optional graph output holding a sequence of `count` outputs.
+        OptionalSequenceOutput = 9,
     }
 }
 
@@ -207,6 +222,11 @@ codes! {
         NonZero = 79,
         /// Distinct elements or slices, first indices, inverse indices, counts (Bounded outputs).
         Unique = 80,
+        /// Run-time `If` (format 1.3): when the bool condition is false, skip the next `count`
+        /// steps (the then-branch and its closing `Jump`).
+        Branch = 62,
+        /// Skip the next `count` steps (format 1.3; the else-branch of a run-time `If`).
+        Jump = 63,
     }
 }
 

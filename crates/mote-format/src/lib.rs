@@ -52,7 +52,10 @@ pub mod write;
 
 pub use codes::{Layout, OpCode, OutputKind, SectionKind, Storage};
 pub use error::{FormatError, FormatErrorKind};
-pub use read::{IoRef, Model, OutputSignature, Plan, StepRef, TensorRef};
+pub use read::{
+    GroupShape, IoGroup, IoRef, Model, OutputSignature, Plan, StepRef, TensorRef, group_is_input, group_kind,
+    group_shape,
+};
 
 /// File magic: `MOTE`, then bytes that catch text-mode and truncation damage (as PNG does).
 pub const MAGIC: [u8; 8] = *b"MOTE\r\n\x1a\n";

@@ -187,6 +187,56 @@ impl<'a> OutputSignature<'a> {
     }
 }
 
+/// What a group of graph inputs or outputs is (format 1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupShape {
+    /// A sequence of the group's tensors (any number, in order).
+    Sequence,
+    /// An optional tensor: absent (no tensor) or the group's one tensor.
+    Optional,
+    /// An optional holding a sequence of the group's tensors.
+    OptionalSequence,
+}
+
+/// A group of consecutive graph inputs or outputs forming one value (SIGNATURE group record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoGroup<'a> {
+    pub shape: GroupShape,
+    /// Index of its first input or output (where it would start when it has none).
+    pub first: usize,
+    /// Number of inputs or outputs (tensors) it holds.
+    pub count: usize,
+    /// The value's name in the source graph.
+    pub name: &'a str,
+}
+
+/// The group shape of a SIGNATURE record kind (`None`: a presentation of one output).
+pub fn group_shape(kind: OutputKind) -> Option<GroupShape> {
+    match kind {
+        OutputKind::SequenceInput | OutputKind::SequenceOutput => Some(GroupShape::Sequence),
+        OutputKind::OptionalInput | OutputKind::OptionalOutput => Some(GroupShape::Optional),
+        OutputKind::OptionalSequenceInput | OutputKind::OptionalSequenceOutput => Some(GroupShape::OptionalSequence),
+        OutputKind::ZipMap | OutputKind::Labels | OutputKind::Bounded => None,
+    }
+}
+
+/// Whether a group record kind groups inputs (else outputs).
+pub fn group_is_input(kind: OutputKind) -> bool {
+    matches!(kind, OutputKind::SequenceInput | OutputKind::OptionalInput | OutputKind::OptionalSequenceInput)
+}
+
+/// The group record kind for a shape and side.
+pub fn group_kind(shape: GroupShape, input: bool) -> OutputKind {
+    match (shape, input) {
+        (GroupShape::Sequence, true) => OutputKind::SequenceInput,
+        (GroupShape::Sequence, false) => OutputKind::SequenceOutput,
+        (GroupShape::Optional, true) => OutputKind::OptionalInput,
+        (GroupShape::Optional, false) => OutputKind::OptionalOutput,
+        (GroupShape::OptionalSequence, true) => OutputKind::OptionalSequenceInput,
+        (GroupShape::OptionalSequence, false) => OutputKind::OptionalSequenceOutput,
+    }
+}
+
 /// A graph input or output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IoRef<'a> {
@@ -402,16 +452,22 @@ impl<'a> Model<'a> {
     fn validate_signature(&self) -> Result<(), FormatError> {
         let n_outputs = self.outputs().count();
         let b = self.signature.bytes;
+        let kind_at = |j: usize| OutputKind::from_code(u32_at(b, j * SIGNATURE_RECORD_LEN + 4));
         for i in 0..self.signature.count {
             let r = i * SIGNATURE_RECORD_LEN;
             let bad = || FormatError::record(K::BadSignature, self.signature.offset + r, i);
             let output = u32_at(b, r) as usize;
             let kind = OutputKind::from_code(u32_at(b, r + 4)).ok_or_else(bad)?;
+            if let Some(shape) = group_shape(kind) {
+                self.validate_group(i, shape).map_err(|_| bad())?;
+                continue;
+            }
             let axis = u32_at(b, r + 12);
             if output >= n_outputs || (axis != 0 && kind != OutputKind::Bounded) {
                 return Err(bad());
             }
-            if (0..i).any(|j| u32_at(b, j * SIGNATURE_RECORD_LEN) as usize == output) {
+            let presented = |j: usize| kind_at(j).is_some_and(|k| group_shape(k).is_none());
+            if (0..i).any(|j| presented(j) && u32_at(b, j * SIGNATURE_RECORD_LEN) as usize == output) {
                 return Err(bad());
             }
             let keys = self.tensor(u32_at(b, r + 8)).ok_or_else(bad)?;
@@ -441,12 +497,51 @@ impl<'a> Model<'a> {
                     out.dtype == DType::F32 && matches!(out.dims(), &[k] | &[_, k] if k == c) && c > 0
                 }
                 OutputKind::Labels => out.dtype == DType::I64 && c > 0,
-                OutputKind::Bounded => false,
+                _ => false,
             };
             if !fits || out.layout != Layout::Plain {
                 return Err(bad());
             }
         }
+        Ok(())
+    }
+
+    /// Group record `i` (format 1.3): its range of inputs or outputs exists, starts at or after
+    /// the end of the previous group of the same side (groups are in order and disjoint), holds
+    /// no output another record presents, an optional holds at most one tensor, and the name is
+    /// one valid string key (u32 `[1, 2]` in the weights).
+    fn validate_group(&self, i: usize, shape: GroupShape) -> Result<(), ()> {
+        let b = self.signature.bytes;
+        let r = i * SIGNATURE_RECORD_LEN;
+        let kind = OutputKind::from_code(u32_at(b, r + 4)).ok_or(())?;
+        let input = group_is_input(kind);
+        let (first, count) = (u32_at(b, r) as usize, u32_at(b, r + 12) as usize);
+        let n_side = if input { self.inputs().count() } else { self.outputs().count() };
+        let end = first.checked_add(count).ok_or(())?;
+        if end > n_side || (shape == GroupShape::Optional && count > 1) {
+            return Err(());
+        }
+        let prev_end = (0..i)
+            .filter_map(|j| {
+                let q = j * SIGNATURE_RECORD_LEN;
+                let k = OutputKind::from_code(u32_at(b, q + 4))?;
+                (group_shape(k).is_some() && group_is_input(k) == input)
+                    .then(|| u32_at(b, q) as usize + u32_at(b, q + 12) as usize)
+            })
+            .max()
+            .unwrap_or(0);
+        if first < prev_end {
+            return Err(());
+        }
+        if !input && (first..end).any(|o| self.output_signature(o).is_some()) {
+            return Err(());
+        }
+        let name = self.tensor(u32_at(b, r + 8)).ok_or(())?;
+        let bytes = self.weight_bytes(&name).ok_or(())?;
+        if name.dtype != DType::U32 || name.dims() != [1, 2] || name.layout != Layout::Plain {
+            return Err(());
+        }
+        self.string(u32_at(bytes, 0), u32_at(bytes, 4)).ok_or(())?;
         Ok(())
     }
 
@@ -598,19 +693,38 @@ impl<'a> Model<'a> {
         self.io_of(IO_OUTPUT)
     }
 
+    /// The groups of graph inputs (`inputs` true) or outputs that form one sequence or optional
+    /// value (SIGNATURE group records, format 1.3), in order. Every other input or output is a
+    /// value of its own.
+    pub fn groups(&self, inputs: bool) -> impl Iterator<Item = IoGroup<'a>> + '_ {
+        let b = self.signature.bytes;
+        (0..self.signature.count).filter_map(move |k| {
+            let r = k * SIGNATURE_RECORD_LEN;
+            let kind = OutputKind::from_code(u32_at(b, r + 4))?;
+            let shape = group_shape(kind)?;
+            if group_is_input(kind) != inputs {
+                return None;
+            }
+            let name = self.tensor(u32_at(b, r + 8)).and_then(|t| self.weight_bytes(&t))?;
+            Some(IoGroup {
+                shape,
+                first: u32_at(b, r) as usize,
+                count: u32_at(b, r + 12) as usize,
+                name: self.string(u32_at(name, 0), u32_at(name, 4)).unwrap_or(""),
+            })
+        })
+    }
+
     /// How output `i` is presented beyond its tensor (`None`: a plain tensor).
     pub fn output_signature(&self, i: usize) -> Option<OutputSignature<'a>> {
         let b = self.signature.bytes;
         (0..self.signature.count).find_map(|k| {
             let r = k * SIGNATURE_RECORD_LEN;
-            if u32_at(b, r) as usize != i {
+            let kind = OutputKind::from_code(u32_at(b, r + 4))?;
+            if u32_at(b, r) as usize != i || group_shape(kind).is_some() {
                 return None;
             }
-            Some(OutputSignature {
-                kind: OutputKind::from_code(u32_at(b, r + 4))?,
-                keys: self.tensor(u32_at(b, r + 8))?,
-                axis: u32_at(b, r + 12),
-            })
+            Some(OutputSignature { kind, keys: self.tensor(u32_at(b, r + 8))?, axis: u32_at(b, r + 12) })
         })
     }
 

@@ -67,6 +67,10 @@ impl<'a> Runtime<'a> {
             let s = model.step(i).ok_or(err(StepFault::Arity))?;
             let io = Io::new(&model, &s).map_err(err)?;
             let step = Step::decode(&s, &io).map_err(err)?;
+            // A skip must end inside the step list.
+            if step.skip_span().is_some_and(|n| n >= model.step_count() - i) {
+                return Err(err(StepFault::Attrs));
+            }
             check_aliasing(&step, &io).map_err(err)?;
             let need = step.scratch_bytes() as u64;
             thread_scratch = thread_scratch.max(step.scratch_bytes());
@@ -211,7 +215,10 @@ impl<'a> Runtime<'a> {
         let _ = par.take_failure();
         let plan = self.model.plan();
         let mem = Mem::new(arena, self.model.weights());
-        for i in 0..self.model.step_count() {
+        let mut next = 0;
+        while next < self.model.step_count() {
+            let i = next;
+            next += 1;
             let err = |fault| RtError::Step { step: i as u32, fault };
             let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
             let io = Io::new(&self.model, &s).map_err(err)?;
@@ -230,6 +237,8 @@ impl<'a> Runtime<'a> {
                 return Err(RtError::Task { step: i as u32, fault });
             }
             ran.map_err(|what| RtError::Data { step: i as u32, what })?;
+            // `Branch` / `Jump`: the steps of the branch not taken are skipped.
+            next += step.skip(&mem, &io);
             observe(Event::End(i as u32));
         }
         Ok(())

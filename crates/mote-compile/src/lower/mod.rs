@@ -5,6 +5,7 @@
 //! it; single-use element-wise ops work in place when their input dies there.
 
 mod attention;
+pub(crate) mod branch;
 mod build;
 mod distinct;
 mod elementwise;
@@ -24,6 +25,7 @@ mod random;
 mod rearrange;
 mod recurrent;
 mod select;
+pub mod seqlist;
 mod sequence;
 mod shape;
 mod signal;
@@ -91,6 +93,11 @@ pub struct Lowerer<'g> {
     pub n_fused: usize,
     /// Graph outputs the host presents beyond a tensor (ZipMap, string labels; [`ml`]).
     pub signatures: HashMap<ValueId, (mote_format::OutputKind, crate::lir::Keys)>,
+    /// Run-time `If`s ([`branch`]): the marks, the next one to act on, and the open ones
+    /// (`If` -> its `Branch` and `Jump` steps).
+    branches: branch::Branches,
+    next_mark: usize,
+    open_ifs: HashMap<usize, (usize, usize)>,
 }
 
 impl<'g> Lowerer<'g> {
@@ -111,6 +118,9 @@ impl<'g> Lowerer<'g> {
             in_place: 0,
             n_fused: 0,
             signatures: HashMap::new(),
+            branches: branch::Branches::default(),
+            next_mark: 0,
+            open_ifs: HashMap::new(),
         };
         l.last_use = fuse::last_uses(g);
         let (fused, absorbed) = fuse::plan(&l);
@@ -120,6 +130,12 @@ impl<'g> Lowerer<'g> {
             l.blocked = layout::plan(&l);
         }
         l
+    }
+
+    /// The run-time `If`s [`branch::inline`] made of the graph (lowered as conditional steps).
+    pub fn with_branches(mut self, b: branch::Branches) -> Self {
+        self.branches = b;
+        self
     }
 
     /// Lowers the whole graph; returns every node that could not be lowered.
@@ -149,12 +165,21 @@ impl<'g> Lowerer<'g> {
         }
         for (i, node) in g.nodes.iter().enumerate() {
             self.at = i;
+            if let Err((node, reason)) = self.branch_events(i) {
+                errors.push(Unsupported { node, op: "If".into(), reason });
+            }
+            if self.branches.merges.contains(&i) {
+                continue;
+            }
             if self.absorbed.contains(&i) || node.outputs.iter().flatten().all(|&v| self.konst(v).is_some()) {
                 continue;
             }
             if let Err(reason) = self.node(node) {
                 errors.push(Unsupported { node: node.name.clone(), op: node.op.name().to_string(), reason });
             }
+        }
+        if let Err((node, reason)) = self.branch_events(g.nodes.len()) {
+            errors.push(Unsupported { node, op: "If".into(), reason });
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -204,6 +229,12 @@ impl<'g> Lowerer<'g> {
             Op::Signal(op) => signal::lower(self, n, op),
             Op::Ml(op) => ml::lower(self, n, op),
             Op::Random(op) => random::lower(self, n, op),
+            // Compile-time lists (sequences, optionals) are read by the ops they feed.
+            Op::Control(_) if seqlist::is_list_node(n) => Ok(()),
+            Op::Control(mote_ir::ops::control::ControlOp::If { .. }) => bail!(
+                "an If whose condition is known only at run time compiles when both branches give tensors of the \
+                 same element type and shape (these differ, or are sequences or optionals)"
+            ),
             Op::Control(_) => bail!("control flow must fold away (a constant If condition) to be compiled"),
             other => bail!("{} is not supported by the compiled path yet", other.name()),
         }

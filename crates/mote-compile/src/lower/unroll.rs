@@ -1,5 +1,6 @@
 //! Control flow with a static trip count unrolled before lowering, so its body compiles like
-//! straight-line code: `Scan` (opset 9+ form) over inputs whose scanned axis has a static length,
+//! straight-line code: `Scan` over inputs whose scanned axis has a static length (the opset 8
+//! form with its batch axis row by row, when `sequence_lens` is absent or the full length),
 //! and `Loop` with a constant trip count whose condition stays true (absent or constant true on
 //! entry, and passed through unchanged by the body). Each iteration is a copy of the body's nodes
 //! with fresh values; scanned slices are `Gather`s of one index, per-iteration outputs are
@@ -20,7 +21,8 @@ pub fn unroll(g: &mut Graph) -> usize {
     let mut count = 0;
     for n in nodes {
         let new = match &n.op {
-            Op::Control(ControlOp::Scan(s)) if !s.batch_axis_v8 => scan(g, &n, s),
+            Op::Control(ControlOp::Scan(s)) if s.batch_axis_v8 => scan8(g, &n, s),
+            Op::Control(ControlOp::Scan(s)) => scan(g, &n, s),
             Op::Control(ControlOp::Loop { body }) => looped(g, &n, body),
             _ => None,
         };
@@ -100,7 +102,7 @@ impl Emit<'_> {
         body: &Graph,
         shared: &[Option<ValueId>],
         ins: &[ValueId],
-        it: usize,
+        it: &str,
     ) -> Option<Vec<ValueId>> {
         let mut map = shared.to_vec();
         for (&b, &v) in body.inputs.iter().zip(ins) {
@@ -129,69 +131,144 @@ impl Emit<'_> {
 }
 
 fn scan(g: &mut Graph, n: &Node, s: &ScanAttrs) -> Option<Vec<Node>> {
-    let body = &*s.body;
     let m = s.num_scan_inputs;
     let ins: Vec<ValueId> = n.inputs.iter().copied().collect::<Option<Vec<_>>>()?;
     let states = ins.len().checked_sub(m)?;
-    let k = body.outputs.len().checked_sub(states)?;
-    if body.inputs.len() != states + m || n.outputs.len() != states + k || m == 0 {
+    // The scanned axis of every scan input.
+    let mut axes = Vec::with_capacity(m);
+    for j in 0..m {
+        let rank = static_dims(g, ins[states + j])?.len() as i64;
+        let a = s.input_axes.get(j).copied().unwrap_or(0);
+        axes.push(if a < 0 { a + rank } else { a });
+    }
+    let mut e = Emit { g, out: Vec::new(), name: n.name.clone() };
+    let shared = e.body_consts(&s.body);
+    let (carried, stacked) = scan_core(&mut e, s, &shared, &ins[..states], &ins[states..], &axes, "")?;
+    for (i, &v) in carried.iter().enumerate() {
+        if let Some(y) = n.outputs.get(i).copied().flatten() {
+            e.bind(&format!("state{i}"), v, y);
+        }
+    }
+    for (q, v) in stacked.into_iter().enumerate() {
+        if let Some(y) = n.outputs.get(states + q).copied().flatten() {
+            e.bind(&format!("scan{q}"), v, y);
+        }
+    }
+    Some(e.out)
+}
+
+/// Scan-8: every value has a leading batch axis and the first input is the optional
+/// `sequence_lens` (absent, or a constant equal to the scanned length everywhere). Each batch
+/// row is scanned as Scan-9 would (its slices are `Gather`s of the row) and the results are
+/// stacked along the batch axis again.
+fn scan8(g: &mut Graph, n: &Node, s: &ScanAttrs) -> Option<Vec<Node>> {
+    let m = s.num_scan_inputs;
+    let lens = n.inputs.first().copied()?;
+    let ins: Vec<ValueId> = n.inputs.get(1..)?.iter().copied().collect::<Option<Vec<_>>>()?;
+    let states = ins.len().checked_sub(m)?;
+    let dims: Vec<Vec<usize>> = ins.iter().map(|&v| static_dims(g, v)).collect::<Option<_>>()?;
+    let batch = *dims.first()?.first()?;
+    if dims.iter().any(|d| d.first() != Some(&batch)) || dims[states..].iter().any(|d| d.len() < 2) {
         return None;
     }
-    // The scanned axis of every scan input, and the common trip count.
-    let mut axes = Vec::with_capacity(m);
+    let trips = dims.get(states).map(|d| d[1]);
+    if let Some(l) = lens {
+        let v = g.value(l).init.as_ref()?.to_i64_vec().ok()?;
+        if v.len() != batch || v.iter().any(|&x| Some(x) != trips.map(|t| t as i64)) {
+            return None;
+        }
+    }
+    if batch == 0 || batch.saturating_mul(s.body.nodes.len()) > MAX_UNROLLED_NODES {
+        return None;
+    }
+    let mut e = Emit { g, out: Vec::new(), name: n.name.clone() };
+    let shared = e.body_consts(&s.body);
+    let axes = vec![0; m];
+    let mut rows: Vec<Vec<ValueId>> = vec![Vec::with_capacity(batch); n.outputs.len()];
+    for b in 0..batch {
+        let at = e.konst(&format!("b{b}/index"), Tensor::scalar(b as i64));
+        let mut row = Vec::with_capacity(ins.len());
+        for (i, &v) in ins.iter().enumerate() {
+            let r = e.node(&format!("b{b}/row{i}"), Op::Shape(ShapeOp::Gather { axis: 0 }), vec![v, at]);
+            // The row's type: the input's without the batch axis (the scan needs its length).
+            let dtype = e.g.value(v).ty.as_tensor().and_then(|t| t.dtype);
+            e.g.value_mut(r).ty = ValueType::Tensor(TensorType {
+                dtype,
+                shape: Some(dims[i][1..].iter().map(|&d| mote_ir::Dim::Known(d)).collect()),
+            });
+            row.push(r);
+        }
+        let (carried, stacked) =
+            scan_core(&mut e, s, &shared, &row[..states], &row[states..], &axes, &format!("b{b}/"))?;
+        for (k, v) in carried.into_iter().chain(stacked).enumerate() {
+            rows.get_mut(k)?.push(v);
+        }
+    }
+    for (k, parts) in rows.into_iter().enumerate() {
+        if let Some(y) = n.outputs[k] {
+            let v = e.stack(&format!("batch{k}"), &parts, 0);
+            e.bind(&format!("out{k}"), v, y);
+        }
+    }
+    Some(e.out)
+}
+
+/// The iterations of a Scan-9 body over `scans` (scanned along `axes`) from the states
+/// `init`: the final states and the stacked scan outputs (`None` if it does not fit).
+fn scan_core(
+    e: &mut Emit<'_>,
+    s: &ScanAttrs,
+    shared: &[Option<ValueId>],
+    init: &[ValueId],
+    scans: &[ValueId],
+    axes: &[i64],
+    tag: &str,
+) -> Option<(Vec<ValueId>, Vec<ValueId>)> {
+    let body = &*s.body;
+    let (states, m) = (init.len(), scans.len());
+    let k = body.outputs.len().checked_sub(states)?;
+    if body.inputs.len() != states + m || m == 0 {
+        return None;
+    }
+    // The common trip count.
     let mut trips = None;
-    for j in 0..m {
-        let dims = static_dims(g, ins[states + j])?;
-        let a = s.input_axes.get(j).copied().unwrap_or(0);
-        let a = if a < 0 { a + dims.len() as i64 } else { a };
-        let len = *dims.get(usize::try_from(a).ok()?)?;
+    for (j, &x) in scans.iter().enumerate() {
+        let len = *static_dims(e.g, x)?.get(usize::try_from(axes[j]).ok()?)?;
         if trips.is_some_and(|t| t != len) {
             return None;
         }
         trips = Some(len);
-        axes.push(a);
     }
     let trips = trips?;
     if trips == 0 || trips.saturating_mul(body.nodes.len() + 2 * (m + k)) > MAX_UNROLLED_NODES {
         return None;
     }
-    let mut e = Emit { g, out: Vec::new(), name: n.name.clone() };
-    let shared = e.body_consts(body);
-    let mut carried: Vec<ValueId> = ins[..states].to_vec();
+    let mut carried: Vec<ValueId> = init.to_vec();
     let mut stacked: Vec<Vec<ValueId>> = vec![Vec::with_capacity(trips); k];
     for t in 0..trips {
         let mut it_ins = carried.clone();
         for j in 0..m {
             let idx = if s.input_reverse.get(j).copied().unwrap_or(false) { trips - 1 - t } else { t };
-            let at = e.konst(&format!("{t}/index{j}"), Tensor::scalar(idx as i64));
-            let slice = e.node(
-                &format!("{t}/slice{j}"),
-                Op::Shape(ShapeOp::Gather { axis: axes[j] }),
-                vec![ins[states + j], at],
-            );
+            let at = e.konst(&format!("{tag}{t}/index{j}"), Tensor::scalar(idx as i64));
+            let slice =
+                e.node(&format!("{tag}{t}/slice{j}"), Op::Shape(ShapeOp::Gather { axis: axes[j] }), vec![scans[j], at]);
             it_ins.push(slice);
         }
-        let outs = e.iteration(body, &shared, &it_ins, t)?;
+        let outs = e.iteration(body, shared, &it_ins, &format!("{tag}{t}"))?;
         carried = outs[..states].to_vec();
         for (q, &o) in outs[states..].iter().enumerate() {
             stacked[q].push(o);
         }
     }
-    for (i, &v) in carried.iter().enumerate() {
-        if let Some(y) = n.outputs[i] {
-            e.bind(&format!("state{i}"), v, y);
-        }
-    }
+    let mut ys = Vec::with_capacity(k);
     for (q, mut parts) in stacked.into_iter().enumerate() {
-        let Some(y) = n.outputs[states + q] else { continue };
         if s.output_reverse.get(q).copied().unwrap_or(false) {
             parts.reverse();
         }
         let axis = s.output_axes.get(q).copied().unwrap_or(0);
-        let v = e.stack(&format!("scan_out{q}"), &parts, axis);
-        e.bind(&format!("scan{q}"), v, y);
+        ys.push(e.stack(&format!("{tag}scan_out{q}"), &parts, axis));
     }
-    Some(e.out)
+    Some((carried, ys))
 }
 
 fn looped(g: &mut Graph, n: &Node, body: &Graph) -> Option<Vec<Node>> {
@@ -226,7 +303,7 @@ fn looped(g: &mut Graph, n: &Node, body: &Graph) -> Option<Vec<Node>> {
         let i = e.konst(&format!("{t}/iter"), Tensor::scalar(t as i64));
         let mut it_ins = vec![i, yes];
         it_ins.extend(&carried);
-        let outs = e.iteration(body, &shared, &it_ins, t)?;
+        let outs = e.iteration(body, &shared, &it_ins, &t.to_string())?;
         carried = outs[1..1 + carried_n].to_vec();
         for (q, &o) in outs[1 + carried_n..].iter().enumerate() {
             stacked[q].push(o);

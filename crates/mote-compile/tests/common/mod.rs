@@ -715,3 +715,49 @@ pub fn nms_inputs() -> Vec<mote_ir::Value> {
         mote_ir::Value::Tensor(Tensor::from_vec(vec![1, 2, 6], scores).unwrap()),
     ]
 }
+
+/// A run-time `If`: inputs `c` (bool scalar) and `x [4]`; then `relu(x) * 2`, else `1 - x`
+/// (both branches read `x` from outside); the `If`'s output `y` feeds `z = y + x`. Outputs `y`
+/// and `z`.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn branch_graph() -> Graph {
+    use mote_ir::graph::OuterRef;
+    let t4 = || ValueType::Tensor(TensorType::concrete(DType::F32, &[4]));
+    let mut g = Graph::new("branch");
+    let c = g.add_value("c", ValueType::Tensor(TensorType::concrete(DType::Bool, &[])));
+    let x = g.add_value("x", t4());
+    g.inputs = vec![c, x];
+    let branch = |then: bool| {
+        let mut b = Graph::new(if then { "then" } else { "else" });
+        let bx = b.add_value("bx", t4());
+        b.outer_refs.push(OuterRef { inner: bx, outer: x });
+        let k = b.add_const("k", Tensor::from_vec(vec![], vec![if then { 2f32 } else { 1f32 }]).unwrap());
+        let out = b.add_value("out", t4());
+        if then {
+            let r = b.add_value("r", t4());
+            b.add_node("relu", Op::Elementwise(ElementwiseOp::Unary(Unary::Relu)), vec![Some(bx)], vec![Some(r)]);
+            b.add_node(
+                "mul",
+                Op::Elementwise(ElementwiseOp::Binary(Binary::Mul)),
+                vec![Some(r), Some(k)],
+                vec![Some(out)],
+            );
+        } else {
+            b.add_node(
+                "sub",
+                Op::Elementwise(ElementwiseOp::Binary(Binary::Sub)),
+                vec![Some(k), Some(bx)],
+                vec![Some(out)],
+            );
+        }
+        b.outputs.push(out);
+        Box::new(b)
+    };
+    let y = g.add_value("y", t4());
+    let op = mote_ir::ops::control::ControlOp::If { then_branch: branch(true), else_branch: branch(false) };
+    g.add_node("if", Op::Control(op), vec![Some(c)], vec![Some(y)]);
+    let z = g.add_value("z", t4());
+    g.add_node("add", Op::Elementwise(ElementwiseOp::Binary(Binary::Add)), vec![Some(y), Some(x)], vec![Some(z)]);
+    g.outputs = vec![y, z];
+    g
+}

@@ -105,7 +105,12 @@ impl OpFamily for ControlOp {
                 (0..cx.num_outputs)
                     .map(|k| {
                         let (a, b) = (out(then_branch, k), out(else_branch, k));
-                        match cx.value(0).and_then(|t| t.to_i64_vec().ok()).and_then(|v| v.first().copied()) {
+                        // The condition decides a shape when the branches differ or give
+                        // sequences or optionals (whose structure the compiled path fixes);
+                        // asking for its data marks it so. Otherwise it may stay a run-time value.
+                        let tensors = matches!(a, ValueType::Tensor(_));
+                        let cond = if a == b && tensors { None } else { cx.value(0) };
+                        match cond.and_then(|t| t.to_i64_vec().ok()).and_then(|v| v.first().copied()) {
                             Some(c) => {
                                 if c != 0 {
                                     a
@@ -168,13 +173,22 @@ impl OpFamily for ControlOp {
                 vec![ValueType::Sequence(Box::new(t))]
             }
             ControlOp::SequenceInsert => {
+                // Positions and split sizes are structural: they decide which tensor is where.
+                let _ = cx.value(2);
                 let t = join(&seq_elem(0), &cx.opt(1).map(|f| f.ty.clone()).unwrap_or_default());
                 vec![ValueType::Sequence(Box::new(t))]
             }
-            ControlOp::SequenceErase => vec![ValueType::Sequence(Box::new(seq_elem(0)))],
-            ControlOp::SequenceAt => vec![seq_elem(0)],
+            ControlOp::SequenceErase => {
+                let _ = cx.value(1);
+                vec![ValueType::Sequence(Box::new(seq_elem(0)))]
+            }
+            ControlOp::SequenceAt => {
+                let _ = cx.value(1);
+                vec![seq_elem(0)]
+            }
             ControlOp::SequenceLength => vec![ValueType::tensor(DType::I64, vec![])],
             ControlOp::SplitToSequence { .. } => {
+                let _ = cx.value(1);
                 let elem = ValueType::Tensor(TensorType { dtype: cx.dtype(0), shape: None });
                 vec![ValueType::Sequence(Box::new(elem))]
             }

@@ -11,6 +11,7 @@ use super::binary::BinaryCode;
 use super::gemm::BiasKind;
 use crate::words::WordsOut;
 
+pub use super::branch::encode_skip as skip;
 pub use super::col2im::encode_window as col2im;
 pub use super::deform::encode_deform_conv as deform_conv;
 pub use super::nms::encode_nms as nms;

@@ -11,6 +11,7 @@ mod argpool;
 mod attention;
 mod binary;
 mod blocked;
+mod branch;
 mod cast;
 mod causal_conv;
 mod col2im;
@@ -207,6 +208,8 @@ pub enum Step {
     Random(random::Random),
     NonZero(nonzero::NonZero),
     Unique(unique::Unique),
+    /// `Branch` / `Jump`: run-time control flow (handled by the step loop).
+    Skip(branch::Skip),
 }
 
 impl Step {
@@ -270,6 +273,7 @@ impl Step {
             OpCode::Random => Step::Random(random::Random::decode(step, io)?),
             OpCode::NonZero => Step::NonZero(nonzero::NonZero::decode(step, io)?),
             OpCode::Unique => Step::Unique(unique::Unique::decode(step, io)?),
+            OpCode::Branch | OpCode::Jump => Step::Skip(branch::Skip::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -311,6 +315,22 @@ impl Step {
             Step::Det(d) => d.scratch_bytes(),
             Step::Nms(s) => s.scratch_bytes(),
             Step::Unique(s) => s.scratch_bytes(),
+            _ => 0,
+        }
+    }
+
+    /// For `Branch` / `Jump`: the most steps it skips (checked against the step count at load).
+    pub fn skip_span(&self) -> Option<usize> {
+        match self {
+            Step::Skip(s) => Some(s.span()),
+            _ => None,
+        }
+    }
+
+    /// The steps to skip after this one in this run (0 for every step but `Branch` / `Jump`).
+    pub fn skip(&self, mem: &Mem<'_>, io: &Io<'_>) -> usize {
+        match self {
+            Step::Skip(s) => s.skip(mem, io),
             _ => 0,
         }
     }
@@ -415,6 +435,8 @@ impl Step {
             Step::Random(s) => s.run(mem, io),
             Step::NonZero(s) => s.run(mem, io),
             Step::Unique(s) => s.run(mem, io, scratch),
+            // The step loop decides what runs next ([`Step::skip`]).
+            Step::Skip(_) => {}
         }
         Ok(())
     }
