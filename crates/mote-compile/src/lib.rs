@@ -61,6 +61,12 @@ pub struct Options {
     pub constants: BTreeMap<String, mote_ir::Tensor>,
     /// Keep every tensor in NCHW (no channel-blocked convolutions; see `lower::layout`).
     pub nchw_only: bool,
+    /// Pool capacity in bytes of every string input (`None`: 64 bytes per element, at least
+    /// 256); the results of string ops are sized from their inputs. `mote compile --string-bytes`.
+    pub string_bytes: Option<usize>,
+    /// Most pieces StringSplit may give one string (`None`: 64, or `maxsplit + 1` when
+    /// smaller). `mote compile --string-pieces`.
+    pub string_pieces: Option<usize>,
 }
 
 /// Numbers about the compiled file.
@@ -131,6 +137,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     let known = mote_interp::infer(&mut graph).map_err(|e| CompileError::Infer(e.to_string()))?;
     let nodes = graph.nodes.len();
     let mut l = lower::Lowerer::new(&graph, known, !opts.nchw_only);
+    l.strings = lower::StringLimits { input_bytes: opts.string_bytes, pieces: opts.string_pieces };
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);
     let p = l.p;

@@ -16,6 +16,10 @@ pub use super::deform::encode_deform_conv as deform_conv;
 pub use super::nms::encode_nms as nms;
 pub use super::roi::encode_roi_align as roi_align;
 pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
+pub use super::text::{
+    encode_concat as string_concat, encode_normalizer as string_normalizer,
+    encode_regex_full_match as regex_full_match, encode_split as string_split, encode_tfidf as tfidf,
+};
 pub use super::unpool::encode_max_unpool as max_unpool;
 
 fn strides(w: &mut WordsOut, s: &[isize]) {
