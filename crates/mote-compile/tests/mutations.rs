@@ -199,3 +199,11 @@ fn mutated_bounded_model_never_panics() {
     let c = compile(common::nms_graph(), &Options::default()).unwrap();
     hammer("nms", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
 }
+
+#[test]
+fn mutated_text_model_never_panics() {
+    // String slots, pools, the DFA tables and the n-gram table are mutated too: the tables are
+    // checked at load, slots while running.
+    let c = compile(common::text_graph(), &Options::default()).unwrap();
+    hammer("text", &c.bytes, 4000, 0x1f83_d9ab_fb41_bd6b);
+}
