@@ -730,8 +730,8 @@ pub fn text_graph() -> Graph {
     let words = g.add_value("words", t(DType::String, &[2, 4]));
     let ids = g.add_value("ids", t(DType::I32, &[2, 5]));
     g.inputs.extend([a, b, words, ids]);
-    let mut node = |g: &mut Graph, name: &str, op: TextOp, ins: Vec<mote_ir::ValueId>, outs: &[&str]| {
-        let outs: Vec<_> = outs.iter().map(|o| g.add_value(o, ValueType::Unknown)).collect();
+    let node = |g: &mut Graph, name: &str, op: TextOp, ins: Vec<mote_ir::ValueId>, outs: &[&str]| {
+        let outs: Vec<_> = outs.iter().map(|o| g.add_value(*o, ValueType::Unknown)).collect();
         g.add_node(name, Op::Text(op), ins.into_iter().map(Some).collect(), outs.iter().copied().map(Some).collect());
         g.outputs.extend(outs);
     };

@@ -127,9 +127,9 @@ impl TfIdf {
         };
         want_numel(grams, 3 * g)?;
         let numel = rows.checked_mul(cols).ok_or(StepFault::Shape)?;
-        let y_ok = match y.dims() {
-            &[o] => rows == 1 && o as usize == out,
-            &[r, o] => r as usize == rows && o as usize == out,
+        let y_ok = match *y.dims() {
+            [o] => rows == 1 && o as usize == out,
+            [r, o] => r as usize == rows && o as usize == out,
             _ => false,
         };
         if x.numel() != numel || x.rank > 2 || !y_ok || min_n < 1 || min_n > max_n {
