@@ -14,7 +14,8 @@ Compiles a model for the Mote runtime: static shapes (give symbolic input dims w
 folding, dead code, BatchNorm folded into Conv/Gemm), activation fusion, in-place element-wise ops,
 layout choice (chains of pointwise and depthwise convolutions with channels in multiples of 8 run
 in the channel-blocked layout NCHWc8; --nchw keeps every tensor NCHW), and a static memory plan
-(one arena, offsets fixed at compile time). The output is checked by loading it in the runtime before
+(one arena, offsets fixed at compile time; string inputs get a fixed byte capacity,
+--string-bytes). The output is checked by loading it in the runtime before
 it is written; the write is atomic.
 
 Sequence and optional inputs are bound like dims: --seq x=3 makes sequence input x three tensor
@@ -68,6 +69,13 @@ pub struct Args {
     /// Keep every tensor in NCHW (no channel-blocked convolutions).
     #[arg(long)]
     nchw: bool,
+    /// Bytes of text each string input holds (its pool; default: 64 per element, at least
+    /// 256). Longer input strings are refused when the model runs.
+    #[arg(long, value_name = "N")]
+    string_bytes: Option<usize>,
+    /// Most pieces StringSplit may give one string (default 64; more is a run-time error).
+    #[arg(long, value_name = "N")]
+    string_pieces: Option<usize>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -79,7 +87,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
         let names: Vec<&str> = Target::ALL.iter().map(|(n, _)| *n).collect();
         format!("unknown --target `{}`; one of: {}", a.target, names.join(", "))
     })?;
-    let mut opts = Options { target, nchw_only: a.nchw, ..Options::default() };
+    let mut opts = Options {
+        target,
+        nchw_only: a.nchw,
+        string_bytes: a.string_bytes,
+        string_pieces: a.string_pieces,
+        ..Options::default()
+    };
     for s in &a.shapes {
         let (name, dims) = s.split_once('=').with_context(|| format!("--shape `{s}`: expected NAME=D0,D1,.."))?;
         let dims: Vec<usize> = dims

@@ -21,9 +21,39 @@ pub fn set_input(rt: &Runtime<'_>, arena: &mut [u8], i: usize, name: &str, v: &V
             info.dtype
         ));
     }
-    let bytes = crate::lower::tensor_bytes(t)?;
-    rt.input_mut(arena, i).map_err(|e| e.to_string())?.copy_from_slice(&bytes);
+    let dst = rt.input_mut(arena, i).map_err(|e| e.to_string())?;
+    if let Some(strings) = t.strings() {
+        return write_strings(dst, strings).map_err(|need| {
+            let cap = info.tensor.string_capacity().unwrap_or(0);
+            format!(
+                "input `{name}`: its strings take {need} bytes, the compiled model holds {cap} (recompile with --string-bytes)"
+            )
+        });
+    }
+    dst.copy_from_slice(&crate::lower::tensor_bytes(t)?);
     Ok(())
+}
+
+/// Writes `strings` as a string tensor (`mote_format::strings`) into `dst`; on overflow, the
+/// bytes they need.
+fn write_strings(dst: &mut [u8], strings: &[String]) -> Result<(), usize> {
+    let need = strings.iter().map(String::len).sum::<usize>();
+    let mut w = mote_format::strings::StrWriter::new(dst, strings.len()).ok_or(need)?;
+    for (k, s) in strings.iter().enumerate() {
+        w.set(k, s.as_bytes()).map_err(|_| need)?;
+    }
+    Ok(())
+}
+
+/// The first `numel(dims)` elements of a string tensor's bytes `b` (`numel` slots then its
+/// pool), as UTF-8 strings.
+fn read_strings(b: &[u8], numel: usize, dims: Vec<usize>) -> Result<Tensor, String> {
+    let v = mote_format::strings::StrView::new(b, numel).ok_or("a string tensor shorter than its slots")?;
+    let n = dims.iter().product::<usize>();
+    let strings = (0..n.min(v.len()))
+        .map(|k| v.str(k).map(str::to_string).ok_or(format!("string element {k} is outside its pool or not UTF-8")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Tensor::from_strings(dims, strings).map_err(|e| e.to_string())
 }
 
 /// Output `i` as the value the interpreter gives: its tensor, or as its output signature
@@ -33,6 +63,13 @@ pub fn get_output(rt: &Runtime<'_>, arena: &[u8], i: usize) -> Result<Value, Str
     let dims: Vec<usize> = info.dims().iter().map(|&d| d as usize).collect();
     let mut bytes = rt.output(arena, i).map_err(|e| e.to_string())?;
     let mut dims = dims;
+    if info.dtype == DType::String {
+        let numel = info.tensor.numel();
+        if let Some((axis, count)) = rt.output_count(arena, i).map_err(|e| e.to_string())? {
+            dims[axis] = count;
+        }
+        return read_strings(bytes, numel, dims).map(Value::Tensor);
+    }
     if let Some((axis, count)) = rt.output_count(arena, i).map_err(|e| e.to_string())? {
         // A data-dependent length: the first elements of the buffer, in the counted shape.
         dims[axis] = count;
@@ -214,8 +251,21 @@ pub fn run_named_par(
     par: &dyn mote_rt::Parallel,
 ) -> Result<Vec<Value>, String> {
     set_inputs(rt, arena.as_mut(), named)?;
-    rt.invoke_par(arena.as_mut(), par).map_err(|e| e.to_string())?;
+    rt.invoke_par(arena.as_mut(), par).map_err(|e| run_error(rt, e))?;
     get_outputs(rt, arena.as_ref())
+}
+
+/// A run error, naming the tensor of a string capacity overflow.
+pub fn run_error(rt: &Runtime<'_>, e: mote_rt::RtError) -> String {
+    match e {
+        mote_rt::RtError::StringCapacity { step, tensor, capacity } => {
+            let name = rt.model().tensor(tensor).map_or("?", |t| t.name);
+            format!(
+                "step {step}: the strings of tensor '{name}' need more than its capacity of {capacity} bytes (recompile with a larger --string-bytes)"
+            )
+        }
+        e => e.to_string(),
+    }
 }
 
 /// Compiles `graph` for the shapes of `inputs` (runtime inputs, in order) and runs it once.

@@ -67,6 +67,12 @@ pub struct Options {
     /// Input name -> the length of a sequence input or the presence of an optional input
     /// (`lower::seqlist`); an optional tensor input not listed is present.
     pub structures: BTreeMap<String, Structure>,
+    /// Pool capacity in bytes of every string input (`None`: 64 bytes per element, at least
+    /// 256); the results of string ops are sized from their inputs. `mote compile --string-bytes`.
+    pub string_bytes: Option<usize>,
+    /// Most pieces StringSplit may give one string (`None`: 64, or `maxsplit + 1` when
+    /// smaller). `mote compile --string-pieces`.
+    pub string_pieces: Option<usize>,
 }
 
 /// Numbers about the compiled file.
@@ -155,6 +161,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     // The channel-blocked layout is not planned across branches (kept NCHW when there are any).
     let blocked = !opts.nchw_only && branches.is_empty();
     let mut l = lower::Lowerer::new(&graph, known, blocked).with_branches(branches);
+    l.strings = lower::StringLimits { input_bytes: opts.string_bytes, pieces: opts.string_pieces };
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);
     let mut p = l.p;

@@ -30,6 +30,9 @@ pub struct LTensor {
     /// Packed for the fast kernels: the packing's version (`Layout::Packed`); the dims stay the
     /// logical ones and the bytes are the weight's.
     pub packed: Option<u32>,
+    /// A string tensor's pool capacity in bytes (after its element slots;
+    /// `mote_format::strings`); 0 for other element types.
+    pub pool: usize,
 }
 
 impl LTensor {
@@ -38,6 +41,9 @@ impl LTensor {
     }
 
     pub fn nbytes(&self) -> usize {
+        if self.dtype == DType::String {
+            return self.numel() * mote_format::strings::SLOT_BYTES + self.pool;
+        }
         self.numel() * self.dtype.size().unwrap_or(1)
     }
 
@@ -96,7 +102,37 @@ impl Program {
             place: Place::Arena { buf: self.bufs.len() - 1, offset: 0 },
             name: name.into(),
             packed: None,
+            pool: 0,
         })
+    }
+
+    /// A new arena buffer holding a string tensor of `dims` with a pool of `pool` bytes.
+    pub fn string_arena(&mut self, dims: Vec<usize>, pool: usize, name: impl Into<String>) -> usize {
+        let bytes = dims.iter().product::<usize>() * mote_format::strings::SLOT_BYTES + pool;
+        self.bufs.push(Buf { bytes, pinned: false });
+        self.tensor(LTensor {
+            dtype: DType::String,
+            dims,
+            place: Place::Arena { buf: self.bufs.len() - 1, offset: 0 },
+            name: name.into(),
+            packed: None,
+            pool,
+        })
+    }
+
+    /// A weight string tensor of `dims` holding `strings` (row-major): slots, then the bytes.
+    pub fn string_weight(&mut self, dims: Vec<usize>, strings: &[String], name: impl Into<String>) -> usize {
+        let pool: usize = strings.iter().map(String::len).sum();
+        let mut bytes = vec![0u8; strings.len() * mote_format::strings::SLOT_BYTES + pool];
+        if let Some(mut w) = mote_format::strings::StrWriter::new(&mut bytes, strings.len()) {
+            for (i, s) in strings.iter().enumerate() {
+                // The pool holds exactly these bytes.
+                let _ = w.set(i, s.as_bytes());
+            }
+        }
+        let t = self.weight(DType::String, dims, bytes, name);
+        self.tensors[t].pool = pool;
+        t
     }
 
     /// A weight tensor with its little-endian bytes.
@@ -108,6 +144,7 @@ impl Program {
             place: Place::Weight(self.weights.len() - 1),
             name: name.into(),
             packed: None,
+            pool: 0,
         })
     }
 
@@ -121,7 +158,8 @@ impl Program {
     /// Another view (dims) of tensor `t`'s bytes.
     pub fn alias(&mut self, t: usize, dims: Vec<usize>, name: impl Into<String>) -> usize {
         let base = &self.tensors[t];
-        let view = LTensor { dtype: base.dtype, dims, place: base.place.clone(), name: name.into(), packed: None };
+        let (dtype, place, pool) = (base.dtype, base.place.clone(), base.pool);
+        let view = LTensor { dtype, dims, place, name: name.into(), packed: None, pool };
         self.tensor(view)
     }
 

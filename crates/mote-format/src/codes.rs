@@ -227,6 +227,16 @@ codes! {
         Branch = 62,
         /// Skip the next `count` steps (format 1.3; the else-branch of a run-time `If`).
         Jump = 63,
+        /// Broadcasting concatenation of two string tensors (format 1.3).
+        StringConcat = 70,
+        /// Splitting of strings at a delimiter or whitespace (a Bounded output: the pieces).
+        StringSplit = 71,
+        /// Stopword removal and case change of strings (a Bounded output).
+        StringNormalizer = 72,
+        /// Whether each string fully matches a pattern, as a DFA table built by the compiler.
+        RegexFullMatch = 73,
+        /// N-gram counts (TF, IDF, TF-IDF) of integer or string token rows.
+        TfIdfVectorizer = 74,
     }
 }
 

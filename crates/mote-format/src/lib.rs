@@ -30,6 +30,8 @@
 //!           |   WEIGHTS  constant tensor data, each 64-byte aligned         |
 //!           |   SIGNATURE (optional, 1.1) outputs the host presents as      |
 //!           |            ZipMaps or string labels, with their keys          |
+//!           | string tensors (1.3): element slots then a byte pool          |
+//!           |            ([`strings`])                                       |
 //!           +--------------------------------------------------------------+
 //! ```
 //!
@@ -47,6 +49,7 @@ pub mod codes;
 pub mod crc;
 pub mod error;
 pub mod read;
+pub mod strings;
 #[cfg(feature = "alloc")]
 pub mod write;
 

@@ -93,6 +93,15 @@ impl TensorRef<'_> {
         self.dims().iter().map(|&d| d as usize).product()
     }
 
+    /// A string tensor's pool capacity in bytes (`None` for other element types); see
+    /// [`crate::strings`].
+    pub fn string_capacity(&self) -> Option<u64> {
+        if self.dtype != DType::String {
+            return None;
+        }
+        crate::strings::pool_capacity(self.numel() as u64, self.nbytes)
+    }
+
     /// The dims as `usize`s in a fixed array (first `rank` are valid).
     pub fn shape(&self) -> [usize; MAX_RANK] {
         let mut s = [0usize; MAX_RANK];
@@ -550,7 +559,7 @@ impl<'a> Model<'a> {
         let b = self.tensors.bytes;
         let at = self.tensors.offset + r;
         let err = |k| FormatError::record(k, at, i);
-        let dtype = DType::from_code(b[r] as i64).filter(|d| *d != DType::String).ok_or(err(K::BadDType(b[r])))?;
+        let dtype = DType::from_code(b[r] as i64).ok_or(err(K::BadDType(b[r])))?;
         let rank = b[r + 1] as usize;
         if rank > MAX_RANK {
             return Err(err(K::BadShape));
@@ -563,7 +572,16 @@ impl<'a> Model<'a> {
         }
         let size = dtype.size().unwrap_or(1) as u64;
         let (offset, nbytes) = (u64_at(b, r + 40), u64_at(b, r + 48));
-        if layout == Layout::Plain && numel.checked_mul(size) != Some(nbytes) {
+        if dtype == DType::String {
+            // Slots then a pool (format 1.3, `strings`): plain, 8-byte aligned, a u32-sized pool.
+            let slots_ok = crate::strings::pool_capacity(numel, nbytes).is_some();
+            if layout != Layout::Plain || !slots_ok {
+                return Err(err(K::BadTensorLength));
+            }
+            if offset % 8 != 0 {
+                return Err(err(K::TensorMisaligned));
+            }
+        } else if layout == Layout::Plain && numel.checked_mul(size) != Some(nbytes) {
             return Err(err(K::BadTensorLength));
         }
         let end = offset.checked_add(nbytes).ok_or(err(K::TensorOutOfBounds))?;

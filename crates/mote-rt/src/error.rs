@@ -39,6 +39,9 @@ pub enum RtError {
     InputLength { index: u32, expected: u64, got: u64 },
     /// A data-dependent check failed while running (e.g. a Gather index out of range).
     Data { step: u32, what: &'static str },
+    /// Step `step` wrote more strings than the pool of its output tensor `tensor` holds
+    /// (`capacity` bytes, fixed when the file was compiled: `mote compile --string-bytes`).
+    StringCapacity { step: u32, tensor: u32, capacity: u64 },
     /// A task of step `step` failed on a thread of the [`Parallel`](mote_kernels::fast::Parallel)
     /// running it (its outputs are not valid).
     Task { step: u32, fault: TaskFault },
@@ -80,6 +83,10 @@ impl fmt::Display for RtError {
                 write!(f, "input {index}: expected {expected} bytes, got {got}")
             }
             RtError::Data { step, what } => write!(f, "step {step}: {what}"),
+            RtError::StringCapacity { step, tensor, capacity } => write!(
+                f,
+                "step {step}: the strings of tensor {tensor} need more than its capacity of {capacity} bytes (recompile with a larger --string-bytes)"
+            ),
             RtError::Task { step, fault } => write!(f, "step {step}: {fault}"),
             RtError::ThreadScratch { needed, got } => {
                 write!(f, "each worker thread has {got} bytes of scratch; the model's steps need {needed}")

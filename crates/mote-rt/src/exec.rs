@@ -9,7 +9,7 @@ use mote_kernels::fast::{Cpu, Parallel, Sequential};
 
 use crate::error::{RtError, StepFault};
 use crate::mem::{Mem, overlaps};
-use crate::ops::{Io, Step, same};
+use crate::ops::{Io, RunFault, Step, same};
 
 /// The alignment the arena must have.
 pub const ARENA_ALIGN: usize = 64;
@@ -236,7 +236,14 @@ impl<'a> Runtime<'a> {
             if let Some(fault) = par.take_failure() {
                 return Err(RtError::Task { step: i as u32, fault });
             }
-            ran.map_err(|what| RtError::Data { step: i as u32, what })?;
+            ran.map_err(|f| match f {
+                RunFault::Data(what) => RtError::Data { step: i as u32, what },
+                RunFault::StringCapacity { output } => {
+                    let tensor = s.output(output).unwrap_or(u32::MAX);
+                    let capacity = io.output(output).ok().and_then(|t| t.string_capacity()).unwrap_or(0);
+                    RtError::StringCapacity { step: i as u32, tensor, capacity }
+                }
+            })?;
             // `Branch` / `Jump`: the steps of the branch not taken are skipped.
             next += step.skip(&mem, &io);
             observe(Event::End(i as u32));

@@ -7,6 +7,7 @@
 mod attention;
 pub(crate) mod branch;
 mod build;
+mod dfa;
 mod distinct;
 mod elementwise;
 pub(crate) mod expand;
@@ -30,6 +31,7 @@ mod sequence;
 mod shape;
 mod signal;
 mod sliding;
+mod text;
 mod train;
 pub(crate) mod unroll;
 mod widen;
@@ -43,6 +45,8 @@ use mote_rt::ops::Act;
 
 use crate::error::Unsupported;
 use crate::lir::Program;
+
+pub use text::StringLimits;
 
 pub(crate) type R<T> = Result<T, String>;
 
@@ -98,6 +102,8 @@ pub struct Lowerer<'g> {
     branches: branch::Branches,
     next_mark: usize,
     open_ifs: HashMap<usize, (usize, usize)>,
+    /// Sizes of string tensors ([`text`]).
+    pub strings: text::StringLimits,
 }
 
 impl<'g> Lowerer<'g> {
@@ -121,6 +127,7 @@ impl<'g> Lowerer<'g> {
             branches: branch::Branches::default(),
             next_mark: 0,
             open_ifs: HashMap::new(),
+            strings: text::StringLimits::default(),
         };
         l.last_use = fuse::last_uses(g);
         let (fused, absorbed) = fuse::plan(&l);
@@ -148,7 +155,12 @@ impl<'g> Lowerer<'g> {
             }
             match self.value_shape(id) {
                 Ok((dtype, dims)) => {
-                    let t = self.p.arena(dtype, dims, &g.value(id).name);
+                    let t = if dtype == DType::String {
+                        let pool = self.strings.input_pool(&dims);
+                        self.p.string_arena(dims, pool, &g.value(id).name)
+                    } else {
+                        self.p.arena(dtype, dims, &g.value(id).name)
+                    };
                     self.pin(t);
                     self.vals.insert(id, t);
                     self.p.inputs.push((t, g.value(id).name.clone()));
@@ -207,7 +219,12 @@ impl<'g> Lowerer<'g> {
     }
 
     fn node(&mut self, n: &Node) -> R<()> {
-        if widen::applies(self, n) { widen::lower(self, n) } else { self.node_native(n) }
+        if let mote_ir::Op::Text(op) = &n.op {
+            return text::lower(self, n, op);
+        }
+        let first = self.p.steps.len();
+        if widen::applies(self, n) { widen::lower(self, n) } else { self.node_native(n) }?;
+        text::refuse_strings_in(self, first)
     }
 
     /// Lowers `n` with the element types its values have now.
@@ -286,6 +303,12 @@ impl<'g> Lowerer<'g> {
             return Ok(t);
         }
         let Some(c) = self.konst(v) else { bail!("value '{}' is used before it is computed", self.g.value(v).name) };
+        if let Some(strings) = c.strings() {
+            let (dims, strings) = (c.shape().to_vec(), strings.to_vec());
+            let t = self.p.string_weight(dims, &strings, &self.g.value(v).name);
+            self.vals.insert(v, t);
+            return Ok(t);
+        }
         let (dtype, dims, bytes) = (c.dtype(), c.shape().to_vec(), tensor_bytes(c)?);
         let t = self.p.weight(dtype, dims, bytes, &self.g.value(v).name);
         self.vals.insert(v, t);

@@ -761,3 +761,67 @@ pub fn branch_graph() -> Graph {
     g.outputs = vec![y, z];
     g
 }
+/// The string ops on run-time inputs: StringConcat (broadcast), StringSplit (a delimiter, and
+/// whitespace with maxsplit), StringNormalizer (stopwords ignoring case, lowercase),
+/// RegexFullMatch and TfIdfVectorizer over string and int32 tokens. Inputs: `a [3]`, `b [1]`
+/// (strings), `words [2, 4]` (strings), `ids [2, 5]` (i32).
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn text_graph() -> Graph {
+    use mote_ir::ops::text::{CaseChange, Pool, TextOp, TfIdfAttrs, TfIdfMode};
+    let mut g = Graph::new("text");
+    let t = |dt: DType, d: &[usize]| ValueType::Tensor(TensorType::concrete(dt, d));
+    let a = g.add_value("a", t(DType::String, &[3]));
+    let b = g.add_value("b", t(DType::String, &[1]));
+    let words = g.add_value("words", t(DType::String, &[2, 4]));
+    let ids = g.add_value("ids", t(DType::I32, &[2, 5]));
+    g.inputs.extend([a, b, words, ids]);
+    let node = |g: &mut Graph, name: &str, op: TextOp, ins: Vec<mote_ir::ValueId>, outs: &[&str]| {
+        let outs: Vec<_> = outs.iter().map(|o| g.add_value(*o, ValueType::Unknown)).collect();
+        g.add_node(name, Op::Text(op), ins.into_iter().map(Some).collect(), outs.iter().copied().map(Some).collect());
+        g.outputs.extend(outs);
+    };
+    node(&mut g, "concat", TextOp::StringConcat, vec![a, b], &["concat"]);
+    let split = TextOp::StringSplit { delimiter: Some("a".into()), maxsplit: None };
+    node(&mut g, "split", split, vec![a], &["pieces", "piece_counts"]);
+    let split_ws = TextOp::StringSplit { delimiter: None, maxsplit: Some(2) };
+    node(&mut g, "split_ws", split_ws, vec![b], &["words_ws", "word_counts"]);
+    let stopwords = vec!["The".to_string(), "ΟΔΟΣ".to_string(), "a".to_string()];
+    let norm = TextOp::StringNormalizer { case: CaseChange::Lower, case_sensitive: false, stopwords };
+    node(&mut g, "normalize", norm, vec![a], &["normalized"]);
+    let upper = TextOp::StringNormalizer { case: CaseChange::Upper, case_sensitive: true, stopwords: vec![] };
+    node(&mut g, "upper", upper, vec![b], &["upper"]);
+    let regex = TextOp::RegexFullMatch { pattern: r"[\w ]*(the|σ)\d?".into() };
+    node(&mut g, "regex", regex, vec![a], &["matches"]);
+    let tf = |pool: Pool, mode: TfIdfMode| {
+        TextOp::TfIdfVectorizer(TfIdfAttrs {
+            mode,
+            min_gram_length: 1,
+            max_gram_length: 2,
+            max_skip_count: 1,
+            ngram_counts: vec![0, 3],
+            ngram_indexes: vec![0, 1, 2, 3, 4, 1],
+            pool,
+            weights: vec![0.5, 2.0, 1.5],
+        })
+    };
+    let vocab = |v: &[&str]| Pool::Strings(v.iter().map(|s| s.to_string()).collect());
+    let pool = vocab(&["the", "cat", "σ", "the", "cat", "cat", "σ", "cat", "cat"]);
+    node(&mut g, "tfidf", tf(pool, TfIdfMode::TfIdf), vec![words], &["tfidf"]);
+    let ints = Pool::Ints(vec![1, 2, 3, 1, 2, 2, 3, 3, 3]);
+    node(&mut g, "tf_ints", tf(ints, TfIdfMode::Idf), vec![ids], &["tf_ints"]);
+    g
+}
+
+/// Inputs of [`text_graph`]: `a`, `b`, `words` from the given strings, `ids` from `ints`.
+#[allow(dead_code)] // used by some of the test binaries that include this module
+pub fn text_inputs(a: [&str; 3], b: &str, words: [&str; 8], ints: [i32; 10]) -> Vec<mote_ir::Value> {
+    let s = |d: Vec<usize>, v: &[&str]| {
+        mote_ir::Value::Tensor(Tensor::from_strings(d, v.iter().map(|s| s.to_string()).collect()).unwrap())
+    };
+    vec![
+        s(vec![3], &a),
+        s(vec![1], &[b]),
+        s(vec![2, 4], &words),
+        mote_ir::Value::Tensor(Tensor::from_vec(vec![2, 5], ints.to_vec()).unwrap()),
+    ]
+}

@@ -18,6 +18,10 @@ pub use super::nms::encode_nms as nms;
 pub use super::random::encode_random as random;
 pub use super::roi::encode_roi_align as roi_align;
 pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
+pub use super::text::{
+    encode_concat as string_concat, encode_normalizer as string_normalizer,
+    encode_regex_full_match as regex_full_match, encode_split as string_split, encode_tfidf as tfidf,
+};
 pub use super::unique::encode_unique as unique;
 pub use super::unpool::encode_max_unpool as max_unpool;
 

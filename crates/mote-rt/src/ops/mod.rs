@@ -44,6 +44,7 @@ mod scan;
 mod signal;
 mod softmax;
 mod strided;
+pub mod text;
 mod unary;
 mod unique;
 mod unpool;
@@ -149,6 +150,22 @@ pub fn product(xs: &[usize]) -> Result<usize, StepFault> {
     xs.iter().try_fold(1usize, |a, &x| a.checked_mul(x)).ok_or(StepFault::Shape)
 }
 
+/// Why a step failed while running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFault {
+    /// A data-dependent check failed (an index out of range, a malformed string).
+    Data(&'static str),
+    /// The strings written to output `output` do not fit its pool (`mote_format::strings`).
+    StringCapacity { output: usize },
+}
+
+impl From<StepFault> for RunFault {
+    /// Operands that were validated at load (unreachable in practice).
+    fn from(_: StepFault) -> RunFault {
+        RunFault::Data("the step's operands do not decode")
+    }
+}
+
 /// A decoded step.
 #[derive(Clone, Copy, Debug)]
 pub enum Step {
@@ -210,11 +227,17 @@ pub enum Step {
     Unique(unique::Unique),
     /// `Branch` / `Jump`: run-time control flow (handled by the step loop).
     Skip(branch::Skip),
+    Text(text::Text),
 }
 
 impl Step {
     /// Decodes and validates `step` against its tensors.
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Step, StepFault> {
+        // String tensors (format 1.3) are read and written only by the string steps.
+        let strings = io.inputs().map(|(_, t)| t).chain(io.outputs()).any(|t| t.dtype == DType::String);
+        if strings && !text::Text::is_text(step.op) {
+            return Err(StepFault::DType);
+        }
         Ok(match step.op {
             OpCode::Copy => Step::Copy(copy::Copy::decode(step, io)?),
             OpCode::Fill => Step::Fill(copy::Fill::decode(step, io)?),
@@ -274,6 +297,7 @@ impl Step {
             OpCode::NonZero => Step::NonZero(nonzero::NonZero::decode(step, io)?),
             OpCode::Unique => Step::Unique(unique::Unique::decode(step, io)?),
             OpCode::Branch | OpCode::Jump => Step::Skip(branch::Skip::decode(step, io)?),
+            op if text::Text::is_text(op) => Step::Text(text::Text::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -289,6 +313,7 @@ impl Step {
                 None => Ok(()),
             },
             Step::Tree(t) => t.check_tables(model, io),
+            Step::Text(t) => t.check_constants(model, io),
             _ => Ok(()),
         }
     }
@@ -377,8 +402,24 @@ impl Step {
         scratch: &mut [f32],
         cpu: Cpu,
         par: &dyn Parallel,
+    ) -> Result<(), RunFault> {
+        match self {
+            Step::Text(s) => s.run(mem, io),
+            _ => self.run_tensor(mem, io, scratch, cpu, par).map_err(RunFault::Data),
+        }
+    }
+
+    /// [`Step::run`] for the steps over numeric tensors.
+    fn run_tensor(
+        &self,
+        mem: &Mem<'_>,
+        io: &Io<'_>,
+        scratch: &mut [f32],
+        cpu: Cpu,
+        par: &dyn Parallel,
     ) -> Result<(), &'static str> {
         match self {
+            Step::Text(_) => return Err("string steps run through Step::run"),
             Step::Copy(s) => s.run(mem, io),
             Step::Fill(s) => s.run(mem, io),
             Step::Unary(s) => s.run(mem, io),
