@@ -226,6 +226,9 @@ fn mutated_distinct_and_random_model_never_panics() {
     g.outputs.extend(&outs);
     let c = compile(g, &Options::default()).unwrap();
     hammer("distinct", &c.bytes, 3000, 0x5be0_cd19_137e_2179);
+}
+
+#[test]
 fn mutated_text_model_never_panics() {
     // String slots, pools, the DFA tables and the n-gram table are mutated too: the tables are
     // checked at load, slots while running.
