@@ -212,7 +212,8 @@ impl<T: QElem> BSource for Im2col<'_, T> {
                     for kh in 0..ah.kernel {
                         for kw in 0..aw.kernel {
                             let Some(row) = rows.next() else { return };
-                            let off = [(kd * ad.dilation) as isize, (kh * ah.dilation) as isize, (kw * aw.dilation) as isize];
+                            let off =
+                                [(kd * ad.dilation) as isize, (kh * ah.dilation) as isize, (kw * aw.dilation) as isize];
                             for c in 0..QNR {
                                 let (d, h, w) = (base[c][0] + off[0], base[c][1] + off[1], base[c][2] + off[2]);
                                 let inside = live[c]

@@ -18,6 +18,7 @@ mod conv;
 mod copy;
 mod deform;
 mod det;
+mod dynamic_quant;
 mod gather;
 mod gemm;
 mod index;
@@ -27,6 +28,8 @@ pub mod ml;
 mod nms;
 mod norm;
 mod pool;
+mod qconv;
+mod qgemm;
 mod quant;
 mod recurrent;
 mod reduce;
@@ -51,6 +54,7 @@ pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry}
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use index::ScatterReduction;
 pub use loss::LossReduction;
+pub use qgemm::{EpilogueAttrs, MAX_QGEMM_BATCH_RANK, Mode as QMode, Per};
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use roi::MAX_SAMPLING_RATIO as ROI_MAX_SAMPLING_RATIO;
 pub use unary::{CLIP, UnaryCode};
@@ -200,6 +204,9 @@ pub enum Step {
     MaxUnpool(unpool::MaxUnpool),
     Det(det::Det),
     Nms(nms::Nms),
+    QGemm(qgemm::QGemm),
+    QConv(qconv::QConv),
+    DynamicQuantize(dynamic_quant::DynamicQuantize),
 }
 
 impl Step {
@@ -260,6 +267,9 @@ impl Step {
             OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
             OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
+            OpCode::QGemm => Step::QGemm(qgemm::QGemm::decode(step, io)?),
+            OpCode::QConv => Step::QConv(qconv::QConv::decode(step, io)?),
+            OpCode::DynamicQuantize => Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -300,6 +310,8 @@ impl Step {
             Step::Svm(s) => s.scratch_bytes(),
             Step::Det(d) => d.scratch_bytes(),
             Step::Nms(s) => s.scratch_bytes(),
+            Step::QGemm(q) => q.scratch_bytes(),
+            Step::QConv(q) => q.scratch_bytes(),
             _ => 0,
         }
     }
@@ -333,6 +345,8 @@ impl Step {
             Step::Linear(l) => l.macs(),
             Step::Svm(s) => s.macs(),
             Step::DeformConv(d) => d.macs(),
+            Step::QGemm(q) => q.macs(),
+            Step::QConv(q) => q.macs(),
             _ => 0,
         }
     }
@@ -401,6 +415,9 @@ impl Step {
             Step::MaxUnpool(s) => return s.run(mem, io),
             Step::Det(s) => s.run(mem, io, scratch),
             Step::Nms(s) => s.run(mem, io, scratch),
+            Step::QGemm(s) => s.run(mem, io, scratch),
+            Step::QConv(s) => s.run(mem, io, scratch),
+            Step::DynamicQuantize(s) => s.run(mem, io),
         }
         Ok(())
     }

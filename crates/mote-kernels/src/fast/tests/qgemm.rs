@@ -37,12 +37,21 @@ fn run<A: QElem>(m: usize, n: usize, k: usize, a: &[A], za: &[i32], b: &impl cra
     let mut c = vec![i32::MIN; m * n];
     let mut seen = vec![0u8; m * n];
     let mut scratch = vec![0i16; qgemm_scratch_len(k, n)];
-    qgemm(m, n, k, a, |i| za[i], b, &mut scratch, |i, j0, v| {
-        for (d, &x) in v.iter().enumerate() {
-            c[i * n + j0 + d] = x;
-            seen[i * n + j0 + d] += 1;
-        }
-    });
+    qgemm(
+        m,
+        n,
+        k,
+        a,
+        |i| za[i],
+        b,
+        &mut scratch,
+        |i, j0, v| {
+            for (d, &x) in v.iter().enumerate() {
+                c[i * n + j0 + d] = x;
+                seen[i * n + j0 + d] += 1;
+            }
+        },
+    );
     assert!(seen.iter().all(|&s| s == 1), "every element stored once");
     c
 }
