@@ -199,3 +199,11 @@ fn mutated_bounded_model_never_panics() {
     let c = compile(common::nms_graph(), &Options::default()).unwrap();
     hammer("nms", &c.bytes, 3000, 0x3c6e_f372_fe94_f82b);
 }
+
+#[test]
+fn mutated_quant_model_never_panics() {
+    // QGemm (packed and plain B), QConv, Quantize/Dequantize (blocked, sub-byte, float8) and
+    // DynamicQuantize: every attribute word, zero point and multiplier checked at load.
+    let c = compile(common::quant::quant_graph(), &Options::default()).unwrap();
+    hammer("quant", &c.bytes, 4000, 0x510e_527f_ade6_82d1);
+}
