@@ -235,3 +235,11 @@ fn mutated_text_model_never_panics() {
     let c = compile(common::text_graph(), &Options::default()).unwrap();
     hammer("text", &c.bytes, 4000, 0x1f83_d9ab_fb41_bd6b);
 }
+
+#[test]
+fn mutated_quant_model_never_panics() {
+    // QGemm (packed and plain B), QConv, Quantize/Dequantize (blocked, sub-byte, float8) and
+    // DynamicQuantize: every attribute word, zero point and multiplier checked at load.
+    let c = compile(common::quant::quant_graph(), &Options::default()).unwrap();
+    hammer("quant", &c.bytes, 4000, 0x510e_527f_ade6_82d1);
+}

@@ -237,6 +237,15 @@ codes! {
         RegexFullMatch = 73,
         /// N-gram counts (TF, IDF, TF-IDF) of integer or string token rows.
         TfIdfVectorizer = 74,
+        /// Batched u8/i8 matrix product with i32 accumulation, zero points per tensor, row or
+        /// column, then the i32 accumulators or a requantization (format 1.3).
+        QGemm = 64,
+        /// u8/i8 convolution (im2col on the integer GEMM, the input zero point as padding), with
+        /// `QGemm`'s epilogue (format 1.3).
+        QConv = 65,
+        /// `DynamicQuantizeLinear`: f32 to u8 with the scale and zero point of its range (format
+        /// 1.3).
+        DynamicQuantize = 66,
     }
 }
 

@@ -1,10 +1,9 @@
-//! Reductions, quantization, LSTM and Resize.
+//! Reductions, LSTM and Resize.
 
 use mote_core::DType;
 use mote_format::OpCode;
 use mote_ir::Node;
 use mote_ir::ops::image::{CoordMode, ImageOp, NearestMode, ResizeMode};
-use mote_ir::ops::quant::QuantOp;
 use mote_ir::ops::reduce::{ReduceOp, reduced_axes};
 use mote_ir::ops::rnn::RnnOp;
 use mote_kernels::reference::image as k;
@@ -88,46 +87,6 @@ pub fn reduce(l: &mut Lowerer<'_>, n: &Node, op: &ReduceOp) -> R<()> {
         bail!("rank {} is above the maximum {}", xd.len(), mote_format::MAX_RANK);
     }
     l.p.step(OpCode::Reduce, vec![Some(x)], vec![y], encode::reduce(*kind, &xd, &flags), &n.name);
-    Ok(())
-}
-
-pub fn quant(l: &mut Lowerer<'_>, n: &Node, op: &QuantOp) -> R<()> {
-    let (axis, block) = match op {
-        QuantOp::Quantize { axis, block_size, .. } | QuantOp::Dequantize { axis, block_size, .. } => {
-            (*axis, *block_size)
-        }
-        _ => bail!("{} is not supported by the compiled path yet", n.op.name()),
-    };
-    let (x, s) = (l.input(n, 0)?, l.input(n, 1)?);
-    let z = match n.input(2) {
-        Some(_) => Some(l.input(n, 2)?),
-        None => None,
-    };
-    if l.p.tensors[s].dtype != DType::F32 {
-        bail!("quantization scales must be f32 to compile");
-    }
-    let xd = l.p.tensors[x].dims.clone();
-    let numel: usize = xd.iter().product();
-    let scales = l.p.tensors[s].numel();
-    let (outer, len, inner, per_axis) = if scales == 1 {
-        (1, numel, 1, false)
-    } else if block == 0 {
-        let a = mote_ir::infer::normalize_axis(axis, xd.len()).map_err(|e| e.0)?;
-        (xd[..a].iter().product(), xd[a], xd[a + 1..].iter().product(), true)
-    } else {
-        bail!("blocked quantization is not supported by the compiled path yet");
-    };
-    let y = l.output(n, 0)?;
-    let code = if matches!(op, QuantOp::Quantize { .. }) { OpCode::Quantize } else { OpCode::Dequantize };
-    let (xt, yt) = (l.p.tensors[x].dtype, l.p.tensors[y].dtype);
-    let ok = match code {
-        OpCode::Quantize => xt == DType::F32 && matches!(yt, DType::I8 | DType::U8),
-        _ => yt == DType::F32 && matches!(xt, DType::I8 | DType::U8 | DType::I32),
-    };
-    if !ok {
-        bail!("{} from {xt} to {yt} is not supported by the compiled path (f32 <-> int8/uint8)", n.op.name());
-    }
-    l.p.step(code, vec![Some(x), Some(s), z], vec![y], encode::quant(outer, len, inner, per_axis), &n.name);
     Ok(())
 }
 

@@ -22,6 +22,7 @@ mod misc;
 mod ml;
 mod nn;
 mod norm;
+mod quant;
 mod random;
 mod rearrange;
 mod recurrent;
@@ -235,7 +236,7 @@ impl<'g> Lowerer<'g> {
             Op::Shape(op) => shape::lower(self, n, op),
             Op::Nn(op) => nn::lower(self, n, op),
             Op::Reduce(op) => misc::reduce(self, n, op),
-            Op::Quant(op) => misc::quant(self, n, op),
+            Op::Quant(op) => quant::lower(self, n, op),
             Op::Rnn(op) => misc::rnn(self, n, op),
             Op::Image(op) => misc::image(self, n, op),
             Op::Attention(mote_ir::ops::attention::AttentionOp::TensorScatter { circular, axis }) => {

@@ -57,6 +57,7 @@ pub mod matvec;
 pub mod norm;
 pub mod par;
 pub mod pool;
+pub mod qgemm;
 pub mod reduce;
 pub mod sample;
 pub(crate) mod simd;

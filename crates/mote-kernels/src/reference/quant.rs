@@ -73,7 +73,7 @@ pub enum Granularity {
 
 impl QuantLayout {
     /// Calls `f(scale_index, element_range)` for each run of elements sharing a scale.
-    fn for_runs(&self, mut f: impl FnMut(usize, core::ops::Range<usize>)) {
+    pub fn for_runs(&self, mut f: impl FnMut(usize, core::ops::Range<usize>)) {
         let QuantLayout { outer, axis_len, inner, granularity } = *self;
         match granularity {
             Granularity::PerTensor => f(0, 0..outer * axis_len * inner),

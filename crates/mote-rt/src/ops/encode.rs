@@ -15,6 +15,9 @@ pub use super::branch::encode_skip as skip;
 pub use super::col2im::encode_window as col2im;
 pub use super::deform::encode_deform_conv as deform_conv;
 pub use super::nms::encode_nms as nms;
+pub use super::qconv::encode_qconv as qconv;
+pub use super::qgemm::encode_qgemm as qgemm;
+pub use super::quant::encode_quant as quant;
 pub use super::random::encode_random as random;
 pub use super::roi::encode_roi_align as roi_align;
 pub use super::sample::{encode_affine_grid as affine_grid, encode_grid_sample as grid_sample};
@@ -174,13 +177,6 @@ pub fn resize(outer: usize, in_len: usize, out_len: usize, inner: usize, width: 
 pub fn gather(outer: usize, axis_len: usize, inner: usize) -> Vec<u32> {
     let mut w = WordsOut::default();
     w.usize(outer).usize(axis_len).usize(inner);
-    w.0
-}
-
-/// Quantize or Dequantize layout.
-pub fn quant(outer: usize, axis_len: usize, inner: usize, per_axis: bool) -> Vec<u32> {
-    let mut w = WordsOut::default();
-    w.usize(outer).usize(axis_len).usize(inner).bool(per_axis);
     w.0
 }
 

@@ -19,6 +19,7 @@ mod conv;
 mod copy;
 mod deform;
 mod det;
+mod dynamic_quant;
 pub mod elem_order;
 mod gather;
 mod gemm;
@@ -30,6 +31,8 @@ mod nms;
 mod nonzero;
 mod norm;
 mod pool;
+mod qconv;
+mod qgemm;
 mod quant;
 mod random;
 mod recurrent;
@@ -57,6 +60,7 @@ pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry}
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use index::ScatterReduction;
 pub use loss::LossReduction;
+pub use qgemm::{EpilogueAttrs, MAX_QGEMM_BATCH_RANK, Mode as QMode, Per};
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use roi::MAX_SAMPLING_RATIO as ROI_MAX_SAMPLING_RATIO;
 pub use unary::{CLIP, UnaryCode};
@@ -228,6 +232,9 @@ pub enum Step {
     /// `Branch` / `Jump`: run-time control flow (handled by the step loop).
     Skip(branch::Skip),
     Text(text::Text),
+    QGemm(qgemm::QGemm),
+    QConv(qconv::QConv),
+    DynamicQuantize(dynamic_quant::DynamicQuantize),
 }
 
 impl Step {
@@ -298,6 +305,9 @@ impl Step {
             OpCode::Unique => Step::Unique(unique::Unique::decode(step, io)?),
             OpCode::Branch | OpCode::Jump => Step::Skip(branch::Skip::decode(step, io)?),
             op if text::Text::is_text(op) => Step::Text(text::Text::decode(step, io)?),
+            OpCode::QGemm => Step::QGemm(qgemm::QGemm::decode(step, io)?),
+            OpCode::QConv => Step::QConv(qconv::QConv::decode(step, io)?),
+            OpCode::DynamicQuantize => Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -339,6 +349,8 @@ impl Step {
             Step::Svm(s) => s.scratch_bytes(),
             Step::Det(d) => d.scratch_bytes(),
             Step::Nms(s) => s.scratch_bytes(),
+            Step::QGemm(q) => q.scratch_bytes(),
+            Step::QConv(q) => q.scratch_bytes(),
             Step::Unique(s) => s.scratch_bytes(),
             _ => 0,
         }
@@ -389,6 +401,8 @@ impl Step {
             Step::Linear(l) => l.macs(),
             Step::Svm(s) => s.macs(),
             Step::DeformConv(d) => d.macs(),
+            Step::QGemm(q) => q.macs(),
+            Step::QConv(q) => q.macs(),
             _ => 0,
         }
     }
@@ -478,6 +492,9 @@ impl Step {
             Step::Unique(s) => s.run(mem, io, scratch),
             // The step loop decides what runs next ([`Step::skip`]).
             Step::Skip(_) => {}
+            Step::QGemm(s) => s.run(mem, io, scratch),
+            Step::QConv(s) => s.run(mem, io, scratch),
+            Step::DynamicQuantize(s) => s.run(mem, io),
         }
         Ok(())
     }

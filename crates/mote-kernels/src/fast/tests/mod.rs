@@ -12,6 +12,7 @@ mod matvec;
 mod norm;
 mod par;
 mod pool;
+mod qgemm;
 mod reduce;
 mod sample;
 mod util;
