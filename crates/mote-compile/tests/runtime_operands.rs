@@ -203,3 +203,32 @@ fn f64_matmul_and_softmax_match_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn qlinear_matmul_with_runtime_scales_is_bit_exact() {
+    use mote_ir::ops::quant::QuantOp;
+    let mut g = Graph::new("qlinear");
+    let a = input(&mut g, "a", DType::U8, &[3, 4]);
+    let sa = input(&mut g, "a_scale", DType::F32, &[]);
+    let az = g.add_const("a_zero", Tensor::scalar(128u8));
+    let b = input(&mut g, "b", DType::U8, &[4, 5]);
+    let sb = input(&mut g, "b_scale", DType::F32, &[5]);
+    let bz = g.add_const("b_zero", Tensor::scalar(120u8));
+    let sy = input(&mut g, "y_scale", DType::F32, &[]);
+    let yz = g.add_const("y_zero", Tensor::scalar(100u8));
+    let y = g.add_value("y", ValueType::Unknown);
+    let ins = [a, sa, az, b, sb, bz, sy, yz].map(Some).to_vec();
+    g.add_node("qmm", Op::Quant(QuantOp::QLinearMatMul), ins, vec![Some(y)]);
+    g.outputs.push(y);
+    let bytes = |n: usize, k: usize| (0..n).map(|i| ((i * k + 7) % 256) as u8).collect::<Vec<u8>>();
+    for (s_a, s_y) in [(0.02f32, 0.05f32), (0.0117, 0.3)] {
+        let ins = vec![
+            Value::Tensor(Tensor::from_vec(vec![3, 4], bytes(12, 37)).unwrap()),
+            Value::Tensor(Tensor::scalar(s_a)),
+            Value::Tensor(Tensor::from_vec(vec![4, 5], bytes(20, 91)).unwrap()),
+            Value::Tensor(Tensor::from_vec(vec![5], vec![0.01f32, 0.02, 0.013, 0.05, 0.0071]).unwrap()),
+            Value::Tensor(Tensor::scalar(s_y)),
+        ];
+        same_as_interpreter(&g, ins, &Options::default());
+    }
+}
