@@ -232,3 +232,27 @@ fn qlinear_matmul_with_runtime_scales_is_bit_exact() {
         same_as_interpreter(&g, ins, &Options::default());
     }
 }
+
+#[test]
+fn mel_weight_matrix_with_a_runtime_sample_rate_and_edges() {
+    use mote_ir::ops::signal::SignalOp;
+    let mut g = Graph::new("mel");
+    let mels = g.add_const("mels", Tensor::scalar(8i32));
+    let dft = g.add_const("dft", Tensor::scalar(64i32));
+    let sr = input(&mut g, "sr", DType::I32, &[]);
+    let lo = input(&mut g, "lo", DType::F32, &[]);
+    let hi = input(&mut g, "hi", DType::F32, &[]);
+    let y = g.add_value("y", ValueType::Unknown);
+    let op = Op::Signal(SignalOp::MelWeightMatrix { dtype: DType::F32 });
+    g.add_node("mel", op, [mels, dft, sr, lo, hi].map(Some).to_vec(), vec![Some(y)]);
+    g.outputs.push(y);
+    let ins = |s: i32, l: f32, h: f32| {
+        vec![Value::Tensor(Tensor::scalar(s)), Value::Tensor(Tensor::scalar(l)), Value::Tensor(Tensor::scalar(h))]
+    };
+    for (s, l, h) in [(16000, 0.0, 8000.0), (8000, 100.0, 3000.0), (22050, 20.0, 11025.0)] {
+        same_as_interpreter(&g, ins(s, l, h), &Options::default());
+    }
+    // An upper edge above the Nyquist frequency puts a filter outside the spectrogram.
+    let e = host::compile_and_run(&g, &ins(8000, 0.0, 20000.0), &Options::default()).unwrap_err();
+    assert!(e.contains("MelWeightMatrix"), "{e}");
+}

@@ -222,6 +222,8 @@ codes! {
         NonZero = 79,
         /// Distinct elements or slices, first indices, inverse indices, counts (Bounded outputs).
         Unique = 80,
+        /// The mel filter bank from a run-time sample rate and band edges (MelWeightMatrix).
+        MelWeightMatrix = 81,
         /// Run-time `If` (format 1.3): when the bool condition is false, skip the next `count`
         /// steps (the then-branch and its closing `Jump`).
         Branch = 62,

@@ -63,14 +63,26 @@ fn linear(l: &mut Lowerer<'_>, n: &Node, quantize: bool, axis: i64, block: usize
         Some(_) => Some(l.input(n, 2)?),
         None => None,
     };
+    // Dequantize with f16/bf16 scales computes in f32 and rounds once to the output type, as the
+    // reference does: the scales widen exactly, the f32 result is cast.
+    let half = |d: DType| matches!(d, DType::F16 | DType::BF16);
+    let s = if !quantize && half(l.p.tensors[s].dtype) {
+        cast(l, s, DType::F32, &format!("{}.scale_f32", n.name))
+    } else {
+        s
+    };
     if l.p.tensors[s].dtype != DType::F32 {
-        bail!("quantization scales must be f32 to compile");
+        bail!("quantization scales must be f32 to compile (f16 and bf16 for DequantizeLinear)");
     }
     let xd = l.p.tensors[x].dims.clone();
     let numel: usize = xd.iter().product();
     let scales = l.p.tensors[s].numel();
     let sd = l.p.tensors[s].dims.clone();
-    let y = l.output(n, 0)?;
+    let y_out = l.output(n, 0)?;
+    let y = match l.p.tensors[y_out].dtype {
+        d if !quantize && half(d) => l.p.arena(DType::F32, xd.clone(), format!("{}.f32", n.name)),
+        _ => y_out,
+    };
     let (xt, yt) = (l.p.tensors[x].dtype, l.p.tensors[y].dtype);
     let (float, q) = if quantize { (xt, yt) } else { (yt, xt) };
     if float != DType::F32 || !quantized(q) {
@@ -99,6 +111,9 @@ fn linear(l: &mut Lowerer<'_>, n: &Node, quantize: bool, axis: i64, block: usize
     let code = if quantize { OpCode::Quantize } else { OpCode::Dequantize };
     let attrs = encode::quant(outer, len, inner, per_axis, block, saturate || !quantize);
     l.p.step(code, vec![Some(x), Some(s), z], vec![y], attrs, &n.name);
+    if y != y_out {
+        l.p.step(OpCode::Cast, vec![Some(y)], vec![y_out], encode::cast(true, RoundMode::default()), &n.name);
+    }
     Ok(())
 }
 

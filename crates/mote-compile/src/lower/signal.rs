@@ -15,8 +15,26 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &SignalOp) -> R<()> {
     match op {
         SignalOp::Dft { inverse, onesided } => dft(l, n, *inverse, *onesided),
         SignalOp::Stft { onesided } => stft(l, n, *onesided),
+        SignalOp::MelWeightMatrix { .. } => mel(l, n),
         _ => bail!("{} is not supported by the compiled path yet (it folds when its inputs are constant)", n.op.name()),
     }
+}
+
+/// MelWeightMatrix with a run-time sample rate and band edges (the number of bins and the DFT
+/// length decide the shape, so they are constants).
+fn mel(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
+    let mels = const_int(l, n, 0, "num_mel_bins")?.ok_or("num_mel_bins is missing")?;
+    let dft = const_int(l, n, 1, "dft_length")?.ok_or("dft_length is missing")?;
+    let (Ok(mels), Ok(dft)) = (u32::try_from(mels), u32::try_from(dft)) else {
+        bail!("MelWeightMatrix needs num_mel_bins >= 0 and dft_length > 0, got {mels} and {dft}");
+    };
+    let ins = vec![Some(l.input(n, 2)?), Some(l.input(n, 3)?), Some(l.input(n, 4)?)];
+    let y = l.output(n, 0)?;
+    if !matches!(l.p.tensors[y].dtype, DType::F32 | DType::F64) {
+        bail!("MelWeightMatrix to {} is not supported by the compiled path (f32 and f64)", l.p.tensors[y].dtype);
+    }
+    l.p.step(OpCode::MelWeightMatrix, ins, vec![y], encode::mel(mels as usize, dft as usize), &n.name);
+    Ok(())
 }
 
 /// The constant scalar integer input `i` of `n`, if given.

@@ -3,7 +3,7 @@
 
 use mote_ir::ops::signal::{SignalOp, WindowKind};
 use mote_ir::{Tensor, Value};
-use mote_kernels::reference::signal::{Window, ref_dft, ref_dft_twiddles, ref_window};
+use mote_kernels::reference::signal::{Window, ref_dft, ref_dft_twiddles, ref_mel_weight_matrix, ref_window};
 
 use super::elementwise::cast;
 use super::{EvalCx, Inputs, axis, numel, one};
@@ -215,42 +215,11 @@ pub fn mel_weight_matrix(
     }
     let (mels, dft) = (num_mel_bins as usize, dft_length as usize);
     let spec = dft / 2 + 1;
-    let mel = |hz: f64| 2595.0 * (1.0 + hz / 700.0).log10();
-    let (lo, hi) = (mel(lower_hz), mel(upper_hz));
     let mut m = vec![0f64; numel(&[spec, mels])?];
-    let step = (hi - lo) / (mels + 2) as f64;
-    let mut edges = Vec::with_capacity(mels + 2);
-    for i in 0..mels + 2 {
-        let hz = 700.0 * (10f64.powf((i as f64 * step + lo) / 2595.0) - 1.0);
-        let bin = ((dft_length + 1) as f64 * hz / sample_rate as f64).floor();
-        // The last edge is exclusive, so it may equal `spec`.
-        if !(0.0..=spec as f64).contains(&bin) {
-            bail!(
-                "MelWeightMatrix: a filter edge at {hz} Hz falls outside the {spec} spectrogram bins (lower_edge_hertz {lower_hz}, upper_edge_hertz {upper_hz}, sample_rate {sample_rate})"
-            );
-        }
-        edges.push(bin as usize);
-    }
-    let mut set = |j: usize, i: usize, v: f64| -> Result<(), OpError> {
-        if j >= spec {
-            bail!("MelWeightMatrix: filter {i} reaches bin {j}, beyond the {spec} spectrogram bins");
-        }
-        m[j * mels + i] = v;
-        Ok(())
-    };
-    for i in 0..mels {
-        let (left, center, right) = (edges[i], edges[i + 1], edges[i + 2]);
-        if center == left {
-            set(center, i, 1.0)?;
-        } else {
-            for j in left..=center {
-                set(j, i, (j as f64 - left as f64) / (center as f64 - left as f64))?;
-            }
-        }
-        for j in center..right {
-            set(j, i, (right - j) as f64 / (right - center) as f64)?;
-        }
-    }
+    ref_mel_weight_matrix(mels, dft, sample_rate as f64, lower_hz, upper_hz, &mut |j, i, v| m[j * mels + i] = v)
+        .map_err(|e| {
+            op_err!("{e} (lower_edge_hertz {lower_hz}, upper_edge_hertz {upper_hz}, sample_rate {sample_rate})")
+        })?;
     Ok(Tensor::from_vec(vec![spec, mels], m)?)
 }
 

@@ -1,4 +1,4 @@
-//! Signal kernels: the discrete Fourier transform and window functions.
+//! Signal kernels: the discrete Fourier transform, window functions and the mel filter bank.
 //!
 //! Complex values are interleaved `[re, im]` pairs.
 
@@ -124,4 +124,51 @@ mod tests {
         ref_window(Window::Hamming, false, &mut one);
         assert_eq!(one, [1.0]);
     }
+}
+
+/// `MelWeightMatrix`: `[dft / 2 + 1, mels]` triangles peaking at 1, their edges at spectrogram
+/// bins `floor((dft + 1) * hz / sample_rate)` of `mels + 2` points evenly spaced on the mel
+/// scale `2595 log10(1 + hz / 700)` between `lower_hz` and `upper_hz`. Calls `set(row, col, v)`
+/// for every non-zero value (later calls overwrite); the caller zeroes the matrix first.
+/// Errors when an edge falls outside the spectrogram (before any `set`).
+pub fn ref_mel_weight_matrix(
+    mels: usize,
+    dft: usize,
+    sample_rate: f64,
+    lower_hz: f64,
+    upper_hz: f64,
+    set: &mut dyn FnMut(usize, usize, f64),
+) -> Result<(), &'static str> {
+    if dft == 0 || sample_rate.is_nan() || sample_rate <= 0.0 {
+        return Err("MelWeightMatrix needs dft_length > 0 and sample_rate > 0");
+    }
+    let spec = dft / 2 + 1;
+    let mel = |hz: f64| 2595.0 * libm::log10(1.0 + hz / 700.0);
+    let (lo, hi) = (mel(lower_hz), mel(upper_hz));
+    let step = (hi - lo) / (mels + 2) as f64;
+    let edge = |i: usize| {
+        let hz = 700.0 * (libm::pow(10.0, (i as f64 * step + lo) / 2595.0) - 1.0);
+        libm::floor((dft + 1) as f64 * hz / sample_rate)
+    };
+    // The last edge is exclusive, so it may equal `spec`; NaN fails the test too.
+    if (0..mels + 2).any(|i| !(0.0..=spec as f64).contains(&edge(i))) {
+        return Err("MelWeightMatrix: a filter edge falls outside the spectrogram bins");
+    }
+    for i in 0..mels {
+        let (left, center, right) = (edge(i) as usize, edge(i + 1) as usize, edge(i + 2) as usize);
+        if center >= spec || (right > spec) {
+            return Err("MelWeightMatrix: a filter reaches beyond the spectrogram bins");
+        }
+        if center == left {
+            set(center, i, 1.0);
+        } else {
+            for j in left..=center {
+                set(j, i, (j as f64 - left as f64) / (center as f64 - left as f64));
+            }
+        }
+        for j in center..right {
+            set(j, i, (right - j) as f64 / (right - center) as f64);
+        }
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ use crate::words::WordsOut;
 pub use super::branch::encode_skip as skip;
 pub use super::col2im::encode_window as col2im;
 pub use super::deform::encode_deform_conv as deform_conv;
+pub use super::mel::encode_mel as mel;
 pub use super::nms::encode_nms as nms;
 pub use super::qconv::encode_qconv as qconv;
 pub use super::qgemm::encode_qgemm as qgemm;

@@ -26,6 +26,7 @@ mod gemm;
 mod index;
 mod linear_attention;
 mod loss;
+mod mel;
 pub mod ml;
 mod nms;
 mod nonzero;
@@ -227,6 +228,7 @@ pub enum Step {
     Det(det::Det),
     Nms(nms::Nms),
     Random(random::Random),
+    Mel(mel::Mel),
     NonZero(nonzero::NonZero),
     Unique(unique::Unique),
     /// `Branch` / `Jump`: run-time control flow (handled by the step loop).
@@ -301,6 +303,7 @@ impl Step {
             OpCode::Det => Step::Det(det::Det::decode(step, io)?),
             OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
             OpCode::Random => Step::Random(random::Random::decode(step, io)?),
+            OpCode::MelWeightMatrix => Step::Mel(mel::Mel::decode(step, io)?),
             OpCode::NonZero => Step::NonZero(nonzero::NonZero::decode(step, io)?),
             OpCode::Unique => Step::Unique(unique::Unique::decode(step, io)?),
             OpCode::Branch | OpCode::Jump => Step::Skip(branch::Skip::decode(step, io)?),
@@ -488,6 +491,7 @@ impl Step {
             Step::Det(s) => s.run(mem, io, scratch),
             Step::Nms(s) => s.run(mem, io, scratch),
             Step::Random(s) => s.run(mem, io),
+            Step::Mel(s) => return s.run(mem, io),
             Step::NonZero(s) => s.run(mem, io),
             Step::Unique(s) => s.run(mem, io, scratch),
             // The step loop decides what runs next ([`Step::skip`]).
