@@ -49,7 +49,7 @@ fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
     if ct == DType::F32 && (!floats.contains(&qt) || !floats.contains(&kt) || !floats.contains(&vt)) {
         return None;
     }
-    if !matches!(f.softmax_precision, None) && f.softmax_precision != Some(ct) || hk == 0 || hq % hk != 0 {
+    if f.softmax_precision.is_some_and(|p| p != ct) || hk == 0 || hq % hk != 0 {
         return None;
     }
     let group = hq / hk;

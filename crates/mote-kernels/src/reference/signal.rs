@@ -84,48 +84,6 @@ pub fn ref_window<T: Float>(kind: Window, periodic: bool, out: &mut [T]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dft_of_impulse_and_roundtrip() {
-        let n = 4;
-        let mut tw = [0f64; 8];
-        ref_dft_twiddles(n, &mut tw);
-        // Impulse at 1: X[k] = exp(-2πi k / 4) = 1, -i, -1, i.
-        let x = [0.0, 0.0, 1.0, 0.0];
-        let mut out = [0f64; 8];
-        ref_dft(&x, n, false, &tw, &mut out);
-        let want = [1.0, 0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 1.0];
-        for (a, b) in out.iter().zip(want) {
-            assert!((a - b).abs() < 1e-12, "{out:?}");
-        }
-        let mut back = [0f64; 8];
-        ref_dft(&out, n, true, &tw, &mut back);
-        let want = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        for (a, b) in back.iter().zip(want) {
-            assert!((a - b).abs() < 1e-12, "{back:?}");
-        }
-    }
-
-    #[test]
-    fn windows() {
-        let mut w = [0f64; 4];
-        ref_window(Window::Hann, true, &mut w);
-        let want = [0.0, 0.5, 1.0, 0.5];
-        for (a, b) in w.iter().zip(want) {
-            assert!((a - b).abs() < 1e-12);
-        }
-        let mut s = [0f64; 3];
-        ref_window(Window::Blackman, false, &mut s);
-        assert!(s[0].abs() < 1e-12 && (s[1] - 1.0).abs() < 1e-12);
-        let mut one = [0f64; 1];
-        ref_window(Window::Hamming, false, &mut one);
-        assert_eq!(one, [1.0]);
-    }
-}
-
 /// `MelWeightMatrix`: `[dft / 2 + 1, mels]` triangles peaking at 1, their edges at spectrogram
 /// bins `floor((dft + 1) * hz / sample_rate)` of `mels + 2` points evenly spaced on the mel
 /// scale `2595 log10(1 + hz / 700)` between `lower_hz` and `upper_hz`. Calls `set(row, col, v)`
@@ -171,4 +129,46 @@ pub fn ref_mel_weight_matrix(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dft_of_impulse_and_roundtrip() {
+        let n = 4;
+        let mut tw = [0f64; 8];
+        ref_dft_twiddles(n, &mut tw);
+        // Impulse at 1: X[k] = exp(-2πi k / 4) = 1, -i, -1, i.
+        let x = [0.0, 0.0, 1.0, 0.0];
+        let mut out = [0f64; 8];
+        ref_dft(&x, n, false, &tw, &mut out);
+        let want = [1.0, 0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 1.0];
+        for (a, b) in out.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{out:?}");
+        }
+        let mut back = [0f64; 8];
+        ref_dft(&out, n, true, &tw, &mut back);
+        let want = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        for (a, b) in back.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{back:?}");
+        }
+    }
+
+    #[test]
+    fn windows() {
+        let mut w = [0f64; 4];
+        ref_window(Window::Hann, true, &mut w);
+        let want = [0.0, 0.5, 1.0, 0.5];
+        for (a, b) in w.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        let mut s = [0f64; 3];
+        ref_window(Window::Blackman, false, &mut s);
+        assert!(s[0].abs() < 1e-12 && (s[1] - 1.0).abs() < 1e-12);
+        let mut one = [0f64; 1];
+        ref_window(Window::Hamming, false, &mut one);
+        assert_eq!(one, [1.0]);
+    }
 }

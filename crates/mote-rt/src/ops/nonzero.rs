@@ -32,8 +32,8 @@ impl NonZero {
         want(count, DType::I64)?;
         want_numel(x, x.numel())?;
         want_numel(count, 1)?;
-        let n = x.numel() as usize;
-        if x.rank == 0 || idx.rank != 2 || idx.dims()[0] as usize != x.rank as usize || idx.dims()[1] as usize != n {
+        let n = x.numel();
+        if x.rank == 0 || idx.rank != 2 || idx.dims()[0] as usize != x.rank || idx.dims()[1] as usize != n {
             return Err(StepFault::Shape);
         }
         want_numel(idx, idx.numel())?;
@@ -43,11 +43,10 @@ impl NonZero {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(idx), Ok(count)) = (io.input(0), io.output(0), io.output(1)) else { return };
         let (xb, dims) = (inp::<u8>(mem, x), x.dims());
-        let n = x.numel() as usize;
+        let n = x.numel();
         let c = (0..n).filter(|&i| !is_zero(self.dtype, xb, i)).count();
         let o = out::<i64>(mem, idx);
-        let mut k = 0;
-        for i in (0..n).filter(|&i| !is_zero(self.dtype, xb, i)) {
+        for (k, i) in (0..n).filter(|&i| !is_zero(self.dtype, xb, i)).enumerate() {
             // The coordinates of flat index `i`, last axis fastest.
             let mut rest = i;
             for r in (0..dims.len()).rev() {
@@ -55,7 +54,6 @@ impl NonZero {
                 o[r * c + k] = (rest % d) as i64;
                 rest /= d;
             }
-            k += 1;
         }
         out::<i64>(mem, count)[0] = c as i64;
     }
