@@ -1,5 +1,5 @@
 //! NonZero and Unique: one runtime step each, with outputs whose length is data (Bounded
-//! outputs, like NonMaxSuppression's): the buffers hold the largest result, a pinned count
+//! outputs; the helpers here serve NonMaxSuppression too): the buffers hold the largest result, a pinned count
 //! says how much of it is valid. Such outputs must be graph outputs; Unique's inverse indices
 //! have a static shape and may feed other nodes.
 
@@ -13,14 +13,22 @@ use super::{Lowerer, R, bail};
 use crate::lir::Keys;
 
 /// The count tensor of a step with Bounded outputs: alive to the end (the host reads it).
-fn count(l: &mut Lowerer<'_>, n: &Node) -> usize {
+pub(super) fn count(l: &mut Lowerer<'_>, n: &Node) -> usize {
     let c = l.p.arena(DType::I64, vec![1], format!("{}.count", n.name));
     l.pin(c);
     c
 }
 
 /// Output `i` of `n` as a buffer of `dims`, Bounded along `axis` when the graph uses it.
-fn bounded(l: &mut Lowerer<'_>, n: &Node, i: usize, dt: DType, dims: Vec<usize>, axis: usize, c: usize) -> R<usize> {
+pub(super) fn bounded(
+    l: &mut Lowerer<'_>,
+    n: &Node,
+    i: usize,
+    dt: DType,
+    dims: Vec<usize>,
+    axis: usize,
+    c: usize,
+) -> R<usize> {
     let Some(v) = n.outputs.get(i).copied().flatten() else {
         return Ok(l.p.arena(dt, dims, format!("{}.out{i}", n.name)));
     };

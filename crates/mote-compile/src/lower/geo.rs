@@ -71,12 +71,6 @@ fn nms(l: &mut Lowerer<'_>, n: &Node, center: bool) -> R<()> {
     let (b, s) = (l.input(n, 0)?, l.input(n, 1)?);
     f32_only(l, b, n)?;
     f32_only(l, s, n)?;
-    let v = n.outputs.first().copied().flatten().ok_or("NonMaxSuppression's output is missing")?;
-    if !l.g.outputs.contains(&v) {
-        bail!(
-            "NonMaxSuppression is compiled only as a graph output (its data-dependent length feeds another node here)"
-        );
-    }
     let (bd, sd) = (l.p.tensors[b].dims.clone(), l.p.tensors[s].dims.clone());
     if bd.len() != 3 || sd.len() != 3 || bd[2] != 4 || sd[0] != bd[0] || sd[2] != bd[1] {
         bail!("NonMaxSuppression needs boxes [B, S, 4] and scores [B, C, S]; got {bd:?} and {sd:?}");
@@ -98,12 +92,8 @@ fn nms(l: &mut Lowerer<'_>, n: &Node, center: bool) -> R<()> {
         ins.pop();
     }
     let cap = bd[0] * sd[1] * bd[1];
-    let sel = l.p.arena(DType::I64, vec![cap, 3], &l.g.value(v).name);
-    l.bind(n, 0, sel)?;
-    let count = l.p.arena(DType::I64, vec![1], format!("{}.count", n.name));
-    // Live to the end, like a graph output: the host reads it after the run.
-    l.pin(count);
+    let count = super::distinct::count(l, n);
+    let sel = super::distinct::bounded(l, n, 0, DType::I64, vec![cap, 3], 0, count)?;
     l.p.step(OpCode::NonMaxSuppression, ins, vec![sel, count], encode::nms(center), &n.name);
-    l.signatures.insert(v, (mote_format::OutputKind::Bounded, crate::lir::Keys::Count { tensor: count, axis: 0 }));
     Ok(())
 }
