@@ -546,8 +546,8 @@ fn label_encoder(
     let x = l.input(n, 0)?;
     let xt = l.p.tensors[x].dtype;
     let (kt, vt) = (keys.dtype(), values.dtype());
-    if kt == DType::String || vt == DType::String {
-        bail!("LabelEncoder with string keys or values is not supported by the compiled path (numbers only)");
+    if kt == DType::String {
+        return super::strmap::label_encoder(l, n, keys, values, default);
     }
     if !matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
         bail!("LabelEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64)");
@@ -567,6 +567,14 @@ fn label_encoder(
     } else {
         lookup(l, n, x, &keys.to_i64_vec().map_err(|e| e.to_string())?, false)
     };
+    if vt == DType::String {
+        // The positions index the keys as given: the values in their order.
+        if keys.len() != values.len() {
+            bail!("LabelEncoder has {} keys and {} values", keys.len(), values.len());
+        }
+        let order: Vec<usize> = (0..values.len()).collect();
+        return super::strmap::values_at(l, n, idx, values, default, &order);
+    }
     if default.dtype() != vt || default.len() != 1 {
         bail!("LabelEncoder default must be one {vt} value");
     }
