@@ -574,6 +574,7 @@ pub fn sequence_inputs() -> Vec<mote_ir::Value> {
 }
 
 pub mod ml;
+pub mod strmap;
 #[allow(dead_code)] // used by some of the test binaries that include this module
 pub mod quant;
 
