@@ -98,9 +98,11 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &MlOp) -> R<()> {
         MlOp::FeatureVectorizer { dims } => feature_vectorizer(l, n, dims),
         MlOp::LabelEncoder { keys, values, default } => label_encoder(l, n, keys, values, default),
         MlOp::OneHotEncoder { cats, zeros } => one_hot_encoder(l, n, cats, *zeros),
+        MlOp::CategoryMapper { ints, strings, default_int, default_string } => {
+            super::strmap::category_mapper(l, n, ints, strings, *default_int, default_string)
+        }
         MlOp::SvmClassifier(s) => svm(l, n, s, true),
         MlOp::SvmRegressor(s) => svm(l, n, s, false),
-        other => bail!("{} is not supported by the compiled path yet", mote_ir::ops::OpFamily::name(other)),
     }
 }
 
@@ -527,7 +529,7 @@ fn feature_vectorizer(l: &mut Lowerer<'_>, n: &Node, widths: &[usize]) -> R<()> 
 
 /// A `Lookup` of `x` in int64 `keys` (integer inputs, or floats truncated toward zero): the
 /// int64 positions, `keys.len()` for a miss (a run-time data error when `strict`).
-fn lookup(l: &mut Lowerer<'_>, n: &Node, x: usize, keys: &[i64], strict: bool) -> usize {
+pub(super) fn lookup(l: &mut Lowerer<'_>, n: &Node, x: usize, keys: &[i64], strict: bool) -> usize {
     let b = keys.iter().flat_map(|x| x.to_le_bytes()).collect();
     let k = l.p.weight(DType::I64, vec![keys.len()], b, format!("{}_keys", n.name));
     let idx = l.p.arena(DType::I64, l.p.tensors[x].dims.clone(), format!("{}_positions", n.name));
@@ -589,16 +591,17 @@ fn label_encoder(
 /// OneHotEncoder on numbers: `y = f32(position of x in cats == range(k))` over a new last
 /// axis; a value not in `cats` gives zeros, or (without `zeros`) a run-time data error.
 fn one_hot_encoder(l: &mut Lowerer<'_>, n: &Node, cats: &Labels, zeros: bool) -> R<()> {
-    let Labels::Ints(c) = cats else {
-        bail!("OneHotEncoder with string categories is not supported by the compiled path (numbers only)")
-    };
     let x = l.input(n, 0)?;
     let xt = l.p.tensors[x].dtype;
-    if !matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
-        bail!("OneHotEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64)");
-    }
-    let k = c.len();
-    let idx = lookup(l, n, x, c, !zeros);
+    let (k, idx) = match cats {
+        Labels::Strings(c) if xt == DType::String => (c.len(), super::strmap::category_positions(l, n, x, c, !zeros)),
+        Labels::Ints(c) if matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) => {
+            (c.len(), lookup(l, n, x, c, !zeros))
+        }
+        _ => bail!(
+            "OneHotEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64 with integer categories, strings with string categories)"
+        ),
+    };
     let mut view = l.p.tensors[idx].dims.clone();
     view.push(1);
     let idx = l.p.alias(idx, view, format!("{}_column", n.name));
