@@ -44,7 +44,8 @@ fn strings(v: &Value) -> Vec<String> {
 #[test]
 fn string_equal_and_label_encoders_agree_with_the_interpreter() {
     let g = strmap_graph();
-    let inputs = strmap_inputs(["cat", "", "σκύλος", "dog", "的", "bird"], ["cat", "", "的"], ["", "dog"], [1, 3, 5, 4]);
+    let inputs =
+        strmap_inputs(["cat", "", "σκύλος", "dog", "的", "bird"], ["cat", "", "的"], ["", "dog"], [1, 3, 5, 4]);
     let want = mote_interp::run(&g, inputs.clone()).unwrap();
     let got = host::compile_and_run(&g, &inputs, &Options::default()).unwrap();
     assert_same(&want, &got);
@@ -56,6 +57,30 @@ fn string_equal_and_label_encoders_agree_with_the_interpreter() {
     let bools = |v: &Value| v.as_tensor().unwrap().typed::<bool>().unwrap().to_vec();
     assert_eq!(bools(&got[0]), [true, true, false, false, false, false]);
     assert_eq!(bools(&got[1]), [false, true, false, false, false, false]);
+    assert_eq!(ints(&got[7]), vec![9, -7, -7, 8, -7, -7]);
+    assert_eq!(strings(&got[8]), ["one", "tres", "?", "?"]);
+    let hot = got[9].as_tensor().unwrap();
+    assert_eq!(hot.shape(), [2, 3, 4]);
+    assert_eq!(&hot.typed::<f32>().unwrap()[..8], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn a_missing_category_without_zeros_is_a_run_time_error() {
+    let mut g = mote_ir::Graph::new("strict");
+    let x = g.add_value("x", ValueType::Tensor(mote_ir::TensorType::concrete(DType::String, &[2])));
+    g.inputs.push(x);
+    let y = g.add_value("y", ValueType::Unknown);
+    let op =
+        MlOp::OneHotEncoder { cats: mote_ir::ops::ml::Labels::Strings(vec!["a".into(), "é".into()]), zeros: false };
+    g.add_node("hot", Op::Ml(op), vec![Some(x)], vec![Some(y)]);
+    g.outputs.push(y);
+    let c = compile(g.clone(), &Options::default()).unwrap();
+    let input =
+        |v: [&str; 2]| vec![Value::Tensor(Tensor::from_strings(vec![2], v.map(String::from).to_vec()).unwrap())];
+    let got = run(&c.bytes, &g, &input(["é", "a"])).unwrap();
+    assert_eq!(got[0].as_tensor().unwrap().typed::<f32>().unwrap(), [0.0, 1.0, 1.0, 0.0]);
+    let err = run(&c.bytes, &g, &input(["é", "b"])).unwrap_err();
+    assert!(err.contains("not a known category"), "{err}");
 }
 
 fn word() -> impl Strategy<Value = String> {

@@ -3,7 +3,8 @@
 //! Binarizer (a comparison and a Cast), ArrayFeatureExtractor (a Gather), Scaler (Sub and Mul
 //! in f64 between Casts, exactly the interpreter's arithmetic), Imputer (a comparison and a
 //! Where), FeatureVectorizer (Casts and strided copies into a zero-filled output), LabelEncoder
-//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison), SVMs (`Svm`
+//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison; with strings see
+//! `strmap.rs`), SVMs (`Svm`
 //! steps), and ZipMap, which
 //! emits nothing: its output is the score tensor itself, marked in the file's output signature
 //! so the host presents it as the sequence of maps (see `docs/FORMAT.md`, SIGNATURE).

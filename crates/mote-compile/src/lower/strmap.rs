@@ -108,7 +108,8 @@ pub fn category_mapper(
 /// `strict`).
 pub fn category_positions(l: &mut Lowerer<'_>, n: &Node, x: usize, cats: &[String], strict: bool) -> usize {
     let (sorted, order) = string_lookup(l, n, x, cats, Repeated::Last, strict);
-    let table: Vec<u8> = order.iter().map(|&i| i as i64).chain([cats.len() as i64]).flat_map(i64::to_le_bytes).collect();
+    let table: Vec<u8> =
+        order.iter().map(|&i| i as i64).chain([cats.len() as i64]).flat_map(i64::to_le_bytes).collect();
     let len = order.len() + 1;
     let t = l.p.weight(DType::I64, vec![len], table, format!("{}.categories", n.name));
     let idx = l.p.arena(DType::I64, l.p.tensors[x].dims.clone(), format!("{}.category_positions", n.name));

@@ -1,5 +1,6 @@
 //! String ops: StringConcat, StringSplit, StringNormalizer, RegexFullMatch and TfIdfVectorizer
-//! to the runtime's string steps (op codes 70-74; `mote_rt::ops::text`).
+//! to the runtime's string steps (op codes 70-74; `mote_rt::ops::text`); Equal on strings to
+//! `StringEqual` (75). String-keyed ML maps are in `strmap.rs` (76, 77).
 //!
 //! A string tensor is element slots plus a byte pool of fixed capacity
 //! (`mote_format::strings`). Graph inputs get [`StringLimits::input_pool`] bytes; every result
