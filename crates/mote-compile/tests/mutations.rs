@@ -243,3 +243,10 @@ fn mutated_quant_model_never_panics() {
     let c = compile(common::quant::quant_graph(), &Options::default()).unwrap();
     hammer("quant", &c.bytes, 4000, 0x510e_527f_ade6_82d1);
 }
+
+#[test]
+fn mutated_string_map_model_never_panics() {
+    // The sorted key tables and the value tables are checked at load, slots while running.
+    let c = compile(common::strmap::strmap_graph(), &Options::default()).unwrap();
+    hammer("strmap", &c.bytes, 3000, 0x6a09_e667_f3bc_c908);
+}

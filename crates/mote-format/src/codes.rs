@@ -239,6 +239,14 @@ codes! {
         RegexFullMatch = 73,
         /// N-gram counts (TF, IDF, TF-IDF) of integer or string token rows.
         TfIdfVectorizer = 74,
+        /// Broadcasting equality of two string tensors, a bool result (format 1.3).
+        StringEqual = 75,
+        /// The position of each string in a sorted constant key table (LabelEncoder and
+        /// OneHotEncoder with string keys; format 1.3).
+        StringLookup = 76,
+        /// Strings picked from a constant table by int64 index (LabelEncoder with string
+        /// values; format 1.3).
+        StringGather = 77,
         /// Batched u8/i8 matrix product with i32 accumulation, zero points per tensor, row or
         /// column, then the i32 accumulators or a requantization (format 1.3).
         QGemm = 64,

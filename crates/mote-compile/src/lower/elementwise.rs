@@ -146,6 +146,9 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &ElementwiseOp) -> R<()> {
             let y = l.output_in_place(n, 0, 0)?;
             l.p.step(OpCode::Unary, vec![Some(x)], vec![y], encode::unary(CLIP, lo, hi), &n.name);
         }
+        ElementwiseOp::Binary(Binary::Equal) if l.dtype(l.in_value(n, 0)?)? == DType::String => {
+            super::text::string_equal(l, n)?
+        }
         ElementwiseOp::Binary(b) => {
             let (a, bb) = (l.input(n, 0)?, l.input(n, 1)?);
             let code = binary_code(*b, l.p.tensors[a].dtype)?;

@@ -3,7 +3,8 @@
 //! Binarizer (a comparison and a Cast), ArrayFeatureExtractor (a Gather), Scaler (Sub and Mul
 //! in f64 between Casts, exactly the interpreter's arithmetic), Imputer (a comparison and a
 //! Where), FeatureVectorizer (Casts and strided copies into a zero-filled output), LabelEncoder
-//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison), SVMs (`Svm`
+//! and OneHotEncoder on numbers (`Lookup` steps, then a Gather or a comparison; with strings see
+//! `strmap.rs`), SVMs (`Svm`
 //! steps), and ZipMap, which
 //! emits nothing: its output is the score tensor itself, marked in the file's output signature
 //! so the host presents it as the sequence of maps (see `docs/FORMAT.md`, SIGNATURE).
@@ -98,9 +99,11 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &MlOp) -> R<()> {
         MlOp::FeatureVectorizer { dims } => feature_vectorizer(l, n, dims),
         MlOp::LabelEncoder { keys, values, default } => label_encoder(l, n, keys, values, default),
         MlOp::OneHotEncoder { cats, zeros } => one_hot_encoder(l, n, cats, *zeros),
+        MlOp::CategoryMapper { ints, strings, default_int, default_string } => {
+            super::strmap::category_mapper(l, n, ints, strings, *default_int, default_string)
+        }
         MlOp::SvmClassifier(s) => svm(l, n, s, true),
         MlOp::SvmRegressor(s) => svm(l, n, s, false),
-        other => bail!("{} is not supported by the compiled path yet", mote_ir::ops::OpFamily::name(other)),
     }
 }
 
@@ -527,7 +530,7 @@ fn feature_vectorizer(l: &mut Lowerer<'_>, n: &Node, widths: &[usize]) -> R<()> 
 
 /// A `Lookup` of `x` in int64 `keys` (integer inputs, or floats truncated toward zero): the
 /// int64 positions, `keys.len()` for a miss (a run-time data error when `strict`).
-fn lookup(l: &mut Lowerer<'_>, n: &Node, x: usize, keys: &[i64], strict: bool) -> usize {
+pub(super) fn lookup(l: &mut Lowerer<'_>, n: &Node, x: usize, keys: &[i64], strict: bool) -> usize {
     let b = keys.iter().flat_map(|x| x.to_le_bytes()).collect();
     let k = l.p.weight(DType::I64, vec![keys.len()], b, format!("{}_keys", n.name));
     let idx = l.p.arena(DType::I64, l.p.tensors[x].dims.clone(), format!("{}_positions", n.name));
@@ -546,8 +549,8 @@ fn label_encoder(
     let x = l.input(n, 0)?;
     let xt = l.p.tensors[x].dtype;
     let (kt, vt) = (keys.dtype(), values.dtype());
-    if kt == DType::String || vt == DType::String {
-        bail!("LabelEncoder with string keys or values is not supported by the compiled path (numbers only)");
+    if kt == DType::String {
+        return super::strmap::label_encoder(l, n, keys, values, default);
     }
     if !matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
         bail!("LabelEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64)");
@@ -567,6 +570,14 @@ fn label_encoder(
     } else {
         lookup(l, n, x, &keys.to_i64_vec().map_err(|e| e.to_string())?, false)
     };
+    if vt == DType::String {
+        // The positions index the keys as given: the values in their order.
+        if keys.len() != values.len() {
+            bail!("LabelEncoder has {} keys and {} values", keys.len(), values.len());
+        }
+        let order: Vec<usize> = (0..values.len()).collect();
+        return super::strmap::values_at(l, n, idx, values, default, &order);
+    }
     if default.dtype() != vt || default.len() != 1 {
         bail!("LabelEncoder default must be one {vt} value");
     }
@@ -581,16 +592,17 @@ fn label_encoder(
 /// OneHotEncoder on numbers: `y = f32(position of x in cats == range(k))` over a new last
 /// axis; a value not in `cats` gives zeros, or (without `zeros`) a run-time data error.
 fn one_hot_encoder(l: &mut Lowerer<'_>, n: &Node, cats: &Labels, zeros: bool) -> R<()> {
-    let Labels::Ints(c) = cats else {
-        bail!("OneHotEncoder with string categories is not supported by the compiled path (numbers only)")
-    };
     let x = l.input(n, 0)?;
     let xt = l.p.tensors[x].dtype;
-    if !matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
-        bail!("OneHotEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64)");
-    }
-    let k = c.len();
-    let idx = lookup(l, n, x, c, !zeros);
+    let (k, idx) = match cats {
+        Labels::Strings(c) if xt == DType::String => (c.len(), super::strmap::category_positions(l, n, x, c, !zeros)),
+        Labels::Ints(c) if matches!(xt, DType::F32 | DType::F64 | DType::I32 | DType::I64) => {
+            (c.len(), lookup(l, n, x, c, !zeros))
+        }
+        _ => bail!(
+            "OneHotEncoder on {xt} is not supported by the compiled path (f32, f64, int32, int64 with integer categories, strings with string categories)"
+        ),
+    };
     let mut view = l.p.tensors[idx].dims.clone();
     view.push(1);
     let idx = l.p.alias(idx, view, format!("{}_column", n.name));

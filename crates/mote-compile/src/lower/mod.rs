@@ -32,6 +32,7 @@ mod sequence;
 mod shape;
 mod signal;
 mod sliding;
+mod strmap;
 mod text;
 mod train;
 pub(crate) mod unroll;

@@ -1,5 +1,6 @@
 //! String ops: StringConcat, StringSplit, StringNormalizer, RegexFullMatch and TfIdfVectorizer
-//! to the runtime's string steps (op codes 70-74; `mote_rt::ops::text`).
+//! to the runtime's string steps (op codes 70-74; `mote_rt::ops::text`); Equal on strings to
+//! `StringEqual` (75). String-keyed ML maps are in `strmap.rs` (76, 77).
 //!
 //! A string tensor is element slots plus a byte pool of fixed capacity
 //! (`mote_format::strings`). Graph inputs get [`StringLimits::input_pool`] bytes; every result
@@ -44,10 +45,12 @@ impl StringLimits {
 }
 
 /// Steps from `first` on (lowered from a node that is not a string op) must not touch string
-/// tensors: the runtime moves and converts strings only through the string steps.
+/// tensors unless they are string steps (string Equal, LabelEncoder on strings): the runtime
+/// moves and converts strings only through the string steps.
 pub fn refuse_strings_in(l: &Lowerer<'_>, first: usize) -> R<()> {
     let strings = l.p.steps[first..]
         .iter()
+        .filter(|s| !mote_rt::ops::text::Text::is_text(s.op))
         .flat_map(|s| s.inputs.iter().flatten().chain(&s.outputs))
         .any(|&t| l.p.tensors[t].dtype == DType::String);
     if strings {
@@ -69,6 +72,17 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &TextOp) -> R<()> {
         TextOp::RegexFullMatch { pattern } => regex(l, n, pattern),
         TextOp::TfIdfVectorizer(a) => tfidf(l, n, a),
     }
+}
+
+/// `Equal` on two string tensors: a `StringEqual` step (bytes compared, numpy broadcasting).
+pub fn string_equal(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
+    let (a, b) = (string_input(l, n, 0)?, string_input(l, n, 1)?);
+    let y = l.output(n, 0)?;
+    if l.p.tensors[y].dtype != DType::Bool {
+        bail!("Equal on strings gives bool, not {}", l.p.tensors[y].dtype);
+    }
+    l.p.step(OpCode::StringEqual, vec![Some(a), Some(b)], vec![y], encode::string_equal(), &n.name);
+    Ok(())
 }
 
 /// Input `i` of `n`, which must be a string tensor.

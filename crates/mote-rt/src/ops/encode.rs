@@ -26,6 +26,9 @@ pub use super::text::{
     encode_concat as string_concat, encode_normalizer as string_normalizer,
     encode_regex_full_match as regex_full_match, encode_split as string_split, encode_tfidf as tfidf,
 };
+pub use super::text::{
+    encode_string_equal as string_equal, encode_string_gather as string_gather, encode_string_lookup as string_lookup,
+};
 pub use super::unique::encode_unique as unique;
 pub use super::unpool::encode_max_unpool as max_unpool;
 

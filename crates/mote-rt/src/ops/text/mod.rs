@@ -1,5 +1,6 @@
-//! String steps (op codes 70-74, format 1.3): StringConcat, StringSplit, StringNormalizer,
-//! RegexFullMatch (a DFA table the compiler builds) and TfIdfVectorizer.
+//! String steps (op codes 70-77, format 1.3): StringConcat, StringSplit, StringNormalizer,
+//! RegexFullMatch (a DFA table the compiler builds), TfIdfVectorizer, StringEqual, and
+//! StringLookup / StringGather (string keys and values of LabelEncoder, as sorted tables).
 //!
 //! String tensors are element slots plus a byte pool of fixed capacity
 //! ([`mote_format::strings`]). A step reads every slot through a bounds-checked view (a slot
@@ -8,16 +9,20 @@
 //! [`RunFault::StringCapacity`], which the runtime reports with the tensor and its capacity.
 //! Nothing allocates.
 
+mod bcast;
 mod case;
 mod concat;
 mod dfa;
+mod equal;
+mod gather;
+mod lookup;
 mod normalize;
 mod split;
 mod tfidf;
 
 use mote_core::DType;
 use mote_format::strings::{PoolFull, StrView, StrWriter};
-use mote_format::{Model, OpCode, StepRef, TensorRef};
+use mote_format::{Model, OpCode, StepRef, Storage, TensorRef};
 
 use super::{Io, RunFault, inp, out};
 use crate::error::StepFault;
@@ -27,6 +32,12 @@ use crate::mem::Mem;
 pub use concat::encode_concat;
 #[cfg(feature = "alloc")]
 pub use dfa::encode_regex_full_match;
+#[cfg(feature = "alloc")]
+pub use equal::encode_string_equal;
+#[cfg(feature = "alloc")]
+pub use gather::encode_string_gather;
+#[cfg(feature = "alloc")]
+pub use lookup::encode_string_lookup;
 #[cfg(feature = "alloc")]
 pub use normalize::encode_normalizer;
 #[cfg(feature = "alloc")]
@@ -47,6 +58,9 @@ pub enum Text {
     Normalize(normalize::Normalize),
     Regex(dfa::RegexFullMatch),
     TfIdf(tfidf::TfIdf),
+    Equal(equal::StringEqual),
+    Lookup(lookup::StringLookup),
+    Gather(gather::StringGather),
 }
 
 impl Text {
@@ -59,6 +73,9 @@ impl Text {
                 | OpCode::StringNormalizer
                 | OpCode::RegexFullMatch
                 | OpCode::TfIdfVectorizer
+                | OpCode::StringEqual
+                | OpCode::StringLookup
+                | OpCode::StringGather
         )
     }
 
@@ -69,19 +86,24 @@ impl Text {
             OpCode::StringNormalizer => Text::Normalize(normalize::Normalize::decode(step, io)?),
             OpCode::RegexFullMatch => Text::Regex(dfa::RegexFullMatch::decode(step, io)?),
             OpCode::TfIdfVectorizer => Text::TfIdf(tfidf::TfIdf::decode(step, io)?),
+            OpCode::StringEqual => Text::Equal(equal::StringEqual::decode(step, io)?),
+            OpCode::StringLookup => Text::Lookup(lookup::StringLookup::decode(step, io)?),
+            OpCode::StringGather => Text::Gather(gather::StringGather::decode(step, io)?),
             _ => return Err(StepFault::UnsupportedOp),
         })
     }
 
     /// Checks the constant tables the step trusts (once, at load): the DFA's transitions and
-    /// the TF-IDF n-gram table, and that constant strings (stopwords, pool tokens) are UTF-8
-    /// inside their pools.
+    /// the TF-IDF n-gram table, that constant strings (stopwords, pool tokens, lookup keys,
+    /// gathered values) are UTF-8 inside their pools, and that lookup keys are sorted.
     pub fn check_constants(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
         match self {
             Text::Regex(r) => r.check_tables(model, io),
             Text::TfIdf(t) => t.check_tables(model, io),
             Text::Normalize(_) => io.opt(1).map_or(Ok(()), |t| check_strings(model, t)),
-            Text::Concat(_) | Text::Split(_) => Ok(()),
+            Text::Lookup(s) => s.check_tables(model, io),
+            Text::Gather(s) => s.check_tables(model, io),
+            Text::Concat(_) | Text::Split(_) | Text::Equal(_) => Ok(()),
         }
     }
 
@@ -92,6 +114,9 @@ impl Text {
             Text::Normalize(s) => s.run(mem, io),
             Text::Regex(s) => s.run(mem, io),
             Text::TfIdf(s) => s.run(mem, io),
+            Text::Equal(s) => s.run(mem, io),
+            Text::Lookup(s) => s.run(mem, io),
+            Text::Gather(s) => s.run(mem, io),
         }
     }
 }
@@ -107,6 +132,16 @@ fn want_strings(t: &TensorRef<'_>) -> Result<(), StepFault> {
         return Err(StepFault::DType);
     }
     t.string_capacity().map(|_| ()).ok_or(StepFault::Shape)
+}
+
+/// Input `i`: a string tensor stored in the weights (a table checked at load).
+fn weight_strings<'t, 'a>(io: &'t Io<'a>, i: usize) -> Result<&'t TensorRef<'a>, StepFault> {
+    let t = io.input(i)?;
+    want_strings(t)?;
+    if t.storage != Storage::Weights {
+        return Err(StepFault::Shape);
+    }
+    Ok(t)
 }
 
 /// The string view of `t`.
