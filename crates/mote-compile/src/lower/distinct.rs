@@ -34,7 +34,7 @@ pub(super) fn bounded(
     };
     if !l.g.outputs.contains(&v) {
         bail!(
-            "{} output {i} is compiled only as a graph output (its data-dependent length feeds another node here)",
+            "{} is compiled only as a graph output (output {i}: its data-dependent length feeds another node here)",
             n.op.name()
         );
     }

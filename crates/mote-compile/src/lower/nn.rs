@@ -300,7 +300,38 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
     if k != k2 {
         bail!("MatMul inner dims differ: {ad:?} x {bd:?}");
     }
-    let (ab, bb) = (&ad[..ad.len() - 2], &bd[..bd.len() - 2]);
+    let (batch, a_strides, b_strides) =
+        batch_strides(&ad[..ad.len() - 2], &bd[..bd.len() - 2], m * k, k * nn, mote_rt::ops::MAX_GEMM_BATCH_RANK)?;
+    let y = l.output(n, 0)?;
+    let act = l.fused_act(y);
+    let b = if batch.is_empty() && !b1 { pack_b(l, n, 1, b, k, nn, false)? } else { b };
+    let g = encode::GemmAttrs {
+        m,
+        n: nn,
+        k,
+        trans_a: false,
+        trans_b: false,
+        alpha: 1.0,
+        beta: 0.0,
+        bias: BiasKind::None,
+        batch,
+        a_strides,
+        b_strides,
+        act,
+    };
+    l.p.step(OpCode::Gemm, vec![Some(a), Some(b)], vec![y], encode::gemm(&g), &n.name);
+    Ok(())
+}
+
+/// Numpy matmul broadcasting of batch dims `ab` and `bb`: the batch dims that are not 1 and
+/// each operand's element stride along them (0 where it broadcasts), at most `max_rank` of them.
+pub(super) fn batch_strides(
+    ab: &[usize],
+    bb: &[usize],
+    amat: usize,
+    bmat: usize,
+    max_rank: usize,
+) -> R<(Vec<usize>, Vec<usize>, Vec<usize>)> {
     let r = ab.len().max(bb.len());
     let pad = |v: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, r - v.len()).chain(v.iter().copied()).collect() };
     let (pa, pb) = (pad(ab), pad(bb));
@@ -310,7 +341,7 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => bail!("MatMul batch dims {ab:?} and {bb:?} do not broadcast"),
+            _ => bail!("batch dims {ab:?} and {bb:?} do not broadcast"),
         });
     }
     let strides = |p: &[usize], mat: usize| -> Vec<usize> {
@@ -322,31 +353,16 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
         }
         s
     };
-    let (sa, sb) = (strides(&pa, m * k), strides(&pb, k * nn));
-    // Drop batch dims of size 1.
+    let (sa, sb) = (strides(&pa, amat), strides(&pb, bmat));
     let keep: Vec<usize> = (0..r).filter(|&i| batch[i] != 1).collect();
-    if keep.len() > mote_rt::ops::MAX_GEMM_BATCH_RANK {
-        bail!("MatMul with {} batch dims is not supported", keep.len());
+    if keep.len() > max_rank {
+        bail!("{} batch dims are more than the {max_rank} supported", keep.len());
     }
-    let y = l.output(n, 0)?;
-    let act = l.fused_act(y);
-    let b = if keep.is_empty() && !b1 { pack_b(l, n, 1, b, k, nn, false)? } else { b };
-    let g = encode::GemmAttrs {
-        m,
-        n: nn,
-        k,
-        trans_a: false,
-        trans_b: false,
-        alpha: 1.0,
-        beta: 0.0,
-        bias: BiasKind::None,
-        batch: keep.iter().map(|&i| batch[i]).collect(),
-        a_strides: keep.iter().map(|&i| sa[i]).collect(),
-        b_strides: keep.iter().map(|&i| sb[i]).collect(),
-        act,
-    };
-    l.p.step(OpCode::Gemm, vec![Some(a), Some(b)], vec![y], encode::gemm(&g), &n.name);
-    Ok(())
+    Ok((
+        keep.iter().map(|&i| batch[i]).collect(),
+        keep.iter().map(|&i| sa[i]).collect(),
+        keep.iter().map(|&i| sb[i]).collect(),
+    ))
 }
 
 /// Conv node `n` in the channel-blocked layout (geometry `c`), with `Reorder` steps for the

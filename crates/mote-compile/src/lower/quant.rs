@@ -233,7 +233,8 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node, io: [usize; 4], q: Option<[usize; 4]>) 
     if k != k2 {
         bail!("inner dims differ: {ad:?} x {bd:?}");
     }
-    let (batch, sa, sb) = batch_strides(&ad[..ad.len() - 2], &bd[..bd.len() - 2], m * k, k * nn)?;
+    let (batch, sa, sb) =
+        super::nn::batch_strides(&ad[..ad.len() - 2], &bd[..bd.len() - 2], m * k, k * nn, MAX_QGEMM_BATCH_RANK)?;
     let (za, za_per) = zero_point(l, n, io[2], at, m, Per::Row, "a_zero_point")?;
     let (zb, zb_per) = zero_point(l, n, io[3], bt, nn, Per::Col, "b_zero_point")?;
     let y = l.output(n, 0)?;
@@ -281,42 +282,6 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node, io: [usize; 4], q: Option<[usize; 4]>) 
     let attrs = encode::qgemm((m, nn, k), za_per, zb_per, ep, &batch, &sa, &sb);
     l.p.step(OpCode::QGemm, vec![Some(a), Some(b), za, zb, None, mult, yz], vec![y], attrs, &n.name);
     Ok(())
-}
-
-/// Numpy matmul broadcasting of batch dims `ab` and `bb`: the batch dims that are not 1 and
-/// each operand's element stride along them (0 where it broadcasts).
-fn batch_strides(ab: &[usize], bb: &[usize], amat: usize, bmat: usize) -> R<(Vec<usize>, Vec<usize>, Vec<usize>)> {
-    let r = ab.len().max(bb.len());
-    let pad = |v: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, r - v.len()).chain(v.iter().copied()).collect() };
-    let (pa, pb) = (pad(ab), pad(bb));
-    let mut batch = Vec::with_capacity(r);
-    for i in 0..r {
-        batch.push(match (pa[i], pb[i]) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => bail!("batch dims {ab:?} and {bb:?} do not broadcast"),
-        });
-    }
-    let strides = |p: &[usize], mat: usize| -> Vec<usize> {
-        let mut s = vec![0; r];
-        let mut acc = mat;
-        for i in (0..r).rev() {
-            s[i] = if p[i] == 1 { 0 } else { acc };
-            acc *= p[i];
-        }
-        s
-    };
-    let (sa, sb) = (strides(&pa, amat), strides(&pb, bmat));
-    let keep: Vec<usize> = (0..r).filter(|&i| batch[i] != 1).collect();
-    if keep.len() > MAX_QGEMM_BATCH_RANK {
-        bail!("{} batch dims are more than the {MAX_QGEMM_BATCH_RANK} supported", keep.len());
-    }
-    Ok((
-        keep.iter().map(|&i| batch[i]).collect(),
-        keep.iter().map(|&i| sa[i]).collect(),
-        keep.iter().map(|&i| sb[i]).collect(),
-    ))
 }
 
 /// ConvInteger / QLinearConv: inputs `[x, w, x_zp, w_zp]` at `io`, and for QLinearConv

@@ -99,6 +99,29 @@ fn quantized(d: DType) -> bool {
     )
 }
 
+/// `$s.int::<T>(mem, io)` or `$s.float::<T>(mem, io)` for the quantized type `$dt` (validated
+/// at load; float4 E2M1 last).
+macro_rules! by_quant_type {
+    ($dt:expr, $s:ident, $mem:ident, $io:ident) => {
+        match $dt {
+            DType::I8 => $s.int::<i8>($mem, $io),
+            DType::U8 => $s.int::<u8>($mem, $io),
+            DType::I16 => $s.int::<i16>($mem, $io),
+            DType::U16 => $s.int::<u16>($mem, $io),
+            DType::I32 => $s.int::<i32>($mem, $io),
+            DType::I4 => $s.int::<I4>($mem, $io),
+            DType::U4 => $s.int::<U4>($mem, $io),
+            DType::I2 => $s.int::<I2>($mem, $io),
+            DType::U2 => $s.int::<U2>($mem, $io),
+            DType::F8E4M3Fn => $s.float::<F8E4M3Fn>($mem, $io),
+            DType::F8E4M3Fnuz => $s.float::<F8E4M3Fnuz>($mem, $io),
+            DType::F8E5M2 => $s.float::<F8E5M2>($mem, $io),
+            DType::F8E5M2Fnuz => $s.float::<F8E5M2Fnuz>($mem, $io),
+            _ => $s.float::<F4E2M1>($mem, $io),
+        }
+    };
+}
+
 /// The layout shared by both directions, and Quantize's `saturate`.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
@@ -163,22 +186,7 @@ impl Quantize {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
-        match self.to {
-            DType::I8 => self.int::<i8>(mem, io),
-            DType::U8 => self.int::<u8>(mem, io),
-            DType::I16 => self.int::<i16>(mem, io),
-            DType::U16 => self.int::<u16>(mem, io),
-            DType::I32 => self.int::<i32>(mem, io),
-            DType::I4 => self.int::<I4>(mem, io),
-            DType::U4 => self.int::<U4>(mem, io),
-            DType::I2 => self.int::<I2>(mem, io),
-            DType::U2 => self.int::<U2>(mem, io),
-            DType::F8E4M3Fn => self.float::<F8E4M3Fn>(mem, io),
-            DType::F8E4M3Fnuz => self.float::<F8E4M3Fnuz>(mem, io),
-            DType::F8E5M2 => self.float::<F8E5M2>(mem, io),
-            DType::F8E5M2Fnuz => self.float::<F8E5M2Fnuz>(mem, io),
-            _ => self.float::<F4E2M1>(mem, io),
-        }
+        by_quant_type!(self.to, self, mem, io)
     }
 
     fn int<Q: Stored>(&self, mem: &Mem<'_>, io: &Io<'_>) {
@@ -221,22 +229,7 @@ impl Dequantize {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
-        match self.from {
-            DType::I8 => self.int::<i8>(mem, io),
-            DType::U8 => self.int::<u8>(mem, io),
-            DType::I16 => self.int::<i16>(mem, io),
-            DType::U16 => self.int::<u16>(mem, io),
-            DType::I32 => self.int::<i32>(mem, io),
-            DType::I4 => self.int::<I4>(mem, io),
-            DType::U4 => self.int::<U4>(mem, io),
-            DType::I2 => self.int::<I2>(mem, io),
-            DType::U2 => self.int::<U2>(mem, io),
-            DType::F8E4M3Fn => self.float::<F8E4M3Fn>(mem, io),
-            DType::F8E4M3Fnuz => self.float::<F8E4M3Fnuz>(mem, io),
-            DType::F8E5M2 => self.float::<F8E5M2>(mem, io),
-            DType::F8E5M2Fnuz => self.float::<F8E5M2Fnuz>(mem, io),
-            _ => self.float::<F4E2M1>(mem, io),
-        }
+        by_quant_type!(self.from, self, mem, io)
     }
 
     fn int<Q: Stored>(&self, mem: &Mem<'_>, io: &Io<'_>) {
