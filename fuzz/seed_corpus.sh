@@ -23,7 +23,7 @@ if [ "${1:-}" = "--mote" ]; then
     for m in tflm_hello_world_float tflm_hello_world_int8 tflm_micro_speech_int8; do
         "$mote" compile "$data/models/$m/model.onnx" -o "$out/$m.mote" >/dev/null 2>&1 || true
     done
-    for t in "$nodes"/test_{conv,convtranspose,gemm,matmul,maxpool,averagepool,globalaveragepool,resize,lstm,softmax,transpose,concat,slice,split,pad,gather,where,cast,relu,add,mul,sub,div,reduce_mean,quantizelinear,dequantizelinear,expand,tile}*; do
+    for t in "$nodes"/test_{conv,convtranspose,gemm,matmul,maxpool,averagepool,globalaveragepool,resize,lstm,softmax,transpose,concat,slice,split,pad,gather,where,cast,relu,add,mul,sub,div,reduce_mean,quantizelinear,dequantizelinear,expand,tile,unique,nonzero,bernoulli,training_dropout,string_concat,string_split,strnormalizer,regex_full_match,tfidfvectorizer,equal_string,qlinearmatmul,qlinearconv,matmulinteger,convinteger,dynamicquantizelinear,if,melweightmatrix,ai_onnx_ml_label_encoder}*; do
         "$mote" compile "$t/model.onnx" -o "$out/$(basename "$t").mote" >/dev/null 2>&1 || true
     done
     echo "$(ls "$out" | wc -l) .mote files in $out"
