@@ -7,6 +7,25 @@ use mote_ir::ops::elementwise::{Binary, ElementwiseOp};
 use mote_ir::ops::shape::ShapeOp;
 use mote_ir::{Graph, Node, Op, Tensor, TensorType, ValueId, ValueType};
 
+/// Replaces each node of `g` for which `f` gives new nodes by those nodes; returns how many
+/// were replaced.
+pub fn rewrite_nodes(g: &mut Graph, mut f: impl FnMut(&mut Graph, &Node) -> Option<Vec<Node>>) -> usize {
+    let nodes = std::mem::take(&mut g.nodes);
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut count = 0;
+    for n in nodes {
+        match f(g, &n) {
+            Some(new) => {
+                out.extend(new);
+                count += 1;
+            }
+            None => out.push(n),
+        }
+    }
+    g.nodes = out;
+    count
+}
+
 /// Static dtype and shape of `v`.
 pub fn typed(g: &Graph, v: ValueId) -> Option<(DType, Vec<usize>)> {
     let ValueType::Tensor(t) = &g.value(v).ty else { return None };

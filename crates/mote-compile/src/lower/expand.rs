@@ -23,23 +23,11 @@ use mote_ir::ops::reduce::{ReduceOp, Reduction as Reduce};
 use mote_ir::ops::shape::{PadMode, Reduction, ShapeOp};
 use mote_ir::{Graph, Node, Op, Tensor, ValueId};
 
-use super::build::{Builder, typed};
+use super::build::{Builder, rewrite_nodes, typed};
 
 /// Rewrites every node of `g` that fits (see the module doc); returns how many.
 pub fn expand(g: &mut Graph) -> usize {
-    let nodes = std::mem::take(&mut g.nodes);
-    let mut out = Vec::with_capacity(nodes.len());
-    let mut count = 0;
-    for n in nodes {
-        if let Some(new) = expand_node(g, &n) {
-            out.extend(new);
-            count += 1;
-            continue;
-        }
-        out.push(n);
-    }
-    g.nodes = out;
-    count
+    rewrite_nodes(g, expand_node)
 }
 
 fn is_const(g: &Graph, v: ValueId) -> bool {

@@ -16,25 +16,14 @@ use mote_ir::ops::nn::{NnOp, SoftmaxAttrs, SoftmaxKind};
 use mote_ir::ops::shape::ShapeOp;
 use mote_ir::{Graph, Node, Op, Tensor, ValueId};
 
-use super::build::{Builder, typed};
+use super::build::{Builder, rewrite_nodes, typed};
 
 /// Expands every FlexAttention node of `g` that fits (see the module doc); returns how many.
 pub fn expand(g: &mut Graph) -> usize {
-    let nodes = std::mem::take(&mut g.nodes);
-    let mut out = Vec::with_capacity(nodes.len());
-    let mut count = 0;
-    for n in nodes {
-        if let Op::Attention(AttentionOp::FlexAttention(f)) = &n.op
-            && let Some(new) = expand_node(g, &n, f)
-        {
-            out.extend(new);
-            count += 1;
-            continue;
-        }
-        out.push(n);
-    }
-    g.nodes = out;
-    count
+    rewrite_nodes(g, |g, n| match &n.op {
+        Op::Attention(AttentionOp::FlexAttention(f)) => expand_node(g, n, f),
+        _ => None,
+    })
 }
 
 fn expand_node(g: &mut Graph, n: &Node, f: &FlexAttrs) -> Option<Vec<Node>> {
