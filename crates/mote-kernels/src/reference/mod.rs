@@ -2,7 +2,9 @@
 
 pub mod attention;
 pub mod elementwise;
+pub mod fixed;
 pub mod image;
+pub mod int8;
 pub mod nn;
 pub mod quant;
 pub mod reduce;
