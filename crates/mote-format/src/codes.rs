@@ -256,6 +256,16 @@ codes! {
         /// `DynamicQuantizeLinear`: f32 to u8 with the scale and zero point of its range (format
         /// 1.3).
         DynamicQuantize = 66,
+        /// int8 convolution, channels-last, TFLite's fixed-point requantization (format 1.4).
+        Q8Conv = 82,
+        /// int8 Add or Mul with TFLite's fixed-point arithmetic (format 1.4).
+        Q8Binary = 83,
+        /// int8 softmax over the last axis, TFLite's fixed-point exp (format 1.4).
+        Q8Softmax = 84,
+        /// int8 table lookup (activations evaluated once per input value; format 1.4).
+        Q8Lut = 85,
+        /// int8 average, max or mean pooling over H and W, channels-last (format 1.4).
+        Q8Pool = 86,
     }
 }
 

@@ -22,6 +22,7 @@ mod misc;
 mod ml;
 mod nn;
 mod norm;
+mod q8;
 mod quant;
 mod random;
 mod rearrange;
@@ -106,6 +107,8 @@ pub struct Lowerer<'g> {
     open_ifs: HashMap<usize, (usize, usize)>,
     /// Sizes of string tensors ([`text`]).
     pub strings: text::StringLimits,
+    /// The int8 units of a QDQ graph and the channels-last int8 values ([`q8`]).
+    q8: q8::State,
 }
 
 impl<'g> Lowerer<'g> {
@@ -130,12 +133,16 @@ impl<'g> Lowerer<'g> {
             next_mark: 0,
             open_ifs: HashMap::new(),
             strings: text::StringLimits::default(),
+            q8: q8::State::default(),
         };
         l.last_use = fuse::last_uses(g);
         let (fused, absorbed) = fuse::plan(&l);
         l.n_fused = fused.len();
         (l.fused, l.absorbed) = (fused, absorbed);
-        if blocked_layout {
+        q8::setup(&mut l);
+        // int8 units keep their own (channels-last) layout; the blocked f32 layout is not
+        // mixed with them.
+        if blocked_layout && !q8::active(&l) {
             l.blocked = layout::plan(&l);
         }
         l
@@ -221,6 +228,12 @@ impl<'g> Lowerer<'g> {
     }
 
     fn node(&mut self, n: &Node) -> R<()> {
+        if let Some(u) = self.q8.plan.units.get(&self.at).cloned() {
+            return q8::lower_unit(self, &u);
+        }
+        if q8::active(self) && q8::transpose(self, n)? {
+            return Ok(());
+        }
         if let mote_ir::Op::Text(op) = &n.op {
             return text::lower(self, n, op);
         }
@@ -301,6 +314,9 @@ impl<'g> Lowerer<'g> {
 
     /// The tensor holding `v` (a weight for constants, created on first use).
     pub fn tensor_of(&mut self, v: ValueId) -> R<usize> {
+        if self.q8.nhwc.contains(&v) {
+            return q8::nchw(self, v);
+        }
         if let Some(&t) = self.vals.get(&v) {
             return Ok(t);
         }

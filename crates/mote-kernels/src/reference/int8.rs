@@ -220,6 +220,9 @@ fn pool(g: &Pool2d, x: &[i8], y: &mut [i8], f: impl Fn(&mut dyn Iterator<Item = 
 /// the element count rounding half away from zero, plus `y_zp`, saturated to i8. `y` is `[n, c]`.
 pub fn mean_hw(n: usize, hw: usize, c: usize, x: &[i8], x_zp: i32, mult: (i32, i32), y_zp: i32, y: &mut [i8]) {
     let count = hw as i32;
+    if count == 0 {
+        return;
+    }
     for b in 0..n {
         for ch in 0..c {
             let mut acc = 0i32;

@@ -32,6 +32,9 @@ mod nms;
 mod nonzero;
 mod norm;
 mod pool;
+mod q8conv;
+mod q8elem;
+mod q8pool;
 mod qconv;
 mod qgemm;
 mod quant;
@@ -61,6 +64,7 @@ pub use conv::{Geometry as ConvGeometry, fast_geometry, fast_transpose_geometry}
 pub use gemm::{BiasKind, MAX_BATCH_RANK as MAX_GEMM_BATCH_RANK};
 pub use index::ScatterReduction;
 pub use loss::LossReduction;
+pub use q8pool::Q8PoolKind;
 pub use qgemm::{EpilogueAttrs, MAX_QGEMM_BATCH_RANK, Mode as QMode, Per};
 pub use rnn::MAX_BATCH as MAX_LSTM_BATCH;
 pub use roi::MAX_SAMPLING_RATIO as ROI_MAX_SAMPLING_RATIO;
@@ -237,6 +241,11 @@ pub enum Step {
     QGemm(qgemm::QGemm),
     QConv(qconv::QConv),
     DynamicQuantize(dynamic_quant::DynamicQuantize),
+    Q8Conv(q8conv::Q8Conv),
+    Q8Binary(q8elem::Q8Binary),
+    Q8Softmax(q8elem::Q8Softmax),
+    Q8Lut(q8elem::Q8Lut),
+    Q8Pool(q8pool::Q8Pool),
 }
 
 impl Step {
@@ -310,6 +319,11 @@ impl Step {
             op if text::Text::is_text(op) => Step::Text(text::Text::decode(step, io)?),
             OpCode::QGemm => Step::QGemm(qgemm::QGemm::decode(step, io)?),
             OpCode::QConv => Step::QConv(qconv::QConv::decode(step, io)?),
+            OpCode::Q8Conv => Step::Q8Conv(q8conv::Q8Conv::decode(step, io)?),
+            OpCode::Q8Binary => Step::Q8Binary(q8elem::Q8Binary::decode(step, io)?),
+            OpCode::Q8Softmax => Step::Q8Softmax(q8elem::Q8Softmax::decode(step, io)?),
+            OpCode::Q8Lut => Step::Q8Lut(q8elem::Q8Lut::decode(step, io)?),
+            OpCode::Q8Pool => Step::Q8Pool(q8pool::Q8Pool::decode(step, io)?),
             OpCode::DynamicQuantize => Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
@@ -406,6 +420,8 @@ impl Step {
             Step::DeformConv(d) => d.macs(),
             Step::QGemm(q) => q.macs(),
             Step::QConv(q) => q.macs(),
+            Step::Q8Conv(q) => q.macs(),
+            Step::Q8Pool(q) => q.taps(),
             _ => 0,
         }
     }
@@ -498,6 +514,11 @@ impl Step {
             Step::Skip(_) => {}
             Step::QGemm(s) => s.run(mem, io, scratch),
             Step::QConv(s) => s.run(mem, io, scratch),
+            Step::Q8Conv(s) => s.run(mem, io),
+            Step::Q8Binary(s) => s.run(mem, io),
+            Step::Q8Softmax(s) => s.run(mem, io),
+            Step::Q8Lut(s) => s.run(mem, io),
+            Step::Q8Pool(s) => s.run(mem, io),
             Step::DynamicQuantize(s) => s.run(mem, io),
         }
         Ok(())

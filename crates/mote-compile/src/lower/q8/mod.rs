@@ -1,0 +1,417 @@
+//! int8 lowering of QDQ graphs ([`plan`] finds the units): each unit becomes one `Q8*` step
+//! with TFLite's integer-only arithmetic (fixed-point requantization, the fused activation as
+//! a clamp), reading and writing the int8 tensors directly.
+//!
+//! 4-D int8 values the units produce are stored channels-last (NHWC: the `nhwc` set; their
+//! logical dims stay NCHW). A unit reading an NCHW value, or any other op reading an NHWC one,
+//! gets a transposed copy, made once. A Transpose between the two layouts of an int8 tensor is
+//! a view of its bytes, so converted TFLite graphs (NHWC in, transposed to NCHW) need no copy.
+
+pub mod plan;
+
+use std::collections::{HashMap, HashSet};
+
+use mote_core::DType;
+use mote_format::OpCode;
+use mote_ir::ops::nn::Window;
+use mote_ir::ops::shape::ShapeOp;
+use mote_ir::{Node, Op, ValueId};
+use mote_kernels::reference::fixed::{activation_range, quantize_multiplier};
+use mote_kernels::reference::int8::{AddParams, Conv2d, MulParams, SoftmaxParams};
+use mote_rt::ops::{Q8PoolKind, encode};
+
+use super::{Lowerer, R, bail};
+use plan::{Kind, QBias, QWeight, Unit};
+
+/// The int8 state of a lowering.
+#[derive(Debug, Default)]
+pub struct State {
+    pub plan: plan::Plan,
+    /// int8 values stored channels-last.
+    pub nhwc: HashSet<ValueId>,
+    /// Copies in the other layout: NCHW copies of `nhwc` values, NHWC copies of the others.
+    copies: HashMap<ValueId, usize>,
+}
+
+fn contiguous(d: &[usize]) -> Vec<isize> {
+    let mut s = vec![1isize; d.len()];
+    for i in (0..d.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * d[i + 1] as isize;
+    }
+    s
+}
+
+/// The NCHW tensor of `v` (a transposed copy when `v` is stored NHWC).
+pub fn nchw(l: &mut Lowerer<'_>, v: ValueId) -> R<usize> {
+    if let Some(&t) = l.q8.copies.get(&v) {
+        return Ok(t);
+    }
+    let x = *l.vals.get(&v).ok_or_else(|| format!("value '{}' is used before it is computed", l.g.value(v).name))?;
+    let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
+    let y = l.p.arena(l.p.tensors[x].dtype, vec![n, c, h, w], format!("{}.nchw", l.g.value(v).name));
+    let src = [(h * w * c) as isize, 1, (w * c) as isize, c as isize];
+    super::shape::copy(l, x, y, &[n, c, h, w], (0, &src), (0, &contiguous(&[n, c, h, w])), "to_nchw");
+    l.q8.copies.insert(v, y);
+    Ok(y)
+}
+
+/// The NHWC tensor of the 4-D int8 value `v` (a transposed copy when it is stored NCHW).
+fn nhwc(l: &mut Lowerer<'_>, v: ValueId) -> R<usize> {
+    if l.q8.nhwc.contains(&v) {
+        return Ok(l.vals[&v]);
+    }
+    if let Some(&t) = l.q8.copies.get(&v) {
+        return Ok(t);
+    }
+    let x = l.tensor_of(v)?;
+    let [n, c, h, w] = four(&l.p.tensors[x].dims)?;
+    let y = l.p.arena(l.p.tensors[x].dtype, vec![n, h, w, c], format!("{}.nhwc", l.g.value(v).name));
+    let src = [(c * h * w) as isize, w as isize, 1, (h * w) as isize];
+    super::shape::copy(l, x, y, &[n, h, w, c], (0, &src), (0, &contiguous(&[n, h, w, c])), "to_nhwc");
+    l.q8.copies.insert(v, y);
+    Ok(y)
+}
+
+fn four(d: &[usize]) -> R<[usize; 4]> {
+    <[usize; 4]>::try_from(d).map_err(|_| format!("expected a 4-D tensor, got {d:?}"))
+}
+
+/// A Transpose between NCHW and NHWC of an int8 tensor as a view (returns false when `n` is
+/// another Transpose).
+pub fn transpose(l: &mut Lowerer<'_>, n: &Node) -> R<bool> {
+    let Op::Shape(ShapeOp::Transpose { perm: Some(perm) }) = &n.op else { return Ok(false) };
+    let (Some(x), Some(Some(y))) = (n.input(0), n.outputs.first()) else { return Ok(false) };
+    if l.konst(x).is_some() || l.logical_shape(x)?.0 != DType::I8 || l.g.outputs.contains(y) {
+        return Ok(false);
+    }
+    let name = l.g.value(*y).name.clone();
+    if perm == &[0, 3, 1, 2] && !l.q8.nhwc.contains(&x) && l.dims(x)?.len() == 4 {
+        // NHWC data read as NCHW: the output is stored channels-last, i.e. these bytes.
+        let t = l.tensor_of(x)?;
+        let a = l.p.alias(t, l.p.tensors[t].dims.clone(), name);
+        l.vals.insert(*y, a);
+        l.q8.nhwc.insert(*y);
+        return Ok(true);
+    }
+    if perm == &[0, 2, 3, 1] && l.q8.nhwc.contains(&x) {
+        let t = l.vals[&x];
+        let a = l.p.alias(t, l.p.tensors[t].dims.clone(), name);
+        l.vals.insert(*y, a);
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Lowers one int8 unit.
+pub fn lower_unit(l: &mut Lowerer<'_>, u: &Unit) -> R<()> {
+    let name = l.g.nodes[u.main].name.clone();
+    let lo_hi = activation_range(u.clamp.0, u.clamp.1, u.y.scale, u.y.zp, -128, 127);
+    let y_dims = l.logical_shape(u.y.src)?.1;
+    match &u.kind {
+        Kind::Conv(a) => conv(l, u, a, &name, lo_hi, &y_dims),
+        Kind::Dense { trans_b } => dense(l, u, *trans_b, &name, lo_hi, &y_dims),
+        Kind::Add | Kind::Mul => binary(l, u, &name, lo_hi, &y_dims),
+        Kind::AvgPool(w) | Kind::MaxPool(w) => pool(l, u, w, &name, lo_hi, &y_dims),
+        Kind::Mean => mean(l, u, &name, &y_dims),
+        Kind::Softmax => {
+            let x = l.tensor_of(u.inputs[0].src)?;
+            let p = SoftmaxParams::new(1.0, u.inputs[0].scale as f64)
+                .ok_or_else(|| format!("int8 Softmax: input scale {} cannot be represented", u.inputs[0].scale))?;
+            let xd = l.p.tensors[x].dims.clone();
+            let x = l.p.alias(x, xd.clone(), format!("{name}.x"));
+            let y = out(l, u, xd, false)?;
+            l.p.step(OpCode::Q8Softmax, vec![Some(x)], vec![y], encode::q8softmax(&p), &name);
+            Ok(())
+        }
+    }
+}
+
+/// The arena tensor of the unit's output (physical dims `dims`; `nhwc` marks the layout).
+fn out(l: &mut Lowerer<'_>, u: &Unit, dims: Vec<usize>, nhwc: bool) -> R<usize> {
+    let y = l.p.arena(DType::I8, dims, l.g.value(u.y.src).name.clone());
+    l.vals.insert(u.y.src, y);
+    if nhwc {
+        l.q8.nhwc.insert(u.y.src);
+    }
+    Ok(y)
+}
+
+/// Per output channel: the bias, the multiplier significands and shifts (TFLite's
+/// `PopulateConvolutionQuantizationParams`: `s_x * s_w[o] / s_y` in f64; the fully-connected
+/// per-tensor case multiplies the two scales in f32 first, as TFLite's
+/// `GetQuantizedConvolutionMultipler` does).
+fn requant(u: &Unit, w: &QWeight, m: usize, f32_product: bool) -> R<(Vec<i32>, Vec<i32>, Vec<i32>)> {
+    let (sx, sy) = (u.inputs[0].scale, u.y.scale);
+    let sw = |o: usize| w.scales[if w.scales.len() == 1 { 0 } else { o }];
+    let (mut mult, mut shift) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    for o in 0..m {
+        let prod = if f32_product { (sx * sw(o)) as f64 } else { sx as f64 * sw(o) as f64 };
+        let (m0, s) = quantize_multiplier(prod / sy as f64)
+            .ok_or_else(|| format!("requantization multiplier {} of channel {o} is out of range", prod / sy as f64))?;
+        mult.push(m0);
+        shift.push(s);
+    }
+    let bias = match &u.bias {
+        None => vec![0; m],
+        Some(QBias::Int { data, scales }) => {
+            let v = data.to_i64_vec().map_err(|e| e.to_string())?;
+            if v.len() != m {
+                bail!("bias has {} values for {m} output channels", v.len());
+            }
+            (0..m)
+                .map(|o| {
+                    let bs = scales[if scales.len() == 1 { 0 } else { o }] as f64;
+                    let want = sx as f64 * sw(o) as f64;
+                    // TFLite's bias scale is s_x * s_w; another scale is rescaled.
+                    if (bs - want).abs() <= want * 1e-4 {
+                        v[o] as i32
+                    } else {
+                        (v[o] as f64 * bs / want).round().clamp(i32::MIN as f64, i32::MAX as f64) as i32
+                    }
+                })
+                .collect()
+        }
+        Some(QBias::Float(t)) => {
+            let v = t.to_f64_vec().map_err(|e| e.to_string())?;
+            if v.len() != m {
+                bail!("bias has {} values for {m} output channels", v.len());
+            }
+            (0..m)
+                .map(|o| (v[o] / (sx as f64 * sw(o) as f64)).round().clamp(i32::MIN as f64, i32::MAX as f64) as i32)
+                .collect()
+        }
+    };
+    Ok((bias, mult, shift))
+}
+
+fn i32s(l: &mut Lowerer<'_>, v: &[i32], name: String) -> usize {
+    l.p.weight(DType::I32, vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect(), name)
+}
+
+/// Emits the Q8Conv step.
+#[allow(clippy::too_many_arguments)]
+fn emit_conv(
+    l: &mut Lowerer<'_>,
+    u: &Unit,
+    g: &Conv2d,
+    x: usize,
+    w_ohwi: Vec<i8>,
+    (bias, mult, shift): (Vec<i32>, Vec<i32>, Vec<i32>),
+    y: usize,
+    (lo, hi): (i32, i32),
+    name: &str,
+) {
+    let wt = l.p.weight(
+        DType::I8,
+        vec![g.m, g.kh, g.kw, g.c / g.groups],
+        w_ohwi.iter().map(|&b| b as u8).collect(),
+        format!("{name}.w"),
+    );
+    let b = i32s(l, &bias, format!("{name}.bias"));
+    let m = i32s(l, &mult, format!("{name}.mult"));
+    let s = i32s(l, &shift, format!("{name}.shift"));
+    let attrs = encode::q8conv(g, u.inputs[0].zp, u.y.zp, lo, hi);
+    l.p.step(OpCode::Q8Conv, vec![Some(x), Some(wt), Some(b), Some(m), Some(s)], vec![y], attrs, name);
+}
+
+fn i8s(t: &mote_ir::Tensor) -> R<Vec<i8>> {
+    Ok(t.to_i64_vec().map_err(|e| e.to_string())?.into_iter().map(|v| v as i8).collect())
+}
+
+fn conv(l: &mut Lowerer<'_>, u: &Unit, a: &mote_ir::ops::nn::ConvAttrs, name: &str, lo_hi: (i32, i32), y_dims: &[usize]) -> R<()> {
+    let w = u.weight.as_ref().ok_or("int8 Conv without weights")?;
+    let wd = w.data.shape().to_vec();
+    if wd.len() != 4 || (w.scales.len() > 1 && w.axis != 0) {
+        bail!("int8 Conv: weights {wd:?} quantized along axis {} (want per output channel, axis 0)", w.axis);
+    }
+    let x = nhwc(l, u.inputs[0].src)?;
+    let [n, h, wi, c] = four(&l.p.tensors[x].dims)?;
+    let [m, cg, kh, kw] = four(&wd)?;
+    let padded = [h + u.pad[0] + u.pad[2], wi + u.pad[1] + u.pad[3]];
+    let r = a.window.resolve(&padded, &[kh, kw]).map_err(|e| e.0)?;
+    if r.pads_begin.iter().any(|&p| p < 0) || a.group == 0 || c != cg * a.group {
+        bail!("int8 Conv: unsupported geometry (negative padding or channel mismatch)");
+    }
+    let g = Conv2d {
+        n,
+        h,
+        w: wi,
+        c,
+        m,
+        groups: a.group,
+        kh,
+        kw,
+        sh: r.strides[0],
+        sw: r.strides[1],
+        dh: r.dilations[0],
+        dw: r.dilations[1],
+        pad_top: u.pad[0] + r.pads_begin[0] as usize,
+        pad_left: u.pad[1] + r.pads_begin[1] as usize,
+        oh: r.out[0],
+        ow: r.out[1],
+    };
+    if y_dims != [n, m, g.oh, g.ow] {
+        bail!("int8 Conv: output {y_dims:?} differs from the geometry's {:?}", [n, m, g.oh, g.ow]);
+    }
+    // OIHW -> OHWI.
+    let wv = i8s(&w.data)?;
+    let mut ohwi = vec![0i8; wv.len()];
+    for o in 0..m {
+        for ci in 0..cg {
+            for y in 0..kh {
+                for xk in 0..kw {
+                    ohwi[((o * kh + y) * kw + xk) * cg + ci] = wv[((o * cg + ci) * kh + y) * kw + xk];
+                }
+            }
+        }
+    }
+    let rq = requant(u, w, m, false)?;
+    let y = out(l, u, vec![n, g.oh, g.ow, m], true)?;
+    emit_conv(l, u, &g, x, ohwi, rq, y, lo_hi, name);
+    Ok(())
+}
+
+fn dense(l: &mut Lowerer<'_>, u: &Unit, trans_b: bool, name: &str, lo_hi: (i32, i32), y_dims: &[usize]) -> R<()> {
+    let w = u.weight.as_ref().ok_or("int8 Gemm without weights")?;
+    let wd = w.data.shape().to_vec();
+    let [rows, m] = <[usize; 2]>::try_from(y_dims).map_err(|_| "int8 Gemm: output is not 2-D".to_string())?;
+    if wd.len() != 2 || (w.scales.len() > 1 && w.axis != usize::from(!trans_b)) {
+        bail!("int8 Gemm/MatMul: weights {wd:?} must be per output channel");
+    }
+    let k = if trans_b { wd[1] } else { wd[0] };
+    if (if trans_b { wd[0] } else { wd[1] }) != m {
+        bail!("int8 Gemm/MatMul: weights {wd:?} do not give {m} outputs");
+    }
+    let wv = i8s(&w.data)?;
+    let w_mk: Vec<i8> = if trans_b { wv } else { (0..m * k).map(|i| wv[(i % k) * m + i / k]).collect() };
+    let xt = l.tensor_of(u.inputs[0].src)?;
+    if l.p.tensors[xt].numel() != rows * k {
+        bail!("int8 Gemm/MatMul: input has {} values, want {rows} x {k}", l.p.tensors[xt].numel());
+    }
+    let x = l.p.alias(xt, vec![1, 1, rows, k], format!("{name}.x"));
+    let g = Conv2d { n: 1, h: 1, w: rows, c: k, m, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, oh: 1, ow: rows, ..Default::default() };
+    let rq = requant(u, w, m, w.scales.len() == 1)?;
+    let y = out(l, u, vec![rows, m], false)?;
+    let y4 = l.p.alias(y, vec![1, 1, rows, m], format!("{name}.y"));
+    emit_conv(l, u, &g, x, w_mk, rq, y4, lo_hi, name);
+    Ok(())
+}
+
+fn binary(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+    let (a, b) = (u.inputs[0], u.inputs[1]);
+    let numel: usize = y_dims.iter().product();
+    let four_d = y_dims.len() == 4
+        && [a, b].iter().all(|q| l.dims(q.src).is_ok_and(|d| d == y_dims))
+        && [a, b].iter().any(|q| l.q8.nhwc.contains(&q.src));
+    let (at, bt, y) = if four_d {
+        let (at, bt) = (nhwc(l, a.src)?, nhwc(l, b.src)?);
+        let [n, c, h, w] = four(y_dims)?;
+        (at, bt, out(l, u, vec![n, h, w, c], true)?)
+    } else {
+        let (at, bt) = (l.tensor_of(a.src)?, l.tensor_of(b.src)?);
+        for t in [at, bt] {
+            let k = l.p.tensors[t].numel();
+            if k != numel && k != 1 {
+                bail!("int8 {}: broadcasting other than by one value is not supported", l.g.nodes[u.main].op.name());
+            }
+        }
+        (at, bt, out(l, u, y_dims.to_vec(), false)?)
+    };
+    let attrs = match u.kind {
+        Kind::Add => {
+            let twice = 2.0 * (a.scale.max(b.scale) as f64);
+            let q = |m: f64| quantize_multiplier(m).ok_or_else(|| format!("int8 Add: multiplier {m} out of range"));
+            let p = AddParams {
+                a_zp: a.zp,
+                b_zp: b.zp,
+                y_zp: u.y.zp,
+                left_shift: 20,
+                a_mult: q(a.scale as f64 / twice)?,
+                b_mult: q(b.scale as f64 / twice)?,
+                y_mult: q(twice / ((1 << 20) as f64 * u.y.scale as f64))?,
+                lo,
+                hi,
+            };
+            encode::q8add(&p)
+        }
+        _ => {
+            let m = a.scale as f64 * b.scale as f64 / u.y.scale as f64;
+            let mult = quantize_multiplier(m).ok_or_else(|| format!("int8 Mul: multiplier {m} out of range"))?;
+            encode::q8mul(&MulParams { a_zp: a.zp, b_zp: b.zp, y_zp: u.y.zp, mult, lo, hi })
+        }
+    };
+    l.p.step(OpCode::Q8Binary, vec![Some(at), Some(bt)], vec![y], attrs, name);
+    Ok(())
+}
+
+fn pool(l: &mut Lowerer<'_>, u: &Unit, win: &Window, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+    let x = nhwc(l, u.inputs[0].src)?;
+    let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
+    let kernel = win.kernel_shape.clone().ok_or("pooling without kernel_shape")?;
+    let r = win.resolve(&[h, w], &kernel).map_err(|e| e.0)?;
+    if r.pads_begin.iter().any(|&p| p < 0) || r.kernel.len() != 2 || y_dims != [n, c, r.out[0], r.out[1]] {
+        bail!("int8 pooling: unsupported window");
+    }
+    let g = Conv2d {
+        n,
+        h,
+        w,
+        c,
+        m: c,
+        groups: c,
+        kh: r.kernel[0],
+        kw: r.kernel[1],
+        sh: r.strides[0],
+        sw: r.strides[1],
+        dh: r.dilations[0],
+        dw: r.dilations[1],
+        pad_top: r.pads_begin[0] as usize,
+        pad_left: r.pads_begin[1] as usize,
+        oh: r.out[0],
+        ow: r.out[1],
+    };
+    if g.dh != 1 || g.dw != 1 {
+        bail!("int8 pooling: dilation is not supported");
+    }
+    let kind = if matches!(u.kind, Kind::MaxPool(_)) { Q8PoolKind::Max } else { Q8PoolKind::Average };
+    let y = out(l, u, vec![n, g.oh, g.ow, c], true)?;
+    l.p.step(OpCode::Q8Pool, vec![Some(x)], vec![y], encode::q8pool(kind, &g, lo, hi), name);
+    Ok(())
+}
+
+fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
+    let x = nhwc(l, u.inputs[0].src)?;
+    let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
+    let m = u.inputs[0].scale as f64 / u.y.scale as f64;
+    let mult = quantize_multiplier(m).ok_or_else(|| format!("int8 Mean: multiplier {m} out of range"))?;
+    // [N, 1, 1, C] has the bytes of [N, C, 1, 1] and [N, C]: the output is plain.
+    let y = out(l, u, y_dims.to_vec(), false)?;
+    let y4 = l.p.alias(y, vec![n, 1, 1, c], format!("{name}.y"));
+    let g = Conv2d { n, h, w, c, m: c, groups: c, kh: h, kw: w, sh: 1, sw: 1, dh: 1, dw: 1, oh: 1, ow: 1, ..Default::default() };
+    let kind = Q8PoolKind::Mean(u.inputs[0].zp, mult, u.y.zp);
+    l.p.step(OpCode::Q8Pool, vec![Some(x)], vec![y4], encode::q8pool(kind, &g, -128, 127), name);
+    Ok(())
+}
+
+/// Plans the int8 units of the lowerer's graph: records them, skips the nodes they replace,
+/// keeps every int8 source alive until its unit, and drops fused activations they absorbed.
+pub fn setup(l: &mut Lowerer<'_>) {
+    let plan = plan::plan(l.g, &l.known);
+    if plan.units.is_empty() {
+        return;
+    }
+    for u in plan.units.values() {
+        for x in &u.inputs {
+            let e = l.last_use.entry(x.src).or_insert(u.main);
+            *e = (*e).max(u.main);
+        }
+    }
+    l.fused.retain(|p, (_, c)| !plan.units.contains_key(p) && !plan.skip.contains(c));
+    l.absorbed.extend(plan.skip.iter().copied());
+    l.q8.plan = plan;
+}
+
+/// Whether the graph has int8 units.
+pub fn active(l: &Lowerer<'_>) -> bool {
+    !l.q8.plan.units.is_empty()
+}
