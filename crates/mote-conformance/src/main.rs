@@ -180,15 +180,16 @@ fn models(engine: Engine) -> ExitCode {
                 println!("{:<28} FAIL {e}", m.name);
             }
             Ok(sets) => {
+                let (reference, tol) = m.reference_for(engine);
                 for s in sets {
                     ok &= s.result.is_ok();
                     let r = match &s.result {
                         Ok(()) => format!(
                             "ok: max |diff| {:.2e} (vs {}, atol {:.0e}, {} LSB{})",
                             s.max_diff.unwrap_or(0.0),
-                            m.reference,
-                            m.tolerance.atol,
-                            m.tolerance.int_steps,
+                            reference,
+                            tol.atol,
+                            tol.int_steps,
                             if m.top1 { ", same top-1" } else { "" }
                         ),
                         Err(e) => format!("FAIL {e}"),

@@ -22,6 +22,20 @@ pub struct RealModel {
     pub reference: &'static str,
     /// Also require the same top-1 class per output row (see [`compares_top1`]).
     pub top1: bool,
+    /// int8 models converted from TFLite (`tflm_output_*.pb`): the compiled path runs them in
+    /// integer arithmetic with TFLite's requantization and is compared with TFLite Micro's
+    /// outputs, bit for bit when `meta.json` reports an exact match, else within 1 LSB.
+    pub tflm: Option<Tolerance>,
+}
+
+impl RealModel {
+    /// The reference outputs (file prefix) and tolerance for `engine`.
+    pub fn reference_for(&self, engine: Engine) -> (&'static str, Tolerance) {
+        match (engine, self.tflm) {
+            (Engine::Compiled, Some(t)) => ("tflm_output", t),
+            _ => (self.reference, self.tolerance),
+        }
+    }
 }
 
 /// Every model directory under `models_dir` that has test sets.
@@ -37,8 +51,14 @@ pub fn real_models(models_dir: &Path) -> Vec<RealModel> {
             let name = e.file_name().to_string_lossy().into_owned();
             let noopt = name.contains("int8")
                 && data_sets(&dir).first().is_some_and(|s| s.join("ort_noopt_output_0.pb").exists());
+            let tflm_ref = data_sets(&dir).first().is_some_and(|s| s.join("tflm_output_0.pb").exists());
+            let tflm = (name.contains("int8") && tflm_ref).then(|| {
+                let exact = meta.contains("exact match with TFLM");
+                Tolerance { atol: 0.0, rtol: 0.0, int_steps: if exact { 0 } else { 1 } }
+            });
             RealModel {
                 name,
+                tflm,
                 tolerance: tolerance_from_meta(&meta),
                 top1: compares_top1(&meta),
                 reference: if noopt { "ort_noopt_output" } else { "output" },
@@ -107,22 +127,23 @@ pub fn run_real_model(m: &RealModel, engine: Engine) -> Result<Vec<SetResult>, S
     let in_types: Vec<ValueType> = graph.runtime_inputs().iter().map(|&i| graph.value(i).ty.clone()).collect();
     let out_types: Vec<ValueType> = graph.outputs.iter().map(|&o| graph.value(o).ty.clone()).collect();
     let mut results = Vec::new();
+    let (reference, tolerance) = m.reference_for(engine);
     for set in data_sets(&m.dir) {
         let name = set.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let start = std::time::Instant::now();
         let mut max_diff: Option<f64> = None;
         let result = (|| {
             let inputs = crate::suite::read_values(&set, "input", &in_types)?;
-            let want = crate::suite::read_values(&set, m.reference, &out_types)?;
+            let want = crate::suite::read_values(&set, reference, &out_types)?;
             if want.is_empty() {
-                return Err(format!("no {}_*.pb reference files", m.reference));
+                return Err(format!("no {reference}_*.pb reference files"));
             }
             let got = engine.run(&graph, Some(&session), inputs)?;
             for (i, w) in want.iter().enumerate() {
                 if let Some(d) = crate::compare::max_abs_diff(&got[i], w) {
                     max_diff = Some(max_diff.map_or(d, |m| m.max(d)));
                 }
-                compare_value(&got[i], w, m.tolerance).map_err(|e| format!("output {i}: {e}"))?;
+                compare_value(&got[i], w, tolerance).map_err(|e| format!("output {i}: {e}"))?;
                 if m.top1 {
                     check_top1(&got[i], w).map_err(|e| format!("output {i}: {e}"))?;
                 }
