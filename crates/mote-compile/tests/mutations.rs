@@ -144,6 +144,12 @@ fn mutated_branch_model_never_panics() {
 }
 
 #[test]
+fn mutated_int8_model_never_panics() {
+    let c = compile(common::qdq::qdq_graph(), &Options::default()).unwrap();
+    hammer("qdq", &c.bytes, 4000, 0x1f83_d9ab_fb41_bd6b);
+}
+
+#[test]
 fn mutated_real_models_never_panic() {
     let Some(data) = mote_conformance_data() else {
         eprintln!("SKIPPED mutated real models: ../shared/data not found (set MOTE_SHARED_DATA to run them)");

@@ -218,7 +218,14 @@ fn i8s(t: &mote_ir::Tensor) -> R<Vec<i8>> {
     Ok(t.to_i64_vec().map_err(|e| e.to_string())?.into_iter().map(|v| v as i8).collect())
 }
 
-fn conv(l: &mut Lowerer<'_>, u: &Unit, a: &mote_ir::ops::nn::ConvAttrs, name: &str, lo_hi: (i32, i32), y_dims: &[usize]) -> R<()> {
+fn conv(
+    l: &mut Lowerer<'_>,
+    u: &Unit,
+    a: &mote_ir::ops::nn::ConvAttrs,
+    name: &str,
+    lo_hi: (i32, i32),
+    y_dims: &[usize],
+) -> R<()> {
     let w = u.weight.as_ref().ok_or("int8 Conv without weights")?;
     let wd = w.data.shape().to_vec();
     if wd.len() != 4 || (w.scales.len() > 1 && w.axis != 0) {
@@ -289,7 +296,23 @@ fn dense(l: &mut Lowerer<'_>, u: &Unit, trans_b: bool, name: &str, lo_hi: (i32, 
         bail!("int8 Gemm/MatMul: input has {} values, want {rows} x {k}", l.p.tensors[xt].numel());
     }
     let x = l.p.alias(xt, vec![1, 1, rows, k], format!("{name}.x"));
-    let g = Conv2d { n: 1, h: 1, w: rows, c: k, m, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, oh: 1, ow: rows, ..Default::default() };
+    let g = Conv2d {
+        n: 1,
+        h: 1,
+        w: rows,
+        c: k,
+        m,
+        groups: 1,
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        oh: 1,
+        ow: rows,
+        ..Default::default()
+    };
     let rq = requant(u, w, m, w.scales.len() == 1)?;
     let y = out(l, u, vec![rows, m], false)?;
     let y4 = l.p.alias(y, vec![1, 1, rows, m], format!("{name}.y"));
@@ -387,7 +410,23 @@ fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
     // [N, 1, 1, C] has the bytes of [N, C, 1, 1] and [N, C]: the output is plain.
     let y = out(l, u, y_dims.to_vec(), false)?;
     let y4 = l.p.alias(y, vec![n, 1, 1, c], format!("{name}.y"));
-    let g = Conv2d { n, h, w, c, m: c, groups: c, kh: h, kw: w, sh: 1, sw: 1, dh: 1, dw: 1, oh: 1, ow: 1, ..Default::default() };
+    let g = Conv2d {
+        n,
+        h,
+        w,
+        c,
+        m: c,
+        groups: c,
+        kh: h,
+        kw: w,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        oh: 1,
+        ow: 1,
+        ..Default::default()
+    };
     let kind = Q8PoolKind::Mean(u.inputs[0].zp, mult, u.y.zp);
     l.p.step(OpCode::Q8Pool, vec![Some(x)], vec![y4], encode::q8pool(kind, &g, -128, 127), name);
     Ok(())

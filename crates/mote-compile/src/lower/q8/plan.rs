@@ -48,7 +48,9 @@ pub enum QBias {
 pub enum Kind {
     Conv(ConvAttrs),
     /// Gemm / MatMul: weights `[M, K]` when `trans_b`, else `[K, M]`.
-    Dense { trans_b: bool },
+    Dense {
+        trans_b: bool,
+    },
     Add,
     Mul,
     AvgPool(mote_ir::ops::nn::Window),
@@ -278,7 +280,9 @@ impl<'g> Finder<'g> {
         let n = &self.g.nodes[main];
         let one = |k: Kind, x: QIn| Some((k, vec![x]));
         let (kind, mut inputs) = match &n.op {
-            Op::Nn(NnOp::Conv(a)) if self.rank(n.input(0)?) == Some(4) => one(Kind::Conv(a.clone()), self.act(n.input(0)?)?)?,
+            Op::Nn(NnOp::Conv(a)) if self.rank(n.input(0)?) == Some(4) => {
+                one(Kind::Conv(a.clone()), self.act(n.input(0)?)?)?
+            }
             Op::Nn(NnOp::Gemm { alpha, beta, trans_a: false, trans_b })
                 if *alpha == 1.0 && *beta == 1.0 && self.rank(n.input(0)?) == Some(2) =>
             {
@@ -292,7 +296,9 @@ impl<'g> Finder<'g> {
                 (if *b == Binary::Add { Kind::Add } else { Kind::Mul }, vec![a, c])
             }
             Op::Nn(NnOp::Pool(p)) if self.rank(n.input(0)?) == Some(4) && n.outputs.len() == 1 => match p.kind {
-                PoolKind::Average { count_include_pad: false } => one(Kind::AvgPool(p.window.clone()), self.act(n.input(0)?)?)?,
+                PoolKind::Average { count_include_pad: false } => {
+                    one(Kind::AvgPool(p.window.clone()), self.act(n.input(0)?)?)?
+                }
                 PoolKind::Max { .. } => one(Kind::MaxPool(p.window.clone()), self.act(n.input(0)?)?)?,
                 _ => return None,
             },
