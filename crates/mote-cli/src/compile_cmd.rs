@@ -24,11 +24,20 @@ input o as empty (an optional tensor input is present otherwise). `mote run` on 
 takes and prints them as sequences and optionals. An If whose condition is an input compiles both
 branches behind a conditional step (--const on the condition folds it away instead).
 
+Quantized (QDQ) graphs run in int8: every Conv (also depthwise), Gemm/MatMul, Add, Mul, pooling,
+mean and Softmax between DequantizeLinear (int8 activations, per tensor; constant int8 weights,
+per output channel) and QuantizeLinear becomes one integer step with TFLite's fixed-point
+requantization (the same bits on every CPU, equal to TFLite Micro), a Relu/Clip before the
+QuantizeLinear becomes its clamp, and the int8 tensors stay channels-last. The report lists the
+int8 nodes and any node that reads int8 activations but stays float.
+
 Every node the compiled path cannot take is listed, with the reason (the .onnx still runs in the
 reference interpreter: `mote run model.onnx`).
 
 With --json the output is one object with: output, nodes, steps, fused_activations, in_place,
-arena_bytes, scratch_bytes, peak_live_bytes, weights_bytes, file_bytes, compile_ms.
+arena_bytes, scratch_bytes, peak_live_bytes, weights_bytes, file_bytes, compile_ms, int8_nodes
+(the nodes of a QDQ graph that run as integer steps: node, op) and float_in_qdq (nodes that read
+int8 activations but run in f32: node, op, why).
 
 Examples:
   mote compile model.onnx -o model.mote
@@ -134,6 +143,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
             "nodes": r.nodes, "steps": r.steps, "fused_activations": r.fused_activations, "in_place": r.in_place,
             "arena_bytes": r.arena_bytes, "scratch_bytes": r.scratch_bytes, "peak_live_bytes": r.peak_live_bytes,
             "weights_bytes": r.weights_bytes, "file_bytes": r.file_bytes, "compile_ms": ms,
+            "int8_nodes": r.int8.iter().map(|(n, o)| json!({"node": n, "op": o})).collect::<Vec<_>>(),
+            "float_in_qdq": r.float_in_qdq.iter().map(|(n, o, w)| json!({"node": n, "op": o, "why": w})).collect::<Vec<_>>(),
         });
         println!("{v:#}");
     } else {

@@ -12,7 +12,8 @@ use crate::show::{bytes, count, dtype_json, shape_json, type_str};
 const HELP: &str = "\
 Shows inputs and outputs (names, dtypes, shapes), an op histogram, the parameter count and weight
 bytes, multiply-accumulates (MACs) per run, an estimate of peak activation memory, and every
-unsupported op (op type, domain, opset, node name) if there are any.
+unsupported op (op type, domain, opset, node name) if there are any. For a quantized (QDQ)
+model: which nodes the compiled path runs as int8 steps, and which stay float and why.
 
 Symbolic or unknown input dims (a batch `N`, an image `H`x`W`) are set to 1 for the MAC and memory
 estimates unless you give them with --dim or --shape; the report lists what it assumed.
@@ -79,6 +80,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
     let assumed = mote_ir::stats::specialize_inputs(&mut g, &bindings, 1);
     let infer_error = if problems.is_empty() { mote_interp::infer(&mut g).err().map(|e| e.to_string()) } else { None };
+    let int8 = int8_plan(&g, problems.is_empty() && infer_error.is_none());
     let mut st = mote_ir::stats::stats(&g);
     for p in &problems {
         *st.op_histogram.entry(p.op_type.clone()).or_default() += 1;
@@ -121,6 +123,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
             "unsupported": unsupported,
             "invalid": invalid,
             "inference_error": infer_error,
+            "int8_nodes": int8.as_ref().and_then(|r| r.as_ref().ok()).map(|r| r.int8.iter().map(|(n, o)| json!({"node": n, "op": o})).collect::<Vec<_>>()),
+            "float_in_qdq": int8.as_ref().and_then(|r| r.as_ref().ok()).map(|r| r.float_in_qdq.iter().map(|(n, o, w)| json!({"node": n, "op": o, "why": w})).collect::<Vec<_>>()),
+            "int8_error": int8.as_ref().and_then(|r| r.as_ref().err()),
         });
         println!("{v:#}");
         return Ok(ExitCode::SUCCESS);
@@ -183,9 +188,42 @@ pub fn main(a: Args) -> Result<ExitCode> {
             println!("  - {line}");
         }
     }
+    match &int8 {
+        None => {}
+        Some(Err(e)) => println!("int8        not planned: {e}"),
+        Some(Ok(r)) => {
+            let counts = mote_compile::Report::op_counts(r.int8.iter().map(|(_, o)| o.as_str()));
+            println!("int8        {} node(s) run as integer steps ({counts})", r.int8.len());
+            if r.float_in_qdq.is_empty() {
+                println!("            no node between Dequantize and Quantize runs in float");
+            }
+            for (n, o, why) in &r.float_in_qdq {
+                println!("  float     {o} '{n}': {why}");
+            }
+        }
+    }
     if a.dump {
         println!();
         print!("{}", mote_ir::dump::dump(&g));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// For a graph with QuantizeLinear / DequantizeLinear: which nodes the compiled path runs as
+/// integer steps and which stay float (the compiler's plan, from compiling with the shapes
+/// assumed above).
+fn int8_plan(g: &mote_ir::Graph, ok: bool) -> Option<Result<mote_compile::Report, String>> {
+    use mote_ir::ops::quant::QuantOp;
+    let qdq = g.nodes.iter().any(|n| matches!(n.op, mote_ir::Op::Quant(QuantOp::Quantize { .. } | QuantOp::Dequantize { .. })));
+    if !qdq {
+        return None;
+    }
+    if !ok {
+        return Some(Err("the model does not import or infer completely".into()));
+    }
+    Some(
+        mote_compile::compile(g.clone(), &mote_compile::Options::default())
+            .map(|c| c.report)
+            .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
+    )
 }

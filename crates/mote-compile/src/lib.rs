@@ -90,6 +90,24 @@ pub struct Report {
     pub file_bytes: usize,
     /// What the graph optimizer did (`mote_opt::Report`'s summary).
     pub optimizer: String,
+    /// QDQ graphs: the nodes that run as integer steps (`name`, op) ...
+    pub int8: Vec<(String, String)>,
+    /// ... and the nodes between Dequantize and Quantize that stay float (`name`, op, why).
+    pub float_in_qdq: Vec<(String, String, String)>,
+}
+
+impl Report {
+    /// `Conv 52, Add 10` for a list of (name, op).
+    pub fn op_counts<'a>(ops: impl Iterator<Item = &'a str>) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for op in ops {
+            match counts.iter_mut().find(|(o, _)| *o == op) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((op, 1)),
+            }
+        }
+        counts.iter().map(|(o, c)| format!("{o} {c}")).collect::<Vec<_>>().join(", ")
+    }
 }
 
 impl fmt::Display for Report {
@@ -108,6 +126,12 @@ impl fmt::Display for Report {
             self.scratch_bytes
         )?;
         writeln!(f, "weights {} bytes, file {} bytes", self.weights_bytes, self.file_bytes)?;
+        if !self.int8.is_empty() {
+            writeln!(f, "int8: {} nodes ({})", self.int8.len(), Report::op_counts(self.int8.iter().map(|(_, o)| o.as_str())))?;
+        }
+        for (name, op, why) in &self.float_in_qdq {
+            writeln!(f, "float: {op} '{name}' reads int8 activations but runs in f32 ({why})")?;
+        }
         write!(f, "optimizer: {}", self.optimizer.trim_end())
     }
 }
@@ -164,6 +188,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     l.strings = lower::StringLimits { input_bytes: opts.string_bytes, pieces: opts.string_pieces };
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);
+    let (int8, float_in_qdq) = l.int8_summary();
     let mut p = l.p;
     for g in in_groups {
         let pos = |name: &str| p.inputs.iter().position(|(_, n)| n == name);
@@ -213,6 +238,8 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         weights_bytes: mote_format::Model::parse(buf.as_ref()).map_or(0, |m| m.weights().len()),
         file_bytes: bytes.len(),
         optimizer: optimized.to_string(),
+        int8,
+        float_in_qdq,
     };
     Ok(Compiled { bytes, report })
 }

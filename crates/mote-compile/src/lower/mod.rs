@@ -221,6 +221,17 @@ impl<'g> Lowerer<'g> {
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
+    /// The int8 units' nodes (name, op) and the float nodes between Dequantize and Quantize
+    /// (name, op, why).
+    pub fn int8_summary(&self) -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+        let mut units: Vec<usize> = self.q8.plan.units.keys().copied().filter(|i| !self.q8.plan.skip.contains(i)).collect();
+        units.sort_unstable();
+        let node = |i: usize| (self.g.nodes[i].name.clone(), self.g.nodes[i].op.name().to_string());
+        let int8 = units.into_iter().map(node).collect();
+        let float = self.q8.plan.float.iter().map(|&(i, why)| (node(i).0, node(i).1, why.to_string())).collect();
+        (int8, float)
+    }
+
     pub fn pin(&mut self, t: usize) {
         if let Some(b) = self.p.tensors[t].buf() {
             self.p.bufs[b].pinned = true;

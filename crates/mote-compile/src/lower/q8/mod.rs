@@ -446,6 +446,8 @@ pub fn setup(l: &mut Lowerer<'_>) {
         }
     }
     l.fused.retain(|p, (_, c)| !plan.units.contains_key(p) && !plan.skip.contains(c));
+    // Activations fused: the float ones and the int8 units' clamps.
+    l.n_fused = l.fused.len() + plan.units.values().filter(|u| u.absorbed.len() == 2).count();
     l.absorbed.extend(plan.skip.iter().copied());
     l.q8.plan = plan;
 }

@@ -82,6 +82,9 @@ pub struct Unit {
 pub struct Plan {
     pub units: HashMap<usize, Unit>,
     pub skip: HashSet<usize>,
+    /// Nodes that read dequantized int8 activations but stay float (no int8 kernel, or the
+    /// pattern around them is not a unit), with the reason.
+    pub float: Vec<(usize, &'static str)>,
 }
 
 struct Finder<'g> {
@@ -276,6 +279,22 @@ impl<'g> Finder<'g> {
         Some((n.input(0)?, [pads[2] as usize, pads[3] as usize, pads[6] as usize, pads[7] as usize]))
     }
 
+    /// Whether `op` has an int8 unit form at all.
+    fn unit_op(&self, op: &Op) -> bool {
+        matches!(
+            op,
+            Op::Nn(
+                NnOp::Conv(_)
+                    | NnOp::Gemm { .. }
+                    | NnOp::MatMul
+                    | NnOp::Pool(_)
+                    | NnOp::GlobalPool(GlobalPool::Average)
+                    | NnOp::Softmax(_)
+            ) | Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Mul))
+                | Op::Reduce(ReduceOp::Reduce { kind: Reduction::Mean, .. })
+        )
+    }
+
     fn unit(&self, main: usize) -> Option<Unit> {
         let n = &self.g.nodes[main];
         let one = |k: Kind, x: QIn| Some((k, vec![x]));
@@ -373,6 +392,20 @@ pub fn plan(g: &Graph, known: &mote_ir::infer::KnownValues) -> Plan {
             taken.extend(u.absorbed.iter().copied());
             plan.skip.extend(u.absorbed.iter().copied());
             plan.units.insert(i, u);
+        }
+    }
+    for (i, n) in g.nodes.iter().enumerate() {
+        let qdq = matches!(n.op, Op::Quant(QuantOp::Dequantize { .. } | QuantOp::Quantize { .. }));
+        if plan.units.contains_key(&i) || plan.skip.contains(&i) || qdq || is_view(&n.op) {
+            continue;
+        }
+        if n.inputs.iter().flatten().any(|&v| f.act(v).is_some()) {
+            let why = if f.unit_op(&n.op) {
+                "its weights, zero points, activation or output quantization are not the int8 pattern"
+            } else {
+                "no int8 kernel for this op"
+            };
+            plan.float.push((i, why));
         }
     }
     if plan.units.is_empty() {
