@@ -214,7 +214,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
 /// assumed above).
 fn int8_plan(g: &mote_ir::Graph, ok: bool) -> Option<Result<mote_compile::Report, String>> {
     use mote_ir::ops::quant::QuantOp;
-    let qdq = g.nodes.iter().any(|n| matches!(n.op, mote_ir::Op::Quant(QuantOp::Quantize { .. } | QuantOp::Dequantize { .. })));
+    let qdq = g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, mote_ir::Op::Quant(QuantOp::Quantize { .. } | QuantOp::Dequantize { .. })));
     if !qdq {
         return None;
     }

@@ -127,7 +127,12 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "weights {} bytes, file {} bytes", self.weights_bytes, self.file_bytes)?;
         if !self.int8.is_empty() {
-            writeln!(f, "int8: {} nodes ({})", self.int8.len(), Report::op_counts(self.int8.iter().map(|(_, o)| o.as_str())))?;
+            writeln!(
+                f,
+                "int8: {} nodes ({})",
+                self.int8.len(),
+                Report::op_counts(self.int8.iter().map(|(_, o)| o.as_str()))
+            )?;
         }
         for (name, op, why) in &self.float_in_qdq {
             writeln!(f, "float: {op} '{name}' reads int8 activations but runs in f32 ({why})")?;

@@ -19,10 +19,11 @@ fn qdq_model_runs_in_int8_steps() {
     assert_eq!(count(OpCode::Q8Binary), 2, "{ops:?}");
     assert_eq!(count(OpCode::Q8Pool), 3, "{ops:?}");
     assert_eq!(count(OpCode::Q8Softmax), 1, "{ops:?}");
+    assert_eq!(count(OpCode::Q8Lut), 1, "HardSwish as a table: {ops:?}");
     // The input is quantized once and the output dequantized once; nothing else is float.
     assert_eq!(count(OpCode::Quantize), 1, "{ops:?}");
     assert_eq!(count(OpCode::Dequantize), 1, "{ops:?}");
-    for op in [OpCode::Conv, OpCode::Gemm, OpCode::Binary, OpCode::Pool, OpCode::Softmax] {
+    for op in [OpCode::Conv, OpCode::Gemm, OpCode::Binary, OpCode::Pool, OpCode::Softmax, OpCode::Unary] {
         assert_eq!(count(op), 0, "{op:?} ran in float: {ops:?}");
     }
 }

@@ -224,7 +224,8 @@ impl<'g> Lowerer<'g> {
     /// The int8 units' nodes (name, op) and the float nodes between Dequantize and Quantize
     /// (name, op, why).
     pub fn int8_summary(&self) -> (Vec<(String, String)>, Vec<(String, String, String)>) {
-        let mut units: Vec<usize> = self.q8.plan.units.keys().copied().filter(|i| !self.q8.plan.skip.contains(i)).collect();
+        let mut units: Vec<usize> =
+            self.q8.plan.units.keys().copied().filter(|i| !self.q8.plan.skip.contains(i)).collect();
         units.sort_unstable();
         let node = |i: usize| (self.g.nodes[i].name.clone(), self.g.nodes[i].op.name().to_string());
         let int8 = units.into_iter().map(node).collect();

@@ -2,8 +2,8 @@
 //! take: every activation QuantizeLinear -> DequantizeLinear (int8, per tensor), weights int8
 //! per output channel behind DequantizeLinear, int32 biases, Relu/Clip before the Quantize.
 //! Conv 3x3 (+ReLU6) -> depthwise 3x3 stride 2 (+Relu) -> 1x1 Conv, Add with the depthwise
-//! output, Mul by itself -> MaxPool -> AveragePool -> GlobalAveragePool -> Flatten -> Gemm ->
-//! Softmax (output scale 1/256, zero point -128).
+//! output, Mul by itself -> MaxPool -> AveragePool -> HardSwish -> GlobalAveragePool -> Flatten
+//! -> Gemm -> Softmax (output scale 1/256, zero point -128).
 
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary};
 use mote_ir::ops::nn::{ConvAttrs, GlobalPool, NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
@@ -127,7 +127,9 @@ pub fn qdq_graph() -> Graph {
         &[mp],
     );
     let ap = b.qdq(ap, 0.09, -100);
-    let gp = b.node(Op::Nn(NnOp::GlobalPool(GlobalPool::Average)), &[ap]);
+    let hs = b.node(Op::Elementwise(ElementwiseOp::Unary(Unary::HardSwish)), &[ap]);
+    let hs = b.qdq(hs, 0.08, -20);
+    let gp = b.node(Op::Nn(NnOp::GlobalPool(GlobalPool::Average)), &[hs]);
     let gs = 0.07;
     let gp = b.qdq(gp, gs, -90);
     let f = b.node(Op::Shape(ShapeOp::Flatten { axis: 1 }), &[gp]);

@@ -113,6 +113,7 @@ pub fn lower_unit(l: &mut Lowerer<'_>, u: &Unit) -> R<()> {
         Kind::Add | Kind::Mul => binary(l, u, &name, lo_hi, &y_dims),
         Kind::AvgPool(w) | Kind::MaxPool(w) => pool(l, u, w, &name, lo_hi, &y_dims),
         Kind::Mean => mean(l, u, &name, &y_dims),
+        Kind::Lut => lut(l, u, &name, lo_hi, &y_dims),
         Kind::Softmax => {
             let x = l.tensor_of(u.inputs[0].src)?;
             let p = SoftmaxParams::new(1.0, u.inputs[0].scale as f64)
@@ -429,6 +430,37 @@ fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
     };
     let kind = Q8PoolKind::Mean(u.inputs[0].zp, mult, u.y.zp);
     l.p.step(OpCode::Q8Pool, vec![Some(x)], vec![y4], encode::q8pool(kind, &g, -128, 127), name);
+    Ok(())
+}
+
+/// A one-input function as a table: `table[q + 128]` is the function of the dequantized `q`,
+/// evaluated by the reference interpreter and quantized as QuantizeLinear does (so the step is
+/// exactly the float-simulated graph), then clamped by the fused activation.
+fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+    let x = u.inputs[0];
+    let xs: Vec<f32> = (-128..128).map(|q| (q - x.zp) as f32 * x.scale).collect();
+    let mut g = mote_ir::Graph::new("lut");
+    let tt = mote_ir::TensorType::concrete(DType::F32, &[256]);
+    let (i, o) = (g.add_value("x", mote_ir::ValueType::Tensor(tt)), g.add_value("y", mote_ir::ValueType::Unknown));
+    g.inputs.push(i);
+    g.outputs.push(o);
+    g.add_node("f", l.g.nodes[u.main].op.clone(), vec![Some(i)], vec![Some(o)]);
+    let t = mote_ir::Tensor::from_vec(vec![256], xs).map_err(|e| e.to_string())?;
+    let f = mote_interp::run(&g, vec![mote_ir::Value::Tensor(t)]).map_err(|e| format!("int8 table: {e}"))?;
+    let f = f[0].as_tensor().ok_or("int8 table: not a tensor")?.to_f64_vec().map_err(|e| e.to_string())?;
+    let table: Vec<u8> = f
+        .iter()
+        .map(|&v| {
+            let q = mote_core::quant::round_half_even(v as f32 / u.y.scale) as f64 + u.y.zp as f64;
+            (if q.is_nan() { u.y.zp as f64 } else { q }).clamp(lo as f64, hi as f64) as i8 as u8
+        })
+        .collect();
+    let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.table"));
+    let nhwc_in = l.q8.nhwc.contains(&x.src);
+    let xt = if nhwc_in { l.vals[&x.src] } else { l.tensor_of(x.src)? };
+    let dims = if nhwc_in { l.p.tensors[xt].dims.clone() } else { y_dims.to_vec() };
+    let y = out(l, u, dims, nhwc_in)?;
+    l.p.step(OpCode::Q8Lut, vec![Some(xt), Some(tab)], vec![y], vec![], name);
     Ok(())
 }
 

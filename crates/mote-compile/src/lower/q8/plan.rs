@@ -58,6 +58,8 @@ pub enum Kind {
     /// Mean over H and W of an NCHW tensor (GlobalAveragePool, ReduceMean over axes 2 and 3).
     Mean,
     Softmax,
+    /// A one-input element-wise function as a 256-entry table.
+    Lut,
 }
 
 /// One int8 unit.
@@ -290,7 +292,7 @@ impl<'g> Finder<'g> {
                     | NnOp::Pool(_)
                     | NnOp::GlobalPool(GlobalPool::Average)
                     | NnOp::Softmax(_)
-            ) | Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Mul))
+            ) | Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Mul) | ElementwiseOp::Unary(_))
                 | Op::Reduce(ReduceOp::Reduce { kind: Reduction::Mean, .. })
         )
     }
@@ -333,6 +335,7 @@ impl<'g> Finder<'g> {
                 }
                 one(Kind::Mean, self.act(n.input(0)?)?)?
             }
+            Op::Elementwise(ElementwiseOp::Unary(_)) => one(Kind::Lut, self.act(n.input(0)?)?)?,
             Op::Nn(NnOp::Softmax(s)) if s.kind == SoftmaxKind::Softmax => {
                 let r = self.rank(n.input(0)?)? as i64;
                 if s.axis != -1 && s.axis != r - 1 {
