@@ -24,7 +24,7 @@ impl Rng {
         lo + (self.next() % (hi - lo + 1) as u64) as i64
     }
     pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-        v[self.next() as usize % v.len()]
+        v[(self.next() % v.len() as u64) as usize]
     }
     pub fn bytes(&mut self, n: usize) -> Vec<i8> {
         (0..n).map(|_| self.next() as i8).collect()
