@@ -25,7 +25,14 @@ fn every_path_matches_the_reference_on_random_convolutions() {
             let got = case.fast(cpu);
             if got != want {
                 let at = got.iter().zip(&want).position(|(a, b)| a != b).unwrap();
-                panic!("{} case {i} {:?} x_zp {} differs at {at}: {} vs {}", cpu.q8().name(), case.g, case.x_zp, got[at], want[at]);
+                panic!(
+                    "{} case {i} {:?} x_zp {} differs at {at}: {} vs {}",
+                    cpu.q8().name(),
+                    case.g,
+                    case.x_zp,
+                    got[at],
+                    want[at]
+                );
             }
         }
     }

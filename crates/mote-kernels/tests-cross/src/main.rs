@@ -5,7 +5,10 @@ fn main() {
     for (name, fast, reference) in mote_int8_identity::check() {
         let same = fast == reference;
         ok &= same;
-        println!("int8 identity {name:12} {fast:016x} reference {reference:016x} {}", if same { "ok" } else { "DIFFERENT" });
+        println!(
+            "int8 identity {name:12} {fast:016x} reference {reference:016x} {}",
+            if same { "ok" } else { "DIFFERENT" }
+        );
     }
     if !ok {
         std::process::exit(1);

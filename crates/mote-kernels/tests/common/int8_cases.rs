@@ -62,7 +62,13 @@ impl ConvCase {
         let (groups, cg, mg, kh, kw) = match kind {
             0 => (1, r.range(1, 70) as usize, r.range(1, 40) as usize, 1, 1),
             1 => (1, r.range(1, 20) as usize, r.range(1, 40) as usize, r.range(1, 4) as usize, r.range(1, 4) as usize),
-            2 => (r.range(2, 3) as usize, r.range(1, 9) as usize, r.range(1, 20) as usize, r.range(1, 3) as usize, r.range(1, 3) as usize),
+            2 => (
+                r.range(2, 3) as usize,
+                r.range(1, 9) as usize,
+                r.range(1, 20) as usize,
+                r.range(1, 3) as usize,
+                r.range(1, 3) as usize,
+            ),
             3 => (r.range(1, 50) as usize, 1, 1, r.range(1, 5) as usize, r.range(1, 5) as usize),
             _ => (r.range(1, 20) as usize, 1, r.range(2, 3) as usize, r.range(1, 3) as usize, r.range(1, 3) as usize),
         };
@@ -70,7 +76,8 @@ impl ConvCase {
         let pointwise = kind == 0 && r.range(0, 3) > 0;
         let (sh, sw) = if pointwise { (1, 1) } else { (r.range(1, 3) as usize, r.range(1, 3) as usize) };
         let (dh, dw) = if pointwise { (1, 1) } else { (r.range(1, 2) as usize, r.range(1, 2) as usize) };
-        let (pad_top, pad_left) = if pointwise { (0, 0) } else { (r.range(0, kh as i64) as usize, r.range(0, kw as i64) as usize) };
+        let (pad_top, pad_left) =
+            if pointwise { (0, 0) } else { (r.range(0, kh as i64) as usize, r.range(0, kw as i64) as usize) };
         let out = |size: usize, k: usize, s: usize, d: usize, p: usize| {
             let span = d * (k - 1) + 1;
             (size + 2 * p).saturating_sub(span) / s + 1
@@ -103,7 +110,8 @@ impl ConvCase {
         };
         let weight = |r: &mut Rng| if r.range(0, 9) == 0 { r.pick(&[-128, 127, -127]) } else { r.next() as i8 };
         let wv = (0..wl).map(|_| weight(r)).collect();
-        let bias = (0..m).map(|_| if r.range(0, 3) == 0 { r.next() as i32 } else { r.range(-5000, 5000) as i32 }).collect();
+        let bias =
+            (0..m).map(|_| if r.range(0, 3) == 0 { r.next() as i32 } else { r.range(-5000, 5000) as i32 }).collect();
         let mult = (0..m)
             .map(|_| match r.range(0, 9) {
                 0 => i32::MIN,
@@ -112,7 +120,8 @@ impl ConvCase {
                 _ => r.range(1 << 30, i32::MAX as i64) as i32,
             })
             .collect();
-        let shift = (0..m).map(|_| if r.range(0, 7) == 0 { r.range(-40, 40) as i32 } else { r.range(-14, 2) as i32 }).collect();
+        let shift =
+            (0..m).map(|_| if r.range(0, 7) == 0 { r.range(-40, 40) as i32 } else { r.range(-14, 2) as i32 }).collect();
         let (lo, hi) = match r.range(0, 4) {
             0 => (-128, 127),
             1 => (r.range(-128, 0) as i32, r.range(0, 127) as i32),

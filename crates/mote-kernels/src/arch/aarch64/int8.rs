@@ -225,8 +225,9 @@ fn requant_panel(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize)
 fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
     let n = 16 * blocks;
     assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
-    if t.ny > 0 && t.nx > 0 {
-        assert!(t.x0 + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
+    assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
+    if t.ny > 0 && t.nx > 0 && t.npix > 0 {
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
         assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx) * c <= w.len());
     }
     // SAFETY: bounds checked just above (offsets grow with the tap indices, so the last tap
@@ -236,21 +237,25 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
         let (zo, lo, hi) = (vdupq_n_s32(rq.zp), vdupq_n_s32(rq.lo), vdupq_n_s32(rq.hi));
         for blk in 0..blocks {
             let ch = 16 * blk;
-            let mut a = [vdupq_n_s32(0); 4];
-            for i in 0..t.ny {
-                for j in 0..t.nx {
-                    let xv = vld1q_s8(x.as_ptr().add(t.x0 + i * t.x_dy + j * t.x_dx + ch));
-                    let wv = vld1q_s8(w.as_ptr().add((t.t0 + i * t.t_dy + j) * c + ch));
-                    let (x0, x1) = (vsubl_s8(vget_low_s8(xv), zpv), vsubl_high_s8(xv, vcombine_s8(zpv, zpv)));
-                    let (w0, w1) = (vmovl_s8(vget_low_s8(wv)), vmovl_high_s8(wv));
-                    a[0] = vmlal_s16(a[0], vget_low_s16(x0), vget_low_s16(w0));
-                    a[1] = vmlal_high_s16(a[1], x0, w0);
-                    a[2] = vmlal_s16(a[2], vget_low_s16(x1), vget_low_s16(w1));
-                    a[3] = vmlal_high_s16(a[3], x1, w1);
+            let p: [Rq4; 4] = core::array::from_fn(|q| rq4(rq, ch + 4 * q));
+            for px in 0..t.npix {
+                let xb = x.as_ptr().add(t.x0 + px * t.x_px + ch);
+                let mut a = [vdupq_n_s32(0); 4];
+                for i in 0..t.ny {
+                    for j in 0..t.nx {
+                        let xv = vld1q_s8(xb.add(i * t.x_dy + j * t.x_dx));
+                        let wv = vld1q_s8(w.as_ptr().add((t.t0 + i * t.t_dy + j) * c + ch));
+                        let (x0, x1) = (vsubl_s8(vget_low_s8(xv), zpv), vsubl_high_s8(xv, vcombine_s8(zpv, zpv)));
+                        let (w0, w1) = (vmovl_s8(vget_low_s8(wv)), vmovl_high_s8(wv));
+                        a[0] = vmlal_s16(a[0], vget_low_s16(x0), vget_low_s16(w0));
+                        a[1] = vmlal_high_s16(a[1], x0, w0);
+                        a[2] = vmlal_s16(a[2], vget_low_s16(x1), vget_low_s16(w1));
+                        a[3] = vmlal_high_s16(a[3], x1, w1);
+                    }
                 }
+                let v = core::array::from_fn(|q| mbqm4(a[q], &p[q]));
+                vst1q_s8(y.as_mut_ptr().add(px * c + ch), finish16(v, zo, lo, hi));
             }
-            let v = core::array::from_fn(|q| mbqm4(a[q], &rq4(rq, ch + 4 * q)));
-            vst1q_s8(y.as_mut_ptr().add(ch), finish16(v, zo, lo, hi));
         }
     }
 }

@@ -72,37 +72,42 @@ impl Q8 for Simd128Q8 {
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         let n = 16 * blocks;
         assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
-        if t.ny > 0 && t.nx > 0 {
-            assert!(t.x0 + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
+        assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
+        if t.ny > 0 && t.nx > 0 && t.npix > 0 {
+            assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
             assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx) * c <= w.len());
         }
         let zpv = i16x8_splat(zp as i16);
         let (zo, lo, hi) = (i32x4_splat(rq.zp), i32x4_splat(rq.lo), i32x4_splat(rq.hi));
         for blk in 0..blocks {
             let ch = 16 * blk;
-            let mut a = [i32x4_splat(0); 4];
-            for i in 0..t.ny {
-                for j in 0..t.nx {
-                    // SAFETY: simd128 is enabled; the offsets grow with the tap indices, so the
-                    // last tap's bounds (checked above) bound these 16-byte reads.
-                    let (xv, wv) = unsafe {
-                        (
-                            v128_load(x.as_ptr().add(t.x0 + i * t.x_dy + j * t.x_dx + ch).cast()),
-                            v128_load(w.as_ptr().add((t.t0 + i * t.t_dy + j) * c + ch).cast()),
-                        )
-                    };
-                    let x0 = i16x8_sub(i16x8_extend_low_i8x16(xv), zpv);
-                    let x1 = i16x8_sub(i16x8_extend_high_i8x16(xv), zpv);
-                    let (w0, w1) = (i16x8_extend_low_i8x16(wv), i16x8_extend_high_i8x16(wv));
-                    a[0] = i32x4_add(a[0], i32x4_extmul_low_i16x8(x0, w0));
-                    a[1] = i32x4_add(a[1], i32x4_extmul_high_i16x8(x0, w0));
-                    a[2] = i32x4_add(a[2], i32x4_extmul_low_i16x8(x1, w1));
-                    a[3] = i32x4_add(a[3], i32x4_extmul_high_i16x8(x1, w1));
+            let p: [Rq4; 4] = core::array::from_fn(|q| Rq4::new(rq, ch + 4 * q));
+            for px in 0..t.npix {
+                let xb = t.x0 + px * t.x_px + ch;
+                let mut a = [i32x4_splat(0); 4];
+                for i in 0..t.ny {
+                    for j in 0..t.nx {
+                        // SAFETY: simd128 is enabled; the offsets grow with the pixel and tap
+                        // indices, so the last one's bounds (checked above) bound these reads.
+                        let (xv, wv) = unsafe {
+                            (
+                                v128_load(x.as_ptr().add(xb + i * t.x_dy + j * t.x_dx).cast()),
+                                v128_load(w.as_ptr().add((t.t0 + i * t.t_dy + j) * c + ch).cast()),
+                            )
+                        };
+                        let x0 = i16x8_sub(i16x8_extend_low_i8x16(xv), zpv);
+                        let x1 = i16x8_sub(i16x8_extend_high_i8x16(xv), zpv);
+                        let (w0, w1) = (i16x8_extend_low_i8x16(wv), i16x8_extend_high_i8x16(wv));
+                        a[0] = i32x4_add(a[0], i32x4_extmul_low_i16x8(x0, w0));
+                        a[1] = i32x4_add(a[1], i32x4_extmul_high_i16x8(x0, w0));
+                        a[2] = i32x4_add(a[2], i32x4_extmul_low_i16x8(x1, w1));
+                        a[3] = i32x4_add(a[3], i32x4_extmul_high_i16x8(x1, w1));
+                    }
                 }
+                let v = core::array::from_fn(|q| mbqm4(a[q], &p[q]));
+                // SAFETY: simd128 is enabled; `px * c + ch + 16 <= y.len()` (checked above).
+                unsafe { v128_store(y.as_mut_ptr().add(px * c + ch).cast(), finish16(v, zo, lo, hi)) };
             }
-            let v = core::array::from_fn(|q| mbqm4(a[q], &Rq4::new(rq, ch + 4 * q)));
-            // SAFETY: simd128 is enabled; `ch + 16 <= n <= y.len()` (checked above).
-            unsafe { v128_store(y.as_mut_ptr().add(ch).cast(), finish16(v, zo, lo, hi)) };
         }
     }
 }

@@ -3,8 +3,11 @@
 //! AVX2 requantization and depthwise code.
 
 use crate::fast::cpu::{Cpu, Q8Path};
-use crate::fast::int8::kernels::{DwTaps, MR, NR, Q8, Rq};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
 use core::arch::x86_64::*;
+
+/// Output pixels (rows of A) per register tile.
+const MR: usize = 4;
 
 /// Token for the AVX2 int8 path: exists only when the CPU has AVX2.
 #[derive(Clone, Copy, Debug)]
@@ -195,7 +198,9 @@ unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
         let x = _mm256_sllv_epi32(_mm256_add_epi32(acc, p.cb), p.left);
         let nudge = _mm256_set1_epi64x(1 << 30);
         let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, p.mult), nudge));
-        let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(x), _mm256_srli_epi64::<32>(p.mult));
+        // The odd lanes moved to the even positions (`vpmuldq` reads the low half of each
+        // 64-bit lane, sign-extended).
+        let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0xf5>(x), _mm256_shuffle_epi32::<0xf5>(p.mult));
         let odd = _mm256_slli_epi64::<1>(_mm256_add_epi64(odd, nudge));
         let h = _mm256_blend_epi32::<0b1010_1010>(even, odd);
         // i32::MIN only comes from i32::MIN * i32::MIN, which saturates to i32::MAX.
@@ -251,8 +256,9 @@ unsafe fn requant_avx2(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys
 fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
     let n = 16 * blocks;
     assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
-    if t.ny > 0 && t.nx > 0 {
-        assert!(t.x0 + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
+    assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
+    if t.ny > 0 && t.nx > 0 && t.npix > 0 {
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
         assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1 + 1) * c <= w.len());
     }
     // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above (the
@@ -271,22 +277,25 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
         let (zo, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
         for blk in 0..blocks {
             let ch = 16 * blk;
-            let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-            for i in 0..t.ny {
-                for j in 0..t.nx {
-                    let xp = x.add(t.x0 + i * t.x_dy + j * t.x_dx + ch);
-                    let wp = w.add((t.t0 + i * t.t_dy + j) * c + ch);
-                    let xv = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(xp.cast())), zpv);
-                    let wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.cast()));
-                    // |x - zp| <= 255 and |w| <= 128: the product fits in 16 bits.
-                    let p = _mm256_mullo_epi16(xv, wv);
-                    a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
-                    a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(p)));
+            let (p0, p1) = (rq8(rq, ch), rq8(rq, ch + 8));
+            for px in 0..t.npix {
+                let xb = x.add(t.x0 + px * t.x_px + ch);
+                let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+                for i in 0..t.ny {
+                    for j in 0..t.nx {
+                        let xp = xb.add(i * t.x_dy + j * t.x_dx);
+                        let wp = w.add((t.t0 + i * t.t_dy + j) * c + ch);
+                        let xv = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(xp.cast())), zpv);
+                        let wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.cast()));
+                        // |x - zp| <= 255 and |w| <= 128: the product fits in 16 bits.
+                        let p = _mm256_mullo_epi16(xv, wv);
+                        a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
+                        a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(p)));
+                    }
                 }
+                let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
+                _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, zo, lo, hi));
             }
-            let v0 = mbqm8(a0, &rq8(rq, ch));
-            let v1 = mbqm8(a1, &rq8(rq, ch + 8));
-            _mm_storeu_si128(y.add(ch).cast(), finish16(v0, v1, zo, lo, hi));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! GEMM of output pixels (direct NHWC rows for a 1x1 stride-1 convolution, im2col rows padded
 //! with the input zero point otherwise) by the packed weight panels.
 
-use super::kernels::{DwTaps, MR, NR, Portable, Q8, Rq};
+use super::kernels::{DwTaps, NR, Portable, Q8, Rq};
 use super::pack::{GemmShape, RB, conv_pack_len, conv_scratch_len};
 use crate::reference::int8::{Conv2d, Requant};
 
@@ -59,7 +59,7 @@ pub(crate) fn conv_with<K: Q8>(
         && g.pad_left == 0
         && g.oh == g.h
         && g.ow == g.w
-        && s.cg % 4 == 0;
+        && s.cg.is_multiple_of(4);
     let rows_total = g.n * g.oh * g.ow;
     let row_len = 4 * s.k4;
     for grp in 0..g.groups {
@@ -76,7 +76,8 @@ pub(crate) fn conv_with<K: Q8>(
                 k.gemm_panel(a, stride, rows, s.k4, b, acc);
                 let o0 = grp * s.mg + p * NR;
                 let nv = NR.min(s.mg - p * NR);
-                let rq = Rq { cb: &cb[o0..o0 + nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
+                let rq =
+                    Rq { cb: &cb[o0..o0 + nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
                 let yb = &mut y[r0 * g.m + o0..];
                 if nv == NR {
                     k.requant_panel(acc, rows, &rq, yb, g.m);
@@ -170,8 +171,8 @@ fn tap_range(o: usize, stride: usize, dil: usize, pad: usize, size: usize, taps:
     (first.unwrap_or(0), count)
 }
 
-/// Depthwise (multiplier 1) convolution: per output pixel, the ISA for the full blocks of 16
-/// channels and the portable code for the rest.
+/// Depthwise (multiplier 1) convolution: per run of output pixels with the same taps, the ISA
+/// for the full blocks of 16 channels and the portable code for the rest.
 fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>, y: &mut [i8]) {
     let c = g.c;
     let blocks = c / 16;
@@ -179,14 +180,23 @@ fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>
     for b in 0..g.n {
         for oy in 0..g.oh {
             let (ky0, ny) = tap_range(oy, g.sh, g.dh, g.pad_top, g.h, g.kh);
-            for ox in 0..g.ow {
+            let mut ox = 0;
+            while ox < g.ow {
+                // A run of pixels with the same taps inside the image.
                 let (kx0, nx) = tap_range(ox, g.sw, g.dw, g.pad_left, g.w, g.kw);
+                let mut end = ox + 1;
+                while end < g.ow && tap_range(end, g.sw, g.dw, g.pad_left, g.w, g.kw) == (kx0, nx) {
+                    end += 1;
+                }
+                let npix = end - ox;
                 let taps = if ny == 0 || nx == 0 {
-                    DwTaps { x0: 0, x_dy: 0, x_dx: 0, ny: 0, nx: 0, t0: 0, t_dy: 0 }
+                    DwTaps { npix, x_px: 0, x0: 0, x_dy: 0, x_dx: 0, ny: 0, nx: 0, t0: 0, t_dy: 0 }
                 } else {
                     let iy0 = oy * g.sh + ky0 * g.dh - g.pad_top;
                     let ix0 = ox * g.sw + kx0 * g.dw - g.pad_left;
                     DwTaps {
+                        npix,
+                        x_px: g.sw * c,
                         x0: ((b * g.h + iy0) * g.w + ix0) * c,
                         x_dy: g.dh * g.w * c,
                         x_dx: g.dw * c,
@@ -196,11 +206,12 @@ fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>
                         t_dy: g.kw,
                     }
                 };
-                let yp = &mut y[((b * g.oh + oy) * g.ow + ox) * c..][..c];
+                let yp = &mut y[((b * g.oh + oy) * g.ow + ox) * c..][..npix * c];
                 if blocks > 0 {
                     k.dw_pixel(x, c, &taps, w, blocks, x_zp, rq, yp);
                 }
                 Portable::dw_channels(x, c, &taps, w, (16 * blocks, c), x_zp, rq, yp);
+                ox = end;
             }
         }
     }
@@ -219,6 +230,3 @@ fn i32_as_i8(s: &mut [i32]) -> &mut [i8] {
     // exactly the memory of `s`, borrowed mutably for the same lifetime.
     unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<i8>(), s.len() * 4) }
 }
-
-// `MR` is the tile height every ISA's `gemm_panel` uses; the block must be a multiple of it.
-const _: () = assert!(RB % MR == 0);

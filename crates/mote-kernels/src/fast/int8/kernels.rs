@@ -5,8 +5,6 @@
 
 use crate::reference::fixed::multiply_by_quantized_multiplier;
 
-/// Output pixels (rows of A) per register tile.
-pub(crate) const MR: usize = 4;
 /// Output channels per packed weight panel (columns of B).
 pub(crate) const NR: usize = 16;
 
@@ -32,11 +30,14 @@ impl Rq<'_> {
     }
 }
 
-/// The taps of one depthwise output pixel that fall inside the image: `ny x nx` taps, tap
-/// `(i, j)` reading the input pixel at element offset `x0 + i * x_dy + j * x_dx` and the
-/// weights of tap index `t0 + i * t_dy + j`.
+/// The taps of a run of `npix` depthwise output pixels (consecutive along a row, outputs `c`
+/// elements apart) that fall inside the image, the same for every pixel of the run: `ny x nx`
+/// taps, tap `(i, j)` of pixel `p` reading the input pixel at element offset
+/// `x0 + p * x_px + i * x_dy + j * x_dx` and the weights of tap index `t0 + i * t_dy + j`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DwTaps {
+    pub npix: usize,
+    pub x_px: usize,
     pub x0: usize,
     pub x_dy: usize,
     pub x_dx: usize,
@@ -60,8 +61,8 @@ pub(crate) trait Q8: Copy {
     /// `y[r * ys + j] = rq(j, acc[r * NR + j])` for `r < rows`, `j < NR`.
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize);
 
-    /// One depthwise output pixel, channels `0..16 * blocks` (of `c`): `acc[ch] = Σ_taps
-    /// (x - zp) * w[t * c + ch]`, then `y[ch] = rq(ch, acc[ch])` (`rq.cb` is the bias).
+    /// A run of depthwise output pixels, channels `0..16 * blocks` (of `c`): `acc[ch] = Σ_taps
+    /// (x - zp) * w[t * c + ch]`, then `y[p * c + ch] = rq(ch, acc[ch])` (`rq.cb` is the bias).
     /// `zp` is in `[-128, 127]`.
     #[allow(clippy::too_many_arguments)]
     fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]);
@@ -84,16 +85,18 @@ impl Portable {
         rq: &Rq<'_>,
         y: &mut [i8],
     ) {
-        for ch in from..to {
-            let mut acc = 0i32;
-            for i in 0..t.ny {
-                for j in 0..t.nx {
-                    let xv = x[t.x0 + i * t.x_dy + j * t.x_dx + ch] as i32;
-                    let wv = w[(t.t0 + i * t.t_dy + j) * c + ch] as i32;
-                    acc = acc.wrapping_add(xv.wrapping_sub(zp).wrapping_mul(wv));
+        for px in 0..t.npix {
+            for ch in from..to {
+                let mut acc = 0i32;
+                for i in 0..t.ny {
+                    for j in 0..t.nx {
+                        let xv = x[t.x0 + px * t.x_px + i * t.x_dy + j * t.x_dx + ch] as i32;
+                        let wv = w[(t.t0 + i * t.t_dy + j) * c + ch] as i32;
+                        acc = acc.wrapping_add(xv.wrapping_sub(zp).wrapping_mul(wv));
+                    }
                 }
+                y[px * c + ch] = rq.one(ch, acc);
             }
-            y[ch] = rq.one(ch, acc);
         }
     }
 }

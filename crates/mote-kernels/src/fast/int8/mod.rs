@@ -55,7 +55,9 @@ pub fn conv2d(
 ) {
     match cpu.q8() {
         #[cfg(target_arch = "x86_64")]
-        Q8Path::Avx2 => conv::conv_with(crate::arch::x86_64::int8::Avx2Q8::new(cpu), g, x, x_zp, packed, out, y, scratch),
+        Q8Path::Avx2 => {
+            conv::conv_with(crate::arch::x86_64::int8::Avx2Q8::new(cpu), g, x, x_zp, packed, out, y, scratch)
+        }
         #[cfg(target_arch = "x86_64")]
         Q8Path::Avx512Vnni => {
             conv::conv_with(crate::arch::x86_64::int8::VnniQ8::new(cpu), g, x, x_zp, packed, out, y, scratch)

@@ -30,7 +30,17 @@ pub fn max_pool(_cpu: Cpu, g: &Pool2d, x: &[i8], lo: i32, hi: i32, y: &mut [i8])
 
 /// int8 mean over H and W of an NHWC tensor: [`r::mean_hw`].
 #[allow(clippy::too_many_arguments)]
-pub fn mean_hw(_cpu: Cpu, n: usize, hw: usize, c: usize, x: &[i8], x_zp: i32, mult: (i32, i32), y_zp: i32, y: &mut [i8]) {
+pub fn mean_hw(
+    _cpu: Cpu,
+    n: usize,
+    hw: usize,
+    c: usize,
+    x: &[i8],
+    x_zp: i32,
+    mult: (i32, i32),
+    y_zp: i32,
+    y: &mut [i8],
+) {
     r::mean_hw(n, hw, c, x, x_zp, mult, y_zp, y)
 }
 

@@ -38,7 +38,7 @@ pub(crate) struct GemmShape {
 impl GemmShape {
     /// `None` for an inconsistent grouping or sizes that overflow.
     pub(crate) fn of(g: &Conv2d) -> Option<GemmShape> {
-        if g.groups == 0 || g.c % g.groups != 0 || g.m % g.groups != 0 {
+        if g.groups == 0 || !g.c.is_multiple_of(g.groups) || !g.m.is_multiple_of(g.groups) {
             return None;
         }
         let (cg, mg) = (g.c / g.groups, g.m / g.groups);
