@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace --release
+scripts/int8_identity.sh
 
 for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
   if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then

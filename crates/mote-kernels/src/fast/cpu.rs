@@ -32,31 +32,88 @@ impl Isa {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Cpu {
     isa: Isa,
+    q8: Q8Path,
+}
+
+/// The int8 kernel path of a [`Cpu`] ([`crate::fast::int8`]): every path gives the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Q8Path {
+    /// Portable Rust.
+    Scalar,
+    /// x86_64 AVX2: operands sign-extended to 16 bits, `vpmaddwd`.
+    Avx2,
+    /// x86_64 AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8).
+    Avx512Vnni,
+    /// aarch64 NEON: `smull` + `sadalp`.
+    Neon,
+    /// aarch64 NEON with the dot-product extension (`sdot`).
+    NeonDot,
+    /// wasm32 simd128: `i32x4.dot_i16x8_s`.
+    Simd128,
+}
+
+impl Q8Path {
+    /// Every int8 path, fastest last within each architecture.
+    pub const ALL: [Q8Path; 6] =
+        [Q8Path::Scalar, Q8Path::Avx2, Q8Path::Avx512Vnni, Q8Path::Neon, Q8Path::NeonDot, Q8Path::Simd128];
+
+    /// A short lowercase name (`scalar`, `avx2`, `avx512-vnni`, `neon`, `neon-dot`, `simd128`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Q8Path::Scalar => "scalar",
+            Q8Path::Avx2 => "avx2",
+            Q8Path::Avx512Vnni => "avx512-vnni",
+            Q8Path::Neon => "neon",
+            Q8Path::NeonDot => "neon-dot",
+            Q8Path::Simd128 => "simd128",
+        }
+    }
 }
 
 impl Cpu {
     /// The best instruction set of this machine. Detection runs `cpuid`/`xgetbv` on x86_64
     /// (no `std` needed) and is cheap; callers keep the result (detect once at load).
     pub fn detect() -> Cpu {
-        Cpu { isa: detect_isa() }
+        let isa = detect_isa();
+        Cpu { isa, q8: if isa == Isa::Scalar { Q8Path::Scalar } else { detect_q8() } }
     }
 
     /// The portable path, whatever the machine has (tests compare every path on the same
     /// inputs; `generic` targets use it).
     pub const fn scalar() -> Cpu {
-        Cpu { isa: Isa::Scalar }
+        Cpu { isa: Isa::Scalar, q8: Q8Path::Scalar }
     }
 
     /// `Cpu` for `isa` if this machine can run it, else `None`.
     pub fn with_isa(isa: Isa) -> Option<Cpu> {
-        let ok = isa == Isa::Scalar || isa == detect_isa();
-        ok.then_some(Cpu { isa })
+        if isa == Isa::Scalar {
+            return Some(Cpu::scalar());
+        }
+        (isa == detect_isa()).then(|| Cpu { isa, q8: detect_q8() })
+    }
+
+    /// `Cpu` whose int8 kernels take `path` (its f32 kernels the matching instruction set), if
+    /// this machine can run it, else `None`: tests force every path with it.
+    pub fn with_q8(path: Q8Path) -> Option<Cpu> {
+        let isa = match path {
+            Q8Path::Scalar => return Some(Cpu::scalar()),
+            Q8Path::Avx2 | Q8Path::Avx512Vnni => Isa::Avx2Fma,
+            Q8Path::Neon | Q8Path::NeonDot => Isa::Neon,
+            Q8Path::Simd128 => Isa::Simd128,
+        };
+        let ok = detect_isa() == isa && (path == detect_q8() || path == Q8Path::Avx2 || path == Q8Path::Neon);
+        ok.then_some(Cpu { isa, q8: path })
+    }
+
+    /// The int8 path this `Cpu` dispatches to.
+    pub fn q8(self) -> Q8Path {
+        self.q8
     }
 
     /// Every path this machine can run, best first, ending with [`Isa::Scalar`].
     pub fn available() -> impl Iterator<Item = Cpu> {
         let best = detect_isa();
-        [Some(Cpu { isa: best }), (best != Isa::Scalar).then_some(Cpu::scalar())].into_iter().flatten()
+        [Some(Cpu { isa: best, q8: detect_q8() }), (best != Isa::Scalar).then_some(Cpu::scalar())].into_iter().flatten()
     }
 
     /// The instruction set this `Cpu` dispatches to.
@@ -87,4 +144,33 @@ fn detect_isa() -> Isa {
 )))]
 fn detect_isa() -> Isa {
     Isa::Scalar
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect_q8() -> Q8Path {
+    use crate::arch::x86_64::{has_avx2_fma, has_avx512_vnni};
+    match (has_avx2_fma(), has_avx512_vnni()) {
+        (true, true) => Q8Path::Avx512Vnni,
+        (true, false) => Q8Path::Avx2,
+        _ => Q8Path::Scalar,
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn detect_q8() -> Q8Path {
+    if crate::arch::aarch64::has_dotprod() { Q8Path::NeonDot } else { Q8Path::Neon }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn detect_q8() -> Q8Path {
+    Q8Path::Simd128
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
+fn detect_q8() -> Q8Path {
+    Q8Path::Scalar
 }

@@ -53,6 +53,7 @@ pub mod depthwise;
 pub mod elementwise;
 pub mod fft;
 pub mod gemm;
+pub mod int8;
 pub mod matvec;
 pub mod norm;
 pub mod par;
@@ -74,7 +75,7 @@ pub use conv_transpose::{
     conv_transpose_pack_weights, conv_transpose_pack_weights_len, conv_transpose_validate, conv_transpose2d,
     conv_transpose2d_scratch_len,
 };
-pub use cpu::{Cpu, Isa};
+pub use cpu::{Cpu, Isa, Q8Path};
 pub use depthwise::{depthwise2d, depthwise2d_scratch_len};
 pub use elementwise::{BinaryOp, Rhs, binary, binary_in_place};
 pub use gemm::{

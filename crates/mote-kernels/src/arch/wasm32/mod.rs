@@ -2,6 +2,7 @@
 //! (WebAssembly has no run-time detection; a module using it fails validation where
 //! unsupported).
 
+pub(crate) mod int8;
 mod simd;
 
 pub(crate) use simd::Simd128;

@@ -1,5 +1,6 @@
 //! x86_64: AVX2 + FMA, detected at run time with `cpuid` and `xgetbv` (no `std`).
 
+pub(crate) mod int8;
 mod simd;
 
 pub(crate) use simd::Avx2;
@@ -30,6 +31,23 @@ pub(crate) fn has_avx2_fma() -> bool {
     // SAFETY: the maximum leaf is at least 7 (checked above).
     let leaf7 = __cpuid_count(7, 0);
     leaf7.ebx & (1 << 5) != 0
+}
+
+/// Whether this CPU and OS support AVX-512 VNNI on 256-bit registers (AVX-512 F, VL and VNNI,
+/// with the OS saving the opmask and ZMM state that EVEX instructions need).
+pub(crate) fn has_avx512_vnni() -> bool {
+    if !has_avx2_fma() {
+        return false;
+    }
+    // SAFETY: `has_avx2_fma` checked OSXSAVE, so `xgetbv` is enabled.
+    let xcr0 = unsafe { xgetbv0() };
+    if xcr0 & 0xe6 != 0xe6 {
+        return false;
+    }
+    // SAFETY: `has_avx2_fma` checked that leaf 7 exists.
+    let leaf7 = __cpuid_count(7, 0);
+    let (f, vl, vnni) = (leaf7.ebx & (1 << 16) != 0, leaf7.ebx & (1 << 31) != 0, leaf7.ecx & (1 << 11) != 0);
+    f && vl && vnni
 }
 
 #[target_feature(enable = "xsave")]

@@ -1,0 +1,301 @@
+//! int8 primitives for x86_64: AVX2 (`vpmaddwd` on operands sign-extended to 16 bits) and
+//! AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8). Both share the
+//! AVX2 requantization and depthwise code.
+
+use crate::fast::cpu::{Cpu, Q8Path};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
+use core::arch::x86_64::*;
+
+/// Output pixels (rows of A) per register tile.
+const MR: usize = 4;
+
+/// Token for the AVX2 int8 path: exists only when the CPU has AVX2.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2Q8(());
+
+impl Avx2Q8 {
+    /// Panics unless `cpu` names an x86_64 int8 path (both imply AVX2).
+    pub(crate) fn new(cpu: Cpu) -> Avx2Q8 {
+        assert!(matches!(cpu.q8(), Q8Path::Avx2 | Q8Path::Avx512Vnni));
+        Avx2Q8(())
+    }
+}
+
+/// Token for the AVX-512 VNNI int8 path: exists only when the CPU has AVX-512 F, VL and VNNI.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VnniQ8(());
+
+impl VnniQ8 {
+    /// Panics unless `cpu` names [`Q8Path::Avx512Vnni`].
+    pub(crate) fn new(cpu: Cpu) -> VnniQ8 {
+        assert_eq!(cpu.q8(), Q8Path::Avx512Vnni);
+        VnniQ8(())
+    }
+}
+
+/// Checks the slice bounds every `gemm_panel` relies on.
+fn check_gemm(a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &[i32]) {
+    assert!(rows == 0 || (rows - 1) * stride + 4 * k4 <= a.len());
+    assert!(b.len() >= k4 * 4 * NR && acc.len() >= rows * NR);
+}
+
+impl Q8 for Avx2Q8 {
+    const A_OFFSET: i32 = 0;
+
+    fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        check_gemm(a, stride, rows, k4, b, acc);
+        // SAFETY: the token proves AVX2; the bounds were checked just above.
+        unsafe { gemm_avx2(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
+    }
+
+    fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+        requant_panel(acc, rows, rq, y, ys)
+    }
+
+    fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
+        dw_pixel(x, c, t, w, blocks, zp, rq, y)
+    }
+}
+
+impl Q8 for VnniQ8 {
+    const A_OFFSET: i32 = 128;
+
+    fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        check_gemm(a, stride, rows, k4, b, acc);
+        // SAFETY: the token proves AVX-512 VNNI + VL; the bounds were checked just above.
+        unsafe { gemm_vnni(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
+    }
+
+    fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+        requant_panel(acc, rows, rq, y, ys)
+    }
+
+    fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
+        dw_pixel(x, c, t, w, blocks, zp, rq, y)
+    }
+}
+
+/// Row pointers of one tile: rows past `rows` repeat the last one (computed, not stored).
+///
+/// # Safety
+/// Rows `r0..r0 + min(MR, rows - r0)` start inside the allocation of `a`.
+#[inline(always)]
+unsafe fn tile_rows(a: *const i8, stride: usize, r0: usize, rows: usize) -> ([*const i8; MR], usize) {
+    let rr = MR.min(rows - r0);
+    // SAFETY: row `r0 + min(i, rr - 1)` is a valid row (caller).
+    (core::array::from_fn(|i| unsafe { a.add((r0 + i.min(rr - 1)) * stride) }), rr)
+}
+
+/// AVX2 `gemm_panel`: 4 rows x 16 channels of i32 accumulators; each 4-deep step splits the
+/// weight bytes into even and odd sign-extended 16-bit halves and multiplies them with the
+/// matching halves of the broadcast activations (`vpmaddwd`, exact).
+///
+/// # Safety
+/// AVX2 is available; the bounds of `check_gemm` hold.
+#[target_feature(enable = "avx2")]
+unsafe fn gemm_avx2(a: *const i8, stride: usize, rows: usize, k4: usize, b: *const u8, acc: *mut i32) {
+    // SAFETY (whole body): AVX2 is available (caller); every row read is `4 * k4` bytes of a
+    // row within `a`, every panel read is within its `64 * k4` bytes, every store within
+    // `rows * NR` accumulators (`check_gemm`).
+    unsafe {
+        let mut r0 = 0;
+        while r0 < rows {
+            let (p, rr) = tile_rows(a, stride, r0, rows);
+            let mut c = [[_mm256_setzero_si256(); 2]; MR];
+            for kb in 0..k4 {
+                let b0 = _mm256_loadu_si256(b.add(kb * 64).cast());
+                let b1 = _mm256_loadu_si256(b.add(kb * 64 + 32).cast());
+                let (b0l, b0h) = (_mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(b0)), _mm256_srai_epi16::<8>(b0));
+                let (b1l, b1h) = (_mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(b1)), _mm256_srai_epi16::<8>(b1));
+                for i in 0..MR {
+                    let av = _mm256_set1_epi32(p[i].add(kb * 4).cast::<i32>().read_unaligned());
+                    let (al, ah) = (_mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(av)), _mm256_srai_epi16::<8>(av));
+                    let s0 = _mm256_add_epi32(_mm256_madd_epi16(al, b0l), _mm256_madd_epi16(ah, b0h));
+                    let s1 = _mm256_add_epi32(_mm256_madd_epi16(al, b1l), _mm256_madd_epi16(ah, b1h));
+                    c[i][0] = _mm256_add_epi32(c[i][0], s0);
+                    c[i][1] = _mm256_add_epi32(c[i][1], s1);
+                }
+            }
+            for (i, ci) in c.iter().enumerate().take(rr) {
+                _mm256_storeu_si256(acc.add((r0 + i) * NR).cast(), ci[0]);
+                _mm256_storeu_si256(acc.add((r0 + i) * NR + 8).cast(), ci[1]);
+            }
+            r0 += MR;
+        }
+    }
+}
+
+/// VNNI `gemm_panel`: 4 rows x 16 channels; `vpdpbusd` of the activations made unsigned
+/// (`x ^ 0x80 = x + 128`) by the signed weights, wrapping like the reference.
+///
+/// # Safety
+/// AVX-512 VNNI and VL are available; the bounds of `check_gemm` hold.
+#[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+unsafe fn gemm_vnni(a: *const i8, stride: usize, rows: usize, k4: usize, b: *const u8, acc: *mut i32) {
+    // SAFETY (whole body): as in `gemm_avx2`, with VNNI available (caller).
+    unsafe {
+        let flip = _mm256_set1_epi32(0x8080_8080u32 as i32);
+        let mut r0 = 0;
+        while r0 < rows {
+            let (p, rr) = tile_rows(a, stride, r0, rows);
+            let mut c = [[_mm256_setzero_si256(); 2]; MR];
+            for kb in 0..k4 {
+                let b0 = _mm256_loadu_si256(b.add(kb * 64).cast());
+                let b1 = _mm256_loadu_si256(b.add(kb * 64 + 32).cast());
+                for i in 0..MR {
+                    let av = _mm256_xor_si256(_mm256_set1_epi32(p[i].add(kb * 4).cast::<i32>().read_unaligned()), flip);
+                    c[i][0] = _mm256_dpbusd_epi32(c[i][0], av, b0);
+                    c[i][1] = _mm256_dpbusd_epi32(c[i][1], av, b1);
+                }
+            }
+            for (i, ci) in c.iter().enumerate().take(rr) {
+                _mm256_storeu_si256(acc.add((r0 + i) * NR).cast(), ci[0]);
+                _mm256_storeu_si256(acc.add((r0 + i) * NR + 8).cast(), ci[1]);
+            }
+            r0 += MR;
+        }
+    }
+}
+
+/// Requantization constants of 8 channels.
+#[derive(Clone, Copy)]
+struct Rq8 {
+    cb: __m256i,
+    mult: __m256i,
+    left: __m256i,
+    right: __m256i,
+}
+
+/// Loads channels `j..j + 8` of `rq`.
+///
+/// # Safety
+/// AVX2 is available and `rq`'s slices hold at least `j + 8` values.
+#[inline(always)]
+unsafe fn rq8(rq: &Rq<'_>, j: usize) -> Rq8 {
+    // SAFETY: caller (lengths and AVX2).
+    unsafe {
+        let shift = _mm256_loadu_si256(rq.shift.as_ptr().add(j).cast());
+        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(31));
+        Rq8 {
+            cb: _mm256_loadu_si256(rq.cb.as_ptr().add(j).cast()),
+            mult: _mm256_loadu_si256(rq.mult.as_ptr().add(j).cast()),
+            left: _mm256_min_epi32(_mm256_max_epi32(shift, zero), max),
+            right: _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero), max),
+        }
+    }
+}
+
+/// `multiply_by_quantized_multiplier(acc + cb, mult, shift)` lane-wise, bit-exact: the
+/// wrapping left shift, the high multiply `floor((x m + 2^30) / 2^31)` (which is gemmlowp's
+/// nudge-and-truncate) with its one saturation, and the rounding right shift.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let x = _mm256_sllv_epi32(_mm256_add_epi32(acc, p.cb), p.left);
+        let nudge = _mm256_set1_epi64x(1 << 30);
+        let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, p.mult), nudge));
+        // The odd lanes moved to the even positions (`vpmuldq` reads the low half of each
+        // 64-bit lane, sign-extended).
+        let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0xf5>(x), _mm256_shuffle_epi32::<0xf5>(p.mult));
+        let odd = _mm256_slli_epi64::<1>(_mm256_add_epi64(odd, nudge));
+        let h = _mm256_blend_epi32::<0b1010_1010>(even, odd);
+        // i32::MIN only comes from i32::MIN * i32::MIN, which saturates to i32::MAX.
+        let h = _mm256_xor_si256(h, _mm256_cmpeq_epi32(h, _mm256_set1_epi32(i32::MIN)));
+        let one = _mm256_set1_epi32(1);
+        let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, p.right), one);
+        let rem = _mm256_and_si256(h, mask);
+        let thr = _mm256_sub_epi32(_mm256_srai_epi32::<1>(mask), _mm256_cmpgt_epi32(_mm256_setzero_si256(), h));
+        _mm256_sub_epi32(_mm256_srav_epi32(h, p.right), _mm256_cmpgt_epi32(rem, thr))
+    }
+}
+
+/// 16 requantized channels as bytes: `+ zp`, clamp, and the low byte of each lane (`as i8`).
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn finish16(v0: __m256i, v1: __m256i, zp: __m256i, lo: __m256i, hi: __m256i) -> __m128i {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let byte = _mm256_set1_epi32(0xff);
+        let f = |v| _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zp), lo), hi), byte);
+        let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(f(v0), f(v1)));
+        _mm_packus_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256::<1>(t))
+    }
+}
+
+fn requant_panel(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+    assert!(acc.len() >= rows * NR && rq.cb.len() >= NR && rq.mult.len() >= NR && rq.shift.len() >= NR);
+    assert!(rows == 0 || (rows - 1) * ys + NR <= y.len());
+    // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above.
+    unsafe { requant_avx2(acc.as_ptr(), rows, rq, y.as_mut_ptr(), ys) }
+}
+
+/// # Safety
+/// AVX2 is available; `acc` holds `rows * NR` values, `y` rows of `NR` bytes `ys` apart, `rq`
+/// `NR` channels.
+#[target_feature(enable = "avx2")]
+unsafe fn requant_avx2(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys: usize) {
+    // SAFETY (whole body): caller.
+    unsafe {
+        let (p0, p1) = (rq8(rq, 0), rq8(rq, 8));
+        let (zp, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+        for r in 0..rows {
+            let v0 = mbqm8(_mm256_loadu_si256(acc.add(r * NR).cast()), &p0);
+            let v1 = mbqm8(_mm256_loadu_si256(acc.add(r * NR + 8).cast()), &p1);
+            _mm_storeu_si128(y.add(r * ys).cast(), finish16(v0, v1, zp, lo, hi));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
+    let n = 16 * blocks;
+    assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
+    assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
+    if t.ny > 0 && t.nx > 0 && t.npix > 0 {
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
+        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1 + 1) * c <= w.len());
+    }
+    // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above (the
+    // offsets grow with the tap indices, so the last tap bounds them all).
+    unsafe { dw_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr()) }
+}
+
+/// # Safety
+/// AVX2 is available; the bounds of `dw_pixel` hold.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2")]
+unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usize, zp: i32, rq: &Rq<'_>, y: *mut i8) {
+    // SAFETY (whole body): caller.
+    unsafe {
+        let zpv = _mm256_set1_epi16(zp as i16);
+        let (zo, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+        for blk in 0..blocks {
+            let ch = 16 * blk;
+            let (p0, p1) = (rq8(rq, ch), rq8(rq, ch + 8));
+            for px in 0..t.npix {
+                let xb = x.add(t.x0 + px * t.x_px + ch);
+                let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+                for i in 0..t.ny {
+                    for j in 0..t.nx {
+                        let xp = xb.add(i * t.x_dy + j * t.x_dx);
+                        let wp = w.add((t.t0 + i * t.t_dy + j) * c + ch);
+                        let xv = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(xp.cast())), zpv);
+                        let wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.cast()));
+                        // |x - zp| <= 255 and |w| <= 128: the product fits in 16 bits.
+                        let p = _mm256_mullo_epi16(xv, wv);
+                        a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
+                        a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(p)));
+                    }
+                }
+                let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
+                _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, zo, lo, hi));
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The per-ISA primitives the int8 drivers are written against, and their portable version.
+//!
+//! Every implementation computes exactly the same integers: the dot products wrap in i32 (the
+//! same element of Z/2^32 in any order) and the requantization is TFLite's, bit for bit.
+
+use crate::reference::fixed::multiply_by_quantized_multiplier;
+
+/// Output channels per packed weight panel (columns of B).
+pub(crate) const NR: usize = 16;
+
+/// The output stage of [`NR`] consecutive channels: `y = clamp(zp + M(acc + cb), lo, hi)` with
+/// `M = mult * 2^shift` per channel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rq<'a> {
+    /// Per-channel constant added to the raw accumulator (bias minus the zero-point term).
+    pub cb: &'a [i32],
+    pub mult: &'a [i32],
+    pub shift: &'a [i32],
+    pub zp: i32,
+    pub lo: i32,
+    pub hi: i32,
+}
+
+impl Rq<'_> {
+    /// Channel `j`'s output for the raw accumulator `acc` (the scalar definition).
+    #[inline(always)]
+    pub(crate) fn one(&self, j: usize, acc: i32) -> i8 {
+        let v = multiply_by_quantized_multiplier(acc.wrapping_add(self.cb[j]), self.mult[j], self.shift[j]);
+        v.wrapping_add(self.zp).clamp(self.lo, self.hi) as i8
+    }
+}
+
+/// The taps of a run of `npix` depthwise output pixels (consecutive along a row, outputs `c`
+/// elements apart) that fall inside the image, the same for every pixel of the run: `ny x nx`
+/// taps, tap `(i, j)` of pixel `p` reading the input pixel at element offset
+/// `x0 + p * x_px + i * x_dy + j * x_dx` and the weights of tap index `t0 + i * t_dy + j`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DwTaps {
+    pub npix: usize,
+    pub x_px: usize,
+    pub x0: usize,
+    pub x_dy: usize,
+    pub x_dx: usize,
+    pub ny: usize,
+    pub nx: usize,
+    pub t0: usize,
+    pub t_dy: usize,
+}
+
+/// int8 primitives of one instruction set.
+pub(crate) trait Q8: Copy {
+    /// What the dot products add to every activation (0, or 128 where activations are made
+    /// unsigned): the drivers subtract `A_OFFSET * Σw` with the zero-point term.
+    const A_OFFSET: i32;
+
+    /// `acc[r * NR + j] = Σ_k ã(r, k) * b(k, j)` for `r < rows`, `j < NR`, `k < 4 * k4`, where
+    /// row `r` of A is `a[r * stride..][..4 * k4]` (`ã = a + A_OFFSET`) and the panel `b` holds
+    /// `b(k, j)` at byte `(k / 4) * 4 * NR + 4 * j + k % 4`.
+    fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]);
+
+    /// `y[r * ys + j] = rq(j, acc[r * NR + j])` for `r < rows`, `j < NR`.
+    fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize);
+
+    /// A run of depthwise output pixels, channels `0..16 * blocks` (of `c`): `acc[ch] = Σ_taps
+    /// (x - zp) * w[t * c + ch]`, then `y[p * c + ch] = rq(ch, acc[ch])` (`rq.cb` is the bias).
+    /// `zp` is in `[-128, 127]`.
+    #[allow(clippy::too_many_arguments)]
+    fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]);
+}
+
+/// The portable implementation (also the tail of every other one).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Portable;
+
+impl Portable {
+    /// [`Q8::dw_pixel`] for the channels `from..to` (of `c`), any `zp`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn dw_channels(
+        x: &[i8],
+        c: usize,
+        t: &DwTaps,
+        w: &[i8],
+        (from, to): (usize, usize),
+        zp: i32,
+        rq: &Rq<'_>,
+        y: &mut [i8],
+    ) {
+        for px in 0..t.npix {
+            for ch in from..to {
+                let mut acc = 0i32;
+                for i in 0..t.ny {
+                    for j in 0..t.nx {
+                        let xv = x[t.x0 + px * t.x_px + i * t.x_dy + j * t.x_dx + ch] as i32;
+                        let wv = w[(t.t0 + i * t.t_dy + j) * c + ch] as i32;
+                        acc = acc.wrapping_add(xv.wrapping_sub(zp).wrapping_mul(wv));
+                    }
+                }
+                y[px * c + ch] = rq.one(ch, acc);
+            }
+        }
+    }
+}
+
+impl Q8 for Portable {
+    const A_OFFSET: i32 = 0;
+
+    fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        let b = &b[..k4 * 4 * NR];
+        for r in 0..rows {
+            let row = &a[r * stride..][..k4 * 4];
+            let out = &mut acc[r * NR..][..NR];
+            out.fill(0);
+            for (xs, bs) in row.chunks_exact(4).zip(b.chunks_exact(4 * NR)) {
+                for (o, wq) in out.iter_mut().zip(bs.chunks_exact(4)) {
+                    let mut s = 0i32;
+                    for q in 0..4 {
+                        s += xs[q] as i32 * wq[q] as i8 as i32;
+                    }
+                    *o = o.wrapping_add(s);
+                }
+            }
+        }
+    }
+
+    fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+        for r in 0..rows {
+            for j in 0..NR {
+                y[r * ys + j] = rq.one(j, acc[r * NR + j]);
+            }
+        }
+    }
+
+    fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
+        Portable::dw_channels(x, c, taps, w, (0, 16 * blocks), zp, rq, y);
+    }
+}

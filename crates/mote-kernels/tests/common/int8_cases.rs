@@ -1,0 +1,215 @@
+//! Deterministic int8 test cases shared by the native tests and the cross-ISA identity check
+//! (`tests/int8.rs`, the wasm test crate): random convolutions and element-wise ops run by a
+//! fast path and by the reference, hashed.
+
+#![allow(dead_code)]
+
+use mote_kernels::fast::Cpu;
+use mote_kernels::fast::int8 as fast;
+use mote_kernels::reference::fixed::quantize_multiplier;
+use mote_kernels::reference::int8::{self as reference, AddParams, Conv2d, MulParams, Requant, SoftmaxParams};
+
+/// xorshift64*: a tiny deterministic generator.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+    pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[(self.next() % v.len() as u64) as usize]
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<i8> {
+        (0..n).map(|_| self.next() as i8).collect()
+    }
+}
+
+/// FNV-1a over bytes.
+pub fn fnv(h: &mut u64, bytes: &[u8]) {
+    for &b in bytes {
+        *h ^= b as u64;
+        *h = h.wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+/// A convolution with its data and output stage.
+pub struct ConvCase {
+    pub g: Conv2d,
+    pub x: Vec<i8>,
+    pub x_zp: i32,
+    pub w: Vec<i8>,
+    pub bias: Vec<i32>,
+    pub mult: Vec<i32>,
+    pub shift: Vec<i32>,
+    pub zp: i32,
+    pub lo: i32,
+    pub hi: i32,
+}
+
+impl ConvCase {
+    /// A random case: kind 0 pointwise/FC, 1 general kxk, 2 grouped, 3 depthwise (mult. 1),
+    /// 4 depthwise with a channel multiplier.
+    pub fn random(r: &mut Rng, kind: u32) -> ConvCase {
+        let n = r.range(1, 2) as usize;
+        let (h, w) = (r.range(1, 9) as usize, r.range(1, 9) as usize);
+        let (groups, cg, mg, kh, kw) = match kind {
+            0 => (1, r.range(1, 70) as usize, r.range(1, 40) as usize, 1, 1),
+            1 => (1, r.range(1, 20) as usize, r.range(1, 40) as usize, r.range(1, 4) as usize, r.range(1, 4) as usize),
+            2 => (
+                r.range(2, 3) as usize,
+                r.range(1, 9) as usize,
+                r.range(1, 20) as usize,
+                r.range(1, 3) as usize,
+                r.range(1, 3) as usize,
+            ),
+            3 => (r.range(1, 50) as usize, 1, 1, r.range(1, 5) as usize, r.range(1, 5) as usize),
+            _ => (r.range(1, 20) as usize, 1, r.range(2, 3) as usize, r.range(1, 3) as usize, r.range(1, 3) as usize),
+        };
+        let (c, m) = (groups * cg, groups * mg);
+        let pointwise = kind == 0 && r.range(0, 3) > 0;
+        let (sh, sw) = if pointwise { (1, 1) } else { (r.range(1, 3) as usize, r.range(1, 3) as usize) };
+        let (dh, dw) = if pointwise { (1, 1) } else { (r.range(1, 2) as usize, r.range(1, 2) as usize) };
+        let (pad_top, pad_left) =
+            if pointwise { (0, 0) } else { (r.range(0, kh as i64) as usize, r.range(0, kw as i64) as usize) };
+        let out = |size: usize, k: usize, s: usize, d: usize, p: usize| {
+            let span = d * (k - 1) + 1;
+            (size + 2 * p).saturating_sub(span) / s + 1
+        };
+        let g = Conv2d {
+            n,
+            h,
+            w,
+            c,
+            m,
+            groups,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pad_top,
+            pad_left,
+            oh: out(h, kh, sh, dh, pad_top),
+            ow: out(w, kw, sw, dw, pad_left),
+        };
+        let (xl, wl, _) = g.lens();
+        let x_zp = match r.range(0, 5) {
+            0 => -128,
+            1 => 127,
+            2 => 0,
+            3 => r.range(-300, 300) as i32,
+            _ => r.range(-128, 127) as i32,
+        };
+        let weight = |r: &mut Rng| if r.range(0, 9) == 0 { r.pick(&[-128, 127, -127]) } else { r.next() as i8 };
+        let wv = (0..wl).map(|_| weight(r)).collect();
+        let bias =
+            (0..m).map(|_| if r.range(0, 3) == 0 { r.next() as i32 } else { r.range(-5000, 5000) as i32 }).collect();
+        let mult = (0..m)
+            .map(|_| match r.range(0, 9) {
+                0 => i32::MIN,
+                1 => r.next() as i32,
+                2 => 0,
+                _ => r.range(1 << 30, i32::MAX as i64) as i32,
+            })
+            .collect();
+        let shift =
+            (0..m).map(|_| if r.range(0, 7) == 0 { r.range(-40, 40) as i32 } else { r.range(-14, 2) as i32 }).collect();
+        let (lo, hi) = match r.range(0, 4) {
+            0 => (-128, 127),
+            1 => (r.range(-128, 0) as i32, r.range(0, 127) as i32),
+            2 => (r.range(-400, 0) as i32, r.range(0, 400) as i32),
+            _ => {
+                let a = r.range(-128, 127) as i32;
+                (a, a)
+            }
+        };
+        ConvCase { g, x: r.bytes(xl), x_zp, w: wv, bias, mult, shift, zp: r.range(-128, 127) as i32, lo, hi }
+    }
+
+    pub fn requant(&self) -> Requant<'_> {
+        Requant { bias: &self.bias, mult: &self.mult, shift: &self.shift, zp: self.zp, lo: self.lo, hi: self.hi }
+    }
+
+    pub fn reference(&self) -> Vec<i8> {
+        let mut y = vec![0; self.g.lens().2];
+        reference::conv2d(&self.g, &self.x, self.x_zp, &self.w, &self.requant(), &mut y);
+        y
+    }
+
+    pub fn fast(&self, cpu: Cpu) -> Vec<i8> {
+        let mut packed = vec![0u8; fast::conv_pack_len(&self.g).unwrap()];
+        fast::conv_pack(&self.g, &self.w, &mut packed);
+        let mut scratch = vec![0i32; fast::conv_scratch_len(&self.g).unwrap()];
+        // Poison the output and scratch: the kernel must write every output and not rely on
+        // the scratch's contents.
+        scratch.iter_mut().for_each(|v| *v = 0x5a5a_5a5a);
+        let mut y = vec![0x33; self.g.lens().2];
+        fast::conv2d(cpu, &self.g, &self.x, self.x_zp, &packed, &self.requant(), &mut y, &mut scratch);
+        y
+    }
+}
+
+fn add_params(r: &mut Rng) -> AddParams {
+    let (sa, sb, sy) = (r.range(1, 100) as f64 * 1e-3, r.range(1, 100) as f64 * 1e-3, r.range(1, 100) as f64 * 1e-3);
+    let twice = 2.0 * sa.max(sb);
+    AddParams {
+        a_zp: r.range(-128, 127) as i32,
+        b_zp: r.range(-128, 127) as i32,
+        y_zp: r.range(-128, 127) as i32,
+        left_shift: 20,
+        a_mult: quantize_multiplier(sa / twice).unwrap(),
+        b_mult: quantize_multiplier(sb / twice).unwrap(),
+        y_mult: quantize_multiplier(twice / ((1 << 20) as f64 * sy)).unwrap(),
+        lo: r.range(-128, -100) as i32,
+        hi: r.range(0, 127) as i32,
+    }
+}
+
+/// Runs `count` random cases of every kind through `cpu`'s int8 path and the reference; returns
+/// the hashes of all the fast outputs and of all the reference outputs.
+pub fn digest(cpu: Cpu, seed: u64, count: usize) -> (u64, u64) {
+    let (mut hf, mut hr) = (0xcbf2_9ce4_8422_2325u64, 0xcbf2_9ce4_8422_2325u64);
+    let mut r = Rng(seed | 1);
+    let bytes = |v: &[i8]| v.iter().map(|&b| b as u8).collect::<Vec<u8>>();
+    for i in 0..count {
+        let case = ConvCase::random(&mut r, (i % 5) as u32);
+        fnv(&mut hf, &bytes(&case.fast(cpu)));
+        fnv(&mut hr, &bytes(&case.reference()));
+        // Element-wise ops.
+        let len = r.range(1, 200) as usize;
+        let blen = if r.range(0, 4) == 0 { 1 } else { len };
+        let (a, b) = (r.bytes(len), r.bytes(blen));
+        let p = add_params(&mut r);
+        let (mut yf, mut yr) = (vec![0i8; len], vec![0i8; len]);
+        fast::add(cpu, &p, &a, &b, &mut yf);
+        reference::add(&p, &a, &b, &mut yr);
+        fnv(&mut hf, &bytes(&yf));
+        fnv(&mut hr, &bytes(&yr));
+        let mp = MulParams {
+            a_zp: r.range(-128, 127) as i32,
+            b_zp: r.range(-128, 127) as i32,
+            y_zp: r.range(-128, 127) as i32,
+            mult: quantize_multiplier(r.range(1, 1000) as f64 * 1e-4).unwrap(),
+            lo: -128,
+            hi: 127,
+        };
+        fast::mul(cpu, &mp, &a, &b, &mut yf);
+        reference::mul(&mp, &a, &b, &mut yr);
+        fnv(&mut hf, &bytes(&yf));
+        fnv(&mut hr, &bytes(&yr));
+        let sp = SoftmaxParams::new(1.0, r.range(1, 100) as f64 * 1e-2).unwrap();
+        fast::softmax(cpu, &sp, len, &a, &mut yf);
+        reference::softmax(&sp, len, &a, &mut yr);
+        fnv(&mut hf, &bytes(&yf));
+        fnv(&mut hr, &bytes(&yr));
+    }
+    (hf, hr)
+}

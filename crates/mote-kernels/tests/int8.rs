@@ -1,0 +1,61 @@
+//! The fast int8 kernels against the reference, on every int8 path this machine has (the
+//! portable one, AVX2 forced even on a VNNI machine, VNNI; NEON with and without `sdot` under
+//! qemu; simd128 runs the same cases in the wasm test crate): results must be bit-identical.
+
+#[path = "common/int8_cases.rs"]
+mod int8_cases;
+
+use int8_cases::{ConvCase, Rng, digest};
+use mote_kernels::fast::{Cpu, Q8Path};
+
+fn paths() -> Vec<Cpu> {
+    let all: Vec<Cpu> = Q8Path::ALL.iter().filter_map(|&p| Cpu::with_q8(p)).collect();
+    eprintln!("int8 paths on this machine: {:?}", all.iter().map(|c| c.q8().name()).collect::<Vec<_>>());
+    all
+}
+
+#[test]
+fn every_path_matches_the_reference_on_random_convolutions() {
+    let cpus = paths();
+    let mut r = Rng(0x1234_5678_9abc_def1);
+    for i in 0..600 {
+        let case = ConvCase::random(&mut r, i % 5);
+        let want = case.reference();
+        for &cpu in &cpus {
+            let got = case.fast(cpu);
+            if got != want {
+                let at = got.iter().zip(&want).position(|(a, b)| a != b).unwrap();
+                panic!(
+                    "{} case {i} {:?} x_zp {} differs at {at}: {} vs {}",
+                    cpu.q8().name(),
+                    case.g,
+                    case.x_zp,
+                    got[at],
+                    want[at]
+                );
+            }
+        }
+    }
+}
+
+/// The bit-identity check: the hash of every output of every path equals the reference's.
+#[test]
+fn every_path_hashes_like_the_reference() {
+    for cpu in paths() {
+        let (fast, reference) = digest(cpu, 42, 300);
+        println!("int8 identity {}: {fast:016x} (reference {reference:016x})", cpu.q8().name());
+        assert_eq!(fast, reference, "{}", cpu.q8().name());
+    }
+}
+
+#[test]
+fn this_machine_runs_its_best_path() {
+    let cpu = Cpu::detect();
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512vnni") && std::arch::is_x86_feature_detected!("avx512vl") {
+        assert_eq!(cpu.q8(), Q8Path::Avx512Vnni);
+    }
+    #[cfg(target_arch = "aarch64")]
+    assert_eq!(cpu.q8() == Q8Path::NeonDot, std::arch::is_aarch64_feature_detected!("dotprod"));
+    assert!(Cpu::with_q8(cpu.q8()).is_some());
+}
