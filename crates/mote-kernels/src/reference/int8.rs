@@ -181,13 +181,13 @@ pub fn avg_pool(g: &Pool2d, x: &[i8], lo: i32, hi: i32, y: &mut [i8]) {
     pool(g, x, y, |taps| {
         let (mut sum, mut count) = (0i32, 0i32);
         for v in taps {
-            sum += v as i32;
+            sum = sum.wrapping_add(v as i32);
             count += 1;
         }
         if count == 0 {
             return 0;
         }
-        let avg = if sum > 0 { (sum + count / 2) / count } else { (sum - count / 2) / count };
+        let avg = if sum > 0 { sum.wrapping_add(count / 2) / count } else { sum.wrapping_sub(count / 2) / count };
         avg.clamp(lo, hi) as i8
     });
 }
@@ -230,7 +230,7 @@ pub fn mean_hw(n: usize, hw: usize, c: usize, x: &[i8], x_zp: i32, mult: (i32, i
                 acc = acc.wrapping_add(x[(b * hw + p) * c + ch] as i32 - x_zp);
             }
             let acc = multiply_by_quantized_multiplier(acc, mult.0, mult.1);
-            let acc = if acc > 0 { (acc + count / 2) / count } else { (acc - count / 2) / count };
+            let acc = if acc > 0 { acc.wrapping_add(count / 2) / count } else { acc.wrapping_sub(count / 2) / count };
             y[b * c + ch] = acc.wrapping_add(y_zp).clamp(-128, 127) as i8;
         }
     }

@@ -368,6 +368,7 @@ impl Step {
             Step::Nms(s) => s.scratch_bytes(),
             Step::QGemm(q) => q.scratch_bytes(),
             Step::QConv(q) => q.scratch_bytes(),
+            Step::Q8Conv(q) => q.scratch_bytes(),
             Step::Unique(s) => s.scratch_bytes(),
             _ => 0,
         }
@@ -514,11 +515,11 @@ impl Step {
             Step::Skip(_) => {}
             Step::QGemm(s) => s.run(mem, io, scratch),
             Step::QConv(s) => s.run(mem, io, scratch),
-            Step::Q8Conv(s) => s.run(mem, io),
-            Step::Q8Binary(s) => s.run(mem, io),
-            Step::Q8Softmax(s) => s.run(mem, io),
-            Step::Q8Lut(s) => s.run(mem, io),
-            Step::Q8Pool(s) => s.run(mem, io),
+            Step::Q8Conv(s) => s.run(mem, io, scratch, cpu),
+            Step::Q8Binary(s) => s.run(mem, io, cpu),
+            Step::Q8Softmax(s) => s.run(mem, io, cpu),
+            Step::Q8Lut(s) => s.run(mem, io, cpu),
+            Step::Q8Pool(s) => s.run(mem, io, cpu),
             Step::DynamicQuantize(s) => s.run(mem, io),
         }
         Ok(())

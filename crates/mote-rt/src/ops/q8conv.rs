@@ -5,13 +5,16 @@
 //! fully-connected layers.
 //!
 //! Attributes: `[groups, kh, kw, sh, sw, dh, dw, pad_top, pad_left, x_zp, y_zp, lo, hi]` (the
-//! last four i32). Inputs `x [N, H, W, C] (i8), w [M, kh, kw, C / groups] (i8), bias [M] (i32),
+//! last four i32). Inputs `x [N, H, W, C] (i8), w (i8 [M, kh, kw, C / groups], packed by
+//! `mote_kernels::fast::int8::conv_pack`, `layout_param` = `Q8_PACK_VERSION`), bias [M] (i32),
 //! mult [M] (i32, Q31 significands), shift [M] (i32, powers of two)`; output `y [N, OH, OW, M]
-//! (i8)`.
+//! (i8)`. Scratch: `conv_scratch_len` i32 values.
 
 use mote_core::DType;
-use mote_format::StepRef;
-use mote_kernels::reference::int8::{Conv2d, Requant, conv2d};
+use mote_format::{Layout, StepRef};
+use mote_kernels::fast::Cpu;
+use mote_kernels::fast::int8::{Q8_PACK_VERSION, conv_pack_len, conv_scratch_len, conv2d};
+use mote_kernels::reference::int8::{Conv2d, Requant};
 
 use super::{Io, inp, out, product, want, want_numel};
 use crate::error::StepFault;
@@ -77,7 +80,11 @@ impl Q8Conv {
         }
         let g = Conv2d { n, h, w: wd, c, m, groups, kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow };
         want_numel(x, product(&[n, h, wd, c])?)?;
-        want_numel(wt, product(&[m, kh, kw, c / groups])?)?;
+        let packed = conv_pack_len(&g).ok_or(StepFault::Shape)?;
+        if wt.layout != Layout::Packed || wt.layout_param != Q8_PACK_VERSION || (wt.nbytes as u64) < packed as u64 {
+            return Err(StepFault::Shape);
+        }
+        conv_scratch_len(&g).ok_or(StepFault::Shape)?;
         want_numel(y, product(&[n, oh, ow, m])?)?;
         for i in 2..5 {
             let t = io.input(i)?;
@@ -92,12 +99,16 @@ impl Q8Conv {
         Ok(Q8Conv { g, x_zp, y_zp, lo, hi })
     }
 
+    pub fn scratch_bytes(&self) -> usize {
+        conv_scratch_len(&self.g).map_or(usize::MAX, |n| n.saturating_mul(4))
+    }
+
     pub fn macs(&self) -> u64 {
         let g = &self.g;
         [g.n, g.oh, g.ow, g.m, g.kh, g.kw, g.c / g.groups].iter().fold(1u64, |a, &d| a.saturating_mul(d as u64))
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
         let (Ok(x), Ok(w), Ok(b), Ok(m), Ok(s), Ok(y)) =
             (io.input(0), io.input(1), io.input(2), io.input(3), io.input(4), io.output(0))
         else {
@@ -111,7 +122,10 @@ impl Q8Conv {
             lo: self.lo,
             hi: self.hi,
         };
-        conv2d(&self.g, inp::<i8>(mem, x), self.x_zp, inp::<i8>(mem, w), &rq, out::<i8>(mem, y));
+        // SAFETY: every bit pattern is a valid i32, and f32 and i32 have the same size and
+        // alignment, so the prefix and suffix are empty.
+        let (_, scratch, _) = unsafe { scratch.align_to_mut::<i32>() };
+        conv2d(cpu, &self.g, inp::<i8>(mem, x), self.x_zp, inp::<u8>(mem, w), &rq, out::<i8>(mem, y), scratch);
     }
 }
 

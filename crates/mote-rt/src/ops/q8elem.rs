@@ -13,7 +13,9 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
-use mote_kernels::reference::int8::{AddParams, MulParams, SoftmaxParams, add, lut, mul, softmax};
+use mote_kernels::fast::Cpu;
+use mote_kernels::fast::int8::{add, lut, mul, softmax};
+use mote_kernels::reference::int8::{AddParams, MulParams, SoftmaxParams};
 
 use super::q8conv::{clamp_words, q8};
 use super::{Io, inp, out, want, want_numel};
@@ -55,12 +57,12 @@ impl Q8Binary {
         })
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let (a, b, y) = (inp::<i8>(mem, a), inp::<i8>(mem, b), out::<i8>(mem, y));
         match self {
-            Q8Binary::Add(p) => add(p, a, b, y),
-            Q8Binary::Mul(p) => mul(p, a, b, y),
+            Q8Binary::Add(p) => add(cpu, p, a, b, y),
+            Q8Binary::Mul(p) => mul(cpu, p, a, b, y),
         }
     }
 }
@@ -113,9 +115,9 @@ impl Q8Softmax {
         Ok(Q8Softmax { p: SoftmaxParams { input_multiplier, input_left_shift, diff_min }, depth })
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        softmax(&self.p, self.depth, inp::<i8>(mem, x), out::<i8>(mem, y));
+        softmax(cpu, &self.p, self.depth, inp::<i8>(mem, x), out::<i8>(mem, y));
     }
 }
 
@@ -145,9 +147,9 @@ impl Q8Lut {
         Ok(Q8Lut)
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(t), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let Ok(table) = <&[i8; 256]>::try_from(inp::<i8>(mem, t)) else { return };
-        lut(table, inp::<i8>(mem, x), out::<i8>(mem, y));
+        lut(cpu, table, inp::<i8>(mem, x), out::<i8>(mem, y));
     }
 }

@@ -11,7 +11,9 @@
 
 use mote_core::DType;
 use mote_format::StepRef;
-use mote_kernels::reference::int8::{Pool2d, avg_pool, max_pool, mean_hw};
+use mote_kernels::fast::Cpu;
+use mote_kernels::fast::int8::{avg_pool, max_pool, mean_hw};
+use mote_kernels::reference::int8::Pool2d;
 
 use super::q8conv::{clamp_words, nhwc, q8};
 use super::{Io, inp, out, product, want, want_numel};
@@ -84,14 +86,14 @@ impl Q8Pool {
         [g.n, g.oh, g.ow, g.c, kh, kw].iter().fold(1u64, |a, &d| a.saturating_mul(d as u64))
     }
 
-    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
+    pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let (x, y) = (inp::<i8>(mem, x), out::<i8>(mem, y));
         let g = &self.g;
         match self.kind {
-            Kind::Average => avg_pool(g, x, self.lo, self.hi, y),
-            Kind::Max => max_pool(g, x, self.lo, self.hi, y),
-            Kind::Mean { x_zp, mult, y_zp } => mean_hw(g.n, g.h * g.w, g.c, x, x_zp, mult, y_zp, y),
+            Kind::Average => avg_pool(cpu, g, x, self.lo, self.hi, y),
+            Kind::Max => max_pool(cpu, g, x, self.lo, self.hi, y),
+            Kind::Mean { x_zp, mult, y_zp } => mean_hw(cpu, g.n, g.h * g.w, g.c, x, x_zp, mult, y_zp, y),
         }
     }
 }

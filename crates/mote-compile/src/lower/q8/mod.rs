@@ -16,6 +16,7 @@ use mote_format::OpCode;
 use mote_ir::ops::nn::Window;
 use mote_ir::ops::shape::ShapeOp;
 use mote_ir::{Node, Op, ValueId};
+use mote_kernels::fast::int8::{Q8_PACK_VERSION, conv_pack, conv_pack_len};
 use mote_kernels::reference::fixed::{activation_range, quantize_multiplier};
 use mote_kernels::reference::int8::{AddParams, Conv2d, MulParams, SoftmaxParams};
 use mote_rt::ops::{Q8PoolKind, encode};
@@ -202,12 +203,10 @@ fn emit_conv(
     (lo, hi): (i32, i32),
     name: &str,
 ) {
-    let wt = l.p.weight(
-        DType::I8,
-        vec![g.m, g.kh, g.kw, g.c / g.groups],
-        w_ohwi.iter().map(|&b| b as u8).collect(),
-        format!("{name}.w"),
-    );
+    let mut packed = vec![0u8; conv_pack_len(g).unwrap_or(0)];
+    conv_pack(g, &w_ohwi, &mut packed);
+    let wt = l.p.weight(DType::I8, vec![g.m, g.kh, g.kw, g.c / g.groups], packed, format!("{name}.w"));
+    l.p.tensors[wt].packed = Some(Q8_PACK_VERSION);
     let b = i32s(l, &bias, format!("{name}.bias"));
     let m = i32s(l, &mult, format!("{name}.mult"));
     let s = i32s(l, &shift, format!("{name}.shift"));
