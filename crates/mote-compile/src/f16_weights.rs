@@ -46,7 +46,7 @@ pub fn to_f16(p: &mut Program) -> usize {
     };
     for lt in &p.tensors {
         if let Place::Weight(w) = lt.place
-            && (lt.dtype != DType::F32 || p.weights[w].len() < 4 * MIN_VALUES || p.weights[w].len() % 4 != 0)
+            && (lt.dtype != DType::F32 || p.weights[w].len() < 4 * MIN_VALUES || !p.weights[w].len().is_multiple_of(4))
         {
             ok[w] = false;
         }

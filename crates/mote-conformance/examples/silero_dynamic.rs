@@ -1,4 +1,6 @@
-//! Experiment: silero_vad's stream with dynamic int8, keeping the nodes named on the command line f32.
+//! silero_vad's streaming clip compiled with dynamic int8, the nodes whose names contain an
+//! argument kept f32: prints the largest probability and state differences to the f32
+//! references and the file size (how docs/QUANTIZATION.md's per-layer numbers were measured).
 use mote_compile::dynamic::DynamicInt8;
 use mote_conformance::models::{silero_options, silero_stream_on};
 use mote_conformance::suite::load_graph;
