@@ -34,15 +34,30 @@ int8 nodes and any node that reads int8 activations but stays float.
 Every node the compiled path cannot take is listed, with the reason (the .onnx still runs in the
 reference interpreter: `mote run model.onnx`).
 
+Size options. --dynamic-int8 quantizes the weights of every Conv, MatMul and Gemm with a
+constant f32 weight (and of LSTMs run one step at a time, e.g. silero_vad per chunk) to int8,
+symmetric per output channel, and computes with the activations quantized at run time (u8, one
+scale per tensor per call): ONNX Runtime's dynamic form, DynamicQuantizeLinear -> ConvInteger /
+MatMulInteger (exact i32) -> Cast -> Mul by the scales -> Add of the bias. Weights with fewer
+than --dynamic-min-weights values (default 1024) and nodes named with --keep-f32 stay f32; the
+report lists both. Accuracy depends on the model: measure it (docs/QUANTIZATION.md has
+silero_vad's per-layer numbers). --weights f16 stores the f32 weights of 1024 values or more as
+f16 (half their bytes); a Cast step widens each one into the arena just before its first use
+(the arena grows by about the largest weight; every run pays one pass over the weights).
+
 With --json the output is one object with: output, nodes, steps, fused_activations, in_place,
 arena_bytes, scratch_bytes, peak_live_bytes, weights_bytes, file_bytes, compile_ms, int8_nodes
-(the nodes of a QDQ graph that run as integer steps: node, op) and float_in_qdq (nodes that read
-int8 activations but run in f32: node, op, why).
+(the nodes of a QDQ graph that run as integer steps: node, op), float_in_qdq (nodes that read
+int8 activations but run in f32: node, op, why), and with --dynamic-int8 dynamic_int8
+(quantized: node names, kept_f32: [name, reason] pairs).
 
 Examples:
   mote compile model.onnx -o model.mote
   mote compile det.onnx -o det.mote --shape x=1,3,640,640 --target x86_64
   mote compile silero_vad.onnx -o vad.mote --shape input=1,576 --shape state=2,1,128 --const sr=16000
+  mote compile silero_vad.onnx -o vad.int8.mote --shape input=1,576 --shape state=2,1,128 --const sr=16000 \
+      --dynamic-int8 --keep-f32 stft/ --keep-f32 encoder/0/ --keep-f32 encoder/1/ --keep-f32 encoder/2/
+  mote compile efficientnet_lite0.onnx -o effnet.f16.mote --weights f16
   mote run model.mote --input-dir test_data_set_0 --expect test_data_set_0";
 
 /// Arguments of `mote compile`.
@@ -85,6 +100,19 @@ pub struct Args {
     /// Most pieces StringSplit may give one string (default 64; more is a run-time error).
     #[arg(long, value_name = "N")]
     string_pieces: Option<usize>,
+    /// Dynamic int8 quantization of Conv, MatMul, Gemm and one-step LSTM weights (activations
+    /// quantized at run time).
+    #[arg(long)]
+    dynamic_int8: bool,
+    /// With --dynamic-int8: weights with fewer values stay f32.
+    #[arg(long, value_name = "N", default_value_t = mote_compile::dynamic::DEFAULT_MIN_WEIGHTS)]
+    dynamic_min_weights: usize,
+    /// With --dynamic-int8: nodes whose name contains NAME stay f32 (repeatable).
+    #[arg(long = "keep-f32", value_name = "NAME")]
+    keep_f32: Vec<String>,
+    /// Weight storage: f32, or f16 (half the bytes, widened at run time).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
+    weights: String,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -101,8 +129,15 @@ pub fn main(a: Args) -> Result<ExitCode> {
         nchw_only: a.nchw,
         string_bytes: a.string_bytes,
         string_pieces: a.string_pieces,
+        weights_f16: a.weights == "f16",
         ..Options::default()
     };
+    if a.dynamic_int8 {
+        opts.dynamic_int8 =
+            Some(mote_compile::dynamic::DynamicInt8 { min_weights: a.dynamic_min_weights, keep: a.keep_f32.clone() });
+    } else if !a.keep_f32.is_empty() {
+        bail!("--keep-f32 only applies with --dynamic-int8");
+    }
     for s in &a.shapes {
         let (name, dims) = s.split_once('=').with_context(|| format!("--shape `{s}`: expected NAME=D0,D1,.."))?;
         let dims: Vec<usize> = dims
@@ -137,7 +172,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let r = &c.report;
     if a.json {
-        let v = json!({
+        let mut v = json!({
             "output": a.output.display().to_string(),
             "target": target.name(),
             "nodes": r.nodes, "steps": r.steps, "fused_activations": r.fused_activations, "in_place": r.in_place,
@@ -146,10 +181,19 @@ pub fn main(a: Args) -> Result<ExitCode> {
             "int8_nodes": r.int8.iter().map(|(n, o)| json!({"node": n, "op": o})).collect::<Vec<_>>(),
             "float_in_qdq": r.float_in_qdq.iter().map(|(n, o, w)| json!({"node": n, "op": o, "why": w})).collect::<Vec<_>>(),
         });
+        if a.dynamic_int8 {
+            v["dynamic_int8"] = json!({ "quantized": r.dynamic.quantized, "kept_f32": r.dynamic.kept });
+        }
         println!("{v:#}");
     } else {
         println!("wrote {} ({ms:.0} ms, target {})", a.output.display(), target.name());
         println!("{r}");
+        if a.dynamic_int8 {
+            println!("dynamic int8: {} nodes quantized", r.dynamic.quantized.len());
+            for (name, why) in &r.dynamic.kept {
+                println!("  kept f32: {name} ({why})");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -50,6 +50,10 @@ pub fn emit(p: &Program, m: &MemPlan, meta: &[(String, String)]) -> Result<Vec<u
         }
         let id = match &t.place {
             Place::Arena { buf, offset } => {
+                // A packed weight widened into the arena (`f16_weights`) spans its buffer.
+                if t.packed.is_some() {
+                    d.nbytes = p.bufs[*buf].bytes.saturating_sub(*offset) as u64;
+                }
                 d.offset = (m.offsets.get(*buf).copied().unwrap_or(0) + offset) as u64;
                 b.tensor(&d).map_err(werr)?
             }

@@ -7,8 +7,10 @@
 //! result is loaded back into the runtime before it is returned, so a file the compiler writes
 //! always passes the runtime's validation.
 
+pub mod dynamic;
 pub mod emit;
 pub mod error;
+pub mod f16_weights;
 pub mod host;
 pub mod lir;
 pub mod lower;
@@ -73,6 +75,12 @@ pub struct Options {
     /// Most pieces StringSplit may give one string (`None`: 64, or `maxsplit + 1` when
     /// smaller). `mote compile --string-pieces`.
     pub string_pieces: Option<usize>,
+    /// Dynamic int8 quantization of the Conv, MatMul, Gemm and one-step LSTM weights
+    /// ([`dynamic`]; `mote compile --dynamic-int8`).
+    pub dynamic_int8: Option<dynamic::DynamicInt8>,
+    /// Store the f32 weights as f16, widened by `Cast` steps at run time ([`f16_weights`];
+    /// `mote compile --weights f16`).
+    pub weights_f16: bool,
 }
 
 /// Numbers about the compiled file.
@@ -90,6 +98,8 @@ pub struct Report {
     pub file_bytes: usize,
     /// What the graph optimizer did (`mote_opt::Report`'s summary).
     pub optimizer: String,
+    /// What dynamic int8 quantization did (empty without it).
+    pub dynamic: dynamic::DynamicReport,
     /// QDQ graphs: the nodes that run as integer steps (`name`, op) ...
     pub int8: Vec<(String, String)>,
     /// ... and the nodes between Dequantize and Quantize that stay float (`name`, op, why).
@@ -182,6 +192,15 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     if !leftovers.is_empty() {
         return Err(CompileError::Unsupported(leftovers));
     }
+    let dynamic = match &opts.dynamic_int8 {
+        Some(d) => {
+            let r = dynamic::rewrite(&mut graph, d);
+            mote_opt::optimize(&mut graph, &mote_opt::Options::default())
+                .map_err(|e| CompileError::Infer(e.to_string()))?;
+            r
+        }
+        None => dynamic::DynamicReport::default(),
+    };
     let out_groups = lower::seqlist::expand_outputs(&mut graph).map_err(CompileError::Unsupported)?;
     // `If`s left have a run-time condition: both branches become steps behind a `Branch`.
     let branches = lower::branch::inline(&mut graph);
@@ -195,6 +214,9 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     let (in_place, fused) = (l.in_place, l.n_fused);
     let (int8, float_in_qdq) = l.int8_summary();
     let mut p = l.p;
+    if opts.weights_f16 {
+        f16_weights::to_f16(&mut p);
+    }
     for g in in_groups {
         let pos = |name: &str| p.inputs.iter().position(|(_, n)| n == name);
         let first = g.following.iter().find_map(|n| pos(n)).unwrap_or(p.inputs.len());
@@ -245,6 +267,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         optimizer: optimized.to_string(),
         int8,
         float_in_qdq,
+        dynamic,
     };
     Ok(Compiled { bytes, report })
 }

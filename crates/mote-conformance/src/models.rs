@@ -171,23 +171,36 @@ pub fn silero_stream(dir: &Path) -> Result<StreamResult, String> {
 
 /// [`silero_stream`] through the chosen engine (compiled: `sr` fixed at 16000, compiled once).
 pub fn silero_stream_with(dir: &Path, engine: Engine) -> Result<StreamResult, String> {
+    match engine {
+        Engine::Interp => silero_stream_on(dir, None),
+        Engine::Compiled => {
+            let c = mote_compile::compile(load_graph(dir)?, &silero_options()).map_err(|e| one_line(&e.to_string()))?;
+            silero_stream_on(dir, Some(&c.bytes))
+        }
+    }
+}
+
+/// The compile options of silero_vad's streaming form: `input [1, 576]`, `state [2, 1, 128]`,
+/// `sr` fixed at 16000 (add e.g. `dynamic_int8` before compiling).
+pub fn silero_options() -> mote_compile::Options {
+    let mut opts = mote_compile::Options::default();
+    opts.shapes.insert("input".into(), vec![1, 576]);
+    opts.shapes.insert("state".into(), vec![2, 1, 128]);
+    opts.constants.insert("sr".into(), Tensor::scalar(16000i64));
+    opts
+}
+
+/// [`silero_stream`] through the reference interpreter (`compiled` is `None`) or through a
+/// `.mote` file compiled from the model with [`silero_options`] (quantized or not); the
+/// differences are to the stored onnxruntime f32 references.
+pub fn silero_stream_on(dir: &Path, compiled: Option<&[u8]>) -> Result<StreamResult, String> {
     let read = |f: &str| mote_data::read_npy(&dir.join("stream").join(f)).map_err(|e| format!("{e:#}"));
     let audio = read("audio_f32_16k.npy")?.to_f32_vec().map_err(|e| e.to_string())?;
     let want_prob = read("speech_prob.npy")?.to_f64_vec().map_err(|e| e.to_string())?;
     let want_state = read("final_state.npy")?;
     let graph = load_graph(dir)?;
     let session = Session::new(&graph).map_err(|e| e.to_string())?;
-    let compiled = match engine {
-        Engine::Interp => None,
-        Engine::Compiled => {
-            let mut opts = mote_compile::Options::default();
-            opts.shapes.insert("input".into(), vec![1, 576]);
-            opts.shapes.insert("state".into(), vec![2, 1, 128]);
-            opts.constants.insert("sr".into(), Tensor::scalar(16000i64));
-            let c = mote_compile::compile(graph.clone(), &opts).map_err(|e| one_line(&e.to_string()))?;
-            Some(mote_rt::host::AlignedBuf::from_bytes(&c.bytes))
-        }
-    };
+    let compiled = compiled.map(mote_rt::host::AlignedBuf::from_bytes);
     let rt = match &compiled {
         Some(b) => Some(mote_rt::Runtime::load(b.as_ref()).map_err(|e| e.to_string())?),
         None => None,

@@ -6,7 +6,7 @@
 
 mod attention;
 pub(crate) mod branch;
-mod build;
+pub(crate) mod build;
 mod dfa;
 mod distinct;
 mod elementwise;

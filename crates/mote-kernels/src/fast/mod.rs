@@ -63,6 +63,7 @@ pub mod reduce;
 pub mod sample;
 pub(crate) mod simd;
 pub mod softmax;
+pub mod widen;
 mod window;
 
 pub use activation::{Activation, activation, activation_in_place};
