@@ -11,7 +11,19 @@ use mote_ir::Value;
 
 #[test]
 fn qdq_model_runs_in_int8_steps() {
-    let c = compile(common::qdq::qdq_graph(), &Options::default()).unwrap();
+    check_steps(common::qdq::qdq_graph(), 0);
+}
+
+/// uint8 activations (ONNX Runtime's default) run on the same int8 steps, as `q - 128`; the
+/// only extra steps are two flips of the top bit where uint8 tensors meet the float boundary
+/// (after the input's QuantizeLinear, before the output's DequantizeLinear).
+#[test]
+fn uint8_qdq_model_runs_in_int8_steps() {
+    check_steps(common::qdq::qdq_graph_u8(), 2);
+}
+
+fn check_steps(g: mote_ir::Graph, flips: usize) {
+    let c = compile(g, &Options::default()).unwrap();
     let m = Model::parse(&c.bytes).unwrap();
     let ops: Vec<OpCode> = (0..m.step_count()).map(|i| m.step(i).unwrap().op).collect();
     let count = |op| ops.iter().filter(|&&o| o == op).count();
@@ -19,7 +31,7 @@ fn qdq_model_runs_in_int8_steps() {
     assert_eq!(count(OpCode::Q8Binary), 2, "{ops:?}");
     assert_eq!(count(OpCode::Q8Pool), 3, "{ops:?}");
     assert_eq!(count(OpCode::Q8Softmax), 1, "{ops:?}");
-    assert_eq!(count(OpCode::Q8Lut), 1, "HardSwish as a table: {ops:?}");
+    assert_eq!(count(OpCode::Q8Lut), 1 + flips, "HardSwish as a table (and the uint8 flips): {ops:?}");
     // The input is quantized once and the output dequantized once; nothing else is float.
     assert_eq!(count(OpCode::Quantize), 1, "{ops:?}");
     assert_eq!(count(OpCode::Dequantize), 1, "{ops:?}");
@@ -30,7 +42,15 @@ fn qdq_model_runs_in_int8_steps() {
 
 #[test]
 fn int8_result_agrees_with_float_simulated_quantization() {
-    let g = common::qdq::qdq_graph();
+    agrees(common::qdq::qdq_graph());
+}
+
+#[test]
+fn uint8_result_agrees_with_float_simulated_quantization() {
+    agrees(common::qdq::qdq_graph_u8());
+}
+
+fn agrees(g: mote_ir::Graph) {
     let x = vec![Value::Tensor(common::qdq::qdq_input())];
     let want = mote_interp::run(&g, x.clone()).unwrap()[0].as_tensor().unwrap().to_f64_vec().unwrap();
     let got = host::compile_and_run(&g, &x, &Options::default()).unwrap()[0].as_tensor().unwrap().to_f64_vec().unwrap();

@@ -326,8 +326,8 @@ impl<'g> Lowerer<'g> {
 
     /// The tensor holding `v` (a weight for constants, created on first use).
     pub fn tensor_of(&mut self, v: ValueId) -> R<usize> {
-        if self.q8.nhwc.contains(&v) {
-            return q8::nchw(self, v);
+        if q8::converted(self, v) {
+            return q8::view(self, v, false, false);
         }
         if let Some(&t) = self.vals.get(&v) {
             return Ok(t);

@@ -14,6 +14,8 @@ use mote_ir::{DType, Graph, Op, Tensor, TensorType, ValueId, ValueType};
 struct B {
     g: Graph,
     n: usize,
+    /// uint8 activations (ONNX Runtime's default) instead of int8.
+    u8: bool,
 }
 
 impl B {
@@ -37,7 +39,8 @@ impl B {
     /// QuantizeLinear then DequantizeLinear with (scale, zero point): the int8 value and the
     /// float one.
     fn qdq(&mut self, x: ValueId, scale: f32, zp: i8) -> ValueId {
-        let (s, z) = (self.c(Tensor::scalar(scale)), self.c(Tensor::scalar(zp)));
+        let z = if self.u8 { Tensor::scalar((zp as i32 + 128) as u8) } else { Tensor::scalar(zp) };
+        let (s, z) = (self.c(Tensor::scalar(scale)), self.c(z));
         let q = self.node(
             Op::Quant(QuantOp::Quantize {
                 axis: 1,
@@ -92,7 +95,16 @@ impl B {
 
 /// The graph: input `x f32 [1, 8, 10, 10]`, output the f32 class probabilities `[1, 5]`.
 pub fn qdq_graph() -> Graph {
-    let mut b = B { g: Graph::new("qdq"), n: 0 };
+    build(false)
+}
+
+/// The same with uint8 activations (zero points shifted by 128: the same reals).
+pub fn qdq_graph_u8() -> Graph {
+    build(true)
+}
+
+fn build(u8: bool) -> Graph {
+    let mut b = B { g: Graph::new("qdq"), n: 0, u8 };
     let x = b.g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[1, 8, 10, 10])));
     b.g.inputs.push(x);
     let xs = 0.04;

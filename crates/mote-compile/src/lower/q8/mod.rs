@@ -30,8 +30,10 @@ pub struct State {
     pub plan: plan::Plan,
     /// int8 values stored channels-last.
     pub nhwc: HashSet<ValueId>,
-    /// Copies in the other layout: NCHW copies of `nhwc` values, NHWC copies of the others.
-    copies: HashMap<ValueId, usize>,
+    /// uint8 values stored as int8 `q - 128`.
+    pub flipped: HashSet<ValueId>,
+    /// Other representations made of a value: (value, channels-last, flipped) -> tensor.
+    copies: HashMap<(ValueId, bool, bool), usize>,
 }
 
 fn contiguous(d: &[usize]) -> Vec<isize> {
@@ -42,35 +44,56 @@ fn contiguous(d: &[usize]) -> Vec<isize> {
     s
 }
 
-/// The NCHW tensor of `v` (a transposed copy when `v` is stored NHWC).
-pub fn nchw(l: &mut Lowerer<'_>, v: ValueId) -> R<usize> {
-    if let Some(&t) = l.q8.copies.get(&v) {
-        return Ok(t);
-    }
-    let x = *l.vals.get(&v).ok_or_else(|| format!("value '{}' is used before it is computed", l.g.value(v).name))?;
-    let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
-    let y = l.p.arena(l.p.tensors[x].dtype, vec![n, c, h, w], format!("{}.nchw", l.g.value(v).name));
-    let src = [(h * w * c) as isize, 1, (w * c) as isize, c as isize];
-    super::shape::copy(l, x, y, &[n, c, h, w], (0, &src), (0, &contiguous(&[n, c, h, w])), "to_nchw");
-    l.q8.copies.insert(v, y);
-    Ok(y)
+/// Whether `v` is stored other than as the graph says (channels-last or flipped).
+pub fn converted(l: &Lowerer<'_>, v: ValueId) -> bool {
+    l.q8.nhwc.contains(&v) || l.q8.flipped.contains(&v)
 }
 
-/// The NHWC tensor of the 4-D int8 value `v` (a transposed copy when it is stored NCHW).
-fn nhwc(l: &mut Lowerer<'_>, v: ValueId) -> R<usize> {
-    if l.q8.nhwc.contains(&v) {
-        return Ok(l.vals[&v]);
+/// `v`'s tensor channels-last or not (`nhwc`, 4-D values), as int8 `q - 128` or not (`flip`,
+/// uint8 values): the stored tensor, or a converted copy made once.
+pub fn view(l: &mut Lowerer<'_>, v: ValueId, nhwc: bool, flip: bool) -> R<usize> {
+    let stored = (l.q8.nhwc.contains(&v), l.q8.flipped.contains(&v));
+    let base = if stored != (false, false) {
+        *l.vals.get(&v).ok_or_else(|| format!("value '{}' is used before it is computed", l.g.value(v).name))?
+    } else {
+        l.tensor_of(v)?
+    };
+    if stored == (nhwc, flip) {
+        return Ok(base);
     }
-    if let Some(&t) = l.q8.copies.get(&v) {
+    if let Some(&t) = l.q8.copies.get(&(v, nhwc, flip)) {
         return Ok(t);
     }
-    let x = l.tensor_of(v)?;
-    let [n, c, h, w] = four(&l.p.tensors[x].dims)?;
-    let y = l.p.arena(l.p.tensors[x].dtype, vec![n, h, w, c], format!("{}.nhwc", l.g.value(v).name));
-    let src = [(c * h * w) as isize, w as isize, 1, (h * w) as isize];
-    super::shape::copy(l, x, y, &[n, h, w, c], (0, &src), (0, &contiguous(&[n, h, w, c])), "to_nhwc");
-    l.q8.copies.insert(v, y);
-    Ok(y)
+    let name = l.g.value(v).name.clone();
+    let mut t = base;
+    if stored.0 != nhwc {
+        let d = four(&l.p.tensors[t].dims)?;
+        // Stored [n, a, b, c] -> [n, c, a, b] (to NCHW) or [n, b, c, a] (to NHWC).
+        let (out, src) = if nhwc {
+            let [n, c, h, w] = d;
+            ([n, h, w, c], [(c * h * w) as isize, w as isize, 1, (h * w) as isize])
+        } else {
+            let [n, h, w, c] = d;
+            ([n, c, h, w], [(h * w * c) as isize, 1, (w * c) as isize, c as isize])
+        };
+        let y = l.p.arena(l.p.tensors[t].dtype, out.to_vec(), format!("{name}.{}", if nhwc { "nhwc" } else { "nchw" }));
+        super::shape::copy(l, t, y, &out, (0, &src), (0, &contiguous(&out)), "relayout");
+        t = y;
+    }
+    if stored.1 != flip {
+        // uint8 <-> int8 `q - 128`: the top bit flips (a table over the bits).
+        let dims = l.p.tensors[t].dims.clone();
+        let x = l.p.alias(t, dims.clone(), format!("{name}.bits"));
+        l.p.tensors[x].dtype = DType::I8;
+        let table: Vec<u8> = (0..256u32).map(|i| ((i + 128) as u8) ^ 0x80).collect();
+        let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.flip"));
+        let y = l.p.arena(DType::I8, dims.clone(), format!("{name}.{}", if flip { "i8" } else { "u8" }));
+        l.p.step(OpCode::Q8Lut, vec![Some(x), Some(tab)], vec![y], vec![], "flip");
+        t = l.p.alias(y, dims, format!("{name}.flipped"));
+        l.p.tensors[t].dtype = if flip { DType::I8 } else { DType::U8 };
+    }
+    l.q8.copies.insert((v, nhwc, flip), t);
+    Ok(t)
 }
 
 fn four(d: &[usize]) -> R<[usize; 4]> {
@@ -82,25 +105,27 @@ fn four(d: &[usize]) -> R<[usize; 4]> {
 pub fn transpose(l: &mut Lowerer<'_>, n: &Node) -> R<bool> {
     let Op::Shape(ShapeOp::Transpose { perm: Some(perm) }) = &n.op else { return Ok(false) };
     let (Some(x), Some(Some(y))) = (n.input(0), n.outputs.first()) else { return Ok(false) };
-    if l.konst(x).is_some() || l.logical_shape(x)?.0 != DType::I8 || l.g.outputs.contains(y) {
+    if l.konst(x).is_some() || !matches!(l.logical_shape(x)?.0, DType::I8 | DType::U8) || l.g.outputs.contains(y) {
         return Ok(false);
     }
     let name = l.g.value(*y).name.clone();
-    if perm == &[0, 3, 1, 2] && !l.q8.nhwc.contains(&x) && l.dims(x)?.len() == 4 {
-        // NHWC data read as NCHW: the output is stored channels-last, i.e. these bytes.
-        let t = l.tensor_of(x)?;
-        let a = l.p.alias(t, l.p.tensors[t].dims.clone(), name);
-        l.vals.insert(*y, a);
+    let flipped = l.q8.flipped.contains(&x);
+    let nhwc_in = l.q8.nhwc.contains(&x);
+    let to_nhwc = perm == &[0, 3, 1, 2] && !nhwc_in && l.dims(x)?.len() == 4;
+    if !to_nhwc && !(perm == &[0, 2, 3, 1] && nhwc_in) {
+        return Ok(false);
+    }
+    // NHWC data read as NCHW (stored channels-last: these bytes), or the reverse.
+    let t = if nhwc_in || flipped { l.vals[&x] } else { l.tensor_of(x)? };
+    let a = l.p.alias(t, l.p.tensors[t].dims.clone(), name);
+    l.vals.insert(*y, a);
+    if to_nhwc {
         l.q8.nhwc.insert(*y);
-        return Ok(true);
     }
-    if perm == &[0, 2, 3, 1] && l.q8.nhwc.contains(&x) {
-        let t = l.vals[&x];
-        let a = l.p.alias(t, l.p.tensors[t].dims.clone(), name);
-        l.vals.insert(*y, a);
-        return Ok(true);
+    if flipped {
+        l.q8.flipped.insert(*y);
     }
-    Ok(false)
+    Ok(true)
 }
 
 /// Lowers one int8 unit.
@@ -116,7 +141,7 @@ pub fn lower_unit(l: &mut Lowerer<'_>, u: &Unit) -> R<()> {
         Kind::Mean => mean(l, u, &name, &y_dims),
         Kind::Lut => lut(l, u, &name, lo_hi, &y_dims),
         Kind::Softmax => {
-            let x = l.tensor_of(u.inputs[0].src)?;
+            let x = view(l, u.inputs[0].src, false, u.inputs[0].flip)?;
             let p = SoftmaxParams::new(1.0, u.inputs[0].scale as f64)
                 .ok_or_else(|| format!("int8 Softmax: input scale {} cannot be represented", u.inputs[0].scale))?;
             let xd = l.p.tensors[x].dims.clone();
@@ -134,6 +159,9 @@ fn out(l: &mut Lowerer<'_>, u: &Unit, dims: Vec<usize>, nhwc: bool) -> R<usize> 
     l.vals.insert(u.y.src, y);
     if nhwc {
         l.q8.nhwc.insert(u.y.src);
+    }
+    if u.y.flip {
+        l.q8.flipped.insert(u.y.src);
     }
     Ok(y)
 }
@@ -231,7 +259,7 @@ fn conv(
     if wd.len() != 4 || (w.scales.len() > 1 && w.axis != 0) {
         bail!("int8 Conv: weights {wd:?} quantized along axis {} (want per output channel, axis 0)", w.axis);
     }
-    let x = nhwc(l, u.inputs[0].src)?;
+    let x = view(l, u.inputs[0].src, true, u.inputs[0].flip)?;
     let [n, h, wi, c] = four(&l.p.tensors[x].dims)?;
     let [m, cg, kh, kw] = four(&wd)?;
     let padded = [h + u.pad[0] + u.pad[2], wi + u.pad[1] + u.pad[3]];
@@ -291,7 +319,7 @@ fn dense(l: &mut Lowerer<'_>, u: &Unit, trans_b: bool, name: &str, lo_hi: (i32, 
     }
     let wv = i8s(&w.data)?;
     let w_mk: Vec<i8> = if trans_b { wv } else { (0..m * k).map(|i| wv[(i % k) * m + i / k]).collect() };
-    let xt = l.tensor_of(u.inputs[0].src)?;
+    let xt = view(l, u.inputs[0].src, false, u.inputs[0].flip)?;
     if l.p.tensors[xt].numel() != rows * k {
         bail!("int8 Gemm/MatMul: input has {} values, want {rows} x {k}", l.p.tensors[xt].numel());
     }
@@ -327,11 +355,11 @@ fn binary(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dim
         && [a, b].iter().all(|q| l.dims(q.src).is_ok_and(|d| d == y_dims))
         && [a, b].iter().any(|q| l.q8.nhwc.contains(&q.src));
     let (at, bt, y) = if four_d {
-        let (at, bt) = (nhwc(l, a.src)?, nhwc(l, b.src)?);
+        let (at, bt) = (view(l, a.src, true, a.flip)?, view(l, b.src, true, b.flip)?);
         let [n, c, h, w] = four(y_dims)?;
         (at, bt, out(l, u, vec![n, h, w, c], true)?)
     } else {
-        let (at, bt) = (l.tensor_of(a.src)?, l.tensor_of(b.src)?);
+        let (at, bt) = (view(l, a.src, false, a.flip)?, view(l, b.src, false, b.flip)?);
         for t in [at, bt] {
             let k = l.p.tensors[t].numel();
             if k != numel && k != 1 {
@@ -368,7 +396,7 @@ fn binary(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dim
 }
 
 fn pool(l: &mut Lowerer<'_>, u: &Unit, win: &Window, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
-    let x = nhwc(l, u.inputs[0].src)?;
+    let x = view(l, u.inputs[0].src, true, u.inputs[0].flip)?;
     let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
     let kernel = win.kernel_shape.clone().ok_or("pooling without kernel_shape")?;
     let r = win.resolve(&[h, w], &kernel).map_err(|e| e.0)?;
@@ -403,7 +431,7 @@ fn pool(l: &mut Lowerer<'_>, u: &Unit, win: &Window, name: &str, (lo, hi): (i32,
 }
 
 fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
-    let x = nhwc(l, u.inputs[0].src)?;
+    let x = view(l, u.inputs[0].src, true, u.inputs[0].flip)?;
     let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
     let m = u.inputs[0].scale as f64 / u.y.scale as f64;
     let mult = quantize_multiplier(m).ok_or_else(|| format!("int8 Mean: multiplier {m} out of range"))?;
@@ -456,7 +484,7 @@ fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dims: 
         .collect();
     let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.table"));
     let nhwc_in = l.q8.nhwc.contains(&x.src);
-    let xt = if nhwc_in { l.vals[&x.src] } else { l.tensor_of(x.src)? };
+    let xt = view(l, x.src, nhwc_in, x.flip)?;
     let dims = if nhwc_in { l.p.tensors[xt].dims.clone() } else { y_dims.to_vec() };
     let y = out(l, u, dims, nhwc_in)?;
     l.p.step(OpCode::Q8Lut, vec![Some(xt), Some(tab)], vec![y], vec![], name);

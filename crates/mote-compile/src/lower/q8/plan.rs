@@ -25,7 +25,10 @@ use super::super::fuse::is_view;
 pub struct QIn {
     pub src: ValueId,
     pub scale: f32,
+    /// The zero point of the int8 representation (a uint8 value's minus 128).
     pub zp: i32,
+    /// A uint8 value in the graph: stored as int8 `q - 128` (the same reals).
+    pub flip: bool,
 }
 
 /// Constant int8 weights: the tensor, one scale per output channel (or one), the axis.
@@ -115,7 +118,7 @@ impl<'g> Finder<'g> {
         let zp = match n.input(2) {
             Some(z) => {
                 let z = self.konst(z)?;
-                if z.dtype() != DType::I8 || z.len() != 1 {
+                if !matches!(z.dtype(), DType::I8 | DType::U8) || z.len() != 1 {
                     return None;
                 }
                 z.to_i64_vec().ok()?[0] as i32
@@ -145,11 +148,16 @@ impl<'g> Finder<'g> {
                 op if is_view(op) => v = n.input(0)?,
                 Op::Quant(QuantOp::Dequantize { block_size: 0, .. }) => {
                     let src = n.input(0)?;
-                    if self.konst(src).is_some() || self.dtype(src) != Some(DType::I8) {
+                    let flip = match self.dtype(src) {
+                        Some(DType::I8) => false,
+                        Some(DType::U8) => true,
+                        _ => return None,
+                    };
+                    if self.konst(src).is_some() {
                         return None;
                     }
                     let (scale, zp) = self.scale_zp(n)?;
-                    return Some(QIn { src, scale, zp });
+                    return Some(QIn { src, scale, zp: zp - 128 * i32::from(flip), flip });
                 }
                 _ => return None,
             }
@@ -251,12 +259,14 @@ impl<'g> Finder<'g> {
         let q = &self.g.nodes[r];
         let Op::Quant(QuantOp::Quantize { block_size: 0, .. }) = &q.op else { return None };
         let [Some(y)] = q.outputs.as_slice() else { return None };
-        if self.dtype(*y) != Some(DType::I8) {
-            return None;
-        }
+        let flip = match self.dtype(*y) {
+            Some(DType::I8) => false,
+            Some(DType::U8) => true,
+            _ => return None,
+        };
         let (scale, zp) = self.scale_zp(q)?;
         absorbed.push(r);
-        Some((clamp, QIn { src: *y, scale, zp }, absorbed))
+        Some((clamp, QIn { src: *y, scale, zp: zp - 128 * i32::from(flip), flip }, absorbed))
     }
 
     /// A constant-mode Pad of H and W only, by the zero point, in front of `x`: its input and
@@ -272,7 +282,8 @@ impl<'g> Finder<'g> {
             Some(v) => self.konst(v)?.to_i64_vec().ok()?.first().copied()?,
             None => 0,
         };
-        if pads.len() != 8 || value != x.zp as i64 || pads.iter().any(|&p| p < 0) {
+        let graph_zp = x.zp as i64 + 128 * i64::from(x.flip);
+        if pads.len() != 8 || value != graph_zp || pads.iter().any(|&p| p < 0) {
             return None;
         }
         if pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 {
