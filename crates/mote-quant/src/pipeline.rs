@@ -104,3 +104,20 @@ pub fn run(
     };
     Ok(Outcome { quantized: q, report })
 }
+
+/// Compiles the QDQ graph to a `.mote`, binding every input's shape to `sample`'s (the shapes in
+/// `opts` win).
+pub fn compile_mote(
+    graph: &Graph,
+    sample: &[(String, mote_ir::Value)],
+    mut opts: mote_compile::Options,
+) -> Result<mote_compile::Compiled> {
+    for (name, v) in sample {
+        if let mote_ir::Value::Tensor(t) = v
+            && !opts.constants.contains_key(name)
+        {
+            opts.shapes.entry(name.clone()).or_insert_with(|| t.shape().to_vec());
+        }
+    }
+    mote_compile::compile(graph.clone(), &opts).map_err(|e| anyhow!("compiling the QDQ graph: {e}"))
+}

@@ -476,3 +476,6 @@ pub fn quantize_weight(w: &Tensor, axis: usize, per_channel: bool) -> Result<(Te
         .collect();
     Ok((Tensor::from_vec(shape.to_vec(), q)?, scales))
 }
+
+#[cfg(test)]
+mod tests;
