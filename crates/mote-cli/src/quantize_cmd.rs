@@ -18,7 +18,8 @@ runs on the calibration data in the reference interpreter; every f32 tensor's va
 histogrammed and the method picks its range (minmax; percentile[:P], default 99.99; entropy:
 TensorRT's KL-divergence search; mse: least expected quantization error). The graph is rewritten
 into QDQ form: weights int8 symmetric per output channel (--per-tensor: one scale), activations
-int8 asymmetric per tensor, bias int32, ReLU/Clip fused before the quantization; ops without an
+int8 asymmetric per tensor, bias int32 (corrected for the weights' mean error on the calibration
+data unless --no-bias-correction), ReLU/Clip fused before the quantization; ops without an
 int8 kernel stay f32 between Dequantize and Quantize. Inputs and outputs stay f32.
 
 Calibration data (--calib, files or folders): .npy, .npz, TensorProto .pb, images (png, jpeg, bmp;
@@ -89,6 +90,9 @@ pub struct Args {
     /// Weights with one scale per tensor.
     #[arg(long)]
     per_tensor: bool,
+    /// Do not correct Conv/Gemm biases for the mean error of their int8 weights.
+    #[arg(long)]
+    no_bias_correction: bool,
     /// Keep layers in f32 until the end-to-end loss is at most PCT percent points.
     #[arg(long, value_name = "PCT")]
     accuracy_budget: Option<f64>,
@@ -215,6 +219,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         task,
         budget_pct: a.accuracy_budget,
         keep_float: a.keep_float.iter().cloned().collect(),
+        bias_correction: !a.no_bias_correction,
     };
     for n in &settings.keep_float {
         if !float.nodes.iter().any(|x| &x.name == n) {

@@ -23,6 +23,8 @@ pub struct Settings {
     pub budget_pct: Option<f64>,
     /// Nodes to keep in f32 from the start.
     pub keep_float: BTreeSet<String>,
+    /// Correct Conv/Gemm biases for the mean error of their int8 weights.
+    pub bias_correction: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             task: None,
             budget_pct: None,
             keep_float: BTreeSet::new(),
+            bias_correction: true,
         }
     }
 }
@@ -63,7 +66,11 @@ pub fn run(
 ) -> Result<Outcome> {
     let observed = observe(float, calib, &mut |d, t| progress("calibrating", d, t))?;
     let ranges = observed.ranges(s.method);
-    let opts = QdqOptions { per_channel: s.per_channel, keep_float: s.keep_float.clone() };
+    let opts = QdqOptions {
+        per_channel: s.per_channel,
+        keep_float: s.keep_float.clone(),
+        channel_means: if s.bias_correction { observed.channel_means() } else { Default::default() },
+    };
     let mut q = quantize(float, &ranges, &opts)?;
     let (mut stats, mut e2e, task) = compare(float, &q, calib, s.task, &mut |d, t| progress("measuring", d, t))?;
     let mut kept = Vec::new();

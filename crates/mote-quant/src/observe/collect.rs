@@ -13,6 +13,8 @@ use crate::calib::CalibSet;
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
     pub hists: BTreeMap<String, Histogram>,
+    /// Per tensor of rank >= 2: the sum of each channel (axis 1) and the values per channel.
+    pub channel_sums: BTreeMap<String, (Vec<f64>, u64)>,
     pub samples: usize,
 }
 
@@ -21,13 +23,30 @@ impl Observed {
     pub fn ranges(&self, method: Method) -> BTreeMap<String, (f32, f32)> {
         self.hists.iter().map(|(k, h)| (k.clone(), method.range(h))).collect()
     }
+
+    /// Each tensor's channel means (axis 1).
+    pub fn channel_means(&self) -> BTreeMap<String, Vec<f32>> {
+        self.channel_sums
+            .iter()
+            .map(|(k, (s, n))| (k.clone(), s.iter().map(|&x| (x / (*n).max(1) as f64) as f32).collect()))
+            .collect()
+    }
 }
 
-fn add(hists: &mut BTreeMap<String, Histogram>, name: &str, v: &Value) {
-    if let Value::Tensor(t) = v
-        && let Some(xs) = t.as_slice::<f32>()
-    {
-        hists.entry(name.to_string()).or_default().add(xs);
+fn add(obs: &mut Observed, name: &str, v: &Value) {
+    let Value::Tensor(t) = v else { return };
+    let Some(xs) = t.as_slice::<f32>() else { return };
+    obs.hists.entry(name.to_string()).or_default().add(xs);
+    if t.rank() >= 2 && !xs.is_empty() {
+        let (c, inner) = (t.shape()[1], t.shape()[2..].iter().product::<usize>());
+        let e = obs.channel_sums.entry(name.to_string()).or_insert_with(|| (vec![0.0; c], 0));
+        if e.0.len() != c || c == 0 {
+            return;
+        }
+        for (i, chunk) in xs.chunks(inner.max(1)).enumerate() {
+            e.0[i % c] += chunk.iter().map(|&x| x as f64).sum::<f64>();
+        }
+        e.1 += (xs.len() / c) as u64;
     }
 }
 
@@ -39,14 +58,14 @@ pub fn observe(graph: &Graph, set: &CalibSet, progress: &mut dyn FnMut(usize, us
     for i in 0..set.len() {
         let inputs = set.load(i)?;
         for (name, v) in &inputs {
-            add(&mut obs.hists, name, v);
+            add(&mut obs, name, v);
         }
-        let hists = &mut obs.hists;
+        let o = &mut obs;
         session
             .run_named_observed(inputs, &mut |node, outs, _| {
                 for (slot, v) in node.outputs.iter().zip(outs) {
                     if let (Some(id), Some(v)) = (slot, v) {
-                        add(hists, &graph.value(*id).name, v);
+                        add(o, &graph.value(*id).name, v);
                     }
                 }
             })

@@ -33,11 +33,15 @@ pub struct QdqOptions {
     pub per_channel: bool,
     /// Nodes (by name) kept in f32.
     pub keep_float: BTreeSet<String>,
+    /// Mean of each channel (axis 1) of float tensors on the calibration data, by name: the
+    /// bias of a Conv/Gemm then absorbs the mean error its int8 weights make on its input
+    /// (bias correction, Nagel et al. 2019). Empty: no correction.
+    pub channel_means: BTreeMap<String, Vec<f32>>,
 }
 
 impl Default for QdqOptions {
     fn default() -> Self {
-        QdqOptions { per_channel: true, keep_float: BTreeSet::new() }
+        QdqOptions { per_channel: true, keep_float: BTreeSet::new(), channel_means: BTreeMap::new() }
     }
 }
 
@@ -355,11 +359,35 @@ pub fn quantize(g: &Graph, ranges: &BTreeMap<String, (f32, f32)>, opts: &QdqOpti
                 } else {
                     Tensor::scalar(0i8)
                 };
-                node.inputs[weight] =
-                    Some(dequantized_const(&mut out, &format!("{}/{wname}", n.name), wq, scales, zeros, axis as i64));
-                if let Some(b) = bias {
-                    let bt = const_of(g, n, b).context("bias is not constant")?;
-                    let bv = bt.to_f32_vec()?;
+                node.inputs[weight] = Some(dequantized_const(
+                    &mut out,
+                    &format!("{}/{wname}", n.name),
+                    wq.clone(),
+                    scales,
+                    zeros,
+                    axis as i64,
+                ));
+                let shift =
+                    opts.channel_means.get(&g.value(x).name).and_then(|m| bias_shift(n, &w, &wq, &s_w, axis, m));
+                // A correction needs a bias: a Conv, or a Gemm with beta 1, gets a zero one.
+                let slot = match (&n.op, bias) {
+                    (_, Some(b)) => Some(b),
+                    (Op::Nn(NnOp::Conv(_)), None) | (Op::Nn(NnOp::Gemm { beta: 1.0, .. }), None) if shift.is_some() => {
+                        Some(2)
+                    }
+                    _ => None,
+                };
+                if let Some(b) = slot {
+                    let mut bv = match const_of(g, n, b) {
+                        Some(bt) => bt.to_f32_vec()?,
+                        None => vec![0.0; w.shape()[axis]],
+                    };
+                    if let Some(d) = &shift {
+                        bv.iter_mut().zip(d).for_each(|(b, d)| *b -= d);
+                    }
+                    if node.inputs.len() <= b {
+                        node.inputs.resize(b + 1, None);
+                    }
                     let s_b: Vec<f32> =
                         (0..bv.len()).map(|c| s_x * s_w[if opts.per_channel { c } else { 0 }]).collect();
                     let bq: Vec<i32> = bv
@@ -369,7 +397,7 @@ pub fn quantize(g: &Graph, ranges: &BTreeMap<String, (f32, f32)>, opts: &QdqOpti
                             (v as f64 / s as f64).round_ties_even().clamp(i32::MIN as f64, i32::MAX as f64) as i32
                         })
                         .collect();
-                    let bname = g.value(n.inputs[b].unwrap_or(x)).name.clone();
+                    let bname = n.input(b).map_or_else(|| format!("{wname}/bias"), |id| g.value(id).name.clone());
                     let (scales, zeros) = if opts.per_channel {
                         (
                             Tensor::from_vec(vec![bv.len()], s_b)?,
@@ -479,3 +507,48 @@ pub fn quantize_weight(w: &Tensor, axis: usize, per_channel: bool) -> Result<(Te
 
 #[cfg(test)]
 mod tests;
+
+/// Per output channel, the mean output error of the int8 weights `wq` (scales `s_w`) on an input
+/// whose channels have means `mean`: `sum_k (wq * s_w - w)[m, k] * mean[channel of k]`. `None` when
+/// the shapes do not match (the correction is skipped).
+fn bias_shift(n: &Node, w: &Tensor, wq: &Tensor, s_w: &[f32], axis: usize, mean: &[f32]) -> Option<Vec<f32>> {
+    let (wf, q) = (w.to_f32_vec().ok()?, wq.as_slice::<i8>()?);
+    let shape = w.shape();
+    let m = shape[axis];
+    let scale = |c: usize| if s_w.len() == 1 { s_w[0] } else { s_w[c] };
+    let mut d = vec![0f64; m];
+    match &n.op {
+        Op::Nn(NnOp::Conv(a)) => {
+            // W [M, C/g, k..]: output channel o reads input channels (o / (M/g)) * C/g + c.
+            let (cg, k) = (shape[1], shape[2..].iter().product::<usize>());
+            let per_group = m / a.group.max(1);
+            if per_group == 0 || mean.len() != cg * a.group {
+                return None;
+            }
+            for o in 0..m {
+                let base = (o / per_group) * cg;
+                for c in 0..cg {
+                    for j in 0..k {
+                        let i = (o * cg + c) * k + j;
+                        d[o] += (q[i] as f64 * scale(o) as f64 - wf[i] as f64) * mean[base + c] as f64;
+                    }
+                }
+            }
+        }
+        Op::Nn(NnOp::Gemm { .. } | NnOp::MatMul) => {
+            // W [N, K] (axis 0) or [K, N] (axis 1).
+            let kdim = shape[1 - axis];
+            if mean.len() != kdim {
+                return None;
+            }
+            for o in 0..m {
+                for k in 0..kdim {
+                    let i = if axis == 0 { o * kdim + k } else { k * m + o };
+                    d[o] += (q[i] as f64 * scale(o) as f64 - wf[i] as f64) * mean[k] as f64;
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(d.into_iter().map(|x| x as f32).collect())
+}

@@ -129,6 +129,13 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// The arg-max of every row (last axis) of a tensor.
+pub fn argmax_of(t: &Tensor) -> Vec<usize> {
+    let v = t.to_f32_vec().unwrap_or_default();
+    let last = t.shape().last().copied().unwrap_or(1).max(1);
+    v.chunks(last).map(argmax).collect()
+}
+
 /// Guesses the task from the float graph's first output on one sample: a last axis > 1 with a
 /// name like logits/probabilities/scores/classes, or rows that look like probabilities.
 pub fn detect_task(graph: &Graph, output: &Tensor) -> Task {

@@ -7,7 +7,9 @@ pub mod html;
 
 use serde::Serialize;
 
-pub use compare::{EndToEnd, Reference, Task, TensorStat, compare, detect_task, end_to_end, reference};
+pub use compare::{
+    EndToEnd, Reference, Task, TensorStat, argmax, argmax_of, compare, detect_task, end_to_end, reference,
+};
 
 /// A layer `--accuracy-budget` kept in f32.
 #[derive(Clone, Debug, PartialEq, Serialize)]
