@@ -114,3 +114,49 @@ fn efficientnet_lite0_keeps_its_top1() {
         assert_eq!(argmax_of(tensor(&f[0])), argmax_of(tensor(&q[0])), "test_data_set_{k}");
     }
 }
+
+#[test]
+fn accuracy_budget_keeps_layers_in_f32_until_it_holds() {
+    let Some(data) = shared_data() else {
+        eprintln!("SKIPPED accuracy budget: ../shared/data not found (set MOTE_SHARED_DATA to run it)");
+        return;
+    };
+    let model = mote_onnx::load(&data.join("models/tflm_hello_world_float/model.onnx")).unwrap();
+    let float = prepare(model.graph).unwrap();
+    let dir = tmp("budget");
+    for i in 0..32 {
+        let t = mote_ir::Tensor::from_vec(vec![1, 1], vec![i as f32 * 0.2]).unwrap();
+        mote_data::write_npy(&dir.join(format!("x{i:02}.npy")), &t).unwrap();
+    }
+    let calib = CalibSet::build(&float, &CalibConfig { files: vec![dir.clone()], ..Default::default() }).unwrap();
+    let plain = run(
+        "hw",
+        &float,
+        &calib,
+        None,
+        &Settings { task: Some(Task::Regress), ..Settings::default() },
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    let loss = plain.report.calibration.loss_pct;
+    assert!(loss > 0.0);
+    // A budget below the int8 loss keeps layers in f32, most harmful first, until it holds.
+    let s = Settings { task: Some(Task::Regress), budget_pct: Some(loss / 4.0), ..Settings::default() };
+    let out = run("hw", &float, &calib, None, &s, &mut |_, _, _| {}).unwrap();
+    let r = &out.report;
+    assert!(!r.kept_float.is_empty());
+    assert!(r.budget_met, "{r:?}");
+    assert!(r.calibration.loss_pct <= loss / 4.0);
+    assert_eq!(r.kept_float.last().unwrap().loss_after_pct, r.calibration.loss_pct);
+    for k in &r.kept_float {
+        assert!(r.float_nodes.iter().any(|(n, _)| n == &k.node), "{} must be listed as f32", k.node);
+        assert!(!r.quantized_nodes.iter().any(|(n, _)| n == &k.node));
+    }
+    // A budget of 0 keeps every layer: the graph is the float one.
+    let s = Settings { task: Some(Task::Regress), budget_pct: Some(0.0), ..Settings::default() };
+    let out = run("hw", &float, &calib, None, &s, &mut |_, _, _| {}).unwrap();
+    assert!(out.report.budget_met);
+    assert_eq!(out.report.calibration.loss_pct, 0.0);
+    assert_eq!(out.report.kept_float.len(), 3);
+    std::fs::remove_dir_all(&dir).ok();
+}
