@@ -75,15 +75,15 @@ pub fn run(
     let (mut stats, mut e2e, task) = compare(float, &q, calib, s.task, &mut |d, t| progress("measuring", d, t))?;
     let mut kept = Vec::new();
     let mut met = true;
-    if let Some(b) = s.budget_pct {
-        if e2e.loss_pct > b {
-            let r = reference(float, calib, Some(task), &mut |d, t| progress("f32 reference", d, t))?;
-            let out = budget::meet(float, &ranges, &opts, (q, e2e), &stats, calib, &r, b, progress)?;
-            q = out.quantized;
-            kept = out.kept;
-            met = out.met;
-            (stats, e2e, _) = compare(float, &q, calib, Some(task), &mut |d, t| progress("measuring", d, t))?;
-        }
+    if let Some(b) = s.budget_pct
+        && e2e.loss_pct > b
+    {
+        let r = reference(float, calib, Some(task), &mut |d, t| progress("f32 reference", d, t))?;
+        let out = budget::meet(float, &ranges, &opts, (q, e2e), &stats, calib, &r, b, progress)?;
+        q = out.quantized;
+        kept = out.kept;
+        met = out.met;
+        (stats, e2e, _) = compare(float, &q, calib, Some(task), &mut |d, t| progress("measuring", d, t))?;
     }
     let evaluation = match eval {
         Some(set) => {

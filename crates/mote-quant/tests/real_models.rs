@@ -31,7 +31,7 @@ fn hello_world_qdq_agrees_with_f32_in_the_interpreter_and_compiled() {
         eprintln!("SKIPPED hello_world quantization: ../shared/data not found (set MOTE_SHARED_DATA to run it)");
         return;
     };
-    let model = mote_onnx::load(&data.join("models/tflm_hello_world_float/model.onnx")).unwrap();
+    let model = mote_onnx::load(data.join("models/tflm_hello_world_float/model.onnx")).unwrap();
     let float = prepare(model.graph).unwrap();
     let dir = tmp("hello");
     for i in 0..64 {
@@ -81,7 +81,7 @@ fn efficientnet_lite0_keeps_its_top1() {
         return;
     };
     let dir = data.join("models/efficientnet_lite0");
-    let float = prepare(mote_onnx::load(&dir.join("model.onnx")).unwrap().graph).unwrap();
+    let float = prepare(mote_onnx::load(dir.join("model.onnx")).unwrap().graph).unwrap();
     let cfg = CalibConfig {
         files: photos(&data),
         image_spec: Some(SPEC.into()),
@@ -121,7 +121,7 @@ fn accuracy_budget_keeps_layers_in_f32_until_it_holds() {
         eprintln!("SKIPPED accuracy budget: ../shared/data not found (set MOTE_SHARED_DATA to run it)");
         return;
     };
-    let model = mote_onnx::load(&data.join("models/tflm_hello_world_float/model.onnx")).unwrap();
+    let model = mote_onnx::load(data.join("models/tflm_hello_world_float/model.onnx")).unwrap();
     let float = prepare(model.graph).unwrap();
     let dir = tmp("budget");
     for i in 0..32 {

@@ -23,7 +23,7 @@ impl QParams {
     pub fn asymmetric(lo: f32, hi: f32) -> QParams {
         let (lo, hi) = (lo.min(0.0) as f64, hi.max(0.0) as f64);
         let scale = (hi - lo) / 255.0;
-        if !(scale > 1e-30) || !scale.is_finite() {
+        if scale.is_nan() || scale <= 1e-30 || !scale.is_finite() {
             return QParams { scale: 1.0, zero_point: 0 };
         }
         let zp = (-128.0 - lo / scale).round().clamp(-128.0, 127.0);
