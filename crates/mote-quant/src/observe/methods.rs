@@ -70,7 +70,17 @@ impl Method {
                 (a * lo0, a * hi0)
             }
             Method::Entropy => {
-                let a = best_scale(&h.bins(), lo0, hi0, 256, kl_divergence);
+                // The bin starting at 0 holds every exact zero (half a ReLU's output): left in,
+                // Q cannot represent that spike unless steps are tiny, and KL shrinks the range
+                // to make them so. As NVIDIA's pytorch-quantization does, it counts as its
+                // neighbour.
+                let mut bins = h.bins();
+                if let Some(i) = bins.iter().position(|b| b.lo == 0.0 && b.hi > 0.0)
+                    && i + 1 < bins.len()
+                {
+                    bins[i].count = bins[i + 1].count;
+                }
+                let a = best_scale(&bins, lo0, hi0, 256, kl_divergence);
                 (a * lo0, a * hi0)
             }
         };
@@ -251,6 +261,18 @@ mod tests {
         let (lo, hi) = Method::Entropy.range(&h);
         assert!(hi > 4.0 && hi < 0.8 * h.max(), "entropy hi {hi}, max {}", h.max());
         assert!(lo < -4.0 && lo > 0.8 * h.min(), "entropy lo {lo}, min {}", h.min());
+    }
+
+    /// A ReLU6 output: 40 % exact zeros, the rest a half-Laplace clipped at 6. The zero spike
+    /// must not drive the range down (it chose about [0, 1.9] before).
+    #[test]
+    fn entropy_ignores_the_relu_zero_spike() {
+        let mut r = Rng::new(13);
+        let xs: Vec<f32> =
+            (0..400_000).map(|_| if r.uniform() < 0.4 { 0.0 } else { r.laplace(0.7).abs().min(6.0) as f32 }).collect();
+        let (lo, hi) = Method::Entropy.range(&hist_of(&xs));
+        assert_eq!(lo, 0.0);
+        assert!(hi > 4.5, "entropy clipped a ReLU6 output to [0, {hi}]");
     }
 
     #[test]
