@@ -95,7 +95,8 @@ fn const_of(g: &Graph, n: &Node, i: usize) -> Option<Tensor> {
 }
 
 fn role(g: &Graph, n: &Node) -> Role {
-    let f32_in = n.input(0).is_some_and(|x| dtype(g, x) == Some(DType::F32));
+    // The main input: a float activation (a constant one would have been folded).
+    let f32_in = n.input(0).is_some_and(|x| dtype(g, x) == Some(DType::F32) && !is_const(g, x));
     if !f32_in {
         return Role::Float;
     }
@@ -345,7 +346,7 @@ pub fn quantize(g: &Graph, ranges: &BTreeMap<String, (f32, f32)>, opts: &QdqOpti
         match roles[k] {
             Role::Weighted { weight, axis, bias } => {
                 let x = n.input(0).context("quantized node without input")?;
-                let s_x = params[&x].scale;
+                let s_x = params.get(&x).context("the input of a quantized node has no parameters")?.scale;
                 let w = const_of(g, n, weight).context("weight is not constant")?;
                 let (wq, s_w) = quantize_weight(&w, axis, opts.per_channel)?;
                 let wname = g.value(n.inputs[weight].unwrap_or(x)).name.clone();
