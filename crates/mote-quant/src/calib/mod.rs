@@ -108,10 +108,12 @@ impl CalibSet {
         Ok(set)
     }
 
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.samples.len()
     }
 
+    /// True when there is no sample.
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
     }

@@ -22,6 +22,7 @@ pub enum Task {
 }
 
 impl Task {
+    /// Parses `classify` or `regress` (`--task`).
     pub fn parse(s: &str) -> Result<Task, String> {
         match s {
             "classify" => Ok(Task::Classify),
