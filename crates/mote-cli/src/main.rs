@@ -7,6 +7,7 @@ mod compiled;
 mod inspect;
 mod ops_cmd;
 mod profile;
+mod quantize_cmd;
 mod run;
 mod show;
 
@@ -27,6 +28,7 @@ Examples:
   mote bench model.mote --runs 50 --json       load time and latency percentiles
   mote profile model.mote                      per-step time, GFLOP/s, memory timeline
   mote ops                                     list the supported ONNX ops
+  mote quantize model.onnx --calib data/ -o model.int8.mote   int8 with calibration, report
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -45,6 +47,7 @@ enum Command {
     Bench(bench::Args),
     Profile(profile::Args),
     Ops(ops_cmd::Args),
+    Quantize(quantize_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::main(a),
         Command::Profile(a) => profile::main(a),
         Command::Ops(a) => ops_cmd::main(a),
+        Command::Quantize(a) => quantize_cmd::main(a),
     };
     match result {
         Ok(code) => code,

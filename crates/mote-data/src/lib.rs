@@ -7,4 +7,4 @@ pub mod image;
 pub mod npy;
 
 pub use image::{ImageSpec, read_image};
-pub use npy::{read_npy, read_value, write_npy};
+pub use npy::{read_npy, read_npy_from, read_value, write_npy};

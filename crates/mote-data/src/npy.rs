@@ -11,20 +11,25 @@ use npyz::{TypeChar, WriterBuilder};
 /// Reads a `.npy` (C order, little endian) into a tensor.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
     let f = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
-    let npy = npyz::NpyFile::new(BufReader::new(f))
-        .with_context(|| format!("`{}` is not a valid .npy file", path.display()))?;
+    read_npy_from(BufReader::new(f), &format!("`{}`", path.display()))
+}
+
+/// Reads `.npy` bytes from `r` (e.g. an entry of an `.npz` archive); `what` names the source in
+/// errors (e.g. "`x.npy` in `data.npz`").
+pub fn read_npy_from<R: std::io::Read>(r: R, what: &str) -> Result<Tensor> {
+    let npy = npyz::NpyFile::new(r).with_context(|| format!("{what} is not a valid .npy file"))?;
     if npy.order() == npyz::Order::Fortran {
-        bail!("`{}` is in Fortran order; save it with np.ascontiguousarray(...) first", path.display());
+        bail!("{what} is in Fortran order; save it with np.ascontiguousarray(...) first");
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let npyz::DType::Plain(ts) = npy.dtype() else {
-        bail!("`{}` holds a structured array; Mote reads plain numeric arrays", path.display());
+        bail!("{what} holds a structured array; Mote reads plain numeric arrays");
     };
     if ts.endianness() == npyz::Endianness::Big && ts.num_bytes().unwrap_or(1) > 1 {
-        bail!("`{}` is big-endian; convert it with arr.astype(arr.dtype.newbyteorder('<'))", path.display());
+        bail!("{what} is big-endian; convert it with arr.astype(arr.dtype.newbyteorder('<'))");
     }
     let size = ts.size_field();
-    let ctx = || format!("cannot read the data of `{}`", path.display());
+    let ctx = || format!("cannot read the data of {what}");
     let data = match (ts.type_char(), size) {
         (TypeChar::Float, 4) => Data::F32(npy.into_vec().with_context(ctx)?),
         (TypeChar::Float, 8) => Data::F64(npy.into_vec().with_context(ctx)?),
@@ -38,9 +43,9 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
         (TypeChar::Uint, 4) => Data::U32(npy.into_vec().with_context(ctx)?),
         (TypeChar::Uint, 8) => Data::U64(npy.into_vec().with_context(ctx)?),
         (TypeChar::Bool, 1) => Data::Bool(npy.into_vec().with_context(ctx)?),
-        (c, s) => bail!("`{}` has element type {c:?}{s}, which Mote cannot read", path.display()),
+        (c, s) => bail!("{what} has element type {c:?}{s}, which Mote cannot read"),
     };
-    Tensor::new(shape, data).with_context(|| format!("`{}`: shape and data disagree", path.display()))
+    Tensor::new(shape, data).with_context(|| format!("{what}: shape and data disagree"))
 }
 
 /// Writes a tensor as `.npy` atomically (temporary file, then rename). Types numpy lacks are
