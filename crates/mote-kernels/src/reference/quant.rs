@@ -107,8 +107,17 @@ pub fn saturate<Q: QInt>(v: f32, zero_point: i32) -> Q {
     if v.is_nan() {
         return Q::from_i32(zero_point.clamp(Q::MIN, Q::MAX));
     }
-    let r = round_half_even(v) as f64 + zero_point as f64;
+    let r = round_half_even_int(v) as f64 + zero_point as f64;
     Q::from_i32(r.clamp(Q::MIN as f64, Q::MAX as f64) as i32)
+}
+
+/// `round_half_even(v)` up to the sign of a zero result, cheap: below 2^22 in magnitude, adding
+/// and subtracting 1.5 * 2^23 rounds to an integer with the FPU's ties-to-even (the sum lies in
+/// (2^23, 2^24), where the spacing is 1, and 1.5 * 2^23 is even).
+#[inline(always)]
+pub fn round_half_even_int(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    if v.abs() < 4_194_304.0 { (v + MAGIC) - MAGIC } else { round_half_even(v) }
 }
 
 /// `out = saturate(round(div(x, scale)) + zero_point)`. `div` performs the division in the
@@ -294,6 +303,21 @@ pub fn conv_i32(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fast_rounding_is_round_half_even() {
+        use super::{round_half_even, round_half_even_int};
+        let mut x = 1.0e-3f32;
+        let special = [0.5f32, 1.5, 2.5, -0.5, -1.5, -2.5, 4_194_303.5, -4_194_303.5, 4_194_304.5, 8_388_607.5, -8_388_607.5, 1e9, -1e9];
+        for v in special.into_iter().chain(core::iter::from_fn(|| {
+            x *= 1.001;
+            (x < 3e7).then_some(x)
+        })) {
+            for v in [v, -v, v + 0.5, -(v + 0.5)] {
+                assert_eq!(round_half_even_int(v), round_half_even(v) + 0.0, "{v}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
