@@ -30,7 +30,8 @@ come from a TOML file (--calib-config; see docs/QUANTIZATION.md).
 
 The report compares the QDQ graph (fake-quantized, in the interpreter) with f32 on the calibration
 data: per tensor SQNR and cosine similarity, end to end top-1 agreement (classifiers) or max abs /
-relative RMS error; --eval measures the end-to-end agreement on other data. --accuracy-budget PCT
+relative RMS error; --eval measures the end-to-end agreement on other data with the compiled
+models (the int8 .mote against the f32 .mote: what a deployment runs). --accuracy-budget PCT
 keeps the layers adding the most noise in f32, one at a time, until the loss (100 - top-1
 agreement, or the relative RMS error) is at most PCT points.
 

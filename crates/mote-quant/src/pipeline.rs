@@ -10,7 +10,7 @@ use crate::budget;
 use crate::calib::CalibSet;
 use crate::observe::{Method, observe};
 use crate::qdq::{QdqOptions, Quantized, quantize};
-use crate::report::{Report, Task, compare, end_to_end, reference};
+use crate::report::{Report, Task, compare, reference};
 
 /// What to do.
 #[derive(Clone, Debug)]
@@ -85,12 +85,15 @@ pub fn run(
         met = out.met;
         (stats, e2e, _) = compare(float, &q, calib, Some(task), &mut |d, t| progress("measuring", d, t))?;
     }
+    // The evaluation runs the compiled models: the int8 steps a deployment runs.
     let evaluation = match eval {
-        Some(set) => {
-            let r = reference(float, set, Some(task), &mut |d, t| progress("evaluating f32", d, t))?;
-            Some(end_to_end(&q.graph, set, &r, &mut |d, t| progress("evaluating QDQ", d, t))?)
-        }
-        None => None,
+        Some(set) if !set.is_empty() => Some(
+            crate::report::compare::end_to_end_compiled(float, &q.graph, set, Some(task), &mut |d, t| {
+                progress("evaluating compiled f32 and int8", d, t)
+            })?
+            .0,
+        ),
+        _ => None,
     };
     let names = |v: &[(String, &'static str)]| v.iter().map(|(n, o)| (n.clone(), o.to_string())).collect();
     let report = Report {
