@@ -307,7 +307,21 @@ mod tests {
     fn fast_rounding_is_round_half_even() {
         use super::{round_half_even, round_half_even_int};
         let mut x = 1.0e-3f32;
-        let special = [0.5f32, 1.5, 2.5, -0.5, -1.5, -2.5, 4_194_303.5, -4_194_303.5, 4_194_304.5, 8_388_607.5, -8_388_607.5, 1e9, -1e9];
+        let special = [
+            0.5f32,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            -2.5,
+            4_194_303.5,
+            -4_194_303.5,
+            4_194_304.5,
+            8_388_607.5,
+            -8_388_607.5,
+            1e9,
+            -1e9,
+        ];
         for v in special.into_iter().chain(core::iter::from_fn(|| {
             x *= 1.001;
             (x < 3e7).then_some(x)

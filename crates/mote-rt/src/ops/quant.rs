@@ -195,7 +195,19 @@ impl Quantize {
         let zs: &[Q::S] = io.opt(2).map_or(&[], |z| inp(mem, z));
         self.l.q.for_runs(|k, r| {
             let (sc, zp) = (ss[k], zs.get(k).map_or(0, |&z| Q::load(z).to_i32()));
-            r.for_each(|i| ys[i] = saturate::<Q>(xs[i] / sc, zp).store());
+            if Q::MAX - Q::MIN <= u16::MAX as i32 {
+                // Clamped first (rounding is monotonic and the bounds are integers, so the result
+                // is `saturate`'s), then rounded in f32 exactly, branch-free: this vectorises.
+                let (lo, hi) = ((Q::MIN - zp) as f32, (Q::MAX - zp) as f32);
+                for (y, &x) in ys[r.clone()].iter_mut().zip(&xs[r]) {
+                    let v = x / sc;
+                    let v = if v.is_nan() { 0.0 } else { v.max(lo).min(hi) };
+                    // |v| <= 2^16: round half to even by the 1.5 * 2^23 trick (`round_half_even_int`).
+                    *y = Q::from_i32(((v + 12_582_912.0) - 12_582_912.0) as i32 + zp).store();
+                }
+            } else {
+                r.for_each(|i| ys[i] = saturate::<Q>(xs[i] / sc, zp).store());
+            }
         });
     }
 
