@@ -389,7 +389,8 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       "every engine on the same inputs (the models' `test_data_set_0`), one thread, and rewrites this "
       "file. Raw results: `out/bench/results.json`. Environment knobs: `MOTE_DATA` (shared data "
       "directory, default `../shared/data`), `BENCH_ONLY=name,name` (a subset, written to "
-      "`out/bench/BENCHMARKS.partial.md` instead of this file), `BENCH_ROUNDS=N` (default 3), `CARGO_OFFLINE=1`.")
+      "`out/bench/BENCHMARKS.partial.md` instead of this file), `BENCH_ROUNDS=N` (default 3), `BENCH_CALIB_CROPS=N` (calibration crops for "
+      "efficientnet_lite0 int8, default 16), `CARGO_OFFLINE=1`.")
     w("")
     w(f"Method: each engine loads the model (timed as load), runs `warmup` untimed runs, then `runs` "
       f"timed runs of one inference; this is repeated in {ROUNDS} rounds per model with the engines "
