@@ -1,5 +1,5 @@
-"""Peer benchmark driver: times Mote, onnxruntime and tract on the same models and inputs,
-single thread, and writes docs/BENCHMARKS.md. Run through bench/compare/run.sh, which sets up the
+"""Peer benchmark driver: times Mote, onnxruntime and tract on the same models and inputs, and
+LiteRT on the `.tflite` originals of the int8 models, single thread, and writes docs/BENCHMARKS.md. Run through bench/compare/run.sh, which sets up the
 venv and builds the binaries; this script expects them (paths in the environment, see `Config`).
 """
 
@@ -18,6 +18,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
+
+import int8
+import litert
+from common import (TIMEOUT_S, fmt_ms, fmt_p90, fmt_ratio, log, mark, ms, one_line, pct, ratio,
+                    run_json)
 
 # ---------------------------------------------------------------------------------------------
 # What is measured
@@ -38,6 +43,9 @@ class Case:
     # Extra `mote compile` arguments (used only if `mote compile --help` lists the option).
     consts: dict = field(default_factory=dict)
     gemm_n: int = 0
+    # int8 models: the original .tflite (timed in LiteRT) and a note on the input.
+    tflite: str = None
+    input_note: str = None
 
 
 REAL_MODELS = [
@@ -65,7 +73,6 @@ TARGET_LOAD_MS = 5.0
 TARGET_ARENA_RATIO = 1.2
 # f32 FMA peak of one core: 2 FMA units x 8 lanes (AVX2) x 2 flops.
 FLOPS_PER_CYCLE = 2 * 8 * 2
-TIMEOUT_S = 300
 # Rounds per case (engines interleaved); the reported numbers are medians over rounds.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
@@ -90,20 +97,6 @@ class Config:
             clock_probe=os.environ["CLOCK_PROBE_BIN"],
             data=os.environ.get("MOTE_DATA", os.path.join(repo, "..", "shared", "data")),
         )
-
-
-def log(msg: str) -> None:
-    print(f"[{datetime.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(sorted_t, q):
-    """Nearest-rank percentile (same definition as `mote bench` and tract-bench)."""
-    return sorted_t[min(max(math.ceil(q * len(sorted_t)), 1), len(sorted_t)) - 1]
-
-
-def one_line(text: str, limit: int = 160) -> str:
-    s = " ".join(text.split())
-    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
 def read_inputs(case: Case, model: onnx.ModelProto):
@@ -155,23 +148,28 @@ def bench_ort(case: Case) -> dict:
         return {"error": one_line(f"{type(e).__name__}: {e}")}
 
 
-def run_json(cmd, timeout=TIMEOUT_S) -> dict:
-    """Runs `cmd`, parses the JSON object it prints; {"error": ...} on failure."""
+def ort_output(case: Case):
+    """Output 0 of one onnxruntime run (session as in `bench_ort`), or an error string."""
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s"}
-    out = p.stdout.strip()
-    start = out.find("{")
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(case.model, so, providers=["CPUExecutionProvider"])
+        return sess.run(None, read_inputs(case, onnx.load(case.model)))[0]
+    except Exception as e:  # noqa: BLE001 - recorded in the report
+        return one_line(f"{type(e).__name__}: {e}")
+
+
+def bench_litert(case: Case) -> dict:
+    """LiteRT on the case's .tflite with the ONNX test input (laid out as the .tflite wants)."""
     try:
-        v = json.loads(out[start:]) if start >= 0 else None
-    except json.JSONDecodeError:
-        v = None
-    if p.returncode != 0 or v is None:
-        if isinstance(v, dict) and "error" in v:
-            return {"error": one_line(v["error"])}
-        return {"error": one_line(p.stderr.strip() or out or f"exit code {p.returncode}")}
-    return v
+        feeds = read_inputs(case, onnx.load(case.model, load_external_data=False))
+    except Exception as e:  # noqa: BLE001
+        return {"error": one_line(f"{type(e).__name__}: {e}")}
+    if len(feeds) != 1:
+        return {"error": f"{len(feeds)} inputs; the LiteRT harness feeds one"}
+    x = next(iter(feeds.values()))
+    return litert.bench(case.tflite, x, case.warmup, case.runs, pct, int8.reference(case.input_dir))
 
 
 def bench_tract(cfg: Config, case: Case) -> dict:
@@ -360,35 +358,8 @@ def loadavg() -> str:
 # Report
 
 
-def ms(x: float) -> str:
-    """Milliseconds with about 3-4 significant digits."""
-    return f"{x:.2f}" if x >= 1 else (f"{x:.3f}" if x >= 0.01 else f"{x:.4f}")
-
-
-def fmt_ms(v: dict) -> str:
-    return "error" if "error" in v else ms(v["median_ms"])
-
-
-def fmt_p90(v: dict) -> str:
-    return "-" if "error" in v else ms(v["p90_ms"])
-
-
-def ratio(a: dict, b: dict):
-    if "error" in a or "error" in b or not b.get("median_ms"):
-        return None
-    return a["median_ms"] / b["median_ms"]
-
-
-def fmt_ratio(r) -> str:
-    return "-" if r is None else f"{r:.2f}x"
-
-
-def mark(ok) -> str:
-    return "**not measured yet**" if ok is None else ("**met**" if ok else "**not met**")
-
-
 def write_report(cfg, mach, versions, cli, results, started, finished, load_before, load_after,
-                 command) -> str:
+                 command, quant=None) -> str:
     compiled = cli.can_compile
     ghz = mach["clock"].get("clock_ghz") if "error" not in mach["clock"] else None
     try:
@@ -403,7 +374,7 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
                  "fewer runs (column `runs`)")
     L = []
     w = L.append
-    w("# Benchmarks: Mote vs onnxruntime vs tract")
+    w("# Benchmarks: Mote vs onnxruntime vs tract vs LiteRT")
     w("")
     w("Produced by one command, from the repository root:")
     w("")
@@ -411,23 +382,29 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
     w(command)
     w("```")
     w("")
-    w("It creates a venv under `out/bench/venv` (onnxruntime, numpy, onnx from PyPI, pinned), builds "
+    w("It creates a venv under `out/bench/venv` (onnxruntime, ai-edge-litert, numpy, onnx from PyPI, "
+      "pinned), builds "
       "the tract harness (`bench/compare`, its own Cargo workspace, crate `tract-onnx` pinned) and "
       "`mote` (release), generates the single-MatMul models (`bench/compare/gen_matmul.py`), times "
       "every engine on the same inputs (the models' `test_data_set_0`), one thread, and rewrites this "
       "file. Raw results: `out/bench/results.json`. Environment knobs: `MOTE_DATA` (shared data "
       "directory, default `../shared/data`), `BENCH_ONLY=name,name` (a subset, written to "
-      "`out/bench/BENCHMARKS.partial.md` instead of this file), `BENCH_ROUNDS=N` (default 3), `CARGO_OFFLINE=1`.")
+      "`out/bench/BENCHMARKS.partial.md` instead of this file), `BENCH_ROUNDS=N` (default 3), `BENCH_CALIB_CROPS=N` (calibration crops for "
+      "efficientnet_lite0 int8, default 16), `CARGO_OFFLINE=1`.")
     w("")
     w(f"Method: each engine loads the model (timed as load), runs `warmup` untimed runs, then `runs` "
       f"timed runs of one inference; this is repeated in {ROUNDS} rounds per model with the engines "
-      "interleaved (ORT, tract, Mote, ORT, ...), and the tables give the median over rounds of "
+      "interleaved (ORT, tract, Mote, LiteRT, ORT, ...), and the tables give the median over rounds of "
       "each round's median and p90 (nearest rank), in milliseconds. onnxruntime: `intra_op_num_threads=1`, `inter_op_num_threads=1`, "
       "`ORT_SEQUENTIAL`, default graph optimizations (`ORT_ENABLE_ALL`), timed around "
       "`InferenceSession.run` from Python (the Python/binding overhead, a few microseconds per run, "
       "is most of tflm_hello_world_float's time and negligible elsewhere). tract: `model_for_path` -> concrete input facts -> "
       "`into_optimized()` -> `into_runnable()`, one `SimpleState` reused, default single-thread "
-      "executor, timed in Rust. Mote: " + mote_path + ".")
+      "executor, timed in Rust. LiteRT (int8 models only, on the original `.tflite`): "
+      "`ai_edge_litert.interpreter.Interpreter(model_path, num_threads=1)` with the default op "
+      "resolver, which applies the XNNPACK delegate to every op it supports (float and int8; the "
+      "int8 table lists the ops left to LiteRT's builtin kernels), `allocate_tensors()`, input set "
+      "once, timed around `invoke()` from Python. Mote: " + mote_path + ".")
     w("")
     w(f"Run: {started:%Y-%m-%d %H:%M} - {finished:%H:%M} UTC. Load average (1/5/15 min) before: "
       f"{load_before}, after: {load_after} on {mach['cpus']} CPUs"
@@ -454,7 +431,8 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
           f"**{peak_gflops:.1f} GFLOP/s**")
     w(f"- Kernel {mach['kernel']}, {mach['rustc']}, Python {mach['python']}")
     w(f"- Engines: onnxruntime {versions['onnxruntime']} (PyPI, CPUExecutionProvider), "
-      f"tract-onnx {versions['tract']} (crates.io), Mote {versions['mote']} "
+      f"tract-onnx {versions['tract']} (crates.io), LiteRT {versions.get('litert', '?')} "
+      f"(PyPI ai-edge-litert, XNNPACK delegate), Mote {versions['mote']} "
       f"(`{versions['mote_commit']}`); numpy {versions['numpy']}, onnx {versions['onnx']}")
     w("")
 
@@ -484,7 +462,8 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
                     extra = f" (also with {', '.join(c.consts)} fixed at load, `--const-input`)"
                 w(f"- {name}, {eng}: `{msg}`{extra}")
 
-    reals = [c for c in results_cases(results) if not c.gemm_n]
+    reals = [c for c in results_cases(results) if not c.gemm_n and not c.tflite]
+    int8s = [c for c in results_cases(results) if c.tflite]
     gemms = [c for c in results_cases(results) if c.gemm_n]
     w("## Models (latency in ms, lower is better; ratio < 1 means Mote is faster)")
     w("")
@@ -533,6 +512,9 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       "Zen 4 executes 512-bit FMAs on the same two 256-bit pipes, so the peak above holds for them "
       "too. W is a constant, so an engine can pack it once at load.")
     w("")
+
+    int8.write_section(w, int8s, results, compiled)
+    int8.write_effnet(w, quant)
 
     # Targets
     w("## Issue-3 targets")
@@ -592,6 +574,7 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       "buffer, so tiny models pay alignment (tflm_hello_world_float: 3 buffers of a few bytes). Targets "
       "are benchmarks, not timed tests.")
     w("")
+    int8.write_targets(w, results, quant, compiled)
     return "\n".join(L)
 
 
@@ -600,6 +583,34 @@ def results_cases(results):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def bench_effnet_int8(cfg: Config, cli: MoteCli, case: Case) -> dict:
+    """efficientnet_lite0: `mote quantize` to int8, then the f32 and int8 `.mote` timed in
+    interleaved rounds on the same input."""
+    if not cli.can_compile or not int8.can_quantize(cfg.mote):
+        log(f"{int8.EFFNET_INT8}: skipped, `mote quantize` is not available")
+        return {"skipped": "`mote quantize --help` fails: `mote quantize` is not in this `mote` binary"}
+    log(f"{int8.EFFNET_INT8}: mote quantize ({int8.CALIB_CROPS} calibration crops)")
+    q = int8.quantize_effnet(cfg)
+    if "error" in q:
+        log(f"  error: {q['error']}")
+        return q
+    plan = prepare_mote(cfg, cli, case)
+    if plan.error:
+        return q | {"error": f"f32 {plan.error}"}
+    f, i = [], []
+    for k in range(ROUNDS):
+        log(f"{int8.EFFNET_INT8}: round {k + 1}/{ROUNDS}")
+        f.append(int8.mote_bench_json(cfg.mote, plan.model, case.input_dir, case.warmup, case.runs))
+        i.append(int8.mote_bench_json(cfg.mote, q["model"], case.input_dir, case.warmup, case.runs))
+    q["f32"], q["int8"] = combine_rounds(f), combine_rounds(i)
+    q["top1"] = int8.top1s(cfg, plan.model, q["model"])
+    for e in ("f32", "int8"):
+        v = q[e]
+        log(f"  {e:6} " + (f"error: {v['error']}" if "error" in v else
+                           f"median {v['median_ms']:.3f} ms  p90 {v['p90_ms']:.3f} ms"))
+    return q
 
 
 def main() -> None:
@@ -620,6 +631,14 @@ def main() -> None:
         d = os.path.join(cfg.out, "models", f"matmul_{n}")
         cases.append(Case(f"matmul_{n}", os.path.join(d, "model.onnx"),
                           os.path.join(d, "test_data_set_0"), wu, runs, rwu, rruns, gemm_n=n))
+    effnet_case = next(c for c in cases if c.name == int8.EFFNET)
+    for name, tfl, wu, runs in int8.INT8_MODELS:
+        d = os.path.join(models_dir, name)
+        c = Case(name, os.path.join(d, "model.onnx"), os.path.join(d, "test_data_set_0"), wu, runs,
+                 1, 3, tflite=os.path.join(models_dir, "tflite", tfl))
+        if os.path.isfile(c.model):
+            c.input_dir, c.input_note = int8.ensure_inputs(cfg.out, name, c.model, c.input_dir)
+        cases.append(c)
 
     only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
     if only:
@@ -630,26 +649,34 @@ def main() -> None:
     for c in cases:
         r = {"case": c}
         plan = prepare_mote(cfg, cli, c)
-        per = {"ort": [], "tract": [], "mote": []}
+        per = {"ort": [], "tract": [], "mote": []} | ({"litert": []} if c.tflite else {})
         # Engines interleaved, in rounds, so that a change of machine load hits all of them.
         for k in range(ROUNDS):
             log(f"{c.name}: round {k + 1}/{ROUNDS}")
             per["ort"].append(bench_ort(c))
             per["tract"].append(bench_tract(cfg, c))
             per["mote"].append(bench_mote(cli, c, plan))
+            if c.tflite:
+                per["litert"].append(bench_litert(c))
         for e, rounds in per.items():
             r[e] = combine_rounds(rounds)
-        if not c.gemm_n:
+        if c.tflite:
+            r["checks"] = (int8.checks(cfg, c, plan.model, ort_output, r["litert"])
+                           if not plan.error else {})
+        elif not c.gemm_n:
             try:
                 feeds = read_inputs(c, onnx.load(c.model, load_external_data=False))
                 r["live"] = peak_live_bytes(cfg, c, feeds)
             except Exception as e:  # noqa: BLE001
                 r["live"] = {"error": one_line(str(e))}
-        for e in ("mote", "ort", "tract"):
+        for e in per:
             v = r[e]
             log(f"  {e:6} " + (f"error: {v['error']}" if "error" in v else
                                f"median {v['median_ms']:.3f} ms  p90 {v['p90_ms']:.3f} ms"))
         results[c.name] = r
+    quant = None
+    if not only or int8.EFFNET_INT8 in only:
+        quant = bench_effnet_int8(cfg, cli, effnet_case)
     finished = datetime.datetime.now(datetime.timezone.utc)
     load_after = loadavg()
 
@@ -661,9 +688,10 @@ def main() -> None:
         "tract": run_json([cfg.tract, "--version"]).get("version", os.environ.get("TRACT_VERSION", "?")),
         "mote": mote_version.split()[-1] if mote_version != "?" else "?",
         "mote_commit": sh(["git", "-C", cfg.repo, "rev-parse", "--short", "HEAD"]) or "?",
+        "litert": litert.version(),
     }
     report = write_report(cfg, mach, versions, cli, results, started, finished, load_before,
-                          load_after, command)
+                          load_after, command, quant)
     # A partial run (BENCH_ONLY) never overwrites the documented full run.
     path = (os.path.join(cfg.out, "BENCHMARKS.partial.md") if only
             else os.path.join(cfg.repo, "docs", "BENCHMARKS.md"))
@@ -677,6 +705,7 @@ def main() -> None:
         "load_after": load_after,
         "results": {k: {e: v for e, v in r.items() if e != "case"} | {"case": r["case"].__dict__}
                     for k, r in results.items()},
+        "efficientnet_lite0_int8": quant,
     }
     with open(os.path.join(cfg.out, "results.partial.json" if only else "results.json"), "w") as f:
         json.dump(raw, f, indent=1)

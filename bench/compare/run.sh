@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Peer benchmark: Mote vs onnxruntime vs tract, one thread, same models and inputs.
+# Peer benchmark: Mote vs onnxruntime vs tract (and LiteRT on the int8 models' .tflite originals),
+# one thread, same models and inputs.
 # Writes docs/BENCHMARKS.md (and raw results to out/bench/results.json).
 #
 # Usage (from anywhere): bench/compare/run.sh
 # Environment: MOTE_DATA (shared data dir, default <repo>/../shared/data), PYTHON (python3 used to
 # create the venv, default python3), CARGO_OFFLINE=1 to build without network,
 # BENCH_ONLY=name,name to time a subset (report in out/bench/BENCHMARKS.partial.md),
-# BENCH_ROUNDS=N rounds per model (default 3).
+# BENCH_ROUNDS=N rounds per model (default 3), BENCH_CALIB_CROPS=N calibration crops for the
+# efficientnet_lite0 int8 model made by `mote quantize` (default 16).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +20,7 @@ python="${PYTHON:-python3}"
 
 # Pinned peer versions (tract-onnx is pinned in bench/compare/Cargo.toml).
 ORT_VERSION=1.32.0
+LITERT_VERSION=2.3.0
 NUMPY_VERSION=2.4.6
 ONNX_VERSION=1.23.2
 
@@ -29,15 +32,16 @@ step() { printf '\n== %s\n' "$*" >&2; }
 [[ -d "$data/models" ]] || { echo "error: no models under $data/models (set MOTE_DATA)" >&2; exit 1; }
 mkdir -p "$out"
 
-step "python venv ($venv): onnxruntime==$ORT_VERSION numpy==$NUMPY_VERSION onnx==$ONNX_VERSION"
+step "python venv ($venv): onnxruntime==$ORT_VERSION ai-edge-litert==$LITERT_VERSION numpy==$NUMPY_VERSION onnx==$ONNX_VERSION"
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
-want="$ORT_VERSION $NUMPY_VERSION $ONNX_VERSION"
-have="$("$venv/bin/python" -c 'import onnxruntime, numpy, onnx; print(onnxruntime.__version__, numpy.__version__, onnx.__version__)' 2>/dev/null || true)"
+want="$ORT_VERSION $LITERT_VERSION $NUMPY_VERSION $ONNX_VERSION"
+have="$("$venv/bin/python" -c 'import importlib.metadata as m, onnxruntime, numpy, onnx, ai_edge_litert; print(onnxruntime.__version__, m.version("ai-edge-litert"), numpy.__version__, onnx.__version__)' 2>/dev/null || true)"
 if [[ "$have" != "$want" ]]; then
     "$venv/bin/python" -m pip install --quiet \
-        "onnxruntime==$ORT_VERSION" "numpy==$NUMPY_VERSION" "onnx==$ONNX_VERSION"
+        "onnxruntime==$ORT_VERSION" "ai-edge-litert==$LITERT_VERSION" "numpy==$NUMPY_VERSION" \
+        "onnx==$ONNX_VERSION"
 fi
 
 step "build the tract harness (release, own workspace; target dir $out/target)"
