@@ -576,6 +576,7 @@ pub fn sequence_inputs() -> Vec<mote_ir::Value> {
 pub mod ml;
 #[allow(dead_code)] // used by some of the test binaries that include this module
 pub mod qdq;
+#[allow(dead_code)] // used by some of the test binaries that include this module
 pub mod quant;
 pub mod strmap;
 

@@ -81,7 +81,7 @@ impl Q8Conv {
         let g = Conv2d { n, h, w: wd, c, m, groups, kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow };
         want_numel(x, product(&[n, h, wd, c])?)?;
         let packed = conv_pack_len(&g).ok_or(StepFault::Shape)?;
-        if wt.layout != Layout::Packed || wt.layout_param != Q8_PACK_VERSION || (wt.nbytes as u64) < packed as u64 {
+        if wt.layout != Layout::Packed || wt.layout_param != Q8_PACK_VERSION || wt.nbytes < packed as u64 {
             return Err(StepFault::Shape);
         }
         conv_scratch_len(&g).ok_or(StepFault::Shape)?;

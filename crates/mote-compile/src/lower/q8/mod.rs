@@ -112,7 +112,7 @@ pub fn transpose(l: &mut Lowerer<'_>, n: &Node) -> R<bool> {
     let flipped = l.q8.flipped.contains(&x);
     let nhwc_in = l.q8.nhwc.contains(&x);
     let to_nhwc = perm == &[0, 3, 1, 2] && !nhwc_in && l.dims(x)?.len() == 4;
-    if !to_nhwc && !(perm == &[0, 2, 3, 1] && nhwc_in) {
+    if !(to_nhwc || perm == &[0, 2, 3, 1] && nhwc_in) {
         return Ok(false);
     }
     // NHWC data read as NCHW (stored channels-last: these bytes), or the reverse.
