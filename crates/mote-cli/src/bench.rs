@@ -21,7 +21,7 @@ A .mote file runs in the runtime (load = map + validate); an .onnx in the refere
 --threads N splits a .mote file's heavy steps over N threads (a persistent pool started before
 the runs; outputs are bit-identical for every N); the interpreter runs on one.
 With --json the output is one object with: engine, load_ms, median_ms, p90_ms, p99_ms, min_ms,
-mean_ms, arena_bytes, weights_bytes, file_bytes, threads, runs, warmup (a .mote adds isa,
+mean_ms, arena_bytes, weights_bytes, file_bytes, threads, runs, warmup (a .mote adds isa, int8_kernels,
 arena_alloc_ms, peak_live_bytes, scratch_bytes and thread_scratch_bytes: the workers' scratch).
 
 Examples:
@@ -158,6 +158,7 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
             "model": a.model.display().to_string(),
             "engine": "mote-rt",
             "isa": rt.cpu().isa().name(),
+            "int8_kernels": rt.cpu().q8().name(),
             "load_ms": load_ms,
             "arena_alloc_ms": arena_ms,
             "median_ms": p.median, "p90_ms": p.p90, "p99_ms": p.p99, "min_ms": p.min, "mean_ms": p.mean,
@@ -175,8 +176,9 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
     } else {
         println!("model     {} (mote runtime)", a.model.display());
         println!(
-            "load      {load_ms:.3} ms (map + validate), arena allocation {arena_ms:.3} ms, kernels {}, {} thread{}",
+            "load      {load_ms:.3} ms (map + validate), arena allocation {arena_ms:.3} ms, kernels {} (int8 {}), {} thread{}",
             rt.cpu().isa().name(),
+            rt.cpu().q8().name(),
             a.threads,
             if a.threads == 1 { "" } else { "s" }
         );
