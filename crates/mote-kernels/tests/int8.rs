@@ -59,3 +59,38 @@ fn this_machine_runs_its_best_path() {
     assert_eq!(cpu.q8() == Q8Path::NeonDot, std::arch::is_aarch64_feature_detected!("dotprod"));
     assert!(Cpu::with_q8(cpu.q8()).is_some());
 }
+
+/// Add and Mul on every path against the reference: lengths around the vector widths, either
+/// operand broadcast, extreme zero points and clamps.
+#[test]
+fn every_path_matches_the_reference_on_add_and_mul() {
+    use int8_cases::{add_params, mul_params};
+    use mote_kernels::fast::int8 as fast;
+    use mote_kernels::reference::int8 as reference;
+    let cpus = paths();
+    let mut r = Rng(0x0dd_ba11_5eed);
+    for i in 0..400 {
+        let len = if i < 70 { i + 1 } else { r.range(1, 3000) as usize };
+        let (alen, blen) = match i % 4 {
+            0 => (len, 1),
+            1 => (1, len),
+            _ => (len, len),
+        };
+        let (a, b) = (r.bytes(alen), r.bytes(blen));
+        let mut p = add_params(&mut r);
+        let mut m = mul_params(&mut r);
+        if i % 7 == 0 {
+            (p.a_zp, p.b_zp, m.a_zp, m.b_zp) = (-128, 127, 127, -128);
+        }
+        let (mut want_add, mut want_mul) = (vec![0i8; len], vec![0i8; len]);
+        reference::add(&p, &a, &b, &mut want_add);
+        reference::mul(&m, &a, &b, &mut want_mul);
+        for &cpu in &cpus {
+            let mut y = vec![0x33i8; len];
+            fast::add(cpu, &p, &a, &b, &mut y);
+            assert_eq!(y, want_add, "{} add case {i} {p:?} lens {alen} {blen}", cpu.q8().name());
+            fast::mul(cpu, &m, &a, &b, &mut y);
+            assert_eq!(y, want_mul, "{} mul case {i} {m:?} lens {alen} {blen}", cpu.q8().name());
+        }
+    }
+}

@@ -3,7 +3,8 @@
 //! AVX2 requantization and depthwise code.
 
 use crate::fast::cpu::{Cpu, Q8Path};
-use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
+use crate::reference::int8::{AddParams, MulParams};
 use core::arch::x86_64::*;
 
 /// Output pixels (rows of A) per register tile.
@@ -55,6 +56,19 @@ impl Q8 for Avx2Q8 {
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
     }
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: the token proves AVX2; `a`, `y` (and `b` unless broadcast) hold `y.len()`
+        // values (checked by `check_elem`).
+        unsafe { add_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: as in `add`.
+        unsafe { mul_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
+    }
 }
 
 impl Q8 for VnniQ8 {
@@ -72,6 +86,19 @@ impl Q8 for VnniQ8 {
 
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
+    }
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: the token proves AVX2; `a`, `y` (and `b` unless broadcast) hold `y.len()`
+        // values (checked by `check_elem`).
+        unsafe { add_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: as in `add`.
+        unsafe { mul_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
     }
 }
 
@@ -297,5 +324,94 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
                 _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, zo, lo, hi));
             }
         }
+    }
+}
+
+/// The same requantization constants in every lane.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn rq8_splat(cb: i32, mult: i32, left: i32, right: i32) -> Rq8 {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        Rq8 {
+            cb: _mm256_set1_epi32(cb),
+            mult: _mm256_set1_epi32(mult),
+            left: _mm256_set1_epi32(left),
+            right: _mm256_set1_epi32(right),
+        }
+    }
+}
+
+/// 8 bytes at `p` sign-extended to i32 lanes.
+///
+/// # Safety
+/// AVX2 is available; `p` has 8 readable bytes.
+#[inline(always)]
+unsafe fn load8(p: *const i8) -> __m256i {
+    // SAFETY: caller.
+    unsafe { _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.cast())) }
+}
+
+/// int8 Add of the first `n / 16 * 16` elements: each input offset, shifted and scaled by the
+/// lane-wise TFLite arithmetic of [`mbqm8`] (no left shift of the multiplier: the scale of
+/// an Add only shifts right), summed, rescaled.
+///
+/// # Safety
+/// AVX2 is available; `a` and `y` hold `n` values, `b` as many or one when `bcast`.
+#[target_feature(enable = "avx2")]
+unsafe fn add_avx2(p: &AddParams, a: *const i8, b: *const i8, bcast: bool, y: *mut i8, n: usize) -> usize {
+    // SAFETY (whole body): caller; every access is below `i + 16 <= n` (or `b[0]`).
+    unsafe {
+        let ls = p.left_shift as i32;
+        let sa = rq8_splat(-p.a_zp, p.a_mult.0, ls, add_right(p.a_mult.1) as i32);
+        let sb = rq8_splat(-p.b_zp, p.b_mult.0, ls, add_right(p.b_mult.1) as i32);
+        let sy = rq8_splat(0, p.y_mult.0, 0, add_right(p.y_mult.1) as i32);
+        let (zp, lo, hi) = (_mm256_set1_epi32(p.y_zp), _mm256_set1_epi32(p.lo), _mm256_set1_epi32(p.hi));
+        let bc = _mm256_set1_epi32(add_stage(*b, p.b_zp, p.left_shift, p.b_mult));
+        let mut i = 0;
+        while i + 16 <= n {
+            let (ta0, ta1) = (mbqm8(load8(a.add(i)), &sa), mbqm8(load8(a.add(i + 8)), &sa));
+            let (tb0, tb1) =
+                if bcast { (bc, bc) } else { (mbqm8(load8(b.add(i)), &sb), mbqm8(load8(b.add(i + 8)), &sb)) };
+            let v0 = mbqm8(_mm256_add_epi32(ta0, tb0), &sy);
+            let v1 = mbqm8(_mm256_add_epi32(ta1, tb1), &sy);
+            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, zp, lo, hi));
+            i += 16;
+        }
+        i
+    }
+}
+
+/// int8 Mul of the first `n / 16 * 16` elements: the exact product of the offset inputs
+/// requantized by [`mbqm8`].
+///
+/// # Safety
+/// As [`add_avx2`].
+#[target_feature(enable = "avx2")]
+unsafe fn mul_avx2(p: &MulParams, a: *const i8, b: *const i8, bcast: bool, y: *mut i8, n: usize) -> usize {
+    // SAFETY (whole body): caller; every access is below `i + 16 <= n` (or `b[0]`).
+    unsafe {
+        let (m0, shift) = p.mult;
+        let s = rq8_splat(0, m0, shift.clamp(0, 31), (-shift).clamp(0, 31));
+        let (azp, bzp) = (_mm256_set1_epi32(p.a_zp), _mm256_set1_epi32(p.b_zp));
+        let (zp, lo, hi) = (_mm256_set1_epi32(p.y_zp), _mm256_set1_epi32(p.lo), _mm256_set1_epi32(p.hi));
+        let bc = _mm256_set1_epi32(*b as i32 - p.b_zp);
+        let mut i = 0;
+        while i + 16 <= n {
+            let (a0, a1) = (_mm256_sub_epi32(load8(a.add(i)), azp), _mm256_sub_epi32(load8(a.add(i + 8)), azp));
+            let (b0, b1) = if bcast {
+                (bc, bc)
+            } else {
+                (_mm256_sub_epi32(load8(b.add(i)), bzp), _mm256_sub_epi32(load8(b.add(i + 8)), bzp))
+            };
+            // |a - a_zp|, |b - b_zp| <= 255: the product is exact.
+            let v0 = mbqm8(_mm256_mullo_epi32(a0, b0), &s);
+            let v1 = mbqm8(_mm256_mullo_epi32(a1, b1), &s);
+            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, zp, lo, hi));
+            i += 16;
+        }
+        i
     }
 }
