@@ -94,3 +94,51 @@ fn every_path_matches_the_reference_on_add_and_mul() {
         }
     }
 }
+
+/// Depthwise shapes of MobileNet and EfficientNet (3x3 and 5x5, stride 1 and 2, channel counts
+/// with and without a multiple of 16, padding on every side) on every path against the
+/// reference: long runs of interior pixels, the border runs, the overlapping last block.
+#[test]
+fn every_path_matches_the_reference_on_depthwise_shapes() {
+    use mote_kernels::reference::int8::Conv2d;
+    let cpus = paths();
+    let mut r = Rng(0xd3b7_11e5);
+    for (i, &c) in [16usize, 24, 40, 17, 144, 33, 8, 96].iter().cycle().take(48).enumerate() {
+        let mut case = ConvCase::random(&mut r, 3);
+        let k = if i % 3 == 0 { 5 } else { 3 };
+        let s = 1 + i % 2;
+        let (h, w) = (r.range(k as i64, 20) as usize, r.range(k as i64, 20) as usize);
+        let p = k / 2;
+        let g = Conv2d {
+            n: 1,
+            h,
+            w,
+            c,
+            m: c,
+            groups: c,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            dh: 1,
+            dw: 1,
+            pad_top: p,
+            pad_left: p,
+            oh: (h + 2 * p - k) / s + 1,
+            ow: (w + 2 * p - k) / s + 1,
+        };
+        let (xl, wl, _) = g.lens();
+        case.g = g;
+        case.x = r.bytes(xl);
+        case.w = r.bytes(wl);
+        case.x_zp = [-128, 127, 0, -3][i % 4];
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..c).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(&mut r, &[-70_000, -1000, 0, 5, 4000, i32::MAX]);
+        case.mult = per_channel(&mut r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN]);
+        case.shift = per_channel(&mut r, &[-12, -8, -5, 0, 1]);
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} case {i} {:?} x_zp {}", cpu.q8().name(), case.g, case.x_zp);
+        }
+    }
+}

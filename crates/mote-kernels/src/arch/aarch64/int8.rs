@@ -244,8 +244,8 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
     assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
     assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
     if t.ny > 0 && t.nx > 0 && t.npix > 0 {
-        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
-        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx) * c <= w.len());
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + n <= x.len());
+        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c + n <= w.len());
     }
     // SAFETY: bounds checked just above (offsets grow with the tap indices, so the last tap
     // bounds them all); NEON is always available.

@@ -124,8 +124,8 @@ impl Q8 for Simd128Q8 {
         assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
         assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
         if t.ny > 0 && t.nx > 0 && t.npix > 0 {
-            assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
-            assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx) * c <= w.len());
+            assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + n <= x.len());
+            assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c + n <= w.len());
         }
         let zpv = i16x8_splat(zp as i16);
         let (zo, lo, hi) = (i32x4_splat(rq.zp), i32x4_splat(rq.lo), i32x4_splat(rq.hi));

@@ -285,14 +285,142 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
     assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
     assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
     if t.ny > 0 && t.nx > 0 && t.npix > 0 {
-        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
-        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1 + 1) * c <= w.len());
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + n <= x.len());
+        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c + n <= w.len());
     }
     // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above (the
     // offsets grow with the tap indices, so the last tap bounds them all).
-    unsafe { dw_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr()) }
+    unsafe {
+        if t.ny * t.nx <= DW_MAX_TAPS {
+            dw_pairs_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr())
+        } else {
+            dw_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr())
+        }
+    }
 }
 
+/// Most taps of a run the paired depthwise kernel takes (7x7).
+const DW_MAX_TAPS: usize = 49;
+/// Tap pairs of [`DW_MAX_TAPS`].
+const DW_MAX_PAIRS: usize = DW_MAX_TAPS.div_ceil(2);
+
+/// Depthwise with taps paired for `vpmaddwd`: per block of 16 channels, the run's weights are
+/// interleaved two taps at a time and sign-extended once (`(w_t, w_t+1)` per channel), the
+/// zero-point term `zp Σw` folds into the bias, and each pixel reads two taps' bytes, interleaves
+/// them the same way and multiplies-adds them into 32-bit accumulators (exact: the products and
+/// their pair sums fit easily), then requantizes from registers.
+///
+/// # Safety
+/// AVX2 is available; the bounds of `dw_pixel` hold and `ny * nx <= DW_MAX_TAPS`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2")]
+unsafe fn dw_pairs_avx2(
+    x: *const i8,
+    c: usize,
+    t: &DwTaps,
+    w: *const i8,
+    blocks: usize,
+    zp: i32,
+    rq: &Rq<'_>,
+    y: *mut i8,
+) {
+    // SAFETY (whole body): caller; the weight pointers read are taps of the run, the input
+    // offsets those of `dw_pixel`'s bounds.
+    unsafe {
+        let nt = t.ny * t.nx;
+        let np = nt.div_ceil(2);
+        let mut off = [0usize; 2 * DW_MAX_PAIRS];
+        let mut wp = [w; 2 * DW_MAX_PAIRS];
+        for i in 0..t.ny {
+            for j in 0..t.nx {
+                off[i * t.nx + j] = i * t.x_dy + j * t.x_dx;
+                wp[i * t.nx + j] = w.add((t.t0 + i * t.t_dy + j) * c);
+            }
+        }
+        if nt % 2 == 1 {
+            // The odd tap's partner reads the same input with zero weights.
+            off[nt] = off[nt - 1];
+        }
+        let b = DwBlock { x, c, t, nt, off: &off, wp: &wp, zp, rq, y };
+        // Constant pair counts for the full 3x3 and 5x5 windows: unrolled, weights in registers.
+        for blk in 0..blocks {
+            match np {
+                5 => b.run(5, 16 * blk),
+                13 => b.run(13, 16 * blk),
+                _ => b.run(np, 16 * blk),
+            }
+        }
+    }
+}
+
+/// One run of [`dw_pairs_avx2`].
+struct DwBlock<'a> {
+    x: *const i8,
+    c: usize,
+    t: &'a DwTaps,
+    /// Taps of the run (`ny * nx`).
+    nt: usize,
+    off: &'a [usize; 2 * DW_MAX_PAIRS],
+    wp: &'a [*const i8; 2 * DW_MAX_PAIRS],
+    zp: i32,
+    rq: &'a Rq<'a>,
+    y: *mut i8,
+}
+
+impl DwBlock<'_> {
+    /// Channels `ch..ch + 16` of every pixel of the run, with `np` tap pairs.
+    ///
+    /// # Safety
+    /// AVX2 is available; the pointers are those of [`dw_pairs_avx2`].
+    #[inline(always)]
+    unsafe fn run(&self, np: usize, ch: usize) {
+        // SAFETY (whole body): caller.
+        unsafe {
+            let t = self.t;
+            let mut wv = [[_mm256_setzero_si256(); 2]; DW_MAX_PAIRS];
+            let one = _mm256_set1_epi16(1);
+            let (mut s0, mut s1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            for (k, wk) in wv.iter_mut().enumerate().take(np) {
+                let w0 = _mm_loadu_si128(self.wp[2 * k].add(ch).cast());
+                // The partner of an odd last tap has zero weights.
+                let w1 = if 2 * k + 1 < self.nt {
+                    _mm_loadu_si128(self.wp[2 * k + 1].add(ch).cast())
+                } else {
+                    _mm_setzero_si128()
+                };
+                let lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(w0, w1));
+                let hi = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(w0, w1));
+                *wk = [lo, hi];
+                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(lo, one));
+                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(hi, one));
+            }
+            // Σ (x - zp) w = Σ x w - zp Σw (mod 2^32, like the reference's wrapping sum).
+            let zpv = _mm256_set1_epi32(self.zp);
+            let (mut p0, mut p1) = (rq8(self.rq, ch), rq8(self.rq, ch + 8));
+            p0.cb = _mm256_sub_epi32(p0.cb, _mm256_mullo_epi32(zpv, s0));
+            p1.cb = _mm256_sub_epi32(p1.cb, _mm256_mullo_epi32(zpv, s1));
+            let rq = self.rq;
+            let (zo, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+            for px in 0..t.npix {
+                let xb = self.x.add(t.x0 + px * t.x_px + ch);
+                let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+                for (k, wk) in wv.iter().enumerate().take(np) {
+                    let x0 = _mm_loadu_si128(xb.add(self.off[2 * k]).cast());
+                    let x1 = _mm_loadu_si128(xb.add(self.off[2 * k + 1]).cast());
+                    let xl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1));
+                    let xh = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1));
+                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xl, wk[0]));
+                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xh, wk[1]));
+                }
+                let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
+                _mm_storeu_si128(self.y.add(px * self.c + ch).cast(), finish16(v0, v1, zo, lo, hi));
+            }
+        }
+    }
+}
+
+/// Depthwise one tap at a time (runs with more than [`DW_MAX_TAPS`] taps).
+///
 /// # Safety
 /// AVX2 is available; the bounds of `dw_pixel` hold.
 #[allow(clippy::too_many_arguments)]

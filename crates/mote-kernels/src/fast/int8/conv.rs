@@ -172,7 +172,8 @@ fn tap_range(o: usize, stride: usize, dil: usize, pad: usize, size: usize, taps:
 }
 
 /// Depthwise (multiplier 1) convolution: per run of output pixels with the same taps, the ISA
-/// for the full blocks of 16 channels and the portable code for the rest.
+/// for blocks of 16 channels (the last one overlapping when 16 does not divide `c`), the
+/// portable code for fewer than 16 channels.
 fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>, y: &mut [i8]) {
     let c = g.c;
     let blocks = c / 16;
@@ -210,7 +211,15 @@ fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>
                 if blocks > 0 {
                     k.dw_pixel(x, c, &taps, w, blocks, x_zp, rq, yp);
                 }
-                Portable::dw_channels(x, c, &taps, w, (16 * blocks, c), x_zp, rq, yp);
+                if c % 16 != 0 && blocks > 0 {
+                    // The last 16 channels as one more block, overlapping the previous one:
+                    // the overlap is written twice with the same values.
+                    let s = c - 16;
+                    let rs = Rq { cb: &rq.cb[s..], mult: &rq.mult[s..], shift: &rq.shift[s..], ..*rq };
+                    k.dw_pixel(&x[s..], c, &taps, &w[s..], 1, x_zp, &rs, &mut yp[s..]);
+                } else if blocks == 0 {
+                    Portable::dw_channels(x, c, &taps, w, (0, c), x_zp, rq, yp);
+                }
                 ox = end;
             }
         }

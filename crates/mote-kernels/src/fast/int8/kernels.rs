@@ -62,9 +62,10 @@ pub(crate) trait Q8: Copy {
     /// `y[r * ys + j] = rq(j, acc[r * NR + j])` for `r < rows`, `j < NR`.
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize);
 
-    /// A run of depthwise output pixels, channels `0..16 * blocks` (of `c`): `acc[ch] = Σ_taps
-    /// (x - zp) * w[t * c + ch]`, then `y[p * c + ch] = rq(ch, acc[ch])` (`rq.cb` is the bias).
-    /// `zp` is in `[-128, 127]`.
+    /// A run of depthwise output pixels, channels `0..16 * blocks` (pixels and taps `c` apart;
+    /// the slices may start mid-pixel, the kernel reads only those channels): `acc[ch] =
+    /// Σ_taps (x - zp) * w[t * c + ch]`, then `y[p * c + ch] = rq(ch, acc[ch])` (`rq.cb` is the
+    /// bias). `zp` is in `[-128, 127]`.
     #[allow(clippy::too_many_arguments)]
     fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]);
 
