@@ -191,6 +191,31 @@ struct Rq8 {
     mult: __m256i,
     left: __m256i,
     right: __m256i,
+    /// `2^right - 1` and half of it: the remainder mask and the rounding threshold.
+    mask: __m256i,
+    half: __m256i,
+}
+
+/// The constants of 8 channels from their bias, multiplier and exponent vectors.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn rq8_of(cb: __m256i, mult: __m256i, shift: __m256i) -> Rq8 {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let (zero, one, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(1), _mm256_set1_epi32(31));
+        let right = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero), max);
+        let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+        Rq8 {
+            cb,
+            mult,
+            left: _mm256_min_epi32(_mm256_max_epi32(shift, zero), max),
+            right,
+            mask,
+            half: _mm256_srai_epi32::<1>(mask),
+        }
+    }
 }
 
 /// Loads channels `j..j + 8` of `rq`.
@@ -201,14 +226,11 @@ struct Rq8 {
 unsafe fn rq8(rq: &Rq<'_>, j: usize) -> Rq8 {
     // SAFETY: caller (lengths and AVX2).
     unsafe {
-        let shift = _mm256_loadu_si256(rq.shift.as_ptr().add(j).cast());
-        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(31));
-        Rq8 {
-            cb: _mm256_loadu_si256(rq.cb.as_ptr().add(j).cast()),
-            mult: _mm256_loadu_si256(rq.mult.as_ptr().add(j).cast()),
-            left: _mm256_min_epi32(_mm256_max_epi32(shift, zero), max),
-            right: _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero), max),
-        }
+        rq8_of(
+            _mm256_loadu_si256(rq.cb.as_ptr().add(j).cast()),
+            _mm256_loadu_si256(rq.mult.as_ptr().add(j).cast()),
+            _mm256_loadu_si256(rq.shift.as_ptr().add(j).cast()),
+        )
     }
 }
 
@@ -227,30 +249,66 @@ unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
         let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, p.mult), nudge));
         // The odd lanes moved to the even positions (`vpmuldq` reads the low half of each
         // 64-bit lane, sign-extended).
-        let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0xf5>(x), _mm256_shuffle_epi32::<0xf5>(p.mult));
+        let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(x), _mm256_srli_epi64::<32>(p.mult));
         let odd = _mm256_slli_epi64::<1>(_mm256_add_epi64(odd, nudge));
         let h = _mm256_blend_epi32::<0b1010_1010>(even, odd);
         // i32::MIN only comes from i32::MIN * i32::MIN, which saturates to i32::MAX.
         let h = _mm256_xor_si256(h, _mm256_cmpeq_epi32(h, _mm256_set1_epi32(i32::MIN)));
-        let one = _mm256_set1_epi32(1);
-        let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, p.right), one);
-        let rem = _mm256_and_si256(h, mask);
-        let thr = _mm256_sub_epi32(_mm256_srai_epi32::<1>(mask), _mm256_cmpgt_epi32(_mm256_setzero_si256(), h));
+        let rem = _mm256_and_si256(h, p.mask);
+        let thr = _mm256_sub_epi32(p.half, _mm256_cmpgt_epi32(_mm256_setzero_si256(), h));
         _mm256_sub_epi32(_mm256_srav_epi32(h, p.right), _mm256_cmpgt_epi32(rem, thr))
     }
 }
 
-/// 16 requantized channels as bytes: `+ zp`, clamp, and the low byte of each lane (`as i8`).
+/// The output stage after [`mbqm8`]: `+ zp`, clamp to `[lo, hi]`, the low byte (`as i8`).
+#[derive(Clone, Copy)]
+struct Fin {
+    zp: __m256i,
+    lo: __m256i,
+    hi: __m256i,
+    lo8: __m128i,
+    hi8: __m128i,
+    /// `[lo, hi]` within the int8 range: saturating packs, then the clamp on bytes.
+    narrow: bool,
+}
+
+/// [`Fin`] for the output zero point and clamp.
 ///
 /// # Safety
 /// AVX2 is available.
 #[inline(always)]
-unsafe fn finish16(v0: __m256i, v1: __m256i, zp: __m256i, lo: __m256i, hi: __m256i) -> __m128i {
+unsafe fn fin(zp: i32, lo: i32, hi: i32) -> Fin {
     // SAFETY: AVX2 is available (caller); register-only operations.
     unsafe {
+        Fin {
+            zp: _mm256_set1_epi32(zp),
+            lo: _mm256_set1_epi32(lo),
+            hi: _mm256_set1_epi32(hi),
+            lo8: _mm_set1_epi8(lo as i8),
+            hi8: _mm_set1_epi8(hi as i8),
+            narrow: -128 <= lo && hi <= 127,
+        }
+    }
+}
+
+/// 16 requantized channels as bytes: `+ zp`, clamp, and the low byte of each lane (`as i8`).
+/// With a clamp inside the int8 range, saturating to int8 first changes nothing.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn finish16(v0: __m256i, v1: __m256i, f: &Fin) -> __m128i {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let (v0, v1) = (_mm256_add_epi32(v0, f.zp), _mm256_add_epi32(v1, f.zp));
+        if f.narrow {
+            let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(v0, v1));
+            let b = _mm_packs_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256::<1>(t));
+            return _mm_min_epi8(_mm_max_epi8(b, f.lo8), f.hi8);
+        }
         let byte = _mm256_set1_epi32(0xff);
-        let f = |v| _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zp), lo), hi), byte);
-        let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(f(v0), f(v1)));
+        let c = |v| _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(v, f.lo), f.hi), byte);
+        let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(c(v0), c(v1)));
         _mm_packus_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256::<1>(t))
     }
 }
@@ -270,11 +328,11 @@ unsafe fn requant_avx2(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys
     // SAFETY (whole body): caller.
     unsafe {
         let (p0, p1) = (rq8(rq, 0), rq8(rq, 8));
-        let (zp, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+        let f = fin(rq.zp, rq.lo, rq.hi);
         for r in 0..rows {
             let v0 = mbqm8(_mm256_loadu_si256(acc.add(r * NR).cast()), &p0);
             let v1 = mbqm8(_mm256_loadu_si256(acc.add(r * NR + 8).cast()), &p1);
-            _mm_storeu_si128(y.add(r * ys).cast(), finish16(v0, v1, zp, lo, hi));
+            _mm_storeu_si128(y.add(r * ys).cast(), finish16(v0, v1, &f));
         }
     }
 }
@@ -400,7 +458,7 @@ impl DwBlock<'_> {
             p0.cb = _mm256_sub_epi32(p0.cb, _mm256_mullo_epi32(zpv, s0));
             p1.cb = _mm256_sub_epi32(p1.cb, _mm256_mullo_epi32(zpv, s1));
             let rq = self.rq;
-            let (zo, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+            let f = fin(rq.zp, rq.lo, rq.hi);
             for px in 0..t.npix {
                 let xb = self.x.add(t.x0 + px * t.x_px + ch);
                 let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
@@ -413,7 +471,7 @@ impl DwBlock<'_> {
                     a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xh, wk[1]));
                 }
                 let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
-                _mm_storeu_si128(self.y.add(px * self.c + ch).cast(), finish16(v0, v1, zo, lo, hi));
+                _mm_storeu_si128(self.y.add(px * self.c + ch).cast(), finish16(v0, v1, &f));
             }
         }
     }
@@ -429,7 +487,7 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
     // SAFETY (whole body): caller.
     unsafe {
         let zpv = _mm256_set1_epi16(zp as i16);
-        let (zo, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+        let f = fin(rq.zp, rq.lo, rq.hi);
         for blk in 0..blocks {
             let ch = 16 * blk;
             let (p0, p1) = (rq8(rq, ch), rq8(rq, ch + 8));
@@ -449,7 +507,7 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
                     }
                 }
                 let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
-                _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, zo, lo, hi));
+                _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, &f));
             }
         }
     }
@@ -463,12 +521,9 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
 unsafe fn rq8_splat(cb: i32, mult: i32, left: i32, right: i32) -> Rq8 {
     // SAFETY: AVX2 is available (caller); register-only operations.
     unsafe {
-        Rq8 {
-            cb: _mm256_set1_epi32(cb),
-            mult: _mm256_set1_epi32(mult),
-            left: _mm256_set1_epi32(left),
-            right: _mm256_set1_epi32(right),
-        }
+        let mut p = rq8_of(_mm256_set1_epi32(cb), _mm256_set1_epi32(mult), _mm256_set1_epi32(-right));
+        p.left = _mm256_set1_epi32(left);
+        p
     }
 }
 
@@ -496,7 +551,7 @@ unsafe fn add_avx2(p: &AddParams, a: *const i8, b: *const i8, bcast: bool, y: *m
         let sa = rq8_splat(-p.a_zp, p.a_mult.0, ls, add_right(p.a_mult.1) as i32);
         let sb = rq8_splat(-p.b_zp, p.b_mult.0, ls, add_right(p.b_mult.1) as i32);
         let sy = rq8_splat(0, p.y_mult.0, 0, add_right(p.y_mult.1) as i32);
-        let (zp, lo, hi) = (_mm256_set1_epi32(p.y_zp), _mm256_set1_epi32(p.lo), _mm256_set1_epi32(p.hi));
+        let f = fin(p.y_zp, p.lo, p.hi);
         let bc = _mm256_set1_epi32(add_stage(*b, p.b_zp, p.left_shift, p.b_mult));
         let mut i = 0;
         while i + 16 <= n {
@@ -505,7 +560,7 @@ unsafe fn add_avx2(p: &AddParams, a: *const i8, b: *const i8, bcast: bool, y: *m
                 if bcast { (bc, bc) } else { (mbqm8(load8(b.add(i)), &sb), mbqm8(load8(b.add(i + 8)), &sb)) };
             let v0 = mbqm8(_mm256_add_epi32(ta0, tb0), &sy);
             let v1 = mbqm8(_mm256_add_epi32(ta1, tb1), &sy);
-            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, zp, lo, hi));
+            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, &f));
             i += 16;
         }
         i
@@ -524,7 +579,7 @@ unsafe fn mul_avx2(p: &MulParams, a: *const i8, b: *const i8, bcast: bool, y: *m
         let (m0, shift) = p.mult;
         let s = rq8_splat(0, m0, shift.clamp(0, 31), (-shift).clamp(0, 31));
         let (azp, bzp) = (_mm256_set1_epi32(p.a_zp), _mm256_set1_epi32(p.b_zp));
-        let (zp, lo, hi) = (_mm256_set1_epi32(p.y_zp), _mm256_set1_epi32(p.lo), _mm256_set1_epi32(p.hi));
+        let f = fin(p.y_zp, p.lo, p.hi);
         let bc = _mm256_set1_epi32(*b as i32 - p.b_zp);
         let mut i = 0;
         while i + 16 <= n {
@@ -537,7 +592,7 @@ unsafe fn mul_avx2(p: &MulParams, a: *const i8, b: *const i8, bcast: bool, y: *m
             // |a - a_zp|, |b - b_zp| <= 255: the product is exact.
             let v0 = mbqm8(_mm256_mullo_epi32(a0, b0), &s);
             let v1 = mbqm8(_mm256_mullo_epi32(a1, b1), &s);
-            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, zp, lo, hi));
+            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, &f));
             i += 16;
         }
         i

@@ -107,16 +107,35 @@ fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, r
         let (b, oy, ox) = (pix / (g.oh * g.ow), (pix / g.ow) % g.oh, pix % g.ow);
         let dst = &mut col[r * row_len..][..row_len];
         dst[s.k..].fill(0);
+        // Without groups and dilation, the taps of a kernel row inside the image are
+        // consecutive pixels: one copy.
+        let (kx0, nx) = if g.groups == 1 && g.dw == 1 {
+            tap_range(ox, g.sw, 1, g.pad_left, g.w, g.kw)
+        } else {
+            (0, 0)
+        };
         for ky in 0..g.kh {
             let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
+            let row = &mut dst[ky * g.kw * s.cg..][..g.kw * s.cg];
+            if iy < 0 || iy >= g.h as isize {
+                row.fill(pad);
+                continue;
+            }
+            let xrow = (b * g.h + iy as usize) * g.w;
+            if nx > 0 {
+                let ix0 = ox * g.sw + kx0 - g.pad_left;
+                row[..kx0 * s.cg].fill(pad);
+                row[kx0 * s.cg..(kx0 + nx) * s.cg].copy_from_slice(&x[(xrow + ix0) * g.c..][..nx * g.c]);
+                row[(kx0 + nx) * s.cg..].fill(pad);
+                continue;
+            }
             for kx in 0..g.kw {
                 let ix = (ox * g.sw + kx * g.dw) as isize - g.pad_left as isize;
-                let d = &mut dst[(ky * g.kw + kx) * s.cg..][..s.cg];
-                if iy < 0 || iy >= g.h as isize || ix < 0 || ix >= g.w as isize {
+                let d = &mut row[kx * s.cg..][..s.cg];
+                if ix < 0 || ix >= g.w as isize {
                     d.fill(pad);
                 } else {
-                    let xi = ((b * g.h + iy as usize) * g.w + ix as usize) * g.c + grp * s.cg;
-                    d.copy_from_slice(&x[xi..][..s.cg]);
+                    d.copy_from_slice(&x[(xrow + ix as usize) * g.c + grp * s.cg..][..s.cg]);
                 }
             }
         }
