@@ -249,7 +249,7 @@ unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
         let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epi32(x, p.mult), nudge));
         // The odd lanes moved to the even positions (`vpmuldq` reads the low half of each
         // 64-bit lane, sign-extended).
-        let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(x), _mm256_srli_epi64::<32>(p.mult));
+        let odd = _mm256_mul_epi32(_mm256_shuffle_epi32::<0xf5>(x), _mm256_shuffle_epi32::<0xf5>(p.mult));
         let odd = _mm256_slli_epi64::<1>(_mm256_add_epi64(odd, nudge));
         let h = _mm256_blend_epi32::<0b1010_1010>(even, odd);
         // i32::MIN only comes from i32::MIN * i32::MIN, which saturates to i32::MAX.
