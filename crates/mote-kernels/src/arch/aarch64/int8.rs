@@ -281,7 +281,9 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
 #[inline(always)]
 fn rq4_splat(cb: i32, mult: i32, left: i32, right: i32) -> Rq4 {
     // SAFETY: NEON is always available; register-only operations.
-    unsafe { Rq4 { cb: vdupq_n_s32(cb), mult: vdupq_n_s32(mult), left: vdupq_n_s32(left), neg_right: vdupq_n_s32(-right) } }
+    unsafe {
+        Rq4 { cb: vdupq_n_s32(cb), mult: vdupq_n_s32(mult), left: vdupq_n_s32(left), neg_right: vdupq_n_s32(-right) }
+    }
 }
 
 /// 16 bytes as four vectors of sign-extended i32 lanes.

@@ -32,7 +32,10 @@ impl Q8 for Simd128Q8 {
             // SAFETY: simd128 is enabled; `i + 16 <= n` is within `a`, `y` and (unless
             // broadcast) `b` (`check_elem`).
             let (av, bv) = unsafe {
-                (widen16(v128_load(a.as_ptr().add(i).cast())), (!bcast).then(|| widen16(v128_load(b.as_ptr().add(i).cast()))))
+                (
+                    widen16(v128_load(a.as_ptr().add(i).cast())),
+                    (!bcast).then(|| widen16(v128_load(b.as_ptr().add(i).cast()))),
+                )
             };
             let v = core::array::from_fn(|q| {
                 let tb = bv.map_or(bc, |bv| mbqm4(bv[q], &sb));
@@ -55,7 +58,10 @@ impl Q8 for Simd128Q8 {
         for i in (0..n).step_by(16) {
             // SAFETY: as in `add`.
             let (av, bv) = unsafe {
-                (widen16(v128_load(a.as_ptr().add(i).cast())), (!bcast).then(|| widen16(v128_load(b.as_ptr().add(i).cast()))))
+                (
+                    widen16(v128_load(a.as_ptr().add(i).cast())),
+                    (!bcast).then(|| widen16(v128_load(b.as_ptr().add(i).cast()))),
+                )
             };
             // |a - a_zp|, |b - b_zp| <= 255: the product is exact.
             let v = core::array::from_fn(|q| {

@@ -109,11 +109,7 @@ fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, r
         dst[s.k..].fill(0);
         // Without groups and dilation, the taps of a kernel row inside the image are
         // consecutive pixels: one copy.
-        let (kx0, nx) = if g.groups == 1 && g.dw == 1 {
-            tap_range(ox, g.sw, 1, g.pad_left, g.w, g.kw)
-        } else {
-            (0, 0)
-        };
+        let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range(ox, g.sw, 1, g.pad_left, g.w, g.kw) } else { (0, 0) };
         for ky in 0..g.kh {
             let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
             let row = &mut dst[ky * g.kw * s.cg..][..g.kw * s.cg];

@@ -34,11 +34,8 @@ pub fn add(cpu: Cpu, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) {
     };
     // The sum of the two scaled inputs is symmetric: swapping the operands and their
     // parameters gives the same bits.
-    let q = if swapped {
-        AddParams { a_zp: p.b_zp, b_zp: p.a_zp, a_mult: p.b_mult, b_mult: p.a_mult, ..*p }
-    } else {
-        *p
-    };
+    let q =
+        if swapped { AddParams { a_zp: p.b_zp, b_zp: p.a_zp, a_mult: p.b_mult, b_mult: p.a_mult, ..*p } } else { *p };
     let done = with_q8!(cpu, k => k.add(&q, a, b, y));
     let bt = if b.len() == 1 { b } else { &b[done..] };
     r::add(&q, &a[done..], bt, &mut y[done..]);
