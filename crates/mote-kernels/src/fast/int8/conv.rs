@@ -226,7 +226,7 @@ fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>
                 if blocks > 0 {
                     k.dw_pixel(x, c, &taps, w, blocks, x_zp, rq, yp);
                 }
-                if c % 16 != 0 && blocks > 0 {
+                if !c.is_multiple_of(16) && blocks > 0 {
                     // The last 16 channels as one more block, overlapping the previous one:
                     // the overlap is written twice with the same values.
                     let s = c - 16;
