@@ -19,8 +19,11 @@
 //! makes padded taps contribute exactly 0. AVX-512 VNNI offsets activations to u8 (`x ^ 0x80`,
 //! offset 128); AVX2 sign-extends both operands to 16 bits (`vpmaddwd`: never the saturating
 //! `vpmaddubsw`); NEON uses `sdot` where the CPU has it, else `smull` + `sadalp`; simd128
-//! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over channels with 16-bit
-//! `x - x_zp` and 32-bit accumulation.
+//! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over blocks of 16 channels (the
+//! last block overlapping the previous one when 16 does not divide the channels): on x86 the
+//! taps are paired for `vpmaddwd` with the weights interleaved once per block and `x_zp Σw`
+//! folded into the bias; NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32.
+//! Add and Mul run TFLite's scaling lane-wise (16 elements a step, the reference for the tail).
 //!
 //! Preconditions (the caller validates them at load; a violation panics, a caller bug): the
 //! slices hold the geometry's elements, `lo <= hi`. Any zero point and clamp values give the
