@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 crate=crates/mote-kernels/tests-cross
 export CARGO_TARGET_DIR="$PWD/target/int8-identity"
 manifest=(--manifest-path "$crate/Cargo.toml" --release)
+mkdir -p "$CARGO_TARGET_DIR"
 
 echo "== int8 identity: native $(uname -m)"
 cargo run -q "${manifest[@]}" | tee "$CARGO_TARGET_DIR/native.txt"

@@ -59,3 +59,86 @@ fn this_machine_runs_its_best_path() {
     assert_eq!(cpu.q8() == Q8Path::NeonDot, std::arch::is_aarch64_feature_detected!("dotprod"));
     assert!(Cpu::with_q8(cpu.q8()).is_some());
 }
+
+/// Add and Mul on every path against the reference: lengths around the vector widths, either
+/// operand broadcast, extreme zero points and clamps.
+#[test]
+fn every_path_matches_the_reference_on_add_and_mul() {
+    use int8_cases::{add_params, mul_params};
+    use mote_kernels::fast::int8 as fast;
+    use mote_kernels::reference::int8 as reference;
+    let cpus = paths();
+    let mut r = Rng(0x0dd_ba11_5eed);
+    for i in 0..400 {
+        let len = if i < 70 { i + 1 } else { r.range(1, 3000) as usize };
+        let (alen, blen) = match i % 4 {
+            0 => (len, 1),
+            1 => (1, len),
+            _ => (len, len),
+        };
+        let (a, b) = (r.bytes(alen), r.bytes(blen));
+        let mut p = add_params(&mut r);
+        let mut m = mul_params(&mut r);
+        if i % 7 == 0 {
+            (p.a_zp, p.b_zp, m.a_zp, m.b_zp) = (-128, 127, 127, -128);
+        }
+        let (mut want_add, mut want_mul) = (vec![0i8; len], vec![0i8; len]);
+        reference::add(&p, &a, &b, &mut want_add);
+        reference::mul(&m, &a, &b, &mut want_mul);
+        for &cpu in &cpus {
+            let mut y = vec![0x33i8; len];
+            fast::add(cpu, &p, &a, &b, &mut y);
+            assert_eq!(y, want_add, "{} add case {i} {p:?} lens {alen} {blen}", cpu.q8().name());
+            fast::mul(cpu, &m, &a, &b, &mut y);
+            assert_eq!(y, want_mul, "{} mul case {i} {m:?} lens {alen} {blen}", cpu.q8().name());
+        }
+    }
+}
+
+/// Depthwise shapes of MobileNet and EfficientNet (3x3 and 5x5, stride 1 and 2, channel counts
+/// with and without a multiple of 16, padding on every side) on every path against the
+/// reference: long runs of interior pixels, the border runs, the overlapping last block.
+#[test]
+fn every_path_matches_the_reference_on_depthwise_shapes() {
+    use mote_kernels::reference::int8::Conv2d;
+    let cpus = paths();
+    let mut r = Rng(0xd3b7_11e5);
+    for (i, &c) in [16usize, 24, 40, 17, 144, 33, 8, 96].iter().cycle().take(48).enumerate() {
+        let mut case = ConvCase::random(&mut r, 3);
+        let k = if i % 3 == 0 { 5 } else { 3 };
+        let s = 1 + i % 2;
+        let (h, w) = (r.range(k as i64, 20) as usize, r.range(k as i64, 20) as usize);
+        let p = k / 2;
+        let g = Conv2d {
+            n: 1,
+            h,
+            w,
+            c,
+            m: c,
+            groups: c,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            dh: 1,
+            dw: 1,
+            pad_top: p,
+            pad_left: p,
+            oh: (h + 2 * p - k) / s + 1,
+            ow: (w + 2 * p - k) / s + 1,
+        };
+        let (xl, wl, _) = g.lens();
+        case.g = g;
+        case.x = r.bytes(xl);
+        case.w = r.bytes(wl);
+        case.x_zp = [-128, 127, 0, -3][i % 4];
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..c).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(&mut r, &[-70_000, -1000, 0, 5, 4000, i32::MAX]);
+        case.mult = per_channel(&mut r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN]);
+        case.shift = per_channel(&mut r, &[-12, -8, -5, 0, 1]);
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} case {i} {:?} x_zp {}", cpu.q8().name(), case.g, case.x_zp);
+        }
+    }
+}

@@ -157,7 +157,8 @@ impl ConvCase {
     }
 }
 
-fn add_params(r: &mut Rng) -> AddParams {
+/// Random int8 Add parameters.
+pub fn add_params(r: &mut Rng) -> AddParams {
     let (sa, sb, sy) = (r.range(1, 100) as f64 * 1e-3, r.range(1, 100) as f64 * 1e-3, r.range(1, 100) as f64 * 1e-3);
     let twice = 2.0 * sa.max(sb);
     AddParams {
@@ -173,6 +174,19 @@ fn add_params(r: &mut Rng) -> AddParams {
     }
 }
 
+/// Random int8 Mul parameters: multipliers from 1e-4 to 8 (right and left shifts), any clamp.
+pub fn mul_params(r: &mut Rng) -> MulParams {
+    let (lo, hi) = if r.range(0, 1) == 0 { (-128, 127) } else { (r.range(-128, 0) as i32, r.range(0, 127) as i32) };
+    MulParams {
+        a_zp: r.range(-128, 127) as i32,
+        b_zp: r.range(-128, 127) as i32,
+        y_zp: r.range(-128, 127) as i32,
+        mult: quantize_multiplier(r.range(1, 80_000) as f64 * 1e-4).unwrap(),
+        lo,
+        hi,
+    }
+}
+
 /// Runs `count` random cases of every kind through `cpu`'s int8 path and the reference; returns
 /// the hashes of all the fast outputs and of all the reference outputs.
 pub fn digest(cpu: Cpu, seed: u64, count: usize) -> (u64, u64) {
@@ -183,28 +197,26 @@ pub fn digest(cpu: Cpu, seed: u64, count: usize) -> (u64, u64) {
         let case = ConvCase::random(&mut r, (i % 5) as u32);
         fnv(&mut hf, &bytes(&case.fast(cpu)));
         fnv(&mut hr, &bytes(&case.reference()));
-        // Element-wise ops.
+        // Element-wise ops: either operand may broadcast.
         let len = r.range(1, 200) as usize;
-        let blen = if r.range(0, 4) == 0 { 1 } else { len };
-        let (a, b) = (r.bytes(len), r.bytes(blen));
+        let (alen, blen) = match r.range(0, 5) {
+            0 => (len, 1),
+            1 => (1, len),
+            _ => (len, len),
+        };
+        let (a, b) = (r.bytes(alen), r.bytes(blen));
         let p = add_params(&mut r);
         let (mut yf, mut yr) = (vec![0i8; len], vec![0i8; len]);
         fast::add(cpu, &p, &a, &b, &mut yf);
         reference::add(&p, &a, &b, &mut yr);
         fnv(&mut hf, &bytes(&yf));
         fnv(&mut hr, &bytes(&yr));
-        let mp = MulParams {
-            a_zp: r.range(-128, 127) as i32,
-            b_zp: r.range(-128, 127) as i32,
-            y_zp: r.range(-128, 127) as i32,
-            mult: quantize_multiplier(r.range(1, 1000) as f64 * 1e-4).unwrap(),
-            lo: -128,
-            hi: 127,
-        };
+        let mp = mul_params(&mut r);
         fast::mul(cpu, &mp, &a, &b, &mut yf);
         reference::mul(&mp, &a, &b, &mut yr);
         fnv(&mut hf, &bytes(&yf));
         fnv(&mut hr, &bytes(&yr));
+        let a = if alen == len { a } else { b };
         let sp = SoftmaxParams::new(1.0, r.range(1, 100) as f64 * 1e-2).unwrap();
         fast::softmax(cpu, &sp, len, &a, &mut yf);
         reference::softmax(&sp, len, &a, &mut yr);

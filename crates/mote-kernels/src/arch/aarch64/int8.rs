@@ -4,7 +4,8 @@
 //! the depthwise code.
 
 use crate::fast::cpu::{Cpu, Q8Path};
-use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
+use crate::reference::int8::{AddParams, MulParams};
 use core::arch::aarch64::*;
 
 /// Token for the NEON int8 path (NEON is part of the aarch64 base architecture).
@@ -51,6 +52,14 @@ impl Q8 for NeonQ8 {
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
     }
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        add_neon(p, a, b, y)
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        mul_neon(p, a, b, y)
+    }
 }
 
 impl Q8 for DotQ8 {
@@ -68,6 +77,14 @@ impl Q8 for DotQ8 {
 
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
+    }
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        add_neon(p, a, b, y)
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        mul_neon(p, a, b, y)
     }
 }
 
@@ -227,8 +244,8 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
     assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
     assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
     if t.ny > 0 && t.nx > 0 && t.npix > 0 {
-        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
-        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx) * c <= w.len());
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + n <= x.len());
+        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c + n <= w.len());
     }
     // SAFETY: bounds checked just above (offsets grow with the tap indices, so the last tap
     // bounds them all); NEON is always available.
@@ -258,4 +275,76 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
             }
         }
     }
+}
+
+/// The same requantization constants in every lane (`right` the right shift, `>= 0`).
+#[inline(always)]
+fn rq4_splat(cb: i32, mult: i32, left: i32, right: i32) -> Rq4 {
+    // SAFETY: NEON is always available; register-only operations.
+    unsafe {
+        Rq4 { cb: vdupq_n_s32(cb), mult: vdupq_n_s32(mult), left: vdupq_n_s32(left), neg_right: vdupq_n_s32(-right) }
+    }
+}
+
+/// 16 bytes as four vectors of sign-extended i32 lanes.
+#[inline(always)]
+fn widen16(v: int8x16_t) -> [int32x4_t; 4] {
+    // SAFETY: NEON is always available; register-only operations.
+    unsafe {
+        let (l, h) = (vmovl_s8(vget_low_s8(v)), vmovl_high_s8(v));
+        [vmovl_s16(vget_low_s16(l)), vmovl_high_s16(l), vmovl_s16(vget_low_s16(h)), vmovl_high_s16(h)]
+    }
+}
+
+/// int8 Add of the first `len / 16 * 16` elements: each input offset, shifted and scaled
+/// lane-wise ([`mbqm4`] without a multiplier left shift), summed, rescaled.
+fn add_neon(p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+    let bcast = check_elem(a, b, y);
+    let ls = p.left_shift as i32;
+    let sa = rq4_splat(-p.a_zp, p.a_mult.0, ls, add_right(p.a_mult.1) as i32);
+    let sb = rq4_splat(-p.b_zp, p.b_mult.0, ls, add_right(p.b_mult.1) as i32);
+    let sy = rq4_splat(0, p.y_mult.0, 0, add_right(p.y_mult.1) as i32);
+    let n = y.len() / 16 * 16;
+    // SAFETY: NEON is always available; every access is below `i + 16 <= n <= y.len()`, the
+    // length of `a`, `y` and (unless broadcast) `b` (`check_elem`).
+    unsafe {
+        let (zp, lo, hi) = (vdupq_n_s32(p.y_zp), vdupq_n_s32(p.lo), vdupq_n_s32(p.hi));
+        let bc = vdupq_n_s32(add_stage(b[0], p.b_zp, p.left_shift, p.b_mult));
+        for i in (0..n).step_by(16) {
+            let av = widen16(vld1q_s8(a.as_ptr().add(i)));
+            let bv = if bcast { [bc; 4] } else { widen16(vld1q_s8(b.as_ptr().add(i))) };
+            let v = core::array::from_fn(|q| {
+                let tb = if bcast { bv[q] } else { mbqm4(bv[q], &sb) };
+                mbqm4(vaddq_s32(mbqm4(av[q], &sa), tb), &sy)
+            });
+            vst1q_s8(y.as_mut_ptr().add(i), finish16(v, zp, lo, hi));
+        }
+    }
+    n
+}
+
+/// int8 Mul of the first `len / 16 * 16` elements: the exact product of the offset inputs
+/// requantized by [`mbqm4`].
+fn mul_neon(p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+    let bcast = check_elem(a, b, y);
+    let (m0, shift) = p.mult;
+    let s = rq4_splat(0, m0, shift.clamp(0, 31), (-shift).clamp(0, 31));
+    let n = y.len() / 16 * 16;
+    // SAFETY: as in `add_neon`.
+    unsafe {
+        let (azp, bzp) = (vdupq_n_s32(p.a_zp), vdupq_n_s32(p.b_zp));
+        let (zp, lo, hi) = (vdupq_n_s32(p.y_zp), vdupq_n_s32(p.lo), vdupq_n_s32(p.hi));
+        let bc = vdupq_n_s32(b[0] as i32 - p.b_zp);
+        for i in (0..n).step_by(16) {
+            let av = widen16(vld1q_s8(a.as_ptr().add(i)));
+            let bv = if bcast { [bc; 4] } else { widen16(vld1q_s8(b.as_ptr().add(i))) };
+            // |a - a_zp|, |b - b_zp| <= 255: the product is exact.
+            let v = core::array::from_fn(|q| {
+                let bq = if bcast { bv[q] } else { vsubq_s32(bv[q], bzp) };
+                mbqm4(vmulq_s32(vsubq_s32(av[q], azp), bq), &s)
+            });
+            vst1q_s8(y.as_mut_ptr().add(i), finish16(v, zp, lo, hi));
+        }
+    }
+    n
 }

@@ -2,7 +2,8 @@
 //! bits, and the requantization with 64-bit lane products (simd128 has no per-lane shifts, so
 //! the rounding right shift multiplies by `2^(32 - e)` in 64 bits and keeps the high half).
 
-use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
+use crate::reference::int8::{AddParams, MulParams};
 use core::arch::wasm32::*;
 
 /// Token for the simd128 int8 path (the module was compiled with simd128).
@@ -17,6 +18,61 @@ impl Simd128Q8 {
 
 impl Q8 for Simd128Q8 {
     const A_OFFSET: i32 = 0;
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        let ls = p.left_shift as i32;
+        let sa = Rq4::splat(-p.a_zp, p.a_mult.0, ls, add_right(p.a_mult.1));
+        let sb = Rq4::splat(-p.b_zp, p.b_mult.0, ls, add_right(p.b_mult.1));
+        let sy = Rq4::splat(0, p.y_mult.0, 0, add_right(p.y_mult.1));
+        let (zp, lo, hi) = (i32x4_splat(p.y_zp), i32x4_splat(p.lo), i32x4_splat(p.hi));
+        let bc = i32x4_splat(add_stage(b[0], p.b_zp, p.left_shift, p.b_mult));
+        let n = y.len() / 16 * 16;
+        for i in (0..n).step_by(16) {
+            // SAFETY: simd128 is enabled; `i + 16 <= n` is within `a`, `y` and (unless
+            // broadcast) `b` (`check_elem`).
+            let (av, bv) = unsafe {
+                (
+                    widen16(v128_load(a.as_ptr().add(i).cast())),
+                    (!bcast).then(|| widen16(v128_load(b.as_ptr().add(i).cast()))),
+                )
+            };
+            let v = core::array::from_fn(|q| {
+                let tb = bv.map_or(bc, |bv| mbqm4(bv[q], &sb));
+                mbqm4(i32x4_add(mbqm4(av[q], &sa), tb), &sy)
+            });
+            // SAFETY: as above.
+            unsafe { v128_store(y.as_mut_ptr().add(i).cast(), finish16(v, zp, lo, hi)) };
+        }
+        n
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        let (m0, shift) = p.mult;
+        let s = Rq4::splat(0, m0, shift.clamp(0, 31), (-shift).clamp(0, 31) as u32);
+        let (azp, bzp) = (i32x4_splat(p.a_zp), i32x4_splat(p.b_zp));
+        let (zp, lo, hi) = (i32x4_splat(p.y_zp), i32x4_splat(p.lo), i32x4_splat(p.hi));
+        let bc = i32x4_splat(b[0] as i32 - p.b_zp);
+        let n = y.len() / 16 * 16;
+        for i in (0..n).step_by(16) {
+            // SAFETY: as in `add`.
+            let (av, bv) = unsafe {
+                (
+                    widen16(v128_load(a.as_ptr().add(i).cast())),
+                    (!bcast).then(|| widen16(v128_load(b.as_ptr().add(i).cast()))),
+                )
+            };
+            // |a - a_zp|, |b - b_zp| <= 255: the product is exact.
+            let v = core::array::from_fn(|q| {
+                let bq = bv.map_or(bc, |bv| i32x4_sub(bv[q], bzp));
+                mbqm4(i32x4_mul(i32x4_sub(av[q], azp), bq), &s)
+            });
+            // SAFETY: as above.
+            unsafe { v128_store(y.as_mut_ptr().add(i).cast(), finish16(v, zp, lo, hi)) };
+        }
+        n
+    }
 
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
         assert!(rows == 0 || (rows - 1) * stride + 4 * k4 <= a.len());
@@ -74,8 +130,8 @@ impl Q8 for Simd128Q8 {
         assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
         assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
         if t.ny > 0 && t.nx > 0 && t.npix > 0 {
-            assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
-            assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx) * c <= w.len());
+            assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + n <= x.len());
+            assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c + n <= w.len());
         }
         let zpv = i16x8_splat(zp as i16);
         let (zo, lo, hi) = (i32x4_splat(rq.zp), i32x4_splat(rq.lo), i32x4_splat(rq.hi));
@@ -126,6 +182,20 @@ struct Rq4 {
 }
 
 impl Rq4 {
+    /// The same constants in every lane: the wrapping left shift `left` (`0..=31`) and the
+    /// rounding right shift `right` (`0..=31`).
+    fn splat(cb: i32, mult: i32, left: i32, right: u32) -> Rq4 {
+        let pow = 1i64 << (32 - right);
+        Rq4 {
+            cb: i32x4_splat(cb),
+            mult: i32x4_splat(mult),
+            left: i32x4_splat(1i32.wrapping_shl(left as u32)),
+            pow_lo: i64x2_splat(pow),
+            pow_hi: i64x2_splat(pow),
+            mask: i32x4_splat(((1i64 << right) - 1) as i32),
+        }
+    }
+
     /// Channels `j..j + 4` of `rq` (the caller checked the lengths).
     fn new(rq: &Rq<'_>, j: usize) -> Rq4 {
         let s: [i32; 4] = core::array::from_fn(|i| rq.shift[j + i]);
@@ -172,4 +242,11 @@ fn finish16(v: [v128; 4], zp: v128, lo: v128, hi: v128) -> v128 {
     let a = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0>(f(v[0]), f(v[1]));
     let b = i8x16_shuffle::<0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0>(f(v[2]), f(v[3]));
     i64x2_shuffle::<0, 2>(a, b)
+}
+
+/// 16 bytes as four vectors of sign-extended i32 lanes.
+#[inline(always)]
+fn widen16(v: v128) -> [v128; 4] {
+    let (l, h) = (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v));
+    [i32x4_extend_low_i16x8(l), i32x4_extend_high_i16x8(l), i32x4_extend_low_i16x8(h), i32x4_extend_high_i16x8(h)]
 }

@@ -3,7 +3,8 @@
 //! AVX2 requantization and depthwise code.
 
 use crate::fast::cpu::{Cpu, Q8Path};
-use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
+use crate::reference::int8::{AddParams, MulParams};
 use core::arch::x86_64::*;
 
 /// Output pixels (rows of A) per register tile.
@@ -55,6 +56,19 @@ impl Q8 for Avx2Q8 {
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
     }
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: the token proves AVX2; `a`, `y` (and `b` unless broadcast) hold `y.len()`
+        // values (checked by `check_elem`).
+        unsafe { add_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: as in `add`.
+        unsafe { mul_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
+    }
 }
 
 impl Q8 for VnniQ8 {
@@ -72,6 +86,19 @@ impl Q8 for VnniQ8 {
 
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
+    }
+
+    fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: the token proves AVX2; `a`, `y` (and `b` unless broadcast) hold `y.len()`
+        // values (checked by `check_elem`).
+        unsafe { add_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
+    }
+
+    fn mul(self, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
+        let bcast = check_elem(a, b, y);
+        // SAFETY: as in `add`.
+        unsafe { mul_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }
     }
 }
 
@@ -164,6 +191,31 @@ struct Rq8 {
     mult: __m256i,
     left: __m256i,
     right: __m256i,
+    /// `2^right - 1` and half of it: the remainder mask and the rounding threshold.
+    mask: __m256i,
+    half: __m256i,
+}
+
+/// The constants of 8 channels from their bias, multiplier and exponent vectors.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn rq8_of(cb: __m256i, mult: __m256i, shift: __m256i) -> Rq8 {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let (zero, one, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(1), _mm256_set1_epi32(31));
+        let right = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero), max);
+        let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+        Rq8 {
+            cb,
+            mult,
+            left: _mm256_min_epi32(_mm256_max_epi32(shift, zero), max),
+            right,
+            mask,
+            half: _mm256_srai_epi32::<1>(mask),
+        }
+    }
 }
 
 /// Loads channels `j..j + 8` of `rq`.
@@ -174,14 +226,11 @@ struct Rq8 {
 unsafe fn rq8(rq: &Rq<'_>, j: usize) -> Rq8 {
     // SAFETY: caller (lengths and AVX2).
     unsafe {
-        let shift = _mm256_loadu_si256(rq.shift.as_ptr().add(j).cast());
-        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi32(31));
-        Rq8 {
-            cb: _mm256_loadu_si256(rq.cb.as_ptr().add(j).cast()),
-            mult: _mm256_loadu_si256(rq.mult.as_ptr().add(j).cast()),
-            left: _mm256_min_epi32(_mm256_max_epi32(shift, zero), max),
-            right: _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero), max),
-        }
+        rq8_of(
+            _mm256_loadu_si256(rq.cb.as_ptr().add(j).cast()),
+            _mm256_loadu_si256(rq.mult.as_ptr().add(j).cast()),
+            _mm256_loadu_si256(rq.shift.as_ptr().add(j).cast()),
+        )
     }
 }
 
@@ -205,25 +254,61 @@ unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
         let h = _mm256_blend_epi32::<0b1010_1010>(even, odd);
         // i32::MIN only comes from i32::MIN * i32::MIN, which saturates to i32::MAX.
         let h = _mm256_xor_si256(h, _mm256_cmpeq_epi32(h, _mm256_set1_epi32(i32::MIN)));
-        let one = _mm256_set1_epi32(1);
-        let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, p.right), one);
-        let rem = _mm256_and_si256(h, mask);
-        let thr = _mm256_sub_epi32(_mm256_srai_epi32::<1>(mask), _mm256_cmpgt_epi32(_mm256_setzero_si256(), h));
+        let rem = _mm256_and_si256(h, p.mask);
+        let thr = _mm256_sub_epi32(p.half, _mm256_cmpgt_epi32(_mm256_setzero_si256(), h));
         _mm256_sub_epi32(_mm256_srav_epi32(h, p.right), _mm256_cmpgt_epi32(rem, thr))
     }
 }
 
-/// 16 requantized channels as bytes: `+ zp`, clamp, and the low byte of each lane (`as i8`).
+/// The output stage after [`mbqm8`]: `+ zp`, clamp to `[lo, hi]`, the low byte (`as i8`).
+#[derive(Clone, Copy)]
+struct Fin {
+    zp: __m256i,
+    lo: __m256i,
+    hi: __m256i,
+    lo8: __m128i,
+    hi8: __m128i,
+    /// `[lo, hi]` within the int8 range: saturating packs, then the clamp on bytes.
+    narrow: bool,
+}
+
+/// [`Fin`] for the output zero point and clamp.
 ///
 /// # Safety
 /// AVX2 is available.
 #[inline(always)]
-unsafe fn finish16(v0: __m256i, v1: __m256i, zp: __m256i, lo: __m256i, hi: __m256i) -> __m128i {
+unsafe fn fin(zp: i32, lo: i32, hi: i32) -> Fin {
     // SAFETY: AVX2 is available (caller); register-only operations.
     unsafe {
+        Fin {
+            zp: _mm256_set1_epi32(zp),
+            lo: _mm256_set1_epi32(lo),
+            hi: _mm256_set1_epi32(hi),
+            lo8: _mm_set1_epi8(lo as i8),
+            hi8: _mm_set1_epi8(hi as i8),
+            narrow: -128 <= lo && hi <= 127,
+        }
+    }
+}
+
+/// 16 requantized channels as bytes: `+ zp`, clamp, and the low byte of each lane (`as i8`).
+/// With a clamp inside the int8 range, saturating to int8 first changes nothing.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn finish16(v0: __m256i, v1: __m256i, f: &Fin) -> __m128i {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let (v0, v1) = (_mm256_add_epi32(v0, f.zp), _mm256_add_epi32(v1, f.zp));
+        if f.narrow {
+            let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(v0, v1));
+            let b = _mm_packs_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256::<1>(t));
+            return _mm_min_epi8(_mm_max_epi8(b, f.lo8), f.hi8);
+        }
         let byte = _mm256_set1_epi32(0xff);
-        let f = |v| _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zp), lo), hi), byte);
-        let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(f(v0), f(v1)));
+        let c = |v| _mm256_and_si256(_mm256_min_epi32(_mm256_max_epi32(v, f.lo), f.hi), byte);
+        let t = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(c(v0), c(v1)));
         _mm_packus_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256::<1>(t))
     }
 }
@@ -243,11 +328,11 @@ unsafe fn requant_avx2(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys
     // SAFETY (whole body): caller.
     unsafe {
         let (p0, p1) = (rq8(rq, 0), rq8(rq, 8));
-        let (zp, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+        let f = fin(rq.zp, rq.lo, rq.hi);
         for r in 0..rows {
             let v0 = mbqm8(_mm256_loadu_si256(acc.add(r * NR).cast()), &p0);
             let v1 = mbqm8(_mm256_loadu_si256(acc.add(r * NR + 8).cast()), &p1);
-            _mm_storeu_si128(y.add(r * ys).cast(), finish16(v0, v1, zp, lo, hi));
+            _mm_storeu_si128(y.add(r * ys).cast(), finish16(v0, v1, &f));
         }
     }
 }
@@ -258,14 +343,142 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
     assert!(n <= c && y.len() >= n && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
     assert!(t.npix == 0 || (t.npix - 1) * c + n <= y.len());
     if t.ny > 0 && t.nx > 0 && t.npix > 0 {
-        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + c <= x.len());
-        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1 + 1) * c <= w.len());
+        assert!(t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx + n <= x.len());
+        assert!((t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c + n <= w.len());
     }
     // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above (the
     // offsets grow with the tap indices, so the last tap bounds them all).
-    unsafe { dw_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr()) }
+    unsafe {
+        if t.ny * t.nx <= DW_MAX_TAPS {
+            dw_pairs_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr())
+        } else {
+            dw_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr())
+        }
+    }
 }
 
+/// Most taps of a run the paired depthwise kernel takes (7x7).
+const DW_MAX_TAPS: usize = 49;
+/// Tap pairs of [`DW_MAX_TAPS`].
+const DW_MAX_PAIRS: usize = DW_MAX_TAPS.div_ceil(2);
+
+/// Depthwise with taps paired for `vpmaddwd`: per block of 16 channels, the run's weights are
+/// interleaved two taps at a time and sign-extended once (`(w_t, w_t+1)` per channel), the
+/// zero-point term `zp Σw` folds into the bias, and each pixel reads two taps' bytes, interleaves
+/// them the same way and multiplies-adds them into 32-bit accumulators (exact: the products and
+/// their pair sums fit easily), then requantizes from registers.
+///
+/// # Safety
+/// AVX2 is available; the bounds of `dw_pixel` hold and `ny * nx <= DW_MAX_TAPS`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2")]
+unsafe fn dw_pairs_avx2(
+    x: *const i8,
+    c: usize,
+    t: &DwTaps,
+    w: *const i8,
+    blocks: usize,
+    zp: i32,
+    rq: &Rq<'_>,
+    y: *mut i8,
+) {
+    // SAFETY (whole body): caller; the weight pointers read are taps of the run, the input
+    // offsets those of `dw_pixel`'s bounds.
+    unsafe {
+        let nt = t.ny * t.nx;
+        let np = nt.div_ceil(2);
+        let mut off = [0usize; 2 * DW_MAX_PAIRS];
+        let mut wp = [w; 2 * DW_MAX_PAIRS];
+        for i in 0..t.ny {
+            for j in 0..t.nx {
+                off[i * t.nx + j] = i * t.x_dy + j * t.x_dx;
+                wp[i * t.nx + j] = w.add((t.t0 + i * t.t_dy + j) * c);
+            }
+        }
+        if nt % 2 == 1 {
+            // The odd tap's partner reads the same input with zero weights.
+            off[nt] = off[nt - 1];
+        }
+        let b = DwBlock { x, c, t, nt, off: &off, wp: &wp, zp, rq, y };
+        // Constant pair counts for the full 3x3 and 5x5 windows: unrolled, weights in registers.
+        for blk in 0..blocks {
+            match np {
+                5 => b.run(5, 16 * blk),
+                13 => b.run(13, 16 * blk),
+                _ => b.run(np, 16 * blk),
+            }
+        }
+    }
+}
+
+/// One run of [`dw_pairs_avx2`].
+struct DwBlock<'a> {
+    x: *const i8,
+    c: usize,
+    t: &'a DwTaps,
+    /// Taps of the run (`ny * nx`).
+    nt: usize,
+    off: &'a [usize; 2 * DW_MAX_PAIRS],
+    wp: &'a [*const i8; 2 * DW_MAX_PAIRS],
+    zp: i32,
+    rq: &'a Rq<'a>,
+    y: *mut i8,
+}
+
+impl DwBlock<'_> {
+    /// Channels `ch..ch + 16` of every pixel of the run, with `np` tap pairs.
+    ///
+    /// # Safety
+    /// AVX2 is available; the pointers are those of [`dw_pairs_avx2`].
+    #[inline(always)]
+    unsafe fn run(&self, np: usize, ch: usize) {
+        // SAFETY (whole body): caller.
+        unsafe {
+            let t = self.t;
+            let mut wv = [[_mm256_setzero_si256(); 2]; DW_MAX_PAIRS];
+            let one = _mm256_set1_epi16(1);
+            let (mut s0, mut s1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            for (k, wk) in wv.iter_mut().enumerate().take(np) {
+                let w0 = _mm_loadu_si128(self.wp[2 * k].add(ch).cast());
+                // The partner of an odd last tap has zero weights.
+                let w1 = if 2 * k + 1 < self.nt {
+                    _mm_loadu_si128(self.wp[2 * k + 1].add(ch).cast())
+                } else {
+                    _mm_setzero_si128()
+                };
+                let lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(w0, w1));
+                let hi = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(w0, w1));
+                *wk = [lo, hi];
+                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(lo, one));
+                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(hi, one));
+            }
+            // Σ (x - zp) w = Σ x w - zp Σw (mod 2^32, like the reference's wrapping sum).
+            let zpv = _mm256_set1_epi32(self.zp);
+            let (mut p0, mut p1) = (rq8(self.rq, ch), rq8(self.rq, ch + 8));
+            p0.cb = _mm256_sub_epi32(p0.cb, _mm256_mullo_epi32(zpv, s0));
+            p1.cb = _mm256_sub_epi32(p1.cb, _mm256_mullo_epi32(zpv, s1));
+            let rq = self.rq;
+            let f = fin(rq.zp, rq.lo, rq.hi);
+            for px in 0..t.npix {
+                let xb = self.x.add(t.x0 + px * t.x_px + ch);
+                let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+                for (k, wk) in wv.iter().enumerate().take(np) {
+                    let x0 = _mm_loadu_si128(xb.add(self.off[2 * k]).cast());
+                    let x1 = _mm_loadu_si128(xb.add(self.off[2 * k + 1]).cast());
+                    let xl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1));
+                    let xh = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1));
+                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xl, wk[0]));
+                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xh, wk[1]));
+                }
+                let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
+                _mm_storeu_si128(self.y.add(px * self.c + ch).cast(), finish16(v0, v1, &f));
+            }
+        }
+    }
+}
+
+/// Depthwise one tap at a time (runs with more than [`DW_MAX_TAPS`] taps).
+///
 /// # Safety
 /// AVX2 is available; the bounds of `dw_pixel` hold.
 #[allow(clippy::too_many_arguments)]
@@ -274,7 +487,7 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
     // SAFETY (whole body): caller.
     unsafe {
         let zpv = _mm256_set1_epi16(zp as i16);
-        let (zo, lo, hi) = (_mm256_set1_epi32(rq.zp), _mm256_set1_epi32(rq.lo), _mm256_set1_epi32(rq.hi));
+        let f = fin(rq.zp, rq.lo, rq.hi);
         for blk in 0..blocks {
             let ch = 16 * blk;
             let (p0, p1) = (rq8(rq, ch), rq8(rq, ch + 8));
@@ -294,8 +507,94 @@ unsafe fn dw_avx2(x: *const i8, c: usize, t: &DwTaps, w: *const i8, blocks: usiz
                     }
                 }
                 let (v0, v1) = (mbqm8(a0, &p0), mbqm8(a1, &p1));
-                _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, zo, lo, hi));
+                _mm_storeu_si128(y.add(px * c + ch).cast(), finish16(v0, v1, &f));
             }
         }
+    }
+}
+
+/// The same requantization constants in every lane.
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn rq8_splat(cb: i32, mult: i32, left: i32, right: i32) -> Rq8 {
+    // SAFETY: AVX2 is available (caller); register-only operations.
+    unsafe {
+        let mut p = rq8_of(_mm256_set1_epi32(cb), _mm256_set1_epi32(mult), _mm256_set1_epi32(-right));
+        p.left = _mm256_set1_epi32(left);
+        p
+    }
+}
+
+/// 8 bytes at `p` sign-extended to i32 lanes.
+///
+/// # Safety
+/// AVX2 is available; `p` has 8 readable bytes.
+#[inline(always)]
+unsafe fn load8(p: *const i8) -> __m256i {
+    // SAFETY: caller.
+    unsafe { _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.cast())) }
+}
+
+/// int8 Add of the first `n / 16 * 16` elements: each input offset, shifted and scaled by the
+/// lane-wise TFLite arithmetic of [`mbqm8`] (no left shift of the multiplier: the scale of
+/// an Add only shifts right), summed, rescaled.
+///
+/// # Safety
+/// AVX2 is available; `a` and `y` hold `n` values, `b` as many or one when `bcast`.
+#[target_feature(enable = "avx2")]
+unsafe fn add_avx2(p: &AddParams, a: *const i8, b: *const i8, bcast: bool, y: *mut i8, n: usize) -> usize {
+    // SAFETY (whole body): caller; every access is below `i + 16 <= n` (or `b[0]`).
+    unsafe {
+        let ls = p.left_shift as i32;
+        let sa = rq8_splat(-p.a_zp, p.a_mult.0, ls, add_right(p.a_mult.1) as i32);
+        let sb = rq8_splat(-p.b_zp, p.b_mult.0, ls, add_right(p.b_mult.1) as i32);
+        let sy = rq8_splat(0, p.y_mult.0, 0, add_right(p.y_mult.1) as i32);
+        let f = fin(p.y_zp, p.lo, p.hi);
+        let bc = _mm256_set1_epi32(add_stage(*b, p.b_zp, p.left_shift, p.b_mult));
+        let mut i = 0;
+        while i + 16 <= n {
+            let (ta0, ta1) = (mbqm8(load8(a.add(i)), &sa), mbqm8(load8(a.add(i + 8)), &sa));
+            let (tb0, tb1) =
+                if bcast { (bc, bc) } else { (mbqm8(load8(b.add(i)), &sb), mbqm8(load8(b.add(i + 8)), &sb)) };
+            let v0 = mbqm8(_mm256_add_epi32(ta0, tb0), &sy);
+            let v1 = mbqm8(_mm256_add_epi32(ta1, tb1), &sy);
+            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, &f));
+            i += 16;
+        }
+        i
+    }
+}
+
+/// int8 Mul of the first `n / 16 * 16` elements: the exact product of the offset inputs
+/// requantized by [`mbqm8`].
+///
+/// # Safety
+/// As [`add_avx2`].
+#[target_feature(enable = "avx2")]
+unsafe fn mul_avx2(p: &MulParams, a: *const i8, b: *const i8, bcast: bool, y: *mut i8, n: usize) -> usize {
+    // SAFETY (whole body): caller; every access is below `i + 16 <= n` (or `b[0]`).
+    unsafe {
+        let (m0, shift) = p.mult;
+        let s = rq8_splat(0, m0, shift.clamp(0, 31), (-shift).clamp(0, 31));
+        let (azp, bzp) = (_mm256_set1_epi32(p.a_zp), _mm256_set1_epi32(p.b_zp));
+        let f = fin(p.y_zp, p.lo, p.hi);
+        let bc = _mm256_set1_epi32(*b as i32 - p.b_zp);
+        let mut i = 0;
+        while i + 16 <= n {
+            let (a0, a1) = (_mm256_sub_epi32(load8(a.add(i)), azp), _mm256_sub_epi32(load8(a.add(i + 8)), azp));
+            let (b0, b1) = if bcast {
+                (bc, bc)
+            } else {
+                (_mm256_sub_epi32(load8(b.add(i)), bzp), _mm256_sub_epi32(load8(b.add(i + 8)), bzp))
+            };
+            // |a - a_zp|, |b - b_zp| <= 255: the product is exact.
+            let v0 = mbqm8(_mm256_mullo_epi32(a0, b0), &s);
+            let v1 = mbqm8(_mm256_mullo_epi32(a1, b1), &s);
+            _mm_storeu_si128(y.add(i).cast(), finish16(v0, v1, &f));
+            i += 16;
+        }
+        i
     }
 }

@@ -107,16 +107,31 @@ fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, r
         let (b, oy, ox) = (pix / (g.oh * g.ow), (pix / g.ow) % g.oh, pix % g.ow);
         let dst = &mut col[r * row_len..][..row_len];
         dst[s.k..].fill(0);
+        // Without groups and dilation, the taps of a kernel row inside the image are
+        // consecutive pixels: one copy.
+        let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range(ox, g.sw, 1, g.pad_left, g.w, g.kw) } else { (0, 0) };
         for ky in 0..g.kh {
             let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
+            let row = &mut dst[ky * g.kw * s.cg..][..g.kw * s.cg];
+            if iy < 0 || iy >= g.h as isize {
+                row.fill(pad);
+                continue;
+            }
+            let xrow = (b * g.h + iy as usize) * g.w;
+            if nx > 0 {
+                let ix0 = ox * g.sw + kx0 - g.pad_left;
+                row[..kx0 * s.cg].fill(pad);
+                row[kx0 * s.cg..(kx0 + nx) * s.cg].copy_from_slice(&x[(xrow + ix0) * g.c..][..nx * g.c]);
+                row[(kx0 + nx) * s.cg..].fill(pad);
+                continue;
+            }
             for kx in 0..g.kw {
                 let ix = (ox * g.sw + kx * g.dw) as isize - g.pad_left as isize;
-                let d = &mut dst[(ky * g.kw + kx) * s.cg..][..s.cg];
-                if iy < 0 || iy >= g.h as isize || ix < 0 || ix >= g.w as isize {
+                let d = &mut row[kx * s.cg..][..s.cg];
+                if ix < 0 || ix >= g.w as isize {
                     d.fill(pad);
                 } else {
-                    let xi = ((b * g.h + iy as usize) * g.w + ix as usize) * g.c + grp * s.cg;
-                    d.copy_from_slice(&x[xi..][..s.cg]);
+                    d.copy_from_slice(&x[(xrow + ix as usize) * g.c + grp * s.cg..][..s.cg]);
                 }
             }
         }
@@ -172,7 +187,8 @@ fn tap_range(o: usize, stride: usize, dil: usize, pad: usize, size: usize, taps:
 }
 
 /// Depthwise (multiplier 1) convolution: per run of output pixels with the same taps, the ISA
-/// for the full blocks of 16 channels and the portable code for the rest.
+/// for blocks of 16 channels (the last one overlapping when 16 does not divide `c`), the
+/// portable code for fewer than 16 channels.
 fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>, y: &mut [i8]) {
     let c = g.c;
     let blocks = c / 16;
@@ -210,7 +226,15 @@ fn depthwise<K: Q8>(k: K, g: &Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &Rq<'_>
                 if blocks > 0 {
                     k.dw_pixel(x, c, &taps, w, blocks, x_zp, rq, yp);
                 }
-                Portable::dw_channels(x, c, &taps, w, (16 * blocks, c), x_zp, rq, yp);
+                if !c.is_multiple_of(16) && blocks > 0 {
+                    // The last 16 channels as one more block, overlapping the previous one:
+                    // the overlap is written twice with the same values.
+                    let s = c - 16;
+                    let rs = Rq { cb: &rq.cb[s..], mult: &rq.mult[s..], shift: &rq.shift[s..], ..*rq };
+                    k.dw_pixel(&x[s..], c, &taps, &w[s..], 1, x_zp, &rs, &mut yp[s..]);
+                } else if blocks == 0 {
+                    Portable::dw_channels(x, c, &taps, w, (0, c), x_zp, rq, yp);
+                }
                 ox = end;
             }
         }

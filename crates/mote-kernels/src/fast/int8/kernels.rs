@@ -3,7 +3,8 @@
 //! Every implementation computes exactly the same integers: the dot products wrap in i32 (the
 //! same element of Z/2^32 in any order) and the requantization is TFLite's, bit for bit.
 
-use crate::reference::fixed::multiply_by_quantized_multiplier;
+use crate::reference::fixed::{multiply_by_quantized_multiplier, rounding_divide_by_pot, srdhm};
+use crate::reference::int8::{AddParams, MulParams};
 
 /// Output channels per packed weight panel (columns of B).
 pub(crate) const NR: usize = 16;
@@ -61,11 +62,47 @@ pub(crate) trait Q8: Copy {
     /// `y[r * ys + j] = rq(j, acc[r * NR + j])` for `r < rows`, `j < NR`.
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize);
 
-    /// A run of depthwise output pixels, channels `0..16 * blocks` (of `c`): `acc[ch] = Σ_taps
-    /// (x - zp) * w[t * c + ch]`, then `y[p * c + ch] = rq(ch, acc[ch])` (`rq.cb` is the bias).
-    /// `zp` is in `[-128, 127]`.
+    /// A run of depthwise output pixels, channels `0..16 * blocks` (pixels and taps `c` apart;
+    /// the slices may start mid-pixel, the kernel reads only those channels): `acc[ch] =
+    /// Σ_taps (x - zp) * w[t * c + ch]`, then `y[p * c + ch] = rq(ch, acc[ch])` (`rq.cb` is the
+    /// bias). `zp` is in `[-128, 127]`.
     #[allow(clippy::too_many_arguments)]
     fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]);
+
+    /// [`crate::reference::int8::add`] of a prefix of `y`, returning its length (the caller
+    /// does the rest). `a` has `y.len()` values, `b` as many or one (broadcast); the zero points
+    /// are int8 values, `left_shift <= 30`, `lo <= hi`.
+    fn add(self, _p: &AddParams, _a: &[i8], _b: &[i8], _y: &mut [i8]) -> usize {
+        0
+    }
+
+    /// [`crate::reference::int8::mul`] of a prefix of `y`, returning its length, under the
+    /// preconditions of [`Q8::add`].
+    fn mul(self, _p: &MulParams, _a: &[i8], _b: &[i8], _y: &mut [i8]) -> usize {
+        0
+    }
+}
+
+/// One input stage of the int8 Add: `(v - zp) * 2^left_shift` scaled by `(m0, shift)` with a
+/// right shift only (`MultiplyByQuantizedMultiplierSmallerThanOneExp`), as
+/// [`AddParams::apply`] does.
+#[inline(always)]
+pub(crate) fn add_stage(v: i8, zp: i32, left_shift: u32, (m0, shift): (i32, i32)) -> i32 {
+    let x = (v as i32 - zp).wrapping_mul(1 << left_shift);
+    rounding_divide_by_pot(srdhm(x, m0), add_right(shift))
+}
+
+/// The right shift of an Add multiplier's exponent.
+#[inline(always)]
+pub(crate) fn add_right(shift: i32) -> u32 {
+    (-shift).clamp(0, 31) as u32
+}
+
+/// The checks every ISA's `add`/`mul` makes before reading raw pointers: `a` and `y` the same
+/// length, `b` that length or one.
+pub(crate) fn check_elem(a: &[i8], b: &[i8], y: &[i8]) -> bool {
+    assert!(a.len() == y.len() && (b.len() == y.len() || b.len() == 1), "int8 element-wise: operand lengths");
+    b.len() == 1
 }
 
 /// The portable implementation (also the tail of every other one).

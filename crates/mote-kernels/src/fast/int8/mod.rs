@@ -19,25 +19,67 @@
 //! makes padded taps contribute exactly 0. AVX-512 VNNI offsets activations to u8 (`x ^ 0x80`,
 //! offset 128); AVX2 sign-extends both operands to 16 bits (`vpmaddwd`: never the saturating
 //! `vpmaddubsw`); NEON uses `sdot` where the CPU has it, else `smull` + `sadalp`; simd128
-//! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over channels with 16-bit
-//! `x - x_zp` and 32-bit accumulation.
+//! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over blocks of 16 channels (the
+//! last block overlapping the previous one when 16 does not divide the channels): on x86 the
+//! taps are paired for `vpmaddwd` with the weights interleaved once per block and `x_zp Σw`
+//! folded into the bias; NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32.
+//! Add and Mul run TFLite's scaling lane-wise (16 elements a step, the reference for the tail).
 //!
 //! Preconditions (the caller validates them at load; a violation panics, a caller bug): the
 //! slices hold the geometry's elements, `lo <= hi`. Any zero point and clamp values give the
 //! reference's result (an input zero point outside `[-128, 127]` takes a slow portable path).
 
 mod conv;
+mod elem;
 pub(crate) mod kernels;
 mod ops;
 mod pack;
 
 pub use crate::fast::cpu::Q8Path;
 pub use crate::reference::int8::{AddParams, Conv2d, MulParams, Pool2d, Requant, SoftmaxParams};
-pub use ops::{add, avg_pool, lut, max_pool, mean_hw, mul, softmax};
+pub use elem::{add, mul};
+pub use ops::{avg_pool, lut, max_pool, mean_hw, softmax};
 pub use pack::{Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len};
 
 use crate::fast::Cpu;
-use kernels::Portable;
+
+/// Runs `$body` with `$k` bound to the int8 primitives of `$cpu`'s path.
+macro_rules! with_q8 {
+    ($cpu:expr, $k:ident => $body:expr) => {
+        match $cpu.q8() {
+            #[cfg(target_arch = "x86_64")]
+            crate::fast::cpu::Q8Path::Avx2 => {
+                let $k = crate::arch::x86_64::int8::Avx2Q8::new($cpu);
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            crate::fast::cpu::Q8Path::Avx512Vnni => {
+                let $k = crate::arch::x86_64::int8::VnniQ8::new($cpu);
+                $body
+            }
+            #[cfg(target_arch = "aarch64")]
+            crate::fast::cpu::Q8Path::Neon => {
+                let $k = crate::arch::aarch64::int8::NeonQ8::new();
+                $body
+            }
+            #[cfg(target_arch = "aarch64")]
+            crate::fast::cpu::Q8Path::NeonDot => {
+                let $k = crate::arch::aarch64::int8::DotQ8::new($cpu);
+                $body
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            crate::fast::cpu::Q8Path::Simd128 => {
+                let $k = crate::arch::wasm32::int8::Simd128Q8::new();
+                $body
+            }
+            _ => {
+                let $k = crate::fast::int8::kernels::Portable;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_q8;
 
 /// NHWC int8 convolution, equal to [`crate::reference::int8::conv2d`] on the weights `packed`
 /// was made from ([`conv_pack`]). `scratch` has [`conv_scratch_len`] elements; nothing is kept in
@@ -53,25 +95,5 @@ pub fn conv2d(
     y: &mut [i8],
     scratch: &mut [i32],
 ) {
-    match cpu.q8() {
-        #[cfg(target_arch = "x86_64")]
-        Q8Path::Avx2 => {
-            conv::conv_with(crate::arch::x86_64::int8::Avx2Q8::new(cpu), g, x, x_zp, packed, out, y, scratch)
-        }
-        #[cfg(target_arch = "x86_64")]
-        Q8Path::Avx512Vnni => {
-            conv::conv_with(crate::arch::x86_64::int8::VnniQ8::new(cpu), g, x, x_zp, packed, out, y, scratch)
-        }
-        #[cfg(target_arch = "aarch64")]
-        Q8Path::Neon => conv::conv_with(crate::arch::aarch64::int8::NeonQ8::new(), g, x, x_zp, packed, out, y, scratch),
-        #[cfg(target_arch = "aarch64")]
-        Q8Path::NeonDot => {
-            conv::conv_with(crate::arch::aarch64::int8::DotQ8::new(cpu), g, x, x_zp, packed, out, y, scratch)
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Q8Path::Simd128 => {
-            conv::conv_with(crate::arch::wasm32::int8::Simd128Q8::new(), g, x, x_zp, packed, out, y, scratch)
-        }
-        _ => conv::conv_with(Portable, g, x, x_zp, packed, out, y, scratch),
-    }
+    with_q8!(cpu, k => conv::conv_with(k, g, x, x_zp, packed, out, y, scratch))
 }

@@ -1,22 +1,12 @@
-//! The element-wise, pooling and softmax int8 kernels.
+//! The pooling, softmax and table int8 kernels.
 //!
-//! These are memory-bound or small next to the convolutions of the networks Mote runs (the adds
-//! of MobileNetV2 are under 2% of its time): every path runs the reference code, which the
-//! compiler auto-vectorises where it can, so the results are the reference's by construction.
+//! These are small next to the convolutions of the networks Mote runs: every path runs the
+//! reference code, which the compiler auto-vectorises where it can, so the results are the
+//! reference's by construction.
 
 use crate::fast::Cpu;
 use crate::reference::int8 as r;
-use crate::reference::int8::{AddParams, MulParams, Pool2d, SoftmaxParams};
-
-/// Element-wise int8 Add (a length-1 operand broadcasts): [`r::add`].
-pub fn add(_cpu: Cpu, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) {
-    r::add(p, a, b, y)
-}
-
-/// Element-wise int8 Mul (a length-1 operand broadcasts): [`r::mul`].
-pub fn mul(_cpu: Cpu, p: &MulParams, a: &[i8], b: &[i8], y: &mut [i8]) {
-    r::mul(p, a, b, y)
-}
+use crate::reference::int8::{Pool2d, SoftmaxParams};
 
 /// NHWC int8 average pool: [`r::avg_pool`].
 pub fn avg_pool(_cpu: Cpu, g: &Pool2d, x: &[i8], lo: i32, hi: i32, y: &mut [i8]) {
