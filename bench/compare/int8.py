@@ -202,11 +202,11 @@ def write_section(w, cases, results, compiled: bool) -> None:
         for name, eng, msg in errs:
             w(f"- {name}, {eng}: `{msg}`")
     isas = sorted({results[c.name]["mote"].get("isa") for c in cases} - {None})
-    q8s = sorted({results[c.name]["mote"].get("q8") for c in cases} - {None})
+    q8s = sorted({results[c.name]["mote"].get("int8_kernels") for c in cases} - {None})
     if isas:
         w("")
         w(f"Mote's kernel set: `isa` of `mote bench --json` {', '.join(isas)} (the f32 kernels); "
-          + (f"int8 path `q8` {', '.join(q8s)}." if q8s else
+          + (f"int8 kernels (`int8_kernels`) {', '.join(q8s)}." if q8s else
              "the int8 path is dispatched separately at run time and not reported by `mote bench "
              "--json` (on an AVX-512 VNNI CPU such as this one `mote-kernels` picks its VNNI "
              "path)."))
