@@ -31,7 +31,12 @@ fn check_steps(g: mote_ir::Graph, flips: usize) {
     assert_eq!(count(OpCode::Q8Binary), 2, "{ops:?}");
     assert_eq!(count(OpCode::Q8Pool), 3, "{ops:?}");
     assert_eq!(count(OpCode::Q8Softmax), 1, "{ops:?}");
-    assert_eq!(count(OpCode::Q8Lut), 1 + flips, "HardSwish as a table (and the uint8 flips): {ops:?}");
+    assert_eq!(
+        count(OpCode::Q8Lut),
+        2 + flips,
+        "HardSwish and a Concat requantization as tables (and the uint8 flips): {ops:?}"
+    );
+    assert_eq!(count(OpCode::Copy), 3, "the input to channels-last and the Concat's two slices: {ops:?}");
     // The input is quantized once and the output dequantized once; nothing else is float.
     assert_eq!(count(OpCode::Quantize), 1, "{ops:?}");
     assert_eq!(count(OpCode::Dequantize), 1, "{ops:?}");

@@ -2,8 +2,9 @@
 //! take: every activation QuantizeLinear -> DequantizeLinear (int8, per tensor), weights int8
 //! per output channel behind DequantizeLinear, int32 biases, Relu/Clip before the Quantize.
 //! Conv 3x3 (+ReLU6) -> depthwise 3x3 stride 2 (+Relu) -> 1x1 Conv, Add with the depthwise
-//! output, Mul by itself -> MaxPool -> AveragePool -> HardSwish -> GlobalAveragePool -> Flatten
-//! -> Gemm -> Softmax (output scale 1/256, zero point -128).
+//! output, Mul by itself -> MaxPool -> AveragePool -> HardSwish, Concat with the AveragePool's
+//! output (other scale) -> GlobalAveragePool -> Flatten -> Gemm -> Softmax (output scale 1/256,
+//! zero point -128).
 
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary};
 use mote_ir::ops::nn::{ConvAttrs, GlobalPool, NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
@@ -141,12 +142,15 @@ fn build(u8: bool) -> Graph {
     let ap = b.qdq(ap, 0.09, -100);
     let hs = b.node(Op::Elementwise(ElementwiseOp::Unary(Unary::HardSwish)), &[ap]);
     let hs = b.qdq(hs, 0.08, -20);
-    let gp = b.node(Op::Nn(NnOp::GlobalPool(GlobalPool::Average)), &[hs]);
+    // Concat along channels: hs has the output's parameters (a copy), ap other ones (a table).
+    let cat = b.node(Op::Shape(ShapeOp::Concat { axis: 1 }), &[hs, ap]);
+    let cat = b.qdq(cat, 0.08, -20);
+    let gp = b.node(Op::Nn(NnOp::GlobalPool(GlobalPool::Average)), &[cat]);
     let gs = 0.07;
     let gp = b.qdq(gp, gs, -90);
     let f = b.node(Op::Shape(ShapeOp::Flatten { axis: 1 }), &[gp]);
-    // Gemm 12 -> 5 (weights [5, 12], transB).
-    let (w, ws) = b.weight(&[5, 12], 0, 41);
+    // Gemm 24 -> 5 (weights [5, 24], transB).
+    let (w, ws) = b.weight(&[5, 24], 0, 41);
     let bias = b.bias(gs, &ws, 3);
     let fc = b.node(Op::Nn(NnOp::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }), &[f, w, bias]);
     let fc = b.qdq(fc, 0.1, 5);

@@ -140,6 +140,7 @@ pub fn lower_unit(l: &mut Lowerer<'_>, u: &Unit) -> R<()> {
         Kind::AvgPool(w) | Kind::MaxPool(w) => pool(l, u, w, &name, lo_hi, &y_dims),
         Kind::Mean => mean(l, u, &name, &y_dims),
         Kind::Lut => lut(l, u, &name, lo_hi, &y_dims),
+        Kind::Concat(axis) => concat(l, u, *axis, &name, lo_hi, &y_dims),
         Kind::Softmax => {
             let x = view(l, u.inputs[0].src, false, u.inputs[0].flip)?;
             let p = SoftmaxParams::new(1.0, u.inputs[0].scale as f64)
@@ -488,6 +489,47 @@ fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dims: 
     let dims = if nhwc_in { l.p.tensors[xt].dims.clone() } else { y_dims.to_vec() };
     let y = out(l, u, dims, nhwc_in)?;
     l.p.step(OpCode::Q8Lut, vec![Some(xt), Some(tab)], vec![y], vec![], name);
+    Ok(())
+}
+
+/// Concat of int8 tensors: each input copied into its slice of the output, after a table that
+/// requantizes it (`QuantizeLinear(DequantizeLinear(q))`, exactly the float-simulated graph)
+/// when its scale or zero point differ from the output's. Channels-last when an input is.
+fn concat(l: &mut Lowerer<'_>, u: &Unit, axis: i64, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+    let r = y_dims.len();
+    let a = mote_ir::infer::normalize_axis(axis, r).map_err(|e| e.0)?;
+    let nhwc = r == 4 && u.inputs.iter().any(|q| l.q8.nhwc.contains(&q.src));
+    let (dims, pa) = if nhwc {
+        let [n, c, h, w] = four(y_dims)?;
+        (vec![n, h, w, c], [0, 3, 1, 2][a])
+    } else {
+        (y_dims.to_vec(), a)
+    };
+    let y = out(l, u, dims.clone(), nhwc)?;
+    let ys = contiguous(&dims);
+    let mut at = 0usize;
+    for (k, q) in u.inputs.iter().enumerate() {
+        let mut x = view(l, q.src, nhwc, q.flip)?;
+        let xd = l.p.tensors[x].dims.clone();
+        if xd.len() != dims.len() || (0..xd.len()).any(|i| i != pa && xd[i] != dims[i]) {
+            bail!("int8 Concat: input {k} has dims {xd:?}, the output {dims:?}");
+        }
+        if q.scale != u.y.scale || q.zp != u.y.zp || lo > -128 || hi < 127 {
+            let table: Vec<u8> = (-128..128)
+                .map(|v: i32| {
+                    let real = (v - q.zp) as f32 * q.scale;
+                    let t = mote_core::quant::round_half_even(real / u.y.scale) as f64 + u.y.zp as f64;
+                    t.clamp(lo as f64, hi as f64) as i8 as u8
+                })
+                .collect();
+            let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.requant{k}"));
+            let t = l.p.arena(DType::I8, xd.clone(), format!("{name}.in{k}"));
+            l.p.step(OpCode::Q8Lut, vec![Some(x), Some(tab)], vec![t], vec![], name);
+            x = t;
+        }
+        super::shape::copy(l, x, y, &xd, (0, &contiguous(&xd)), (at * ys[pa] as usize, &ys), name);
+        at += xd[pa];
+    }
     Ok(())
 }
 

@@ -63,6 +63,8 @@ pub enum Kind {
     Softmax,
     /// A one-input element-wise function as a 256-entry table.
     Lut,
+    /// Concat along `axis` (inputs with other scales requantized by a table).
+    Concat(i64),
 }
 
 /// One int8 unit.
@@ -304,6 +306,7 @@ impl<'g> Finder<'g> {
                     | NnOp::GlobalPool(GlobalPool::Average)
                     | NnOp::Softmax(_)
             ) | Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Mul) | ElementwiseOp::Unary(_))
+                | Op::Shape(ShapeOp::Concat { .. })
                 | Op::Reduce(ReduceOp::Reduce { kind: Reduction::Mean, .. })
         )
     }
@@ -347,6 +350,10 @@ impl<'g> Finder<'g> {
                 one(Kind::Mean, self.act(n.input(0)?)?)?
             }
             Op::Elementwise(ElementwiseOp::Unary(_)) => one(Kind::Lut, self.act(n.input(0)?)?)?,
+            Op::Shape(ShapeOp::Concat { axis }) if !n.inputs.is_empty() => {
+                let ins = n.inputs.iter().map(|v| self.act((*v)?)).collect::<Option<Vec<_>>>()?;
+                (Kind::Concat(*axis), ins)
+            }
             Op::Nn(NnOp::Softmax(s)) if s.kind == SoftmaxKind::Softmax => {
                 let r = self.rank(n.input(0)?)? as i64;
                 if s.axis != -1 && s.axis != r - 1 {
