@@ -86,6 +86,7 @@ pub(crate) trait Q8: Copy {
 /// One input stage of the int8 Add: `(v - zp) * 2^left_shift` scaled by `(m0, shift)` with a
 /// right shift only (`MultiplyByQuantizedMultiplierSmallerThanOneExp`), as
 /// [`AddParams::apply`] does.
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64", target_feature = "simd128")), allow(dead_code))] // SIMD paths only
 #[inline(always)]
 pub(crate) fn add_stage(v: i8, zp: i32, left_shift: u32, (m0, shift): (i32, i32)) -> i32 {
     let x = (v as i32 - zp).wrapping_mul(1 << left_shift);
@@ -93,6 +94,7 @@ pub(crate) fn add_stage(v: i8, zp: i32, left_shift: u32, (m0, shift): (i32, i32)
 }
 
 /// The right shift of an Add multiplier's exponent.
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64", target_feature = "simd128")), allow(dead_code))] // SIMD paths only
 #[inline(always)]
 pub(crate) fn add_right(shift: i32) -> u32 {
     (-shift).clamp(0, 31) as u32
@@ -100,6 +102,7 @@ pub(crate) fn add_right(shift: i32) -> u32 {
 
 /// The checks every ISA's `add`/`mul` makes before reading raw pointers: `a` and `y` the same
 /// length, `b` that length or one.
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64", target_feature = "simd128")), allow(dead_code))] // SIMD paths only
 pub(crate) fn check_elem(a: &[i8], b: &[i8], y: &[i8]) -> bool {
     assert!(a.len() == y.len() && (b.len() == y.len() || b.len() == 1), "int8 element-wise: operand lengths");
     b.len() == 1
