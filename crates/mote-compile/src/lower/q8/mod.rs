@@ -21,6 +21,7 @@ use mote_kernels::reference::fixed::{activation_range, quantize_multiplier};
 use mote_kernels::reference::int8::{AddParams, Conv2d, MulParams, SoftmaxParams};
 use mote_rt::ops::{Q8PoolKind, encode};
 
+use super::elementwise::contiguous;
 use super::{Lowerer, R, bail};
 use plan::{Kind, QBias, QWeight, Unit};
 
@@ -34,14 +35,6 @@ pub struct State {
     pub flipped: HashSet<ValueId>,
     /// Other representations made of a value: (value, channels-last, flipped) -> tensor.
     copies: HashMap<(ValueId, bool, bool), usize>,
-}
-
-fn contiguous(d: &[usize]) -> Vec<isize> {
-    let mut s = vec![1isize; d.len()];
-    for i in (0..d.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * d[i + 1] as isize;
-    }
-    s
 }
 
 /// Whether `v` is stored other than as the graph says (channels-last or flipped).
