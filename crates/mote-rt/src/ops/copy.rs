@@ -29,6 +29,8 @@ impl Copy {
         let mut view = View::<2>::decode(&mut w)?;
         w.end()?;
         view.offsets = [src, dst];
+        view.collapse();
+        view.unit_run_last();
         let (x, y) = (io.input(0)?, io.output(0)?);
         if x.dtype != y.dtype || x.layout != mote_format::Layout::Plain || y.layout != mote_format::Layout::Plain {
             return Err(StepFault::DType);
@@ -48,6 +50,15 @@ impl Copy {
             v.for_runs(|[s, d], n, [ss, ds]| {
                 if ss == 1 && ds == 1 {
                     dst[d..d + n].copy_from_slice(&src[s..s + n]);
+                } else if ss == 1 && ds > 0 {
+                    // Iterators over the two runs: no bounds check per element.
+                    for (y, &x) in dst[d..].iter_mut().step_by(ds as usize).zip(&src[s..s + n]) {
+                        *y = x;
+                    }
+                } else if ds == 1 && ss > 0 {
+                    for (y, &x) in dst[d..d + n].iter_mut().zip(src[s..].iter().step_by(ss as usize)) {
+                        *y = x;
+                    }
                 } else {
                     for i in 0..n as isize {
                         dst[(d as isize + i * ds) as usize] = src[(s as isize + i * ss) as usize];

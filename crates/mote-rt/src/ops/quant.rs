@@ -202,8 +202,10 @@ impl Quantize {
                 for (y, &x) in ys[r.clone()].iter_mut().zip(&xs[r]) {
                     let v = x / sc;
                     let v = if v.is_nan() { 0.0 } else { v.max(lo).min(hi) };
-                    // |v| <= 2^16: round half to even by the 1.5 * 2^23 trick (`round_half_even_int`).
-                    *y = Q::from_i32(((v + 12_582_912.0) - 12_582_912.0) as i32 + zp).store();
+                    // |v| <= 2^16: `v + 1.5 * 2^23` rounds half to even (`round_half_even_int`) and
+                    // its bits minus the constant's are that integer: no float-to-int conversion.
+                    let r = (v + 12_582_912.0).to_bits() as i32 - 12_582_912f32.to_bits() as i32;
+                    *y = Q::from_i32(r + zp).store();
                 }
             } else {
                 r.for_each(|i| ys[i] = saturate::<Q>(xs[i] / sc, zp).store());

@@ -57,6 +57,25 @@ impl<const N: usize> View<N> {
         self.rank = r;
     }
 
+    /// Moves innermost the longest dim that some operand walks with stride 1, when the inner
+    /// dim is shorter (an NCHW -> NHWC copy of 3 channels then runs along W, not C). Only for
+    /// views where every operand but the first (the destination of a copy) is written at most
+    /// once per element: the visiting order changes, the set of index tuples does not.
+    pub fn unit_run_last(&mut self) {
+        let r = self.rank;
+        if r < 2 || (1..N).any(|k| self.strides[k][..r].contains(&0)) {
+            return;
+        }
+        let unit = |d: usize| (0..N).any(|k| self.strides[k][d] == 1);
+        let best = (0..r).filter(|&d| unit(d)).max_by_key(|&d| self.dims[d]);
+        if let Some(d) = best.filter(|&d| self.dims[d] > self.dims[r - 1]) {
+            self.dims.swap(d, r - 1);
+            for k in 0..N {
+                self.strides[k].swap(d, r - 1);
+            }
+        }
+    }
+
     pub fn numel(&self) -> Result<usize, StepFault> {
         super::product(&self.dims[..self.rank])
     }
