@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${MOTE_SHARED_DATA:-../shared/data}
-METHOD=${1:-minmax}
+METHOD=${1:-mse}
 CALIB=${2:-64}
 EVAL=${3:-200}
 M=$DATA/models/efficientnet_lite0

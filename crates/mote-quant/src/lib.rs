@@ -7,6 +7,7 @@
 //! 4. [`report`]: per-tensor SQNR and cosine similarity of the fake-quantized graph against f32,
 //!    end-to-end agreement, HTML and JSON; [`budget`] keeps the layers that hurt most in f32.
 
+pub mod bias;
 pub mod budget;
 pub mod calib;
 pub mod observe;

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use anyhow::{Result, anyhow};
 use mote_ir::Graph;
 
-use crate::budget;
 use crate::calib::CalibSet;
 use crate::observe::{Method, observe};
 use crate::qdq::{QdqOptions, Quantized, quantize};
 use crate::report::{Report, Task, compare, reference};
+use crate::{bias, budget};
 
 /// What to do.
 #[derive(Clone, Debug)]
@@ -23,7 +23,8 @@ pub struct Settings {
     pub budget_pct: Option<f64>,
     /// Nodes to keep in f32 from the start.
     pub keep_float: BTreeSet<String>,
-    /// Correct Conv/Gemm biases for the mean error of their int8 weights.
+    /// Correct Conv/Gemm biases for the mean error of their int8 weights, then for the mean
+    /// error measured at their outputs (`crate::bias`).
     pub bias_correction: bool,
 }
 
@@ -66,12 +67,16 @@ pub fn run(
 ) -> Result<Outcome> {
     let observed = observe(float, calib, &mut |d, t| progress("calibrating", d, t))?;
     let ranges = observed.ranges(s.method);
-    let opts = QdqOptions {
+    let mut opts = QdqOptions {
         per_channel: s.per_channel,
         keep_float: s.keep_float.clone(),
         channel_means: if s.bias_correction { observed.channel_means() } else { Default::default() },
+        input_error: Default::default(),
     };
     let mut q = quantize(float, &ranges, &opts)?;
+    if s.bias_correction {
+        q = bias::correct(float, &ranges, &mut opts, q, calib, &mut |d, t| progress("correcting biases", d, t))?;
+    }
     let (mut stats, mut e2e, task) = compare(float, &q, calib, s.task, &mut |d, t| progress("measuring", d, t))?;
     let mut kept = Vec::new();
     let mut met = true;

@@ -1,9 +1,10 @@
 //! Calibration methods: from a tensor's histogram to the real range `[lo, hi]` its int8
 //! quantization covers (always containing 0).
 //!
-//! Entropy and MSE search ranges `[a * lo0, a * hi0]` that scale the observed range
+//! Entropy searches ranges `[a * lo0, a * hi0]` that scale the observed range
 //! (`lo0 = min(min, 0)`, `hi0 = max(max, 0)`) by `a` in `(0, 1]`, so both sides are clipped in
-//! proportion; the quantizer has 255 steps over the range (int8 asymmetric).
+//! proportion; MSE starts there and then moves each end alone. The quantizer has 255 steps over
+//! the range (int8 asymmetric).
 
 use super::hist::{BINS, Bin, Histogram};
 
@@ -65,10 +66,7 @@ impl Method {
                 let bins = h.bins();
                 (quantile(&bins, 1.0 - p / 100.0).max(lo0), quantile(&bins, p / 100.0).min(hi0))
             }
-            Method::Mse => {
-                let a = best_scale(&h.bins(), lo0, hi0, 512, expected_mse);
-                (a * lo0, a * hi0)
-            }
+            Method::Mse => mse_range(&h.bins(), lo0, hi0),
             Method::Entropy => {
                 // The bin starting at 0 holds every exact zero (half a ReLU's output): left in,
                 // Q cannot represent that spike unless steps are tiny, and KL shrinks the range
@@ -115,6 +113,34 @@ fn best_scale(bins: &[Bin], lo0: f64, hi0: f64, grid: usize, cost: fn(&[Bin], f6
         }
     }
     best.1
+}
+
+/// The MSE range: the best common scale of both ends first, then each end alone in turn
+/// (coordinate descent, two rounds), since a skewed tensor's best clip differs per side.
+fn mse_range(bins: &[Bin], lo0: f64, hi0: f64) -> (f64, f64) {
+    const GRID: usize = 512;
+    let a = best_scale(bins, lo0, hi0, GRID, expected_mse);
+    let (mut lo, mut hi) = (a * lo0, a * hi0);
+    let best_end = |cost: &dyn Fn(f64) -> f64, now: f64| {
+        let mut best = (cost(now), now);
+        for k in 1..=GRID {
+            let t = k as f64 / GRID as f64;
+            let c = cost(t);
+            if c < best.0 {
+                best = (c, t);
+            }
+        }
+        best.1
+    };
+    for _ in 0..2 {
+        if lo0 < 0.0 {
+            lo = lo0 * best_end(&|t| expected_mse(bins, t * lo0, hi).unwrap_or(f64::INFINITY), lo / lo0);
+        }
+        if hi0 > 0.0 {
+            hi = hi0 * best_end(&|t| expected_mse(bins, lo, t * hi0).unwrap_or(f64::INFINITY), hi / hi0);
+        }
+    }
+    (lo, hi)
 }
 
 /// Expected squared error of quantizing the histogram's data to 255 steps over `[a, b]`:
@@ -243,6 +269,27 @@ mod tests {
         let (lo, hi) = Method::Mse.range(&h);
         assert!((hi - 9.89).abs() < 0.6 && (lo + 9.89).abs() < 0.6, "mse range [{lo}, {hi}], expected ±9.89");
         assert!(hi < 0.85 * h.max(), "the tail must be clipped: {hi} vs max {}", h.max());
+    }
+
+    /// A skewed tensor (a long-tailed negative side, a uniform positive one): the tail is
+    /// clipped, the uniform side is not, with a lower expected error than any common scale.
+    #[test]
+    fn mse_clips_each_side_of_a_skewed_tensor_apart() {
+        let mut r = Rng::new(17);
+        let xs: Vec<f32> = (0..1_000_000)
+            .map(|_| if r.uniform() < 0.5 { -r.laplace(0.3).abs() } else { r.uniform() * 4.0 } as f32)
+            .collect();
+        let h = hist_of(&xs);
+        let (lo, hi) = Method::Mse.range(&h);
+        let (lo0, hi0) = (h.min() as f64, h.max() as f64);
+        let (ta, tb) = (lo as f64 / lo0, hi as f64 / hi0);
+        assert!((ta - tb).abs() > 0.05, "both ends scaled alike: {ta} {tb}");
+        let bins = h.bins();
+        let common = best_scale(&bins, lo0, hi0, 512, expected_mse);
+        let e_common = expected_mse(&bins, common * lo0, common * hi0).unwrap();
+        let e = expected_mse(&bins, lo as f64, hi as f64).unwrap();
+        assert!(e < 0.9 * e_common, "per-side {e} vs common {e_common}");
+        assert!(hi > 3.9, "the uniform side must not be clipped: {hi}");
     }
 
     #[test]

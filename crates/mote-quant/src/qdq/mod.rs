@@ -37,11 +37,20 @@ pub struct QdqOptions {
     /// bias of a Conv/Gemm then absorbs the mean error its int8 weights make on its input
     /// (bias correction, Nagel et al. 2019). Empty: no correction.
     pub channel_means: BTreeMap<String, Vec<f32>>,
+    /// Mean error of each channel (axis 1) of quantized tensors, by name: `E[dq(q(x))] -
+    /// E[x]` (clipping and rounding of skewed values), measured by `crate::bias`. A Conv/Gemm
+    /// bias also absorbs what this error makes of its output. Empty: none.
+    pub input_error: BTreeMap<String, Vec<f32>>,
 }
 
 impl Default for QdqOptions {
     fn default() -> Self {
-        QdqOptions { per_channel: true, keep_float: BTreeSet::new(), channel_means: BTreeMap::new() }
+        QdqOptions {
+            per_channel: true,
+            keep_float: BTreeSet::new(),
+            channel_means: BTreeMap::new(),
+            input_error: BTreeMap::new(),
+        }
     }
 }
 
@@ -348,7 +357,11 @@ pub fn quantize(g: &Graph, ranges: &BTreeMap<String, (f32, f32)>, opts: &QdqOpti
                 let x = n.input(0).context("quantized node without input")?;
                 let s_x = params.get(&x).context("the input of a quantized node has no parameters")?.scale;
                 let w = const_of(g, n, weight).context("weight is not constant")?;
-                let (wq, s_w) = quantize_weight(&w, axis, opts.per_channel)?;
+                let floor = match bias.and_then(|b| const_of(g, n, b)) {
+                    Some(b) => b.to_f32_vec()?.iter().map(|&b| bias_scale_floor(b, s_x)).collect(),
+                    None => Vec::new(),
+                };
+                let (wq, s_w) = quantize_weight_floored(&w, axis, opts.per_channel, &floor)?;
                 let wname = g.value(n.inputs[weight].unwrap_or(x)).name.clone();
                 let scales = if opts.per_channel {
                     Tensor::from_vec(vec![s_w.len()], s_w.clone())?
@@ -368,8 +381,9 @@ pub fn quantize(g: &Graph, ranges: &BTreeMap<String, (f32, f32)>, opts: &QdqOpti
                     zeros,
                     axis as i64,
                 ));
-                let shift =
-                    opts.channel_means.get(&g.value(x).name).and_then(|m| bias_shift(n, &w, &wq, &s_w, axis, m));
+                let xname = &g.value(x).name;
+                let err = opts.input_error.get(xname).map_or(&[][..], Vec::as_slice);
+                let shift = opts.channel_means.get(xname).and_then(|m| bias_shift(n, &w, &wq, &s_w, axis, m, err));
                 // A correction needs a bias: a Conv, or a Gemm with beta 1, gets a zero one.
                 let slot = match (&n.op, bias) {
                     (_, Some(b)) => Some(b),
@@ -485,6 +499,25 @@ pub fn quantize_value(x: f32, p: QParams) -> i8 {
 /// Symmetric int8 weights (±127): per slice along `axis`, or one scale for the whole tensor.
 /// Returns the int8 tensor and the scales.
 pub fn quantize_weight(w: &Tensor, axis: usize, per_channel: bool) -> Result<(Tensor, Vec<f32>)> {
+    quantize_weight_floored(w, axis, per_channel, &[])
+}
+
+/// Bias values are int32 at `s_x * s_w[c]`: a weight scale below this would put `bias` past
+/// 2^30 (half the int32 range, leaving room for the bias corrections) and saturate it. BatchNorm
+/// folding makes such channels: a near-zero gamma gives tiny weights and a large bias.
+fn bias_scale_floor(bias: f32, s_x: f32) -> f32 {
+    const LIMIT: f64 = (1u32 << 30) as f64;
+    if s_x > 0.0 && bias.is_finite() { (bias.abs() as f64 / (s_x as f64 * LIMIT)) as f32 } else { 0.0 }
+}
+
+/// [`quantize_weight`] with a lowest scale per output channel (`floor[c]`; empty: none), for
+/// the bias to fit in int32 (`bias_scale_floor`).
+pub fn quantize_weight_floored(
+    w: &Tensor,
+    axis: usize,
+    per_channel: bool,
+    floor: &[f32],
+) -> Result<(Tensor, Vec<f32>)> {
     let v = w.to_f32_vec()?;
     let shape = w.shape();
     if axis >= shape.len() {
@@ -497,7 +530,15 @@ pub fn quantize_weight(w: &Tensor, axis: usize, per_channel: bool) -> Result<(Te
         let m = &mut maxes[chan(i)];
         *m = m.max(x.abs());
     }
-    let scales: Vec<f32> = maxes.iter().map(|&m| if m > 0.0 && m.is_finite() { m / 127.0 } else { 1.0 }).collect();
+    let lowest = |c: usize| if per_channel { floor.get(c).copied() } else { floor.iter().copied().reduce(f32::max) };
+    let scales: Vec<f32> = maxes
+        .iter()
+        .enumerate()
+        .map(|(c, &m)| {
+            let s = if m > 0.0 && m.is_finite() { m / 127.0 } else { 1.0 };
+            s.max(lowest(c).unwrap_or(0.0))
+        })
+        .collect();
     let q: Vec<i8> = v
         .iter()
         .enumerate()
@@ -510,10 +551,23 @@ pub fn quantize_weight(w: &Tensor, axis: usize, per_channel: bool) -> Result<(Te
 mod tests;
 
 /// Per output channel, the mean output error of the int8 weights `wq` (scales `s_w`) on an input
-/// whose channels have means `mean`: `sum_k (wq * s_w - w)[m, k] * mean[channel of k]`. `None` when
-/// the shapes do not match (the correction is skipped).
-fn bias_shift(n: &Node, w: &Tensor, wq: &Tensor, s_w: &[f32], axis: usize, mean: &[f32]) -> Option<Vec<f32>> {
+/// whose channels have means `mean` and quantized means `mean + err` (`err` empty: zero):
+/// `sum_k (wq * s_w - w)[m, k] * mean[c(k)] + (wq * s_w)[m, k] * err[c(k)]`. `None` when the
+/// shapes do not match (the correction is skipped).
+fn bias_shift(
+    n: &Node,
+    w: &Tensor,
+    wq: &Tensor,
+    s_w: &[f32],
+    axis: usize,
+    mean: &[f32],
+    err: &[f32],
+) -> Option<Vec<f32>> {
     let (wf, q) = (w.to_f32_vec().ok()?, wq.as_slice::<i8>()?);
+    if !err.is_empty() && err.len() != mean.len() {
+        return None;
+    }
+    let e = |c: usize| err.get(c).map_or(0.0, |&e| e as f64);
     let shape = w.shape();
     let m = shape[axis];
     let scale = |c: usize| if s_w.len() == 1 { s_w[0] } else { s_w[c] };
@@ -531,7 +585,8 @@ fn bias_shift(n: &Node, w: &Tensor, wq: &Tensor, s_w: &[f32], axis: usize, mean:
                 for c in 0..cg {
                     for j in 0..k {
                         let i = (o * cg + c) * k + j;
-                        d[o] += (q[i] as f64 * scale(o) as f64 - wf[i] as f64) * mean[base + c] as f64;
+                        let qw = q[i] as f64 * scale(o) as f64;
+                        d[o] += (qw - wf[i] as f64) * mean[base + c] as f64 + qw * e(base + c);
                     }
                 }
             }
@@ -545,7 +600,8 @@ fn bias_shift(n: &Node, w: &Tensor, wq: &Tensor, s_w: &[f32], axis: usize, mean:
             for o in 0..m {
                 for k in 0..kdim {
                     let i = if axis == 0 { o * kdim + k } else { k * m + o };
-                    d[o] += (q[i] as f64 * scale(o) as f64 - wf[i] as f64) * mean[k] as f64;
+                    let qw = q[i] as f64 * scale(o) as f64;
+                    d[o] += (qw - wf[i] as f64) * mean[k] as f64 + qw * e(k);
                 }
             }
         }

@@ -219,3 +219,33 @@ fn missing_range_is_a_clear_error() {
     let e = quantize(&g, &BTreeMap::new(), &QdqOptions::default()).unwrap_err().to_string();
     assert!(e.contains("`x`") && e.contains("calibration range"), "{e}");
 }
+
+/// BatchNorm folding leaves channels with near-zero weights and a large bias: their weight
+/// scale is raised until the bias fits in int32, instead of saturating it.
+#[test]
+fn bias_of_a_near_zero_channel_is_kept() {
+    let mut g = Graph::new("bn");
+    let x = g.add_value("x", f32_type(&[1, 3, 8, 8]));
+    g.inputs.push(x);
+    let mut r = Rng::new(3);
+    let mut w = random(&mut r, vec![2, 3, 1, 1], 0.5);
+    let wv: Vec<f32> =
+        w.as_slice::<f32>().unwrap().iter().enumerate().map(|(i, &v)| if i < 3 { v * 1e-9 } else { v }).collect();
+    w = Tensor::from_vec(vec![2, 3, 1, 1], wv).unwrap();
+    let (w, b) = (g.add_const("w", w), g.add_const("b", Tensor::from_vec(vec![2], vec![5.0f32, 0.1]).unwrap()));
+    let y = g.add_value("y", ValueType::Unknown);
+    g.add_node(
+        "conv",
+        Op::Nn(NnOp::Conv(ConvAttrs { window: Window::default(), group: 1 })),
+        vec![Some(x), Some(w), Some(b)],
+        vec![Some(y)],
+    );
+    g.outputs.push(y);
+    mote_interp::infer(&mut g).unwrap();
+    let data = samples(4);
+    let q = quantize(&g, &ranges(&g, &data), &QdqOptions::default()).unwrap();
+    let s = mote_interp::Session::new(&q.graph).unwrap();
+    let Value::Tensor(out) = &s.run_named(data[0].clone()).unwrap()[0] else { panic!() };
+    let ch0 = &out.as_slice::<f32>().unwrap()[..64];
+    assert!(ch0.iter().all(|v| (v - 5.0).abs() < 0.05), "channel 0 should stay near its bias 5.0: {:?}", &ch0[..4]);
+}
