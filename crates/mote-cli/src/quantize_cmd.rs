@@ -18,8 +18,8 @@ runs on the calibration data in the reference interpreter; every f32 tensor's va
 histogrammed and the method picks its range (minmax; percentile[:P], default 99.99; entropy:
 TensorRT's KL-divergence search; mse: least expected quantization error). The graph is rewritten
 into QDQ form: weights int8 symmetric per output channel (--per-tensor: one scale), activations
-int8 asymmetric per tensor, bias int32 (corrected for the weights' mean error on the calibration
-data unless --no-bias-correction), ReLU/Clip fused before the quantization; ops without an
+int8 asymmetric per tensor, bias int32 (corrected for the mean error of the int8 weights and of the
+quantized inputs on the calibration data unless --no-bias-correction), ReLU/Clip fused before the quantization; ops without an
 int8 kernel stay f32 between Dequantize and Quantize. Inputs and outputs stay f32.
 
 Calibration data (--calib, files or folders): .npy, .npz, TensorProto .pb, images (png, jpeg, bmp;
@@ -91,7 +91,7 @@ pub struct Args {
     /// Weights with one scale per tensor.
     #[arg(long)]
     per_tensor: bool,
-    /// Do not correct Conv/Gemm biases for the mean error of their int8 weights.
+    /// Do not correct Conv/Gemm biases for the mean error of their int8 weights and inputs.
     #[arg(long)]
     no_bias_correction: bool,
     /// Keep layers in f32 until the end-to-end loss is at most PCT percent points.

@@ -23,8 +23,8 @@ pub struct Settings {
     pub budget_pct: Option<f64>,
     /// Nodes to keep in f32 from the start.
     pub keep_float: BTreeSet<String>,
-    /// Correct Conv/Gemm biases for the mean error of their int8 weights, then for the mean
-    /// error measured at their outputs (`crate::bias`).
+    /// Correct Conv/Gemm biases for the mean error of their int8 weights and of their quantized
+    /// inputs (measured on the calibration data, `crate::bias`).
     pub bias_correction: bool,
 }
 
