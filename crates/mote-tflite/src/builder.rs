@@ -141,14 +141,23 @@ impl Builder {
             return Err(format!("tensor `{}` is read before any operator produces it", self.tensors[t].name));
         }
         if self.tensors[t].rank() != 4 {
-            return Err(format!("tensor `{}` has rank {}, NCHW needs rank 4", self.tensors[t].name, self.tensors[t].rank()));
+            return Err(format!(
+                "tensor `{}` has rank {}, NCHW needs rank 4",
+                self.tensors[t].name,
+                self.tensors[t].rank()
+            ));
         }
         let src = self.stored(t, other)?;
         let perm = if l == Layout::Nchw { TO_NCHW } else { TO_NHWC };
         let suffix = if l == Layout::Nchw { "nchw" } else { "nhwc" };
         let name = self.unique(format!("{}/{suffix}", self.tensors[t].name));
         let v = self.g.add_value(name.clone(), self.ty(t, l));
-        self.g.add_node(name, Op::Shape(ShapeOp::Transpose { perm: Some(perm.to_vec()) }), vec![Some(src)], vec![Some(v)]);
+        self.g.add_node(
+            name,
+            Op::Shape(ShapeOp::Transpose { perm: Some(perm.to_vec()) }),
+            vec![Some(src)],
+            vec![Some(v)],
+        );
         self.set_stored(t, l, v);
         Ok(v)
     }

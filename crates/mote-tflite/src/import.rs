@@ -45,7 +45,10 @@ pub fn from_bytes_named(bytes: &[u8], path: &Path) -> Result<Graph, ImportError>
     }
     let model = schema::root_as_model_with_opts(&verifier_options(), bytes).map_err(|e| decode(e.to_string()))?;
     if model.version() != SCHEMA_VERSION {
-        return Err(invalid(format!("schema version {}, this importer reads version {SCHEMA_VERSION}", model.version())));
+        return Err(invalid(format!(
+            "schema version {}, this importer reads version {SCHEMA_VERSION}",
+            model.version()
+        )));
     }
     let tensors = read_tensors(&model).map_err(invalid)?;
     let sg = model.subgraphs().map(|s| s.get(0)).ok_or_else(|| invalid("the model has no subgraph".into()))?;
@@ -87,7 +90,12 @@ pub fn from_bytes_named(bytes: &[u8], path: &Path) -> Result<Graph, ImportError>
             io.outs.push(index(&format!("operator {k} ({op_name})"), i)?);
         }
         if !ops::SUPPORTED.contains(&code) {
-            problems.push(OpProblem { kind: ProblemKind::Unsupported, op: op_name.clone(), index: k, detail: String::new() });
+            problems.push(OpProblem {
+                kind: ProblemKind::Unsupported,
+                op: op_name.clone(),
+                index: k,
+                detail: String::new(),
+            });
         }
         resolved.push((k, code, op_name, op, io));
     }

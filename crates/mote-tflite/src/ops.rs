@@ -138,7 +138,10 @@ fn same_pads(input: usize, k: usize, stride: usize, dilation: usize) -> (usize, 
 
 /// A positive option value.
 fn positive(what: &str, v: i32) -> Result<usize, Problem> {
-    usize::try_from(v).ok().filter(|&v| (1..=1 << 16).contains(&v)).ok_or_else(|| invalid!("{what} must be positive, got {v}"))
+    usize::try_from(v)
+        .ok()
+        .filter(|&v| (1..=1 << 16).contains(&v))
+        .ok_or_else(|| invalid!("{what} must be positive, got {v}"))
 }
 
 /// The 2-D window of a conv or pool over the NHWC input tensor `x`.
@@ -193,11 +196,27 @@ fn conv(b: &mut Builder, op: &Operator<'_>, io: &OpIo, depthwise: bool) -> Resul
     rank_is(b, w, 4)?;
     check_not_hybrid(b, x, w)?;
     let (padding, sh, sw, dh, dw, act) = if depthwise {
-        let o = op.builtin_options_as_depthwise_conv_2_doptions().ok_or_else(|| invalid!("DepthwiseConv2DOptions are missing"))?;
-        (o.padding(), o.stride_h(), o.stride_w(), o.dilation_h_factor(), o.dilation_w_factor(), o.fused_activation_function())
+        let o = op
+            .builtin_options_as_depthwise_conv_2_doptions()
+            .ok_or_else(|| invalid!("DepthwiseConv2DOptions are missing"))?;
+        (
+            o.padding(),
+            o.stride_h(),
+            o.stride_w(),
+            o.dilation_h_factor(),
+            o.dilation_w_factor(),
+            o.fused_activation_function(),
+        )
     } else {
         let o = op.builtin_options_as_conv_2_doptions().ok_or_else(|| invalid!("Conv2DOptions are missing"))?;
-        (o.padding(), o.stride_h(), o.stride_w(), o.dilation_h_factor(), o.dilation_w_factor(), o.fused_activation_function())
+        (
+            o.padding(),
+            o.stride_h(),
+            o.stride_w(),
+            o.dilation_h_factor(),
+            o.dilation_w_factor(),
+            o.fused_activation_function(),
+        )
     };
     let cin = b.info(x).shape[3];
     let ws = b.info(w).shape.clone();
@@ -250,7 +269,8 @@ fn fully_connected(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), 
     let (x, w, out) = (io.input(0)?, io.input(1)?, io.output()?);
     rank_is(b, w, 2)?;
     check_not_hybrid(b, x, w)?;
-    let o = op.builtin_options_as_fully_connected_options().ok_or_else(|| invalid!("FullyConnectedOptions are missing"))?;
+    let o =
+        op.builtin_options_as_fully_connected_options().ok_or_else(|| invalid!("FullyConnectedOptions are missing"))?;
     if o.weights_format() != FullyConnectedOptionsWeightsFormat::DEFAULT {
         return Err(unsupported!("weights_format {}", o.weights_format().variant_name().unwrap_or("unknown")));
     }
@@ -293,7 +313,8 @@ fn pick(b: &Builder, t: usize) -> Layout {
 fn binary(b: &mut Builder, io: &OpIo, kind: Binary, act: Option<ActivationFunctionType>) -> Result<(), Problem> {
     let (x, y, out) = (io.input(0)?, io.input(1)?, io.output()?);
     let both4 = b.info(x).rank() == 4 && b.info(y).rank() == 4 && b.info(out).rank() == 4;
-    let l = if both4 && (pick(b, x) == Layout::Nchw || pick(b, y) == Layout::Nchw) { Layout::Nchw } else { Layout::Native };
+    let l =
+        if both4 && (pick(b, x) == Layout::Nchw || pick(b, y) == Layout::Nchw) { Layout::Nchw } else { Layout::Native };
     let (xv, yv) = (b.real(x, l).map_err(s)?, b.real(y, l).map_err(s)?);
     let v = b.node(ElementwiseOp::Binary(kind), vec![Some(xv), Some(yv)], "binary");
     let v = activation(b, v, act.unwrap_or(ActivationFunctionType::NONE))?;
@@ -326,7 +347,11 @@ fn requantize(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {
         if from != DType::F16 {
             return Err(unsupported!("{from} input without quantization parameters"));
         }
-        v = b.node(ElementwiseOp::Cast { to: DType::F32, saturate: true, round_mode: RoundMode::Up }, vec![Some(v)], "cast");
+        v = b.node(
+            ElementwiseOp::Cast { to: DType::F32, saturate: true, round_mode: RoundMode::Up },
+            vec![Some(v)],
+            "cast",
+        );
     }
     if b.info(out).quant.is_none() && to != DType::F32 {
         return Err(unsupported!("{to} output without quantization parameters"));
@@ -342,7 +367,14 @@ fn same_storage(b: &Builder, x: usize, out: usize) -> bool {
 
 /// A view (Reshape, Transpose, Pad) of `x` into `out`: on the stored integers when both share
 /// their quantization, else through float.
-fn view(b: &mut Builder, x: usize, out: usize, l: Layout, op: ShapeOp, extra: Vec<Option<ValueId>>) -> Result<(), Problem> {
+fn view(
+    b: &mut Builder,
+    x: usize,
+    out: usize,
+    l: Layout,
+    op: ShapeOp,
+    extra: Vec<Option<ValueId>>,
+) -> Result<(), Problem> {
     let stored = same_storage(b, x, out);
     let v = if stored { b.stored(x, l) } else { b.real(x, l) }.map_err(s)?;
     let mut inputs = vec![Some(v)];
@@ -456,7 +488,8 @@ fn mean(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem> {
     };
     let xv = b.real(x, l).map_err(s)?;
     let axes = b.const_i64("axes", ir_axes);
-    let r = ReduceOp::Reduce { kind: mote_ir::ops::reduce::Reduction::Mean, keepdims: keep, noop_with_empty_axes: false };
+    let r =
+        ReduceOp::Reduce { kind: mote_ir::ops::reduce::Reduction::Mean, keepdims: keep, noop_with_empty_axes: false };
     let y = b.node(r, vec![Some(xv), Some(axes)], "mean");
     let out_l = if keep { l } else { Layout::Native };
     b.put_real(out, out_l, y).map_err(s)
@@ -482,7 +515,8 @@ fn concat(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem> 
         Layout::Nchw => TO_NCHW.iter().position(|&p| p == axis).unwrap_or(axis),
         Layout::Native => axis,
     };
-    let vals: Vec<Option<ValueId>> = ins.iter().map(|&t| b.real(t, l).map(Some)).collect::<Result<_, _>>().map_err(s)?;
+    let vals: Vec<Option<ValueId>> =
+        ins.iter().map(|&t| b.real(t, l).map(Some)).collect::<Result<_, _>>().map_err(s)?;
     let y = b.node(ShapeOp::Concat { axis: ir_axis as i64 }, vals, "concat");
     let y = activation(b, y, act)?;
     b.put_real(out, l, y).map_err(s)

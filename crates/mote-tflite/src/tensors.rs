@@ -172,7 +172,12 @@ fn read_quant(t: &crate::schema::Tensor<'_>, dtype: DType, shape: &[usize]) -> R
     if let Some(z) = zero_point.iter().find(|z| !(lo..=hi).contains(*z)) {
         return Err(format!("zero point {z} is out of range for {dtype}"));
     }
-    let axis = usize::try_from(q.quantized_dimension()).map_err(|_| "negative quantized_dimension".to_string())?;
+    let mut axis = usize::try_from(q.quantized_dimension()).map_err(|_| "negative quantized_dimension".to_string())?;
+    // Converters write the weight's quantized_dimension (3 for depthwise) on 1-D biases too;
+    // TFLite reads a 1-D tensor's scales along its only axis.
+    if scale.len() > 1 && shape.len() == 1 {
+        axis = 0;
+    }
     if scale.len() > 1 && shape.get(axis) != Some(&scale.len()) {
         return Err(format!(
             "{} per-axis scales do not match dim {axis} of shape {shape:?} (quantized_dimension)",
@@ -200,10 +205,7 @@ fn read_data(
     let size = dtype.size().ok_or_else(|| format!("{dtype} constants are not supported"))?;
     let want = numel.checked_mul(size).ok_or("constant is too large")?;
     if bytes.len() != want {
-        return Err(format!(
-            "buffer {index} holds {} bytes, but {dtype} {shape:?} needs {want}",
-            bytes.len()
-        ));
+        return Err(format!("buffer {index} holds {} bytes, but {dtype} {shape:?} needs {want}", bytes.len()));
     }
     let data = Data::from_le_bytes(dtype, bytes).ok_or_else(|| format!("buffer {index} does not decode as {dtype}"))?;
     Tensor::new(shape.to_vec(), data).map(Some).map_err(|e| format!("buffer {index}: {e}"))
