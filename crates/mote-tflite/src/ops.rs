@@ -131,8 +131,8 @@ fn activation(b: &mut Builder, v: ValueId, f: ActivationFunctionType) -> Result<
 /// TFLite SAME padding along one axis: `out = ceil(in / stride)`, the odd element at the end.
 fn same_pads(input: usize, k: usize, stride: usize, dilation: usize) -> (usize, usize) {
     let out = input.div_ceil(stride);
-    let span = (k - 1) * dilation + 1;
-    let total = ((out.saturating_sub(1)) * stride + span).saturating_sub(input);
+    let span = k.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
+    let total = out.saturating_sub(1).saturating_mul(stride).saturating_add(span).saturating_sub(input);
     (total / 2, total - total / 2)
 }
 
