@@ -125,13 +125,13 @@ impl Builder {
         if let Some(v) = self.slots[t].stored[li(l)] {
             return Ok(v);
         }
-        if l == Layout::Native {
-            if let Some(data) = self.tensors[t].data.clone() {
-                let name = self.unique(self.tensors[t].name.clone());
-                let v = self.g.add_const(name, data);
-                self.set_stored(t, l, v);
-                return Ok(v);
-            }
+        if l == Layout::Native
+            && let Some(data) = self.tensors[t].data.clone()
+        {
+            let name = self.unique(self.tensors[t].name.clone());
+            let v = self.g.add_const(name, data);
+            self.set_stored(t, l, v);
+            return Ok(v);
         }
         let other = match l {
             Layout::Native => Layout::Nchw,

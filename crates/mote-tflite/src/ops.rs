@@ -223,13 +223,13 @@ fn conv(b: &mut Builder, op: &Operator<'_>, io: &OpIo, depthwise: bool) -> Resul
     let (perm, group) = if depthwise {
         // [1, KH, KW, C * multiplier] -> [C * multiplier, 1, KH, KW]; the multiplier comes from
         // the shapes, as TFLite's kernels compute it.
-        if ws[0] != 1 || cin == 0 || ws[3] % cin != 0 {
+        if ws[0] != 1 || cin == 0 || !ws[3].is_multiple_of(cin) {
             return Err(invalid!("depthwise weight shape {ws:?} does not fit {cin} input channels"));
         }
         ([3, 0, 1, 2], cin)
     } else {
         // [O, KH, KW, I] -> [O, I, KH, KW]; I < C is a grouped convolution.
-        if ws[3] == 0 || cin % ws[3] != 0 || ws[0] % (cin / ws[3]).max(1) != 0 {
+        if ws[3] == 0 || !cin.is_multiple_of(ws[3]) || !ws[0].is_multiple_of((cin / ws[3]).max(1)) {
             return Err(invalid!("weight shape {ws:?} does not fit {cin} input channels"));
         }
         ([0, 3, 1, 2], cin / ws[3])
