@@ -110,7 +110,7 @@ pub fn group_problems(problems: &[&OpProblem]) -> Vec<String> {
             let more = if idx.len() > SHOWN { format!(" and {} more", idx.len() - SHOWN) } else { String::new() };
             let at = if idx.len() == 1 { "operator" } else { "operators" };
             let detail = if p.detail.is_empty() { String::new() } else { format!(": {}", p.detail) };
-            format!("{}{detail} at {at} {}{more}", p.op, shown.join(", "))
+            format!("{} at {at} {}{more}{detail}", p.op, shown.join(", "))
         })
         .collect()
 }
