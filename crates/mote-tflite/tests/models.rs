@@ -166,3 +166,86 @@ fn vision_models_match_tflm_compiled() {
 fn vision_models_match_the_converted_onnx_in_the_interpreter() {
     run_pairs(&PAIRS[3..], Engine::Interp);
 }
+
+/// The float models, interpreted and compiled, against LiteRT (XNNPACK, 1 thread) within 1e-4
+/// on a deterministic input:
+/// `tests/data/litert_float.txt`, made by `scripts/litert-refs.py`.
+#[test]
+fn float_models_match_litert() {
+    let Some(dir) = tflite_dir() else {
+        eprintln!("skipped: shared/data/models/tflite is absent");
+        return;
+    };
+    let refs = include_str!("data/litert_float.txt");
+    let mut checked = 0;
+    for line in refs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let file = words.next().expect("file name");
+        let want: Vec<f32> = words.map(|w| w.parse().expect("a float")).collect();
+        let graph = import(&dir.join(file));
+        let input = graph.runtime_inputs()[0];
+        let shape: Vec<usize> = match &graph.value(input).ty {
+            ValueType::Tensor(t) => t.shape.iter().flatten().map(|d| d.known().unwrap_or(1)).collect(),
+            other => panic!("{file}: input type {other}"),
+        };
+        let n: usize = shape.iter().product();
+        let x: Vec<f32> = (0..n as i64).map(|i| ((i * 7919 + 13) % 2001) as f32 / 1000.0 - 1.0).collect();
+        let x = mote_ir::Value::Tensor(mote_ir::Tensor::from_vec(shape, x).expect("input"));
+        for engine in [Engine::Interp, Engine::Compiled] {
+            let got = engine.run(&graph, None, vec![x.clone()]).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let got = match &got[0] {
+                mote_ir::Value::Tensor(t) => t.to_f32_vec().expect("f32 output"),
+                other => panic!("{file}: output {other:?}"),
+            };
+            assert_eq!(got.len(), want.len(), "{file}: output length");
+            let abs = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+            eprintln!("{file} ({engine:?}): max |diff| vs LiteRT = {abs:e}");
+            assert!(abs <= 1e-4, "{file} ({engine:?}): differs from LiteRT by {abs}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "expected 4 float models in litert_float.txt");
+}
+
+/// The int8 MLPerf Tiny models without TFLM references against LiteRT's reference kernels on a
+/// deterministic input: `tests/data/litert_int8.txt`, made by `scripts/litert-refs.py`. LiteRT
+/// rounds each requantization once, TFLite Micro (which the compiled path matches bit for bit)
+/// twice; on ad01's ten layers the compiled path is within 2 LSB of LiteRT (the interpreter's
+/// float QDQ happens to agree with LiteRT exactly here).
+#[test]
+fn int8_mlperf_models_match_litert() {
+    let Some(dir) = tflite_dir() else {
+        eprintln!("skipped: shared/data/models/tflite is absent");
+        return;
+    };
+    let refs = include_str!("data/litert_int8.txt");
+    let mut checked = 0;
+    for line in refs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let file = words.next().expect("file name");
+        let want: Vec<i8> = words.map(|w| w.parse().expect("an int8")).collect();
+        let graph = import(&dir.join(file));
+        let input = graph.runtime_inputs()[0];
+        let shape: Vec<usize> = match &graph.value(input).ty {
+            ValueType::Tensor(t) => t.shape.iter().flatten().map(|d| d.known().unwrap_or(1)).collect(),
+            other => panic!("{file}: input type {other}"),
+        };
+        let n: usize = shape.iter().product();
+        let x: Vec<i8> = (0..n as i64).map(|i| (((i * 7919 + 13) % 256) - 128) as i8).collect();
+        let x = mote_ir::Value::Tensor(mote_ir::Tensor::from_vec(shape, x).expect("input"));
+        for engine in [Engine::Compiled, Engine::Interp] {
+            let got = engine.run(&graph, None, vec![x.clone()]).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let got = match &got[0] {
+                mote_ir::Value::Tensor(t) => t.to_i64_vec().expect("int output"),
+                other => panic!("{file}: output {other:?}"),
+            };
+            assert_eq!(got.len(), want.len(), "{file}: output length");
+            let lsb = got.iter().zip(&want).map(|(&g, &w)| (g - w as i64).abs()).max().unwrap_or(0);
+            eprintln!("{file} ({engine:?}): max |diff| vs LiteRT = {lsb} LSB");
+            let allowed = if engine == Engine::Compiled && file.contains("ad01") { 2 } else { 1 };
+            assert!(lsb <= allowed, "{file} ({engine:?}): differs from LiteRT by {lsb} LSB");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "expected 2 int8 models in litert_int8.txt");
+}
