@@ -167,7 +167,9 @@ impl Builder {
         let info = &self.tensors[t];
         let dims = match l {
             Layout::Native => info.dims.clone(),
-            Layout::Nchw => TO_NCHW.iter().map(|&p| info.dims[p].clone()).collect(),
+            Layout::Nchw if info.rank() == 4 => TO_NCHW.iter().map(|&p| info.dims[p].clone()).collect(),
+            // A declared rank that does not fit the op: leave the type to inference.
+            Layout::Nchw => return ValueType::Unknown,
         };
         ValueType::Tensor(TensorType::new(info.dtype, dims))
     }

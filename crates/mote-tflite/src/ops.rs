@@ -194,6 +194,7 @@ fn conv(b: &mut Builder, op: &Operator<'_>, io: &OpIo, depthwise: bool) -> Resul
     let (x, w, out) = (io.input(0)?, io.input(1)?, io.output()?);
     rank_is(b, x, 4)?;
     rank_is(b, w, 4)?;
+    rank_is(b, out, 4)?;
     check_not_hybrid(b, x, w)?;
     let (padding, sh, sw, dh, dw, act) = if depthwise {
         let o = op
@@ -254,6 +255,7 @@ fn conv(b: &mut Builder, op: &Operator<'_>, io: &OpIo, depthwise: bool) -> Resul
 fn pool(b: &mut Builder, op: &Operator<'_>, io: &OpIo, kind: PoolKind) -> Result<(), Problem> {
     let (x, out) = (io.input(0)?, io.output()?);
     rank_is(b, x, 4)?;
+    rank_is(b, out, 4)?;
     let o = op.builtin_options_as_pool_2_doptions().ok_or_else(|| invalid!("Pool2DOptions are missing"))?;
     let kernel = [positive("filter_height", o.filter_height())?, positive("filter_width", o.filter_width())?];
     let strides = [positive("stride_h", o.stride_h())?, positive("stride_w", o.stride_w())?];

@@ -25,7 +25,21 @@ const INTERESTING: [u32; 8] = [0, 1, 2, 0xFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_F
 /// Mutates `bytes` in one of several ways; returns a description.
 fn mutate(bytes: &mut Vec<u8>, rng: &mut Rng) -> String {
     let len = bytes.len();
-    match rng.below(5) {
+    match rng.below(7) {
+        5 | 6 => {
+            // A small word (a dim, tensor index, stride, axis, opcode) set to another small value:
+            // well-formed flatbuffers that break the model's semantics.
+            for _ in 0..64 {
+                let i = rng.below(len / 4) * 4;
+                let w = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+                if w < 1024 {
+                    let v = [0, 1, 2, 3, 4, 5, w + 1, w.wrapping_sub(1)][rng.below(8)];
+                    bytes[i..i + 4].copy_from_slice(&v.to_le_bytes());
+                    return format!("small word at {i}: {w} -> {v}");
+                }
+            }
+            "no small word found".into()
+        }
         0 => {
             let k = 1 + rng.below(4);
             for _ in 0..k {
@@ -78,7 +92,7 @@ fn mutated_models_never_panic() {
     let (mut rejected, mut imported) = (0usize, 0usize);
     for file in files {
         let original = std::fs::read(dir.join(file)).expect("read model");
-        for round in 0..1500 {
+        for round in 0..3000 {
             let mut bytes = original.clone();
             let what = mutate(&mut bytes, &mut rng);
             let result = catch_unwind(AssertUnwindSafe(|| {

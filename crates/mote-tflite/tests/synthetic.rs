@@ -301,3 +301,40 @@ fn corrupt_models_are_clear_errors() {
         assert_eq!(problems[0].kind, ProblemKind::Invalid);
     }
 }
+
+#[test]
+fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
+    let conv = || Conv2DOptionsArgs {
+        padding: Padding::VALID,
+        stride_w: 1,
+        stride_h: 1,
+        fused_activation_function: ActivationFunctionType::NONE,
+        dilation_w_factor: 1,
+        dilation_h_factor: 1,
+    };
+    let op = |opt| [O { code: BuiltinOperator::CONV_2D, custom: None, ins: vec![0, 1], outs: vec![2], opt }];
+    let x = || T { name: "x", shape: vec![1, 3, 3, 1], data: None };
+    let w = || T { name: "w", shape: vec![1, 1, 1, 1], data: Some(vec![2.0]) };
+    // Output declared rank 2.
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 9], data: None }];
+    let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(conv())), &[0], &[2])).expect_err("rank 2 output");
+    assert!(e.to_string().contains("has rank 2, expected 4"), "{e}");
+    // Zero stride.
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 3, 3, 1], data: None }];
+    let bad = Conv2DOptionsArgs { stride_w: 0, ..conv() };
+    let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(bad)), &[0], &[2])).expect_err("stride 0");
+    assert!(e.to_string().contains("stride_w must be positive"), "{e}");
+    // Missing options.
+    let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::None), &[0], &[2])).expect_err("no options");
+    assert!(e.to_string().contains("Conv2DOptions are missing"), "{e}");
+    // Weights whose input channels do not divide the input's.
+    let w2 = T { name: "w", shape: vec![1, 1, 1, 2], data: Some(vec![1.0, 1.0]) };
+    let e = mote_tflite::from_bytes(&build(
+        &[x(), w2, T { name: "y", shape: vec![1, 3, 3, 1], data: None }],
+        &op(Opt::Conv(conv())),
+        &[0],
+        &[2],
+    ))
+    .expect_err("channel mismatch");
+    assert!(e.to_string().contains("does not fit 1 input channels"), "{e}");
+}
