@@ -109,6 +109,14 @@ impl Builder {
         y
     }
 
+    /// Adds tensor `t` as a graph input (native layout, its declared type).
+    pub fn add_input(&mut self, t: usize) {
+        let name = self.unique(self.tensors[t].name.clone());
+        let v = self.g.add_value(name, self.ty(t, Layout::Native));
+        self.set_stored(t, Layout::Native, v);
+        self.g.inputs.push(v);
+    }
+
     /// Registers the value that holds tensor `t` in layout `l` (its stored form).
     pub fn set_stored(&mut self, t: usize, l: Layout, v: ValueId) {
         self.slots[t].stored[li(l)] = Some(v);

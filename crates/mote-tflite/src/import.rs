@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use flatbuffers::VerifierOptions;
-use mote_ir::{Graph, ValueType};
+use mote_ir::Graph;
 
 use crate::builder::{Builder, Layout};
 use crate::error::{ImportError, OpProblem, ProblemKind};
@@ -105,11 +105,7 @@ pub fn from_bytes_named(bytes: &[u8], path: &Path) -> Result<Graph, ImportError>
 
     let mut b = Builder::new(&name, tensors);
     for &t in &inputs {
-        let info = b.info(t);
-        let ty = ValueType::tensor(info.dtype, info.dims.clone());
-        let v = b.g.add_value(info.name.clone(), ty);
-        b.set_stored(t, Layout::Native, v);
-        b.g.inputs.push(v);
+        b.add_input(t);
     }
     // An operator whose input failed is skipped: only the first fault is reported.
     let mut failed = vec![false; n];

@@ -100,11 +100,11 @@ pub fn convert(b: &mut Builder, code: BuiltinOperator, op: &Operator<'_>, io: &O
         BuiltinOperator::RESHAPE => reshape(b, io),
         BuiltinOperator::TRANSPOSE => transpose(b, io),
         BuiltinOperator::SOFTMAX => softmax(b, op, io),
-        BuiltinOperator::LOGISTIC => unary(b, io, ActivationFunctionType(-1), Some(Unary::Sigmoid)),
-        BuiltinOperator::TANH => unary(b, io, ActivationFunctionType::TANH, None),
-        BuiltinOperator::RELU => unary(b, io, ActivationFunctionType::RELU, None),
-        BuiltinOperator::RELU6 => unary(b, io, ActivationFunctionType::RELU6, None),
-        BuiltinOperator::RELU_N1_TO_1 => unary(b, io, ActivationFunctionType::RELU_N1_TO_1, None),
+        BuiltinOperator::LOGISTIC => unary(b, io, Some(Unary::Sigmoid), ActivationFunctionType::NONE),
+        BuiltinOperator::TANH => unary(b, io, None, ActivationFunctionType::TANH),
+        BuiltinOperator::RELU => unary(b, io, None, ActivationFunctionType::RELU),
+        BuiltinOperator::RELU6 => unary(b, io, None, ActivationFunctionType::RELU6),
+        BuiltinOperator::RELU_N1_TO_1 => unary(b, io, None, ActivationFunctionType::RELU_N1_TO_1),
         BuiltinOperator::QUANTIZE | BuiltinOperator::DEQUANTIZE => requantize(b, io),
         BuiltinOperator::PAD => pad(b, io),
         BuiltinOperator::CONCATENATION => concat(b, op, io),
@@ -323,18 +323,15 @@ fn binary(b: &mut Builder, io: &OpIo, kind: Binary, act: Option<ActivationFuncti
     b.put_real(out, l, v).map_err(s)
 }
 
-/// A one-input op: `op` if given, then the activation `act` (`ActivationFunctionType(-1)` for
-/// none).
-fn unary(b: &mut Builder, io: &OpIo, act: ActivationFunctionType, op: Option<Unary>) -> Result<(), Problem> {
+/// A one-input op: `op` if given, then the activation `act`.
+fn unary(b: &mut Builder, io: &OpIo, op: Option<Unary>, act: ActivationFunctionType) -> Result<(), Problem> {
     let (x, out) = (io.input(0)?, io.output()?);
     let l = if b.info(out).rank() == 4 { pick(b, x) } else { Layout::Native };
     let mut v = b.real(x, l).map_err(s)?;
     if let Some(u) = op {
         v = b.node(ElementwiseOp::Unary(u), vec![Some(v)], "unary");
     }
-    if act.0 >= 0 {
-        v = activation(b, v, act)?;
-    }
+    let v = activation(b, v, act)?;
     b.put_real(out, l, v).map_err(s)
 }
 
