@@ -40,7 +40,9 @@ struct Slot {
 /// The graph under construction and the values made so far for each TFLite tensor.
 #[derive(Debug)]
 pub struct Builder {
+    /// The graph under construction.
     pub g: Graph,
+    /// The checked tensors of subgraph 0, by TFLite tensor index.
     pub tensors: Vec<TensorInfo>,
     slots: Vec<Slot>,
     names: HashSet<String>,
@@ -56,11 +58,13 @@ fn li(l: Layout) -> usize {
 }
 
 impl Builder {
+    /// An empty graph named `name` over `tensors`.
     pub fn new(name: &str, tensors: Vec<TensorInfo>) -> Builder {
         let slots = vec![Slot::default(); tensors.len()];
         Builder { g: Graph::new(name), tensors, slots, names: HashSet::new(), op_index: 0 }
     }
 
+    /// The description of tensor `t`.
     pub fn info(&self, t: usize) -> &TensorInfo {
         &self.tensors[t]
     }

@@ -28,6 +28,7 @@ impl Quant {
 /// One tensor of the subgraph, checked.
 #[derive(Clone, Debug)]
 pub struct TensorInfo {
+    /// The tensor's name (`tensor_<i>` when it has none).
     pub name: String,
     pub dtype: DType,
     /// The static shape (TFLite stores 1 where the signature has -1).
@@ -43,6 +44,7 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
+    /// The number of dims.
     pub fn rank(&self) -> usize {
         self.shape.len()
     }
