@@ -66,7 +66,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     crate::compiled::one_thread_for_onnx(a.threads)?;
     let file_bytes = std::fs::metadata(&a.model).with_context(|| format!("cannot read `{}`", a.model.display()))?.len();
     let t0 = Instant::now();
-    let model = mote_onnx::load(&a.model)?;
+    let model = crate::model_file::load(&a.model)?;
     let mut graph = model.graph;
     let _ = mote_interp::infer(&mut graph);
     let session = Session::new(&graph)?;

@@ -162,7 +162,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     for name in &a.absent {
         opts.structures.insert(name.clone(), mote_compile::Structure::Optional(None));
     }
-    let model = mote_onnx::load(&a.model)?;
+    let model = crate::model_file::load(&a.model)?;
     for s in &a.consts {
         let (name, t) = parse_const(&model.graph, s)?;
         opts.constants.insert(name, t);

@@ -45,7 +45,7 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let (model, problems) = mote_onnx::load_lenient(&a.model)?;
+    let (model, problems) = crate::model_file::load_lenient(&a.model)?;
     let declared = model.graph.clone();
     let mut g = model.graph;
 
@@ -133,12 +133,16 @@ pub fn main(a: Args) -> Result<ExitCode> {
 
     let opsets: Vec<String> = model.opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
     println!("model       {}", a.model.display());
-    println!(
-        "format      ONNX IR {}, opsets: {}{}",
-        model.ir_version,
-        opsets.join(", "),
-        if model.producer.is_empty() { String::new() } else { format!(", producer {}", model.producer) }
-    );
+    if crate::model_file::is_tflite(&a.model) {
+        println!("format      TFLite schema {}", mote_tflite::import::SCHEMA_VERSION);
+    } else {
+        println!(
+            "format      ONNX IR {}, opsets: {}{}",
+            model.ir_version,
+            opsets.join(", "),
+            if model.producer.is_empty() { String::new() } else { format!(", producer {}", model.producer) }
+        );
+    }
     println!("inputs");
     for &i in &declared.runtime_inputs() {
         println!("  {:<24} {}", declared.value(i).name, type_str(&declared.value(i).ty));

@@ -5,6 +5,7 @@ mod bench;
 mod compile_cmd;
 mod compiled;
 mod inspect;
+mod model_file;
 mod ops_cmd;
 mod profile;
 mod quantize_cmd;
@@ -24,6 +25,7 @@ Examples:
   mote compile model.onnx -o model.mote        static shapes, fused ops, planned memory
   mote run model.onnx --input x=image.npy      run once, print a summary of each output
   mote run model.mote --input-dir test_data_set_0 --expect test_data_set_0
+  mote run model.tflite --input-dir test_data_set_0    .tflite files import directly
   mote run model.onnx --input-dir test_data_set_0 --output-dir out/ --expect test_data_set_0
   mote bench model.mote --runs 50 --json       load time and latency percentiles
   mote profile model.mote                      per-step time, GFLOP/s, memory timeline

@@ -1,4 +1,4 @@
-//! `mote ops`: the supported op list.
+//! `mote ops`: the supported op list (ONNX by domain, then `tflite` builtins).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use anyhow::Result;
 
 /// Arguments of `mote ops`.
 #[derive(clap::Args, Debug)]
-#[command(about = "List the ONNX ops Mote supports, by domain")]
+#[command(about = "List the ONNX ops (by domain) and TFLite builtin operators Mote supports")]
 pub struct Args {
     /// Machine-readable output.
     #[arg(long)]
@@ -19,6 +19,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     for (d, op) in mote_onnx::supported_ops() {
         by_domain.entry(if d.is_empty() { "ai.onnx" } else { d }).or_default().push(op);
     }
+    by_domain.insert("tflite", mote_tflite::supported_ops());
     if a.json {
         println!("{}", serde_json::to_string_pretty(&by_domain)?);
         return Ok(ExitCode::SUCCESS);

@@ -199,7 +199,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         bail!("--accuracy-budget {b}: expected percent points in [0, 100]");
     }
     let cfg = parse_config(&a)?;
-    let model = mote_onnx::load(&a.model)?;
+    let model = crate::model_file::load(&a.model)?;
     let float = prepare(model.graph)?;
     let calib = CalibSet::build(&float, &cfg).context("calibration data")?;
     let eval = if a.eval.is_empty() {

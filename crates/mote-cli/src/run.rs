@@ -84,7 +84,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let (graph, infer_error) = match &runtime_model {
         Some(rt) => (crate::compiled::interface(rt), None),
         None => {
-            let mut graph = mote_onnx::load(&a.model)?.graph;
+            let mut graph = crate::model_file::load(&a.model)?.graph;
             mote_ir::verify::verify(&graph)?;
             // Inference fills in output types; a failure here is reported but does not stop the run.
             let infer_error = mote_interp::infer(&mut graph).err();

@@ -499,3 +499,31 @@ fn compile_then_run_bench_and_profile_the_mote_file() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a valid .mote file"), "{}", stderr(&o));
 }
+
+/// `.tflite` files go through the TFLite importer: inspect, run against TFLite Micro's outputs,
+/// compile and run the `.mote` (skipped without the shared data).
+#[test]
+fn tflite_models_inspect_run_and_compile() {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("SKIPPED .tflite through the CLI: ../shared/data not found (set MOTE_SHARED_DATA)");
+        return;
+    };
+    let model = data.join("models/tflite/micro_speech_quantized.tflite");
+    let set = data.join("models/tflm_micro_speech_int8/test_data_set_0");
+    let (model_s, set_s) = (model.to_str().unwrap(), set.to_str().unwrap());
+    let o = mote(&["inspect", model_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("TFLite schema 3") && stdout(&o).contains("run as integer steps"), "{}", stdout(&o));
+    let expect = ["--input-dir", set_s, "--expect", set_s, "--expect-prefix", "tflm_output"];
+    let o = mote(&[&["run", model_s][..], &expect].concat());
+    assert!(o.status.success() && stdout(&o).contains("matches the expected output"), "{}{}", stdout(&o), stderr(&o));
+    let dir = tmp("tflite");
+    let out = dir.join("micro_speech.mote");
+    let o = mote(&["compile", model_s, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mote(&[&["run", out.to_str().unwrap()][..], &expect].concat());
+    assert!(o.status.success() && stdout(&o).contains("matches the expected output"), "{}{}", stdout(&o), stderr(&o));
+    // A model with custom ops names them all.
+    let o = mote(&["inspect", data.join("models/tflite/audio_preprocessor_int8.tflite").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("CUSTOM:SignalWindow at operator 0"), "{}", stderr(&o));
+}

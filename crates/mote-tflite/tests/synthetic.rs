@@ -1,0 +1,340 @@
+//! Small models built in the test with the flatbuffers builder: convolution semantics (SAME
+//! padding with its odd element at the end, strides, depth multiplier, fused RELU6, OHWI
+//! weights) against a direct NHWC implementation, and the error paths. Needs no shared data.
+
+use flatbuffers::FlatBufferBuilder;
+use mote_ir::{Tensor, Value};
+use mote_tflite::schema::*;
+use mote_tflite::{ImportError, ProblemKind};
+
+struct T {
+    name: &'static str,
+    shape: Vec<i32>,
+    data: Option<Vec<f32>>,
+}
+
+enum Opt {
+    None,
+    Conv(Conv2DOptionsArgs),
+    Depthwise(DepthwiseConv2DOptionsArgs),
+}
+
+struct O {
+    code: BuiltinOperator,
+    custom: Option<&'static str>,
+    ins: Vec<i32>,
+    outs: Vec<i32>,
+    opt: Opt,
+}
+
+/// A float32 model with one subgraph; each constant tensor gets its own buffer.
+fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
+    let mut b = FlatBufferBuilder::new();
+    let mut buffers = vec![Buffer::create(&mut b, &BufferArgs { data: None })];
+    let mut ts = Vec::new();
+    for t in tensors {
+        let buffer = match &t.data {
+            Some(d) => {
+                let bytes: Vec<u8> = d.iter().flat_map(|x| x.to_le_bytes()).collect();
+                let data = b.create_vector(&bytes);
+                buffers.push(Buffer::create(&mut b, &BufferArgs { data: Some(data) }));
+                buffers.len() as u32 - 1
+            }
+            None => 0,
+        };
+        let shape = b.create_vector(&t.shape);
+        let name = b.create_string(t.name);
+        let args = TensorArgs {
+            shape: Some(shape),
+            type_: TensorType::FLOAT32,
+            buffer,
+            name: Some(name),
+            quantization: None,
+            is_variable: false,
+            sparsity: None,
+            shape_signature: None,
+            has_rank: true,
+            variant_tensors: None,
+        };
+        ts.push(mote_tflite::schema::Tensor::create(&mut b, &args));
+    }
+    let mut codes = Vec::new();
+    let mut os = Vec::new();
+    for (k, o) in ops.iter().enumerate() {
+        let custom_code = o.custom.map(|c| b.create_string(c));
+        let code = OperatorCodeArgs {
+            deprecated_builtin_code: o.code.0.min(127) as i8,
+            custom_code,
+            version: 1,
+            builtin_code: o.code,
+        };
+        codes.push(OperatorCode::create(&mut b, &code));
+        let (builtin_options_type, builtin_options) = match &o.opt {
+            Opt::None => (BuiltinOptions::NONE, None),
+            Opt::Conv(a) => (BuiltinOptions::Conv2DOptions, Some(Conv2DOptions::create(&mut b, a).as_union_value())),
+            Opt::Depthwise(a) => (
+                BuiltinOptions::DepthwiseConv2DOptions,
+                Some(DepthwiseConv2DOptions::create(&mut b, a).as_union_value()),
+            ),
+        };
+        let (ins, outs) = (b.create_vector(&o.ins), b.create_vector(&o.outs));
+        let args = OperatorArgs {
+            opcode_index: k as u32,
+            inputs: Some(ins),
+            outputs: Some(outs),
+            builtin_options_type,
+            builtin_options,
+            ..OperatorArgs::default()
+        };
+        os.push(Operator::create(&mut b, &args));
+    }
+    let (tensors, operators) = (b.create_vector(&ts), b.create_vector(&os));
+    let (inputs, outputs) = (b.create_vector(inputs), b.create_vector(outputs));
+    let sg = SubGraph::create(
+        &mut b,
+        &SubGraphArgs {
+            tensors: Some(tensors),
+            inputs: Some(inputs),
+            outputs: Some(outputs),
+            operators: Some(operators),
+            name: None,
+        },
+    );
+    let subgraphs = b.create_vector(&[sg]);
+    let operator_codes = b.create_vector(&codes);
+    let buffers = b.create_vector(&buffers);
+    let model = Model::create(
+        &mut b,
+        &ModelArgs {
+            version: 3,
+            operator_codes: Some(operator_codes),
+            subgraphs: Some(subgraphs),
+            buffers: Some(buffers),
+            ..ModelArgs::default()
+        },
+    );
+    finish_model_buffer(&mut b, model);
+    b.finished_data().to_vec()
+}
+
+/// Deterministic values in [-1, 1).
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+/// TFLite SAME padding before the input: `(total / 2)`.
+fn same_begin(input: usize, k: usize, stride: usize, dilation: usize) -> (usize, usize) {
+    let out = input.div_ceil(stride);
+    let total = ((out - 1) * stride + (k - 1) * dilation + 1).saturating_sub(input);
+    (out, total / 2)
+}
+
+/// Direct NHWC convolution as TFLite defines it. `w` is OHWI (regular) or 1HWO (depthwise).
+#[allow(clippy::too_many_arguments)]
+fn reference_conv(
+    x: &[f32],
+    [h, wd, c]: [usize; 3],
+    w: &[f32],
+    [o, kh, kw]: [usize; 3],
+    bias: &[f32],
+    stride: usize,
+    dilation: usize,
+    depthwise: bool,
+) -> (Vec<f32>, [usize; 2]) {
+    let (oh, pt) = same_begin(h, kh, stride, dilation);
+    let (ow, pl) = same_begin(wd, kw, stride, dilation);
+    let mut y = vec![0.0f32; oh * ow * o];
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for oc in 0..o {
+                let mut acc = bias[oc];
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let iy = (oy * stride + ky * dilation) as isize - pt as isize;
+                        let ix = (ox * stride + kx * dilation) as isize - pl as isize;
+                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                            continue;
+                        }
+                        let (iy, ix) = (iy as usize, ix as usize);
+                        if depthwise {
+                            let ic = oc / (o / c);
+                            acc += x[(iy * wd + ix) * c + ic] * w[(ky * kw + kx) * o + oc];
+                        } else {
+                            for ic in 0..c {
+                                acc += x[(iy * wd + ix) * c + ic] * w[((oc * kh + ky) * kw + kx) * c + ic];
+                            }
+                        }
+                    }
+                }
+                y[(oy * ow + ox) * o + oc] = acc.clamp(0.0, 6.0);
+            }
+        }
+    }
+    (y, [oh, ow])
+}
+
+fn run(bytes: &[u8], x: Vec<f32>, shape: Vec<usize>) -> Tensor {
+    let mut g = mote_tflite::from_bytes(bytes).unwrap_or_else(|e| panic!("{e}"));
+    mote_ir::verify::verify(&g).expect("verifies");
+    mote_interp::infer(&mut g).expect("infers");
+    let input = Value::Tensor(Tensor::from_vec(shape, x).expect("input"));
+    match mote_interp::run(&g, vec![input]).expect("runs").remove(0) {
+        Value::Tensor(t) => t,
+        other => panic!("not a tensor: {other:?}"),
+    }
+}
+
+fn check_conv(depthwise: bool) {
+    let (h, wd, c, kh, kw, stride) = (6, 5, 2, 3, 3, 2);
+    let o = if depthwise { 4 } else { 3 };
+    let x = values(h * wd * c, 1);
+    let w = values(o * kh * kw * if depthwise { 1 } else { c }, 2).iter().map(|v| v * 4.0).collect::<Vec<_>>();
+    let bias = values(o, 3);
+    let (want, [oh, ow]) = reference_conv(&x, [h, wd, c], &w, [o, kh, kw], &bias, stride, 1, depthwise);
+    let wshape = if depthwise {
+        vec![1, kh as i32, kw as i32, o as i32]
+    } else {
+        vec![o as i32, kh as i32, kw as i32, c as i32]
+    };
+    let tensors = [
+        T { name: "x", shape: vec![1, h as i32, wd as i32, c as i32], data: None },
+        T { name: "w", shape: wshape, data: Some(w) },
+        T { name: "b", shape: vec![o as i32], data: Some(bias) },
+        T { name: "y", shape: vec![1, oh as i32, ow as i32, o as i32], data: None },
+    ];
+    let act = ActivationFunctionType::RELU6;
+    let (code, opt) = if depthwise {
+        let a = DepthwiseConv2DOptionsArgs {
+            padding: Padding::SAME,
+            stride_w: 2,
+            stride_h: 2,
+            depth_multiplier: 2,
+            fused_activation_function: act,
+            dilation_w_factor: 1,
+            dilation_h_factor: 1,
+        };
+        (BuiltinOperator::DEPTHWISE_CONV_2D, Opt::Depthwise(a))
+    } else {
+        let a = Conv2DOptionsArgs {
+            padding: Padding::SAME,
+            stride_w: 2,
+            stride_h: 2,
+            fused_activation_function: act,
+            dilation_w_factor: 1,
+            dilation_h_factor: 1,
+        };
+        (BuiltinOperator::CONV_2D, Opt::Conv(a))
+    };
+    let ops = [O { code, custom: None, ins: vec![0, 1, 2], outs: vec![3], opt }];
+    let bytes = build(&tensors, &ops, &[0], &[3]);
+    let got = run(&bytes, x, vec![1, h, wd, c]);
+    assert_eq!(got.shape(), &[1, oh, ow, o]);
+    let got = got.to_f32_vec().expect("f32");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!((g - w).abs() <= 1e-5, "element {i}: got {g}, want {w}\n got {got:?}\nwant {want:?}");
+    }
+    assert!(want.contains(&6.0) && want.contains(&0.0), "RELU6 should clamp at both ends");
+}
+
+#[test]
+fn conv_2d_same_padding_stride_2_relu6_matches_direct_nhwc() {
+    check_conv(false);
+}
+
+#[test]
+fn depthwise_multiplier_2_matches_direct_nhwc() {
+    check_conv(true);
+}
+
+#[test]
+fn unsupported_ops_are_listed_at_once_with_indices() {
+    let t = |name| T { name, shape: vec![1, 4], data: None };
+    let tensors = [t("a"), t("b"), t("c"), t("d")];
+    let op = |code, custom, i: i32| O { code, custom, ins: vec![i], outs: vec![i + 1], opt: Opt::None };
+    let ops = [
+        op(BuiltinOperator::CUSTOM, Some("MyOp"), 0),
+        op(BuiltinOperator::RELU, None, 1),
+        op(BuiltinOperator::SQUARE, None, 2),
+    ];
+    let err = mote_tflite::from_bytes(&build(&tensors, &ops, &[0], &[3])).expect_err("unsupported ops");
+    let unsup: Vec<(String, usize)> = err.unsupported().iter().map(|p| (p.op.clone(), p.index)).collect();
+    assert_eq!(unsup, vec![("CUSTOM:MyOp".to_string(), 0), ("SQUARE".to_string(), 2)], "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("CUSTOM:MyOp at operator 0") && msg.contains("SQUARE at operator 2"), "{msg}");
+}
+
+#[test]
+fn corrupt_models_are_clear_errors() {
+    let tensors = [T { name: "x", shape: vec![1, 4], data: None }, T { name: "y", shape: vec![1, 4], data: None }];
+    let relu = |ins: Vec<i32>| [O { code: BuiltinOperator::RELU, custom: None, ins, outs: vec![1], opt: Opt::None }];
+    // A valid model imports and runs.
+    let ok = build(&tensors, &relu(vec![0]), &[0], &[1]);
+    let y = run(&ok, vec![-1.0, 2.0, -3.0, 4.0], vec![1, 4]);
+    assert_eq!(y.to_f32_vec().expect("f32"), vec![0.0, 2.0, 0.0, 4.0]);
+
+    // Not a TFLite file.
+    let e = mote_tflite::from_bytes(b"definitely not a flatbuffer").expect_err("garbage");
+    assert!(matches!(e, ImportError::Decode { .. }) && e.to_string().contains("TFL3"), "{e}");
+    // Truncated.
+    let e = mote_tflite::from_bytes(&ok[..ok.len() / 2]).expect_err("truncated");
+    assert!(matches!(e, ImportError::Decode { .. }), "{e}");
+    // A tensor index out of range.
+    let e = mote_tflite::from_bytes(&build(&tensors, &relu(vec![7]), &[0], &[1])).expect_err("bad index");
+    assert!(e.to_string().contains("refers to tensor 7"), "{e}");
+    // A constant whose buffer does not match its shape.
+    let bad =
+        [T { name: "w", shape: vec![3, 3], data: Some(vec![1.0; 4]) }, T { name: "y", shape: vec![3, 3], data: None }];
+    let e = mote_tflite::from_bytes(&build(&bad, &relu(vec![0]), &[], &[1])).expect_err("short buffer");
+    assert!(e.to_string().contains("tensor 0 `w`") && e.to_string().contains("needs 36"), "{e}");
+    // A tensor read before it is produced: an invalid operator.
+    let e = mote_tflite::from_bytes(&build(&tensors, &relu(vec![1]), &[0], &[1])).expect_err("cycle");
+    assert!(e.to_string().contains("RELU at operator 0"), "{e}");
+    if let ImportError::Ops { problems, .. } = &e {
+        assert_eq!(problems[0].kind, ProblemKind::Invalid);
+    }
+}
+
+#[test]
+fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
+    let conv = || Conv2DOptionsArgs {
+        padding: Padding::VALID,
+        stride_w: 1,
+        stride_h: 1,
+        fused_activation_function: ActivationFunctionType::NONE,
+        dilation_w_factor: 1,
+        dilation_h_factor: 1,
+    };
+    let op = |opt| [O { code: BuiltinOperator::CONV_2D, custom: None, ins: vec![0, 1], outs: vec![2], opt }];
+    let x = || T { name: "x", shape: vec![1, 3, 3, 1], data: None };
+    let w = || T { name: "w", shape: vec![1, 1, 1, 1], data: Some(vec![2.0]) };
+    // Output declared rank 2.
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 9], data: None }];
+    let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(conv())), &[0], &[2])).expect_err("rank 2 output");
+    assert!(e.to_string().contains("has rank 2, expected 4"), "{e}");
+    // Zero stride.
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 3, 3, 1], data: None }];
+    let bad = Conv2DOptionsArgs { stride_w: 0, ..conv() };
+    let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(bad)), &[0], &[2])).expect_err("stride 0");
+    assert!(e.to_string().contains("stride_w must be positive"), "{e}");
+    // Missing options.
+    let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::None), &[0], &[2])).expect_err("no options");
+    assert!(e.to_string().contains("Conv2DOptions are missing"), "{e}");
+    // Weights whose input channels do not divide the input's.
+    let w2 = T { name: "w", shape: vec![1, 1, 1, 2], data: Some(vec![1.0, 1.0]) };
+    let e = mote_tflite::from_bytes(&build(
+        &[x(), w2, T { name: "y", shape: vec![1, 3, 3, 1], data: None }],
+        &op(Opt::Conv(conv())),
+        &[0],
+        &[2],
+    ))
+    .expect_err("channel mismatch");
+    assert!(e.to_string().contains("does not fit 1 input channels"), "{e}");
+}
