@@ -32,7 +32,9 @@ pub(crate) fn conv_with<K: Q8>(
         let w: &[i8] = bytes_as_i8(packed);
         let rq = Rq { cb: bias, mult, shift, zp: out.zp, lo: out.lo, hi: out.hi };
         if is_i8(x_zp) {
-            depthwise(k, g, x, x_zp, w, &rq, y);
+            if !k.dw_conv(g, x, x_zp, w, &rq, y) {
+                depthwise(k, g, x, x_zp, w, &rq, y);
+            }
         } else {
             depthwise(Portable, g, x, x_zp, w, &rq, y);
         }
