@@ -2,7 +2,7 @@
 //! AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8). Both share the
 //! AVX2 requantization and depthwise code.
 
-use super::int8_dw;
+use super::{int8_dw, int8_dw4};
 use crate::fast::cpu::{Cpu, Q8Path};
 use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
 use crate::reference::int8::{AddParams, Conv2d, MulParams};
@@ -407,7 +407,9 @@ unsafe fn dw_conv_avx2(g: &Conv2d, x: *const i8, zp: i32, w: *const i8, rq: &Rq<
 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 unsafe fn dw_conv_vnni(g: &Conv2d, x: *const i8, zp: i32, w: *const i8, rq: &Rq<'_>, y: *mut i8) {
     // SAFETY: caller.
-    unsafe { int8_dw::conv::<true>(g, x, zp, w, rq, y) }
+    unsafe {
+        if int8_dw4::takes(g) { int8_dw4::conv(g, x, zp, w, rq, y) } else { int8_dw::conv::<true>(g, x, zp, w, rq, y) }
+    }
 }
 
 /// Most taps of a run the paired depthwise kernel takes (7x7).

@@ -58,18 +58,72 @@ pub(super) unsafe fn conv<const VNNI: bool>(g: &Conv2d, x: *const i8, zp: i32, w
     // SAFETY: caller.
     unsafe {
         match (g.kw, g.sw == 2) {
-            (1, false) => conv_n::<VNNI, 1, 1>(g, x, zp, w, rq, y),
-            (2, false) => conv_n::<VNNI, 2, 1>(g, x, zp, w, rq, y),
-            (3, false) => conv_n::<VNNI, 3, 1>(g, x, zp, w, rq, y),
-            (4, false) => conv_n::<VNNI, 4, 1>(g, x, zp, w, rq, y),
-            (5, false) => conv_n::<VNNI, 5, 1>(g, x, zp, w, rq, y),
-            (1, true) => conv_n::<VNNI, 1, 2>(g, x, zp, w, rq, y),
-            (2, true) => conv_n::<VNNI, 2, 2>(g, x, zp, w, rq, y),
-            (3, true) => conv_n::<VNNI, 3, 2>(g, x, zp, w, rq, y),
-            (4, true) => conv_n::<VNNI, 4, 2>(g, x, zp, w, rq, y),
-            _ => conv_n::<VNNI, 5, 2>(g, x, zp, w, rq, y),
+            (1, false) => conv_t::<VNNI, 1, 1>(g, x, zp, w, rq, y),
+            (2, false) => conv_t::<VNNI, 2, 1>(g, x, zp, w, rq, y),
+            (3, false) => conv_t::<VNNI, 3, 1>(g, x, zp, w, rq, y),
+            (4, false) => conv_t::<VNNI, 4, 1>(g, x, zp, w, rq, y),
+            (5, false) => conv_t::<VNNI, 5, 1>(g, x, zp, w, rq, y),
+            (1, true) => conv_t::<VNNI, 1, 2>(g, x, zp, w, rq, y),
+            (2, true) => conv_t::<VNNI, 2, 2>(g, x, zp, w, rq, y),
+            (3, true) => conv_t::<VNNI, 3, 2>(g, x, zp, w, rq, y),
+            (4, true) => conv_t::<VNNI, 4, 2>(g, x, zp, w, rq, y),
+            _ => conv_t::<VNNI, 5, 2>(g, x, zp, w, rq, y),
         }
     }
+}
+
+/// [`conv_n`] in a function of its own per instance (one large function for all of them
+/// allocates registers worse).
+///
+/// # Safety
+/// As [`conv_n`].
+#[inline(always)]
+unsafe fn conv_t<const VNNI: bool, const NX: usize, const S: usize>(
+    g: &Conv2d,
+    x: *const i8,
+    zp: i32,
+    w: *const i8,
+    rq: &Rq<'_>,
+    y: *mut i8,
+) {
+    // SAFETY: caller.
+    unsafe { if VNNI { conv_vnni::<NX, S>(g, x, zp, w, rq, y) } else { conv_avx2::<NX, S>(g, x, zp, w, rq, y) } }
+}
+
+/// [`conv_n`] with AVX2.
+///
+/// # Safety
+/// As [`conv_n`] without `VNNI`.
+#[inline(never)]
+#[target_feature(enable = "avx2")]
+unsafe fn conv_avx2<const NX: usize, const S: usize>(
+    g: &Conv2d,
+    x: *const i8,
+    zp: i32,
+    w: *const i8,
+    rq: &Rq<'_>,
+    y: *mut i8,
+) {
+    // SAFETY: caller.
+    unsafe { conv_n::<false, NX, S>(g, x, zp, w, rq, y) }
+}
+
+/// [`conv_n`] with AVX-512 VNNI.
+///
+/// # Safety
+/// As [`conv_n`] with `VNNI`.
+#[inline(never)]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn conv_vnni<const NX: usize, const S: usize>(
+    g: &Conv2d,
+    x: *const i8,
+    zp: i32,
+    w: *const i8,
+    rq: &Rq<'_>,
+    y: *mut i8,
+) {
+    // SAFETY: caller.
+    unsafe { conv_n::<true, NX, S>(g, x, zp, w, rq, y) }
 }
 
 /// The paired weights of one block: `[pair][kx][half]`.
@@ -225,13 +279,20 @@ impl<R: BlockRq> Block<'_, R> {
                     }
                 }
                 let yr = y.add(((b * g.oh + oy) * g.ow) * c + self.ch);
+                let rows_in = pairs.iter().take(self.np).all(|pr| pr[0].ok && pr[1].ok);
                 let mut ox = 0;
                 while ox + P <= g.ow {
-                    self.group::<VNNI, NX, S, P>(&pairs, ox, yr.add(ox * c));
+                    // Columns and rows all inside the image: no padding checks.
+                    let ix0 = (ox * S) as isize - g.pad_left as isize;
+                    if rows_in && ix0 >= 0 && ix0 as usize + (P - 1) * S + NX <= g.w {
+                        self.group::<VNNI, NX, S, P, false>(&pairs, ox, yr.add(ox * c));
+                    } else {
+                        self.group::<VNNI, NX, S, P, true>(&pairs, ox, yr.add(ox * c));
+                    }
                     ox += P;
                 }
                 while ox < g.ow {
-                    self.group::<VNNI, NX, S, 1>(&pairs, ox, yr.add(ox * c));
+                    self.group::<VNNI, NX, S, 1, true>(&pairs, ox, yr.add(ox * c));
                     ox += 1;
                 }
             }
@@ -243,16 +304,18 @@ impl<R: BlockRq> Block<'_, R> {
     /// pair.
     ///
     /// # Safety
-    /// As [`conv_n`]; the pixels are in the row.
+    /// As [`conv_n`]; the pixels are in the row; without `CHECK`, every column and row they
+    /// read is inside the image.
     #[inline(always)]
-    unsafe fn group<const VNNI: bool, const NX: usize, const S: usize, const N: usize>(
+    unsafe fn group<const VNNI: bool, const NX: usize, const S: usize, const N: usize, const CHECK: bool>(
         &self,
         pairs: &[[Row; 2]; MAX_PAIRS],
         ox: usize,
         y: *mut i8,
     ) {
         // SAFETY (whole body): caller; a column is read only when `0 <= ix < w` and its row is
-        // inside the image, else the zero-point bytes.
+        // inside the image (checked here with `CHECK`, by the caller without), else the
+        // zero-point bytes.
         unsafe {
             let g = self.g;
             let c = g.c;
@@ -264,7 +327,11 @@ impl<R: BlockRq> Block<'_, R> {
                 let wi = &self.wv[i];
                 let col = |r: Row, q: usize| {
                     let ix = ix0 + q as isize;
-                    if r.ok && ix >= 0 && (ix as usize) < g.w { r.base.wrapping_add(ix as usize * c) } else { self.pad }
+                    if !CHECK || (r.ok && ix >= 0 && (ix as usize) < g.w) {
+                        r.base.wrapping_add(ix as usize * c)
+                    } else {
+                        self.pad
+                    }
                 };
                 // Unrolled by hand (LLVM keeps the loops otherwise, and the accumulators in
                 // memory): the indices are constants in each copy, the dead copies vanish.

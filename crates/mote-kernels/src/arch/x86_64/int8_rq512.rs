@@ -88,6 +88,40 @@ unsafe fn exponent_consts(e: __m512i) -> (__m512i, __m512i, __m512i) {
     }
 }
 
+/// `zp + multiply_by_quantized_multiplier(acc + cb, mult, shift)` of the 16 lanes of `acc`
+/// (before the clamp).
+///
+/// # Safety
+/// AVX-512 F, DQ and VL are available.
+#[inline(always)]
+pub(super) unsafe fn rq16_i32(acc: __m512i, r: &Rq16) -> __m512i {
+    // SAFETY: caller (features); register-only operations.
+    unsafe {
+        let x = _mm512_sllv_epi32(_mm512_add_epi32(acc, r.cb), r.left);
+        let (even, odd) = (half(x, r, 0), half(_mm512_srli_epi64::<32>(x), r, 1));
+        // The odd lanes' results (low halves of their 64-bit lanes) into the odd positions.
+        let v = _mm512_mask_shuffle_epi32::<0xa0>(even, 0xaaaa, odd);
+        _mm512_add_epi32(v, r.zp)
+    }
+}
+
+/// The 16 output bytes of [`rq16_i32`]'s values `v`: clamped to `[lo, hi]`, the low byte of
+/// each (`as i8`).
+///
+/// # Safety
+/// AVX-512 F, DQ and VL are available.
+#[inline(always)]
+pub(super) unsafe fn rq16_bytes(v: __m512i, r: &Rq16) -> __m128i {
+    // SAFETY: caller (features); register-only operations.
+    unsafe {
+        if r.narrow {
+            let b = _mm512_cvtsepi32_epi8(v);
+            return _mm_min_epi8(_mm_max_epi8(b, r.lo8), r.hi8);
+        }
+        _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, r.lo), r.hi))
+    }
+}
+
 /// `clamp(zp + multiply_by_quantized_multiplier(acc + cb, mult, shift), lo, hi) as i8` of 16
 /// channels (accumulators of channels 0..8 in `a0`, 8..16 in `a1`).
 ///
@@ -96,19 +130,7 @@ unsafe fn exponent_consts(e: __m512i) -> (__m512i, __m512i, __m512i) {
 #[inline(always)]
 pub(super) unsafe fn rq16_apply(a0: __m256i, a1: __m256i, r: &Rq16) -> __m128i {
     // SAFETY: caller (features); register-only operations.
-    unsafe {
-        let acc = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a0), a1);
-        let x = _mm512_sllv_epi32(_mm512_add_epi32(acc, r.cb), r.left);
-        let (even, odd) = (half(x, r, 0), half(_mm512_srli_epi64::<32>(x), r, 1));
-        // The odd lanes' results (low halves of their 64-bit lanes) into the odd positions.
-        let v = _mm512_mask_shuffle_epi32::<0xa0>(even, 0xaaaa, odd);
-        let v = _mm512_add_epi32(v, r.zp);
-        if r.narrow {
-            let b = _mm512_cvtsepi32_epi8(v);
-            return _mm_min_epi8(_mm_max_epi8(b, r.lo8), r.hi8);
-        }
-        _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, r.lo), r.hi))
-    }
+    unsafe { rq16_bytes(rq16_i32(_mm512_inserti64x4::<1>(_mm512_castsi256_si512(a0), a1), r), r) }
 }
 
 /// The requantized values of the even (`i = 0`) or odd (`i = 1`) lanes of `x`, in the low

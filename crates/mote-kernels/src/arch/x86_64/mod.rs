@@ -2,6 +2,7 @@
 
 pub(crate) mod int8;
 mod int8_dw;
+mod int8_dw4;
 mod int8_rq512;
 mod simd;
 
