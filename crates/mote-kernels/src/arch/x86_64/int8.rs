@@ -2,7 +2,7 @@
 //! AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8). Both share the
 //! AVX2 requantization and depthwise code.
 
-use super::{int8_dw, int8_dw4};
+use super::{int8_dw, int8_dw4, int8_rq512};
 use crate::fast::cpu::{Cpu, Q8Path};
 use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
 use crate::reference::int8::{AddParams, Conv2d, MulParams};
@@ -92,7 +92,9 @@ impl Q8 for VnniQ8 {
     }
 
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
-        requant_panel(acc, rows, rq, y, ys)
+        check_requant(acc, rows, rq, y, ys);
+        // SAFETY: the token proves AVX-512 F, BW, DQ, VL; bounds checked just above.
+        unsafe { requant_vnni(acc.as_ptr(), rows, rq, y.as_mut_ptr(), ys) }
     }
 
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
@@ -334,9 +336,14 @@ pub(super) unsafe fn finish16(v0: __m256i, v1: __m256i, f: &Fin) -> __m128i {
     }
 }
 
-fn requant_panel(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+/// Checks the slice bounds every `requant_panel` relies on.
+fn check_requant(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &[i8], ys: usize) {
     assert!(acc.len() >= rows * NR && rq.cb.len() >= NR && rq.mult.len() >= NR && rq.shift.len() >= NR);
     assert!(rows == 0 || (rows - 1) * ys + NR <= y.len());
+}
+
+fn requant_panel(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+    check_requant(acc, rows, rq, y, ys);
     // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above.
     unsafe { requant_avx2(acc.as_ptr(), rows, rq, y.as_mut_ptr(), ys) }
 }
@@ -354,6 +361,23 @@ unsafe fn requant_avx2(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys
             let v0 = mbqm8(_mm256_loadu_si256(acc.add(r * NR).cast()), &p0);
             let v1 = mbqm8(_mm256_loadu_si256(acc.add(r * NR + 8).cast()), &p1);
             _mm_storeu_si128(y.add(r * ys).cast(), finish16(v0, v1, &f));
+        }
+    }
+}
+
+/// [`requant_avx2`] 16 lanes at a time ([`int8_rq512`]).
+///
+/// # Safety
+/// AVX-512 F, BW, DQ and VL are available; as [`requant_avx2`] otherwise.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn requant_vnni(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys: usize) {
+    // SAFETY (whole body): caller.
+    unsafe {
+        let z = _mm256_setzero_si256();
+        let r = int8_rq512::rq16(rq, 0, z, z);
+        for i in 0..rows {
+            let v = int8_rq512::rq16_i32(_mm512_loadu_si512(acc.add(i * NR).cast()), &r);
+            _mm_storeu_si128(y.add(i * ys).cast(), int8_rq512::rq16_bytes(v, &r));
         }
     }
 }
