@@ -101,7 +101,8 @@ fn rq_base<'a>(out: &Requant<'_>) -> Rq<'a> {
 
 /// Rows `r0..r0 + rows` of group `grp`'s im2col matrix into `col` (`4 * k4` bytes per row: the
 /// taps in `(ky, kx, ci)` order, `pad` outside the image, 0 past `K`). Bytes of `col` past the
-/// rows may be overwritten (short kernel rows are copied 16 bytes at a time).
+/// rows may be overwritten (short kernel rows are copied 16 bytes at a time where `col` has
+/// room).
 #[allow(clippy::too_many_arguments)]
 fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, rows: usize, col: &mut [i8]) {
     let (row_len, col_len) = (4 * s.k4, col.len());

@@ -108,7 +108,6 @@ pub fn conv_scratch_len(g: &Conv2d) -> Option<usize> {
         return Some(0);
     }
     let s = GemmShape::of(g)?;
-    // Per-channel constants, one block of accumulators, one block of im2col rows and 16 bytes
-    // that the 16-byte copies of `im2col` may write past them.
-    g.m.checked_add(RB * NR)?.checked_add(RB.checked_mul(s.k4)?)?.checked_add(4)
+    // Per-channel constants, one block of accumulators, one block of im2col rows.
+    g.m.checked_add(RB * NR)?.checked_add(RB.checked_mul(s.k4)?)
 }
