@@ -193,7 +193,7 @@ mod tests {
             let draw = |next: &mut dyn FnMut() -> u64, edge: &[i32]| -> [i32; 16] {
                 core::array::from_fn(|_| {
                     let r = next();
-                    if r % 3 == 0 { pick(edge, r >> 8) } else { (r >> 16) as i32 >> (r % 24) }
+                    if r.is_multiple_of(3) { pick(edge, r >> 8) } else { (r >> 16) as i32 >> (r % 24) }
                 })
             };
             let acc = draw(&mut next, &edge_x);
