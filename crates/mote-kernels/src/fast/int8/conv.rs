@@ -106,9 +106,20 @@ fn rq_base<'a>(out: &Requant<'_>) -> Rq<'a> {
 #[allow(clippy::too_many_arguments)]
 fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, rows: usize, col: &mut [i8]) {
     let (row_len, col_len) = (4 * s.k4, col.len());
+    // The first row's pixel, then stepped (no divisions per row).
+    let (mut b, mut oy, mut ox) = (r0 / (g.oh * g.ow), (r0 / g.ow) % g.oh, r0 % g.ow);
     for r in 0..rows {
-        let pix = r0 + r;
-        let (b, oy, ox) = (pix / (g.oh * g.ow), (pix / g.ow) % g.oh, pix % g.ow);
+        if r > 0 {
+            ox += 1;
+            if ox == g.ow {
+                ox = 0;
+                oy += 1;
+                if oy == g.oh {
+                    oy = 0;
+                    b += 1;
+                }
+            }
+        }
         let at = r * row_len;
         // Without groups and dilation, the taps of a kernel row inside the image are
         // consecutive pixels: one copy.
