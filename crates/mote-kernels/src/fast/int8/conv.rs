@@ -123,7 +123,7 @@ fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, r
         let at = r * row_len;
         // Without groups and dilation, the taps of a kernel row inside the image are
         // consecutive pixels: one copy.
-        let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range(ox, g.sw, 1, g.pad_left, g.w, g.kw) } else { (0, 0) };
+        let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range1(ox, g.sw, g.pad_left, g.w, g.kw) } else { (0, 0) };
         for ky in 0..g.kh {
             let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
             let ro = at + ky * g.kw * s.cg;
@@ -200,6 +200,14 @@ fn gemm_any_zp(g: &Conv2d, s: &GemmShape, x: &[i8], x_zp: i32, packed: &[u8], ou
             }
         }
     }
+}
+
+/// [`tap_range`] with dilation 1, without a loop.
+fn tap_range1(o: usize, stride: usize, pad: usize, size: usize, taps: usize) -> (usize, usize) {
+    let i0 = (o * stride) as isize - pad as isize;
+    let first = (-i0).clamp(0, taps as isize) as usize;
+    let end = (size as isize - i0).clamp(0, taps as isize) as usize;
+    if end > first { (first, end - first) } else { (0, 0) }
 }
 
 /// The range of kernel offsets `k` whose input coordinate `o * stride + k * dil - pad` is in
@@ -284,4 +292,27 @@ fn i32_as_i8(s: &mut [i32]) -> &mut [i8] {
     // SAFETY: every bit pattern is a valid i8, i8 has alignment 1, and the byte slice covers
     // exactly the memory of `s`, borrowed mutably for the same lifetime.
     unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<i8>(), s.len() * 4) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tap_range, tap_range1};
+
+    #[test]
+    fn tap_range1_is_tap_range_with_dilation_1() {
+        for o in 0..12 {
+            for stride in 1..4 {
+                for pad in 0..5 {
+                    for size in 0..10 {
+                        for taps in 1..7 {
+                            assert_eq!(
+                                tap_range1(o, stride, pad, size, taps),
+                                tap_range(o, stride, 1, pad, size, taps)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
