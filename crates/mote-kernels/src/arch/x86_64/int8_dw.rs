@@ -33,7 +33,7 @@ const P: usize = 4;
 /// The hand unrolling of `Block::group` covers `(P - 1) * 2 + MAX_COLS` columns and `P` pixels.
 const _: () = assert!((P - 1) * 2 + MAX_COLS <= 13 && P <= 4);
 /// Output pixels a weight setup serves at least (whole rows of a band).
-const BAND_PIXELS: usize = 64;
+const BAND_PIXELS: usize = 256;
 
 /// Whether the kernel takes the depthwise convolution `g`: at least 16 channels, column
 /// dilation 1, column stride 1 or 2, at most [`MAX_ROWS`] x [`MAX_COLS`] taps.

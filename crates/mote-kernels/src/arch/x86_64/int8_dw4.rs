@@ -34,7 +34,7 @@ const P: usize = 4;
 /// The hand unrolling of `Block::group` covers `(P - 1) * 2 + MAX_COLS` columns and `P` pixels.
 const _: () = assert!((P - 1) * 2 + MAX_COLS <= 13 && P <= 4);
 /// Output pixels a weight setup serves at least (whole rows of a band).
-const BAND_PIXELS: usize = 64;
+const BAND_PIXELS: usize = 256;
 /// The channel of each accumulator lane (`[acc 0 | acc 1 | acc 2 | acc 3]`, 8 lanes each).
 const LANE_CH: [usize; 32] = {
     let base = [0, 16, 4, 20, 8, 24, 12, 28];
