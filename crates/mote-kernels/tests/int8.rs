@@ -142,3 +142,111 @@ fn every_path_matches_the_reference_on_depthwise_shapes() {
         }
     }
 }
+
+/// The shapes the x86 depthwise row kernels specialise (kernel widths 1..5 at strides 1 and 2,
+/// kernel heights 1..8 with odd ones, widths 1..40, channel counts around 16 and 32 that they
+/// do not divide, asymmetric padding, row stride and dilation) on every path against the
+/// reference.
+#[test]
+fn every_path_matches_the_reference_on_depthwise_row_kernels() {
+    use mote_kernels::reference::int8::Conv2d;
+    let cpus = paths();
+    let mut r = Rng(0x5eed_d3b7_0042);
+    let channels = [16usize, 17, 31, 32, 33, 47, 48, 63, 96, 1, 15];
+    for i in 0..160 {
+        let mut case = ConvCase::random(&mut r, 3);
+        let c = channels[i % channels.len()];
+        let (kh, kw) = (1 + i % 8, 1 + (i / 8) % 5);
+        let (sh, sw) = (1 + (i / 3) % 2, 1 + (i / 2) % 2);
+        let dh = if i % 7 == 0 { 2 } else { 1 };
+        let w = if i < 40 { i + 1 } else { r.range(1, 40) as usize };
+        let h = r.range(1, 9) as usize;
+        let (pad_top, pad_left) = (r.range(0, kh as i64 - 1) as usize, r.range(0, kw as i64 - 1) as usize);
+        let out = |size: usize, k: usize, s: usize, d: usize, p: usize| {
+            (size + 2 * p).saturating_sub(d * (k - 1) + 1) / s + 1
+        };
+        let g = Conv2d {
+            n: 1 + i % 2,
+            h,
+            w,
+            c,
+            m: c,
+            groups: c,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw: 1,
+            pad_top,
+            pad_left,
+            oh: out(h, kh, sh, dh, pad_top),
+            ow: out(w, kw, sw, 1, pad_left),
+        };
+        let (xl, wl, _) = g.lens();
+        case.g = g;
+        case.x = r.bytes(xl);
+        case.w = r.bytes(wl);
+        case.x_zp = [-128, 127, 0, -3, 77][i % 5];
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..c).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(&mut r, &[-70_000, -1000, 0, 5, 4000, i32::MAX, i32::MIN]);
+        case.mult = per_channel(&mut r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN, 0, -5]);
+        case.shift = per_channel(&mut r, &[-31, -12, -8, -5, 0, 1, 3]);
+        (case.lo, case.hi) = [(-128, 127), (-20, 90), (-300, 300)][i % 3];
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} case {i} {:?} x_zp {}", cpu.q8().name(), case.g, case.x_zp);
+        }
+    }
+}
+
+/// Stems with 1..4 input channels (3x3 and 5x5, strides 1 and 2, padding, images whose last
+/// pixels end the input buffer, output channel counts around 16) on every path against the
+/// reference: the short im2col rows.
+#[test]
+fn every_path_matches_the_reference_on_small_input_channel_stems() {
+    use mote_kernels::reference::int8::Conv2d;
+    let cpus = paths();
+    let mut r = Rng(0x57e3_0001);
+    for i in 0..80 {
+        let mut case = ConvCase::random(&mut r, 1);
+        let c = 1 + i % 4;
+        let m = [16usize, 32, 8, 17, 40][i % 5];
+        let k = if i % 3 == 0 { 5 } else { 3 };
+        let s = 1 + i % 2;
+        let (h, w) = (r.range(1, 20) as usize, r.range(1, 20) as usize);
+        let p = [k / 2, 0, 1][i % 3];
+        let out = |size: usize| (size + 2 * p).saturating_sub(k) / s + 1;
+        let g = Conv2d {
+            n: 1 + i % 2,
+            h,
+            w,
+            c,
+            m,
+            groups: 1,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            dh: 1,
+            dw: 1,
+            pad_top: p,
+            pad_left: p,
+            oh: out(h),
+            ow: out(w),
+        };
+        let (xl, wl, _) = g.lens();
+        case.g = g;
+        case.x = r.bytes(xl);
+        case.w = r.bytes(wl);
+        case.x_zp = [-128, 127, 0, -3][i % 4];
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..m).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(&mut r, &[-70_000, -1000, 0, 5, 4000, i32::MAX]);
+        case.mult = per_channel(&mut r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN]);
+        case.shift = per_channel(&mut r, &[-12, -8, -5, 0, 1]);
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} case {i} {:?} x_zp {}", cpu.q8().name(), case.g, case.x_zp);
+        }
+    }
+}

@@ -2,9 +2,10 @@
 //! AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8). Both share the
 //! AVX2 requantization and depthwise code.
 
+use super::{int8_dw, int8_dw4, int8_rq512};
 use crate::fast::cpu::{Cpu, Q8Path};
 use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
-use crate::reference::int8::{AddParams, MulParams};
+use crate::reference::int8::{AddParams, Conv2d, MulParams};
 use core::arch::x86_64::*;
 
 /// Output pixels (rows of A) per register tile.
@@ -22,7 +23,7 @@ impl Avx2Q8 {
     }
 }
 
-/// Token for the AVX-512 VNNI int8 path: exists only when the CPU has AVX-512 F, VL and VNNI.
+/// Token for the AVX-512 VNNI int8 path: exists only when the CPU has AVX-512 F, BW, DQ, VL and VNNI.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct VnniQ8(());
 
@@ -57,6 +58,16 @@ impl Q8 for Avx2Q8 {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
     }
 
+    fn dw_conv(self, g: &Conv2d, x: &[i8], zp: i32, w: &[i8], rq: &Rq<'_>, y: &mut [i8]) -> bool {
+        if !dw_conv_ok(g, x, w, rq, y) {
+            return false;
+        }
+        // SAFETY: the token proves the features; `dw_conv_ok` checked the lengths; the
+        // driver passes an int8 zero point.
+        unsafe { dw_conv_avx2(g, x.as_ptr(), zp, w.as_ptr(), rq, y.as_mut_ptr()) };
+        true
+    }
+
     fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
         let bcast = check_elem(a, b, y);
         // SAFETY: the token proves AVX2; `a`, `y` (and `b` unless broadcast) hold `y.len()`
@@ -81,11 +92,23 @@ impl Q8 for VnniQ8 {
     }
 
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
-        requant_panel(acc, rows, rq, y, ys)
+        check_requant(acc, rows, rq, y, ys);
+        // SAFETY: the token proves AVX-512 F, BW, DQ, VL; bounds checked just above.
+        unsafe { requant_vnni(acc.as_ptr(), rows, rq, y.as_mut_ptr(), ys) }
     }
 
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
         dw_pixel(x, c, t, w, blocks, zp, rq, y)
+    }
+
+    fn dw_conv(self, g: &Conv2d, x: &[i8], zp: i32, w: &[i8], rq: &Rq<'_>, y: &mut [i8]) -> bool {
+        if !dw_conv_ok(g, x, w, rq, y) {
+            return false;
+        }
+        // SAFETY: the token proves the features; `dw_conv_ok` checked the lengths; the
+        // driver passes an int8 zero point.
+        unsafe { dw_conv_vnni(g, x.as_ptr(), zp, w.as_ptr(), rq, y.as_mut_ptr()) };
+        true
     }
 
     fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
@@ -186,8 +209,8 @@ unsafe fn gemm_vnni(a: *const i8, stride: usize, rows: usize, k4: usize, b: *con
 
 /// Requantization constants of 8 channels.
 #[derive(Clone, Copy)]
-struct Rq8 {
-    cb: __m256i,
+pub(super) struct Rq8 {
+    pub(super) cb: __m256i,
     mult: __m256i,
     left: __m256i,
     right: __m256i,
@@ -223,7 +246,7 @@ unsafe fn rq8_of(cb: __m256i, mult: __m256i, shift: __m256i) -> Rq8 {
 /// # Safety
 /// AVX2 is available and `rq`'s slices hold at least `j + 8` values.
 #[inline(always)]
-unsafe fn rq8(rq: &Rq<'_>, j: usize) -> Rq8 {
+pub(super) unsafe fn rq8(rq: &Rq<'_>, j: usize) -> Rq8 {
     // SAFETY: caller (lengths and AVX2).
     unsafe {
         rq8_of(
@@ -241,7 +264,7 @@ unsafe fn rq8(rq: &Rq<'_>, j: usize) -> Rq8 {
 /// # Safety
 /// AVX2 is available.
 #[inline(always)]
-unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
+pub(super) unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
     // SAFETY: AVX2 is available (caller); register-only operations.
     unsafe {
         let x = _mm256_sllv_epi32(_mm256_add_epi32(acc, p.cb), p.left);
@@ -262,7 +285,7 @@ unsafe fn mbqm8(acc: __m256i, p: &Rq8) -> __m256i {
 
 /// The output stage after [`mbqm8`]: `+ zp`, clamp to `[lo, hi]`, the low byte (`as i8`).
 #[derive(Clone, Copy)]
-struct Fin {
+pub(super) struct Fin {
     zp: __m256i,
     lo: __m256i,
     hi: __m256i,
@@ -277,7 +300,7 @@ struct Fin {
 /// # Safety
 /// AVX2 is available.
 #[inline(always)]
-unsafe fn fin(zp: i32, lo: i32, hi: i32) -> Fin {
+pub(super) unsafe fn fin(zp: i32, lo: i32, hi: i32) -> Fin {
     // SAFETY: AVX2 is available (caller); register-only operations.
     unsafe {
         Fin {
@@ -297,7 +320,7 @@ unsafe fn fin(zp: i32, lo: i32, hi: i32) -> Fin {
 /// # Safety
 /// AVX2 is available.
 #[inline(always)]
-unsafe fn finish16(v0: __m256i, v1: __m256i, f: &Fin) -> __m128i {
+pub(super) unsafe fn finish16(v0: __m256i, v1: __m256i, f: &Fin) -> __m128i {
     // SAFETY: AVX2 is available (caller); register-only operations.
     unsafe {
         let (v0, v1) = (_mm256_add_epi32(v0, f.zp), _mm256_add_epi32(v1, f.zp));
@@ -313,9 +336,14 @@ unsafe fn finish16(v0: __m256i, v1: __m256i, f: &Fin) -> __m128i {
     }
 }
 
-fn requant_panel(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+/// Checks the slice bounds every `requant_panel` relies on.
+fn check_requant(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &[i8], ys: usize) {
     assert!(acc.len() >= rows * NR && rq.cb.len() >= NR && rq.mult.len() >= NR && rq.shift.len() >= NR);
     assert!(rows == 0 || (rows - 1) * ys + NR <= y.len());
+}
+
+fn requant_panel(acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+    check_requant(acc, rows, rq, y, ys);
     // SAFETY: an x86_64 int8 token (the callers) proves AVX2; bounds checked just above.
     unsafe { requant_avx2(acc.as_ptr(), rows, rq, y.as_mut_ptr(), ys) }
 }
@@ -337,6 +365,23 @@ unsafe fn requant_avx2(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys
     }
 }
 
+/// [`requant_avx2`] 16 lanes at a time ([`int8_rq512`]).
+///
+/// # Safety
+/// AVX-512 F, BW, DQ and VL are available; as [`requant_avx2`] otherwise.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn requant_vnni(acc: *const i32, rows: usize, rq: &Rq<'_>, y: *mut i8, ys: usize) {
+    // SAFETY (whole body): caller.
+    unsafe {
+        let z = _mm256_setzero_si256();
+        let r = int8_rq512::rq16(rq, 0, z, z);
+        for i in 0..rows {
+            let v = int8_rq512::rq16_i32(_mm512_loadu_si512(acc.add(i * NR).cast()), &r);
+            _mm_storeu_si128(y.add(i * ys).cast(), int8_rq512::rq16_bytes(v, &r));
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
     let n = 16 * blocks;
@@ -354,6 +399,40 @@ fn dw_pixel(x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq
         } else {
             dw_avx2(x.as_ptr(), c, t, w.as_ptr(), blocks, zp, rq, y.as_mut_ptr())
         }
+    }
+}
+
+/// Checks the slices of a whole depthwise convolution: `false` when [`int8_dw::conv`] does not
+/// take `g`.
+fn dw_conv_ok(g: &Conv2d, x: &[i8], w: &[i8], rq: &Rq<'_>, y: &[i8]) -> bool {
+    if !int8_dw::takes(g) {
+        return false;
+    }
+    let (xl, wl, yl) = g.lens();
+    assert!(x.len() >= xl && w.len() >= wl && y.len() >= yl);
+    assert!(rq.cb.len() >= g.c && rq.mult.len() >= g.c && rq.shift.len() >= g.c);
+    true
+}
+
+/// [`int8_dw::conv`] with AVX2.
+///
+/// # Safety
+/// AVX2 is available; `dw_conv_ok` returned `true`; `zp` is in `[-128, 127]`.
+#[target_feature(enable = "avx2")]
+unsafe fn dw_conv_avx2(g: &Conv2d, x: *const i8, zp: i32, w: *const i8, rq: &Rq<'_>, y: *mut i8) {
+    // SAFETY: caller.
+    unsafe { int8_dw::conv::<false>(g, x, zp, w, rq, y) }
+}
+
+/// [`int8_dw::conv`] with AVX-512 VNNI.
+///
+/// # Safety
+/// AVX-512 F, BW, DQ, VL and VNNI are available; as [`dw_conv_avx2`] otherwise.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+unsafe fn dw_conv_vnni(g: &Conv2d, x: *const i8, zp: i32, w: *const i8, rq: &Rq<'_>, y: *mut i8) {
+    // SAFETY: caller.
+    unsafe {
+        if int8_dw4::takes(g) { int8_dw4::conv(g, x, zp, w, rq, y) } else { int8_dw::conv::<true>(g, x, zp, w, rq, y) }
     }
 }
 

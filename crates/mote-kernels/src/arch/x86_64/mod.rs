@@ -1,6 +1,9 @@
 //! x86_64: AVX2 + FMA, detected at run time with `cpuid` and `xgetbv` (no `std`).
 
 pub(crate) mod int8;
+mod int8_dw;
+mod int8_dw4;
+mod int8_rq512;
 mod simd;
 
 pub(crate) use simd::Avx2;
@@ -33,8 +36,8 @@ pub(crate) fn has_avx2_fma() -> bool {
     leaf7.ebx & (1 << 5) != 0
 }
 
-/// Whether this CPU and OS support AVX-512 VNNI on 256-bit registers (AVX-512 F, VL and VNNI,
-/// with the OS saving the opmask and ZMM state that EVEX instructions need).
+/// Whether this CPU and OS support AVX-512 VNNI with F, BW, DQ and VL (every CPU with VNNI has
+/// them), with the OS saving the opmask and ZMM state that EVEX instructions need.
 pub(crate) fn has_avx512_vnni() -> bool {
     if !has_avx2_fma() {
         return false;
@@ -47,7 +50,8 @@ pub(crate) fn has_avx512_vnni() -> bool {
     // SAFETY: `has_avx2_fma` checked that leaf 7 exists.
     let leaf7 = __cpuid_count(7, 0);
     let (f, vl, vnni) = (leaf7.ebx & (1 << 16) != 0, leaf7.ebx & (1 << 31) != 0, leaf7.ecx & (1 << 11) != 0);
-    f && vl && vnni
+    let (dq, bw) = (leaf7.ebx & (1 << 17) != 0, leaf7.ebx & (1 << 30) != 0);
+    f && vl && vnni && dq && bw
 }
 
 #[target_feature(enable = "xsave")]

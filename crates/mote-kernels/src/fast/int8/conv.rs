@@ -32,7 +32,9 @@ pub(crate) fn conv_with<K: Q8>(
         let w: &[i8] = bytes_as_i8(packed);
         let rq = Rq { cb: bias, mult, shift, zp: out.zp, lo: out.lo, hi: out.hi };
         if is_i8(x_zp) {
-            depthwise(k, g, x, x_zp, w, &rq, y);
+            if !k.dw_conv(g, x, x_zp, w, &rq, y) {
+                depthwise(k, g, x, x_zp, w, &rq, y);
+            }
         } else {
             depthwise(Portable, g, x, x_zp, w, &rq, y);
         }
@@ -68,7 +70,7 @@ pub(crate) fn conv_with<K: Q8>(
             let (a, stride): (&[i8], usize) = if direct {
                 (&x[r0 * g.c + grp * s.cg..], g.c)
             } else {
-                im2col(g, &s, x, x_zp as i8, grp, r0, rows, &mut col[..rows * row_len]);
+                im2col(g, &s, x, x_zp as i8, grp, r0, rows, col);
                 (&col[..], row_len)
             };
             for p in 0..s.panels {
@@ -98,33 +100,56 @@ fn rq_base<'a>(out: &Requant<'_>) -> Rq<'a> {
 }
 
 /// Rows `r0..r0 + rows` of group `grp`'s im2col matrix into `col` (`4 * k4` bytes per row: the
-/// taps in `(ky, kx, ci)` order, `pad` outside the image, 0 past `K`).
+/// taps in `(ky, kx, ci)` order, `pad` outside the image, 0 past `K`). Bytes of `col` past the
+/// rows may be overwritten (short kernel rows are copied 16 bytes at a time where `col` has
+/// room).
 #[allow(clippy::too_many_arguments)]
 fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, rows: usize, col: &mut [i8]) {
-    let row_len = 4 * s.k4;
+    let (row_len, col_len) = (4 * s.k4, col.len());
+    // The first row's pixel, then stepped (no divisions per row).
+    let (mut b, mut oy, mut ox) = (r0 / (g.oh * g.ow), (r0 / g.ow) % g.oh, r0 % g.ow);
     for r in 0..rows {
-        let pix = r0 + r;
-        let (b, oy, ox) = (pix / (g.oh * g.ow), (pix / g.ow) % g.oh, pix % g.ow);
-        let dst = &mut col[r * row_len..][..row_len];
-        dst[s.k..].fill(0);
+        if r > 0 {
+            ox += 1;
+            if ox == g.ow {
+                ox = 0;
+                oy += 1;
+                if oy == g.oh {
+                    oy = 0;
+                    b += 1;
+                }
+            }
+        }
+        let at = r * row_len;
         // Without groups and dilation, the taps of a kernel row inside the image are
         // consecutive pixels: one copy.
-        let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range(ox, g.sw, 1, g.pad_left, g.w, g.kw) } else { (0, 0) };
+        let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range1(ox, g.sw, g.pad_left, g.w, g.kw) } else { (0, 0) };
         for ky in 0..g.kh {
             let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
-            let row = &mut dst[ky * g.kw * s.cg..][..g.kw * s.cg];
+            let ro = at + ky * g.kw * s.cg;
             if iy < 0 || iy >= g.h as isize {
-                row.fill(pad);
+                col[ro..][..g.kw * s.cg].fill(pad);
                 continue;
             }
             let xrow = (b * g.h + iy as usize) * g.w;
             if nx > 0 {
                 let ix0 = ox * g.sw + kx0 - g.pad_left;
+                let (src, len) = ((xrow + ix0) * g.c, nx * g.c);
+                if nx == g.kw && len <= 16 && src + 16 <= x.len() && ro + 16 <= col_len {
+                    // A short kernel row (few input channels) as one fixed 16-byte copy instead
+                    // of a call: the bytes past it belong to the next kernel row, the padding
+                    // past `K` (zeroed below) or the next im2col row, all written later.
+                    let chunk: [i8; 16] = x[src..src + 16].try_into().expect("16 bytes");
+                    col[ro..ro + 16].copy_from_slice(&chunk);
+                    continue;
+                }
+                let row = &mut col[ro..][..g.kw * s.cg];
                 row[..kx0 * s.cg].fill(pad);
-                row[kx0 * s.cg..(kx0 + nx) * s.cg].copy_from_slice(&x[(xrow + ix0) * g.c..][..nx * g.c]);
+                row[kx0 * s.cg..(kx0 + nx) * s.cg].copy_from_slice(&x[src..][..len]);
                 row[(kx0 + nx) * s.cg..].fill(pad);
                 continue;
             }
+            let row = &mut col[ro..][..g.kw * s.cg];
             for kx in 0..g.kw {
                 let ix = (ox * g.sw + kx * g.dw) as isize - g.pad_left as isize;
                 let d = &mut row[kx * s.cg..][..s.cg];
@@ -133,6 +158,12 @@ fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, r
                 } else {
                     d.copy_from_slice(&x[(xrow + ix as usize) * g.c + grp * s.cg..][..s.cg]);
                 }
+            }
+        }
+        // The padding past `K` (fewer than 4 bytes), after the taps.
+        for i in 0..3 {
+            if s.k + i < row_len {
+                col[at + s.k + i] = 0;
             }
         }
     }
@@ -169,6 +200,14 @@ fn gemm_any_zp(g: &Conv2d, s: &GemmShape, x: &[i8], x_zp: i32, packed: &[u8], ou
             }
         }
     }
+}
+
+/// [`tap_range`] with dilation 1, without a loop.
+fn tap_range1(o: usize, stride: usize, pad: usize, size: usize, taps: usize) -> (usize, usize) {
+    let i0 = (o * stride) as isize - pad as isize;
+    let first = (-i0).clamp(0, taps as isize) as usize;
+    let end = (size as isize - i0).clamp(0, taps as isize) as usize;
+    if end > first { (first, end - first) } else { (0, 0) }
 }
 
 /// The range of kernel offsets `k` whose input coordinate `o * stride + k * dil - pad` is in
@@ -253,4 +292,27 @@ fn i32_as_i8(s: &mut [i32]) -> &mut [i8] {
     // SAFETY: every bit pattern is a valid i8, i8 has alignment 1, and the byte slice covers
     // exactly the memory of `s`, borrowed mutably for the same lifetime.
     unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<i8>(), s.len() * 4) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tap_range, tap_range1};
+
+    #[test]
+    fn tap_range1_is_tap_range_with_dilation_1() {
+        for o in 0..12 {
+            for stride in 1..4 {
+                for pad in 0..5 {
+                    for size in 0..10 {
+                        for taps in 1..7 {
+                            assert_eq!(
+                                tap_range1(o, stride, pad, size, taps),
+                                tap_range(o, stride, 1, pad, size, taps)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! same element of Z/2^32 in any order) and the requantization is TFLite's, bit for bit.
 
 use crate::reference::fixed::{multiply_by_quantized_multiplier, rounding_divide_by_pot, srdhm};
-use crate::reference::int8::{AddParams, MulParams};
+use crate::reference::int8::{AddParams, Conv2d, MulParams};
 
 /// Output channels per packed weight panel (columns of B).
 pub(crate) const NR: usize = 16;
@@ -68,6 +68,13 @@ pub(crate) trait Q8: Copy {
     /// bias). `zp` is in `[-128, 127]`.
     #[allow(clippy::too_many_arguments)]
     fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]);
+
+    /// The whole depthwise (multiplier 1) convolution `g` with the packed weights `w`, like
+    /// [`Q8::dw_pixel`] for every pixel and channel, if this path has a kernel for it (else
+    /// `false`, nothing written). `zp` is in `[-128, 127]`.
+    fn dw_conv(self, _g: &Conv2d, _x: &[i8], _zp: i32, _w: &[i8], _rq: &Rq<'_>, _y: &mut [i8]) -> bool {
+        false
+    }
 
     /// [`crate::reference::int8::add`] of a prefix of `y`, returning its length (the caller
     /// does the rest). `a` has `y.len()` values, `b` as many or one (broadcast); the zero points

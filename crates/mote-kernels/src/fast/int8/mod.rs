@@ -20,9 +20,14 @@
 //! offset 128); AVX2 sign-extends both operands to 16 bits (`vpmaddwd`: never the saturating
 //! `vpmaddubsw`); NEON uses `sdot` where the CPU has it, else `smull` + `sadalp`; simd128
 //! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over blocks of 16 channels (the
-//! last block overlapping the previous one when 16 does not divide the channels): on x86 the
-//! taps are paired for `vpmaddwd` with the weights interleaved once per block and `x_zp Σw`
-//! folded into the bias; NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32.
+//! last block overlapping the previous one when 16 does not divide the channels): on x86 a
+//! whole-convolution kernel slides along the output rows (kernel rows paired for `vpmaddwd` /
+//! `vpdpwssd`, or, with VNNI and at most 4 kernel rows, grouped by four for `vpdpbusd` on 32
+//! channels), one input column serving every pixel of a group that reads it, taps outside the
+//! image reading `x_zp`, `x_zp Σw` folded into the bias (other shapes: taps paired per pixel);
+//! NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32. On the VNNI path the
+//! requantization runs 16 lanes at a time with AVX-512, in one rounding step that gives the
+//! same bits.
 //! Add and Mul run TFLite's scaling lane-wise (16 elements a step, the reference for the tail).
 //!
 //! Preconditions (the caller validates them at load; a violation panics, a caller bug): the
