@@ -34,6 +34,7 @@ pub const SUPPORTED: &[BuiltinOperator] = &[
     BuiltinOperator::MAX_POOL_2D,
     BuiltinOperator::MEAN,
     BuiltinOperator::RESHAPE,
+    BuiltinOperator::SQUEEZE,
     BuiltinOperator::TRANSPOSE,
     BuiltinOperator::SOFTMAX,
     BuiltinOperator::LOGISTIC,
@@ -41,6 +42,7 @@ pub const SUPPORTED: &[BuiltinOperator] = &[
     BuiltinOperator::RELU,
     BuiltinOperator::RELU6,
     BuiltinOperator::RELU_N1_TO_1,
+    BuiltinOperator::HARD_SWISH,
     BuiltinOperator::QUANTIZE,
     BuiltinOperator::DEQUANTIZE,
     BuiltinOperator::PAD,
@@ -98,6 +100,7 @@ pub fn convert(b: &mut Builder, code: BuiltinOperator, op: &Operator<'_>, io: &O
         BuiltinOperator::MAX_POOL_2D => pool(b, op, io, PoolKind::Max { col_major: false }),
         BuiltinOperator::MEAN => mean(b, op, io),
         BuiltinOperator::RESHAPE => reshape(b, io),
+        BuiltinOperator::SQUEEZE => squeeze(b, op, io),
         BuiltinOperator::TRANSPOSE => transpose(b, io),
         BuiltinOperator::SOFTMAX => softmax(b, op, io),
         BuiltinOperator::LOGISTIC => unary(b, io, Some(Unary::Sigmoid), ActivationFunctionType::NONE),
@@ -105,6 +108,7 @@ pub fn convert(b: &mut Builder, code: BuiltinOperator, op: &Operator<'_>, io: &O
         BuiltinOperator::RELU => unary(b, io, None, ActivationFunctionType::RELU),
         BuiltinOperator::RELU6 => unary(b, io, None, ActivationFunctionType::RELU6),
         BuiltinOperator::RELU_N1_TO_1 => unary(b, io, None, ActivationFunctionType::RELU_N1_TO_1),
+        BuiltinOperator::HARD_SWISH => unary(b, io, Some(Unary::HardSwish), ActivationFunctionType::NONE),
         BuiltinOperator::QUANTIZE | BuiltinOperator::DEQUANTIZE => requantize(b, io),
         BuiltinOperator::PAD => pad(b, io),
         BuiltinOperator::CONCATENATION => concat(b, op, io),
@@ -387,6 +391,37 @@ fn reshape(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {
     let shape = target_shape(b, out)?;
     let shape = b.const_i64("shape", shape);
     view(b, x, out, Layout::Native, ShapeOp::Reshape { allowzero: false }, vec![Some(shape)])
+}
+
+/// SQUEEZE: the listed size-1 dims (`squeeze_dims`, negative from the end), or every size-1 dim,
+/// removed; a Reshape to the declared output shape once that shape is checked to be the result.
+fn squeeze(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem> {
+    let (x, out) = (io.input(0)?, io.output()?);
+    let shape = b.info(x).shape.clone();
+    let dims: Vec<i64> = op
+        .builtin_options_as_squeeze_options()
+        .and_then(|o| o.squeeze_dims())
+        .map_or(Vec::new(), |v| v.iter().map(i64::from).collect());
+    let mut drop = Vec::new();
+    for &d in &dims {
+        let a = axis_of(d, shape.len())?;
+        if shape[a] != 1 {
+            return Err(invalid!("squeeze dim {d} has size {}, not 1", shape[a]));
+        }
+        drop.push(a);
+    }
+    let want: Vec<usize> = (0..shape.len())
+        .filter(|&a| if dims.is_empty() { shape[a] != 1 } else { !drop.contains(&a) })
+        .map(|a| shape[a])
+        .collect();
+    if b.info(out).shape != want {
+        return Err(invalid!(
+            "output `{}` is declared {:?}, the squeeze gives {want:?}",
+            b.info(out).name,
+            b.info(out).shape
+        ));
+    }
+    reshape(b, io)
 }
 
 fn transpose(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {

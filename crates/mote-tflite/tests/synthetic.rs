@@ -17,6 +17,7 @@ enum Opt {
     None,
     Conv(Conv2DOptionsArgs),
     Depthwise(DepthwiseConv2DOptionsArgs),
+    Squeeze(Vec<i32>),
 }
 
 struct O {
@@ -76,6 +77,11 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
                 BuiltinOptions::DepthwiseConv2DOptions,
                 Some(DepthwiseConv2DOptions::create(&mut b, a).as_union_value()),
             ),
+            Opt::Squeeze(d) => {
+                let squeeze_dims = Some(b.create_vector(d));
+                let o = SqueezeOptions::create(&mut b, &SqueezeOptionsArgs { squeeze_dims });
+                (BuiltinOptions::SqueezeOptions, Some(o.as_union_value()))
+            }
         };
         let (ins, outs) = (b.create_vector(&o.ins), b.create_vector(&o.outs));
         let args = OperatorArgs {
@@ -337,4 +343,35 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
     ))
     .expect_err("channel mismatch");
     assert!(e.to_string().contains("does not fit 1 input channels"), "{e}");
+}
+
+/// HARD_SWISH is `x * relu6(x + 3) / 6`; SQUEEZE drops the listed size-1 dims, and a declared
+/// output shape that is not the squeeze's result is an error.
+#[test]
+fn hard_swish_then_squeeze() {
+    let tensors = |y: Vec<i32>| {
+        [
+            T { name: "x", shape: vec![1, 1, 4, 3], data: None },
+            T { name: "h", shape: vec![1, 1, 4, 3], data: None },
+            T { name: "y", shape: y, data: None },
+        ]
+    };
+    let ops = |dims: Vec<i32>| {
+        [
+            O { code: BuiltinOperator::HARD_SWISH, custom: None, ins: vec![0], outs: vec![1], opt: Opt::None },
+            O { code: BuiltinOperator::SQUEEZE, custom: None, ins: vec![1], outs: vec![2], opt: Opt::Squeeze(dims) },
+        ]
+    };
+    let x: Vec<f32> = values(12, 7).iter().map(|v| v * 5.0).collect();
+    let y = run(&build(&tensors(vec![1, 4, 3]), &ops(vec![-3]), &[0], &[2]), x.clone(), vec![1, 1, 4, 3]);
+    assert_eq!(y.shape(), &[1, 4, 3]);
+    for (got, &v) in y.as_slice::<f32>().unwrap().iter().zip(&x) {
+        let want = v * (v + 3.0).clamp(0.0, 6.0) / 6.0;
+        assert!((got - want).abs() < 1e-6, "hard_swish({v}) = {got}, expected {want}");
+    }
+    // Without squeeze_dims every size-1 dim goes: [1, 4, 3] is then a wrong declaration.
+    let err = mote_tflite::from_bytes(&build(&tensors(vec![1, 4, 3]), &ops(vec![]), &[0], &[2])).expect_err("shape");
+    assert!(err.to_string().contains("the squeeze gives [4, 3]"), "{err}");
+    let err = mote_tflite::from_bytes(&build(&tensors(vec![1, 1, 3]), &ops(vec![2]), &[0], &[2])).expect_err("size");
+    assert!(err.to_string().contains("squeeze dim 2 has size 4"), "{err}");
 }
