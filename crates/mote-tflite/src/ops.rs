@@ -35,6 +35,7 @@ pub const SUPPORTED: &[BuiltinOperator] = &[
     BuiltinOperator::MEAN,
     BuiltinOperator::RESHAPE,
     BuiltinOperator::SQUEEZE,
+    BuiltinOperator::STRIDED_SLICE,
     BuiltinOperator::TRANSPOSE,
     BuiltinOperator::SOFTMAX,
     BuiltinOperator::LOGISTIC,
@@ -101,6 +102,7 @@ pub fn convert(b: &mut Builder, code: BuiltinOperator, op: &Operator<'_>, io: &O
         BuiltinOperator::MEAN => mean(b, op, io),
         BuiltinOperator::RESHAPE => reshape(b, io),
         BuiltinOperator::SQUEEZE => squeeze(b, op, io),
+        BuiltinOperator::STRIDED_SLICE => strided_slice(b, op, io),
         BuiltinOperator::TRANSPOSE => transpose(b, io),
         BuiltinOperator::SOFTMAX => softmax(b, op, io),
         BuiltinOperator::LOGISTIC => unary(b, io, Some(Unary::Sigmoid), ActivationFunctionType::NONE),
@@ -422,6 +424,98 @@ fn squeeze(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem>
         ));
     }
     reshape(b, io)
+}
+
+/// Elements of a numpy-style slice `start:end:step` of a dim of `n` (negative bounds count from
+/// the end, then clamp).
+fn slice_len(n: usize, start: i64, end: i64, step: i64) -> usize {
+    let n = n as i64;
+    let wrap = |v: i64| if v < 0 { v.saturating_add(n) } else { v };
+    let len = if step > 0 {
+        let (a, e) = (wrap(start).clamp(0, n), wrap(end).clamp(0, n));
+        (e - a + step - 1) / step
+    } else {
+        let (a, e) = (wrap(start).clamp(-1, n - 1), wrap(end).clamp(-1, n - 1));
+        (a - e + (-step) - 1) / -step
+    };
+    len.max(0) as usize
+}
+
+/// STRIDED_SLICE with constant begin/end/strides: an IR Slice (numpy bounds, as TFLite's), the
+/// masks turned into open bounds, then a Reshape when `shrink_axis_mask` drops dims. Ellipsis
+/// and new-axis masks are refused.
+fn strided_slice(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem> {
+    let (x, out) = (io.input(0)?, io.output()?);
+    let o = op.builtin_options_as_strided_slice_options();
+    let mask = |f: fn(&crate::schema::StridedSliceOptions<'_>) -> i32| o.as_ref().map_or(0, f);
+    let (begin_mask, end_mask, shrink) =
+        (mask(|o| o.begin_mask()), mask(|o| o.end_mask()), mask(|o| o.shrink_axis_mask()));
+    if mask(|o| o.ellipsis_mask()) != 0 || mask(|o| o.new_axis_mask()) != 0 {
+        return Err(unsupported!("ellipsis_mask or new_axis_mask"));
+    }
+    // `offset` (vtable slot 14) is newer than this importer's schema: refused when written.
+    if o.as_ref().is_some_and(|o| o._tab.vtable().get(14) != 0) {
+        return Err(unsupported!("the `offset` option"));
+    }
+    let begin = b.info(io.input(1)?).const_ints().map_err(s)?;
+    let end = b.info(io.input(2)?).const_ints().map_err(s)?;
+    let strides = b.info(io.input(3)?).const_ints().map_err(s)?;
+    let shape = b.info(x).shape.clone();
+    let rank = shape.len();
+    if begin.len() != end.len() || begin.len() != strides.len() || begin.len() > rank {
+        return Err(invalid!(
+            "begin, end and strides have {}, {} and {} values for an input of rank {rank}",
+            begin.len(),
+            end.len(),
+            strides.len()
+        ));
+    }
+    let (mut starts, mut ends, mut steps, mut kept) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for a in 0..rank {
+        let bit = |m: i32| a < 32 && m & (1 << a) != 0;
+        let n = shape[a] as i64;
+        let (st, en, sp) = if a >= begin.len() {
+            (0, i64::MAX, 1)
+        } else if bit(shrink) {
+            // One element at `begin` (counted from the end when negative); the dim goes.
+            let i = if begin[a] < 0 { begin[a] + n } else { begin[a] };
+            if !(0..n).contains(&i) {
+                return Err(invalid!("shrink index {} is out of range for a dim of {n}", begin[a]));
+            }
+            (i, i + 1, 1)
+        } else {
+            let sp = strides[a];
+            if sp == 0 {
+                return Err(invalid!("stride 0 on axis {a}"));
+            }
+            let st = if bit(begin_mask) { if sp > 0 { 0 } else { i64::MAX } } else { begin[a] };
+            let en = if bit(end_mask) { if sp > 0 { i64::MAX } else { i64::MIN } } else { end[a] };
+            (st, en, sp)
+        };
+        if !(a < begin.len() && bit(shrink)) {
+            kept.push(slice_len(shape[a], st, en, sp));
+        }
+        starts.push(st);
+        ends.push(en);
+        steps.push(sp);
+    }
+    if b.info(out).shape != kept {
+        return Err(invalid!(
+            "output `{}` is declared {:?}, the slice gives {kept:?}",
+            b.info(out).name,
+            b.info(out).shape
+        ));
+    }
+    let stored = same_storage(b, x, out);
+    let v = if stored { b.stored(x, Layout::Native) } else { b.real(x, Layout::Native) }.map_err(s)?;
+    let axes: Vec<i64> = (0..rank as i64).collect();
+    let ins = [starts, ends, axes, steps].map(|c| Some(b.const_i64("slice", c)));
+    let mut y = b.node(ShapeOp::Slice, [Some(v)].into_iter().chain(ins).collect(), "strided_slice");
+    if shrink != 0 {
+        let target = b.const_i64("shape", kept.iter().map(|&d| d as i64).collect());
+        y = b.node(ShapeOp::Reshape { allowzero: false }, vec![Some(y), Some(target)], "shrink");
+    }
+    if stored { b.put_stored(out, Layout::Native, y) } else { b.put_real(out, Layout::Native, y) }.map_err(s)
 }
 
 fn transpose(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {

@@ -11,6 +11,8 @@ struct T {
     name: &'static str,
     shape: Vec<i32>,
     data: Option<Vec<f32>>,
+    /// An int32 constant (the tensor is then INT32).
+    ints: Option<Vec<i32>>,
 }
 
 enum Opt {
@@ -18,6 +20,7 @@ enum Opt {
     Conv(Conv2DOptionsArgs),
     Depthwise(DepthwiseConv2DOptionsArgs),
     Squeeze(Vec<i32>),
+    Slice(StridedSliceOptionsArgs),
 }
 
 struct O {
@@ -34,9 +37,13 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
     let mut buffers = vec![Buffer::create(&mut b, &BufferArgs { data: None })];
     let mut ts = Vec::new();
     for t in tensors {
-        let buffer = match &t.data {
-            Some(d) => {
-                let bytes: Vec<u8> = d.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let bytes: Option<Vec<u8>> = match (&t.data, &t.ints) {
+            (Some(d), _) => Some(d.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            (None, Some(i)) => Some(i.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            (None, None) => None,
+        };
+        let buffer = match bytes {
+            Some(bytes) => {
                 let data = b.create_vector(&bytes);
                 buffers.push(Buffer::create(&mut b, &BufferArgs { data: Some(data) }));
                 buffers.len() as u32 - 1
@@ -47,7 +54,7 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
         let name = b.create_string(t.name);
         let args = TensorArgs {
             shape: Some(shape),
-            type_: TensorType::FLOAT32,
+            type_: if t.ints.is_some() { TensorType::INT32 } else { TensorType::FLOAT32 },
             buffer,
             name: Some(name),
             quantization: None,
@@ -77,6 +84,10 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
                 BuiltinOptions::DepthwiseConv2DOptions,
                 Some(DepthwiseConv2DOptions::create(&mut b, a).as_union_value()),
             ),
+            Opt::Slice(a) => {
+                let o = StridedSliceOptions::create(&mut b, a);
+                (BuiltinOptions::StridedSliceOptions, Some(o.as_union_value()))
+            }
             Opt::Squeeze(d) => {
                 let squeeze_dims = Some(b.create_vector(d));
                 let o = SqueezeOptions::create(&mut b, &SqueezeOptionsArgs { squeeze_dims });
@@ -211,10 +222,10 @@ fn check_conv(depthwise: bool) {
         vec![o as i32, kh as i32, kw as i32, c as i32]
     };
     let tensors = [
-        T { name: "x", shape: vec![1, h as i32, wd as i32, c as i32], data: None },
-        T { name: "w", shape: wshape, data: Some(w) },
-        T { name: "b", shape: vec![o as i32], data: Some(bias) },
-        T { name: "y", shape: vec![1, oh as i32, ow as i32, o as i32], data: None },
+        T { name: "x", shape: vec![1, h as i32, wd as i32, c as i32], data: None, ints: None },
+        T { name: "w", shape: wshape, data: Some(w), ints: None },
+        T { name: "b", shape: vec![o as i32], data: Some(bias), ints: None },
+        T { name: "y", shape: vec![1, oh as i32, ow as i32, o as i32], data: None, ints: None },
     ];
     let act = ActivationFunctionType::RELU6;
     let (code, opt) = if depthwise {
@@ -262,7 +273,7 @@ fn depthwise_multiplier_2_matches_direct_nhwc() {
 
 #[test]
 fn unsupported_ops_are_listed_at_once_with_indices() {
-    let t = |name| T { name, shape: vec![1, 4], data: None };
+    let t = |name| T { name, shape: vec![1, 4], data: None, ints: None };
     let tensors = [t("a"), t("b"), t("c"), t("d")];
     let op = |code, custom, i: i32| O { code, custom, ins: vec![i], outs: vec![i + 1], opt: Opt::None };
     let ops = [
@@ -279,7 +290,10 @@ fn unsupported_ops_are_listed_at_once_with_indices() {
 
 #[test]
 fn corrupt_models_are_clear_errors() {
-    let tensors = [T { name: "x", shape: vec![1, 4], data: None }, T { name: "y", shape: vec![1, 4], data: None }];
+    let tensors = [
+        T { name: "x", shape: vec![1, 4], data: None, ints: None },
+        T { name: "y", shape: vec![1, 4], data: None, ints: None },
+    ];
     let relu = |ins: Vec<i32>| [O { code: BuiltinOperator::RELU, custom: None, ins, outs: vec![1], opt: Opt::None }];
     // A valid model imports and runs.
     let ok = build(&tensors, &relu(vec![0]), &[0], &[1]);
@@ -296,8 +310,10 @@ fn corrupt_models_are_clear_errors() {
     let e = mote_tflite::from_bytes(&build(&tensors, &relu(vec![7]), &[0], &[1])).expect_err("bad index");
     assert!(e.to_string().contains("refers to tensor 7"), "{e}");
     // A constant whose buffer does not match its shape.
-    let bad =
-        [T { name: "w", shape: vec![3, 3], data: Some(vec![1.0; 4]) }, T { name: "y", shape: vec![3, 3], data: None }];
+    let bad = [
+        T { name: "w", shape: vec![3, 3], data: Some(vec![1.0; 4]), ints: None },
+        T { name: "y", shape: vec![3, 3], data: None, ints: None },
+    ];
     let e = mote_tflite::from_bytes(&build(&bad, &relu(vec![0]), &[], &[1])).expect_err("short buffer");
     assert!(e.to_string().contains("tensor 0 `w`") && e.to_string().contains("needs 36"), "{e}");
     // A tensor read before it is produced: an invalid operator.
@@ -319,14 +335,14 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
         dilation_h_factor: 1,
     };
     let op = |opt| [O { code: BuiltinOperator::CONV_2D, custom: None, ins: vec![0, 1], outs: vec![2], opt }];
-    let x = || T { name: "x", shape: vec![1, 3, 3, 1], data: None };
-    let w = || T { name: "w", shape: vec![1, 1, 1, 1], data: Some(vec![2.0]) };
+    let x = || T { name: "x", shape: vec![1, 3, 3, 1], data: None, ints: None };
+    let w = || T { name: "w", shape: vec![1, 1, 1, 1], data: Some(vec![2.0]), ints: None };
     // Output declared rank 2.
-    let tensors = [x(), w(), T { name: "y", shape: vec![1, 9], data: None }];
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 9], data: None, ints: None }];
     let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(conv())), &[0], &[2])).expect_err("rank 2 output");
     assert!(e.to_string().contains("has rank 2, expected 4"), "{e}");
     // Zero stride.
-    let tensors = [x(), w(), T { name: "y", shape: vec![1, 3, 3, 1], data: None }];
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 3, 3, 1], data: None, ints: None }];
     let bad = Conv2DOptionsArgs { stride_w: 0, ..conv() };
     let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(bad)), &[0], &[2])).expect_err("stride 0");
     assert!(e.to_string().contains("stride_w must be positive"), "{e}");
@@ -334,9 +350,9 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
     let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::None), &[0], &[2])).expect_err("no options");
     assert!(e.to_string().contains("Conv2DOptions are missing"), "{e}");
     // Weights whose input channels do not divide the input's.
-    let w2 = T { name: "w", shape: vec![1, 1, 1, 2], data: Some(vec![1.0, 1.0]) };
+    let w2 = T { name: "w", shape: vec![1, 1, 1, 2], data: Some(vec![1.0, 1.0]), ints: None };
     let e = mote_tflite::from_bytes(&build(
-        &[x(), w2, T { name: "y", shape: vec![1, 3, 3, 1], data: None }],
+        &[x(), w2, T { name: "y", shape: vec![1, 3, 3, 1], data: None, ints: None }],
         &op(Opt::Conv(conv())),
         &[0],
         &[2],
@@ -351,9 +367,9 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
 fn hard_swish_then_squeeze() {
     let tensors = |y: Vec<i32>| {
         [
-            T { name: "x", shape: vec![1, 1, 4, 3], data: None },
-            T { name: "h", shape: vec![1, 1, 4, 3], data: None },
-            T { name: "y", shape: y, data: None },
+            T { name: "x", shape: vec![1, 1, 4, 3], data: None, ints: None },
+            T { name: "h", shape: vec![1, 1, 4, 3], data: None, ints: None },
+            T { name: "y", shape: y, data: None, ints: None },
         ]
     };
     let ops = |dims: Vec<i32>| {
@@ -374,4 +390,61 @@ fn hard_swish_then_squeeze() {
     assert!(err.to_string().contains("the squeeze gives [4, 3]"), "{err}");
     let err = mote_tflite::from_bytes(&build(&tensors(vec![1, 1, 3]), &ops(vec![2]), &[0], &[2])).expect_err("size");
     assert!(err.to_string().contains("squeeze dim 2 has size 4"), "{err}");
+}
+
+/// One STRIDED_SLICE of x[2, 5, 3] with constant begin/end/strides and the given masks.
+fn strided(begin: [i32; 3], end: [i32; 3], strides: [i32; 3], opts: StridedSliceOptionsArgs, out: Vec<i32>) -> Vec<u8> {
+    let c = |name, v: [i32; 3]| T { name, shape: vec![3], data: None, ints: Some(v.to_vec()) };
+    let tensors = [
+        T { name: "x", shape: vec![2, 5, 3], data: None, ints: None },
+        c("begin", begin),
+        c("end", end),
+        c("strides", strides),
+        T { name: "y", shape: out, data: None, ints: None },
+    ];
+    let op = O {
+        code: BuiltinOperator::STRIDED_SLICE,
+        custom: None,
+        ins: vec![0, 1, 2, 3],
+        outs: vec![4],
+        opt: Opt::Slice(opts),
+    };
+    build(&tensors, &[op], &[0], &[4])
+}
+
+/// STRIDED_SLICE against direct indexing: a negative stride from a negative begin to a masked
+/// end, a shrunk axis, and the refusals.
+#[test]
+fn strided_slice_masks_and_shrink() {
+    let x = values(30, 11);
+    let at = |i: usize, j: usize, k: usize| x[(i * 5 + j) * 3 + k];
+    let m = |begin_mask, end_mask, shrink_axis_mask| StridedSliceOptionsArgs {
+        begin_mask,
+        end_mask,
+        shrink_axis_mask,
+        ..StridedSliceOptionsArgs::default()
+    };
+    // Axis 0 whole (masks), axis 1 from the last element down by 2 to the start (4, 2, 0), axis 2 whole.
+    let y =
+        run(&strided([0, -1, 0], [0, 0, 3], [1, -2, 1], m(0b001, 0b011, 0), vec![2, 3, 3]), x.clone(), vec![2, 5, 3]);
+    let want: Vec<f32> = (0..2)
+        .flat_map(|i| [4, 2, 0].into_iter().flat_map(move |j| (0..3).map(move |k| (i, j, k))))
+        .map(|(i, j, k)| at(i, j, k))
+        .collect();
+    assert_eq!(y.shape(), &[2, 3, 3]);
+    assert_eq!(y.as_slice::<f32>().unwrap(), want.as_slice());
+    // Axis 0 shrunk to index 1 (given as -1), axis 1 from 1 to 4, axis 2 by 2.
+    let y = run(&strided([-1, 1, 0], [0, 4, 3], [1, 1, 2], m(0, 0, 0b001), vec![3, 2]), x.clone(), vec![2, 5, 3]);
+    let want: Vec<f32> =
+        (1..4).flat_map(|j| [0, 2].into_iter().map(move |k| (j, k))).map(|(j, k)| at(1, j, k)).collect();
+    assert_eq!(y.shape(), &[3, 2]);
+    assert_eq!(y.as_slice::<f32>().unwrap(), want.as_slice());
+    // A declared shape that is not the slice's, and an ellipsis mask.
+    let err = mote_tflite::from_bytes(&strided([0, 0, 0], [2, 5, 3], [1, 1, 1], m(0, 0, 0), vec![2, 5, 2]))
+        .expect_err("shape");
+    assert!(err.to_string().contains("the slice gives [2, 5, 3]"), "{err}");
+    let opts = StridedSliceOptionsArgs { ellipsis_mask: 1, ..StridedSliceOptionsArgs::default() };
+    let err =
+        mote_tflite::from_bytes(&strided([0, 0, 0], [2, 5, 3], [1, 1, 1], opts, vec![2, 5, 3])).expect_err("ellipsis");
+    assert_eq!(err.unsupported().len(), 1, "{err}");
 }
