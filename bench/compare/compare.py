@@ -21,6 +21,7 @@ from onnx import numpy_helper
 
 import int8
 import litert
+import tflite_direct
 from common import (TIMEOUT_S, fmt_ms, fmt_p90, fmt_ratio, log, mark, ms, one_line, pct, ratio,
                     run_json)
 
@@ -359,7 +360,7 @@ def loadavg() -> str:
 
 
 def write_report(cfg, mach, versions, cli, results, started, finished, load_before, load_after,
-                 command, quant=None) -> str:
+                 command, quant=None, tflite=None) -> str:
     compiled = cli.can_compile
     ghz = mach["clock"].get("clock_ghz") if "error" not in mach["clock"] else None
     try:
@@ -515,6 +516,8 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
 
     int8.write_section(w, int8s, results, compiled)
     int8.write_effnet(w, quant)
+    if tflite:
+        tflite_direct.write_section(w, tflite)
 
     # Targets
     w("## Issue-3 targets")
@@ -575,6 +578,13 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
       "are benchmarks, not timed tests.")
     w("")
     int8.write_targets(w, results, quant, compiled)
+    if tflite:
+        w("## Issue-5 targets (`.tflite`)")
+        w("")
+        w("| target | measured | status |")
+        w("|---|---|---|")
+        tflite_direct.write_targets(w, tflite)
+        w("")
     return "\n".join(L)
 
 
@@ -677,6 +687,9 @@ def main() -> None:
     quant = None
     if not only or int8.EFFNET_INT8 in only:
         quant = bench_effnet_int8(cfg, cli, effnet_case)
+    tflite = None
+    if (not only or "tflite" in only) and cli.can_compile:
+        tflite = tflite_direct.bench(cfg, ROUNDS, combine_rounds)
     finished = datetime.datetime.now(datetime.timezone.utc)
     load_after = loadavg()
 
@@ -691,7 +704,7 @@ def main() -> None:
         "litert": litert.version(),
     }
     report = write_report(cfg, mach, versions, cli, results, started, finished, load_before,
-                          load_after, command, quant)
+                          load_after, command, quant, tflite)
     # A partial run (BENCH_ONLY) never overwrites the documented full run.
     path = (os.path.join(cfg.out, "BENCHMARKS.partial.md") if only
             else os.path.join(cfg.repo, "docs", "BENCHMARKS.md"))
@@ -706,6 +719,7 @@ def main() -> None:
         "results": {k: {e: v for e, v in r.items() if e != "case"} | {"case": r["case"].__dict__}
                     for k, r in results.items()},
         "efficientnet_lite0_int8": quant,
+        "tflite": {k: {e: v for e, v in r.items() if e != "x"} for k, r in (tflite or {}).items()},
     }
     with open(os.path.join(cfg.out, "results.partial.json" if only else "results.json"), "w") as f:
         json.dump(raw, f, indent=1)
