@@ -93,6 +93,8 @@ def bench(cfg, rounds: int, combine) -> dict:
             why = p.get("litert_error") if e == "litert" else None
             r[e] = combine(per[e]) if per[e] and all("error" not in v for v in per[e]) else (
                 next((v for v in per[e] if "error" in v), None) or {"error": why or p.get("error", "not run")})
+            if "error" in r[e]:  # the file as the table names it, not this machine's path
+                r[e]["error"] = r[e]["error"].replace(tflite, rel)
             v = r[e]
             log(f"  {e:6} " + (f"error: {v['error']}" if "error" in v else f"median {v['median_ms']:.3f} ms"))
         results[name] = r
