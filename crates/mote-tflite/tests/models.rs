@@ -165,6 +165,22 @@ fn vision_models_match_the_converted_onnx_in_the_interpreter() {
     run_pairs(&PAIRS[3..], Engine::Interp);
 }
 
+/// The non-comment lines of a LiteRT reference file: the `.tflite` name, then its output values.
+fn reference_lines(refs: &str) -> impl Iterator<Item = (&str, std::str::SplitWhitespace<'_>)> {
+    refs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next().expect("file name"), words)
+    })
+}
+
+/// The shape of the graph's one runtime input (symbolic dims as 1).
+fn input_shape(graph: &mote_ir::Graph, file: &str) -> Vec<usize> {
+    match &graph.value(graph.runtime_inputs()[0]).ty {
+        ValueType::Tensor(t) => t.shape.iter().flatten().map(|d| d.known().unwrap_or(1)).collect(),
+        other => panic!("{file}: input type {other}"),
+    }
+}
+
 /// The float models, interpreted and compiled, against LiteRT (XNNPACK, 1 thread) within 1e-4
 /// on a deterministic input:
 /// `tests/data/litert_float.txt`, made by `scripts/litert-refs.py`.
@@ -176,16 +192,10 @@ fn float_models_match_litert() {
     };
     let refs = include_str!("data/litert_float.txt");
     let mut checked = 0;
-    for line in refs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let mut words = line.split_whitespace();
-        let file = words.next().expect("file name");
+    for (file, words) in reference_lines(refs) {
         let want: Vec<f32> = words.map(|w| w.parse().expect("a float")).collect();
         let graph = import(&dir.join(file));
-        let input = graph.runtime_inputs()[0];
-        let shape: Vec<usize> = match &graph.value(input).ty {
-            ValueType::Tensor(t) => t.shape.iter().flatten().map(|d| d.known().unwrap_or(1)).collect(),
-            other => panic!("{file}: input type {other}"),
-        };
+        let shape = input_shape(&graph, file);
         let n: usize = shape.iter().product();
         let x: Vec<f32> = (0..n as i64).map(|i| ((i * 7919 + 13) % 2001) as f32 / 1000.0 - 1.0).collect();
         let x = mote_ir::Value::Tensor(mote_ir::Tensor::from_vec(shape, x).expect("input"));
@@ -218,16 +228,10 @@ fn int8_mlperf_models_match_litert() {
     };
     let refs = include_str!("data/litert_int8.txt");
     let mut checked = 0;
-    for line in refs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let mut words = line.split_whitespace();
-        let file = words.next().expect("file name");
+    for (file, words) in reference_lines(refs) {
         let want: Vec<i8> = words.map(|w| w.parse().expect("an int8")).collect();
         let graph = import(&dir.join(file));
-        let input = graph.runtime_inputs()[0];
-        let shape: Vec<usize> = match &graph.value(input).ty {
-            ValueType::Tensor(t) => t.shape.iter().flatten().map(|d| d.known().unwrap_or(1)).collect(),
-            other => panic!("{file}: input type {other}"),
-        };
+        let shape = input_shape(&graph, file);
         let n: usize = shape.iter().product();
         let x: Vec<i8> = (0..n as i64).map(|i| (((i * 7919 + 13) % 256) - 128) as i8).collect();
         let x = mote_ir::Value::Tensor(mote_ir::Tensor::from_vec(shape, x).expect("input"));
