@@ -114,3 +114,13 @@ pub fn group_problems(problems: &[&OpProblem]) -> Vec<String> {
         })
         .collect()
 }
+
+/// An `(Invalid, message)` problem of one operator.
+macro_rules! invalid {
+    ($($t:tt)*) => { ($crate::error::ProblemKind::Invalid, format!($($t)*)) };
+}
+/// An `(Unsupported, message)` problem of one operator.
+macro_rules! unsupported {
+    ($($t:tt)*) => { ($crate::error::ProblemKind::Unsupported, format!($($t)*)) };
+}
+pub(crate) use {invalid, unsupported};

@@ -6,7 +6,7 @@
 //!
 //! What it produces, from subgraph 0 (see `docs/TFLITE.md`):
 //! - **Values**: every tensor with its name, dtype and static shape (`shape_signature` -1 dims
-//!   become symbolic). Constant buffers become constants; this increment copies their bytes.
+//!   become symbolic). Constant buffers become constants (copied: the IR owns its constants).
 //! - **Quantization** in the QDQ form the int8 compiler path recognises: a quantized activation
 //!   is stored as its integer tensor; float ops read it through `DequantizeLinear` and write
 //!   through `QuantizeLinear` (TFLite's scale and zero point); constant int8 weights sit behind
@@ -18,6 +18,9 @@
 //!   layout their inputs already have. The compiler's int8 path treats Transposes of int8
 //!   tensors as views; `mote-opt` merges Transpose pairs.
 //!
+//! - **Hybrid** (float activations, int8 weights) CONV_2D and FULLY_CONNECTED become TFLite's
+//!   reference computation: run-time row quantization, integer product, rescale (`hybrid`).
+//!
 //! Import guarantees: every unsupported operator (custom ops by their `custom_code`) is listed
 //! in one error with its operator index; the buffer is verified before it is read, and every
 //! tensor, buffer and opcode index, shape and buffer size is checked, so a corrupt or truncated
@@ -25,6 +28,7 @@
 
 pub mod builder;
 pub mod error;
+mod hybrid;
 pub mod import;
 pub mod ops;
 pub mod schema;

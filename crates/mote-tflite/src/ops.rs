@@ -2,25 +2,19 @@
 //! activations, weight layouts).
 
 use mote_core::DType;
-use mote_ir::ops::elementwise::{Binary, ElementwiseOp, RoundMode, Unary};
+use mote_ir::ops::elementwise::{Binary, ElementwiseOp, RoundMode, Unary, Variadic};
 use mote_ir::ops::nn::{AutoPad, ConvAttrs, NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
 use mote_ir::ops::reduce::ReduceOp;
 use mote_ir::ops::shape::{PadMode, ShapeOp};
 use mote_ir::{Data, Tensor, ValueId};
 
 use crate::builder::{Builder, Layout, TO_NCHW};
-use crate::error::ProblemKind;
+use crate::error::{ProblemKind, invalid, unsupported};
+use crate::hybrid;
 use crate::schema::{ActivationFunctionType, BuiltinOperator, FullyConnectedOptionsWeightsFormat, Operator, Padding};
 
 /// Why one operator could not be converted.
 pub type Problem = (ProblemKind, String);
-
-macro_rules! invalid {
-    ($($t:tt)*) => { (ProblemKind::Invalid, format!($($t)*)) };
-}
-macro_rules! unsupported {
-    ($($t:tt)*) => { (ProblemKind::Unsupported, format!($($t)*)) };
-}
 
 /// The builtin operators this importer converts.
 pub const SUPPORTED: &[BuiltinOperator] = &[
@@ -30,6 +24,9 @@ pub const SUPPORTED: &[BuiltinOperator] = &[
     BuiltinOperator::ADD,
     BuiltinOperator::SUB,
     BuiltinOperator::MUL,
+    BuiltinOperator::DIV,
+    BuiltinOperator::MINIMUM,
+    BuiltinOperator::MAXIMUM,
     BuiltinOperator::AVERAGE_POOL_2D,
     BuiltinOperator::MAX_POOL_2D,
     BuiltinOperator::MEAN,
@@ -47,7 +44,9 @@ pub const SUPPORTED: &[BuiltinOperator] = &[
     BuiltinOperator::QUANTIZE,
     BuiltinOperator::DEQUANTIZE,
     BuiltinOperator::PAD,
+    BuiltinOperator::PADV2,
     BuiltinOperator::CONCATENATION,
+    BuiltinOperator::CAST,
 ];
 
 /// The operator's inputs (`None` for TFLite's -1, an omitted optional input) and outputs,
@@ -97,6 +96,12 @@ pub fn convert(b: &mut Builder, code: BuiltinOperator, op: &Operator<'_>, io: &O
             let act = op.builtin_options_as_mul_options().map(|o| o.fused_activation_function());
             binary(b, io, Binary::Mul, act)
         }
+        BuiltinOperator::DIV => {
+            let act = op.builtin_options_as_div_options().map(|o| o.fused_activation_function());
+            binary(b, io, Binary::Div, act)
+        }
+        BuiltinOperator::MINIMUM => extreme(b, io, Variadic::Min),
+        BuiltinOperator::MAXIMUM => extreme(b, io, Variadic::Max),
         BuiltinOperator::AVERAGE_POOL_2D => pool(b, op, io, PoolKind::Average { count_include_pad: false }),
         BuiltinOperator::MAX_POOL_2D => pool(b, op, io, PoolKind::Max { col_major: false }),
         BuiltinOperator::MEAN => mean(b, op, io),
@@ -112,8 +117,10 @@ pub fn convert(b: &mut Builder, code: BuiltinOperator, op: &Operator<'_>, io: &O
         BuiltinOperator::RELU_N1_TO_1 => unary(b, io, None, ActivationFunctionType::RELU_N1_TO_1),
         BuiltinOperator::HARD_SWISH => unary(b, io, Some(Unary::HardSwish), ActivationFunctionType::NONE),
         BuiltinOperator::QUANTIZE | BuiltinOperator::DEQUANTIZE => requantize(b, io),
-        BuiltinOperator::PAD => pad(b, io),
+        BuiltinOperator::PAD => pad(b, io, false),
+        BuiltinOperator::PADV2 => pad(b, io, true),
         BuiltinOperator::CONCATENATION => concat(b, op, io),
+        BuiltinOperator::CAST => cast(b, io),
         other => Err(unsupported!("{}", other.variant_name().unwrap_or("unknown builtin"))),
     }
 }
@@ -187,21 +194,15 @@ fn rank_is(b: &Builder, t: usize, r: usize) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Float activations with quantized weights (TFLite's dynamic-range "hybrid" kernels quantize
-/// the input at run time): not imported yet.
-fn check_not_hybrid(b: &Builder, x: usize, w: usize) -> Result<(), Problem> {
-    if b.info(x).quant.is_none() && b.info(w).quant.is_some() {
-        return Err(unsupported!("hybrid quantization (float input, quantized weights)"));
-    }
-    Ok(())
-}
-
 fn conv(b: &mut Builder, op: &Operator<'_>, io: &OpIo, depthwise: bool) -> Result<(), Problem> {
     let (x, w, out) = (io.input(0)?, io.input(1)?, io.output()?);
     rank_is(b, x, 4)?;
     rank_is(b, w, 4)?;
     rank_is(b, out, 4)?;
-    check_not_hybrid(b, x, w)?;
+    let hybrid = hybrid::is_hybrid(b, x, w);
+    if hybrid && depthwise {
+        return Err(unsupported!("hybrid DEPTHWISE_CONV_2D (float input, int8 weights)"));
+    }
     let (padding, sh, sw, dh, dw, act) = if depthwise {
         let o = op
             .builtin_options_as_depthwise_conv_2_doptions()
@@ -248,12 +249,16 @@ fn conv(b: &mut Builder, op: &Operator<'_>, io: &OpIo, depthwise: bool) -> Resul
     }
     let window = window(b, x, padding, [ws[1], ws[2]], strides, dilations)?;
     let xv = b.real(x, Layout::Nchw).map_err(s)?;
-    let wv = b.weight(w, &perm).map_err(s)?;
     let bias = match io.opt_input(2) {
         Some(t) => Some(b.real(t, Layout::Native).map_err(s)?),
         None => None,
     };
-    let y = b.node(NnOp::Conv(ConvAttrs { window, group }), vec![Some(xv), Some(wv), bias], "conv");
+    let y = if hybrid {
+        hybrid::conv(b, xv, w, &perm, ConvAttrs { window, group }, bias)?
+    } else {
+        let wv = b.weight(w, &perm).map_err(s)?;
+        b.node(NnOp::Conv(ConvAttrs { window, group }), vec![Some(xv), Some(wv), bias], "conv")
+    };
     let y = activation(b, y, act)?;
     b.put_real(out, Layout::Nchw, y).map_err(s)
 }
@@ -276,7 +281,6 @@ fn pool(b: &mut Builder, op: &Operator<'_>, io: &OpIo, kind: PoolKind) -> Result
 fn fully_connected(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem> {
     let (x, w, out) = (io.input(0)?, io.input(1)?, io.output()?);
     rank_is(b, w, 2)?;
-    check_not_hybrid(b, x, w)?;
     let o =
         op.builtin_options_as_fully_connected_options().ok_or_else(|| invalid!("FullyConnectedOptions are missing"))?;
     if o.weights_format() != FullyConnectedOptionsWeightsFormat::DEFAULT {
@@ -288,13 +292,17 @@ fn fully_connected(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), 
     // declared output shape, which the final Reshape restores.
     let rows = b.const_i64("rows", vec![-1, inner as i64]);
     let x2 = b.node(ShapeOp::Reshape { allowzero: false }, vec![Some(xv), Some(rows)], "flatten");
-    let wv = b.weight(w, &[0, 1]).map_err(s)?;
     let bias = match io.opt_input(2) {
         Some(t) => Some(b.real(t, Layout::Native).map_err(s)?),
         None => None,
     };
-    let gemm = NnOp::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true };
-    let y = b.node(gemm, vec![Some(x2), Some(wv), bias], "fc");
+    let y = if hybrid::is_hybrid(b, x, w) {
+        hybrid::fully_connected(b, x2, w, o.asymmetric_quantize_inputs(), bias)?
+    } else {
+        let wv = b.weight(w, &[0, 1]).map_err(s)?;
+        let gemm = NnOp::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true };
+        b.node(gemm, vec![Some(x2), Some(wv), bias], "fc")
+    };
     let mut y = activation(b, y, o.fused_activation_function())?;
     if b.info(out).rank() != 2 {
         let shape = target_shape(b, out)?;
@@ -319,14 +327,35 @@ fn pick(b: &Builder, t: usize) -> Layout {
 }
 
 fn binary(b: &mut Builder, io: &OpIo, kind: Binary, act: Option<ActivationFunctionType>) -> Result<(), Problem> {
+    two_inputs(b, io, ElementwiseOp::Binary(kind), act.unwrap_or(ActivationFunctionType::NONE))
+}
+
+/// MINIMUM / MAXIMUM: broadcasting, on real values (TFLite requires inputs and output to share
+/// their quantization, so the QDQ round trip is exact).
+fn extreme(b: &mut Builder, io: &OpIo, kind: Variadic) -> Result<(), Problem> {
+    two_inputs(b, io, ElementwiseOp::Variadic(kind), ActivationFunctionType::NONE)
+}
+
+/// A broadcasting two-input element-wise op, NCHW when an input already is and all are 4-D.
+fn two_inputs(b: &mut Builder, io: &OpIo, op: ElementwiseOp, act: ActivationFunctionType) -> Result<(), Problem> {
     let (x, y, out) = (io.input(0)?, io.input(1)?, io.output()?);
     let both4 = b.info(x).rank() == 4 && b.info(y).rank() == 4 && b.info(out).rank() == 4;
     let l =
         if both4 && (pick(b, x) == Layout::Nchw || pick(b, y) == Layout::Nchw) { Layout::Nchw } else { Layout::Native };
     let (xv, yv) = (b.real(x, l).map_err(s)?, b.real(y, l).map_err(s)?);
-    let v = b.node(ElementwiseOp::Binary(kind), vec![Some(xv), Some(yv)], "binary");
-    let v = activation(b, v, act.unwrap_or(ActivationFunctionType::NONE))?;
+    let v = b.node(op, vec![Some(xv), Some(yv)], "binary");
+    let v = activation(b, v, act)?;
     b.put_real(out, l, v).map_err(s)
+}
+
+/// CAST: converts the stored values (TFLite ignores quantization parameters here).
+fn cast(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {
+    let (x, out) = (io.input(0)?, io.output()?);
+    let l = if b.info(out).rank() == 4 { pick(b, x) } else { Layout::Native };
+    let v = b.stored(x, l).map_err(s)?;
+    let to = b.info(out).dtype;
+    let y = b.node(ElementwiseOp::Cast { to, saturate: true, round_mode: RoundMode::Up }, vec![Some(v)], "cast");
+    b.put_stored(out, l, y).map_err(s)
 }
 
 /// A one-input op: `op` if given, then the activation `act`.
@@ -543,7 +572,8 @@ fn scalar(dtype: DType, v: i64) -> Option<Tensor> {
     Tensor::new(vec![], data).ok()
 }
 
-fn pad(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {
+/// PAD, and PADV2 (`v2`) whose third input is the constant pad value.
+fn pad(b: &mut Builder, io: &OpIo, v2: bool) -> Result<(), Problem> {
     let (x, p, out) = (io.input(0)?, io.input(1)?, io.output()?);
     let rank = b.info(x).rank();
     let pads = b.info(p).const_ints().map_err(s)?;
@@ -554,16 +584,40 @@ fn pad(b: &mut Builder, io: &OpIo) -> Result<(), Problem> {
     let order: Vec<usize> = if l == Layout::Nchw { TO_NCHW.to_vec() } else { (0..rank).collect() };
     let mut ir_pads: Vec<i64> = order.iter().map(|&a| pads[2 * a]).collect();
     ir_pads.extend(order.iter().map(|&a| pads[2 * a + 1]));
-    // TFLite pads a quantized tensor with its zero point: exactly 0.0 in real terms.
-    let (dtype, zp) = if same_storage(b, x, out) {
-        (b.info(x).dtype, b.info(x).quant.as_ref().map_or(0, |q| q.zero_point[0]))
+    // PAD pads a quantized tensor with its zero point: exactly 0.0 in real terms.
+    let stored = same_storage(b, x, out);
+    let value = if v2 {
+        pad_value(b, io.input(2)?, stored)?
     } else {
-        (DType::F32, 0)
+        let (dtype, zp) = if stored {
+            (b.info(x).dtype, b.info(x).quant.as_ref().map_or(0, |q| q.zero_point[0]))
+        } else {
+            (DType::F32, 0)
+        };
+        scalar(dtype, zp).ok_or_else(|| unsupported!("padding a {dtype} tensor"))?
     };
-    let value = scalar(dtype, zp).ok_or_else(|| unsupported!("padding a {dtype} tensor"))?;
     let pads = b.const_i64("pads", ir_pads);
     let value = b.constant("pad_value", value);
     view(b, x, out, l, ShapeOp::Pad { mode: PadMode::Constant }, vec![Some(pads), Some(value)])
+}
+
+/// PADV2's one constant value: stored as it is when the pad works on stored integers, else its
+/// real (dequantized) value.
+fn pad_value(b: &Builder, t: usize, stored: bool) -> Result<Tensor, Problem> {
+    let info = b.info(t);
+    let c = info.constant().map_err(s)?;
+    if c.len() != 1 {
+        return Err(invalid!("pad value `{}` has {} elements, expected 1", info.name, c.len()));
+    }
+    if stored {
+        return Tensor::new(vec![], c.data().clone()).map_err(|e| invalid!("pad value `{}`: {e}", info.name));
+    }
+    let v = c.to_f32_vec().map_err(|e| invalid!("pad value `{}`: {e}", info.name))?[0];
+    let real = match &info.quant {
+        Some(q) => (v - q.zero_point[0] as f32) * q.scale[0],
+        None => v,
+    };
+    Ok(Tensor::scalar(real))
 }
 
 fn softmax(b: &mut Builder, op: &Operator<'_>, io: &OpIo) -> Result<(), Problem> {

@@ -7,12 +7,17 @@ use mote_ir::{Tensor, Value};
 use mote_tflite::schema::*;
 use mote_tflite::{ImportError, ProblemKind};
 
+#[derive(Default)]
 struct T {
     name: &'static str,
     shape: Vec<i32>,
     data: Option<Vec<f32>>,
     /// An int32 constant (the tensor is then INT32).
     ints: Option<Vec<i32>>,
+    /// An int8 constant and its scales (zero points 0, along dim 0 when more than one).
+    q8: Option<(Vec<i8>, Vec<f32>)>,
+    /// The type of a tensor without data, when not FLOAT32.
+    dtype: Option<TensorType>,
 }
 
 enum Opt {
@@ -21,6 +26,8 @@ enum Opt {
     Depthwise(DepthwiseConv2DOptionsArgs),
     Squeeze(Vec<i32>),
     Slice(StridedSliceOptionsArgs),
+    Fc(FullyConnectedOptionsArgs),
+    Div(DivOptionsArgs),
 }
 
 struct O {
@@ -37,10 +44,11 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
     let mut buffers = vec![Buffer::create(&mut b, &BufferArgs { data: None })];
     let mut ts = Vec::new();
     for t in tensors {
-        let bytes: Option<Vec<u8>> = match (&t.data, &t.ints) {
-            (Some(d), _) => Some(d.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (None, Some(i)) => Some(i.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (None, None) => None,
+        let bytes: Option<Vec<u8>> = match (&t.data, &t.ints, &t.q8) {
+            (Some(d), _, _) => Some(d.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            (None, Some(i), _) => Some(i.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            (None, None, Some((q, _))) => Some(q.iter().map(|&v| v as u8).collect()),
+            (None, None, None) => None,
         };
         let buffer = match bytes {
             Some(bytes) => {
@@ -52,12 +60,23 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
         };
         let shape = b.create_vector(&t.shape);
         let name = b.create_string(t.name);
+        let quantization = t.q8.as_ref().map(|(_, scales)| {
+            let scale = Some(b.create_vector(scales));
+            let zero_point = Some(b.create_vector(&vec![0i64; scales.len()]));
+            let q = QuantizationParametersArgs { scale, zero_point, ..QuantizationParametersArgs::default() };
+            QuantizationParameters::create(&mut b, &q)
+        });
+        let type_ = match (&t.ints, &t.q8) {
+            (Some(_), _) => TensorType::INT32,
+            (None, Some(_)) => TensorType::INT8,
+            (None, None) => t.dtype.unwrap_or(TensorType::FLOAT32),
+        };
         let args = TensorArgs {
             shape: Some(shape),
-            type_: if t.ints.is_some() { TensorType::INT32 } else { TensorType::FLOAT32 },
+            type_,
             buffer,
             name: Some(name),
-            quantization: None,
+            quantization,
             is_variable: false,
             sparsity: None,
             shape_signature: None,
@@ -87,6 +106,11 @@ fn build(tensors: &[T], ops: &[O], inputs: &[i32], outputs: &[i32]) -> Vec<u8> {
             Opt::Slice(a) => {
                 let o = StridedSliceOptions::create(&mut b, a);
                 (BuiltinOptions::StridedSliceOptions, Some(o.as_union_value()))
+            }
+            Opt::Div(a) => (BuiltinOptions::DivOptions, Some(DivOptions::create(&mut b, a).as_union_value())),
+            Opt::Fc(a) => {
+                let o = FullyConnectedOptions::create(&mut b, a);
+                (BuiltinOptions::FullyConnectedOptions, Some(o.as_union_value()))
             }
             Opt::Squeeze(d) => {
                 let squeeze_dims = Some(b.create_vector(d));
@@ -222,10 +246,24 @@ fn check_conv(depthwise: bool) {
         vec![o as i32, kh as i32, kw as i32, c as i32]
     };
     let tensors = [
-        T { name: "x", shape: vec![1, h as i32, wd as i32, c as i32], data: None, ints: None },
-        T { name: "w", shape: wshape, data: Some(w), ints: None },
-        T { name: "b", shape: vec![o as i32], data: Some(bias), ints: None },
-        T { name: "y", shape: vec![1, oh as i32, ow as i32, o as i32], data: None, ints: None },
+        T {
+            name: "x",
+            shape: vec![1, h as i32, wd as i32, c as i32],
+            data: None,
+            ints: None,
+            q8: None,
+            ..T::default()
+        },
+        T { name: "w", shape: wshape, data: Some(w), ints: None, q8: None, ..T::default() },
+        T { name: "b", shape: vec![o as i32], data: Some(bias), ints: None, q8: None, ..T::default() },
+        T {
+            name: "y",
+            shape: vec![1, oh as i32, ow as i32, o as i32],
+            data: None,
+            ints: None,
+            q8: None,
+            ..T::default()
+        },
     ];
     let act = ActivationFunctionType::RELU6;
     let (code, opt) = if depthwise {
@@ -273,7 +311,7 @@ fn depthwise_multiplier_2_matches_direct_nhwc() {
 
 #[test]
 fn unsupported_ops_are_listed_at_once_with_indices() {
-    let t = |name| T { name, shape: vec![1, 4], data: None, ints: None };
+    let t = |name| T { name, shape: vec![1, 4], data: None, ints: None, q8: None, ..T::default() };
     let tensors = [t("a"), t("b"), t("c"), t("d")];
     let op = |code, custom, i: i32| O { code, custom, ins: vec![i], outs: vec![i + 1], opt: Opt::None };
     let ops = [
@@ -291,8 +329,8 @@ fn unsupported_ops_are_listed_at_once_with_indices() {
 #[test]
 fn corrupt_models_are_clear_errors() {
     let tensors = [
-        T { name: "x", shape: vec![1, 4], data: None, ints: None },
-        T { name: "y", shape: vec![1, 4], data: None, ints: None },
+        T { name: "x", shape: vec![1, 4], data: None, ints: None, q8: None, ..T::default() },
+        T { name: "y", shape: vec![1, 4], data: None, ints: None, q8: None, ..T::default() },
     ];
     let relu = |ins: Vec<i32>| [O { code: BuiltinOperator::RELU, custom: None, ins, outs: vec![1], opt: Opt::None }];
     // A valid model imports and runs.
@@ -311,8 +349,8 @@ fn corrupt_models_are_clear_errors() {
     assert!(e.to_string().contains("refers to tensor 7"), "{e}");
     // A constant whose buffer does not match its shape.
     let bad = [
-        T { name: "w", shape: vec![3, 3], data: Some(vec![1.0; 4]), ints: None },
-        T { name: "y", shape: vec![3, 3], data: None, ints: None },
+        T { name: "w", shape: vec![3, 3], data: Some(vec![1.0; 4]), ints: None, q8: None, ..T::default() },
+        T { name: "y", shape: vec![3, 3], data: None, ints: None, q8: None, ..T::default() },
     ];
     let e = mote_tflite::from_bytes(&build(&bad, &relu(vec![0]), &[], &[1])).expect_err("short buffer");
     assert!(e.to_string().contains("tensor 0 `w`") && e.to_string().contains("needs 36"), "{e}");
@@ -335,14 +373,15 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
         dilation_h_factor: 1,
     };
     let op = |opt| [O { code: BuiltinOperator::CONV_2D, custom: None, ins: vec![0, 1], outs: vec![2], opt }];
-    let x = || T { name: "x", shape: vec![1, 3, 3, 1], data: None, ints: None };
-    let w = || T { name: "w", shape: vec![1, 1, 1, 1], data: Some(vec![2.0]), ints: None };
+    let x = || T { name: "x", shape: vec![1, 3, 3, 1], data: None, ints: None, q8: None, ..T::default() };
+    let w = || T { name: "w", shape: vec![1, 1, 1, 1], data: Some(vec![2.0]), ints: None, q8: None, ..T::default() };
     // Output declared rank 2.
-    let tensors = [x(), w(), T { name: "y", shape: vec![1, 9], data: None, ints: None }];
+    let tensors = [x(), w(), T { name: "y", shape: vec![1, 9], data: None, ints: None, q8: None, ..T::default() }];
     let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(conv())), &[0], &[2])).expect_err("rank 2 output");
     assert!(e.to_string().contains("has rank 2, expected 4"), "{e}");
     // Zero stride.
-    let tensors = [x(), w(), T { name: "y", shape: vec![1, 3, 3, 1], data: None, ints: None }];
+    let tensors =
+        [x(), w(), T { name: "y", shape: vec![1, 3, 3, 1], data: None, ints: None, q8: None, ..T::default() }];
     let bad = Conv2DOptionsArgs { stride_w: 0, ..conv() };
     let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::Conv(bad)), &[0], &[2])).expect_err("stride 0");
     assert!(e.to_string().contains("stride_w must be positive"), "{e}");
@@ -350,9 +389,9 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
     let e = mote_tflite::from_bytes(&build(&tensors, &op(Opt::None), &[0], &[2])).expect_err("no options");
     assert!(e.to_string().contains("Conv2DOptions are missing"), "{e}");
     // Weights whose input channels do not divide the input's.
-    let w2 = T { name: "w", shape: vec![1, 1, 1, 2], data: Some(vec![1.0, 1.0]), ints: None };
+    let w2 = T { name: "w", shape: vec![1, 1, 1, 2], data: Some(vec![1.0, 1.0]), ints: None, q8: None, ..T::default() };
     let e = mote_tflite::from_bytes(&build(
-        &[x(), w2, T { name: "y", shape: vec![1, 3, 3, 1], data: None, ints: None }],
+        &[x(), w2, T { name: "y", shape: vec![1, 3, 3, 1], data: None, ints: None, q8: None, ..T::default() }],
         &op(Opt::Conv(conv())),
         &[0],
         &[2],
@@ -367,9 +406,9 @@ fn declared_shapes_that_do_not_fit_the_op_are_errors_not_panics() {
 fn hard_swish_then_squeeze() {
     let tensors = |y: Vec<i32>| {
         [
-            T { name: "x", shape: vec![1, 1, 4, 3], data: None, ints: None },
-            T { name: "h", shape: vec![1, 1, 4, 3], data: None, ints: None },
-            T { name: "y", shape: y, data: None, ints: None },
+            T { name: "x", shape: vec![1, 1, 4, 3], data: None, ints: None, q8: None, ..T::default() },
+            T { name: "h", shape: vec![1, 1, 4, 3], data: None, ints: None, q8: None, ..T::default() },
+            T { name: "y", shape: y, data: None, ints: None, q8: None, ..T::default() },
         ]
     };
     let ops = |dims: Vec<i32>| {
@@ -394,13 +433,14 @@ fn hard_swish_then_squeeze() {
 
 /// One STRIDED_SLICE of x[2, 5, 3] with constant begin/end/strides and the given masks.
 fn strided(begin: [i32; 3], end: [i32; 3], strides: [i32; 3], opts: StridedSliceOptionsArgs, out: Vec<i32>) -> Vec<u8> {
-    let c = |name, v: [i32; 3]| T { name, shape: vec![3], data: None, ints: Some(v.to_vec()) };
+    let c =
+        |name, v: [i32; 3]| T { name, shape: vec![3], data: None, ints: Some(v.to_vec()), q8: None, ..T::default() };
     let tensors = [
-        T { name: "x", shape: vec![2, 5, 3], data: None, ints: None },
+        T { name: "x", shape: vec![2, 5, 3], data: None, ints: None, q8: None, ..T::default() },
         c("begin", begin),
         c("end", end),
         c("strides", strides),
-        T { name: "y", shape: out, data: None, ints: None },
+        T { name: "y", shape: out, data: None, ints: None, q8: None, ..T::default() },
     ];
     let op = O {
         code: BuiltinOperator::STRIDED_SLICE,
@@ -447,4 +487,103 @@ fn strided_slice_masks_and_shrink() {
     let err =
         mote_tflite::from_bytes(&strided([0, 0, 0], [2, 5, 3], [1, 1, 1], opts, vec![2, 5, 3])).expect_err("ellipsis");
     assert_eq!(err.unsupported().len(), 1, "{err}");
+}
+
+/// TFLite's reference hybrid FULLY_CONNECTED, written from its definition: each row of `x`
+/// quantized (symmetric: `round(x * 127 / max|x|)` in [-127, 127]; asymmetric: scale
+/// `(max(x,0) - min(x,0)) / 255`, zero point `round(-128 - min / scale)`), an integer product
+/// with the int8 weights, scaled back by `row_scale * w_scale[o]`, plus the bias.
+fn hybrid_fc_reference(x: &[f32], k: usize, w: &[i8], ws: &[f32], bias: &[f32], asym: bool) -> Vec<f32> {
+    let n = bias.len();
+    let mut out = Vec::new();
+    for row in x.chunks(k) {
+        let (lo, hi) = row.iter().fold((0f32, 0f32), |(l, h), &v| (l.min(v), h.max(v)));
+        let (scale, inv, zp, qlo) = if asym {
+            let scale = (hi - lo) / 255.0;
+            (scale, 1.0 / scale, (-128.0 - lo / scale).round(), -128.0)
+        } else {
+            let r = hi.max(-lo);
+            (r / 127.0, 127.0 / r, 0.0, -127.0)
+        };
+        let q: Vec<i32> = row.iter().map(|&v| ((zp + v * inv).round().clamp(qlo, 127.0) - zp) as i32).collect();
+        for o in 0..n {
+            let acc: i32 = (0..k).map(|i| q[i] * i32::from(w[o * k + i])).sum();
+            let s = scale * if ws.len() == 1 { ws[0] } else { ws[o] };
+            out.push(acc as f32 * s + bias[o]);
+        }
+    }
+    out
+}
+
+#[test]
+fn hybrid_fully_connected_quantizes_each_row() {
+    let (k, n) = (6, 3);
+    let x: Vec<f32> = values(2 * k, 7).iter().enumerate().map(|(i, v)| v * if i < k { 0.5 } else { 3.0 }).collect();
+    let w: Vec<i8> = values(n * k, 8).iter().map(|v| (v * 127.0) as i8).collect();
+    let bias = vec![0.25, -0.5, 1.0];
+    for (scales, asym) in [(vec![0.02], false), (vec![0.02, 0.05, 0.01], false), (vec![0.03, 0.01, 0.02], true)] {
+        let tensors = [
+            T { name: "x", shape: vec![2, k as i32], ..T::default() },
+            T { name: "w", shape: vec![n as i32, k as i32], q8: Some((w.clone(), scales.clone())), ..T::default() },
+            T { name: "b", shape: vec![n as i32], data: Some(bias.clone()), ..T::default() },
+            T { name: "y", shape: vec![2, n as i32], ..T::default() },
+        ];
+        let opts =
+            FullyConnectedOptionsArgs { asymmetric_quantize_inputs: asym, ..FullyConnectedOptionsArgs::default() };
+        let fc = O {
+            code: BuiltinOperator::FULLY_CONNECTED,
+            custom: None,
+            ins: vec![0, 1, 2],
+            outs: vec![3],
+            opt: Opt::Fc(opts),
+        };
+        let y = run(&build(&tensors, &[fc], &[0], &[3]), x.clone(), vec![2, k]);
+        let want = hybrid_fc_reference(&x, k, &w, &scales, &bias, asym);
+        let got = y.to_f32_vec().expect("f32");
+        for (g, e) in got.iter().zip(&want) {
+            assert!((g - e).abs() <= 1e-5 * e.abs().max(1.0), "scales {scales:?} asym {asym}: {got:?} vs {want:?}");
+        }
+        // Rounding the rows matters: the plain float product differs.
+        let float: f32 = (0..k).map(|i| x[k + i] * f32::from(w[i]) * scales[0]).sum::<f32>() + bias[0];
+        assert_ne!(float, got[n], "row 2, output 0 equals the unquantized product");
+    }
+}
+
+#[test]
+fn div_maximum_minimum_padv2_cast() {
+    let f = |name, shape: Vec<i32>, data: Vec<f32>| T { name, shape, data: Some(data), ..T::default() };
+    let tensors = [
+        T { name: "x", shape: vec![2, 3], ..T::default() },
+        f("c", vec![3], vec![2.0, -4.0, 0.5]),
+        T { name: "d", shape: vec![2, 3], ..T::default() },
+        f("floor", vec![1], vec![0.1]),
+        T { name: "m", shape: vec![2, 3], ..T::default() },
+        f("cap", vec![2, 1], vec![1.0, 5.0]),
+        T { name: "n", shape: vec![2, 3], ..T::default() },
+        T { name: "pads", shape: vec![2, 2], ints: Some(vec![0, 1, 1, 0]), ..T::default() },
+        f("value", vec![1], vec![9.5]),
+        T { name: "p", shape: vec![3, 4], ..T::default() },
+        T { name: "y", shape: vec![3, 4], dtype: Some(TensorType::INT32), ..T::default() },
+    ];
+    let op = |code, ins: Vec<i32>, out, opt| O { code, custom: None, ins, outs: vec![out], opt };
+    let div = DivOptionsArgs { fused_activation_function: ActivationFunctionType::RELU };
+    let ops = [
+        op(BuiltinOperator::DIV, vec![0, 1], 2, Opt::Div(div)),
+        op(BuiltinOperator::MAXIMUM, vec![2, 3], 4, Opt::None),
+        op(BuiltinOperator::MINIMUM, vec![4, 5], 6, Opt::None),
+        op(BuiltinOperator::PADV2, vec![6, 7, 8], 9, Opt::None),
+        op(BuiltinOperator::CAST, vec![9], 10, Opt::None),
+    ];
+    let x: Vec<f32> = vec![3.0, -8.0, 0.25, 12.0, 2.0, 7.0];
+    let g = mote_tflite::from_bytes(&build(&tensors, &ops, &[0], &[10])).expect("imports");
+    let input = Value::Tensor(Tensor::from_vec(vec![2, 3], x.clone()).expect("input"));
+    let y = match mote_interp::run(&g, vec![input]).expect("runs").remove(0) {
+        Value::Tensor(t) => t,
+        other => panic!("output {other:?}"),
+    };
+    // relu(x / c) = [1.5, 2, 0.5; 6, 0, 14]; max with 0.1; min with [1; 5] per row; padded with
+    // one row after and one column before, 9.5; cast to int32 truncates.
+    let want = [9, 1, 1, 0, 9, 5, 0, 5, 9, 9, 9, 9];
+    assert_eq!(y.shape(), &[3, 4]);
+    assert_eq!(y.to_i64_vec().expect("ints"), want.iter().map(|&v| v as i64).collect::<Vec<_>>());
 }
