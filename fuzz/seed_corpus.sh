@@ -4,6 +4,7 @@
 #   fuzz/seed_corpus.sh            # every conformance model under 4 KB -> fuzz/work/onnx_import
 #   fuzz/seed_corpus.sh --commit   # the smallest model of each op (under 1 KB) -> fuzz/corpus/onnx_import
 #   fuzz/seed_corpus.sh --mote     # compiled .mote files (small models, conformance tests) -> fuzz/work/mote_load_run
+#   fuzz/seed_corpus.sh --tflite   # the shared .tflite files under 64 KB -> fuzz/work/tflite_import
 #
 # The shared data lives at ../shared/data relative to the repository (or $MOTE_SHARED_DATA).
 set -euo pipefail
@@ -12,6 +13,14 @@ data="${MOTE_SHARED_DATA:-$here/../../shared/data}"
 index="$data/conformance/INDEX.tsv"
 nodes="$data/conformance/node"
 [ -f "$index" ] || { echo "no $index (set MOTE_SHARED_DATA)" >&2; exit 1; }
+
+if [ "${1:-}" = "--tflite" ]; then
+    out="$here/work/tflite_import"
+    mkdir -p "$out"
+    find "$data/models/tflite" -name '*.tflite' -size -64k -exec cp {} "$out/" \;
+    echo "$(ls "$out" | wc -l) .tflite files in $out"
+    exit 0
+fi
 
 if [ "${1:-}" = "--mote" ]; then
     # Compiled models for mote_load_run: small real models and conformance tests of the ops the
