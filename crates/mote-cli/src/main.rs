@@ -4,6 +4,7 @@
 mod bench;
 mod compile_cmd;
 mod compiled;
+mod convert_cmd;
 mod inspect;
 mod model_file;
 mod ops_cmd;
@@ -31,6 +32,7 @@ Examples:
   mote profile model.mote                      per-step time, GFLOP/s, memory timeline
   mote ops                                     list the supported ONNX ops
   mote quantize model.onnx --calib data/ -o model.int8.mote   int8 with calibration, report
+  mote convert model.tflite -o model.onnx      write a model (.onnx or .tflite) as ONNX
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -50,6 +52,7 @@ enum Command {
     Profile(profile::Args),
     Ops(ops_cmd::Args),
     Quantize(quantize_cmd::Args),
+    Convert(convert_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Profile(a) => profile::main(a),
         Command::Ops(a) => ops_cmd::main(a),
         Command::Quantize(a) => quantize_cmd::main(a),
+        Command::Convert(a) => convert_cmd::main(a),
     };
     match result {
         Ok(code) => code,

@@ -523,6 +523,12 @@ fn tflite_models_inspect_run_and_compile() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = mote(&[&["run", out.to_str().unwrap()][..], &expect].concat());
     assert!(o.status.success() && stdout(&o).contains("matches the expected output"), "{}{}", stdout(&o), stderr(&o));
+    // Written as ONNX, it still gives TFLite Micro's outputs.
+    let onnx = dir.join("micro_speech.onnx");
+    let o = mote(&["convert", model_s, "-o", onnx.to_str().unwrap()]);
+    assert!(o.status.success() && stdout(&o).contains("wrote"), "{}", stderr(&o));
+    let o = mote(&[&["run", onnx.to_str().unwrap()][..], &expect].concat());
+    assert!(o.status.success() && stdout(&o).contains("matches the expected output"), "{}{}", stdout(&o), stderr(&o));
     // A model with custom ops names them all.
     let o = mote(&["inspect", data.join("models/tflite/audio_preprocessor_int8.tflite").to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("CUSTOM:SignalWindow at operator 0"), "{}", stderr(&o));

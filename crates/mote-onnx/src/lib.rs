@@ -1,5 +1,5 @@
-//! ONNX importer: reads `.onnx` models into `mote-ir` graphs, and ONNX tensor files (`.pb`) into
-//! tensors and values.
+//! ONNX importer and writer: reads `.onnx` models into `mote-ir` graphs (and writes graphs of
+//! the common ops back, [`export`]), and ONNX tensor files (`.pb`) into tensors and values.
 //!
 //! Uses `prost` with the generated code checked in (`src/proto/onnx.rs`, made by
 //! `scripts/gen-onnx-proto.sh`), so building needs no `protoc`. Depends on `mote-ir` and
@@ -10,6 +10,7 @@
 //! file is an error naming the problem; no input bytes can make it panic.
 
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod ops;
 pub mod proto;

@@ -91,12 +91,11 @@ fn round_away(b: &mut Builder, v: ValueId) -> ValueId {
 /// `x` quantized per row (reduced over `axes`, kept as size-1 dims), see the module doc:
 /// `q - zp` as integer-valued f32, and each row's scale.
 fn quantize_rows(b: &mut Builder, x: ValueId, axes: &[i64], asymmetric: bool) -> (ValueId, ValueId) {
-    let zero = b.const_f32("zero", 0.0);
     let tiny = b.const_f32("tiny", f32::MIN_POSITIVE);
-    let one = b.const_f32("one", 1.0);
     // TFLite multiplies by an inverse: `1 / scale` (asymmetric) or `127 / range` (symmetric);
     // the divisor is floored at the smallest normal float so an all-zero row stays zero.
     let (scale, inv, zp, qmin, qmax) = if asymmetric {
+        let zero = b.const_f32("zero", 0.0);
         let lo = reduce(b, Reduction::Min, x, axes, "row_min");
         let lo = var(b, Variadic::Min, lo, zero, "rmin");
         let hi = reduce(b, Reduction::Max, x, axes, "row_max");
@@ -105,6 +104,7 @@ fn quantize_rows(b: &mut Builder, x: ValueId, axes: &[i64], asymmetric: bool) ->
         let k = b.const_f32("k255", 255.0);
         let scale = bin(b, Binary::Div, range, k, "in_scale");
         let nz = var(b, Variadic::Max, scale, tiny, "in_scale_nz");
+        let one = b.const_f32("one", 1.0);
         let inv = bin(b, Binary::Div, one, nz, "inv_scale");
         let m = bin(b, Binary::Div, lo, nz, "rmin_steps");
         let qmin = b.const_f32("qmin", -128.0);
