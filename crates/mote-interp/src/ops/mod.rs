@@ -116,7 +116,13 @@ pub struct EvalCx<'a> {
     pub(crate) env: &'a [Option<Value>],
 }
 
-impl EvalCx<'_> {
+impl<'a> EvalCx<'a> {
+    /// A context for one op evaluated outside a session (e.g. by the training engine): it can
+    /// run subgraphs that capture nothing from `graph`.
+    pub fn standalone(graph: &'a Graph) -> EvalCx<'a> {
+        EvalCx { graph, env: &[] }
+    }
+
     /// Runs subgraph `g` with `inputs` bound to its inputs in order; outer references are read
     /// from the enclosing graph's current values.
     pub fn run_subgraph(&self, g: &Graph, inputs: Vec<Value>) -> Result<Vec<Value>, OpError> {
