@@ -12,6 +12,7 @@ mod profile;
 mod quantize_cmd;
 mod run;
 mod show;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,7 @@ Examples:
   mote ops                                     list the supported ONNX ops
   mote quantize model.onnx --calib data/ -o model.int8.mote   int8 with calibration, report
   mote convert model.tflite -o model.onnx      write a model (.onnx or .tflite) as ONNX
+  mote train --arch cnn:16,32 --data X.npy --labels y.npy -o model.onnx   train a classifier
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -53,6 +55,7 @@ enum Command {
     Ops(ops_cmd::Args),
     Quantize(quantize_cmd::Args),
     Convert(convert_cmd::Args),
+    Train(train_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Ops(a) => ops_cmd::main(a),
         Command::Quantize(a) => quantize_cmd::main(a),
         Command::Convert(a) => convert_cmd::main(a),
+        Command::Train(a) => train_cmd::main(a),
     };
     match result {
         Ok(code) => code,

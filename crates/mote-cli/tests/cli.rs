@@ -533,3 +533,31 @@ fn tflite_models_inspect_run_and_compile() {
     let o = mote(&["inspect", data.join("models/tflite/audio_preprocessor_int8.tflite").to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("CUSTOM:SignalWindow at operator 0"), "{}", stderr(&o));
 }
+
+/// `mote train` on the digits: a JSON report, an ONNX file that imports and runs, and clear
+/// errors for a bad spec or mismatched labels (skipped without the shared data).
+#[test]
+fn train_writes_a_model_that_runs() {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("SKIPPED mote train: ../shared/data not found (set MOTE_SHARED_DATA)");
+        return;
+    };
+    let d = data.join("datasets/sklearn_digits");
+    let (x, y) = (d.join("X.npy"), d.join("y.npy"));
+    let (x, y) = (x.to_str().unwrap(), y.to_str().unwrap());
+    let dir = tmp("train");
+    let out = dir.join("digits.onnx");
+    let args = ["train", "--arch", "mlp:32", "--data", x, "--labels", y, "--epochs", "3", "--json", "-o"];
+    let o = mote(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["epochs"].as_array().map(Vec::len), Some(3));
+    assert!(v["test_accuracy"].as_f64().unwrap_or(0.0) > 0.8, "{v}");
+    let o = mote(&["inspect", out.to_str().unwrap()]);
+    assert!(o.status.success() && stdout(&o).contains("Gemm"), "{}", stderr(&o));
+    // Wrong arguments name the problem.
+    let o = mote(&["train", "--arch", "transformer", "--data", x, "--labels", y, "-o", out.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("unknown architecture `transformer`"), "{}", stderr(&o));
+    let o = mote(&["train", "--arch", "mlp:8", "--data", x, "--labels", x, "-o", out.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("labels"), "{}", stderr(&o));
+}

@@ -8,11 +8,19 @@
 //! from the gradients of the outputs (`grad/`, one file per op family, each checked against
 //! finite differences in `tests/gradcheck.rs`). [`loss`] has the losses with their gradients.
 //!
+//! Around it: [`optim`] (SGD with momentum/Nesterov, Adam, AdamW; step, cosine and warm-up
+//! schedules), [`data`] (seeded splits, batches and augmentation), [`arch`] (MLP, CNN, DS-CNN,
+//! ResNet-8, MobileNetV2 builders) and [`fit`] (the training loop and evaluation).
+//!
 //! Depends on `mote-ir` and `mote-interp` (forward kernels); never on importers or the runtime.
 
+pub mod arch;
+pub mod data;
 pub mod error;
+pub mod fit;
 mod grad;
 pub mod loss;
+pub mod optim;
 pub mod tape;
 
 pub use error::TrainError;
