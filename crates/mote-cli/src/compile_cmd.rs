@@ -1,6 +1,6 @@
 //! `mote compile`: an ONNX model to a `.mote` file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -168,7 +168,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         opts.constants.insert(name, t);
     }
     let c = compile(model.graph, &opts).with_context(|| format!("cannot compile `{}`", a.model.display()))?;
-    write_atomic(&a.output, &c.bytes)?;
+    crate::model_file::write_atomic(&a.output, &c.bytes)?;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let r = &c.report;
     if a.json {
@@ -225,10 +225,4 @@ fn parse_const(g: &mote_ir::Graph, s: &str) -> Result<(String, mote_ir::Tensor)>
         t
     };
     Ok((name.to_string(), mote_interp::ops::elementwise::cast(&t, dtype)?))
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("mote.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
 }

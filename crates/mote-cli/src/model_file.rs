@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use mote_onnx::{Model, NodeProblem};
 
 /// Whether `path` names a TFLite flatbuffer.
@@ -32,4 +32,13 @@ pub fn load_lenient(path: &Path) -> Result<(Model, Vec<NodeProblem>)> {
         return Ok((load(path)?, Vec::new()));
     }
     Ok(mote_onnx::load_lenient(path)?)
+}
+
+/// Writes `bytes` to `path` through a temporary file next to it and a rename, so a crash never
+/// leaves a half-written file under the final name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let ext = path.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned());
+    let tmp = path.with_extension(format!("{ext}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
 }

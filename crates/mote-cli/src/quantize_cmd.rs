@@ -1,7 +1,7 @@
 //! `mote quantize`: post-training int8 quantization with calibration data and a report.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -35,8 +35,8 @@ models (the int8 .mote against the f32 .mote: what a deployment runs). --accurac
 keeps the layers adding the most noise in f32, one at a time, until the loss (100 - top-1
 agreement, or the relative RMS error) is at most PCT points.
 
-The output is a .mote (compiled for the calibration inputs' shapes). Writing the QDQ graph as .onnx
-needs an ONNX exporter, which mote-onnx does not have yet.
+The output is a .mote (compiled for the calibration inputs' shapes), or with -o X.onnx the QDQ graph
+as ONNX (QuantizeLinear/DequantizeLinear pairs, which onnxruntime and `mote compile` read).
 
 With --json the report is printed as JSON (schema in docs/QUANTIZATION.md). When the accuracy
 budget cannot be met the file is still written and the exit code is 3.
@@ -54,7 +54,7 @@ Examples:
 pub struct Args {
     /// The float model (.onnx).
     model: PathBuf,
-    /// Where to write the quantized model (.mote).
+    /// Where to write the quantized model (.mote, or .onnx for the QDQ graph).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: PathBuf,
     /// Calibration files or folders (repeatable).
@@ -183,13 +183,9 @@ impl Bars {
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let t0 = Instant::now();
-    if a.output.extension().is_some_and(|e| e == "onnx") {
-        bail!(
-            "writing the QDQ graph as .onnx needs an ONNX exporter, which mote-onnx does not have yet: write a .mote"
-        );
-    }
-    if a.output.extension().is_none_or(|e| e != "mote") {
-        bail!("the output file should end in .mote, got `{}`", a.output.display());
+    let onnx = a.output.extension().is_some_and(|e| e == "onnx");
+    if !onnx && a.output.extension().is_none_or(|e| e != "mote") {
+        bail!("the output file should end in .mote or .onnx, got `{}`", a.output.display());
     }
     let method = Method::parse(&a.method).map_err(anyhow::Error::msg)?;
     let task = a.task.as_deref().map(Task::parse).transpose().map_err(anyhow::Error::msg)?;
@@ -242,8 +238,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("--shape `{s}`: bad dims"))?;
         copts.shapes.insert(n.to_string(), dims);
     }
-    let compiled = compile_mote(&out.quantized.graph, &calib.load(0)?, copts)?;
-    write_atomic(&a.output, &compiled.bytes)?;
+    let bytes = if onnx {
+        mote_onnx::export::to_bytes(&out.quantized.graph).context("writing the QDQ graph as ONNX")?
+    } else {
+        compile_mote(&out.quantized.graph, &calib.load(0)?, copts)?.bytes
+    };
+    crate::model_file::write_atomic(&a.output, &bytes)?;
     if let Some(p) = &a.report {
         let text = if p.extension().is_some_and(|e| e == "json") {
             serde_json::to_string_pretty(&out.report)?
@@ -255,7 +255,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     if a.json {
         let mut v = serde_json::to_value(&out.report)?;
         v["output"] = serde_json::json!(a.output.display().to_string());
-        v["file_bytes"] = serde_json::json!(compiled.bytes.len());
+        v["file_bytes"] = serde_json::json!(bytes.len());
         v["seconds"] = serde_json::json!(t0.elapsed().as_secs_f64());
         println!("{v:#}");
     } else {
@@ -263,7 +263,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!(
             "wrote {} ({} bytes, {:.1} s){}",
             a.output.display(),
-            compiled.bytes.len(),
+            bytes.len(),
             t0.elapsed().as_secs_f64(),
             a.report.as_ref().map_or(String::new(), |p| format!("; report {}", p.display()))
         );
@@ -281,10 +281,4 @@ fn float_note(q: &Quantized) {
         let list: Vec<String> = ops.iter().map(|(o, n)| format!("{o} {n}")).collect();
         println!("left in f32: {}", list.join(", "));
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("mote.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
 }

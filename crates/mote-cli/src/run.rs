@@ -178,7 +178,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             if let Some(e) = first_error {
                 return Err(e);
             }
-            write_atomic(&dir.join("index.tsv"), index.as_bytes())?;
+            crate::model_file::write_atomic(&dir.join("index.tsv"), index.as_bytes())?;
             outputs
         }
     };
@@ -219,7 +219,7 @@ fn report(
                 }
                 other => {
                     let p = dir.join(format!("output_{i}.pb"));
-                    write_atomic(&p, &mote_onnx::encode_value(other, name))?;
+                    crate::model_file::write_atomic(&p, &mote_onnx::encode_value(other, name))?;
                     p
                 }
             };
@@ -273,10 +273,4 @@ fn declared_type(g: &mote_ir::Graph, id: mote_ir::ValueId) -> ValueType {
 /// A value name as a file name: path separators and other awkward characters become `_`.
 fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).take(80).collect()
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
 }

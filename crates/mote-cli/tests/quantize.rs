@@ -68,6 +68,12 @@ fn quantize_writes_the_mote_and_the_reports() {
     let o =
         mote(&["run", out.to_str().unwrap(), "--input", &format!("serving_default_dense_input:0={}", input.display())]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // The QDQ graph as ONNX: it imports, and its int8 nodes are found again.
+    let qdq = d.join("hw.int8.onnx");
+    let o = mote(&["quantize", model, "--calib", s, "-o", qdq.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = mote(&["inspect", qdq.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o.stdout).contains("3 node(s) run as integer steps"), "{}", text(&o.stdout));
     // A budget of 0 keeps every layer in f32 and says which.
     let o = mote(&["quantize", model, "--calib", s, "--accuracy-budget", "0", "--json", "-o", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -89,8 +95,8 @@ fn quantize_refuses_bad_arguments_clearly() {
     let model = data.join("models/tflm_hello_world_float/model.onnx");
     let model = model.to_str().unwrap();
     let d = tmp("bad");
-    let o = mote(&["quantize", model, "--calib", d.to_str().unwrap(), "-o", "x.onnx"]);
-    assert!(text(&o.stderr).contains("ONNX exporter"), "{}", text(&o.stderr));
+    let o = mote(&["quantize", model, "--calib", d.to_str().unwrap(), "-o", "x.tflite"]);
+    assert!(text(&o.stderr).contains("should end in .mote or .onnx"), "{}", text(&o.stderr));
     let o = mote(&["quantize", model, "--calib", d.to_str().unwrap(), "--method", "kl", "-o", "x.mote"]);
     assert!(text(&o.stderr).contains("unknown calibration method `kl`"), "{}", text(&o.stderr));
     let o = mote(&["quantize", model, "--calib", d.to_str().unwrap(), "-o", "x.mote"]);
