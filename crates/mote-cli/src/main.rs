@@ -5,6 +5,7 @@ mod bench;
 mod compile_cmd;
 mod compiled;
 mod convert_cmd;
+mod distill_cmd;
 mod inspect;
 mod model_file;
 mod ops_cmd;
@@ -35,6 +36,7 @@ Examples:
   mote quantize model.onnx --calib data/ -o model.int8.mote   int8 with calibration, report
   mote convert model.tflite -o model.onnx      write a model (.onnx or .tflite) as ONNX
   mote train --arch cnn:16,32 --data X.npy --labels y.npy -o model.onnx   train a classifier
+  mote distill --teacher big.onnx --student cnn:8,16 --data X.npy -o small.onnx   distill
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -56,6 +58,7 @@ enum Command {
     Quantize(quantize_cmd::Args),
     Convert(convert_cmd::Args),
     Train(train_cmd::Args),
+    Distill(distill_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Quantize(a) => quantize_cmd::main(a),
         Command::Convert(a) => convert_cmd::main(a),
         Command::Train(a) => train_cmd::main(a),
+        Command::Distill(a) => distill_cmd::main(a),
     };
     match result {
         Ok(code) => code,

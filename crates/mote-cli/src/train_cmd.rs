@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mote_ir::Tensor;
 use mote_train::arch::{Arch, build};
 use mote_train::data::{Augment, Dataset};
-use mote_train::fit::{Config, Epoch, fit};
+use mote_train::fit::{Config, Epoch, Objective, fit};
 use mote_train::optim::{Decay, Rule, Schedule};
 
 const HELP: &str = "\
@@ -37,55 +37,62 @@ pub struct Args {
     /// Architecture: KIND:SIZES (see below).
     #[arg(long)]
     arch: String,
-    /// Samples (.npy).
-    #[arg(long)]
-    data: PathBuf,
     /// Integer class labels (.npy), one per sample.
     #[arg(long)]
     labels: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The data, optimizer and output options `mote train` and `mote distill` share.
+#[derive(clap::Args, Debug)]
+pub struct Common {
+    /// Samples (.npy).
+    #[arg(long)]
+    pub data: PathBuf,
     /// Where to write the trained model (.onnx).
     #[arg(long, short = 'o')]
-    output: PathBuf,
+    pub output: PathBuf,
     #[arg(long, default_value_t = 10)]
-    epochs: usize,
+    pub epochs: usize,
     #[arg(long, default_value_t = 32)]
-    batch: usize,
+    pub batch: usize,
     /// Base learning rate.
     #[arg(long, default_value_t = 0.003)]
-    lr: f32,
+    pub lr: f32,
     /// sgd, adam or adamw.
     #[arg(long, default_value = "adam")]
-    optimizer: String,
+    pub optimizer: String,
     /// SGD momentum (0 = plain SGD).
     #[arg(long, default_value_t = 0.9)]
-    momentum: f32,
+    pub momentum: f32,
     /// Nesterov momentum (SGD).
     #[arg(long)]
-    nesterov: bool,
+    pub nesterov: bool,
     #[arg(long, default_value_t = 0.0)]
-    weight_decay: f32,
+    pub weight_decay: f32,
     /// constant, cosine or step:EVERY_EPOCHS:GAMMA.
     #[arg(long, default_value = "cosine")]
-    schedule: String,
+    pub schedule: String,
     /// Warm-up epochs (linear).
     #[arg(long, default_value_t = 0)]
-    warmup: usize,
+    pub warmup: usize,
     #[arg(long, default_value_t = 0.0)]
-    label_smoothing: f32,
+    pub label_smoothing: f32,
     /// Augmentation: shift=PIXELS,flip,noise=STD,cutout=SIDE (comma-separated).
     #[arg(long, default_value = "")]
-    augment: String,
+    pub augment: String,
     /// Fraction of the samples held out (seeded) for testing.
     #[arg(long, default_value_t = 0.2)]
-    test_split: f32,
+    pub test_split: f32,
     /// Scale applied to the input inside the model (default: 1/max for integer data, else 1).
     #[arg(long)]
-    input_scale: Option<f32>,
+    pub input_scale: Option<f32>,
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Machine-readable output (one JSON document at the end).
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 fn augment(s: &str) -> Result<Augment> {
@@ -104,22 +111,32 @@ fn augment(s: &str) -> Result<Augment> {
     Ok(a)
 }
 
-/// Loads samples and labels; returns the dataset (samples as f32) and the default input scale.
-pub fn load_data(x: &Path, y: &Path) -> Result<(Dataset, f32)> {
+/// Loads samples and (when given) labels; returns the dataset (samples as f32; labels 0 when
+/// absent) and the default input scale.
+pub fn load_data(x: &Path, y: Option<&Path>) -> Result<(Dataset, f32)> {
     let xt = mote_data::read_npy(x)?;
-    let yt = mote_data::read_npy(y)?;
-    if !yt.dtype().is_int() {
-        bail!("`{}`: labels must be integers, not {}", y.display(), yt.dtype());
-    }
-    let labels: Vec<usize> = yt
-        .to_i64_vec()?
-        .into_iter()
-        .map(|v| usize::try_from(v).map_err(|_| anyhow::anyhow!("`{}`: label {v} is negative", y.display())))
-        .collect::<Result<_>>()?;
     let shape = xt.shape();
-    if shape.is_empty() || shape[0] != labels.len() {
-        bail!("`{}` has shape {shape:?} but `{}` has {} labels", x.display(), y.display(), labels.len());
+    if shape.is_empty() {
+        bail!("`{}` is a scalar, not a set of samples", x.display());
     }
+    let labels: Vec<usize> = match y {
+        Some(y) => {
+            let yt = mote_data::read_npy(y)?;
+            if !yt.dtype().is_int() {
+                bail!("`{}`: labels must be integers, not {}", y.display(), yt.dtype());
+            }
+            let l: Vec<usize> = yt
+                .to_i64_vec()?
+                .into_iter()
+                .map(|v| usize::try_from(v).map_err(|_| anyhow::anyhow!("`{}`: label {v} is negative", y.display())))
+                .collect::<Result<_>>()?;
+            if shape[0] != l.len() {
+                bail!("`{}` has shape {shape:?} but `{}` has {} labels", x.display(), y.display(), l.len());
+            }
+            l
+        }
+        None => vec![0; shape[0]],
+    };
     let values = xt.to_f32_vec()?;
     let scale = if xt.dtype().is_int() {
         let max = values.iter().fold(0.0f32, |a, &b| a.max(b.abs()));
@@ -133,49 +150,68 @@ pub fn load_data(x: &Path, y: &Path) -> Result<(Dataset, f32)> {
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let arch = Arch::parse(&a.arch).map_err(anyhow::Error::msg)?;
-    let (data, default_scale) = load_data(&a.data, &a.labels)?;
-    let (train, test) = data.split(a.test_split, a.seed);
-    let classes = data.classes();
-    let mut g = build(&arch, &data.shape, classes, a.input_scale.unwrap_or(default_scale), a.seed)
+    let (data, default_scale) = load_data(&a.common.data, Some(&a.labels))?;
+    let c = &a.common;
+    let g = build(&arch, &data.shape, data.classes(), c.input_scale.unwrap_or(default_scale), c.seed)
         .map_err(anyhow::Error::msg)?;
+    let report = train(c, &a.arch, g, &data, Objective::Labels)?;
+    finish(c, report)
+}
+
+/// What a training run printed at the end.
+pub struct Report {
+    pub json: serde_json::Value,
+    pub line: String,
+}
+
+/// Splits `data`, trains `g` for `objective` with the shared options, writes the model.
+pub fn train(
+    c: &Common,
+    what: &str,
+    mut g: mote_ir::Graph,
+    data: &Dataset,
+    objective: Objective<'_>,
+) -> Result<Report> {
+    let (train, test) = data.split(c.test_split, c.seed);
+    let classes = data.classes();
     let n_params: usize =
         mote_train::params(&g).iter().filter_map(|p| g.value(*p).init.as_ref()).map(Tensor::len).sum();
-    let rule = match a.optimizer.as_str() {
-        "sgd" => Rule::Sgd { momentum: a.momentum, nesterov: a.nesterov },
-        "adam" | "adamw" => Rule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupled: a.optimizer == "adamw" },
+    let macs = mote_train::arch::macs(&g);
+    let rule = match c.optimizer.as_str() {
+        "sgd" => Rule::Sgd { momentum: c.momentum, nesterov: c.nesterov },
+        "adam" | "adamw" => Rule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupled: c.optimizer == "adamw" },
         other => bail!("--optimizer {other}: use sgd, adam or adamw"),
     };
-    let per_epoch = train.len().div_ceil(a.batch.max(1));
-    let decay = match a.schedule.split(':').collect::<Vec<_>>().as_slice() {
+    let per_epoch = train.len().div_ceil(c.batch.max(1));
+    let decay = match c.schedule.split(':').collect::<Vec<_>>().as_slice() {
         ["constant"] => Decay::Constant,
         ["cosine"] => Decay::Cosine { min: 0.0 },
         ["step", every, gamma] => Decay::Step {
             every: every.parse::<usize>().context("--schedule step:EVERY:GAMMA")? * per_epoch,
             gamma: gamma.parse().context("--schedule step:EVERY:GAMMA")?,
         },
-        _ => bail!("--schedule {}: use constant, cosine or step:EVERY_EPOCHS:GAMMA", a.schedule),
+        _ => bail!("--schedule {}: use constant, cosine or step:EVERY_EPOCHS:GAMMA", c.schedule),
     };
     let cfg = Config {
-        epochs: a.epochs,
-        batch: a.batch,
+        epochs: c.epochs,
+        batch: c.batch,
         rule,
-        weight_decay: a.weight_decay,
-        schedule: Schedule { base: a.lr, decay, warmup: a.warmup * per_epoch, total: 0 },
-        label_smoothing: a.label_smoothing,
-        augment: augment(&a.augment)?,
-        seed: a.seed,
+        weight_decay: c.weight_decay,
+        schedule: Schedule { base: c.lr, decay, warmup: c.warmup * per_epoch, total: 0 },
+        label_smoothing: c.label_smoothing,
+        augment: augment(&c.augment)?,
+        seed: c.seed,
     };
-    if !a.json {
+    if !c.json {
         println!(
-            "{} on {} training and {} test samples of {:?}, {classes} classes, {n_params} parameters",
-            a.arch,
+            "{what} on {} training and {} test samples of {:?}, {classes} classes, {n_params} parameters, {macs} MACs",
             train.len(),
             test.len(),
             data.shape
         );
     }
-    let bar = (!a.json).then(|| {
-        let b = ProgressBar::new((a.epochs * per_epoch) as u64);
+    let bar = (!c.json).then(|| {
+        let b = ProgressBar::new((c.epochs * per_epoch) as u64);
         b.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} batches  {msg}").expect("a valid progress template"),
         );
@@ -204,27 +240,32 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     };
     let test_ref = (!test.is_empty()).then_some(&test);
-    let history = fit(&mut g, &train, test_ref, &cfg, &mut progress, &mut on_epoch)?;
+    let history = fit(&mut g, &train, test_ref, &cfg, objective, &mut progress, &mut on_epoch)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    mote_onnx::export::save(&g, &a.output)?;
-    let last = history.last();
-    if a.json {
-        let epochs: Vec<_> = history
-            .iter()
-            .map(|e| {
-                serde_json::json!({"epoch": e.epoch, "loss": e.loss, "train_accuracy": e.train_accuracy,
-                    "test_accuracy": e.test_accuracy, "seconds": e.seconds, "lr": e.lr})
-            })
-            .collect();
-        let v = serde_json::json!({"arch": a.arch, "output": a.output, "parameters": n_params,
-            "train_samples": train.len(), "test_samples": test.len(), "classes": classes,
-            "test_accuracy": last.and_then(|e| e.test_accuracy), "epochs": epochs});
-        println!("{}", serde_json::to_string_pretty(&v)?);
+    mote_onnx::export::save(&g, &c.output)?;
+    let last = history.last().and_then(|e| e.test_accuracy);
+    let epochs: Vec<_> = history
+        .iter()
+        .map(|e| {
+            serde_json::json!({"epoch": e.epoch, "loss": e.loss, "train_accuracy": e.train_accuracy,
+                "test_accuracy": e.test_accuracy, "seconds": e.seconds, "lr": e.lr})
+        })
+        .collect();
+    let json = serde_json::json!({"model": what, "output": c.output, "parameters": n_params, "macs": macs,
+        "train_samples": train.len(), "test_samples": test.len(), "classes": classes,
+        "test_accuracy": last, "epochs": epochs});
+    let acc = last.map_or("-".to_string(), |t| format!("{:.2}%", 100.0 * t));
+    Ok(Report { json, line: format!("wrote {} (test accuracy {acc}, {macs} MACs)", c.output.display()) })
+}
+
+/// Prints the report as the options ask.
+pub fn finish(c: &Common, r: Report) -> Result<ExitCode> {
+    if c.json {
+        println!("{}", serde_json::to_string_pretty(&r.json)?);
     } else {
-        let acc = last.and_then(|e| e.test_accuracy).map_or("-".to_string(), |t| format!("{:.2}%", 100.0 * t));
-        println!("wrote {} (test accuracy {acc})", a.output.display());
+        println!("{}", r.line);
     }
     Ok(ExitCode::SUCCESS)
 }

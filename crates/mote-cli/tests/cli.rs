@@ -555,6 +555,16 @@ fn train_writes_a_model_that_runs() {
     assert!(v["test_accuracy"].as_f64().unwrap_or(0.0) > 0.8, "{v}");
     let o = mote(&["inspect", out.to_str().unwrap()]);
     assert!(o.status.success() && stdout(&o).contains("Gemm"), "{}", stderr(&o));
+    // Distilled into a smaller student, from unlabeled data: accuracy is agreement with the teacher.
+    let student = dir.join("student.onnx");
+    let args = ["distill", "--teacher", out.to_str().unwrap(), "--student", "mlp:8", "--data", x, "--epochs", "10"];
+    let o = mote(&[&args[..], &["--lr", "0.01", "--json", "-o", student.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["labels"], false);
+    assert_eq!(v["alpha"], 1.0);
+    assert!(v["macs"].as_u64().unwrap() * 3 < v["teacher"]["macs"].as_u64().unwrap(), "{v}");
+    assert!(v["test_accuracy"].as_f64().unwrap_or(0.0) > 0.6, "{v}");
     // Wrong arguments name the problem.
     let o = mote(&["train", "--arch", "transformer", "--data", x, "--labels", y, "-o", out.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("unknown architecture `transformer`"), "{}", stderr(&o));

@@ -301,3 +301,11 @@ fn conv_body(
         Arch::Mlp { .. } => Err("an MLP has no convolutional body".into()),
     }
 }
+
+/// Multiply-accumulates of one sample through `g` (symbolic input dims taken as 1).
+pub fn macs(g: &Graph) -> u64 {
+    let mut g = g.clone();
+    mote_ir::stats::specialize_inputs(&mut g, &Default::default(), 1);
+    let _ = mote_interp::infer(&mut g);
+    mote_ir::stats::stats(&g).macs
+}

@@ -41,6 +41,16 @@ pub struct Epoch {
     pub lr: f32,
 }
 
+/// What the model learns from.
+#[derive(Clone, Copy, Debug)]
+pub enum Objective<'a> {
+    /// Softmax cross-entropy against the labels (with the config's label smoothing).
+    Labels,
+    /// Knowledge distillation: `alpha · T² KL(teacher ‖ student at temperature T) + (1 - alpha) ·
+    /// cross-entropy(labels)`. The teacher runs (inference mode) on the same augmented batch.
+    Distill { teacher: &'a Graph, temperature: f32, alpha: f32 },
+}
+
 /// Progress inside an epoch: `(batch index, batch count, running mean loss)`.
 pub type Progress<'a> = dyn FnMut(usize, usize, f32) + 'a;
 
@@ -67,13 +77,14 @@ pub fn evaluate(g: &Graph, data: &Dataset, batch: usize) -> Result<f32, TrainErr
     Ok(loss::accuracy(&logits, classes, &data.y))
 }
 
-/// Trains the parameters of `g` (its float constants, see [`params`]) on `train` with softmax
-/// cross-entropy. Calls `progress` after every batch and `on_epoch` after every epoch.
+/// Trains the parameters of `g` (its float constants, see [`params`]) on `train` for
+/// `objective`. Calls `progress` after every batch and `on_epoch` after every epoch.
 pub fn fit(
     g: &mut Graph,
     train: &Dataset,
     test: Option<&Dataset>,
     cfg: &Config,
+    objective: Objective<'_>,
     progress: &mut Progress<'_>,
     on_epoch: &mut dyn FnMut(&Epoch),
 ) -> Result<Vec<Epoch>, TrainError> {
@@ -102,11 +113,24 @@ pub fn fit(
                 let xs = x.typed_mut::<f32>().map_err(|e| err(e.to_string()))?;
                 cfg.augment.apply(xs, &train.shape, &mut rng);
             }
+            let teacher = match objective {
+                Objective::Distill { teacher, .. } => {
+                    let t = forward(teacher, vec![Value::Tensor(x.clone())], Mode::Eval)?;
+                    let y = t.tensor(teacher.outputs[0]).ok_or_else(|| err("the teacher produced no output".into()))?;
+                    Some(y.to_f32_vec().map_err(|e| err(e.to_string()))?)
+                }
+                Objective::Labels => None,
+            };
             let tape = forward(g, vec![Value::Tensor(x)], Mode::Train { seed: rng.next_u64() })?;
             let logits = tape.tensor(out).ok_or_else(|| err("the graph produced no output".into()))?;
             let logits = logits.as_slice::<f32>().ok_or_else(|| err("the output is not f32".into()))?;
             let classes = logits.len() / labels.len();
-            let (l, gy) = loss::cross_entropy(logits, classes, &labels, cfg.label_smoothing).map_err(err)?;
+            let (mut l, mut gy) = loss::cross_entropy(logits, classes, &labels, cfg.label_smoothing).map_err(err)?;
+            if let (Objective::Distill { temperature, alpha, .. }, Some(t)) = (objective, teacher) {
+                let (kd, gkd) = loss::distillation(logits, &t, classes, temperature).map_err(err)?;
+                l = alpha * kd + (1.0 - alpha) * l;
+                gy.iter_mut().zip(&gkd).for_each(|(g, k)| *g = alpha * k + (1.0 - alpha) * *g);
+            }
             let grads = backward(g, &tape, vec![(out, gy)])?;
             update_running_stats(g, &tape);
             let mut is_param = vec![None; g.values.len()];
