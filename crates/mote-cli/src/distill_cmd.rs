@@ -87,7 +87,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         );
     }
     let objective = Objective::Distill { teacher: &teacher, temperature: a.temperature, alpha };
-    let mut report = train(c, &a.student, student, &data, objective)?;
+    let mut report = train(c, &a.student, student, &data, objective, Vec::new())?;
     report.json["teacher"] = serde_json::json!({"model": a.teacher, "macs": tm, "test_accuracy": teacher_acc});
     report.json["temperature"] = serde_json::json!(a.temperature);
     report.json["alpha"] = serde_json::json!(alpha);

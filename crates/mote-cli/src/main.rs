@@ -10,6 +10,7 @@ mod inspect;
 mod model_file;
 mod ops_cmd;
 mod profile;
+mod prune_cmd;
 mod quantize_cmd;
 mod run;
 mod show;
@@ -37,6 +38,7 @@ Examples:
   mote convert model.tflite -o model.onnx      write a model (.onnx or .tflite) as ONNX
   mote train --arch cnn:16,32 --data X.npy --labels y.npy -o model.onnx   train a classifier
   mote distill --teacher big.onnx --student cnn:8,16 --data X.npy -o small.onnx   distill
+  mote prune model.onnx --structured channels --sparsity 0.5 --data X.npy --labels y.npy -o p.onnx
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -59,6 +61,7 @@ enum Command {
     Convert(convert_cmd::Args),
     Train(train_cmd::Args),
     Distill(distill_cmd::Args),
+    Prune(prune_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => convert_cmd::main(a),
         Command::Train(a) => train_cmd::main(a),
         Command::Distill(a) => distill_cmd::main(a),
+        Command::Prune(a) => prune_cmd::main(a),
     };
     match result {
         Ok(code) => code,

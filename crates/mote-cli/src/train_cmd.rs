@@ -53,7 +53,8 @@ pub struct Common {
     /// Where to write the trained model (.onnx).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
-    #[arg(long, default_value_t = 10)]
+    /// Training epochs (fine-tuning epochs for `mote prune`).
+    #[arg(long, visible_alias = "finetune-epochs", default_value_t = 10)]
     pub epochs: usize,
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -154,7 +155,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let c = &a.common;
     let g = build(&arch, &data.shape, data.classes(), c.input_scale.unwrap_or(default_scale), c.seed)
         .map_err(anyhow::Error::msg)?;
-    let report = train(c, &a.arch, g, &data, Objective::Labels)?;
+    let report = train(c, &a.arch, g, &data, Objective::Labels, Vec::new())?;
     finish(c, report)
 }
 
@@ -171,6 +172,7 @@ pub fn train(
     mut g: mote_ir::Graph,
     data: &Dataset,
     objective: Objective<'_>,
+    masks: mote_train::prune::Masks,
 ) -> Result<Report> {
     let (train, test) = data.split(c.test_split, c.seed);
     let classes = data.classes();
@@ -201,6 +203,7 @@ pub fn train(
         label_smoothing: c.label_smoothing,
         augment: augment(&c.augment)?,
         seed: c.seed,
+        masks,
     };
     if !c.json {
         println!(

@@ -565,6 +565,17 @@ fn train_writes_a_model_that_runs() {
     assert_eq!(v["alpha"], 1.0);
     assert!(v["macs"].as_u64().unwrap() * 3 < v["teacher"]["macs"].as_u64().unwrap(), "{v}");
     assert!(v["test_accuracy"].as_f64().unwrap_or(0.0) > 0.6, "{v}");
+    // Pruned to half its weights and fine-tuned; the pruned weights stay zero.
+    let pruned = dir.join("pruned.onnx");
+    let args =
+        ["prune", out.to_str().unwrap(), "--sparsity", "0.5", "--data", x, "--labels", y, "--finetune-epochs", "2"];
+    let o = mote(&[&args[..], &["--json", "-o", pruned.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert!((v["pruned"]["sparsity"].as_f64().unwrap() - 0.5).abs() < 0.01, "{v}");
+    assert!(v["test_accuracy"].as_f64().unwrap_or(0.0) > 0.7, "{v}");
+    let o = mote(&["prune", out.to_str().unwrap(), "--structured", "rows", "--data", x, "--labels", y, "-o", "p.onnx"]);
+    assert!(!o.status.success() && stderr(&o).contains("only `channels`"), "{}", stderr(&o));
     // Wrong arguments name the problem.
     let o = mote(&["train", "--arch", "transformer", "--data", x, "--labels", y, "-o", out.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("unknown architecture `transformer`"), "{}", stderr(&o));

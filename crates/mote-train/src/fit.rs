@@ -24,6 +24,8 @@ pub struct Config {
     pub label_smoothing: f32,
     pub augment: Augment,
     pub seed: u64,
+    /// Pruning masks re-applied after every step, so pruned weights stay zero.
+    pub masks: crate::prune::Masks,
 }
 
 /// One epoch's numbers.
@@ -153,6 +155,7 @@ pub fn fit(
             order.sort_unstable();
             let gs: Vec<&[f32]> = order.iter().map(|i| gs[is_param[*i].unwrap_or(0)]).collect();
             opt.step(&mut slices, &gs, schedule.at(step));
+            crate::prune::apply(g, &cfg.masks);
             step += 1;
             loss_sum += f64::from(l) * labels.len() as f64;
             hits += f64::from(loss::accuracy(logits, classes, &labels)) * labels.len() as f64;

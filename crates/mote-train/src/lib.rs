@@ -10,7 +10,8 @@
 //!
 //! Around it: [`optim`] (SGD with momentum/Nesterov, Adam, AdamW; step, cosine and warm-up
 //! schedules), [`data`] (seeded splits, batches and augmentation), [`arch`] (MLP, CNN, DS-CNN,
-//! ResNet-8, MobileNetV2 builders) and [`fit`] (the training loop and evaluation).
+//! ResNet-8, MobileNetV2 builders), [`fit`] (the training loop and evaluation) and [`prune`]
+//! (magnitude masks, N:M patterns, structured channel removal).
 //!
 //! Depends on `mote-ir` and `mote-interp` (forward kernels); never on importers or the runtime.
 
@@ -21,6 +22,7 @@ pub mod fit;
 mod grad;
 pub mod loss;
 pub mod optim;
+pub mod prune;
 pub mod tape;
 
 pub use error::TrainError;

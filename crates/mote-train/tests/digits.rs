@@ -29,6 +29,7 @@ fn config(epochs: usize) -> Config {
         label_smoothing: 0.0,
         augment: Augment::default(),
         seed: 0,
+        masks: Vec::new(),
     }
 }
 
