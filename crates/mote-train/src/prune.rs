@@ -62,7 +62,7 @@ pub fn masks(g: &Graph, sparsity: f32, pattern: Pattern) -> Result<Masks, String
                     return Err(format!("{n}:{m} is not a pattern (keep N of every M, 0 < N <= M)"));
                 }
                 let row = t.len() / t.shape()[0].max(1);
-                if row % m != 0 {
+                if !row.is_multiple_of(m) {
                     // Rows that do not split into groups of m stay dense.
                     out.push((id, vec![1.0; w.len()]));
                     continue;

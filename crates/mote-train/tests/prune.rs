@@ -34,7 +34,7 @@ fn masks_reach_the_sparsity_of_each_layer() {
     for (id, mask) in &m {
         let w = g.value(*id).init.as_ref().expect("w").to_f32_vec().expect("f32");
         let row = w.len() / g.value(*id).init.as_ref().expect("w").shape()[0];
-        if row % 4 != 0 {
+        if !row.is_multiple_of(4) {
             assert!(mask.iter().all(|v| *v == 1.0), "rows of {row} stay dense");
             continue;
         }
