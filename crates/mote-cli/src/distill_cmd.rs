@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use mote_train::arch::{Arch, build, macs};
 use mote_train::fit::{Objective, predict};
 
-use crate::train_cmd::{Common, finish, load_data, train};
+use crate::train_cmd::{Common, load_data, save_and_finish, train};
 
 const HELP: &str = "\
 Knowledge distillation: the student (an architecture spec, as for `mote train`) learns the
@@ -92,5 +92,5 @@ pub fn main(a: Args) -> Result<ExitCode> {
     report.json["temperature"] = serde_json::json!(a.temperature);
     report.json["alpha"] = serde_json::json!(alpha);
     report.json["labels"] = serde_json::json!(a.labels.is_some());
-    finish(c, report)
+    save_and_finish(c, report)
 }

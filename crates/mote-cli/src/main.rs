@@ -11,6 +11,7 @@ mod model_file;
 mod ops_cmd;
 mod profile;
 mod prune_cmd;
+mod qat_cmd;
 mod quantize_cmd;
 mod run;
 mod show;
@@ -39,6 +40,7 @@ Examples:
   mote train --arch cnn:16,32 --data X.npy --labels y.npy -o model.onnx   train a classifier
   mote distill --teacher big.onnx --student cnn:8,16 --data X.npy -o small.onnx   distill
   mote prune model.onnx --structured channels --sparsity 0.5 --data X.npy --labels y.npy -o p.onnx
+  mote qat model.onnx --data X.npy --labels y.npy --epochs 3 -o model.int8.mote   quantization-aware
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -62,6 +64,7 @@ enum Command {
     Train(train_cmd::Args),
     Distill(distill_cmd::Args),
     Prune(prune_cmd::Args),
+    Qat(qat_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Train(a) => train_cmd::main(a),
         Command::Distill(a) => distill_cmd::main(a),
         Command::Prune(a) => prune_cmd::main(a),
+        Command::Qat(a) => qat_cmd::main(a),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ use mote_train::arch::macs;
 use mote_train::fit::{Objective, evaluate};
 use mote_train::prune::{Pattern, masks, prune_channels, sparsity};
 
-use crate::train_cmd::{Common, finish, load_data, train};
+use crate::train_cmd::{Common, load_data, save_and_finish, train};
 
 const HELP: &str = "\
 Pruning, then fine-tuning on labelled data (the options of `mote train`; --finetune-epochs is
@@ -100,7 +100,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         );
     }
     let mut report = train(c, &format!("{} pruned", a.model.display()), g, &data, Objective::Labels, pruning_masks)?;
-    let bytes_after = std::fs::metadata(&c.output).map(|m| m.len()).unwrap_or(0);
+    let bytes_after = mote_onnx::export::to_bytes(&report.graph)?.len();
     report.json["before"] =
         serde_json::json!({"test_accuracy": before, "macs": macs_before, "file_bytes": bytes_before});
     report.json["pruned"] = serde_json::json!({"test_accuracy": pruned, "macs": macs_after, "sparsity": sparse,
@@ -111,5 +111,5 @@ pub fn main(a: Args) -> Result<ExitCode> {
         report.line,
         100.0 * before
     );
-    finish(c, report)
+    save_and_finish(c, report)
 }

@@ -44,8 +44,8 @@ pub struct Args {
     common: Common,
 }
 
-/// The data, optimizer and output options `mote train` and `mote distill` share.
-#[derive(clap::Args, Debug)]
+/// The data, optimizer and output options `mote train`, `distill`, `prune` and `qat` share.
+#[derive(clap::Args, Clone, Debug)]
 pub struct Common {
     /// Samples (.npy).
     #[arg(long)]
@@ -156,16 +156,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let g = build(&arch, &data.shape, data.classes(), c.input_scale.unwrap_or(default_scale), c.seed)
         .map_err(anyhow::Error::msg)?;
     let report = train(c, &a.arch, g, &data, Objective::Labels, Vec::new())?;
-    finish(c, report)
+    save_and_finish(c, report)
 }
 
-/// What a training run printed at the end.
+/// What a training run made: the trained graph and what to print at the end.
 pub struct Report {
     pub json: serde_json::Value,
     pub line: String,
+    pub graph: mote_ir::Graph,
 }
 
-/// Splits `data`, trains `g` for `objective` with the shared options, writes the model.
+/// Splits `data` and trains `g` for `objective` with the shared options.
 pub fn train(
     c: &Common,
     what: &str,
@@ -247,7 +248,6 @@ pub fn train(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    mote_onnx::export::save(&g, &c.output)?;
     let last = history.last().and_then(|e| e.test_accuracy);
     let epochs: Vec<_> = history
         .iter()
@@ -260,15 +260,21 @@ pub fn train(
         "train_samples": train.len(), "test_samples": test.len(), "classes": classes,
         "test_accuracy": last, "epochs": epochs});
     let acc = last.map_or("-".to_string(), |t| format!("{:.2}%", 100.0 * t));
-    Ok(Report { json, line: format!("wrote {} (test accuracy {acc}, {macs} MACs)", c.output.display()) })
+    Ok(Report { json, line: format!("wrote {} (test accuracy {acc}, {macs} MACs)", c.output.display()), graph: g })
 }
 
-/// Prints the report as the options ask.
-pub fn finish(c: &Common, r: Report) -> Result<ExitCode> {
+/// Writes the trained graph as ONNX to the output, then prints the report as the options ask.
+pub fn save_and_finish(c: &Common, r: Report) -> Result<ExitCode> {
+    mote_onnx::export::save(&r.graph, &c.output)?;
+    finish(c, &r.json, &r.line)
+}
+
+/// Prints the JSON report or the summary line, as the options ask.
+pub fn finish(c: &Common, json: &serde_json::Value, line: &str) -> Result<ExitCode> {
     if c.json {
-        println!("{}", serde_json::to_string_pretty(&r.json)?);
+        println!("{}", serde_json::to_string_pretty(json)?);
     } else {
-        println!("{}", r.line);
+        println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

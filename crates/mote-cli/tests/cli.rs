@@ -576,6 +576,16 @@ fn train_writes_a_model_that_runs() {
     assert!(v["test_accuracy"].as_f64().unwrap_or(0.0) > 0.7, "{v}");
     let o = mote(&["prune", out.to_str().unwrap(), "--structured", "rows", "--data", x, "--labels", y, "-o", "p.onnx"]);
     assert!(!o.status.success() && stderr(&o).contains("only `channels`"), "{}", stderr(&o));
+    // Quantization-aware training writes an int8 .mote that runs, with the three accuracies.
+    let int8 = dir.join("digits.int8.mote");
+    let args = ["qat", out.to_str().unwrap(), "--data", x, "--labels", y, "--epochs", "1", "--lr", "0.0003"];
+    let o = mote(&[&args[..], &["--json", "-o", int8.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert!(v["qat_accuracy"].as_f64().unwrap() > 0.7 && v["ptq_accuracy"].as_f64().unwrap() > 0.7, "{v}");
+    assert!(v["training_forward_vs_int8"]["top1_agreement"].as_f64().unwrap() > 0.95, "{v}");
+    let o = mote(&["bench", int8.to_str().unwrap(), "--runs", "3"]);
+    assert!(o.status.success() && stdout(&o).contains("int8"), "{}{}", stdout(&o), stderr(&o));
     // Wrong arguments name the problem.
     let o = mote(&["train", "--arch", "transformer", "--data", x, "--labels", y, "-o", out.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("unknown architecture `transformer`"), "{}", stderr(&o));

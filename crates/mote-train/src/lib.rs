@@ -23,6 +23,7 @@ mod grad;
 pub mod loss;
 pub mod optim;
 pub mod prune;
+pub mod qat;
 pub mod tape;
 
 pub use error::TrainError;

@@ -45,8 +45,9 @@ impl Tape {
 }
 
 /// The float constants a graph learns: the weights and biases of Conv, ConvTranspose, Gemm and
-/// MatMul, BatchNormalization's scale and bias (not its running statistics), PRelu slopes, and
-/// constant operands of Add/Sub with more than one element (biases).
+/// MatMul, BatchNormalization's scale and bias (not its running statistics), PRelu slopes,
+/// constant operands of Add/Sub with more than one element (biases), and the float master
+/// weights of fake-quantized constants (QuantizeLinear input 0, see `qat`).
 pub fn params(g: &Graph) -> Vec<ValueId> {
     let mut out: Vec<ValueId> = Vec::new();
     for n in &g.nodes {
@@ -57,6 +58,7 @@ pub fn params(g: &Graph) -> Vec<ValueId> {
             Op::Nn(NnOp::BatchNorm { .. }) => &[1, 2],
             Op::Elementwise(ElementwiseOp::Binary(Binary::PRelu)) => &[1],
             Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Sub)) => &[0, 1],
+            Op::Quant(mote_ir::ops::quant::QuantOp::Quantize { .. }) => &[0],
             _ => &[],
         };
         for &k in slots {

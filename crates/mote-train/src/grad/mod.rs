@@ -6,6 +6,7 @@ mod elementwise;
 mod nn;
 mod norm;
 mod pool;
+mod quant;
 mod shape;
 
 use mote_ir::ops::nn::NnOp;
@@ -66,6 +67,12 @@ pub fn backward(op: &Op, cx: &Ctx<'_>, gy: &[Option<Vec<f32>>]) -> Result<Vec<Op
         Op::Nn(n) => nn::backward(n, cx, gy0(gy)?)?,
         Op::Shape(s) => shape::backward(s, cx, gy0(gy)?)?,
         Op::Reduce(r) => shape::reduce_backward(r, cx, gy0(gy)?)?,
+        Op::Quant(q) => {
+            // The integer side of a Q/DQ pair carries the straight-through gradient.
+            let mut gx = quant::backward(q, cx, gy0(gy)?)?;
+            gx.resize(cx.ins.len(), None);
+            return Ok(gx);
+        }
         _ => return Err("no backward rule for this op".into()),
     };
     gx.resize(cx.ins.len(), None);
