@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use mote_train::arch::{Arch, build, macs};
+use mote_train::arch::{build, macs};
 use mote_train::fit::{Objective, predict};
 
 use crate::train_cmd::{Common, load_data, save_and_finish, train};
@@ -47,7 +47,7 @@ pub struct Args {
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let c = &a.common;
-    let arch = Arch::parse(&a.student).map_err(anyhow::Error::msg)?;
+    let arch = crate::train_cmd::arch(&a.student)?;
     let teacher = crate::model_file::load(&a.teacher)?.graph;
     let (mut data, default_scale) = load_data(&c.data, a.labels.as_deref())?;
     let logits =

@@ -21,6 +21,8 @@ Architectures (--arch KIND:SIZES):
   dscnn:64x4         DS-CNN: strided stem, 4 depthwise-separable blocks of 64, global pool
   resnet8:16         ResNet-8: stem and residual stages of 16, 32, 64 channels
   mobilenetv2:0.5    MobileNetV2 inverted residuals at width 0.5
+  arch.toml          the same in a file: kind = \"cnn\", channels = [16, 32] (mlp: hidden = [64],
+                     dscnn: channels = 64 and blocks = 4, mobilenetv2: width = 0.5)
 
 Data: --data X.npy (samples: [N, features], [N, H, W] or [N, C, H, W]; any numeric type) and
 --labels y.npy (integers 0..K-1). A seeded --test-split holds out that fraction for the accuracy
@@ -34,7 +36,7 @@ Example:
 #[derive(clap::Args, Debug)]
 #[command(about = "Train a classifier (MLP, CNN, DS-CNN, ResNet-8, MobileNetV2) on .npy data and write ONNX", after_help = HELP)]
 pub struct Args {
-    /// Architecture: KIND:SIZES (see below).
+    /// Architecture: KIND:SIZES, or a .toml file (see below).
     #[arg(long)]
     arch: String,
     /// Integer class labels (.npy), one per sample.
@@ -149,8 +151,17 @@ pub fn load_data(x: &Path, y: Option<&Path>) -> Result<(Dataset, f32)> {
     Ok((ds, scale))
 }
 
+/// An architecture from a spec (`cnn:16,32`) or a TOML file (`arch.toml`).
+pub fn arch(spec: &str) -> Result<Arch> {
+    if spec.ends_with(".toml") {
+        let text = std::fs::read_to_string(spec).with_context(|| format!("cannot read `{spec}`"))?;
+        return Arch::from_toml(&text).map_err(|e| anyhow::anyhow!("`{spec}`: {e}"));
+    }
+    Arch::parse(spec).map_err(anyhow::Error::msg)
+}
+
 pub fn main(a: Args) -> Result<ExitCode> {
-    let arch = Arch::parse(&a.arch).map_err(anyhow::Error::msg)?;
+    let arch = arch(&a.arch)?;
     let (data, default_scale) = load_data(&a.common.data, Some(&a.labels))?;
     let c = &a.common;
     let g = build(&arch, &data.shape, data.classes(), c.input_scale.unwrap_or(default_scale), c.seed)

@@ -52,6 +52,50 @@ impl Arch {
         Ok(arch)
     }
 
+    /// Reads a TOML spec: `kind` (mlp, cnn, dscnn, resnet8, mobilenetv2) and its sizes:
+    /// `hidden = [64, 32]` (mlp), `channels = [16, 32]` (cnn) or `channels = 64` (dscnn,
+    /// resnet8), `blocks = 4` (dscnn), `width = 0.5` (mobilenetv2).
+    pub fn from_toml(text: &str) -> Result<Arch, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Spec {
+            kind: String,
+            hidden: Option<Vec<usize>>,
+            channels: Option<toml::Value>,
+            blocks: Option<usize>,
+            width: Option<f32>,
+        }
+        let s: Spec = toml::from_str(text).map_err(|e| format!("architecture TOML: {e}"))?;
+        let list = |v: &Option<toml::Value>| -> Result<Vec<usize>, String> {
+            match v {
+                None => Ok(Vec::new()),
+                Some(toml::Value::Integer(i)) => {
+                    Ok(vec![usize::try_from(*i).map_err(|_| "channels must be positive")?])
+                }
+                Some(toml::Value::Array(a)) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_integer().and_then(|i| usize::try_from(i).ok()).ok_or("channels must be positive integers")
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(str::to_string),
+                Some(other) => Err(format!("channels = {other:?}: expected a number or a list")),
+            }
+        };
+        let ch = list(&s.channels)?;
+        let one = |d: usize| ch.first().copied().unwrap_or(d);
+        let arch = match s.kind.to_ascii_lowercase().as_str() {
+            "mlp" => Arch::Mlp { hidden: s.hidden.unwrap_or_default() },
+            "cnn" => Arch::Cnn { channels: if ch.is_empty() { vec![16, 32] } else { ch.clone() } },
+            "dscnn" | "ds-cnn" => Arch::DsCnn { channels: one(64), blocks: s.blocks.unwrap_or(4) },
+            "resnet8" => Arch::ResNet8 { channels: one(16) },
+            "mobilenetv2" => Arch::MobileNetV2 { width: s.width.unwrap_or(1.0) },
+            other => return Err(bad(other)),
+        };
+        arch.check()?;
+        Ok(arch)
+    }
+
     fn check(&self) -> Result<(), String> {
         let ok = match self {
             Arch::Mlp { hidden } => hidden.iter().all(|&h| (1..=1 << 16).contains(&h)),

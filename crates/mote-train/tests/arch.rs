@@ -49,3 +49,19 @@ fn bad_specs_are_clear_errors() {
     let e = build(&Arch::parse("mlp:4").expect("spec"), &[10], 1, 1.0, 0).expect_err("one class");
     assert!(e.contains("at least 2"), "{e}");
 }
+
+#[test]
+fn toml_specs_match_the_short_form() {
+    let cases = [
+        ("kind = \"cnn\"\nchannels = [16, 32]", "cnn:16,32"),
+        ("kind = \"mlp\"\nhidden = [64, 32]", "mlp:64,32"),
+        ("kind = \"dscnn\"\nchannels = 32\nblocks = 2", "dscnn:32x2"),
+        ("kind = \"resnet8\"\nchannels = 8", "resnet8:8"),
+        ("kind = \"mobilenetv2\"\nwidth = 0.5", "mobilenetv2:0.5"),
+    ];
+    for (toml, short) in cases {
+        assert_eq!(Arch::from_toml(toml), Arch::parse(short), "{toml}");
+    }
+    assert!(Arch::from_toml("kind = \"cnn\"\nchanels = [4]").unwrap_err().contains("chanels"));
+    assert!(Arch::from_toml("kind = \"rnn\"").unwrap_err().contains("unknown architecture"));
+}
