@@ -58,3 +58,35 @@ echo "== mote run det.mote on page.png (the runtime)"
 echo
 echo "== mote bench det.mote"
 "$mote" bench "$demo/det.mote" --runs 20
+
+echo
+echo "== training: the UCI handwritten digits (from the scikit-learn wheel) -> a small CNN"
+fetch scikit-learn==1.9.1 sklearn/datasets/data/digits.csv.gz digits.csv.gz
+# CSV rows of 64 pixel values (0..16) and a label -> X.npy f32 [N,8,8], y.npy u8 [N], 32
+# calibration samples [1,8,8] in calib/, and one held-back sample (the last row).
+python3 - "$demo" <<'PY'
+import gzip, os, struct, sys
+demo = sys.argv[1]
+rows = [list(map(float, l.split(","))) for l in gzip.open(f"{demo}/digits.csv.gz", "rt") if l.strip()]
+def npy(path, descr, shape, data):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+train, last = rows[:-1], rows[-1]
+npy(f"{demo}/digits_X.npy", "<f4", (len(train), 8, 8), struct.pack(f"<{64 * len(train)}f", *[v for r in train for v in r[:64]]))
+npy(f"{demo}/digits_y.npy", "|u1", (len(train),), bytes(int(r[64]) for r in train))
+os.makedirs(f"{demo}/digits_calib", exist_ok=True)
+for i, r in enumerate(train[:32]):
+    npy(f"{demo}/digits_calib/{i:02}.npy", "<f4", (1, 8, 8), struct.pack("<64f", *r[:64]))
+npy(f"{demo}/digits_sample.npy", "<f4", (1, 8, 8), struct.pack("<64f", *last[:64]))
+print(f"{len(train)} training samples; the held-back sample is a {int(last[64])}")
+PY
+"$mote" train --arch cnn:16,32 --data "$demo/digits_X.npy" --labels "$demo/digits_y.npy" \
+  --input-scale 0.0625 --epochs 10 -o "$demo/digits.onnx"
+
+echo
+echo "== mote quantize digits.onnx -> int8 .mote, and run it on the held-back sample"
+"$mote" quantize "$demo/digits.onnx" --calib "$demo/digits_calib" -o "$demo/digits.int8.mote"
+"$mote" run "$demo/digits.int8.mote" --input "input=$demo/digits_sample.npy"
+echo "The logits' top-1 (first in the top5 list) is the predicted digit."
