@@ -63,6 +63,7 @@ pub mod reduce;
 pub mod sample;
 pub(crate) mod simd;
 pub mod softmax;
+pub mod sparse;
 pub mod widen;
 mod window;
 
@@ -92,6 +93,7 @@ pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use reduce::reduce_middle;
 pub use sample::grid_sample_2d;
 pub use softmax::softmax;
+pub use sparse::{Csr, csr_nnz, csr_pack, spmm};
 
 #[cfg(test)]
 mod tests;

@@ -15,4 +15,5 @@ mod pool;
 mod qgemm;
 mod reduce;
 mod sample;
+mod sparse;
 mod util;

@@ -1,0 +1,72 @@
+//! Sparse (70% zeros, compressed rows) against dense products of the same shapes: 1x1
+//! convolutions in NCHW (`[m x k]` weights times `[k x H·W]` pixels) and fully connected
+//! layers on a batch (`[n x k]` weights times the `[k x batch]` transposed activations). Dense
+//! is the packed GEMM a compiled model runs (weights packed ahead of time as A). Reports the
+//! time per product; `scripts` do not parse it: read the ratio off criterion's output.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use mote_kernels::fast::{
+    Activation, Bias, Cpu, Csr, Operand, csr_nnz, csr_pack, gemm, gemm_scratch_len, pack_a, pack_a_len, spmm,
+};
+use std::hint::black_box;
+
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
+        .collect()
+}
+
+/// `w` with the `zeros` fraction of smallest magnitudes set to 0, as magnitude pruning does.
+fn prune(mut w: Vec<f32>, zeros: f32) -> Vec<f32> {
+    let mut mags: Vec<f32> = w.iter().map(|v| v.abs()).collect();
+    mags.sort_by(f32::total_cmp);
+    let t = mags[((zeros * w.len() as f32) as usize).min(w.len() - 1)];
+    w.iter_mut().filter(|v| v.abs() < t).for_each(|v| *v = 0.0);
+    w
+}
+
+fn bench(c: &mut Criterion) {
+    let cpu = Cpu::detect();
+    let mut group = c.benchmark_group("sparse70_vs_dense");
+    // (name, m outputs, k inputs, p pixels or batch)
+    let shapes = [
+        ("conv1x1_64x64_56x56", 64, 64, 56 * 56),
+        ("conv1x1_128x128_28x28", 128, 128, 28 * 28),
+        ("conv1x1_256x256_14x14", 256, 256, 14 * 14),
+        ("fc_512x512_batch64", 512, 512, 64),
+    ];
+    for (name, m, k, p) in shapes {
+        let w = prune(values(m * k, 1), 0.7);
+        let x = values(k * p, 2);
+        let nnz = csr_nnz(&w, m, k);
+        let (mut rp, mut cols, mut vals) = (vec![0u32; m + 1], vec![0u32; nnz], vec![0.0f32; nnz]);
+        csr_pack(&w, m, k, &mut rp, &mut cols, &mut vals);
+        let csr = Csr { rows: m, cols_n: k, row_ptr: &rp, cols: &cols, vals: &vals };
+        let mut y = vec![0.0f32; m * p];
+        group.bench_function(BenchmarkId::new("sparse", name), |b| {
+            b.iter(|| spmm(cpu, csr, black_box(&x), p, None, Activation::None, &mut y))
+        });
+        let mut pa = vec![0.0; pack_a_len(m, k)];
+        pack_a(m, k, &w, k, 1, &mut pa);
+        let mut scratch = vec![0.0; gemm_scratch_len(m, p, k, true, false)];
+        group.bench_function(BenchmarkId::new("dense", name), |b| {
+            b.iter(|| {
+                gemm(
+                    cpu,
+                    (m, p, k),
+                    Operand::Packed(&pa),
+                    Operand::row_major(black_box(&x), p),
+                    &mut y,
+                    p,
+                    Bias::None,
+                    Activation::None,
+                    &mut scratch,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
