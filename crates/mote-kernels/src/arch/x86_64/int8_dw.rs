@@ -35,11 +35,11 @@ const _: () = assert!((P - 1) * 2 + MAX_COLS <= 13 && P <= 4);
 /// Output pixels a weight setup serves at least (whole rows of a band).
 const BAND_PIXELS: usize = 256;
 
-/// Whether the kernel takes the depthwise convolution `g`: at least 16 channels, column
+/// Whether the kernel takes the depthwise convolution `g`: at least 8 channels, column
 /// dilation 1, column stride 1 or 2, at most [`MAX_ROWS`] x [`MAX_COLS`] taps.
 pub(super) fn takes(g: &Conv2d) -> bool {
     g.is_depthwise()
-        && g.c >= 16
+        && g.c >= 8
         && g.dw == 1
         && (g.sw == 1 || g.sw == 2)
         && (1..=MAX_COLS).contains(&g.kw)
@@ -156,6 +156,21 @@ impl BlockRq for Rq16 {
     }
 }
 
+/// The output stage of a half block (8 channels, fewer than 16 in the convolution): one
+/// [`mbqm8`] and [`finish16`], whose low 8 bytes are the result.
+struct HalfRq(Rq8, Fin);
+
+impl BlockRq for HalfRq {
+    #[inline(always)]
+    unsafe fn out(&self, a0: __m256i, _a1: __m256i) -> __m128i {
+        // SAFETY: caller (AVX2).
+        unsafe {
+            let v = mbqm8(a0, &self.0);
+            finish16(v, v, &self.1)
+        }
+    }
+}
+
 /// One input row of a pair for an output row: the address of its column 0 (channel 0) and
 /// the range of group-relative columns inside the image is computed per group from these.
 #[derive(Clone, Copy)]
@@ -189,20 +204,24 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
         let one = _mm256_set1_epi16(1);
         let zpv = _mm256_set1_epi32(zp);
         let band = BAND_PIXELS.div_ceil(g.ow.max(1)).max(1);
-        let nblk = c.div_ceil(16);
+        // Fewer than 16 channels: half blocks of 8 (8-byte loads and stores, `hi` unused).
+        let half = c < 16;
+        let bw = if half { 8 } else { 16 };
+        let nblk = c.div_ceil(bw);
+        let load = |p: *const i8| if half { _mm_loadl_epi64(p.cast()) } else { _mm_loadu_si128(p.cast()) };
         let mut wv: Wv = [[[_mm256_setzero_si256(); 2]; MAX_COLS]; MAX_PAIRS];
         for b in 0..g.n {
             for oy0 in (0..g.oh).step_by(band) {
                 for blk in 0..nblk {
-                    // The last block overlaps the previous one when 16 does not divide `c`:
+                    // The last block overlaps the previous one when `bw` does not divide `c`:
                     // the overlap is written twice with the same values.
-                    let ch = (16 * blk).min(c - 16);
+                    let ch = (bw * blk).min(c - bw);
                     let (mut s0, mut s1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
                     for (i, wi) in wv.iter_mut().enumerate().take(np) {
                         for (j, wij) in wi.iter_mut().enumerate().take(NX) {
-                            let w0 = _mm_loadu_si128(w.add((2 * i * NX + j) * c + ch).cast());
+                            let w0 = load(w.add((2 * i * NX + j) * c + ch));
                             let w1 = if 2 * i + 1 < g.kh {
-                                _mm_loadu_si128(w.add(((2 * i + 1) * NX + j) * c + ch).cast())
+                                load(w.add(((2 * i + 1) * NX + j) * c + ch))
                             } else {
                                 _mm_setzero_si128()
                             };
@@ -217,16 +236,22 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
                     // sum); padded taps read zp and add 0.
                     let (d0, d1) = (_mm256_mullo_epi32(zpv, s0), _mm256_mullo_epi32(zpv, s1));
                     let rows = oy0..(oy0 + band).min(g.oh);
-                    if VNNI {
+                    if half {
+                        let mut p0 = rq8(rq, ch);
+                        p0.cb = _mm256_sub_epi32(p0.cb, d0);
+                        let f = fin(rq.zp, rq.lo, rq.hi);
+                        let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: HalfRq(p0, f) };
+                        bl.rows::<VNNI, NX, S, true>(b, rows, y);
+                    } else if VNNI {
                         let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: rq16(rq, ch, d0, d1) };
-                        bl.rows::<VNNI, NX, S>(b, rows, y);
+                        bl.rows::<VNNI, NX, S, false>(b, rows, y);
                     } else {
                         let (mut p0, mut p1) = (rq8(rq, ch), rq8(rq, ch + 8));
                         p0.cb = _mm256_sub_epi32(p0.cb, d0);
                         p1.cb = _mm256_sub_epi32(p1.cb, d1);
                         let f = fin(rq.zp, rq.lo, rq.hi);
                         let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: (p0, p1, f) };
-                        bl.rows::<VNNI, NX, S>(b, rows, y);
+                        bl.rows::<VNNI, NX, S, false>(b, rows, y);
                     }
                 }
             }
@@ -234,7 +259,7 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
     }
 }
 
-/// One block of 16 channels with its weights and output stage.
+/// One block of 16 channels (or a half block of 8) with its weights and output stage.
 struct Block<'a, R> {
     g: &'a Conv2d,
     x: *const i8,
@@ -249,12 +274,13 @@ struct Block<'a, R> {
 }
 
 impl<R: BlockRq> Block<'_, R> {
-    /// Output rows `rows` of image `b`, in groups of [`P`] pixels.
+    /// Output rows `rows` of image `b`, in groups of [`P`] pixels; channels `ch..ch + 8` only
+    /// when `H`.
     ///
     /// # Safety
     /// As [`conv_n`].
     #[inline(always)]
-    unsafe fn rows<const VNNI: bool, const NX: usize, const S: usize>(
+    unsafe fn rows<const VNNI: bool, const NX: usize, const S: usize, const H: bool>(
         &self,
         b: usize,
         rows: core::ops::Range<usize>,
@@ -285,14 +311,14 @@ impl<R: BlockRq> Block<'_, R> {
                     // Columns and rows all inside the image: no padding checks.
                     let ix0 = (ox * S) as isize - g.pad_left as isize;
                     if rows_in && ix0 >= 0 && ix0 as usize + (P - 1) * S + NX <= g.w {
-                        self.group::<VNNI, NX, S, P, false>(&pairs, ox, yr.add(ox * c));
+                        self.group::<VNNI, NX, S, P, false, H>(&pairs, ox, yr.add(ox * c));
                     } else {
-                        self.group::<VNNI, NX, S, P, true>(&pairs, ox, yr.add(ox * c));
+                        self.group::<VNNI, NX, S, P, true, H>(&pairs, ox, yr.add(ox * c));
                     }
                     ox += P;
                 }
                 while ox < g.ow {
-                    self.group::<VNNI, NX, S, 1, true>(&pairs, ox, yr.add(ox * c));
+                    self.group::<VNNI, NX, S, 1, true, H>(&pairs, ox, yr.add(ox * c));
                     ox += 1;
                 }
             }
@@ -301,13 +327,20 @@ impl<R: BlockRq> Block<'_, R> {
 
     /// Output pixels `ox..ox + N` of one row (written at `y`, `c` apart): the
     /// `(N - 1) * S + NX` input columns they read, each interleaved and widened once per row
-    /// pair.
+    /// pair; 8 channels (8-byte loads and stores) when `H`.
     ///
     /// # Safety
     /// As [`conv_n`]; the pixels are in the row; without `CHECK`, every column and row they
     /// read is inside the image.
     #[inline(always)]
-    unsafe fn group<const VNNI: bool, const NX: usize, const S: usize, const N: usize, const CHECK: bool>(
+    unsafe fn group<
+        const VNNI: bool,
+        const NX: usize,
+        const S: usize,
+        const N: usize,
+        const CHECK: bool,
+        const H: bool,
+    >(
         &self,
         pairs: &[[Row; 2]; MAX_PAIRS],
         ox: usize,
@@ -337,22 +370,32 @@ impl<R: BlockRq> Block<'_, R> {
                 // memory): the indices are constants in each copy, the dead copies vanish.
                 unroll!(q in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
                     if q < (N - 1) * S + NX {
-                        let u = _mm_loadu_si128(col(r0, q).cast());
-                        let v = _mm_loadu_si128(col(r1, q).cast());
+                        let (u, v) = if H {
+                            (_mm_loadl_epi64(col(r0, q).cast()), _mm_loadl_epi64(col(r1, q).cast()))
+                        } else {
+                            (_mm_loadu_si128(col(r0, q).cast()), _mm_loadu_si128(col(r1, q).cast()))
+                        };
                         let xl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(u, v));
-                        let xh = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(u, v));
+                        let xh = if H { xl } else { _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(u, v)) };
                         unroll!(p in [0, 1, 2, 3] {
                             if p < N && q >= p * S && q - p * S < NX {
                                 let wj = &wi[q - p * S];
                                 acc[p][0] = dot::<VNNI>(acc[p][0], xl, wj[0]);
-                                acc[p][1] = dot::<VNNI>(acc[p][1], xh, wj[1]);
+                                if !H {
+                                    acc[p][1] = dot::<VNNI>(acc[p][1], xh, wj[1]);
+                                }
                             }
                         });
                     }
                 });
             }
             for (p, ap) in acc.iter().enumerate() {
-                _mm_storeu_si128(y.add(p * c).cast(), self.rq.out(ap[0], ap[1]));
+                let out = self.rq.out(ap[0], ap[1]);
+                if H {
+                    _mm_storel_epi64(y.add(p * c).cast(), out);
+                } else {
+                    _mm_storeu_si128(y.add(p * c).cast(), out);
+                }
             }
         }
     }

@@ -84,12 +84,30 @@ pub(crate) fn conv_with<K: Q8>(
                 if nv == NR {
                     k.requant_panel(acc, rows, &rq, yb, g.m);
                 } else {
-                    for r in 0..rows {
-                        for j in 0..nv {
-                            yb[r * g.m + j] = rq.one(j, acc[r * NR + j]);
-                        }
-                    }
+                    partial_panel(k, acc, rows, &rq, nv, yb, g.m);
                 }
+            }
+        }
+    }
+}
+
+/// [`Q8::requant_panel`] of a panel with `nv < NR` channels (the output stage padded to
+/// [`NR`] lanes, the rows staged in a buffer): `y[r * ys + j]` for `j < nv`.
+fn partial_panel<K: Q8>(k: K, acc: &[i32], rows: usize, rq: &Rq<'_>, nv: usize, y: &mut [i8], ys: usize) {
+    let (mut cb, mut mult, mut shift) = ([0i32; NR], [0i32; NR], [0i32; NR]);
+    cb[..nv].copy_from_slice(&rq.cb[..nv]);
+    mult[..nv].copy_from_slice(&rq.mult[..nv]);
+    shift[..nv].copy_from_slice(&rq.shift[..nv]);
+    let mut buf = [0i8; RB * NR];
+    k.requant_panel(acc, rows, &Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq }, &mut buf, NR);
+    for (r, src) in buf.chunks_exact(NR).take(rows).enumerate() {
+        let dst = &mut y[r * ys..][..nv];
+        if nv == 8 {
+            // The common partial panel (8 output channels) as one fixed-size copy.
+            dst.copy_from_slice(&src[..8]);
+        } else {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s;
             }
         }
     }
