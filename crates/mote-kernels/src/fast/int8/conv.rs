@@ -294,7 +294,13 @@ fn copy_rows<const L: usize>(
 fn short_row(g: &Conv2d, x: &[i8], pad: i8, (b, oy, ox): (usize, usize, usize), col: &mut [i8]) {
     let seg = g.kw * g.c;
     let ix0 = (ox * g.sw) as isize - g.pad_left as isize;
-    let inside_x = ix0 >= 0 && ix0 as usize + g.kw <= g.w;
+    // The bytes of the taps inside the row: `lo..hi` of the kernel row.
+    let (kx0, nx) = tap_range1(ox, g.sw, g.pad_left, g.w, g.kw);
+    let (lo, hi) = (kx0 * g.c, (kx0 + nx) * g.c);
+    // Those bytes as a mask of the 16 (little-endian), and `pad` in every byte.
+    let below = |n: usize| 1u128.checked_shl(8 * n as u32).map_or(u128::MAX, |v| v - 1);
+    let keep = below(hi) & !below(lo);
+    let padv = u128::from_le_bytes([pad as u8; 16]);
     for ky in 0..g.kh {
         let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
         let d: &mut [i8; 16] = (&mut col[ky * seg..][..16]).try_into().expect("16 bytes");
@@ -303,23 +309,26 @@ fn short_row(g: &Conv2d, x: &[i8], pad: i8, (b, oy, ox): (usize, usize, usize), 
             continue;
         }
         let xrow = (b * g.h + iy as usize) * g.w;
-        if inside_x {
-            let src = (xrow + ix0 as usize) * g.c;
-            if let Some(v) = x.get(src..src + 16) {
-                *d = v.try_into().expect("16 bytes");
-                continue;
+        // The 16 bytes from tap 0's position, where they are inside `x` (a position left of
+        // the row reads the previous pixels, masked here): the taps outside the row replaced
+        // by `pad` with the mask (no call, no loop).
+        let s = (xrow * g.c) as isize + ix0 * g.c as isize;
+        if s >= 0 && s as usize + 16 <= x.len() {
+            let win = &x[s as usize..][..16];
+            // SAFETY: `win` and `d` hold 16 bytes each; every bit pattern is a valid u128 and
+            // a valid i8; the accesses are unaligned.
+            unsafe {
+                let v = u128::from_le(win.as_ptr().cast::<u128>().read_unaligned());
+                d.as_mut_ptr().cast::<u128>().write_unaligned(((v & keep) | (padv & !keep)).to_le());
             }
+            continue;
         }
-        // A border pixel (or the image's last bytes): tap by tap.
+        // The image's first or last bytes: tap by tap.
         let mut v = [pad; 16];
-        for kx in 0..g.kw {
-            let ix = ix0 + kx as isize;
-            if ix >= 0 && (ix as usize) < g.w {
-                let src = (xrow + ix as usize) * g.c;
-                // Byte by byte: a call per tap would cost more than these few bytes.
-                for (d, &v) in v[kx * g.c..][..g.c].iter_mut().zip(&x[src..][..g.c]) {
-                    *d = v;
-                }
+        for kx in kx0..kx0 + nx {
+            let src = (xrow + (ix0 + kx as isize) as usize) * g.c;
+            for ci in 0..g.c {
+                v[kx * g.c + ci] = x[src + ci];
             }
         }
         *d = v;
