@@ -156,18 +156,27 @@ impl BlockRq for Rq16 {
     }
 }
 
-/// The output stage of a half block (8 channels, fewer than 16 in the convolution): one
-/// [`mbqm8`] and [`finish16`], whose low 8 bytes are the result.
+/// The output stage of a half block (8 channels, fewer than 16 in the convolution) for two
+/// pixels at once: `out(a0, a1)` gives the 8 bytes of the pixel of `a0`, then those of `a1`.
+/// AVX2: two [`mbqm8`] and one [`finish16`].
 struct HalfRq(Rq8, Fin);
 
 impl BlockRq for HalfRq {
     #[inline(always)]
-    unsafe fn out(&self, a0: __m256i, _a1: __m256i) -> __m128i {
+    unsafe fn out(&self, a0: __m256i, a1: __m256i) -> __m128i {
         // SAFETY: caller (AVX2).
-        unsafe {
-            let v = mbqm8(a0, &self.0);
-            finish16(v, v, &self.1)
-        }
+        unsafe { finish16(mbqm8(a0, &self.0), mbqm8(a1, &self.0), &self.1) }
+    }
+}
+
+/// [`HalfRq`] with AVX-512: one [`rq16_apply`] whose constants repeat the 8 channels.
+struct HalfRq16(Rq16);
+
+impl BlockRq for HalfRq16 {
+    #[inline(always)]
+    unsafe fn out(&self, a0: __m256i, a1: __m256i) -> __m128i {
+        // SAFETY: caller (AVX-512 F, BW, DQ, VL).
+        unsafe { rq16_apply(a0, a1, &self.0) }
     }
 }
 
@@ -236,7 +245,15 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
                     // sum); padded taps read zp and add 0.
                     let (d0, d1) = (_mm256_mullo_epi32(zpv, s0), _mm256_mullo_epi32(zpv, s1));
                     let rows = oy0..(oy0 + band).min(g.oh);
-                    if half {
+                    if half && VNNI {
+                        // The block's 8 channels twice (two pixels per output stage).
+                        let dup = |v: &[i32]| -> [i32; 16] { core::array::from_fn(|j| v[ch + j % 8]) };
+                        let (cb, mult, shift) = (dup(rq.cb), dup(rq.mult), dup(rq.shift));
+                        let r2 = Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq };
+                        let hr = HalfRq16(rq16(&r2, 0, d0, d0));
+                        let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: hr };
+                        bl.rows::<VNNI, NX, S, true>(b, rows, y);
+                    } else if half {
                         let mut p0 = rq8(rq, ch);
                         p0.cb = _mm256_sub_epi32(p0.cb, d0);
                         let f = fin(rq.zp, rq.lo, rq.hi);
@@ -389,12 +406,19 @@ impl<R: BlockRq> Block<'_, R> {
                     }
                 });
             }
-            for (p, ap) in acc.iter().enumerate() {
-                let out = self.rq.out(ap[0], ap[1]);
-                if H {
+            if H {
+                // Two pixels per output stage (an odd last one paired with itself).
+                for p in (0..N).step_by(2) {
+                    let q = (p + 1).min(N - 1);
+                    let out = self.rq.out(acc[p][0], acc[q][0]);
                     _mm_storel_epi64(y.add(p * c).cast(), out);
-                } else {
-                    _mm_storeu_si128(y.add(p * c).cast(), out);
+                    if q > p {
+                        _mm_storel_epi64(y.add(q * c).cast(), _mm_unpackhi_epi64(out, out));
+                    }
+                }
+            } else {
+                for (p, ap) in acc.iter().enumerate() {
+                    _mm_storeu_si128(y.add(p * c).cast(), self.rq.out(ap[0], ap[1]));
                 }
             }
         }
