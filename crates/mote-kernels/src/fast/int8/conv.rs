@@ -92,23 +92,65 @@ pub(crate) fn conv_with<K: Q8>(
 }
 
 /// [`Q8::requant_panel`] of a panel with `nv < NR` channels (the output stage padded to
-/// [`NR`] lanes, the rows staged in a buffer): `y[r * ys + j]` for `j < nv`.
-fn partial_panel<K: Q8>(k: K, acc: &[i32], rows: usize, rq: &Rq<'_>, nv: usize, y: &mut [i8], ys: usize) {
+/// [`NR`] lanes): `y[r * ys + j]` for `j < nv`. With at most `NR / 2` channels, two rows share
+/// one output stage of `NR` lanes (`acc` is compacted in place, its rows pairs then); the
+/// rows are staged in a buffer unless they are `y`'s whole rows.
+fn partial_panel<K: Q8>(k: K, acc: &mut [i32], rows: usize, rq: &Rq<'_>, nv: usize, y: &mut [i8], ys: usize) {
+    const H: usize = NR / 2;
     let (mut cb, mut mult, mut shift) = ([0i32; NR], [0i32; NR], [0i32; NR]);
+    if nv <= H {
+        // Lanes `0..H` of row `q` from row `2q`, lanes `H..NR` from row `2q + 1` (an odd last
+        // row paired with itself), in increasing `q`: row `q` is written after rows `2q` and
+        // `2q + 1 >= q` are read, and rows past `q` are still unwritten.
+        let pairs = rows.div_ceil(2);
+        for q in 0..pairs {
+            let r1 = (2 * q + 1).min(rows - 1);
+            let lo: [i32; H] = acc[2 * q * NR..][..H].try_into().expect("H lanes");
+            let hi: [i32; H] = acc[r1 * NR..][..H].try_into().expect("H lanes");
+            acc[q * NR..][..H].copy_from_slice(&lo);
+            acc[q * NR + H..][..H].copy_from_slice(&hi);
+        }
+        for half in [0, H] {
+            cb[half..half + nv].copy_from_slice(&rq.cb[..nv]);
+            mult[half..half + nv].copy_from_slice(&rq.mult[..nv]);
+            shift[half..half + nv].copy_from_slice(&rq.shift[..nv]);
+        }
+        let rq2 = Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq };
+        if nv == H && ys == H {
+            // Two whole rows of `y` per pair: the full pairs straight into `y`.
+            let full = rows / 2;
+            k.requant_panel(acc, full, &rq2, y, NR);
+            if rows % 2 == 1 {
+                let mut b = [0i8; NR];
+                k.requant_panel(&acc[full * NR..], 1, &rq2, &mut b, NR);
+                y[(rows - 1) * ys..][..H].copy_from_slice(&b[..H]);
+            }
+            return;
+        }
+        let mut buf = [0i8; RB / 2 * NR];
+        k.requant_panel(acc, pairs, &rq2, &mut buf, NR);
+        for r in 0..rows {
+            copy_out(&buf[r * H..][..H], nv, &mut y[r * ys..]);
+        }
+        return;
+    }
     cb[..nv].copy_from_slice(&rq.cb[..nv]);
     mult[..nv].copy_from_slice(&rq.mult[..nv]);
     shift[..nv].copy_from_slice(&rq.shift[..nv]);
     let mut buf = [0i8; RB * NR];
     k.requant_panel(acc, rows, &Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq }, &mut buf, NR);
     for (r, src) in buf.chunks_exact(NR).take(rows).enumerate() {
-        let dst = &mut y[r * ys..][..nv];
-        if nv == 8 {
-            // The common partial panel (8 output channels) as one fixed-size copy.
-            dst.copy_from_slice(&src[..8]);
-        } else {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = s;
-            }
+        copy_out(src, nv, &mut y[r * ys..]);
+    }
+}
+
+/// `dst[..nv] = src[..nv]`, without a call for the common 8 channels.
+fn copy_out(src: &[i8], nv: usize, dst: &mut [i8]) {
+    if nv == 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+    } else {
+        for (d, &s) in dst[..nv].iter_mut().zip(src) {
+            *d = s;
         }
     }
 }
