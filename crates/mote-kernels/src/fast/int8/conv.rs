@@ -75,9 +75,13 @@ pub(crate) fn conv_with<K: Q8>(
             };
             for p in 0..s.panels {
                 let b = &packed[s.panel_at(g.m, grp, p)..][..s.panel_len];
-                k.gemm_panel(a, stride, rows, s.k4, b, acc);
                 let o0 = grp * s.mg + p * NR;
                 let nv = NR.min(s.mg - p * NR);
+                if nv <= NR / 2 {
+                    k.gemm_panel_half(a, stride, rows, s.k4, b, acc);
+                } else {
+                    k.gemm_panel(a, stride, rows, s.k4, b, acc);
+                }
                 let rq =
                     Rq { cb: &cb[o0..o0 + nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
                 let yb = &mut y[r0 * g.m + o0..];
