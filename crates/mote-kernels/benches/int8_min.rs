@@ -25,17 +25,28 @@ fn min_time(mut f: impl FnMut(), reps: usize, budget: Duration) -> f64 {
     best
 }
 
-/// `(name, h, c, m, k, stride, depthwise)`, square images, padding `k / 2`.
-const SHAPES: [(&str, usize, usize, usize, usize, usize, bool); 9] = [
-    ("pw_112x112x32to16", 112, 32, 16, 1, 1, false),
-    ("pw_56x56x24to144", 56, 24, 144, 1, 1, false),
-    ("pw_7x7x320to1280", 7, 320, 1280, 1, 1, false),
-    ("dw3x3s1_56x56x144", 56, 144, 144, 3, 1, true),
-    ("dw3x3s2_112x112x96", 112, 96, 96, 3, 2, true),
-    ("dw3x3s1_14x14x576", 14, 576, 576, 3, 1, true),
-    ("dw5x5s1_14x14x480", 14, 480, 480, 5, 1, true),
-    ("dw5x5s2_28x28x240", 28, 240, 240, 5, 2, true),
-    ("stem3x3s2_224x224x3to32", 224, 3, 32, 3, 2, false),
+/// `(name, h, w, c, m, kh, kw, stride, depthwise)`, TFLite's SAME padding.
+type Shape = (&'static str, usize, usize, usize, usize, usize, usize, usize, bool);
+
+/// MobileNetV2 / EfficientNet-Lite0 shapes, then the MLPerf Tiny ones (VWW, KWS, IC).
+const SHAPES: [Shape; 17] = [
+    ("pw_112x112x32to16", 112, 112, 32, 16, 1, 1, 1, false),
+    ("pw_56x56x24to144", 56, 56, 24, 144, 1, 1, 1, false),
+    ("pw_7x7x320to1280", 7, 7, 320, 1280, 1, 1, 1, false),
+    ("dw3x3s1_56x56x144", 56, 56, 144, 144, 3, 3, 1, true),
+    ("dw3x3s2_112x112x96", 112, 112, 96, 96, 3, 3, 2, true),
+    ("dw3x3s1_14x14x576", 14, 14, 576, 576, 3, 3, 1, true),
+    ("dw5x5s1_14x14x480", 14, 14, 480, 480, 5, 5, 1, true),
+    ("dw5x5s2_28x28x240", 28, 28, 240, 240, 5, 5, 2, true),
+    ("stem3x3s2_224x224x3to32", 224, 224, 3, 32, 3, 3, 2, false),
+    ("vww_stem3x3s2_96x96x3to8", 96, 96, 3, 8, 3, 3, 2, false),
+    ("vww_dw3x3s1_48x48x8", 48, 48, 8, 8, 3, 3, 1, true),
+    ("vww_dw3x3s2_48x48x16", 48, 48, 16, 16, 3, 3, 2, true),
+    ("kws_stem10x4s2_49x10x1to64", 49, 10, 1, 64, 10, 4, 2, false),
+    ("kws_dw3x3s1_25x5x64", 25, 5, 64, 64, 3, 3, 1, true),
+    ("ic_stem3x3s1_32x32x3to16", 32, 32, 3, 16, 3, 3, 1, false),
+    ("ic_3x3s1_32x32x16to16", 32, 32, 16, 16, 3, 3, 1, false),
+    ("ic_3x3s2_32x32x16to32", 32, 32, 16, 32, 3, 3, 2, false),
 ];
 
 fn main() {
@@ -43,29 +54,29 @@ fn main() {
     let cpus: Vec<Cpu> =
         Q8Path::ALL.iter().filter_map(|&p| Cpu::with_q8(p)).filter(|c| c.q8() != Q8Path::Scalar).collect();
     let budget = Duration::from_millis(700);
-    for &(name, h, ch, m, k, s, dw) in &SHAPES {
+    for &(name, h, wd, ch, m, kh, kw, s, dw) in &SHAPES {
         if !name.contains(&filter) {
             continue;
         }
-        let p = k / 2;
-        let o = (h + 2 * p - k) / s + 1;
+        let (oh, ow) = (h.div_ceil(s), wd.div_ceil(s));
+        let same = |o: usize, k: usize, i: usize| ((o - 1) * s + k).saturating_sub(i) / 2;
         let g = Conv2d {
             n: 1,
             h,
-            w: h,
+            w: wd,
             c: ch,
             m,
             groups: if dw { ch } else { 1 },
-            kh: k,
-            kw: k,
+            kh,
+            kw,
             sh: s,
             sw: s,
             dh: 1,
             dw: 1,
-            pad_top: p,
-            pad_left: p,
-            oh: o,
-            ow: o,
+            pad_top: same(oh, kh, h),
+            pad_left: same(ow, kw, wd),
+            oh,
+            ow,
         };
         let (xl, wl, yl) = g.lens();
         let x: Vec<i8> = (0..xl).map(|i| (i * 7 % 251) as i8).collect();

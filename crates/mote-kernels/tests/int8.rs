@@ -145,14 +145,14 @@ fn every_path_matches_the_reference_on_depthwise_shapes() {
 
 /// The shapes the x86 depthwise row kernels specialise (kernel widths 1..5 at strides 1 and 2,
 /// kernel heights 1..8 with odd ones, widths 1..40, channel counts around 16 and 32 that they
-/// do not divide, asymmetric padding, row stride and dilation) on every path against the
+/// do not divide, 8..15 channels (half blocks), asymmetric padding, row stride and dilation) on every path against the
 /// reference.
 #[test]
 fn every_path_matches_the_reference_on_depthwise_row_kernels() {
     use mote_kernels::reference::int8::Conv2d;
     let cpus = paths();
     let mut r = Rng(0x5eed_d3b7_0042);
-    let channels = [16usize, 17, 31, 32, 33, 47, 48, 63, 96, 1, 15];
+    let channels = [16usize, 17, 31, 32, 33, 47, 48, 63, 96, 1, 15, 8, 9, 12];
     for i in 0..160 {
         let mut case = ConvCase::random(&mut r, 3);
         let c = channels[i % channels.len()];
@@ -240,6 +240,61 @@ fn every_path_matches_the_reference_on_small_input_channel_stems() {
         case.x = r.bytes(xl);
         case.w = r.bytes(wl);
         case.x_zp = [-128, 127, 0, -3][i % 4];
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..m).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(&mut r, &[-70_000, -1000, 0, 5, 4000, i32::MAX]);
+        case.mult = per_channel(&mut r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN]);
+        case.shift = per_channel(&mut r, &[-12, -8, -5, 0, 1]);
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} case {i} {:?} x_zp {}", cpu.q8().name(), case.g, case.x_zp);
+        }
+    }
+}
+
+/// Convolutions whose im2col rows are copied in runs of interior pixels (kernel rows of 1 to
+/// more than 64 bytes: 1..24 input channels, kernels up to 10x5 like KWS's stem, strides and
+/// row dilation, padding on every side, images whose last pixels end the input buffer) on
+/// every path against the reference.
+#[test]
+fn every_path_matches_the_reference_on_im2col_runs() {
+    use mote_kernels::reference::int8::Conv2d;
+    let cpus = paths();
+    let mut r = Rng(0x1a2c_0112);
+    for i in 0..120 {
+        let mut case = ConvCase::random(&mut r, 1);
+        let c = [1usize, 3, 8, 16, 24, 2, 5, 32][i % 8];
+        let m = [64usize, 8, 16, 17, 32][i % 5];
+        let (kh, kw) = if i % 4 == 0 { (10, 4) } else { (r.range(1, 5) as usize, r.range(1, 5) as usize) };
+        let (sh, sw) = (r.range(1, 2) as usize, r.range(1, 2) as usize);
+        let dh = if i % 5 == 0 { 2 } else { 1 };
+        let (h, w) = (r.range(1, 24) as usize, r.range(1, 24) as usize);
+        let (pad_top, pad_left) = (r.range(0, kh as i64 - 1) as usize, r.range(0, kw as i64 - 1) as usize);
+        let out = |size: usize, k: usize, s: usize, d: usize, p: usize| {
+            (size + 2 * p).saturating_sub(d * (k - 1) + 1) / s + 1
+        };
+        let g = Conv2d {
+            n: 1 + i % 2,
+            h,
+            w,
+            c,
+            m,
+            groups: 1,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw: 1,
+            pad_top,
+            pad_left,
+            oh: out(h, kh, sh, dh, pad_top),
+            ow: out(w, kw, sw, 1, pad_left),
+        };
+        let (xl, wl, _) = g.lens();
+        case.g = g;
+        case.x = r.bytes(xl);
+        case.w = r.bytes(wl);
+        case.x_zp = [-128, 127, 0, -3, 77][i % 5];
         let per_channel = |r: &mut Rng, v: &[i32]| (0..m).map(|_| r.pick(v)).collect::<Vec<i32>>();
         case.bias = per_channel(&mut r, &[-70_000, -1000, 0, 5, 4000, i32::MAX]);
         case.mult = per_channel(&mut r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN]);

@@ -47,7 +47,13 @@ impl Q8 for Avx2Q8 {
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
         check_gemm(a, stride, rows, k4, b, acc);
         // SAFETY: the token proves AVX2; the bounds were checked just above.
-        unsafe { gemm_avx2(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
+        unsafe { gemm_avx2::<false>(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
+    }
+
+    fn gemm_panel_half(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        check_gemm(a, stride, rows, k4, b, acc);
+        // SAFETY: as in `gemm_panel`.
+        unsafe { gemm_avx2::<true>(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
     }
 
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
@@ -88,7 +94,13 @@ impl Q8 for VnniQ8 {
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
         check_gemm(a, stride, rows, k4, b, acc);
         // SAFETY: the token proves AVX-512 VNNI + VL; the bounds were checked just above.
-        unsafe { gemm_vnni(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
+        unsafe { gemm_vnni::<false>(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
+    }
+
+    fn gemm_panel_half(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        check_gemm(a, stride, rows, k4, b, acc);
+        // SAFETY: as in `gemm_panel`.
+        unsafe { gemm_vnni::<true>(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
     }
 
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
@@ -138,12 +150,20 @@ unsafe fn tile_rows(a: *const i8, stride: usize, r0: usize, rows: usize) -> ([*c
 
 /// AVX2 `gemm_panel`: 4 rows x 16 channels of i32 accumulators; each 4-deep step splits the
 /// weight bytes into even and odd sign-extended 16-bit halves and multiplies them with the
-/// matching halves of the broadcast activations (`vpmaddwd`, exact).
+/// matching halves of the broadcast activations (`vpmaddwd`, exact). Channels 0..8 only when
+/// `HALF` (the others left as they are).
 ///
 /// # Safety
 /// AVX2 is available; the bounds of `check_gemm` hold.
 #[target_feature(enable = "avx2")]
-unsafe fn gemm_avx2(a: *const i8, stride: usize, rows: usize, k4: usize, b: *const u8, acc: *mut i32) {
+unsafe fn gemm_avx2<const HALF: bool>(
+    a: *const i8,
+    stride: usize,
+    rows: usize,
+    k4: usize,
+    b: *const u8,
+    acc: *mut i32,
+) {
     // SAFETY (whole body): AVX2 is available (caller); every row read is `4 * k4` bytes of a
     // row within `a`, every panel read is within its `64 * k4` bytes, every store within
     // `rows * NR` accumulators (`check_gemm`).
@@ -161,14 +181,18 @@ unsafe fn gemm_avx2(a: *const i8, stride: usize, rows: usize, k4: usize, b: *con
                     let av = _mm256_set1_epi32(p[i].add(kb * 4).cast::<i32>().read_unaligned());
                     let (al, ah) = (_mm256_srai_epi16::<8>(_mm256_slli_epi16::<8>(av)), _mm256_srai_epi16::<8>(av));
                     let s0 = _mm256_add_epi32(_mm256_madd_epi16(al, b0l), _mm256_madd_epi16(ah, b0h));
-                    let s1 = _mm256_add_epi32(_mm256_madd_epi16(al, b1l), _mm256_madd_epi16(ah, b1h));
                     c[i][0] = _mm256_add_epi32(c[i][0], s0);
-                    c[i][1] = _mm256_add_epi32(c[i][1], s1);
+                    if !HALF {
+                        let s1 = _mm256_add_epi32(_mm256_madd_epi16(al, b1l), _mm256_madd_epi16(ah, b1h));
+                        c[i][1] = _mm256_add_epi32(c[i][1], s1);
+                    }
                 }
             }
             for (i, ci) in c.iter().enumerate().take(rr) {
                 _mm256_storeu_si256(acc.add((r0 + i) * NR).cast(), ci[0]);
-                _mm256_storeu_si256(acc.add((r0 + i) * NR + 8).cast(), ci[1]);
+                if !HALF {
+                    _mm256_storeu_si256(acc.add((r0 + i) * NR + 8).cast(), ci[1]);
+                }
             }
             r0 += MR;
         }
@@ -176,12 +200,20 @@ unsafe fn gemm_avx2(a: *const i8, stride: usize, rows: usize, k4: usize, b: *con
 }
 
 /// VNNI `gemm_panel`: 4 rows x 16 channels; `vpdpbusd` of the activations made unsigned
-/// (`x ^ 0x80 = x + 128`) by the signed weights, wrapping like the reference.
+/// (`x ^ 0x80 = x + 128`) by the signed weights, wrapping like the reference. Channels 0..8
+/// only when `HALF` (the others left as they are).
 ///
 /// # Safety
 /// AVX-512 VNNI and VL are available; the bounds of `check_gemm` hold.
 #[target_feature(enable = "avx2,avx512vnni,avx512vl")]
-unsafe fn gemm_vnni(a: *const i8, stride: usize, rows: usize, k4: usize, b: *const u8, acc: *mut i32) {
+unsafe fn gemm_vnni<const HALF: bool>(
+    a: *const i8,
+    stride: usize,
+    rows: usize,
+    k4: usize,
+    b: *const u8,
+    acc: *mut i32,
+) {
     // SAFETY (whole body): as in `gemm_avx2`, with VNNI available (caller).
     unsafe {
         let flip = _mm256_set1_epi32(0x8080_8080u32 as i32);
@@ -195,12 +227,16 @@ unsafe fn gemm_vnni(a: *const i8, stride: usize, rows: usize, k4: usize, b: *con
                 for i in 0..MR {
                     let av = _mm256_xor_si256(_mm256_set1_epi32(p[i].add(kb * 4).cast::<i32>().read_unaligned()), flip);
                     c[i][0] = _mm256_dpbusd_epi32(c[i][0], av, b0);
-                    c[i][1] = _mm256_dpbusd_epi32(c[i][1], av, b1);
+                    if !HALF {
+                        c[i][1] = _mm256_dpbusd_epi32(c[i][1], av, b1);
+                    }
                 }
             }
             for (i, ci) in c.iter().enumerate().take(rr) {
                 _mm256_storeu_si256(acc.add((r0 + i) * NR).cast(), ci[0]);
-                _mm256_storeu_si256(acc.add((r0 + i) * NR + 8).cast(), ci[1]);
+                if !HALF {
+                    _mm256_storeu_si256(acc.add((r0 + i) * NR + 8).cast(), ci[1]);
+                }
             }
             r0 += MR;
         }

@@ -35,11 +35,11 @@ const _: () = assert!((P - 1) * 2 + MAX_COLS <= 13 && P <= 4);
 /// Output pixels a weight setup serves at least (whole rows of a band).
 const BAND_PIXELS: usize = 256;
 
-/// Whether the kernel takes the depthwise convolution `g`: at least 16 channels, column
+/// Whether the kernel takes the depthwise convolution `g`: at least 8 channels, column
 /// dilation 1, column stride 1 or 2, at most [`MAX_ROWS`] x [`MAX_COLS`] taps.
 pub(super) fn takes(g: &Conv2d) -> bool {
     g.is_depthwise()
-        && g.c >= 16
+        && g.c >= 8
         && g.dw == 1
         && (g.sw == 1 || g.sw == 2)
         && (1..=MAX_COLS).contains(&g.kw)
@@ -104,6 +104,7 @@ unsafe fn conv_avx2<const NX: usize, const S: usize>(
     rq: &Rq<'_>,
     y: *mut i8,
 ) {
+    align_frame();
     // SAFETY: caller.
     unsafe { conv_n::<false, NX, S>(g, x, zp, w, rq, y) }
 }
@@ -122,8 +123,23 @@ unsafe fn conv_vnni<const NX: usize, const S: usize>(
     rq: &Rq<'_>,
     y: *mut i8,
 ) {
+    align_frame();
     // SAFETY: caller.
     unsafe { conv_n::<true, NX, S>(g, x, zp, w, rq, y) }
+}
+
+/// A 64-byte aligned stack object (see [`align_frame`]).
+#[repr(align(64))]
+struct Align64([u8; 64]);
+
+/// Makes the calling function's frame 64-byte aligned: the depthwise kernels spill vector
+/// registers, and spill slots straddling cache lines (the frame's alignment otherwise depends
+/// on the caller's stack) made them up to 2x slower, varying from build to build.
+#[inline(always)]
+pub(super) fn align_frame() {
+    // A local (a `&Align64(..)` constant would be promoted to a static).
+    let a = Align64([0; 64]);
+    core::hint::black_box(&a.0);
 }
 
 /// The paired weights of one block: `[pair][kx][half]`.
@@ -153,6 +169,30 @@ impl BlockRq for Rq16 {
     unsafe fn out(&self, a0: __m256i, a1: __m256i) -> __m128i {
         // SAFETY: caller (AVX-512 F, BW, DQ, VL).
         unsafe { rq16_apply(a0, a1, self) }
+    }
+}
+
+/// The output stage of a half block (8 channels, fewer than 16 in the convolution) for two
+/// pixels at once: `out(a0, a1)` gives the 8 bytes of the pixel of `a0`, then those of `a1`.
+/// AVX2: two [`mbqm8`] and one [`finish16`].
+struct HalfRq(Rq8, Fin);
+
+impl BlockRq for HalfRq {
+    #[inline(always)]
+    unsafe fn out(&self, a0: __m256i, a1: __m256i) -> __m128i {
+        // SAFETY: caller (AVX2).
+        unsafe { finish16(mbqm8(a0, &self.0), mbqm8(a1, &self.0), &self.1) }
+    }
+}
+
+/// [`HalfRq`] with AVX-512: one [`rq16_apply`] whose constants repeat the 8 channels.
+struct HalfRq16(Rq16);
+
+impl BlockRq for HalfRq16 {
+    #[inline(always)]
+    unsafe fn out(&self, a0: __m256i, a1: __m256i) -> __m128i {
+        // SAFETY: caller (AVX-512 F, BW, DQ, VL).
+        unsafe { rq16_apply(a0, a1, &self.0) }
     }
 }
 
@@ -189,20 +229,24 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
         let one = _mm256_set1_epi16(1);
         let zpv = _mm256_set1_epi32(zp);
         let band = BAND_PIXELS.div_ceil(g.ow.max(1)).max(1);
-        let nblk = c.div_ceil(16);
+        // Fewer than 16 channels: half blocks of 8 (8-byte loads and stores, `hi` unused).
+        let half = c < 16;
+        let bw = if half { 8 } else { 16 };
+        let nblk = c.div_ceil(bw);
+        let load = |p: *const i8| if half { _mm_loadl_epi64(p.cast()) } else { _mm_loadu_si128(p.cast()) };
         let mut wv: Wv = [[[_mm256_setzero_si256(); 2]; MAX_COLS]; MAX_PAIRS];
         for b in 0..g.n {
             for oy0 in (0..g.oh).step_by(band) {
                 for blk in 0..nblk {
-                    // The last block overlaps the previous one when 16 does not divide `c`:
+                    // The last block overlaps the previous one when `bw` does not divide `c`:
                     // the overlap is written twice with the same values.
-                    let ch = (16 * blk).min(c - 16);
+                    let ch = (bw * blk).min(c - bw);
                     let (mut s0, mut s1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
                     for (i, wi) in wv.iter_mut().enumerate().take(np) {
                         for (j, wij) in wi.iter_mut().enumerate().take(NX) {
-                            let w0 = _mm_loadu_si128(w.add((2 * i * NX + j) * c + ch).cast());
+                            let w0 = load(w.add((2 * i * NX + j) * c + ch));
                             let w1 = if 2 * i + 1 < g.kh {
-                                _mm_loadu_si128(w.add(((2 * i + 1) * NX + j) * c + ch).cast())
+                                load(w.add(((2 * i + 1) * NX + j) * c + ch))
                             } else {
                                 _mm_setzero_si128()
                             };
@@ -217,16 +261,30 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
                     // sum); padded taps read zp and add 0.
                     let (d0, d1) = (_mm256_mullo_epi32(zpv, s0), _mm256_mullo_epi32(zpv, s1));
                     let rows = oy0..(oy0 + band).min(g.oh);
-                    if VNNI {
+                    if half && VNNI {
+                        // The block's 8 channels twice (two pixels per output stage).
+                        let dup = |v: &[i32]| -> [i32; 16] { core::array::from_fn(|j| v[ch + j % 8]) };
+                        let (cb, mult, shift) = (dup(rq.cb), dup(rq.mult), dup(rq.shift));
+                        let r2 = Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq };
+                        let hr = HalfRq16(rq16(&r2, 0, d0, d0));
+                        let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: hr };
+                        bl.rows::<VNNI, NX, S, true>(b, rows, y);
+                    } else if half {
+                        let mut p0 = rq8(rq, ch);
+                        p0.cb = _mm256_sub_epi32(p0.cb, d0);
+                        let f = fin(rq.zp, rq.lo, rq.hi);
+                        let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: HalfRq(p0, f) };
+                        bl.rows::<VNNI, NX, S, true>(b, rows, y);
+                    } else if VNNI {
                         let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: rq16(rq, ch, d0, d1) };
-                        bl.rows::<VNNI, NX, S>(b, rows, y);
+                        bl.rows::<VNNI, NX, S, false>(b, rows, y);
                     } else {
                         let (mut p0, mut p1) = (rq8(rq, ch), rq8(rq, ch + 8));
                         p0.cb = _mm256_sub_epi32(p0.cb, d0);
                         p1.cb = _mm256_sub_epi32(p1.cb, d1);
                         let f = fin(rq.zp, rq.lo, rq.hi);
                         let bl = Block { g, x, ch, pad: pad.as_ptr(), np, wv: &wv, rq: (p0, p1, f) };
-                        bl.rows::<VNNI, NX, S>(b, rows, y);
+                        bl.rows::<VNNI, NX, S, false>(b, rows, y);
                     }
                 }
             }
@@ -234,7 +292,7 @@ unsafe fn conv_n<const VNNI: bool, const NX: usize, const S: usize>(
     }
 }
 
-/// One block of 16 channels with its weights and output stage.
+/// One block of 16 channels (or a half block of 8) with its weights and output stage.
 struct Block<'a, R> {
     g: &'a Conv2d,
     x: *const i8,
@@ -249,12 +307,13 @@ struct Block<'a, R> {
 }
 
 impl<R: BlockRq> Block<'_, R> {
-    /// Output rows `rows` of image `b`, in groups of [`P`] pixels.
+    /// Output rows `rows` of image `b`, in groups of [`P`] pixels; channels `ch..ch + 8` only
+    /// when `H`.
     ///
     /// # Safety
     /// As [`conv_n`].
     #[inline(always)]
-    unsafe fn rows<const VNNI: bool, const NX: usize, const S: usize>(
+    unsafe fn rows<const VNNI: bool, const NX: usize, const S: usize, const H: bool>(
         &self,
         b: usize,
         rows: core::ops::Range<usize>,
@@ -285,14 +344,14 @@ impl<R: BlockRq> Block<'_, R> {
                     // Columns and rows all inside the image: no padding checks.
                     let ix0 = (ox * S) as isize - g.pad_left as isize;
                     if rows_in && ix0 >= 0 && ix0 as usize + (P - 1) * S + NX <= g.w {
-                        self.group::<VNNI, NX, S, P, false>(&pairs, ox, yr.add(ox * c));
+                        self.group::<VNNI, NX, S, P, false, H>(&pairs, ox, yr.add(ox * c));
                     } else {
-                        self.group::<VNNI, NX, S, P, true>(&pairs, ox, yr.add(ox * c));
+                        self.group::<VNNI, NX, S, P, true, H>(&pairs, ox, yr.add(ox * c));
                     }
                     ox += P;
                 }
                 while ox < g.ow {
-                    self.group::<VNNI, NX, S, 1, true>(&pairs, ox, yr.add(ox * c));
+                    self.group::<VNNI, NX, S, 1, true, H>(&pairs, ox, yr.add(ox * c));
                     ox += 1;
                 }
             }
@@ -301,13 +360,20 @@ impl<R: BlockRq> Block<'_, R> {
 
     /// Output pixels `ox..ox + N` of one row (written at `y`, `c` apart): the
     /// `(N - 1) * S + NX` input columns they read, each interleaved and widened once per row
-    /// pair.
+    /// pair; 8 channels (8-byte loads and stores) when `H`.
     ///
     /// # Safety
     /// As [`conv_n`]; the pixels are in the row; without `CHECK`, every column and row they
     /// read is inside the image.
     #[inline(always)]
-    unsafe fn group<const VNNI: bool, const NX: usize, const S: usize, const N: usize, const CHECK: bool>(
+    unsafe fn group<
+        const VNNI: bool,
+        const NX: usize,
+        const S: usize,
+        const N: usize,
+        const CHECK: bool,
+        const H: bool,
+    >(
         &self,
         pairs: &[[Row; 2]; MAX_PAIRS],
         ox: usize,
@@ -337,22 +403,39 @@ impl<R: BlockRq> Block<'_, R> {
                 // memory): the indices are constants in each copy, the dead copies vanish.
                 unroll!(q in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
                     if q < (N - 1) * S + NX {
-                        let u = _mm_loadu_si128(col(r0, q).cast());
-                        let v = _mm_loadu_si128(col(r1, q).cast());
+                        let (u, v) = if H {
+                            (_mm_loadl_epi64(col(r0, q).cast()), _mm_loadl_epi64(col(r1, q).cast()))
+                        } else {
+                            (_mm_loadu_si128(col(r0, q).cast()), _mm_loadu_si128(col(r1, q).cast()))
+                        };
                         let xl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(u, v));
-                        let xh = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(u, v));
+                        let xh = if H { xl } else { _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(u, v)) };
                         unroll!(p in [0, 1, 2, 3] {
                             if p < N && q >= p * S && q - p * S < NX {
                                 let wj = &wi[q - p * S];
                                 acc[p][0] = dot::<VNNI>(acc[p][0], xl, wj[0]);
-                                acc[p][1] = dot::<VNNI>(acc[p][1], xh, wj[1]);
+                                if !H {
+                                    acc[p][1] = dot::<VNNI>(acc[p][1], xh, wj[1]);
+                                }
                             }
                         });
                     }
                 });
             }
-            for (p, ap) in acc.iter().enumerate() {
-                _mm_storeu_si128(y.add(p * c).cast(), self.rq.out(ap[0], ap[1]));
+            if H {
+                // Two pixels per output stage (an odd last one paired with itself).
+                for p in (0..N).step_by(2) {
+                    let q = (p + 1).min(N - 1);
+                    let out = self.rq.out(acc[p][0], acc[q][0]);
+                    _mm_storel_epi64(y.add(p * c).cast(), out);
+                    if q > p {
+                        _mm_storel_epi64(y.add(q * c).cast(), _mm_unpackhi_epi64(out, out));
+                    }
+                }
+            } else {
+                for (p, ap) in acc.iter().enumerate() {
+                    _mm_storeu_si128(y.add(p * c).cast(), self.rq.out(ap[0], ap[1]));
+                }
             }
         }
     }

@@ -98,6 +98,7 @@ unsafe fn conv_t<const NX: usize, const S: usize>(
     rq: &Rq<'_>,
     y: *mut i8,
 ) {
+    super::int8_dw::align_frame();
     // SAFETY: caller.
     unsafe { conv_n::<NX, S>(g, x, zp, w, rq, y) }
 }

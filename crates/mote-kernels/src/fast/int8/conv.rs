@@ -75,22 +75,86 @@ pub(crate) fn conv_with<K: Q8>(
             };
             for p in 0..s.panels {
                 let b = &packed[s.panel_at(g.m, grp, p)..][..s.panel_len];
-                k.gemm_panel(a, stride, rows, s.k4, b, acc);
                 let o0 = grp * s.mg + p * NR;
                 let nv = NR.min(s.mg - p * NR);
+                if nv <= NR / 2 {
+                    k.gemm_panel_half(a, stride, rows, s.k4, b, acc);
+                } else {
+                    k.gemm_panel(a, stride, rows, s.k4, b, acc);
+                }
                 let rq =
                     Rq { cb: &cb[o0..o0 + nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
                 let yb = &mut y[r0 * g.m + o0..];
                 if nv == NR {
                     k.requant_panel(acc, rows, &rq, yb, g.m);
                 } else {
-                    for r in 0..rows {
-                        for j in 0..nv {
-                            yb[r * g.m + j] = rq.one(j, acc[r * NR + j]);
-                        }
-                    }
+                    partial_panel(k, acc, rows, &rq, nv, yb, g.m);
                 }
             }
+        }
+    }
+}
+
+/// [`Q8::requant_panel`] of a panel with `nv < NR` channels (the output stage padded to
+/// [`NR`] lanes): `y[r * ys + j]` for `j < nv`. With at most `NR / 2` channels, two rows share
+/// one output stage of `NR` lanes (`acc` is compacted in place, its rows pairs then); the
+/// rows are staged in a buffer unless they are `y`'s whole rows.
+fn partial_panel<K: Q8>(k: K, acc: &mut [i32], rows: usize, rq: &Rq<'_>, nv: usize, y: &mut [i8], ys: usize) {
+    const H: usize = NR / 2;
+    let (mut cb, mut mult, mut shift) = ([0i32; NR], [0i32; NR], [0i32; NR]);
+    if nv <= H {
+        // Lanes `0..H` of row `q` from row `2q`, lanes `H..NR` from row `2q + 1` (an odd last
+        // row paired with itself), in increasing `q`: row `q` is written after rows `2q` and
+        // `2q + 1 >= q` are read, and rows past `q` are still unwritten.
+        let pairs = rows.div_ceil(2);
+        for q in 0..pairs {
+            let r1 = (2 * q + 1).min(rows - 1);
+            let lo: [i32; H] = acc[2 * q * NR..][..H].try_into().expect("H lanes");
+            let hi: [i32; H] = acc[r1 * NR..][..H].try_into().expect("H lanes");
+            acc[q * NR..][..H].copy_from_slice(&lo);
+            acc[q * NR + H..][..H].copy_from_slice(&hi);
+        }
+        for half in [0, H] {
+            cb[half..half + nv].copy_from_slice(&rq.cb[..nv]);
+            mult[half..half + nv].copy_from_slice(&rq.mult[..nv]);
+            shift[half..half + nv].copy_from_slice(&rq.shift[..nv]);
+        }
+        let rq2 = Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq };
+        if nv == H && ys == H {
+            // Two whole rows of `y` per pair: the full pairs straight into `y`.
+            let full = rows / 2;
+            k.requant_panel(acc, full, &rq2, y, NR);
+            if rows % 2 == 1 {
+                let mut b = [0i8; NR];
+                k.requant_panel(&acc[full * NR..], 1, &rq2, &mut b, NR);
+                y[(rows - 1) * ys..][..H].copy_from_slice(&b[..H]);
+            }
+            return;
+        }
+        let mut buf = [0i8; RB / 2 * NR];
+        k.requant_panel(acc, pairs, &rq2, &mut buf, NR);
+        for r in 0..rows {
+            copy_out(&buf[r * H..][..H], nv, &mut y[r * ys..]);
+        }
+        return;
+    }
+    cb[..nv].copy_from_slice(&rq.cb[..nv]);
+    mult[..nv].copy_from_slice(&rq.mult[..nv]);
+    shift[..nv].copy_from_slice(&rq.shift[..nv]);
+    let mut buf = [0i8; RB * NR];
+    k.requant_panel(acc, rows, &Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq }, &mut buf, NR);
+    for (r, src) in buf.chunks_exact(NR).take(rows).enumerate() {
+        copy_out(src, nv, &mut y[r * ys..]);
+    }
+}
+
+/// `dst[..nv] = src[..nv]`, without a call for the common 8 channels.
+fn copy_out(src: &[i8], nv: usize, dst: &mut [i8]) {
+    if nv == 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+    } else {
+        for (d, &s) in dst[..nv].iter_mut().zip(src) {
+            *d = s;
         }
     }
 }
@@ -100,56 +164,69 @@ fn rq_base<'a>(out: &Requant<'_>) -> Rq<'a> {
 }
 
 /// Rows `r0..r0 + rows` of group `grp`'s im2col matrix into `col` (`4 * k4` bytes per row: the
-/// taps in `(ky, kx, ci)` order, `pad` outside the image, 0 past `K`). Bytes of `col` past the
-/// rows may be overwritten (short kernel rows are copied 16 bytes at a time where `col` has
-/// room).
+/// taps in `(ky, kx, ci)` order, `pad` outside the image). The bytes past `K` in a row are left
+/// as they are (the panels' weights there are 0), and bytes of `col` past the rows may be
+/// overwritten (short kernel rows are written 16 bytes at a time where `col` has room).
 #[allow(clippy::too_many_arguments)]
 fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, rows: usize, col: &mut [i8]) {
     let (row_len, col_len) = (4 * s.k4, col.len());
+    // Kernel rows of at most 16 bytes (few input channels, no groups or column dilation):
+    // each one a fixed 16-byte store, the bytes past it belonging to the next kernel row, the
+    // bytes past `K` or the next im2col row, all written later or unused.
+    let seg = g.kw * s.cg;
+    let contiguous = g.groups == 1 && g.dw == 1;
+    let short = contiguous && seg <= 16;
     // The first row's pixel, then stepped (no divisions per row).
     let (mut b, mut oy, mut ox) = (r0 / (g.oh * g.ow), (r0 / g.ow) % g.oh, r0 % g.ow);
-    for r in 0..rows {
-        if r > 0 {
-            ox += 1;
-            if ox == g.ow {
-                ox = 0;
-                oy += 1;
-                if oy == g.oh {
-                    oy = 0;
-                    b += 1;
-                }
+    let mut r = 0;
+    let mut step = 0;
+    while r < rows {
+        // Move on by the pixels done last time (a run stays within an output row).
+        ox += step;
+        if ox == g.ow {
+            ox = 0;
+            oy += 1;
+            if oy == g.oh {
+                oy = 0;
+                b += 1;
             }
         }
+        step = 1;
         let at = r * row_len;
+        if contiguous {
+            let n = interior_run(g, s, x.len(), (b, oy, ox), rows - r, at, col_len);
+            if n > 0 {
+                copy_run(g, x, (b, oy, ox), n, row_len, &mut col[at..]);
+                (r, step) = (r + n, n);
+                continue;
+            }
+        }
+        r += 1;
+        if short && at + (g.kh - 1) * seg + 16 <= col_len {
+            short_row(g, x, pad, (b, oy, ox), &mut col[at..]);
+            continue;
+        }
         // Without groups and dilation, the taps of a kernel row inside the image are
         // consecutive pixels: one copy.
         let (kx0, nx) = if g.groups == 1 && g.dw == 1 { tap_range1(ox, g.sw, g.pad_left, g.w, g.kw) } else { (0, 0) };
         for ky in 0..g.kh {
             let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
-            let ro = at + ky * g.kw * s.cg;
+            let ro = at + ky * seg;
             if iy < 0 || iy >= g.h as isize {
-                col[ro..][..g.kw * s.cg].fill(pad);
+                col[ro..][..seg].fill(pad);
                 continue;
             }
             let xrow = (b * g.h + iy as usize) * g.w;
             if nx > 0 {
                 let ix0 = ox * g.sw + kx0 - g.pad_left;
                 let (src, len) = ((xrow + ix0) * g.c, nx * g.c);
-                if nx == g.kw && len <= 16 && src + 16 <= x.len() && ro + 16 <= col_len {
-                    // A short kernel row (few input channels) as one fixed 16-byte copy instead
-                    // of a call: the bytes past it belong to the next kernel row, the padding
-                    // past `K` (zeroed below) or the next im2col row, all written later.
-                    let chunk: [i8; 16] = x[src..src + 16].try_into().expect("16 bytes");
-                    col[ro..ro + 16].copy_from_slice(&chunk);
-                    continue;
-                }
-                let row = &mut col[ro..][..g.kw * s.cg];
+                let row = &mut col[ro..][..seg];
                 row[..kx0 * s.cg].fill(pad);
                 row[kx0 * s.cg..(kx0 + nx) * s.cg].copy_from_slice(&x[src..][..len]);
                 row[(kx0 + nx) * s.cg..].fill(pad);
                 continue;
             }
-            let row = &mut col[ro..][..g.kw * s.cg];
+            let row = &mut col[ro..][..seg];
             for kx in 0..g.kw {
                 let ix = (ox * g.sw + kx * g.dw) as isize - g.pad_left as isize;
                 let d = &mut row[kx * s.cg..][..s.cg];
@@ -160,12 +237,147 @@ fn im2col(g: &Conv2d, s: &GemmShape, x: &[i8], pad: i8, grp: usize, r0: usize, r
                 }
             }
         }
-        // The padding past `K` (fewer than 4 bytes), after the taps.
-        for i in 0..3 {
-            if s.k + i < row_len {
-                col[at + s.k + i] = 0;
+    }
+}
+
+/// The number of output pixels from `(b, oy, ox)` along its row (at most `max`) whose taps are
+/// all inside the image and whose im2col rows [`copy_run`] can write from `col[at..]` (each
+/// kernel row rounded up to 16 bytes, `col_len` bytes in all) reading `x_len` bytes: 0 for a
+/// border pixel. Needs no groups and column dilation 1.
+fn interior_run(
+    g: &Conv2d,
+    s: &GemmShape,
+    x_len: usize,
+    (b, oy, ox): (usize, usize, usize),
+    max: usize,
+    at: usize,
+    col_len: usize,
+) -> usize {
+    let iy0 = (oy * g.sh) as isize - g.pad_top as isize;
+    let ix0 = (ox * g.sw) as isize - g.pad_left as isize;
+    if iy0 < 0 || iy0 as usize + (g.kh - 1) * g.dh >= g.h || ix0 < 0 || g.w + g.pad_left < g.kw {
+        return 0;
+    }
+    // The last output column whose taps end inside the row.
+    let last = ((g.w + g.pad_left - g.kw) / g.sw).min(g.ow - 1);
+    if ox > last {
+        return 0;
+    }
+    let seg = g.kw * g.c;
+    let seg16 = seg.div_ceil(16) * 16;
+    let mut n = (last - ox + 1).min(max);
+    // The last pixel's last kernel row bounds every read and write of the run.
+    let src = |n: usize| ((b * g.h + iy0 as usize + (g.kh - 1) * g.dh) * g.w + ix0 as usize + (n - 1) * g.sw) * g.c;
+    while n > 0 && (src(n) + seg16 > x_len || at + (n - 1) * 4 * s.k4 + (g.kh - 1) * seg + seg16 > col_len) {
+        n -= 1;
+    }
+    n
+}
+
+/// The im2col rows of `n` interior output pixels from `(b, oy, ox)` ([`interior_run`]
+/// returned at least `n`), rows `row_len` bytes apart from `col[0]`: each kernel row copied in
+/// 16-byte chunks, in increasing order (a chunk past a kernel row's end is overwritten by the
+/// next one, or lands past `K` or in the next im2col row).
+fn copy_run(g: &Conv2d, x: &[i8], (b, oy, ox): (usize, usize, usize), n: usize, row_len: usize, col: &mut [i8]) {
+    let seg = g.kw * g.c;
+    let iy0 = oy * g.sh - g.pad_top;
+    let ix0 = ox * g.sw - g.pad_left;
+    let src0 = ((b * g.h + iy0) * g.w + ix0) * g.c;
+    let (x_dy, x_px) = (g.dh * g.w * g.c, g.sw * g.c);
+    let (x, col) = (&x[src0..], col);
+    // Fixed-size copies for kernel rows of up to 64 bytes (a call per row costs more).
+    match seg.div_ceil(16) {
+        1 => copy_rows::<16>(g.kh, x, x_dy, x_px, n, seg, row_len, col),
+        2 => copy_rows::<32>(g.kh, x, x_dy, x_px, n, seg, row_len, col),
+        3 => copy_rows::<48>(g.kh, x, x_dy, x_px, n, seg, row_len, col),
+        4 => copy_rows::<64>(g.kh, x, x_dy, x_px, n, seg, row_len, col),
+        q => {
+            for p in 0..n {
+                for ky in 0..g.kh {
+                    let d = &mut col[p * row_len + ky * seg..][..16 * q];
+                    d.copy_from_slice(&x[p * x_px + ky * x_dy..][..16 * q]);
+                }
             }
         }
+    }
+}
+
+/// [`copy_run`]'s copies, `L` bytes per kernel row: `kh` rows `x_dy` apart per pixel, pixels
+/// `x_px` apart in `x`, to `col[p * row_len + ky * seg..][..L]`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn copy_rows<const L: usize>(
+    kh: usize,
+    x: &[i8],
+    x_dy: usize,
+    x_px: usize,
+    n: usize,
+    seg: usize,
+    row_len: usize,
+    col: &mut [i8],
+) {
+    let last = (n - 1) * x_px + (kh - 1) * x_dy;
+    assert!(last + L <= x.len() && (n - 1) * row_len + (kh - 1) * seg + L <= col.len());
+    // SAFETY: the last pixel's last kernel row is inside both slices (asserted just above) and
+    // every other copy is at a lower offset in both; `x` and `col` do not overlap (one is
+    // borrowed mutably).
+    unsafe {
+        let (mut xp, mut cp) = (x.as_ptr(), col.as_mut_ptr());
+        for _ in 0..n {
+            for ky in 0..kh {
+                let v = xp.add(ky * x_dy).cast::<[i8; L]>().read_unaligned();
+                cp.add(ky * seg).cast::<[i8; L]>().write_unaligned(v);
+            }
+            xp = xp.add(x_px);
+            cp = cp.add(row_len);
+        }
+    }
+}
+
+/// One im2col row of output pixel `(b, oy, ox)` for kernel rows of at most 16 bytes (no
+/// groups, column dilation 1), each kernel row stored as 16 bytes at `col[ky * kw * c..]`
+/// (`col` has room for the last one).
+fn short_row(g: &Conv2d, x: &[i8], pad: i8, (b, oy, ox): (usize, usize, usize), col: &mut [i8]) {
+    let seg = g.kw * g.c;
+    let ix0 = (ox * g.sw) as isize - g.pad_left as isize;
+    // The bytes of the taps inside the row: `lo..hi` of the kernel row.
+    let (kx0, nx) = tap_range1(ox, g.sw, g.pad_left, g.w, g.kw);
+    let (lo, hi) = (kx0 * g.c, (kx0 + nx) * g.c);
+    // Those bytes as a mask of the 16 (little-endian), and `pad` in every byte.
+    let below = |n: usize| 1u128.checked_shl(8 * n as u32).map_or(u128::MAX, |v| v - 1);
+    let keep = below(hi) & !below(lo);
+    let padv = u128::from_le_bytes([pad as u8; 16]);
+    for ky in 0..g.kh {
+        let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_top as isize;
+        let d: &mut [i8; 16] = (&mut col[ky * seg..][..16]).try_into().expect("16 bytes");
+        if iy < 0 || iy >= g.h as isize {
+            *d = [pad; 16];
+            continue;
+        }
+        let xrow = (b * g.h + iy as usize) * g.w;
+        // The 16 bytes from tap 0's position, where they are inside `x` (a position left of
+        // the row reads the previous pixels, masked here): the taps outside the row replaced
+        // by `pad` with the mask (no call, no loop).
+        let s = (xrow * g.c) as isize + ix0 * g.c as isize;
+        if s >= 0 && s as usize + 16 <= x.len() {
+            let win = &x[s as usize..][..16];
+            // SAFETY: `win` and `d` hold 16 bytes each; every bit pattern is a valid u128 and
+            // a valid i8; the accesses are unaligned.
+            unsafe {
+                let v = u128::from_le(win.as_ptr().cast::<u128>().read_unaligned());
+                d.as_mut_ptr().cast::<u128>().write_unaligned(((v & keep) | (padv & !keep)).to_le());
+            }
+            continue;
+        }
+        // The image's first or last bytes: tap by tap.
+        let mut v = [pad; 16];
+        for kx in kx0..kx0 + nx {
+            let src = (xrow + (ix0 + kx as isize) as usize) * g.c;
+            for ci in 0..g.c {
+                v[kx * g.c + ci] = x[src + ci];
+            }
+        }
+        *d = v;
     }
 }
 

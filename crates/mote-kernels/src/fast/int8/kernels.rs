@@ -59,6 +59,12 @@ pub(crate) trait Q8: Copy {
     /// `b(k, j)` at byte `(k / 4) * 4 * NR + 4 * j + k % 4`.
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]);
 
+    /// [`Q8::gemm_panel`] for the columns `j < NR / 2` only (a panel of at most `NR / 2`
+    /// channels): `acc[r * NR + j]` for `j >= NR / 2` is left unspecified.
+    fn gemm_panel_half(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        self.gemm_panel(a, stride, rows, k4, b, acc)
+    }
+
     /// `y[r * ys + j] = rq(j, acc[r * NR + j])` for `r < rows`, `j < NR`.
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize);
 

@@ -22,8 +22,8 @@
 //! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over blocks of 16 channels (the
 //! last block overlapping the previous one when 16 does not divide the channels): on x86 a
 //! whole-convolution kernel slides along the output rows (kernel rows paired for `vpmaddwd` /
-//! `vpdpwssd`, or, with VNNI and at most 4 kernel rows, grouped by four for `vpdpbusd` on 32
-//! channels), one input column serving every pixel of a group that reads it, taps outside the
+//! `vpdpwssd`, in half blocks of 8 channels for 8..15 channels, or, with VNNI and at most 4
+//! kernel rows, grouped by four for `vpdpbusd` on 32 channels), one input column serving every pixel of a group that reads it, taps outside the
 //! image reading `x_zp`, `x_zp Σw` folded into the bias (other shapes: taps paired per pixel);
 //! NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32. On the VNNI path the
 //! requantization runs 16 lanes at a time with AVX-512, in one rounding step that gives the
