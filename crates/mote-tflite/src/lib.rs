@@ -6,7 +6,7 @@
 //!
 //! What it produces, from subgraph 0 (see `docs/TFLITE.md`):
 //! - **Values**: every tensor with its name, dtype and static shape (`shape_signature` -1 dims
-//!   become symbolic). Constant buffers become constants (copied: the IR owns its constants).
+//!   become symbolic). Constant buffers become constants, copied once into the IR's shared (`Arc`) storage.
 //! - **Quantization** in the QDQ form the int8 compiler path recognises: a quantized activation
 //!   is stored as its integer tensor; float ops read it through `DequantizeLinear` and write
 //!   through `QuantizeLinear` (TFLite's scale and zero point); constant int8 weights sit behind
