@@ -95,6 +95,38 @@ fn every_path_matches_the_reference_on_add_and_mul() {
     }
 }
 
+/// Average, max and mean pools on every path against the reference: the global pools of the
+/// MLPerf Tiny models (25x5x64, 8x8x64, 3x3x256), sliding windows with padding (taps outside the
+/// image, empty windows), channel counts around the 64-channel blocks, random small cases.
+#[test]
+fn every_path_matches_the_reference_on_pools() {
+    use int8_cases::PoolCase;
+    let cpus = paths();
+    let mut r = Rng(0x9001_face);
+    let mut cases = Vec::new();
+    for kind in 0..3 {
+        for (n, h, w, c) in [(1, 25, 5, 64), (1, 8, 8, 64), (2, 3, 3, 256), (1, 6, 7, 100), (1, 1, 1, 3)] {
+            cases.push(PoolCase::new(&mut r, kind, n, h, w, c, (h, w), 1, 0));
+        }
+        for (h, w, c, k, s, p) in
+            [(9, 9, 64, 3, 1, 1), (10, 11, 130, 3, 2, 1), (7, 5, 17, 2, 2, 0), (6, 6, 65, 5, 3, 4)]
+        {
+            cases.push(PoolCase::new(&mut r, kind, 1, h, w, c, (k, k), s, p));
+        }
+    }
+    // Padding wider than the window: outputs whose taps all fall outside the image.
+    for kind in 0..2 {
+        cases.push(PoolCase::new(&mut r, kind, 1, 1, 1, 16, (1, 1), 1, 1));
+    }
+    cases.extend((0..200).map(|_| PoolCase::random(&mut r)));
+    for (i, case) in cases.iter().enumerate() {
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} pool case {i} kind {} {:?}", cpu.q8().name(), case.kind, case.g);
+        }
+    }
+}
+
 /// Depthwise shapes of MobileNet and EfficientNet (3x3 and 5x5, stride 1 and 2, channel counts
 /// with and without a multiple of 16, padding on every side) on every path against the
 /// reference: long runs of interior pixels, the border runs, the overlapping last block.

@@ -39,12 +39,14 @@ mod elem;
 pub(crate) mod kernels;
 mod ops;
 mod pack;
+mod pool;
 
 pub use crate::fast::cpu::Q8Path;
 pub use crate::reference::int8::{AddParams, Conv2d, MulParams, Pool2d, Requant, SoftmaxParams};
 pub use elem::{add, mul};
-pub use ops::{avg_pool, lut, max_pool, mean_hw, softmax};
+pub use ops::{lut, softmax};
 pub use pack::{Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len};
+pub use pool::{avg_pool, max_pool, mean_hw};
 
 use crate::fast::Cpu;
 
