@@ -95,6 +95,34 @@ fn every_path_matches_the_reference_on_add_and_mul() {
     }
 }
 
+/// Fully connected layers at batch 1 and 2 (the matrix-vector kernels): reduction lengths
+/// around the 4-byte groups and the even/odd split, output channels around the 16-channel panels
+/// and the 8-, 4-, 2- and 1-panel blocks, the MLPerf Tiny AD and KWS shapes.
+#[test]
+fn every_path_matches_the_reference_on_fully_connected() {
+    let cpus = paths();
+    let mut r = Rng(0xfc_fc_1234);
+    let mut shapes = vec![(1, 640, 128), (1, 128, 8), (1, 8, 128), (1, 128, 640), (1, 64, 12), (2, 640, 128)];
+    for k in [1, 2, 3, 4, 5, 7, 8, 9, 12, 63, 250] {
+        for m in [1, 15, 16, 17, 40, 64, 100, 128, 130, 200, 256] {
+            shapes.push((1 + (k + m) % 3, k, m));
+        }
+    }
+    for (i, &(rows, k, m)) in shapes.iter().enumerate() {
+        let case = ConvCase::fc(&mut r, rows, k, m);
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(
+                case.fast(cpu),
+                want,
+                "{} fc case {i} rows {rows} k {k} m {m} x_zp {}",
+                cpu.q8().name(),
+                case.x_zp
+            );
+        }
+    }
+}
+
 /// Average, max and mean pools on every path against the reference: the global pools of the
 /// MLPerf Tiny models (25x5x64, 8x8x64, 3x3x256), sliding windows with padding (taps outside the
 /// image, empty windows), channel counts around the 64-channel blocks, random small cases.

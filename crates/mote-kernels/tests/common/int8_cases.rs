@@ -134,6 +134,26 @@ impl ConvCase {
         ConvCase { g, x: r.bytes(xl), x_zp, w: wv, bias, mult, shift, zp: r.range(-128, 127) as i32, lo, hi }
     }
 
+    /// A fully connected layer: `rows` rows of `k` activations by `m` output channels (a 1x1
+    /// convolution over `[1, 1, rows, k]`), random data and output stage.
+    pub fn fc(r: &mut Rng, rows: usize, k: usize, m: usize) -> ConvCase {
+        let mut case = ConvCase::random(r, 0);
+        let mut g = case.g;
+        (g.n, g.h, g.w, g.c, g.m, g.groups, g.oh, g.ow) = (1, 1, rows, k, m, 1, 1, rows);
+        (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pad_top, g.pad_left) = (1, 1, 1, 1, 1, 1, 0, 0);
+        case.g = g;
+        case.x = r.bytes(rows * k);
+        case.w = r.bytes(m * k);
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..m).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(r, &[-70_000, -1000, 0, 5, 4000, i32::MAX, i32::MIN]);
+        case.mult = per_channel(r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN, 0]);
+        case.shift = per_channel(r, &[-12, -8, -5, 0, 1, -31, 3]);
+        if !(-128..=127).contains(&case.x_zp) {
+            case.x_zp = -128;
+        }
+        case
+    }
+
     pub fn requant(&self) -> Requant<'_> {
         Requant { bias: &self.bias, mult: &self.mult, shift: &self.shift, zp: self.zp, lo: self.lo, hi: self.hi }
     }
@@ -311,6 +331,10 @@ pub fn digest(cpu: Cpu, seed: u64, count: usize) -> (u64, u64) {
         reference::softmax(&sp, len, &a, &mut yr);
         fnv(&mut hf, &bytes(&yf));
         fnv(&mut hr, &bytes(&yr));
+        let (rows, k, m) = (r.range(1, 3) as usize, r.range(1, 200) as usize, r.range(1, 150) as usize);
+        let fc = ConvCase::fc(&mut r, rows, k, m);
+        fnv(&mut hf, &bytes(&fc.fast(cpu)));
+        fnv(&mut hr, &bytes(&fc.reference()));
         let pool = PoolCase::random(&mut r);
         fnv(&mut hf, &bytes(&pool.fast(cpu)));
         fnv(&mut hr, &bytes(&pool.reference()));

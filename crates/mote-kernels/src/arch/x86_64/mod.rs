@@ -3,6 +3,7 @@
 pub(crate) mod int8;
 mod int8_dw;
 mod int8_dw4;
+pub(crate) mod int8_gemv;
 mod int8_rq512;
 mod simd;
 

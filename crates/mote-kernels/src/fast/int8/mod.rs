@@ -36,6 +36,7 @@
 
 mod conv;
 mod elem;
+mod gemv;
 pub(crate) mod kernels;
 mod ops;
 mod pack;
@@ -102,5 +103,8 @@ pub fn conv2d(
     y: &mut [i8],
     scratch: &mut [i32],
 ) {
+    if gemv::try_gemv(cpu, g, x, x_zp, packed, out, y) {
+        return;
+    }
     with_q8!(cpu, k => conv::conv_with(k, g, x, x_zp, packed, out, y, scratch))
 }
