@@ -101,7 +101,7 @@ fn every_path_matches_the_reference_on_add_and_mul() {
 #[test]
 fn every_path_matches_the_reference_on_fully_connected() {
     let cpus = paths();
-    let mut r = Rng(0xfc_fc_1234);
+    let mut r = Rng(0xfcfc_1234);
     let mut shapes = vec![(1, 640, 128), (1, 128, 8), (1, 8, 128), (1, 128, 640), (1, 64, 12), (2, 640, 128)];
     for k in [1, 2, 3, 4, 5, 7, 8, 9, 12, 63, 250] {
         for m in [1, 15, 16, 17, 40, 64, 100, 128, 130, 200, 256] {
