@@ -10,6 +10,7 @@
 //! geometry run the reference.
 
 use crate::fast::Cpu;
+#[cfg(target_arch = "x86_64")]
 use crate::fast::cpu::Q8Path;
 use crate::reference::fixed::multiply_by_quantized_multiplier;
 use crate::reference::int8 as r;
