@@ -155,6 +155,39 @@ fn every_path_matches_the_reference_on_pools() {
     }
 }
 
+/// Add with the parameters a corrupt or unusual file may hold: every left shift from 0 to 30
+/// (the AVX-512 kernel splits the multiplier for 15..=23), negative, zero and extreme
+/// multipliers, exponents of both signs, on every path against the reference.
+#[test]
+fn every_path_matches_the_reference_on_add_edge_parameters() {
+    use int8_cases::add_params;
+    use mote_kernels::fast::int8 as fast;
+    use mote_kernels::reference::int8 as reference;
+    let cpus = paths();
+    let mut r = Rng(0xadd_e06e);
+    let m0s = [0, 1, -1, 1 << 30, i32::MAX, i32::MIN, -(1 << 30), 1_518_500_250, 0x7fff_0000, 0x0000_ffff];
+    let shifts = [0, -1, -5, -12, -20, -31, -40, 3, 31];
+    for i in 0..600 {
+        let mut p = add_params(&mut r);
+        p.left_shift = (i % 31) as u32;
+        if i % 3 > 0 {
+            p.a_mult = (r.pick(&m0s), r.pick(&shifts));
+            p.b_mult = (r.pick(&m0s), r.pick(&shifts));
+            p.y_mult = (r.pick(&m0s), r.pick(&shifts));
+        }
+        let len = r.range(1, 100) as usize;
+        let blen = if i % 5 == 0 { 1 } else { len };
+        let (a, b) = (r.bytes(len), r.bytes(blen));
+        let mut want = vec![0i8; len];
+        reference::add(&p, &a, &b, &mut want);
+        for &cpu in &cpus {
+            let mut y = vec![0x33i8; len];
+            fast::add(cpu, &p, &a, &b, &mut y);
+            assert_eq!(y, want, "{} add case {i} {p:?}", cpu.q8().name());
+        }
+    }
+}
+
 /// Depthwise shapes of MobileNet and EfficientNet (3x3 and 5x5, stride 1 and 2, channel counts
 /// with and without a multiple of 16, padding on every side) on every path against the
 /// reference: long runs of interior pixels, the border runs, the overlapping last block.
