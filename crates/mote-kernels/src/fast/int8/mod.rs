@@ -29,6 +29,9 @@
 //! requantization runs 16 lanes at a time with AVX-512, in one rounding step that gives the
 //! same bits.
 //! Add and Mul run TFLite's scaling lane-wise (16 elements a step, the reference for the tail).
+//! On the VNNI path the Add's input stages run in 32-bit lanes (`arch/x86_64/int8_add512.rs`), and
+//! a fully connected layer over one or two rows is a matrix-vector product of up to 8 panels at
+//! once (`gemv.rs`). Pools sum blocks of 64 channels (`pool.rs`).
 //!
 //! Preconditions (the caller validates them at load; a violation panics, a caller bug): the
 //! slices hold the geometry's elements, `lo <= hi`. Any zero point and clamp values give the
