@@ -95,6 +95,99 @@ fn every_path_matches_the_reference_on_add_and_mul() {
     }
 }
 
+/// Fully connected layers at batch 1 and 2 (the matrix-vector kernels): reduction lengths
+/// around the 4-byte groups and the even/odd split, output channels around the 16-channel panels
+/// and the 8-, 4-, 2- and 1-panel blocks, the MLPerf Tiny AD and KWS shapes.
+#[test]
+fn every_path_matches_the_reference_on_fully_connected() {
+    let cpus = paths();
+    let mut r = Rng(0xfcfc_1234);
+    let mut shapes = vec![(1, 640, 128), (1, 128, 8), (1, 8, 128), (1, 128, 640), (1, 64, 12), (2, 640, 128)];
+    for k in [1, 2, 3, 4, 5, 7, 8, 9, 12, 63, 250] {
+        for m in [1, 15, 16, 17, 40, 64, 100, 128, 130, 200, 256] {
+            shapes.push((1 + (k + m) % 3, k, m));
+        }
+    }
+    for (i, &(rows, k, m)) in shapes.iter().enumerate() {
+        let case = ConvCase::fc(&mut r, rows, k, m);
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(
+                case.fast(cpu),
+                want,
+                "{} fc case {i} rows {rows} k {k} m {m} x_zp {}",
+                cpu.q8().name(),
+                case.x_zp
+            );
+        }
+    }
+}
+
+/// Average, max and mean pools on every path against the reference: the global pools of the
+/// MLPerf Tiny models (25x5x64, 8x8x64, 3x3x256), sliding windows with padding (taps outside the
+/// image, empty windows), channel counts around the 64-channel blocks, random small cases.
+#[test]
+fn every_path_matches_the_reference_on_pools() {
+    use int8_cases::PoolCase;
+    let cpus = paths();
+    let mut r = Rng(0x9001_face);
+    let mut cases = Vec::new();
+    for kind in 0..3 {
+        for (n, h, w, c) in [(1, 25, 5, 64), (1, 8, 8, 64), (2, 3, 3, 256), (1, 6, 7, 100), (1, 1, 1, 3)] {
+            cases.push(PoolCase::new(&mut r, kind, n, h, w, c, (h, w), 1, 0));
+        }
+        for (h, w, c, k, s, p) in
+            [(9, 9, 64, 3, 1, 1), (10, 11, 130, 3, 2, 1), (7, 5, 17, 2, 2, 0), (6, 6, 65, 5, 3, 4)]
+        {
+            cases.push(PoolCase::new(&mut r, kind, 1, h, w, c, (k, k), s, p));
+        }
+    }
+    // Padding wider than the window: outputs whose taps all fall outside the image.
+    for kind in 0..2 {
+        cases.push(PoolCase::new(&mut r, kind, 1, 1, 1, 16, (1, 1), 1, 1));
+    }
+    cases.extend((0..200).map(|_| PoolCase::random(&mut r)));
+    for (i, case) in cases.iter().enumerate() {
+        let want = case.reference();
+        for &cpu in &cpus {
+            assert_eq!(case.fast(cpu), want, "{} pool case {i} kind {} {:?}", cpu.q8().name(), case.kind, case.g);
+        }
+    }
+}
+
+/// Add with the parameters a corrupt or unusual file may hold: every left shift from 0 to 30
+/// (the AVX-512 kernel splits the multiplier for 15..=23), negative, zero and extreme
+/// multipliers, exponents of both signs, on every path against the reference.
+#[test]
+fn every_path_matches_the_reference_on_add_edge_parameters() {
+    use int8_cases::add_params;
+    use mote_kernels::fast::int8 as fast;
+    use mote_kernels::reference::int8 as reference;
+    let cpus = paths();
+    let mut r = Rng(0xadd_e06e);
+    let m0s = [0, 1, -1, 1 << 30, i32::MAX, i32::MIN, -(1 << 30), 1_518_500_250, 0x7fff_0000, 0x0000_ffff];
+    let shifts = [0, -1, -5, -12, -20, -31, -40, 3, 31];
+    for i in 0..600 {
+        let mut p = add_params(&mut r);
+        p.left_shift = (i % 31) as u32;
+        if i % 3 > 0 {
+            p.a_mult = (r.pick(&m0s), r.pick(&shifts));
+            p.b_mult = (r.pick(&m0s), r.pick(&shifts));
+            p.y_mult = (r.pick(&m0s), r.pick(&shifts));
+        }
+        let len = r.range(1, 100) as usize;
+        let blen = if i % 5 == 0 { 1 } else { len };
+        let (a, b) = (r.bytes(len), r.bytes(blen));
+        let mut want = vec![0i8; len];
+        reference::add(&p, &a, &b, &mut want);
+        for &cpu in &cpus {
+            let mut y = vec![0x33i8; len];
+            fast::add(cpu, &p, &a, &b, &mut y);
+            assert_eq!(y, want, "{} add case {i} {p:?}", cpu.q8().name());
+        }
+    }
+}
+
 /// Depthwise shapes of MobileNet and EfficientNet (3x3 and 5x5, stride 1 and 2, channel counts
 /// with and without a multiple of 16, padding on every side) on every path against the
 /// reference: long runs of interior pixels, the border runs, the overlapping last block.

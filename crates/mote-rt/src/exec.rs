@@ -46,6 +46,18 @@ pub struct Runtime<'a> {
     cpu: Cpu,
     /// The largest scratch of any step: what every thread but the caller needs.
     thread_scratch: usize,
+    /// With an allocator, every step as decoded at load (about 2.6 KB each), so that
+    /// [`Runtime::invoke`] does not decode them again; without, each run decodes each step.
+    #[cfg(feature = "alloc")]
+    prepared: alloc::vec::Vec<Prepared<'a>>,
+}
+
+/// A step decoded once: its tensors, parameters and scratch need.
+#[derive(Clone, Copy, Debug)]
+struct Prepared<'a> {
+    io: Io<'a>,
+    step: Step,
+    scratch: usize,
 }
 
 impl<'a> Runtime<'a> {
@@ -62,6 +74,8 @@ impl<'a> Runtime<'a> {
         let plan = model.plan();
         let scratch = (plan.scratch_offset, plan.scratch_size);
         let mut thread_scratch = 0;
+        #[cfg(feature = "alloc")]
+        let mut prepared = alloc::vec::Vec::with_capacity(model.step_count());
         for i in 0..model.step_count() {
             let err = |fault| RtError::Step { step: i as u32, fault };
             let s = model.step(i).ok_or(err(StepFault::Arity))?;
@@ -90,8 +104,16 @@ impl<'a> Runtime<'a> {
             }
             // Constant tables the kernels trust (Resize indices, tree links): checked once here.
             step.check_constants(&model, &io).map_err(err)?;
+            #[cfg(feature = "alloc")]
+            prepared.push(Prepared { io, step, scratch: step.scratch_bytes() });
         }
-        Ok(Runtime { model, cpu, thread_scratch })
+        Ok(Runtime {
+            model,
+            cpu,
+            thread_scratch,
+            #[cfg(feature = "alloc")]
+            prepared,
+        })
     }
 
     /// Scratch bytes each thread other than the caller needs to run this model's steps with a
@@ -220,35 +242,56 @@ impl<'a> Runtime<'a> {
             let i = next;
             next += 1;
             let err = |fault| RtError::Step { step: i as u32, fault };
-            let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
-            let io = Io::new(&self.model, &s).map_err(err)?;
-            let step = Step::decode(&s, &io).map_err(err)?;
-            let need = step.scratch_bytes();
-            let scratch: &mut [f32] = if need > 0 {
+            let decoded;
+            let Prepared { io, step, scratch: need } = match self.prepared(i) {
+                Some(p) => p,
+                None => {
+                    let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
+                    let io = Io::new(&self.model, &s).map_err(err)?;
+                    let step = Step::decode(&s, &io).map_err(err)?;
+                    decoded = Prepared { io, step, scratch: step.scratch_bytes() };
+                    &decoded
+                }
+            };
+            let scratch: &mut [f32] = if *need > 0 {
                 // SAFETY: load checked the region lies in the plan's scratch (inside the arena,
                 // 8-byte aligned) and overlaps no tensor of this step.
-                unsafe { mem.scratch(plan.scratch_offset as usize, need) }
+                unsafe { mem.scratch(plan.scratch_offset as usize, *need) }
             } else {
                 &mut []
             };
             observe(Event::Begin(i as u32));
-            let ran = step.run(&mem, &io, scratch, self.cpu, par);
+            let ran = step.run(&mem, io, scratch, self.cpu, par);
             if let Some(fault) = par.take_failure() {
                 return Err(RtError::Task { step: i as u32, fault });
             }
             ran.map_err(|f| match f {
                 RunFault::Data(what) => RtError::Data { step: i as u32, what },
                 RunFault::StringCapacity { output } => {
-                    let tensor = s.output(output).unwrap_or(u32::MAX);
+                    let tensor = self.model.step(i).and_then(|s| s.output(output)).unwrap_or(u32::MAX);
                     let capacity = io.output(output).ok().and_then(|t| t.string_capacity()).unwrap_or(0);
                     RtError::StringCapacity { step: i as u32, tensor, capacity }
                 }
             })?;
             // `Branch` / `Jump`: the steps of the branch not taken are skipped.
-            next += step.skip(&mem, &io);
+            next += step.skip(&mem, io);
             observe(Event::End(i as u32));
         }
         Ok(())
+    }
+}
+
+impl<'a> Runtime<'a> {
+    /// Step `i` as decoded at load, when the runtime keeps them.
+    #[cfg(feature = "alloc")]
+    fn prepared(&self, i: usize) -> Option<&Prepared<'a>> {
+        self.prepared.get(i)
+    }
+
+    /// Step `i` as decoded at load, when the runtime keeps them (never without an allocator).
+    #[cfg(not(feature = "alloc"))]
+    fn prepared(&self, _: usize) -> Option<&Prepared<'a>> {
+        None
     }
 }
 

@@ -7,7 +7,7 @@
 use mote_kernels::fast::Cpu;
 use mote_kernels::fast::int8 as fast;
 use mote_kernels::reference::fixed::quantize_multiplier;
-use mote_kernels::reference::int8::{self as reference, AddParams, Conv2d, MulParams, Requant, SoftmaxParams};
+use mote_kernels::reference::int8::{self as reference, AddParams, Conv2d, MulParams, Pool2d, Requant, SoftmaxParams};
 
 /// xorshift64*: a tiny deterministic generator.
 pub struct Rng(pub u64);
@@ -134,6 +134,26 @@ impl ConvCase {
         ConvCase { g, x: r.bytes(xl), x_zp, w: wv, bias, mult, shift, zp: r.range(-128, 127) as i32, lo, hi }
     }
 
+    /// A fully connected layer: `rows` rows of `k` activations by `m` output channels (a 1x1
+    /// convolution over `[1, 1, rows, k]`), random data and output stage.
+    pub fn fc(r: &mut Rng, rows: usize, k: usize, m: usize) -> ConvCase {
+        let mut case = ConvCase::random(r, 0);
+        let mut g = case.g;
+        (g.n, g.h, g.w, g.c, g.m, g.groups, g.oh, g.ow) = (1, 1, rows, k, m, 1, 1, rows);
+        (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pad_top, g.pad_left) = (1, 1, 1, 1, 1, 1, 0, 0);
+        case.g = g;
+        case.x = r.bytes(rows * k);
+        case.w = r.bytes(m * k);
+        let per_channel = |r: &mut Rng, v: &[i32]| (0..m).map(|_| r.pick(v)).collect::<Vec<i32>>();
+        case.bias = per_channel(r, &[-70_000, -1000, 0, 5, 4000, i32::MAX, i32::MIN]);
+        case.mult = per_channel(r, &[1 << 30, 1_300_000_000, i32::MAX, i32::MIN, 0]);
+        case.shift = per_channel(r, &[-12, -8, -5, 0, 1, -31, 3]);
+        if !(-128..=127).contains(&case.x_zp) {
+            case.x_zp = -128;
+        }
+        case
+    }
+
     pub fn requant(&self) -> Requant<'_> {
         Requant { bias: &self.bias, mult: &self.mult, shift: &self.shift, zp: self.zp, lo: self.lo, hi: self.hi }
     }
@@ -153,6 +173,95 @@ impl ConvCase {
         scratch.iter_mut().for_each(|v| *v = 0x5a5a_5a5a);
         let mut y = vec![0x33; self.g.lens().2];
         fast::conv2d(cpu, &self.g, &self.x, self.x_zp, &packed, &self.requant(), &mut y, &mut scratch);
+        y
+    }
+}
+
+/// A pooling case: average, max or mean over H and W, with its data.
+pub struct PoolCase {
+    /// 0 average, 1 max, 2 mean over H and W.
+    pub kind: u32,
+    pub g: Pool2d,
+    pub x: Vec<i8>,
+    pub lo: i32,
+    pub hi: i32,
+    pub x_zp: i32,
+    pub mult: (i32, i32),
+    pub y_zp: i32,
+}
+
+impl PoolCase {
+    /// A pool of `kind` over `[n, h, w, c]` with a `k`-square window at stride `s` and padding
+    /// `p` (the mean ignores the window), random data, clamp and requantization.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        r: &mut Rng,
+        kind: u32,
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        k: (usize, usize),
+        s: usize,
+        p: usize,
+    ) -> PoolCase {
+        let (oh, ow) = if kind == 2 { (1, 1) } else { ((h + 2 * p - k.0) / s + 1, (w + 2 * p - k.1) / s + 1) };
+        let g = Pool2d {
+            n,
+            h,
+            w,
+            c,
+            m: c,
+            groups: c,
+            kh: k.0,
+            kw: k.1,
+            sh: s,
+            sw: s,
+            dh: 1,
+            dw: 1,
+            pad_top: p,
+            pad_left: p,
+            oh,
+            ow,
+        };
+        let (lo, hi) = if r.range(0, 2) == 0 { (-128, 127) } else { (r.range(-128, 0) as i32, r.range(0, 127) as i32) };
+        let mult = quantize_multiplier(r.range(1, 30_000) as f64 * 1e-4).unwrap();
+        let x = r.bytes(n * h * w * c);
+        PoolCase { kind, g, x, lo, hi, x_zp: r.range(-128, 127) as i32, mult, y_zp: r.range(-128, 127) as i32 }
+    }
+
+    /// A random small case of a random kind.
+    pub fn random(r: &mut Rng) -> PoolCase {
+        let kind = r.range(0, 2) as u32;
+        let (h, w) = (r.range(1, 12) as usize, r.range(1, 12) as usize);
+        let k = (r.range(1, h as i64) as usize, r.range(1, w as i64) as usize);
+        let p = r.range(0, (k.0.min(k.1) - 1) as i64) as usize;
+        let c = r.pick(&[1usize, 7, 16, 33, 64, 65, 130]);
+        let (n, s) = (r.range(1, 2) as usize, r.range(1, 3) as usize);
+        PoolCase::new(r, kind, n, h, w, c, k, s, p)
+    }
+
+    fn out_len(&self) -> usize {
+        self.g.n * self.g.oh * self.g.ow * self.g.c
+    }
+
+    pub fn reference(&self) -> Vec<i8> {
+        let (g, mut y) = (&self.g, vec![0x55i8; self.out_len()]);
+        match self.kind {
+            0 => reference::avg_pool(g, &self.x, self.lo, self.hi, &mut y),
+            1 => reference::max_pool(g, &self.x, self.lo, self.hi, &mut y),
+            _ => reference::mean_hw(g.n, g.h * g.w, g.c, &self.x, self.x_zp, self.mult, self.y_zp, &mut y),
+        }
+        y
+    }
+
+    pub fn fast(&self, cpu: Cpu) -> Vec<i8> {
+        let (g, mut y) = (&self.g, vec![0x55i8; self.out_len()]);
+        match self.kind {
+            0 => fast::avg_pool(cpu, g, &self.x, self.lo, self.hi, &mut y),
+            1 => fast::max_pool(cpu, g, &self.x, self.lo, self.hi, &mut y),
+            _ => fast::mean_hw(cpu, g.n, g.h * g.w, g.c, &self.x, self.x_zp, self.mult, self.y_zp, &mut y),
+        }
         y
     }
 }
@@ -222,6 +331,13 @@ pub fn digest(cpu: Cpu, seed: u64, count: usize) -> (u64, u64) {
         reference::softmax(&sp, len, &a, &mut yr);
         fnv(&mut hf, &bytes(&yf));
         fnv(&mut hr, &bytes(&yr));
+        let (rows, k, m) = (r.range(1, 3) as usize, r.range(1, 200) as usize, r.range(1, 150) as usize);
+        let fc = ConvCase::fc(&mut r, rows, k, m);
+        fnv(&mut hf, &bytes(&fc.fast(cpu)));
+        fnv(&mut hr, &bytes(&fc.reference()));
+        let pool = PoolCase::random(&mut r);
+        fnv(&mut hf, &bytes(&pool.fast(cpu)));
+        fnv(&mut hr, &bytes(&pool.reference()));
     }
     (hf, hr)
 }

@@ -2,7 +2,7 @@
 //! AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8). Both share the
 //! AVX2 requantization and depthwise code.
 
-use super::{int8_dw, int8_dw4, int8_rq512};
+use super::{int8_add512, int8_dw, int8_dw4, int8_rq512};
 use crate::fast::cpu::{Cpu, Q8Path};
 use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
 use crate::reference::int8::{AddParams, Conv2d, MulParams};
@@ -125,6 +125,11 @@ impl Q8 for VnniQ8 {
 
     fn add(self, p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) -> usize {
         let bcast = check_elem(a, b, y);
+        if int8_add512::add_avx512_ok(p) {
+            // SAFETY: the token proves AVX-512 F, BW, DQ and VL; the parameters are checked;
+            // lengths as below.
+            return unsafe { int8_add512::add_avx512(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) };
+        }
         // SAFETY: the token proves AVX2; `a`, `y` (and `b` unless broadcast) hold `y.len()`
         // values (checked by `check_elem`).
         unsafe { add_avx2(p, a.as_ptr(), b.as_ptr(), bcast, y.as_mut_ptr(), y.len()) }

@@ -1,8 +1,10 @@
 //! x86_64: AVX2 + FMA, detected at run time with `cpuid` and `xgetbv` (no `std`).
 
 pub(crate) mod int8;
+mod int8_add512;
 mod int8_dw;
 mod int8_dw4;
+pub(crate) mod int8_gemv;
 mod int8_rq512;
 mod simd;
 

@@ -29,6 +29,9 @@
 //! requantization runs 16 lanes at a time with AVX-512, in one rounding step that gives the
 //! same bits.
 //! Add and Mul run TFLite's scaling lane-wise (16 elements a step, the reference for the tail).
+//! On the VNNI path the Add's input stages run in 32-bit lanes (`arch/x86_64/int8_add512.rs`), and
+//! a fully connected layer over one or two rows is a matrix-vector product of up to 8 panels at
+//! once (`gemv.rs`). Pools sum blocks of 64 channels (`pool.rs`).
 //!
 //! Preconditions (the caller validates them at load; a violation panics, a caller bug): the
 //! slices hold the geometry's elements, `lo <= hi`. Any zero point and clamp values give the
@@ -36,15 +39,18 @@
 
 mod conv;
 mod elem;
+mod gemv;
 pub(crate) mod kernels;
 mod ops;
 mod pack;
+mod pool;
 
 pub use crate::fast::cpu::Q8Path;
 pub use crate::reference::int8::{AddParams, Conv2d, MulParams, Pool2d, Requant, SoftmaxParams};
 pub use elem::{add, mul};
-pub use ops::{avg_pool, lut, max_pool, mean_hw, softmax};
+pub use ops::{lut, softmax};
 pub use pack::{Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len};
+pub use pool::{avg_pool, max_pool, mean_hw};
 
 use crate::fast::Cpu;
 
@@ -100,5 +106,8 @@ pub fn conv2d(
     y: &mut [i8],
     scratch: &mut [i32],
 ) {
+    if gemv::try_gemv(cpu, g, x, x_zp, packed, out, y) {
+        return;
+    }
     with_q8!(cpu, k => conv::conv_with(k, g, x, x_zp, packed, out, y, scratch))
 }
