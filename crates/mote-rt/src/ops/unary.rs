@@ -146,7 +146,58 @@ impl Unary {
             U::Sigmoid => map!(v => unary_float(U::Sigmoid, v)),
             U::Tanh => map!(v => unary_float(U::Tanh, v)),
             U::HardSwish => map!(v => v * (v * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)),
+            // Inline forms of the cheap functions (the generic path calls libm per element).
+            U::Abs => map!(v => v.abs()),
+            U::Neg => map!(v => -v),
+            U::Sign => map!(v => sign(v)),
+            U::Floor => map!(v => floor(v)),
             _ => map!(v => unary_float(f, v)),
+        }
+    }
+}
+
+/// `signum` with 0 for ±0 and NaN for NaN, as ONNX Sign.
+#[inline]
+fn sign(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        v * 0.0
+    }
+}
+
+/// `floor`, exactly as libm: values of magnitude 2^23 or more (and ±0, ±inf, NaN) are already
+/// integral; below that the truncation through `i32` is exact.
+#[inline]
+fn floor(v: f32) -> f32 {
+    if !(v.abs() < 8_388_608.0) || v == 0.0 {
+        return v;
+    }
+    let t = (v as i32) as f32;
+    if t > v { t - 1.0 } else { t }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{floor, sign};
+    use mote_kernels::reference::unary::{Unary as U, unary_float};
+
+    #[test]
+    fn inline_floor_and_sign_equal_the_reference_bit_for_bit() {
+        let mut vals = std::vec![0.0f32, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 8_388_607.5, -8_388_607.5, 8_388_608.0];
+        vals.extend([f32::MAX, f32::MIN, f32::INFINITY, f32::NEG_INFINITY, f32::MIN_POSITIVE, -1e-30, 2.5e9, -2.5e9]);
+        let mut s = 1u32;
+        for _ in 0..100_000 {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            vals.push(f32::from_bits(s));
+        }
+        for v in vals {
+            let (f, g) = (floor(v), unary_float(U::Floor, v));
+            assert!(f.to_bits() == g.to_bits() || (f.is_nan() && g.is_nan()), "floor({v:e}): {f:e} vs {g:e}");
+            let (f, g) = (sign(v), unary_float(U::Sign, v));
+            assert!(f.to_bits() == g.to_bits() || (f.is_nan() && g.is_nan()), "sign({v:e}): {f:e} vs {g:e}");
         }
     }
 }
