@@ -172,7 +172,7 @@ fn sign(v: f32) -> f32 {
 /// integral; below that the truncation through `i32` is exact.
 #[inline]
 fn floor(v: f32) -> f32 {
-    if !(v.abs() < 8_388_608.0) || v == 0.0 {
+    if v.is_nan() || v.abs() >= 8_388_608.0 || v == 0.0 {
         return v;
     }
     let t = (v as i32) as f32;
