@@ -94,14 +94,9 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
-/// `g` (shaped `out`) summed over the dims that numpy broadcasting added or stretched to make
-/// `input` into `out`.
-pub fn unbroadcast(g: &[f32], out: &[usize], input: &[usize]) -> Vec<f32> {
-    if out == input {
-        return g.to_vec();
-    }
-    let n_in: usize = input.iter().product();
-    let mut acc = vec![0.0f32; n_in];
+/// For every index of the broadcast shape `out` (row-major), the offset of the element of
+/// `input` that numpy broadcasting reads there.
+fn broadcast_offsets(input: &[usize], out: &[usize]) -> Vec<usize> {
     let r = out.len();
     // Stride of each output axis in the input (0 where broadcast).
     let in_strides = strides(input);
@@ -112,10 +107,12 @@ pub fn unbroadcast(g: &[f32], out: &[usize], input: &[usize]) -> Vec<f32> {
             map[a] = in_strides[k as usize];
         }
     }
+    let n: usize = out.iter().product();
+    let mut offs = Vec::with_capacity(n);
     let mut idx = vec![0usize; r];
     let mut off = 0usize;
-    for &v in g {
-        acc[off] += v;
+    for _ in 0..n {
+        offs.push(off);
         for a in (0..r).rev() {
             idx[a] += 1;
             off += map[a];
@@ -125,6 +122,19 @@ pub fn unbroadcast(g: &[f32], out: &[usize], input: &[usize]) -> Vec<f32> {
             off -= map[a] * idx[a];
             idx[a] = 0;
         }
+    }
+    offs
+}
+
+/// `g` (shaped `out`) summed over the dims that numpy broadcasting added or stretched to make
+/// `input` into `out`.
+pub fn unbroadcast(g: &[f32], out: &[usize], input: &[usize]) -> Vec<f32> {
+    if out == input {
+        return g.to_vec();
+    }
+    let mut acc = vec![0.0f32; input.iter().product()];
+    for (&v, o) in g.iter().zip(broadcast_offsets(input, out)) {
+        acc[o] += v;
     }
     acc
 }
@@ -134,30 +144,5 @@ pub fn broadcast(x: &[f32], input: &[usize], out: &[usize]) -> Vec<f32> {
     if input == out {
         return x.to_vec();
     }
-    let r = out.len();
-    let in_strides = strides(input);
-    let mut map = vec![0usize; r];
-    for a in 0..r {
-        let k = a as isize - (r - input.len()) as isize;
-        if k >= 0 && input[k as usize] != 1 {
-            map[a] = in_strides[k as usize];
-        }
-    }
-    let n: usize = out.iter().product();
-    let mut v = Vec::with_capacity(n);
-    let mut idx = vec![0usize; r];
-    let mut off = 0usize;
-    for _ in 0..n {
-        v.push(x[off]);
-        for a in (0..r).rev() {
-            idx[a] += 1;
-            off += map[a];
-            if idx[a] < out[a] {
-                break;
-            }
-            off -= map[a] * idx[a];
-            idx[a] = 0;
-        }
-    }
-    v
+    broadcast_offsets(input, out).into_iter().map(|o| x[o]).collect()
 }

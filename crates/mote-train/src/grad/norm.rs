@@ -59,24 +59,14 @@ pub fn train_forward(op: &NnOp, ins: &[Option<&Tensor>], seed: u64) -> Result<(T
                 return Err(format!("dropout ratio {ratio} is not in [0, 1)"));
             }
             let keep = 1.0 / (1.0 - ratio);
-            let mut state = seed;
-            let mask: Vec<f32> = (0..xd.len()).map(|_| if uniform(&mut state) < ratio { 0.0 } else { keep }).collect();
+            let mut rng = crate::data::Rng::new(seed);
+            let mask: Vec<f32> = (0..xd.len()).map(|_| if rng.uniform() < ratio { 0.0 } else { keep }).collect();
             let y: Vec<f32> = xd.iter().zip(&mask).map(|(x, m)| x * m).collect();
             let t = Tensor::from_vec(x.shape().to_vec(), y).map_err(|e| e.to_string())?;
             Ok((t, Aux::Dropout { mask }))
         }
         _ => Err("not a BatchNormalization or Dropout".into()),
     }
-}
-
-/// A uniform value in [0, 1) from a splitmix64 stream.
-fn uniform(state: &mut u64) -> f32 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 40) as f32 / (1u64 << 24) as f32
 }
 
 pub fn backward(op: &Op, cx: &Ctx<'_>, gy: &[f32]) -> Result<Vec<Option<Vec<f32>>>, String> {
