@@ -9,6 +9,7 @@
 pub mod dtype;
 pub mod lowp;
 pub mod quant;
+pub mod rng;
 pub mod shape;
 pub mod view;
 
