@@ -34,11 +34,24 @@ pub fn load_lenient(path: &Path) -> Result<(Model, Vec<NodeProblem>)> {
     Ok(mote_onnx::load_lenient(path)?)
 }
 
-/// Writes `bytes` to `path` through a temporary file next to it and a rename, so a crash never
-/// leaves a half-written file under the final name.
+/// Writes `bytes` to `path` through a temporary file next to it (flushed to disk), a rename and
+/// a flush of the directory, so neither a crash nor a power loss leaves a half-written file
+/// under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
     let ext = path.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned());
     let tmp = path.with_extension(format!("{ext}.tmp"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    write().with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    // The rename is durable once the directory is; not every platform can open one.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }

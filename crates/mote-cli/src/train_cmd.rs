@@ -7,8 +7,9 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mote_ir::Tensor;
 use mote_train::arch::{Arch, build};
+use mote_train::checkpoint::{Checkpoint, Snapshot};
 use mote_train::data::{Augment, Dataset};
-use mote_train::fit::{Config, Epoch, Objective, fit};
+use mote_train::fit::{Config, Epoch, Hooks, Objective, Progress, fit};
 use mote_train::optim::{Decay, Rule, Schedule};
 
 const HELP: &str = "\
@@ -28,6 +29,10 @@ Data: --data X.npy (samples: [N, features], [N, H, W] or [N, C, H, W]; any numer
 --labels y.npy (integers 0..K-1). A seeded --test-split holds out that fraction for the accuracy
 printed each epoch. Integer data is scaled by 1/max(X) inside the model (its first node), so the
 model takes the raw values; --input-scale sets the factor.
+
+Checkpoints: --checkpoint run.ckpt saves the run's state after every epoch (weights, optimizer
+moments, data order); after a crash or a kill, the same command with --resume run.ckpt continues
+it, and the result equals a run never stopped, bit for bit.
 
 Example:
   mote train --arch cnn:16,32 --data digits/X.npy --labels digits/y.npy --epochs 15 -o digits.onnx";
@@ -93,6 +98,13 @@ pub struct Common {
     pub input_scale: Option<f32>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Save the run's state here after every epoch (atomically), to continue it with --resume.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint (same command and data; the result is bit for
+    /// bit that of a run never stopped). Give --epochs as the run's total.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     /// Machine-readable output (one JSON document at the end).
     #[arg(long)]
     pub json: bool,
@@ -225,20 +237,43 @@ pub fn train(
             data.shape
         );
     }
+    let resume = match &c.resume {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read `{}`", p.display()))?;
+            let ck = Checkpoint::from_bytes(&bytes).with_context(|| format!("`{}`", p.display()))?;
+            if !c.json {
+                println!("resuming after epoch {} of {} from {}", ck.epoch(), c.epochs, p.display());
+            }
+            Some(ck)
+        }
+        None => None,
+    };
+    let done = resume.as_ref().map_or(0, Checkpoint::step);
     let bar = (!c.json).then(|| {
         let b = ProgressBar::new((c.epochs * per_epoch) as u64);
         b.set_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} batches  {msg}").expect("a valid progress template"),
         );
+        b.set_position(done as u64);
         b
     });
-    let mut progress = |_: usize, _: usize, loss: f32| {
+    let mut progress = |p: &Progress| {
         if let Some(b) = &bar {
             b.inc(1);
-            b.set_message(format!("loss {loss:.4}"));
+            b.set_message(format!(
+                "loss {:.4}  train {:.2}%  {:.0} samples/s",
+                p.loss,
+                100.0 * p.accuracy,
+                p.samples_per_second
+            ));
         }
     };
-    let mut on_epoch = |e: &Epoch| {
+    let mut on_epoch = |e: &Epoch, s: &Snapshot<'_>| {
+        if let Some(path) = &c.checkpoint {
+            let bytes = s.to_bytes()?;
+            crate::model_file::write_atomic(path, &bytes)
+                .map_err(|err| mote_train::TrainError::Input(format!("{err:#}")))?;
+        }
         if let Some(b) = &bar {
             let test = e.test_accuracy.map_or(String::new(), |t| format!("  test {:.2}%", 100.0 * t));
             let line = format!(
@@ -253,9 +288,11 @@ pub fn train(
             // A hidden bar (output not a terminal) prints nothing: print the line itself.
             if b.is_hidden() { println!("{line}") } else { b.println(line) }
         }
+        Ok(())
     };
     let test_ref = (!test.is_empty()).then_some(&test);
-    let history = fit(&mut g, &train, test_ref, &cfg, objective, &mut progress, &mut on_epoch)?;
+    let hooks = Hooks { progress: Some(&mut progress), on_epoch: Some(&mut on_epoch) };
+    let history = fit(&mut g, &train, test_ref, &cfg, objective, resume.as_ref(), hooks)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -592,3 +592,40 @@ fn train_writes_a_model_that_runs() {
     let o = mote(&["train", "--arch", "mlp:8", "--data", x, "--labels", x, "-o", out.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("labels"), "{}", stderr(&o));
 }
+
+/// `mote train --checkpoint` then `--resume`: two epochs, stopped, then resumed to three give
+/// the same ONNX bytes as three epochs straight (constant rate, so the first two epochs are the
+/// same in both runs). Skipped without the shared data.
+#[test]
+fn train_resumes_from_a_checkpoint() {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("SKIPPED mote train --resume: ../shared/data not found (set MOTE_SHARED_DATA)");
+        return;
+    };
+    let d = data.join("datasets/sklearn_digits");
+    let (x, y) = (d.join("X.npy"), d.join("y.npy"));
+    let dir = tmp("resume");
+    let (ckpt, whole, resumed) = (dir.join("run.ckpt"), dir.join("whole.onnx"), dir.join("resumed.onnx"));
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let base = ["train", "--arch", "cnn:4", "--data", &p(&x), "--labels", &p(&y), "--schedule", "constant"]
+        .map(String::from)
+        .to_vec();
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().map(String::as_str).chain(extra.iter().copied()).collect();
+        let o = mote(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    run(&["--epochs", "3", "-o", &p(&whole)]);
+    run(&["--epochs", "2", "--checkpoint", &p(&ckpt), "-o", &p(&resumed)]);
+    let out = run(&["--epochs", "3", "--resume", &p(&ckpt), "-o", &p(&resumed)]);
+    assert!(out.contains("resuming after epoch 2 of 3"), "{out}");
+    assert!(std::fs::read(&whole).unwrap() == std::fs::read(&resumed).unwrap(), "the resumed model differs");
+    // A damaged checkpoint or another model is refused with the reason.
+    let mut bytes = std::fs::read(&ckpt).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&ckpt, &bytes).unwrap();
+    let args: Vec<String> = [&base[..], &["--resume".into(), p(&ckpt), "-o".into(), p(&resumed)]].concat();
+    let o = mote(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success() && stderr(&o).contains("checksum"), "{}", stderr(&o));
+}

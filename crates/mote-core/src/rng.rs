@@ -10,6 +10,16 @@ impl SplitMix64 {
         SplitMix64(seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
 
+    /// The generator's state, to resume its sequence later with [`SplitMix64::from_state`].
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
+    /// A generator that continues from `state`.
+    pub fn from_state(state: u64) -> SplitMix64 {
+        SplitMix64(state)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -11,6 +11,15 @@ impl Rng {
         Rng(mote_core::rng::SplitMix64::new(seed))
     }
 
+    /// The state to resume from ([`Rng::from_state`]).
+    pub fn state(&self) -> u64 {
+        self.0.state()
+    }
+
+    pub fn from_state(state: u64) -> Rng {
+        Rng(mote_core::rng::SplitMix64::from_state(state))
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }

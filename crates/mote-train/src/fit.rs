@@ -4,8 +4,9 @@
 use std::time::Instant;
 
 use mote_ir::ops::nn::NnOp;
-use mote_ir::{Graph, Op, Value};
+use mote_ir::{Graph, Op, Tensor, Value};
 
+use crate::checkpoint::{Checkpoint, Snapshot};
 use crate::data::{Augment, Dataset, Rng};
 use crate::error::TrainError;
 use crate::loss;
@@ -29,7 +30,7 @@ pub struct Config {
 }
 
 /// One epoch's numbers.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Epoch {
     pub epoch: usize,
     /// Mean training loss over the epoch's batches.
@@ -53,8 +54,36 @@ pub enum Objective<'a> {
     Distill { teacher: &'a Graph, temperature: f32, alpha: f32 },
 }
 
-/// Progress inside an epoch: `(batch index, batch count, running mean loss)`.
-pub type Progress<'a> = dyn FnMut(usize, usize, f32) + 'a;
+/// Progress inside an epoch, after each batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Batches done in this epoch, and its batch count.
+    pub batch: usize,
+    pub batches: usize,
+    /// Running means over the epoch's batches so far.
+    pub loss: f32,
+    pub accuracy: f32,
+    /// Training throughput so far in this epoch.
+    pub samples_per_second: f64,
+}
+
+/// What `fit` reports while it runs (`Hooks::default()`: nothing).
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// After every batch.
+    pub progress: Option<&'a mut dyn FnMut(&Progress)>,
+    /// After every epoch, with the run's state (to save as a checkpoint). An error stops the run.
+    pub on_epoch: Option<&'a mut dyn FnMut(&Epoch, &Snapshot<'_>) -> Result<(), TrainError>>,
+}
+
+impl std::fmt::Debug for Hooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("progress", &self.progress.is_some())
+            .field("on_epoch", &self.on_epoch.is_some())
+            .finish()
+    }
+}
 
 fn err(msg: String) -> TrainError {
     TrainError::Input(msg)
@@ -80,15 +109,17 @@ pub fn evaluate(g: &Graph, data: &Dataset, batch: usize) -> Result<f32, TrainErr
 }
 
 /// Trains the parameters of `g` (its float constants, see [`params`]) on `train` for
-/// `objective`. Calls `progress` after every batch and `on_epoch` after every epoch.
+/// `objective`, from scratch or continuing `resume` (a checkpoint of the same model and run:
+/// the result is bit for bit that of the run never stopped). Returns every epoch's numbers,
+/// the resumed ones included.
 pub fn fit(
     g: &mut Graph,
     train: &Dataset,
     test: Option<&Dataset>,
     cfg: &Config,
     objective: Objective<'_>,
-    progress: &mut Progress<'_>,
-    on_epoch: &mut dyn FnMut(&Epoch),
+    resume: Option<&Checkpoint>,
+    mut hooks: Hooks<'_>,
 ) -> Result<Vec<Epoch>, TrainError> {
     if train.is_empty() || cfg.batch == 0 {
         return Err(err("no training samples, or a batch size of 0".into()));
@@ -100,11 +131,20 @@ pub fn fit(
     let out = *g.outputs.first().ok_or_else(|| err("the graph has no output".into()))?;
     let per_epoch = train.len().div_ceil(cfg.batch);
     let schedule = Schedule { total: cfg.epochs * per_epoch, ..cfg.schedule };
-    let mut opt = Optimizer::new(cfg.rule, cfg.weight_decay);
-    let mut rng = Rng::new(cfg.seed);
-    let mut history = Vec::new();
-    let mut step = 0usize;
-    for epoch in 0..cfg.epochs {
+    let (mut opt, mut rng, mut history, mut step) = match resume {
+        Some(c) => {
+            c.check_run(cfg.batch, train.len())?;
+            c.restore(g)?;
+            (c.optimizer(cfg.rule, cfg.weight_decay)?, c.rng(), c.history().to_vec(), c.step())
+        }
+        None => (Optimizer::new(cfg.rule, cfg.weight_decay), Rng::new(cfg.seed), Vec::new(), 0),
+    };
+    // Parameters in value order: the optimizer's order.
+    let mut order: Vec<usize> = ps.iter().map(|p| p.index()).collect();
+    order.sort_unstable();
+    let zero: Vec<Vec<f32>> =
+        order.iter().map(|&i| vec![0.0; g.values[i].init.as_ref().map_or(0, Tensor::len)]).collect();
+    for epoch in history.len()..cfg.epochs {
         let start = Instant::now();
         let (mut loss_sum, mut hits, mut seen) = (0.0f64, 0.0f64, 0usize);
         let batches = train.batches(cfg.batch, Some(rng.next_u64()));
@@ -135,32 +175,30 @@ pub fn fit(
             }
             let grads = backward(g, &tape, vec![(out, gy)])?;
             update_running_stats(g, &tape);
-            let mut is_param = vec![None; g.values.len()];
-            for (k, p) in ps.iter().enumerate() {
-                is_param[p.index()] = Some(k);
-            }
-            let zero: Vec<Vec<f32>> =
-                ps.iter().map(|p| vec![0.0; g.value(*p).init.as_ref().map_or(0, |t| t.len())]).collect();
-            let gs: Vec<&[f32]> =
-                ps.iter().enumerate().map(|(k, p)| grads[p.index()].as_deref().unwrap_or(&zero[k])).collect();
+            let gs: Vec<&[f32]> = order.iter().zip(&zero).map(|(&i, z)| grads[i].as_deref().unwrap_or(z)).collect();
+            // Value order, as `order`; `params` only returns f32 constants.
             let mut slices: Vec<&mut [f32]> = g
                 .values
                 .iter_mut()
                 .enumerate()
-                .filter(|(i, _)| is_param[*i].is_some())
+                .filter(|(i, _)| order.binary_search(i).is_ok())
                 .filter_map(|(_, v)| v.init.as_mut().and_then(|t| t.typed_mut::<f32>().ok()))
                 .collect();
-            // `slices` is in value order; put the gradients in the same order.
-            let mut order: Vec<usize> = ps.iter().map(|p| p.index()).collect();
-            order.sort_unstable();
-            let gs: Vec<&[f32]> = order.iter().map(|i| gs[is_param[*i].unwrap_or(0)]).collect();
             opt.step(&mut slices, &gs, schedule.at(step));
             crate::prune::apply(g, &cfg.masks);
             step += 1;
             loss_sum += f64::from(l) * labels.len() as f64;
             hits += f64::from(loss::accuracy(logits, classes, &labels)) * labels.len() as f64;
             seen += labels.len();
-            progress(b + 1, batches.len(), (loss_sum / seen as f64) as f32);
+            if let Some(p) = hooks.progress.as_mut() {
+                p(&Progress {
+                    batch: b + 1,
+                    batches: batches.len(),
+                    loss: (loss_sum / seen as f64) as f32,
+                    accuracy: (hits / seen as f64) as f32,
+                    samples_per_second: seen as f64 / start.elapsed().as_secs_f64().max(1e-9),
+                });
+            }
         }
         let seconds = start.elapsed().as_secs_f64();
         let test_accuracy = test.map(|t| evaluate(g, t, 256)).transpose()?;
@@ -172,8 +210,20 @@ pub fn fit(
             seconds,
             lr,
         };
-        on_epoch(&e);
-        history.push(e);
+        history.push(e.clone());
+        if let Some(f) = hooks.on_epoch.as_mut() {
+            let snap = Snapshot {
+                graph: g,
+                optimizer: &opt,
+                rng: &rng,
+                epoch: epoch + 1,
+                step,
+                history: &history,
+                batch: cfg.batch,
+                train_samples: train.len(),
+            };
+            f(&e, &snap)?;
+        }
     }
     Ok(history)
 }

@@ -16,6 +16,7 @@
 //! Depends on `mote-ir` and `mote-interp` (forward kernels); never on importers or the runtime.
 
 pub mod arch;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod fit;

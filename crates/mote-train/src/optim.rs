@@ -1,7 +1,7 @@
 //! Optimizers (SGD with momentum and Nesterov, Adam, AdamW) and learning-rate schedules.
 
 /// Which update rule.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Rule {
     /// SGD; `momentum` 0 is plain SGD. Weight decay is added to the gradient (L2).
     Sgd { momentum: f32, nesterov: bool },
@@ -23,6 +23,16 @@ pub struct Optimizer {
 impl Optimizer {
     pub fn new(rule: Rule, weight_decay: f32) -> Optimizer {
         Optimizer { rule, weight_decay, state: Vec::new(), steps: 0 }
+    }
+
+    /// The per-parameter moments (in the order of the parameters `step` gets) and the step count.
+    pub fn state(&self) -> (&[(Vec<f32>, Vec<f32>)], u32) {
+        (&self.state, self.steps)
+    }
+
+    /// An optimizer continuing from saved moments and step count (see [`Optimizer::state`]).
+    pub fn resume(rule: Rule, weight_decay: f32, state: Vec<(Vec<f32>, Vec<f32>)>, steps: u32) -> Optimizer {
+        Optimizer { rule, weight_decay, state, steps }
     }
 
     /// One update of every parameter `p[i]` from its gradient `g[i]` at learning rate `lr`.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use mote_train::arch::{Arch, build};
 use mote_train::data::{Augment, Dataset};
-use mote_train::fit::{Config, Objective, evaluate, fit};
+use mote_train::fit::{Config, Hooks, Objective, evaluate, fit};
 use mote_train::optim::{Decay, Rule, Schedule};
 
 fn digits() -> Option<Dataset> {
@@ -42,8 +42,7 @@ fn small_cnn_reaches_97_percent_on_digits() {
     let (train, test) = data.split(0.2, 0);
     let mut g = build(&Arch::parse("cnn:16,32").expect("spec"), &data.shape, 10, 1.0 / 16.0, 0).expect("build");
     let before = evaluate(&g, &test, 256).expect("evaluate");
-    let h =
-        fit(&mut g, &train, Some(&test), &config(8), Objective::Labels, &mut |_, _, _| {}, &mut |_| {}).expect("fit");
+    let h = fit(&mut g, &train, Some(&test), &config(8), Objective::Labels, None, Hooks::default()).expect("fit");
     let acc = h.last().and_then(|e| e.test_accuracy).expect("test accuracy");
     eprintln!("test accuracy {before} -> {acc}; epoch times {:?}", h.iter().map(|e| e.seconds).collect::<Vec<_>>());
     assert!(h.first().expect("epochs").loss > h.last().expect("epochs").loss, "the loss did not go down");
@@ -63,7 +62,7 @@ fn a_seed_fixes_the_trained_weights() {
         let mut cfg = config(2);
         cfg.seed = seed;
         cfg.augment = Augment { shift: 1, noise: 0.05, ..Augment::default() };
-        fit(&mut g, &small, None, &cfg, Objective::Labels, &mut |_, _, _| {}, &mut |_| {}).expect("fit");
+        fit(&mut g, &small, None, &cfg, Objective::Labels, None, Hooks::default()).expect("fit");
         mote_train::params(&g).iter().map(|p| g.value(*p).init.clone().expect("weights")).collect::<Vec<_>>()
     };
     assert_eq!(run(3), run(3));
