@@ -59,6 +59,8 @@ pub fn params(g: &Graph) -> Vec<ValueId> {
             Op::Elementwise(ElementwiseOp::Binary(Binary::PRelu)) => &[1],
             Op::Elementwise(ElementwiseOp::Binary(Binary::Add | Binary::Sub)) => &[0, 1],
             Op::Quant(mote_ir::ops::quant::QuantOp::Quantize { .. }) => &[0],
+            // W, R, B and the LSTM peepholes.
+            Op::Rnn(_) => &[1, 2, 3, 7],
             _ => &[],
         };
         for &k in slots {

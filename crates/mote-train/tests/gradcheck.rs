@@ -5,11 +5,13 @@
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary, Variadic};
 use mote_ir::ops::nn::{AutoPad, ConvAttrs, GlobalPool, NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
 use mote_ir::ops::reduce::{ReduceOp, Reduction};
+use mote_ir::ops::rnn::{Activation, Direction, RnnAttrs, RnnOp};
 use mote_ir::ops::shape::{PadMode, ShapeOp};
 use mote_ir::{DType, Dim, Graph, Op, Tensor, TensorType, Value, ValueId, ValueType};
 use mote_train::{Mode, backward, forward, loss};
 
 /// An input of the node under test.
+#[derive(Clone)]
 enum In {
     /// A random f32 graph input of this shape (its gradient is checked).
     F(Vec<usize>),
@@ -279,6 +281,88 @@ fn views() {
 }
 
 /// A small CNN, gradients with respect to its parameters (found by `params`) and its input.
+/// Each output of a recurrent node in turn (`Y`, `Y_h`, `Y_c`) as the checked output.
+fn check_rnn(name: &str, op: RnnOp, ins: Vec<In>) {
+    let n = op.max_outputs();
+    for k in 0..n {
+        let (mut g, ids, vals) = build(Op::Rnn(op.clone()), ins.clone(), name.len() as u64 * 7919);
+        let mut outs = vec![g.nodes[0].outputs[0]];
+        outs.extend((1..n).map(|i| Some(g.add_value(format!("y{i}"), ValueType::Unknown))));
+        g.nodes[0].outputs = outs.clone();
+        g.outputs = vec![outs[k].expect("output")];
+        check_graph(&format!("{name}, output {k}"), &g, &ids, &vals, Mode::Eval);
+    }
+}
+
+#[test]
+fn recurrent() {
+    use Activation::{HardSigmoid, Relu, ScaledTanh, Sigmoid, Softplus, Tanh};
+    let attrs = |dir: Direction, batch_first: bool, acts: &[Activation], clip: Option<f32>| {
+        let dirs = dir.num_directions();
+        RnnAttrs { hidden_size: 2, direction: dir, batch_first, activations: acts.repeat(dirs), clip }
+    };
+    let (seq, batch, input, h) = (3, 2, 3, 2);
+    let x = |bf: bool| F(if bf { vec![batch, seq, input] } else { vec![seq, batch, input] });
+    let state = |d: usize, bf: bool| F(if bf { vec![batch, d, h] } else { vec![d, batch, h] });
+    let lstm = [Sigmoid, Tanh, Tanh];
+    for (name, dir, bf, coupled) in [
+        ("forward", Direction::Forward, false, false),
+        ("coupled", Direction::Forward, false, true),
+        ("batch-first", Direction::Forward, true, false),
+        ("bidirectional", Direction::Bidirectional, false, false),
+        ("bidirectional batch-first", Direction::Bidirectional, true, false),
+        ("bidirectional batch-first coupled", Direction::Bidirectional, true, true),
+    ] {
+        let d = dir.num_directions();
+        let op = RnnOp::Lstm { attrs: attrs(dir, bf, &lstm, None), input_forget: coupled };
+        let ins = vec![
+            x(bf),
+            F(vec![d, 4 * h, input]),
+            F(vec![d, 4 * h, h]),
+            F(vec![d, 8 * h]),
+            No,
+            state(d, bf),
+            state(d, bf),
+            F(vec![d, 3 * h]),
+        ];
+        check_rnn(&format!("lstm {name}"), op, ins);
+    }
+    let odd = [HardSigmoid { alpha: 0.2, beta: 0.5 }, ScaledTanh { alpha: 1.5, beta: 0.7 }, Softplus];
+    let op = RnnOp::Lstm { attrs: attrs(Direction::Reverse, false, &odd, None), input_forget: false };
+    check_rnn("lstm reverse, other activations", op, vec![x(false), F(vec![1, 4 * h, input]), F(vec![1, 4 * h, h])]);
+    for lbr in [false, true] {
+        let op =
+            RnnOp::Gru { attrs: attrs(Direction::Forward, false, &[Sigmoid, Tanh], None), linear_before_reset: lbr };
+        let ins =
+            vec![x(false), F(vec![1, 3 * h, input]), F(vec![1, 3 * h, h]), F(vec![1, 6 * h]), No, state(1, false)];
+        check_rnn(&format!("gru linear_before_reset={lbr}"), op, ins);
+    }
+    // Sequence lengths: batch entry 1 stops after 2 steps (in both directions).
+    let op =
+        RnnOp::Gru { attrs: attrs(Direction::Bidirectional, true, &[Sigmoid, Tanh], None), linear_before_reset: true };
+    let ins = vec![
+        x(true),
+        F(vec![2, 3 * h, input]),
+        F(vec![2, 3 * h, h]),
+        F(vec![2, 6 * h]),
+        C(ints(&[3, 2])),
+        state(2, true),
+    ];
+    check_rnn("gru bidirectional, batch-first, sequence lengths", op, ins);
+    let op = RnnOp::Rnn { attrs: attrs(Direction::Forward, false, &[Tanh], None) };
+    check_rnn(
+        "rnn tanh",
+        op,
+        vec![x(false), F(vec![1, h, input]), F(vec![1, h, h]), F(vec![1, 2 * h]), No, state(1, false)],
+    );
+    let op = RnnOp::Rnn { attrs: attrs(Direction::Reverse, false, &[Relu], Some(0.6)) };
+    check_rnn(
+        "rnn relu reverse clipped",
+        op,
+        vec![x(false), F(vec![1, h, input]), F(vec![1, h, h]), F(vec![1, 2 * h])],
+    );
+}
+
 #[test]
 fn small_cnn_end_to_end() {
     let mut g = Graph::new("cnn");

@@ -187,7 +187,13 @@ fn run<T: Float + Elem>(op: &RnnOp, inputs: &Inputs<'_>) -> Result<Vec<Tensor>, 
     }
 
     let (y, y_shape) = if a.batch_first {
-        (swap01(&y, seq, batch, nd * hs), vec![batch, seq, nd, hs])
+        // [seq, nd, batch, hidden] -> [batch, seq, nd, hidden].
+        let mut out = vec![T::zero(); y.len()];
+        for (k, row) in y.chunks_exact(hs.max(1)).enumerate() {
+            let (t, d, b) = (k / (nd * batch), k / batch % nd, k % batch);
+            out[((b * seq + t) * nd + d) * hs..][..hs].copy_from_slice(row);
+        }
+        (out, vec![batch, seq, nd, hs])
     } else {
         (y, vec![seq, nd, batch, hs])
     };
@@ -285,16 +291,18 @@ mod tests {
             clip: None,
         };
         let op = RnnOp::Rnn { attrs };
-        let x = t(&[1, 3, 1], vec![1.0, 2.0, 3.0]);
+        let x = t(&[2, 3, 1], vec![1.0, 2.0, 3.0, 10.0, 20.0, 30.0]);
         let w = t(&[2, 1, 1], vec![1.0, 2.0]);
         let r = t(&[2, 1, 1], vec![1.0, 0.0]);
         let vals = [Some(&x), Some(&w), Some(&r)];
         let inputs = Inputs::new(vals.to_vec());
         let out = run::<f32>(&op, &inputs).unwrap();
         // Forward: h = x + h_prev -> 1, 3, 6. Reverse: h = 2x -> (t=2) 6, (t=1) 4, (t=0) 2.
-        assert_eq!(out[0].shape(), &[1, 3, 2, 1]);
-        assert_eq!(out[0].typed::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0, 6.0, 6.0]);
-        assert_eq!(out[1].shape(), &[1, 2, 1]);
-        assert_eq!(out[1].typed::<f32>().unwrap(), &[6.0, 2.0]);
+        // The second batch entry is ten times the first. Y is [batch, seq, dirs, hidden].
+        assert_eq!(out[0].shape(), &[2, 3, 2, 1]);
+        let y = [1.0, 2.0, 3.0, 4.0, 6.0, 6.0, 10.0, 20.0, 30.0, 40.0, 60.0, 60.0];
+        assert_eq!(out[0].typed::<f32>().unwrap(), &y);
+        assert_eq!(out[1].shape(), &[2, 2, 1]);
+        assert_eq!(out[1].typed::<f32>().unwrap(), &[6.0, 2.0, 60.0, 20.0]);
     }
 }

@@ -7,6 +7,7 @@ mod nn;
 mod norm;
 mod pool;
 mod quant;
+mod rnn;
 mod shape;
 
 use mote_ir::ops::nn::NnOp;
@@ -67,6 +68,7 @@ pub fn backward(op: &Op, cx: &Ctx<'_>, gy: &[Option<Vec<f32>>]) -> Result<Vec<Op
         Op::Nn(n) => nn::backward(n, cx, gy0(gy)?)?,
         Op::Shape(s) => shape::backward(s, cx, gy0(gy)?)?,
         Op::Reduce(r) => shape::reduce_backward(r, cx, gy0(gy)?)?,
+        Op::Rnn(r) => rnn::backward(r, cx, gy)?,
         Op::Quant(q) => {
             // The integer side of a Q/DQ pair carries the straight-through gradient.
             let mut gx = quant::backward(q, cx, gy0(gy)?)?;
