@@ -22,8 +22,11 @@ Architectures (--arch KIND:SIZES):
   dscnn:64x4         DS-CNN: strided stem, 4 depthwise-separable blocks of 64, global pool
   resnet8:16         ResNet-8: stem and residual stages of 16, 32, 64 channels
   mobilenetv2:0.5    MobileNetV2 inverted residuals at width 0.5
+  lstm:64, gru:64    one LSTM (GRU) layer of 64 over [T, F] samples (T steps of F features:
+                     audio frames, image rows), its last state, then the classifier
   arch.toml          the same in a file: kind = \"cnn\", channels = [16, 32] (mlp: hidden = [64],
-                     dscnn: channels = 64 and blocks = 4, mobilenetv2: width = 0.5)
+                     dscnn: channels = 64 and blocks = 4, mobilenetv2: width = 0.5,
+                     lstm/gru: hidden = [64])
 
 Data: --data X.npy (samples: [N, features], [N, H, W] or [N, C, H, W]; any numeric type) and
 --labels y.npy (integers 0..K-1). A seeded --test-split holds out that fraction for the accuracy
@@ -39,7 +42,7 @@ Example:
 
 /// Arguments of `mote train`.
 #[derive(clap::Args, Debug)]
-#[command(about = "Train a classifier (MLP, CNN, DS-CNN, ResNet-8, MobileNetV2) on .npy data and write ONNX", after_help = HELP)]
+#[command(about = "Train a classifier (MLP, CNN, DS-CNN, ResNet-8, MobileNetV2, LSTM, GRU) on .npy data and write ONNX", after_help = HELP)]
 pub struct Args {
     /// Architecture: KIND:SIZES, or a .toml file (see below).
     #[arg(long)]

@@ -89,7 +89,7 @@ fn written_models_match_onnxruntime() {
         npy(&dir.join(format!("calib/{i:02}.npy")), &[1, 1, 16, 16], x[i * 256..(i + 1) * 256].to_vec());
     }
     let mut report = Vec::new();
-    for arch in ["mlp:32,16", "cnn:8,16", "dscnn:16x2", "resnet8:8", "mobilenetv2:0.25"] {
+    for arch in ["mlp:32,16", "cnn:8,16", "dscnn:16x2", "resnet8:8", "mobilenetv2:0.25", "lstm:12", "gru:12"] {
         let model = dir.join(format!("{}.onnx", arch.replace([':', ','], "_")));
         let (x, y, m) = (xs.to_str().unwrap(), ys.to_str().unwrap(), model.to_str().unwrap());
         ok(&mote(&[

@@ -24,10 +24,14 @@ pub enum Arch {
     ResNet8 { channels: usize },
     /// MobileNetV2 inverted residuals at width multiplier `width`.
     MobileNetV2 { width: f32 },
+    /// A recurrent classifier over `[T, F]` samples (T steps of F features, e.g. image rows
+    /// or audio frames): one LSTM (`gru`: GRU) layer of `hidden`, its last state, the classifier.
+    Recurrent { hidden: usize, gru: bool },
 }
 
 impl Arch {
-    /// Parses `mlp:64,32`, `cnn:16,32`, `dscnn:64x4`, `resnet8:16`, `mobilenetv2:0.5`.
+    /// Parses `mlp:64,32`, `cnn:16,32`, `dscnn:64x4`, `resnet8:16`, `mobilenetv2:0.5`,
+    /// `lstm:64`, `gru:64`.
     pub fn parse(spec: &str) -> Result<Arch, String> {
         let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
         let list = |s: &str| -> Result<Vec<usize>, String> {
@@ -46,15 +50,20 @@ impl Arch {
             "mobilenetv2" => {
                 Arch::MobileNetV2 { width: if arg.is_empty() { 1.0 } else { arg.parse().map_err(|_| bad(spec))? } }
             }
+            k @ ("lstm" | "gru") => Arch::Recurrent {
+                hidden: if arg.is_empty() { 64 } else { arg.parse().map_err(|_| bad(spec))? },
+                gru: k == "gru",
+            },
             _ => return Err(bad(spec)),
         };
         arch.check()?;
         Ok(arch)
     }
 
-    /// Reads a TOML spec: `kind` (mlp, cnn, dscnn, resnet8, mobilenetv2) and its sizes:
-    /// `hidden = [64, 32]` (mlp), `channels = [16, 32]` (cnn) or `channels = 64` (dscnn,
-    /// resnet8), `blocks = 4` (dscnn), `width = 0.5` (mobilenetv2).
+    /// Reads a TOML spec: `kind` (mlp, cnn, dscnn, resnet8, mobilenetv2, lstm, gru) and its
+    /// sizes: `hidden = [64, 32]` (mlp; lstm and gru: `hidden = [64]`), `channels = [16, 32]`
+    /// (cnn) or `channels = 64` (dscnn, resnet8), `blocks = 4` (dscnn), `width = 0.5`
+    /// (mobilenetv2).
     pub fn from_toml(text: &str) -> Result<Arch, String> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -90,6 +99,10 @@ impl Arch {
             "dscnn" | "ds-cnn" => Arch::DsCnn { channels: one(64), blocks: s.blocks.unwrap_or(4) },
             "resnet8" => Arch::ResNet8 { channels: one(16) },
             "mobilenetv2" => Arch::MobileNetV2 { width: s.width.unwrap_or(1.0) },
+            k @ ("lstm" | "gru") => Arch::Recurrent {
+                hidden: s.hidden.as_ref().and_then(|h| h.first().copied()).unwrap_or(64),
+                gru: k == "gru",
+            },
             other => return Err(bad(other)),
         };
         arch.check()?;
@@ -103,6 +116,7 @@ impl Arch {
             Arch::DsCnn { channels, blocks } => (1..=4096).contains(channels) && *blocks <= 64,
             Arch::ResNet8 { channels } => (1..=1024).contains(channels),
             Arch::MobileNetV2 { width } => *width > 0.0 && *width <= 4.0,
+            Arch::Recurrent { hidden, .. } => (1..=4096).contains(hidden),
         };
         if ok { Ok(()) } else { Err(format!("{self:?}: sizes out of range")) }
     }
@@ -111,7 +125,7 @@ impl Arch {
 fn bad(spec: &str) -> String {
     format!(
         "unknown architecture `{spec}`: use mlp:64,32 | cnn:16,32 | dscnn:64x4 | resnet8:16 | mobilenetv2:0.5 \
-         (kind, then sizes)"
+         | lstm:64 | gru:64 (kind, then sizes)"
     )
 }
 
@@ -232,7 +246,9 @@ pub fn build(arch: &Arch, shape: &[usize], classes: usize, input_scale: f32, see
         x = net.node("scale", ElementwiseOp::Binary(Binary::Mul), vec![Some(x), Some(s)]);
     }
     let features: usize = shape.iter().product();
-    let logits = if let Arch::Mlp { hidden } = arch {
+    let logits = if let Arch::Recurrent { hidden, gru } = arch {
+        recurrent(&mut net, x, shape, *hidden, *gru, classes)?
+    } else if let Arch::Mlp { hidden } = arch {
         let mut x = net.node("flatten", ShapeOp::Flatten { axis: 1 }, vec![Some(x)]);
         let mut fin = features;
         for &h in hidden {
@@ -342,8 +358,60 @@ fn conv_body(
             x = net.conv_bn(x, cin, last, [1, 1], 1, 1, 6);
             Ok(net.pool_flatten_fc(x, last, classes))
         }
-        Arch::Mlp { .. } => Err("an MLP has no convolutional body".into()),
+        Arch::Mlp { .. } | Arch::Recurrent { .. } => Err(format!("{arch:?} has no convolutional body")),
     }
+}
+
+/// `[N, T, F]` (or `[N, 1, T, F]`) -> time-major -> LSTM/GRU -> last hidden state -> classifier.
+fn recurrent(
+    net: &mut Net,
+    x: ValueId,
+    shape: &[usize],
+    hidden: usize,
+    gru: bool,
+    classes: usize,
+) -> Result<ValueId, String> {
+    let (t, f) = match shape {
+        [t, f] | [1, t, f] => (*t, *f),
+        _ => return Err(format!("a recurrent model needs [T, F] samples (steps x features), got {shape:?}")),
+    };
+    let mut x = x;
+    if shape.len() == 3 {
+        let s = net.g.add_const("ntf", Tensor::from_vec(vec![3], vec![-1i64, t as i64, f as i64]).expect("shape"));
+        x = net.node("to_ntf", ShapeOp::Reshape { allowzero: false }, vec![Some(x), Some(s)]);
+    }
+    // Time-major (ONNX layout 0, which every runtime supports).
+    let x = net.node("to_tnf", ShapeOp::Transpose { perm: Some(vec![1, 0, 2]) }, vec![Some(x)]);
+    let gates = if gru { 3 } else { 4 };
+    let w = net.he("rnn_w", vec![1, gates * hidden, f], 2 * f);
+    let r = net.he("rnn_r", vec![1, gates * hidden, hidden], 2 * hidden);
+    // Biases 0, but 1 on LSTM's forget gate (gate order i, o, f, c) so it remembers at first.
+    let mut b = vec![0.0; 2 * gates * hidden];
+    if !gru {
+        b[2 * hidden..3 * hidden].fill(1.0);
+    }
+    let b = net.constant("rnn_b", vec![1, 2 * gates * hidden], b);
+    use mote_ir::ops::rnn::{Activation, Direction, RnnAttrs, RnnOp};
+    let acts = if gru {
+        vec![Activation::Sigmoid, Activation::Tanh]
+    } else {
+        vec![Activation::Sigmoid, Activation::Tanh, Activation::Tanh]
+    };
+    let attrs = RnnAttrs {
+        hidden_size: hidden,
+        direction: Direction::Forward,
+        batch_first: false,
+        activations: acts,
+        clip: None,
+    };
+    let op =
+        if gru { RnnOp::Gru { attrs, linear_before_reset: true } } else { RnnOp::Lstm { attrs, input_forget: false } };
+    let name = net.name(if gru { "gru" } else { "lstm" });
+    let y_h = net.g.add_value(format!("{name}_h"), ValueType::Unknown);
+    net.g.add_node(name, Op::Rnn(op), vec![Some(x), Some(w), Some(r), Some(b)], vec![None, Some(y_h)]);
+    let s = net.g.add_const("nh", Tensor::from_vec(vec![2], vec![-1i64, hidden as i64]).expect("shape"));
+    let last = net.node("last", ShapeOp::Reshape { allowzero: false }, vec![Some(y_h), Some(s)]);
+    Ok(net.fc(last, hidden, classes, false))
 }
 
 /// Multiply-accumulates of one sample through `g` (symbolic input dims taken as 1).

@@ -7,7 +7,7 @@ use mote_train::{Mode, backward, forward, params};
 
 #[test]
 fn every_architecture_trains_end_to_end() {
-    let cases: [(&str, &[usize]); 7] = [
+    let cases: [(&str, &[usize]); 10] = [
         ("mlp:16,8", &[8, 8]),
         ("cnn:4,8", &[8, 8]),
         ("cnn:4", &[3, 6, 5]),
@@ -15,6 +15,9 @@ fn every_architecture_trains_end_to_end() {
         ("resnet8:4", &[3, 12, 12]),
         ("mobilenetv2:0.25", &[3, 16, 16]),
         ("mobilenetv2:0.35", &[8, 8]),
+        ("lstm:6", &[7, 4]),
+        ("gru:5", &[1, 9, 3]),
+        ("lstm:4", &[1, 8, 8]),
     ];
     for (spec, shape) in cases {
         let arch = Arch::parse(spec).expect("spec");
@@ -46,6 +49,8 @@ fn bad_specs_are_clear_errors() {
     }
     let e = build(&Arch::parse("cnn:4").expect("spec"), &[10], 3, 1.0, 0).expect_err("1-D input for a CNN");
     assert!(e.contains("needs [H, W] or [C, H, W]"), "{e}");
+    let e = build(&Arch::parse("lstm:4").expect("spec"), &[3, 4, 5], 3, 1.0, 0).expect_err("3-D sample for an LSTM");
+    assert!(e.contains("needs [T, F] samples"), "{e}");
     let e = build(&Arch::parse("mlp:4").expect("spec"), &[10], 1, 1.0, 0).expect_err("one class");
     assert!(e.contains("at least 2"), "{e}");
 }
@@ -58,6 +63,7 @@ fn toml_specs_match_the_short_form() {
         ("kind = \"dscnn\"\nchannels = 32\nblocks = 2", "dscnn:32x2"),
         ("kind = \"resnet8\"\nchannels = 8", "resnet8:8"),
         ("kind = \"mobilenetv2\"\nwidth = 0.5", "mobilenetv2:0.5"),
+        ("kind = \"gru\"\nhidden = [24]", "gru:24"),
     ];
     for (toml, short) in cases {
         assert_eq!(Arch::from_toml(toml), Arch::parse(short), "{toml}");

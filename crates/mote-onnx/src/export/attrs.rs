@@ -8,6 +8,7 @@ use mote_ir::ops::elementwise::{ElementwiseOp, Unary};
 use mote_ir::ops::nn::{AutoPad, GlobalPool, NnOp, PoolKind, Window};
 use mote_ir::ops::quant::QuantOp;
 use mote_ir::ops::reduce::ReduceOp;
+use mote_ir::ops::rnn::{Activation, Direction, RnnAttrs, RnnOp};
 use mote_ir::ops::shape::{PadMode, ShapeOp};
 
 use crate::proto::AttributeProto;
@@ -31,6 +32,65 @@ fn ints(name: &str, v: impl IntoIterator<Item = i64>) -> AttributeProto {
 
 fn string(name: &str, v: &str) -> AttributeProto {
     AttributeProto { s: Some(v.as_bytes().to_vec()), ..attr(name, AttributeType::String) }
+}
+
+fn floats(name: &str, v: Vec<f32>) -> AttributeProto {
+    AttributeProto { floats: v, ..attr(name, AttributeType::Floats) }
+}
+
+fn strings(name: &str, v: impl IntoIterator<Item = &'static str>) -> AttributeProto {
+    AttributeProto {
+        strings: v.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..attr(name, AttributeType::Strings)
+    }
+}
+
+/// LSTM/GRU/RNN attributes; activation parameters in the order the importer reads them.
+fn recurrent(op: &RnnOp) -> Vec<AttributeProto> {
+    let a: &RnnAttrs = op.attrs();
+    let dir = match a.direction {
+        Direction::Forward => "forward",
+        Direction::Reverse => "reverse",
+        Direction::Bidirectional => "bidirectional",
+    };
+    let (mut names, mut alphas, mut betas) = (Vec::new(), Vec::new(), Vec::new());
+    for act in &a.activations {
+        let (name, al, be) = match *act {
+            Activation::Relu => ("Relu", None, None),
+            Activation::Tanh => ("Tanh", None, None),
+            Activation::Sigmoid => ("Sigmoid", None, None),
+            Activation::Softsign => ("Softsign", None, None),
+            Activation::Softplus => ("Softplus", None, None),
+            Activation::LeakyRelu { alpha } => ("LeakyRelu", Some(alpha), None),
+            Activation::ThresholdedRelu { alpha } => ("ThresholdedRelu", Some(alpha), None),
+            Activation::Elu { alpha } => ("Elu", Some(alpha), None),
+            Activation::Affine { alpha, beta } => ("Affine", Some(alpha), Some(beta)),
+            Activation::ScaledTanh { alpha, beta } => ("ScaledTanh", Some(alpha), Some(beta)),
+            Activation::HardSigmoid { alpha, beta } => ("HardSigmoid", Some(alpha), Some(beta)),
+        };
+        names.push(name);
+        alphas.extend(al);
+        betas.extend(be);
+    }
+    let mut v = vec![int("hidden_size", a.hidden_size as i64), string("direction", dir), strings("activations", names)];
+    if a.batch_first {
+        v.push(int("layout", 1));
+    }
+    if !alphas.is_empty() {
+        v.push(floats("activation_alpha", alphas));
+    }
+    if !betas.is_empty() {
+        v.push(floats("activation_beta", betas));
+    }
+    if let Some(c) = a.clip {
+        v.push(float("clip", c));
+    }
+    match op {
+        RnnOp::Lstm { input_forget: true, .. } => v.push(int("input_forget", 1)),
+        RnnOp::Gru { linear_before_reset: true, .. } => v.push(int("linear_before_reset", 1)),
+        _ => {}
+    }
+    v
 }
 
 fn usizes(name: &str, v: &[usize]) -> AttributeProto {
@@ -235,6 +295,7 @@ pub fn node_of(op: &Op) -> Result<(&'static str, Vec<AttributeProto>), String> {
                 a
             }
         },
+        Op::Rnn(r) => recurrent(r),
         _ => return unsupported(),
     };
     Ok((name, attrs))
