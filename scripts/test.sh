@@ -16,7 +16,7 @@ scripts/int8_identity.sh
 
 for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
   if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then
-    cargo build --release -p mote-core -p mote-kernels -p mote-format -p mote-rt --target "$target"
+    cargo build --release -p mote-core -p mote-kernels -p mote-format -p mote-rt -p mote-pkg --target "$target"
     echo "no_std build for $target: ok"
   else
     echo "SKIPPED no_std build for $target: the target could not be installed with rustup"

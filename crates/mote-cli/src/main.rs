@@ -9,6 +9,7 @@ mod distill_cmd;
 mod inspect;
 mod model_file;
 mod ops_cmd;
+mod pkg_cmd;
 mod profile;
 mod prune_cmd;
 mod qat_cmd;
@@ -41,6 +42,9 @@ Examples:
   mote distill --teacher big.onnx --student cnn:8,16 --data X.npy -o small.onnx   distill
   mote prune model.onnx --structured channels --sparsity 0.5 --data X.npy --labels y.npy -o p.onnx
   mote qat model.onnx --data X.npy --labels y.npy --epochs 3 -o model.int8.mote   quantization-aware
+  mote keygen -o keys/root1                    an ed25519 key pair for signing packages
+  mote pack model.mote --name kws --model-version 3 --target cortex-m4 --root root.meta ... -o kws.motepkg
+  mote verify kws.motepkg --root root.meta --name kws --target cortex-m4   as a device checks it
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -65,6 +69,10 @@ enum Command {
     Distill(distill_cmd::Args),
     Prune(prune_cmd::Args),
     Qat(qat_cmd::Args),
+    Keygen(pkg_cmd::KeygenArgs),
+    Sign(pkg_cmd::SignArgs),
+    Pack(pkg_cmd::PackArgs),
+    Verify(pkg_cmd::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +91,10 @@ fn main() -> ExitCode {
         Command::Distill(a) => distill_cmd::main(a),
         Command::Prune(a) => prune_cmd::main(a),
         Command::Qat(a) => qat_cmd::main(a),
+        Command::Keygen(a) => pkg_cmd::keygen(a),
+        Command::Sign(a) => pkg_cmd::sign(a),
+        Command::Pack(a) => pkg_cmd::pack(a),
+        Command::Verify(a) => pkg_cmd::verify(a),
     };
     match result {
         Ok(code) => code,

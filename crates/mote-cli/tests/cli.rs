@@ -629,3 +629,74 @@ fn train_resumes_from_a_checkpoint() {
     let o = mote(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!o.status.success() && stderr(&o).contains("checksum"), "{}", stderr(&o));
 }
+
+/// `mote keygen | sign | pack | verify`: a 2-of-2 root, a signed package that verifies with its
+/// golden outputs, and the refusals a device makes (tampered payload, wrong target, rollback,
+/// a root signed below its threshold, freeze).
+#[test]
+fn packages_are_signed_and_verified() {
+    let dir = tmp("pkg");
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    for k in ["r1", "r2", "t", "s", "ts"] {
+        let o = mote(&["keygen", "-o", &p(&format!("keys/{k}"))]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = mote(&["keygen", "-o", &p("keys/r1")]);
+    assert!(!o.status.success() && stderr(&o).contains("refusing to overwrite"), "{}", stderr(&o));
+    let pubs = |k: &str| p(&format!("keys/{k}.pub"));
+    let root = p("root.meta");
+    let args = ["sign", "--new-root", "--root-key", &pubs("r1"), "--root-key", &pubs("r2"), "--threshold", "2"];
+    let more = ["--targets-key", &pubs("t"), "--snapshot-key", &pubs("s"), "--timestamp-key", &pubs("ts"), "-o", &root];
+    let o = mote(&[&args[..], &more[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let onnx = write(&dir, "m.onnx", &relu_add());
+    let o = mote(&["compile", onnx.to_str().unwrap(), "--dim", "N=1", "-o", &p("m.mote")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let golden = npy_f32(&dir, "x.npy", &[1, 3], &[-1.0, 0.5, 2.0]);
+    let pack = |root: &str, version: &str, out: &str| {
+        let keys = [
+            "--targets-key",
+            &p("keys/t.key"),
+            "--snapshot-key",
+            &p("keys/s.key"),
+            "--timestamp-key",
+            &p("keys/ts.key"),
+        ];
+        let args =
+            ["pack", &p("m.mote"), "--name", "relu", "--model-version", version, "--target", "x86_64", "--root", root];
+        mote(&[&args[..], &keys[..], &["--golden", golden.to_str().unwrap(), "-o", &p(out)]].concat())
+    };
+    // Only one of the two root keys has signed: the root is below its threshold.
+    let o = mote(&["sign", &root, "--key", &p("keys/r1.key")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = pack(&root, "2", "m.motepkg");
+    assert!(!o.status.success() && stderr(&o).contains("signatures below threshold"), "{}", stderr(&o));
+    let o = mote(&["sign", &root, "--key", &p("keys/r2.key")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = pack(&root, "2", "m.motepkg");
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let verify = |pkg: &str, extra: &[&str]| {
+        mote(&[&["verify", &p(pkg), "--root", &root, "--name", "relu", "--target", "x86_64"][..], extra].concat())
+    };
+    let o = verify("m.motepkg", &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["model_version"], 2);
+    // The golden output is the model's: relu(x) + bias.
+    assert_eq!(v["manifest"]["golden"][0]["outputs"][0]["data"], serde_json::json!([1.0, 2.5, 5.0]));
+    assert_eq!(v["manifest"]["inputs"][0]["shape"], serde_json::json!([1, 3]));
+
+    let o = verify("m.motepkg", &["--installed", "3"]);
+    assert!(!o.status.success() && stderr(&o).contains("rollback: model version 2"), "{}", stderr(&o));
+    let o = mote(&["verify", &p("m.motepkg"), "--root", &root, "--name", "relu", "--target", "cortex-m4"]);
+    assert!(!o.status.success() && stderr(&o).contains("wrong target"), "{}", stderr(&o));
+    let o = verify("m.motepkg", &["--now", &(u64::from(u32::MAX) * 2).to_string()]);
+    assert!(!o.status.success() && stderr(&o).contains("freeze"), "{}", stderr(&o));
+    let mut bytes = std::fs::read(p("m.motepkg")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(p("bad.motepkg"), &bytes).unwrap();
+    let o = verify("bad.motepkg", &[]);
+    assert!(!o.status.success() && stderr(&o).contains("tampered payload"), "{}", stderr(&o));
+}
