@@ -10,13 +10,16 @@
 //! rollback, freeze (expired metadata), mix-and-match, endless data, wrong target.
 //!
 //! The verifier is `no_std` without an allocator (a device reads the package in place); the
-//! `std` feature adds building and signing ([`make`]) and the manifest type ([`manifest`]).
+//! `std` feature adds building and signing ([`make`]), the manifest type ([`manifest`]) and
+//! tensor-aware deltas between payloads ([`delta`]).
 
 #![no_std]
 
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod delta;
 pub mod error;
 #[cfg(feature = "std")]
 pub mod make;

@@ -24,13 +24,16 @@ pub fn split(payload: &[u8]) -> Result<(&str, &[u8]), VerifyError> {
     Ok((m, &payload[at + n..]))
 }
 
-/// A payload of `manifest` and `model`.
+/// A payload of `manifest` and `model`. The manifest is padded with spaces so the model starts
+/// at a multiple of 64 bytes (read in place from an aligned payload buffer).
 #[cfg(feature = "std")]
 pub fn join(manifest: &str, model: &[u8]) -> Result<std::vec::Vec<u8>, std::string::String> {
+    let pad = (64 - (12 + manifest.len()) % 64) % 64;
     let mut out = PAYLOAD_MAGIC.to_vec();
-    let n = u32::try_from(manifest.len()).map_err(|_| std::string::String::from("manifest over 4 GiB"))?;
+    let n = u32::try_from(manifest.len() + pad).map_err(|_| std::string::String::from("manifest over 4 GiB"))?;
     crate::wire::write::u32(&mut out, n);
     out.extend_from_slice(manifest.as_bytes());
+    out.resize(out.len() + pad, b' ');
     out.extend_from_slice(model);
     Ok(out)
 }
