@@ -80,3 +80,119 @@ fn quantizers_pass_gradients_straight_through_inside_their_range() {
         }
     }
 }
+
+// ---- the training forward against the compiled int8 model, on digits ----
+
+use std::path::PathBuf;
+
+use mote_train::arch::{Arch, build};
+use mote_train::data::Dataset;
+
+fn digits() -> Option<Dataset> {
+    let root = std::env::var_os("MOTE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")));
+    let dir = root.join("datasets/sklearn_digits");
+    let x = mote_data::read_npy(&dir.join("X.npy")).ok()?;
+    let y = mote_data::read_npy(&dir.join("y.npy")).ok()?;
+    let labels = y.to_i64_vec().ok()?.into_iter().map(|v| v as usize).collect();
+    Dataset::new(x.to_f32_vec().ok()?, x.shape()[1..].to_vec(), labels).ok()
+}
+
+/// `mote quantize`'s QDQ graph of `float`, calibrated on `calib`, QAT-prepared.
+fn quantized(float: &Graph, calib: &Dataset, tag: &str) -> Graph {
+    let float = mote_quant::pipeline::prepare(float.clone()).expect("prepare for quantization");
+    let dir = std::env::temp_dir().join(format!("mote-train-qat-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("calib.npy");
+    let (batch, _) = calib.batch(&(0..calib.len()).collect::<Vec<_>>());
+    mote_data::write_npy(&file, &batch).expect("write calibration data");
+    let cfg = mote_quant::calib::CalibConfig { files: vec![file], ..Default::default() };
+    let set = mote_quant::calib::CalibSet::build(&float, &cfg).expect("calibration set");
+    let s = mote_quant::pipeline::Settings::default();
+    let out = mote_quant::pipeline::run(tag, &float, &set, None, &s, &mut |_, _, _| {}).expect("quantize");
+    std::fs::remove_dir_all(&dir).ok();
+    mote_train::qat::prepare(&out.quantized.graph).expect("qat prepare").0
+}
+
+/// The logits of every row of `data`, by the training forward and by the compiled int8 model.
+fn both(g: &Graph, data: &Dataset) -> (Vec<f32>, Vec<f32>) {
+    let (x, _) = data.batch(&(0..data.len()).collect::<Vec<_>>());
+    let tape = forward(g, vec![Value::Tensor(x.clone())], Mode::Eval).expect("forward");
+    let trained = tape.tensor(g.outputs[0]).expect("output").to_f32_vec().expect("f32");
+    let input = g.value(g.runtime_inputs()[0]).name.clone();
+    let mut opts = mote_compile::Options::default();
+    opts.shapes.insert(input.clone(), x.shape().to_vec());
+    let c = mote_compile::compile(g.clone(), &opts).expect("compile");
+    let buf = mote_rt::host::AlignedBuf::from_bytes(&c.bytes);
+    let rt = mote_rt::Runtime::load(buf.as_ref()).expect("load");
+    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+    let out = mote_compile::host::run_named(&rt, &mut arena, &[(input, Value::Tensor(x))]).expect("run");
+    (trained, out[0].as_tensor().expect("tensor").to_f32_vec().expect("f32"))
+}
+
+fn assert_bit_exact(g: &Graph, data: &Dataset, what: &str) {
+    let (t, r) = both(g, data);
+    assert_eq!(t.len(), r.len());
+    let diff = t.iter().zip(&r).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+    let max = t.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert_eq!(diff, 0, "{what}: {diff} of {} logits differ from the int8 .mote (max {max})", t.len());
+}
+
+fn check_model(spec: &str) {
+    let Some(data) = digits() else {
+        eprintln!("SKIPPED qat bit-exactness: ../shared/data/datasets/sklearn_digits not found");
+        return;
+    };
+    let (train, test) = data.split(0.2, 0);
+    let train = train.subset(&(0..192).collect::<Vec<_>>());
+    let test = test.subset(&(0..96).collect::<Vec<_>>());
+    let float = build(&Arch::parse(spec).expect("spec"), &data.shape, 10, 1.0 / 16.0, 0).expect("build");
+    let mut g = quantized(&float, &train.subset(&(0..64).collect::<Vec<_>>()), spec);
+    let s = mote_train::qat::units(&g).expect("units");
+    assert!(s.integer >= 3 && s.float.is_empty(), "{spec}: {s:?}");
+    assert_bit_exact(&g, &test, &format!("{spec} after quantization"));
+    // A few training steps move the float master weights (and so the int8 weights).
+    let before: Vec<f32> =
+        params(&g).iter().flat_map(|p| g.value(*p).init.as_ref().unwrap().to_f32_vec().unwrap()).collect();
+    let cfg = mote_train::fit::Config {
+        epochs: 1,
+        batch: 32,
+        rule: mote_train::optim::Rule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupled: false },
+        weight_decay: 0.0,
+        schedule: mote_train::optim::Schedule {
+            base: 3e-3,
+            decay: mote_train::optim::Decay::Cosine { min: 0.0 },
+            warmup: 0,
+            total: 0,
+        },
+        label_smoothing: 0.0,
+        augment: Default::default(),
+        seed: 0,
+        masks: Vec::new(),
+    };
+    mote_train::fit::fit(
+        &mut g,
+        &train,
+        None,
+        &cfg,
+        mote_train::fit::Objective::Labels,
+        &mut |_, _, _| {},
+        &mut |_| {},
+    )
+    .expect("fit");
+    let after: Vec<f32> =
+        params(&g).iter().flat_map(|p| g.value(*p).init.as_ref().unwrap().to_f32_vec().unwrap()).collect();
+    assert_ne!(before, after, "training did not change the weights");
+    assert_bit_exact(&g, &test, &format!("{spec} after 6 QAT steps"));
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_cnn_is_the_int8_mote_bit_for_bit() {
+    check_model("cnn:8,16");
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_mlp_is_the_int8_mote_bit_for_bit() {
+    check_model("mlp:32,16");
+}
