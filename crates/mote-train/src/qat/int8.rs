@@ -1,7 +1,8 @@
 //! The int8 units of a QDQ graph in the training forward: each unit the compiler forms
 //! (`mote_ir::q8`) produces, at its QuantizeLinear, the int8 values the runtime's `Q8*` step
 //! produces, computed by the integer reference kernels with the lowering's own parameters
-//! (`mote_ir::q8::params`). The unit's float nodes still run, so the backward pass differentiates
+//! (`mote_ir::q8::params`; convolutions by the fast int8 kernel, which equals the reference bit
+//! for bit). The unit's float nodes still run, so the backward pass differentiates
 //! them (straight through the rounding, zero where the QuantizeLinear clamped).
 //!
 //! The weights are those of the current float masters: the fake-quantizing QuantizeLinear nodes
@@ -14,6 +15,8 @@ use mote_interp::ops::{self, EvalCx, Inputs};
 use mote_ir::ops::quant::QuantOp;
 use mote_ir::q8::{self, Kind, QIn, Unit, params};
 use mote_ir::{Graph, Op, Tensor, Value};
+use mote_kernels::fast::cpu::Cpu;
+use mote_kernels::fast::int8::{conv_pack, conv_pack_len, conv_scratch_len, conv2d as fast_conv2d};
 use mote_kernels::reference::int8 as k8;
 
 /// The units of one forward pass, by the index of the QuantizeLinear node that ends them.
@@ -125,6 +128,21 @@ fn to_nchw(x: &[i8], [n, h, w, c]: [usize; 4]) -> Vec<i8> {
     y
 }
 
+/// The int8 convolution of the runtime's step: the fast kernel on weights packed as the compiler
+/// packs them (equal to `reference::int8::conv2d` bit for bit, tested in `mote-kernels`).
+fn conv2d(g: &k8::Conv2d, x: &[i8], x_zp: i32, w: &[i8], rq: &k8::Requant<'_>, y: &mut [i8]) -> Result<(), String> {
+    let bad = || format!("int8 convolution: inconsistent geometry {g:?}");
+    let (xn, wn, yn) = g.lens();
+    if x.len() != xn || w.len() != wn || y.len() != yn || [rq.bias, rq.mult, rq.shift].iter().any(|v| v.len() != g.m) {
+        return Err(bad());
+    }
+    let mut packed = vec![0u8; conv_pack_len(g).ok_or_else(bad)?];
+    conv_pack(g, w, &mut packed);
+    let mut scratch = vec![0i32; conv_scratch_len(g).ok_or_else(bad)?];
+    fast_conv2d(Cpu::detect(), g, x, x_zp, &packed, rq, y, &mut scratch);
+    Ok(())
+}
+
 fn four(d: &[usize]) -> Result<[usize; 4], String> {
     <[usize; 4]>::try_from(d).map_err(|_| format!("expected a 4-D tensor, got {d:?}"))
 }
@@ -147,7 +165,7 @@ fn unit(g: &Graph, u: &Unit, values: &[Option<Value>]) -> Result<Tensor, String>
             let (bias, mult, shift) = params::requant(u, w, geo.m, false)?;
             let rq = k8::Requant { bias: &bias, mult: &mult, shift: &shift, zp: u.y.zp, lo: lo_hi.0, hi: lo_hi.1 };
             let mut yh = vec![0i8; numel];
-            k8::conv2d(&geo, &to_nhwc(&x, four(&xd)?), u.inputs[0].zp, &ohwi, &rq, &mut yh);
+            conv2d(&geo, &to_nhwc(&x, four(&xd)?), u.inputs[0].zp, &ohwi, &rq, &mut yh)?;
             y = to_nchw(&yh, [geo.n, geo.oh, geo.ow, geo.m]);
         }
         Kind::Dense { trans_b } => {
@@ -155,7 +173,7 @@ fn unit(g: &Graph, u: &Unit, values: &[Option<Value>]) -> Result<Tensor, String>
             let (geo, w_mk) = params::dense(u, *trans_b, x.len(), &y_dims)?;
             let (bias, mult, shift) = params::requant(u, w, geo.m, w.scales.len() == 1)?;
             let rq = k8::Requant { bias: &bias, mult: &mult, shift: &shift, zp: u.y.zp, lo: lo_hi.0, hi: lo_hi.1 };
-            k8::conv2d(&geo, &x, u.inputs[0].zp, &w_mk, &rq, &mut y);
+            conv2d(&geo, &x, u.inputs[0].zp, &w_mk, &rq, &mut y)?;
         }
         Kind::Add | Kind::Mul => {
             let (b, _) = int8_of(g, &u.inputs[1], values)?;
