@@ -151,6 +151,7 @@ fn check_model(spec: &str) {
     let mut g = quantized(&float, &train.subset(&(0..64).collect::<Vec<_>>()), spec);
     let s = mote_train::qat::units(&g).expect("units");
     assert!(s.integer >= 3 && s.float.is_empty(), "{spec}: {s:?}");
+    eprintln!("{spec}: {} int8 units", s.integer);
     assert_bit_exact(&g, &test, &format!("{spec} after quantization"));
     // A few training steps move the float master weights (and so the int8 weights).
     let before: Vec<f32> =
@@ -195,4 +196,16 @@ fn the_training_forward_of_a_quantized_cnn_is_the_int8_mote_bit_for_bit() {
 #[test]
 fn the_training_forward_of_a_quantized_mlp_is_the_int8_mote_bit_for_bit() {
     check_model("mlp:32,16");
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_resnet_is_the_int8_mote_bit_for_bit() {
+    // Residual Adds and the global average pool (int8 Add and Mean units).
+    check_model("resnet8:8");
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_dscnn_is_the_int8_mote_bit_for_bit() {
+    // Depthwise convolutions.
+    check_model("dscnn:16x2");
 }
