@@ -6,7 +6,7 @@
 use mote_kernels::reference::fixed::{activation_range, quantize_multiplier};
 use mote_kernels::reference::int8::{AddParams, Conv2d, MulParams};
 
-use super::{QBias, QWeight, Unit};
+use super::{QBias, QIn, QWeight, Unit};
 use crate::ops::nn::{ConvAttrs, Window};
 
 /// The unit's output clamp in its integer domain (the fused activation and the int8 range).
@@ -224,4 +224,42 @@ pub fn mul(u: &Unit, (lo, hi): (i32, i32)) -> Result<MulParams, String> {
 pub fn mean(u: &Unit) -> Result<(i32, i32), String> {
     let m = u.inputs[0].scale as f64 / u.y.scale as f64;
     quantize_multiplier(m).ok_or_else(|| format!("int8 Mean: multiplier {m} out of range"))
+}
+
+/// A table unit's table: entry `q + 128` is `f` of the real value of `q` (`(q - zp) * scale` in
+/// f32, for `q` in -128..=127, evaluated by the caller's interpreter) quantized as
+/// QuantizeLinear does (half to even; NaN to the zero point) and clamped to `lo_hi`, so the
+/// table equals the float-simulated graph.
+pub fn lut_table(
+    u: &Unit,
+    (lo, hi): (i32, i32),
+    f: impl FnOnce(Vec<f32>) -> Result<Vec<f64>, String>,
+) -> Result<[i8; 256], String> {
+    let x = u.inputs[0];
+    let ys = f((-128..128).map(|q| (q - x.zp) as f32 * x.scale).collect())?;
+    if ys.len() != 256 {
+        return Err(format!("int8 table: {} values for 256 inputs", ys.len()));
+    }
+    let mut table = [0i8; 256];
+    for (t, &v) in table.iter_mut().zip(&ys) {
+        let q = mote_core::quant::round_half_even(v as f32 / u.y.scale) as f64 + u.y.zp as f64;
+        *t = (if q.is_nan() { u.y.zp as f64 } else { q }).clamp(lo as f64, hi as f64) as i8;
+    }
+    Ok(table)
+}
+
+/// The table requantizing the int8 input `q` of a Concat to the output `y`
+/// (`QuantizeLinear(DequantizeLinear(q))`, clamped to `lo_hi`); `None` when the input is copied
+/// as it is (same scale and zero point, no clamp).
+pub fn concat_table(q: &QIn, y: &QIn, (lo, hi): (i32, i32)) -> Option<[i8; 256]> {
+    if q.scale == y.scale && q.zp == y.zp && lo <= -128 && hi >= 127 {
+        return None;
+    }
+    let mut table = [0i8; 256];
+    for (t, v) in table.iter_mut().zip(-128..128) {
+        let real = (v - q.zp) as f32 * q.scale;
+        let r = mote_core::quant::round_half_even(real / y.scale) as f64 + y.zp as f64;
+        *t = r.clamp(lo as f64, hi as f64) as i8;
+    }
+    Some(table)
 }

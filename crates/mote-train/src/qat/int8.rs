@@ -29,10 +29,11 @@ pub struct Units {
 /// How the training forward computes a graph's int8 units.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Units computed by the integer reference kernels (bit for bit the runtime's steps).
+    /// int8 units, each computed in integers (bit for bit the runtime's steps).
     pub integer: usize,
-    /// Units left to the float ops and QuantizeLinear (a table lookup or a concatenation, whose
-    /// compiled tables are built from the same float evaluation): node name and kind.
+    /// Nodes that read int8 values but run in float, in the compiled model too (no int8 kernel,
+    /// or not the unit pattern): name and reason. The runtime's f32 kernels and the interpreter
+    /// agree only within f32 rounding, so a later QuantizeLinear may differ by one quantum.
     pub float: Vec<(String, &'static str)>,
 }
 
@@ -69,25 +70,13 @@ impl Units {
 
     /// What [`Units::run`] does for each unit.
     pub fn summary(&self, g: &Graph) -> Summary {
-        let mut s = Summary::default();
-        let mut mains: Vec<&usize> = self.plan.units.keys().collect();
-        mains.sort();
-        for m in mains {
-            match self.plan.units[m].kind {
-                Kind::Lut => s.float.push((g.nodes[*m].name.clone(), "table (element-wise function)")),
-                Kind::Concat(_) => s.float.push((g.nodes[*m].name.clone(), "concatenation")),
-                _ => s.integer += 1,
-            }
-        }
-        s
+        let float = self.plan.float.iter().map(|&(k, why)| (g.nodes[k].name.clone(), why)).collect();
+        Summary { integer: self.plan.units.len(), float }
     }
 
     /// The output of node `k` when it ends a unit computed in integers; `None` otherwise.
     pub fn run(&self, g: &Graph, k: usize, values: &[Option<Value>]) -> Option<Result<Tensor, String>> {
         let u = &self.plan.units[self.by_quantize.get(&k)?];
-        if matches!(u.kind, Kind::Lut | Kind::Concat(_)) {
-            return None;
-        }
         Some(unit(g, u, values))
     }
 }
@@ -209,7 +198,44 @@ fn unit(g: &Graph, u: &Unit, values: &[Option<Value>]) -> Result<Tensor, String>
                 .ok_or_else(|| format!("int8 Softmax: input scale {} cannot be represented", u.inputs[0].scale))?;
             k8::softmax(&p, xd.last().copied().unwrap_or(1), &x, &mut y);
         }
-        Kind::Lut | Kind::Concat(_) => return Err("computed by the float ops".into()),
+        Kind::Lut => {
+            let t = params::lut_table(u, lo_hi, |xs| {
+                let t = Tensor::from_vec(vec![256], xs).map_err(|e| e.to_string())?;
+                let v = Value::Tensor(t);
+                let f = ops::eval(&main.op, &Inputs::new(vec![Some(&v)]), &EvalCx::standalone(g), 1)
+                    .map_err(|e| format!("int8 table: {}", e.0))?;
+                match f.first() {
+                    Some(Value::Tensor(t)) => t.to_f64_vec().map_err(|e| e.to_string()),
+                    _ => Err("int8 table: not a tensor".into()),
+                }
+            })?;
+            if x.len() != numel {
+                return Err(format!("int8 table: {} inputs for {numel} outputs", x.len()));
+            }
+            k8::lut(&t, &x, &mut y);
+        }
+        Kind::Concat(axis) => {
+            let a = mote_ir::infer::normalize_axis(*axis, y_dims.len()).map_err(|e| e.0)?;
+            let outer: usize = y_dims[..a].iter().product();
+            let inner: usize = y_dims[a + 1..].iter().product();
+            let mut at = 0;
+            for q in &u.inputs {
+                let (mut v, d) = int8_of(g, q, values)?;
+                if d.len() != y_dims.len() || (0..d.len()).any(|i| i != a && d[i] != y_dims[i]) || at + d[a] > y_dims[a]
+                {
+                    return Err(format!("int8 Concat: input dims {d:?}, output {y_dims:?}"));
+                }
+                if let Some(t) = params::concat_table(q, &u.y, lo_hi) {
+                    v = v.iter().map(|&e| t[(e as i32 + 128) as usize]).collect();
+                }
+                let run = d[a] * inner;
+                for o in 0..outer {
+                    let dst = (o * y_dims[a] + at) * inner;
+                    y[dst..dst + run].copy_from_slice(&v[o * run..(o + 1) * run]);
+                }
+                at += d[a];
+            }
+        }
     }
     let to = |v: Vec<i8>| -> Result<Tensor, String> {
         if u.y.flip {

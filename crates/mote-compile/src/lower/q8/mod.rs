@@ -286,25 +286,21 @@ fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
 /// A one-input function as a table: `table[q + 128]` is the function of the dequantized `q`,
 /// evaluated by the reference interpreter and quantized as QuantizeLinear does (so the step is
 /// exactly the float-simulated graph), then clamped by the fused activation.
-fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, lo_hi: (i32, i32), y_dims: &[usize]) -> R<()> {
     let x = u.inputs[0];
-    let xs: Vec<f32> = (-128..128).map(|q| (q - x.zp) as f32 * x.scale).collect();
-    let mut g = mote_ir::Graph::new("lut");
-    let tt = mote_ir::TensorType::concrete(DType::F32, &[256]);
-    let (i, o) = (g.add_value("x", mote_ir::ValueType::Tensor(tt)), g.add_value("y", mote_ir::ValueType::Unknown));
-    g.inputs.push(i);
-    g.outputs.push(o);
-    g.add_node("f", l.g.nodes[u.main].op.clone(), vec![Some(i)], vec![Some(o)]);
-    let t = mote_ir::Tensor::from_vec(vec![256], xs).map_err(|e| e.to_string())?;
-    let f = mote_interp::run(&g, vec![mote_ir::Value::Tensor(t)]).map_err(|e| format!("int8 table: {e}"))?;
-    let f = f[0].as_tensor().ok_or("int8 table: not a tensor")?.to_f64_vec().map_err(|e| e.to_string())?;
-    let table: Vec<u8> = f
-        .iter()
-        .map(|&v| {
-            let q = mote_core::quant::round_half_even(v as f32 / u.y.scale) as f64 + u.y.zp as f64;
-            (if q.is_nan() { u.y.zp as f64 } else { q }).clamp(lo as f64, hi as f64) as i8 as u8
-        })
-        .collect();
+    let op = l.g.nodes[u.main].op.clone();
+    let table = params::lut_table(u, lo_hi, |xs| {
+        let mut g = mote_ir::Graph::new("lut");
+        let tt = mote_ir::TensorType::concrete(DType::F32, &[256]);
+        let (i, o) = (g.add_value("x", mote_ir::ValueType::Tensor(tt)), g.add_value("y", mote_ir::ValueType::Unknown));
+        g.inputs.push(i);
+        g.outputs.push(o);
+        g.add_node("f", op, vec![Some(i)], vec![Some(o)]);
+        let t = mote_ir::Tensor::from_vec(vec![256], xs).map_err(|e| e.to_string())?;
+        let f = mote_interp::run(&g, vec![mote_ir::Value::Tensor(t)]).map_err(|e| format!("int8 table: {e}"))?;
+        f[0].as_tensor().ok_or("int8 table: not a tensor")?.to_f64_vec().map_err(|e| e.to_string())
+    })?;
+    let table: Vec<u8> = table.iter().map(|&v| v as u8).collect();
     let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.table"));
     let nhwc_in = l.q8.nhwc.contains(&x.src);
     let xt = view(l, x.src, nhwc_in, x.flip)?;
@@ -336,14 +332,8 @@ fn concat(l: &mut Lowerer<'_>, u: &Unit, axis: i64, name: &str, (lo, hi): (i32, 
         if xd.len() != dims.len() || (0..xd.len()).any(|i| i != pa && xd[i] != dims[i]) {
             bail!("int8 Concat: input {k} has dims {xd:?}, the output {dims:?}");
         }
-        if q.scale != u.y.scale || q.zp != u.y.zp || lo > -128 || hi < 127 {
-            let table: Vec<u8> = (-128..128)
-                .map(|v: i32| {
-                    let real = (v - q.zp) as f32 * q.scale;
-                    let t = mote_core::quant::round_half_even(real / u.y.scale) as f64 + u.y.zp as f64;
-                    t.clamp(lo as f64, hi as f64) as i8 as u8
-                })
-                .collect();
+        if let Some(table) = params::concat_table(q, &u.y, (lo, hi)) {
+            let table: Vec<u8> = table.iter().map(|&v| v as u8).collect();
             let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.requant{k}"));
             let t = l.p.arena(DType::I8, xd.clone(), format!("{name}.in{k}"));
             l.p.step(OpCode::Q8Lut, vec![Some(x), Some(tab)], vec![t], vec![], name);
