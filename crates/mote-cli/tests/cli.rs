@@ -584,6 +584,7 @@ fn train_writes_a_model_that_runs() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     assert!(v["qat_accuracy"].as_f64().unwrap() > 0.7 && v["ptq_accuracy"].as_f64().unwrap() > 0.7, "{v}");
     assert!(v["training_forward_vs_int8"]["top1_agreement"].as_f64().unwrap() > 0.95, "{v}");
+    assert_eq!(v["training_forward_vs_int8"]["max_abs_logit_diff"], 0.0, "the training forward is the int8 model: {v}");
     let o = mote(&["bench", int8.to_str().unwrap(), "--runs", "3"]);
     assert!(o.status.success() && stdout(&o).contains("int8"), "{}{}", stdout(&o), stderr(&o));
     // Wrong arguments name the problem.

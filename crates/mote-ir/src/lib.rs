@@ -12,6 +12,7 @@ pub mod error;
 pub mod graph;
 pub mod infer;
 pub mod ops;
+pub mod q8;
 pub mod stats;
 pub mod tensor;
 pub mod types;

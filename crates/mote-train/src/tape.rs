@@ -86,9 +86,21 @@ pub fn forward(g: &Graph, inputs: Vec<Value>, mode: Mode) -> Result<Tape, TrainE
         values[id.index()] = Some(v);
     }
     let mut aux = vec![None; g.nodes.len()];
+    // int8 units run in integers, as compiled (`qat::int8`); constant quantizers ran already.
+    let mut done = vec![false; g.nodes.len()];
+    let units = crate::qat::int8::Units::find(g, &mut values, &mut done).map_err(TrainError::Input)?;
     let cx = EvalCx::standalone(g);
     for (k, n) in g.nodes.iter().enumerate() {
+        if done[k] {
+            continue;
+        }
         let err = |msg: String| TrainError::Forward { node: n.name.clone(), op: n.op.name(), msg };
+        if let Some(y) = units.as_ref().and_then(|u| u.run(g, k, &values)) {
+            if let Some(Some(id)) = n.outputs.first() {
+                values[id.index()] = Some(Value::Tensor(y.map_err(err)?));
+            }
+            continue;
+        }
         let ins: Vec<Option<&Value>> = n.inputs.iter().map(|i| i.and_then(|id| values[id.index()].as_ref())).collect();
         let special = match (&n.op, mode) {
             (Op::Nn(op @ (NnOp::BatchNorm { .. } | NnOp::Dropout { .. })), Mode::Train { seed }) => {

@@ -80,3 +80,199 @@ fn quantizers_pass_gradients_straight_through_inside_their_range() {
         }
     }
 }
+
+// ---- the training forward against the compiled int8 model, on digits ----
+
+use std::path::PathBuf;
+
+use mote_train::arch::{Arch, build};
+use mote_train::data::Dataset;
+
+fn digits() -> Option<Dataset> {
+    let root = std::env::var_os("MOTE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")));
+    let dir = root.join("datasets/sklearn_digits");
+    let x = mote_data::read_npy(&dir.join("X.npy")).ok()?;
+    let y = mote_data::read_npy(&dir.join("y.npy")).ok()?;
+    let labels = y.to_i64_vec().ok()?.into_iter().map(|v| v as usize).collect();
+    Dataset::new(x.to_f32_vec().ok()?, x.shape()[1..].to_vec(), labels).ok()
+}
+
+/// `mote quantize`'s QDQ graph of `float`, calibrated on `calib`, QAT-prepared.
+fn quantized(float: &Graph, calib: &Dataset, tag: &str) -> Graph {
+    let float = mote_quant::pipeline::prepare(float.clone()).expect("prepare for quantization");
+    let dir = std::env::temp_dir().join(format!("mote-train-qat-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("calib.npy");
+    let (batch, _) = calib.batch(&(0..calib.len()).collect::<Vec<_>>());
+    mote_data::write_npy(&file, &batch).expect("write calibration data");
+    let cfg = mote_quant::calib::CalibConfig { files: vec![file], ..Default::default() };
+    let set = mote_quant::calib::CalibSet::build(&float, &cfg).expect("calibration set");
+    let s = mote_quant::pipeline::Settings::default();
+    let out = mote_quant::pipeline::run(tag, &float, &set, None, &s, &mut |_, _, _| {}).expect("quantize");
+    std::fs::remove_dir_all(&dir).ok();
+    mote_train::qat::prepare(&out.quantized.graph).expect("qat prepare").0
+}
+
+/// The logits of every row of `data`, by the training forward and by the compiled int8 model.
+fn both(g: &Graph, data: &Dataset) -> (Vec<f32>, Vec<f32>) {
+    let (x, _) = data.batch(&(0..data.len()).collect::<Vec<_>>());
+    let tape = forward(g, vec![Value::Tensor(x.clone())], Mode::Eval).expect("forward");
+    let trained = tape.tensor(g.outputs[0]).expect("output").to_f32_vec().expect("f32");
+    let input = g.value(g.runtime_inputs()[0]).name.clone();
+    let mut opts = mote_compile::Options::default();
+    opts.shapes.insert(input.clone(), x.shape().to_vec());
+    let c = mote_compile::compile(g.clone(), &opts).expect("compile");
+    let buf = mote_rt::host::AlignedBuf::from_bytes(&c.bytes);
+    let rt = mote_rt::Runtime::load(buf.as_ref()).expect("load");
+    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+    let out = mote_compile::host::run_named(&rt, &mut arena, &[(input, Value::Tensor(x))]).expect("run");
+    (trained, out[0].as_tensor().expect("tensor").to_f32_vec().expect("f32"))
+}
+
+fn assert_bit_exact(g: &Graph, data: &Dataset, what: &str) {
+    let (t, r) = both(g, data);
+    assert_eq!(t.len(), r.len());
+    let diff = t.iter().zip(&r).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+    let max = t.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert_eq!(diff, 0, "{what}: {diff} of {} logits differ from the int8 .mote (max {max})", t.len());
+}
+
+fn check_model(spec: &str) {
+    let Some(data) = digits() else {
+        eprintln!("SKIPPED qat bit-exactness: ../shared/data/datasets/sklearn_digits not found");
+        return;
+    };
+    let (train, test) = data.split(0.2, 0);
+    let train = train.subset(&(0..192).collect::<Vec<_>>());
+    let test = test.subset(&(0..96).collect::<Vec<_>>());
+    let float = build(&Arch::parse(spec).expect("spec"), &data.shape, 10, 1.0 / 16.0, 0).expect("build");
+    let mut g = quantized(&float, &train.subset(&(0..64).collect::<Vec<_>>()), spec);
+    let s = mote_train::qat::units(&g).expect("units");
+    assert!(s.integer >= 3, "{spec}: {s:?}");
+    eprintln!("{spec}: {} int8 units", s.integer);
+    assert_bit_exact(&g, &test, &format!("{spec} after quantization"));
+    // A few training steps move the float master weights (and so the int8 weights).
+    let before: Vec<f32> =
+        params(&g).iter().flat_map(|p| g.value(*p).init.as_ref().unwrap().to_f32_vec().unwrap()).collect();
+    let cfg = mote_train::fit::Config {
+        epochs: 1,
+        batch: 32,
+        rule: mote_train::optim::Rule::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupled: false },
+        weight_decay: 0.0,
+        schedule: mote_train::optim::Schedule {
+            base: 3e-3,
+            decay: mote_train::optim::Decay::Cosine { min: 0.0 },
+            warmup: 0,
+            total: 0,
+        },
+        label_smoothing: 0.0,
+        augment: Default::default(),
+        seed: 0,
+        masks: Vec::new(),
+    };
+    mote_train::fit::fit(
+        &mut g,
+        &train,
+        None,
+        &cfg,
+        mote_train::fit::Objective::Labels,
+        &mut |_, _, _| {},
+        &mut |_| {},
+    )
+    .expect("fit");
+    let after: Vec<f32> =
+        params(&g).iter().flat_map(|p| g.value(*p).init.as_ref().unwrap().to_f32_vec().unwrap()).collect();
+    assert_ne!(before, after, "training did not change the weights");
+    assert_bit_exact(&g, &test, &format!("{spec} after 6 QAT steps"));
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_cnn_is_the_int8_mote_bit_for_bit() {
+    check_model("cnn:8,16");
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_mlp_is_the_int8_mote_bit_for_bit() {
+    check_model("mlp:32,16");
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_resnet_is_the_int8_mote_bit_for_bit() {
+    // Residual Adds and the global average pool (int8 Add and Mean units).
+    check_model("resnet8:8");
+}
+
+#[test]
+fn the_training_forward_of_a_quantized_dscnn_is_the_int8_mote_bit_for_bit() {
+    // Depthwise convolutions.
+    check_model("dscnn:16x2");
+}
+
+/// x -> Q -> DQ feeding int8 units of every other kind: a table (Sigmoid), Concat (inputs of two
+/// scales), Softmax, AveragePool and Mul; one output each.
+fn other_units() -> Graph {
+    use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary};
+    use mote_ir::ops::nn::{NnOp, PoolAttrs, PoolKind, SoftmaxAttrs, SoftmaxKind, Window};
+    use mote_ir::ops::shape::ShapeOp;
+    let mut g = Graph::new("units");
+    let dims = vec![Dim::Known(4), Dim::Known(3), Dim::Known(8), Dim::Known(8)];
+    let x = g.add_value("x", ValueType::Tensor(TensorType::new(DType::F32, dims)));
+    g.inputs.push(x);
+    let node = |g: &mut Graph, name: &str, op: mote_ir::Op, ins: Vec<mote_ir::ValueId>| {
+        let y = g.add_value(name, ValueType::Unknown);
+        g.add_node(name, op, ins.into_iter().map(Some).collect(), vec![Some(y)]);
+        y
+    };
+    let q = QuantOp::Quantize { axis: 1, block_size: 0, output_dtype: None, precision: None, saturate: true };
+    let dq = QuantOp::Dequantize { axis: 1, block_size: 0, output_dtype: None };
+    // QuantizeLinear then DequantizeLinear with scale `s` and zero point `z`.
+    let qdq = |g: &mut Graph, name: &str, v: mote_ir::ValueId, s: f32, z: i8| {
+        let (sc, zc) =
+            (g.add_const(format!("{name}.s"), Tensor::scalar(s)), g.add_const(format!("{name}.z"), Tensor::scalar(z)));
+        let qv = node(g, &format!("{name}.q"), q.clone().into(), vec![v, sc, zc]);
+        node(g, &format!("{name}.dq"), dq.clone().into(), vec![qv, sc, zc])
+    };
+    let xd = qdq(&mut g, "x", x, 0.05, 3);
+    let sig = node(&mut g, "sigmoid", ElementwiseOp::Unary(Unary::Sigmoid).into(), vec![xd]);
+    let sd = qdq(&mut g, "sig", sig, 1.0 / 200.0, -100);
+    let cat = node(&mut g, "concat", ShapeOp::Concat { axis: 1 }.into(), vec![sd, xd]);
+    let cd = qdq(&mut g, "cat", cat, 0.03, 5);
+    let sm = SoftmaxAttrs { kind: SoftmaxKind::Softmax, axis: -1, coerce_2d: false };
+    let soft = node(&mut g, "softmax", NnOp::Softmax(sm).into(), vec![cd]);
+    let softd = qdq(&mut g, "soft", soft, 1.0 / 256.0, -128);
+    let window = Window { kernel_shape: Some(vec![2, 2]), strides: vec![2, 2], ..Default::default() };
+    let pool = PoolAttrs { kind: PoolKind::Average { count_include_pad: false }, window };
+    let avg = node(&mut g, "avgpool", NnOp::Pool(pool).into(), vec![xd]);
+    let avgd = qdq(&mut g, "avg", avg, 0.05, 3);
+    let mul = node(&mut g, "mul", ElementwiseOp::Binary(Binary::Mul).into(), vec![xd, xd]);
+    let muld = qdq(&mut g, "mul", mul, 0.07, -2);
+    g.outputs.extend([cd, softd, avgd, muld]);
+    g
+}
+
+#[test]
+fn tables_concat_softmax_pooling_and_mul_units_are_the_int8_mote_bit_for_bit() {
+    let mut g = other_units();
+    mote_ir::infer::infer_graph(&mut g, None).expect("infer");
+    let s = mote_train::qat::units(&g).expect("units");
+    assert_eq!((s.integer, s.float.len()), (5, 0), "{s:?}");
+    // Inputs over the whole int8 range and beyond, with ties of the input quantizer.
+    let x: Vec<f32> = (0..768).map(|i| ((i * 37 % 251) as f32 - 125.0) * 0.0625).collect();
+    let x = Tensor::from_vec(vec![4, 3, 8, 8], x).unwrap();
+    let tape = forward(&g, vec![Value::Tensor(x.clone())], Mode::Eval).expect("forward");
+    let mut opts = mote_compile::Options::default();
+    opts.shapes.insert("x".into(), vec![4, 3, 8, 8]);
+    let c = mote_compile::compile(g.clone(), &opts).expect("compile");
+    let buf = mote_rt::host::AlignedBuf::from_bytes(&c.bytes);
+    let rt = mote_rt::Runtime::load(buf.as_ref()).expect("load");
+    let mut arena = mote_rt::host::AlignedBuf::zeroed(rt.arena_size());
+    let out = mote_compile::host::run_named(&rt, &mut arena, &[("x".into(), Value::Tensor(x))]).expect("run");
+    for (k, (id, r)) in g.outputs.iter().zip(&out).enumerate() {
+        let t = tape.tensor(*id).expect("output").to_f32_vec().unwrap();
+        let r = r.as_tensor().expect("tensor").to_f32_vec().unwrap();
+        let diff = t.iter().zip(&r).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        assert_eq!(diff, 0, "output {k} ({}): {diff} of {} values differ", g.value(*id).name, t.len());
+    }
+}

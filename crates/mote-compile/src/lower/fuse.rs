@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use mote_ir::ops::elementwise::{Binary, ElementwiseOp, Unary};
 use mote_ir::ops::nn::NnOp;
-use mote_ir::ops::shape::ShapeOp;
 use mote_ir::{Graph, Op, ValueId};
 use mote_rt::ops::{Act, ActCode};
 
@@ -13,19 +12,7 @@ use super::Lowerer;
 
 /// Ops whose output is a view of input 0 (lowered to an alias; BitCast's with another element
 /// type).
-pub fn is_view(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Shape(
-            ShapeOp::Identity
-                | ShapeOp::Reshape { .. }
-                | ShapeOp::Flatten { .. }
-                | ShapeOp::Squeeze
-                | ShapeOp::Unsqueeze
-                | ShapeOp::BitCast { .. }
-        ) | Op::Nn(NnOp::Dropout { .. })
-    )
-}
+pub use mote_ir::q8::is_view;
 
 /// Last node reading each value (graph outputs: `usize::MAX`), extended through views: a value
 /// lives as long as any view of it.

@@ -7,7 +7,7 @@
 //! gets a transposed copy, made once. A Transpose between the two layouts of an int8 tensor is
 //! a view of its bytes, so converted TFLite graphs (NHWC in, transposed to NCHW) need no copy.
 
-pub mod plan;
+pub use mote_ir::q8 as plan;
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,13 +17,12 @@ use mote_ir::ops::nn::Window;
 use mote_ir::ops::shape::ShapeOp;
 use mote_ir::{Node, Op, ValueId};
 use mote_kernels::fast::int8::{Q8_PACK_VERSION, conv_pack, conv_pack_len};
-use mote_kernels::reference::fixed::{activation_range, quantize_multiplier};
-use mote_kernels::reference::int8::{AddParams, Conv2d, MulParams, SoftmaxParams};
+use mote_kernels::reference::int8::{Conv2d, SoftmaxParams};
 use mote_rt::ops::{Q8PoolKind, encode};
 
 use super::elementwise::contiguous;
 use super::{Lowerer, R, bail};
-use plan::{Kind, QBias, QWeight, Unit};
+use plan::{Kind, Unit, params};
 
 /// The int8 state of a lowering.
 #[derive(Debug, Default)]
@@ -124,7 +123,7 @@ pub fn transpose(l: &mut Lowerer<'_>, n: &Node) -> R<bool> {
 /// Lowers one int8 unit.
 pub fn lower_unit(l: &mut Lowerer<'_>, u: &Unit) -> R<()> {
     let name = l.g.nodes[u.main].name.clone();
-    let lo_hi = activation_range(u.clamp.0, u.clamp.1, u.y.scale, u.y.zp, -128, 127);
+    let lo_hi = params::lo_hi(u);
     let y_dims = l.logical_shape(u.y.src)?.1;
     match &u.kind {
         Kind::Conv(a) => conv(l, u, a, &name, lo_hi, &y_dims),
@@ -160,54 +159,6 @@ fn out(l: &mut Lowerer<'_>, u: &Unit, dims: Vec<usize>, nhwc: bool) -> R<usize> 
     Ok(y)
 }
 
-/// Per output channel: the bias, the multiplier significands and shifts (TFLite's
-/// `PopulateConvolutionQuantizationParams`: `s_x * s_w[o] / s_y` in f64; the fully-connected
-/// per-tensor case multiplies the two scales in f32 first, as TFLite's
-/// `GetQuantizedConvolutionMultipler` does).
-fn requant(u: &Unit, w: &QWeight, m: usize, f32_product: bool) -> R<(Vec<i32>, Vec<i32>, Vec<i32>)> {
-    let (sx, sy) = (u.inputs[0].scale, u.y.scale);
-    let sw = |o: usize| w.scales[if w.scales.len() == 1 { 0 } else { o }];
-    let (mut mult, mut shift) = (Vec::with_capacity(m), Vec::with_capacity(m));
-    for o in 0..m {
-        let prod = if f32_product { (sx * sw(o)) as f64 } else { sx as f64 * sw(o) as f64 };
-        let (m0, s) = quantize_multiplier(prod / sy as f64)
-            .ok_or_else(|| format!("requantization multiplier {} of channel {o} is out of range", prod / sy as f64))?;
-        mult.push(m0);
-        shift.push(s);
-    }
-    let bias = match &u.bias {
-        None => vec![0; m],
-        Some(QBias::Int { data, scales }) => {
-            let v = data.to_i64_vec().map_err(|e| e.to_string())?;
-            if v.len() != m {
-                bail!("bias has {} values for {m} output channels", v.len());
-            }
-            (0..m)
-                .map(|o| {
-                    let bs = scales[if scales.len() == 1 { 0 } else { o }] as f64;
-                    let want = sx as f64 * sw(o) as f64;
-                    // TFLite's bias scale is s_x * s_w; another scale is rescaled.
-                    if (bs - want).abs() <= want * 1e-4 {
-                        v[o] as i32
-                    } else {
-                        (v[o] as f64 * bs / want).round().clamp(i32::MIN as f64, i32::MAX as f64) as i32
-                    }
-                })
-                .collect()
-        }
-        Some(QBias::Float(t)) => {
-            let v = t.to_f64_vec().map_err(|e| e.to_string())?;
-            if v.len() != m {
-                bail!("bias has {} values for {m} output channels", v.len());
-            }
-            (0..m)
-                .map(|o| (v[o] / (sx as f64 * sw(o) as f64)).round().clamp(i32::MIN as f64, i32::MAX as f64) as i32)
-                .collect()
-        }
-    };
-    Ok((bias, mult, shift))
-}
-
 fn i32s(l: &mut Lowerer<'_>, v: &[i32], name: String) -> usize {
     l.p.weight(DType::I32, vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect(), name)
 }
@@ -236,10 +187,6 @@ fn emit_conv(
     l.p.step(OpCode::Q8Conv, vec![Some(x), Some(wt), Some(b), Some(m), Some(s)], vec![y], attrs, name);
 }
 
-fn i8s(t: &mote_ir::Tensor) -> R<Vec<i8>> {
-    Ok(t.to_i64_vec().map_err(|e| e.to_string())?.into_iter().map(|v| v as i8).collect())
-}
-
 fn conv(
     l: &mut Lowerer<'_>,
     u: &Unit,
@@ -249,93 +196,21 @@ fn conv(
     y_dims: &[usize],
 ) -> R<()> {
     let w = u.weight.as_ref().ok_or("int8 Conv without weights")?;
-    let wd = w.data.shape().to_vec();
-    if wd.len() != 4 || (w.scales.len() > 1 && w.axis != 0) {
-        bail!("int8 Conv: weights {wd:?} quantized along axis {} (want per output channel, axis 0)", w.axis);
-    }
+    let (g, ohwi) = params::conv(u, a, &l.logical_shape(u.inputs[0].src)?.1, y_dims)?;
     let x = view(l, u.inputs[0].src, true, u.inputs[0].flip)?;
-    let [n, h, wi, c] = four(&l.p.tensors[x].dims)?;
-    let [m, cg, kh, kw] = four(&wd)?;
-    let padded = [h + u.pad[0] + u.pad[2], wi + u.pad[1] + u.pad[3]];
-    let r = a.window.resolve(&padded, &[kh, kw]).map_err(|e| e.0)?;
-    if r.pads_begin.iter().any(|&p| p < 0) || a.group == 0 || c != cg * a.group {
-        bail!("int8 Conv: unsupported geometry (negative padding or channel mismatch)");
-    }
-    let g = Conv2d {
-        n,
-        h,
-        w: wi,
-        c,
-        m,
-        groups: a.group,
-        kh,
-        kw,
-        sh: r.strides[0],
-        sw: r.strides[1],
-        dh: r.dilations[0],
-        dw: r.dilations[1],
-        pad_top: u.pad[0] + r.pads_begin[0] as usize,
-        pad_left: u.pad[1] + r.pads_begin[1] as usize,
-        oh: r.out[0],
-        ow: r.out[1],
-    };
-    if y_dims != [n, m, g.oh, g.ow] {
-        bail!("int8 Conv: output {y_dims:?} differs from the geometry's {:?}", [n, m, g.oh, g.ow]);
-    }
-    // OIHW -> OHWI.
-    let wv = i8s(&w.data)?;
-    let mut ohwi = vec![0i8; wv.len()];
-    for o in 0..m {
-        for ci in 0..cg {
-            for y in 0..kh {
-                for xk in 0..kw {
-                    ohwi[((o * kh + y) * kw + xk) * cg + ci] = wv[((o * cg + ci) * kh + y) * kw + xk];
-                }
-            }
-        }
-    }
-    let rq = requant(u, w, m, false)?;
-    let y = out(l, u, vec![n, g.oh, g.ow, m], true)?;
+    let rq = params::requant(u, w, g.m, false)?;
+    let y = out(l, u, vec![g.n, g.oh, g.ow, g.m], true)?;
     emit_conv(l, u, &g, x, ohwi, rq, y, lo_hi, name);
     Ok(())
 }
 
 fn dense(l: &mut Lowerer<'_>, u: &Unit, trans_b: bool, name: &str, lo_hi: (i32, i32), y_dims: &[usize]) -> R<()> {
     let w = u.weight.as_ref().ok_or("int8 Gemm without weights")?;
-    let wd = w.data.shape().to_vec();
-    let [rows, m] = <[usize; 2]>::try_from(y_dims).map_err(|_| "int8 Gemm: output is not 2-D".to_string())?;
-    if wd.len() != 2 || (w.scales.len() > 1 && w.axis != usize::from(!trans_b)) {
-        bail!("int8 Gemm/MatMul: weights {wd:?} must be per output channel");
-    }
-    let k = if trans_b { wd[1] } else { wd[0] };
-    if (if trans_b { wd[0] } else { wd[1] }) != m {
-        bail!("int8 Gemm/MatMul: weights {wd:?} do not give {m} outputs");
-    }
-    let wv = i8s(&w.data)?;
-    let w_mk: Vec<i8> = if trans_b { wv } else { (0..m * k).map(|i| wv[(i % k) * m + i / k]).collect() };
     let xt = view(l, u.inputs[0].src, false, u.inputs[0].flip)?;
-    if l.p.tensors[xt].numel() != rows * k {
-        bail!("int8 Gemm/MatMul: input has {} values, want {rows} x {k}", l.p.tensors[xt].numel());
-    }
+    let (g, w_mk) = params::dense(u, trans_b, l.p.tensors[xt].numel(), y_dims)?;
+    let (rows, k, m) = (g.ow, g.c, g.m);
     let x = l.p.alias(xt, vec![1, 1, rows, k], format!("{name}.x"));
-    let g = Conv2d {
-        n: 1,
-        h: 1,
-        w: rows,
-        c: k,
-        m,
-        groups: 1,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        dh: 1,
-        dw: 1,
-        oh: 1,
-        ow: rows,
-        ..Default::default()
-    };
-    let rq = requant(u, w, m, w.scales.len() == 1)?;
+    let rq = params::requant(u, w, m, w.scales.len() == 1)?;
     let y = out(l, u, vec![rows, m], false)?;
     let y4 = l.p.alias(y, vec![1, 1, rows, m], format!("{name}.y"));
     emit_conv(l, u, &g, x, w_mk, rq, y4, lo_hi, name);
@@ -363,63 +238,18 @@ fn binary(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dim
         (at, bt, out(l, u, y_dims.to_vec(), false)?)
     };
     let attrs = match u.kind {
-        Kind::Add => {
-            let twice = 2.0 * (a.scale.max(b.scale) as f64);
-            let q = |m: f64| quantize_multiplier(m).ok_or_else(|| format!("int8 Add: multiplier {m} out of range"));
-            let p = AddParams {
-                a_zp: a.zp,
-                b_zp: b.zp,
-                y_zp: u.y.zp,
-                left_shift: 20,
-                a_mult: q(a.scale as f64 / twice)?,
-                b_mult: q(b.scale as f64 / twice)?,
-                y_mult: q(twice / ((1 << 20) as f64 * u.y.scale as f64))?,
-                lo,
-                hi,
-            };
-            encode::q8add(&p)
-        }
-        _ => {
-            let m = a.scale as f64 * b.scale as f64 / u.y.scale as f64;
-            let mult = quantize_multiplier(m).ok_or_else(|| format!("int8 Mul: multiplier {m} out of range"))?;
-            encode::q8mul(&MulParams { a_zp: a.zp, b_zp: b.zp, y_zp: u.y.zp, mult, lo, hi })
-        }
+        Kind::Add => encode::q8add(&params::add(u, (lo, hi))?),
+        _ => encode::q8mul(&params::mul(u, (lo, hi))?),
     };
     l.p.step(OpCode::Q8Binary, vec![Some(at), Some(bt)], vec![y], attrs, name);
     Ok(())
 }
 
 fn pool(l: &mut Lowerer<'_>, u: &Unit, win: &Window, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+    let g = params::pool(win, &l.logical_shape(u.inputs[0].src)?.1, y_dims)?;
     let x = view(l, u.inputs[0].src, true, u.inputs[0].flip)?;
-    let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
-    let kernel = win.kernel_shape.clone().ok_or("pooling without kernel_shape")?;
-    let r = win.resolve(&[h, w], &kernel).map_err(|e| e.0)?;
-    if r.pads_begin.iter().any(|&p| p < 0) || r.kernel.len() != 2 || y_dims != [n, c, r.out[0], r.out[1]] {
-        bail!("int8 pooling: unsupported window");
-    }
-    let g = Conv2d {
-        n,
-        h,
-        w,
-        c,
-        m: c,
-        groups: c,
-        kh: r.kernel[0],
-        kw: r.kernel[1],
-        sh: r.strides[0],
-        sw: r.strides[1],
-        dh: r.dilations[0],
-        dw: r.dilations[1],
-        pad_top: r.pads_begin[0] as usize,
-        pad_left: r.pads_begin[1] as usize,
-        oh: r.out[0],
-        ow: r.out[1],
-    };
-    if g.dh != 1 || g.dw != 1 {
-        bail!("int8 pooling: dilation is not supported");
-    }
     let kind = if matches!(u.kind, Kind::MaxPool(_)) { Q8PoolKind::Max } else { Q8PoolKind::Average };
-    let y = out(l, u, vec![n, g.oh, g.ow, c], true)?;
+    let y = out(l, u, vec![g.n, g.oh, g.ow, g.c], true)?;
     l.p.step(OpCode::Q8Pool, vec![Some(x)], vec![y], encode::q8pool(kind, &g, lo, hi), name);
     Ok(())
 }
@@ -427,8 +257,7 @@ fn pool(l: &mut Lowerer<'_>, u: &Unit, win: &Window, name: &str, (lo, hi): (i32,
 fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
     let x = view(l, u.inputs[0].src, true, u.inputs[0].flip)?;
     let [n, h, w, c] = four(&l.p.tensors[x].dims)?;
-    let m = u.inputs[0].scale as f64 / u.y.scale as f64;
-    let mult = quantize_multiplier(m).ok_or_else(|| format!("int8 Mean: multiplier {m} out of range"))?;
+    let mult = params::mean(u)?;
     // [N, 1, 1, C] has the bytes of [N, C, 1, 1] and [N, C]: the output is plain.
     let y = out(l, u, y_dims.to_vec(), false)?;
     let y4 = l.p.alias(y, vec![n, 1, 1, c], format!("{name}.y"));
@@ -457,25 +286,21 @@ fn mean(l: &mut Lowerer<'_>, u: &Unit, name: &str, y_dims: &[usize]) -> R<()> {
 /// A one-input function as a table: `table[q + 128]` is the function of the dequantized `q`,
 /// evaluated by the reference interpreter and quantized as QuantizeLinear does (so the step is
 /// exactly the float-simulated graph), then clamped by the fused activation.
-fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, (lo, hi): (i32, i32), y_dims: &[usize]) -> R<()> {
+fn lut(l: &mut Lowerer<'_>, u: &Unit, name: &str, lo_hi: (i32, i32), y_dims: &[usize]) -> R<()> {
     let x = u.inputs[0];
-    let xs: Vec<f32> = (-128..128).map(|q| (q - x.zp) as f32 * x.scale).collect();
-    let mut g = mote_ir::Graph::new("lut");
-    let tt = mote_ir::TensorType::concrete(DType::F32, &[256]);
-    let (i, o) = (g.add_value("x", mote_ir::ValueType::Tensor(tt)), g.add_value("y", mote_ir::ValueType::Unknown));
-    g.inputs.push(i);
-    g.outputs.push(o);
-    g.add_node("f", l.g.nodes[u.main].op.clone(), vec![Some(i)], vec![Some(o)]);
-    let t = mote_ir::Tensor::from_vec(vec![256], xs).map_err(|e| e.to_string())?;
-    let f = mote_interp::run(&g, vec![mote_ir::Value::Tensor(t)]).map_err(|e| format!("int8 table: {e}"))?;
-    let f = f[0].as_tensor().ok_or("int8 table: not a tensor")?.to_f64_vec().map_err(|e| e.to_string())?;
-    let table: Vec<u8> = f
-        .iter()
-        .map(|&v| {
-            let q = mote_core::quant::round_half_even(v as f32 / u.y.scale) as f64 + u.y.zp as f64;
-            (if q.is_nan() { u.y.zp as f64 } else { q }).clamp(lo as f64, hi as f64) as i8 as u8
-        })
-        .collect();
+    let op = l.g.nodes[u.main].op.clone();
+    let table = params::lut_table(u, lo_hi, |xs| {
+        let mut g = mote_ir::Graph::new("lut");
+        let tt = mote_ir::TensorType::concrete(DType::F32, &[256]);
+        let (i, o) = (g.add_value("x", mote_ir::ValueType::Tensor(tt)), g.add_value("y", mote_ir::ValueType::Unknown));
+        g.inputs.push(i);
+        g.outputs.push(o);
+        g.add_node("f", op, vec![Some(i)], vec![Some(o)]);
+        let t = mote_ir::Tensor::from_vec(vec![256], xs).map_err(|e| e.to_string())?;
+        let f = mote_interp::run(&g, vec![mote_ir::Value::Tensor(t)]).map_err(|e| format!("int8 table: {e}"))?;
+        f[0].as_tensor().ok_or("int8 table: not a tensor")?.to_f64_vec().map_err(|e| e.to_string())
+    })?;
+    let table: Vec<u8> = table.iter().map(|&v| v as u8).collect();
     let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.table"));
     let nhwc_in = l.q8.nhwc.contains(&x.src);
     let xt = view(l, x.src, nhwc_in, x.flip)?;
@@ -507,14 +332,8 @@ fn concat(l: &mut Lowerer<'_>, u: &Unit, axis: i64, name: &str, (lo, hi): (i32, 
         if xd.len() != dims.len() || (0..xd.len()).any(|i| i != pa && xd[i] != dims[i]) {
             bail!("int8 Concat: input {k} has dims {xd:?}, the output {dims:?}");
         }
-        if q.scale != u.y.scale || q.zp != u.y.zp || lo > -128 || hi < 127 {
-            let table: Vec<u8> = (-128..128)
-                .map(|v: i32| {
-                    let real = (v - q.zp) as f32 * q.scale;
-                    let t = mote_core::quant::round_half_even(real / u.y.scale) as f64 + u.y.zp as f64;
-                    t.clamp(lo as f64, hi as f64) as i8 as u8
-                })
-                .collect();
+        if let Some(table) = params::concat_table(q, &u.y, (lo, hi)) {
+            let table: Vec<u8> = table.iter().map(|&v| v as u8).collect();
             let tab = l.p.weight(DType::I8, vec![256], table, format!("{name}.requant{k}"));
             let t = l.p.arena(DType::I8, xd.clone(), format!("{name}.in{k}"));
             l.p.step(OpCode::Q8Lut, vec![Some(x), Some(tab)], vec![t], vec![], name);

@@ -1,4 +1,5 @@
-//! Finding the int8 units of a QDQ graph before lowering: an op whose activation inputs come
+//! The int8 units of a QDQ graph (what `mote-compile` lowers to `Q8*` steps, and what
+//! `mote-train`'s forward computes with the integer reference kernels): an op whose activation inputs come
 //! from `DequantizeLinear` of int8 tensors (per-tensor scale and zero point), whose weights are
 //! constant int8 behind `DequantizeLinear` (symmetric, per output channel or per tensor), whose
 //! output, after an optional Relu/Clip, goes only to a per-tensor int8 `QuantizeLinear`. Such a
@@ -8,17 +9,34 @@
 use std::collections::{HashMap, HashSet};
 
 use mote_core::DType;
-use mote_ir::ops::elementwise::{Binary, ElementwiseOp};
-use mote_ir::ops::nn::{ConvAttrs, GlobalPool, NnOp, PoolKind, SoftmaxKind};
-use mote_ir::ops::quant::QuantOp;
-use mote_ir::ops::reduce::ReduceOp;
-use mote_ir::ops::shape::ShapeOp;
-use mote_ir::{Graph, Op, Tensor, ValueId};
 use mote_kernels::reference::reduce::Reduction;
 use mote_kernels::reference::shape::PadMode;
 use mote_kernels::reference::unary::Unary;
 
-use super::super::fuse::is_view;
+use crate::ops::elementwise::{Binary, ElementwiseOp};
+use crate::ops::nn::{ConvAttrs, GlobalPool, NnOp, PoolKind, SoftmaxKind};
+use crate::ops::quant::QuantOp;
+use crate::ops::reduce::ReduceOp;
+use crate::ops::shape::ShapeOp;
+use crate::{Graph, Op, Tensor, ValueId};
+
+pub mod params;
+
+/// Whether `op` only reinterprets its input's bytes (a view: Identity, Reshape, Flatten,
+/// Squeeze, Unsqueeze, BitCast, Dropout in inference).
+pub fn is_view(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Shape(
+            ShapeOp::Identity
+                | ShapeOp::Reshape { .. }
+                | ShapeOp::Flatten { .. }
+                | ShapeOp::Squeeze
+                | ShapeOp::Unsqueeze
+                | ShapeOp::BitCast { .. }
+        ) | Op::Nn(NnOp::Dropout { .. })
+    )
+}
 
 /// An int8 activation operand: the int8 value, its scale and zero point.
 #[derive(Clone, Copy, Debug)]
@@ -56,8 +74,8 @@ pub enum Kind {
     },
     Add,
     Mul,
-    AvgPool(mote_ir::ops::nn::Window),
-    MaxPool(mote_ir::ops::nn::Window),
+    AvgPool(crate::ops::nn::Window),
+    MaxPool(crate::ops::nn::Window),
     /// Mean over H and W of an NCHW tensor (GlobalAveragePool, ReduceMean over axes 2 and 3).
     Mean,
     Softmax,
@@ -96,7 +114,7 @@ pub struct Plan {
 
 struct Finder<'g> {
     g: &'g Graph,
-    known: &'g mote_ir::infer::KnownValues,
+    known: &'g crate::infer::KnownValues,
     producer: HashMap<ValueId, usize>,
     readers: HashMap<ValueId, Vec<usize>>,
 }
@@ -106,13 +124,13 @@ impl<'g> Finder<'g> {
         self.g.value(v).init.as_ref().or_else(|| self.known.get(&v))
     }
 
-    fn node_of(&self, v: ValueId) -> Option<(usize, &'g mote_ir::Node)> {
+    fn node_of(&self, v: ValueId) -> Option<(usize, &'g crate::Node)> {
         let i = *self.producer.get(&v)?;
         Some((i, &self.g.nodes[i]))
     }
 
     /// A scalar f32 scale and an i8 zero point (absent: 0) of a Q/DQ node.
-    fn scale_zp(&self, n: &mote_ir::Node) -> Option<(f32, i32)> {
+    fn scale_zp(&self, n: &crate::Node) -> Option<(f32, i32)> {
         let s = self.konst(n.input(1)?)?;
         if s.dtype() != DType::F32 || s.len() != 1 {
             return None;
@@ -168,14 +186,14 @@ impl<'g> Finder<'g> {
 
     fn dtype(&self, v: ValueId) -> Option<DType> {
         match &self.g.value(v).ty {
-            mote_ir::ValueType::Tensor(t) => t.dtype,
+            crate::ValueType::Tensor(t) => t.dtype,
             _ => None,
         }
     }
 
     fn rank(&self, v: ValueId) -> Option<usize> {
         match &self.g.value(v).ty {
-            mote_ir::ValueType::Tensor(t) => t.shape.as_ref().map(|s| s.len()),
+            crate::ValueType::Tensor(t) => t.shape.as_ref().map(|s| s.len()),
             _ => None,
         }
     }
@@ -393,7 +411,7 @@ impl<'g> Finder<'g> {
 }
 
 /// Finds the int8 units of `g` and the nodes that then need not be lowered.
-pub fn plan(g: &Graph, known: &mote_ir::infer::KnownValues) -> Plan {
+pub fn plan(g: &Graph, known: &crate::infer::KnownValues) -> Plan {
     let mut f = Finder { g, known, producer: HashMap::new(), readers: HashMap::new() };
     for (i, n) in g.nodes.iter().enumerate() {
         for v in n.outputs.iter().flatten() {

@@ -4,6 +4,11 @@
 //! the QDQ graph's own arithmetic with the same scales and zero points; gradients pass the
 //! QuantizeLinear/DequantizeLinear pairs straight through (zero where the value was clamped).
 //! Scales stay those of calibration.
+//!
+//! The training forward ([`crate::forward`]) computes every int8 unit of such a graph with the
+//! integer reference kernels ([`int8`]), so its outputs are bit for bit the compiled int8 model's.
+
+pub mod int8;
 
 use mote_ir::ops::quant::QuantOp;
 use mote_ir::{DType, Graph, Op, Tensor, ValueType};
@@ -74,4 +79,12 @@ fn dequantize(t: &Tensor, s: &Tensor, zp: Option<&Tensor>, axis: i64) -> Result<
         })
         .collect();
     Tensor::from_vec(shape.to_vec(), out).map_err(|e| e.to_string())
+}
+
+/// How the training forward computes the int8 units of `g` (with its current weights).
+pub fn units(g: &Graph) -> Result<int8::Summary, String> {
+    let mut values: Vec<Option<mote_ir::Value>> =
+        g.values.iter().map(|v| v.init.clone().map(mote_ir::Value::Tensor)).collect();
+    let mut done = vec![false; g.nodes.len()];
+    Ok(int8::Units::find(g, &mut values, &mut done)?.map(|u| u.summary(g)).unwrap_or_default())
 }
