@@ -178,8 +178,8 @@ fn check_model(spec: &str) {
         None,
         &cfg,
         mote_train::fit::Objective::Labels,
-        &mut |_, _, _| {},
-        &mut |_| {},
+        None,
+        mote_train::fit::Hooks::default(),
     )
     .expect("fit");
     let after: Vec<f32> =
