@@ -45,6 +45,7 @@ Examples:
   mote keygen -o keys/root1                    an ed25519 key pair for signing packages
   mote pack model.mote --name kws --model-version 3 --target cortex-m4 --root root.meta ... -o kws.motepkg
   mote verify kws.motepkg --root root.meta --name kws --target cortex-m4   as a device checks it
+  mote delta kws-2.motepkg kws-3.motepkg -o kws-2-3.motedelta   a tensor-aware update
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -73,6 +74,7 @@ enum Command {
     Sign(pkg_cmd::SignArgs),
     Pack(pkg_cmd::PackArgs),
     Verify(pkg_cmd::VerifyArgs),
+    Delta(pkg_cmd::DeltaArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         Command::Sign(a) => pkg_cmd::sign(a),
         Command::Pack(a) => pkg_cmd::pack(a),
         Command::Verify(a) => pkg_cmd::verify(a),
+        Command::Delta(a) => pkg_cmd::delta(a),
     };
     match result {
         Ok(code) => code,

@@ -37,16 +37,23 @@ Checkpoints: --checkpoint run.ckpt saves the run's state after every epoch (weig
 moments, data order); after a crash or a kill, the same command with --resume run.ckpt continues
 it, and the result equals a run never stopped, bit for bit.
 
-Example:
-  mote train --arch cnn:16,32 --data digits/X.npy --labels digits/y.npy --epochs 15 -o digits.onnx";
+Fine-tuning: --init model.onnx starts from a trained model instead of --arch; --train-only fc_
+trains only the parameters whose name contains `fc_` (the classifier of a built model).
+
+Examples:
+  mote train --arch cnn:16,32 --data digits/X.npy --labels digits/y.npy --epochs 15 -o digits.onnx
+  mote train --init digits.onnx --train-only fc_ --data new/X.npy --labels new/y.npy --epochs 3 -o ft.onnx";
 
 /// Arguments of `mote train`.
 #[derive(clap::Args, Debug)]
 #[command(about = "Train a classifier (MLP, CNN, DS-CNN, ResNet-8, MobileNetV2, LSTM, GRU) on .npy data and write ONNX", after_help = HELP)]
 pub struct Args {
     /// Architecture: KIND:SIZES, or a .toml file (see below).
-    #[arg(long)]
-    arch: String,
+    #[arg(long, required_unless_present = "init")]
+    arch: Option<String>,
+    /// Start from this trained model (.onnx or .tflite) instead of a new one: fine-tuning.
+    #[arg(long, conflicts_with = "arch")]
+    init: Option<PathBuf>,
     /// Integer class labels (.npy), one per sample.
     #[arg(long)]
     labels: PathBuf,
@@ -101,6 +108,10 @@ pub struct Common {
     pub input_scale: Option<f32>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Train only the parameters whose name contains this (e.g. `fc_`: the classifier); the
+    /// rest stay frozen.
+    #[arg(long)]
+    pub train_only: Option<String>,
     /// Save the run's state here after every epoch (atomically), to continue it with --resume.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
@@ -176,12 +187,18 @@ pub fn arch(spec: &str) -> Result<Arch> {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let arch = arch(&a.arch)?;
     let (data, default_scale) = load_data(&a.common.data, Some(&a.labels))?;
     let c = &a.common;
-    let g = build(&arch, &data.shape, data.classes(), c.input_scale.unwrap_or(default_scale), c.seed)
-        .map_err(anyhow::Error::msg)?;
-    let report = train(c, &a.arch, g, &data, Objective::Labels, Vec::new())?;
+    let (g, what) = match (&a.arch, &a.init) {
+        (_, Some(init)) => (crate::model_file::load(init)?.graph, init.display().to_string()),
+        (Some(spec), None) => {
+            let g = build(&arch(spec)?, &data.shape, data.classes(), c.input_scale.unwrap_or(default_scale), c.seed)
+                .map_err(anyhow::Error::msg)?;
+            (g, spec.clone())
+        }
+        (None, None) => bail!("give --arch SPEC or --init MODEL"),
+    };
+    let report = train(c, &what, g, &data, Objective::Labels, Vec::new())?;
     save_and_finish(c, report)
 }
 
@@ -231,6 +248,7 @@ pub fn train(
         augment: augment(&c.augment)?,
         seed: c.seed,
         masks,
+        train_only: c.train_only.clone(),
     };
     if !c.json {
         println!(

@@ -631,9 +631,10 @@ fn train_resumes_from_a_checkpoint() {
     assert!(!o.status.success() && stderr(&o).contains("checksum"), "{}", stderr(&o));
 }
 
-/// `mote keygen | sign | pack | verify`: a 2-of-2 root, a signed package that verifies with its
-/// golden outputs, and the refusals a device makes (tampered payload, wrong target, rollback,
-/// a root signed below its threshold, freeze).
+/// `mote keygen | sign | pack | verify | delta`: a 2-of-2 root, a signed package that verifies
+/// with its golden outputs, a delta to the next version that rebuilds its payload, and the
+/// refusals a device makes (tampered payload, wrong target, rollback, a root signed below its
+/// threshold, freeze, a delta for another base).
 #[test]
 fn packages_are_signed_and_verified() {
     let dir = tmp("pkg");
@@ -694,6 +695,27 @@ fn packages_are_signed_and_verified() {
     assert!(!o.status.success() && stderr(&o).contains("wrong target"), "{}", stderr(&o));
     let o = verify("m.motepkg", &["--now", &(u64::from(u32::MAX) * 2).to_string()]);
     assert!(!o.status.success() && stderr(&o).contains("freeze"), "{}", stderr(&o));
+    // A new version with one changed tensor (the bias) as a delta that rebuilds its payload.
+    let mut changed = relu_add();
+    let two = 2.0f32.to_le_bytes();
+    let at = changed.windows(4).position(|w| w == two).expect("the bias holds 2.0");
+    changed[at..at + 4].copy_from_slice(&2.5f32.to_le_bytes());
+    let onnx = write(&dir, "m3.onnx", &changed);
+    let o = mote(&["compile", onnx.to_str().unwrap(), "--dim", "N=1", "-o", &p("m.mote")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(pack(&root, "3", "m3.motepkg").status.success());
+    let o = mote(&["delta", &p("m.motepkg"), &p("m3.motepkg"), "-o", &p("d"), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!((v["send_full"].as_bool(), v["tensors"]["copied"].as_u64()), (Some(false), Some(0)), "{v}");
+    assert!(v["tensors"]["total"].as_u64() >= Some(1), "{v}");
+    let o = mote(&["delta", &p("m.motepkg"), "--apply", &p("d"), "-o", &p("m3.rebuilt")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(verify("m3.motepkg", &["--extract", &p("m3.payload")]).status.success());
+    assert!(std::fs::read(p("m3.rebuilt")).unwrap() == std::fs::read(p("m3.payload")).unwrap());
+    let o = mote(&["delta", &p("m3.motepkg"), "--apply", &p("d"), "-o", &p("x")]);
+    assert!(!o.status.success() && stderr(&o).contains("another payload"), "{}", stderr(&o));
+
     let mut bytes = std::fs::read(p("m.motepkg")).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;

@@ -2,15 +2,18 @@
 //!
 //! The new payload is cut into segments along its `.mote` weight tensors (and the bytes
 //! between them); each segment becomes one operation against the old payload: `Copy` a range
-//! that is unchanged, `Xor` a tensor of the same name and size (a fine-tuned tensor's bits
-//! mostly cancel), or `Raw` new bytes — for each changed tensor whichever of `Xor` and `Raw`
-//! compresses smaller. The operations are compressed with zstd using the old payload as a
+//! that is unchanged; for a changed tensor whichever of these compresses smallest: its new
+//! bytes, its new 4-byte elements as byte planes, its XOR with the old tensor of the same name
+//! and size, or (4-byte elements) a mask of the elements now zero plus the XOR planes of the
+//! rest — pruning zeroes weights, fine-tuning keeps their sign and exponent. The operations are compressed with zstd using the old payload as a
 //! reference prefix (what `zstd --patch-from` does for the whole file), so raw bytes that
 //! still occur in the old payload cost little.
 //!
 //! ```text
 //! "MOTEDLT1" | old_sha256 [32] | new_sha256 [32] | new_len u64 | zstd(ops)
-//! ops: 0 Copy (old_offset u64, len u64) | 1 Xor (old_offset u64, len u64, bytes) | 2 Raw (len u64, bytes)
+//! ops: 0 Copy (old_offset u64, len u64) | 1 Xor (old_offset u64, len u64, bytes)
+//!      2 Raw (len u64, bytes) | 3 RawPlanes (len u64, 4 byte planes)
+//!      4 XorPlanes (old_offset u64, len u64, zero mask [len/32 rounded up], 4 planes of the rest)
 //! ```
 //!
 //! Applying checks the old payload's hash first and the rebuilt payload's length and hash last;
@@ -82,21 +85,57 @@ fn tensors_aligned(model: &[u8], model_at: usize) -> Vec<Segment> {
     out
 }
 
-enum Op<'a> {
-    Copy(usize, usize),
-    Xor(usize, Vec<u8>),
-    Raw(&'a [u8]),
+/// Operation codes of the stream.
+const COPY: u8 = 0;
+const XOR: u8 = 1;
+const RAW: u8 = 2;
+/// Raw 4-byte elements stored as four byte planes (all first bytes, then all second...): the
+/// high bytes of floats and ints repeat, so planes compress far better than interleaved bytes.
+const RAW_PLANES: u8 = 3;
+/// 4-byte elements against the old ones: a bit mask of elements now zero (pruning), then the
+/// XOR with the old bits of the others as byte planes (fine-tuning leaves sign and exponent).
+const XOR_PLANES: u8 = 4;
+
+fn put(stream: &mut Vec<u8>, op: u8, words: &[u64], bytes: &[u8]) {
+    stream.push(op);
+    words.iter().for_each(|w| stream.extend_from_slice(&w.to_le_bytes()));
+    stream.extend_from_slice(bytes);
+}
+
+/// The byte planes of the 4-byte elements `elems`.
+fn planes(elems: &[[u8; 4]]) -> Vec<u8> {
+    (0..4).flat_map(|k| elems.iter().map(move |e| e[k])).collect()
+}
+
+fn words(b: &[u8]) -> Vec<[u8; 4]> {
+    b.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+}
+
+/// The zero mask and XOR planes of `new` against `old` (equal lengths, multiples of 4).
+fn xor_planes(new: &[u8], old: &[u8]) -> Vec<u8> {
+    let (n, o) = (words(new), words(old));
+    let mut mask = vec![0u8; n.len().div_ceil(8)];
+    let mut rest = Vec::with_capacity(n.len());
+    for (i, (a, b)) in n.iter().zip(&o).enumerate() {
+        if *a == [0; 4] && *b != [0; 4] {
+            mask[i / 8] |= 1 << (i % 8);
+        } else {
+            rest.push([a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]]);
+        }
+    }
+    mask.extend(planes(&rest));
+    mask
 }
 
 /// The bytes `new[from..to]` between tensors: copied when unchanged at the same place (headers,
 /// manifest), else raw.
-fn gap<'a>(ops: &mut Vec<Op<'a>>, old: &[u8], new: &'a [u8], from: usize, to: usize) {
+fn gap(stream: &mut Vec<u8>, old: &[u8], new: &[u8], from: usize, to: usize) {
     if from < to {
-        ops.push(if old.get(from..to) == Some(&new[from..to]) {
-            Op::Copy(from, to - from)
+        if old.get(from..to) == Some(&new[from..to]) {
+            put(stream, COPY, &[from as u64, (to - from) as u64], &[]);
         } else {
-            Op::Raw(&new[from..to])
-        });
+            put(stream, RAW, &[(to - from) as u64], &new[from..to]);
+        }
     }
 }
 
@@ -108,9 +147,20 @@ fn zsize(b: &[u8]) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delta {
     /// The delta, smaller than the new payload.
-    Patch(Vec<u8>),
+    Patch(Vec<u8>, Stats),
     /// The delta would not be smaller than the new payload (`delta_len`): send the full one.
-    Full { delta_len: usize },
+    Full { delta_len: usize, stats: Stats },
+}
+
+/// How the new payload's weight tensors were encoded (counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub tensors: usize,
+    pub copied: usize,
+    pub raw: usize,
+    pub raw_planes: usize,
+    pub xor: usize,
+    pub xor_planes: usize,
 }
 
 /// The delta turning `old` into `new` (see the module doc), or [`Delta::Full`] when it is not
@@ -120,43 +170,43 @@ pub fn make(old: &[u8], new: &[u8]) -> Result<Delta, String> {
         return Err(format!("payloads over {MAX_PAYLOAD} bytes are sent whole"));
     }
     let old_t: HashMap<(String, usize), usize> = tensors(old).into_iter().map(|s| ((s.name, s.len), s.start)).collect();
-    let mut ops = Vec::new();
+    let mut stream = Vec::new();
     let mut at = 0;
+    let mut st = Stats::default();
     for s in tensors(new) {
-        gap(&mut ops, old, new, at, s.start);
+        st.tensors += 1;
+        gap(&mut stream, old, new, at, s.start);
         let cur = &new[s.start..s.start + s.len];
-        match old_t.get(&(s.name.clone(), s.len)) {
-            Some(&o) if &old[o..o + s.len] == cur => ops.push(Op::Copy(o, s.len)),
-            Some(&o) => {
-                let x: Vec<u8> = cur.iter().zip(&old[o..o + s.len]).map(|(a, b)| a ^ b).collect();
-                if zsize(&x) < zsize(cur) { ops.push(Op::Xor(o, x)) } else { ops.push(Op::Raw(cur)) }
-            }
-            None => ops.push(Op::Raw(cur)),
+        let (o, n) = (old_t.get(&(s.name.clone(), s.len)).copied(), s.len as u64);
+        // The candidates: (op, header words, bytes); the one that compresses smallest is kept.
+        let mut cands: Vec<(u8, Vec<u64>, Vec<u8>)> = vec![(RAW, vec![n], cur.to_vec())];
+        if s.len % 4 == 0 {
+            cands.push((RAW_PLANES, vec![n], planes(&words(cur))));
         }
+        if let Some(o) = o {
+            let base = &old[o..o + s.len];
+            if base == cur {
+                put(&mut stream, COPY, &[o as u64, n], &[]);
+                st.copied += 1;
+                at = s.start + s.len;
+                continue;
+            }
+            cands.push((XOR, vec![o as u64, n], cur.iter().zip(base).map(|(a, b)| a ^ b).collect()));
+            if s.len % 4 == 0 {
+                cands.push((XOR_PLANES, vec![o as u64, n], xor_planes(cur, base)));
+            }
+        }
+        let (op, head, bytes) = cands.into_iter().min_by_key(|c| zsize(&c.2)).expect("raw is a candidate");
+        *match op {
+            RAW => &mut st.raw,
+            RAW_PLANES => &mut st.raw_planes,
+            XOR => &mut st.xor,
+            _ => &mut st.xor_planes,
+        } += 1;
+        put(&mut stream, op, &head, &bytes);
         at = s.start + s.len;
     }
-    gap(&mut ops, old, new, at, new.len());
-    let mut stream = Vec::new();
-    for op in &ops {
-        match op {
-            Op::Copy(o, n) => {
-                stream.push(0);
-                stream.extend_from_slice(&(*o as u64).to_le_bytes());
-                stream.extend_from_slice(&(*n as u64).to_le_bytes());
-            }
-            Op::Xor(o, x) => {
-                stream.push(1);
-                stream.extend_from_slice(&(*o as u64).to_le_bytes());
-                stream.extend_from_slice(&(x.len() as u64).to_le_bytes());
-                stream.extend_from_slice(x);
-            }
-            Op::Raw(b) => {
-                stream.push(2);
-                stream.extend_from_slice(&(b.len() as u64).to_le_bytes());
-                stream.extend_from_slice(b);
-            }
-        }
-    }
+    gap(&mut stream, old, new, at, new.len());
     let mut out = DELTA_MAGIC.to_vec();
     out.extend_from_slice(&Sha256::digest(old));
     out.extend_from_slice(&Sha256::digest(new));
@@ -166,7 +216,7 @@ pub fn make(old: &[u8], new: &[u8]) -> Result<Delta, String> {
     enc.window_log(window_log(old.len() + stream.len())).map_err(|e| e.to_string())?;
     enc.write_all(&stream).map_err(|e| e.to_string())?;
     enc.finish().map_err(|e| e.to_string())?;
-    Ok(if out.len() < new.len() { Delta::Patch(out) } else { Delta::Full { delta_len: out.len() } })
+    Ok(if out.len() < new.len() { Delta::Patch(out, st) } else { Delta::Full { delta_len: out.len(), stats: st } })
 }
 
 fn window_log(n: usize) -> u32 {
@@ -222,23 +272,43 @@ pub fn apply(old: &[u8], delta: &[u8], max_len: usize) -> Result<Vec<u8>, ApplyE
     let err = |e: crate::VerifyError| ApplyError::Malformed(e.to_string());
     while !r.is_empty() {
         let op = r.u8("delta op").map_err(err)?;
-        let (src, n) = match op {
-            0 | 1 => (Some(r.u64("delta offset").map_err(err)? as usize), r.u64("delta length").map_err(err)? as usize),
-            2 => (None, r.u64("delta length").map_err(err)? as usize),
+        let src = match op {
+            COPY | XOR | XOR_PLANES => Some(r.u64("delta offset").map_err(err)? as usize),
+            RAW | RAW_PLANES => None,
             _ => return Err(bad("unknown operation")),
         };
-        if out.len() + n > new_len {
-            return Err(bad("the operations run past the new length"));
+        let n = r.u64("delta length").map_err(err)? as usize;
+        if out.len() + n > new_len || (matches!(op, RAW_PLANES | XOR_PLANES) && !n.is_multiple_of(4)) {
+            return Err(bad("an operation runs past the new length, or splits an element"));
         }
-        let from_old = |o: usize| {
-            o.checked_add(n).and_then(|e| old.get(o..e)).ok_or_else(|| bad("a range outside the old payload"))
+        let base = match src {
+            Some(o) => Some(
+                o.checked_add(n).and_then(|e| old.get(o..e)).ok_or_else(|| bad("a range outside the old payload"))?,
+            ),
+            None => None,
         };
-        match (op, src) {
-            (0, Some(o)) => out.extend_from_slice(from_old(o)?),
-            (1, Some(o)) => {
-                let base = from_old(o)?;
-                let x = r.take(n, "delta bytes").map_err(err)?;
-                out.extend(base.iter().zip(x).map(|(a, b)| a ^ b));
+        let elems = n / 4;
+        match (op, base) {
+            (COPY, Some(b)) => out.extend_from_slice(b),
+            (XOR, Some(b)) => out.extend(b.iter().zip(r.take(n, "delta bytes").map_err(err)?).map(|(a, x)| a ^ x)),
+            (RAW_PLANES, _) => {
+                let p = r.take(n, "delta planes").map_err(err)?;
+                out.extend((0..elems).flat_map(|j| (0..4).map(move |k| p[k * elems + j])));
+            }
+            (XOR_PLANES, Some(b)) => {
+                let mask = r.take(elems.div_ceil(8), "delta mask").map_err(err)?;
+                let zeroed = |j: usize| mask[j / 8] & (1 << (j % 8)) != 0;
+                let kept = (0..elems).filter(|&j| !zeroed(j)).count();
+                let p = r.take(4 * kept, "delta planes").map_err(err)?;
+                let mut m = 0;
+                for j in 0..elems {
+                    if zeroed(j) {
+                        out.extend_from_slice(&[0; 4]);
+                    } else {
+                        out.extend((0..4).map(|k| b[4 * j + k] ^ p[k * kept + m]));
+                        m += 1;
+                    }
+                }
             }
             _ => out.extend_from_slice(r.take(n, "delta bytes").map_err(err)?),
         }

@@ -27,6 +27,9 @@ pub struct Config {
     pub seed: u64,
     /// Pruning masks re-applied after every step, so pruned weights stay zero.
     pub masks: crate::prune::Masks,
+    /// Train only the parameters whose value name contains this (e.g. `fc_` for the classifier
+    /// of a built model); the others stay as they are.
+    pub train_only: Option<String>,
 }
 
 /// One epoch's numbers.
@@ -124,7 +127,13 @@ pub fn fit(
     if train.is_empty() || cfg.batch == 0 {
         return Err(err("no training samples, or a batch size of 0".into()));
     }
-    let ps = params(g);
+    let mut ps = params(g);
+    if let Some(part) = &cfg.train_only {
+        ps.retain(|p| g.value(*p).name.contains(part.as_str()));
+        if ps.is_empty() {
+            return Err(err(format!("no parameter name contains `{part}`")));
+        }
+    }
     if ps.is_empty() {
         return Err(err("the graph has no parameters to train".into()));
     }
@@ -174,7 +183,7 @@ pub fn fit(
                 gy.iter_mut().zip(&gkd).for_each(|(g, k)| *g = alpha * k + (1.0 - alpha) * *g);
             }
             let grads = backward(g, &tape, vec![(out, gy)])?;
-            update_running_stats(g, &tape);
+            update_running_stats(g, &tape, cfg.train_only.as_deref());
             let gs: Vec<&[f32]> = order.iter().zip(&zero).map(|(&i, z)| grads[i].as_deref().unwrap_or(z)).collect();
             // Value order, as `order`; `params` only returns f32 constants.
             let mut slices: Vec<&mut [f32]> = g
@@ -229,10 +238,17 @@ pub fn fit(
 }
 
 /// `running = momentum * running + (1 - momentum) * batch` for every training-mode
-/// BatchNormalization node (ONNX's rule, with the batch's biased variance).
-fn update_running_stats(g: &mut Graph, tape: &crate::Tape) {
+/// BatchNormalization node (ONNX's rule, with the batch's biased variance); with `train_only`,
+/// only for those whose scale is trained (a frozen layer keeps its statistics).
+fn update_running_stats(g: &mut Graph, tape: &crate::Tape, train_only: Option<&str>) {
     for k in 0..g.nodes.len() {
         let Op::Nn(NnOp::BatchNorm { momentum, .. }) = g.nodes[k].op else { continue };
+        let scale = g.nodes[k].inputs.get(1).copied().flatten();
+        if let Some(part) = train_only
+            && !scale.is_some_and(|s| g.value(s).name.contains(part))
+        {
+            continue;
+        }
         let Some((mean, var)) = tape.batch_stats(k) else { continue };
         for (slot, batch) in [(3, mean), (4, var)] {
             let Some(Some(id)) = g.nodes[k].inputs.get(slot).copied() else { continue };

@@ -43,6 +43,7 @@ fn config(rule: Rule) -> Config {
         augment: Augment { shift: 1, noise: 0.05, cutout: 2, ..Augment::default() },
         seed: 11,
         masks: Vec::new(),
+        train_only: None,
     }
 }
 
@@ -126,4 +127,20 @@ fn damaged_or_foreign_checkpoints_are_refused() {
     assert!(e.contains("batch 16"), "{e}");
     let e = resume(&mut model("cnn:4", &d), &Config { rule: Rule::Sgd { momentum: 0.0, nesterov: false }, ..cfg });
     assert!(e.contains("same optimizer"), "{e}");
+}
+
+#[test]
+fn train_only_freezes_the_other_parameters() {
+    let d = data();
+    let mut g = model("cnn:4,8", &d);
+    let before = floats(&g);
+    let cfg = Config { train_only: Some("fc_".into()), ..config(Rule::Sgd { momentum: 0.9, nesterov: false }) };
+    fit(&mut g, &d, None, &cfg, Objective::Labels, None, Hooks::default()).expect("fit");
+    for ((name, a), (_, b)) in before.iter().zip(floats(&g)) {
+        // Frozen layers keep their BatchNorm running statistics too.
+        assert_eq!(*a != b, name.starts_with("fc_"), "`{name}`");
+    }
+    let cfg = Config { train_only: Some("nothing".into()), ..cfg };
+    let e = fit(&mut g, &d, None, &cfg, Objective::Labels, None, Hooks::default()).expect_err("no parameter");
+    assert!(e.to_string().contains("no parameter name contains `nothing`"), "{e}");
 }

@@ -30,6 +30,7 @@ fn config(epochs: usize) -> Config {
         augment: Augment::default(),
         seed: 0,
         masks: Vec::new(),
+        train_only: None,
     }
 }
 

@@ -171,6 +171,7 @@ fn check_model(spec: &str) {
         augment: Default::default(),
         seed: 0,
         masks: Vec::new(),
+        train_only: None,
     };
     mote_train::fit::fit(
         &mut g,
