@@ -46,6 +46,7 @@ Examples:
   mote pack model.mote --name kws --model-version 3 --target cortex-m4 --root root.meta ... -o kws.motepkg
   mote verify kws.motepkg --root root.meta --name kws --target cortex-m4   as a device checks it
   mote delta kws-2.motepkg kws-3.motepkg -o kws-2-3.motedelta   a tensor-aware update
+  mote agent install kws-3.motepkg --store /var/lib/mote --root root.meta --name kws --target x86_64
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -75,6 +76,7 @@ enum Command {
     Pack(pkg_cmd::PackArgs),
     Verify(pkg_cmd::VerifyArgs),
     Delta(pkg_cmd::DeltaArgs),
+    Agent(pkg_cmd::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +100,7 @@ fn main() -> ExitCode {
         Command::Pack(a) => pkg_cmd::pack(a),
         Command::Verify(a) => pkg_cmd::verify(a),
         Command::Delta(a) => pkg_cmd::delta(a),
+        Command::Agent(a) => pkg_cmd::agent(a),
     };
     match result {
         Ok(code) => code,
