@@ -6,7 +6,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use mote_kernels::fast::{
-    Activation, Bias, Cpu, Csr, Operand, SPARSE_CHUNK, csr_nnz, csr_pack, csr_panels, gemm, gemm_scratch_len, pack_a,
+    Activation, Bias, Conv2d, Cpu, Csr, Operand, SPARSE_CHUNK, blocked_conv2d, blocked_conv2d_scratch_len,
+    blocked_pack_weights, blocked_pack_weights_len, csr_nnz, csr_pack, csr_panels, gemm, gemm_scratch_len, pack_a,
     pack_a_len, spmm,
 };
 use std::hint::black_box;
@@ -36,7 +37,7 @@ fn bench(c: &mut Criterion) {
         ("fc_512x512_batch64", 512, 512, 64),
     ];
     // 70% zeros (the target), 50% (what 2:4 pruning leaves).
-    for zeros in [0.7f32, 0.5] {
+    for zeros in [0.7f32, 0.6, 0.5] {
         let mut group = c.benchmark_group(format!("sparse{}_vs_dense", (zeros * 100.0) as u32));
         for (name, m, k, p) in shapes {
             let w = prune(values(m * k, 1), zeros);
@@ -62,6 +63,29 @@ fn bench(c: &mut Criterion) {
             let mut pa = vec![0.0; pack_a_len(m, k)];
             pack_a(m, k, &w, k, 1, &mut pa);
             let mut scratch = vec![0.0; gemm_scratch_len(m, p, k, true, false)];
+            if name.starts_with("conv") {
+                // The channel-blocked pointwise kernel a compiled model runs when the
+                // convolution is in a blocked chain (channels in multiples of 8).
+                let side = (p as f64).sqrt() as usize;
+                let g = Conv2d {
+                    batch: 1,
+                    in_channels: k,
+                    out_channels: m,
+                    group: 1,
+                    input: [side, side],
+                    output: [side, side],
+                    kernel: [1, 1],
+                    strides: [1, 1],
+                    dilations: [1, 1],
+                    pads: [0, 0],
+                };
+                let mut pw = vec![0.0; blocked_pack_weights_len(&g)];
+                blocked_pack_weights(&g, &w, &mut pw);
+                let mut scratch = vec![0.0; blocked_conv2d_scratch_len(&g)];
+                group.bench_function(BenchmarkId::new("dense_blocked", name), |b| {
+                    b.iter(|| blocked_conv2d(cpu, &g, black_box(&x), &pw, None, Activation::None, &mut y, &mut scratch))
+                });
+            }
             group.bench_function(BenchmarkId::new("dense", name), |b| {
                 b.iter(|| {
                     gemm(

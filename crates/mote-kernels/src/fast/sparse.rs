@@ -18,7 +18,7 @@ use super::simd::{Simd, SimdOp, dispatch};
 
 /// Columns per panel the compiler packs with: 128 rows of a 32-pixel block are 16 KB, half of a
 /// typical L1.
-pub const SPARSE_CHUNK: usize = 128;
+pub const SPARSE_CHUNK: usize = 64;
 
 /// A weight matrix in compressed rows, borrowed, split into column panels of `chunk` columns
 /// (`chunk >= cols_n`: one panel, plain compressed rows). Row `i` of panel `q` holds
@@ -126,6 +126,9 @@ pub fn csr_pack(
     }
 }
 
+/// Most floats of a panel's pixel block for the 8-vector blocks (16 KB, half of L1).
+const WIDE_BLOCK_FLOATS: usize = 4096;
+
 struct Spmm<'a> {
     w: Csr<'a>,
     x: &'a [f32],
@@ -154,8 +157,22 @@ fn block<S: Simd, const V: usize>(s: S, op: &mut Spmm<'_>, j: usize) {
                     *a = s.load(&op.y[yi + v * l..]);
                 }
             }
-            let mut odd = [s.splat(0.0); V];
             let (cols, vals) = (&w.cols[a..b], &w.vals[a..b]);
+            if V >= 8 {
+                // Eight or more vectors are enough independent chains on their own.
+                for (&c, &wv) in cols.iter().zip(vals) {
+                    let x0 = &x[c as usize * p + j..][..V * l];
+                    let w0 = s.splat(wv);
+                    for v in 0..V {
+                        acc[v] = s.mul_add(w0, s.load(&x0[v * l..]), acc[v]);
+                    }
+                }
+                for v in 0..V {
+                    s.store(&mut op.y[yi + v * l..], acc[v]);
+                }
+                continue;
+            }
+            let mut odd = [s.splat(0.0); V];
             let mut pairs = cols.chunks_exact(2).zip(vals.chunks_exact(2));
             for (c, wv) in &mut pairs {
                 let x0 = &x[c[0] as usize * p + j..][..V * l];
@@ -188,6 +205,10 @@ impl SimdOp for Spmm<'_> {
         // Pixel blocks outermost: a block of a panel's input rows stays in L1 while all
         // output rows are computed from it.
         let mut j = 0;
+        while j + 8 * l <= self.p && self.w.cols_n.min(self.w.chunk) * 8 * l <= WIDE_BLOCK_FLOATS {
+            block::<S, 8>(s, &mut self, j);
+            j += 8 * l;
+        }
         while j + 4 * l <= self.p {
             block::<S, 4>(s, &mut self, j);
             j += 4 * l;
