@@ -1,6 +1,6 @@
-//! Pruned weights compile to `SparseGemm` steps (1x1 convolution, Gemm, MatMul) at or above
-//! the sparsity threshold and to the dense steps below it or with `no_sparse`; both files give
-//! the interpreter's outputs.
+//! Pruned weights compile to `SparseGemm` steps (1x1 convolution in NCHW, Gemm, MatMul) at or
+//! above the sparsity threshold and to the dense steps below it or with `no_sparse`; every file
+//! gives the interpreter's outputs.
 
 use mote_compile::{Options, compile, host};
 use mote_format::OpCode;
@@ -14,12 +14,12 @@ fn pruned(n: usize, zeros: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|i| if (i * 37) % 100 < zeros { 0.0 } else { ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale }).collect()
 }
 
-/// x [8, 32, 3, 4] -> 1x1 conv 32 -> 48 (75% zeros) + bias + Relu -> 1x1 conv 48 -> 40 (50%
-/// zeros: dense) -> Flatten [8, 480] -> Gemm 480 -> 64 (B transposed, 80% zeros) + bias + Relu
+/// x [64, 32, 8, 8] -> 1x1 conv 32 -> 48 (75% zeros) + bias + Relu -> 1x1 conv 48 -> 40 (50%
+/// zeros: dense) -> Flatten [64, 2560] -> Gemm 2560 -> 64 (B transposed, 80% zeros) + bias + Relu
 /// -> MatMul by [64, 24] (70% zeros).
 fn pruned_graph() -> Graph {
     let mut g = Graph::new("pruned");
-    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[8, 32, 3, 4])));
+    let x = g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[64, 32, 8, 8])));
     g.inputs.push(x);
     let relu = |g: &mut Graph, name: &str, v| {
         let r = g.add_value(format!("{name}.relu"), ValueType::Unknown);
@@ -45,7 +45,7 @@ fn pruned_graph() -> Graph {
     let c2 = conv(&mut g, "c2", c1, 40, 48, 50);
     let f = g.add_value("flat", ValueType::Unknown);
     g.add_node("flat", Op::Shape(ShapeOp::Flatten { axis: 1 }), vec![Some(c2)], vec![Some(f)]);
-    let b = g.add_const("fc.w", Tensor::from_vec(vec![64, 480], pruned(64 * 480, 80, 0.2)).unwrap());
+    let b = g.add_const("fc.w", Tensor::from_vec(vec![64, 2560], pruned(64 * 2560, 80, 0.05)).unwrap());
     let c = g.add_const("fc.b", Tensor::from_vec(vec![64], pruned(64, 0, 0.2)).unwrap());
     let h = g.add_value("fc", ValueType::Unknown);
     let gemm = Op::Nn(NnOp::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true });
@@ -67,25 +67,35 @@ fn ops(bytes: &[u8]) -> Vec<OpCode> {
 #[test]
 fn pruned_products_run_sparse_and_match_the_interpreter_and_the_dense_file() {
     let g = pruned_graph();
-    let xs: Vec<f32> = (0..8 * 32 * 12).map(|i| ((i * 131 % 89) as f32 / 89.0 - 0.5) * 2.0).collect();
-    let x = Value::Tensor(Tensor::from_vec(vec![8, 32, 3, 4], xs).unwrap());
+    let xs: Vec<f32> = (0..64 * 32 * 64).map(|i| ((i * 131 % 89) as f32 / 89.0 - 0.5) * 2.0).collect();
+    let x = Value::Tensor(Tensor::from_vec(vec![64, 32, 8, 8], xs).unwrap());
     let want = mote_interp::run(&g, vec![x.clone()]).unwrap()[0].as_tensor().unwrap().to_f32_vec().unwrap();
     let dense_opts = Options { no_sparse: true, ..Options::default() };
-    let sparse = compile(g.clone(), &Options::default()).unwrap();
+    let nchw = Options { nchw_only: true, ..Options::default() };
+    let sparse = compile(g.clone(), &nchw).unwrap();
+    let blocked = compile(g.clone(), &Options::default()).unwrap();
     let dense = compile(g.clone(), &dense_opts).unwrap();
     let count = |b: &[u8], op| ops(b).into_iter().filter(|&o| o == op).count();
-    // c1, fc and out are sparse; c2 (50% zeros) stays a dense convolution.
+    // NCHW: c1, fc and out are sparse; c2 (50% zeros) stays a dense convolution.
     assert_eq!(count(&sparse.bytes, OpCode::SparseGemm), 3, "{:?}", ops(&sparse.bytes));
-    assert_eq!(count(&dense.bytes, OpCode::SparseGemm), 0, "{:?}", ops(&dense.bytes));
     assert_eq!(count(&sparse.bytes, OpCode::Gemm), 0, "{:?}", ops(&sparse.bytes));
+    // Default options: the products are sparse whatever the layout plan does with the
+    // convolutions (a blocked convolution stays dense).
+    assert!(count(&blocked.bytes, OpCode::SparseGemm) >= 2, "{:?}", ops(&blocked.bytes));
+    assert_eq!(count(&dense.bytes, OpCode::SparseGemm), 0, "{:?}", ops(&dense.bytes));
     // The dense weights of the sparse products are not stored beside their compressed form.
     assert!(sparse.report.weights_bytes < dense.report.weights_bytes, "{:?} {:?}", sparse.report, dense.report);
-    for opts in [Options::default(), dense_opts] {
+    for opts in [nchw, Options::default(), dense_opts] {
         let got = host::compile_and_run(&g, std::slice::from_ref(&x), &opts).unwrap();
         let got = got[0].as_tensor().unwrap().to_f32_vec().unwrap();
         assert_eq!(got.len(), want.len());
         for (a, b) in want.iter().zip(&got) {
-            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "no_sparse={}: {a} vs {b}", opts.no_sparse);
+            assert!(
+                (a - b).abs() <= 1e-4 * (1.0 + a.abs()),
+                "{a} vs {b} (nchw {}, no_sparse {})",
+                opts.nchw_only,
+                opts.no_sparse
+            );
         }
     }
 }

@@ -2,6 +2,11 @@
 //! group) or a Gemm/MatMul with a constant `B` whose weight has at least [`SPARSE_MIN_ZEROS`]
 //! zeros runs on the compressed-row kernel (`mote_kernels::fast::spmm`) instead of the dense
 //! one. `mote compile --no-sparse` keeps every product dense.
+//!
+//! A convolution the layout plan puts in the channel-blocked layout stays there (dense): taking
+//! a pointwise convolution out of a blocked chain sends its depthwise neighbours to the NCHW
+//! kernels, which costs more than the sparse product saves (measured on MobileNetV2, see
+//! docs/TRAINING.md). `mote compile --nchw` lets every pruned 1x1 convolution go sparse.
 
 use mote_core::DType;
 use mote_format::OpCode;
@@ -17,9 +22,9 @@ use super::{Lowerer, R};
 pub const SPARSE_MIN_ZEROS: f32 = 0.6;
 /// Smallest weight (values) worth a sparse step; a tiny product is overhead either way.
 const MIN_VALUES: usize = 256;
-/// Fewest pixels (or batch rows) per product: the kernel vectorizes along them, and with fewer
-/// the dense kernels are faster whatever the sparsity.
-const MIN_PIXELS: usize = 8;
+/// Fewest pixels (or batch rows) per product: the kernel vectorizes along them in blocks of up
+/// to 64; with 16 pixels a 70%-sparse 1x1 convolution was slower than the dense one.
+const MIN_PIXELS: usize = 64;
 
 /// A weight chosen for the sparse kernel: `W [m x k]` row-major (output rows).
 pub struct SparseWeight {
