@@ -201,10 +201,6 @@ pub fn small_operand_view(d: &[usize]) -> Option<Vec<usize>> {
 /// depthwise with channels multiples of 8, or a stem), or `None`.
 pub fn blocked_geometry(l: &Lowerer<'_>, n: &Node) -> Option<Conv2d> {
     let Op::Nn(NnOp::Conv(a)) = &n.op else { return None };
-    // A pruned pointwise convolution runs on the sparse kernel, in NCHW.
-    if super::sparse::conv(l, n, a).is_some() {
-        return None;
-    }
     let (xv, wv, yv) = (n.input(0)?, n.input(1)?, n.outputs.first().copied().flatten()?);
     let w = l.konst(wv)?;
     let (xt, xd) = l.logical_shape(xv).ok()?;
