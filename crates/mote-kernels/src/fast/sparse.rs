@@ -4,20 +4,20 @@
 //! pixels); a fully connected layer is it on the transposed activations.
 //!
 //! Each non-zero `w` of row `i` adds `w · X[col]` to a block of `Y[i]`: the work is one
-//! multiply-add per non-zero and pixel, vectorized along the pixels, four vectors of them at a
-//! time so each weight is loaded once per 4·LANES pixels (XNNPACK's SpMM shape). At 70% zeros
-//! that is under a third of the dense product's multiply-adds.
+//! multiply-add per non-zero and pixel, vectorized along the pixels, eight (or four) vectors of
+//! them at a time so each weight is loaded once per 8·LANES pixels (XNNPACK's SpMM shape). At
+//! 70% zeros that is under a third of the dense product's multiply-adds.
 //!
 //! The columns are split into panels of `chunk` columns, each stored as its own compressed rows
-//! (panel-major): a pixel block of a panel's input rows (`chunk · 4·LANES` floats) stays in L1
+//! (panel-major): a pixel block of a panel's input rows (`chunk · 8·LANES` floats) stays in L1
 //! while every output row reads it, however large `k` is. Later panels add to the partial sums.
 
 use super::activation::Activation;
 use super::cpu::Cpu;
 use super::simd::{Simd, SimdOp, dispatch};
 
-/// Columns per panel the compiler packs with: 128 rows of a 32-pixel block are 16 KB, half of a
-/// typical L1.
+/// Columns per panel the compiler packs with: 64 rows of a 64-pixel block (8 AVX2 vectors) are
+/// 16 KB, half of a typical L1.
 pub const SPARSE_CHUNK: usize = 64;
 
 /// A weight matrix in compressed rows, borrowed, split into column panels of `chunk` columns
