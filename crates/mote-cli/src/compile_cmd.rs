@@ -93,6 +93,10 @@ pub struct Args {
     /// Keep every tensor in NCHW (no channel-blocked convolutions).
     #[arg(long)]
     nchw: bool,
+    /// Keep pruned weights on the dense kernels (by default a 1x1 convolution or Gemm/MatMul
+    /// whose constant weight is at least 60% zeros runs on the sparse kernel).
+    #[arg(long)]
+    no_sparse: bool,
     /// Bytes of text each string input holds (its pool; default: 64 per element, at least
     /// 256). Longer input strings are refused when the model runs.
     #[arg(long, value_name = "N")]
@@ -127,6 +131,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut opts = Options {
         target,
         nchw_only: a.nchw,
+        no_sparse: a.no_sparse,
         string_bytes: a.string_bytes,
         string_pieces: a.string_pieces,
         weights_f16: a.weights == "f16",

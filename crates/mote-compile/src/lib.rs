@@ -81,6 +81,9 @@ pub struct Options {
     /// Store the f32 weights as f16, widened by `Cast` steps at run time ([`f16_weights`];
     /// `mote compile --weights f16`).
     pub weights_f16: bool,
+    /// Keep pruned weights on the dense kernels (no `SparseGemm` steps; `mote compile
+    /// --no-sparse`).
+    pub no_sparse: bool,
 }
 
 /// Numbers about the compiled file.
@@ -208,7 +211,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     let nodes = graph.nodes.len();
     // The channel-blocked layout is not planned across branches (kept NCHW when there are any).
     let blocked = !opts.nchw_only && branches.is_empty();
-    let mut l = lower::Lowerer::new(&graph, known, blocked).with_branches(branches);
+    let mut l = lower::Lowerer::new(&graph, known, blocked, !opts.no_sparse).with_branches(branches);
     l.strings = lower::StringLimits { input_bytes: opts.string_bytes, pieces: opts.string_pieces };
     l.run().map_err(CompileError::Unsupported)?;
     let (in_place, fused) = (l.in_place, l.n_fused);

@@ -266,6 +266,9 @@ codes! {
         Q8Lut = 85,
         /// int8 average, max or mean pooling over H and W, channels-last (format 1.4).
         Q8Pool = 86,
+        /// f32 product with a pruned constant weight in compressed rows: a 1x1 convolution in
+        /// NCHW or a fully connected layer (format 1.5).
+        SparseGemm = 90,
     }
 }
 

@@ -33,6 +33,7 @@ mod sequence;
 mod shape;
 mod signal;
 mod sliding;
+mod sparse;
 mod strmap;
 mod text;
 mod train;
@@ -109,11 +110,14 @@ pub struct Lowerer<'g> {
     pub strings: text::StringLimits,
     /// The int8 units of a QDQ graph and the channels-last int8 values ([`q8`]).
     q8: q8::State,
+    /// Pruned weights may run on the sparse kernel ([`sparse`]).
+    pub sparse: bool,
 }
 
 impl<'g> Lowerer<'g> {
-    /// A lowerer for `g`; `blocked_layout` lets convolutions run in the channel-blocked layout.
-    pub fn new(g: &'g Graph, known: KnownValues, blocked_layout: bool) -> Lowerer<'g> {
+    /// A lowerer for `g`; `blocked_layout` lets convolutions run in the channel-blocked layout,
+    /// `sparse` lets pruned weights run on the sparse kernel.
+    pub fn new(g: &'g Graph, known: KnownValues, blocked_layout: bool, sparse: bool) -> Lowerer<'g> {
         let mut l = Lowerer {
             g,
             known,
@@ -134,6 +138,7 @@ impl<'g> Lowerer<'g> {
             open_ifs: HashMap::new(),
             strings: text::StringLimits::default(),
             q8: q8::State::default(),
+            sparse,
         };
         l.last_use = fuse::last_uses(g);
         let (fused, absorbed) = fuse::plan(&l);

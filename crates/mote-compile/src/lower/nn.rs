@@ -9,7 +9,7 @@ use mote_ir::ops::nn::{GlobalPool, NnOp, PoolKind, SoftmaxKind};
 use mote_kernels::reference::reduce::Reduction;
 use mote_rt::ops::{BiasKind, encode};
 
-use super::{Lowerer, R, bail, layout};
+use super::{Lowerer, R, bail, layout, sparse};
 
 fn f32_only(l: &Lowerer<'_>, t: usize, what: &str) -> R<()> {
     match l.p.tensors[t].dtype {
@@ -25,6 +25,16 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
                 && let Some(side) = l.blocked_sides(n) =>
         {
             blocked_conv(l, n, &c, side)?;
+        }
+        NnOp::Conv(a) if let Some((batch, p, sw)) = sparse::conv(l, n, a) => {
+            let x = l.input(n, 0)?;
+            let b = match n.input(2) {
+                Some(_) => Some(l.input(n, 2)?),
+                None => None,
+            };
+            let y = l.output(n, 0)?;
+            let act = l.fused_act(y);
+            sparse::emit(l, n, &sw, false, batch, p, x, b, y, act)?;
         }
         NnOp::Conv(a) => {
             let (x, w) = (l.input(n, 0)?, l.input(n, 1)?);
@@ -179,9 +189,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
         }
         NnOp::BatchNorm { epsilon, momentum, training: true } => super::train::batch_norm(l, n, *epsilon, *momentum)?,
         NnOp::Gemm { alpha, beta, trans_a, trans_b } => {
-            let (a, b) = (l.input(n, 0)?, l.input(n, 1)?);
+            // B's tensor is made after the sparse choice: a sparse B is stored only compressed.
+            let a = l.input(n, 0)?;
             f32_only(l, a, "Gemm")?;
-            let (ad, bd) = (l.p.tensors[a].dims.clone(), l.p.tensors[b].dims.clone());
+            let (ad, bd) = (l.p.tensors[a].dims.clone(), l.dims(l.in_value(n, 1)?)?);
             if ad.len() != 2 || bd.len() != 2 {
                 bail!("Gemm needs 2-D A and B");
             }
@@ -206,6 +217,22 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
             };
             let y = l.output(n, 0)?;
             let act = l.fused_act(y);
+            let per_output = matches!(kind, BiasKind::None)
+                || (kind == BiasKind::PerColumn
+                    && c.is_some_and(|c| l.p.tensors[c].dims.iter().product::<usize>() == nn));
+            if *alpha == 1.0
+                && (*beta == 1.0 || kind == BiasKind::None)
+                && per_output
+                && !*trans_a
+                && let Some(sw) = sparse::product_weight(l, n, 1, *trans_b, m)
+            {
+                let c = match c {
+                    Some(c) => Some(l.p.alias(c, vec![nn], format!("{}.bias", n.name))),
+                    None => None,
+                };
+                return sparse::emit(l, n, &sw, true, m, 1, a, c, y, act);
+            }
+            let b = l.input(n, 1)?;
             let fast = *alpha == 1.0
                 && (*beta == 1.0 || kind == BiasKind::None)
                 && matches!(kind, BiasKind::None | BiasKind::PerColumn | BiasKind::PerRow);
@@ -282,9 +309,10 @@ pub fn lower(l: &mut Lowerer<'_>, n: &Node, op: &NnOp) -> R<()> {
 
 /// MatMul with numpy broadcasting over batch dims, as one batched Gemm.
 fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
-    let (a, b) = (l.input(n, 0)?, l.input(n, 1)?);
+    // B's tensor is made after the sparse choice: a sparse B is stored only compressed.
+    let a = l.input(n, 0)?;
     f32_only(l, a, "MatMul")?;
-    let (mut ad, mut bd) = (l.p.tensors[a].dims.clone(), l.p.tensors[b].dims.clone());
+    let (mut ad, mut bd) = (l.p.tensors[a].dims.clone(), l.dims(l.in_value(n, 1)?)?);
     if ad.is_empty() || bd.is_empty() {
         bail!("MatMul of a scalar");
     }
@@ -304,6 +332,15 @@ fn matmul(l: &mut Lowerer<'_>, n: &Node) -> R<()> {
         batch_strides(&ad[..ad.len() - 2], &bd[..bd.len() - 2], m * k, k * nn, mote_rt::ops::MAX_GEMM_BATCH_RANK)?;
     let y = l.output(n, 0)?;
     let act = l.fused_act(y);
+    // A constant 2-D B: every row of A (over its batch dims) times B, possibly sparse.
+    let rows: usize = ad[..ad.len() - 1].iter().product();
+    if !b1
+        && bd.len() == 2
+        && let Some(sw) = sparse::product_weight(l, n, 1, false, rows)
+    {
+        return sparse::emit(l, n, &sw, true, rows, 1, a, None, y, act);
+    }
+    let b = l.input(n, 1)?;
     let b = if batch.is_empty() && !b1 { pack_b(l, n, 1, b, k, nn, false)? } else { b };
     let g = encode::GemmAttrs {
         m,

@@ -93,7 +93,7 @@ pub use pool::{Pool2d, PoolKind, global_avg_pool, pool2d, pool2d_scratch_len};
 pub use reduce::reduce_middle;
 pub use sample::grid_sample_2d;
 pub use softmax::softmax;
-pub use sparse::{Csr, csr_nnz, csr_pack, spmm};
+pub use sparse::{Csr, SPARSE_CHUNK, csr_nnz, csr_pack, csr_panels, spmm};
 
 #[cfg(test)]
 mod tests;

@@ -114,6 +114,15 @@ pub fn gemm(g: &GemmAttrs) -> Vec<u32> {
     w.0
 }
 
+/// `SparseGemm`: mode 0 (1x1 convolution, NCHW) or 1 (rows, `p` 1), the shape, the column
+/// panel width and the fused activation.
+pub fn sparse_gemm(rows_mode: bool, batch: usize, m: usize, k: usize, p: usize, chunk: usize, act: Act) -> Vec<u32> {
+    let mut w = WordsOut::default();
+    w.bool(rows_mode).usize(batch).usize(m).usize(k).usize(p).usize(chunk);
+    act.encode(&mut w);
+    w.0
+}
+
 /// Conv or ConvTranspose geometry (spatial dims only).
 pub fn conv(
     group: usize,

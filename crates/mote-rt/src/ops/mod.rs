@@ -50,6 +50,7 @@ mod scalar;
 mod scan;
 mod signal;
 mod softmax;
+mod sparse_gemm;
 mod strided;
 pub mod text;
 mod unary;
@@ -246,6 +247,7 @@ pub enum Step {
     Q8Softmax(q8elem::Q8Softmax),
     Q8Lut(q8elem::Q8Lut),
     Q8Pool(q8pool::Q8Pool),
+    SparseGemm(sparse_gemm::SparseGemm),
 }
 
 impl Step {
@@ -324,6 +326,7 @@ impl Step {
             OpCode::Q8Softmax => Step::Q8Softmax(q8elem::Q8Softmax::decode(step, io)?),
             OpCode::Q8Lut => Step::Q8Lut(q8elem::Q8Lut::decode(step, io)?),
             OpCode::Q8Pool => Step::Q8Pool(q8pool::Q8Pool::decode(step, io)?),
+            OpCode::SparseGemm => Step::SparseGemm(sparse_gemm::SparseGemm::decode(step, io)?),
             OpCode::DynamicQuantize => Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?),
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
@@ -332,7 +335,7 @@ impl Step {
     }
 
     /// Checks constant tables the kernel trusts (once, at load): Resize index tables and tree
-    /// ensemble structure.
+    /// ensemble structure, sparse weight indices.
     pub fn check_constants(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
         match self {
             Step::Resize(r) => match io.input(1).ok().and_then(|t| model.weight_bytes(t)) {
@@ -341,6 +344,7 @@ impl Step {
             },
             Step::Tree(t) => t.check_tables(model, io),
             Step::Text(t) => t.check_constants(model, io),
+            Step::SparseGemm(s) => s.check_index(model, io),
             _ => Ok(()),
         }
     }
@@ -369,6 +373,7 @@ impl Step {
             Step::QGemm(q) => q.scratch_bytes(),
             Step::QConv(q) => q.scratch_bytes(),
             Step::Q8Conv(q) => q.scratch_bytes(),
+            Step::SparseGemm(s) => s.scratch_bytes(),
             Step::Unique(s) => s.scratch_bytes(),
             _ => 0,
         }
@@ -423,6 +428,7 @@ impl Step {
             Step::QConv(q) => q.macs(),
             Step::Q8Conv(q) => q.macs(),
             Step::Q8Pool(q) => q.taps(),
+            Step::SparseGemm(s) => s.macs(),
             _ => 0,
         }
     }
@@ -520,6 +526,7 @@ impl Step {
             Step::Q8Softmax(s) => s.run(mem, io, cpu),
             Step::Q8Lut(s) => s.run(mem, io, cpu),
             Step::Q8Pool(s) => s.run(mem, io, cpu),
+            Step::SparseGemm(s) => s.run(mem, io, scratch, cpu),
             Step::DynamicQuantize(s) => s.run(mem, io),
         }
         Ok(())
