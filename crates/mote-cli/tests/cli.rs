@@ -723,3 +723,148 @@ fn packages_are_signed_and_verified() {
     let o = verify("bad.motepkg", &[]);
     assert!(!o.status.success() && stderr(&o).contains("tampered payload"), "{}", stderr(&o));
 }
+
+/// `mote agent`: installs behind the safeguard gate (a model whose golden outputs do not match
+/// is rolled back), and `kill -9` at 200 random points of install and commit always leaves a
+/// verified model to serve.
+#[test]
+fn agent_installs_behind_the_gate_and_survives_kill_9() {
+    let dir = tmp("agent");
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    for k in ["root", "t", "s", "ts"] {
+        assert!(mote(&["keygen", "-o", &p(&format!("keys/{k}"))]).status.success());
+    }
+    let pubs = |k: &str| p(&format!("keys/{k}.pub"));
+    let o = mote(&[
+        "sign",
+        "--new-root",
+        "--root-key",
+        &pubs("root"),
+        "--targets-key",
+        &pubs("t"),
+        "--snapshot-key",
+        &pubs("s"),
+        "--timestamp-key",
+        &pubs("ts"),
+        "--key",
+        &p("keys/root.key"),
+        "-o",
+        &p("root.meta"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let onnx = write(&dir, "m.onnx", &relu_add());
+    assert!(mote(&["compile", onnx.to_str().unwrap(), "--dim", "N=1", "-o", &p("m.mote")]).status.success());
+    let golden = npy_f32(&dir, "x.npy", &[1, 3], &[-1.0, 0.5, 2.0]);
+    let pack = |version: &str, atol: &str, out: &str| {
+        let o = mote(&[
+            "pack",
+            &p("m.mote"),
+            "--name",
+            "relu",
+            "--model-version",
+            version,
+            "--target",
+            "x86_64",
+            "--root",
+            &p("root.meta"),
+            "--targets-key",
+            &p("keys/t.key"),
+            "--snapshot-key",
+            &p("keys/s.key"),
+            "--timestamp-key",
+            &p("keys/ts.key"),
+            "--golden",
+            golden.to_str().unwrap(),
+            "--golden-atol",
+            atol,
+            "-o",
+            &p(out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    pack("1", "1e-4", "v1.motepkg");
+    pack("2", "1e-4", "v2.motepkg");
+    let install = |pkg: &str| {
+        let args = ["agent", "install", &p(pkg), "--store", &p("store"), "--root", &p("root.meta")];
+        mote(&[&args[..], &["--name", "relu", "--target", "x86_64", "--gate-runs", "3"]].concat())
+    };
+    let status = || {
+        let o = mote(&["agent", "status", "--store", &p("store"), "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).expect("JSON")
+    };
+    let o = install("v1.motepkg");
+    assert!(o.status.success() && stdout(&o).contains("installed relu v1 in slot A"), "{}{}", stdout(&o), stderr(&o));
+    // A release whose latency budget this device cannot meet fails the gate: v1 stays active.
+    let o = mote(&[
+        "pack",
+        &p("m.mote"),
+        "--name",
+        "relu",
+        "--model-version",
+        "2",
+        "--target",
+        "x86_64",
+        "--root",
+        &p("root.meta"),
+        "--targets-key",
+        &p("keys/t.key"),
+        "--snapshot-key",
+        &p("keys/s.key"),
+        "--timestamp-key",
+        &p("keys/ts.key"),
+        "--golden",
+        golden.to_str().unwrap(),
+        "--latency-ms",
+        "0.0000001",
+        "-o",
+        &p("slow.motepkg"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = install("slow.motepkg");
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("gate failed") && stdout(&o).contains("latency"), "{}", stdout(&o));
+    assert_eq!(status()["model"]["model_version"], 1);
+    let o = install("v2.motepkg");
+    assert!(o.status.success() && stdout(&o).contains("in slot B"), "{}{}", stdout(&o), stderr(&o));
+    // An older package is a rollback, refused.
+    let o = install("v1.motepkg");
+    assert!(!o.status.success() && stderr(&o).contains("rollback"), "{}", stderr(&o));
+
+    // kill -9 at random points of installing v3 (then reinstalling it), 200 times.
+    pack("3", "1e-4", "v3.motepkg");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let started = std::time::Instant::now();
+    let o = install("v3.motepkg");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let full = started.elapsed();
+    let (mut committed, mut interrupted) = (0, 0);
+    let mut active = status()["state"]["active"].clone();
+    for i in 0..200 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let delay = full.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64);
+        let pkg = p("v3.motepkg");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+            .args(["agent", "install", &pkg, "--store", &p("store"), "--name", "relu", "--target", "x86_64"])
+            .args(["--gate-runs", "3"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let s = status();
+        let v = s["model"]["model_version"].as_u64();
+        assert!(v == Some(3), "iteration {i}: not serving the verified v3: {s}");
+        if s["state"]["active"] == active {
+            interrupted += 1;
+        } else {
+            committed += 1;
+            active = s["state"]["active"].clone();
+        }
+    }
+    // The kills landed both before and after commits.
+    eprintln!("kill -9: {committed} installs had committed, {interrupted} had not");
+    assert!(committed > 0 && interrupted > 0, "{committed} committed, {interrupted} interrupted");
+}
