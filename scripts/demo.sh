@@ -90,3 +90,17 @@ echo "== mote quantize digits.onnx -> int8 .mote, and run it on the held-back sa
 "$mote" quantize "$demo/digits.onnx" --calib "$demo/digits_calib" -o "$demo/digits.int8.mote"
 "$mote" run "$demo/digits.int8.mote" --input "input=$demo/digits_sample.npy"
 echo "The logits' top-1 (first in the top5 list) is the predicted digit."
+
+echo
+echo "== ship it: keys, a signed package, verified and installed behind the safeguard gate"
+rm -rf "$demo/keys" "$demo/store" "$demo/root.meta"
+for k in root targets snapshot timestamp; do "$mote" keygen -o "$demo/keys/$k" >/dev/null; done
+"$mote" sign --new-root --root-key "$demo/keys/root.pub" --targets-key "$demo/keys/targets.pub" \
+  --snapshot-key "$demo/keys/snapshot.pub" --timestamp-key "$demo/keys/timestamp.pub" \
+  --key "$demo/keys/root.key" -o "$demo/root.meta"
+"$mote" pack "$demo/digits.int8.mote" --name digits --model-version 1 --target x86_64 --root "$demo/root.meta" \
+  --targets-key "$demo/keys/targets.key" --snapshot-key "$demo/keys/snapshot.key" \
+  --timestamp-key "$demo/keys/timestamp.key" --golden "$demo/digits_sample.npy" --latency-ms 5 -o "$demo/digits.motepkg"
+"$mote" verify "$demo/digits.motepkg" --root "$demo/root.meta" --name digits --target x86_64
+"$mote" agent install "$demo/digits.motepkg" --store "$demo/store" --root "$demo/root.meta" --name digits --target x86_64
+"$mote" agent status --store "$demo/store"
