@@ -825,6 +825,32 @@ fn agent_installs_behind_the_gate_and_survives_kill_9() {
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("gate failed") && stdout(&o).contains("latency"), "{}", stdout(&o));
     assert_eq!(status()["model"]["model_version"], 1);
+    // A latency budget without a golden input to time cannot be checked: refused too.
+    let o = mote(&[
+        "pack",
+        &p("m.mote"),
+        "--name",
+        "relu",
+        "--model-version",
+        "2",
+        "--target",
+        "x86_64",
+        "--root",
+        &p("root.meta"),
+        "--targets-key",
+        &p("keys/t.key"),
+        "--snapshot-key",
+        &p("keys/s.key"),
+        "--timestamp-key",
+        &p("keys/ts.key"),
+        "--latency-ms",
+        "100",
+        "-o",
+        &p("untimed.motepkg"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = install("untimed.motepkg");
+    assert!(o.status.code() == Some(2) && stdout(&o).contains("needs a golden input"), "{}", stdout(&o));
     let o = install("v2.motepkg");
     assert!(o.status.success() && stdout(&o).contains("in slot B"), "{}{}", stdout(&o), stderr(&o));
     // An older package is a rollback, refused.

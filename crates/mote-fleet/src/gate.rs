@@ -18,7 +18,7 @@ pub struct GateReport {
     pub reasons: Vec<String>,
     /// Per golden input: the largest difference from the expected outputs.
     pub golden_max_diff: Vec<f32>,
-    /// Median latency of the first golden input (or of zero inputs without one).
+    /// Median latency on the first golden input (0 without one).
     pub latency_ms: f64,
     pub memory_bytes: u64,
 }
@@ -85,6 +85,9 @@ pub fn check(manifest: &Manifest, model: &[u8], runs: usize) -> GateReport {
         if worst.is_nan() || worst > g.atol {
             r.reasons.push(format!("golden input {k}: outputs differ by {worst} (tolerance {})", g.atol));
         }
+    }
+    if manifest.budgets.latency_ms.is_some() && timed.is_none() {
+        r.reasons.push("a latency budget needs a golden input that runs, to time".into());
     }
     if let Some(named) = timed {
         let mut times: Vec<f64> = (0..runs.max(1))

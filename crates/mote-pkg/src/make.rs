@@ -108,12 +108,6 @@ pub fn pointer(role: Role, version: u32, expires: u64, next: &[u8], next_version
     envelope(role, &b)
 }
 
-/// The version a metadata file states.
-pub fn version_of(meta: &[u8], role: Role) -> Result<u32, String> {
-    let env = Envelope::parse(meta, 0, role).map_err(|e| e.to_string())?;
-    env.header().map(|(v, _, _)| v).map_err(|e| e.to_string())
-}
-
 /// `meta` with one more signature, by `key` (a key that already signed is replaced).
 pub fn sign(meta: &[u8], role: Role, key: &SigningKey) -> Result<Vec<u8>, String> {
     let env = Envelope::parse(meta, 0, role).map_err(|e| e.to_string())?;

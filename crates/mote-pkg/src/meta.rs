@@ -98,14 +98,6 @@ impl Keys<'_> {
     pub fn position(&self, key: &[u8; 32]) -> Option<usize> {
         self.0.chunks_exact(32).position(|k| k == key)
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len() / 32
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// A root's keys and thresholds per role.
