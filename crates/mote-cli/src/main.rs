@@ -1,10 +1,12 @@
 //! `mote`: the command-line tool. Every subcommand has `--json` for scripts; errors go to stderr
 //! with a non-zero exit code.
 
+mod agent_cmd;
 mod bench;
 mod compile_cmd;
 mod compiled;
 mod convert_cmd;
+mod delta_cmd;
 mod distill_cmd;
 mod inspect;
 mod model_file;
@@ -75,8 +77,8 @@ enum Command {
     Sign(pkg_cmd::SignArgs),
     Pack(pkg_cmd::PackArgs),
     Verify(pkg_cmd::VerifyArgs),
-    Delta(pkg_cmd::DeltaArgs),
-    Agent(pkg_cmd::AgentArgs),
+    Delta(delta_cmd::Args),
+    Agent(agent_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -99,8 +101,8 @@ fn main() -> ExitCode {
         Command::Sign(a) => pkg_cmd::sign(a),
         Command::Pack(a) => pkg_cmd::pack(a),
         Command::Verify(a) => pkg_cmd::verify(a),
-        Command::Delta(a) => pkg_cmd::delta(a),
-        Command::Agent(a) => pkg_cmd::agent(a),
+        Command::Delta(a) => delta_cmd::main(a),
+        Command::Agent(a) => agent_cmd::main(a),
     };
     match result {
         Ok(code) => code,
