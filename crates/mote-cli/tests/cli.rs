@@ -755,35 +755,23 @@ fn agent_installs_behind_the_gate_and_survives_kill_9() {
     let onnx = write(&dir, "m.onnx", &relu_add());
     assert!(mote(&["compile", onnx.to_str().unwrap(), "--dim", "N=1", "-o", &p("m.mote")]).status.success());
     let golden = npy_f32(&dir, "x.npy", &[1, 3], &[-1.0, 0.5, 2.0]);
-    let pack = |version: &str, atol: &str, out: &str| {
-        let o = mote(&[
-            "pack",
-            &p("m.mote"),
-            "--name",
-            "relu",
-            "--model-version",
-            version,
-            "--target",
-            "x86_64",
-            "--root",
-            &p("root.meta"),
+    // Packs m.mote as `version` with the golden input and `extra` options.
+    let pack = |version: &str, extra: &[&str], out: &str| {
+        let keys = [
             "--targets-key",
             &p("keys/t.key"),
             "--snapshot-key",
             &p("keys/s.key"),
             "--timestamp-key",
             &p("keys/ts.key"),
-            "--golden",
-            golden.to_str().unwrap(),
-            "--golden-atol",
-            atol,
-            "-o",
-            &p(out),
-        ]);
+        ];
+        let args = ["pack", &p("m.mote"), "--name", "relu", "--model-version", version, "--target", "x86_64", "--root"];
+        let o = mote(&[&args[..], &[&p("root.meta")], &keys[..], extra, &["-o", &p(out)]].concat());
         assert!(o.status.success(), "{}", stderr(&o));
     };
-    pack("1", "1e-4", "v1.motepkg");
-    pack("2", "1e-4", "v2.motepkg");
+    let g = golden.to_str().unwrap();
+    pack("1", &["--golden", g], "v1.motepkg");
+    pack("2", &["--golden", g], "v2.motepkg");
     let install = |pkg: &str| {
         let args = ["agent", "install", &p(pkg), "--store", &p("store"), "--root", &p("root.meta")];
         mote(&[&args[..], &["--name", "relu", "--target", "x86_64", "--gate-runs", "3"]].concat())
@@ -796,59 +784,13 @@ fn agent_installs_behind_the_gate_and_survives_kill_9() {
     let o = install("v1.motepkg");
     assert!(o.status.success() && stdout(&o).contains("installed relu v1 in slot A"), "{}{}", stdout(&o), stderr(&o));
     // A release whose latency budget this device cannot meet fails the gate: v1 stays active.
-    let o = mote(&[
-        "pack",
-        &p("m.mote"),
-        "--name",
-        "relu",
-        "--model-version",
-        "2",
-        "--target",
-        "x86_64",
-        "--root",
-        &p("root.meta"),
-        "--targets-key",
-        &p("keys/t.key"),
-        "--snapshot-key",
-        &p("keys/s.key"),
-        "--timestamp-key",
-        &p("keys/ts.key"),
-        "--golden",
-        golden.to_str().unwrap(),
-        "--latency-ms",
-        "0.0000001",
-        "-o",
-        &p("slow.motepkg"),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    pack("2", &["--golden", g, "--latency-ms", "0.0000001"], "slow.motepkg");
     let o = install("slow.motepkg");
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("gate failed") && stdout(&o).contains("latency"), "{}", stdout(&o));
     assert_eq!(status()["model"]["model_version"], 1);
     // A latency budget without a golden input to time cannot be checked: refused too.
-    let o = mote(&[
-        "pack",
-        &p("m.mote"),
-        "--name",
-        "relu",
-        "--model-version",
-        "2",
-        "--target",
-        "x86_64",
-        "--root",
-        &p("root.meta"),
-        "--targets-key",
-        &p("keys/t.key"),
-        "--snapshot-key",
-        &p("keys/s.key"),
-        "--timestamp-key",
-        &p("keys/ts.key"),
-        "--latency-ms",
-        "100",
-        "-o",
-        &p("untimed.motepkg"),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    pack("2", &["--latency-ms", "100"], "untimed.motepkg");
     let o = install("untimed.motepkg");
     assert!(o.status.code() == Some(2) && stdout(&o).contains("needs a golden input"), "{}", stdout(&o));
     let o = install("v2.motepkg");
@@ -858,7 +800,7 @@ fn agent_installs_behind_the_gate_and_survives_kill_9() {
     assert!(!o.status.success() && stderr(&o).contains("rollback"), "{}", stderr(&o));
 
     // kill -9 at random points of installing v3 (then reinstalling it), 200 times.
-    pack("3", "1e-4", "v3.motepkg");
+    pack("3", &["--golden", g], "v3.motepkg");
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let started = std::time::Instant::now();
     let o = install("v3.motepkg");

@@ -1,23 +1,13 @@
 //! Trains the small CNN on the shared digits (80/20 seeded split) and checks the issue's
 //! accuracy target, and that a seed fixes the result. Skips without `../shared/data`.
 
-use std::path::PathBuf;
+mod common;
+use common::digits;
 
 use mote_train::arch::{Arch, build};
-use mote_train::data::{Augment, Dataset};
+use mote_train::data::Augment;
 use mote_train::fit::{Config, Hooks, Objective, evaluate, fit};
 use mote_train::optim::{Decay, Rule, Schedule};
-
-fn digits() -> Option<Dataset> {
-    let root = std::env::var_os("MOTE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")));
-    let dir = root.join("datasets/sklearn_digits");
-    let x = mote_data::read_npy(&dir.join("X.npy")).ok()?;
-    let y = mote_data::read_npy(&dir.join("y.npy")).ok()?;
-    let labels = y.to_i64_vec().ok()?.into_iter().map(|v| v as usize).collect();
-    Dataset::new(x.to_f32_vec().ok()?, x.shape()[1..].to_vec(), labels).ok()
-}
 
 fn config(epochs: usize) -> Config {
     Config {

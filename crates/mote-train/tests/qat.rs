@@ -1,6 +1,9 @@
 //! QAT on a QDQ graph: `prepare` keeps the forward pass exactly, makes the weights trainable,
 //! and the quantizers pass gradients straight through inside their range only.
 
+mod common;
+use common::digits;
+
 use mote_ir::ops::quant::QuantOp;
 use mote_ir::{DType, Dim, Graph, Tensor, TensorType, Value, ValueType};
 use mote_train::{Mode, backward, forward, params};
@@ -83,21 +86,8 @@ fn quantizers_pass_gradients_straight_through_inside_their_range() {
 
 // ---- the training forward against the compiled int8 model, on digits ----
 
-use std::path::PathBuf;
-
 use mote_train::arch::{Arch, build};
 use mote_train::data::Dataset;
-
-fn digits() -> Option<Dataset> {
-    let root = std::env::var_os("MOTE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")));
-    let dir = root.join("datasets/sklearn_digits");
-    let x = mote_data::read_npy(&dir.join("X.npy")).ok()?;
-    let y = mote_data::read_npy(&dir.join("y.npy")).ok()?;
-    let labels = y.to_i64_vec().ok()?.into_iter().map(|v| v as usize).collect();
-    Dataset::new(x.to_f32_vec().ok()?, x.shape()[1..].to_vec(), labels).ok()
-}
 
 /// `mote quantize`'s QDQ graph of `float`, calibrated on `calib`, QAT-prepared.
 fn quantized(float: &Graph, calib: &Dataset, tag: &str) -> Graph {
