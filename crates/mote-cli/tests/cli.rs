@@ -534,16 +534,21 @@ fn tflite_models_inspect_run_and_compile() {
     assert!(!o.status.success() && stderr(&o).contains("CUSTOM:SignalWindow at operator 0"), "{}", stderr(&o));
 }
 
+/// The shared digits' `X.npy` and `y.npy`, or `None` after saying that `what` is skipped.
+fn digits(what: &str) -> Option<(PathBuf, PathBuf)> {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("SKIPPED {what}: ../shared/data not found (set MOTE_SHARED_DATA)");
+        return None;
+    };
+    let d = data.join("datasets/sklearn_digits");
+    Some((d.join("X.npy"), d.join("y.npy")))
+}
+
 /// `mote train` on the digits: a JSON report, an ONNX file that imports and runs, and clear
 /// errors for a bad spec or mismatched labels (skipped without the shared data).
 #[test]
 fn train_writes_a_model_that_runs() {
-    let Some(data) = mote_conformance::shared_data() else {
-        eprintln!("SKIPPED mote train: ../shared/data not found (set MOTE_SHARED_DATA)");
-        return;
-    };
-    let d = data.join("datasets/sklearn_digits");
-    let (x, y) = (d.join("X.npy"), d.join("y.npy"));
+    let Some((x, y)) = digits("mote train") else { return };
     let (x, y) = (x.to_str().unwrap(), y.to_str().unwrap());
     let dir = tmp("train");
     let out = dir.join("digits.onnx");
@@ -599,12 +604,7 @@ fn train_writes_a_model_that_runs() {
 /// same in both runs). Skipped without the shared data.
 #[test]
 fn train_resumes_from_a_checkpoint() {
-    let Some(data) = mote_conformance::shared_data() else {
-        eprintln!("SKIPPED mote train --resume: ../shared/data not found (set MOTE_SHARED_DATA)");
-        return;
-    };
-    let d = data.join("datasets/sklearn_digits");
-    let (x, y) = (d.join("X.npy"), d.join("y.npy"));
+    let Some((x, y)) = digits("mote train --resume") else { return };
     let dir = tmp("resume");
     let (ckpt, whole, resumed) = (dir.join("run.ckpt"), dir.join("whole.onnx"), dir.join("resumed.onnx"));
     let p = |p: &std::path::Path| p.to_str().unwrap().to_string();
