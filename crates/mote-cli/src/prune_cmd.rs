@@ -17,6 +17,10 @@ Pruning, then fine-tuning on labelled data (the options of `mote train`; --finet
   --sparsity 0.7                      zero the 70% smallest weights of every Conv and Gemm
                                       (unstructured; masks keep them zero while fine-tuning)
   --pattern 2:4                       keep the 2 largest of every 4 consecutive weights of a row
+  --pattern 1x4 --sparsity 0.7        zero the 70% of blocks of 4 consecutive weights of a row
+                                      (4 input channels of one output) with the smallest norm:
+                                      what the int8 sparse kernel skips, so a quantized 1x1
+                                      convolution or FC layer runs sparse (`mote compile`)
   --structured channels --sparsity 0.5
                                       remove half the output channels of every convolution whose
                                       channels lead to the next Conv or classifier (smallest L1
@@ -32,7 +36,7 @@ Example:
 
 /// Arguments of `mote prune`.
 #[derive(clap::Args, Debug)]
-#[command(about = "Prune a model (unstructured, N:M or whole channels) and fine-tune it", after_help = HELP)]
+#[command(about = "Prune a model (unstructured, N:M, 1xB blocks or whole channels) and fine-tune it", after_help = HELP)]
 pub struct Args {
     /// The model to prune (.onnx, e.g. from `mote train`).
     model: PathBuf,
@@ -42,7 +46,7 @@ pub struct Args {
     /// `channels`: remove whole output channels.
     #[arg(long)]
     structured: Option<String>,
-    /// N:M pattern, e.g. 2:4.
+    /// N:M pattern (e.g. 2:4), or 1xB blocks (e.g. 1x4).
     #[arg(long)]
     pattern: Option<String>,
     /// Integer class labels (.npy).
@@ -69,10 +73,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
         (None, pattern) => {
             let p = match pattern {
                 None => Pattern::Unstructured,
-                Some(s) => {
-                    let (n, m) = s.split_once(':').ok_or_else(|| anyhow::anyhow!("--pattern {s}: expected N:M"))?;
-                    Pattern::NofM { n: n.parse()?, m: m.parse()? }
-                }
+                Some(s) => match (s.split_once(':'), s.strip_prefix("1x")) {
+                    (Some((n, m)), _) => Pattern::NofM { n: n.parse()?, m: m.parse()? },
+                    (None, Some(b)) => Pattern::Blocks { size: b.parse()? },
+                    _ => bail!("--pattern {s}: expected N:M (e.g. 2:4) or 1xB (e.g. 1x4)"),
+                },
             };
             let m = masks(&g, a.sparsity, p).map_err(anyhow::Error::msg)?;
             mote_train::prune::apply(&mut g, &m);

@@ -269,6 +269,9 @@ codes! {
         /// f32 product with a pruned constant weight in compressed rows: a 1x1 convolution in
         /// NCHW or a fully connected layer (format 1.5).
         SparseGemm = 90,
+        /// int8 1x1 convolution or fully connected layer with pruned weights kept as blocks of
+        /// four input channels, channels-last (format 1.6).
+        Q8Sparse = 91,
     }
 }
 

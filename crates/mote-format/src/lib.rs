@@ -65,7 +65,7 @@ pub const MAGIC: [u8; 8] = *b"MOTE\r\n\x1a\n";
 /// Format major version: readers refuse other majors.
 pub const VERSION_MAJOR: u16 = 1;
 /// Format minor version: additions that older readers may ignore.
-pub const VERSION_MINOR: u16 = 5;
+pub const VERSION_MINOR: u16 = 6;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// Size of one section table entry.

@@ -1,4 +1,5 @@
-//! Pruning: magnitude masks (unstructured, or N of every M consecutive weights) that fine-tuning
+//! Pruning: magnitude masks (unstructured, N of every M consecutive weights, or blocks of
+//! consecutive weights) that fine-tuning
 //! keeps, and structured channel pruning that removes whole output channels from the graph.
 
 use mote_ir::ops::elementwise::{ElementwiseOp, Unary};
@@ -14,6 +15,9 @@ pub enum Pattern {
     /// In every group of `m` consecutive weights along a row (an output's inputs), the `m - n`
     /// smallest are zero (2:4 is what sparse tensor hardware runs).
     NofM { n: usize, m: usize },
+    /// The smallest-norm fraction of the blocks of `size` consecutive weights along a row (1x4
+    /// is what Mote's int8 sparse kernel skips: four input channels of one output).
+    Blocks { size: usize },
 }
 
 /// A 0/1 mask per pruned weight.
@@ -55,6 +59,24 @@ pub fn masks(g: &Graph, sparsity: f32, pattern: Pattern) -> Result<Masks, String
                 order.sort_by(|&a, &b| w[a].abs().total_cmp(&w[b].abs()).then(a.cmp(&b)));
                 let mut m = vec![1.0f32; w.len()];
                 order.iter().take(k).for_each(|&i| m[i] = 0.0);
+                m
+            }
+            Pattern::Blocks { size } => {
+                if size == 0 {
+                    return Err("blocks of 0 weights are not a pattern".into());
+                }
+                let row = t.len() / t.shape()[0].max(1);
+                // (norm, first index, length) of every block, rows cut into `size` pieces.
+                let mut blocks: Vec<(f32, usize, usize)> = (0..t.shape()[0].max(1))
+                    .flat_map(|r| (0..row).step_by(size).map(move |j| (r * row + j, size.min(row - j))))
+                    .map(|(at, len)| (w[at..at + len].iter().map(|v| v * v).sum(), at, len))
+                    .collect();
+                blocks.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let k = (sparsity * blocks.len() as f32).round() as usize;
+                let mut m = vec![1.0f32; w.len()];
+                for &(_, at, len) in blocks.iter().take(k) {
+                    m[at..at + len].fill(0.0);
+                }
                 m
             }
             Pattern::NofM { n, m } => {

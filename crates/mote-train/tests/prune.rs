@@ -45,6 +45,25 @@ fn masks_reach_the_sparsity_of_each_layer() {
             assert!(kept_min >= dropped_max);
         }
     }
+    // 1x4 blocks: whole blocks go, the smallest norms first, 70% of each layer's blocks.
+    let m = masks(&g, 0.7, Pattern::Blocks { size: 4 }).expect("masks");
+    for (id, mask) in &m {
+        let t = g.value(*id).init.as_ref().expect("w");
+        let (w, row) = (t.to_f32_vec().expect("f32"), t.len() / t.shape()[0]);
+        let blocks: Vec<(f32, bool)> = (0..w.len() / row)
+            .flat_map(|r| (0..row).step_by(4).map(move |j| (r * row + j, 4.min(row - j))))
+            .map(|(at, len)| {
+                let kept = mask[at..at + len].iter().all(|v| *v == 1.0);
+                assert!(kept || mask[at..at + len].iter().all(|v| *v == 0.0), "a block is cut whole");
+                (w[at..at + len].iter().map(|v| v * v).sum(), kept)
+            })
+            .collect();
+        let dropped = blocks.iter().filter(|b| !b.1).count();
+        assert_eq!(dropped, (0.7 * blocks.len() as f32).round() as usize, "{}", g.value(*id).name);
+        let kept_min = blocks.iter().filter(|b| b.1).map(|b| b.0).fold(f32::MAX, f32::min);
+        assert!(blocks.iter().filter(|b| !b.1).all(|b| b.0 <= kept_min));
+    }
+    assert!(masks(&g, 0.5, Pattern::Blocks { size: 0 }).is_err());
     assert!(masks(&g, 1.5, Pattern::Unstructured).is_err());
     assert!(masks(&g, 0.5, Pattern::NofM { n: 5, m: 4 }).is_err());
 }

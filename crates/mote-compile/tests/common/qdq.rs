@@ -161,6 +161,37 @@ fn build(u8: bool) -> Graph {
     b.g
 }
 
+/// Pruned pointwise convolutions for the block-sparse int8 kernel: `x f32 [1, 64, 12, 12]` ->
+/// 1x1 conv 64 -> 64 with 70% of its blocks of four input channels zero (+Relu) -> 1x1 conv
+/// 64 -> 40 with 50% of its values zero, unstructured (too few empty blocks: dense).
+pub fn pruned_pointwise_graph() -> Graph {
+    let mut b = B { g: Graph::new("pruned_q8"), n: 0, u8: false };
+    let x = b.g.add_value("x", ValueType::Tensor(TensorType::concrete(DType::F32, &[1, 64, 12, 12])));
+    b.g.inputs.push(x);
+    let xs = 0.04;
+    let x = b.qdq(x, xs, -3);
+    let pw = |b: &mut B, x, xs, m: usize, c: usize, keep: &dyn Fn(usize, usize) -> bool, seed| {
+        let w: Vec<i8> = (0..m * c)
+            .map(|i| if keep(i / c, i % c) { (((i * seed + 7) % 255) as i32 - 127) as i8 } else { 0 })
+            .collect();
+        let scales: Vec<f32> = (0..m).map(|o| 0.002 + 0.0007 * ((o * 5 + seed) % 11) as f32).collect();
+        let wt = b.c(Tensor::from_vec(vec![m, c, 1, 1], w).unwrap());
+        let s = b.c(Tensor::from_vec(vec![m], scales.clone()).unwrap());
+        let z = b.c(Tensor::from_vec(vec![m], vec![0i8; m]).unwrap());
+        let w = b.node(Op::Quant(QuantOp::Dequantize { axis: 0, block_size: 0, output_dtype: None }), &[wt, s, z]);
+        let bias = b.bias(xs, &scales, seed as i32);
+        b.node(Op::Nn(NnOp::Conv(ConvAttrs { window: Window::default(), group: 1 })), &[x, w, bias])
+    };
+    let c1 = pw(&mut b, x, xs, 64, 64, &|o, c| (o * 7 + (c / 4) * 13) % 10 >= 7, 31);
+    let r1 = b.node(Op::Elementwise(ElementwiseOp::Unary(Unary::Relu)), &[c1]);
+    let s1 = 0.03;
+    let r1 = b.qdq(r1, s1, -128);
+    let c2 = pw(&mut b, r1, s1, 40, 64, &|o, c| (o * 3 + c) % 2 == 0, 17);
+    let y = b.qdq(c2, 0.05, 4);
+    b.g.outputs.push(y);
+    b.g
+}
+
 /// An input in about [-2, 4].
 pub fn qdq_input() -> Tensor {
     let v: Vec<f32> = (0..800).map(|i| ((i * 73) % 101) as f32 / 101.0 * 6.0 - 2.0).collect();

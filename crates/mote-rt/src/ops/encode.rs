@@ -19,6 +19,7 @@ pub use super::nms::encode_nms as nms;
 pub use super::q8conv::encode_q8conv as q8conv;
 pub use super::q8elem::{encode_q8add as q8add, encode_q8mul as q8mul, encode_q8softmax as q8softmax};
 pub use super::q8pool::encode_q8pool as q8pool;
+pub use super::q8sparse::encode_q8sparse as q8sparse;
 pub use super::qconv::encode_qconv as qconv;
 pub use super::qgemm::encode_qgemm as qgemm;
 pub use super::quant::encode_quant as quant;

@@ -35,6 +35,7 @@ mod pool;
 mod q8conv;
 mod q8elem;
 mod q8pool;
+mod q8sparse;
 mod qconv;
 mod qgemm;
 mod quant;
@@ -243,6 +244,7 @@ pub enum Step {
     QConv(qconv::QConv),
     DynamicQuantize(dynamic_quant::DynamicQuantize),
     Q8Conv(q8conv::Q8Conv),
+    Q8Sparse(q8sparse::Q8Sparse),
     Q8Binary(q8elem::Q8Binary),
     Q8Softmax(q8elem::Q8Softmax),
     Q8Lut(q8elem::Q8Lut),
@@ -322,6 +324,7 @@ impl Step {
             OpCode::QGemm => Step::QGemm(qgemm::QGemm::decode(step, io)?),
             OpCode::QConv => Step::QConv(qconv::QConv::decode(step, io)?),
             OpCode::Q8Conv => Step::Q8Conv(q8conv::Q8Conv::decode(step, io)?),
+            OpCode::Q8Sparse => Step::Q8Sparse(q8sparse::Q8Sparse::decode(step, io)?),
             OpCode::Q8Binary => Step::Q8Binary(q8elem::Q8Binary::decode(step, io)?),
             OpCode::Q8Softmax => Step::Q8Softmax(q8elem::Q8Softmax::decode(step, io)?),
             OpCode::Q8Lut => Step::Q8Lut(q8elem::Q8Lut::decode(step, io)?),
@@ -345,6 +348,7 @@ impl Step {
             Step::Tree(t) => t.check_tables(model, io),
             Step::Text(t) => t.check_constants(model, io),
             Step::SparseGemm(s) => s.check_index(model, io),
+            Step::Q8Sparse(s) => s.check_index(model, io),
             _ => Ok(()),
         }
     }
@@ -373,6 +377,7 @@ impl Step {
             Step::QGemm(q) => q.scratch_bytes(),
             Step::QConv(q) => q.scratch_bytes(),
             Step::Q8Conv(q) => q.scratch_bytes(),
+            Step::Q8Sparse(q) => q.scratch_bytes(),
             Step::SparseGemm(s) => s.scratch_bytes(),
             Step::Unique(s) => s.scratch_bytes(),
             _ => 0,
@@ -427,6 +432,7 @@ impl Step {
             Step::QGemm(q) => q.macs(),
             Step::QConv(q) => q.macs(),
             Step::Q8Conv(q) => q.macs(),
+            Step::Q8Sparse(q) => q.macs(),
             Step::Q8Pool(q) => q.taps(),
             Step::SparseGemm(s) => s.macs(),
             _ => 0,
@@ -522,6 +528,7 @@ impl Step {
             Step::QGemm(s) => s.run(mem, io, scratch),
             Step::QConv(s) => s.run(mem, io, scratch),
             Step::Q8Conv(s) => s.run(mem, io, scratch, cpu),
+            Step::Q8Sparse(s) => s.run(mem, io, scratch, cpu),
             Step::Q8Binary(s) => s.run(mem, io, cpu),
             Step::Q8Softmax(s) => s.run(mem, io, cpu),
             Step::Q8Lut(s) => s.run(mem, io, cpu),

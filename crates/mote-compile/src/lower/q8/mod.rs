@@ -24,6 +24,8 @@ use super::elementwise::contiguous;
 use super::{Lowerer, R, bail};
 use plan::{Kind, Unit, params};
 
+mod sparse;
+
 /// The int8 state of a lowering.
 #[derive(Debug, Default)]
 pub struct State {
@@ -176,6 +178,10 @@ fn emit_conv(
     (lo, hi): (i32, i32),
     name: &str,
 ) {
+    let y_out = (u.y.zp, lo, hi);
+    if sparse::try_emit(l, g, x, u.inputs[0].zp, &w_ohwi, (&bias, &mult, &shift), y, y_out, name) {
+        return;
+    }
     let mut packed = vec![0u8; conv_pack_len(g).unwrap_or(0)];
     conv_pack(g, &w_ohwi, &mut packed);
     let wt = l.p.weight(DType::I8, vec![g.m, g.kh, g.kw, g.c / g.groups], packed, format!("{name}.w"));

@@ -65,6 +65,22 @@ impl Q8 for NeonQ8 {
 impl Q8 for DotQ8 {
     const A_OFFSET: i32 = 0;
 
+    unsafe fn sparse_blocks(self, xt: &[i32], cols: &[u32], w: &[i32], acc: &mut [i32], rows: usize) {
+        assert!(acc.len() >= 64 && w.len() == cols.len() && rows <= 64);
+        let (xt, acc) = (xt.as_ptr(), acc.as_mut_ptr());
+        // SAFETY: the token proves the dot-product extension; lengths checked just above, the
+        // columns by the caller.
+        unsafe {
+            match rows.div_ceil(16) {
+                0 => {}
+                1 => sparse_blocks_dot::<1>(xt, cols, w, acc),
+                2 => sparse_blocks_dot::<2>(xt, cols, w, acc),
+                3 => sparse_blocks_dot::<3>(xt, cols, w, acc),
+                _ => sparse_blocks_dot::<4>(xt, cols, w, acc),
+            }
+        }
+    }
+
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
         check_gemm(a, stride, rows, k4, b, acc);
         // SAFETY: the token proves the dot-product extension; bounds checked just above.
@@ -165,6 +181,30 @@ unsafe fn gemm_dot(a: *const i8, stride: usize, rows: usize, k4: usize, b: *cons
                 }
             }
             r0 += 4;
+        }
+    }
+}
+
+/// The block-sparse product's inner loop (`fast::int8::sparse`) with `sdot`: `acc[r] = Σ_b
+/// dot4(xt[cols[b] * 64 + r], w[b])` for `r < 16 * G`, four rows per register.
+///
+/// # Safety
+/// The CPU has the dot-product extension; `acc` holds `16 * G` values; every `cols[b]` has its
+/// 64 words in `xt`; `w` has `cols.len()` values; `G <= 4`.
+#[target_feature(enable = "dotprod")]
+unsafe fn sparse_blocks_dot<const G: usize>(xt: *const i32, cols: &[u32], w: &[i32], acc: *mut i32) {
+    // SAFETY (whole body): caller (features, bounds).
+    unsafe {
+        let mut a = [vdupq_n_s32(0); 16];
+        for (&j, &wv) in cols.iter().zip(w) {
+            let wq = vreinterpretq_s8_s32(vdupq_n_s32(wv));
+            let col = xt.add(j as usize * 64);
+            for q in 0..4 * G {
+                a[q] = sdot(a[q], vreinterpretq_s8_s32(vld1q_s32(col.add(4 * q))), wq);
+            }
+        }
+        for (q, v) in a.iter().enumerate().take(4 * G) {
+            vst1q_s32(acc.add(4 * q), *v);
         }
     }
 }

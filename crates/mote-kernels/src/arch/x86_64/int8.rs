@@ -2,9 +2,9 @@
 //! AVX-512 VNNI on 256-bit registers (`vpdpbusd`, activations offset to u8). Both share the
 //! AVX2 requantization and depthwise code.
 
-use super::{int8_add512, int8_dw, int8_dw4, int8_rq512};
+use super::{int8_add512, int8_dw, int8_dw4, int8_rq512, int8_sparse};
 use crate::fast::cpu::{Cpu, Q8Path};
-use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem};
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq, add_right, add_stage, check_elem, gather_words};
 use crate::reference::int8::{AddParams, Conv2d, MulParams};
 use core::arch::x86_64::*;
 
@@ -44,9 +44,31 @@ fn check_gemm(a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &[
 impl Q8 for Avx2Q8 {
     const A_OFFSET: i32 = 0;
 
+    unsafe fn sparse_blocks(self, xt: &[i32], cols: &[u32], w: &[i32], acc: &mut [i32], rows: usize) {
+        let n = int8_sparse::ROWS;
+        assert!(acc.len() >= n && w.len() == cols.len() && rows <= n);
+        let (xt, acc) = (xt.as_ptr(), acc.as_mut_ptr());
+        // SAFETY: the token proves AVX2; the lengths were checked just above, the columns by
+        // the caller.
+        unsafe {
+            match rows.div_ceil(8) {
+                0 => {}
+                1 => int8_sparse::sparse_blocks_avx2::<1>(xt, cols, w, acc),
+                2 => int8_sparse::sparse_blocks_avx2::<2>(xt, cols, w, acc),
+                3 => int8_sparse::sparse_blocks_avx2::<3>(xt, cols, w, acc),
+                4 => int8_sparse::sparse_blocks_avx2::<4>(xt, cols, w, acc),
+                5 => int8_sparse::sparse_blocks_avx2::<5>(xt, cols, w, acc),
+                6 => int8_sparse::sparse_blocks_avx2::<6>(xt, cols, w, acc),
+                7 => int8_sparse::sparse_blocks_avx2::<7>(xt, cols, w, acc),
+                _ => int8_sparse::sparse_blocks_avx2::<8>(xt, cols, w, acc),
+            }
+        }
+    }
+
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
         check_gemm(a, stride, rows, k4, b, acc);
-        // SAFETY: the token proves AVX2; the bounds were checked just above.
+        // SAFETY: the token proves AVX2; the lengths were checked just above, the columns by
+        // the caller.
         unsafe { gemm_avx2::<false>(a.as_ptr(), stride, rows, k4, b.as_ptr(), acc.as_mut_ptr()) }
     }
 
@@ -90,6 +112,52 @@ impl Q8 for Avx2Q8 {
 
 impl Q8 for VnniQ8 {
     const A_OFFSET: i32 = 128;
+
+    unsafe fn sparse_blocks(self, xt: &[i32], cols: &[u32], w: &[i32], acc: &mut [i32], rows: usize) {
+        let n = int8_sparse::ROWS;
+        assert!(acc.len() >= n && w.len() == cols.len() && rows <= n);
+        let (xt, acc) = (xt.as_ptr(), acc.as_mut_ptr());
+        // SAFETY: the token proves AVX-512 F and VNNI; the lengths were checked just above, the
+        // columns by the caller.
+        unsafe {
+            match rows.div_ceil(16) {
+                0 => {}
+                1 => int8_sparse::sparse_blocks::<1>(xt, cols, w, acc),
+                2 => int8_sparse::sparse_blocks::<2>(xt, cols, w, acc),
+                3 => int8_sparse::sparse_blocks::<3>(xt, cols, w, acc),
+                _ => int8_sparse::sparse_blocks::<4>(xt, cols, w, acc),
+            }
+        }
+    }
+
+    fn tile_to_rows(self, tile: &[i32], acc: &mut [i32]) {
+        let rows = int8_sparse::ROWS;
+        assert!(tile.len() >= rows * NR && acc.len() >= rows * NR);
+        for g in 0..rows / 16 {
+            // SAFETY: the token proves AVX-512 F; rows `16g..16g + 16` of the 16 channels of
+            // `tile` (stride 64) and of `acc` (stride 16) are in bounds (checked above).
+            unsafe { int8_sparse::transpose16(tile[16 * g..].as_ptr(), rows, acc[16 * NR * g..].as_mut_ptr(), NR, 0) }
+        }
+    }
+
+    fn sparse_gather(self, x: &[i8], c: usize, rows: usize, xt: &mut [i32]) {
+        let (n, c4) = (int8_sparse::ROWS, c / 4);
+        let (r16, j16) = if c.is_multiple_of(4) { (rows / 16 * 16, c4 / 16 * 16) } else { (0, 0) };
+        assert!(rows <= n && x.len() >= rows * c && xt.len() >= c.div_ceil(4) * n);
+        for r0 in (0..r16).step_by(16) {
+            for j0 in (0..j16).step_by(16) {
+                // SAFETY: the token proves AVX-512 F; rows `r0..r0 + 16` hold words `j0..j0 + 16`
+                // (`c` is a multiple of 4, `j0 + 16 <= c / 4`), and columns `j0..j0 + 16` of
+                // `xt` hold rows `r0..r0 + 16` (`r0 + 16 <= rows <= 64`; checked above).
+                unsafe {
+                    let src = x.as_ptr().add(r0 * c + 4 * j0).cast::<i32>();
+                    int8_sparse::transpose16(src, c4, xt[j0 * n + r0..].as_mut_ptr(), n, 0x8080_8080u32 as i32)
+                }
+            }
+        }
+        gather_words(x, c, (r16, rows), (0, c.div_ceil(4)), xt, 0x8080_8080);
+        gather_words(x, c, (0, r16), (j16, c.div_ceil(4)), xt, 0x8080_8080);
+    }
 
     fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
         check_gemm(a, stride, rows, k4, b, acc);

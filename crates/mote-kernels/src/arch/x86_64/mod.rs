@@ -6,6 +6,7 @@ mod int8_dw;
 mod int8_dw4;
 pub(crate) mod int8_gemv;
 mod int8_rq512;
+mod int8_sparse;
 mod simd;
 
 pub(crate) use simd::Avx2;

@@ -99,7 +99,15 @@ pub(crate) fn conv_with<K: Q8>(
 /// [`NR`] lanes): `y[r * ys + j]` for `j < nv`. With at most `NR / 2` channels, two rows share
 /// one output stage of `NR` lanes (`acc` is compacted in place, its rows pairs then); the
 /// rows are staged in a buffer unless they are `y`'s whole rows.
-fn partial_panel<K: Q8>(k: K, acc: &mut [i32], rows: usize, rq: &Rq<'_>, nv: usize, y: &mut [i8], ys: usize) {
+pub(crate) fn partial_panel<K: Q8>(
+    k: K,
+    acc: &mut [i32],
+    rows: usize,
+    rq: &Rq<'_>,
+    nv: usize,
+    y: &mut [i8],
+    ys: usize,
+) {
     const H: usize = NR / 2;
     let (mut cb, mut mult, mut shift) = ([0i32; NR], [0i32; NR], [0i32; NR]);
     if nv <= H {

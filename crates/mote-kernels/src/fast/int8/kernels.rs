@@ -65,6 +65,38 @@ pub(crate) trait Q8: Copy {
         self.gemm_panel(a, stride, rows, k4, b, acc)
     }
 
+    /// The sums of one output channel of a block-sparse product over [`super::pack::RB`] rows
+    /// (`super::sparse`): `acc[r] = Σ_b Σ_q xt[cols[b] * RB + r].byte(q) * w[b].byte(q)` for
+    /// `r < rows` (`acc[rows..RB]` unspecified), the activation bytes made unsigned (`+ 128`)
+    /// where `A_OFFSET` is 128, signed otherwise; the weight bytes signed.
+    ///
+    /// # Safety
+    /// Every `cols[b]` is below `xt.len() / RB` (the caller checks the index once per product,
+    /// not per call). Implementations check the other lengths (`w` as long as `cols`, `rows <=
+    /// RB <= acc.len()`).
+    unsafe fn sparse_blocks(self, xt: &[i32], cols: &[u32], w: &[i32], acc: &mut [i32], rows: usize) {
+        super::sparse::sparse_blocks_portable(xt, cols, w, &mut acc[..rows], Self::A_OFFSET == 128)
+    }
+
+    /// The four-byte words of `rows` rows of `x [rows x c]` as columns of [`super::pack::RB`]:
+    /// `xt[j * RB + r]` = bytes `4j..4j + 4` of row `r` (0 past `c`), XOR `0x80` per byte where
+    /// `A_OFFSET` is 128.
+    fn sparse_gather(self, x: &[i8], c: usize, rows: usize, xt: &mut [i32]) {
+        let flip = if Self::A_OFFSET == 128 { 0x8080_8080 } else { 0 };
+        gather_words(x, c, (0, rows), (0, c.div_ceil(4)), xt, flip);
+    }
+
+    /// `acc[r * NR + j] = tile[j * RB + r]` for `r < RB`, `j < NR` (a panel's sums, channel-major,
+    /// into the rows [`Q8::requant_panel`] reads).
+    fn tile_to_rows(self, tile: &[i32], acc: &mut [i32]) {
+        use super::pack::RB;
+        for r in 0..RB {
+            for j in 0..NR {
+                acc[r * NR + j] = tile[j * RB + r];
+            }
+        }
+    }
+
     /// `y[r * ys + j] = rq(j, acc[r * NR + j])` for `r < rows`, `j < NR`.
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize);
 
@@ -93,6 +125,28 @@ pub(crate) trait Q8: Copy {
     /// preconditions of [`Q8::add`].
     fn mul(self, _p: &MulParams, _a: &[i8], _b: &[i8], _y: &mut [i8]) -> usize {
         0
+    }
+}
+
+/// [`Q8::sparse_gather`] of the rows `r_from..r_to` and words `j_from..j_to`, each word XOR `flip`.
+pub(crate) fn gather_words(
+    x: &[i8],
+    c: usize,
+    (r_from, r_to): (usize, usize),
+    (j_from, j_to): (usize, usize),
+    xt: &mut [i32],
+    flip: u32,
+) {
+    use super::pack::RB;
+    for r in r_from..r_to {
+        let row = &x[r * c..][..c];
+        for j in j_from..j_to {
+            let mut b = [0u8; 4];
+            for (d, &v) in b.iter_mut().zip(&row[4 * j..(4 * j + 4).min(c)]) {
+                *d = v as u8;
+            }
+            xt[j * RB + r] = (u32::from_le_bytes(b) ^ flip) as i32;
+        }
     }
 }
 

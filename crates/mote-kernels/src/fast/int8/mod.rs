@@ -44,6 +44,7 @@ pub(crate) mod kernels;
 mod ops;
 mod pack;
 mod pool;
+mod sparse;
 
 pub use crate::fast::cpu::Q8Path;
 pub use crate::reference::int8::{AddParams, Conv2d, MulParams, Pool2d, Requant, SoftmaxParams};
@@ -51,6 +52,9 @@ pub use elem::{add, mul};
 pub use ops::{lut, softmax};
 pub use pack::{Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len};
 pub use pool::{avg_pool, max_pool, mean_hw};
+pub use sparse::{
+    Q8_SPARSE_VERSION, Q8Blocks, q8_blocks_nnz, q8_blocks_pack, q8_blocks_valid, sparse_conv, sparse_scratch_len,
+};
 
 use crate::fast::Cpu;
 
