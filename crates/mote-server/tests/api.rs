@@ -202,8 +202,8 @@ fn halts_on(b: Backend, kind: &str) {
         .collect();
     for (i, a) in agents.iter_mut().enumerate() {
         match kind {
-            "install" if i % 10 < 3 => a.outcome = Outcome::InstallFailed,
-            "gate" if i % 10 < 3 => a.outcome = Outcome::GateFailed,
+            "install" if i % 10 >= 7 => a.outcome = Outcome::InstallFailed,
+            "gate" if i % 10 >= 7 => a.outcome = Outcome::GateFailed,
             "latency" => a.metrics = |a| Metrics { latency_ms: if a.version == 2 { 31.0 } else { 10.0 }, ..plain_metrics(a) },
             "confidence" => {
                 a.metrics = |a| {
@@ -237,7 +237,7 @@ fn halts_on(b: Backend, kind: &str) {
     assert_eq!(halt.gate, gate, "{halt:?}");
     assert!(halt.value > halt.threshold && halt.reason.contains(gate), "{halt:?}");
     let installed = agents.iter().filter(|a| a.version == 2).count();
-    assert!(installed > 0 || kind == "install" || kind == "gate");
+    assert!(installed > 0, "some devices installed before the halt");
     for a in &mut agents {
         let was_new = a.version == 2;
         let act = a.step();
