@@ -101,7 +101,10 @@ fn fleet_of_1000_on(b: Backend) {
     };
     let r = rollout(&admin, &nr);
     let all_back = |st: &RolloutStatus, a: &[Agent]| {
-        st.state == RolloutState::Halted && a.len() == FLEET && a.iter().all(|x| x.version == 1)
+        st.state == RolloutState::Halted
+            && st.counts.reverted == st.counts.installed
+            && a.len() == FLEET
+            && a.iter().all(|x| x.version == 1)
     };
     let (agents, at_halt) = run(&admin, agents, r.id, Duration::from_secs(60), all_back);
     let end = status(&admin, r.id);

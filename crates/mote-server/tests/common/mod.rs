@@ -158,7 +158,12 @@ impl Agent {
         match &a {
             Action::None => {}
             Action::Install { rollout, version, sha256, payload_sha256, size, url, .. } => {
-                let pkg = self.client.download(url, *size).unwrap();
+                let pkg = match self.client.download(url, *size) {
+                    Ok(p) => p,
+                    // The rollout halted between the check-in and the download: nothing to install.
+                    Err(mote_fleet::client::ClientError::Status { status: 403, .. }) => return Action::None,
+                    Err(e) => panic!("{}: {e}", self.id),
+                };
                 assert_eq!(&hex_sha(&pkg), sha256, "downloaded bytes hash to the offered SHA-256");
                 if self.outcome == Outcome::Installed {
                     self.other = Some((self.version, self.sha256.clone()));
