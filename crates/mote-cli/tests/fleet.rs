@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use mote_fleet::api::{Action, CheckIn, Enrol, Enrolled, Gates, NewRollout, Outcome, Report, RolloutState, RolloutStatus};
+use mote_fleet::api::{
+    Action, CheckIn, Enrol, Enrolled, Gates, NewRollout, Outcome, Report, RolloutState, RolloutStatus,
+};
 use mote_fleet::client::Client;
 
 fn tmp(name: &str) -> PathBuf {
@@ -90,7 +92,8 @@ fn server_killed_mid_rollout_continues_after_restart() {
         })
         .collect();
     let gates = Gates { min_reports: 10, min_stage_seconds: 0, ..Gates::default() };
-    let nr = NewRollout { model: "kws".into(), version: 2, target: "x86_64".into(), stages: vec![10.0, 50.0, 100.0], gates };
+    let nr =
+        NewRollout { model: "kws".into(), version: 2, target: "x86_64".into(), stages: vec![10.0, 50.0, 100.0], gates };
     let r: RolloutStatus = admin.call("POST", "/v1/rollouts", Some(&nr)).unwrap();
 
     // Halfway: in the second stage with fewer reports than it needs to advance (6 + 10).

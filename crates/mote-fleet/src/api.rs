@@ -247,7 +247,10 @@ pub enum Action {
         delta: Option<DeltaOffer>,
     },
     /// Switch back to the other A/B slot, which holds `to_version`.
-    Revert { rollout: i64, to_version: u64 },
+    Revert {
+        rollout: i64,
+        to_version: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,8 +86,7 @@ impl Client {
             None => self.agent.run(b.body(()).expect("valid request")).map_err(transport)?,
         };
         let status = resp.status().as_u16();
-        let content_range =
-            resp.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = resp.body_mut().with_config().limit(1 << 31).read_to_vec().map_err(transport)?;
         Ok(Response { status, content_range, body })
     }

@@ -167,7 +167,8 @@ impl TestSigner {
     pub fn generate(expires: u64) -> Result<TestSigner, String> {
         let keys = [generate_key()?, generate_key()?, generate_key()?, generate_key()?];
         let role = |k: &SigningKey| RoleKeys { threshold: 1, keys: vec![k.verifying_key().to_bytes()] };
-        let spec = RootSpec { version: 1, expires, roles: [role(&keys[0]), role(&keys[1]), role(&keys[2]), role(&keys[3])] };
+        let spec =
+            RootSpec { version: 1, expires, roles: [role(&keys[0]), role(&keys[1]), role(&keys[2]), role(&keys[3])] };
         let root = sign(&root(&spec)?, Role::Root, &keys[0])?;
         Ok(TestSigner { keys, root, expires })
     }
@@ -177,7 +178,11 @@ impl TestSigner {
     pub fn package(&self, name: &str, model_version: u64, target: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
         let v = u32::try_from(model_version).map_err(|_| "model version over u32 for test metadata".to_string())?;
         let e = self.expires;
-        let t = sign(&targets(v, e, &[EntrySpec::of(name, model_version, target, payload)])?, Role::Targets, &self.keys[1])?;
+        let t = sign(
+            &targets(v, e, &[EntrySpec::of(name, model_version, target, payload)])?,
+            Role::Targets,
+            &self.keys[1],
+        )?;
         let s = sign(&pointer(Role::Snapshot, v, e, &t, v)?, Role::Snapshot, &self.keys[2])?;
         let ts = sign(&pointer(Role::Timestamp, v, e, &s, v)?, Role::Timestamp, &self.keys[3])?;
         package(&[], &t, &s, &ts, payload)

@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use object_store::path::Path as ObjPath;
 
+use crate::App;
 use crate::auth::{self, Who};
 use crate::error::{ApiError, ApiResult};
-use crate::App;
 
 /// The object of a package.
 pub fn package_path(sha: &str) -> ObjPath {

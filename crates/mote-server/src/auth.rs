@@ -31,7 +31,8 @@ pub fn secret() -> Result<String, String> {
 /// The admin token: read from `file`, else from `data/admin.token`, else generated there.
 pub fn admin_token(file: Option<&Path>, data: &Path) -> Result<String, String> {
     let read = |p: &Path| {
-        let t = std::fs::read_to_string(p).map_err(|e| format!("cannot read the admin token `{}`: {e}", p.display()))?;
+        let t =
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read the admin token `{}`: {e}", p.display()))?;
         let t = t.trim().to_string();
         if t.len() < 16 {
             return Err(format!("the admin token in `{}` is shorter than 16 characters", p.display()));

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use axum::Json;
 use mote_fleet::api::{Action, CheckIn, DeltaOffer, Report, RolloutState};
 
 use crate::db::Val;

@@ -95,7 +95,7 @@ pub fn evaluate(r: &Rollout, n_target: usize, stage_devices: usize, now: i64) ->
             return halt(gate, w, of_stage, max, n);
         }
     }
-    let base_min = g.min_reports.min(5).max(1) as usize;
+    let base_min = g.min_reports.clamp(1, 5) as usize;
     if r.new_samples.len() as u64 >= min_n && r.base_samples.len() >= base_min {
         let lat = |s: &HashMap<String, Metrics>| median(s.values().map(|m| m.latency_ms).collect());
         let (new, base) = (lat(&r.new_samples), lat(&r.base_samples));

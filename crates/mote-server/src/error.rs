@@ -66,7 +66,9 @@ pub fn body(b: Result<axum::body::Bytes, axum::extract::rejection::BytesRejectio
     b.map_err(|e| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body refused: {e}; packages may be up to the server's --max-package-mb, JSON bodies 64 KiB"),
+            format!(
+                "request body refused: {e}; packages may be up to the server's --max-package-mb, JSON bodies 64 KiB"
+            ),
         )
     })
 }

@@ -31,9 +31,7 @@ pub fn router(app: Arc<App>, max_package: usize) -> Router {
         .route("/v1/artifacts/{sha}/delta/{from}", get(artifacts::delta))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(packages)
-        .fallback(|| async {
-            ApiError::not_found("no such endpoint: the API is described at GET /v1/openapi.json")
-        })
+        .fallback(|| async { ApiError::not_found("no such endpoint: the API is described at GET /v1/openapi.json") })
         .with_state(app)
 }
 

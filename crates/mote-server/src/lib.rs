@@ -150,9 +150,10 @@ pub fn spawn(config: Config) -> Result<Server, String> {
             let _ = thread.join();
             Err(e)
         }
-        Err(_) => Err(thread.join().map_or_else(|_| "the server thread panicked".into(), |r| {
-            r.err().unwrap_or_else(|| "the server stopped while starting".into())
-        })),
+        Err(_) => Err(thread.join().map_or_else(
+            |_| "the server thread panicked".into(),
+            |r| r.err().unwrap_or_else(|| "the server stopped while starting".into()),
+        )),
     }
 }
 

@@ -78,7 +78,11 @@ pub fn parse(pkg: &[u8], root: Option<&[u8]>, now: u64) -> ApiResult<Parsed> {
 pub async fn store(app: &App, pkg: Vec<u8>, p: &Parsed) -> ApiResult<Package> {
     let earlier: Vec<Package> = {
         let st = app.state.lock().expect("state lock");
-        st.packages.values().filter(|o| o.name == p.name && o.target == p.target && o.version < p.version).cloned().collect()
+        st.packages
+            .values()
+            .filter(|o| o.name == p.name && o.target == p.target && o.version < p.version)
+            .cloned()
+            .collect()
     };
     let put = |e| ApiError::internal("cannot store the artifact", e);
     app.store.put(&package_path(&p.sha256), PutPayload::from(pkg.clone())).await.map_err(put)?;

@@ -135,7 +135,13 @@ pub async fn flush(app: &App) -> Result<(), DbError> {
             .into_iter()
             .filter_map(|id| {
                 let d = st.devices.get(&id)?;
-                Some([d.model.as_str().into(), d.version.into(), d.sha256.as_str().into(), d.last_seen.into(), id.into()])
+                Some([
+                    d.model.as_str().into(),
+                    d.version.into(),
+                    d.sha256.as_str().into(),
+                    d.last_seen.into(),
+                    id.into(),
+                ])
             })
             .collect();
         let samples: Vec<[Val; 5]> = std::mem::take(&mut st.dirty_samples)
@@ -144,7 +150,13 @@ pub async fn flush(app: &App) -> Result<(), DbError> {
                 let r = st.rollouts.get(&rid)?;
                 let m = if new { r.new_samples.get(&dev)? } else { r.base_samples.get(&dev)? };
                 let hist = serde_json::to_string(&m.confidence_hist).expect("serializable");
-                Some([Val::Int(rid), dev.into(), if new { "new" } else { "base" }.into(), m.latency_ms.into(), hist.into()])
+                Some([
+                    Val::Int(rid),
+                    dev.into(),
+                    if new { "new" } else { "base" }.into(),
+                    m.latency_ms.into(),
+                    hist.into(),
+                ])
             })
             .collect();
         (devices, samples)

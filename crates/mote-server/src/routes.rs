@@ -57,7 +57,8 @@ pub async fn publish(
         if let Some(old) = st.packages.get(&p.sha256) {
             return Ok((StatusCode::OK, Json(api_package(old))));
         }
-        if let Some(o) = st.packages.values().find(|o| o.name == p.name && o.target == p.target && o.version == p.version)
+        if let Some(o) =
+            st.packages.values().find(|o| o.name == p.name && o.target == p.target && o.version == p.version)
         {
             return Err(ApiError::conflict(format!(
                 "{} v{} for {} is already published with another content ({}): publish a new version",
@@ -168,10 +169,8 @@ pub async fn devices(State(app): State<Arc<App>>, h: HeaderMap) -> ApiResult<Jso
 }
 
 fn check_gates(g: &Gates) -> ApiResult<()> {
-    let rates = [
-        ("max_install_failure_rate", g.max_install_failure_rate),
-        ("max_gate_failure_rate", g.max_gate_failure_rate),
-    ];
+    let rates =
+        [("max_install_failure_rate", g.max_install_failure_rate), ("max_gate_failure_rate", g.max_gate_failure_rate)];
     for (k, v) in rates {
         if !(0.0..=1.0).contains(&v) {
             return Err(ApiError::bad_request(format!("gates.{k} = {v}: a share between 0 and 1")));
@@ -285,7 +284,11 @@ pub async fn rollouts(State(app): State<Arc<App>>, h: HeaderMap) -> ApiResult<Js
 }
 
 /// `GET /v1/rollouts/{id}`.
-pub async fn rollout(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<RolloutStatus>> {
+pub async fn rollout(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RolloutStatus>> {
     auth::admin(&app, &h)?;
     Ok(Json(status(&app, rollout_id(&id)?)?))
 }
@@ -295,15 +298,11 @@ pub async fn halt(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Stri
     auth::admin(&app, &h)?;
     let id = rollout_id(&id)?;
     if status(&app, id)?.state == RolloutState::Completed {
-        return Err(ApiError::conflict(format!("rollout {id} is completed: publish and roll out a new version instead")));
+        return Err(ApiError::conflict(format!(
+            "rollout {id} is completed: publish and roll out a new version instead"
+        )));
     }
-    let h = Halt {
-        gate: "manual".into(),
-        reason: "halted by an admin".into(),
-        value: 0.0,
-        threshold: 0.0,
-        n: 0,
-    };
+    let h = Halt { gate: "manual".into(), reason: "halted by an admin".into(), value: 0.0, threshold: 0.0, n: 0 };
     transition(&app, id, None, Some((RolloutState::Halted, Some(h)))).await?;
     Ok(Json(status(&app, id)?))
 }
@@ -326,7 +325,9 @@ pub async fn resume(
         check_gates(g)?;
         let _w = app.writer.lock().await;
         let js = serde_json::to_string(g).expect("serializable");
-        app.db.call(move |c| c.execute("UPDATE rollouts SET gates = $1 WHERE id = $2", &[js.into(), Val::Int(id)])).await?;
+        app.db
+            .call(move |c| c.execute("UPDATE rollouts SET gates = $1 WHERE id = $2", &[js.into(), Val::Int(id)]))
+            .await?;
         if let Some(ro) = app.state.lock().expect("state lock").rollouts.get_mut(&id) {
             ro.gates = g.clone();
         }

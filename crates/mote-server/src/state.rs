@@ -185,7 +185,9 @@ impl State {
     pub fn load(c: &mut dyn Conn) -> Result<State, DbError> {
         let mut s = State::default();
         let bad = |what: &str, e: String| DbError(format!("the database holds a bad {what}: {e}"));
-        for r in c.query("SELECT id, target, labels, token_sha256, model, version, sha256, last_seen FROM devices", &[])? {
+        for r in
+            c.query("SELECT id, target, labels, token_sha256, model, version, sha256, last_seen FROM devices", &[])?
+        {
             let labels = serde_json::from_str(&r[2].text()).map_err(|e| bad("device labels", e.to_string()))?;
             let token_sha256 = mote_pkg::make::unhex::<32>(&r[3].text()).map_err(|e| bad("token hash", e))?;
             s.devices.insert(
@@ -209,7 +211,8 @@ impl State {
                 p.deltas.insert(r[1].text(), (r[2].int() as u64, r[3].int() as u64));
             }
         }
-        let q = "SELECT id, model, version, target, sha256, stages, gates, state, stage, stage_started, halt FROM rollouts";
+        let q =
+            "SELECT id, model, version, target, sha256, stages, gates, state, stage, stage_started, halt FROM rollouts";
         for r in c.query(q, &[])? {
             let sha256 = r[4].text();
             let payload_sha256 = s.packages.get(&sha256).map(|p| p.payload_sha256.clone()).unwrap_or_default();

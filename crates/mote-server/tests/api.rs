@@ -71,7 +71,8 @@ fn publish_checkin_and_resumed_downloads_on(b: Backend) {
     let rebuilt = mote_pkg::delta::apply(&old_payload, &d, 1 << 30).unwrap();
     let meta = dev.raw("GET", &url, None, &[("Range", &format!("bytes=0-{}", delta.meta_len - 1))]).unwrap();
     assert!([meta.body, rebuilt].concat() == p2);
-    let rep = mote_fleet::api::Report { rollout: r.id, version: 2, outcome: Outcome::Installed, gate: None, error: None };
+    let rep =
+        mote_fleet::api::Report { rollout: r.id, version: 2, outcome: Outcome::Installed, gate: None, error: None };
     dev.report(&rep).unwrap();
     assert_eq!(status(&admin, r.id).counts.installed, 1);
 }
@@ -118,7 +119,8 @@ fn tokens_and_bad_input_on(b: Backend) {
     assert_eq!(arm.raw("GET", &url, None, &[]).unwrap().status, 200);
     let r = x86.raw("GET", &url, None, &[]).unwrap();
     assert!(r.status == 403 && error_of(&r).contains("not assigned"), "{}", error_of(&r));
-    let rep = mote_fleet::api::Report { rollout: ro.id, version: 1, outcome: Outcome::Installed, gate: None, error: None };
+    let rep =
+        mote_fleet::api::Report { rollout: ro.id, version: 1, outcome: Outcome::Installed, gate: None, error: None };
     let r = x86.raw("POST", "/v1/reports", Some(&serde_json::to_vec(&rep).unwrap()), &[]).unwrap();
     assert!(r.status == 403 && error_of(&r).contains("was not told to install"), "{}", error_of(&r));
     let wrong = mote_fleet::api::Report { version: 7, ..rep.clone() };
@@ -151,7 +153,10 @@ fn tokens_and_bad_input_on(b: Backend) {
     for (body, code) in [
         (serde_json::json!({"model": "kws", "version": 1, "target": "cortex-m4", "stages": [10, 5, 100]}), 400),
         (serde_json::json!({"model": "kws", "version": 1, "target": "cortex-m4", "stages": [10, 50]}), 400),
-        (serde_json::json!({"model": "kws", "version": 1, "target": "cortex-m4", "gates": {"max_gate_failure_rate": 2}}), 400),
+        (
+            serde_json::json!({"model": "kws", "version": 1, "target": "cortex-m4", "gates": {"max_gate_failure_rate": 2}}),
+            400,
+        ),
         (serde_json::json!({"model": "kws", "version": 9, "target": "cortex-m4"}), 404),
         (serde_json::json!({"model": "kws", "version": 1, "target": "cortex-m4"}), 409),
     ] {
@@ -162,7 +167,8 @@ fn tokens_and_bad_input_on(b: Backend) {
     assert_eq!(admin.raw("GET", "/v1/rollouts/99", None, &[]).unwrap().status, 404);
     let spec: serde_json::Value = nobody.call::<(), _>("GET", "/v1/openapi.json", None).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/packages", "/v1/devices", "/v1/rollouts", "/v1/checkin", "/v1/reports", "/v1/artifacts/{sha256}"] {
+    for path in ["/v1/packages", "/v1/devices", "/v1/rollouts", "/v1/checkin", "/v1/reports", "/v1/artifacts/{sha256}"]
+    {
         assert!(spec["paths"][path].is_object(), "{path} documented");
     }
 }
@@ -204,11 +210,16 @@ fn halts_on(b: Backend, kind: &str) {
         match kind {
             "install" if i % 10 >= 7 => a.outcome = Outcome::InstallFailed,
             "gate" if i % 10 >= 7 => a.outcome = Outcome::GateFailed,
-            "latency" => a.metrics = |a| Metrics { latency_ms: if a.version == 2 { 31.0 } else { 10.0 }, ..plain_metrics(a) },
+            "latency" => {
+                a.metrics = |a| Metrics { latency_ms: if a.version == 2 { 31.0 } else { 10.0 }, ..plain_metrics(a) }
+            }
             "confidence" => {
                 a.metrics = |a| {
                     let low = [6, 8, 4, 2, 1, 0, 0, 0, 0, 0];
-                    Metrics { confidence_hist: if a.version == 2 { low } else { plain_metrics(a).confidence_hist }, ..plain_metrics(a) }
+                    Metrics {
+                        confidence_hist: if a.version == 2 { low } else { plain_metrics(a).confidence_hist },
+                        ..plain_metrics(a)
+                    }
                 }
             }
             _ => {}

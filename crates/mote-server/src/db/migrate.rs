@@ -4,8 +4,7 @@
 use super::{Conn, DbError, Val, transaction};
 
 /// Migration `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE packages (
+const MIGRATIONS: &[&str] = &["CREATE TABLE packages (
         sha256 TEXT PRIMARY KEY,
         payload_sha256 TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -74,8 +73,7 @@ const MIGRATIONS: &[&str] = &[
         hist TEXT NOT NULL,
         at BIGINT NOT NULL,
         PRIMARY KEY (rollout, device, side)
-    );",
-];
+    );"];
 
 /// Brings the schema to the newest version.
 pub fn run(c: &mut dyn Conn) -> Result<(), DbError> {

@@ -28,7 +28,8 @@ fn param(v: &Val) -> Value {
 
 impl Lite {
     pub fn open(path: &str) -> Result<Lite, DbError> {
-        let conn = rusqlite::Connection::open(path).map_err(|e| DbError(format!("cannot open SQLite `{path}`: {e}")))?;
+        let conn =
+            rusqlite::Connection::open(path).map_err(|e| DbError(format!("cannot open SQLite `{path}`: {e}")))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err("busy_timeout"))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             .map_err(err("PRAGMA"))?;
