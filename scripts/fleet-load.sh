@@ -26,6 +26,7 @@ for _ in $(seq 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep
 url=$(sed -n 's/^listening on //p' "$dir/out")
 [ -n "$url" ] || { cat "$dir/log"; echo "the server did not start" >&2; exit 1; }
 
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 table="| check-ins | devices | connections | rollout path | check-ins/s | p50 ms | p99 ms | max ms |
 |---:|---:|---:|---|---:|---:|---:|---:|"
 for conc in 16 64; do
@@ -43,7 +44,7 @@ print("| {} | {} | {} | {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} |".format(j["requ
   done
 done
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-note="SQLite (WAL, synchronous=NORMAL), server and load generator on the same $(nproc) cores ($cpu), loopback; \`scripts/fleet-load.sh $requests\`, $(date -u +%Y-%m-%d)."
+note="SQLite (WAL, synchronous=NORMAL), server and load generator on the same $(nproc) cores ($cpu), loopback; 1-minute load average $load_before before the runs (other work on the machine raises the tails); \`scripts/fleet-load.sh $requests\`, $(date -u +%Y-%m-%d)."
 if [ "$write_docs" = 1 ]; then
   python3 - "$table" "$note" <<'PY'
 import re, sys

@@ -42,6 +42,13 @@ pub async fn transition(
         let mut st = app.state.lock().expect("state lock");
         let st = &mut *st;
         let r = st.rollouts.get(&id).ok_or_else(|| ApiError::not_found(format!("no rollout {id}")))?;
+        if report.is_none() && force.is_none() {
+            // The tick: most evaluations change nothing, so decide before copying the rollout.
+            let (n, k, _) = st.stages.bound(&st.devices, r);
+            if evaluate(r, n, k, now) == Decision::Stay {
+                return Ok(r.state);
+            }
+        }
         let mut r = r.clone();
         let rec = report.as_ref().map(|n| ReportRec { outcome: n.outcome, stage: r.stage });
         if let (Some(n), Some(rec)) = (&report, rec) {

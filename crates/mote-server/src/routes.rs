@@ -42,6 +42,22 @@ fn api_package(p: &state::Package) -> Package {
     }
 }
 
+/// The answer when `p` is already published (the same bytes), or a conflict when its name,
+/// target and version are published with other bytes.
+fn published(app: &App, p: &publish::Parsed) -> ApiResult<Option<(StatusCode, Json<Package>)>> {
+    let st = app.state.lock().expect("state lock");
+    if let Some(old) = st.packages.get(&p.sha256) {
+        return Ok(Some((StatusCode::OK, Json(api_package(old)))));
+    }
+    if let Some(o) = st.packages.values().find(|o| o.name == p.name && o.target == p.target && o.version == p.version) {
+        return Err(ApiError::conflict(format!(
+            "{} v{} for {} is already published with another content ({}): publish a new version",
+            p.name, p.version, p.target, o.sha256
+        )));
+    }
+    Ok(None)
+}
+
 /// `POST /v1/packages`: the body is the `.motepkg`.
 pub async fn publish(
     State(app): State<Arc<App>>,
@@ -52,22 +68,15 @@ pub async fn publish(
     let b = body(b)?;
     let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
     let p = publish::parse(&b, app.root.as_deref(), now)?;
-    {
-        let st = app.state.lock().expect("state lock");
-        if let Some(old) = st.packages.get(&p.sha256) {
-            return Ok((StatusCode::OK, Json(api_package(old))));
-        }
-        if let Some(o) =
-            st.packages.values().find(|o| o.name == p.name && o.target == p.target && o.version == p.version)
-        {
-            return Err(ApiError::conflict(format!(
-                "{} v{} for {} is already published with another content ({}): publish a new version",
-                p.name, p.version, p.target, o.sha256
-            )));
-        }
+    if let Some(done) = published(&app, &p)? {
+        return Ok(done);
     }
-    let _w = app.writer.lock().await;
+    // Storing (by SHA-256, idempotent) and making deltas may take seconds: outside the writer lock.
     let rec = publish::store(&app, b.to_vec(), &p).await?;
+    let _w = app.writer.lock().await;
+    if let Some(done) = published(&app, &p)? {
+        return Ok(done);
+    }
     let r2 = rec.clone();
     app.db
         .call(move |c| {

@@ -30,6 +30,9 @@ fn publish_checkin_and_resumed_downloads_on(b: Backend) {
     assert_eq!(b2.deltas.len(), 1, "a delta from v1");
     assert!(b2.deltas[0].size < p2.len() as u64 / 4, "{b2:?}");
     assert_eq!(publish(&admin, &p2).sha256, b2.sha256, "publishing again is idempotent");
+    let other = package(&common::signer(), "kws", 2, "x86_64");
+    let r = admin.raw("POST", "/v1/packages", Some(&other), &[]).unwrap();
+    assert!(r.status == 409 && error_of(&r).contains("already published"), "{}", error_of(&r));
     let listed: Vec<Package> = admin.call::<(), _>("GET", "/v1/packages", None).unwrap();
     assert_eq!(listed.len(), 2);
 
