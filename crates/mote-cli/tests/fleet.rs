@@ -1,6 +1,7 @@
 //! `mote fleet serve` as a child process: killed with SIGKILL in the middle of a rollout and
 //! restarted on the same data directory, it has lost nothing (stage, counts, reports,
-//! devices, packages) and the rollout continues to the same end.
+//! devices, packages) and the rollout continues to the same end; on SQLite, and on PostgreSQL
+//! when `MOTE_TEST_POSTGRES` is set (`scripts/postgres-env.sh`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,10 +21,12 @@ fn tmp(name: &str) -> PathBuf {
 
 /// Starts the server on an ephemeral port; the child, its URL and its standard output (kept
 /// open: the server would get SIGPIPE on its next line).
-fn serve(data: &Path) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let log = std::fs::File::create(data.join("server.log")).unwrap();
+fn serve(data: &Path, db: Option<&str>) -> (Child, String, BufReader<std::process::ChildStdout>) {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(data.join("server.log")).unwrap();
+    let db: Vec<&str> = db.map(|u| vec!["--db", u]).unwrap_or_default();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
         .args(["fleet", "serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--tick-ms", "50"])
+        .args(db)
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -71,8 +74,27 @@ fn status(admin: &Client, id: i64) -> RolloutStatus {
 
 #[test]
 fn server_killed_mid_rollout_continues_after_restart() {
-    let data = tmp("restart");
-    let (mut child, url, _out) = serve(&data);
+    killed_mid_rollout(&tmp("restart"), None);
+}
+
+#[test]
+fn server_killed_mid_rollout_continues_after_restart_on_postgres() {
+    let Ok(url) = std::env::var("MOTE_TEST_POSTGRES") else {
+        let msg = "MOTE_TEST_POSTGRES is not set (scripts/postgres-env.sh starts a throwaway server and prints it)";
+        assert!(std::env::var("MOTE_REQUIRE_POSTGRES").as_deref() != Ok("1"), "MOTE_REQUIRE_POSTGRES=1 but {msg}");
+        eprintln!("SKIPPED the restart test on PostgreSQL: {msg}");
+        return;
+    };
+    let db = format!("mote_cli_restart_{}", std::process::id());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect to MOTE_TEST_POSTGRES");
+    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    let (base, _) = url.rsplit_once('/').expect("postgres://USER@HOST:PORT/DB");
+    killed_mid_rollout(&tmp("restart-pg"), Some(&format!("{base}/{db}")));
+}
+
+fn killed_mid_rollout(data: &Path, db: Option<&str>) {
+    let data = data.to_path_buf();
+    let (mut child, url, _out) = serve(&data, db);
     let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
     let admin = Client::new(&url, token.trim());
     let signer = mote_pkg::make::TestSigner::generate(u64::from(u32::MAX)).unwrap();
@@ -114,7 +136,7 @@ fn server_killed_mid_rollout_continues_after_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let (mut child, url, _out) = serve(&data);
+    let (mut child, url, _out) = serve(&data, db);
     let admin = Client::new(&url, token.trim());
     let after = status(&admin, r.id);
     assert_eq!(
