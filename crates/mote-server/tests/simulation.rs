@@ -24,8 +24,8 @@ fn gate_fails(id: &str) -> bool {
 }
 
 /// Runs every agent in rounds (check-in and whatever it says) on `THREADS` threads until
-/// `done` holds for the rollout's status, or `limit` passes; returns the agents and the
-/// status at the moment `done` first held.
+/// `done` holds for the rollout's status, or `limit` passes, then in quiet rounds on this
+/// thread; returns the agents and the first status that was not `running`.
 fn run(
     admin: &Client,
     agents: Vec<Agent>,
@@ -65,7 +65,13 @@ fn run(
     }
     stop.store(true, Ordering::SeqCst);
     handles.into_iter().for_each(|h| h.join().unwrap());
-    let agents = snapshot(&shared);
+    let mut agents = snapshot(&shared);
+    // Rounds until every device has told the server what it runs after its last action.
+    for _ in 0..5 {
+        if agents.iter_mut().fold(true, |quiet, a| a.step() == mote_fleet::api::Action::None && quiet) {
+            break;
+        }
+    }
     let st = status(admin, id);
     (agents, first.unwrap_or(st))
 }
