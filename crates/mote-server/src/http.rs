@@ -32,6 +32,12 @@ pub fn router(app: Arc<App>, max_package: usize) -> Router {
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(packages)
         .fallback(|| async { ApiError::not_found("no such endpoint: the API is described at GET /v1/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not take that method: see GET /v1/openapi.json",
+            )
+        })
         .with_state(app)
 }
 

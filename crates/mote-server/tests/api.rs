@@ -147,6 +147,8 @@ fn tokens_and_bad_input_on(b: Backend) {
     assert_eq!(r.status, 404);
     let r = admin.raw("GET", "/v1/nothing", None, &[]).unwrap();
     assert!(r.status == 404 && error_of(&r).contains("openapi"));
+    let r = admin.raw("DELETE", "/v1/packages", None, &[]).unwrap();
+    assert!(r.status == 405 && error_of(&r).contains("method"), "{}", String::from_utf8_lossy(&r.body));
     let r = admin.raw("POST", "/v1/packages", Some(b"MOTEPKG1garbage"), &[]).unwrap();
     assert!(r.status == 422 && error_of(&r).contains("malformed package"), "{}", error_of(&r));
     let e = serde_json::json!({"id": "arm-0", "target": "cortex-m4"}).to_string();
