@@ -68,7 +68,8 @@ fn run(
     let mut agents = snapshot(&shared);
     // Rounds until every device has told the server what it runs after its last action.
     for _ in 0..5 {
-        if agents.iter_mut().fold(true, |quiet, a| a.step() == mote_fleet::api::Action::None && quiet) {
+        let acted = agents.iter_mut().map(Agent::step).filter(|a| *a != mote_fleet::api::Action::None).count();
+        if acted == 0 {
             break;
         }
     }
