@@ -126,6 +126,84 @@ pub fn evaluate(r: &Rollout, n_target: usize, stage_devices: usize, now: i64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::ReportRec;
+    use mote_fleet::api::Gates;
+
+    fn rollout(reports: &[(Outcome, usize)]) -> Rollout {
+        Rollout {
+            id: 1,
+            model: "m".into(),
+            version: 2,
+            target: "t".into(),
+            sha256: String::new(),
+            payload_sha256: String::new(),
+            stages: vec![1.0, 10.0, 50.0, 100.0],
+            gates: Gates::default(),
+            state: RolloutState::Running,
+            stage: 0,
+            stage_started: 0,
+            halt: None,
+            assigned: HashMap::new(),
+            reports: reports
+                .iter()
+                .enumerate()
+                .map(|(i, &(outcome, stage))| (format!("d{i}"), ReportRec { outcome, stage }))
+                .collect(),
+            new_samples: HashMap::new(),
+            base_samples: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn one_gate_failure_halts_a_stage_of_ten_but_not_one_of_a_thousand() {
+        let r = rollout(&[(Outcome::GateFailed, 0)]);
+        let Decision::Halt(h) = evaluate(&r, 1000, 10, 0) else { panic!("halts") };
+        assert_eq!((h.gate.as_str(), h.value, h.n), ("max_gate_failure_rate", 0.1, 1));
+        assert_eq!(evaluate(&r, 1000, 1000, 0), Decision::Stay);
+        // 19 good reports and the failure: 5% is not above 5%; a second failure is.
+        let mut reports = vec![(Outcome::Installed, 0); 19];
+        reports.push((Outcome::GateFailed, 0));
+        assert_eq!(evaluate(&rollout(&reports), 1000, 1000, 0), Decision::Stay);
+        reports.push((Outcome::InstallFailed, 0));
+        reports.push((Outcome::InstallFailed, 0));
+        assert!(
+            matches!(evaluate(&rollout(&reports), 1000, 1000, 0), Decision::Halt(h) if h.gate == "max_install_failure_rate")
+        );
+    }
+
+    #[test]
+    fn a_stage_advances_after_its_reports_and_its_time() {
+        let good = rollout(&[(Outcome::Installed, 0); 10]);
+        assert_eq!(evaluate(&good, 1000, 10, 59_999), Decision::Stay, "min_stage_seconds not yet passed");
+        assert_eq!(evaluate(&good, 1000, 10, 60_000), Decision::Advance);
+        let few = rollout(&[(Outcome::Installed, 0); 9]);
+        assert_eq!(evaluate(&few, 1000, 10, 60_000), Decision::Stay, "one device of the stage has not reported");
+        let mut last = rollout(&[(Outcome::Installed, 3); 20]);
+        last.stage = 3;
+        assert_eq!(evaluate(&last, 1000, 1000, 60_000), Decision::Complete);
+    }
+
+    #[test]
+    fn latency_and_confidence_gates_wait_for_samples() {
+        let mut r = rollout(&[]);
+        let m = |latency_ms: f64, confidence_hist: [u32; 10]| Metrics { latency_ms, confidence_hist, inferences: 1 };
+        let hist = [0, 0, 0, 0, 0, 1, 2, 4, 8, 5];
+        for i in 0..5 {
+            r.base_samples.insert(format!("b{i}"), m(10.0, hist));
+        }
+        for i in 0..9 {
+            r.new_samples.insert(format!("n{i}"), m(20.0, hist));
+        }
+        assert_eq!(evaluate(&r, 1000, 10, 0), Decision::Stay, "9 of the stage's 10 devices sent metrics");
+        r.new_samples.insert("n9".into(), m(20.0, hist));
+        assert!(
+            matches!(evaluate(&r, 1000, 10, 0), Decision::Halt(h) if h.gate == "max_latency_regression" && h.value == 2.0)
+        );
+        for s in r.new_samples.values_mut() {
+            *s = m(10.0, [5, 8, 4, 2, 1, 0, 0, 0, 0, 0]);
+        }
+        assert!(matches!(evaluate(&r, 1000, 10, 0), Decision::Halt(h) if h.gate == "max_confidence_shift"));
+    }
 
     #[test]
     fn psi_is_zero_for_equal_and_large_for_shifted_histograms() {
