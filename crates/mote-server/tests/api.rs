@@ -172,10 +172,22 @@ fn tokens_and_bad_input_on(b: Backend) {
     assert_eq!(admin.raw("GET", "/v1/rollouts/99", None, &[]).unwrap().status, 404);
     let spec: serde_json::Value = nobody.call::<(), _>("GET", "/v1/openapi.json", None).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/v1/packages", "/v1/devices", "/v1/rollouts", "/v1/checkin", "/v1/reports", "/v1/artifacts/{sha256}"]
-    {
-        assert!(spec["paths"][path].is_object(), "{path} documented");
-    }
+    let documented: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
+    let mut served = [
+        "/v1/openapi.json",
+        "/v1/packages",
+        "/v1/devices",
+        "/v1/rollouts",
+        "/v1/rollouts/{id}",
+        "/v1/rollouts/{id}/halt",
+        "/v1/rollouts/{id}/resume",
+        "/v1/checkin",
+        "/v1/reports",
+        "/v1/artifacts/{sha256}",
+        "/v1/artifacts/{sha256}/delta/{from}",
+    ];
+    served.sort_unstable();
+    assert_eq!(documented, served, "every endpoint is documented in openapi.json, and only those");
 }
 
 both!(tampered_packages_are_refused, tampered_packages_are_refused_on);
