@@ -119,8 +119,11 @@ pub async fn checkin(
             .await?;
         let mut st = app.state.lock().expect("state lock");
         if let Some(r) = st.rollouts.get_mut(&rid) {
-            r.assigned.entry(id).or_insert(a);
+            r.assigned.entry(id.clone()).or_insert(a);
         }
+    }
+    if !matches!(action, Action::None) {
+        tracing::debug!(device = %id, ?action, "check-in");
     }
     Ok(Json(action))
 }
@@ -158,6 +161,7 @@ pub async fn report(
         outcome: r.outcome,
         body: String::from_utf8_lossy(&b).into_owned(),
     };
+    tracing::debug!(device = %n.device, rollout = r.rollout, outcome = r.outcome.as_str(), "report");
     let state = transition(&app, r.rollout, Some(n), None).await?;
     Ok(Json(serde_json::json!({"recorded": true, "rollout_state": state})))
 }

@@ -135,9 +135,10 @@ pub async fn transition(
 
 /// Writes the devices' last check-ins and metric samples changed since the last flush.
 pub async fn flush(app: &App) -> Result<(), DbError> {
-    let (devices, samples) = {
+    let (devices, samples, keys) = {
         let mut st = app.state.lock().expect("state lock");
         let st = &mut *st;
+        let keys = (st.dirty_devices.clone(), st.dirty_samples.clone());
         let devices: Vec<[Val; 5]> = std::mem::take(&mut st.dirty_devices)
             .into_iter()
             .filter_map(|id| {
@@ -166,13 +167,14 @@ pub async fn flush(app: &App) -> Result<(), DbError> {
                 ])
             })
             .collect();
-        (devices, samples)
+        (devices, samples, keys)
     };
     if devices.is_empty() && samples.is_empty() {
         return Ok(());
     }
     let now = now_ms();
-    app.db
+    let r = app
+        .db
         .call(move |c| {
             transaction(c, |c| {
                 for d in &devices {
@@ -190,7 +192,14 @@ pub async fn flush(app: &App) -> Result<(), DbError> {
                 Ok(())
             })
         })
-        .await
+        .await;
+    if r.is_err() {
+        // Written at the next flush (the values in memory are the newest).
+        let mut st = app.state.lock().expect("state lock");
+        st.dirty_devices.extend(keys.0);
+        st.dirty_samples.extend(keys.1);
+    }
+    r
 }
 
 /// Flushes, then evaluates every running rollout.

@@ -164,6 +164,7 @@ pub async fn enrol(
         sha256: String::new(),
         last_seen: 0,
     };
+    tracing::info!(device = %e.id, target = %dev.target, "device enrolled");
     app.state.lock().expect("state lock").devices.insert(e.id.clone(), dev);
     Ok((StatusCode::CREATED, Json(Enrolled { id: e.id, token })))
 }
