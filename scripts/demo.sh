@@ -104,3 +104,19 @@ for k in root targets snapshot timestamp; do "$mote" keygen -o "$demo/keys/$k" >
 "$mote" verify "$demo/digits.motepkg" --root "$demo/root.meta" --name digits --target x86_64
 "$mote" agent install "$demo/digits.motepkg" --store "$demo/store" --root "$demo/root.meta" --name digits --target x86_64
 "$mote" agent status --store "$demo/store"
+
+echo "== fleet: a server on loopback publishes the package and rolls it out; a device checks in"
+rm -rf "$demo/fleet"
+"$mote" fleet serve --data "$demo/fleet" --listen 127.0.0.1:0 --root "$demo/root.meta" \
+  >"$demo/fleet.out" 2>"$demo/fleet.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q listening "$demo/fleet.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^listening on //p' "$demo/fleet.out")
+admin="Authorization: Bearer $(cat "$demo/fleet/admin.token")"
+curl -fsS -H "$admin" --data-binary @"$demo/digits.motepkg" "$url/v1/packages"; echo
+device=$(curl -fsS -H "$admin" -d '{"id":"cam-1","target":"x86_64"}' "$url/v1/devices" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+curl -fsS -H "$admin" -d '{"model":"digits","version":1,"target":"x86_64","stages":[100]}' "$url/v1/rollouts"; echo
+curl -fsS -H "Authorization: Bearer $device" -d '{"model":"","version":0,"sha256":""}' "$url/v1/checkin"; echo
+kill "$server"

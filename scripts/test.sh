@@ -11,6 +11,12 @@ if py=$(scripts/ort-env.sh); then
 else
   echo "SKIPPED making out/ort-venv (onnxruntime from PyPI): the onnxruntime check will skip"
 fi
+# A throwaway PostgreSQL server (out/pg) for the fleet server's tests; without it they skip.
+if pg=$(scripts/postgres-env.sh); then
+  export MOTE_TEST_POSTGRES="$pg"
+else
+  echo "SKIPPED starting PostgreSQL (scripts/postgres-env.sh): the fleet server's PostgreSQL tests will skip"
+fi
 cargo test --workspace --release
 scripts/int8_identity.sh
 

@@ -8,6 +8,7 @@ mod compiled;
 mod convert_cmd;
 mod delta_cmd;
 mod distill_cmd;
+mod fleet_cmd;
 mod inspect;
 mod model_file;
 mod ops_cmd;
@@ -49,6 +50,7 @@ Examples:
   mote verify kws.motepkg --root root.meta --name kws --target cortex-m4   as a device checks it
   mote delta kws-2.motepkg kws-3.motepkg -o kws-2-3.motedelta   a tensor-aware update
   mote agent install kws-3.motepkg --store /var/lib/mote --root root.meta --name kws --target x86_64
+  mote fleet serve --data fleet/                the update server: packages, devices, staged rollouts
 
 Run `mote <command> --help` for the details of a command.";
 
@@ -79,6 +81,7 @@ enum Command {
     Verify(pkg_cmd::VerifyArgs),
     Delta(delta_cmd::Args),
     Agent(agent_cmd::Args),
+    Fleet(fleet_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => pkg_cmd::verify(a),
         Command::Delta(a) => delta_cmd::main(a),
         Command::Agent(a) => agent_cmd::main(a),
+        Command::Fleet(a) => fleet_cmd::main(a),
     };
     match result {
         Ok(code) => code,

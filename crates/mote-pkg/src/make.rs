@@ -4,6 +4,7 @@
 extern crate std;
 use std::format;
 use std::string::{String, ToString};
+use std::vec;
 use std::vec::Vec;
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -151,6 +152,41 @@ pub fn generate_key() -> Result<SigningKey, String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| format!("no randomness from the operating system: {e}"))?;
     Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Fresh keys (one per role, threshold 1) and their signed root: packages for tests, demos and
+/// load generators, where a real key ceremony (`mote keygen`, `mote sign`) is not wanted.
+#[derive(Debug)]
+pub struct TestSigner {
+    keys: [SigningKey; 4],
+    pub root: Vec<u8>,
+    expires: u64,
+}
+
+impl TestSigner {
+    pub fn generate(expires: u64) -> Result<TestSigner, String> {
+        let keys = [generate_key()?, generate_key()?, generate_key()?, generate_key()?];
+        let role = |k: &SigningKey| RoleKeys { threshold: 1, keys: vec![k.verifying_key().to_bytes()] };
+        let spec =
+            RootSpec { version: 1, expires, roles: [role(&keys[0]), role(&keys[1]), role(&keys[2]), role(&keys[3])] };
+        let root = sign(&root(&spec)?, Role::Root, &keys[0])?;
+        Ok(TestSigner { keys, root, expires })
+    }
+
+    /// A package of `payload` (metadata versions = the model version, so each newer model passes
+    /// the device's rollback checks).
+    pub fn package(&self, name: &str, model_version: u64, target: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let v = u32::try_from(model_version).map_err(|_| "model version over u32 for test metadata".to_string())?;
+        let e = self.expires;
+        let t = sign(
+            &targets(v, e, &[EntrySpec::of(name, model_version, target, payload)])?,
+            Role::Targets,
+            &self.keys[1],
+        )?;
+        let s = sign(&pointer(Role::Snapshot, v, e, &t, v)?, Role::Snapshot, &self.keys[2])?;
+        let ts = sign(&pointer(Role::Timestamp, v, e, &s, v)?, Role::Timestamp, &self.keys[3])?;
+        package(&[], &t, &s, &ts, payload)
+    }
 }
 
 /// Hex of `bytes`.
