@@ -18,6 +18,14 @@ else
   echo "SKIPPED starting PostgreSQL (scripts/postgres-env.sh): the fleet server's PostgreSQL tests will skip"
 fi
 cargo test --workspace --release
+# arm64 under qemu: the NEON kernels' tests, then (in int8_identity.sh) the int8 bit identity.
+if scripts/aarch64-env.sh; then
+  scripts/aarch64-tests.sh
+elif [ "${MOTE_REQUIRE_AARCH64:-0}" = 1 ]; then
+  echo "FAILED: scripts/aarch64-env.sh could not set up qemu-aarch64 and the cross linker" >&2; exit 1
+else
+  echo "SKIPPED the aarch64 tests: scripts/aarch64-env.sh could not set up qemu-aarch64 and the cross linker"
+fi
 scripts/int8_identity.sh
 
 for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
