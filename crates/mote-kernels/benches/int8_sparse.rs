@@ -61,7 +61,7 @@ fn bench(cr: &mut Criterion) {
                 (vec![0u32; m + 1], vec![0u32; nb], vec![0i32; nb], vec![0i32; m]);
             q8_blocks_pack(&w, m, c, &mut rp, &mut cols, &mut vals, &mut ws);
             let b = Q8Blocks { m, c, row_ptr: &rp, cols: &cols, w: &vals, wsum: &ws };
-            let mut scratch = vec![0i32; sparse_scratch_len(m, c)];
+            let mut scratch = vec![0i32; sparse_scratch_len(m, c).unwrap()];
             eprintln!("{label} {name}: {:.0}% of the blocks empty", 100.0 * (1.0 - nb as f64 / (m * c / 4) as f64));
             group.bench_function(BenchmarkId::new("sparse", name), |bn| {
                 bn.iter(|| sparse_conv(cpu, rows, &b, black_box(&x), -5, &rq, &mut y, &mut scratch))

@@ -57,8 +57,8 @@ impl Q8Sparse {
             want(t, DType::I32)?;
             want_numel(t, m)?;
         }
-        // Four-byte columns of 64 rows must be addressable.
-        product(&[c.div_ceil(4), 64, 4])?;
+        // The scratch (four-byte columns of 64 rows) must be addressable in bytes.
+        sparse_scratch_len(m, c).and_then(|n| n.checked_mul(4)).ok_or(StepFault::Shape)?;
         Ok(Q8Sparse { rows, m, c, nb, x_zp, y_zp, lo, hi })
     }
 
@@ -76,7 +76,7 @@ impl Q8Sparse {
     }
 
     pub fn scratch_bytes(&self) -> usize {
-        sparse_scratch_len(self.m, self.c).saturating_mul(4)
+        sparse_scratch_len(self.m, self.c).map_or(usize::MAX, |n| n.saturating_mul(4))
     }
 
     /// The multiply-adds done (four per kept block and row).

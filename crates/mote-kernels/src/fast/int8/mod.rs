@@ -52,9 +52,7 @@ pub use elem::{add, mul};
 pub use ops::{lut, softmax};
 pub use pack::{Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len};
 pub use pool::{avg_pool, max_pool, mean_hw};
-pub use sparse::{
-    Q8_SPARSE_VERSION, Q8Blocks, q8_blocks_nnz, q8_blocks_pack, q8_blocks_valid, sparse_conv, sparse_scratch_len,
-};
+pub use sparse::{Q8Blocks, q8_blocks_nnz, q8_blocks_pack, q8_blocks_valid, sparse_conv, sparse_scratch_len};
 
 use crate::fast::Cpu;
 

@@ -21,9 +21,6 @@ use crate::reference::int8::Requant;
 
 const _: () = assert!(RB == 64, "the SIMD sparse kernels work on 64 rows");
 
-/// Version of the block-sparse weight layout (a `.mote`'s `layout_param`).
-pub const Q8_SPARSE_VERSION: u32 = 1;
-
 /// Block-sparse int8 weights `W [m x c]` (see the module doc): output channel `o`'s kept blocks
 /// are `row_ptr[o]..row_ptr[o + 1]`; block `b` covers input channels `4 * cols[b]..+4` with the
 /// weights `w[b]` (four i8 in the bytes of an i32, little-endian, 0 past `c`). `wsum[o]` is
@@ -88,9 +85,9 @@ pub fn q8_blocks_valid(w: &Q8Blocks<'_>) -> bool {
         && w.cols.iter().all(|&j| (j as usize) < c4)
 }
 
-/// i32 elements of scratch [`sparse_conv`] needs.
-pub fn sparse_scratch_len(m: usize, c: usize) -> usize {
-    m + c.div_ceil(4) * RB + 2 * NR * RB
+/// i32 elements of scratch [`sparse_conv`] needs (`None` when the size overflows).
+pub fn sparse_scratch_len(m: usize, c: usize) -> Option<usize> {
+    m.checked_add(c.div_ceil(4).checked_mul(RB)?)?.checked_add(2 * NR * RB)
 }
 
 /// `y [rows x m] = requant(x [rows x c] · Wᵀ)`: the int8 1x1 convolution (stride 1, no
@@ -126,7 +123,7 @@ fn sparse_with<K: Q8>(
     assert!((-128..=127).contains(&x_zp) && out.lo <= out.hi, "int8 sparse_conv: zero point or clamp");
     assert!(q8_blocks_valid(w), "int8 sparse_conv: malformed blocks");
     let (x, y) = (&x[..rows * c], &mut y[..rows * m]);
-    let scratch = &mut scratch[..sparse_scratch_len(m, c)];
+    let scratch = &mut scratch[..sparse_scratch_len(m, c).expect("int8 sparse_conv: scratch size overflows")];
     let (cb, rest) = scratch.split_at_mut(m);
     let (xt, rest) = rest.split_at_mut(c4 * RB);
     let (tile, acc) = rest.split_at_mut(NR * RB);
