@@ -15,24 +15,7 @@ fn cpus() -> Vec<Cpu> {
 
 fn fc(c: &mut Criterion) {
     for (k, m) in [(640, 128), (128, 128), (64, 12)] {
-        let g = Conv2d {
-            n: 1,
-            h: 1,
-            w: 1,
-            c: k,
-            m,
-            groups: 1,
-            kh: 1,
-            kw: 1,
-            sh: 1,
-            sw: 1,
-            dh: 1,
-            dw: 1,
-            pad_top: 0,
-            pad_left: 0,
-            oh: 1,
-            ow: 1,
-        };
+        let g = Conv2d::fully_connected(1, k, m);
         let x: Vec<i8> = (0..k).map(|i| (i * 7 % 251) as i8).collect();
         let w: Vec<i8> = (0..k * m).map(|i| (i * 13 % 255) as i8).collect();
         let mut packed = vec![0u8; conv_pack_len(&g).unwrap()];

@@ -69,24 +69,7 @@ fn bench(cr: &mut Criterion) {
             if label != "blocks70" {
                 continue;
             }
-            let g = Conv2d {
-                n: 1,
-                h: 1,
-                w: rows,
-                c,
-                m,
-                groups: 1,
-                kh: 1,
-                kw: 1,
-                sh: 1,
-                sw: 1,
-                dh: 1,
-                dw: 1,
-                pad_top: 0,
-                pad_left: 0,
-                oh: 1,
-                ow: rows,
-            };
+            let g = Conv2d::fully_connected(rows, c, m);
             let mut packed = vec![0u8; conv_pack_len(&g).unwrap()];
             conv_pack(&g, &w, &mut packed);
             let mut ds = vec![0i32; conv_scratch_len(&g).unwrap()];

@@ -90,24 +90,7 @@ fn a_consistent_q8_sparse_step_gives_the_reference_bytes() {
     rt.input_mut(&mut arena, 0).unwrap().copy_from_slice(&xs.iter().map(|&v| v as u8).collect::<Vec<u8>>());
     rt.invoke(&mut arena).unwrap();
     let got: Vec<i8> = rt.output(&arena, 0).unwrap().iter().map(|&v| v as i8).collect();
-    let g = Conv2d {
-        n: 1,
-        h: 1,
-        w: ROWS,
-        c: 8,
-        m: 3,
-        groups: 1,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        dh: 1,
-        dw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        oh: 1,
-        ow: ROWS,
-    };
+    let g = Conv2d::fully_connected(ROWS, 8, 3);
     let rq = Requant { bias: &BIAS, mult: &MULT, shift: &SHIFT, zp: 5, lo: -128, hi: 127 };
     let mut want = vec![0i8; ROWS * 3];
     conv2d(&g, &xs, -3, &W, &rq, &mut want);

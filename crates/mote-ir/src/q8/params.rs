@@ -142,23 +142,7 @@ pub fn dense(u: &Unit, trans_b: bool, x_len: usize, y: &[usize]) -> Result<(Conv
     }
     let wv = i8s(&w.data)?;
     let w_mk: Vec<i8> = if trans_b { wv } else { (0..m * k).map(|i| wv[(i % k) * m + i / k]).collect() };
-    let g = Conv2d {
-        n: 1,
-        h: 1,
-        w: rows,
-        c: k,
-        m,
-        groups: 1,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        dh: 1,
-        dw: 1,
-        oh: 1,
-        ow: rows,
-        ..Default::default()
-    };
+    let g = Conv2d::fully_connected(rows, k, m);
     Ok((g, w_mk))
 }
 

@@ -31,6 +31,30 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// A fully connected layer over `rows` rows of `c` values to `m` outputs, as the 1x1
+    /// convolution over `[1, 1, rows, c]` that runs it.
+    pub fn fully_connected(rows: usize, c: usize, m: usize) -> Conv2d {
+        let (kh, kw, sh, sw, dh, dw) = (1, 1, 1, 1, 1, 1);
+        Conv2d {
+            n: 1,
+            h: 1,
+            w: rows,
+            c,
+            m,
+            groups: 1,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pad_top: 0,
+            pad_left: 0,
+            oh: 1,
+            ow: rows,
+        }
+    }
+
     /// Elements of the input, the weights and the output.
     pub fn lens(&self) -> (usize, usize, usize) {
         (

@@ -114,19 +114,25 @@ impl Q8Conv {
         else {
             return;
         };
-        let rq = Requant {
-            bias: inp::<i32>(mem, b),
-            mult: inp::<i32>(mem, m),
-            shift: inp::<i32>(mem, s),
-            zp: self.y_zp,
-            lo: self.lo,
-            hi: self.hi,
-        };
-        // SAFETY: every bit pattern is a valid i32, and f32 and i32 have the same size and
-        // alignment, so the prefix and suffix are empty.
-        let (_, scratch, _) = unsafe { scratch.align_to_mut::<i32>() };
-        conv2d(cpu, &self.g, inp::<i8>(mem, x), self.x_zp, inp::<u8>(mem, w), &rq, out::<i8>(mem, y), scratch);
+        let rq = requant(mem, [b, m, s], (self.y_zp, self.lo, self.hi));
+        conv2d(cpu, &self.g, inp::<i8>(mem, x), self.x_zp, inp::<u8>(mem, w), &rq, out::<i8>(mem, y), i32s(scratch));
     }
+}
+
+/// The output stage of an int8 product from its `bias`, `mult` and `shift` tensors.
+pub(super) fn requant<'m>(
+    mem: &Mem<'m>,
+    [b, m, s]: [&mote_format::TensorRef<'_>; 3],
+    (zp, lo, hi): (i32, i32, i32),
+) -> Requant<'m> {
+    Requant { bias: inp::<i32>(mem, b), mult: inp::<i32>(mem, m), shift: inp::<i32>(mem, s), zp, lo, hi }
+}
+
+/// The f32 scratch as i32 values.
+pub(super) fn i32s(scratch: &mut [f32]) -> &mut [i32] {
+    // SAFETY: every bit pattern is a valid i32, and f32 and i32 have the same size and
+    // alignment, so the prefix and suffix are empty.
+    unsafe { scratch.align_to_mut::<i32>() }.1
 }
 
 /// The Q8Conv words (see the module doc).

@@ -12,9 +12,9 @@
 use mote_core::DType;
 use mote_format::{Model, StepRef, Storage};
 use mote_kernels::fast::Cpu;
-use mote_kernels::fast::int8::{Q8Blocks, Requant, sparse_conv, sparse_scratch_len};
+use mote_kernels::fast::int8::{Q8Blocks, sparse_conv, sparse_scratch_len};
 
-use super::q8conv::{clamp_words, q8};
+use super::q8conv::{clamp_words, i32s, q8, requant};
 use super::{Io, inp, out, product, want, want_numel};
 use crate::error::StepFault;
 use crate::mem::Mem;
@@ -92,18 +92,8 @@ impl Q8Sparse {
         let index = inp::<u32>(mem, index);
         let (row_ptr, cols) = index.split_at(self.m + 1);
         let w = Q8Blocks { m: self.m, c: self.c, row_ptr, cols, w: inp::<i32>(mem, blk), wsum: inp::<i32>(mem, wsum) };
-        let rq = Requant {
-            bias: inp::<i32>(mem, b),
-            mult: inp::<i32>(mem, m),
-            shift: inp::<i32>(mem, s),
-            zp: self.y_zp,
-            lo: self.lo,
-            hi: self.hi,
-        };
-        // SAFETY: every bit pattern is a valid i32, and f32 and i32 have the same size and
-        // alignment, so the prefix and suffix are empty.
-        let (_, scratch, _) = unsafe { scratch.align_to_mut::<i32>() };
-        sparse_conv(cpu, self.rows, &w, inp::<i8>(mem, x), self.x_zp, &rq, out::<i8>(mem, y), scratch);
+        let rq = requant(mem, [b, m, s], (self.y_zp, self.lo, self.hi));
+        sparse_conv(cpu, self.rows, &w, inp::<i8>(mem, x), self.x_zp, &rq, out::<i8>(mem, y), i32s(scratch));
     }
 }
 
