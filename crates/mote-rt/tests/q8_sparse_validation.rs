@@ -3,9 +3,12 @@
 //! agree with the attributes; the consistent form loads and gives the reference convolution's
 //! bytes.
 
+mod common;
+
+use common::{desc, load_bytes};
 use mote_core::DType;
-use mote_format::write::{Builder, TensorDesc};
-use mote_format::{Layout, OpCode, Storage};
+use mote_format::OpCode;
+use mote_format::write::Builder;
 use mote_kernels::fast::int8::{q8_blocks_nnz, q8_blocks_pack};
 use mote_kernels::reference::int8::{Conv2d, Requant, conv2d};
 use mote_rt::host::AlignedBuf;
@@ -28,21 +31,6 @@ fn packed() -> (Vec<u32>, Vec<i32>, Vec<i32>) {
     q8_blocks_pack(&W, 3, 8, &mut rp, &mut cols, &mut vals, &mut ws);
     rp.extend(cols);
     (rp, vals, ws)
-}
-
-fn desc(dtype: DType, dims: &[u32], offset: u64) -> TensorDesc {
-    let size = if dtype == DType::I8 { 1 } else { 4 };
-    let nbytes = dims.iter().map(|&d| d as u64).product::<u64>() * size;
-    TensorDesc {
-        dtype,
-        dims: dims.to_vec(),
-        storage: Storage::Arena,
-        layout: Layout::Plain,
-        layout_param: 0,
-        offset,
-        nbytes,
-        name: "t".into(),
-    }
 }
 
 fn words<T: Copy + Into<i64>>(v: &[T]) -> Vec<u8> {
@@ -74,11 +62,6 @@ fn model(index: &[u32], blocks: &[i32], wsum: &[i32], c: usize, blocks_in_arena:
     b.finish().unwrap()
 }
 
-fn load(bytes: &[u8]) -> Result<(), RtError> {
-    let buf = AlignedBuf::from_bytes(bytes);
-    Runtime::load(buf.as_ref()).map(|_| ())
-}
-
 #[test]
 fn a_consistent_q8_sparse_step_gives_the_reference_bytes() {
     let (index, blocks, wsum) = packed();
@@ -100,21 +83,21 @@ fn a_consistent_q8_sparse_step_gives_the_reference_bytes() {
 #[test]
 fn malformed_block_indices_and_mismatched_shapes_are_refused_at_load() {
     let (index, blocks, wsum) = packed();
-    assert_eq!(load(&model(&index, &blocks, &wsum, 8, false)), Ok(()));
+    assert_eq!(load_bytes(&model(&index, &blocks, &wsum, 8, false)), Ok(()));
     // A column past c / 4 = 2.
     let mut outside = index.clone();
     outside[4] = 2;
-    assert_eq!(load(&model(&outside, &blocks, &wsum, 8, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&outside, &blocks, &wsum, 8, false)), SHAPE);
     // Pointers out of order, or not ending at the block count.
     let mut decreasing = index.clone();
     decreasing[1] = decreasing[2] + 1;
-    assert_eq!(load(&model(&decreasing, &blocks, &wsum, 8, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&decreasing, &blocks, &wsum, 8, false)), SHAPE);
     let mut short = index.clone();
     short[3] -= 1;
-    assert_eq!(load(&model(&short, &blocks, &wsum, 8, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&short, &blocks, &wsum, 8, false)), SHAPE);
     // A missing column, blocks that are not weights, a wrong channel count.
-    assert_eq!(load(&model(&index[..index.len() - 1], &blocks, &wsum, 8, false)), SHAPE);
-    assert_eq!(load(&model(&index, &blocks, &wsum, 8, true)), SHAPE);
-    assert_eq!(load(&model(&index, &blocks, &wsum[..2], 8, false)), SHAPE);
-    assert_eq!(load(&model(&index, &blocks, &wsum, 4, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&index[..index.len() - 1], &blocks, &wsum, 8, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&index, &blocks, &wsum, 8, true)), SHAPE);
+    assert_eq!(load_bytes(&model(&index, &blocks, &wsum[..2], 8, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&index, &blocks, &wsum, 4, false)), SHAPE);
 }

@@ -1,26 +1,15 @@
 //! Load validation of the integer quantized steps' attribute words and operands (format 1.3):
 //! each malformed word or operand is refused with its fault, the well-formed step loads.
 
+mod common;
+
+use common::desc;
 use mote_core::DType;
-use mote_format::write::{Builder, TensorDesc};
-use mote_format::{Layout, OpCode, Storage};
+use mote_format::OpCode;
+use mote_format::write::Builder;
 use mote_rt::host::AlignedBuf;
 use mote_rt::ops::{EpilogueAttrs, Per, QMode, encode};
 use mote_rt::{RtError, Runtime, StepFault};
-
-fn desc(dtype: DType, dims: &[u32], offset: u64) -> TensorDesc {
-    let n: u64 = dims.iter().map(|&d| d as u64).product();
-    TensorDesc {
-        dtype,
-        dims: dims.to_vec(),
-        storage: Storage::Arena,
-        layout: Layout::Plain,
-        layout_param: 0,
-        offset,
-        nbytes: n * dtype.size().unwrap_or(1) as u64,
-        name: "t".into(),
-    }
-}
 
 /// A one-step model: inputs (omitted ones `None`) and outputs in the arena, 4 KiB apart.
 fn load(op: OpCode, ins: &[Option<(DType, &[u32])>], outs: &[(DType, &[u32])], attrs: &[u32]) -> Result<(), RtError> {

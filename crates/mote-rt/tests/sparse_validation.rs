@@ -2,9 +2,12 @@
 //! columns inside their panel), weights must be constant, shapes must agree with the
 //! attributes; the consistent form loads and runs as the dense product.
 
+mod common;
+
+use common::{desc, load_bytes};
 use mote_core::DType;
-use mote_format::write::{Builder, TensorDesc};
-use mote_format::{Layout, OpCode, Storage};
+use mote_format::OpCode;
+use mote_format::write::Builder;
 use mote_kernels::fast::{csr_nnz, csr_pack, csr_panels};
 use mote_rt::host::AlignedBuf;
 use mote_rt::ops::{Act, encode};
@@ -23,20 +26,6 @@ fn packed(chunk: usize) -> (Vec<u32>, Vec<f32>) {
     let (rp, cols) = index.split_at_mut(ptrs);
     csr_pack(&W, 3, 4, chunk, rp, cols, &mut vals);
     (index, vals)
-}
-
-fn desc(dtype: DType, dims: &[u32], offset: u64) -> TensorDesc {
-    let nbytes = dims.iter().map(|&d| d as u64).product::<u64>() * 4;
-    TensorDesc {
-        dtype,
-        dims: dims.to_vec(),
-        storage: Storage::Arena,
-        layout: Layout::Plain,
-        layout_param: 0,
-        offset,
-        nbytes,
-        name: "t".into(),
-    }
 }
 
 /// A one-step model: `x [1, 4, 8]` -> `y [1, 3, 8]` (mode 0, p = 8), optionally the values in
@@ -59,11 +48,6 @@ fn model(index: &[u32], vals: &[f32], chunk: usize, vals_in_arena: bool) -> Vec<
     b.output(y, "y").unwrap();
     b.plan(1024, 1024, 0, 0);
     b.finish().unwrap()
-}
-
-fn load(bytes: &[u8]) -> Result<(), RtError> {
-    let buf = AlignedBuf::from_bytes(bytes);
-    Runtime::load(buf.as_ref()).map(|_| ())
 }
 
 #[test]
@@ -94,19 +78,19 @@ fn malformed_indices_and_mismatched_shapes_are_refused_at_load() {
     // Row 0 of panel 0 holds column 0; column 3 is in panel 1.
     let mut outside = index.clone();
     outside[ptrs] = 3;
-    assert_eq!(load(&model(&outside, &vals, 2, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&outside, &vals, 2, false)), SHAPE);
     let mut beyond = index.clone();
     beyond[ptrs] = 9;
-    assert_eq!(load(&model(&beyond, &vals, 2, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&beyond, &vals, 2, false)), SHAPE);
     let mut decreasing = index.clone();
     decreasing[1] = decreasing[2] + 1;
-    assert_eq!(load(&model(&decreasing, &vals, 2, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&decreasing, &vals, 2, false)), SHAPE);
     // The index of another panel width, a missing column, values that are not weights.
-    assert_eq!(load(&model(&index, &vals, 4, false)), SHAPE);
-    assert_eq!(load(&model(&index[..index.len() - 1], &vals, 2, false)), SHAPE);
-    assert_eq!(load(&model(&index, &vals, 2, true)), SHAPE);
-    assert_eq!(load(&model(&index, &vals, 0, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&index, &vals, 4, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&index[..index.len() - 1], &vals, 2, false)), SHAPE);
+    assert_eq!(load_bytes(&model(&index, &vals, 2, true)), SHAPE);
+    assert_eq!(load_bytes(&model(&index, &vals, 0, false)), SHAPE);
     // One panel (chunk = k) is plain compressed rows.
     let (one, vals1) = packed(4);
-    assert_eq!(load(&model(&one, &vals1, 4, false)), Ok(()));
+    assert_eq!(load_bytes(&model(&one, &vals1, 4, false)), Ok(()));
 }
