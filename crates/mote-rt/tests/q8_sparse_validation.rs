@@ -101,3 +101,36 @@ fn malformed_block_indices_and_mismatched_shapes_are_refused_at_load() {
     assert_eq!(load_bytes(&model(&index, &blocks, &wsum[..2], 8, false)), SHAPE);
     assert_eq!(load_bytes(&model(&index, &blocks, &wsum, 4, false)), SHAPE);
 }
+
+/// Random attribute words and index words: the file either is refused at load or runs, never
+/// panics (the kernel trusts what load checked).
+#[test]
+fn random_attributes_and_indices_never_panic() {
+    let (index, blocks, wsum) = packed();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut ran = 0;
+    for _ in 0..3000 {
+        let mut ix = index.clone();
+        let k = (next() % ix.len() as u64) as usize;
+        ix[k] = match next() % 4 {
+            0 => next() as u32,
+            1 => ix[k].wrapping_add(1),
+            2 => ix[k].wrapping_sub(1),
+            _ => u32::MAX,
+        };
+        let c = [8, 4, 12, 1, 0, 1 << 30][(next() % 6) as usize];
+        let bytes = model(&ix, &blocks, &wsum, c, false);
+        let buf = AlignedBuf::from_bytes(&bytes);
+        let Ok(rt) = Runtime::load(buf.as_ref()) else { continue };
+        let mut arena = AlignedBuf::zeroed(rt.arena_size());
+        rt.invoke(arena.as_mut()).expect("a loaded file runs");
+        ran += 1;
+    }
+    assert!(ran > 0, "some mutations keep the file valid (e.g. a column moved to another valid one)");
+}
