@@ -19,6 +19,7 @@ else
 fi
 cargo test --workspace --release
 scripts/int8_identity.sh
+scripts/fleet-demo.sh   # the README's "Ship a model to a fleet"
 
 for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
   if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then
