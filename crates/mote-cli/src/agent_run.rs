@@ -255,7 +255,7 @@ impl Agent {
     /// else downloaded (resuming what `download.part` holds).
     fn fetch(&mut self, o: &Offer) -> Result<Vec<u8>, Fetch> {
         if let Some(d) = &o.delta {
-            match self.from_delta(o, d) {
+            match self.rebuild_from_delta(o, d) {
                 Ok(p) => {
                     log(format_args!("rebuilt the package from a {}-byte delta", d.size));
                     return Ok(p);
@@ -295,7 +295,7 @@ impl Agent {
         Err(Fetch::Fail(format!("the package downloaded from {} does not hash to {}", o.url, o.sha256)))
     }
 
-    fn from_delta(&self, o: &Offer, d: &mote_fleet::api::DeltaOffer) -> Result<Vec<u8>> {
+    fn rebuild_from_delta(&self, o: &Offer, d: &mote_fleet::api::DeltaOffer) -> Result<Vec<u8>> {
         let Some((_, rec, old)) = self.store.serving_record() else { bail!("no payload to apply it to") };
         if rec.sha256 != d.from_sha256 {
             bail!("it applies to payload {}, this device runs {}", d.from_sha256, rec.sha256);

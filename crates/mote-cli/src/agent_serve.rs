@@ -74,9 +74,10 @@ impl Loaded {
     }
 }
 
-/// Inferences served since the last check-in.
+/// Inferences served since the last check-in, by the model whose payload is `sha256`.
 #[derive(Default)]
 struct Window {
+    sha256: String,
     latencies: Vec<f64>,
     hist: [u32; 10],
     count: u64,
@@ -94,7 +95,9 @@ const MAX_SAMPLES: usize = 100_000;
 
 impl Shared {
     pub fn new(model: Option<Loaded>) -> Shared {
-        Shared { model: RwLock::new(model.map(Arc::new)), served: AtomicU64::new(0), window: Mutex::default() }
+        let window =
+            Window { sha256: model.as_ref().map(|m| m.sha256.clone()).unwrap_or_default(), ..Window::default() };
+        Shared { model: RwLock::new(model.map(Arc::new)), served: AtomicU64::new(0), window: Mutex::new(window) }
     }
 
     pub fn current(&self) -> Option<Arc<Loaded>> {
@@ -103,9 +106,10 @@ impl Shared {
 
     /// Serves `m` from now on (requests in flight finish on the old one).
     pub fn swap(&self, m: Loaded) {
-        *self.model.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(m));
         // Metrics describe one model: the window restarts with the new one.
-        *self.window.lock().unwrap_or_else(|p| p.into_inner()) = Window::default();
+        *self.window.lock().unwrap_or_else(|p| p.into_inner()) =
+            Window { sha256: m.sha256.clone(), ..Window::default() };
+        *self.model.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(m));
     }
 
     /// The metrics of the inferences since the last call (`None` without any).
@@ -114,7 +118,8 @@ impl Shared {
         if w.count == 0 {
             return None;
         }
-        let mut w = std::mem::take(&mut *w);
+        let sha256 = w.sha256.clone();
+        let mut w = std::mem::replace(&mut *w, Window { sha256, ..Window::default() });
         w.latencies.sort_by(f64::total_cmp);
         let latency_ms = w.latencies.get(w.latencies.len() / 2).copied().unwrap_or(0.0);
         Some(Metrics { latency_ms, confidence_hist: w.hist, inferences: w.count })
@@ -132,9 +137,13 @@ impl Shared {
         }
     }
 
-    fn record(&self, latency_ms: f64, confidence: Option<f32>) {
+    /// Counts an inference by the model `sha256`; only the current model's go into the window.
+    fn record(&self, sha256: &str, latency_ms: f64, confidence: Option<f32>) {
         self.served.fetch_add(1, Ordering::Relaxed);
         let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if w.sha256 != sha256 {
+            return;
+        }
         w.count += 1;
         if w.latencies.len() < MAX_SAMPLES {
             w.latencies.push(latency_ms);
@@ -257,7 +266,7 @@ async fn infer(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         Ok(o) => o,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    s.record(latency_ms, outs.first().and_then(|(_, t)| confidence(t)));
+    s.record(&m.sha256, latency_ms, outs.first().and_then(|(_, t)| confidence(t)));
     let outputs: serde_json::Map<String, serde_json::Value> = outs
         .iter()
         .map(|(n, t)| {

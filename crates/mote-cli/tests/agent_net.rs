@@ -185,20 +185,24 @@ struct Fleet {
     dir: PathBuf,
     url: String,
     admin: Client,
-    _server: (Proc, BufReader<std::process::ChildStdout>),
+    server: Option<(Proc, BufReader<std::process::ChildStdout>)>,
 }
 
 impl Fleet {
     fn new(dir: &Path, root: &Path) -> Fleet {
+        Fleet::on(dir, root, "127.0.0.1:0")
+    }
+
+    /// `mote fleet serve` on `listen` with its data in `DIR/fleet`.
+    fn on(dir: &Path, root: &Path, listen: &str) -> Fleet {
         let data = dir.join("fleet");
         std::fs::create_dir_all(&data).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
-        cmd.args(["fleet", "serve", "--data", s(&data), "--listen", "127.0.0.1:0", "--tick-ms", "50", "--root"])
-            .arg(root);
+        cmd.args(["fleet", "serve", "--data", s(&data), "--listen", listen, "--tick-ms", "50", "--root"]).arg(root);
         let (p, url, out) = start(cmd, &dir.join("server.log"));
         let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
         let admin = Client::new(&url, token.trim());
-        Fleet { dir: dir.to_path_buf(), url, admin, _server: (p, out) }
+        Fleet { dir: dir.to_path_buf(), url, admin, server: Some((p, out)) }
     }
 
     fn publish(&self, pkg: &[u8]) -> mote_fleet::api::Package {
@@ -430,6 +434,33 @@ fn a_download_killed_with_sigkill_resumes_after_a_restart() {
     let r = a.api.raw("POST", "/v1/infer", Some(&infer_body()), &[]).unwrap();
     assert_eq!(r.status, 200);
     eprintln!("killed at {held} of {} bytes; {line}", p.size);
+}
+
+#[test]
+fn agents_keep_serving_while_the_server_is_down_and_carry_on_after() {
+    let dir = tmp("outage");
+    let signer = Signer::new(&dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut f = Fleet::on(&dir, &signer.root(), &listen);
+    f.publish(&signer.pack(&classifier(10, weights(10, 0.0)), 1, &[]));
+    let a = agent(&f, "dev-0", &signer.root(), &[]);
+    f.rollout(1, &[100.0], quick());
+    wait("v1 installed", 60, || a.version() == Some(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = client(a.api.clone(), stop.clone());
+    // The server goes away: the agent's check-ins fail, it backs off and keeps serving v1.
+    f.server = None;
+    wait("failed check-ins", 30, || a.log().matches("check-in failed, will retry").count() >= 3);
+    assert_eq!(a.version(), Some(1));
+    let f = Fleet::on(&dir, &signer.root(), &listen);
+    f.publish(&signer.pack(&classifier(10, weights(10, 0.5)), 2, &[]));
+    f.rollout(2, &[100.0], quick());
+    wait("v2 installed after the outage", 90, || a.version() == Some(2));
+    stop.store(true, Ordering::Relaxed);
+    let (versions, errors) = calls.join().unwrap();
+    assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
+    assert!(versions.first() == Some(&1) && versions.last() == Some(&2), "{versions:?}");
 }
 
 #[test]
