@@ -6,7 +6,12 @@
 //! ```text
 //! STORE/download.part   the package being downloaded (appended as it arrives)
 //! STORE/download.json   what it is: {"sha256", "size"} of the package (written before the first byte)
+//! STORE/installing.json {"rollout", "version"}: written before an install, replaced by report.json
+//! STORE/report.json     the install's report until the server has it
 //! ```
+//! A crash between the store's commit and the report loses nothing: at start, a pending report
+//! is sent, and an `installing.json` whose version the store now serves becomes an `installed`
+//! report (else the offer comes again and the install is redone).
 //! Invariant: the served model changes only after `Store::install` or `Store::revert` has
 //! committed; a network error, a crash or a failed install leaves it as it was.
 
@@ -72,6 +77,29 @@ struct Pending {
     size: u64,
 }
 
+#[derive(Serialize, Deserialize)]
+struct Installing {
+    rollout: i64,
+    version: u64,
+}
+
+/// The report an earlier run of the agent did not deliver, if any (see the module doc).
+fn recover(dir: &std::path::Path, store: &Store) -> Option<Report> {
+    let (installing, report) = (dir.join("installing.json"), dir.join("report.json"));
+    if let Some(r) = std::fs::read(&report).ok().and_then(|b| serde_json::from_slice::<Report>(&b).ok()) {
+        let _ = std::fs::remove_file(&installing);
+        log(format_args!("a report on rollout {} was not delivered: sending it", r.rollout));
+        return Some(r);
+    }
+    let i: Installing = std::fs::read(&installing).ok().and_then(|b| serde_json::from_slice(&b).ok())?;
+    let _ = std::fs::remove_file(&installing);
+    let serving = store.serving_record().map(|(_, rec, _)| rec.model_version);
+    (serving == Some(i.version)).then(|| {
+        log(format_args!("v{} was committed before a restart: reporting it installed", i.version));
+        Report { rollout: i.rollout, version: i.version, outcome: Outcome::Installed, gate: None, error: None }
+    })
+}
+
 /// An install attempt that could not finish for a reason worth retrying (the network): no
 /// report, the next check-in offers it again and the download resumes.
 struct Retry(String);
@@ -104,7 +132,8 @@ pub fn run(cfg: RunConfig) -> Result<std::convert::Infallible> {
     let listen = std::mem::replace(&mut cfg.listen, Listen::Tcp(String::new()));
     let at = crate::agent_serve::spawn(shared.clone(), listen)?;
     println!("listening on {at}");
-    let mut agent = Agent { cfg, client, store, shared, unsent: None };
+    let unsent = recover(&cfg.store, &store);
+    let mut agent = Agent { cfg, client, store, shared, unsent };
     agent.run_loop()
 }
 
@@ -169,6 +198,11 @@ impl Agent {
             }
             Action::Install { rollout, version, sha256, payload_sha256, size, url, delta } => {
                 let offer = Offer { sha256, payload_sha256, size, url, delta };
+                let marker = serde_json::to_vec(&Installing { rollout, version }).expect("serializable");
+                if let Err(e) = write_durable(&self.cfg.store.join("installing.json"), &marker) {
+                    log(format_args!("cannot install v{version}: {e}"));
+                    return true;
+                }
                 let report = match self.install(&offer, version) {
                     Ok(r) => r,
                     Err(Retry(e)) => {
@@ -177,24 +211,31 @@ impl Agent {
                     }
                 };
                 let report = Report { rollout, version, ..report };
+                let json = serde_json::to_vec(&report).expect("serializable");
+                if let Err(e) = write_durable(&self.cfg.store.join("report.json"), &json) {
+                    log(format_args!("cannot keep the report: {e}"));
+                }
+                let _ = std::fs::remove_file(self.cfg.store.join("installing.json"));
                 self.send_report(report)
             }
         }
     }
 
-    /// Sends `r`; keeps it for the next round on a network error.
+    /// Sends `r`; keeps it for the next round on a network error, else forgets it.
     fn send_report(&mut self, r: Report) -> bool {
-        match self.client.report(&r) {
+        let sent = match self.client.report(&r) {
             Ok(_) => true,
             Err(ClientError::Transport { .. }) => {
                 self.unsent = Some(r);
-                false
+                return false;
             }
             Err(e) => {
                 log(format_args!("the server refused the report: {e}"));
                 true
             }
-        }
+        };
+        let _ = std::fs::remove_file(self.cfg.store.join("report.json"));
+        sent
     }
 
     fn paths(&self) -> (PathBuf, PathBuf) {

@@ -440,8 +440,11 @@ fn a_download_killed_with_sigkill_resumes_after_a_restart() {
 fn agents_keep_serving_while_the_server_is_down_and_carry_on_after() {
     let dir = tmp("outage");
     let signer = Signer::new(&dir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
+    // A port below the ephemeral range (32768-60999 on Linux), so that while the server is down
+    // no process started with port 0, and no connection of the agent's own, can take it.
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    let port = (0..1000u16).map(|k| 20000 + (std::process::id() as u16 % 10000 + k * 7) % 10000).find(|&p| free(p));
+    let listen = format!("127.0.0.1:{}", port.expect("a free port between 20000 and 30000"));
     let mut f = Fleet::on(&dir, &signer.root(), &listen);
     f.publish(&signer.pack(&classifier(10, weights(10, 0.0)), 1, &[]));
     let a = agent(&f, "dev-0", &signer.root(), &[]);
@@ -461,6 +464,44 @@ fn agents_keep_serving_while_the_server_is_down_and_carry_on_after() {
     let (versions, errors) = calls.join().unwrap();
     assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
     assert!(versions.first() == Some(&1) && versions.last() == Some(&2), "{versions:?}");
+}
+
+/// The files an agent leaves when it is killed between the store's commit and its report (made
+/// here by hand: that window is too short to hit with a kill): the restarted agent reports the
+/// install, so the rollout completes. Without the report the rollout would wait for it forever.
+#[test]
+fn an_install_committed_before_a_crash_is_reported_after_the_restart() {
+    let dir = tmp("report");
+    let signer = Signer::new(&dir);
+    let f = Fleet::new(&dir, &signer.root());
+    f.publish(&signer.pack(&classifier(10, weights(10, 0.0)), 1, &[]));
+    f.publish(&signer.pack(&classifier(10, weights(10, 0.5)), 2, &[]));
+    let a = agent(&f, "dev-0", &signer.root(), &[]);
+    let r1 = f.rollout(1, &[100.0], quick());
+    wait("v1 installed", 90, || f.status(r1).state == RolloutState::Completed);
+    drop(a);
+    // The device is told to install v2 (the check-in the agent would make), installs it and is
+    // killed right after the commit: the store serves v2, `installing.json` names the rollout,
+    // no report was sent.
+    let r2 = f.rollout(2, &[100.0], quick());
+    let store = f.dir.join("dev-0.store");
+    let token = std::fs::read_to_string(f.dir.join("dev-0.token")).unwrap();
+    let device = Client::new(&f.url, &token);
+    let (_, rec, _) = mote_fleet::Store::open(&store, None).unwrap().serving_record().unwrap();
+    let ci = mote_fleet::api::CheckIn { model: "m".into(), version: 1, sha256: rec.sha256, metrics: None };
+    let action = device.checkin(&ci).unwrap();
+    assert!(matches!(action, mote_fleet::api::Action::Install { rollout, version: 2, .. } if rollout == r2));
+    let pkg = dir.join("v2.motepkg");
+    let args = ["agent", "install", s(&pkg), "--store", s(&store), "--name", "m", "--target", "x86_64"];
+    check(mote(&[&args[..], &["--gate-runs", "3"]].concat()));
+    std::fs::write(store.join("installing.json"), format!(r#"{{"rollout": {r2}, "version": 2}}"#)).unwrap();
+    assert_eq!(f.status(r2).counts.installed, 0);
+    let a = agent(&f, "dev-0", &signer.root(), &[]);
+    wait("rollout 2 completed", 30, || f.status(r2).state == RolloutState::Completed);
+    assert_eq!(f.status(r2).counts.installed, 1);
+    assert_eq!(a.version(), Some(2));
+    assert!(a.log().contains("v2 was committed before a restart: reporting it installed"), "{}", a.log());
+    assert!(!store.join("installing.json").exists() && !store.join("report.json").exists());
 }
 
 #[test]

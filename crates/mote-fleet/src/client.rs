@@ -175,7 +175,20 @@ impl Client {
                 b = b.header("Range", format!("bytes={held}-"));
             }
             let transport = |e: ureq::Error| ClientError::Transport { url: full.clone(), source: Box::new(e) };
-            let mut resp = self.agent.run(b.body(()).expect("valid request")).map_err(transport)?;
+            // Not the client's 30 s for the whole call: a large package on a slow link takes
+            // longer. The body may take as long as 8 KiB/s (or half the paced rate) would, plus
+            // a minute; a stalled transfer then fails and resumes at the next attempt.
+            let floor = max_bytes_per_sec.filter(|&r| r > 0).map_or(8192, |r| (r / 2).clamp(1, 8192));
+            let body_time = Duration::from_secs(60 + (size - held) / floor);
+            let req = self
+                .agent
+                .configure_request(b.body(()).expect("valid request"))
+                .timeout_global(None)
+                .timeout_connect(Some(Duration::from_secs(10)))
+                .timeout_recv_response(Some(Duration::from_secs(30)))
+                .timeout_recv_body(Some(body_time))
+                .build();
+            let mut resp = self.agent.run(req).map_err(transport)?;
             let status = resp.status().as_u16();
             if status == 200 && held > 0 {
                 f.set_len(0).map_err(ioe)?;
