@@ -225,7 +225,8 @@ impl Agent {
     fn send_report(&mut self, r: Report) -> bool {
         let sent = match self.client.report(&r) {
             Ok(_) => true,
-            Err(ClientError::Transport { .. }) => {
+            Err(e @ ClientError::Transport { .. }) => {
+                log(format_args!("the report on rollout {} failed, will retry: {e}", r.rollout));
                 self.unsent = Some(r);
                 return false;
             }

@@ -448,18 +448,22 @@ fn agents_keep_serving_while_the_server_is_down_and_carry_on_after() {
     let mut f = Fleet::on(&dir, &signer.root(), &listen);
     f.publish(&signer.pack(&classifier(10, weights(10, 0.0)), 1, &[]));
     let a = agent(&f, "dev-0", &signer.root(), &[]);
-    f.rollout(1, &[100.0], quick());
+    let r1 = f.rollout(1, &[100.0], quick());
     wait("v1 installed", 60, || a.version() == Some(1));
     let stop = Arc::new(AtomicBool::new(false));
     let calls = client(a.api.clone(), stop.clone());
-    // The server goes away: the agent's check-ins fail, it backs off and keeps serving v1.
+    // The server goes away: the agent's check-ins (or its report on v1, if the kill came first)
+    // fail, it backs off and keeps serving v1.
     f.server = None;
-    wait("failed check-ins", 30, || a.log().matches("check-in failed, will retry").count() >= 3);
+    wait("failed calls to the server", 30, || a.log().matches("failed, will retry").count() >= 3);
     assert_eq!(a.version(), Some(1));
     let f = Fleet::on(&dir, &signer.root(), &listen);
+    // The report on v1 arrives (now, if the kill came before it was sent).
+    wait("rollout 1 completed", 90, || f.status(r1).state == RolloutState::Completed);
     f.publish(&signer.pack(&classifier(10, weights(10, 0.5)), 2, &[]));
     f.rollout(2, &[100.0], quick());
     wait("v2 installed after the outage", 90, || a.version() == Some(2));
+    std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
     let (versions, errors) = calls.join().unwrap();
     assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
