@@ -57,20 +57,25 @@ impl Loaded {
         })
     }
 
-    /// Runs the model on `named` inputs; the outputs by name.
-    fn run(&self, named: &[(String, Value)]) -> Result<Vec<(String, Tensor)>, String> {
+    /// Runs the model on `named` inputs; the outputs by name and the milliseconds the run took
+    /// (the invocation with its input and output copies; not the validation of the file, which
+    /// `Runtime::load` repeats per request because the runtime borrows the model's bytes).
+    fn run(&self, named: &[(String, Value)]) -> Result<(Vec<(String, Tensor)>, f64), String> {
         let rt = Runtime::load(self.model.as_ref()).map_err(|e| e.to_string())?;
         let mut arena = self.arena.lock().unwrap_or_else(|p| p.into_inner());
+        let t = Instant::now();
         let outs = mote_compile::host::run_named(&rt, &mut arena, named)?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
         let names: Vec<String> = rt.outputs().map(|o| o.name.to_string()).collect();
-        Ok(names
+        let outs = names
             .into_iter()
             .zip(outs)
             .filter_map(|(n, v)| match v {
                 Value::Tensor(t) => Some((n, t)),
                 _ => None,
             })
-            .collect())
+            .collect();
+        Ok((outs, ms))
     }
 }
 
@@ -254,15 +259,14 @@ async fn infer(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let job = tokio::task::spawn_blocking(move || {
-        let t = Instant::now();
         let r = m.run(&named);
-        (m, r, t.elapsed().as_secs_f64() * 1e3)
+        (m, r)
     });
-    let (m, r, latency_ms) = match job.await {
+    let (m, r) = match job.await {
         Ok(x) => x,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("the inference failed: {e}")),
     };
-    let outs = match r {
+    let (outs, latency_ms) = match r {
         Ok(o) => o,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
