@@ -508,6 +508,31 @@ fn an_install_committed_before_a_crash_is_reported_after_the_restart() {
     assert!(!store.join("installing.json").exists() && !store.join("report.json").exists());
 }
 
+/// A delta that does not rebuild the signed payload (here: damaged in the server's artifact
+/// store) is dropped for the full package.
+#[test]
+fn a_delta_that_does_not_hash_right_falls_back_to_the_full_package() {
+    let dir = tmp("bad-delta");
+    let signer = Signer::new(&dir);
+    let f = Fleet::new(&dir, &signer.root());
+    f.publish(&signer.pack(&classifier(10, weights(10, 0.0)), 1, &[]));
+    let a = agent(&f, "dev-0", &signer.root(), &[]);
+    let r1 = f.rollout(1, &[100.0], quick());
+    wait("rollout 1 completed", 60, || f.status(r1).state == RolloutState::Completed);
+    let p2 = f.publish(&signer.pack(&classifier(10, weights(10, 0.5)), 2, &[]));
+    let deltas = f.dir.join("fleet/artifacts/deltas").join(&p2.sha256);
+    let delta = std::fs::read_dir(&deltas).unwrap().next().expect("a delta from v1").unwrap().path();
+    let mut bytes = std::fs::read(&delta).unwrap();
+    let k = bytes.len() - 3;
+    bytes[k] ^= 0x55;
+    std::fs::write(&delta, bytes).unwrap();
+    let r2 = f.rollout(2, &[100.0], quick());
+    wait("rollout 2 completed", 60, || f.status(r2).state == RolloutState::Completed);
+    assert_eq!(a.version(), Some(2));
+    let log = a.log();
+    assert!(log.contains("the delta did not give the package") && !log.contains("rebuilt the package"), "{log}");
+}
+
 #[test]
 fn bad_inference_requests_are_clear_400s() {
     let dir = tmp("bad-requests");
