@@ -342,7 +342,7 @@ fn three_agents_take_v1_then_v2_while_serving() {
     assert!(versions.first() == Some(&1) && versions.last() == Some(&2), "{versions:?}");
     assert!(versions.windows(2).all(|w| w[0] <= w[1]), "the version went back");
     let counts = f.status(r2).counts;
-    assert_eq!((counts.installed, counts.offered, counts.gate_failed), (3, 3, 0), "{counts:?}");
+    assert_eq!((counts.installed, counts.offered, counts.gate_failed, counts.reverted), (3, 3, 0, 0), "{counts:?}");
     // The agents took the delta (v2 differs from v1 in four weights).
     assert!(!p2.deltas.is_empty(), "the server made no delta: {p2:?}");
     for a in &agents {
