@@ -27,6 +27,7 @@ else
   echo "SKIPPED the aarch64 tests: scripts/aarch64-env.sh could not set up qemu-aarch64 and the cross linker"
 fi
 scripts/int8_identity.sh
+scripts/fleet-demo.sh   # the README's "Ship a model to a fleet"
 
 for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
   if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then

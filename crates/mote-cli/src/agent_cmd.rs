@@ -1,4 +1,5 @@
-//! `mote agent`: the device side (`mote-fleet`): install into A/B slots behind the safeguard gate.
+//! `mote agent`: the device side (`mote-fleet`): install into A/B slots behind the safeguard
+//! gate, by hand (`install`) or from a fleet server while serving inferences (`run`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,15 +17,37 @@ device) and only then switches the active slot with one atomic rename; a failed 
 running model active (rollback). `status` shows what is served: the active slot if its payload
 still hashes to the recorded digest, else the other one.
 
+`run` is the networked agent: it serves the active model on a local HTTP API and checks in with
+a fleet server (`mote fleet serve`) every --interval, sending what it runs and the metrics of
+the inferences served since the last check-in (median latency, top-1 confidence histogram,
+count). Told to install, it downloads the package into STORE/download.part (resumed with a
+Range request after a crash or a dropped connection; a delta from the running payload first
+when offered), installs it as `install` does and reports installed, gate_failed or
+install_failed. Told to revert (a halted rollout), it switches back to the other slot, which
+holds the previous verified model. The served model changes only after a commit; network errors
+are retried with backoff. The first stdout line says where the API listens:
+
+  GET  /v1/status   {\"model\", \"version\", \"slot\", \"sha256\", \"inferences\"}
+  POST /v1/infer    {\"inputs\": {\"input\": {\"shape\": [1, 64], \"data\": [...]}}}
+                    -> {\"outputs\": {NAME: {\"dtype\", \"shape\", \"data\"}}, \"version\", \"latency_ms\"}
+
 Examples:
   mote agent install kws-3.motepkg --store /var/lib/mote --root root.meta --name kws --target x86_64
-  mote agent status --store /var/lib/mote --json";
+  mote agent status --store /var/lib/mote --json
+  mote agent run --server http://fleet.local:8440 --token-file /etc/mote/token \\
+      --store /var/lib/mote --root root.meta --name kws --target x86_64 --interval 30s
+  mote agent run ... --socket /run/mote.sock      # the API on a Unix socket instead of TCP
+  curl -s localhost:8441/v1/status
+  curl -s -d '{\"inputs\": {\"x\": {\"shape\": [1, 3], \"data\": [1, 2, 3]}}}' localhost:8441/v1/infer";
 
 /// Arguments of `mote agent`.
 #[derive(clap::Args, Debug)]
-#[command(about = "Device side: install packages into A/B slots behind the safeguard gate", after_help = AGENT_HELP)]
+#[command(
+    about = "Device side: install packages into A/B slots behind the safeguard gate; run the networked agent",
+    after_help = AGENT_HELP
+)]
 pub struct Args {
-    /// install or status.
+    /// install, status or run.
     action: String,
     /// The package to install.
     package: Option<PathBuf>,
@@ -43,6 +66,24 @@ pub struct Args {
     gate_runs: usize,
     #[arg(long)]
     json: bool,
+    /// run: the fleet server's base URL.
+    #[arg(long)]
+    server: Option<String>,
+    /// run: a file holding this device's token (from its enrolment).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// run: time between check-ins (5s, 500ms, 2m).
+    #[arg(long, default_value = "5s")]
+    interval: String,
+    /// run: the local API's TCP address (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8441")]
+    listen: String,
+    /// run: serve the local API on this Unix socket instead of TCP.
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// run: the most bytes per second a download may take (metered links).
+    #[arg(long)]
+    max_download_rate: Option<u64>,
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
@@ -74,6 +115,29 @@ pub fn main(a: Args) -> Result<ExitCode> {
             }
             Ok(if matches!(r, mote_fleet::Installed::Committed { .. }) { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
+        "run" => {
+            drop(store);
+            let interval = crate::agent_run::parse_interval(&a.interval).map_err(anyhow::Error::msg)?;
+            if a.name.is_empty() || a.target.is_empty() {
+                bail!("run needs --name (the model this device runs) and --target (its target, e.g. x86_64)");
+            }
+            let cfg = crate::agent_run::RunConfig {
+                server: a.server.context("run needs --server URL (the fleet server, e.g. http://127.0.0.1:8440)")?,
+                token_file: a.token_file.context("run needs --token-file F (the device token from enrolment)")?,
+                store: a.store,
+                root,
+                name: a.name,
+                target: a.target,
+                interval,
+                listen: match a.socket {
+                    Some(p) => crate::agent_serve::Listen::Unix(p),
+                    None => crate::agent_serve::Listen::Tcp(a.listen),
+                },
+                gate_runs: a.gate_runs,
+                max_download_rate: a.max_download_rate,
+            };
+            match crate::agent_run::run(cfg)? {}
+        }
         "status" => {
             let serving = store.serving();
             let rec = serving.as_ref().and_then(|(k, _)| store.state.slots[*k].clone());
@@ -93,6 +157,6 @@ pub fn main(a: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        other => bail!("unknown action `{other}`: use install or status"),
+        other => bail!("unknown action `{other}`: use install, status or run"),
     }
 }

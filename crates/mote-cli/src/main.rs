@@ -2,6 +2,8 @@
 //! with a non-zero exit code.
 
 mod agent_cmd;
+mod agent_run;
+mod agent_serve;
 mod bench;
 mod compile_cmd;
 mod compiled;

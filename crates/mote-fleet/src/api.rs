@@ -154,7 +154,8 @@ impl RolloutState {
 /// Why a rollout halted, with the numbers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Halt {
-    /// `install_failure_rate`, `gate_failure_rate`, `latency_regression`, `confidence_shift` or `manual`.
+    /// The threshold that was crossed (`max_install_failure_rate`, `max_gate_failure_rate`,
+    /// `max_latency_regression`, `max_confidence_shift`) or `manual`.
     pub gate: String,
     pub reason: String,
     pub value: f64,

@@ -1,7 +1,9 @@
 //! A blocking HTTP client of the fleet server's device and admin API (`client` feature, `ureq`,
 //! plain HTTP: put TLS in front of the server or on the loopback of a gateway).
 
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,6 +17,8 @@ pub enum ClientError {
     Transport { url: String, source: Box<ureq::Error> },
     #[error("{url}: HTTP {status}: {message}")]
     Status { url: String, status: u16, message: String },
+    #[error("`{path}`: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{url}: the answer is not the expected JSON: {source}")]
     Json { url: String, source: serde_json::Error },
 }
@@ -126,6 +130,97 @@ impl Client {
             }
             out.extend_from_slice(&r.body);
         }
+        Ok(out)
+    }
+}
+
+/// A streamed download into a file: what was already there and what this call fetched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Bytes the file already held when the call began (a resumed download when > 0).
+    pub resumed_at: u64,
+    pub fetched: u64,
+}
+
+impl Client {
+    /// Downloads `url` (`size` bytes) into the file `part`, keeping what it already holds and
+    /// asking only for the rest (`Range: bytes=<held>-`), so a download cut by a crash, a kill
+    /// or a dropped connection continues where it stopped. Every chunk is appended as it
+    /// arrives; `max_bytes_per_sec` (when set) paces the reads. A file longer than `size` is
+    /// started over. The caller checks the digest of the result.
+    pub fn download_to(
+        &self,
+        url: &str,
+        size: u64,
+        part: &Path,
+        max_bytes_per_sec: Option<u64>,
+    ) -> Result<Fetched, ClientError> {
+        let ioe = |source| ClientError::Io { path: part.to_path_buf(), source };
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(part).map_err(ioe)?;
+        let mut held = f.metadata().map_err(ioe)?.len();
+        if held > size {
+            f.set_len(0).map_err(ioe)?;
+            held = 0;
+        }
+        let out = Fetched { resumed_at: held, fetched: 0 };
+        let mut out = out;
+        let full = self.url(url);
+        let started = Instant::now();
+        while held < size {
+            let mut b = ureq::http::Request::builder().method("GET").uri(&full);
+            if !self.token.is_empty() {
+                b = b.header("Authorization", format!("Bearer {}", self.token));
+            }
+            if held > 0 {
+                b = b.header("Range", format!("bytes={held}-"));
+            }
+            let transport = |e: ureq::Error| ClientError::Transport { url: full.clone(), source: Box::new(e) };
+            // Not the client's 30 s for the whole call: a large package on a slow link takes
+            // longer. The body may take as long as 8 KiB/s (or half the paced rate) would, plus
+            // a minute; a stalled transfer then fails and resumes at the next attempt.
+            let floor = max_bytes_per_sec.filter(|&r| r > 0).map_or(8192, |r| (r / 2).clamp(1, 8192));
+            let body_time = Duration::from_secs(60 + (size - held) / floor);
+            let req = self
+                .agent
+                .configure_request(b.body(()).expect("valid request"))
+                .timeout_global(None)
+                .timeout_connect(Some(Duration::from_secs(10)))
+                .timeout_recv_response(Some(Duration::from_secs(30)))
+                .timeout_recv_body(Some(body_time))
+                .build();
+            let mut resp = self.agent.run(req).map_err(transport)?;
+            let status = resp.status().as_u16();
+            if status == 200 && held > 0 {
+                f.set_len(0).map_err(ioe)?;
+                held = 0;
+            } else if !(status == 200 || status == 206) {
+                let body = resp.body_mut().read_to_vec().unwrap_or_default();
+                return Err(status_error(&full, &Response { status, content_range: None, body }));
+            }
+            let mut r = resp.body_mut().with_config().limit(size.saturating_sub(held) + 1).reader();
+            let mut buf = vec![0u8; 16 << 10];
+            let before = held;
+            loop {
+                let n = match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => return Err(ClientError::Io { path: part.to_path_buf(), source: e }),
+                };
+                f.write_all(&buf[..n]).map_err(ioe)?;
+                held += n as u64;
+                out.fetched += n as u64;
+                if let Some(rate) = max_bytes_per_sec.filter(|&r| r > 0) {
+                    let due = Duration::from_secs_f64(out.fetched as f64 / rate as f64);
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+            }
+            if held == before {
+                break;
+            }
+        }
+        f.sync_all().map_err(ioe)?;
         Ok(out)
     }
 }

@@ -10,4 +10,4 @@ pub mod gate;
 pub mod store;
 
 pub use gate::GateReport;
-pub use store::{Installed, State, Store, StoreError};
+pub use store::{Installed, Reverted, SlotRecord, State, Store, StoreError};

@@ -71,6 +71,13 @@ pub struct State {
     pub model: u64,
 }
 
+/// What a revert did: the slot now active and the model it holds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reverted {
+    pub slot: usize,
+    pub record: SlotRecord,
+}
+
 /// What an install did.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Installed {
@@ -129,6 +136,50 @@ impl Store {
         self.intact(a).map(|b| (a, b)).or_else(|| self.intact(1 - a).map(|b| (1 - a, b)))
     }
 
+    /// The record and payload of the slot being served (see [`Store::serving`]).
+    pub fn serving_record(&self) -> Option<(usize, SlotRecord, Vec<u8>)> {
+        let (k, b) = self.serving()?;
+        Some((k, self.state.slots[k].clone()?, b))
+    }
+
+    /// Switches back to the other slot, which must hold `to_version` intact (its payload still
+    /// hashes to the recorded digest), with the same atomic `state.json` replacement as an
+    /// install. Not a download: the trusted versions stay, so anti-rollback still holds for
+    /// packages. Reverting to the version already active is a no-op.
+    pub fn revert(&mut self, to_version: u64) -> Result<Reverted, StoreError> {
+        let active =
+            self.state.active.ok_or_else(|| StoreError::Bad("nothing is installed: nothing to revert".into()))?;
+        if let Some(rec) = &self.state.slots[active]
+            && rec.model_version == to_version
+            && self.intact(active).is_some()
+        {
+            return Ok(Reverted { slot: active, record: rec.clone() });
+        }
+        let other = 1 - active;
+        let rec = self.state.slots[other].clone().ok_or_else(|| {
+            StoreError::Bad(format!("cannot revert to version {to_version}: the other slot holds no model"))
+        })?;
+        if rec.model_version != to_version {
+            return Err(StoreError::Bad(format!(
+                "cannot revert to version {to_version}: the other slot holds version {}",
+                rec.model_version
+            )));
+        }
+        if self.intact(other).is_none() {
+            return Err(StoreError::Bad(format!(
+                "cannot revert to version {to_version}: slot {} no longer hashes to {} (overwritten by a later install)",
+                ["A", "B"][other],
+                rec.sha256
+            )));
+        }
+        let mut next = self.state.clone();
+        next.active = Some(other);
+        let json = serde_json::to_vec_pretty(&next).map_err(|e| StoreError::Bad(e.to_string()))?;
+        write_durable(&self.dir.join("state.json"), &json)?;
+        self.state = next;
+        Ok(Reverted { slot: other, record: rec })
+    }
+
     /// Verifies `pkg` for `id` at `now`, writes it to the inactive slot, gates it and commits
     /// it if the gate passes.
     pub fn install(&mut self, pkg: &[u8], id: &Device<'_>, gate_runs: usize) -> Result<Installed, StoreError> {
@@ -162,5 +213,48 @@ impl Store {
         write_durable(&self.dir.join("state.json"), &json)?;
         self.state = next;
         Ok(Installed::Committed { slot, model_version: v.entry.model_version, gate: report })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose slots hold `a` (v1) and `b` (v2), B active.
+    fn two_slots(name: &str) -> (PathBuf, Store) {
+        let dir = std::env::temp_dir().join(format!("mote-store-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = Store::open(&dir, Some(b"root")).unwrap();
+        let rec =
+            |b: &[u8], v| Some(SlotRecord { sha256: hex(&Sha256::digest(b)), name: "m".into(), model_version: v });
+        std::fs::write(dir.join(SLOTS[0]), b"one").unwrap();
+        std::fs::write(dir.join(SLOTS[1]), b"two").unwrap();
+        s.state = State { active: Some(1), slots: [rec(b"one", 1), rec(b"two", 2)], model: 2, ..State::default() };
+        (dir, s)
+    }
+
+    #[test]
+    fn revert_switches_to_the_intact_other_slot_and_commits() {
+        let (dir, mut s) = two_slots("revert");
+        assert!(s.revert(3).unwrap_err().to_string().contains("the other slot holds version 1"));
+        let r = s.revert(1).unwrap();
+        assert_eq!((r.slot, r.record.model_version), (0, 1));
+        // Committed: a reopened store serves slot A; the trusted versions did not move.
+        let s2 = Store::open(&dir, None).unwrap();
+        assert_eq!(s2.state.active, Some(0));
+        assert_eq!(s2.state.model, 2);
+        assert_eq!(s2.serving().unwrap(), (0, b"one".to_vec()));
+        // Reverting to what is active is a no-op.
+        assert_eq!(s.revert(1).unwrap().slot, 0);
+    }
+
+    #[test]
+    fn revert_refuses_a_slot_that_no_longer_hashes_right() {
+        let (dir, mut s) = two_slots("overwritten");
+        std::fs::write(dir.join(SLOTS[0]), b"a later install's bytes").unwrap();
+        assert!(s.revert(1).unwrap_err().to_string().contains("no longer hashes"));
+        assert_eq!(s.state.active, Some(1));
+        let mut empty = Store::open(&dir.join("empty"), Some(b"root")).unwrap();
+        assert!(empty.revert(1).unwrap_err().to_string().contains("nothing is installed"));
     }
 }

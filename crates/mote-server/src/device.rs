@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use mote_fleet::api::{Action, CheckIn, DeltaOffer, Report, RolloutState};
+use mote_fleet::api::{Action, CheckIn, DeltaOffer, Outcome, Report, RolloutState};
 
 use crate::db::Val;
 use crate::error::{ApiError, ApiResult, body, json};
@@ -162,6 +162,19 @@ pub async fn report(
         body: String::from_utf8_lossy(&b).into_owned(),
     };
     tracing::debug!(device = %n.device, rollout = r.rollout, outcome = r.outcome.as_str(), "report");
+    let device = n.device.clone();
     let state = transition(&app, r.rollout, Some(n), None).await?;
+    if r.outcome == Outcome::Installed {
+        // The device runs the new payload from now on, not what its last check-in said: until
+        // its next check-in it must not count as having reverted.
+        let mut st = app.state.lock().expect("state lock");
+        let Fleet { devices, rollouts, dirty_devices, .. } = &mut *st;
+        if let (Some(ro), Some(d)) = (rollouts.get(&r.rollout), devices.get_mut(&device)) {
+            d.model.clone_from(&ro.model);
+            d.version = ro.version;
+            d.sha256.clone_from(&ro.payload_sha256);
+            dirty_devices.insert(device);
+        }
+    }
     Ok(Json(serde_json::json!({"recorded": true, "rollout_state": state})))
 }
