@@ -29,7 +29,12 @@ pub struct Loaded {
     pub version: u64,
     pub slot: usize,
     pub sha256: String,
-    model: AlignedBuf,
+    /// Validated once at load. Declared before `_model` so that it is dropped first: it
+    /// borrows `_model`'s bytes.
+    rt: Runtime<'static>,
+    /// The `.mote` bytes `rt` runs: a heap block that never moves (moving the `AlignedBuf`
+    /// moves only its handle) and is never written after load.
+    _model: AlignedBuf,
     arena: Mutex<AlignedBuf>,
     /// Each input's name, dtype and shape.
     inputs: Vec<(String, DType, Vec<usize>)>,
@@ -40,7 +45,11 @@ impl Loaded {
     pub fn new(rec: &mote_fleet::SlotRecord, slot: usize, payload: &[u8]) -> Result<Loaded> {
         let (_, model) = mote_pkg::payload::split(payload).map_err(|e| anyhow::anyhow!("the payload: {e}"))?;
         let model = AlignedBuf::from_bytes(model);
-        let rt = Runtime::load(model.as_ref()).map_err(|e| anyhow::anyhow!("the model does not load: {e}"))?;
+        // SAFETY: the bytes are `model`'s heap block, which stays where it is when `model` moves
+        // into the struct (as `_model`) and is never written or freed while `rt` lives (`rt` is dropped
+        // first, by field order), so the 'static borrow never outlives them.
+        let bytes: &'static [u8] = unsafe { std::slice::from_raw_parts(model.as_ref().as_ptr(), model.as_ref().len()) };
+        let rt = Runtime::load(bytes).map_err(|e| anyhow::anyhow!("the model does not load: {e}"))?;
         let inputs = rt
             .inputs()
             .map(|i| (i.name.to_string(), i.dtype, i.dims().iter().map(|&d| d as usize).collect()))
@@ -51,20 +60,20 @@ impl Loaded {
             version: rec.model_version,
             slot,
             sha256: rec.sha256.clone(),
-            model,
+            rt,
+            _model: model,
             arena,
             inputs,
         })
     }
 
     /// Runs the model on `named` inputs; the outputs by name and the milliseconds the run took
-    /// (the invocation with its input and output copies; not the validation of the file, which
-    /// `Runtime::load` repeats per request because the runtime borrows the model's bytes).
+    /// (the invocation with its input and output copies).
     fn run(&self, named: &[(String, Value)]) -> Result<(Vec<(String, Tensor)>, f64), String> {
-        let rt = Runtime::load(self.model.as_ref()).map_err(|e| e.to_string())?;
+        let rt = &self.rt;
         let mut arena = self.arena.lock().unwrap_or_else(|p| p.into_inner());
         let t = Instant::now();
-        let outs = mote_compile::host::run_named(&rt, &mut arena, named)?;
+        let outs = mote_compile::host::run_named(rt, &mut arena, named)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         let names: Vec<String> = rt.outputs().map(|o| o.name.to_string()).collect();
         let outs = names
