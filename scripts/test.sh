@@ -17,6 +17,9 @@ if pg=$(scripts/postgres-env.sh); then
 else
   echo "SKIPPED starting PostgreSQL (scripts/postgres-env.sh): the fleet server's PostgreSQL tests will skip"
 fi
+# The C library, for the test that compiles a C program against it (docs/C_API.md).
+cargo build --release -p mote-capi
+export MOTE_REQUIRE_CAPI=1
 cargo test --workspace --release
 # arm64 under qemu: the NEON kernels' tests, then (in int8_identity.sh) the int8 bit identity.
 if scripts/aarch64-env.sh; then

@@ -19,7 +19,14 @@ fn profile_dir() -> PathBuf {
 #[test]
 fn a_c_program_runs_a_model_through_the_static_library() {
     let lib = profile_dir().join("libmote.a");
-    assert!(lib.exists(), "{} missing: cargo builds it with this crate's tests", lib.display());
+    if !lib.exists() {
+        // `cargo test` links the tests with the rlib and does not always build the static
+        // library; scripts/test.sh builds it first and requires this test to run.
+        let why = format!("{} is not built: run `cargo build --release -p mote-capi` first", lib.display());
+        assert!(std::env::var("MOTE_REQUIRE_CAPI").as_deref() != Ok("1"), "{why}");
+        eprintln!("SKIPPED the C program test: {why}");
+        return;
+    }
     let out = std::env::temp_dir().join(format!("mote-capi-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let exe = out.join("run_model");
