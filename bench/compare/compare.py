@@ -585,6 +585,14 @@ def write_report(cfg, mach, versions, cli, results, started, finished, load_befo
         w("|---|---|---|")
         tflite_direct.write_targets(w, tflite)
         w("")
+    w("## Other measurements")
+    w("")
+    w("Not against a peer runtime in this run, each with the command that measures it:")
+    w("sparse kernels (f32 and int8) against the dense ones in docs/TRAINING.md (\"Sparse kernels\";")
+    w("`cargo bench -p mote-kernels --bench sparse` and `--bench int8_sparse`), tensor-aware deltas")
+    w("against `zstd --patch-from` in docs/PACKAGES.md (`scripts/delta-bench.sh`), and the fleet")
+    w("server's check-ins per second in docs/FLEET.md (`scripts/fleet-load.sh`).")
+    w("")
     return "\n".join(L)
 
 
