@@ -3,6 +3,8 @@
 //! and one whose outputs drift in the field are halted and the agents that took it revert; an
 //! agent killed with SIGKILL in the middle of a download resumes it after a restart.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -10,13 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::value_info;
 use mote_fleet::api::{Enrol, Enrolled, Gates, NewRollout, RolloutState, RolloutStatus};
 use mote_fleet::client::Client;
-use mote_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_shape_proto::{Dimension, dimension::Value as DimValue},
-    type_proto::{Tensor as TensorTypeProto, Value as TypeValue},
-};
+use mote_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
 use prost::Message;
 
 const IN: usize = 16;
@@ -41,21 +40,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims.iter().map(|&v| Dimension { value: Some(DimValue::DimValue(v)), ..Default::default() }).collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(TypeValue::TensorType(TensorTypeProto {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// y = Softmax(x · W), x: f32[1, 16], W: f32[16, n] from `w(i)`.
 fn classifier(n: usize, w: impl Fn(usize) -> f32) -> Vec<u8> {
     let weight = TensorProto {
@@ -76,8 +60,8 @@ fn classifier(n: usize, w: impl Fn(usize) -> f32) -> Vec<u8> {
         name: Some("classifier".into()),
         node: vec![node("MatMul", &["x", "w"], "logits"), node("Softmax", &["logits"], "y")],
         initializer: vec![weight],
-        input: vec![value_info("x", &[1, IN as i64])],
-        output: vec![value_info("y", &[1, n as i64])],
+        input: vec![value_info("x", &[Some(1), Some(IN as i64)])],
+        output: vec![value_info("y", &[Some(1), Some(n as i64)])],
         ..Default::default()
     };
     let opset_import = vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }];
