@@ -68,11 +68,11 @@ fn a_consistent_q8_sparse_step_gives_the_reference_bytes() {
     let bytes = model(&index, &blocks, &wsum, 8, false);
     let buf = AlignedBuf::from_bytes(&bytes);
     let rt = Runtime::load(buf.as_ref()).unwrap();
-    let mut arena = vec![0u8; rt.arena_size()];
+    let mut arena = AlignedBuf::zeroed(rt.arena_size());
     let xs: Vec<i8> = (0..ROWS * 8).map(|i| (i as i32 * 37 % 255 - 127) as i8).collect();
-    rt.input_mut(&mut arena, 0).unwrap().copy_from_slice(&xs.iter().map(|&v| v as u8).collect::<Vec<u8>>());
-    rt.invoke(&mut arena).unwrap();
-    let got: Vec<i8> = rt.output(&arena, 0).unwrap().iter().map(|&v| v as i8).collect();
+    rt.input_mut(arena.as_mut(), 0).unwrap().copy_from_slice(&xs.iter().map(|&v| v as u8).collect::<Vec<u8>>());
+    rt.invoke(arena.as_mut()).unwrap();
+    let got: Vec<i8> = rt.output(arena.as_ref(), 0).unwrap().iter().map(|&v| v as i8).collect();
     let g = Conv2d::fully_connected(ROWS, 8, 3);
     let rq = Requant { bias: &BIAS, mult: &MULT, shift: &SHIFT, zp: 5, lo: -128, hi: 127 };
     let mut want = vec![0i8; ROWS * 3];
