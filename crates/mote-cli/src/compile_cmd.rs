@@ -45,15 +45,30 @@ silero_vad's per-layer numbers). --weights f16 stores the f32 weights of 1024 va
 f16 (half their bytes); a Cast step widens each one into the arena just before its first use
 (the arena grows by about the largest weight; every run pays one pass over the weights).
 
+Targets and budgets. --target cortex-m4 (also cortex-m7, cortex-m33) plans for a
+microcontroller: kernels get their smallest scratch (the same results, a smaller arena), and the
+file is checked against the target before it is written: RAM (arena + the runtime's state and
+stack, measured on the target; inputs and outputs live in the arena) against --ram, flash (the
+.mote, which runs in place, + the runtime core + the code of exactly the ops the model uses, as
+measured in docs/FOOTPRINT.md) against --flash, and ops the target's runtime lacks (string and
+text ops on microcontrollers). When the model does not fit, nothing is written and the error
+names the step at the peak, the largest live tensors there, the largest weights, and by how many
+bytes each budget is exceeded. The budgets default to a typical part (cortex-m4: 256K RAM, 1M
+flash); --ram and --flash apply to every target. `mote inspect --target` shows the same report
+without writing a file.
+
 With --json the output is one object with: output, nodes, steps, fused_activations, in_place,
 arena_bytes, scratch_bytes, peak_live_bytes, weights_bytes, file_bytes, compile_ms, int8_nodes
 (the nodes of a QDQ graph that run as integer steps: node, op), float_in_qdq (nodes that read
 int8 activations but run in f32: node, op, why), and with --dynamic-int8 dynamic_int8
-(quantized: node names, kept_f32: [name, reason] pairs).
+(quantized: node names, kept_f32: [name, reason] pairs), and fit (the target report: ram,
+flash, peak, largest_weights, lacks, problems).
 
 Examples:
   mote compile model.onnx -o model.mote
   mote compile det.onnx -o det.mote --shape x=1,3,640,640 --target x86_64
+  mote compile kws_ref_model.tflite --dim batch=1 --target cortex-m4 -o kws.mote
+  mote compile vww_96_int8.tflite --dim batch=1 --target cortex-m4 --ram 128K --flash 512K -o vww.mote
   mote compile silero_vad.onnx -o vad.mote --shape input=1,576 --shape state=2,1,128 --const sr=16000
   mote compile silero_vad.onnx -o vad.int8.mote --shape input=1,576 --shape state=2,1,128 --const sr=16000 \
       --dynamic-int8 --keep-f32 stft/ --keep-f32 encoder/0/ --keep-f32 encoder/1/ --keep-f32 encoder/2/
@@ -69,9 +84,11 @@ pub struct Args {
     /// Where to write the .mote file.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: PathBuf,
-    /// Target: generic, x86_64, aarch64 or wasm32.
+    /// Target: generic, x86_64, aarch64, wasm32, cortex-m4, cortex-m7 or cortex-m33.
     #[arg(long, default_value = "generic")]
     target: String,
+    #[command(flatten)]
+    budget: crate::fit::BudgetArgs,
     /// Shape of an input, e.g. `x=1,3,224,224` (repeatable).
     #[arg(long = "shape", value_name = "INPUT=D0,D1,..")]
     shapes: Vec<String>,
@@ -124,10 +141,8 @@ pub struct Args {
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let t0 = Instant::now();
-    let target = Target::parse(&a.target).with_context(|| {
-        let names: Vec<&str> = Target::ALL.iter().map(|(n, _)| *n).collect();
-        format!("unknown --target `{}`; one of: {}", a.target, names.join(", "))
-    })?;
+    let target = crate::fit::parse_target(&a.target)?;
+    let budgets = a.budget.budgets()?;
     let mut opts = Options {
         target,
         nchw_only: a.nchw,
@@ -173,6 +188,23 @@ pub fn main(a: Args) -> Result<ExitCode> {
         opts.constants.insert(name, t);
     }
     let c = compile(model.graph, &opts).with_context(|| format!("cannot compile `{}`", a.model.display()))?;
+    let fit = (target != Target::Generic || a.budget.given())
+        .then(|| mote_compile::budget::check(&c.bytes, target, budgets))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("cannot check the compiled model against {}: {e}", target.name()))?;
+    if let Some(f) = fit.as_ref().filter(|f| !f.problems().is_empty()) {
+        if a.json {
+            println!("{:#}", json!({ "output": null, "target": target.name(), "fit": crate::fit::fit_json(f) }));
+        }
+        let problems: Vec<String> = f.problems().iter().map(|p| format!("  - {p}")).collect();
+        bail!(
+            "`{}` does not fit {} ({}); nothing was written:\n{}",
+            a.model.display(),
+            target.name(),
+            target.profile().describe,
+            problems.join("\n")
+        );
+    }
     crate::model_file::write_atomic(&a.output, &c.bytes)?;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let r = &c.report;
@@ -186,6 +218,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
             "int8_nodes": r.int8.iter().map(|(n, o)| json!({"node": n, "op": o})).collect::<Vec<_>>(),
             "float_in_qdq": r.float_in_qdq.iter().map(|(n, o, w)| json!({"node": n, "op": o, "why": w})).collect::<Vec<_>>(),
         });
+        if let Some(f) = &fit {
+            v["fit"] = crate::fit::fit_json(f);
+        }
         if a.dynamic_int8 {
             v["dynamic_int8"] = json!({ "quantized": r.dynamic.quantized, "kept_f32": r.dynamic.kept });
         }
@@ -193,6 +228,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
     } else {
         println!("wrote {} ({ms:.0} ms, target {})", a.output.display(), target.name());
         println!("{r}");
+        if let Some(f) = &fit {
+            println!("{f}");
+        }
         if a.dynamic_int8 {
             println!("dynamic int8: {} nodes quantized", r.dynamic.quantized.len());
             for (name, why) in &r.dynamic.kept {

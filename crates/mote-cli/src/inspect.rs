@@ -15,6 +15,13 @@ bytes, multiply-accumulates (MACs) per run, an estimate of peak activation memor
 unsupported op (op type, domain, opset, node name) if there are any. For a quantized (QDQ)
 model: which nodes the compiled path runs as int8 steps, and which stay float and why.
 
+With --target (cortex-m4, cortex-m7, cortex-m33, aarch64, x86_64, wasm32, generic) the model is
+compiled in memory for that target and checked against it, as `mote compile --target` does
+before writing: RAM and flash against --ram / --flash (or the target's defaults), the step at the
+peak with its largest live tensors, the largest weights, and the ops the target lacks. A .mote
+file is described from its records (I/O, steps, arena, weights) and checked the same way
+(against the target it was compiled for unless --target names another).
+
 Symbolic or unknown input dims (a batch `N`, an image `H`x`W`) are set to 1 for the MAC and memory
 estimates unless you give them with --dim or --shape; the report lists what it assumed.
 
@@ -22,14 +29,22 @@ Examples:
   mote inspect model.onnx
   mote inspect model.onnx --dim N=8
   mote inspect det.onnx --shape x=1,3,736,736 --json
-  mote inspect model.onnx --dump          # also print the whole graph as text";
+  mote inspect model.onnx --dump          # also print the whole graph as text
+  mote inspect kws_ref_model.tflite --dim batch=1 --target cortex-m4 --ram 64K
+  mote inspect kws.mote --target cortex-m33";
 
 /// Arguments of `mote inspect`.
 #[derive(clap::Args, Debug)]
 #[command(about = "Describe a model: I/O, ops, parameters, MACs, memory, unsupported ops", after_help = HELP)]
 pub struct Args {
-    /// The model file (.onnx).
+    /// The model file (.onnx, .tflite or .mote).
     model: PathBuf,
+    /// Check the model against a target: generic, x86_64, aarch64, wasm32, cortex-m4,
+    /// cortex-m7 or cortex-m33.
+    #[arg(long)]
+    target: Option<String>,
+    #[command(flatten)]
+    budget: crate::fit::BudgetArgs,
     /// Set a symbolic dimension for the estimates, e.g. `N=1` (repeatable).
     #[arg(long = "dim", value_name = "SYMBOL=SIZE")]
     dims: Vec<String>,
@@ -45,6 +60,9 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
+    if crate::compiled::is_mote(&a.model) {
+        return crate::inspect_mote::main(&a.model, a.target.as_deref(), &a.budget, a.json);
+    }
     let (model, problems) = crate::model_file::load_lenient(&a.model)?;
     let declared = model.graph.clone();
     let mut g = model.graph;
@@ -81,6 +99,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let assumed = mote_ir::stats::specialize_inputs(&mut g, &bindings, 1);
     let infer_error = if problems.is_empty() { mote_interp::infer(&mut g).err().map(|e| e.to_string()) } else { None };
     let int8 = int8_plan(&g, problems.is_empty() && infer_error.is_none());
+    let fit = match &a.target {
+        Some(t) if problems.is_empty() => Some(target_fit(&declared, crate::fit::parse_target(t)?, &a)),
+        Some(_) => Some(Err("the model has unsupported ops (listed above)".to_string())),
+        None if a.budget.given() => bail!("--ram and --flash need --target"),
+        None => None,
+    };
     let mut st = mote_ir::stats::stats(&g);
     for p in &problems {
         *st.op_histogram.entry(p.op_type.clone()).or_default() += 1;
@@ -126,9 +150,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
             "int8_nodes": int8.as_ref().and_then(|r| r.as_ref().ok()).map(|r| r.int8.iter().map(|(n, o)| json!({"node": n, "op": o})).collect::<Vec<_>>()),
             "float_in_qdq": int8.as_ref().and_then(|r| r.as_ref().ok()).map(|r| r.float_in_qdq.iter().map(|(n, o, w)| json!({"node": n, "op": o, "why": w})).collect::<Vec<_>>()),
             "int8_error": int8.as_ref().and_then(|r| r.as_ref().err()),
+            "fit": fit.as_ref().map(|f| match f {
+                Ok(f) => crate::fit::fit_json(f),
+                Err(e) => json!({ "error": e }),
+            }),
         });
         println!("{v:#}");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(fit_code(&fit));
     }
 
     let opsets: Vec<String> = model.opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
@@ -206,11 +234,24 @@ pub fn main(a: Args) -> Result<ExitCode> {
             }
         }
     }
+    match &fit {
+        None => {}
+        Some(Ok(f)) => println!("{f}"),
+        Some(Err(e)) => println!("target      not checked: {e}"),
+    }
     if a.dump {
         println!();
         print!("{}", mote_ir::dump::dump(&g));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(fit_code(&fit))
+}
+
+/// Failure when a target was checked and the model does not fit it.
+fn fit_code(fit: &Option<Result<mote_compile::budget::Fit, String>>) -> ExitCode {
+    match fit {
+        Some(Ok(f)) if !f.problems().is_empty() => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// For a graph with QuantizeLinear / DequantizeLinear: which nodes the compiled path runs as
@@ -233,4 +274,23 @@ fn int8_plan(g: &mote_ir::Graph, ok: bool) -> Option<Result<mote_compile::Report
             .map(|c| c.report)
             .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
     )
+}
+
+/// The model compiled in memory for `target` (with --dim / --shape) and checked against it.
+fn target_fit(g: &mote_ir::Graph, target: mote_compile::Target, a: &Args) -> Result<mote_compile::budget::Fit, String> {
+    let mut opts = mote_compile::Options { target, ..Default::default() };
+    for d in &a.dims {
+        if let Some((k, v)) = d.split_once('=') {
+            opts.dims.insert(k.to_string(), v.trim().parse().map_err(|_| format!("--dim {d}: `{v}` is not a size"))?);
+        }
+    }
+    for s in &a.shapes {
+        if let Some((k, v)) = s.split_once('=') {
+            let dims = v.split(',').map(|x| x.trim().parse()).collect::<Result<Vec<usize>, _>>();
+            opts.shapes.insert(k.to_string(), dims.map_err(|_| format!("--shape {s}: dims must be sizes"))?);
+        }
+    }
+    let budgets = a.budget.budgets().map_err(|e| e.to_string())?;
+    let c = mote_compile::compile(g.clone(), &opts).map_err(|e| format!("cannot compile: {e}"))?;
+    mote_compile::budget::check(&c.bytes, target, budgets)
 }

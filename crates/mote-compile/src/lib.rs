@@ -7,6 +7,7 @@
 //! result is loaded back into the runtime before it is returned, so a file the compiler writes
 //! always passes the runtime's validation.
 
+pub mod budget;
 pub mod dynamic;
 pub mod emit;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod lir;
 pub mod lower;
 pub mod plan;
 pub mod shape_inputs;
+pub mod target;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,34 +27,7 @@ use mote_ir::Graph;
 pub use error::{CompileError, Unsupported};
 pub use lower::seqlist::Structure;
 pub use shape_inputs::{bind_shape_inputs, shape_inputs};
-
-/// The machine the file is compiled for (kernel choice and weight layout).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Target {
-    /// Portable: plain layouts, the runtime picks kernels on the device.
-    #[default]
-    Generic,
-    X86_64,
-    Aarch64,
-    Wasm32,
-}
-
-impl Target {
-    pub const ALL: [(&'static str, Target); 4] = [
-        ("generic", Target::Generic),
-        ("x86_64", Target::X86_64),
-        ("aarch64", Target::Aarch64),
-        ("wasm32", Target::Wasm32),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Target::ALL.iter().find(|(_, t)| *t == self).map_or("generic", |(n, _)| n)
-    }
-
-    pub fn parse(s: &str) -> Option<Target> {
-        Target::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
-    }
-}
+pub use target::Target;
 
 /// What to compile for.
 #[derive(Clone, Debug, Default)]
@@ -250,8 +225,12 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         let buf = mote_rt::host::AlignedBuf::from_bytes(&bytes);
         let model = mote_format::Model::parse(buf.as_ref()).map_err(|e| CompileError::SelfCheck(e.to_string()))?;
         (0..p.steps.len())
-            .map(|i| mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e))))
-            .collect::<Result<Vec<_>, _>>()?
+            .map(|i| {
+                let (min, max) = mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;
+                // A microcontroller's plan gives kernels their smallest scratch (same results).
+                Ok(if opts.target.is_mcu() { min } else { max })
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?
     };
     let m = plan::plan(&p, &scratch);
     let bytes = emit::emit(&p, &m, &meta)?;

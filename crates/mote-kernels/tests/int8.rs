@@ -38,6 +38,27 @@ fn every_path_matches_the_reference_on_random_convolutions() {
     }
 }
 
+/// A microcontroller's plan gives a convolution the smallest scratch (blocks of `MIN_ROWS`
+/// rows), a desktop's the largest: every size between gives the reference's bytes.
+#[test]
+fn every_path_matches_the_reference_in_any_scratch_size() {
+    use mote_kernels::fast::int8::{conv_scratch_len, conv_scratch_min};
+    let cpus = paths();
+    let mut r = Rng(0x5eed_0f_5c7a_7c11);
+    for i in 0..200 {
+        let case = ConvCase::random(&mut r, i % 5);
+        let want = case.reference();
+        let (lo, hi) = (conv_scratch_min(&case.g).unwrap(), conv_scratch_len(&case.g).unwrap());
+        assert!(lo <= hi, "case {i}: min scratch {lo} > {hi}");
+        let between = lo + (r.next() as usize) % (hi - lo + 1);
+        for &cpu in &cpus {
+            for len in [lo, between, lo + 1] {
+                assert_eq!(case.fast_in(cpu, len), want, "{} case {i} {:?} scratch {len}", cpu.q8().name(), case.g);
+            }
+        }
+    }
+}
+
 /// The bit-identity check: the hash of every output of every path equals the reference's.
 #[test]
 fn every_path_hashes_like_the_reference() {

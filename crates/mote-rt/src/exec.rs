@@ -86,12 +86,12 @@ impl<'a> Runtime<'a> {
                 return Err(err(StepFault::Attrs));
             }
             check_aliasing(&step, &io).map_err(err)?;
-            let need = step.scratch_bytes() as u64;
             thread_scratch = thread_scratch.max(step.scratch_bytes());
-            if need > 0 {
-                if need > scratch.1 || scratch.0 % 8 != 0 {
+            if step.scratch_min_bytes() > 0 {
+                if step.scratch_min_bytes() as u64 > scratch.1 || scratch.0 % 8 != 0 {
                     return Err(err(StepFault::Scratch));
                 }
+                let need = scratch_given(&step, scratch.1) as u64;
                 let region = (scratch.0, need);
                 let clash = io
                     .inputs()
@@ -105,7 +105,7 @@ impl<'a> Runtime<'a> {
             // Constant tables the kernels trust (Resize indices, tree links): checked once here.
             step.check_constants(&model, &io).map_err(err)?;
             #[cfg(feature = "alloc")]
-            prepared.push(Prepared { io, step, scratch: step.scratch_bytes() });
+            prepared.push(Prepared { io, step, scratch: scratch_given(&step, scratch.1) });
         }
         Ok(Runtime {
             model,
@@ -249,7 +249,7 @@ impl<'a> Runtime<'a> {
                     let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
                     let io = Io::new(&self.model, &s).map_err(err)?;
                     let step = Step::decode(&s, &io).map_err(err)?;
-                    decoded = Prepared { io, step, scratch: step.scratch_bytes() };
+                    decoded = Prepared { io, step, scratch: scratch_given(&step, plan.scratch_size) };
                     &decoded
                 }
             };
@@ -295,12 +295,22 @@ impl<'a> Runtime<'a> {
     }
 }
 
-/// The scratch bytes step `i` of `model` needs (the compiler sizes the plan's scratch with it).
-pub fn step_scratch(model: &Model<'_>, i: usize) -> Result<usize, RtError> {
+/// The scratch bytes a step runs with in a plan's scratch of `planned` bytes (load checked
+/// `scratch_min_bytes <= planned`): all it can use, up to what the plan has, in whole i32s.
+fn scratch_given(step: &Step, planned: u64) -> usize {
+    let planned = usize::try_from(planned).unwrap_or(usize::MAX) & !3;
+    step.scratch_bytes().min(planned.max(step.scratch_min_bytes()))
+}
+
+/// The scratch bytes step `i` of `model` uses at most (the compiler sizes the plan's scratch
+/// with it for a fast run) and the fewest it runs in (for a small one, e.g. a
+/// microcontroller's): `(min, max)`.
+pub fn step_scratch(model: &Model<'_>, i: usize) -> Result<(usize, usize), RtError> {
     let err = |fault| RtError::Step { step: i as u32, fault };
     let s = model.step(i).ok_or(err(StepFault::Arity))?;
     let io = Io::new(model, &s).map_err(err)?;
-    Ok(Step::decode(&s, &io).map_err(err)?.scratch_bytes())
+    let step = Step::decode(&s, &io).map_err(err)?;
+    Ok((step.scratch_min_bytes(), step.scratch_bytes()))
 }
 
 /// Multiply-accumulates of step `i` (for the profiler).

@@ -165,9 +165,14 @@ impl ConvCase {
     }
 
     pub fn fast(&self, cpu: Cpu) -> Vec<i8> {
+        self.fast_in(cpu, fast::conv_scratch_len(&self.g).unwrap())
+    }
+
+    /// [`ConvCase::fast`] in a scratch of `len` i32 values (at least `conv_scratch_min`).
+    pub fn fast_in(&self, cpu: Cpu, len: usize) -> Vec<i8> {
         let mut packed = vec![0u8; fast::conv_pack_len(&self.g).unwrap()];
         fast::conv_pack(&self.g, &self.w, &mut packed);
-        let mut scratch = vec![0i32; fast::conv_scratch_len(&self.g).unwrap()];
+        let mut scratch = vec![0i32; len];
         // Poison the output and scratch: the kernel must write every output and not rely on
         // the scratch's contents.
         scratch.iter_mut().for_each(|v| *v = 0x5a5a_5a5a);

@@ -354,6 +354,15 @@ impl Step {
     }
 
     /// Scratch bytes the step needs (from the plan's scratch region).
+    /// The fewest scratch bytes the step runs in (a step given more than this and up to
+    /// [`Step::scratch_bytes`] uses it to go faster, with the same result).
+    pub fn scratch_min_bytes(&self) -> usize {
+        match self {
+            Step::Q8Conv(q) => q.scratch_min_bytes(),
+            s => s.scratch_bytes(),
+        }
+    }
+
     pub fn scratch_bytes(&self) -> usize {
         match self {
             Step::Gemm(g) => g.scratch_bytes(),

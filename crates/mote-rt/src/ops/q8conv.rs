@@ -8,12 +8,12 @@
 //! last four i32). Inputs `x [N, H, W, C] (i8), w (i8 [M, kh, kw, C / groups], packed by
 //! `mote_kernels::fast::int8::conv_pack`, `layout_param` = `Q8_PACK_VERSION`), bias [M] (i32),
 //! mult [M] (i32, Q31 significands), shift [M] (i32, powers of two)`; output `y [N, OH, OW, M]
-//! (i8)`. Scratch: `conv_scratch_len` i32 values.
+//! (i8)`. Scratch: `conv_scratch_min` to `conv_scratch_len` i32 values (more is faster).
 
 use mote_core::DType;
 use mote_format::{Layout, StepRef};
 use mote_kernels::fast::Cpu;
-use mote_kernels::fast::int8::{Q8_PACK_VERSION, conv_pack_len, conv_scratch_len, conv2d};
+use mote_kernels::fast::int8::{Q8_PACK_VERSION, conv_pack_len, conv_scratch_len, conv_scratch_min, conv2d};
 use mote_kernels::reference::int8::{Conv2d, Requant};
 
 use super::{Io, inp, out, product, want, want_numel};
@@ -101,6 +101,10 @@ impl Q8Conv {
 
     pub fn scratch_bytes(&self) -> usize {
         conv_scratch_len(&self.g).map_or(usize::MAX, |n| n.saturating_mul(4))
+    }
+
+    pub fn scratch_min_bytes(&self) -> usize {
+        conv_scratch_min(&self.g).map_or(usize::MAX, |n| n.saturating_mul(4))
     }
 
     pub fn macs(&self) -> u64 {

@@ -3,7 +3,7 @@
 //! with the input zero point otherwise) by the packed weight panels.
 
 use super::kernels::{DwTaps, NR, Portable, Q8, Rq};
-use super::pack::{GemmShape, RB, conv_pack_len, conv_scratch_len};
+use super::pack::{GemmShape, MIN_ROWS, RB, conv_pack_len};
 use crate::reference::int8::{Conv2d, Requant};
 
 /// `true` when `v` is an int8 value.
@@ -41,9 +41,12 @@ pub(crate) fn conv_with<K: Q8>(
         return;
     }
     let s = GemmShape::of(g).expect("checked by conv_pack_len");
-    let scratch = &mut scratch[..conv_scratch_len(g).expect("checked by conv_pack_len")];
+    let direct = s.direct(g);
+    let rb = s.block_rows(g, scratch.len());
+    assert!(rb >= MIN_ROWS, "int8 conv2d: scratch of {} values is below conv_scratch_min", scratch.len());
     let (cb, rest) = scratch.split_at_mut(g.m);
-    let (acc, col) = rest.split_at_mut(RB * NR);
+    let (acc, rest) = rest.split_at_mut(rb * NR);
+    let col = &mut rest[..if direct { 0 } else { rb * s.k4 }];
     if !is_i8(x_zp) {
         return gemm_any_zp(g, &s, x, x_zp, packed, out, y);
     }
@@ -53,20 +56,11 @@ pub(crate) fn conv_with<K: Q8>(
         *c = bias[o].wrapping_sub(off.wrapping_mul(wsum));
     }
     let col = i32_as_i8(col);
-    let direct = g.kh == 1
-        && g.kw == 1
-        && g.sh == 1
-        && g.sw == 1
-        && g.pad_top == 0
-        && g.pad_left == 0
-        && g.oh == g.h
-        && g.ow == g.w
-        && s.cg.is_multiple_of(4);
     let rows_total = g.n * g.oh * g.ow;
     let row_len = 4 * s.k4;
     for grp in 0..g.groups {
-        for r0 in (0..rows_total).step_by(RB) {
-            let rows = RB.min(rows_total - r0);
+        for r0 in (0..rows_total).step_by(rb) {
+            let rows = rb.min(rows_total - r0);
             let (a, stride): (&[i8], usize) = if direct {
                 (&x[r0 * g.c + grp * s.cg..], g.c)
             } else {

@@ -5,7 +5,7 @@
 //!
 //! | op | ahead of time (compiler) | at load | per inference |
 //! | --- | --- | --- | --- |
-//! | Conv (any groups, depthwise), FC (a 1x1 conv with `h = 1`, `w = rows`) | [`conv_pack_len`], [`conv_pack`] | [`conv_scratch_len`] | [`conv2d`] |
+//! | Conv (any groups, depthwise), FC (a 1x1 conv with `h = 1`, `w = rows`) | [`conv_pack_len`], [`conv_pack`] | [`conv_scratch_min`] ..= [`conv_scratch_len`] | [`conv2d`] |
 //! | Add, Mul | | | [`add`], [`mul`] |
 //! | AveragePool, MaxPool | | | [`avg_pool`], [`max_pool`] |
 //! | Mean over H, W | | | [`mean_hw`] |
@@ -50,7 +50,7 @@ pub use crate::fast::cpu::Q8Path;
 pub use crate::reference::int8::{AddParams, Conv2d, MulParams, Pool2d, Requant, SoftmaxParams};
 pub use elem::{add, mul};
 pub use ops::{lut, softmax};
-pub use pack::{Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len};
+pub use pack::{MIN_ROWS, Q8_PACK_VERSION, conv_pack, conv_pack_len, conv_scratch_len, conv_scratch_min};
 pub use pool::{avg_pool, max_pool, mean_hw};
 pub use sparse::{Q8Blocks, q8_blocks_nnz, q8_blocks_pack, q8_blocks_valid, sparse_conv, sparse_scratch_len};
 
@@ -95,8 +95,9 @@ macro_rules! with_q8 {
 pub(crate) use with_q8;
 
 /// NHWC int8 convolution, equal to [`crate::reference::int8::conv2d`] on the weights `packed`
-/// was made from ([`conv_pack`]). `scratch` has [`conv_scratch_len`] elements; nothing is kept in
-/// it between calls.
+/// was made from ([`conv_pack`]). `scratch` has at least [`conv_scratch_min`] elements; the
+/// output pixels go in blocks of as many rows as it holds, up to 64 ([`conv_scratch_len`]), with
+/// the same result for any size. Nothing is kept in it between calls.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d(
     cpu: Cpu,

@@ -15,8 +15,12 @@ use crate::reference::int8::Conv2d;
 /// Version of the packed weight layout (a `.mote`'s `layout_param`): repack when it changes.
 pub const Q8_PACK_VERSION: u32 = 1;
 
-/// Output pixels per block of the GEMM (rows of A gathered into the scratch at once).
+/// Most output pixels per block of the GEMM (rows of A gathered into the scratch at once).
 pub(crate) const RB: usize = 64;
+
+/// Fewest output pixels per block: [`conv_scratch_min`] (a microcontroller's plan) holds this
+/// many.
+pub const MIN_ROWS: usize = 4;
 
 /// The GEMM view of a non-depthwise convolution.
 #[derive(Clone, Copy, Debug)]
@@ -47,6 +51,31 @@ impl GemmShape {
         let panels = mg.div_ceil(NR);
         let panel_len = k4.checked_mul(4 * NR)?;
         Some(GemmShape { cg, mg, k, k4, panels, panel_len })
+    }
+
+    /// `true` when the GEMM reads the NHWC input rows in place (a 1x1 stride-1 convolution
+    /// without padding, whole 4-channel groups): no im2col rows.
+    pub(crate) fn direct(&self, g: &Conv2d) -> bool {
+        g.kh == 1
+            && g.kw == 1
+            && g.sh == 1
+            && g.sw == 1
+            && g.pad_top == 0
+            && g.pad_left == 0
+            && g.oh == g.h
+            && g.ow == g.w
+            && self.cg.is_multiple_of(4)
+    }
+
+    /// i32 scratch values per row of a block: its accumulators and its im2col row.
+    pub(crate) fn row_scratch(&self, g: &Conv2d) -> usize {
+        NR + if self.direct(g) { 0 } else { self.k4 }
+    }
+
+    /// Rows per block in a scratch of `len` i32 values (at most [`RB`]; 0 when `len` is below
+    /// [`conv_scratch_min`]).
+    pub(crate) fn block_rows(&self, g: &Conv2d, len: usize) -> usize {
+        (len.saturating_sub(g.m) / self.row_scratch(g)).min(RB)
     }
 
     /// Byte offset of group `grp`'s panel `p` in the pack.
@@ -101,13 +130,25 @@ pub fn conv_pack(g: &Conv2d, w_ohwi: &[i8], out: &mut [u8]) {
     }
 }
 
-/// i32 elements of scratch [`super::conv2d`] needs for `g` (0 for a depthwise convolution);
-/// `None` when the geometry is inconsistent or the size overflows.
+/// i32 elements of scratch [`super::conv2d`] uses at most for `g`, blocks of [`RB`] rows (0
+/// for a depthwise convolution); `None` when the geometry is inconsistent or the size
+/// overflows.
 pub fn conv_scratch_len(g: &Conv2d) -> Option<usize> {
+    scratch_rows(g, RB)
+}
+
+/// The fewest i32 elements of scratch [`super::conv2d`] runs in for `g`: blocks of
+/// [`MIN_ROWS`] rows. Any size from this to [`conv_scratch_len`] gives the same result; more
+/// rows per block read the weights fewer times.
+pub fn conv_scratch_min(g: &Conv2d) -> Option<usize> {
+    scratch_rows(g, MIN_ROWS)
+}
+
+/// Per-channel constants, then per row its accumulators and im2col row.
+fn scratch_rows(g: &Conv2d, rows: usize) -> Option<usize> {
     if g.is_depthwise() {
         return Some(0);
     }
     let s = GemmShape::of(g)?;
-    // Per-channel constants, one block of accumulators, one block of im2col rows.
-    g.m.checked_add(RB * NR)?.checked_add(RB.checked_mul(s.k4)?)
+    g.m.checked_add(rows.checked_mul(s.row_scratch(g))?)
 }
