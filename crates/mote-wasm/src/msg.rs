@@ -28,6 +28,12 @@ impl Msg {
     }
 }
 
+impl Default for Msg {
+    fn default() -> Msg {
+        Msg::new()
+    }
+}
+
 impl fmt::Write for Msg {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let room = Msg::CAP - self.len;
