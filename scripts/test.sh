@@ -40,3 +40,12 @@ for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
     echo "SKIPPED no_std build for $target: the target could not be installed with rustup"
   fi
 done
+
+# ---- browser (docs/BROWSER.md): the wasm runtime runs efficientnet_lite0 in headless Chromium ----
+# Exit 2 of browser-test.sh means it could not set up (no chromium/npm/shared data); 1 a failed check.
+if [ "${MOTE_REQUIRE_BROWSER:-0}" = 1 ]; then
+  scripts/browser-test.sh
+else
+  scripts/browser-test.sh || { rc=$?; [ "$rc" = 2 ] || exit "$rc"; echo "SKIPPED the browser test (scripts/browser-test.sh could not set up, above)"; }
+fi
+# ---- end browser ----
