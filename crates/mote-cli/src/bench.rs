@@ -125,7 +125,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `mote bench` on a `.mote` file: the runtime, inputs set once in the arena.
+/// `mote bench` on a `.mote` file: the runtime, inputs set in the arena before each run.
 fn bench_compiled(a: &Args) -> Result<ExitCode> {
     let file_bytes = std::fs::metadata(&a.model).with_context(|| format!("cannot read `{}`", a.model.display()))?.len();
     let t0 = Instant::now();
@@ -140,12 +140,17 @@ fn bench_compiled(a: &Args) -> Result<ExitCode> {
     let inputs = bench_inputs(&g, a.input_dir.as_deref(), &a.shapes)?;
     let named: Vec<(String, mote_ir::Value)> =
         g.runtime_inputs().iter().zip(inputs).map(|(&id, v)| (g.value(id).name.clone(), v)).collect();
-    mote_compile::host::set_inputs(&rt, arena.as_mut(), &named).map_err(anyhow::Error::msg)?;
+    // Set before every run: a microcontroller's file may overwrite its inputs.
+    let set = |arena: &mut mote_rt::host::AlignedBuf| {
+        mote_compile::host::set_inputs(&rt, arena.as_mut(), &named).map_err(anyhow::Error::msg)
+    };
     for _ in 0..a.warmup {
+        set(&mut arena)?;
         rt.invoke_par(arena.as_mut(), &pool)?;
     }
     let mut times = Vec::with_capacity(a.runs);
     for _ in 0..a.runs {
+        set(&mut arena)?;
         let t = Instant::now();
         rt.invoke_par(arena.as_mut(), &pool)?;
         times.push(t.elapsed().as_secs_f64() * 1e3);

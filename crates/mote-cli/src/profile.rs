@@ -63,14 +63,19 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let inputs = crate::bench::bench_inputs(&g, a.input_dir.as_deref(), &[])?;
     let named: Vec<(String, mote_ir::Value)> =
         g.runtime_inputs().iter().zip(inputs).map(|(&id, v)| (g.value(id).name.clone(), v)).collect();
-    mote_compile::host::set_inputs(&rt, arena.as_mut(), &named).map_err(anyhow::Error::msg)?;
+    // Set before every run: a microcontroller's file may overwrite its inputs.
+    let set = |arena: &mut mote_rt::host::AlignedBuf| {
+        mote_compile::host::set_inputs(&rt, arena.as_mut(), &named).map_err(anyhow::Error::msg)
+    };
     for _ in 0..a.warmup {
+        set(&mut arena)?;
         rt.invoke_par(arena.as_mut(), &pool)?;
     }
     let m = rt.model();
     let n = m.step_count();
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(a.runs); n];
     for _ in 0..a.runs {
+        set(&mut arena)?;
         let t = mote_rt::host::time_steps(&rt, arena.as_mut(), &pool)?;
         for (s, d) in samples.iter_mut().zip(t) {
             s.push(d.as_secs_f64() * 1e3);

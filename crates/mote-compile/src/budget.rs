@@ -265,8 +265,25 @@ fn peak(model: &Model<'_>) -> Result<Peak, String> {
             scratch_users.push(i);
         }
     }
-    for io in model.inputs().chain(model.outputs()) {
-        life[io.tensor as usize] = Some((0, n.saturating_sub(1)));
+    // As the plan has them (`crate::plan`): inputs to their last use when a run consumes them,
+    // else to the end; outputs from the step that writes them to the end. Views share their
+    // tensor's bytes, so the steps are found by range: an input's last use is the last step
+    // reading inside its bytes before a step writes there (nothing writes an input: the next
+    // occupant of its bytes), an output's write the last step writing inside its bytes.
+    let (last, consumed) = (n.saturating_sub(1), model.meta_value(mote_rt::exec::META_INPUTS) == Some(mote_rt::exec::INPUTS_CONSUMED));
+    let tensor = |t: u32| model.tensor(t).filter(|t| t.storage == Storage::Arena);
+    let inside = |t: u32, outer: u32| match (tensor(t), tensor(outer)) {
+        (Some(t), Some(o)) => o.offset <= t.offset && t.offset + t.nbytes <= o.offset + o.nbytes,
+        _ => t == outer,
+    };
+    for io in model.inputs() {
+        let reused = (0..n).find(|&i| touches(model, i).iter().any(|&(t, w)| w && inside(t, io.tensor))).unwrap_or(n);
+        let z = (0..reused).rev().find(|&i| touches(model, i).iter().any(|&(t, _)| inside(t, io.tensor)));
+        life[io.tensor as usize] = Some((0, if consumed { z.unwrap_or(last) } else { last }));
+    }
+    for io in model.outputs() {
+        let a = (0..n).rev().find(|&i| touches(model, i).iter().any(|&(t, w)| w && inside(t, io.tensor)));
+        life[io.tensor as usize] = Some((a.unwrap_or(0), last));
     }
     let scratch = model.plan().scratch_size;
     let in_scratch = |i: usize| scratch_users.first().is_some_and(|&a| a <= i) && scratch_users.last().is_some_and(|&z| i <= z);
@@ -289,6 +306,13 @@ fn peak(model: &Model<'_>) -> Result<Peak, String> {
         }
     }
     Ok(best)
+}
+
+/// The tensors step `i` reads (`false`) and writes (`true`).
+fn touches(model: &Model<'_>, i: usize) -> Vec<(u32, bool)> {
+    let Some(s) = model.step(i) else { return Vec::new() };
+    let reads = (0..s.n_inputs()).filter_map(|k| s.input(k)).map(|t| (t, false));
+    reads.chain((0..s.n_outputs()).filter_map(|k| s.output(k)).map(|t| (t, true))).collect()
 }
 
 /// The byte ranges not inside another (views and in-place results counted once), with the

@@ -209,11 +209,14 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
     for g in out_groups {
         p.groups.push((false, g.shape, g.name, g.first, g.count));
     }
-    let meta = vec![
+    let mut meta = vec![
         ("producer".to_string(), format!("mote-compile {}", env!("CARGO_PKG_VERSION"))),
         ("graph".to_string(), graph.name.clone()),
         ("target".to_string(), opts.target.name().to_string()),
     ];
+    if opts.target.is_mcu() {
+        meta.push((mote_rt::exec::META_INPUTS.to_string(), mote_rt::exec::INPUTS_CONSUMED.to_string()));
+    }
     // Size the scratch: write once without a plan, ask the runtime what each step needs.
     let trial = plan::MemPlan {
         offsets: vec![0; p.bufs.len()],
@@ -232,7 +235,7 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
             })
             .collect::<Result<Vec<_>, CompileError>>()?
     };
-    let m = plan::plan(&p, &scratch);
+    let m = plan::plan(&p, &scratch, opts.target.is_mcu());
     let bytes = emit::emit(&p, &m, &meta)?;
     let buf = mote_rt::host::AlignedBuf::from_bytes(&bytes);
     mote_rt::Runtime::load(buf.as_ref()).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;

@@ -1,6 +1,7 @@
-//! The static memory plan: every arena buffer gets an offset chosen at compile time, greedy by
-//! size over lifetimes (largest first, lowest offset that overlaps no buffer alive at the same
-//! time), as TFLite's arena planner does. Views and in-place results share their buffer.
+//! The static memory plan: every arena buffer gets an offset chosen at compile time, greedy over
+//! lifetimes (each buffer at the lowest offset that overlaps no buffer alive at the same time)
+//! in the best of a few orders (largest first, as TFLite's arena planner does, among them),
+//! improved by a local search over the order. Views and in-place results share their buffer.
 
 use crate::lir::Program;
 
@@ -17,11 +18,17 @@ pub struct MemPlan {
 }
 
 const ALIGN: usize = mote_format::ALIGN;
+/// Most placements the local search tries, and its work budget (buffer pairs compared).
+const SEARCH_TRIES: usize = 3000;
+const SEARCH_WORK: usize = 60_000_000;
 /// Alignment of buffers smaller than [`ALIGN`].
 const SMALL_ALIGN: usize = 16;
 
-/// Plans `p`'s buffers; `scratch[i]` is step `i`'s scratch need.
-pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
+/// Plans `p`'s buffers; `scratch[i]` is step `i`'s scratch need. Outputs live from the step
+/// that first writes them to the end, inputs from the start to the end, or only to their last
+/// use with `consume_inputs` (a microcontroller's plan, like TFLite Micro's: the caller sets the
+/// inputs before every run); other pinned buffers (run counters, counts) for the whole run.
+pub fn plan(p: &Program, scratch: &[usize], consume_inputs: bool) -> MemPlan {
     let n = p.steps.len();
     let nb = p.bufs.len();
     let mut life: Vec<Option<(usize, usize)>> = vec![None; nb + 1];
@@ -38,10 +45,18 @@ pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
             }
         }
     }
+    let last = n.max(1) - 1;
+    let bufs_of = |io: &[(usize, String)]| io.iter().filter_map(|(t, _)| p.tensors[*t].buf()).collect::<Vec<_>>();
+    let (ins, outs) = (bufs_of(&p.inputs), bufs_of(&p.outputs));
     for (b, buf) in p.bufs.iter().enumerate() {
-        if buf.pinned {
-            life[b] = Some((0, n.max(1) - 1));
+        if !buf.pinned {
+            continue;
         }
+        life[b] = Some(match (ins.contains(&b), outs.contains(&b), life[b]) {
+            (true, false, Some((_, z))) if consume_inputs => (0, z),
+            (false, true, Some((a, _))) => (a, last),
+            _ => (0, last),
+        });
     }
     // The scratch region: one more buffer, alive from the first to the last step needing it.
     let scratch_size = scratch.iter().copied().max().unwrap_or(0);
@@ -51,15 +66,69 @@ pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
     }
     let size = |b: usize| if b == nb { scratch_size } else { p.bufs[b].bytes };
 
-    let mut order: Vec<usize> = (0..=nb).filter(|&b| life[b].is_some() && size(b) > 0).collect();
-    order.sort_by_key(|&b| (std::cmp::Reverse(size(b)), life[b].map(|l| l.0)));
-    let mut offsets = vec![0usize; nb + 1];
-    let mut placed: Vec<usize> = Vec::new();
-    let mut arena = 0;
+    let bufs: Vec<usize> = (0..=nb).filter(|&b| life[b].is_some() && size(b) > 0).collect();
+    let span = |b: usize| life[b].map_or(0, |(a, z)| z - a + 1);
+    let start = |b: usize| life[b].map_or(0, |l| l.0);
+    // Greedy placement in a few orders, the smallest arena kept: largest first (TFLite's),
+    // largest area (bytes x steps) first, in execution order, and backwards from the last
+    // step (a large input dying at step 0 then fits beside the buffers of later steps).
+    let orders: [&dyn Fn(&usize, &usize) -> std::cmp::Ordering; 4] = [
+        &|&x, &y| start(y).cmp(&start(x)).then(size(y).cmp(&size(x))),
+        &|&x, &y| size(y).cmp(&size(x)).then(start(x).cmp(&start(y))),
+        &|&x, &y| (size(y) * span(y)).cmp(&(size(x) * span(x))).then(start(x).cmp(&start(y))),
+        &|&x, &y| start(x).cmp(&start(y)).then(size(y).cmp(&size(x))),
+    ];
+    let (mut order, (mut offsets, mut arena)) = orders
+        .iter()
+        .map(|cmp| {
+            let mut order = bufs.clone();
+            order.sort_by(|x, y| cmp(x, y));
+            let placed = place(&order, &life, &size, nb);
+            (order, placed)
+        })
+        .min_by_key(|(_, (_, arena))| *arena)
+        .unwrap_or_default();
+    let mut peak_live = 0;
+    for s in 0..n {
+        let live: usize = (0..=nb).filter(|&b| life[b].is_some_and(|(a, z)| a <= s && s <= z)).map(size).sum();
+        peak_live = peak_live.max(live);
+    }
+    // Then a local search from the best order: swap two buffers, keep the swap unless the arena
+    // grows, until it reaches the peak or the budget of placements (each costs `len²`) runs
+    // out. Deterministic: a fixed-seed generator.
+    let tries = (SEARCH_WORK / order.len().max(1).pow(2)).min(SEARCH_TRIES);
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..tries {
+        if arena <= peak_live.next_multiple_of(ALIGN) || order.len() < 2 {
+            break;
+        }
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let (i, j) = ((rng % order.len() as u64) as usize, ((rng >> 32) % order.len() as u64) as usize);
+        order.swap(i, j);
+        let (o, a) = place(&order, &life, &size, nb);
+        if a <= arena {
+            (offsets, arena) = (o, a);
+        } else {
+            order.swap(i, j);
+        }
+    }
+    let scratch_offset = offsets[nb];
+    offsets.truncate(nb);
+    MemPlan { offsets, arena, scratch_offset, scratch_size, peak_live }
+}
+
+/// Places the buffers in `order`, each at the lowest offset that overlaps no buffer placed
+/// before it and alive at the same time: (offsets, arena bytes).
+fn place(order: &[usize], life: &[Option<(usize, usize)>], size: &dyn Fn(usize) -> usize, nb: usize) -> (Vec<usize>, usize) {
     // Buffers of a vector or more start on a cache line; smaller ones (tiny models' vectors
     // and scalars) on 16 bytes, enough for every element type.
     let align = |b: usize| if size(b) >= ALIGN { ALIGN } else { SMALL_ALIGN };
-    for &b in &order {
+    let mut offsets = vec![0usize; nb + 1];
+    let mut placed: Vec<usize> = Vec::new();
+    let mut arena = 0;
+    for &b in order {
         let (a, z) = life[b].unwrap_or((0, 0));
         let len = size(b).next_multiple_of(align(b));
         let mut clash: Vec<(usize, usize)> = placed
@@ -79,12 +148,5 @@ pub fn plan(p: &Program, scratch: &[usize]) -> MemPlan {
         arena = arena.max(at + len);
         placed.push(b);
     }
-    let mut peak_live = 0;
-    for s in 0..n {
-        let live: usize = (0..=nb).filter(|&b| life[b].is_some_and(|(a, z)| a <= s && s <= z)).map(size).sum();
-        peak_live = peak_live.max(live);
-    }
-    let scratch_offset = offsets[nb];
-    offsets.truncate(nb);
-    MemPlan { offsets, arena, scratch_offset, scratch_size, peak_live }
+    (offsets, arena)
 }

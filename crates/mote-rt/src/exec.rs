@@ -14,6 +14,11 @@ use crate::ops::{Io, RunFault, Step, same};
 /// The alignment the arena must have.
 pub const ARENA_ALIGN: usize = 64;
 
+/// The meta key saying what a run does to the inputs, and its value when it may overwrite
+/// them ([`Runtime::inputs_consumed`]).
+pub const META_INPUTS: &str = "inputs";
+pub const INPUTS_CONSUMED: &str = "consumed";
+
 /// A graph input or output: name, element type and shape.
 #[derive(Clone, Copy, Debug)]
 pub struct TensorInfo<'a> {
@@ -135,6 +140,12 @@ impl<'a> Runtime<'a> {
     /// Bytes the arena needs (64-byte aligned).
     pub fn arena_size(&self) -> usize {
         self.model.plan().arena_size as usize
+    }
+
+    /// `true` when a run may overwrite the inputs (files compiled for a microcontroller reuse
+    /// their bytes once read, as TFLite Micro's planner does): set the inputs before every run.
+    pub fn inputs_consumed(&self) -> bool {
+        self.model.meta_value(META_INPUTS) == Some(INPUTS_CONSUMED)
     }
 
     pub fn inputs(&self) -> impl Iterator<Item = TensorInfo<'a>> + '_ {
