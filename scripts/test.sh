@@ -40,3 +40,13 @@ for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
     echo "SKIPPED no_std build for $target: the target could not be installed with rustup"
   fi
 done
+
+# --- 32-bit Arm under qemu-arm: the DSP int8 kernels (Cortex-M4 path) against the reference ---
+if scripts/arm-env.sh; then
+  scripts/arm-tests.sh
+elif [ "${MOTE_REQUIRE_ARM:-0}" = 1 ]; then
+  echo "FAILED: scripts/arm-env.sh could not set up qemu-arm and the cross linker" >&2; exit 1
+else
+  echo "SKIPPED the 32-bit Arm DSP tests: scripts/arm-env.sh could not set up qemu-arm and the cross linker"
+fi
+# --- end of the 32-bit Arm block ---

@@ -85,6 +85,11 @@ macro_rules! with_q8 {
                 let $k = crate::arch::wasm32::int8::Simd128Q8::new();
                 $body
             }
+            #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+            crate::fast::cpu::Q8Path::Dsp => {
+                let $k = crate::arch::arm::int8::DspQ8::new();
+                $body
+            }
             _ => {
                 let $k = crate::fast::int8::kernels::Portable;
                 $body

@@ -1,0 +1,153 @@
+//! int8 primitives with the Arm DSP extension, CMSIS-NN's technique: a word of four int8 is
+//! unpacked into two pairs of 16-bit lanes with `sxtb16` (bytes 0 and 2) and `sxtb16 ror #8`
+//! (bytes 1 and 3), and `smlad` does two 16-bit multiply-accumulates per instruction. The GEMM
+//! computes 2 rows x 2 channels at a time, so every unpacked word serves two dot products.
+//! Products of int8 are exact in 16-bit lanes and `smlad` wraps in i32 like the reference.
+
+use super::dsp::{smlad, sxtb16, sxtb16_ror8};
+use crate::fast::int8::kernels::{DwTaps, NR, Portable, Q8, Rq};
+
+/// Token for the DSP int8 path (this module is compiled only for targets that have it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DspQ8(());
+
+impl DspQ8 {
+    pub(crate) fn new() -> DspQ8 {
+        DspQ8(())
+    }
+
+    /// [`Q8::gemm_panel`] for the columns `j < cols` (`cols` even, at most [`NR`]).
+    fn gemm_cols(a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32], cols: usize) {
+        assert!(rows == 0 || (rows - 1) * stride + 4 * k4 <= a.len());
+        assert!(b.len() >= k4 * 4 * NR && acc.len() >= rows * NR && cols <= NR && cols % 2 == 0);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
+        let mut r = 0;
+        while r < rows {
+            // An odd last row is computed twice (as both rows of the pair) and stored once.
+            let two = r + 1 < rows;
+            // SAFETY: rows `r` and `r + 1` (if `two`) start within `a`, each followed by
+            // `4 * k4` bytes of `a` (checked above).
+            let (p0, p1) = unsafe { (a.add(r * stride), a.add(if two { r + 1 } else { r } * stride)) };
+            for j in (0..cols).step_by(2) {
+                let mut c = [0i32; 4];
+                // SAFETY: words `4 kb` of each row for `kb < k4` are within the row (above); the
+                // panel words read are at `64 kb + 4 j` and `64 kb + 4 j + 4` with `j + 1 <
+                // NR`, below `b.len() >= 64 k4`.
+                unsafe {
+                    let mut pw = b.add(4 * j);
+                    for kb in 0..k4 {
+                        let x0 = unpack(word(p0.add(4 * kb).cast()));
+                        let x1 = unpack(word(p1.add(4 * kb).cast()));
+                        let w0 = unpack(word(pw));
+                        let w1 = unpack(word(pw.add(4)));
+                        c[0] = dot4(x0, w0, c[0]);
+                        c[1] = dot4(x0, w1, c[1]);
+                        c[2] = dot4(x1, w0, c[2]);
+                        c[3] = dot4(x1, w1, c[3]);
+                        pw = pw.add(4 * NR);
+                    }
+                }
+                acc[r * NR + j] = c[0];
+                acc[r * NR + j + 1] = c[1];
+                if two {
+                    acc[(r + 1) * NR + j] = c[2];
+                    acc[(r + 1) * NR + j + 1] = c[3];
+                }
+            }
+            r += 2;
+        }
+    }
+}
+
+/// The word at `p`, any alignment (ARMv7 loads unaligned words; the byte order does not
+/// matter: both operands of a dot product are loaded alike).
+///
+/// # Safety
+/// `p..p + 4` is readable.
+#[inline(always)]
+unsafe fn word(p: *const u8) -> u32 {
+    // SAFETY: the caller's precondition.
+    unsafe { p.cast::<u32>().read_unaligned() }
+}
+
+/// The four int8 of `v` as 16-bit pairs: bytes (0, 2) and (1, 3).
+#[inline(always)]
+fn unpack(v: u32) -> (u32, u32) {
+    (sxtb16(v), sxtb16_ror8(v))
+}
+
+/// `acc` plus the dot product of two unpacked words.
+#[inline(always)]
+fn dot4(x: (u32, u32), w: (u32, u32), acc: i32) -> i32 {
+    smlad(x.1, w.1, smlad(x.0, w.0, acc))
+}
+
+impl Q8 for DspQ8 {
+    const A_OFFSET: i32 = 0;
+
+    fn gemm_panel(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        DspQ8::gemm_cols(a, stride, rows, k4, b, acc, NR);
+    }
+
+    fn gemm_panel_half(self, a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32]) {
+        DspQ8::gemm_cols(a, stride, rows, k4, b, acc, NR / 2);
+    }
+
+    fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
+        Portable.requant_panel(acc, rows, rq, y, ys);
+    }
+
+    fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
+        Portable::dw_channels(x, c, taps, w, (0, 16 * blocks), zp, rq, y);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{vec, vec::Vec};
+
+    /// A xorshift generator (the tests need no dependency).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// The GEMM panel against the portable one: odd and even row counts, row strides longer
+    /// than the rows, every start alignment, random and extreme (-128, 127) values.
+    #[test]
+    fn gemm_panel_matches_portable() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..300 {
+            let (rows, k4) = (1 + case % 7, 1 + (case / 7) % 9);
+            let stride = 4 * k4 + (case % 3) * 4;
+            let off = case % 4;
+            let fill = |r: &mut Rng, n: usize| -> Vec<u8> {
+                (0..n)
+                    .map(|_| match case % 5 {
+                        0 => 0x80,
+                        1 => [0x80, 0x7f][(r.next() & 1) as usize],
+                        _ => r.next() as u8,
+                    })
+                    .collect()
+            };
+            let a: Vec<i8> = fill(&mut r, off + rows * stride).into_iter().map(|v| v as i8).collect();
+            let b = fill(&mut r, 4 * NR * k4);
+            let a = &a[off..];
+            let (mut want, mut got) = (vec![0; rows * NR], vec![0; rows * NR]);
+            Portable.gemm_panel(a, stride, rows, k4, &b, &mut want);
+            DspQ8::new().gemm_panel(a, stride, rows, k4, &b, &mut got);
+            assert_eq!(got, want, "rows {rows} k4 {k4} stride {stride} offset {off}");
+            got.fill(0);
+            DspQ8::new().gemm_panel_half(a, stride, rows, k4, &b, &mut got);
+            for row in 0..rows {
+                assert_eq!(got[row * NR..][..NR / 2], want[row * NR..][..NR / 2], "half, rows {rows} k4 {k4}");
+            }
+        }
+    }
+}
