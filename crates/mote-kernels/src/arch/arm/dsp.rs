@@ -37,3 +37,36 @@ pub(super) fn smlad(a: u32, b: u32, mut acc: i32) -> i32 {
     };
     acc
 }
+
+/// `SMLABB`: `acc + a.lo * b.lo` (signed halfwords), wrapping in i32 (sets only the Q flag).
+#[inline(always)]
+pub(super) fn smlabb(a: u32, b: u32, mut acc: i32) -> i32 {
+    // SAFETY: as in `smlad`.
+    unsafe {
+        asm!("smlabb {c}, {a}, {b}, {c}", c = inout(reg) acc, a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack))
+    };
+    acc
+}
+
+/// `SMLATT`: `acc + a.hi * b.hi` (signed halfwords), wrapping in i32 (sets only the Q flag).
+#[inline(always)]
+pub(super) fn smlatt(a: u32, b: u32, mut acc: i32) -> i32 {
+    // SAFETY: as in `smlad`.
+    unsafe {
+        asm!("smlatt {c}, {a}, {b}, {c}", c = inout(reg) acc, a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack))
+    };
+    acc
+}
+
+/// `SSUB16`: the two halfwords of `a` minus those of `b`, each wrapping in 16 bits (sets the
+/// GE flags).
+#[inline(always)]
+pub(super) fn ssub16(a: u32, b: u32) -> u32 {
+    let r: u32;
+    // SAFETY: a register-to-register instruction of the DSP extension (see `sxtb16`); it sets
+    // the GE flags, so the flags are not declared preserved.
+    unsafe {
+        asm!("ssub16 {r}, {a}, {b}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack))
+    };
+    r
+}

@@ -3,8 +3,10 @@
 //! (bytes 1 and 3), and `smlad` does two 16-bit multiply-accumulates per instruction. The GEMM
 //! computes 2 rows x 2 channels at a time, so every unpacked word serves two dot products.
 //! Products of int8 are exact in 16-bit lanes and `smlad` wraps in i32 like the reference.
+//! Depthwise convolutions take 4 channels a word: `x - x_zp` (in `[-255, 255]`) by `ssub16` on
+//! the unpacked halves, then one `smlabb`/`smlatt` per channel and tap.
 
-use super::dsp::{smlad, sxtb16, sxtb16_ror8};
+use super::dsp::{smlabb, smlad, smlatt, ssub16, sxtb16, sxtb16_ror8};
 use crate::fast::int8::kernels::{DwTaps, NR, Portable, Q8, Rq};
 
 /// Token for the DSP int8 path (this module is compiled only for targets that have it).
@@ -97,8 +99,49 @@ impl Q8 for DspQ8 {
         Portable.requant_panel(acc, rows, rq, y, ys);
     }
 
-    fn dw_pixel(self, x: &[i8], c: usize, taps: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
-        Portable::dw_channels(x, c, taps, w, (0, 16 * blocks), zp, rq, y);
+    fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
+        let n = 16 * blocks;
+        assert!(n <= c && rq.cb.len() >= n && rq.mult.len() >= n && rq.shift.len() >= n);
+        if t.npix == 0 {
+            return;
+        }
+        assert!((t.npix - 1) * c + n <= y.len());
+        let taps = t.ny > 0 && t.nx > 0;
+        if taps {
+            let last_x = t.x0 + (t.npix - 1) * t.x_px + (t.ny - 1) * t.x_dy + (t.nx - 1) * t.x_dx;
+            let last_w = (t.t0 + (t.ny - 1) * t.t_dy + t.nx - 1) * c;
+            assert!(last_x + n <= x.len() && last_w + n <= w.len());
+        }
+        // `zp` in both halfwords (it is an int8 value, the trait's precondition).
+        let zp2 = (zp as u16 as u32) * 0x1_0001;
+        for p in 0..t.npix {
+            for ch in (0..n).step_by(4) {
+                let mut a = [0i32; 4];
+                if taps {
+                    // SAFETY: every tap's word of channels `ch..ch + 4` (`ch + 4 <= n`) lies at
+                    // most at `last_x + n` in `x` and `last_w + n` in `w` (checked above).
+                    unsafe {
+                        let xp = x.as_ptr().add(t.x0 + p * t.x_px + ch).cast::<u8>();
+                        let wp = w.as_ptr().add(t.t0 * c + ch).cast::<u8>();
+                        for i in 0..t.ny {
+                            let (xr, wr) = (xp.add(i * t.x_dy), wp.add(i * t.t_dy * c));
+                            for j in 0..t.nx {
+                                let (xe, xo) = unpack(word(xr.add(j * t.x_dx)));
+                                let (xe, xo) = (ssub16(xe, zp2), ssub16(xo, zp2));
+                                let (we, wo) = unpack(word(wr.add(j * c)));
+                                a[0] = smlabb(xe, we, a[0]);
+                                a[1] = smlabb(xo, wo, a[1]);
+                                a[2] = smlatt(xe, we, a[2]);
+                                a[3] = smlatt(xo, wo, a[3]);
+                            }
+                        }
+                    }
+                }
+                for (q, &v) in a.iter().enumerate() {
+                    y[p * c + ch + q] = rq.one(ch + q, v);
+                }
+            }
+        }
     }
 }
 
@@ -148,6 +191,42 @@ mod tests {
             for row in 0..rows {
                 assert_eq!(got[row * NR..][..NR / 2], want[row * NR..][..NR / 2], "half, rows {rows} k4 {k4}");
             }
+        }
+    }
+
+    /// The depthwise run against the portable one: every tap window, strides, extreme zero
+    /// points and values, 16 to 48 channels.
+    #[test]
+    fn dw_pixel_matches_portable() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        for case in 0..200 {
+            let blocks = 1 + case % 3;
+            let c = 16 * blocks + (case / 3) % 2 * 4;
+            let (ny, nx, npix) = ((case / 2) % 4, (case / 5) % 4, 1 + case % 4);
+            let t = DwTaps {
+                npix,
+                x_px: c * (1 + case % 2),
+                x0: c,
+                x_dy: 7 * c,
+                x_dx: c * (1 + case % 3 / 2),
+                ny,
+                nx,
+                t0: case % 2,
+                t_dy: 4,
+            };
+            let extreme = case % 4 == 0;
+            let byte = |r: &mut Rng| if extreme { [-128i8, 127][(r.next() & 1) as usize] } else { r.next() as i8 };
+            let x: Vec<i8> = (0..c * 40).map(|_| byte(&mut r)).collect();
+            let w: Vec<i8> = (0..c * 20).map(|_| byte(&mut r)).collect();
+            let zp = [-128, 127, 0, -5][case % 4];
+            let cb: Vec<i32> = (0..c).map(|_| r.next() as i32 >> 12).collect();
+            let mult: Vec<i32> = (0..c).map(|_| (1 << 30) + (r.next() as i32 & 0x3fff_ffff)).collect();
+            let shift: Vec<i32> = (0..c).map(|_| -((r.next() % 12) as i32)).collect();
+            let rq = Rq { cb: &cb, mult: &mult, shift: &shift, zp: -7, lo: -128, hi: 127 };
+            let (mut want, mut got) = (vec![0i8; npix * c], vec![0i8; npix * c]);
+            Portable::dw_channels(&x, c, &t, &w, (0, 16 * blocks), zp, &rq, &mut want);
+            DspQ8::new().dw_pixel(&x, c, &t, &w, blocks, zp, &rq, &mut got);
+            assert_eq!(got, want, "case {case}: {t:?} c {c} zp {zp}");
         }
     }
 }
