@@ -4,10 +4,12 @@
 //! computes 2 rows x 2 channels at a time, so every unpacked word serves two dot products.
 //! Products of int8 are exact in 16-bit lanes and `smlad` wraps in i32 like the reference.
 //! Depthwise convolutions take 4 channels a word: `x - x_zp` (in `[-255, 255]`) by `ssub16` on
-//! the unpacked halves, then one `smlabb`/`smlatt` per channel and tap.
+//! the unpacked halves, then one `smlabb`/`smlatt` per channel and tap. The requantization is
+//! the reference's in one 64-bit rounding step (`requant.rs`).
 
 use super::dsp::{smlabb, smlad, smlatt, ssub16, sxtb16, sxtb16_ror8};
-use crate::fast::int8::kernels::{DwTaps, NR, Portable, Q8, Rq};
+use super::requant::mbqm;
+use crate::fast::int8::kernels::{DwTaps, NR, Q8, Rq};
 
 /// Token for the DSP int8 path (this module is compiled only for targets that have it).
 #[derive(Clone, Copy, Debug)]
@@ -22,44 +24,61 @@ impl DspQ8 {
     fn gemm_cols(a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32], cols: usize) {
         assert!(rows == 0 || (rows - 1) * stride + 4 * k4 <= a.len());
         assert!(b.len() >= k4 * 4 * NR && acc.len() >= rows * NR && cols <= NR && cols % 2 == 0);
-        let (a, b) = (a.as_ptr(), b.as_ptr());
+        // A pair of rows unpacked once for all the panel's channels, `KC` words at a time:
+        // `xs[4 kb..]` = row 0's halves (bytes 0, 2), (1, 3), then row 1's.
+        let mut xs = [0u32; 4 * KC];
         let mut r = 0;
         while r < rows {
             // An odd last row is computed twice (as both rows of the pair) and stored once.
             let two = r + 1 < rows;
-            // SAFETY: rows `r` and `r + 1` (if `two`) start within `a`, each followed by
-            // `4 * k4` bytes of `a` (checked above).
-            let (p0, p1) = unsafe { (a.add(r * stride), a.add(if two { r + 1 } else { r } * stride)) };
-            for j in (0..cols).step_by(2) {
-                let mut c = [0i32; 4];
-                // SAFETY: words `4 kb` of each row for `kb < k4` are within the row (above); the
-                // panel words read are at `64 kb + 4 j` and `64 kb + 4 j + 4` with `j + 1 <
-                // NR`, below `b.len() >= 64 k4`.
-                unsafe {
-                    let mut pw = b.add(4 * j);
-                    for kb in 0..k4 {
-                        let x0 = unpack(word(p0.add(4 * kb).cast()));
-                        let x1 = unpack(word(p1.add(4 * kb).cast()));
-                        let w0 = unpack(word(pw));
-                        let w1 = unpack(word(pw.add(4)));
-                        c[0] = dot4(x0, w0, c[0]);
-                        c[1] = dot4(x0, w1, c[1]);
-                        c[2] = dot4(x1, w0, c[2]);
-                        c[3] = dot4(x1, w1, c[3]);
-                        pw = pw.add(4 * NR);
-                    }
+            let row0 = &a[r * stride..][..4 * k4];
+            let row1 = &a[if two { r + 1 } else { r } * stride..][..4 * k4];
+            for k0 in (0..k4).step_by(KC) {
+                let kc = KC.min(k4 - k0);
+                let chunk = row0[4 * k0..][..4 * kc].chunks_exact(4).zip(row1[4 * k0..][..4 * kc].chunks_exact(4));
+                for (d, (w0, w1)) in xs.chunks_exact_mut(4).zip(chunk) {
+                    let ((e0, o0), (e1, o1)) = (unpack(word4(w0)), unpack(word4(w1)));
+                    d.copy_from_slice(&[e0, o0, e1, o1]);
                 }
-                acc[r * NR + j] = c[0];
-                acc[r * NR + j + 1] = c[1];
-                if two {
-                    acc[(r + 1) * NR + j] = c[2];
-                    acc[(r + 1) * NR + j + 1] = c[3];
+                for j in (0..cols).step_by(2) {
+                    let mut c = [0i32; 4];
+                    if k0 > 0 {
+                        let r1 = if two { r + 1 } else { r };
+                        c = [acc[r * NR + j], acc[r * NR + j + 1], acc[r1 * NR + j], acc[r1 * NR + j + 1]];
+                    }
+                    let panel = &b[64 * k0 + 4 * j..][..64 * (kc - 1) + 8];
+                    // SAFETY: the panel words read are at `64 kb` and `64 kb + 4` for `kb < kc`,
+                    // within `panel`; `xs` has `4 kc` words.
+                    unsafe {
+                        let mut pw = panel.as_ptr();
+                        let mut px = xs.as_ptr();
+                        for _ in 0..kc {
+                            let x = px.cast::<[u32; 4]>().read();
+                            let w0 = unpack(word(pw));
+                            let w1 = unpack(word(pw.add(4)));
+                            c[0] = dot4((x[0], x[1]), w0, c[0]);
+                            c[1] = dot4((x[0], x[1]), w1, c[1]);
+                            c[2] = dot4((x[2], x[3]), w0, c[2]);
+                            c[3] = dot4((x[2], x[3]), w1, c[3]);
+                            pw = pw.add(4 * NR);
+                            px = px.add(4);
+                        }
+                    }
+                    acc[r * NR + j] = c[0];
+                    acc[r * NR + j + 1] = c[1];
+                    if two {
+                        acc[(r + 1) * NR + j] = c[2];
+                        acc[(r + 1) * NR + j + 1] = c[3];
+                    }
                 }
             }
             r += 2;
         }
     }
 }
+
+/// The reduction steps (words of a row) unpacked at a time by the GEMM: 512 bytes of stack.
+const KC: usize = 32;
 
 /// The word at `p`, any alignment (ARMv7 loads unaligned words; the byte order does not
 /// matter: both operands of a dot product are loaded alike).
@@ -70,6 +89,19 @@ impl DspQ8 {
 unsafe fn word(p: *const u8) -> u32 {
     // SAFETY: the caller's precondition.
     unsafe { p.cast::<u32>().read_unaligned() }
+}
+
+/// [`Rq::one`] with the one-step multiplier ([`mbqm`]).
+#[inline(always)]
+fn rq_one(rq: &Rq<'_>, j: usize, acc: i32) -> i8 {
+    let v = mbqm(acc.wrapping_add(rq.cb[j]), rq.mult[j], rq.shift[j]);
+    v.wrapping_add(rq.zp).clamp(rq.lo, rq.hi) as i8
+}
+
+/// The word of four bytes `b` (like [`word`]).
+#[inline(always)]
+fn word4(b: &[i8]) -> u32 {
+    u32::from_ne_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
 }
 
 /// The four int8 of `v` as 16-bit pairs: bytes (0, 2) and (1, 3).
@@ -96,7 +128,11 @@ impl Q8 for DspQ8 {
     }
 
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
-        Portable.requant_panel(acc, rows, rq, y, ys);
+        for r in 0..rows {
+            for j in 0..NR {
+                y[r * ys + j] = rq_one(rq, j, acc[r * NR + j]);
+            }
+        }
     }
 
     fn dw_pixel(self, x: &[i8], c: usize, t: &DwTaps, w: &[i8], blocks: usize, zp: i32, rq: &Rq<'_>, y: &mut [i8]) {
@@ -138,7 +174,7 @@ impl Q8 for DspQ8 {
                     }
                 }
                 for (q, &v) in a.iter().enumerate() {
-                    y[p * c + ch + q] = rq.one(ch + q, v);
+                    y[p * c + ch + q] = rq_one(rq, ch + q, v);
                 }
             }
         }
@@ -148,6 +184,7 @@ impl Q8 for DspQ8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fast::int8::kernels::Portable;
     use std::{vec, vec::Vec};
 
     /// A xorshift generator (the tests need no dependency).

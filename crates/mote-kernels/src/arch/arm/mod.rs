@@ -4,3 +4,4 @@
 
 mod dsp;
 pub(crate) mod int8;
+mod requant;
