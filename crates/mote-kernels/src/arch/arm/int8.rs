@@ -23,7 +23,7 @@ impl DspQ8 {
     /// [`Q8::gemm_panel`] for the columns `j < cols` (`cols` even, at most [`NR`]).
     fn gemm_cols(a: &[i8], stride: usize, rows: usize, k4: usize, b: &[u8], acc: &mut [i32], cols: usize) {
         assert!(rows == 0 || (rows - 1) * stride + 4 * k4 <= a.len());
-        assert!(b.len() >= k4 * 4 * NR && acc.len() >= rows * NR && cols <= NR && cols % 2 == 0);
+        assert!(b.len() >= k4 * 4 * NR && acc.len() >= rows * NR && cols <= NR && cols.is_multiple_of(2));
         // A pair of rows unpacked once for all the panel's channels, `KC` words at a time:
         // `xs[4 kb..]` = row 0's halves (bytes 0, 2), (1, 3), then row 1's.
         let mut xs = [0u32; 4 * KC];

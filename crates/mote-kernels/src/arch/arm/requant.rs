@@ -1,16 +1,11 @@
-//! TFLite's `MultiplyByQuantizedMultiplier` in one 64-bit rounding step, bit for bit, for
-//! 32-bit Arm (the reference's two steps with an i64 division cost about 60 instructions an
-//! output on a Cortex-M4; this is `smull`, a 64-bit add and shift).
-//!
-//! With `z = a * m0 + 2^30` (`a` the accumulator shifted left), the reference's rounding
-//! doubling high multiply is `v = floor(z / 2^31)` (its truncating division of `z - 2^31 + 1`
-//! for negative products is the same floor), and its rounding right shift by `e >= 1` is
-//! `floor((v + 2^(e-1) - [v < 0]) / 2^e)`; nested floors of integer divisions merge, and
-//! `v < 0` exactly when `z < 0`, so the result is `floor((z + (2^(e-1) - [z < 0]) 2^31) /
-//! 2^(31 + e))`, all within i64. The one saturating case (`a = m0 = i32::MIN`) takes the
-//! reference.
+//! TFLite's `MultiplyByQuantizedMultiplier` for 32-bit Arm, bit for bit, without the
+//! reference's signed 64-bit division: with `z = a * m0 + 2^30` (`a` the accumulator shifted
+//! left), the reference's rounding doubling high multiply truncates `z / 2^31` for a
+//! non-negative product and `(z - 2^31 + 1) / 2^31` toward zero for a negative one (then `z <
+//! 0`), both equal to `floor(z / 2^31)`: an arithmetic shift. The one saturating case (`a = m0
+//! = i32::MIN`) takes the reference; the rounding right shift is the reference's.
 
-use crate::reference::fixed::multiply_by_quantized_multiplier;
+use crate::reference::fixed::{multiply_by_quantized_multiplier, rounding_divide_by_pot};
 
 /// [`multiply_by_quantized_multiplier`]`(x, m0, shift)`.
 #[inline(always)]
@@ -19,10 +14,9 @@ pub(super) fn mbqm(x: i32, m0: i32, shift: i32) -> i32 {
     if a == i32::MIN && m0 == i32::MIN {
         return multiply_by_quantized_multiplier(x, m0, shift);
     }
-    let e = (-shift).clamp(0, 31) as u32;
-    let z = a as i64 * m0 as i64 + (1 << 30);
-    let round = if e == 0 { 0 } else { (1i64 << (30 + e)) - if z < 0 { 1 << 31 } else { 0 } };
-    ((z + round) >> (31 + e)) as i32
+    // A constant shift of the 64-bit product: `smull`, `adds`, `adc` and two 32-bit shifts.
+    let v = ((a as i64 * m0 as i64 + (1 << 30)) >> 31) as i32;
+    rounding_divide_by_pot(v, (-shift).clamp(0, 31) as u32)
 }
 
 #[cfg(test)]
