@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t=thumbv7neon-unknown-linux-gnueabihf
 export CARGO_TARGET_THUMBV7NEON_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
-RUSTFLAGS="-C target-cpu=cortex-m4" CARGO_TARGET_DIR=target/arm-count \
+RUSTFLAGS="-C target-cpu=cortex-m4 -C link-arg=-Wl,--no-warn-mismatch" CARGO_TARGET_DIR=target/arm-count \
   cargo build --release -p mote-kernels --example int8_count --target $t
 bin=target/arm-count/$t/release/examples/int8_count
 log=$(mktemp)

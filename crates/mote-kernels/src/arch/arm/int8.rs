@@ -91,11 +91,17 @@ unsafe fn word(p: *const u8) -> u32 {
     unsafe { p.cast::<u32>().read_unaligned() }
 }
 
-/// [`Rq::one`] with the one-step multiplier ([`mbqm`]).
+/// [`Rq::one`] with the multiplier without division ([`mbqm`]).
 #[inline(always)]
 fn rq_one(rq: &Rq<'_>, j: usize, acc: i32) -> i8 {
-    let v = mbqm(acc.wrapping_add(rq.cb[j]), rq.mult[j], rq.shift[j]);
-    v.wrapping_add(rq.zp).clamp(rq.lo, rq.hi) as i8
+    finish(rq, mbqm(acc.wrapping_add(rq.cb[j]), rq.mult[j], rq.shift[j]))
+}
+
+/// The output zero point and clamp (`lo <= hi`, checked by the driver, so `max`/`min` is the
+/// reference's `clamp` without its check).
+#[inline(always)]
+fn finish(rq: &Rq<'_>, v: i32) -> i8 {
+    v.wrapping_add(rq.zp).max(rq.lo).min(rq.hi) as i8
 }
 
 /// The word of four bytes `b` (like [`word`]).
@@ -128,9 +134,16 @@ impl Q8 for DspQ8 {
     }
 
     fn requant_panel(self, acc: &[i32], rows: usize, rq: &Rq<'_>, y: &mut [i8], ys: usize) {
-        for r in 0..rows {
-            for j in 0..NR {
-                y[r * ys + j] = rq_one(rq, j, acc[r * NR + j]);
+        if rows == 0 {
+            return;
+        }
+        assert!(acc.len() >= rows * NR && (rows - 1) * ys + NR <= y.len() && ys >= NR);
+        // Channel by channel, so its constants stay in registers down the rows.
+        for j in 0..NR {
+            let (cb, m0, shift) = (rq.cb[j], rq.mult[j], rq.shift[j]);
+            let rows_j = acc[j..].iter().step_by(NR).take(rows).zip(y[j..].iter_mut().step_by(ys));
+            for (&a, o) in rows_j {
+                *o = finish(rq, mbqm(a.wrapping_add(cb), m0, shift));
             }
         }
     }
