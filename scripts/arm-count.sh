@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Estimates the DSP int8 kernels' speed on a Cortex-M4 by counting executed instructions under
-# qemu-arm (docs/MICROCONTROLLERS.md): the example int8_count built for Thumb-2 without NEON
-# (like a Cortex-M4: thumbv7neon-unknown-linux-gnueabihf with -neon, so the portable kernels
-# are not auto-vectorised with an instruction set the M4 lacks), run with one instruction per
-# translation block and every block execution logged; a run of 2 inferences minus a run of 1
-# is one inference. Not part of CI (a minute or two). Needs scripts/arm-env.sh.
+# qemu-arm (docs/MICROCONTROLLERS.md): the example int8_count, its crates compiled for the
+# Cortex-M4 (`-C target-cpu=cortex-m4`: Thumb-2 with the DSP extension, no NEON, the M4's
+# scheduling) inside a Linux executable (the linker is told to accept the M-profile objects
+# next to the A-profile C library), run with one instruction per translation block and every
+# block execution logged; a run of 2 inferences minus a run of 1 is one inference. Not part
+# of CI (about 3 minutes). Needs scripts/arm-env.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=thumbv7neon-unknown-linux-gnueabihf
