@@ -5,7 +5,7 @@
 //! Products of int8 are exact in 16-bit lanes and `smlad` wraps in i32 like the reference.
 //! Depthwise convolutions take 4 channels a word: `x - x_zp` (in `[-255, 255]`) by `ssub16` on
 //! the unpacked halves, then one `smlabb`/`smlatt` per channel and tap. The requantization is
-//! the reference's in one 64-bit rounding step (`requant.rs`).
+//! the reference's without its 64-bit division (`requant.rs`).
 
 use super::dsp::{smlabb, smlad, smlatt, ssub16, sxtb16, sxtb16_ror8};
 use super::requant::mbqm;
