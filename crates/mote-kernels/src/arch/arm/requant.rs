@@ -1,8 +1,9 @@
 //! TFLite's `MultiplyByQuantizedMultiplier` for 32-bit Arm, bit for bit, without the
 //! reference's signed 64-bit division: with `z = a * m0 + 2^30` (`a` the accumulator shifted
 //! left), the reference's rounding doubling high multiply truncates `z / 2^31` for a
-//! non-negative product and `(z - 2^31 + 1) / 2^31` toward zero for a negative one (then `z <
-//! 0`), both equal to `floor(z / 2^31)`: an arithmetic shift. The one saturating case (`a = m0
+//! non-negative product and `(z - 2^31 + 1) / 2^31` toward zero for a negative one (a
+//! negative numerator then, so the truncation is `ceil`), both equal to `floor(z / 2^31)`: an
+//! arithmetic shift. The one saturating case (`a = m0
 //! = i32::MIN`) takes the reference; the rounding right shift is the reference's.
 
 use crate::reference::fixed::{multiply_by_quantized_multiplier, rounding_divide_by_pot};
