@@ -49,3 +49,12 @@ else
   scripts/browser-test.sh || { rc=$?; [ "$rc" = 2 ] || exit "$rc"; echo "SKIPPED the browser test (scripts/browser-test.sh could not set up, above)"; }
 fi
 # ---- end browser ----
+# --- 32-bit Arm under qemu-arm: the DSP int8 kernels (Cortex-M4 path) against the reference ---
+if scripts/arm-env.sh; then
+  scripts/arm-tests.sh
+elif [ "${MOTE_REQUIRE_ARM:-0}" = 1 ]; then
+  echo "FAILED: scripts/arm-env.sh could not set up qemu-arm and the cross linker" >&2; exit 1
+else
+  echo "SKIPPED the 32-bit Arm DSP tests: scripts/arm-env.sh could not set up qemu-arm and the cross linker"
+fi
+# --- end of the 32-bit Arm block ---

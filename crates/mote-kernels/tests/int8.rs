@@ -1,6 +1,7 @@
 //! The fast int8 kernels against the reference, on every int8 path this machine has (the
 //! portable one, AVX2 forced even on a VNNI machine, VNNI; NEON with and without `sdot` under
-//! qemu; simd128 runs the same cases in the wasm test crate): results must be bit-identical.
+//! qemu; Arm's DSP path under qemu-arm; simd128 runs the same cases in the wasm test crate):
+//! results must be bit-identical.
 
 #[path = "common/int8_cases.rs"]
 mod int8_cases;
@@ -79,6 +80,12 @@ fn this_machine_runs_its_best_path() {
     #[cfg(target_arch = "aarch64")]
     assert_eq!(cpu.q8() == Q8Path::NeonDot, std::arch::is_aarch64_feature_detected!("dotprod"));
     assert!(Cpu::with_q8(cpu.q8()).is_some());
+    // Cross-compiled runs name the path they must test (scripts/arm-tests.sh), so a build that
+    // silently fell back to the portable kernels fails here.
+    if let Ok(want) = std::env::var("MOTE_EXPECT_Q8") {
+        assert_eq!(cpu.q8().name(), want, "MOTE_EXPECT_Q8");
+        assert!(paths().contains(&Cpu::scalar()), "the portable path is tested too");
+    }
 }
 
 /// Add and Mul on every path against the reference: lengths around the vector widths, either

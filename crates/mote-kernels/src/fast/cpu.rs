@@ -50,14 +50,19 @@ pub enum Q8Path {
     NeonDot,
     /// wasm32 simd128: `i32x4.dot_i16x8_s`.
     Simd128,
+    /// 32-bit Arm with the DSP extension (Cortex-M4/M7, ARMv7-A/R): `sxtb16` + `smlad`, two
+    /// 16-bit multiply-accumulates per instruction; the f32 kernels stay [`Isa::Scalar`]. Chosen
+    /// at compile time from the target (`build.rs`).
+    Dsp,
 }
 
 impl Q8Path {
     /// Every int8 path, fastest last within each architecture.
-    pub const ALL: [Q8Path; 6] =
-        [Q8Path::Scalar, Q8Path::Avx2, Q8Path::Avx512Vnni, Q8Path::Neon, Q8Path::NeonDot, Q8Path::Simd128];
+    pub const ALL: [Q8Path; 7] =
+        [Q8Path::Scalar, Q8Path::Avx2, Q8Path::Avx512Vnni, Q8Path::Neon, Q8Path::NeonDot, Q8Path::Simd128, Q8Path::Dsp];
 
-    /// A short lowercase name (`scalar`, `avx2`, `avx512-vnni`, `neon`, `neon-dot`, `simd128`).
+    /// A short lowercase name (`scalar`, `avx2`, `avx512-vnni`, `neon`, `neon-dot`, `simd128`,
+    /// `dsp`).
     pub fn name(self) -> &'static str {
         match self {
             Q8Path::Scalar => "scalar",
@@ -66,6 +71,7 @@ impl Q8Path {
             Q8Path::Neon => "neon",
             Q8Path::NeonDot => "neon-dot",
             Q8Path::Simd128 => "simd128",
+            Q8Path::Dsp => "dsp",
         }
     }
 }
@@ -74,8 +80,8 @@ impl Cpu {
     /// The best instruction set of this machine. Detection runs `cpuid`/`xgetbv` on x86_64
     /// (no `std` needed) and is cheap; callers keep the result (detect once at load).
     pub fn detect() -> Cpu {
-        let isa = detect_isa();
-        Cpu { isa, q8: if isa == Isa::Scalar { Q8Path::Scalar } else { detect_q8() } }
+        // The int8 path is scalar where the f32 instruction set is, but for Arm's DSP path.
+        Cpu { isa: detect_isa(), q8: detect_q8() }
     }
 
     /// The portable path, whatever the machine has (tests compare every path on the same
@@ -100,6 +106,7 @@ impl Cpu {
             Q8Path::Avx2 | Q8Path::Avx512Vnni => Isa::Avx2Fma,
             Q8Path::Neon | Q8Path::NeonDot => Isa::Neon,
             Q8Path::Simd128 => Isa::Simd128,
+            Q8Path::Dsp => Isa::Scalar,
         };
         let ok = detect_isa() == isa && (path == detect_q8() || path == Q8Path::Avx2 || path == Q8Path::Neon);
         ok.then_some(Cpu { isa, q8: path })
@@ -112,8 +119,8 @@ impl Cpu {
 
     /// Every path this machine can run, best first, ending with [`Isa::Scalar`].
     pub fn available() -> impl Iterator<Item = Cpu> {
-        let best = detect_isa();
-        [Some(Cpu { isa: best, q8: detect_q8() }), (best != Isa::Scalar).then_some(Cpu::scalar())].into_iter().flatten()
+        let best = Cpu::detect();
+        [Some(best), (best != Cpu::scalar()).then_some(Cpu::scalar())].into_iter().flatten()
     }
 
     /// The instruction set this `Cpu` dispatches to.
@@ -166,10 +173,16 @@ fn detect_q8() -> Q8Path {
     Q8Path::Simd128
 }
 
+#[cfg(all(target_arch = "arm", mote_arm_dsp))]
+fn detect_q8() -> Q8Path {
+    Q8Path::Dsp
+}
+
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
-    all(target_arch = "wasm32", target_feature = "simd128")
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    all(target_arch = "arm", mote_arm_dsp)
 )))]
 fn detect_q8() -> Q8Path {
     Q8Path::Scalar

@@ -19,13 +19,16 @@
 //! makes padded taps contribute exactly 0. AVX-512 VNNI offsets activations to u8 (`x ^ 0x80`,
 //! offset 128); AVX2 sign-extends both operands to 16 bits (`vpmaddwd`: never the saturating
 //! `vpmaddubsw`); NEON uses `sdot` where the CPU has it, else `smull` + `sadalp`; simd128
-//! `i32x4.dot_i16x8_s`. Depthwise convolutions are vectorised over blocks of 16 channels (the
+//! `i32x4.dot_i16x8_s`; 32-bit Arm with the DSP extension (Cortex-M4/M7, chosen at compile time:
+//! `build.rs`) unpacks words with `sxtb16` and multiplies two pairs a `smlad`, 2 rows x 2
+//! channels at a time (`arch/arm/`, docs/MICROCONTROLLERS.md). Depthwise convolutions are vectorised over blocks of 16 channels (the
 //! last block overlapping the previous one when 16 does not divide the channels): on x86 a
 //! whole-convolution kernel slides along the output rows (kernel rows paired for `vpmaddwd` /
 //! `vpdpwssd`, in half blocks of 8 channels for 8..15 channels, or, with VNNI and at most 4
 //! kernel rows, grouped by four for `vpdpbusd` on 32 channels), one input column serving every pixel of a group that reads it, taps outside the
 //! image reading `x_zp`, `x_zp Σw` folded into the bias (other shapes: taps paired per pixel);
-//! NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32. On the VNNI path the
+//! NEON and simd128 widen `x - x_zp` to 16 bits and accumulate in 32; the DSP path does so 4
+//! channels a word (`ssub16`, `smlabb`/`smlatt`). On the VNNI path the
 //! requantization runs 16 lanes at a time with AVX-512, in one rounding step that gives the
 //! same bits.
 //! Add and Mul run TFLite's scaling lane-wise (16 elements a step, the reference for the tail).
@@ -83,6 +86,11 @@ macro_rules! with_q8 {
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             crate::fast::cpu::Q8Path::Simd128 => {
                 let $k = crate::arch::wasm32::int8::Simd128Q8::new();
+                $body
+            }
+            #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+            crate::fast::cpu::Q8Path::Dsp => {
+                let $k = crate::arch::arm::int8::DspQ8::new();
                 $body
             }
             _ => {
