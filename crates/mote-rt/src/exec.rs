@@ -9,7 +9,7 @@ use mote_kernels::fast::{Cpu, Parallel, Sequential};
 
 use crate::error::{RtError, StepFault};
 use crate::mem::{Mem, overlaps};
-use crate::ops::{Io, RunFault, Step, same};
+use crate::ops::{AllOps, Io, OpSet, RunFault, Step, same};
 
 /// The alignment the arena must have.
 pub const ARENA_ALIGN: usize = 64;
@@ -39,9 +39,10 @@ pub enum Event {
     End(u32),
 }
 
-/// A validated model, ready to run.
+/// A validated model, ready to run, by a build with the kernels of the op set `S` (every op by
+/// default).
 #[derive(Debug)]
-pub struct Runtime<'a> {
+pub struct Runtime<'a, S = AllOps> {
     model: Model<'a>,
     cpu: Cpu,
     /// The largest scratch of any step: what every thread but the caller needs.
@@ -50,6 +51,7 @@ pub struct Runtime<'a> {
     /// [`Runtime::invoke`] does not decode them again; without, each run decodes each step.
     #[cfg(feature = "alloc")]
     prepared: alloc::vec::Vec<Prepared<'a>>,
+    ops: core::marker::PhantomData<fn() -> S>,
 }
 
 /// A step decoded once: its tensors, parameters and scratch need.
@@ -70,6 +72,14 @@ impl<'a> Runtime<'a> {
     /// [`Runtime::load`] with the kernels' instruction set chosen by the caller
     /// (`Cpu::scalar()` runs the portable kernels everywhere).
     pub fn load_with(bytes: &'a [u8], cpu: Cpu) -> Result<Runtime<'a>, RtError> {
+        Runtime::load_ops(bytes, cpu)
+    }
+}
+
+impl<'a, S: OpSet> Runtime<'a, S> {
+    /// [`Runtime::load_with`] in a build with the kernels of the op set `S` only: a step of
+    /// another op is refused ([`StepFault::NotInOpSet`]).
+    pub fn load_ops(bytes: &'a [u8], cpu: Cpu) -> Result<Runtime<'a, S>, RtError> {
         let model = Model::parse(bytes)?;
         let plan = model.plan();
         let scratch = (plan.scratch_offset, plan.scratch_size);
@@ -80,14 +90,14 @@ impl<'a> Runtime<'a> {
             let err = |fault| RtError::Step { step: i as u32, fault };
             let s = model.step(i).ok_or(err(StepFault::Arity))?;
             let io = Io::new(&model, &s).map_err(err)?;
-            let step = Step::decode(&s, &io).map_err(err)?;
+            let step = Step::decode_in::<S>(&s, &io).map_err(err)?;
             // A skip must end inside the step list.
             if step.skip_span().is_some_and(|n| n >= model.step_count() - i) {
                 return Err(err(StepFault::Attrs));
             }
             check_aliasing(&step, &io).map_err(err)?;
-            let need = step.scratch_bytes() as u64;
-            thread_scratch = thread_scratch.max(step.scratch_bytes());
+            let need = step.scratch_bytes_in::<S>() as u64;
+            thread_scratch = thread_scratch.max(need as usize);
             if need > 0 {
                 if need > scratch.1 || scratch.0 % 8 != 0 {
                     return Err(err(StepFault::Scratch));
@@ -103,9 +113,9 @@ impl<'a> Runtime<'a> {
                 }
             }
             // Constant tables the kernels trust (Resize indices, tree links): checked once here.
-            step.check_constants(&model, &io).map_err(err)?;
+            step.check_constants_in::<S>(&model, &io).map_err(err)?;
             #[cfg(feature = "alloc")]
-            prepared.push(Prepared { io, step, scratch: step.scratch_bytes() });
+            prepared.push(Prepared { io, step, scratch: need as usize });
         }
         Ok(Runtime {
             model,
@@ -113,6 +123,7 @@ impl<'a> Runtime<'a> {
             thread_scratch,
             #[cfg(feature = "alloc")]
             prepared,
+            ops: core::marker::PhantomData,
         })
     }
 
@@ -248,8 +259,8 @@ impl<'a> Runtime<'a> {
                 None => {
                     let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
                     let io = Io::new(&self.model, &s).map_err(err)?;
-                    let step = Step::decode(&s, &io).map_err(err)?;
-                    decoded = Prepared { io, step, scratch: step.scratch_bytes() };
+                    let step = Step::decode_in::<S>(&s, &io).map_err(err)?;
+                    decoded = Prepared { io, step, scratch: step.scratch_bytes_in::<S>() };
                     &decoded
                 }
             };
@@ -261,7 +272,7 @@ impl<'a> Runtime<'a> {
                 &mut []
             };
             observe(Event::Begin(i as u32));
-            let ran = step.run(&mem, io, scratch, self.cpu, par);
+            let ran = step.run_in::<S>(&mem, io, scratch, self.cpu, par);
             if let Some(fault) = par.take_failure() {
                 return Err(RtError::Task { step: i as u32, fault });
             }
@@ -281,7 +292,7 @@ impl<'a> Runtime<'a> {
     }
 }
 
-impl<'a> Runtime<'a> {
+impl<'a, S> Runtime<'a, S> {
     /// Step `i` as decoded at load, when the runtime keeps them.
     #[cfg(feature = "alloc")]
     fn prepared(&self, i: usize) -> Option<&Prepared<'a>> {
