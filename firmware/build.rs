@@ -57,11 +57,7 @@ fn run() -> Result<(), String> {
         _ => Vec::new(),
     };
     if files.len() != inputs.len() {
-        return Err(format!(
-            "the model has {} input(s); MOTE_FW_INPUTS names {} file(s)",
-            inputs.len(),
-            files.len()
-        ));
+        return Err(format!("the model has {} input(s); MOTE_FW_INPUTS names {} file(s)", inputs.len(), files.len()));
     }
     let mut input_items = String::new();
     for (k, (io, file)) in inputs.iter().zip(&files).enumerate() {

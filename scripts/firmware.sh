@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 # The one place the compile target is chosen.
 TARGET="${MOTE_FW_TARGET:-generic}"
-DATA="${MOTE_DATA:-../shared/data}"
+DATA="${MOTE_SHARED_DATA:-../shared/data}"
 MLPERF="$DATA/models/tflite/mlperf_tiny"
 DIGITS="$DATA/datasets/sklearn_digits"
 OUT=out/firmware

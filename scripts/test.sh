@@ -40,3 +40,16 @@ for target in thumbv7em-none-eabihf wasm32-unknown-unknown; do
     echo "SKIPPED no_std build for $target: the target could not be installed with rustup"
   fi
 done
+
+# ---- firmware (docs/FOOTPRINT.md): the MLPerf Tiny models on an emulated Cortex-M4F ----
+# scripts/firmware.sh installs qemu-system-arm and the thumbv7em target, then checks every
+# output against the host runtime bit for bit (about 15 s once built; the firmware's first
+# build about 1 min).
+if scripts/firmware.sh; then
+  echo "firmware check: ok"
+elif [ "${MOTE_REQUIRE_FIRMWARE:-0}" = 1 ]; then
+  echo "FAILED: scripts/firmware.sh (the firmware under qemu-system-arm)" >&2; exit 1
+else
+  echo "SKIPPED/FAILED the firmware check (scripts/firmware.sh); set MOTE_REQUIRE_FIRMWARE=1 to make it required"
+fi
+# ---- end firmware ----

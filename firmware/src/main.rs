@@ -33,7 +33,9 @@ fn main() -> ! {
     let ok = run();
     out::line("stack_high_water", stack::high_water() as u64);
     debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 fn run() -> bool {
@@ -74,5 +76,7 @@ fn run() -> bool {
 fn panic(_: &core::panic::PanicInfo) -> ! {
     out::fail("panic");
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }

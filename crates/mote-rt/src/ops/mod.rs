@@ -354,7 +354,9 @@ impl Step {
             OpCode::ArgReduce if on!(ArgReduce) => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
             OpCode::ConvBlocked if on!(ConvBlocked) => Step::ConvBlocked(blocked::ConvBlocked::decode(step, io)?),
             OpCode::Reorder if on!(Reorder) => Step::Reorder(blocked::Reorder::decode(step, io)?),
-            OpCode::GatherElements if on!(GatherElements) => Step::GatherElements(index::GatherElements::decode(step, io)?),
+            OpCode::GatherElements if on!(GatherElements) => {
+                Step::GatherElements(index::GatherElements::decode(step, io)?)
+            }
             OpCode::GatherNd if on!(GatherNd) => Step::GatherNd(index::GatherNd::decode(step, io)?),
             OpCode::ScatterElements if on!(ScatterElements) => Step::Scatter(index::Scatter::decode(step, io, false)?),
             OpCode::ScatterNd if on!(ScatterNd) => Step::Scatter(index::Scatter::decode(step, io, true)?),
@@ -364,13 +366,23 @@ impl Step {
             OpCode::Gru | OpCode::Rnn if on!(Gru, Rnn) => Step::Recurrent(recurrent::Recurrent::decode(step, io)?),
             OpCode::RotaryEmbedding if on!(RotaryEmbedding) => Step::Rotary(rotary::Rotary::decode(step, io)?),
             OpCode::NllLoss if on!(NllLoss) => Step::NllLoss(loss::NllLoss::decode(step, io)?),
-            OpCode::LayerNorm | OpCode::RmsNorm if on!(LayerNorm, RmsNorm) => Step::RowNorm(norm::RowNorm::decode(step, io)?),
-            OpCode::InstanceNorm | OpCode::GroupNorm if on!(InstanceNorm, GroupNorm) => Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?),
+            OpCode::LayerNorm | OpCode::RmsNorm if on!(LayerNorm, RmsNorm) => {
+                Step::RowNorm(norm::RowNorm::decode(step, io)?)
+            }
+            OpCode::InstanceNorm | OpCode::GroupNorm if on!(InstanceNorm, GroupNorm) => {
+                Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?)
+            }
             OpCode::LpNorm if on!(LpNorm) => Step::LpNorm(norm::LpNorm::decode(step, io)?),
             OpCode::Lrn if on!(Lrn) => Step::Lrn(norm::Lrn::decode(step, io)?),
-            OpCode::MaxPoolIndices if on!(MaxPoolIndices) => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
-            OpCode::LinearAttention if on!(LinearAttention) => Step::LinearAttention(linear_attention::LinearAttention::decode(step, io)?),
-            OpCode::CausalConvWithState if on!(CausalConvWithState) => Step::CausalConv(causal_conv::CausalConv::decode(step, io)?),
+            OpCode::MaxPoolIndices if on!(MaxPoolIndices) => {
+                Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?)
+            }
+            OpCode::LinearAttention if on!(LinearAttention) => {
+                Step::LinearAttention(linear_attention::LinearAttention::decode(step, io)?)
+            }
+            OpCode::CausalConvWithState if on!(CausalConvWithState) => {
+                Step::CausalConv(causal_conv::CausalConv::decode(step, io)?)
+            }
             OpCode::Dft if on!(Dft) => Step::Dft(signal::Dft::decode(step, io)?),
             OpCode::Stft if on!(Stft) => Step::Stft(signal::Stft::decode(step, io)?),
             OpCode::LinearModel if on!(LinearModel) => Step::Linear(ml::linear::Linear::decode(step, io)?),
@@ -401,7 +413,9 @@ impl Step {
             OpCode::Q8Lut if on!(Q8Lut) => Step::Q8Lut(q8elem::Q8Lut::decode(step, io)?),
             OpCode::Q8Pool if on!(Q8Pool) => Step::Q8Pool(q8pool::Q8Pool::decode(step, io)?),
             OpCode::SparseGemm if on!(SparseGemm) => Step::SparseGemm(sparse_gemm::SparseGemm::decode(step, io)?),
-            OpCode::DynamicQuantize if on!(DynamicQuantize) => Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?),
+            OpCode::DynamicQuantize if on!(DynamicQuantize) => {
+                Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?)
+            }
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
