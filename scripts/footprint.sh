@@ -42,5 +42,8 @@ for elf in "$OUT"/core-*.elf "$OUT"/*/firmware.elf; do
     "$(sec .bss)" "$(sym 'model::MODEL')" "$(sym 'mote_firmware::ARENA')" "$inputs" >>"$rows"
 done
 
+# What the core's code is: its largest functions (the size-optimized build).
+"$NM" --print-size --size-sort -C "$OUT/core-release-size.elf" | awk '$3 ~ /^[tT]$/' | tail -15 | sort -k2,2r >"$OUT/core-symbols.txt"
+
 python3 scripts/footprint_doc.py "$rows" "$OUT" docs/FOOTPRINT.md docs/footprint.json
 echo "wrote docs/FOOTPRINT.md and docs/footprint.json"

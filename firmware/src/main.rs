@@ -12,7 +12,7 @@ mod stack;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use mote_kernels::fast::Cpu;
-use mote_rt::{ARENA_ALIGN, Runtime};
+use mote_rt::{ARENA_ALIGN, RtError, Runtime};
 
 mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
@@ -41,7 +41,7 @@ fn main() -> ! {
 fn run() -> bool {
     // SAFETY: `run` is called once, so this is the only reference to the arena.
     let arena: &mut [u8] = unsafe { &mut (*core::ptr::addr_of_mut!(ARENA)).0 };
-    let rt = match Runtime::<ModelOps>::load_ops(&MODEL.0, Cpu::detect()) {
+    let rt = match load() {
         Ok(rt) => rt,
         Err(e) => return out::error("load", &e),
     };
@@ -53,7 +53,7 @@ fn run() -> bool {
         }
     }
     let clock = clock::Clock::start();
-    let ran = rt.invoke(arena);
+    let ran = invoke(&rt, arena);
     let ticks = clock.ticks();
     if let Err(e) = ran {
         return out::error("invoke", &e);
@@ -70,6 +70,18 @@ fn run() -> bool {
     out::line("runtime_state", core::mem::size_of::<Runtime<'static, ModelOps>>() as u64);
     out::line("model_bytes", MODEL.0.len() as u64);
     true
+}
+
+// Load and invoke each decode steps on the stack (a `Step` is about 2.6 KB): kept out of line so
+// their frames are not added up in `run`'s.
+#[inline(never)]
+fn load() -> Result<Runtime<'static, ModelOps>, RtError> {
+    Runtime::load_ops(&MODEL.0, Cpu::detect())
+}
+
+#[inline(never)]
+fn invoke(rt: &Runtime<'static, ModelOps>, arena: &mut [u8]) -> Result<(), RtError> {
+    rt.invoke(arena)
 }
 
 #[panic_handler]

@@ -246,49 +246,80 @@ impl<'a, S: OpSet> Runtime<'a, S> {
         }
         // A failure left from another use of `par` is not this run's.
         let _ = par.take_failure();
-        let plan = self.model.plan();
         let mem = Mem::new(arena, self.model.weights());
         let mut next = 0;
         while next < self.model.step_count() {
             let i = next;
             next += 1;
-            let err = |fault| RtError::Step { step: i as u32, fault };
-            let decoded;
-            let Prepared { io, step, scratch: need } = match self.prepared(i) {
-                Some(p) => p,
-                None => {
-                    let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
-                    let io = Io::new(&self.model, &s).map_err(err)?;
-                    let step = Step::decode_in::<S>(&s, &io).map_err(err)?;
-                    decoded = Prepared { io, step, scratch: step.scratch_bytes_in::<S>() };
-                    &decoded
-                }
+            next += match self.prepared(i) {
+                Some(p) => self.run_step(i, &p.io, &p.step, p.scratch, &mem, par, observe)?,
+                None => self.decode_and_run(i, &mem, par, observe)?,
             };
-            let scratch: &mut [f32] = if *need > 0 {
-                // SAFETY: load checked the region lies in the plan's scratch (inside the arena,
-                // 8-byte aligned) and overlaps no tensor of this step.
-                unsafe { mem.scratch(plan.scratch_offset as usize, *need) }
-            } else {
-                &mut []
-            };
-            observe(Event::Begin(i as u32));
-            let ran = step.run_in::<S>(&mem, io, scratch, self.cpu, par);
-            if let Some(fault) = par.take_failure() {
-                return Err(RtError::Task { step: i as u32, fault });
-            }
-            ran.map_err(|f| match f {
-                RunFault::Data(what) => RtError::Data { step: i as u32, what },
-                RunFault::StringCapacity { output } => {
-                    let tensor = self.model.step(i).and_then(|s| s.output(output)).unwrap_or(u32::MAX);
-                    let capacity = io.output(output).ok().and_then(|t| t.string_capacity()).unwrap_or(0);
-                    RtError::StringCapacity { step: i as u32, tensor, capacity }
-                }
-            })?;
-            // `Branch` / `Jump`: the steps of the branch not taken are skipped.
-            next += step.skip(&mem, io);
-            observe(Event::End(i as u32));
         }
         Ok(())
+    }
+
+    /// Without the steps kept from load: decodes step `i` and runs it (the decoded step stays
+    /// in this frame, not copied).
+    fn decode_and_run(
+        &self,
+        i: usize,
+        mem: &Mem<'_>,
+        par: &dyn Parallel,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<usize, RtError> {
+        let err = |fault| RtError::Step { step: i as u32, fault };
+        let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
+        // Borrowed from the results, not moved out of them: a move copies kilobytes of stack.
+        let io = Io::new(&self.model, &s);
+        let io = match &io {
+            Ok(io) => io,
+            Err(fault) => return Err(err(*fault)),
+        };
+        let step = Step::decode_in::<S>(&s, io);
+        let step = match &step {
+            Ok(step) => step,
+            Err(fault) => return Err(err(*fault)),
+        };
+        self.run_step(i, io, step, step.scratch_bytes_in::<S>(), mem, par, observe)
+    }
+
+    /// Runs step `i`; returns how many of the following steps to skip.
+    #[allow(clippy::too_many_arguments)]
+    fn run_step(
+        &self,
+        i: usize,
+        io: &Io<'_>,
+        step: &Step,
+        need: usize,
+        mem: &Mem<'_>,
+        par: &dyn Parallel,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<usize, RtError> {
+        let scratch: &mut [f32] = if need > 0 {
+            // SAFETY: load checked the region lies in the plan's scratch (inside the arena,
+            // 8-byte aligned) and overlaps no tensor of this step.
+            unsafe { mem.scratch(self.model.plan().scratch_offset as usize, need) }
+        } else {
+            &mut []
+        };
+        observe(Event::Begin(i as u32));
+        let ran = step.run_in::<S>(mem, io, scratch, self.cpu, par);
+        if let Some(fault) = par.take_failure() {
+            return Err(RtError::Task { step: i as u32, fault });
+        }
+        ran.map_err(|f| match f {
+            RunFault::Data(what) => RtError::Data { step: i as u32, what },
+            RunFault::StringCapacity { output } => {
+                let tensor = self.model.step(i).and_then(|s| s.output(output)).unwrap_or(u32::MAX);
+                let capacity = io.output(output).ok().and_then(|t| t.string_capacity()).unwrap_or(0);
+                RtError::StringCapacity { step: i as u32, tensor, capacity }
+            }
+        })?;
+        // `Branch` / `Jump`: the steps of the branch not taken are skipped.
+        let skip = step.skip(mem, io);
+        observe(Event::End(i as u32));
+        Ok(skip)
     }
 }
 
