@@ -31,6 +31,7 @@ fi
 cargo build --release -p mote-cli
 MOTE=target/release/mote
 mkdir -p "$OUT"
+echo "$TARGET" >"$OUT/target.txt"   # for docs/FOOTPRINT.md
 
 # name  source (.tflite, or `digits`)
 models=(

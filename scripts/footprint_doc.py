@@ -90,17 +90,16 @@ def main():
         # RAM: the arena (inputs, outputs, activations, scratch), the other statics, the stack.
         r["ram_total"] = r["arena_bytes"] + r["bss"] + r["stack_high_water"]
         doc["models"][name] = r
-    json.dump(doc, open(json_path, "w"), indent=1)
-    open(json_path, "a").write("\n")
-
     c3, cs = doc["core"]["opt3"], doc["core"]["opt_s"]
+    target = open(os.path.join(out_dir, "target.txt")).read().strip()
+    doc["compile_target"] = target
     L = []
     L.append("# Footprint on a Cortex-M4F\n")
     L.append("Written by `scripts/footprint.sh` (do not edit by hand); the same numbers are in "
              "`docs/footprint.json`. The firmware (`firmware/`, `thumbv7em-none-eabihf`, LTO, "
              "`panic = abort`) runs each model once under QEMU `mps2-an386`; `scripts/firmware.sh` "
              "first checks every output equals the host runtime's bit for bit. The models are "
-             "compiled with `mote compile --target " + os.environ.get("MOTE_FW_TARGET", "generic") + "`.\n")
+             "compiled with `mote compile --target " + target + "`.\n")
     L.append("## Runtime core (no kernels)\n")
     L.append("The firmware built with the empty op set (`MOTE_FW_OPS=none`): `Runtime::load` "
              "(container and step validation), the step loop, the error messages (`core::fmt`), "
@@ -177,6 +176,8 @@ def main():
     L.append("- Best closed-division MLPerf Tiny results: KWS 43.4 ms, VWW 89.4 ms, IC 165.7 ms, AD 4.05 ms.")
     L.append("")
     open(md_path, "w").write("\n".join(L))
+    json.dump(doc, open(json_path, "w"), indent=1)
+    open(json_path, "a").write("\n")
 
 
 if __name__ == "__main__":

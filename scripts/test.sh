@@ -45,8 +45,9 @@ done
 # scripts/firmware.sh installs qemu-system-arm and the thumbv7em target, then checks every
 # output against the host runtime bit for bit (about 15 s once built; the firmware's first
 # build about 1 min).
+# It prints one line per model (or why it skipped: the shared models absent).
 if scripts/firmware.sh; then
-  echo "firmware check: ok"
+  :
 elif [ "${MOTE_REQUIRE_FIRMWARE:-0}" = 1 ]; then
   echo "FAILED: scripts/firmware.sh (the firmware under qemu-system-arm)" >&2; exit 1
 else
