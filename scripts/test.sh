@@ -58,3 +58,16 @@ else
   echo "SKIPPED the 32-bit Arm DSP tests: scripts/arm-env.sh could not set up qemu-arm and the cross linker"
 fi
 # --- end of the 32-bit Arm block ---
+# ---- firmware (docs/FOOTPRINT.md): the MLPerf Tiny models on an emulated Cortex-M4F ----
+# scripts/firmware.sh installs qemu-system-arm and the thumbv7em target, then checks every
+# output against the host runtime bit for bit (about 15 s once built; the firmware's first
+# build about 1 min).
+# It prints one line per model (or why it skipped: the shared models absent).
+if scripts/firmware.sh; then
+  :
+elif [ "${MOTE_REQUIRE_FIRMWARE:-0}" = 1 ]; then
+  echo "FAILED: scripts/firmware.sh (the firmware under qemu-system-arm)" >&2; exit 1
+else
+  echo "SKIPPED/FAILED the firmware check (scripts/firmware.sh); set MOTE_REQUIRE_FIRMWARE=1 to make it required"
+fi
+# ---- end firmware ----

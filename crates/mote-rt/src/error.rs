@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use mote_format::FormatError;
+use mote_format::{FormatError, OpCode};
 use mote_kernels::fast::TaskFault;
 
 /// Why a step cannot run.
@@ -10,6 +10,8 @@ use mote_kernels::fast::TaskFault;
 pub enum StepFault {
     /// This runtime build has no kernel for the op code.
     UnsupportedOp,
+    /// The op is outside the op set this runtime was built with ([`crate::ops::OpSet`]).
+    NotInOpSet(OpCode),
     /// Wrong number of inputs or outputs, or a required input omitted.
     Arity,
     /// The attribute words are malformed (too few, unknown code, out of range).
@@ -58,7 +60,12 @@ impl From<FormatError> for RtError {
 
 impl fmt::Display for StepFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let StepFault::NotInOpSet(op) = self {
+            let code = op.code();
+            return write!(f, "op {op:?} (code {code}) is not in the op set this runtime was built with");
+        }
         f.write_str(match self {
+            StepFault::NotInOpSet(_) => "op not in this build's op set",
             StepFault::UnsupportedOp => "op not supported by this runtime build",
             StepFault::Arity => "wrong number of inputs or outputs",
             StepFault::Attrs => "malformed attributes",

@@ -9,7 +9,7 @@ use mote_kernels::fast::{Cpu, Parallel, Sequential};
 
 use crate::error::{RtError, StepFault};
 use crate::mem::{Mem, overlaps};
-use crate::ops::{Io, RunFault, Step, same};
+use crate::ops::{AllOps, Io, OpSet, RunFault, Step, same};
 
 /// The alignment the arena must have.
 pub const ARENA_ALIGN: usize = 64;
@@ -44,9 +44,10 @@ pub enum Event {
     End(u32),
 }
 
-/// A validated model, ready to run.
+/// A validated model, ready to run, by a build with the kernels of the op set `S` (every op by
+/// default).
 #[derive(Debug)]
-pub struct Runtime<'a> {
+pub struct Runtime<'a, S = AllOps> {
     model: Model<'a>,
     cpu: Cpu,
     /// The largest scratch of any step: what every thread but the caller needs.
@@ -55,6 +56,7 @@ pub struct Runtime<'a> {
     /// [`Runtime::invoke`] does not decode them again; without, each run decodes each step.
     #[cfg(feature = "alloc")]
     prepared: alloc::vec::Vec<Prepared<'a>>,
+    ops: core::marker::PhantomData<fn() -> S>,
 }
 
 /// A step decoded once: its tensors, parameters and scratch need.
@@ -75,6 +77,14 @@ impl<'a> Runtime<'a> {
     /// [`Runtime::load`] with the kernels' instruction set chosen by the caller
     /// (`Cpu::scalar()` runs the portable kernels everywhere).
     pub fn load_with(bytes: &'a [u8], cpu: Cpu) -> Result<Runtime<'a>, RtError> {
+        Runtime::load_ops(bytes, cpu)
+    }
+}
+
+impl<'a, S: OpSet> Runtime<'a, S> {
+    /// [`Runtime::load_with`] in a build with the kernels of the op set `S` only: a step of
+    /// another op is refused ([`StepFault::NotInOpSet`]).
+    pub fn load_ops(bytes: &'a [u8], cpu: Cpu) -> Result<Runtime<'a, S>, RtError> {
         let model = Model::parse(bytes)?;
         let plan = model.plan();
         let scratch = (plan.scratch_offset, plan.scratch_size);
@@ -85,18 +95,19 @@ impl<'a> Runtime<'a> {
             let err = |fault| RtError::Step { step: i as u32, fault };
             let s = model.step(i).ok_or(err(StepFault::Arity))?;
             let io = Io::new(&model, &s).map_err(err)?;
-            let step = Step::decode(&s, &io).map_err(err)?;
+            let step = Step::decode_in::<S>(&s, &io).map_err(err)?;
             // A skip must end inside the step list.
             if step.skip_span().is_some_and(|n| n >= model.step_count() - i) {
                 return Err(err(StepFault::Attrs));
             }
             check_aliasing(&step, &io).map_err(err)?;
-            thread_scratch = thread_scratch.max(step.scratch_bytes());
-            if step.scratch_min_bytes() > 0 {
-                if step.scratch_min_bytes() as u64 > scratch.1 || scratch.0 % 8 != 0 {
+            thread_scratch = thread_scratch.max(step.scratch_bytes_in::<S>());
+            let min = step.scratch_min_bytes_in::<S>() as u64;
+            if min > 0 {
+                if min > scratch.1 || scratch.0 % 8 != 0 {
                     return Err(err(StepFault::Scratch));
                 }
-                let need = scratch_given(&step, scratch.1) as u64;
+                let need = scratch_given::<S>(&step, scratch.1) as u64;
                 let region = (scratch.0, need);
                 let clash = io
                     .inputs()
@@ -108,9 +119,9 @@ impl<'a> Runtime<'a> {
                 }
             }
             // Constant tables the kernels trust (Resize indices, tree links): checked once here.
-            step.check_constants(&model, &io).map_err(err)?;
+            step.check_constants_in::<S>(&model, &io).map_err(err)?;
             #[cfg(feature = "alloc")]
-            prepared.push(Prepared { io, step, scratch: scratch_given(&step, scratch.1) });
+            prepared.push(Prepared { io, step, scratch: scratch_given::<S>(&step, scratch.1) });
         }
         Ok(Runtime {
             model,
@@ -118,6 +129,7 @@ impl<'a> Runtime<'a> {
             thread_scratch,
             #[cfg(feature = "alloc")]
             prepared,
+            ops: core::marker::PhantomData,
         })
     }
 
@@ -246,53 +258,84 @@ impl<'a> Runtime<'a> {
         }
         // A failure left from another use of `par` is not this run's.
         let _ = par.take_failure();
-        let plan = self.model.plan();
         let mem = Mem::new(arena, self.model.weights());
         let mut next = 0;
         while next < self.model.step_count() {
             let i = next;
             next += 1;
-            let err = |fault| RtError::Step { step: i as u32, fault };
-            let decoded;
-            let Prepared { io, step, scratch: need } = match self.prepared(i) {
-                Some(p) => p,
-                None => {
-                    let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
-                    let io = Io::new(&self.model, &s).map_err(err)?;
-                    let step = Step::decode(&s, &io).map_err(err)?;
-                    decoded = Prepared { io, step, scratch: scratch_given(&step, plan.scratch_size) };
-                    &decoded
-                }
+            next += match self.prepared(i) {
+                Some(p) => self.run_step(i, &p.io, &p.step, p.scratch, &mem, par, observe)?,
+                None => self.decode_and_run(i, &mem, par, observe)?,
             };
-            let scratch: &mut [f32] = if *need > 0 {
-                // SAFETY: load checked the region lies in the plan's scratch (inside the arena,
-                // 8-byte aligned) and overlaps no tensor of this step.
-                unsafe { mem.scratch(plan.scratch_offset as usize, *need) }
-            } else {
-                &mut []
-            };
-            observe(Event::Begin(i as u32));
-            let ran = step.run(&mem, io, scratch, self.cpu, par);
-            if let Some(fault) = par.take_failure() {
-                return Err(RtError::Task { step: i as u32, fault });
-            }
-            ran.map_err(|f| match f {
-                RunFault::Data(what) => RtError::Data { step: i as u32, what },
-                RunFault::StringCapacity { output } => {
-                    let tensor = self.model.step(i).and_then(|s| s.output(output)).unwrap_or(u32::MAX);
-                    let capacity = io.output(output).ok().and_then(|t| t.string_capacity()).unwrap_or(0);
-                    RtError::StringCapacity { step: i as u32, tensor, capacity }
-                }
-            })?;
-            // `Branch` / `Jump`: the steps of the branch not taken are skipped.
-            next += step.skip(&mem, io);
-            observe(Event::End(i as u32));
         }
         Ok(())
     }
+
+    /// Without the steps kept from load: decodes step `i` and runs it (the decoded step stays
+    /// in this frame, not copied).
+    fn decode_and_run(
+        &self,
+        i: usize,
+        mem: &Mem<'_>,
+        par: &dyn Parallel,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<usize, RtError> {
+        let err = |fault| RtError::Step { step: i as u32, fault };
+        let s = self.model.step(i).ok_or(err(StepFault::Arity))?;
+        // Borrowed from the results, not moved out of them: a move copies kilobytes of stack.
+        let io = Io::new(&self.model, &s);
+        let io = match &io {
+            Ok(io) => io,
+            Err(fault) => return Err(err(*fault)),
+        };
+        let step = Step::decode_in::<S>(&s, io);
+        let step = match &step {
+            Ok(step) => step,
+            Err(fault) => return Err(err(*fault)),
+        };
+        self.run_step(i, io, step, scratch_given::<S>(step, self.model.plan().scratch_size), mem, par, observe)
+    }
+
+    /// Runs step `i`; returns how many of the following steps to skip.
+    #[allow(clippy::too_many_arguments)]
+    fn run_step(
+        &self,
+        i: usize,
+        io: &Io<'_>,
+        step: &Step,
+        need: usize,
+        mem: &Mem<'_>,
+        par: &dyn Parallel,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<usize, RtError> {
+        let scratch: &mut [f32] = if need > 0 {
+            // SAFETY: load checked the region lies in the plan's scratch (inside the arena,
+            // 8-byte aligned) and overlaps no tensor of this step.
+            unsafe { mem.scratch(self.model.plan().scratch_offset as usize, need) }
+        } else {
+            &mut []
+        };
+        observe(Event::Begin(i as u32));
+        let ran = step.run_in::<S>(mem, io, scratch, self.cpu, par);
+        if let Some(fault) = par.take_failure() {
+            return Err(RtError::Task { step: i as u32, fault });
+        }
+        ran.map_err(|f| match f {
+            RunFault::Data(what) => RtError::Data { step: i as u32, what },
+            RunFault::StringCapacity { output } => {
+                let tensor = self.model.step(i).and_then(|s| s.output(output)).unwrap_or(u32::MAX);
+                let capacity = io.output(output).ok().and_then(|t| t.string_capacity()).unwrap_or(0);
+                RtError::StringCapacity { step: i as u32, tensor, capacity }
+            }
+        })?;
+        // `Branch` / `Jump`: the steps of the branch not taken are skipped.
+        let skip = step.skip(mem, io);
+        observe(Event::End(i as u32));
+        Ok(skip)
+    }
 }
 
-impl<'a> Runtime<'a> {
+impl<'a, S> Runtime<'a, S> {
     /// Step `i` as decoded at load, when the runtime keeps them.
     #[cfg(feature = "alloc")]
     fn prepared(&self, i: usize) -> Option<&Prepared<'a>> {
@@ -308,9 +351,9 @@ impl<'a> Runtime<'a> {
 
 /// The scratch bytes a step runs with in a plan's scratch of `planned` bytes (load checked
 /// `scratch_min_bytes <= planned`): all it can use, up to what the plan has, in whole i32s.
-fn scratch_given(step: &Step, planned: u64) -> usize {
+fn scratch_given<S: OpSet>(step: &Step, planned: u64) -> usize {
     let planned = usize::try_from(planned).unwrap_or(usize::MAX) & !3;
-    step.scratch_bytes().min(planned.max(step.scratch_min_bytes()))
+    step.scratch_bytes_in::<S>().min(planned.max(step.scratch_min_bytes_in::<S>()))
 }
 
 /// The scratch bytes step `i` of `model` uses at most (the compiler sizes the plan's scratch

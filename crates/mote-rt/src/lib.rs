@@ -42,3 +42,4 @@ pub mod words;
 pub use error::{RtError, StepFault};
 pub use exec::{ARENA_ALIGN, Event, Runtime, TensorInfo};
 pub use mote_kernels::fast::{Parallel, Sequential, TaskFault};
+pub use ops::{AllOps, OpSet};

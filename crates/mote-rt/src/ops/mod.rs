@@ -177,6 +177,68 @@ impl From<StepFault> for RunFault {
     }
 }
 
+/// A compile-time set of ops: the kernels a build keeps (like TFLite Micro's op resolver, but
+/// resolved by the compiler). Dispatch is guarded by constants of the set, so the decoders and
+/// kernels of other ops are dead code the linker drops; a model using another op is refused at
+/// load ([`StepFault::NotInOpSet`]).
+pub trait OpSet {
+    /// Bit `c` set: op code `c` is in the set (see [`mask_of`]); all ones: every op.
+    const MASK: u128;
+}
+
+/// The set of every op (the default: a build that runs any model).
+#[derive(Clone, Copy, Debug)]
+pub struct AllOps;
+
+impl OpSet for AllOps {
+    const MASK: u128 = u128::MAX;
+}
+
+/// The bit of `op` in an [`OpSet::MASK`] (0 for a code of 128 or more, which a set cannot name).
+pub const fn op_bit(op: OpCode) -> u128 {
+    let code = op as u16;
+    if code < 128 { 1 << code } else { 0 }
+}
+
+/// The mask of a list of ops, for an [`OpSet`] implementation.
+pub const fn mask_of(ops: &[OpCode]) -> u128 {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < ops.len() {
+        mask |= op_bit(ops[i]);
+        i += 1;
+    }
+    mask
+}
+
+/// Whether `mask` holds `op` (all ones holds every op, whatever its code).
+pub const fn contains(mask: u128, op: OpCode) -> bool {
+    mask == u128::MAX || mask & op_bit(op) != 0
+}
+
+/// The string steps' ops (one variant, [`Step::Text`]).
+const TEXT_OPS: u128 = mask_of(&[
+    OpCode::StringConcat,
+    OpCode::StringSplit,
+    OpCode::StringNormalizer,
+    OpCode::RegexFullMatch,
+    OpCode::TfIdfVectorizer,
+    OpCode::StringEqual,
+    OpCode::StringLookup,
+    OpCode::StringGather,
+]);
+
+/// In a function generic over `S: OpSet`: whether `S` holds any of these ops, as a constant
+/// (so a `false` guard removes its arm and the code only it reaches).
+macro_rules! on {
+    (mask $m:expr) => {
+        const { S::MASK == u128::MAX || S::MASK & $m != 0 }
+    };
+    ($($op:ident),+) => {
+        const { S::MASK == u128::MAX || S::MASK & (0 $(| op_bit(OpCode::$op))+) != 0 }
+    };
+}
+
 /// A decoded step.
 #[derive(Clone, Copy, Debug)]
 pub enum Step {
@@ -255,82 +317,105 @@ pub enum Step {
 impl Step {
     /// Decodes and validates `step` against its tensors.
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Step, StepFault> {
+        Step::decode_in::<AllOps>(step, io)
+    }
+
+    /// [`Step::decode`] in a build that has the kernels of the op set `S` only: another op is
+    /// refused, and the other ops' decoders and kernels are dead code.
+    pub fn decode_in<S: OpSet>(step: &StepRef<'_>, io: &Io<'_>) -> Result<Step, StepFault> {
+        if !contains(S::MASK, step.op) {
+            return Err(StepFault::NotInOpSet(step.op));
+        }
         // String tensors (format 1.3) are read and written only by the string steps.
         let strings = io.inputs().map(|(_, t)| t).chain(io.outputs()).any(|t| t.dtype == DType::String);
         if strings && !text::Text::is_text(step.op) {
             return Err(StepFault::DType);
         }
         Ok(match step.op {
-            OpCode::Copy => Step::Copy(copy::Copy::decode(step, io)?),
-            OpCode::Fill => Step::Fill(copy::Fill::decode(step, io)?),
-            OpCode::Unary => Step::Unary(unary::Unary::decode(step, io)?),
-            OpCode::Binary => Step::Binary(binary::Binary::decode(step, io)?),
-            OpCode::Where => Step::Where(where_::Where::decode(step, io)?),
-            OpCode::Cast => Step::Cast(cast::Cast::decode(step, io)?),
-            OpCode::Gemm => Step::Gemm(gemm::Gemm::decode(step, io)?),
-            OpCode::Conv => Step::Conv(conv::Conv::decode(step, io)?),
-            OpCode::ConvTranspose => Step::ConvTranspose(conv::ConvTranspose::decode(step, io)?),
-            OpCode::Pool => Step::Pool(pool::Pool::decode(step, io)?),
-            OpCode::Softmax => Step::Softmax(softmax::Softmax::decode(step, io)?),
-            OpCode::Reduce => Step::Reduce(reduce::Reduce::decode(step, io)?),
-            OpCode::BatchNorm => Step::Affine(affine::Affine::decode(step, io)?),
-            OpCode::Resize => Step::Resize(resize::Resize::decode(step, io)?),
-            OpCode::Gather => Step::Gather(gather::Gather::decode(step, io)?),
-            OpCode::Pad => Step::Pad(copy::Pad::decode(step, io)?),
-            OpCode::Lstm => Step::Lstm(rnn::Lstm::decode(step, io)?),
-            OpCode::Quantize => Step::Quantize(quant::Quantize::decode(step, io)?),
-            OpCode::Dequantize => Step::Dequantize(quant::Dequantize::decode(step, io)?),
-            OpCode::ArgReduce => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
-            OpCode::ConvBlocked => Step::ConvBlocked(blocked::ConvBlocked::decode(step, io)?),
-            OpCode::Reorder => Step::Reorder(blocked::Reorder::decode(step, io)?),
-            OpCode::GatherElements => Step::GatherElements(index::GatherElements::decode(step, io)?),
-            OpCode::GatherNd => Step::GatherNd(index::GatherNd::decode(step, io)?),
-            OpCode::ScatterElements => Step::Scatter(index::Scatter::decode(step, io, false)?),
-            OpCode::ScatterNd => Step::Scatter(index::Scatter::decode(step, io, true)?),
-            OpCode::Cumulate => Step::Cumulate(scan::Cumulate::decode(step, io)?),
-            OpCode::TopK => Step::TopK(scan::TopK::decode(step, io)?),
-            OpCode::Attention => Step::Attention(attention::Attention::decode(step, io)?),
-            OpCode::Gru | OpCode::Rnn => Step::Recurrent(recurrent::Recurrent::decode(step, io)?),
-            OpCode::RotaryEmbedding => Step::Rotary(rotary::Rotary::decode(step, io)?),
-            OpCode::NllLoss => Step::NllLoss(loss::NllLoss::decode(step, io)?),
-            OpCode::LayerNorm | OpCode::RmsNorm => Step::RowNorm(norm::RowNorm::decode(step, io)?),
-            OpCode::InstanceNorm | OpCode::GroupNorm => Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?),
-            OpCode::LpNorm => Step::LpNorm(norm::LpNorm::decode(step, io)?),
-            OpCode::Lrn => Step::Lrn(norm::Lrn::decode(step, io)?),
-            OpCode::MaxPoolIndices => Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?),
-            OpCode::LinearAttention => Step::LinearAttention(linear_attention::LinearAttention::decode(step, io)?),
-            OpCode::CausalConvWithState => Step::CausalConv(causal_conv::CausalConv::decode(step, io)?),
-            OpCode::Dft => Step::Dft(signal::Dft::decode(step, io)?),
-            OpCode::Stft => Step::Stft(signal::Stft::decode(step, io)?),
-            OpCode::LinearModel => Step::Linear(ml::linear::Linear::decode(step, io)?),
-            OpCode::Normalizer => Step::Normalizer(ml::linear::Normalizer::decode(step, io)?),
-            OpCode::TreeEnsemble => Step::Tree(ml::tree::Tree::decode(step, io)?),
-            OpCode::Lookup => Step::Lookup(ml::lookup::Lookup::decode(step, io)?),
-            OpCode::Svm => Step::Svm(ml::svm::Svm::decode(step, io)?),
-            OpCode::GridSample => Step::GridSample(sample::GridSample::decode(step, io)?),
-            OpCode::AffineGrid => Step::AffineGrid(sample::AffineGrid::decode(step, io)?),
-            OpCode::RoiAlign => Step::RoiAlign(roi::RoiAlign::decode(step, io)?),
-            OpCode::DeformConv => Step::DeformConv(deform::DeformConv::decode(step, io)?),
-            OpCode::Col2Im => Step::Col2Im(col2im::Col2Im::decode(step, io)?),
-            OpCode::MaxUnpool => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
-            OpCode::Det => Step::Det(det::Det::decode(step, io)?),
-            OpCode::NonMaxSuppression => Step::Nms(nms::Nms::decode(step, io)?),
-            OpCode::Random => Step::Random(random::Random::decode(step, io)?),
-            OpCode::MelWeightMatrix => Step::Mel(mel::Mel::decode(step, io)?),
-            OpCode::NonZero => Step::NonZero(nonzero::NonZero::decode(step, io)?),
-            OpCode::Unique => Step::Unique(unique::Unique::decode(step, io)?),
-            OpCode::Branch | OpCode::Jump => Step::Skip(branch::Skip::decode(step, io)?),
-            op if text::Text::is_text(op) => Step::Text(text::Text::decode(step, io)?),
-            OpCode::QGemm => Step::QGemm(qgemm::QGemm::decode(step, io)?),
-            OpCode::QConv => Step::QConv(qconv::QConv::decode(step, io)?),
-            OpCode::Q8Conv => Step::Q8Conv(q8conv::Q8Conv::decode(step, io)?),
-            OpCode::Q8Sparse => Step::Q8Sparse(q8sparse::Q8Sparse::decode(step, io)?),
-            OpCode::Q8Binary => Step::Q8Binary(q8elem::Q8Binary::decode(step, io)?),
-            OpCode::Q8Softmax => Step::Q8Softmax(q8elem::Q8Softmax::decode(step, io)?),
-            OpCode::Q8Lut => Step::Q8Lut(q8elem::Q8Lut::decode(step, io)?),
-            OpCode::Q8Pool => Step::Q8Pool(q8pool::Q8Pool::decode(step, io)?),
-            OpCode::SparseGemm => Step::SparseGemm(sparse_gemm::SparseGemm::decode(step, io)?),
-            OpCode::DynamicQuantize => Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?),
+            OpCode::Copy if on!(Copy) => Step::Copy(copy::Copy::decode(step, io)?),
+            OpCode::Fill if on!(Fill) => Step::Fill(copy::Fill::decode(step, io)?),
+            OpCode::Unary if on!(Unary) => Step::Unary(unary::Unary::decode(step, io)?),
+            OpCode::Binary if on!(Binary) => Step::Binary(binary::Binary::decode(step, io)?),
+            OpCode::Where if on!(Where) => Step::Where(where_::Where::decode(step, io)?),
+            OpCode::Cast if on!(Cast) => Step::Cast(cast::Cast::decode(step, io)?),
+            OpCode::Gemm if on!(Gemm) => Step::Gemm(gemm::Gemm::decode(step, io)?),
+            OpCode::Conv if on!(Conv) => Step::Conv(conv::Conv::decode(step, io)?),
+            OpCode::ConvTranspose if on!(ConvTranspose) => Step::ConvTranspose(conv::ConvTranspose::decode(step, io)?),
+            OpCode::Pool if on!(Pool) => Step::Pool(pool::Pool::decode(step, io)?),
+            OpCode::Softmax if on!(Softmax) => Step::Softmax(softmax::Softmax::decode(step, io)?),
+            OpCode::Reduce if on!(Reduce) => Step::Reduce(reduce::Reduce::decode(step, io)?),
+            OpCode::BatchNorm if on!(BatchNorm) => Step::Affine(affine::Affine::decode(step, io)?),
+            OpCode::Resize if on!(Resize) => Step::Resize(resize::Resize::decode(step, io)?),
+            OpCode::Gather if on!(Gather) => Step::Gather(gather::Gather::decode(step, io)?),
+            OpCode::Pad if on!(Pad) => Step::Pad(copy::Pad::decode(step, io)?),
+            OpCode::Lstm if on!(Lstm) => Step::Lstm(rnn::Lstm::decode(step, io)?),
+            OpCode::Quantize if on!(Quantize) => Step::Quantize(quant::Quantize::decode(step, io)?),
+            OpCode::Dequantize if on!(Dequantize) => Step::Dequantize(quant::Dequantize::decode(step, io)?),
+            OpCode::ArgReduce if on!(ArgReduce) => Step::ArgReduce(arg::ArgReduce::decode(step, io)?),
+            OpCode::ConvBlocked if on!(ConvBlocked) => Step::ConvBlocked(blocked::ConvBlocked::decode(step, io)?),
+            OpCode::Reorder if on!(Reorder) => Step::Reorder(blocked::Reorder::decode(step, io)?),
+            OpCode::GatherElements if on!(GatherElements) => {
+                Step::GatherElements(index::GatherElements::decode(step, io)?)
+            }
+            OpCode::GatherNd if on!(GatherNd) => Step::GatherNd(index::GatherNd::decode(step, io)?),
+            OpCode::ScatterElements if on!(ScatterElements) => Step::Scatter(index::Scatter::decode(step, io, false)?),
+            OpCode::ScatterNd if on!(ScatterNd) => Step::Scatter(index::Scatter::decode(step, io, true)?),
+            OpCode::Cumulate if on!(Cumulate) => Step::Cumulate(scan::Cumulate::decode(step, io)?),
+            OpCode::TopK if on!(TopK) => Step::TopK(scan::TopK::decode(step, io)?),
+            OpCode::Attention if on!(Attention) => Step::Attention(attention::Attention::decode(step, io)?),
+            OpCode::Gru | OpCode::Rnn if on!(Gru, Rnn) => Step::Recurrent(recurrent::Recurrent::decode(step, io)?),
+            OpCode::RotaryEmbedding if on!(RotaryEmbedding) => Step::Rotary(rotary::Rotary::decode(step, io)?),
+            OpCode::NllLoss if on!(NllLoss) => Step::NllLoss(loss::NllLoss::decode(step, io)?),
+            OpCode::LayerNorm | OpCode::RmsNorm if on!(LayerNorm, RmsNorm) => {
+                Step::RowNorm(norm::RowNorm::decode(step, io)?)
+            }
+            OpCode::InstanceNorm | OpCode::GroupNorm if on!(InstanceNorm, GroupNorm) => {
+                Step::ChannelNorm(norm::ChannelNorm::decode(step, io)?)
+            }
+            OpCode::LpNorm if on!(LpNorm) => Step::LpNorm(norm::LpNorm::decode(step, io)?),
+            OpCode::Lrn if on!(Lrn) => Step::Lrn(norm::Lrn::decode(step, io)?),
+            OpCode::MaxPoolIndices if on!(MaxPoolIndices) => {
+                Step::MaxPoolIndices(argpool::MaxPoolIndices::decode(step, io)?)
+            }
+            OpCode::LinearAttention if on!(LinearAttention) => {
+                Step::LinearAttention(linear_attention::LinearAttention::decode(step, io)?)
+            }
+            OpCode::CausalConvWithState if on!(CausalConvWithState) => {
+                Step::CausalConv(causal_conv::CausalConv::decode(step, io)?)
+            }
+            OpCode::Dft if on!(Dft) => Step::Dft(signal::Dft::decode(step, io)?),
+            OpCode::Stft if on!(Stft) => Step::Stft(signal::Stft::decode(step, io)?),
+            OpCode::LinearModel if on!(LinearModel) => Step::Linear(ml::linear::Linear::decode(step, io)?),
+            OpCode::Normalizer if on!(Normalizer) => Step::Normalizer(ml::linear::Normalizer::decode(step, io)?),
+            OpCode::TreeEnsemble if on!(TreeEnsemble) => Step::Tree(ml::tree::Tree::decode(step, io)?),
+            OpCode::Lookup if on!(Lookup) => Step::Lookup(ml::lookup::Lookup::decode(step, io)?),
+            OpCode::Svm if on!(Svm) => Step::Svm(ml::svm::Svm::decode(step, io)?),
+            OpCode::GridSample if on!(GridSample) => Step::GridSample(sample::GridSample::decode(step, io)?),
+            OpCode::AffineGrid if on!(AffineGrid) => Step::AffineGrid(sample::AffineGrid::decode(step, io)?),
+            OpCode::RoiAlign if on!(RoiAlign) => Step::RoiAlign(roi::RoiAlign::decode(step, io)?),
+            OpCode::DeformConv if on!(DeformConv) => Step::DeformConv(deform::DeformConv::decode(step, io)?),
+            OpCode::Col2Im if on!(Col2Im) => Step::Col2Im(col2im::Col2Im::decode(step, io)?),
+            OpCode::MaxUnpool if on!(MaxUnpool) => Step::MaxUnpool(unpool::MaxUnpool::decode(step, io)?),
+            OpCode::Det if on!(Det) => Step::Det(det::Det::decode(step, io)?),
+            OpCode::NonMaxSuppression if on!(NonMaxSuppression) => Step::Nms(nms::Nms::decode(step, io)?),
+            OpCode::Random if on!(Random) => Step::Random(random::Random::decode(step, io)?),
+            OpCode::MelWeightMatrix if on!(MelWeightMatrix) => Step::Mel(mel::Mel::decode(step, io)?),
+            OpCode::NonZero if on!(NonZero) => Step::NonZero(nonzero::NonZero::decode(step, io)?),
+            OpCode::Unique if on!(Unique) => Step::Unique(unique::Unique::decode(step, io)?),
+            OpCode::Branch | OpCode::Jump if on!(Branch, Jump) => Step::Skip(branch::Skip::decode(step, io)?),
+            op if on!(mask TEXT_OPS) && text::Text::is_text(op) => Step::Text(text::Text::decode(step, io)?),
+            OpCode::QGemm if on!(QGemm) => Step::QGemm(qgemm::QGemm::decode(step, io)?),
+            OpCode::QConv if on!(QConv) => Step::QConv(qconv::QConv::decode(step, io)?),
+            OpCode::Q8Conv if on!(Q8Conv) => Step::Q8Conv(q8conv::Q8Conv::decode(step, io)?),
+            OpCode::Q8Sparse if on!(Q8Sparse) => Step::Q8Sparse(q8sparse::Q8Sparse::decode(step, io)?),
+            OpCode::Q8Binary if on!(Q8Binary) => Step::Q8Binary(q8elem::Q8Binary::decode(step, io)?),
+            OpCode::Q8Softmax if on!(Q8Softmax) => Step::Q8Softmax(q8elem::Q8Softmax::decode(step, io)?),
+            OpCode::Q8Lut if on!(Q8Lut) => Step::Q8Lut(q8elem::Q8Lut::decode(step, io)?),
+            OpCode::Q8Pool if on!(Q8Pool) => Step::Q8Pool(q8pool::Q8Pool::decode(step, io)?),
+            OpCode::SparseGemm if on!(SparseGemm) => Step::SparseGemm(sparse_gemm::SparseGemm::decode(step, io)?),
+            OpCode::DynamicQuantize if on!(DynamicQuantize) => {
+                Step::DynamicQuantize(dynamic_quant::DynamicQuantize::decode(step, io)?)
+            }
             // Every code has a kernel in this build; kept for codes added before their kernel.
             #[allow(unreachable_patterns)]
             _ => return Err(StepFault::UnsupportedOp),
@@ -340,15 +425,20 @@ impl Step {
     /// Checks constant tables the kernel trusts (once, at load): Resize index tables and tree
     /// ensemble structure, sparse weight indices.
     pub fn check_constants(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
+        self.check_constants_in::<AllOps>(model, io)
+    }
+
+    /// [`Step::check_constants`] in a build with the op set `S`.
+    pub fn check_constants_in<S: OpSet>(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
         match self {
-            Step::Resize(r) => match io.input(1).ok().and_then(|t| model.weight_bytes(t)) {
+            Step::Resize(r) if on!(Resize) => match io.input(1).ok().and_then(|t| model.weight_bytes(t)) {
                 Some(bytes) => r.check_indices(bytes),
                 None => Ok(()),
             },
-            Step::Tree(t) => t.check_tables(model, io),
-            Step::Text(t) => t.check_constants(model, io),
-            Step::SparseGemm(s) => s.check_index(model, io),
-            Step::Q8Sparse(s) => s.check_index(model, io),
+            Step::Tree(t) if on!(TreeEnsemble) => t.check_tables(model, io),
+            Step::Text(t) if on!(mask TEXT_OPS) => t.check_constants(model, io),
+            Step::SparseGemm(s) if on!(SparseGemm) => s.check_index(model, io),
+            Step::Q8Sparse(s) if on!(Q8Sparse) => s.check_index(model, io),
             _ => Ok(()),
         }
     }
@@ -357,38 +447,48 @@ impl Step {
     /// The fewest scratch bytes the step runs in (a step given more than this and up to
     /// [`Step::scratch_bytes`] uses it to go faster, with the same result).
     pub fn scratch_min_bytes(&self) -> usize {
+        self.scratch_min_bytes_in::<AllOps>()
+    }
+
+    /// [`Step::scratch_min_bytes`] in a build with the op set `S`.
+    pub fn scratch_min_bytes_in<S: OpSet>(&self) -> usize {
         match self {
-            Step::Q8Conv(q) => q.scratch_min_bytes(),
-            s => s.scratch_bytes(),
+            Step::Q8Conv(q) if on!(Q8Conv) => q.scratch_min_bytes(),
+            s => s.scratch_bytes_in::<S>(),
         }
     }
 
     pub fn scratch_bytes(&self) -> usize {
+        self.scratch_bytes_in::<AllOps>()
+    }
+
+    /// [`Step::scratch_bytes`] in a build with the op set `S`.
+    pub fn scratch_bytes_in<S: OpSet>(&self) -> usize {
         match self {
-            Step::Gemm(g) => g.scratch_bytes(),
-            Step::Conv(c) => c.scratch_bytes(),
-            Step::ConvBlocked(c) => c.scratch_bytes(),
-            Step::ConvTranspose(c) => c.scratch_bytes(),
-            Step::Reduce(r) => r.scratch_bytes(),
-            Step::Pool(p) => p.scratch_bytes(),
-            Step::Lstm(l) => l.scratch_bytes(),
-            Step::TopK(t) => t.scratch_bytes(),
-            Step::Attention(a) => a.scratch_bytes(),
-            Step::Recurrent(r) => r.scratch_bytes(),
-            Step::LinearAttention(a) => a.scratch_bytes(),
-            Step::CausalConv(c) => c.scratch_bytes(),
-            Step::Dft(d) => d.scratch_bytes(),
-            Step::Stft(s) => s.scratch_bytes(),
-            Step::Tree(t) => t.scratch_bytes(),
-            Step::Svm(s) => s.scratch_bytes(),
-            Step::Det(d) => d.scratch_bytes(),
-            Step::Nms(s) => s.scratch_bytes(),
-            Step::QGemm(q) => q.scratch_bytes(),
-            Step::QConv(q) => q.scratch_bytes(),
-            Step::Q8Conv(q) => q.scratch_bytes(),
-            Step::Q8Sparse(q) => q.scratch_bytes(),
-            Step::SparseGemm(s) => s.scratch_bytes(),
-            Step::Unique(s) => s.scratch_bytes(),
+            Step::Gemm(g) if on!(Gemm) => g.scratch_bytes(),
+            Step::Conv(c) if on!(Conv) => c.scratch_bytes(),
+            Step::ConvBlocked(c) if on!(ConvBlocked) => c.scratch_bytes(),
+            Step::ConvTranspose(c) if on!(ConvTranspose) => c.scratch_bytes(),
+            Step::Reduce(r) if on!(Reduce) => r.scratch_bytes(),
+            Step::Pool(p) if on!(Pool) => p.scratch_bytes(),
+            Step::Lstm(l) if on!(Lstm) => l.scratch_bytes(),
+            Step::TopK(t) if on!(TopK) => t.scratch_bytes(),
+            Step::Attention(a) if on!(Attention) => a.scratch_bytes(),
+            Step::Recurrent(r) if on!(Gru, Rnn) => r.scratch_bytes(),
+            Step::LinearAttention(a) if on!(LinearAttention) => a.scratch_bytes(),
+            Step::CausalConv(c) if on!(CausalConvWithState) => c.scratch_bytes(),
+            Step::Dft(d) if on!(Dft) => d.scratch_bytes(),
+            Step::Stft(s) if on!(Stft) => s.scratch_bytes(),
+            Step::Tree(t) if on!(TreeEnsemble) => t.scratch_bytes(),
+            Step::Svm(s) if on!(Svm) => s.scratch_bytes(),
+            Step::Det(d) if on!(Det) => d.scratch_bytes(),
+            Step::Nms(s) if on!(NonMaxSuppression) => s.scratch_bytes(),
+            Step::QGemm(q) if on!(QGemm) => q.scratch_bytes(),
+            Step::QConv(q) if on!(QConv) => q.scratch_bytes(),
+            Step::Q8Conv(q) if on!(Q8Conv) => q.scratch_bytes(),
+            Step::Q8Sparse(q) if on!(Q8Sparse) => q.scratch_bytes(),
+            Step::SparseGemm(s) if on!(SparseGemm) => s.scratch_bytes(),
+            Step::Unique(s) if on!(Unique) => s.scratch_bytes(),
             _ => 0,
         }
     }
@@ -458,14 +558,26 @@ impl Step {
         cpu: Cpu,
         par: &dyn Parallel,
     ) -> Result<(), RunFault> {
+        self.run_in::<AllOps>(mem, io, scratch, cpu, par)
+    }
+
+    /// [`Step::run`] in a build with the op set `S`.
+    pub fn run_in<S: OpSet>(
+        &self,
+        mem: &Mem<'_>,
+        io: &Io<'_>,
+        scratch: &mut [f32],
+        cpu: Cpu,
+        par: &dyn Parallel,
+    ) -> Result<(), RunFault> {
         match self {
-            Step::Text(s) => s.run(mem, io),
-            _ => self.run_tensor(mem, io, scratch, cpu, par).map_err(RunFault::Data),
+            Step::Text(s) if on!(mask TEXT_OPS) => s.run(mem, io),
+            _ => self.run_tensor::<S>(mem, io, scratch, cpu, par).map_err(RunFault::Data),
         }
     }
 
     /// [`Step::run`] for the steps over numeric tensors.
-    fn run_tensor(
+    fn run_tensor<S: OpSet>(
         &self,
         mem: &Mem<'_>,
         io: &Io<'_>,
@@ -475,75 +587,76 @@ impl Step {
     ) -> Result<(), &'static str> {
         match self {
             Step::Text(_) => return Err("string steps run through Step::run"),
-            Step::Copy(s) => s.run(mem, io),
-            Step::Fill(s) => s.run(mem, io),
-            Step::Unary(s) => s.run(mem, io),
-            Step::Binary(s) => return s.run(mem, io, cpu, par),
-            Step::Where(s) => s.run(mem, io),
-            Step::Cast(s) => s.run(mem, io),
-            Step::Gemm(s) => s.run(mem, io, scratch, cpu, par),
-            Step::Conv(s) => s.run(mem, io, scratch, cpu, par),
-            Step::ConvTranspose(s) => s.run(mem, io, scratch, cpu, par),
-            Step::Pool(s) => s.run(mem, io, scratch, cpu, par),
-            Step::Softmax(s) => s.run(mem, io, cpu),
-            Step::Reduce(s) => s.run(mem, io, scratch, cpu),
-            Step::Affine(s) => s.run(mem, io),
-            Step::Resize(s) => return s.run(mem, io, par),
-            Step::Gather(s) => return s.run(mem, io),
-            Step::GatherElements(s) => return s.run(mem, io),
-            Step::GatherNd(s) => return s.run(mem, io),
-            Step::Scatter(s) => return s.run(mem, io),
-            Step::Cumulate(s) => s.run(mem, io),
-            Step::TopK(s) => s.run(mem, io, scratch),
-            Step::Pad(s) => s.run(mem, io),
-            Step::Lstm(s) => return s.run(mem, io, scratch, cpu),
-            Step::Quantize(s) => s.run(mem, io),
-            Step::Dequantize(s) => s.run(mem, io),
-            Step::ArgReduce(s) => s.run(mem, io),
-            Step::ConvBlocked(s) => s.run(mem, io, scratch, cpu, par),
-            Step::Reorder(s) => s.run(mem, io),
-            Step::Attention(s) => return s.run(mem, io, scratch),
-            Step::Recurrent(s) => return s.run(mem, io, scratch, cpu),
-            Step::Rotary(s) => return s.run(mem, io),
-            Step::NllLoss(s) => return s.run(mem, io),
-            Step::RowNorm(s) => s.run(mem, io, cpu),
-            Step::ChannelNorm(s) => s.run(mem, io),
-            Step::LpNorm(s) => s.run(mem, io),
-            Step::Lrn(s) => s.run(mem, io),
-            Step::MaxPoolIndices(s) => s.run(mem, io),
-            Step::LinearAttention(s) => s.run(mem, io, scratch),
-            Step::CausalConv(s) => s.run(mem, io, scratch),
-            Step::Dft(s) => s.run(mem, io, scratch),
-            Step::Stft(s) => s.run(mem, io, scratch),
-            Step::Linear(s) => s.run(mem, io),
-            Step::Normalizer(s) => s.run(mem, io),
-            Step::Tree(s) => s.run(mem, io, scratch),
-            Step::Lookup(s) => return s.run(mem, io),
-            Step::Svm(s) => s.run(mem, io, scratch),
-            Step::GridSample(s) => s.run(mem, io),
-            Step::AffineGrid(s) => s.run(mem, io),
-            Step::RoiAlign(s) => return s.run(mem, io),
-            Step::DeformConv(s) => s.run(mem, io),
-            Step::Col2Im(s) => s.run(mem, io),
-            Step::MaxUnpool(s) => return s.run(mem, io),
-            Step::Det(s) => s.run(mem, io, scratch),
-            Step::Nms(s) => s.run(mem, io, scratch),
-            Step::Random(s) => s.run(mem, io),
-            Step::Mel(s) => return s.run(mem, io),
-            Step::NonZero(s) => s.run(mem, io),
-            Step::Unique(s) => s.run(mem, io, scratch),
+            Step::Copy(s) if on!(Copy) => s.run(mem, io),
+            Step::Fill(s) if on!(Fill) => s.run(mem, io),
+            Step::Unary(s) if on!(Unary) => s.run(mem, io),
+            Step::Binary(s) if on!(Binary) => return s.run(mem, io, cpu, par),
+            Step::Where(s) if on!(Where) => s.run(mem, io),
+            Step::Cast(s) if on!(Cast) => s.run(mem, io),
+            Step::Gemm(s) if on!(Gemm) => s.run(mem, io, scratch, cpu, par),
+            Step::Conv(s) if on!(Conv) => s.run(mem, io, scratch, cpu, par),
+            Step::ConvTranspose(s) if on!(ConvTranspose) => s.run(mem, io, scratch, cpu, par),
+            Step::Pool(s) if on!(Pool) => s.run(mem, io, scratch, cpu, par),
+            Step::Softmax(s) if on!(Softmax) => s.run(mem, io, cpu),
+            Step::Reduce(s) if on!(Reduce) => s.run(mem, io, scratch, cpu),
+            Step::Affine(s) if on!(BatchNorm) => s.run(mem, io),
+            Step::Resize(s) if on!(Resize) => return s.run(mem, io, par),
+            Step::Gather(s) if on!(Gather) => return s.run(mem, io),
+            Step::GatherElements(s) if on!(GatherElements) => return s.run(mem, io),
+            Step::GatherNd(s) if on!(GatherNd) => return s.run(mem, io),
+            Step::Scatter(s) if on!(ScatterElements, ScatterNd) => return s.run(mem, io),
+            Step::Cumulate(s) if on!(Cumulate) => s.run(mem, io),
+            Step::TopK(s) if on!(TopK) => s.run(mem, io, scratch),
+            Step::Pad(s) if on!(Pad) => s.run(mem, io),
+            Step::Lstm(s) if on!(Lstm) => return s.run(mem, io, scratch, cpu),
+            Step::Quantize(s) if on!(Quantize) => s.run(mem, io),
+            Step::Dequantize(s) if on!(Dequantize) => s.run(mem, io),
+            Step::ArgReduce(s) if on!(ArgReduce) => s.run(mem, io),
+            Step::ConvBlocked(s) if on!(ConvBlocked) => s.run(mem, io, scratch, cpu, par),
+            Step::Reorder(s) if on!(Reorder) => s.run(mem, io),
+            Step::Attention(s) if on!(Attention) => return s.run(mem, io, scratch),
+            Step::Recurrent(s) if on!(Gru, Rnn) => return s.run(mem, io, scratch, cpu),
+            Step::Rotary(s) if on!(RotaryEmbedding) => return s.run(mem, io),
+            Step::NllLoss(s) if on!(NllLoss) => return s.run(mem, io),
+            Step::RowNorm(s) if on!(LayerNorm, RmsNorm) => s.run(mem, io, cpu),
+            Step::ChannelNorm(s) if on!(InstanceNorm, GroupNorm) => s.run(mem, io),
+            Step::LpNorm(s) if on!(LpNorm) => s.run(mem, io),
+            Step::Lrn(s) if on!(Lrn) => s.run(mem, io),
+            Step::MaxPoolIndices(s) if on!(MaxPoolIndices) => s.run(mem, io),
+            Step::LinearAttention(s) if on!(LinearAttention) => s.run(mem, io, scratch),
+            Step::CausalConv(s) if on!(CausalConvWithState) => s.run(mem, io, scratch),
+            Step::Dft(s) if on!(Dft) => s.run(mem, io, scratch),
+            Step::Stft(s) if on!(Stft) => s.run(mem, io, scratch),
+            Step::Linear(s) if on!(LinearModel) => s.run(mem, io),
+            Step::Normalizer(s) if on!(Normalizer) => s.run(mem, io),
+            Step::Tree(s) if on!(TreeEnsemble) => s.run(mem, io, scratch),
+            Step::Lookup(s) if on!(Lookup) => return s.run(mem, io),
+            Step::Svm(s) if on!(Svm) => s.run(mem, io, scratch),
+            Step::GridSample(s) if on!(GridSample) => s.run(mem, io),
+            Step::AffineGrid(s) if on!(AffineGrid) => s.run(mem, io),
+            Step::RoiAlign(s) if on!(RoiAlign) => return s.run(mem, io),
+            Step::DeformConv(s) if on!(DeformConv) => s.run(mem, io),
+            Step::Col2Im(s) if on!(Col2Im) => s.run(mem, io),
+            Step::MaxUnpool(s) if on!(MaxUnpool) => return s.run(mem, io),
+            Step::Det(s) if on!(Det) => s.run(mem, io, scratch),
+            Step::Nms(s) if on!(NonMaxSuppression) => s.run(mem, io, scratch),
+            Step::Random(s) if on!(Random) => s.run(mem, io),
+            Step::Mel(s) if on!(MelWeightMatrix) => return s.run(mem, io),
+            Step::NonZero(s) if on!(NonZero) => s.run(mem, io),
+            Step::Unique(s) if on!(Unique) => s.run(mem, io, scratch),
             // The step loop decides what runs next ([`Step::skip`]).
-            Step::Skip(_) => {}
-            Step::QGemm(s) => s.run(mem, io, scratch),
-            Step::QConv(s) => s.run(mem, io, scratch),
-            Step::Q8Conv(s) => s.run(mem, io, scratch, cpu),
-            Step::Q8Sparse(s) => s.run(mem, io, scratch, cpu),
-            Step::Q8Binary(s) => s.run(mem, io, cpu),
-            Step::Q8Softmax(s) => s.run(mem, io, cpu),
-            Step::Q8Lut(s) => s.run(mem, io, cpu),
-            Step::Q8Pool(s) => s.run(mem, io, cpu),
-            Step::SparseGemm(s) => s.run(mem, io, scratch, cpu),
-            Step::DynamicQuantize(s) => s.run(mem, io),
+            Step::Skip(_) if on!(Branch, Jump) => {}
+            Step::QGemm(s) if on!(QGemm) => s.run(mem, io, scratch),
+            Step::QConv(s) if on!(QConv) => s.run(mem, io, scratch),
+            Step::Q8Conv(s) if on!(Q8Conv) => s.run(mem, io, scratch, cpu),
+            Step::Q8Sparse(s) if on!(Q8Sparse) => s.run(mem, io, scratch, cpu),
+            Step::Q8Binary(s) if on!(Q8Binary) => s.run(mem, io, cpu),
+            Step::Q8Softmax(s) if on!(Q8Softmax) => s.run(mem, io, cpu),
+            Step::Q8Lut(s) if on!(Q8Lut) => s.run(mem, io, cpu),
+            Step::Q8Pool(s) if on!(Q8Pool) => s.run(mem, io, cpu),
+            Step::SparseGemm(s) if on!(SparseGemm) => s.run(mem, io, scratch, cpu),
+            Step::DynamicQuantize(s) if on!(DynamicQuantize) => s.run(mem, io),
+            _ => return Err("the step's op is not in this build's op set"),
         }
         Ok(())
     }

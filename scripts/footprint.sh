@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Writes docs/FOOTPRINT.md and docs/footprint.json: code and data sizes of the firmware
+# (firmware/) on thumbv7em-none-eabihf, RAM per MLPerf Tiny model against the peak-live-activation
+# lower bound, and instructions per inference under QEMU, beside TFLite Micro's published figures.
+# Runs scripts/firmware.sh first (which checks every output against the host bit for bit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tool() {
+  if command -v "llvm-$1" >/dev/null; then echo "llvm-$1"; return; fi
+  local sysroot; sysroot=$(rustc --print sysroot)
+  local t; t=$(ls "$sysroot"/lib/rustlib/*/bin/"llvm-$1" 2>/dev/null | head -1)
+  if [ -z "$t" ]; then
+    rustup component add llvm-tools >&2
+    t=$(ls "$sysroot"/lib/rustlib/*/bin/"llvm-$1" | head -1)
+  fi
+  echo "$t"
+}
+SIZE=$(tool size)
+NM=$(tool nm)
+
+[ "${MOTE_FOOTPRINT_REUSE:-0}" = 1 ] || scripts/firmware.sh
+OUT=out/firmware
+
+# The runtime core: the firmware with the empty op set (no kernel), in both profiles.
+ad="$PWD/$OUT/ad"
+for profile in release release-size; do
+  (cd firmware && MOTE_FW_OPS=none MOTE_FW_MODEL="$ad/model.mote" MOTE_FW_INPUTS="$ad/input_0.bin" \
+    cargo build --profile "$profile" -q)
+  cp "firmware/target/thumbv7em-none-eabihf/$profile/mote-firmware" "$OUT/core-$profile.elf"
+done
+
+# One TSV row per ELF: name, sections, and the sizes of the model, arena and input symbols.
+rows="$OUT/sizes.tsv"
+: >"$rows"
+for elf in "$OUT"/core-*.elf "$OUT"/*/firmware.elf; do
+  name=$(basename "$elf" .elf); [ "$name" = firmware ] && name=$(basename "$(dirname "$elf")")
+  sec() { "$SIZE" -A "$elf" | awk -v s="$1" '$1 == s { print $2 }'; }
+  sym() { local h; h=$("$NM" --print-size -C "$elf" | awk -v s="$1" '$0 ~ s { print $2 }' | head -1); echo $((16#${h:-0})); }
+  if [ "${name#core}" != "$name" ]; then inputs=$(cat "$ad"/input_*.bin | wc -c); else inputs=$(cat "$OUT/$name"/input_*.bin | wc -c); fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(sec .vector_table)" "$(sec .text)" "$(sec .rodata)" \
+    "$(sec .bss)" "$(sym 'model::MODEL')" "$(sym 'mote_firmware::ARENA')" "$inputs" >>"$rows"
+done
+
+# What the core's code is: its largest functions (the size-optimized build).
+"$NM" --print-size --size-sort -C "$OUT/core-release-size.elf" | awk '$3 ~ /^[tT]$/' | tail -15 | sort -k2,2r >"$OUT/core-symbols.txt"
+
+python3 scripts/footprint_doc.py "$rows" "$OUT" docs/FOOTPRINT.md docs/footprint.json
+echo "wrote docs/FOOTPRINT.md and docs/footprint.json"
