@@ -2,7 +2,8 @@
 //! (`MOTE_FW_INPUTS`, comma-separated raw little-endian bytes, one per model input), checks them
 //! with `mote-format`, and writes `$OUT_DIR/model.rs`: the model and inputs embedded 64-byte
 //! aligned, the exact arena size, and the op set of the model's steps (`MOTE_FW_OPS=none`
-//! builds the empty set: the runtime core without kernels).
+//! builds the empty set: the runtime core without kernels; `MOTE_FW_OPS=Q8Conv,Q8Pool` that
+//! set, to measure the code of ops).
 
 use std::{env, fs, path::PathBuf};
 
@@ -48,7 +49,11 @@ fn run() -> Result<(), String> {
             let list: Vec<String> = ops.iter().map(|o| format!("OpCode::{o}")).collect();
             format!("mote_rt::ops::mask_of(&[{}])", list.join(", "))
         }
-        Ok(other) => return Err(format!("MOTE_FW_OPS={other}: expected `none` or unset")),
+        // An explicit list (`Q8Conv,Q8Pool`): scripts/footprint.sh measures each op's code.
+        Ok(list) => {
+            let list: Vec<String> = list.split(',').map(|o| format!("OpCode::{}", o.trim())).collect();
+            format!("mote_rt::ops::mask_of(&[{}])", list.join(", "))
+        }
     };
 
     let inputs: Vec<_> = model.inputs().collect();

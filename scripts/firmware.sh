@@ -9,20 +9,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The one place the compile target is chosen.
-TARGET="${MOTE_FW_TARGET:-generic}"
+TARGET="${MOTE_FW_TARGET:-cortex-m4}"
 DATA="${MOTE_SHARED_DATA:-../shared/data}"
 MLPERF="$DATA/models/tflite/mlperf_tiny"
 DIGITS="$DATA/datasets/sklearn_digits"
 OUT=out/firmware
 ELF=firmware/target/thumbv7em-none-eabihf/release/mote-firmware
 
+# Exit status: 1 when an output differs or a step fails, 2 when the tools cannot be set up.
 if ! command -v qemu-system-arm >/dev/null; then
-  if [ "$(id -u)" != 0 ]; then echo "missing qemu-system-arm and not root: apt-get install qemu-system-arm" >&2; exit 1; fi
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >&2
+  if [ "$(id -u)" != 0 ]; then echo "missing qemu-system-arm and not root: apt-get install qemu-system-arm" >&2; exit 2; fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm; } >&2 || exit 2
 fi
 rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf \
-  || rustup target add thumbv7em-none-eabihf >&2
+  || rustup target add thumbv7em-none-eabihf >&2 || exit 2
 
 if [ ! -d "$MLPERF" ]; then
   echo "SKIPPED the firmware check: $MLPERF (the MLPerf Tiny models) is absent"

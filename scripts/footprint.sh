@@ -46,4 +46,25 @@ done
 "$NM" --print-size --size-sort -C "$OUT/core-release-size.elf" | awk '$3 ~ /^[tT]$/' | tail -15 | sort -k2,2r >"$OUT/core-symbols.txt"
 
 python3 scripts/footprint_doc.py "$rows" "$OUT" docs/FOOTPRINT.md docs/footprint.json
-echo "wrote docs/FOOTPRINT.md and docs/footprint.json"
+
+# Each op's kernels on their own (the release build minus the core): the compiler's flash
+# estimate for `--target cortex-m*` (crates/mote-compile/src/target/thumbv7em.tsv).
+code() { "$SIZE" -A "$1" | awk '$1 == ".text" || $1 == ".rodata" { n += $2 } END { print n }'; }
+core=$(code "$OUT/core-release.elf")
+table=crates/mote-compile/src/target/thumbv7em.tsv
+MOTE=${MOTE:-target/release/mote}
+ops=$(for m in "$OUT"/*/model.mote; do "$MOTE" inspect "$m" --json | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["op_histogram"]))'; done | sort -u)
+{
+  echo "# The runtime on thumbv7em-none-eabihf (release build), measured by scripts/footprint.sh: bytes."
+  echo "# core: .text + .rodata without kernels; ram: runtime state + deepest stack; op: its kernels."
+  # The core's own bytes: the release build without the embedded model and input (as in docs/footprint.json).
+  printf 'core\t%s\n' "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["core"]["opt3"]; print(c["text"]+c["rodata"])' docs/footprint.json)"
+  for op in $ops; do
+    (cd firmware && MOTE_FW_OPS="$op" MOTE_FW_MODEL="$ad/model.mote" MOTE_FW_INPUTS="$ad/input_0.bin" \
+      cargo build --profile release -q)
+    printf 'op\t%s\t%s\n' "$op" $(( $(code firmware/target/thumbv7em-none-eabihf/release/mote-firmware) - core ))
+  done
+} >"$table.tmp"
+printf 'ram\t%s\n' "$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["models"]; print(max(v["runtime_state"]+v["stack_high_water"] for v in m.values()))' docs/footprint.json)" >>"$table.tmp"
+mv "$table.tmp" "$table"
+echo "wrote docs/FOOTPRINT.md, docs/footprint.json and $table"

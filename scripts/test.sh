@@ -63,11 +63,10 @@ fi
 # output against the host runtime bit for bit (about 15 s once built; the firmware's first
 # build about 1 min).
 # It prints one line per model (or why it skipped: the shared models absent).
-if scripts/firmware.sh; then
-  :
-elif [ "${MOTE_REQUIRE_FIRMWARE:-0}" = 1 ]; then
-  echo "FAILED: scripts/firmware.sh (the firmware under qemu-system-arm)" >&2; exit 1
+# Exit 2 of firmware.sh means it could not set up qemu-system-arm or the target; 1 a failed check.
+if [ "${MOTE_REQUIRE_FIRMWARE:-0}" = 1 ]; then
+  scripts/firmware.sh
 else
-  echo "SKIPPED/FAILED the firmware check (scripts/firmware.sh); set MOTE_REQUIRE_FIRMWARE=1 to make it required"
+  scripts/firmware.sh || { rc=$?; [ "$rc" = 2 ] || exit "$rc"; echo "SKIPPED the firmware check (scripts/firmware.sh could not set up, above)"; }
 fi
 # ---- end firmware ----

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use mote_format::Storage;
 use serde_json::json;
 
 use crate::show::bytes;
@@ -14,13 +13,21 @@ const HELP: &str = "\
 Runs a compiled model --runs times (after --warmup untimed runs) with a timer around every step,
 then prints one row per step: its median time, share of the total, multiply-accumulates and the
 achieved GFLOP/s (2 flops per MAC); then the memory timeline: the arena bytes live at each step
-(tensors from their first to their last use; inputs and outputs for the whole run), against the
-arena size. Inputs as for `mote bench` (--input-dir, or generated). With --threads N each step's
+(tensors from their first to their last use; inputs and outputs as the plan keeps them), against
+the arena size. Inputs as for `mote bench` (--input-dir, or generated). With --threads N each step's
 tasks run on N threads (a step's time is then its wall time on all of them).
+
+With --target an energy ESTIMATE per inference follows (and per step in --json): each step's
+multiply-accumulates and the bytes it reads and writes, times the target's coefficients. For a
+microcontroller: cycles per int8 / f32 MAC and per byte (rates measured as instructions under
+QEMU, docs/FOOTPRINT.md) times the energy of a cycle at a typical part's run current; for the
+others: energy per operation and per byte from published 45 nm figures scaled to current nodes.
+It ranks models and steps; it is not a power measurement.
 
 Examples:
   mote profile model.mote
-  mote profile model.mote --input-dir test_data_set_0 --runs 20 --json";
+  mote profile model.mote --input-dir test_data_set_0 --runs 20 --json
+  mote profile kws.mote --target cortex-m4      with an energy estimate per inference";
 
 /// Arguments of `mote profile`.
 #[derive(clap::Args, Debug)]
@@ -43,6 +50,10 @@ pub struct Args {
     /// Show only the N slowest steps (0: all).
     #[arg(long, default_value_t = 25)]
     top: usize,
+    /// Add an energy estimate per inference for a target (cortex-m4, cortex-m7, cortex-m33,
+    /// aarch64, x86_64, wasm32): MACs and bytes moved times the target's coefficients.
+    #[arg(long)]
+    target: Option<String>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -90,7 +101,16 @@ pub fn main(a: Args) -> Result<ExitCode> {
         .collect();
     let total: f64 = med.iter().sum();
     let macs: Vec<u64> = (0..n).map(|i| mote_rt::exec::step_macs(m, i).unwrap_or(0)).collect();
-    let timeline = live_bytes(m);
+    let timeline: Vec<u64> =
+        mote_compile::budget::timeline(m).map_err(anyhow::Error::msg)?.iter().map(|l| l.bytes).collect();
+    let energy = match &a.target {
+        Some(t) => {
+            let p = crate::fit::parse_target(t)?.profile();
+            Some((p, mote_compile::energy::estimate(m, &p).map_err(anyhow::Error::msg)?))
+        }
+        None => None,
+    };
+    let uj = |i: usize| energy.as_ref().map(|(_, e)| e[i].uj);
     let arena_size = m.plan().arena_size;
 
     let mut order: Vec<usize> = (0..n).collect();
@@ -110,11 +130,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
             steps.push(json!({
                 "index": i, "op": format!("{:?}", s.op), "name": s.name, "ms": med[i],
                 "share": if total > 0.0 { med[i] / total } else { 0.0 }, "macs": macs[i], "gflops": gflops,
-                "live_bytes": timeline[i],
+                "live_bytes": timeline[i], "energy_uj_estimate": uj(i),
             }));
         }
-        let v = json!({ "model": a.model.display().to_string(), "total_ms": total, "runs": a.runs, "threads": a.threads,
+        let mut v = json!({ "model": a.model.display().to_string(), "total_ms": total, "runs": a.runs, "threads": a.threads,
             "arena_bytes": arena_size, "peak_live_bytes": m.plan().peak_live, "steps": steps });
+        if let Some((p, e)) = &energy {
+            v["energy_estimate"] = json!({
+                "target": p.target.name(), "uj_per_inference": e.iter().map(|s| s.uj).sum::<f64>(),
+                "coefficients": mote_compile::energy::describe(&p.energy),
+            });
+        }
         println!("{v:#}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -151,6 +177,29 @@ pub fn main(a: Args) -> Result<ExitCode> {
             2.0 * *mc as f64 / (ms * 1e6).max(1e-12)
         );
     }
+    if let Some((p, e)) = &energy {
+        let total: f64 = e.iter().map(|s| s.uj).sum();
+        let (macs, moved): (u64, u64) = e.iter().fold((0, 0), |(m, b), s| (m + s.macs, b + s.bytes));
+        println!(
+            "\nenergy (an ESTIMATE for {}, not a measurement): {total:.1} uJ per inference \
+             ({macs} MACs, {} moved; {})",
+            p.target.name(),
+            bytes(moved),
+            mote_compile::energy::describe(&p.energy)
+        );
+        let mut top: Vec<usize> = (0..n).collect();
+        top.sort_by(|&x, &y| e[y].uj.total_cmp(&e[x].uj));
+        for &i in top.iter().take(5) {
+            let s = m.step(i).context("step")?;
+            println!(
+                "  {i:>5}  {:<14} {:>9.2} uJ {:>5.1}%  {}",
+                format!("{:?}", s.op),
+                e[i].uj,
+                100.0 * e[i].uj / total.max(1e-12),
+                s.name.chars().take(48).collect::<String>()
+            );
+        }
+    }
     println!("\nmemory timeline (arena {}, peak live {}):", bytes(arena_size), bytes(m.plan().peak_live));
     let width = 50.0;
     let step = (n / 40).max(1);
@@ -159,43 +208,4 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("  {i:>5} {:>10} |{bar}", bytes(timeline[i]));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Arena bytes live at each step: every arena tensor from its first to its last use (graph
-/// inputs and outputs for the whole run), overlapping regions counted once.
-fn live_bytes(m: &mote_format::Model<'_>) -> Vec<u64> {
-    let n = m.step_count();
-    let mut life: std::collections::HashMap<u32, (usize, usize)> = Default::default();
-    for i in 0..n {
-        let Some(s) = m.step(i) else { continue };
-        let ids = (0..s.n_inputs()).filter_map(|k| s.input(k)).chain((0..s.n_outputs()).filter_map(|k| s.output(k)));
-        for t in ids {
-            let e = life.entry(t).or_insert((i, i));
-            e.1 = i;
-        }
-    }
-    for io in m.inputs().chain(m.outputs()) {
-        life.insert(io.tensor, (0, n.saturating_sub(1)));
-    }
-    (0..n)
-        .map(|i| {
-            let mut iv: Vec<(u64, u64)> = life
-                .iter()
-                .filter(|(_, (a, z))| *a <= i && i <= *z)
-                .filter_map(|(&t, _)| m.tensor(t))
-                .filter(|t| t.storage == Storage::Arena)
-                .map(|t| (t.offset, t.offset + t.nbytes))
-                .collect();
-            iv.sort_unstable();
-            let (mut sum, mut end) = (0, 0);
-            for (a, z) in iv {
-                let a = a.max(end);
-                if z > a {
-                    sum += z - a;
-                    end = z;
-                }
-            }
-            sum
-        })
-        .collect()
 }

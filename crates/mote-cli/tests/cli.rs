@@ -814,3 +814,75 @@ fn agent_installs_behind_the_gate_and_survives_kill_9() {
     eprintln!("kill -9: {committed} installs had committed, {interrupted} had not");
     assert!(committed > 0 && interrupted > 0, "{committed} committed, {interrupted} interrupted");
 }
+
+/// `--target cortex-m4` checks the file before writing it: the MLPerf Tiny KWS model fits the
+/// profile's 256K / 1M; VWW under a 32K RAM budget is refused with the peak's live tensors and
+/// the overshoot, and nothing is written; `inspect --target` says the same from the .mote.
+#[test]
+fn targets_check_budgets_at_compile_time() {
+    let Some(data) = mote_conformance::shared_data() else {
+        eprintln!("SKIPPED target budgets through the CLI: ../shared/data not found (set MOTE_SHARED_DATA)");
+        return;
+    };
+    let dir = tmp("targets");
+    let tiny = data.join("models/tflite/mlperf_tiny");
+    let (kws, vww) = (tiny.join("kws_ref_model.tflite"), tiny.join("vww_96_int8.tflite"));
+    let out = dir.join("kws.mote");
+    let o = mote(&[
+        "compile",
+        kws.to_str().unwrap(),
+        "--dim",
+        "batch=1",
+        "--target",
+        "cortex-m4",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fit = &v["fit"];
+    assert_eq!(fit["fits"], true, "{fit}");
+    assert_eq!(fit["ram"]["budget"], 262144);
+    assert!(fit["ram"]["arena"].as_u64().unwrap() <= 17_600, "KWS arena {fit}");
+    assert!(
+        fit["flash"]["code"].as_u64().unwrap() > 0 && fit["flash"]["unmeasured_ops"].as_array().unwrap().is_empty(),
+        "{fit}"
+    );
+
+    let refused = dir.join("vww.mote");
+    let args = ["compile", vww.to_str().unwrap(), "--dim", "batch=1", "--target", "cortex-m4", "--ram", "32K"];
+    let o = mote(&[&args[..], &["-o", refused.to_str().unwrap()]].concat());
+    let err = stderr(&o);
+    assert!(!o.status.success() && !refused.exists(), "{err}");
+    assert!(
+        err.contains("does not fit cortex-m4") && err.contains("over by") && err.contains("At the peak, step"),
+        "{err}"
+    );
+
+    // The same file checked later: fits the default profile, not a 16K one (exit status 1).
+    let o = mote(&["inspect", out.to_str().unwrap()]);
+    assert!(
+        o.status.success() && stdout(&o).contains("compiled for cortex-m4") && stdout(&o).contains("fits"),
+        "{}",
+        stdout(&o)
+    );
+    let o = mote(&["inspect", out.to_str().unwrap(), "--ram", "16K", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(!o.status.success() && v["fit"]["fits"] == false, "{v}");
+    // From the .tflite, compiled in memory.
+    let o = mote(&["inspect", kws.to_str().unwrap(), "--dim", "batch=1", "--target", "cortex-m33"]);
+    assert!(o.status.success() && stdout(&o).contains("target cortex-m33"), "{}{}", stdout(&o), stderr(&o));
+    // An energy estimate per inference, labelled as one.
+    let o = mote(&["profile", out.to_str().unwrap(), "--target", "cortex-m4", "--runs", "1"]);
+    assert!(
+        o.status.success() && stdout(&o).contains("ESTIMATE") && stdout(&o).contains("uJ per inference"),
+        "{}",
+        stdout(&o)
+    );
+    // Bad flags say what is wrong.
+    let o = mote(&["inspect", out.to_str().unwrap(), "--target", "cortex-m99"]);
+    assert!(!o.status.success() && stderr(&o).contains("cortex-m4"), "{}", stderr(&o));
+    let o = mote(&["inspect", out.to_str().unwrap(), "--ram", "lots"]);
+    assert!(!o.status.success() && stderr(&o).contains("--ram"), "{}", stderr(&o));
+}

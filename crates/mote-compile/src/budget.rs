@@ -247,17 +247,44 @@ impl fmt::Display for Fit {
     }
 }
 
-/// The step with the most live arena bytes: tensors live from the first to the last step that
-/// touches them (inputs and outputs for the whole run), views counted once, plus the scratch
-/// from the first to the last step that uses it.
+/// The step with the most live arena bytes ([`timeline`]).
 fn peak(model: &Model<'_>) -> Result<Peak, String> {
+    let mut best = Peak::default();
+    for (i, l) in timeline(model)?.into_iter().enumerate() {
+        if l.bytes > best.bytes || i == 0 {
+            let s = model.step(i).ok_or("a step record is missing")?;
+            best = Peak {
+                step: i,
+                name: s.name.to_string(),
+                op: format!("{:?}", s.op),
+                bytes: l.bytes,
+                live: l.tensors,
+                scratch: l.scratch,
+            };
+        }
+    }
+    Ok(best)
+}
+
+/// What is live in the arena at one step.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Live {
+    /// Tensor and scratch bytes.
+    pub bytes: u64,
+    pub scratch: u64,
+    /// The live tensors (name, bytes), largest first; views and in-place results once.
+    pub tensors: Vec<(String, u64)>,
+}
+
+/// The arena at each step: tensors live from the first to the last step that touches them
+/// (inputs and outputs as the plan keeps them), plus the scratch from the first to the last
+/// step that uses it.
+pub fn timeline(model: &Model<'_>) -> Result<Vec<Live>, String> {
     let n = model.step_count();
     let mut life: Vec<Option<(usize, usize)>> = vec![None; model.tensor_count()];
     let mut scratch_users = Vec::new();
     for i in 0..n {
-        let s = model.step(i).ok_or("a step record is missing")?;
-        let ts = (0..s.n_inputs()).filter_map(|k| s.input(k)).chain((0..s.n_outputs()).filter_map(|k| s.output(k)));
-        for t in ts {
+        for (t, _) in touches(model, i) {
             let l = &mut life[t as usize];
             *l = Some(l.map_or((i, i), |(a, z)| (a.min(i), z.max(i))));
         }
@@ -270,7 +297,8 @@ fn peak(model: &Model<'_>) -> Result<Peak, String> {
     // tensor's bytes, so the steps are found by range: an input's last use is the last step
     // reading inside its bytes before a step writes there (nothing writes an input: the next
     // occupant of its bytes), an output's write the last step writing inside its bytes.
-    let (last, consumed) = (n.saturating_sub(1), model.meta_value(mote_rt::exec::META_INPUTS) == Some(mote_rt::exec::INPUTS_CONSUMED));
+    let (last, consumed) =
+        (n.saturating_sub(1), model.meta_value(mote_rt::exec::META_INPUTS) == Some(mote_rt::exec::INPUTS_CONSUMED));
     let tensor = |t: u32| model.tensor(t).filter(|t| t.storage == Storage::Arena);
     let inside = |t: u32, outer: u32| match (tensor(t), tensor(outer)) {
         (Some(t), Some(o)) => o.offset <= t.offset && t.offset + t.nbytes <= o.offset + o.nbytes,
@@ -286,26 +314,24 @@ fn peak(model: &Model<'_>) -> Result<Peak, String> {
         life[io.tensor as usize] = Some((a.unwrap_or(0), last));
     }
     let scratch = model.plan().scratch_size;
-    let in_scratch = |i: usize| scratch_users.first().is_some_and(|&a| a <= i) && scratch_users.last().is_some_and(|&z| i <= z);
-    let mut best = Peak::default();
-    for i in 0..n {
-        let live: Vec<(String, u64, u64)> = (0..model.tensor_count() as u32)
-            .filter(|&t| life[t as usize].is_some_and(|(a, z)| a <= i && i <= z))
-            .filter_map(|t| model.tensor(t))
-            .filter(|t| t.storage == Storage::Arena && t.nbytes > 0)
-            .map(|t| (t.name.to_string(), t.offset, t.nbytes))
-            .collect();
-        let live = maximal(live);
-        let sc = if in_scratch(i) { scratch } else { 0 };
-        let total = live.iter().map(|(_, _, b)| b).sum::<u64>() + sc;
-        if total > best.bytes || i == 0 {
-            let s = model.step(i).ok_or("a step record is missing")?;
-            let mut named: Vec<(String, u64)> = live.into_iter().map(|(n, _, b)| (n, b)).collect();
-            named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            best = Peak { step: i, name: s.name.to_string(), op: format!("{:?}", s.op), bytes: total, live: named, scratch: sc };
-        }
-    }
-    Ok(best)
+    let in_scratch =
+        |i: usize| scratch_users.first().is_some_and(|&a| a <= i) && scratch_users.last().is_some_and(|&z| i <= z);
+    (0..n)
+        .map(|i| {
+            let live: Vec<(String, u64, u64)> = (0..model.tensor_count() as u32)
+                .filter(|&t| life[t as usize].is_some_and(|(a, z)| a <= i && i <= z))
+                .filter_map(|t| model.tensor(t))
+                .filter(|t| t.storage == Storage::Arena && t.nbytes > 0)
+                .map(|t| (t.name.to_string(), t.offset, t.nbytes))
+                .collect();
+            let live = maximal(live);
+            let sc = if in_scratch(i) { scratch } else { 0 };
+            let bytes = live.iter().map(|(_, _, b)| b).sum::<u64>() + sc;
+            let mut tensors: Vec<(String, u64)> = live.into_iter().map(|(n, _, b)| (n, b)).collect();
+            tensors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            Ok(Live { bytes, scratch: sc, tensors })
+        })
+        .collect()
 }
 
 /// The tensors step `i` reads (`false`) and writes (`true`).
@@ -367,11 +393,20 @@ pub fn bytes(n: u64) -> String {
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let upper = t.to_ascii_uppercase();
-    let (num, mult) = [("KIB", 1u64 << 10), ("MIB", 1 << 20), ("KB", 1 << 10), ("MB", 1 << 20), ("K", 1 << 10), ("M", 1 << 20), ("B", 1)]
-        .iter()
-        .find_map(|(suf, m)| upper.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
-        .unwrap_or((upper.clone(), 1));
-    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a size: give bytes, or a number with K or M (e.g. 256K, 1M)"))?;
+    let (num, mult) = [
+        ("KIB", 1u64 << 10),
+        ("MIB", 1 << 20),
+        ("KB", 1 << 10),
+        ("MB", 1 << 20),
+        ("K", 1 << 10),
+        ("M", 1 << 20),
+        ("B", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| upper.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
+    .unwrap_or((upper.clone(), 1));
+    let v: f64 =
+        num.parse().map_err(|_| format!("`{s}` is not a size: give bytes, or a number with K or M (e.g. 256K, 1M)"))?;
     if !(v.is_finite() && v >= 0.0) {
         return Err(format!("`{s}` is not a size"));
     }

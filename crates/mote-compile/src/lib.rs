@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod dynamic;
 pub mod emit;
+pub mod energy;
 pub mod error;
 pub mod f16_weights;
 pub mod host;
@@ -229,7 +230,8 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         let model = mote_format::Model::parse(buf.as_ref()).map_err(|e| CompileError::SelfCheck(e.to_string()))?;
         (0..p.steps.len())
             .map(|i| {
-                let (min, max) = mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;
+                let (min, max) =
+                    mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;
                 // A microcontroller's plan gives kernels their smallest scratch (same results).
                 Ok(if opts.target.is_mcu() { min } else { max })
             })

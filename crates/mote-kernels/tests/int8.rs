@@ -45,7 +45,7 @@ fn every_path_matches_the_reference_on_random_convolutions() {
 fn every_path_matches_the_reference_in_any_scratch_size() {
     use mote_kernels::fast::int8::{conv_scratch_len, conv_scratch_min};
     let cpus = paths();
-    let mut r = Rng(0x5eed_0f_5c7a_7c11);
+    let mut r = Rng(0x5eed_0f5c_7a7c_1100);
     for i in 0..200 {
         let case = ConvCase::random(&mut r, i % 5);
         let want = case.reference();

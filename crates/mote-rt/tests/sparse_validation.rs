@@ -58,7 +58,9 @@ fn a_consistent_sparse_step_loads_and_gives_the_dense_product() {
     let rt = Runtime::load(buf.as_ref()).unwrap();
     let mut arena = AlignedBuf::zeroed(rt.arena_size());
     let xs: Vec<f32> = (0..32).map(|i| i as f32 * 0.25 - 3.0).collect();
-    rt.input_mut(arena.as_mut(), 0).unwrap().copy_from_slice(&xs.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+    rt.input_mut(arena.as_mut(), 0)
+        .unwrap()
+        .copy_from_slice(&xs.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
     rt.invoke(arena.as_mut()).unwrap();
     let out = rt.output(arena.as_ref(), 0).unwrap();
     for o in 0..3 {

@@ -20,18 +20,15 @@ impl CodeSizes {
     }
 
     fn parse(table: &'static str) -> CodeSizes {
-        let field = |key: &str| {
-            rows(table).find(|r| r.len() == 2 && r[0] == key).and_then(|r| r[1].parse().ok()).unwrap_or(0)
-        };
+        let field =
+            |key: &str| rows(table).find(|r| r.len() == 2 && r[0] == key).and_then(|r| r[1].parse().ok()).unwrap_or(0);
         CodeSizes { core: field("core"), ram: field("ram"), table }
     }
 
     /// The measured code of `op`'s kernels (`None`: not measured on this target).
     pub fn op(&self, op: OpCode) -> Option<u64> {
         let name = format!("{op:?}");
-        rows(self.table)
-            .find(|r| r.len() == 3 && r[0] == "op" && r[1] == name)
-            .and_then(|r| r[2].parse().ok())
+        rows(self.table).find(|r| r.len() == 3 && r[0] == "op" && r[1] == name).and_then(|r| r[2].parse().ok())
     }
 }
 
