@@ -86,18 +86,6 @@ pub struct Lack {
     pub why: String,
 }
 
-/// Text ops: string pools and a regular expression engine are not in a microcontroller build.
-const STRING_OPS: [OpCode; 8] = [
-    OpCode::StringConcat,
-    OpCode::StringSplit,
-    OpCode::StringNormalizer,
-    OpCode::RegexFullMatch,
-    OpCode::TfIdfVectorizer,
-    OpCode::StringEqual,
-    OpCode::StringLookup,
-    OpCode::StringGather,
-];
-
 /// Most tensors listed in a report line.
 const LIST: usize = 5;
 
@@ -130,7 +118,7 @@ pub fn check(bytes: &[u8], target: Target, budgets: Budgets) -> Result<Fit, Stri
             .chain((0..s.n_outputs()).filter_map(|k| s.output(k)))
             .filter_map(|t| model.tensor(t))
             .any(|t| t.dtype == DType::String);
-        if !profile.strings && (STRING_OPS.contains(&s.op) || strings) {
+        if !profile.strings && (mote_rt::ops::TEXT_OPS & mote_rt::ops::op_bit(s.op) != 0 || strings) {
             fit.lacks.push(Lack {
                 step: i,
                 name: s.name.to_string(),

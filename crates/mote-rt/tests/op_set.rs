@@ -1,9 +1,11 @@
 //! A runtime built with a compile-time op set (`OpSet`) runs the models whose ops it holds and
 //! refuses any other at load, naming the step and the op.
 
+mod common;
+
 use mote_core::DType;
+use mote_format::OpCode;
 use mote_format::write::{Builder, TensorDesc};
-use mote_format::{Layout, OpCode, Storage};
 use mote_kernels::fast::Cpu;
 use mote_rt::host::AlignedBuf;
 use mote_rt::ops::{encode, mask_of};
@@ -22,17 +24,7 @@ impl OpSet for NoOps {
 }
 
 fn arena(dims: &[u32], offset: u64) -> TensorDesc {
-    let n: u64 = dims.iter().map(|&d| d as u64).product();
-    TensorDesc {
-        dtype: DType::F32,
-        dims: dims.to_vec(),
-        storage: Storage::Arena,
-        layout: Layout::Plain,
-        layout_param: 0,
-        offset,
-        nbytes: 4 * n,
-        name: "t".into(),
-    }
+    common::desc(DType::F32, dims, offset)
 }
 
 /// A transpose of a 2x3 matrix (one Copy step), then a pooling step (Pool) over the result.

@@ -217,7 +217,7 @@ pub const fn contains(mask: u128, op: OpCode) -> bool {
 }
 
 /// The string steps' ops (one variant, [`Step::Text`]).
-const TEXT_OPS: u128 = mask_of(&[
+pub const TEXT_OPS: u128 = mask_of(&[
     OpCode::StringConcat,
     OpCode::StringSplit,
     OpCode::StringNormalizer,
