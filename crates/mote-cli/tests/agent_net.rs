@@ -74,16 +74,7 @@ fn sample() -> Vec<f32> {
 }
 
 fn npy(path: &Path, v: &[f32]) {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (1, {}), }}", v.len());
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    v.iter().for_each(|x| bytes.extend(x.to_le_bytes()));
-    std::fs::write(path, bytes).unwrap();
+    std::fs::write(path, common::npy_bytes(&[1, v.len()], v)).unwrap();
 }
 
 /// Keys, a root, and packages of `classifier` models signed with them.

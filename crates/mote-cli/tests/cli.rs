@@ -69,21 +69,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn npy_f32(dir: &Path, name: &str, shape: &[usize], v: &[f32]) -> PathBuf {
-    // A minimal .npy writer, independent of the CLI's own.
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_s = if shape.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_s}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    for x in v {
-        bytes.extend(x.to_le_bytes());
-    }
-    write(dir, name, &bytes)
+    write(dir, name, &common::npy_bytes(shape, v))
 }
 
 fn stdout(o: &Output) -> String {
