@@ -158,21 +158,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
     } else if !a.keep_f32.is_empty() {
         bail!("--keep-f32 only applies with --dynamic-int8");
     }
-    for s in &a.shapes {
-        let (name, dims) = s.split_once('=').with_context(|| format!("--shape `{s}`: expected NAME=D0,D1,.."))?;
-        let dims: Vec<usize> = dims
-            .split(',')
-            .map(|x| x.trim().parse())
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("--shape `{s}`: bad dims"))?;
-        opts.shapes.insert(name.to_string(), dims);
-    }
+    bind_sizes(&mut opts, &a.shapes, &a.dims)?;
     if a.output.extension().is_none_or(|e| e != "mote") {
         bail!("the output file should end in .mote, got `{}`", a.output.display());
-    }
-    for s in &a.dims {
-        let (sym, n) = s.split_once('=').with_context(|| format!("--dim `{s}`: expected SYMBOL=SIZE"))?;
-        opts.dims.insert(sym.to_string(), n.trim().parse().with_context(|| format!("--dim `{s}`: bad size"))?);
     }
     for s in &a.seqs {
         let (name, n) = s.split_once('=').with_context(|| format!("--seq `{s}`: expected INPUT=LEN"))?;
@@ -239,6 +227,24 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--shape NAME=D0,D1,..` and `--dim SYMBOL=SIZE` flags into `opts` (`compile`, `inspect --target`).
+pub fn bind_sizes(opts: &mut Options, shapes: &[String], dims: &[String]) -> Result<()> {
+    for s in shapes {
+        let (name, d) = s.split_once('=').with_context(|| format!("--shape `{s}`: expected NAME=D0,D1,.."))?;
+        let d: Vec<usize> = d
+            .split(',')
+            .map(|x| x.trim().parse())
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("--shape `{s}`: bad dims"))?;
+        opts.shapes.insert(name.to_string(), d);
+    }
+    for s in dims {
+        let (sym, n) = s.split_once('=').with_context(|| format!("--dim `{s}`: expected SYMBOL=SIZE"))?;
+        opts.dims.insert(sym.to_string(), n.trim().parse().with_context(|| format!("--dim `{s}`: bad size"))?);
+    }
+    Ok(())
 }
 
 /// `NAME=V[,V..]` as a tensor of the input's element type (and declared shape when it fits).

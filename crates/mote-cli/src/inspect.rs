@@ -279,17 +279,7 @@ fn int8_plan(g: &mote_ir::Graph, ok: bool) -> Option<Result<mote_compile::Report
 /// The model compiled in memory for `target` (with --dim / --shape) and checked against it.
 fn target_fit(g: &mote_ir::Graph, target: mote_compile::Target, a: &Args) -> Result<mote_compile::budget::Fit, String> {
     let mut opts = mote_compile::Options { target, ..Default::default() };
-    for d in &a.dims {
-        if let Some((k, v)) = d.split_once('=') {
-            opts.dims.insert(k.to_string(), v.trim().parse().map_err(|_| format!("--dim {d}: `{v}` is not a size"))?);
-        }
-    }
-    for s in &a.shapes {
-        if let Some((k, v)) = s.split_once('=') {
-            let dims = v.split(',').map(|x| x.trim().parse()).collect::<Result<Vec<usize>, _>>();
-            opts.shapes.insert(k.to_string(), dims.map_err(|_| format!("--shape {s}: dims must be sizes"))?);
-        }
-    }
+    crate::compile_cmd::bind_sizes(&mut opts, &a.shapes, &a.dims).map_err(|e| format!("{e:#}"))?;
     let budgets = a.budget.budgets().map_err(|e| e.to_string())?;
     let c = mote_compile::compile(g.clone(), &opts).map_err(|e| format!("cannot compile: {e}"))?;
     mote_compile::budget::check(&c.bytes, target, budgets)
