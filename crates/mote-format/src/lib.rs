@@ -56,7 +56,7 @@ pub mod write;
 pub use codes::{Layout, OpCode, OutputKind, SectionKind, Storage};
 pub use error::{FormatError, FormatErrorKind};
 pub use read::{
-    GroupShape, IoGroup, IoRef, Model, OutputSignature, Plan, StepRef, TensorRef, group_is_input, group_kind,
+    GroupShape, IoGroup, IoRef, Model, OutputSignature, Plan, StepRef, TensorRef, Tensors, group_is_input, group_kind,
     group_shape,
 };
 

@@ -169,6 +169,51 @@ impl StepRef<'_> {
     }
 }
 
+/// The tensor records of a parsed model ([`Model::tensors`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Tensors<'a> {
+    records: &'a [u8],
+    count: usize,
+    strings: &'a [u8],
+}
+
+impl<'a> Tensors<'a> {
+    /// Tensor `i`, or `None` if out of range.
+    pub fn get(&self, i: u32) -> Option<TensorRef<'a>> {
+        let i = i as usize;
+        if i >= self.count {
+            return None;
+        }
+        let b = self.records.get(i * TENSOR_RECORD_LEN..)?;
+        let mut dims = [0u32; MAX_RANK];
+        let rank = (b[1] as usize).min(MAX_RANK);
+        for (d, slot) in dims.iter_mut().enumerate().take(rank) {
+            *slot = u32_at(b, 8 + 4 * d);
+        }
+        let (off, len) = (u32_at(b, 56) as usize, u32_at(b, 60) as usize);
+        let name = self.strings.get(off..off.saturating_add(len)).and_then(|s| core::str::from_utf8(s).ok());
+        Some(TensorRef {
+            dtype: DType::from_code(b[0] as i64)?,
+            rank,
+            dims,
+            storage: Storage::from_code(b[2])?,
+            layout: Layout::from_code(b[3])?,
+            layout_param: u32_at(b, 4),
+            offset: u64_at(b, 40),
+            nbytes: u64_at(b, 48),
+            name: name.unwrap_or(""),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// How the host presents an output (a SIGNATURE record, format 1.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputSignature<'a> {
@@ -629,28 +674,12 @@ impl<'a> Model<'a> {
 
     /// Tensor `i`, or `None` if out of range.
     pub fn tensor(&self, i: u32) -> Option<TensorRef<'a>> {
-        let i = i as usize;
-        if i >= self.tensors.count {
-            return None;
-        }
-        let r = i * TENSOR_RECORD_LEN;
-        let b = self.tensors.bytes;
-        let mut dims = [0u32; MAX_RANK];
-        let rank = (b[r + 1] as usize).min(MAX_RANK);
-        for (d, slot) in dims.iter_mut().enumerate().take(rank) {
-            *slot = u32_at(b, r + 8 + 4 * d);
-        }
-        Some(TensorRef {
-            dtype: DType::from_code(b[r] as i64)?,
-            rank,
-            dims,
-            storage: Storage::from_code(b[r + 2])?,
-            layout: Layout::from_code(b[r + 3])?,
-            layout_param: u32_at(b, r + 4),
-            offset: u64_at(b, r + 40),
-            nbytes: u64_at(b, r + 48),
-            name: self.string(u32_at(b, r + 56), u32_at(b, r + 60)).unwrap_or(""),
-        })
+        self.tensors().get(i)
+    }
+
+    /// The tensor records: a small copyable view, for what keeps tensor ids, not records.
+    pub fn tensors(&self) -> Tensors<'a> {
+        Tensors { records: self.tensors.bytes, count: self.tensors.count, strings: self.strings.bytes }
     }
 
     /// The bytes of a weights-stored tensor (`None` for arena tensors).

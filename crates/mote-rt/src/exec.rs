@@ -384,17 +384,17 @@ fn check_aliasing(step: &Step, io: &Io<'_>) -> Result<(), StepFault> {
             return Err(StepFault::Aliasing);
         }
         for (k2, o2) in io.outputs().enumerate() {
-            if k2 != k && overlaps(region(o), region(o2)) {
+            if k2 != k && overlaps(region(&o), region(&o2)) {
                 return Err(StepFault::Aliasing);
             }
         }
         for (i, t) in io.inputs() {
-            if t.storage != Storage::Arena || !overlaps(region(o), region(t)) {
+            if t.storage != Storage::Arena || !overlaps(region(&o), region(&t)) {
                 continue;
             }
-            let in_place = k == 0 && i == 0 && step.in_place() && same(o, t) && o.dtype == t.dtype;
+            let in_place = k == 0 && i == 0 && step.in_place() && same(&o, &t) && o.dtype == t.dtype;
             let read_again =
-                io.inputs().any(|(j, u)| j != i && u.storage == Storage::Arena && overlaps(region(o), region(u)));
+                io.inputs().any(|(j, u)| j != i && u.storage == Storage::Arena && overlaps(region(&o), region(&u)));
             if !in_place || read_again {
                 return Err(StepFault::Aliasing);
             }

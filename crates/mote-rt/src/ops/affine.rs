@@ -28,21 +28,21 @@ impl Affine {
         w.end()?;
         let n = product(&[outer, channels, inner])?;
         for (_, t) in io.inputs() {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        want(io.output(0)?, DType::F32)?;
-        want_numel(io.input(0)?, n)?;
-        want_numel(io.output(0)?, n)?;
-        want_numel(io.input(1)?, channels)?;
-        want_numel(io.input(2)?, channels)?;
+        want(&io.output(0)?, DType::F32)?;
+        want_numel(&io.input(0)?, n)?;
+        want_numel(&io.output(0)?, n)?;
+        want_numel(&io.input(1)?, channels)?;
+        want_numel(&io.input(2)?, channels)?;
         Ok(Affine { channels, inner, act })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(s), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else { return };
-        let (sv, bv) = (inp::<f32>(mem, s), inp::<f32>(mem, b));
-        let ys = out::<f32>(mem, y);
-        let xs: &[f32] = if same(x, y) { &[] } else { inp(mem, x) };
+        let (sv, bv) = (inp::<f32>(mem, &s), inp::<f32>(mem, &b));
+        let ys = out::<f32>(mem, &y);
+        let xs: &[f32] = if same(&x, &y) { &[] } else { inp(mem, &x) };
         let inner = self.inner.max(1);
         for (r, row) in ys.chunks_exact_mut(inner).enumerate() {
             let c = r % self.channels;

@@ -38,15 +38,15 @@ impl ArgReduce {
             return Err(StepFault::Attrs);
         }
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::I64)?;
-        want_numel(x, product(&[a.outer, a.n, a.inner])?)?;
-        want_numel(y, product(&[a.outer, a.inner])?)?;
+        want(&x, DType::F32)?;
+        want(&y, DType::I64)?;
+        want_numel(&x, product(&[a.outer, a.n, a.inner])?)?;
+        want_numel(&y, product(&[a.outer, a.inner])?)?;
         Ok(a)
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        ref_arg_reduce(inp::<f32>(mem, x), self.outer, self.n, self.inner, out::<i64>(mem, y), self.max, self.last);
+        ref_arg_reduce(inp::<f32>(mem, &x), self.outer, self.n, self.inner, out::<i64>(mem, &y), self.max, self.last);
     }
 }

@@ -37,14 +37,14 @@ impl MaxPoolIndices {
         let col_major = w.bool()?;
         w.end()?;
         let (x, y, ind) = (io.input(0)?, io.output(0)?, io.output(1)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
-        want(ind, DType::I64)?;
+        want(&x, DType::F32)?;
+        want(&y, DType::F32)?;
+        want(&ind, DType::I64)?;
         if x.rank != r + 2 || y.rank != r + 2 || ind.dims() != y.dims() {
             return Err(StepFault::Shape);
         }
         for t in [x, y, ind] {
-            want_numel(t, t.numel())?;
+            want_numel(&t, t.numel())?;
         }
         let (xd, yd) = (x.dims(), y.dims());
         fit(&mut sp, &pads_end, r, xd, yd)?;
@@ -53,7 +53,7 @@ impl MaxPoolIndices {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y), Ok(ind)) = (io.input(0), io.output(0), io.output(1)) else { return };
-        let (xs, ys, is) = (inp::<f32>(mem, x), out::<f32>(mem, y), out::<i64>(mem, ind));
+        let (xs, ys, is) = (inp::<f32>(mem, &x), out::<f32>(mem, &y), out::<i64>(mem, &ind));
         if ys.is_empty() {
             return;
         }

@@ -70,7 +70,7 @@ fn round_bf16(x: f32) -> f32 {
 
 impl Attention {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Attention, StepFault> {
-        io.arity(3, 5, io.n_out.clamp(1, 2))?;
+        io.arity(3, 5, io.n_outputs().clamp(1, 2))?;
         let mut w = Words::new(step);
         let past = w.upto(u32::MAX)?;
         let causal = w.bool()?;
@@ -81,21 +81,21 @@ impl Attention {
         w.end()?;
         let (q, k, v, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
         for t in [q, k, v, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        let [b, hq, sq, dk] = dims4(q)?;
-        let [kb, hk, total, kdk] = dims4(k)?;
-        let [vb, vh, vt, dv] = dims4(v)?;
+        let [b, hq, sq, dk] = dims4(&q)?;
+        let [kb, hk, total, kdk] = dims4(&k)?;
+        let [vb, vh, vt, dv] = dims4(&v)?;
         if kb != b || vb != b || vh != hk || vt != total || kdk != dk || hk == 0 || hq % hk != 0 {
             return Err(StepFault::Shape);
         }
         for t in [q, k, v] {
-            want_numel(t, t.numel())?;
+            want_numel(&t, t.numel())?;
         }
-        want_numel(y, product(&[b, hq, sq, dv])?)?;
+        want_numel(&y, product(&[b, hq, sq, dv])?)?;
         if let Ok(qk) = io.output(1) {
-            want(qk, DType::F32)?;
-            want_numel(qk, product(&[b, hq, sq, total])?)?;
+            want(&qk, DType::F32)?;
+            want_numel(&qk, product(&[b, hq, sq, total])?)?;
         }
         let mask = match io.opt(3) {
             None => None,
@@ -105,8 +105,8 @@ impl Attention {
                     DType::F32 => MaskKind::F32,
                     _ => return Err(StepFault::DType),
                 };
-                let md = dims4(m)?;
-                want_numel(m, product(&md)?)?;
+                let md = dims4(&m)?;
+                want_numel(&m, product(&md)?)?;
                 let full = [b, hq, sq];
                 if (0..3).any(|i| md[i] != 1 && md[i] != full[i]) || md[3] > total {
                     return Err(StepFault::Shape);
@@ -117,7 +117,7 @@ impl Attention {
         let nonpad_wide = match io.opt(4) {
             None => None,
             Some(t) => {
-                want_numel(t, b)?;
+                want_numel(&t, b)?;
                 match t.dtype {
                     DType::I64 => Some(true),
                     DType::I32 => Some(false),
@@ -169,13 +169,13 @@ impl Attention {
             + j;
         match kind {
             MaskKind::Bool => {
-                if inp::<u8>(mem, t)[at] != 0 {
+                if inp::<u8>(mem, &t)[at] != 0 {
                     0.0
                 } else {
                     f32::NEG_INFINITY
                 }
             }
-            MaskKind::F32 => inp::<f32>(mem, t)[at],
+            MaskKind::F32 => inp::<f32>(mem, &t)[at],
         }
     }
 
@@ -183,8 +183,8 @@ impl Attention {
         let (Ok(q), Ok(k), Ok(v), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else {
             return Ok(());
         };
-        let (qs, ks, vs, ys) = (inp::<f32>(mem, q), inp::<f32>(mem, k), inp::<f32>(mem, v), out::<f32>(mem, y));
-        let mut qk = io.output(1).ok().map(|t| out::<f32>(mem, t));
+        let (qs, ks, vs, ys) = (inp::<f32>(mem, &q), inp::<f32>(mem, &k), inp::<f32>(mem, &v), out::<f32>(mem, &y));
+        let mut qk = io.output(1).ok().map(|t| out::<f32>(mem, &t));
         let Attention { b, hq, hk, sq, total, dk, dv, .. } = *self;
         let (bias, probs) = scratch.split_at_mut(sq * total);
         let cfg = HeadCfg {
@@ -204,7 +204,7 @@ impl Attention {
         for bi in 0..b {
             let valid = match (io.opt(4), self.nonpad_wide) {
                 (Some(t), Some(wide)) => {
-                    let l = if wide { inp::<i64>(mem, t)[bi] } else { inp::<i32>(mem, t)[bi] as i64 };
+                    let l = if wide { inp::<i64>(mem, &t)[bi] } else { inp::<i32>(mem, &t)[bi] as i64 };
                     if l < 0 || l > total as i64 {
                         return Err("Attention nonpad_kv_seqlen outside [0, total sequence length]");
                     }

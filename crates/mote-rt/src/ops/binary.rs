@@ -135,8 +135,8 @@ impl Binary {
         w.end()?;
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         let tout = code.output_type(a.dtype).ok_or(StepFault::DType)?;
-        want(b, a.dtype)?;
-        want(y, tout)?;
+        want(&b, a.dtype)?;
+        want(&y, tout)?;
         if act != Act::NONE && tout != DType::F32 {
             return Err(StepFault::Attrs);
         }
@@ -209,11 +209,11 @@ impl Binary {
             _ => return false,
         };
         let (full, other) = if swapped { (b, a) } else { (a, b) };
-        if same(other, y) {
+        if same(&other, &y) {
             return false;
         }
-        let ov = inp::<f32>(mem, other);
-        let ys = out::<f32>(mem, y);
+        let ov = inp::<f32>(mem, &other);
+        let ys = out::<f32>(mem, &y);
         let n = ys.len();
         // The view checks bound every operand's extent: these slices are in range.
         let rhs = match form {
@@ -226,7 +226,7 @@ impl Binary {
                 Rhs::PerChannelBlocked { values: &ov[..blocks * 8], plane }
             }
         };
-        let a = if same(full, y) { None } else { Some(&inp::<f32>(mem, full)[..n]) };
+        let a = if same(&full, &y) { None } else { Some(&inp::<f32>(mem, &full)[..n]) };
         fast::binary_par(par, cpu, op, a, rhs, self.act.fast(), ys);
         true
     }
@@ -236,11 +236,11 @@ impl Binary {
             return Ok(());
         }
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return Ok(()) };
-        let in_place = same(a, y);
+        let in_place = same(&a, &y);
         macro_rules! arith {
             ($t:ty, $o:ty, |$p:ident, $q:ident| $e:expr) => {{
-                let ys = out::<$o>(mem, y);
-                let (av, bv): (&[$t], &[$t]) = (if in_place { &[] } else { inp(mem, a) }, inp(mem, b));
+                let ys = out::<$o>(mem, &y);
+                let (av, bv): (&[$t], &[$t]) = (if in_place { &[] } else { inp(mem, &a) }, inp(mem, &b));
                 self.view.for_runs(|[ao, bo, yo], n, [sa, sb, sy]| {
                     let f = |$p: $t, $q: $t| -> $o { $e };
                     if in_place {
@@ -275,7 +275,7 @@ impl Binary {
         macro_rules! ints {
             ($t:ty) => {{
                 if matches!(self.code, BinaryCode::Div | BinaryCode::Mod | BinaryCode::Fmod)
-                    && inp::<$t>(mem, b).contains(&0)
+                    && inp::<$t>(mem, &b).contains(&0)
                 {
                     return Err("integer division by zero");
                 }
@@ -334,7 +334,7 @@ impl Binary {
             _ => ints!(u64),
         }
         if self.act != Act::NONE {
-            self.act.apply_all(out::<f32>(mem, y));
+            self.act.apply_all(out::<f32>(mem, &y));
         }
         Ok(())
     }

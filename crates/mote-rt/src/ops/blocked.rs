@@ -54,8 +54,8 @@ impl ConvBlocked {
         }
         let (x, w, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         let nchw = x.rank == 4;
-        let xd = if nchw { nchw_dims(x)? } else { blocked_dims(x)? };
-        let ([n, c, h, iw], [yn, m, oh, ow]) = (xd, blocked_dims(y)?);
+        let xd = if nchw { nchw_dims(&x)? } else { blocked_dims(&x)? };
+        let ([n, c, h, iw], [yn, m, oh, ow]) = (xd, blocked_dims(&y)?);
         let g = Conv2d {
             batch: n,
             in_channels: c,
@@ -71,7 +71,7 @@ impl ConvBlocked {
         if yn != n || !fast::blocked_supported(&g) || fast::blocked_reads_nchw(&g) != nchw {
             return Err(StepFault::Shape);
         }
-        want(w, DType::F32)?;
+        want(&w, DType::F32)?;
         let wd = w.dims();
         let logical = [m, c / group, g.kernel[0], g.kernel[1]];
         if w.layout != Layout::Packed
@@ -83,8 +83,8 @@ impl ConvBlocked {
             return Err(StepFault::Shape);
         }
         if let Some(b) = io.opt(2) {
-            want(b, DType::F32)?;
-            want_numel(b, m)?;
+            want(&b, DType::F32)?;
+            want_numel(&b, m)?;
         }
         Ok(ConvBlocked { g, act })
     }
@@ -100,8 +100,8 @@ impl ConvBlocked {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let bias = io.opt(2).map(|b| inp::<f32>(mem, b));
-        let (xs, ws, ys) = (inp(mem, x), inp(mem, w), out(mem, y));
+        let bias = io.opt(2).map(|b| inp::<f32>(mem, &b));
+        let (xs, ws, ys) = (inp(mem, &x), inp(mem, &w), out(mem, &y));
         fast::blocked_conv2d_par(par, cpu, &self.g, xs, ws, bias, self.act.fast(), ys, scratch);
     }
 }
@@ -121,13 +121,13 @@ impl Reorder {
         w.end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
         let (plain, blocked) = if to_blocked { (x, y) } else { (y, x) };
-        let [n, c, h, wd] = blocked_dims(blocked)?;
-        want(plain, DType::F32)?;
+        let [n, c, h, wd] = blocked_dims(&blocked)?;
+        want(&plain, DType::F32)?;
         let p = plain.dims();
         if plain.rank != 4 || [p[0], p[1], p[2], p[3]].map(|d| d as usize) != [n, c, h, wd] {
             return Err(StepFault::Shape);
         }
-        want_numel(plain, plain.numel())?;
+        want_numel(&plain, plain.numel())?;
         Ok(Reorder { to_blocked, dims: [n, c, h * wd] })
     }
 
@@ -135,9 +135,9 @@ impl Reorder {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let [n, c, hw] = self.dims;
         if self.to_blocked {
-            fast::reorder_to_blocked(n, c, hw, inp(mem, x), out(mem, y));
+            fast::reorder_to_blocked(n, c, hw, inp(mem, &x), out(mem, &y));
         } else {
-            fast::reorder_from_blocked(n, c, hw, inp(mem, x), out(mem, y));
+            fast::reorder_from_blocked(n, c, hw, inp(mem, &x), out(mem, &y));
         }
     }
 }

@@ -28,8 +28,8 @@ impl Skip {
         if conditional {
             io.arity(1, 1, 0)?;
             let c = io.input(0)?;
-            want(c, DType::Bool)?;
-            want_numel(c, 1)?;
+            want(&c, DType::Bool)?;
+            want_numel(&c, 1)?;
         } else {
             io.arity(0, 0, 0)?;
         }
@@ -50,7 +50,7 @@ impl Skip {
             return self.span();
         }
         match io.input(0) {
-            Ok(c) if inp::<u8>(mem, c).first().is_some_and(|&b| b != 0) => 0,
+            Ok(c) if inp::<u8>(mem, &c).first().is_some_and(|&b| b != 0) => 0,
             _ => self.span(),
         }
     }

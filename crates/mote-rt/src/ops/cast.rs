@@ -41,8 +41,8 @@ impl Cast {
         if !scalar::storable(x.dtype) || !scalar::storable(y.dtype) {
             return Err(StepFault::DType);
         }
-        want_numel(x, y.numel())?;
-        want_numel(y, y.numel())?;
+        want_numel(&x, y.numel())?;
+        want_numel(&y, y.numel())?;
         Ok(Cast { from: x.dtype, to: y.dtype, mode })
     }
 
@@ -50,11 +50,11 @@ impl Cast {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         if (self.from, self.to) == (DType::F16, DType::F32) {
             // Weights stored as f16 (`mote compile --weights f16`) widen on every run.
-            mote_kernels::fast::widen::f16_to_f32(inp::<u16>(mem, x), out::<f32>(mem, y));
+            mote_kernels::fast::widen::f16_to_f32(inp::<u16>(mem, &x), out::<f32>(mem, &y));
             return;
         }
         let (sx, sy) = (self.from.size().unwrap_or(1), self.to.size().unwrap_or(1));
-        let (xs, ys) = (inp::<u8>(mem, x), out::<u8>(mem, y));
+        let (xs, ys) = (inp::<u8>(mem, &x), out::<u8>(mem, &y));
         for (xe, o) in xs.chunks_exact(sx).zip(ys.chunks_exact_mut(sy)) {
             if self.from == self.to {
                 scalar::copy(self.to, xe, o);

@@ -40,21 +40,21 @@ impl CausalConv {
         }
         let (x, wt, y, s) = (io.input(0)?, io.input(1)?, io.output(0)?, io.output(1)?);
         for t in [x, wt, y, s] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
         let n = product(&[b, c, l])?;
-        want_numel(x, n)?;
-        want_numel(y, n)?;
-        want_numel(wt, product(&[c, k])?)?;
+        want_numel(&x, n)?;
+        want_numel(&y, n)?;
+        want_numel(&wt, product(&[c, k])?)?;
         let state = product(&[b, c, k - 1])?;
-        want_numel(s, state)?;
+        want_numel(&s, state)?;
         if let Some(bias) = io.opt(2) {
-            want(bias, DType::F32)?;
-            want_numel(bias, c)?;
+            want(&bias, DType::F32)?;
+            want_numel(&bias, c)?;
         }
         if let Some(p) = io.opt(3) {
-            want(p, DType::F32)?;
-            want_numel(p, state)?;
+            want(&p, DType::F32)?;
+            want_numel(&p, state)?;
         }
         // The padded row `k - 1 + l` is indexed in scratch.
         l.checked_add(k - 1).and_then(|n| n.checked_mul(4)).ok_or(StepFault::Shape)?;
@@ -75,9 +75,9 @@ impl CausalConv {
             return;
         };
         let CausalConv { b, c, l, k, silu } = *self;
-        let (xs, ws, ys, state) = (inp::<f32>(mem, x), inp::<f32>(mem, wt), out::<f32>(mem, y), out::<f32>(mem, s));
-        let bias = io.opt(2).map(|t| inp::<f32>(mem, t));
-        let past = io.opt(3).map(|t| inp::<f32>(mem, t));
+        let (xs, ws, ys, state) = (inp::<f32>(mem, &x), inp::<f32>(mem, &wt), out::<f32>(mem, &y), out::<f32>(mem, &s));
+        let bias = io.opt(2).map(|t| inp::<f32>(mem, &t));
+        let past = io.opt(3).map(|t| inp::<f32>(mem, &t));
         let padded = &mut scratch[..l + k - 1];
         for bi in 0..b {
             for ci in 0..c {

@@ -46,8 +46,8 @@ impl Col2Im {
         w.end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
         for t in [x, y] {
-            want(t, DType::F32)?;
-            want_numel(t, t.numel())?;
+            want(&t, DType::F32)?;
+            want_numel(&t, t.numel())?;
         }
         let (xd, yd) = (x.dims(), y.dims());
         if x.rank != 3 || y.rank != r + 2 || xd[0] != yd[0] {
@@ -67,11 +67,11 @@ impl Col2Im {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         if ys.is_empty() {
             return;
         }
-        col2im(self.planes, &self.sp, inp::<f32>(mem, x), ys);
+        col2im(self.planes, &self.sp, inp::<f32>(mem, &x), ys);
     }
 }
 

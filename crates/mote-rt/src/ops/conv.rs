@@ -15,7 +15,7 @@
 use mote_format::Layout;
 
 use mote_core::DType;
-use mote_format::{StepRef, TensorRef};
+use mote_format::StepRef;
 use mote_kernels::fast::{self, Conv2d, Cpu, PACK_FORMAT_VERSION, Parallel};
 use mote_kernels::reference::nn::Spatial;
 use mote_kernels::reference::nn::conv::{Channels, conv, conv_transpose};
@@ -73,15 +73,15 @@ fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry,
     let o = 3 - r;
     let (x, wt, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
     for t in [x, wt, y] {
-        want(t, DType::F32)?;
+        want(&t, DType::F32)?;
         if t.rank != r + 2 {
             return Err(StepFault::Shape);
         }
     }
-    want_numel(x, x.numel())?;
-    want_numel(y, y.numel())?;
+    want_numel(&x, x.numel())?;
+    want_numel(&y, y.numel())?;
     if wt.layout == Layout::Plain {
-        want_numel(wt, wt.numel())?;
+        want_numel(&wt, wt.numel())?;
     }
     let (xd, wd, yd) = (x.dims(), wt.dims(), y.dims());
     let (n, c, m) = (xd[0] as usize, xd[1] as usize, yd[1] as usize);
@@ -100,8 +100,8 @@ fn decode(step: &StepRef<'_>, io: &Io<'_>, transposed: bool) -> Result<Geometry,
         }
     }
     if let Some(b) = io.opt(2) {
-        want(b, DType::F32)?;
-        want_numel(b, m)?;
+        want(&b, DType::F32)?;
+        want_numel(&b, m)?;
     }
     Ok(Geometry { ch: Channels { batch: n, in_channels: c, out_channels: m, group }, sp, act })
 }
@@ -147,7 +147,7 @@ enum Path {
 }
 
 fn bias<'m>(mem: &Mem<'m>, io: &Io<'_>) -> Option<&'m [f32]> {
-    io.opt(2).map(|b: &TensorRef<'_>| inp::<f32>(mem, b))
+    io.opt(2).map(|b| inp::<f32>(mem, &b))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -190,14 +190,14 @@ impl Conv {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         let act = self.g.act.fast();
-        let (xs, ws, b) = (inp(mem, x), inp(mem, w), bias(mem, io));
+        let (xs, ws, b) = (inp(mem, &x), inp(mem, &w), bias(mem, io));
         match &self.path {
             Path::Depthwise(c) => fast::depthwise2d_par(par, cpu, c, xs, ws, b, act, ys, scratch),
             Path::Packed(c) => fast::conv2d_par(par, cpu, c, xs, ws, b, act, ys, scratch),
             Path::Reference => {
-                conv(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
+                conv(&self.g.ch, &self.g.sp, inp(mem, &x), inp(mem, &w), bias(mem, io), ys);
                 self.g.act.apply_all(ys);
             }
         }
@@ -241,15 +241,15 @@ impl ConvTranspose {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(w), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         match &self.packed {
             Some(c) => {
                 let act = self.g.act.fast();
-                let (xs, ws, b) = (inp(mem, x), inp(mem, w), bias(mem, io));
+                let (xs, ws, b) = (inp(mem, &x), inp(mem, &w), bias(mem, io));
                 fast::conv_transpose2d_par(par, cpu, c, xs, ws, b, act, ys, scratch);
             }
             None => {
-                conv_transpose(&self.g.ch, &self.g.sp, inp(mem, x), inp(mem, w), bias(mem, io), ys);
+                conv_transpose(&self.g.ch, &self.g.sp, inp(mem, &x), inp(mem, &w), bias(mem, io), ys);
                 self.g.act.apply_all(ys);
             }
         }

@@ -67,10 +67,10 @@ impl Copy {
             });
         }
         match self.size {
-            1 => go::<u8>(&self.view, inp(mem, x), out(mem, y)),
-            2 => go::<u16>(&self.view, inp(mem, x), out(mem, y)),
-            4 => go::<u32>(&self.view, inp(mem, x), out(mem, y)),
-            _ => go::<u64>(&self.view, inp(mem, x), out(mem, y)),
+            1 => go::<u8>(&self.view, inp(mem, &x), out(mem, &y)),
+            2 => go::<u16>(&self.view, inp(mem, &x), out(mem, &y)),
+            4 => go::<u32>(&self.view, inp(mem, &x), out(mem, &y)),
+            _ => go::<u64>(&self.view, inp(mem, &x), out(mem, &y)),
         }
     }
 }
@@ -88,17 +88,17 @@ impl Fill {
         let bits = w.u32()? as u64 | (w.u32()? as u64) << 32;
         w.end()?;
         let y = io.output(0)?;
-        want_numel(y, y.numel())?;
+        want_numel(&y, y.numel())?;
         Ok(Fill { bits, size: elem_size(y.dtype) })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let Ok(y) = io.output(0) else { return };
         match self.size {
-            1 => out::<u8>(mem, y).fill(self.bits as u8),
-            2 => out::<u16>(mem, y).fill(self.bits as u16),
-            4 => out::<u32>(mem, y).fill(self.bits as u32),
-            _ => out::<u64>(mem, y).fill(self.bits),
+            1 => out::<u8>(mem, &y).fill(self.bits as u8),
+            2 => out::<u16>(mem, &y).fill(self.bits as u16),
+            4 => out::<u32>(mem, &y).fill(self.bits as u32),
+            _ => out::<u64>(mem, &y).fill(self.bits),
         }
     }
 }
@@ -130,8 +130,8 @@ impl Pad {
         if x.dtype != y.dtype || x.rank != rank || y.rank != rank {
             return Err(StepFault::Shape);
         }
-        want_numel(x, x.numel())?;
-        want_numel(y, y.numel())?;
+        want_numel(&x, x.numel())?;
+        want_numel(&y, y.numel())?;
         let (xd, yd) = (x.dims(), y.dims());
         for d in 0..rank {
             // Edge and reflect read the input modulo its extent: an empty axis is refused.
@@ -150,10 +150,10 @@ impl Pad {
         let (xs, ys) = (x.shape(), y.shape());
         let (xd, yd, b) = (&xs[..self.rank], &ys[..self.rank], &self.begin[..self.rank]);
         match self.size {
-            1 => pad::<u8>(inp(mem, x), xd, b, yd, self.mode, 0, out(mem, y)),
-            2 => pad::<u16>(inp(mem, x), xd, b, yd, self.mode, 0, out(mem, y)),
-            4 => pad::<u32>(inp(mem, x), xd, b, yd, self.mode, 0, out(mem, y)),
-            _ => pad::<u64>(inp(mem, x), xd, b, yd, self.mode, 0, out(mem, y)),
+            1 => pad::<u8>(inp(mem, &x), xd, b, yd, self.mode, 0, out(mem, &y)),
+            2 => pad::<u16>(inp(mem, &x), xd, b, yd, self.mode, 0, out(mem, &y)),
+            4 => pad::<u32>(inp(mem, &x), xd, b, yd, self.mode, 0, out(mem, &y)),
+            _ => pad::<u64>(inp(mem, &x), xd, b, yd, self.mode, 0, out(mem, &y)),
         }
     }
 }

@@ -38,12 +38,12 @@ impl DeformConv {
         let (mut sp, pads_end) = window(&mut w, 2)?;
         w.end()?;
         for (_, t) in io.inputs() {
-            want(t, DType::F32)?;
-            want_numel(t, t.numel())?;
+            want(&t, DType::F32)?;
+            want_numel(&t, t.numel())?;
         }
         let (x, wt, off, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
-        want(y, DType::F32)?;
-        want_numel(y, y.numel())?;
+        want(&y, DType::F32)?;
+        want_numel(&y, y.numel())?;
         if x.rank != 4 || wt.rank != 4 || off.rank != 4 || y.rank != 4 {
             return Err(StepFault::Shape);
         }
@@ -93,12 +93,12 @@ impl DeformConv {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(w), Ok(off), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         if ys.is_empty() {
             return;
         }
-        let (b, mk) = (io.opt(3).map(|t| inp::<f32>(mem, t)), io.opt(4).map(|t| inp::<f32>(mem, t)));
-        let (xs, ws, os) = (inp::<f32>(mem, x), inp::<f32>(mem, w), inp::<f32>(mem, off));
+        let (b, mk) = (io.opt(3).map(|t| inp::<f32>(mem, &t)), io.opt(4).map(|t| inp::<f32>(mem, &t)));
+        let (xs, ws, os) = (inp::<f32>(mem, &x), inp::<f32>(mem, &w), inp::<f32>(mem, &off));
         deform_conv2d(&self.c, &self.sp, self.offset_group, xs, ws, os, mk, b, ys);
     }
 }

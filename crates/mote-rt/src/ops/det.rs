@@ -22,10 +22,10 @@ impl Det {
         io.arity(1, 1, 1)?;
         Words::new(step).end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
-        want_numel(x, x.numel())?;
-        want_numel(y, y.numel())?;
+        want(&x, DType::F32)?;
+        want(&y, DType::F32)?;
+        want_numel(&x, x.numel())?;
+        want_numel(&y, y.numel())?;
         let r = x.rank;
         let (xd, yd) = (x.dims(), y.dims());
         if r < 2 || xd[r - 1] != xd[r - 2] || yd != &xd[..r - 2] {
@@ -43,7 +43,7 @@ impl Det {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        let (xs, ys) = (inp::<f32>(mem, x), out::<f32>(mem, y));
+        let (xs, ys) = (inp::<f32>(mem, &x), out::<f32>(mem, &y));
         let mm = self.m * self.m;
         let Some(a) = scratch.get_mut(..mm) else { return };
         for (i, o) in ys.iter_mut().enumerate() {

@@ -24,27 +24,27 @@ impl DynamicQuantize {
         io.arity(1, 1, 3)?;
         Words::new(step).end()?;
         let (x, y, s, z) = (io.input(0)?, io.output(0)?, io.output(1)?, io.output(2)?);
-        want(x, DType::F32)?;
-        want(y, DType::U8)?;
-        want(s, DType::F32)?;
-        want(z, DType::U8)?;
-        want_numel(x, x.numel())?;
-        want_numel(y, x.numel())?;
-        want_numel(s, 1)?;
-        want_numel(z, 1)?;
+        want(&x, DType::F32)?;
+        want(&y, DType::U8)?;
+        want(&s, DType::F32)?;
+        want(&z, DType::U8)?;
+        want_numel(&x, x.numel())?;
+        want_numel(&y, x.numel())?;
+        want_numel(&s, 1)?;
+        want_numel(&z, 1)?;
         Ok(DynamicQuantize)
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y), Ok(s), Ok(z)) = (io.input(0), io.output(0), io.output(1), io.output(2)) else { return };
-        let xs = inp::<f32>(mem, x);
+        let xs = inp::<f32>(mem, &x);
         let (lo, hi) = xs.iter().fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let scale = (if hi == lo { 1.0 } else { hi - lo }) / 255.0;
         let zp = round_half_even_f64((0.0 - lo / scale).clamp(0.0, 255.0) as f64) as i32;
-        for (o, &v) in out::<u8>(mem, y).iter_mut().zip(xs) {
+        for (o, &v) in out::<u8>(mem, &y).iter_mut().zip(xs) {
             *o = saturate::<u8>(v / scale, zp);
         }
-        out::<f32>(mem, s)[0] = scale;
-        out::<u8>(mem, z)[0] = zp as u8;
+        out::<f32>(mem, &s)[0] = scale;
+        out::<u8>(mem, &z)[0] = zp as u8;
     }
 }

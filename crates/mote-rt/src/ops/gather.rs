@@ -36,16 +36,16 @@ impl Gather {
         if x.dtype != y.dtype {
             return Err(StepFault::DType);
         }
-        want_numel(x, product(&[outer, axis_len, inner])?)?;
-        want_numel(i, i.numel())?;
-        want_numel(y, product(&[outer, i.numel(), inner])?)?;
+        want_numel(&x, product(&[outer, axis_len, inner])?)?;
+        want_numel(&i, i.numel())?;
+        want_numel(&y, product(&[outer, i.numel(), inner])?)?;
         Ok(Gather { outer, axis_len, inner, size: elem_size(x.dtype), wide })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), &'static str> {
         let (Ok(x), Ok(i), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return Ok(()) };
         let idx = |j: usize| -> Result<usize, &'static str> {
-            let v = if self.wide { inp::<i64>(mem, i)[j] } else { inp::<i32>(mem, i)[j] as i64 };
+            let v = if self.wide { inp::<i64>(mem, &i)[j] } else { inp::<i32>(mem, &i)[j] as i64 };
             let len = self.axis_len as i64;
             let v = if v < 0 { v + len } else { v };
             if (0..len).contains(&v) { Ok(v as usize) } else { Err("Gather index out of range") }
@@ -70,10 +70,10 @@ impl Gather {
             Ok(())
         }
         match self.size {
-            1 => go::<u8>(self, n, &idx, inp(mem, x), out(mem, y)),
-            2 => go::<u16>(self, n, &idx, inp(mem, x), out(mem, y)),
-            4 => go::<u32>(self, n, &idx, inp(mem, x), out(mem, y)),
-            _ => go::<u64>(self, n, &idx, inp(mem, x), out(mem, y)),
+            1 => go::<u8>(self, n, &idx, inp(mem, &x), out(mem, &y)),
+            2 => go::<u16>(self, n, &idx, inp(mem, &x), out(mem, &y)),
+            4 => go::<u32>(self, n, &idx, inp(mem, &x), out(mem, &y)),
+            _ => go::<u64>(self, n, &idx, inp(mem, &x), out(mem, &y)),
         }
     }
 }

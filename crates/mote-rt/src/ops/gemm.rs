@@ -83,10 +83,10 @@ impl Gemm {
 
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [a, b, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
         let batches = product(&g.batch[..rank])?;
-        want_numel(y, product(&[batches, m, n])?)?;
+        want_numel(&y, product(&[batches, m, n])?)?;
         let extent = |str: &[usize], mat: usize| -> Result<usize, StepFault> {
             if batches == 0 || mat == 0 {
                 return Ok(0);
@@ -115,7 +115,7 @@ impl Gemm {
         match (io.opt(2), bias) {
             (None, BiasKind::None) => {}
             (Some(c), kind) => {
-                want(c, DType::F32)?;
+                want(&c, DType::F32)?;
                 let len = match kind {
                     BiasKind::None => return Err(StepFault::Arity),
                     BiasKind::PerColumn => n,
@@ -123,7 +123,7 @@ impl Gemm {
                     BiasKind::PerRow => m,
                     BiasKind::Full => product(&[m, n])?,
                 };
-                want_numel(c, len)?;
+                want_numel(&c, len)?;
             }
             (None, _) => return Err(StepFault::Arity),
         }
@@ -149,8 +149,8 @@ impl Gemm {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (av, bv, ys) = (inp::<f32>(mem, a), inp::<f32>(mem, b), out::<f32>(mem, y));
-        let c: &[f32] = io.opt(2).map_or(&[], |c| inp(mem, c));
+        let (av, bv, ys) = (inp::<f32>(mem, &a), inp::<f32>(mem, &b), out::<f32>(mem, &y));
+        let c: &[f32] = io.opt(2).map_or(&[], |c| inp(mem, &c));
         let (m, n, k) = (self.m, self.n, self.k);
         let batches: usize = self.batch[..self.rank].iter().product();
         let mut idx = [0usize; MAX_BATCH_RANK];

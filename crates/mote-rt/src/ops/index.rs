@@ -146,13 +146,13 @@ impl GatherElements {
         let g = Elements::decode(&mut w)?;
         w.end()?;
         let (x, i, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        want_index(i)?;
+        want_index(&i)?;
         if x.dtype != y.dtype {
             return Err(StepFault::DType);
         }
-        want_numel(x, g.data_numel())?;
-        want_numel(i, g.idx_numel())?;
-        want_numel(y, g.idx_numel())?;
+        want_numel(&x, g.data_numel())?;
+        want_numel(&i, g.idx_numel())?;
+        want_numel(&y, g.idx_numel())?;
         Ok(GatherElements { g, size: elem_size(x.dtype) })
     }
 
@@ -169,10 +169,10 @@ impl GatherElements {
             g.walk(mem, i, |j, p| dst[j] = src[p])
         }
         match self.size {
-            1 => go::<u8>(&self.g, mem, x, i, y),
-            2 => go::<u16>(&self.g, mem, x, i, y),
-            4 => go::<u32>(&self.g, mem, x, i, y),
-            _ => go::<u64>(&self.g, mem, x, i, y),
+            1 => go::<u8>(&self.g, mem, &x, &i, &y),
+            2 => go::<u16>(&self.g, mem, &x, &i, &y),
+            4 => go::<u32>(&self.g, mem, &x, &i, &y),
+            _ => go::<u64>(&self.g, mem, &x, &i, &y),
         }
     }
 }
@@ -260,13 +260,13 @@ impl GatherNd {
         let g = Nd::decode(&mut w, batch)?;
         w.end()?;
         let (x, i, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        want_index(i)?;
+        want_index(&i)?;
         if x.dtype != y.dtype {
             return Err(StepFault::DType);
         }
-        want_numel(x, g.data_numel())?;
-        want_numel(i, g.idx_numel()?)?;
-        want_numel(y, g.moved()?)?;
+        want_numel(&x, g.data_numel())?;
+        want_numel(&i, g.idx_numel()?)?;
+        want_numel(&y, g.moved()?)?;
         Ok(GatherNd { g, size: elem_size(x.dtype) })
     }
 
@@ -284,10 +284,10 @@ impl GatherNd {
             g.walk(mem, i, |t, s| dst[t * n..(t + 1) * n].copy_from_slice(&src[s..s + n]))
         }
         match self.size {
-            1 => go::<u8>(&self.g, mem, x, i, y),
-            2 => go::<u16>(&self.g, mem, x, i, y),
-            4 => go::<u32>(&self.g, mem, x, i, y),
-            _ => go::<u64>(&self.g, mem, x, i, y),
+            1 => go::<u8>(&self.g, mem, &x, &i, &y),
+            2 => go::<u16>(&self.g, mem, &x, &i, &y),
+            4 => go::<u32>(&self.g, mem, &x, &i, &y),
+            _ => go::<u64>(&self.g, mem, &x, &i, &y),
         }
     }
 }
@@ -318,7 +318,7 @@ impl Scatter {
             if nd { Pattern::Nd(Nd::decode(&mut w, 0)?) } else { Pattern::Elements(Elements::decode(&mut w)?) };
         w.end()?;
         let (x, i, u, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
-        want_index(i)?;
+        want_index(&i)?;
         if x.dtype != y.dtype || u.dtype != x.dtype {
             return Err(StepFault::DType);
         }
@@ -329,10 +329,10 @@ impl Scatter {
             Pattern::Elements(g) => (g.data_numel(), g.idx_numel(), g.idx_numel()),
             Pattern::Nd(g) => (g.data_numel(), g.idx_numel()?, g.moved()?),
         };
-        want_numel(x, data)?;
-        want_numel(y, data)?;
-        want_numel(i, idx)?;
-        want_numel(u, upd)?;
+        want_numel(&x, data)?;
+        want_numel(&y, data)?;
+        want_numel(&i, idx)?;
+        want_numel(&u, upd)?;
         Ok(Scatter { pattern, reduction, dtype: x.dtype })
     }
 
@@ -341,13 +341,13 @@ impl Scatter {
         macro_rules! go {
             ($t:ty, $f:expr) => {{
                 let f: fn($t, $t) -> $t = $f;
-                let (dst, upd) = (out::<$t>(mem, y), inp::<$t>(mem, u));
-                dst.copy_from_slice(inp::<$t>(mem, x));
+                let (dst, upd) = (out::<$t>(mem, &y), inp::<$t>(mem, &u));
+                dst.copy_from_slice(inp::<$t>(mem, &x));
                 match &self.pattern {
-                    Pattern::Elements(g) => g.walk(mem, i, |j, p| dst[p] = f(dst[p], upd[j])),
+                    Pattern::Elements(g) => g.walk(mem, &i, |j, p| dst[p] = f(dst[p], upd[j])),
                     Pattern::Nd(g) => {
                         let n = g.slice_len;
-                        g.walk(mem, i, |t, s| {
+                        g.walk(mem, &i, |t, s| {
                             for k in 0..n {
                                 dst[s + k] = f(dst[s + k], upd[t * n + k]);
                             }

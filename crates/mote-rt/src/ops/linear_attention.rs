@@ -54,25 +54,25 @@ impl LinearAttention {
         let bw = [0, 1, hk][beta];
         let (q, k, v, y, s) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?, io.output(1)?);
         for x in [q, k, v, y, s] {
-            want(x, DType::F32)?;
+            want(&x, DType::F32)?;
         }
-        want_numel(q, product(&[b, t, hq, dk])?)?;
-        want_numel(k, product(&[b, t, hk, dk])?)?;
-        want_numel(v, product(&[b, t, hk, dv])?)?;
-        want_numel(y, product(&[b, t, hq, dv])?)?;
+        want_numel(&q, product(&[b, t, hq, dk])?)?;
+        want_numel(&k, product(&[b, t, hk, dk])?)?;
+        want_numel(&v, product(&[b, t, hk, dv])?)?;
+        want_numel(&y, product(&[b, t, hq, dv])?)?;
         let state = product(&[b, hk, dk, dv])?;
-        want_numel(s, state)?;
+        want_numel(&s, state)?;
         if let Some(p) = io.opt(3) {
-            want(p, DType::F32)?;
-            want_numel(p, state)?;
+            want(&p, DType::F32)?;
+            want_numel(&p, state)?;
         }
         for (i, per) in [(4, dw), (5, bw)] {
             match (io.opt(i), per) {
                 (None, 0) => {}
                 (Some(x), n) if n > 0 => {
-                    want(x, DType::F32)?;
+                    want(&x, DType::F32)?;
                     let heads = if i == 4 { hk } else { 1 };
-                    want_numel(x, product(&[b, t, heads, n])?)?;
+                    want_numel(&x, product(&[b, t, heads, n])?)?;
                 }
                 _ => return Err(StepFault::Arity),
             }
@@ -99,14 +99,14 @@ impl LinearAttention {
             return;
         };
         let LinearAttention { b, t, hq, hk, dk, dv, dw, bw, scale } = *self;
-        let (qs, ks, vs) = (inp::<f32>(mem, q), inp::<f32>(mem, k), inp::<f32>(mem, v));
-        let (ys, state) = (out::<f32>(mem, y), out::<f32>(mem, s));
+        let (qs, ks, vs) = (inp::<f32>(mem, &q), inp::<f32>(mem, &k), inp::<f32>(mem, &v));
+        let (ys, state) = (out::<f32>(mem, &y), out::<f32>(mem, &s));
         match io.opt(3) {
-            Some(p) => state.copy_from_slice(inp::<f32>(mem, p)),
+            Some(p) => state.copy_from_slice(inp::<f32>(mem, &p)),
             None => state.fill(0.0),
         }
-        let decay = io.opt(4).map(|x| inp::<f32>(mem, x));
-        let beta = io.opt(5).map(|x| inp::<f32>(mem, x));
+        let decay = io.opt(4).map(|x| inp::<f32>(mem, &x));
+        let beta = io.opt(5).map(|x| inp::<f32>(mem, &x));
         let vbuf = &mut scratch[..dv];
         let group = hq / hk;
         for bi in 0..b {

@@ -40,7 +40,7 @@ pub struct NllLoss {
 
 impl NllLoss {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<NllLoss, StepFault> {
-        io.arity(2, 3, io.n_out.clamp(1, 2))?;
+        io.arity(2, 3, io.n_outputs().clamp(1, 2))?;
         let mut w = Words::new(step);
         let (n, c, d) = (w.upto(u32::MAX)?, w.upto(u32::MAX)?, w.upto(u32::MAX)?);
         let reduction = [LossReduction::None, LossReduction::Sum, LossReduction::Mean][w.upto(2)?];
@@ -50,27 +50,27 @@ impl NllLoss {
         w.end()?;
         let ignore = has_ignore.then_some(((hi as u64) << 32 | lo as u64) as i64);
         let (x, t, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
+        want(&x, DType::F32)?;
+        want(&y, DType::F32)?;
         let wide = match t.dtype {
             DType::I64 => true,
             DType::I32 => false,
             _ => return Err(StepFault::DType),
         };
         let nd = product(&[n, d])?;
-        want_numel(x, product(&[n, c, d])?)?;
-        want_numel(t, nd)?;
-        want_numel(y, if reduction == LossReduction::None { nd } else { 1 })?;
+        want_numel(&x, product(&[n, c, d])?)?;
+        want_numel(&t, nd)?;
+        want_numel(&y, if reduction == LossReduction::None { nd } else { 1 })?;
         if let Some(wt) = io.opt(2) {
-            want(wt, DType::F32)?;
-            want_numel(wt, c)?;
+            want(&wt, DType::F32)?;
+            want_numel(&wt, c)?;
         }
         if let Ok(lp) = io.output(1) {
             if !softmax {
                 return Err(StepFault::Arity);
             }
-            want(lp, DType::F32)?;
-            want_numel(lp, x.numel())?;
+            want(&lp, DType::F32)?;
+            want_numel(&lp, x.numel())?;
         }
         Ok(NllLoss { n, c, d, reduction, softmax, ignore, wide })
     }
@@ -78,10 +78,10 @@ impl NllLoss {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), &'static str> {
         let (Ok(x), Ok(t), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return Ok(()) };
         let NllLoss { n, c, d, .. } = *self;
-        let xs = inp::<f32>(mem, x);
-        let ws = io.opt(2).map(|t| inp::<f32>(mem, t));
-        let ys = out::<f32>(mem, y);
-        let mut lp = io.output(1).ok().map(|t| out::<f32>(mem, t));
+        let xs = inp::<f32>(mem, &x);
+        let ws = io.opt(2).map(|t| inp::<f32>(mem, &t));
+        let ys = out::<f32>(mem, &y);
+        let mut lp = io.output(1).ok().map(|t| out::<f32>(mem, &t));
         let (mut sum, mut wsum) = (0.0f64, 0.0f64);
         for i in 0..n {
             for j in 0..d {
@@ -99,7 +99,7 @@ impl NllLoss {
                 } else {
                     0.0
                 };
-                let tv = if self.wide { inp::<i64>(mem, t)[i * d + j] } else { inp::<i32>(mem, t)[i * d + j] as i64 };
+                let tv = if self.wide { inp::<i64>(mem, &t)[i * d + j] } else { inp::<i32>(mem, &t)[i * d + j] as i64 };
                 let mut loss = 0.0f64;
                 if Some(tv) != self.ignore {
                     if tv < 0 || tv as u64 >= c as u64 {

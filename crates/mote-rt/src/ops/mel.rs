@@ -41,7 +41,7 @@ impl Mel {
             if !ok.contains(&t.dtype) {
                 return Err(StepFault::DType);
             }
-            want_numel(t, 1)?;
+            want_numel(&t, 1)?;
         }
         let y = io.output(0)?;
         if !matches!(y.dtype, DType::F32 | DType::F64) {
@@ -51,7 +51,7 @@ impl Mel {
         if dft == 0 || y.rank != 2 || y.dims()[0] as usize != spec || y.dims()[1] as usize != mels {
             return Err(StepFault::Shape);
         }
-        want_numel(y, spec.checked_mul(mels).ok_or(StepFault::Shape)?)?;
+        want_numel(&y, spec.checked_mul(mels).ok_or(StepFault::Shape)?)?;
         Ok(Mel { mels, dft })
     }
 
@@ -59,14 +59,14 @@ impl Mel {
         let (Ok(sr), Ok(lo), Ok(hi), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else {
             return Ok(());
         };
-        let (sr, lo, hi) = (scalar(mem, sr), scalar(mem, lo), scalar(mem, hi));
+        let (sr, lo, hi) = (scalar(mem, &sr), scalar(mem, &lo), scalar(mem, &hi));
         let mels = self.mels;
         if y.dtype == DType::F64 {
-            let o = out::<f64>(mem, y);
+            let o = out::<f64>(mem, &y);
             o.fill(0.0);
             ref_mel_weight_matrix(mels, self.dft, sr, lo, hi, &mut |j, i, v| o[j * mels + i] = v)
         } else {
-            let o = out::<f32>(mem, y);
+            let o = out::<f32>(mem, &y);
             o.fill(0.0);
             ref_mel_weight_matrix(mels, self.dft, sr, lo, hi, &mut |j, i, v| o[j * mels + i] = v as f32)
         }

@@ -76,7 +76,7 @@ pub use unary::{CLIP, UnaryCode};
 pub mod encode;
 
 use mote_core::DType;
-use mote_format::{Model, OpCode, StepRef, Storage, TensorRef};
+use mote_format::{Model, OpCode, StepRef, Storage, TensorRef, Tensors};
 use mote_kernels::fast::{Cpu, Parallel};
 
 use crate::error::StepFault;
@@ -87,57 +87,64 @@ pub const MAX_IO: usize = 12;
 /// Largest rank of strided views (copies and broadcasts may split dims).
 pub const MAX_VIEW_RANK: usize = 16;
 
-/// A step's tensors, resolved from the model.
+/// A step's tensors: their ids, resolved from the model's records when asked (so a decoded
+/// step costs a few words, not a record per tensor: a microcontroller's stack holds it).
 #[derive(Clone, Copy, Debug)]
 pub struct Io<'a> {
-    ins: [Option<TensorRef<'a>>; MAX_IO],
-    outs: [Option<TensorRef<'a>>; MAX_IO],
-    n_in: usize,
-    n_out: usize,
+    tensors: Tensors<'a>,
+    step: StepRef<'a>,
 }
 
 impl<'a> Io<'a> {
+    /// Checks the counts (at most [`MAX_IO`] each) and that every output names a tensor.
     pub fn new(model: &Model<'a>, step: &StepRef<'a>) -> Result<Io<'a>, StepFault> {
-        let (n_in, n_out) = (step.n_inputs(), step.n_outputs());
-        if n_in > MAX_IO || n_out > MAX_IO {
+        let io = Io { tensors: model.tensors(), step: *step };
+        if step.n_inputs() > MAX_IO || step.n_outputs() > MAX_IO {
             return Err(StepFault::Arity);
         }
-        let mut io = Io { ins: [None; MAX_IO], outs: [None; MAX_IO], n_in, n_out };
-        for i in 0..n_in {
-            io.ins[i] = step.input(i).and_then(|t| model.tensor(t));
-        }
-        for i in 0..n_out {
-            io.outs[i] = Some(step.output(i).and_then(|t| model.tensor(t)).ok_or(StepFault::Arity)?);
+        for i in 0..step.n_outputs() {
+            io.output(i)?;
         }
         Ok(io)
     }
 
     /// Checks the counts: between `min_in` and `max_in` inputs, exactly `n_out` outputs.
     pub fn arity(&self, min_in: usize, max_in: usize, n_out: usize) -> Result<(), StepFault> {
-        if self.n_in < min_in || self.n_in > max_in || self.n_out != n_out {
+        let n_in = self.step.n_inputs();
+        if n_in < min_in || n_in > max_in || self.step.n_outputs() != n_out {
             return Err(StepFault::Arity);
         }
         (0..min_in).try_for_each(|i| self.input(i).map(|_| ()))
     }
 
-    pub fn input(&self, i: usize) -> Result<&TensorRef<'a>, StepFault> {
-        self.ins.get(i).and_then(Option::as_ref).ok_or(StepFault::Arity)
+    pub fn n_inputs(&self) -> usize {
+        self.step.n_inputs()
     }
 
-    pub fn opt(&self, i: usize) -> Option<&TensorRef<'a>> {
-        self.ins.get(i).and_then(Option::as_ref)
+    pub fn n_outputs(&self) -> usize {
+        self.step.n_outputs()
     }
 
-    pub fn output(&self, i: usize) -> Result<&TensorRef<'a>, StepFault> {
-        self.outs.get(i).and_then(Option::as_ref).ok_or(StepFault::Arity)
+    pub fn input(&self, i: usize) -> Result<TensorRef<'a>, StepFault> {
+        self.opt(i).ok_or(StepFault::Arity)
     }
 
-    pub fn inputs(&self) -> impl Iterator<Item = (usize, &TensorRef<'a>)> {
-        self.ins[..self.n_in].iter().enumerate().filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
+    /// Input `i`, `None` when omitted (an optional input) or past the end.
+    pub fn opt(&self, i: usize) -> Option<TensorRef<'a>> {
+        self.step.input(i).and_then(|t| self.tensors.get(t))
     }
 
-    pub fn outputs(&self) -> impl Iterator<Item = &TensorRef<'a>> {
-        self.outs[..self.n_out].iter().flatten()
+    pub fn output(&self, i: usize) -> Result<TensorRef<'a>, StepFault> {
+        self.step.output(i).and_then(|t| self.tensors.get(t)).ok_or(StepFault::Arity)
+    }
+
+    /// The inputs present, with their positions.
+    pub fn inputs(&self) -> impl Iterator<Item = (usize, TensorRef<'a>)> + '_ {
+        (0..self.step.n_inputs()).filter_map(|i| self.opt(i).map(|t| (i, t)))
+    }
+
+    pub fn outputs(&self) -> impl Iterator<Item = TensorRef<'a>> + '_ {
+        (0..self.step.n_outputs()).filter_map(|i| self.output(i).ok())
     }
 }
 
@@ -431,7 +438,7 @@ impl Step {
     /// [`Step::check_constants`] in a build with the op set `S`.
     pub fn check_constants_in<S: OpSet>(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
         match self {
-            Step::Resize(r) if on!(Resize) => match io.input(1).ok().and_then(|t| model.weight_bytes(t)) {
+            Step::Resize(r) if on!(Resize) => match io.input(1).ok().and_then(|t| model.weight_bytes(&t)) {
                 Some(bytes) => r.check_indices(bytes),
                 None => Ok(()),
             },

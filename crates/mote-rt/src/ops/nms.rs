@@ -38,12 +38,12 @@ impl Nms {
         w.end()?;
         let (b, s, sel, count) = (io.input(0)?, io.input(1)?, io.output(0)?, io.output(1)?);
         for t in [b, s] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        want(sel, DType::I64)?;
-        want(count, DType::I64)?;
+        want(&sel, DType::I64)?;
+        want(&count, DType::I64)?;
         for t in [b, s, sel, count] {
-            want_numel(t, t.numel())?;
+            want_numel(&t, t.numel())?;
         }
         let (bd, sd) = (b.dims(), s.dims());
         if b.rank != 3 || s.rank != 3 || bd[2] != 4 || sd[0] != bd[0] || sd[2] != bd[1] {
@@ -56,8 +56,8 @@ impl Nms {
         }
         for (i, dt) in [(2, DType::I64), (3, DType::F32), (4, DType::F32)] {
             if let Some(t) = io.opt(i) {
-                want(t, dt)?;
-                want_numel(t, 1)?;
+                want(&t, dt)?;
+                want_numel(&t, 1)?;
             }
         }
         Ok(Nms { center, dims })
@@ -72,17 +72,17 @@ impl Nms {
             return;
         };
         let [nb, nc, ns] = self.dims;
-        let (boxes, scores) = (inp::<f32>(mem, b), inp::<f32>(mem, s));
-        let max_out = io.opt(2).map_or(0, |t| inp::<i64>(mem, t)[0]).clamp(0, ns as i64) as usize;
-        let iou = io.opt(3).map_or(0.0, |t| inp::<f32>(mem, t)[0]);
-        let score_th = io.opt(4).map(|t| inp::<f32>(mem, t)[0]);
+        let (boxes, scores) = (inp::<f32>(mem, &b), inp::<f32>(mem, &s));
+        let max_out = io.opt(2).map_or(0, |t| inp::<i64>(mem, &t)[0]).clamp(0, ns as i64) as usize;
+        let iou = io.opt(3).map_or(0.0, |t| inp::<f32>(mem, &t)[0]);
+        let score_th = io.opt(4).map(|t| inp::<f32>(mem, &t)[0]);
         // SAFETY: u32 and f32 have the same size and alignment, and every bit pattern is a u32.
         let (_, idx, _) = unsafe { scratch.align_to_mut::<u32>() };
         if idx.len() < 2 * ns {
             return;
         }
         let (cand, kept) = idx.split_at_mut(ns);
-        let (sel, mut n) = (out::<i64>(mem, sel), 0usize);
+        let (sel, mut n) = (out::<i64>(mem, &sel), 0usize);
         for bi in 0..nb {
             let bx = &boxes[bi * ns * 4..][..ns * 4];
             for c in 0..nc {
@@ -114,7 +114,7 @@ impl Nms {
                 }
             }
         }
-        out::<i64>(mem, count)[0] = n as i64;
+        out::<i64>(mem, &count)[0] = n as i64;
     }
 }
 

@@ -28,24 +28,24 @@ impl NonZero {
         if !supported(x.dtype) {
             return Err(StepFault::DType);
         }
-        want(idx, DType::I64)?;
-        want(count, DType::I64)?;
-        want_numel(x, x.numel())?;
-        want_numel(count, 1)?;
+        want(&idx, DType::I64)?;
+        want(&count, DType::I64)?;
+        want_numel(&x, x.numel())?;
+        want_numel(&count, 1)?;
         let n = x.numel();
         if x.rank == 0 || idx.rank != 2 || idx.dims()[0] as usize != x.rank || idx.dims()[1] as usize != n {
             return Err(StepFault::Shape);
         }
-        want_numel(idx, idx.numel())?;
+        want_numel(&idx, idx.numel())?;
         Ok(NonZero { dtype: x.dtype })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(idx), Ok(count)) = (io.input(0), io.output(0), io.output(1)) else { return };
-        let (xb, dims) = (inp::<u8>(mem, x), x.dims());
+        let (xb, dims) = (inp::<u8>(mem, &x), x.dims());
         let n = x.numel();
         let c = (0..n).filter(|&i| !is_zero(self.dtype, xb, i)).count();
-        let o = out::<i64>(mem, idx);
+        let o = out::<i64>(mem, &idx);
         for (k, i) in (0..n).filter(|&i| !is_zero(self.dtype, xb, i)).enumerate() {
             // The coordinates of flat index `i`, last axis fastest.
             let mut rest = i;
@@ -55,6 +55,6 @@ impl NonZero {
                 rest /= d;
             }
         }
-        out::<i64>(mem, count)[0] = c as i64;
+        out::<i64>(mem, &count)[0] = c as i64;
     }
 }

@@ -24,9 +24,9 @@ use crate::words::Words;
 
 fn all_f32(io: &Io<'_>) -> Result<(), StepFault> {
     for (_, t) in io.inputs() {
-        want(t, DType::F32)?;
+        want(&t, DType::F32)?;
     }
-    io.outputs().try_for_each(|t| want(t, DType::F32))
+    io.outputs().try_for_each(|t| want(&t, DType::F32))
 }
 
 /// LayerNorm or RmsNorm over rows.
@@ -51,29 +51,29 @@ impl RowNorm {
         w.end()?;
         all_f32(io)?;
         let n = product(&[rows, cols])?;
-        want_numel(io.input(0)?, n)?;
-        want_numel(io.output(0)?, n)?;
-        want_numel(io.input(1)?, cols)?;
+        want_numel(&io.input(0)?, n)?;
+        want_numel(&io.output(0)?, n)?;
+        want_numel(&io.input(1)?, cols)?;
         if let Some(b) = io.opt(2) {
-            want_numel(b, cols)?;
+            want_numel(&b, cols)?;
         }
         if !rms {
-            want_numel(io.output(1)?, rows)?;
-            want_numel(io.output(2)?, rows)?;
+            want_numel(&io.output(1)?, rows)?;
+            want_numel(&io.output(2)?, rows)?;
         }
         Ok(RowNorm { rms, rows, cols, eps })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(s), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (xs, ss, ys) = (inp::<f32>(mem, x), inp::<f32>(mem, s), out::<f32>(mem, y));
-        let bs = io.opt(2).map(|t| inp::<f32>(mem, t));
+        let (xs, ss, ys) = (inp::<f32>(mem, &x), inp::<f32>(mem, &s), out::<f32>(mem, &y));
+        let bs = io.opt(2).map(|t| inp::<f32>(mem, &t));
         if self.rms {
             fast::rms_norm(cpu, self.cols, self.eps, xs, ss, ys);
             return;
         }
         let (Ok(m), Ok(v)) = (io.output(1), io.output(2)) else { return };
-        fast::layer_norm(cpu, self.cols, self.eps, xs, ss, bs, ys, out::<f32>(mem, m), out::<f32>(mem, v));
+        fast::layer_norm(cpu, self.cols, self.eps, xs, ss, bs, ys, out::<f32>(mem, &m), out::<f32>(mem, &v));
         let _ = self.rows;
     }
 }
@@ -100,18 +100,18 @@ impl ChannelNorm {
         }
         all_f32(io)?;
         let n = product(&[batch, channels, plane])?;
-        want_numel(io.input(0)?, n)?;
-        want_numel(io.output(0)?, n)?;
-        want_numel(io.input(1)?, channels)?;
-        want_numel(io.input(2)?, channels)?;
+        want_numel(&io.input(0)?, n)?;
+        want_numel(&io.output(0)?, n)?;
+        want_numel(&io.input(1)?, channels)?;
+        want_numel(&io.input(2)?, channels)?;
         Ok(ChannelNorm { channels, groups, plane, eps })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(s), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
-        k::standardize_rows(self.channels / self.groups * self.plane, self.eps, inp::<f32>(mem, x), ys, None, None);
-        k::affine_channels(self.channels, self.plane, inp(mem, s), inp(mem, b), ys);
+        let ys = out::<f32>(mem, &y);
+        k::standardize_rows(self.channels / self.groups * self.plane, self.eps, inp::<f32>(mem, &x), ys, None, None);
+        k::affine_channels(self.channels, self.plane, inp(mem, &s), inp(mem, &b), ys);
     }
 }
 
@@ -136,14 +136,14 @@ impl LpNorm {
         }
         all_f32(io)?;
         let n = product(&[outer, len, inner])?;
-        want_numel(io.input(0)?, n)?;
-        want_numel(io.output(0)?, n)?;
+        want_numel(&io.input(0)?, n)?;
+        want_numel(&io.output(0)?, n)?;
         Ok(LpNorm { p, outer, len, inner })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        k::lp_normalize(self.p, self.outer, self.len, self.inner, inp::<f32>(mem, x), out(mem, y));
+        k::lp_normalize(self.p, self.outer, self.len, self.inner, inp::<f32>(mem, &x), out(mem, &y));
     }
 }
 
@@ -171,14 +171,14 @@ impl Lrn {
         }
         all_f32(io)?;
         let n = product(&[batch, channels, plane])?;
-        want_numel(io.input(0)?, n)?;
-        want_numel(io.output(0)?, n)?;
+        want_numel(&io.input(0)?, n)?;
+        want_numel(&io.output(0)?, n)?;
         Ok(Lrn { channels, plane, size, alpha, beta, bias })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         let Lrn { channels, plane, size, alpha, beta, bias } = *self;
-        k::lrn(channels, plane, size, alpha, beta, bias, inp::<f32>(mem, x), out(mem, y));
+        k::lrn(channels, plane, size, alpha, beta, bias, inp::<f32>(mem, &x), out(mem, &y));
     }
 }

@@ -43,10 +43,10 @@ impl Pool {
         let p = w.f32()?;
         w.end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
-        want_numel(x, x.numel())?;
-        want_numel(y, y.numel())?;
+        want(&x, DType::F32)?;
+        want(&y, DType::F32)?;
+        want_numel(&x, x.numel())?;
+        want_numel(&y, y.numel())?;
         if x.rank != r + 2 || y.rank != r + 2 {
             return Err(StepFault::Shape);
         }
@@ -88,7 +88,7 @@ impl Pool {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu, par: &dyn Parallel) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        let (xs, ys) = (inp::<f32>(mem, x), out::<f32>(mem, y));
+        let (xs, ys) = (inp::<f32>(mem, &x), out::<f32>(mem, &y));
         if ys.is_empty() {
             // Nothing to write (the kernels would still walk every, possibly billions of, plane).
             return;

@@ -71,25 +71,25 @@ impl Q8Conv {
         }
         let (x, wt, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [x, wt, y] {
-            want(t, DType::I8)?;
+            want(&t, DType::I8)?;
         }
-        let [n, h, wd, c] = nhwc(x)?;
-        let [yn, oh, ow, m] = nhwc(y)?;
+        let [n, h, wd, c] = nhwc(&x)?;
+        let [yn, oh, ow, m] = nhwc(&y)?;
         if yn != n || c % groups != 0 || m % groups != 0 {
             return Err(StepFault::Shape);
         }
         let g = Conv2d { n, h, w: wd, c, m, groups, kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow };
-        want_numel(x, product(&[n, h, wd, c])?)?;
+        want_numel(&x, product(&[n, h, wd, c])?)?;
         let packed = conv_pack_len(&g).ok_or(StepFault::Shape)?;
         if wt.layout != Layout::Packed || wt.layout_param != Q8_PACK_VERSION || wt.nbytes < packed as u64 {
             return Err(StepFault::Shape);
         }
         conv_scratch_len(&g).ok_or(StepFault::Shape)?;
-        want_numel(y, product(&[n, oh, ow, m])?)?;
+        want_numel(&y, product(&[n, oh, ow, m])?)?;
         for i in 2..5 {
             let t = io.input(i)?;
-            want(t, DType::I32)?;
-            want_numel(t, m)?;
+            want(&t, DType::I32)?;
+            want_numel(&t, m)?;
         }
         // Window coordinates stay far from overflow (the kernel computes them in isize).
         let reach = |o: usize, s: usize, k: usize, d: usize| (o as u64) * (s as u64) + (k as u64) * (d as u64);
@@ -113,23 +113,23 @@ impl Q8Conv {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
-        let (Ok(x), Ok(w), Ok(b), Ok(m), Ok(s), Ok(y)) =
-            (io.input(0), io.input(1), io.input(2), io.input(3), io.input(4), io.output(0))
-        else {
+        // One tensor record at a time, each made a slice at once (a small frame on a
+        // microcontroller's stack).
+        let slice = |i: usize| io.input(i).map(|t| inp::<u8>(mem, &t));
+        let (Ok(x), Ok(w), Ok(y)) = (io.input(0).map(|t| inp::<i8>(mem, &t)), slice(1), io.output(0)) else {
             return;
         };
-        let rq = requant(mem, [b, m, s], (self.y_zp, self.lo, self.hi));
-        conv2d(cpu, &self.g, inp::<i8>(mem, x), self.x_zp, inp::<u8>(mem, w), &rq, out::<i8>(mem, y), i32s(scratch));
+        let y = out::<i8>(mem, &y);
+        let Ok(rq) = requant(mem, io, (self.y_zp, self.lo, self.hi)) else { return };
+        conv2d(cpu, &self.g, x, self.x_zp, w, &rq, y, i32s(scratch));
     }
 }
 
-/// The output stage of an int8 product from its `bias`, `mult` and `shift` tensors.
-pub(super) fn requant<'m>(
-    mem: &Mem<'m>,
-    [b, m, s]: [&mote_format::TensorRef<'_>; 3],
-    (zp, lo, hi): (i32, i32, i32),
-) -> Requant<'m> {
-    Requant { bias: inp::<i32>(mem, b), mult: inp::<i32>(mem, m), shift: inp::<i32>(mem, s), zp, lo, hi }
+/// The output stage of an int8 product from its `bias`, `mult` and `shift` tensors (inputs 2,
+/// 3 and 4).
+pub(super) fn requant<'m>(mem: &Mem<'m>, io: &Io<'_>, (zp, lo, hi): (i32, i32, i32)) -> Result<Requant<'m>, StepFault> {
+    let vec = |i: usize| io.input(i).map(|t| inp::<i32>(mem, &t));
+    Ok(Requant { bias: vec(2)?, mult: vec(3)?, shift: vec(4)?, zp, lo, hi })
 }
 
 /// The f32 scratch as i32 values.

@@ -43,13 +43,13 @@ impl Q8Binary {
         w.end()?;
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [a, b, y] {
-            want(t, DType::I8)?;
+            want(&t, DType::I8)?;
         }
         for t in [a, b] {
             let n = if t.numel() == 1 { 1 } else { y.numel() };
-            want_numel(t, n)?;
+            want_numel(&t, n)?;
         }
-        want_numel(y, y.numel())?;
+        want_numel(&y, y.numel())?;
         Ok(if kind == 0 {
             Q8Binary::Add(AddParams { a_zp, b_zp, y_zp, left_shift, a_mult, b_mult, y_mult, lo, hi })
         } else {
@@ -59,7 +59,7 @@ impl Q8Binary {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(a), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (a, b, y) = (inp::<i8>(mem, a), inp::<i8>(mem, b), out::<i8>(mem, y));
+        let (a, b, y) = (inp::<i8>(mem, &a), inp::<i8>(mem, &b), out::<i8>(mem, &y));
         match self {
             Q8Binary::Add(p) => add(cpu, p, a, b, y),
             Q8Binary::Mul(p) => mul(cpu, p, a, b, y),
@@ -104,20 +104,20 @@ impl Q8Softmax {
         let diff_min = w.i32()?;
         w.end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::I8)?;
-        want(y, DType::I8)?;
-        want_numel(x, x.numel())?;
+        want(&x, DType::I8)?;
+        want(&y, DType::I8)?;
+        want_numel(&x, x.numel())?;
         if x.dims() != y.dims() || x.rank == 0 {
             return Err(StepFault::Shape);
         }
-        want_numel(y, x.numel())?;
+        want_numel(&y, x.numel())?;
         let depth = x.dims()[x.rank - 1] as usize;
         Ok(Q8Softmax { p: SoftmaxParams { input_multiplier, input_left_shift, diff_min }, depth })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        softmax(cpu, &self.p, self.depth, inp::<i8>(mem, x), out::<i8>(mem, y));
+        softmax(cpu, &self.p, self.depth, inp::<i8>(mem, &x), out::<i8>(mem, &y));
     }
 }
 
@@ -139,17 +139,17 @@ impl Q8Lut {
         Words::new(step).end()?;
         let (x, t, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for v in [x, t, y] {
-            want(v, DType::I8)?;
+            want(&v, DType::I8)?;
         }
-        want_numel(t, 256)?;
-        want_numel(x, x.numel())?;
-        want_numel(y, x.numel())?;
+        want_numel(&t, 256)?;
+        want_numel(&x, x.numel())?;
+        want_numel(&y, x.numel())?;
         Ok(Q8Lut)
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(t), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let Ok(table) = <&[i8; 256]>::try_from(inp::<i8>(mem, t)) else { return };
-        lut(cpu, table, inp::<i8>(mem, x), out::<i8>(mem, y));
+        let Ok(table) = <&[i8; 256]>::try_from(inp::<i8>(mem, &t)) else { return };
+        lut(cpu, table, inp::<i8>(mem, &x), out::<i8>(mem, &y));
     }
 }

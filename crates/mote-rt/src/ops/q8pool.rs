@@ -53,15 +53,15 @@ impl Q8Pool {
         let y_zp = q8(&mut w)?;
         w.end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::I8)?;
-        want(y, DType::I8)?;
-        let [n, h, wd, c] = nhwc(x)?;
-        let [yn, oh, ow, yc] = nhwc(y)?;
+        want(&x, DType::I8)?;
+        want(&y, DType::I8)?;
+        let [n, h, wd, c] = nhwc(&x)?;
+        let [yn, oh, ow, yc] = nhwc(&y)?;
         if yn != n || yc != c || kh == 0 || kw == 0 || sh == 0 || sw == 0 {
             return Err(StepFault::Shape);
         }
-        want_numel(x, product(&[n, h, wd, c])?)?;
-        want_numel(y, product(&[n, oh, ow, c])?)?;
+        want_numel(&x, product(&[n, h, wd, c])?)?;
+        want_numel(&y, product(&[n, oh, ow, c])?)?;
         let kind = match kind {
             0 => Kind::Average,
             1 => Kind::Max,
@@ -88,7 +88,7 @@ impl Q8Pool {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        let (x, y) = (inp::<i8>(mem, x), out::<i8>(mem, y));
+        let (x, y) = (inp::<i8>(mem, &x), out::<i8>(mem, &y));
         let g = &self.g;
         match self.kind {
             Kind::Average => avg_pool(cpu, g, x, self.lo, self.hi, y),

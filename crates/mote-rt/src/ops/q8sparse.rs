@@ -41,21 +41,21 @@ impl Q8Sparse {
         let (lo, hi) = clamp_words(&mut w)?;
         w.end()?;
         let (x, blocks, index, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
-        want(x, DType::I8)?;
-        want(y, DType::I8)?;
-        want(blocks, DType::I32)?;
-        want(index, DType::U32)?;
+        want(&x, DType::I8)?;
+        want(&y, DType::I8)?;
+        want(&blocks, DType::I32)?;
+        want(&index, DType::U32)?;
         if blocks.storage != Storage::Weights || index.storage != Storage::Weights {
             return Err(StepFault::Shape);
         }
         let nb = blocks.numel();
-        want_numel(x, product(&[rows, c])?)?;
-        want_numel(y, product(&[rows, m])?)?;
-        want_numel(index, m.checked_add(1).and_then(|v| v.checked_add(nb)).ok_or(StepFault::Shape)?)?;
+        want_numel(&x, product(&[rows, c])?)?;
+        want_numel(&y, product(&[rows, m])?)?;
+        want_numel(&index, m.checked_add(1).and_then(|v| v.checked_add(nb)).ok_or(StepFault::Shape)?)?;
         for i in 3..7 {
             let t = io.input(i)?;
-            want(t, DType::I32)?;
-            want_numel(t, m)?;
+            want(&t, DType::I32)?;
+            want_numel(&t, m)?;
         }
         // The scratch (four-byte columns of 64 rows) must be addressable in bytes.
         sparse_scratch_len(m, c).and_then(|n| n.checked_mul(4)).ok_or(StepFault::Shape)?;
@@ -64,7 +64,7 @@ impl Q8Sparse {
 
     /// Checks the block index (pointers, columns below `c / 4`) once, at load.
     pub fn check_index(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
-        let bytes = io.input(2).ok().and_then(|t| model.weight_bytes(t)).ok_or(StepFault::Shape)?;
+        let bytes = io.input(2).ok().and_then(|t| model.weight_bytes(&t)).ok_or(StepFault::Shape)?;
         if bytes.len() != 4 * (self.m + 1 + self.nb) {
             return Err(StepFault::Shape);
         }
@@ -85,15 +85,16 @@ impl Q8Sparse {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32], cpu: Cpu) {
-        let ins: [_; 7] = core::array::from_fn(|i| io.input(i));
-        let (Ok(y), [Ok(x), Ok(blk), Ok(index), Ok(wsum), Ok(b), Ok(m), Ok(s)]) = (io.output(0), ins) else {
+        let vec = |i: usize| io.input(i).map(|t| inp::<i32>(mem, &t));
+        let (Ok(y), Ok(x), Ok(blk), Ok(index), Ok(wsum)) = (io.output(0), io.input(0), vec(1), io.input(2), vec(3))
+        else {
             return;
         };
-        let index = inp::<u32>(mem, index);
+        let index = inp::<u32>(mem, &index);
         let (row_ptr, cols) = index.split_at(self.m + 1);
-        let w = Q8Blocks { m: self.m, c: self.c, row_ptr, cols, w: inp::<i32>(mem, blk), wsum: inp::<i32>(mem, wsum) };
-        let rq = requant(mem, [b, m, s], (self.y_zp, self.lo, self.hi));
-        sparse_conv(cpu, self.rows, &w, inp::<i8>(mem, x), self.x_zp, &rq, out::<i8>(mem, y), i32s(scratch));
+        let w = Q8Blocks { m: self.m, c: self.c, row_ptr, cols, w: blk, wsum };
+        let Ok(rq) = requant(mem, io, (self.y_zp, self.lo, self.hi)) else { return };
+        sparse_conv(cpu, self.rows, &w, inp::<i8>(mem, &x), self.x_zp, &rq, out::<i8>(mem, &y), i32s(scratch));
     }
 }
 

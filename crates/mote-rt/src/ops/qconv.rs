@@ -103,10 +103,10 @@ impl QConv {
         w.end()?;
         check_zp(io, 2, x.dtype, Per::Tensor, m, 1)?;
         check_zp(io, 3, wt.dtype, wz, m, 1)?;
-        want_numel(x, product(&[n, c, axes[0].input, axes[1].input, axes[2].input])?)?;
+        want_numel(&x, product(&[n, c, axes[0].input, axes[1].input, axes[2].input])?)?;
         let kvol = product(&[axes[0].kernel, axes[1].kernel, axes[2].kernel])?;
-        want_numel(wt, product(&[m, c / group, kvol])?)?;
-        want_numel(y, product(&[n, m, axes[0].output, axes[1].output, axes[2].output])?)?;
+        want_numel(&wt, product(&[m, c / group, kvol])?)?;
+        want_numel(&y, product(&[n, m, axes[0].output, axes[1].output, axes[2].output])?)?;
         Ok(QConv { batch: n, channels: c, out_channels: m, group, axes, wz, ep })
     }
 
@@ -146,7 +146,7 @@ impl QConv {
         scratch: &mut [f32],
     ) {
         let (Ok(x), Ok(w), Some(mut sink)) = (io.input(0), io.input(1), self.ep.sink(mem, io)) else { return };
-        let (xv, wv) = (inp::<X>(mem, x), inp::<W>(mem, w));
+        let (xv, wv) = (inp::<X>(mem, &x), inp::<W>(mem, &w));
         let xz = zp_at::<X>(zero_points(mem, io.opt(2)), Per::Tensor, 0, 0);
         let wz = zero_points(mem, io.opt(3));
         let (k, l) = self.gemm_dims();

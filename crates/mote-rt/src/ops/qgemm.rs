@@ -98,8 +98,8 @@ impl Epilogue {
         let y = io.output(0)?;
         let bias = match io.opt(4) {
             Some(b) => {
-                want(b, DType::I32)?;
-                want_numel(b, bias_per.len(rows, cols))?;
+                want(&b, DType::I32)?;
+                want_numel(&b, bias_per.len(rows, cols))?;
                 Some(bias_per)
             }
             None if bias_per == Per::Tensor => None,
@@ -107,7 +107,7 @@ impl Epilogue {
         };
         match mode {
             Mode::Int32 => {
-                want(y, DType::I32)?;
+                want(&y, DType::I32)?;
                 if io.opt(5).is_some() || io.opt(6).is_some() || mult_per != Per::Tensor {
                     return Err(StepFault::Arity);
                 }
@@ -117,11 +117,11 @@ impl Epilogue {
                     return Err(StepFault::DType);
                 }
                 let m = io.opt(5).ok_or(StepFault::Arity)?;
-                want(m, DType::F32)?;
-                want_numel(m, mult_per.len(rows, cols))?;
+                want(&m, DType::F32)?;
+                want_numel(&m, mult_per.len(rows, cols))?;
                 if let Some(z) = io.opt(6) {
-                    want(z, y.dtype)?;
-                    want_numel(z, 1)?;
+                    want(&z, y.dtype)?;
+                    want_numel(&z, 1)?;
                 }
             }
         }
@@ -132,18 +132,18 @@ impl Epilogue {
     pub(super) fn sink<'m>(&self, mem: &Mem<'m>, io: &Io<'_>) -> Option<Sink<'m>> {
         let y = io.output(0).ok()?;
         let zp = io.opt(6).map_or(0, |z| match z.dtype {
-            DType::U8 => inp::<u8>(mem, z)[0] as i32,
-            _ => inp::<i8>(mem, z)[0] as i32,
+            DType::U8 => inp::<u8>(mem, &z)[0] as i32,
+            _ => inp::<i8>(mem, &z)[0] as i32,
         });
         let out = match (self.mode, y.dtype) {
-            (Mode::Int32, _) => YOut::I32(out(mem, y)),
-            (Mode::Float, DType::U8) => YOut::U8(out(mem, y)),
-            _ => YOut::I8(out(mem, y)),
+            (Mode::Int32, _) => YOut::I32(out(mem, &y)),
+            (Mode::Float, DType::U8) => YOut::U8(out(mem, &y)),
+            _ => YOut::I8(out(mem, &y)),
         };
         Some(Sink {
             y: out,
-            bias: io.opt(4).map_or(&[], |b| inp(mem, b)),
-            mult: io.opt(5).map_or(&[], |m| inp(mem, m)),
+            bias: io.opt(4).map_or(&[], |b| inp(mem, &b)),
+            mult: io.opt(5).map_or(&[], |m| inp(mem, &m)),
             zp,
             ep: *self,
         })
@@ -194,8 +194,8 @@ impl Sink<'_> {
 }
 
 /// A zero point of an 8-bit operand, or 0 when omitted.
-pub(super) fn zero_points<'m>(mem: &Mem<'m>, t: Option<&TensorRef<'_>>) -> &'m [u8] {
-    t.map_or(&[], |z| inp::<u8>(mem, z))
+pub(super) fn zero_points<'m>(mem: &Mem<'m>, t: Option<TensorRef<'_>>) -> &'m [u8] {
+    t.map_or(&[], |z| inp::<u8>(mem, &z))
 }
 
 /// The zero point `k` of a vector read as `T` (0 when omitted).
@@ -215,8 +215,8 @@ pub(super) fn check_zp(
 ) -> Result<(), StepFault> {
     match io.opt(i) {
         Some(z) => {
-            want(z, dtype)?;
-            want_numel(z, per.len(rows, cols))
+            want(&z, dtype)?;
+            want_numel(&z, per.len(rows, cols))
         }
         None if per == Per::Tensor => Ok(()),
         None => Err(StepFault::Attrs),
@@ -289,12 +289,12 @@ impl QGemm {
         w.end()?;
 
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        int8(a)?;
-        int8(b)?;
+        int8(&a)?;
+        int8(&b)?;
         check_zp(io, 2, a.dtype, za, m, n)?;
         check_zp(io, 3, b.dtype, zb, m, n)?;
         let batches = product(&g.batch[..rank])?;
-        want_numel(y, product(&[batches, m, n])?)?;
+        want_numel(&y, product(&[batches, m, n])?)?;
         let extent = |str: &[usize], mat: usize| -> Result<usize, StepFault> {
             if batches == 0 || mat == 0 {
                 return Ok(0);
@@ -351,7 +351,7 @@ impl QGemm {
         scratch: &mut [f32],
     ) {
         let (Ok(a), Ok(b), Some(mut sink)) = (io.input(0), io.input(1), self.ep.sink(mem, io)) else { return };
-        let (av, bv) = (inp::<A>(mem, a), inp::<B>(mem, b));
+        let (av, bv) = (inp::<A>(mem, &a), inp::<B>(mem, &b));
         let (za, zb) = (zero_points(mem, io.opt(2)), zero_points(mem, io.opt(3)));
         let (m, n, k) = (self.m, self.n, self.k);
         let scratch = scratch_i16(scratch);
@@ -368,7 +368,7 @@ impl QGemm {
             let zbf = |j: usize| zp_at::<B>(zb, self.zb, 0, j);
             let put = |i: usize, j0: usize, v: &[i32]| sink.put(i, j0, (bi * m + i) * n + j0, v);
             if self.b_packed {
-                let src = Packed::<B, _> { data: &inp::<u8>(mem, b)[bo..], zb: zbf, _elem: core::marker::PhantomData };
+                let src = Packed::<B, _> { data: &inp::<u8>(mem, &b)[bo..], zb: zbf, _elem: core::marker::PhantomData };
                 qgemm(m, n, k, a_mat, zaf, &src, scratch, put);
             } else {
                 let src = Plain { data: &bv[bo..], rs: n, cs: 1, zb: zbf };

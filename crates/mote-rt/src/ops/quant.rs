@@ -155,18 +155,18 @@ impl Layout {
         }
         w.end()?;
         let n = product(&[outer, axis_len, inner])?;
-        want_numel(io.input(0)?, n)?;
-        want_numel(io.output(0)?, n)?;
+        want_numel(&io.input(0)?, n)?;
+        want_numel(&io.output(0)?, n)?;
         let scales = match granularity {
             Granularity::PerTensor => 1,
             Granularity::PerAxis => axis_len,
             Granularity::Blocked { block } => product(&[outer, axis_len.div_ceil(block), inner])?,
         };
-        want(io.input(1)?, DType::F32)?;
-        want_numel(io.input(1)?, scales)?;
+        want(&io.input(1)?, DType::F32)?;
+        want_numel(&io.input(1)?, scales)?;
         if let Some(z) = io.opt(2) {
-            want(z, qdt)?;
-            want_numel(z, scales)?;
+            want(&z, qdt)?;
+            want_numel(&z, scales)?;
         }
         Ok(Layout { q: QuantLayout { outer, axis_len, inner, granularity }, saturate })
     }
@@ -181,7 +181,7 @@ pub struct Quantize {
 impl Quantize {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Quantize, StepFault> {
         let y = io.output(0)?;
-        want(io.input(0)?, DType::F32)?;
+        want(&io.input(0)?, DType::F32)?;
         Ok(Quantize { l: Layout::decode(step, io, y.dtype, true)?, to: y.dtype })
     }
 
@@ -191,8 +191,8 @@ impl Quantize {
 
     fn int<Q: Stored>(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(s), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (xs, ss, ys) = (inp::<f32>(mem, x), inp::<f32>(mem, s), out::<Q::S>(mem, y));
-        let zs: &[Q::S] = io.opt(2).map_or(&[], |z| inp(mem, z));
+        let (xs, ss, ys) = (inp::<f32>(mem, &x), inp::<f32>(mem, &s), out::<Q::S>(mem, &y));
+        let zs: &[Q::S] = io.opt(2).map_or(&[], |z| inp(mem, &z));
         self.l.q.for_runs(|k, r| {
             let (sc, zp) = (ss[k], zs.get(k).map_or(0, |&z| Q::load(z).to_i32()));
             if Q::MAX - Q::MIN <= u16::MAX as i32 {
@@ -215,8 +215,8 @@ impl Quantize {
 
     fn float<F: Bits>(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(s), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (xs, ss, ys) = (inp::<f32>(mem, x), inp::<f32>(mem, s), out::<u8>(mem, y));
-        let zs: &[u8] = io.opt(2).map_or(&[], |z| inp(mem, z));
+        let (xs, ss, ys) = (inp::<f32>(mem, &x), inp::<f32>(mem, &s), out::<u8>(mem, &y));
+        let zs: &[u8] = io.opt(2).map_or(&[], |z| inp(mem, &z));
         let sat = self.l.saturate;
         self.l.q.for_runs(|k, r| {
             let (sc, zp) = (ss[k], zs.get(k).map_or(0.0, |&z| F::from_bits(z).to_f32()));
@@ -238,7 +238,7 @@ pub struct Dequantize {
 impl Dequantize {
     pub fn decode(step: &StepRef<'_>, io: &Io<'_>) -> Result<Dequantize, StepFault> {
         let x = io.input(0)?;
-        want(io.output(0)?, DType::F32)?;
+        want(&io.output(0)?, DType::F32)?;
         Ok(Dequantize { l: Layout::decode(step, io, x.dtype, false)?, from: x.dtype })
     }
 
@@ -248,8 +248,8 @@ impl Dequantize {
 
     fn int<Q: Stored>(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(s), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (xs, ss, ys) = (inp::<Q::S>(mem, x), inp::<f32>(mem, s), out::<f32>(mem, y));
-        let zs: &[Q::S] = io.opt(2).map_or(&[], |z| inp(mem, z));
+        let (xs, ss, ys) = (inp::<Q::S>(mem, &x), inp::<f32>(mem, &s), out::<f32>(mem, &y));
+        let zs: &[Q::S] = io.opt(2).map_or(&[], |z| inp(mem, &z));
         self.l.q.for_runs(|k, r| {
             let (sc, zp) = (ss[k], zs.get(k).map_or(0, |&z| Q::load(z).to_i32()) as i64);
             r.for_each(|i| ys[i] = (Q::load(xs[i]).to_i32() as i64 - zp) as f32 * sc);
@@ -258,8 +258,8 @@ impl Dequantize {
 
     fn float<F: Bits>(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(s), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let (xs, ss, ys) = (inp::<u8>(mem, x), inp::<f32>(mem, s), out::<f32>(mem, y));
-        let zs: &[u8] = io.opt(2).map_or(&[], |z| inp(mem, z));
+        let (xs, ss, ys) = (inp::<u8>(mem, &x), inp::<f32>(mem, &s), out::<f32>(mem, &y));
+        let zs: &[u8] = io.opt(2).map_or(&[], |z| inp(mem, &z));
         self.l.q.for_runs(|k, r| {
             let (sc, zp) = (ss[k], zs.get(k).map_or(0.0, |&z| F::from_bits(z).to_f32()));
             r.for_each(|i| ys[i] = (F::from_bits(xs[i]).to_f32() - zp) * sc);

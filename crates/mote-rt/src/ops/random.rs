@@ -54,9 +54,9 @@ impl Random {
             DType::F64 => true,
             _ => return Err(StepFault::DType),
         };
-        want_numel(y, y.numel())?;
-        want(state, DType::I64)?;
-        want_numel(state, 1)?;
+        want_numel(&y, y.numel())?;
+        want(&state, DType::I64)?;
+        want_numel(&state, 1)?;
         Ok(Random { normal, seed, p, wide })
     }
 
@@ -74,15 +74,15 @@ impl Random {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(y), Ok(state)) = (io.output(0), io.output(1)) else { return };
-        let st = out::<i64>(mem, state);
+        let st = out::<i64>(mem, &state);
         let run = st[0] as u64;
         st[0] = run.wrapping_add(1) as i64;
         if self.wide {
-            for (i, v) in out::<f64>(mem, y).iter_mut().enumerate() {
+            for (i, v) in out::<f64>(mem, &y).iter_mut().enumerate() {
                 *v = self.draw(run, i as u64);
             }
         } else {
-            for (i, v) in out::<f32>(mem, y).iter_mut().enumerate() {
+            for (i, v) in out::<f32>(mem, &y).iter_mut().enumerate() {
                 let d = self.draw(run, i as u64) as f32;
                 // Rounding to f32 must not reach the open upper bound of a uniform draw.
                 *v = if !self.normal && d >= self.p[1] && self.p[1] > self.p[0] {

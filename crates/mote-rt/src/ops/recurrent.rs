@@ -64,7 +64,7 @@ impl Recurrent {
         let (x, wt) = (io.input(0)?, io.input(1)?);
         for (i, t) in io.inputs() {
             if i != 4 {
-                want(t, DType::F32)?;
+                want(&t, DType::F32)?;
             }
         }
         if x.rank != 3 || wt.rank != 3 {
@@ -77,22 +77,22 @@ impl Recurrent {
             return Err(StepFault::Shape);
         }
         let gh = product(&[g, hidden])?;
-        want_numel(x, product(&[seq, batch, input])?)?;
-        want_numel(wt, product(&[dirs, gh, input])?)?;
-        want_numel(io.input(2)?, product(&[dirs, gh, hidden])?)?;
+        want_numel(&x, product(&[seq, batch, input])?)?;
+        want_numel(&wt, product(&[dirs, gh, input])?)?;
+        want_numel(&io.input(2)?, product(&[dirs, gh, hidden])?)?;
         let state = product(&[dirs, batch, hidden])?;
         if let Some(b) = io.opt(3) {
-            want_numel(b, product(&[dirs, 2, gh])?)?;
+            want_numel(&b, product(&[dirs, 2, gh])?)?;
         }
         if let Some(h0) = io.opt(5) {
-            want_numel(h0, state)?;
+            want_numel(&h0, state)?;
         }
         let lens_wide = super::rnn::decode_lens(io, batch)?;
         for o in 0..2 {
-            want(io.output(o)?, DType::F32)?;
+            want(&io.output(o)?, DType::F32)?;
         }
-        want_numel(io.output(0)?, product(&[seq, dirs, batch, hidden])?)?;
-        want_numel(io.output(1)?, state)?;
+        want_numel(&io.output(0)?, product(&[seq, dirs, batch, hidden])?)?;
+        want_numel(&io.output(1)?, state)?;
         // The scratch size below must not overflow.
         product(&[seq, batch, gh + hidden, 4])?;
         let clip = has_clip.then_some(clip);
@@ -121,8 +121,8 @@ impl Recurrent {
         let RnnDims { seq, batch, input, hidden: hs } = self.d;
         let gh = self.gates() * hs;
         let lens = super::rnn::read_lens(mem, io, self.lens_wide, seq, batch)?;
-        let (xs, ws, rs) = (inp::<f32>(mem, x), inp::<f32>(mem, w), inp::<f32>(mem, r));
-        let (ys, hs_out) = (out::<f32>(mem, y), out::<f32>(mem, yh));
+        let (xs, ws, rs) = (inp::<f32>(mem, &x), inp::<f32>(mem, &w), inp::<f32>(mem, &r));
+        let (ys, hs_out) = (out::<f32>(mem, &y), out::<f32>(mem, &yh));
         let (pre, rest) = scratch.split_at_mut(seq * batch * gh);
         let (ydir, rest) = rest.split_at_mut(seq * batch * hs);
         let (bias, rest) = rest.split_at_mut(gh);
@@ -131,7 +131,7 @@ impl Recurrent {
             bias.fill(0.0);
             rbh.fill(0.0);
             if let Some(t) = io.opt(3) {
-                let b = &inp::<f32>(mem, t)[d * 2 * gh..(d + 1) * 2 * gh];
+                let b = &inp::<f32>(mem, &t)[d * 2 * gh..(d + 1) * 2 * gh];
                 for k in 0..gh {
                     // GRU keeps the hidden gate's recurrent bias apart.
                     if self.gru && k >= 2 * hs {
@@ -154,7 +154,7 @@ impl Recurrent {
             let st = d * batch * hs..(d + 1) * batch * hs;
             let h = &mut hs_out[st.clone()];
             match io.opt(5) {
-                Some(t) => h.copy_from_slice(&inp::<f32>(mem, t)[st]),
+                Some(t) => h.copy_from_slice(&inp::<f32>(mem, &t)[st]),
                 None => h.fill(0.0),
             }
             ydir.fill(0.0);

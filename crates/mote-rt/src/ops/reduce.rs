@@ -56,10 +56,10 @@ impl Reduce {
         if !matches!(x.dtype, DType::F32 | DType::F64) {
             return Err(StepFault::DType);
         }
-        want(y, x.dtype)?;
-        want_numel(x, product(&dims[..rank])?)?;
+        want(&y, x.dtype)?;
+        want_numel(&x, product(&dims[..rank])?)?;
         let kept: usize = (0..rank).filter(|&d| !reduced[d]).map(|d| dims[d]).product();
-        want_numel(y, kept)?;
+        want_numel(&y, kept)?;
         let first = (0..rank).find(|&d| reduced[d]);
         let last = (0..rank).rev().find(|&d| reduced[d]);
         let middle = match (first, last) {
@@ -94,24 +94,24 @@ impl Reduce {
             }
             ref_reduce_float(
                 self.kind,
-                inp::<f64>(mem, x),
+                inp::<f64>(mem, &x),
                 &self.dims[..r],
                 &self.reduced[..r],
-                out::<f64>(mem, y),
+                out::<f64>(mem, &y),
                 scratch,
             );
             return;
         }
         if let Some([outer, n, inner]) = self.middle {
-            middle(cpu, self.kind, inp::<f32>(mem, x), [outer, n, inner], out::<f32>(mem, y));
+            middle(cpu, self.kind, inp::<f32>(mem, &x), [outer, n, inner], out::<f32>(mem, &y));
             return;
         }
         ref_reduce_float(
             self.kind,
-            inp::<f32>(mem, x),
+            inp::<f32>(mem, &x),
             &self.dims[..r],
             &self.reduced[..r],
-            out::<f32>(mem, y),
+            out::<f32>(mem, &y),
             scratch,
         );
     }

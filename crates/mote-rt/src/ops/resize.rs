@@ -39,18 +39,18 @@ impl Resize {
         };
         w.end()?;
         let (x, idx, wt, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
-        want(idx, DType::I32)?;
-        want(wt, DType::F32)?;
+        want(&x, DType::F32)?;
+        want(&y, DType::F32)?;
+        want(&idx, DType::I32)?;
+        want(&wt, DType::F32)?;
         if r.width == 0 {
             return Err(StepFault::Attrs);
         }
-        want_numel(x, product(&[r.outer, r.in_len, r.inner])?)?;
-        want_numel(y, product(&[r.outer, r.out_len, r.inner])?)?;
+        want_numel(&x, product(&[r.outer, r.in_len, r.inner])?)?;
+        want_numel(&y, product(&[r.outer, r.out_len, r.inner])?)?;
         let taps = product(&[r.out_len, r.width])?;
-        want_numel(idx, taps)?;
-        want_numel(wt, taps)?;
+        want_numel(&idx, taps)?;
+        want_numel(&wt, taps)?;
         Ok(r)
     }
 
@@ -68,7 +68,7 @@ impl Resize {
         let (Ok(x), Ok(it), Ok(wt), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else {
             return Ok(());
         };
-        let (xs, idx, ws, ys) = (inp::<f32>(mem, x), inp::<i32>(mem, it), inp::<f32>(mem, wt), out::<f32>(mem, y));
+        let (xs, idx, ws, ys) = (inp::<f32>(mem, &x), inp::<i32>(mem, &it), inp::<f32>(mem, &wt), out::<f32>(mem, &y));
         if it.storage != mote_format::Storage::Weights {
             // A computed table was not checked at load.
             let bad = |&i: &i32| i < -1 || i >= self.in_len as i32;

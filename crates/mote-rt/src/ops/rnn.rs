@@ -70,7 +70,7 @@ pub struct Lstm {
 /// The dtype of a `sequence_lens` input (`[batch]`, i64 or i32): `Some(wide)`, or `None` when absent.
 pub(super) fn decode_lens(io: &Io<'_>, batch: usize) -> Result<Option<bool>, StepFault> {
     let Some(t) = io.opt(4) else { return Ok(None) };
-    want_numel(t, batch)?;
+    want_numel(&t, batch)?;
     match t.dtype {
         DType::I64 => Ok(Some(true)),
         DType::I32 => Ok(Some(false)),
@@ -90,7 +90,7 @@ pub(super) fn read_lens(
     let mut lens = [seq; MAX_BATCH];
     if let (Some(t), Some(wide)) = (io.opt(4), wide) {
         for (b, l) in lens.iter_mut().enumerate().take(batch) {
-            let v = if wide { inp::<i64>(mem, t)[b] } else { inp::<i32>(mem, t)[b] as i64 };
+            let v = if wide { inp::<i64>(mem, &t)[b] } else { inp::<i32>(mem, &t)[b] as i64 };
             *l = usize::try_from(v).ok().filter(|&v| v <= seq).ok_or("sequence_lens value outside [0, seq]")?;
         }
     }
@@ -114,7 +114,7 @@ impl Lstm {
         let (x, wt) = (io.input(0)?, io.input(1)?);
         for (i, t) in io.inputs() {
             if i != 4 {
-                want(t, DType::F32)?;
+                want(&t, DType::F32)?;
             }
         }
         let xd = x.dims();
@@ -127,22 +127,22 @@ impl Lstm {
             return Err(StepFault::Shape);
         }
         let g = product(&[4, hidden])?;
-        want_numel(x, product(&[seq, batch, input])?)?;
-        want_numel(wt, product(&[dirs, g, input])?)?;
-        want_numel(io.input(2)?, product(&[dirs, g, hidden])?)?;
+        want_numel(&x, product(&[seq, batch, input])?)?;
+        want_numel(&wt, product(&[dirs, g, input])?)?;
+        want_numel(&io.input(2)?, product(&[dirs, g, hidden])?)?;
         let state = product(&[dirs, batch, hidden])?;
         for (i, len) in [(3, product(&[dirs, 2, g])?), (5, state), (6, state), (7, product(&[dirs, 3, hidden])?)] {
             if let Some(t) = io.opt(i) {
-                want_numel(t, len)?;
+                want_numel(&t, len)?;
             }
         }
         let lens_wide = decode_lens(io, batch)?;
-        want_numel(io.output(0)?, product(&[seq, dirs, batch, hidden])?)?;
+        want_numel(&io.output(0)?, product(&[seq, dirs, batch, hidden])?)?;
         for o in 0..3 {
-            want(io.output(o)?, DType::F32)?;
+            want(&io.output(o)?, DType::F32)?;
         }
-        want_numel(io.output(1)?, state)?;
-        want_numel(io.output(2)?, state)?;
+        want_numel(&io.output(1)?, state)?;
+        want_numel(&io.output(2)?, state)?;
         let clip = has_clip.then_some(clip);
         Ok(Lstm { d: RnnDims { seq, batch, input, hidden }, dirs, reverse, acts, clip, input_forget, lens_wide })
     }
@@ -166,14 +166,14 @@ impl Lstm {
         let RnnDims { seq, batch, input, hidden: hs } = self.d;
         let lens = read_lens(mem, io, self.lens_wide, seq, batch)?;
         let g = 4 * hs;
-        let (xs, ws, rs) = (inp::<f32>(mem, x), inp::<f32>(mem, w), inp::<f32>(mem, r));
-        let (ys, hs_out, cs_out) = (out::<f32>(mem, y), out::<f32>(mem, yh), out::<f32>(mem, yc));
+        let (xs, ws, rs) = (inp::<f32>(mem, &x), inp::<f32>(mem, &w), inp::<f32>(mem, &r));
+        let (ys, hs_out, cs_out) = (out::<f32>(mem, &y), out::<f32>(mem, &yh), out::<f32>(mem, &yc));
         let (pre, rest) = scratch.split_at_mut(seq * batch * g);
         let (gates, rest) = rest.split_at_mut(g);
         let (ydir, rest) = rest.split_at_mut(seq * batch * hs);
         let bias = &mut rest[..g];
         for d in 0..self.dirs {
-            let b = io.opt(3).map(|t| &inp::<f32>(mem, t)[d * 2 * g..(d + 1) * 2 * g]);
+            let b = io.opt(3).map(|t| &inp::<f32>(mem, &t)[d * 2 * g..(d + 1) * 2 * g]);
             if let Some(b) = b {
                 for k in 0..g {
                     bias[k] = b[k] + b[g + k];
@@ -186,14 +186,14 @@ impl Lstm {
             let st = d * batch * hs..(d + 1) * batch * hs;
             let (h, c) = (&mut hs_out[st.clone()], &mut cs_out[st.clone()]);
             match io.opt(5) {
-                Some(t) => h.copy_from_slice(&inp::<f32>(mem, t)[st.clone()]),
+                Some(t) => h.copy_from_slice(&inp::<f32>(mem, &t)[st.clone()]),
                 None => h.fill(0.0),
             }
             match io.opt(6) {
-                Some(t) => c.copy_from_slice(&inp::<f32>(mem, t)[st.clone()]),
+                Some(t) => c.copy_from_slice(&inp::<f32>(mem, &t)[st.clone()]),
                 None => c.fill(0.0),
             }
-            let p = io.opt(7).map(|t| &inp::<f32>(mem, t)[d * 3 * hs..(d + 1) * 3 * hs]);
+            let p = io.opt(7).map(|t| &inp::<f32>(mem, &t)[d * 3 * hs..(d + 1) * 3 * hs]);
             let reverse = if self.dirs == 2 { d == 1 } else { self.reverse };
             let cfg = LstmCfg { reverse, acts: self.acts, clip: self.clip, input_forget: self.input_forget };
             let rd = &rs[d * g * hs..(d + 1) * g * hs];

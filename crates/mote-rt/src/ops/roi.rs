@@ -40,11 +40,11 @@ impl RoiAlign {
         w.end()?;
         let (x, r, b, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
         for t in [x, r, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        want(b, DType::I64)?;
+        want(&b, DType::I64)?;
         for t in [x, r, b, y] {
-            want_numel(t, t.numel())?;
+            want_numel(&t, t.numel())?;
         }
         let (xd, rd, bd, yd) = (x.dims(), r.dims(), b.dims(), y.dims());
         if x.rank != 4 || r.rank != 2 || b.rank != 1 || y.rank != 4 {
@@ -69,11 +69,11 @@ impl RoiAlign {
         let (Ok(x), Ok(r), Ok(b), Ok(y)) = (io.input(0), io.input(1), io.input(2), io.output(0)) else {
             return Ok(());
         };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         if ys.is_empty() {
             return Ok(());
         }
-        let (xs, rs, bs) = (inp::<f32>(mem, x), inp::<f32>(mem, r), inp::<i64>(mem, b));
+        let (xs, rs, bs) = (inp::<f32>(mem, &x), inp::<f32>(mem, &r), inp::<i64>(mem, &b));
         let [n, ch, h, w] = self.x;
         let (img, per) = (ch * h * w, ch * self.p.out_h * self.p.out_w);
         for i in 0..self.rois {

@@ -43,16 +43,16 @@ impl Rotary {
         }
         let (x, c, sn, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
         for t in [x, c, sn, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
         let n = product(&[b, s, h, d])?;
-        want_numel(x, n)?;
-        want_numel(y, n)?;
+        want_numel(&x, n)?;
+        want_numel(&y, n)?;
         let half = rot / 2;
         let pos_wide = match io.opt(3) {
             None => None,
             Some(p) => {
-                want_numel(p, product(&[b, s])?)?;
+                want_numel(&p, product(&[b, s])?)?;
                 match p.dtype {
                     DType::I64 => Some(true),
                     DType::I32 => Some(false),
@@ -64,8 +64,8 @@ impl Rotary {
             Some(_) => c.numel() / half,
             None => product(&[b, s])?,
         };
-        want_numel(c, product(&[rows, half])?)?;
-        want_numel(sn, product(&[rows, half])?)?;
+        want_numel(&c, product(&[rows, half])?)?;
+        want_numel(&sn, product(&[rows, half])?)?;
         Ok(Rotary { b, s, h, d, heads_first, rot, interleaved, rows, pos_wide })
     }
 
@@ -75,15 +75,18 @@ impl Rotary {
         };
         let Rotary { b, s, h, d, rot, .. } = *self;
         let half = rot / 2;
-        let (xs, cs, ss, ys) = (inp::<f32>(mem, x), inp::<f32>(mem, c), inp::<f32>(mem, sn), out::<f32>(mem, y));
+        let (xs, cs, ss, ys) = (inp::<f32>(mem, &x), inp::<f32>(mem, &c), inp::<f32>(mem, &sn), out::<f32>(mem, &y));
         // Element strides of batch, sequence and head.
         let strides = if self.heads_first { [h * s * d, d, s * d] } else { [s * h * d, h * d, d] };
         for bi in 0..b {
             for si in 0..s {
                 let row = match (io.opt(3), self.pos_wide) {
                     (Some(p), Some(wide)) => {
-                        let r =
-                            if wide { inp::<i64>(mem, p)[bi * s + si] } else { inp::<i32>(mem, p)[bi * s + si] as i64 };
+                        let r = if wide {
+                            inp::<i64>(mem, &p)[bi * s + si]
+                        } else {
+                            inp::<i32>(mem, &p)[bi * s + si] as i64
+                        };
                         match usize::try_from(r) {
                             Ok(r) if r < self.rows => r,
                             _ => return Err("RotaryEmbedding position id outside the cos/sin cache"),

@@ -46,8 +46,8 @@ impl GridSample {
         w.end()?;
         let (x, g, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [x, g, y] {
-            want(t, DType::F32)?;
-            want_numel(t, t.numel())?;
+            want(&t, DType::F32)?;
+            want_numel(&t, t.numel())?;
         }
         let r = x.rank;
         let (xd, gd, yd) = (x.dims(), g.dims(), y.dims());
@@ -78,13 +78,13 @@ impl GridSample {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(g), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         if ys.is_empty() {
             return;
         }
         let r = self.rank;
         let (xd, os) = (&self.x_dims[..r], &self.out_spatial[..r - 2]);
-        let (xs, gs) = (inp::<f32>(mem, x), inp::<f32>(mem, g));
+        let (xs, gs) = (inp::<f32>(mem, &x), inp::<f32>(mem, &g));
         if r == 4 {
             // Taps once per position for all channels; bit-identical to the reference.
             let dims = [xd[0], xd[1], xd[2], xd[3]];
@@ -111,8 +111,8 @@ impl AffineGrid {
         w.end()?;
         let (t, y) = (io.input(0)?, io.output(0)?);
         for t in [t, y] {
-            want(t, DType::F32)?;
-            want_numel(t, t.numel())?;
+            want(&t, DType::F32)?;
+            want_numel(&t, t.numel())?;
         }
         let (td, yd) = (t.dims(), y.dims());
         let k = y.rank.wrapping_sub(2);
@@ -131,11 +131,11 @@ impl AffineGrid {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(t), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         if ys.is_empty() {
             return;
         }
-        affine_grid(inp::<f32>(mem, t), self.n, &self.spatial[..self.k], self.align_corners, ys);
+        affine_grid(inp::<f32>(mem, &t), self.n, &self.spatial[..self.k], self.align_corners, ys);
     }
 }
 

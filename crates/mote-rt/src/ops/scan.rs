@@ -43,10 +43,10 @@ impl Cumulate {
         if !numeric(x.dtype) {
             return Err(StepFault::DType);
         }
-        want(y, x.dtype)?;
+        want(&y, x.dtype)?;
         let len = product(&[outer, n, inner])?;
-        want_numel(x, len)?;
-        want_numel(y, len)?;
+        want_numel(&x, len)?;
+        want_numel(&y, len)?;
         Ok(Cumulate { prod, exclusive, reverse, outer, n, inner, dtype: x.dtype })
     }
 
@@ -55,7 +55,7 @@ impl Cumulate {
         let c = self;
         macro_rules! go {
             ($t:ty, $zero:expr, $one:expr, $add:expr, $mul:expr) => {{
-                let (xs, ys) = (inp::<$t>(mem, x), out::<$t>(mem, y));
+                let (xs, ys) = (inp::<$t>(mem, &x), out::<$t>(mem, &y));
                 let (add, mul): (fn($t, $t) -> $t, fn($t, $t) -> $t) = ($add, $mul);
                 if c.prod {
                     ref_cumulate(xs, c.outer, c.n, c.inner, ys, c.exclusive, c.reverse, $one, mul);
@@ -109,12 +109,12 @@ impl TopK {
         if !numeric(x.dtype) {
             return Err(StepFault::DType);
         }
-        want(v, x.dtype)?;
-        want(i, DType::I64)?;
-        want_numel(x, product(&[outer, n, inner])?)?;
+        want(&v, x.dtype)?;
+        want(&i, DType::I64)?;
+        want_numel(&x, product(&[outer, n, inner])?)?;
         let kept = product(&[outer, k, inner])?;
-        want_numel(v, kept)?;
-        want_numel(i, kept)?;
+        want_numel(&v, kept)?;
+        want_numel(&i, kept)?;
         Ok(TopK { largest, outer, n, inner, k, dtype: x.dtype })
     }
 
@@ -134,14 +134,14 @@ impl TopK {
         macro_rules! go {
             ($t:ty) => {
                 ref_topk(
-                    inp::<$t>(mem, x),
+                    inp::<$t>(mem, &x),
                     t.outer,
                     t.n,
                     t.inner,
                     t.k,
                     t.largest,
-                    out::<$t>(mem, v),
-                    out::<i64>(mem, i),
+                    out::<$t>(mem, &v),
+                    out::<i64>(mem, &i),
                     scratch,
                 )
             };

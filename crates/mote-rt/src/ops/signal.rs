@@ -67,11 +67,11 @@ impl Dft {
         let ch_out = if irfft { 1 } else { 2 };
         let (x, tw, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [x, tw, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        want_numel(x, product(&[outer, len, inner, ch])?)?;
-        want_numel(y, product(&[outer, bins, inner, ch_out])?)?;
-        want_numel(tw, product(&[n, 2])?)?;
+        want_numel(&x, product(&[outer, len, inner, ch])?)?;
+        want_numel(&y, product(&[outer, bins, inner, ch_out])?)?;
+        want_numel(&tw, product(&[n, 2])?)?;
         // Scratch: the padded signal and the bins.
         product(&[n.checked_add(bins).ok_or(StepFault::Shape)?, 2, 4])?;
         Ok(Dft { outer, len, inner, ch, n, bins, inverse, irfft })
@@ -88,7 +88,7 @@ impl Dft {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
         let (Ok(x), Ok(tw), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let Dft { outer, len, inner, ch, n, bins, inverse, irfft } = *self;
-        let (xs, tws, ys) = (inp::<f32>(mem, x), inp::<f32>(mem, tw), out::<f32>(mem, y));
+        let (xs, tws, ys) = (inp::<f32>(mem, &x), inp::<f32>(mem, &tw), out::<f32>(mem, &y));
         let (buf, res) = scratch[..2 * (n + bins)].split_at_mut(2 * n);
         let take = if irfft { len.min(n / 2 + 1) } else { len.min(n) };
         let ch_out = if irfft { 1 } else { 2 };
@@ -147,14 +147,14 @@ impl Stft {
         let bins = if onesided { fl / 2 + 1 } else { fl };
         let (x, tw, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [x, tw, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        want_numel(x, product(&[batch, len, ch])?)?;
-        want_numel(y, product(&[batch, frames, bins, 2])?)?;
-        want_numel(tw, product(&[fl, 2])?)?;
+        want_numel(&x, product(&[batch, len, ch])?)?;
+        want_numel(&y, product(&[batch, frames, bins, 2])?)?;
+        want_numel(&tw, product(&[fl, 2])?)?;
         if let Some(win) = io.opt(2) {
-            want(win, DType::F32)?;
-            want_numel(win, fl)?;
+            want(&win, DType::F32)?;
+            want_numel(&win, fl)?;
         }
         product(&[fl, 2, 4])?;
         Ok(Stft { batch, len, ch, step: hop, fl, frames, bins })
@@ -172,8 +172,8 @@ impl Stft {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
         let (Ok(x), Ok(tw), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return };
         let Stft { batch, len, ch, step, fl, frames, bins } = *self;
-        let (xs, tws, ys) = (inp::<f32>(mem, x), inp::<f32>(mem, tw), out::<f32>(mem, y));
-        let window = io.opt(2).map(|t| inp::<f32>(mem, t));
+        let (xs, tws, ys) = (inp::<f32>(mem, &x), inp::<f32>(mem, &tw), out::<f32>(mem, &y));
+        let window = io.opt(2).map(|t| inp::<f32>(mem, &t));
         let buf = &mut scratch[..2 * fl];
         for b in 0..batch {
             for f in 0..frames {

@@ -29,18 +29,18 @@ impl Softmax {
         w.end()?;
         let n = product(&[outer, len, inner])?;
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want(x, DType::F32)?;
-        want(y, DType::F32)?;
-        want_numel(x, n)?;
-        want_numel(y, n)?;
+        want(&x, DType::F32)?;
+        want(&y, DType::F32)?;
+        want_numel(&x, n)?;
+        want_numel(&y, n)?;
         Ok(Softmax { kind, outer, len, inner })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, cpu: Cpu) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         if self.kind == SoftmaxKind::Softmax && self.inner == 1 {
-            return fast::softmax(cpu, self.outer, self.len, inp::<f32>(mem, x), out::<f32>(mem, y));
+            return fast::softmax(cpu, self.outer, self.len, inp::<f32>(mem, &x), out::<f32>(mem, &y));
         }
-        softmax(self.kind, self.outer, self.len, self.inner, inp::<f32>(mem, x), out::<f32>(mem, y));
+        softmax(self.kind, self.outer, self.len, self.inner, inp::<f32>(mem, &x), out::<f32>(mem, &y));
     }
 }

@@ -46,27 +46,27 @@ impl SparseGemm {
         }
         let (x, vals, index, y) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
         for t in [x, vals, y] {
-            want(t, DType::F32)?;
+            want(&t, DType::F32)?;
         }
-        want(index, DType::U32)?;
+        want(&index, DType::U32)?;
         if vals.storage != Storage::Weights || index.storage != Storage::Weights {
             return Err(StepFault::Shape);
         }
         let nnz = vals.numel();
-        want_numel(x, product(&[batch, k, p])?)?;
-        want_numel(y, product(&[batch, m, p])?)?;
+        want_numel(&x, product(&[batch, k, p])?)?;
+        want_numel(&y, product(&[batch, m, p])?)?;
         let ptrs = product(&[csr_panels(k, chunk), m])?.checked_add(1).ok_or(StepFault::Shape)?;
-        want_numel(index, ptrs.checked_add(nnz).ok_or(StepFault::Shape)?)?;
+        want_numel(&index, ptrs.checked_add(nnz).ok_or(StepFault::Shape)?)?;
         if let Some(b) = io.opt(3) {
-            want(b, DType::F32)?;
-            want_numel(b, m)?;
+            want(&b, DType::F32)?;
+            want_numel(&b, m)?;
         }
         Ok(SparseGemm { rows_mode, batch, m, k, p, chunk, nnz, act })
     }
 
     /// Checks the compressed rows (pointers, columns inside their panels) once, at load.
     pub fn check_index(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
-        let bytes = io.input(2).ok().and_then(|t| model.weight_bytes(t)).ok_or(StepFault::Shape)?;
+        let bytes = io.input(2).ok().and_then(|t| model.weight_bytes(&t)).ok_or(StepFault::Shape)?;
         let ptrs = csr_panels(self.k, self.chunk) * self.m + 1;
         let word = |i: usize| u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
         if bytes.len() != 4 * (ptrs + self.nnz) || word(0) != 0 || word(ptrs - 1) as usize != self.nnz {
@@ -99,8 +99,8 @@ impl SparseGemm {
             return;
         };
         let (xs, vals, index, ys) =
-            (inp::<f32>(mem, x), inp::<f32>(mem, vals), inp::<u32>(mem, index), out::<f32>(mem, y));
-        let bias: Option<&[f32]> = io.opt(3).map(|b| inp(mem, b));
+            (inp::<f32>(mem, &x), inp::<f32>(mem, &vals), inp::<u32>(mem, &index), out::<f32>(mem, &y));
+        let bias: Option<&[f32]> = io.opt(3).map(|b| inp(mem, &b));
         let ptrs = csr_panels(self.k, self.chunk) * self.m + 1;
         let (row_ptr, cols) = index.split_at(ptrs);
         let w = Csr { rows: self.m, cols_n: self.k, chunk: self.chunk, row_ptr, cols, vals };

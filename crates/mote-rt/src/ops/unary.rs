@@ -103,37 +103,37 @@ impl Unary {
         if !matches!(x.dtype, DType::F32 | DType::F64) {
             return Err(StepFault::DType);
         }
-        want(y, x.dtype)?;
-        want_numel(x, y.numel())?;
+        want(&y, x.dtype)?;
+        want_numel(&x, y.numel())?;
         Ok(Unary { f, clip, f64: x.dtype == DType::F64 })
     }
 
     pub fn run(&self, mem: &crate::mem::Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
         if self.f64 {
-            let ys = out::<f64>(mem, y);
+            let ys = out::<f64>(mem, &y);
             let f = |v: f64| match self.clip {
                 Some((lo, hi)) => v.max(lo as f64).min(hi as f64),
                 None => unary_float(self.f, v),
             };
-            if super::same(x, y) {
+            if super::same(&x, &y) {
                 ys.iter_mut().for_each(|o| *o = f(*o));
             } else {
-                ys.iter_mut().zip(inp::<f64>(mem, x)).for_each(|(o, &v)| *o = f(v));
+                ys.iter_mut().zip(inp::<f64>(mem, &x)).for_each(|(o, &v)| *o = f(v));
             }
             return;
         }
-        let ys = out::<f32>(mem, y);
+        let ys = out::<f32>(mem, &y);
         let f = self.f;
         macro_rules! map {
             ($v:ident => $e:expr) => {
-                if super::same(x, y) {
+                if super::same(&x, &y) {
                     ys.iter_mut().for_each(|o| {
                         let $v = *o;
                         *o = $e;
                     });
                 } else {
-                    ys.iter_mut().zip(inp::<f32>(mem, x)).for_each(|(o, &$v)| *o = $e);
+                    ys.iter_mut().zip(inp::<f32>(mem, &x)).for_each(|(o, &$v)| *o = $e);
                 }
             };
         }

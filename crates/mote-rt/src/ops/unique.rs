@@ -43,16 +43,16 @@ impl Unique {
             return Err(StepFault::DType);
         }
         let n = outer.checked_mul(len).and_then(|v| v.checked_mul(inner)).ok_or(StepFault::Shape)?;
-        want_numel(x, n)?;
+        want_numel(&x, n)?;
         let y = io.output(0)?;
-        want(y, x.dtype)?;
-        want_numel(y, n)?;
+        want(&y, x.dtype)?;
+        want_numel(&y, n)?;
         for o in 1..4 {
-            want(io.output(o)?, DType::I64)?;
-            want_numel(io.output(o)?, len)?;
+            want(&io.output(o)?, DType::I64)?;
+            want_numel(&io.output(o)?, len)?;
         }
-        want(io.output(4)?, DType::I64)?;
-        want_numel(io.output(4)?, 1)?;
+        want(&io.output(4)?, DType::I64)?;
+        want_numel(&io.output(4)?, 1)?;
         Ok(Unique { dtype: x.dtype, sorted, outer, len, inner })
     }
 
@@ -77,7 +77,7 @@ impl Unique {
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
         let outs = (io.output(0), io.output(1), io.output(2), io.output(3), io.output(4));
         let (Ok(x), (Ok(y), Ok(first), Ok(inverse), Ok(counts), Ok(count))) = (io.input(0), outs) else { return };
-        let (xb, len) = (inp::<u8>(mem, x), self.len);
+        let (xb, len) = (inp::<u8>(mem, &x), self.len);
         // SAFETY: u32 and f32 have the same size and alignment, and every bit pattern is a u32.
         let (_, s, _) = unsafe { scratch.align_to_mut::<u32>() };
         let (perm, s) = s.split_at_mut(len);
@@ -109,7 +109,7 @@ impl Unique {
         for (p, &g) in ord[..groups].iter().enumerate() {
             pos[g as usize] = p as u32;
         }
-        let inv = out::<i64>(mem, inverse);
+        let inv = out::<i64>(mem, &inverse);
         let (mut g, mut left) = (0, sizes.first().copied().unwrap_or(0));
         for &i in perm.iter() {
             if left == 0 {
@@ -120,8 +120,8 @@ impl Unique {
             left -= 1;
         }
         let size = x.nbytes as usize / (self.outer * len * self.inner).max(1);
-        let yb = out::<u8>(mem, y);
-        let (fo, co) = (out::<i64>(mem, first), out::<i64>(mem, counts));
+        let yb = out::<u8>(mem, &y);
+        let (fo, co) = (out::<i64>(mem, &first), out::<i64>(mem, &counts));
         for (p, &g) in ord[..groups].iter().enumerate() {
             let f = firsts[g as usize] as usize;
             fo[p] = f as i64;
@@ -132,7 +132,7 @@ impl Unique {
                 yb[dst..dst + self.inner * size].copy_from_slice(&xb[src..src + self.inner * size]);
             }
         }
-        out::<i64>(mem, count)[0] = groups as i64;
+        out::<i64>(mem, &count)[0] = groups as i64;
     }
 }
 

@@ -33,12 +33,12 @@ impl MaxUnpool {
         w.usizes(&mut full[..rank], u32::MAX)?;
         w.end()?;
         let (x, i, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        want(i, DType::I64)?;
+        want(&i, DType::I64)?;
         if x.dtype != y.dtype {
             return Err(StepFault::DType);
         }
         for t in [x, i, y] {
-            want_numel(t, t.numel())?;
+            want_numel(&t, t.numel())?;
         }
         if x.rank != rank || y.rank != rank || rank < 2 || i.dims() != x.dims() {
             return Err(StepFault::Shape);
@@ -79,12 +79,12 @@ impl MaxUnpool {
             }
             Ok(())
         }
-        let idx = inp::<i64>(mem, i);
+        let idx = inp::<i64>(mem, &i);
         match self.size {
-            1 => go::<u8>(self, idx, inp(mem, x), out(mem, y)),
-            2 => go::<u16>(self, idx, inp(mem, x), out(mem, y)),
-            4 => go::<u32>(self, idx, inp(mem, x), out(mem, y)),
-            _ => go::<u64>(self, idx, inp(mem, x), out(mem, y)),
+            1 => go::<u8>(self, idx, inp(mem, &x), out(mem, &y)),
+            2 => go::<u16>(self, idx, inp(mem, &x), out(mem, &y)),
+            4 => go::<u32>(self, idx, inp(mem, &x), out(mem, &y)),
+            _ => go::<u64>(self, idx, inp(mem, &x), out(mem, &y)),
         }
     }
 }

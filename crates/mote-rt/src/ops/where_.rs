@@ -24,7 +24,7 @@ impl Where {
         let mut view = View::<4>::decode(&mut w)?;
         w.end()?;
         let (c, x, y, o) = (io.input(0)?, io.input(1)?, io.input(2)?, io.output(0)?);
-        want(c, DType::Bool)?;
+        want(&c, DType::Bool)?;
         if x.dtype != o.dtype || y.dtype != o.dtype {
             return Err(StepFault::DType);
         }
@@ -48,12 +48,12 @@ impl Where {
                 }
             });
         }
-        let cv = inp::<u8>(mem, c);
+        let cv = inp::<u8>(mem, &c);
         match self.size {
-            1 => go::<u8>(&self.view, cv, inp(mem, x), inp(mem, y), out(mem, o)),
-            2 => go::<u16>(&self.view, cv, inp(mem, x), inp(mem, y), out(mem, o)),
-            4 => go::<u32>(&self.view, cv, inp(mem, x), inp(mem, y), out(mem, o)),
-            _ => go::<u64>(&self.view, cv, inp(mem, x), inp(mem, y), out(mem, o)),
+            1 => go::<u8>(&self.view, cv, inp(mem, &x), inp(mem, &y), out(mem, &o)),
+            2 => go::<u16>(&self.view, cv, inp(mem, &x), inp(mem, &y), out(mem, &o)),
+            4 => go::<u32>(&self.view, cv, inp(mem, &x), inp(mem, &y), out(mem, &o)),
+            _ => go::<u64>(&self.view, cv, inp(mem, &x), inp(mem, &y), out(mem, &o)),
         }
     }
 }

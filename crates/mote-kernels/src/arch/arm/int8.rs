@@ -77,8 +77,8 @@ impl DspQ8 {
     }
 }
 
-/// The reduction steps (words of a row) unpacked at a time by the GEMM: 512 bytes of stack.
-const KC: usize = 32;
+/// The reduction steps (words of a row) unpacked at a time by the GEMM: 256 bytes of stack.
+const KC: usize = 16;
 
 /// The word at `p`, any alignment (ARMv7 loads unaligned words; the byte order does not
 /// matter: both operands of a dot product are loaded alike).

@@ -44,21 +44,55 @@ pub(crate) fn conv_with<K: Q8>(
     let direct = s.direct(g);
     let rb = s.block_rows(g, scratch.len());
     assert!(rb >= MIN_ROWS, "int8 conv2d: scratch of {} values is below conv_scratch_min", scratch.len());
-    let (cb, rest) = scratch.split_at_mut(g.m);
-    let (acc, rest) = rest.split_at_mut(rb * NR);
+    let (acc, rest) = scratch.split_at_mut(rb * NR);
     let col = &mut rest[..if direct { 0 } else { rb * s.k4 }];
     if !is_i8(x_zp) {
         return gemm_any_zp(g, &s, x, x_zp, packed, out, y);
     }
     let off = x_zp + K::A_OFFSET;
-    for (o, c) in cb.iter_mut().enumerate() {
-        let wsum = i32::from_le_bytes(packed[4 * o..][..4].try_into().expect("4 bytes"));
-        *c = bias[o].wrapping_sub(off.wrapping_mul(wsum));
-    }
     let col = i32_as_i8(col);
     let rows_total = g.n * g.oh * g.ow;
     let row_len = 4 * s.k4;
+    // Panel `p` of group `grp` for rows `r0..r0 + rows` of `a`, with the panel's constants `cb`.
+    let mut panel = |grp: usize, p: usize, cb: &[i32; NR], r0: usize, rows: usize, a: &[i8], stride: usize| {
+        let b = &packed[s.panel_at(g.m, grp, p)..][..s.panel_len];
+        let o0 = grp * s.mg + p * NR;
+        let nv = NR.min(s.mg - p * NR);
+        if nv <= NR / 2 {
+            k.gemm_panel_half(a, stride, rows, s.k4, b, acc);
+        } else {
+            k.gemm_panel(a, stride, rows, s.k4, b, acc);
+        }
+        let rq = Rq { cb: &cb[..nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
+        let yb = &mut y[r0 * g.m + o0..];
+        if nv == NR {
+            k.requant_panel(acc, rows, &rq, yb, g.m);
+        } else {
+            partial_panel(k, acc, rows, &rq, nv, yb, g.m);
+        }
+    };
+    // The panel's constants: the bias less the input offset times the weight sums.
+    let constants = |grp: usize, p: usize| {
+        let (o0, mut cb) = (grp * s.mg + p * NR, [0i32; NR]);
+        for (j, c) in cb[..NR.min(s.mg - p * NR)].iter_mut().enumerate() {
+            let wsum = i32::from_le_bytes(packed[4 * (o0 + j)..][..4].try_into().expect("4 bytes"));
+            *c = bias[o0 + j].wrapping_sub(off.wrapping_mul(wsum));
+        }
+        cb
+    };
     for grp in 0..g.groups {
+        if direct && rb < RB {
+            // A small scratch (a microcontroller's plan): blocks of few rows, so panel by
+            // panel, its constants made once, the input rows read in place.
+            for p in 0..s.panels {
+                let cb = constants(grp, p);
+                for r0 in (0..rows_total).step_by(rb) {
+                    let rows = rb.min(rows_total - r0);
+                    panel(grp, p, &cb, r0, rows, &x[r0 * g.c + grp * s.cg..], g.c);
+                }
+            }
+            continue;
+        }
         for r0 in (0..rows_total).step_by(rb) {
             let rows = rb.min(rows_total - r0);
             let (a, stride): (&[i8], usize) = if direct {
@@ -68,22 +102,7 @@ pub(crate) fn conv_with<K: Q8>(
                 (&col[..], row_len)
             };
             for p in 0..s.panels {
-                let b = &packed[s.panel_at(g.m, grp, p)..][..s.panel_len];
-                let o0 = grp * s.mg + p * NR;
-                let nv = NR.min(s.mg - p * NR);
-                if nv <= NR / 2 {
-                    k.gemm_panel_half(a, stride, rows, s.k4, b, acc);
-                } else {
-                    k.gemm_panel(a, stride, rows, s.k4, b, acc);
-                }
-                let rq =
-                    Rq { cb: &cb[o0..o0 + nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
-                let yb = &mut y[r0 * g.m + o0..];
-                if nv == NR {
-                    k.requant_panel(acc, rows, &rq, yb, g.m);
-                } else {
-                    partial_panel(k, acc, rows, &rq, nv, yb, g.m);
-                }
+                panel(grp, p, &constants(grp, p), r0, rows, a, stride);
             }
         }
     }
@@ -133,20 +152,36 @@ pub(crate) fn partial_panel<K: Q8>(
             }
             return;
         }
-        let mut buf = [0i8; RB / 2 * NR];
-        k.requant_panel(acc, pairs, &rq2, &mut buf, NR);
-        for r in 0..rows {
-            copy_out(&buf[r * H..][..H], nv, &mut y[r * ys..]);
-        }
+        staged(k, acc, pairs, &rq2, |q, row| {
+            // Staged row `q` holds output rows `2q` and `2q + 1`, `H` lanes each.
+            copy_out(&row[..H], nv, &mut y[2 * q * ys..]);
+            if 2 * q + 1 < rows {
+                copy_out(&row[H..], nv, &mut y[(2 * q + 1) * ys..]);
+            }
+        });
         return;
     }
     cb[..nv].copy_from_slice(&rq.cb[..nv]);
     mult[..nv].copy_from_slice(&rq.mult[..nv]);
     shift[..nv].copy_from_slice(&rq.shift[..nv]);
-    let mut buf = [0i8; RB * NR];
-    k.requant_panel(acc, rows, &Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq }, &mut buf, NR);
-    for (r, src) in buf.chunks_exact(NR).take(rows).enumerate() {
-        copy_out(src, nv, &mut y[r * ys..]);
+    let rq = Rq { cb: &cb, mult: &mult, shift: &shift, ..*rq };
+    staged(k, acc, rows, &rq, |r, row| copy_out(row, nv, &mut y[r * ys..]));
+}
+
+/// Rows staged at once by [`partial_panel`]: a small stack buffer (a microcontroller's stack
+/// holds it), and the per-call cost of `requant_panel` is small beside `NR` lanes per row.
+const STAGE_ROWS: usize = 8;
+
+/// [`Q8::requant_panel`] of `rows` accumulator rows into a stack buffer, a few rows at a time,
+/// handing each row's `NR` bytes to `put(r, row)`.
+fn staged<K: Q8>(k: K, acc: &[i32], rows: usize, rq: &Rq<'_>, mut put: impl FnMut(usize, &[i8])) {
+    let mut buf = [0i8; STAGE_ROWS * NR];
+    for r0 in (0..rows).step_by(STAGE_ROWS) {
+        let n = STAGE_ROWS.min(rows - r0);
+        k.requant_panel(&acc[r0 * NR..], n, rq, &mut buf, NR);
+        for (i, row) in buf.chunks_exact(NR).take(n).enumerate() {
+            put(r0 + i, row);
+        }
     }
 }
 

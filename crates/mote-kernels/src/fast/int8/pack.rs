@@ -20,7 +20,7 @@ pub(crate) const RB: usize = 64;
 
 /// Fewest output pixels per block: [`conv_scratch_min`] (a microcontroller's plan) holds this
 /// many.
-pub const MIN_ROWS: usize = 4;
+pub const MIN_ROWS: usize = 2;
 
 /// The GEMM view of a non-depthwise convolution.
 #[derive(Clone, Copy, Debug)]
@@ -72,10 +72,11 @@ impl GemmShape {
         NR + if self.direct(g) { 0 } else { self.k4 }
     }
 
-    /// Rows per block in a scratch of `len` i32 values (at most [`RB`]; 0 when `len` is below
-    /// [`conv_scratch_min`]).
+    /// Rows per block in a scratch of `len` i32 values: even (the GEMM kernels take rows in
+    /// pairs, so an odd block would compute a row twice), at most [`RB`]; below [`MIN_ROWS`]
+    /// when `len` is below [`conv_scratch_min`].
     pub(crate) fn block_rows(&self, g: &Conv2d, len: usize) -> usize {
-        (len.saturating_sub(g.m) / self.row_scratch(g)).min(RB)
+        (len / self.row_scratch(g)).min(RB) & !1
     }
 
     /// Byte offset of group `grp`'s panel `p` in the pack.
@@ -144,11 +145,11 @@ pub fn conv_scratch_min(g: &Conv2d) -> Option<usize> {
     scratch_rows(g, MIN_ROWS)
 }
 
-/// Per-channel constants, then per row its accumulators and im2col row.
+/// Per row of a block: its accumulators and its im2col row.
 fn scratch_rows(g: &Conv2d, rows: usize) -> Option<usize> {
     if g.is_depthwise() {
         return Some(0);
     }
     let s = GemmShape::of(g)?;
-    g.m.checked_add(rows.checked_mul(s.row_scratch(g))?)
+    rows.checked_mul(s.row_scratch(g))
 }

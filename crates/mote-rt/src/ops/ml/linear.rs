@@ -52,32 +52,32 @@ impl Linear {
         } else {
             io.arity(2, 3, 1)?
         }
-        let x = Features::of(io.input(0)?, product(&[n, c])?)?;
+        let x = Features::of(&io.input(0)?, product(&[n, c])?)?;
         let wt = io.input(1)?;
-        want(wt, DType::F32)?;
-        want_numel(wt, product(&[e, c])?)?;
+        want(&wt, DType::F32)?;
+        want_numel(&wt, product(&[e, c])?)?;
         if let Some(b) = io.opt(2) {
-            want(b, DType::F32)?;
-            want_numel(b, e)?;
+            want(&b, DType::F32)?;
+            want_numel(&b, e)?;
         }
         let mut l = Linear { classifier, post, n, c, e, labels: 0, x };
         if classifier {
             let labels = io.input(3)?;
-            want(labels, DType::I64)?;
-            want_numel(labels, labels.numel())?;
+            want(&labels, DType::I64)?;
+            want_numel(&labels, labels.numel())?;
             l.labels = labels.numel();
             if e > 1 && l.labels < e {
                 return Err(StepFault::Shape);
             }
             let (label, scores) = (io.output(0)?, io.output(1)?);
-            want(label, DType::I64)?;
-            want_numel(label, n)?;
-            want(scores, DType::F32)?;
-            want_numel(scores, product(&[n, l.score_cols()])?)?;
+            want(&label, DType::I64)?;
+            want_numel(&label, n)?;
+            want(&scores, DType::F32)?;
+            want_numel(&scores, product(&[n, l.score_cols()])?)?;
         } else {
             let y = io.output(0)?;
-            want(y, DType::F32)?;
-            want_numel(y, product(&[n, e])?)?;
+            want(&y, DType::F32)?;
+            want_numel(&y, product(&[n, e])?)?;
         }
         Ok(l)
     }
@@ -92,27 +92,27 @@ impl Linear {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(wt)) = (io.input(0), io.input(1)) else { return };
-        let w = inp::<f32>(mem, wt);
-        let b: &[f32] = io.opt(2).map_or(&[], |b| inp::<f32>(mem, b));
+        let w = inp::<f32>(mem, &wt);
+        let b: &[f32] = io.opt(2).map_or(&[], |b| inp::<f32>(mem, &b));
         let (c, e) = (self.c, self.e);
         let mut row = [0.0f64; MAX_CLASSES];
         for i in 0..self.n {
             let s = &mut row[..e];
             for (j, sj) in s.iter_mut().enumerate() {
                 let wr = &w[j * c..(j + 1) * c];
-                let dot: f64 = wr.iter().enumerate().map(|(k, &wk)| self.x.at(mem, x, i * c + k) * wk as f64).sum();
+                let dot: f64 = wr.iter().enumerate().map(|(k, &wk)| self.x.at(mem, &x, i * c + k) * wk as f64).sum();
                 *sj = dot + b.get(j).map_or(0.0, |&v| v as f64);
             }
             if !self.classifier {
                 self.post.apply(s);
                 if let Ok(y) = io.output(0) {
-                    let y = out::<f32>(mem, y);
+                    let y = out::<f32>(mem, &y);
                     y[i * e..(i + 1) * e].iter_mut().zip(s.iter()).for_each(|(o, v)| *o = *v as f32);
                 }
                 continue;
             }
             let (Ok(lt), Ok(label), Ok(scores)) = (io.input(3), io.output(0), io.output(1)) else { return };
-            let (labels, label, scores) = (inp::<i64>(mem, lt), out::<i64>(mem, label), out::<f32>(mem, scores));
+            let (labels, label, scores) = (inp::<i64>(mem, &lt), out::<i64>(mem, &label), out::<f32>(mem, &scores));
             let cols = self.score_cols();
             let dst = &mut scores[i * cols..(i + 1) * cols];
             if self.binary() {
@@ -158,18 +158,18 @@ impl Normalizer {
         let (n, c) = (w.upto(u32::MAX)?, w.upto(u32::MAX)?);
         w.end()?;
         let numel = product(&[n, c])?;
-        let x = Features::of(io.input(0)?, numel)?;
+        let x = Features::of(&io.input(0)?, numel)?;
         let y = io.output(0)?;
-        want(y, DType::F32)?;
-        want_numel(y, numel)?;
+        want(&y, DType::F32)?;
+        want_numel(&y, numel)?;
         Ok(Normalizer { norm, n, c, x })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) {
         let (Ok(x), Ok(y)) = (io.input(0), io.output(0)) else { return };
-        let (c, ys) = (self.c, out::<f32>(mem, y));
+        let (c, ys) = (self.c, out::<f32>(mem, &y));
         for i in 0..self.n {
-            let v = |k: usize| self.x.at(mem, x, i * c + k);
+            let v = |k: usize| self.x.at(mem, &x, i * c + k);
             let d = match self.norm {
                 0 => (0..c).fold(f64::NEG_INFINITY, |m, k| m.max(v(k))),
                 1 => (0..c).map(|k| v(k).abs()).sum(),

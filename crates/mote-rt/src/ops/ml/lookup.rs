@@ -28,34 +28,34 @@ impl Lookup {
         let strict = w.bool()?;
         w.end()?;
         let (xt, keys, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        let x = Features::of(xt, xt.numel())?;
+        let x = Features::of(&xt, xt.numel())?;
         let float_keys = keys.dtype == DType::F64;
         if !float_keys {
-            want(keys, DType::I64)?;
+            want(&keys, DType::I64)?;
         } else if !matches!(x, Features::F32 | Features::F64) {
             return Err(StepFault::DType);
         }
-        want_numel(keys, keys.numel())?;
-        want(y, DType::I64)?;
-        want_numel(y, xt.numel())?;
+        want_numel(&keys, keys.numel())?;
+        want(&y, DType::I64)?;
+        want_numel(&y, xt.numel())?;
         Ok(Lookup { strict, x, float_keys })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), &'static str> {
         let (Ok(x), Ok(kt), Ok(y)) = (io.input(0), io.input(1), io.output(0)) else { return Ok(()) };
-        let y = out::<i64>(mem, y);
+        let y = out::<i64>(mem, &y);
         for (i, o) in y.iter_mut().enumerate() {
             let hit = if self.float_keys {
-                let keys = inp::<f64>(mem, kt);
-                let v = self.x.at(mem, x, i);
+                let keys = inp::<f64>(mem, &kt);
+                let v = self.x.at(mem, &x, i);
                 keys.iter().position(|&k| k == v || (k.is_nan() && v.is_nan()))
             } else {
-                let keys = inp::<i64>(mem, kt);
+                let keys = inp::<i64>(mem, &kt);
                 let v = match self.x {
-                    Features::I32 => inp::<i32>(mem, x)[i] as i64,
-                    Features::I64 => inp::<i64>(mem, x)[i],
+                    Features::I32 => inp::<i32>(mem, &x)[i] as i64,
+                    Features::I64 => inp::<i64>(mem, &x)[i],
                     // Truncated toward zero (saturating; NaN is 0), as `as` does.
-                    _ => self.x.at(mem, x, i) as i64,
+                    _ => self.x.at(mem, &x, i) as i64,
                 };
                 keys.iter().position(|&k| k == v)
             };
@@ -63,8 +63,8 @@ impl Lookup {
                 Some(p) => p as i64,
                 None if self.strict => return Err("value is not a known category"),
                 None => match self.float_keys {
-                    true => inp::<f64>(mem, kt).len() as i64,
-                    false => inp::<i64>(mem, kt).len() as i64,
+                    true => inp::<f64>(mem, &kt).len() as i64,
+                    false => inp::<i64>(mem, &kt).len() as i64,
                 },
             };
         }

@@ -69,14 +69,14 @@ impl Svm {
         } else {
             io.arity(6, 6, 1)?
         }
-        let x = Features::of(io.input(0)?, product(&[n, f])?)?;
+        let x = Features::of(&io.input(0)?, product(&[n, f])?)?;
         let vec_of = |i: usize| -> Result<usize, StepFault> {
             let t = io.input(i)?;
-            want(t, DType::F32)?;
-            want_numel(t, t.numel())?;
+            want(&t, DType::F32)?;
+            want_numel(&t, t.numel())?;
             Ok(t.numel())
         };
-        want_numel(io.input(1)?, product(&[nv, f])?)?;
+        want_numel(&io.input(1)?, product(&[nv, f])?)?;
         vec_of(1)?;
         let m = vec_of(2)?;
         let r = vec_of(3)?;
@@ -109,13 +109,13 @@ impl Svm {
                 return Err(StepFault::Shape);
             }
             let y = io.output(0)?;
-            want(y, DType::F32)?;
-            want_numel(y, n)?;
+            want(&y, DType::F32)?;
+            want_numel(&y, n)?;
             return Ok(s);
         }
         let labels = io.input(6)?;
-        want(labels, DType::I64)?;
-        want_numel(labels, labels.numel())?;
+        want(&labels, DType::I64)?;
+        want_numel(&labels, labels.numel())?;
         s.labels = labels.numel();
         s.classes = s.labels.max(1);
         if s.classes > MAX_CLASSES {
@@ -136,10 +136,10 @@ impl Svm {
             return Err(StepFault::Shape);
         }
         let (label, scores) = (io.output(0)?, io.output(1)?);
-        want(label, DType::I64)?;
-        want_numel(label, n)?;
-        want(scores, DType::F32)?;
-        want_numel(scores, product(&[n, s.width()])?)?;
+        want(&label, DType::I64)?;
+        want_numel(&label, n)?;
+        want(&scores, DType::F32)?;
+        want_numel(&scores, product(&[n, s.width()])?)?;
         Ok(s)
     }
 
@@ -200,18 +200,18 @@ impl Svm {
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>, scratch: &mut [f32]) {
         let (Ok(x), Ok(st), Ok(ct), Ok(rt)) = (io.input(0), io.input(1), io.input(2), io.input(3)) else { return };
-        let (sv, coef, rho) = (inp::<f32>(mem, st), inp::<f32>(mem, ct), inp::<f32>(mem, rt));
+        let (sv, coef, rho) = (inp::<f32>(mem, &st), inp::<f32>(mem, &ct), inp::<f32>(mem, &rt));
         let f = self.f;
         if !self.classifier {
             let Ok(y) = io.output(0) else { return };
-            let y = out::<f32>(mem, y);
+            let y = out::<f32>(mem, &y);
             for (i, o) in y.iter_mut().enumerate().take(self.n) {
                 let mut v = if self.nv > 0 {
                     (0..self.nv.min(coef.len()))
-                        .map(|j| coef[j] as f64 * self.kernel(mem, x, i, &sv[j * f..(j + 1) * f], self.kernel))
+                        .map(|j| coef[j] as f64 * self.kernel(mem, &x, i, &sv[j * f..(j + 1) * f], self.kernel))
                         .sum::<f64>()
                 } else {
-                    self.kernel(mem, x, i, coef, 0)
+                    self.kernel(mem, &x, i, coef, 0)
                 };
                 v += rho[0] as f64;
                 *o = if self.flags & ONE_CLASS != 0 { if v > 0.0 { 1.0 } else { -1.0 } } else { v as f32 };
@@ -237,15 +237,15 @@ impl Svm {
         else {
             return;
         };
-        let (prob_a, prob_b, labels) = (inp::<f32>(mem, pat), inp::<f32>(mem, pbt), inp::<i64>(mem, lt));
-        let (label, out_scores) = (out::<i64>(mem, label), out::<f32>(mem, out_scores));
+        let (prob_a, prob_b, labels) = (inp::<f32>(mem, &pat), inp::<f32>(mem, &pbt), inp::<i64>(mem, &lt));
+        let (label, out_scores) = (out::<i64>(mem, &label), out::<f32>(mem, &out_scores));
         let width = self.width();
         for i in 0..self.n {
             let raw = self.raw_width();
             let votes_used = self.nv > 0;
             if votes_used {
                 for (j, kj) in kern.iter_mut().enumerate() {
-                    *kj = self.kernel(mem, x, i, &sv[j * f..(j + 1) * f], self.kernel);
+                    *kj = self.kernel(mem, &x, i, &sv[j * f..(j + 1) * f], self.kernel);
                 }
                 votes.fill(0.0);
                 let coef_at = |row: usize, from: usize, len: usize| -> f64 {
@@ -283,7 +283,7 @@ impl Svm {
                 }
             } else {
                 for (j, s) in scores[..k].iter_mut().enumerate() {
-                    *s = rho[0] as f64 + self.kernel(mem, x, i, &coef[j * f..(j + 1) * f], 0);
+                    *s = rho[0] as f64 + self.kernel(mem, &x, i, &coef[j * f..(j + 1) * f], 0);
                 }
             }
             let (max_class, max_weight) = if votes_used {

@@ -73,11 +73,11 @@ impl Tree {
         } else {
             io.arity(9, 9, 1)?
         }
-        let x = Features::of(io.input(0)?, product(&[n, c])?)?;
-        let table = |i: usize, d: DType| -> Result<&TensorRef<'_>, StepFault> {
+        let x = Features::of(&io.input(0)?, product(&[n, c])?)?;
+        let table = |i: usize, d: DType| -> Result<TensorRef<'_>, StepFault> {
             let t = io.input(i)?;
-            want(t, d)?;
-            want_numel(t, t.numel())?;
+            want(&t, d)?;
+            want_numel(&t, t.numel())?;
             if t.storage != Storage::Weights {
                 return Err(StepFault::Shape);
             }
@@ -85,16 +85,16 @@ impl Tree {
         };
         let nodes = table(1, DType::U32)?;
         let b = nodes.numel() / NODE_WORDS;
-        want_numel(nodes, product(&[b, NODE_WORDS])?)?;
-        want_numel(table(2, DType::F64)?, b)?;
+        want_numel(&nodes, product(&[b, NODE_WORDS])?)?;
+        want_numel(&table(2, DType::F64)?, b)?;
         let members = table(3, DType::F64)?.numel();
         let leaves = table(4, DType::U32)?;
         let l = leaves.numel() / 2;
-        want_numel(leaves, product(&[l, 2])?)?;
+        want_numel(&leaves, product(&[l, 2])?)?;
         let contributions = table(5, DType::U32)?.numel();
-        want_numel(table(6, DType::F64)?, contributions)?;
+        want_numel(&table(6, DType::F64)?, contributions)?;
         table(7, DType::U32)?;
-        want_numel(table(8, DType::F64)?, k)?;
+        want_numel(&table(8, DType::F64)?, k)?;
         let mut f64_out = false;
         if classifier {
             let labels = table(9, DType::I64)?;
@@ -104,17 +104,17 @@ impl Tree {
                 return Err(StepFault::Shape);
             }
             let (label, scores) = (io.output(0)?, io.output(1)?);
-            want(label, DType::I64)?;
-            want_numel(label, n)?;
-            want(scores, DType::F32)?;
-            want_numel(scores, product(&[n, k])?)?;
+            want(&label, DType::I64)?;
+            want_numel(&label, n)?;
+            want(&scores, DType::F32)?;
+            want_numel(&scores, product(&[n, k])?)?;
         } else {
             let y = io.output(0)?;
             f64_out = y.dtype == DType::F64;
             if !f64_out {
-                want(y, DType::F32)?;
+                want(&y, DType::F32)?;
             }
-            want_numel(y, product(&[n, k])?)?;
+            want_numel(&y, product(&[n, k])?)?;
         }
         let t = Tree {
             n,
@@ -138,7 +138,7 @@ impl Tree {
     /// known rules, children that are later nodes or existing leaves, member ranges and leaf
     /// ranges in bounds, targets below `k`, roots that exist.
     pub fn check_tables(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
-        let bytes = |i: usize| io.input(i).ok().and_then(|t| model.weight_bytes(t)).ok_or(StepFault::Shape);
+        let bytes = |i: usize| io.input(i).ok().and_then(|t| model.weight_bytes(&t)).ok_or(StepFault::Shape);
         let link_ok = |from: Option<usize>, w: u32| {
             if w & LEAF != 0 {
                 ((w & !LEAF) as usize) < self.leaves
@@ -184,13 +184,13 @@ impl Tree {
     /// The leaf a walk from `root` reaches for row `i`.
     fn leaf(&self, mem: &Mem<'_>, io: &Io<'_>, root: u32, i: usize) -> usize {
         let (Ok(x), Ok(nt), Ok(vt), Ok(mt)) = (io.input(0), io.input(1), io.input(2), io.input(3)) else { return 0 };
-        let (nodes, values, members) = (inp::<u32>(mem, nt), inp::<f64>(mem, vt), inp::<f64>(mem, mt));
+        let (nodes, values, members) = (inp::<u32>(mem, &nt), inp::<f64>(mem, &vt), inp::<f64>(mem, &mt));
         let mut cur = root;
         // Children have larger indices than their node (checked at load): at most `b` steps.
         while cur & LEAF == 0 {
             let b = cur as usize;
             let Some(r) = nodes.get(b * NODE_WORDS..(b + 1) * NODE_WORDS) else { return 0 };
-            let v = self.x.at(mem, x, i * self.c + r[0] as usize);
+            let v = self.x.at(mem, &x, i * self.c + r[0] as usize);
             let th = values.get(b).copied().unwrap_or(0.0);
             let yes = if v.is_nan() && r[1] >> 8 == 1 {
                 true
@@ -224,8 +224,8 @@ impl Tree {
         else {
             return;
         };
-        let (leaves, targets, weights) = (inp::<u32>(mem, lt), inp::<u32>(mem, tt), inp::<f64>(mem, wt));
-        let (roots, base) = (inp::<u32>(mem, rt), inp::<f64>(mem, bt));
+        let (leaves, targets, weights) = (inp::<u32>(mem, &lt), inp::<u32>(mem, &tt), inp::<f64>(mem, &wt));
+        let (roots, base) = (inp::<u32>(mem, &rt), inp::<f64>(mem, &bt));
         let big = if self.f64_out { f64::MAX } else { f32::MAX as f64 };
         let n_trees = roots.len().max(1) as f64;
         let classifier = self.flags & CLASSIFIER != 0;
@@ -263,10 +263,10 @@ impl Tree {
             self.post.apply(acc);
             let Ok(y) = io.output(0) else { return };
             if self.f64_out {
-                let y = out::<f64>(mem, y);
+                let y = out::<f64>(mem, &y);
                 y[i * k..(i + 1) * k].iter_mut().zip(acc.iter()).for_each(|(o, v)| *o = *v as f32 as f64);
             } else {
-                let y = out::<f32>(mem, y);
+                let y = out::<f32>(mem, &y);
                 y[i * k..(i + 1) * k].iter_mut().zip(acc.iter()).for_each(|(o, v)| *o = *v as f32);
             }
         }
@@ -275,7 +275,7 @@ impl Tree {
     /// The label and scores of row `i` from its aggregated class scores.
     fn classify(&self, mem: &Mem<'_>, io: &Io<'_>, i: usize, row: &mut [f64]) {
         let (Ok(qt), Ok(label), Ok(scores)) = (io.input(9), io.output(0), io.output(1)) else { return };
-        let (labels, label, scores) = (inp::<i64>(mem, qt), out::<i64>(mem, label), out::<f32>(mem, scores));
+        let (labels, label, scores) = (inp::<i64>(mem, &qt), out::<i64>(mem, &label), out::<f32>(mem, &scores));
         let k = self.k;
         if self.flags & BINARY != 0 {
             let s = row[self.binary_class];

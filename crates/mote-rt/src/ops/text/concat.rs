@@ -21,14 +21,14 @@ impl Concat {
         Words::new(step).end()?;
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
         for t in [a, b, y] {
-            want_strings(t)?;
+            want_strings(&t)?;
         }
-        Ok(Concat { bc: Broadcast::of(a, b, y)? })
+        Ok(Concat { bc: Broadcast::of(&a, &b, &y)? })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (a, b, y) = (strs(mem, io.input(0)?)?, strs(mem, io.input(1)?)?, io.output(0)?);
-        let mut w = writer(mem, y)?;
+        let (a, b, y) = (strs(mem, &io.input(0)?)?, strs(mem, &io.input(1)?)?, io.output(0)?);
+        let mut w = writer(mem, &y)?;
         self.bc.each(w.len(), |k, ia, ib| {
             w.push(a.get(ia).ok_or(BAD_SLOT)?).map_err(full(0))?;
             w.push(b.get(ib).ok_or(BAD_SLOT)?).map_err(full(0))?;

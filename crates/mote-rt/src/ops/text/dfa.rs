@@ -28,9 +28,9 @@ pub struct RegexFullMatch {
     classes: usize,
 }
 
-fn weight<'t, 'a>(io: &'t Io<'a>, i: usize, dtype: DType) -> Result<&'t TensorRef<'a>, StepFault> {
+fn weight<'a>(io: &Io<'a>, i: usize, dtype: DType) -> Result<TensorRef<'a>, StepFault> {
     let t = io.input(i)?;
-    want(t, dtype)?;
+    want(&t, dtype)?;
     if t.storage != Storage::Weights {
         return Err(StepFault::Shape);
     }
@@ -42,26 +42,26 @@ impl RegexFullMatch {
         io.arity(4, 4, 1)?;
         Words::new(step).end()?;
         let (x, y) = (io.input(0)?, io.output(0)?);
-        want_strings(x)?;
-        want(y, DType::Bool)?;
-        want_numel(y, x.numel())?;
+        want_strings(&x)?;
+        want(&y, DType::Bool)?;
+        want_numel(&y, x.numel())?;
         if x.dims() != y.dims() {
             return Err(StepFault::Shape);
         }
         let (classes, next, flags) = (weight(io, 1, DType::U8)?, weight(io, 2, DType::U32)?, weight(io, 3, DType::U8)?);
-        want_numel(classes, 256)?;
+        want_numel(&classes, 256)?;
         let (states, k) = match next.dims() {
             &[s, k] if s >= 1 && k >= 1 => (s as usize, k as usize),
             _ => return Err(StepFault::Shape),
         };
-        want_numel(next, next.numel())?;
-        want_numel(flags, states)?;
+        want_numel(&next, next.numel())?;
+        want_numel(&flags, states)?;
         Ok(RegexFullMatch { states, classes: k })
     }
 
     /// Every class, state and flag in range.
     pub fn check_tables(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
-        let bytes = |i: usize| io.input(i).ok().and_then(|t| model.weight_bytes(t)).ok_or(StepFault::Shape);
+        let bytes = |i: usize| io.input(i).ok().and_then(|t| model.weight_bytes(&t)).ok_or(StepFault::Shape);
         let ok = bytes(1)?.iter().all(|&c| (c as usize) < self.classes)
             && bytes(2)?.chunks_exact(4).all(|w| (u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize) < self.states)
             && bytes(3)?.iter().all(|&f| f <= ACCEPT | QUIT);
@@ -69,10 +69,10 @@ impl RegexFullMatch {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (x, y) = (strs(mem, io.input(0)?)?, out::<u8>(mem, io.output(0)?));
-        let classes = inp::<u8>(mem, io.input(1)?);
-        let next = inp::<u32>(mem, io.input(2)?);
-        let flags = inp::<u8>(mem, io.input(3)?);
+        let (x, y) = (strs(mem, &io.input(0)?)?, out::<u8>(mem, &io.output(0)?));
+        let classes = inp::<u8>(mem, &io.input(1)?);
+        let next = inp::<u32>(mem, &io.input(2)?);
+        let flags = inp::<u8>(mem, &io.input(3)?);
         const BAD_TABLE: RunFault = RunFault::Data("RegexFullMatch: a DFA table entry is out of range");
         for (i, o) in y.iter_mut().enumerate() {
             let mut state = 0usize;

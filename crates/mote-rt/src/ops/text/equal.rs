@@ -22,16 +22,16 @@ impl StringEqual {
         io.arity(2, 2, 1)?;
         Words::new(step).end()?;
         let (a, b, y) = (io.input(0)?, io.input(1)?, io.output(0)?);
-        want_strings(a)?;
-        want_strings(b)?;
-        want(y, DType::Bool)?;
-        want_numel(y, y.numel())?;
-        Ok(StringEqual { bc: Broadcast::of(a, b, y)? })
+        want_strings(&a)?;
+        want_strings(&b)?;
+        want(&y, DType::Bool)?;
+        want_numel(&y, y.numel())?;
+        Ok(StringEqual { bc: Broadcast::of(&a, &b, &y)? })
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (a, b) = (strs(mem, io.input(0)?)?, strs(mem, io.input(1)?)?);
-        let y = out::<u8>(mem, io.output(0)?);
+        let (a, b) = (strs(mem, &io.input(0)?)?, strs(mem, &io.input(1)?)?);
+        let y = out::<u8>(mem, &io.output(0)?);
         let n = y.len();
         self.bc.each(n, |k, ia, ib| {
             let same = a.get(ia).ok_or(BAD_SLOT)? == b.get(ib).ok_or(BAD_SLOT)?;

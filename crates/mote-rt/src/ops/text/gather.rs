@@ -25,20 +25,20 @@ impl StringGather {
         if table.rank != 1 {
             return Err(StepFault::Shape);
         }
-        want(idx, DType::I64)?;
-        want_strings(y)?;
-        want_numel(idx, y.numel())?;
+        want(&idx, DType::I64)?;
+        want_strings(&y)?;
+        want_numel(&idx, y.numel())?;
         Ok(StringGather)
     }
 
     /// The table's strings: UTF-8 inside their pool.
     pub fn check_tables(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
-        check_strings(model, io.input(0)?)
+        check_strings(model, &io.input(0)?)
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (table, idx) = (strs(mem, io.input(0)?)?, inp::<i64>(mem, io.input(1)?));
-        let mut w = writer(mem, io.output(0)?)?;
+        let (table, idx) = (strs(mem, &io.input(0)?)?, inp::<i64>(mem, &io.input(1)?));
+        let mut w = writer(mem, &io.output(0)?)?;
         for (i, &j) in idx.iter().enumerate().take(w.len()) {
             let j = usize::try_from(j).ok().filter(|&j| j < table.len());
             let s = table.get(j.ok_or(RunFault::Data("StringGather: an index is out of range"))?).ok_or(BAD_SLOT)?;

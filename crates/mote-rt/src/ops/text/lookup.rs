@@ -45,28 +45,28 @@ impl StringLookup {
         let strict = w.bool()?;
         w.end()?;
         let (x, keys, y) = (io.input(0)?, weight_strings(io, 1)?, io.output(0)?);
-        want_strings(x)?;
+        want_strings(&x)?;
         if keys.rank != 1 {
             return Err(StepFault::Shape);
         }
-        want(y, DType::I64)?;
-        want_numel(y, x.numel())?;
+        want(&y, DType::I64)?;
+        want_numel(&y, x.numel())?;
         Ok(StringLookup { strict })
     }
 
     /// The keys: UTF-8 inside their pool and strictly ascending.
     pub fn check_tables(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
         let t = io.input(1)?;
-        check_strings(model, t)?;
-        let bytes = model.weight_bytes(t).ok_or(StepFault::Shape)?;
+        check_strings(model, &t)?;
+        let bytes = model.weight_bytes(&t).ok_or(StepFault::Shape)?;
         let v = StrView::new(bytes, t.numel()).ok_or(StepFault::Shape)?;
         let ascending = (1..v.len()).all(|i| v.get(i - 1) < v.get(i));
         if ascending { Ok(()) } else { Err(StepFault::Shape) }
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (x, keys) = (strs(mem, io.input(0)?)?, strs(mem, io.input(1)?)?);
-        let y = out::<i64>(mem, io.output(0)?);
+        let (x, keys) = (strs(mem, &io.input(0)?)?, strs(mem, &io.input(1)?)?);
+        let y = out::<i64>(mem, &io.output(0)?);
         for (i, o) in y.iter_mut().enumerate() {
             *o = match search(&keys, x.get(i).ok_or(BAD_SLOT)?)? {
                 Some(p) => p as i64,

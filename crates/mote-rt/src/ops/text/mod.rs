@@ -100,7 +100,7 @@ impl Text {
         match self {
             Text::Regex(r) => r.check_tables(model, io),
             Text::TfIdf(t) => t.check_tables(model, io),
-            Text::Normalize(_) => io.opt(1).map_or(Ok(()), |t| check_strings(model, t)),
+            Text::Normalize(_) => io.opt(1).map_or(Ok(()), |t| check_strings(model, &t)),
             Text::Lookup(s) => s.check_tables(model, io),
             Text::Gather(s) => s.check_tables(model, io),
             Text::Concat(_) | Text::Split(_) | Text::Equal(_) => Ok(()),
@@ -135,9 +135,9 @@ fn want_strings(t: &TensorRef<'_>) -> Result<(), StepFault> {
 }
 
 /// Input `i`: a string tensor stored in the weights (a table checked at load).
-fn weight_strings<'t, 'a>(io: &'t Io<'a>, i: usize) -> Result<&'t TensorRef<'a>, StepFault> {
+fn weight_strings<'a>(io: &Io<'a>, i: usize) -> Result<TensorRef<'a>, StepFault> {
     let t = io.input(i)?;
-    want_strings(t)?;
+    want_strings(&t)?;
     if t.storage != Storage::Weights {
         return Err(StepFault::Shape);
     }

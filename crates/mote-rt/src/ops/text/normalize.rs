@@ -39,16 +39,16 @@ impl Normalize {
         let case_sensitive = w.bool()?;
         w.end()?;
         let (x, y, count) = (io.input(0)?, io.output(0)?, io.output(1)?);
-        want_strings(x)?;
-        want_strings(y)?;
+        want_strings(&x)?;
+        want_strings(&y)?;
         if let Some(s) = io.opt(1) {
-            want_strings(s)?;
+            want_strings(&s)?;
             if s.storage != mote_format::Storage::Weights {
                 return Err(StepFault::Shape);
             }
         }
-        want(count, mote_core::DType::I64)?;
-        want_numel(count, 1)?;
+        want(&count, mote_core::DType::I64)?;
+        want_numel(&count, 1)?;
         let c = x.numel();
         let shape_ok = match (x.dims(), y.dims()) {
             (&[_], &[m]) | (&[1, _], &[1, m]) => m as usize == c.max(1),
@@ -61,12 +61,12 @@ impl Normalize {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (x, y, count) = (strs(mem, io.input(0)?)?, io.output(0)?, io.output(1)?);
+        let (x, y, count) = (strs(mem, &io.input(0)?)?, io.output(0)?, io.output(1)?);
         let stops = match io.opt(1) {
-            Some(t) => Some(strs(mem, t)?),
+            Some(t) => Some(strs(mem, &t)?),
             None => None,
         };
-        let mut w = writer(mem, y)?;
+        let mut w = writer(mem, &y)?;
         let mut kept = 0;
         for i in 0..x.len() {
             let s = text(&x, i)?;
@@ -92,7 +92,7 @@ impl Normalize {
             w.finish(0);
             kept = 1;
         }
-        set_count(mem, count, kept);
+        set_count(mem, &count, kept);
         Ok(())
     }
 }

@@ -60,17 +60,17 @@ impl Split {
         let max = w.u32()?;
         w.end()?;
         let (x, y, z, count) = (io.input(0)?, io.output(0)?, io.output(1)?, io.output(2)?);
-        want_strings(x)?;
-        want_strings(y)?;
+        want_strings(&x)?;
+        want_strings(&y)?;
         if let Some(d) = io.opt(1) {
-            want(d, DType::U8)?;
+            want(&d, DType::U8)?;
             if d.numel() == 0 {
                 return Err(StepFault::Shape);
             }
         }
-        want(z, DType::I64)?;
-        want(count, DType::I64)?;
-        want_numel(count, 1)?;
+        want(&z, DType::I64)?;
+        want(&count, DType::I64)?;
+        want_numel(&count, 1)?;
         if y.rank != x.rank + 1 || z.rank != x.rank || x.dims() != &y.dims()[..x.rank] || x.dims() != z.dims() {
             return Err(StepFault::Shape);
         }
@@ -79,13 +79,13 @@ impl Split {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let (x, y, z, count) = (strs(mem, io.input(0)?)?, io.output(0)?, io.output(1)?, io.output(2)?);
+        let (x, y, z, count) = (strs(mem, &io.input(0)?)?, io.output(0)?, io.output(1)?, io.output(2)?);
         let delim = match io.opt(1) {
-            Some(d) => Some(core::str::from_utf8(inp::<u8>(mem, d)).map_err(|_| super::NOT_UTF8)?),
+            Some(d) => Some(core::str::from_utf8(inp::<u8>(mem, &d)).map_err(|_| super::NOT_UTF8)?),
             None => None,
         };
         // First pass: the pieces per string, and the width.
-        let counts = out::<i64>(mem, z);
+        let counts = out::<i64>(mem, &z);
         let mut width = 0;
         for (i, c) in counts.iter_mut().enumerate() {
             let mut n = 0usize;
@@ -99,7 +99,7 @@ impl Split {
             ));
         }
         // Second pass: the pieces, row-major in `[..x, width]`.
-        let mut w = writer(mem, y)?;
+        let mut w = writer(mem, &y)?;
         let mut fault = None;
         for i in 0..x.len() {
             let mut j = 0;
@@ -116,7 +116,7 @@ impl Split {
         if fault.is_some() {
             return Err(full(0)(mote_format::strings::PoolFull));
         }
-        set_count(mem, count, width);
+        set_count(mem, &count, width);
         Ok(())
     }
 }

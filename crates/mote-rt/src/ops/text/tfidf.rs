@@ -109,15 +109,15 @@ impl TfIdf {
             _ => return Err(StepFault::DType),
         };
         if tokens == Tokens::Str {
-            want_strings(x)?;
-            want_strings(pool)?;
+            want_strings(&x)?;
+            want_strings(&pool)?;
         } else {
-            want_numel(x, x.numel())?;
-            want(pool, DType::I64)?;
-            want_numel(pool, pool.numel())?;
+            want_numel(&x, x.numel())?;
+            want(&pool, DType::I64)?;
+            want_numel(&pool, pool.numel())?;
         }
-        want(grams, DType::U32)?;
-        want(y, DType::F32)?;
+        want(&grams, DType::U32)?;
+        want(&y, DType::F32)?;
         if pool.storage != Storage::Weights || grams.storage != Storage::Weights || pool.rank != 1 {
             return Err(StepFault::Shape);
         }
@@ -125,7 +125,7 @@ impl TfIdf {
             &[g, 3] => g as usize,
             _ => return Err(StepFault::Shape),
         };
-        want_numel(grams, 3 * g)?;
+        want_numel(&grams, 3 * g)?;
         let numel = rows.checked_mul(cols).ok_or(StepFault::Shape)?;
         let y_ok = match *y.dims() {
             [o] => rows == 1 && o as usize == out,
@@ -135,10 +135,10 @@ impl TfIdf {
         if x.numel() != numel || x.rank > 2 || !y_ok || min_n < 1 || min_n > max_n {
             return Err(StepFault::Shape);
         }
-        want_numel(y, rows.checked_mul(out).ok_or(StepFault::Shape)?)?;
+        want_numel(&y, rows.checked_mul(out).ok_or(StepFault::Shape)?)?;
         if let Some(wt) = io.opt(3) {
-            want(wt, DType::F32)?;
-            want_numel(wt, out)?;
+            want(&wt, DType::F32)?;
+            want_numel(&wt, out)?;
         }
         let pool_len = pool.numel();
         Ok(TfIdf { mode, min_n, max_n, max_skip, rows, cols, out, grams: g, pool: pool_len, tokens })
@@ -146,7 +146,7 @@ impl TfIdf {
 
     /// Every n-gram row in range; constant string tokens UTF-8 inside their pool.
     pub fn check_tables(&self, model: &Model<'_>, io: &Io<'_>) -> Result<(), StepFault> {
-        let grams = io.input(2).ok().and_then(|t| model.weight_bytes(t)).ok_or(StepFault::Shape)?;
+        let grams = io.input(2).ok().and_then(|t| model.weight_bytes(&t)).ok_or(StepFault::Shape)?;
         let word = |r: &[u8], k: usize| u32::from_le_bytes([r[4 * k], r[4 * k + 1], r[4 * k + 2], r[4 * k + 3]]);
         for r in grams.chunks_exact(12) {
             let (n, start, col) = (word(r, 0) as usize, word(r, 1) as usize, word(r, 2) as usize);
@@ -155,7 +155,7 @@ impl TfIdf {
             }
         }
         if self.tokens == Tokens::Str {
-            super::check_strings(model, io.input(1)?)?;
+            super::check_strings(model, &io.input(1)?)?;
         }
         Ok(())
     }
@@ -169,11 +169,11 @@ impl TfIdf {
     }
 
     pub fn run(&self, mem: &Mem<'_>, io: &Io<'_>) -> Result<(), RunFault> {
-        let x = self.seq(mem, io.input(0)?, self.tokens)?;
+        let x = self.seq(mem, &io.input(0)?, self.tokens)?;
         let pool_tokens = if self.tokens == Tokens::Str { Tokens::Str } else { Tokens::I64 };
-        let pool = self.seq(mem, io.input(1)?, pool_tokens)?;
-        let grams = inp::<u32>(mem, io.input(2)?);
-        let y = out::<f32>(mem, io.output(0)?);
+        let pool = self.seq(mem, &io.input(1)?, pool_tokens)?;
+        let grams = inp::<u32>(mem, &io.input(2)?);
+        let y = out::<f32>(mem, &io.output(0)?);
         y.fill(0.0);
         const BAD_GRAM: RunFault = RunFault::Data("TfIdfVectorizer: an n-gram row is out of range");
         let gram = |g: usize| -> Result<(usize, usize, usize), RunFault> {
@@ -235,7 +235,7 @@ impl TfIdf {
                 }
             }
         }
-        let weights = io.opt(3).map(|t| inp::<f32>(mem, t));
+        let weights = io.opt(3).map(|t| inp::<f32>(mem, &t));
         if self.mode != TfIdfMode::Tf {
             for (i, v) in y.iter_mut().enumerate() {
                 let w = weights.and_then(|w| w.get(i % self.out.max(1))).copied().unwrap_or(1.0);
