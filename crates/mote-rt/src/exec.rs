@@ -52,7 +52,7 @@ pub struct Runtime<'a, S = AllOps> {
     cpu: Cpu,
     /// The largest scratch of any step: what every thread but the caller needs.
     thread_scratch: usize,
-    /// With an allocator, every step as decoded at load (about 2.6 KB each), so that
+    /// With an allocator, every step as decoded at load (its parameters: up to ~0.7 KB), so that
     /// [`Runtime::invoke`] does not decode them again; without, each run decodes each step.
     #[cfg(feature = "alloc")]
     prepared: alloc::vec::Vec<Prepared<'a>>,
