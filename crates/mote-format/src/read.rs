@@ -3,6 +3,10 @@
 //! [`Model::parse`] checks everything once; the accessors then decode records from the borrowed
 //! bytes without further checks that could fail (they cannot index out of bounds: every range
 //! was validated, and reads go through `get` regardless).
+//!
+//! The reader is most of a microcontroller runtime's code, so the checks are written for size:
+//! shared out-of-line helpers (`#[inline(never)]`), one loop over the record sections where
+//! each record's checker returns only the error kind, and no 64-bit division.
 
 use mote_core::DType;
 
