@@ -3,7 +3,9 @@
 //! with `mote-format`, and writes `$OUT_DIR/model.rs`: the model and inputs embedded 64-byte
 //! aligned, the exact arena size, and the op set of the model's steps (`MOTE_FW_OPS=none`
 //! builds the empty set: the runtime core without kernels; `MOTE_FW_OPS=Q8Conv,Q8Pool` that
-//! set, to measure the code of ops).
+//! set, to measure the code of ops). `MOTE_FW_BARE=1` builds the harness alone (cfg
+//! `mote_fw_bare`: start-up, clock and output lines, no runtime), so that scripts/footprint.sh
+//! can subtract it from the core.
 
 use std::{env, fs, path::PathBuf};
 
@@ -17,8 +19,12 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    for var in ["MOTE_FW_MODEL", "MOTE_FW_INPUTS", "MOTE_FW_OPS"] {
+    for var in ["MOTE_FW_MODEL", "MOTE_FW_INPUTS", "MOTE_FW_OPS", "MOTE_FW_BARE"] {
         println!("cargo:rerun-if-env-changed={var}");
+    }
+    println!("cargo::rustc-check-cfg=cfg(mote_fw_bare)");
+    if env::var("MOTE_FW_BARE").as_deref() == Ok("1") {
+        println!("cargo:rustc-cfg=mote_fw_bare");
     }
     println!("cargo:rerun-if-changed=memory.x");
     let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);

@@ -22,22 +22,31 @@ NM=$(tool nm)
 [ "${MOTE_FOOTPRINT_REUSE:-0}" = 1 ] || scripts/firmware.sh
 OUT=out/firmware
 
-# The runtime core: the firmware with the empty op set (no kernel), in both profiles.
+# The runtime core: the firmware with the empty op set (no kernel), and the harness alone
+# (MOTE_FW_BARE=1: start-up, clock and output lines, no runtime), in both profiles. The core
+# proper is the difference.
 ad="$PWD/$OUT/ad"
 for profile in release release-size; do
-  (cd firmware && MOTE_FW_OPS=none MOTE_FW_MODEL="$ad/model.mote" MOTE_FW_INPUTS="$ad/input_0.bin" \
-    cargo build --profile "$profile" -q)
-  cp "firmware/target/thumbv7em-none-eabihf/$profile/mote-firmware" "$OUT/core-$profile.elf"
+  for bare in 0 1; do
+    (cd firmware && MOTE_FW_BARE=$bare MOTE_FW_OPS=none MOTE_FW_MODEL="$ad/model.mote" MOTE_FW_INPUTS="$ad/input_0.bin" \
+      cargo build --profile "$profile" -q)
+    name=core; [ "$bare" = 1 ] && name=harness
+    cp "firmware/target/thumbv7em-none-eabihf/$profile/mote-firmware" "$OUT/$name-$profile.elf"
+  done
 done
 
 # One TSV row per ELF: name, sections, and the sizes of the model, arena and input symbols.
 rows="$OUT/sizes.tsv"
 : >"$rows"
-for elf in "$OUT"/core-*.elf "$OUT"/*/firmware.elf; do
+for elf in "$OUT"/core-*.elf "$OUT"/harness-*.elf "$OUT"/*/firmware.elf; do
   name=$(basename "$elf" .elf); [ "$name" = firmware ] && name=$(basename "$(dirname "$elf")")
   sec() { "$SIZE" -A "$elf" | awk -v s="$1" '$1 == s { print $2 }'; }
   sym() { local h; h=$("$NM" --print-size -C "$elf" | awk -v s="$1" '$0 ~ s { print $2 }' | head -1); echo $((16#${h:-0})); }
-  if [ "${name#core}" != "$name" ]; then inputs=$(cat "$ad"/input_*.bin | wc -c); else inputs=$(cat "$OUT/$name"/input_*.bin | wc -c); fi
+  case "$name" in
+    core-*) inputs=$(cat "$ad"/input_*.bin | wc -c) ;;
+    harness-*) inputs=0 ;;  # embeds neither model nor inputs
+    *) inputs=$(cat "$OUT/$name"/input_*.bin | wc -c) ;;
+  esac
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(sec .vector_table)" "$(sec .text)" "$(sec .rodata)" \
     "$(sec .bss)" "$(sym 'model::MODEL')" "$(sym 'mote_firmware::ARENA')" "$inputs" >>"$rows"
 done

@@ -74,8 +74,15 @@ def main():
             "arena_bytes": arena,
             "flash_total": vec + text + rodata,
         }
+    # The core proper: the firmware without kernels minus the harness built alone.
+    net = {}
+    for key, profile in (("opt3", "release"), ("opt_s", "release-size")):
+        c, h = rows["core-" + profile], rows["harness-" + profile]
+        net[key] = {k: c[k] - h[k] for k in ("text", "rodata", "bss")}
     doc = {"target": "thumbv7em-none-eabihf", "board": "QEMU mps2-an386 (Cortex-M4F)",
-           "core": {"opt3": rows["core-release"], "opt_s": rows["core-release-size"]}, "models": {}}
+           "core": {"opt3": rows["core-release"], "opt_s": rows["core-release-size"]},
+           "harness": {"opt3": rows["harness-release"], "opt_s": rows["harness-release-size"]},
+           "core_minus_harness": net, "models": {}}
     names = [m[0] for m in MODELS] + (["digits"] if "digits" in rows else [])
     for name in names:
         r = dict(rows[name])
@@ -91,6 +98,8 @@ def main():
         r["ram_total"] = r["arena_bytes"] + r["bss"] + r["stack_high_water"]
         doc["models"][name] = r
     c3, cs = doc["core"]["opt3"], doc["core"]["opt_s"]
+    h3, hs = doc["harness"]["opt3"], doc["harness"]["opt_s"]
+    n3, ns = net["opt3"], net["opt_s"]
     target = open(os.path.join(out_dir, "target.txt")).read().strip()
     doc["compile_target"] = target
     L = []
@@ -102,15 +111,26 @@ def main():
              "compiled with `mote compile --target " + target + "`.\n")
     L.append("## Runtime core (no kernels)\n")
     L.append("The firmware built with the empty op set (`MOTE_FW_OPS=none`): `Runtime::load` "
-             "(container and step validation), the step loop, the error messages (`core::fmt`), "
-             "cortex-m-rt start-up, the semihosting output and the SysTick clock. Bytes:\n")
-    L.append("| build | .text (with vector table) | .rodata (without model and input) | .bss (without arena) |")
-    L.append("|---|---:|---:|---:|")
-    L.append(f"| opt-level 3 (the firmware's default) | {c3['text']:,} | {c3['rodata']:,} | {c3['bss']:,} |")
-    L.append(f"| opt-level \"s\" | {cs['text']:,} | {cs['rodata']:,} | {cs['bss']:,} |")
+             "(container and step validation), the step loop, errors as numeric codes "
+             "(`RtError::code`; no `core::fmt`), cortex-m-rt start-up, the semihosting output and "
+             "the SysTick clock. The harness is the same firmware built with `MOTE_FW_BARE=1`: "
+             "the same start-up, clock and output lines around no runtime. The core is the "
+             "difference. The model is hidden from the optimizer at load (`black_box`), so the "
+             "core is the code that validates any file, not code specialized to the embedded one. "
+             "`mote-format` is built at opt-level \"s\" in both profiles (`firmware/Cargo.toml`). "
+             "Bytes:\n")
+    L.append("| build | part | .text (with vector table) | .rodata (without model and input) | .bss (without arena) |")
+    L.append("|---|---|---:|---:|---:|")
+    for title, c, h, n in (("opt-level 3 (the firmware's default)", c3, h3, n3), ("opt-level \"s\"", cs, hs, ns)):
+        L.append(f"| {title} | whole firmware, no kernels | {c['text']:,} | {c['rodata']:,} | {c['bss']:,} |")
+        L.append(f"| | harness alone | {h['text']:,} | {h['rodata']:,} | {h['bss']:,} |")
+        L.append(f"| | **core = difference** | **{n['text']:,}** | {n['rodata']:,} | {n['bss']:,} |")
     L.append("")
-    L.append(f"Target: <= 10 KB (10,240 B) of .text. Measured: {c3['text']:,} B at opt-level 3, "
-             f"{cs['text']:,} B at \"s\" ({'met' if cs['text'] <= 10240 else 'not met'}).\n")
+    L.append(f"Target: <= 10 KB (10,240 B) of .text, judged on the core (the difference), as TFLite "
+             f"Micro's ~9.7 KB counts its framework without the application around it. Measured: "
+             f"{ns['text']:,} B at \"s\" ({'met' if ns['text'] <= 10240 else 'not met'}), "
+             f"{n3['text']:,} B at opt-level 3 ({'met' if n3['text'] <= 10240 else 'not met'}); "
+             f"the whole firmware without kernels is {cs['text']:,} B and {c3['text']:,} B.\n")
     L.append("Its largest functions (opt-level \"s\"; bytes, name):\n")
     L.append("| bytes | function |")
     L.append("|---:|---|")
@@ -156,11 +176,12 @@ def main():
     L.append("")
     kws = doc["models"]["kws"]
     L.append("## Against the targets\n")
-    L.append(f"- Runtime core <= 10 KB .text: {cs['text']:,} B at opt-level \"s\", "
-             f"{cs['text'] - 10240:+,} B from the target; at opt-level 3 {c3['text']:,} B. The largest "
-             "pieces are listed above: the container validation of `Model::parse` (mote-format), "
-             "`Runtime::load` and the step loop (inlined into the firmware's `load` and `main`), "
-             "the error messages through `core::fmt`, and compiler-builtins (64-bit division, memcpy).")
+    L.append(f"- Runtime core <= 10 KB .text (the firmware without kernels minus the harness): "
+             f"{ns['text']:,} B at opt-level \"s\", {ns['text'] - 10240:+,} B from the target; at "
+             f"opt-level 3 {n3['text']:,} B ({n3['text'] - 10240:+,} B). The whole firmware without "
+             f"kernels: {cs['text']:,} B and {c3['text']:,} B. The largest pieces are listed above: "
+             "the container validation of `Model::parse` (mote-format), `Runtime::load` and the step "
+             "loop (in the firmware's `load` and `main`), and compiler-builtins' memcpy.")
     L.append(f"- KWS RAM <= 17,600 B: {kws['ram_total']:,} B (arena {kws['arena_bytes']:,} B, stack "
              f"high-water {kws['stack_high_water']:,} B, other statics {kws['bss']:,} B), "
              f"{kws['ram_total'] - 17600:+,} B from the target. The arena is the compiler's plan for "

@@ -70,3 +70,12 @@ else
   scripts/firmware.sh || { rc=$?; [ "$rc" = 2 ] || exit "$rc"; echo "SKIPPED the firmware check (scripts/firmware.sh could not set up, above)"; }
 fi
 # ---- end firmware ----
+# ---- runtime core size (docs/FOOTPRINT.md): <= 10 KB of .text, no core::fmt ----
+# After the firmware block (it reads out/firmware/ad). Two firmware builds at opt-level "s" and
+# one QEMU run. Exit 2 of core-size.sh means it could not set up; 1 a failed check.
+if [ "${MOTE_REQUIRE_FIRMWARE:-0}" = 1 ]; then
+  scripts/core-size.sh
+else
+  scripts/core-size.sh || { rc=$?; [ "$rc" = 2 ] || exit "$rc"; echo "SKIPPED the core size check (scripts/core-size.sh could not set up, above)"; }
+fi
+# ---- end runtime core size ----

@@ -1,6 +1,5 @@
-//! Lines over semihosting: `key value`, `output i hex`, `error where: message`.
-
-use core::fmt::Write;
+//! Lines over semihosting: `key value`, `output i hex`, `error where: code c [step s]`. No
+//! `core::fmt` (its machinery is kilobytes) and no 64-bit division (a libcall on Cortex-M).
 
 use cortex_m_semihosting::hio;
 
@@ -10,35 +9,44 @@ fn write(bytes: &[u8]) {
     }
 }
 
-/// Writes `v` in decimal.
-fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+/// Writes `v` in decimal, dividing 16-bit limbs by 10 so every division is a u32 one.
+fn decimal(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut limbs = [(v >> 48) as u32, (v >> 32) as u32 & 0xffff, (v >> 16) as u32 & 0xffff, v as u32 & 0xffff];
     let mut i = buf.len();
     loop {
+        let mut rem = 0u32;
+        for limb in &mut limbs {
+            let cur = (rem << 16) | *limb;
+            *limb = cur / 10;
+            rem = cur % 10;
+        }
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
+        buf[i] = b'0' + rem as u8;
+        if limbs.iter().all(|&l| l == 0) || i == 0 {
             return &buf[i..];
         }
     }
 }
 
+fn write_decimal(v: u64) {
+    let mut buf = [0; 20];
+    write(decimal(v, &mut buf));
+}
+
 /// `key value\n`.
 pub fn line(key: &str, value: u64) {
-    let mut buf = [0; 20];
     write(key.as_bytes());
     write(b" ");
-    write(decimal(value, &mut buf));
+    write_decimal(value);
     write(b"\n");
 }
 
 /// `key i <hex of bytes>\n`, written in chunks.
 pub fn hex(key: &str, i: usize, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0; 20];
     write(key.as_bytes());
     write(b" ");
-    write(decimal(i as u64, &mut buf));
+    write_decimal(i as u64);
     write(b" ");
     let mut chunk = [0u8; 256];
     for part in bytes.chunks(chunk.len() / 2) {
@@ -59,10 +67,17 @@ pub fn fail(what: &str) -> bool {
     false
 }
 
-/// `error where: <the error's message>\n`; returns false.
-pub fn error(at: &str, e: &mote_rt::RtError) -> bool {
-    if let Ok(mut h) = hio::hstdout() {
-        let _ = writeln!(h, "error {at}: {e}");
+/// `error where: code <code>[ step <step>]\n` (`mote_rt::RtError::code` and `step`); returns
+/// false.
+pub fn error(at: &str, code: u32, step: Option<u32>) -> bool {
+    write(b"error ");
+    write(at.as_bytes());
+    write(b": code ");
+    write_decimal(code.into());
+    if let Some(s) = step {
+        write(b" step ");
+        write_decimal(s.into());
     }
+    write(b"\n");
     false
 }

@@ -68,14 +68,29 @@ pub struct MoteTensorInfo {
     pub nbytes: usize,
 }
 
-fn status_of(e: &RtError) -> MoteStatus {
-    match e {
-        RtError::Format(_) | RtError::Step { .. } => MoteStatus::InvalidModel,
-        RtError::Arena { .. } => MoteStatus::Arena,
-        RtError::NoSuchIo { .. } => MoteStatus::NoSuchTensor,
-        RtError::InputLength { .. } => MoteStatus::InputLength,
-        _ => MoteStatus::Run,
+/// The statuses by number: the runtime decides an error's status ([`RtError::status`]); this
+/// only names the number, and the assertion below keeps index and value equal.
+const BY_NUMBER: [MoteStatus; 8] = [
+    MoteStatus::Ok,
+    MoteStatus::NullArgument,
+    MoteStatus::InvalidModel,
+    MoteStatus::Arena,
+    MoteStatus::NoSuchTensor,
+    MoteStatus::InputLength,
+    MoteStatus::Run,
+    MoteStatus::Internal,
+];
+
+const _: () = {
+    let mut i = 0;
+    while i < BY_NUMBER.len() {
+        assert!(BY_NUMBER[i] as usize == i);
+        i += 1;
     }
+};
+
+fn status_of(e: &RtError) -> MoteStatus {
+    BY_NUMBER.get(e.status() as usize).copied().unwrap_or(MoteStatus::Internal)
 }
 
 fn cstring(s: &str) -> CString {

@@ -79,6 +79,42 @@ impl FormatError {
     }
 }
 
+impl FormatErrorKind {
+    /// A stable number for the kind (1 to 26, never reused), for builds that print no text
+    /// (`mote_rt::RtError::code`).
+    pub const fn code(&self) -> u32 {
+        use FormatErrorKind::*;
+        match self {
+            TooShort => 1,
+            BadMagic => 2,
+            UnsupportedVersion { .. } => 3,
+            LengthMismatch { .. } => 4,
+            ChecksumMismatch => 5,
+            WeightsChecksumMismatch => 6,
+            Misaligned => 7,
+            BadSectionKind(_) => 8,
+            DuplicateSection(_) => 9,
+            MissingSection(_) => 10,
+            BadSection => 11,
+            BadRecordCount => 12,
+            BadString => 13,
+            BadDType(_) => 14,
+            BadShape => 15,
+            BadStorage(_) => 16,
+            BadLayout(_) => 17,
+            BadTensorLength => 18,
+            TensorOutOfBounds => 19,
+            TensorMisaligned => 20,
+            BadOpCode(_) => 21,
+            BadStepIo => 22,
+            BadAttrs => 23,
+            BadIo => 24,
+            BadPlan => 25,
+            BadSignature => 26,
+        }
+    }
+}
+
 impl fmt::Display for FormatErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use FormatErrorKind::*;

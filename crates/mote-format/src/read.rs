@@ -3,6 +3,10 @@
 //! [`Model::parse`] checks everything once; the accessors then decode records from the borrowed
 //! bytes without further checks that could fail (they cannot index out of bounds: every range
 //! was validated, and reads go through `get` regardless).
+//!
+//! The reader is most of a microcontroller runtime's code, so the checks are written for size:
+//! shared out-of-line helpers (`#[inline(never)]`), one loop over the record sections where
+//! each record's checker returns only the error kind, and no 64-bit division.
 
 use mote_core::DType;
 
@@ -34,6 +38,35 @@ struct Section<'a> {
     bytes: &'a [u8],
     count: usize,
     offset: usize,
+}
+
+/// Checks the record at a byte offset of its section's bytes.
+type RecordCheck<'a> = fn(&Model<'a>, &[u8], usize) -> Result<(), K>;
+
+/// The sections of the table, each with its kind.
+struct Found<'a>([Option<(SectionKind, Section<'a>)>; MAX_SECTIONS]);
+
+impl<'a> Found<'a> {
+    #[inline(never)]
+    fn get(&self, kind: SectionKind) -> Option<Section<'a>> {
+        self.0.iter().flatten().find(|(k, _)| *k == kind).map(|(_, s)| *s)
+    }
+
+    /// The section of `kind` holding a whole number of `record`-byte records (empty when
+    /// absent and not `required`).
+    #[inline(never)]
+    fn records(&self, kind: SectionKind, record: usize, required: bool) -> Result<Section<'a>, FormatError> {
+        let Some(s) = self.get(kind) else {
+            if required {
+                return Err(FormatError::at(K::MissingSection(kind.code()), HEADER_LEN));
+            }
+            return Ok(Section::default());
+        };
+        if s.count.checked_mul(record) != Some(s.bytes.len()) {
+            return Err(FormatError::at(K::BadRecordCount, s.offset));
+        }
+        Ok(s)
+    }
 }
 
 /// The arena plan.
@@ -305,6 +338,7 @@ impl<'a> Model<'a> {
     /// Parses and validates `bytes`. The bytes must start at an 8-byte aligned address (so
     /// weights can be read in place). The weights checksum is not verified here (it reads every
     /// weight byte); call [`Model::verify_weights`] for that.
+    #[inline(never)]
     pub fn parse(bytes: &'a [u8]) -> Result<Model<'a>, FormatError> {
         if bytes.len() < HEADER_LEN {
             return Err(FormatError::at(K::TooShort, 0));
@@ -365,37 +399,34 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        let get = |kind: SectionKind| found.iter().flatten().find(|(k, _)| *k == kind).map(|(_, s)| *s);
-        let require = |kind: SectionKind| get(kind).ok_or(FormatError::at(K::MissingSection(kind.code()), HEADER_LEN));
-        let weights = get(SectionKind::Weights).unwrap_or_default();
+        let found = Found(found);
+        let weights = found.get(SectionKind::Weights).unwrap_or_default();
 
         // Structure checksum: every byte of the file but itself and the WEIGHTS section.
         let (w_start, w_end) = (weights.offset, weights.offset + weights.bytes.len());
-        let crc = Crc32::new().update(&bytes[..32]).update(&bytes[36..w_start.max(36)]).update(&bytes[w_end.max(36)..]);
+        let parts = [&bytes[..32], &bytes[36..w_start.max(36)], &bytes[w_end.max(36)..]];
+        let crc = parts.iter().fold(Crc32::new(), |crc, part| crc.update(part));
         if crc.finish() != structure_crc {
             return Err(FormatError::at(K::ChecksumMismatch, 32));
         }
 
-        let records = |kind: SectionKind, record: usize| -> Result<Section<'a>, FormatError> {
-            let s = require(kind)?;
-            if s.count.checked_mul(record) != Some(s.bytes.len()) {
-                return Err(FormatError::at(K::BadRecordCount, s.offset));
-            }
-            Ok(s)
-        };
-        let words = |kind: SectionKind| -> Result<Section<'a>, FormatError> {
-            let s = require(kind)?;
-            if s.bytes.len() % 4 != 0 || s.count != s.bytes.len() / 4 {
-                return Err(FormatError::at(K::BadRecordCount, s.offset));
-            }
-            Ok(s)
-        };
-        let strings = get(SectionKind::Strings).unwrap_or_default();
-        let meta = match get(SectionKind::Meta) {
-            Some(_) => records(SectionKind::Meta, META_RECORD_LEN)?,
-            None => Section::default(),
-        };
-        let plan_s = records(SectionKind::Plan, PLAN_RECORD_LEN)?;
+        let strings = found.get(SectionKind::Strings).unwrap_or_default();
+        // The record sections (kind, record bytes, required), checked in one loop.
+        const RECORDS: [(SectionKind, usize, bool); 8] = [
+            (SectionKind::Meta, META_RECORD_LEN, false),
+            (SectionKind::Plan, PLAN_RECORD_LEN, true),
+            (SectionKind::Tensors, TENSOR_RECORD_LEN, true),
+            (SectionKind::Steps, STEP_RECORD_LEN, true),
+            (SectionKind::StepIo, 4, true), // u32 words
+            (SectionKind::Attrs, 4, true),
+            (SectionKind::Io, IO_RECORD_LEN, true),
+            (SectionKind::Signature, SIGNATURE_RECORD_LEN, false),
+        ];
+        let mut sections = [Section::default(); RECORDS.len()];
+        for (slot, &(kind, record, required)) in sections.iter_mut().zip(&RECORDS) {
+            *slot = found.records(kind, record, required)?;
+        }
+        let [meta, plan_s, tensors, steps, step_io, attrs, io, signature] = sections;
         if plan_s.count != 1 {
             return Err(FormatError::at(K::BadPlan, plan_s.offset));
         }
@@ -416,16 +447,13 @@ impl<'a> Model<'a> {
             minor,
             strings,
             meta,
-            tensors: records(SectionKind::Tensors, TENSOR_RECORD_LEN)?,
-            steps: records(SectionKind::Steps, STEP_RECORD_LEN)?,
-            step_io: words(SectionKind::StepIo)?,
-            attrs: words(SectionKind::Attrs)?,
-            io: records(SectionKind::Io, IO_RECORD_LEN)?,
+            tensors,
+            steps,
+            step_io,
+            attrs,
+            io,
             weights,
-            signature: match get(SectionKind::Signature) {
-                Some(_) => records(SectionKind::Signature, SIGNATURE_RECORD_LEN)?,
-                None => Section::default(),
-            },
+            signature,
             weights_crc,
             plan,
         };
@@ -434,69 +462,121 @@ impl<'a> Model<'a> {
     }
 
     /// The string at `(offset, len)` of STRINGS, if valid.
+    #[inline(never)]
     fn string(&self, off: u32, len: u32) -> Option<&'a str> {
         let (off, len) = (off as usize, len as usize);
         let b = self.strings.bytes.get(off..off.checked_add(len)?)?;
         core::str::from_utf8(b).ok()
     }
 
+    /// The string whose `(offset, length)` pair is at byte `at` of `b`.
+    #[inline(never)]
+    fn string_at(&self, b: &[u8], at: usize) -> Option<&'a str> {
+        self.string(u32_at(b, at), u32_at(b, at + 4))
+    }
+
+    /// Number of IO records of `kind` (without decoding their names).
+    #[inline(never)]
+    fn io_count(&self, kind: u32) -> usize {
+        (0..self.io.count).filter(|&i| u32_at(self.io.bytes, i * IO_RECORD_LEN) == kind).count()
+    }
+
+    /// The tensor of the `n`th IO record of `kind`.
+    #[inline(never)]
+    fn io_tensor(&self, kind: u32, n: usize) -> Option<u32> {
+        let b = self.io.bytes;
+        (0..self.io.count)
+            .filter(|&i| u32_at(b, i * IO_RECORD_LEN) == kind)
+            .nth(n)
+            .map(|i| u32_at(b, i * IO_RECORD_LEN + 4))
+    }
+
+    /// The storage of tensor `t` (`None` past the end or for an unknown code).
+    fn tensor_storage(&self, t: u32) -> Option<Storage> {
+        if t as usize >= self.tensors.count {
+            return None;
+        }
+        Storage::from_code(*self.tensors.bytes.get(t as usize * TENSOR_RECORD_LEN + 2)?)
+    }
+
+    /// Whether a SIGNATURE record other than a group presents output `o`.
+    #[inline(never)]
+    fn presented(&self, o: usize) -> bool {
+        let b = self.signature.bytes;
+        (0..self.signature.count).any(|k| {
+            let r = k * SIGNATURE_RECORD_LEN;
+            let kind = OutputKind::from_code(u32_at(b, r + 4));
+            u32_at(b, r) as usize == o && kind.is_some_and(|k| group_shape(k).is_none())
+        })
+    }
+
+    /// Every META, TENSORS, STEPS and IO record, through one loop that places the error.
     fn validate_records(&self) -> Result<(), FormatError> {
-        for i in 0..self.meta.count {
-            let r = i * META_RECORD_LEN;
-            let b = self.meta.bytes;
-            if self.string(u32_at(b, r), u32_at(b, r + 4)).is_none()
-                || self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none()
-            {
-                return Err(FormatError::record(K::BadString, self.meta.offset + r, i));
-            }
-        }
-        for i in 0..self.tensors.count {
-            self.validate_tensor(i)?;
-        }
-        let n_tensors = self.tensors.count;
-        for i in 0..self.steps.count {
-            let r = i * STEP_RECORD_LEN;
-            let b = self.steps.bytes;
-            let at = self.steps.offset + r;
-            let code = u16_at(b, r);
-            OpCode::from_code(code).ok_or(FormatError::record(K::BadOpCode(code), at, i))?;
-            let (n_in, n_out) = (b[r + 2] as usize, b[r + 3] as usize);
-            let io_start = u32_at(b, r + 4) as usize;
-            let ids = io_start.checked_add(n_in + n_out).filter(|&e| e <= self.step_io.count);
-            if ids.is_none() {
-                return Err(FormatError::record(K::BadStepIo, at, i));
-            }
-            for k in 0..n_in + n_out {
-                let id = u32_at(self.step_io.bytes, 4 * (io_start + k));
-                let optional_input = k < n_in && id == NO_TENSOR;
-                if !optional_input && id as usize >= n_tensors {
-                    return Err(FormatError::record(K::BadStepIo, at, i));
-                }
-            }
-            let (a0, alen) = (u32_at(b, r + 8) as usize, u32_at(b, r + 12) as usize);
-            if a0.checked_add(alen).is_none_or(|e| e > self.attrs.count) {
-                return Err(FormatError::record(K::BadAttrs, at, i));
-            }
-            if self.string(u32_at(b, r + 16), u32_at(b, r + 20)).is_none() {
-                return Err(FormatError::record(K::BadString, at, i));
-            }
-        }
-        for i in 0..self.io.count {
-            let r = i * IO_RECORD_LEN;
-            let b = self.io.bytes;
-            let (kind, t) = (u32_at(b, r), u32_at(b, r + 4));
-            let bad = || FormatError::record(K::BadIo, self.io.offset + r, i);
-            if (kind != IO_INPUT && kind != IO_OUTPUT) || t as usize >= n_tensors {
-                return Err(bad());
-            }
-            if kind == IO_INPUT && self.tensor(t).is_none_or(|t| t.storage != Storage::Arena) {
-                return Err(bad());
-            }
-            if self.string(u32_at(b, r + 8), u32_at(b, r + 12)).is_none() {
-                return Err(FormatError::record(K::BadString, self.io.offset + r, i));
+        let sections: [(Section<'a>, usize, RecordCheck<'a>); 4] = [
+            (self.meta, META_RECORD_LEN, Model::meta_fault),
+            (self.tensors, TENSOR_RECORD_LEN, Model::tensor_fault),
+            (self.steps, STEP_RECORD_LEN, Model::step_fault),
+            (self.io, IO_RECORD_LEN, Model::io_fault),
+        ];
+        for (s, len, check) in sections {
+            for i in 0..s.count {
+                let r = i * len;
+                check(self, s.bytes, r).map_err(|k| FormatError::record(k, s.offset + r, i))?;
             }
         }
         self.validate_signature()
+    }
+
+    /// META record at `r`: two valid strings.
+    fn meta_fault(&self, b: &[u8], r: usize) -> Result<(), K> {
+        if self.string_at(b, r).is_none() || self.string_at(b, r + 8).is_none() {
+            return Err(K::BadString);
+        }
+        Ok(())
+    }
+
+    /// STEPS record at `r`: a known op, tensor ids inside STEP_IO naming existing tensors (an
+    /// input may be omitted), attributes inside ATTRS, a valid name.
+    fn step_fault(&self, b: &[u8], r: usize) -> Result<(), K> {
+        let code = u16_at(b, r);
+        OpCode::from_code(code).ok_or(K::BadOpCode(code))?;
+        let (n_in, n_out) = (b[r + 2] as usize, b[r + 3] as usize);
+        let io_start = u32_at(b, r + 4) as usize;
+        let ids = io_start.checked_add(n_in + n_out).filter(|&e| e <= self.step_io.count);
+        if ids.is_none() {
+            return Err(K::BadStepIo);
+        }
+        for k in 0..n_in + n_out {
+            let id = u32_at(self.step_io.bytes, 4 * (io_start + k));
+            let optional_input = k < n_in && id == NO_TENSOR;
+            if !optional_input && id as usize >= self.tensors.count {
+                return Err(K::BadStepIo);
+            }
+        }
+        let (a0, alen) = (u32_at(b, r + 8) as usize, u32_at(b, r + 12) as usize);
+        if a0.checked_add(alen).is_none_or(|e| e > self.attrs.count) {
+            return Err(K::BadAttrs);
+        }
+        if self.string_at(b, r + 16).is_none() {
+            return Err(K::BadString);
+        }
+        Ok(())
+    }
+
+    /// IO record at `r`: input or output of an existing tensor (an input in the arena), a valid
+    /// name.
+    fn io_fault(&self, b: &[u8], r: usize) -> Result<(), K> {
+        let (kind, t) = (u32_at(b, r), u32_at(b, r + 4));
+        if (kind != IO_INPUT && kind != IO_OUTPUT) || t as usize >= self.tensors.count {
+            return Err(K::BadIo);
+        }
+        if kind == IO_INPUT && self.tensor_storage(t) != Some(Storage::Arena) {
+            return Err(K::BadIo);
+        }
+        if self.string_at(b, r + 8).is_none() {
+            return Err(K::BadString);
+        }
+        Ok(())
     }
 
     /// SIGNATURE records: each names an existing output at most once, a known kind, a keys
@@ -504,7 +584,7 @@ impl<'a> Model<'a> {
     /// output tensor that fits the kind (ZipMap: f32 `[C]` or `[N, C]`; labels: int64); a
     /// Bounded record names an i64 count tensor of one element and an axis of the output.
     fn validate_signature(&self) -> Result<(), FormatError> {
-        let n_outputs = self.outputs().count();
+        let n_outputs = self.io_count(IO_OUTPUT);
         let b = self.signature.bytes;
         let kind_at = |j: usize| OutputKind::from_code(u32_at(b, j * SIGNATURE_RECORD_LEN + 4));
         for i in 0..self.signature.count {
@@ -525,7 +605,7 @@ impl<'a> Model<'a> {
                 return Err(bad());
             }
             let keys = self.tensor(u32_at(b, r + 8)).ok_or_else(bad)?;
-            let out = self.outputs().nth(output).and_then(|o| self.tensor(o.tensor)).ok_or_else(bad)?;
+            let out = self.io_tensor(IO_OUTPUT, output).and_then(|t| self.tensor(t)).ok_or_else(bad)?;
             if kind == OutputKind::Bounded {
                 // The count: one i64 in the arena (or a constant); the axis exists.
                 let count_ok = keys.dtype == DType::I64 && keys.numel() == 1 && keys.layout == Layout::Plain;
@@ -538,7 +618,7 @@ impl<'a> Model<'a> {
             let c = match (keys.dtype, keys.dims()) {
                 (DType::I64, &[c]) => c,
                 (DType::U32, &[c, 2]) => {
-                    let ok = bytes.chunks_exact(8).all(|p| self.string(u32_at(p, 0), u32_at(p, 4)).is_some());
+                    let ok = bytes.chunks_exact(8).all(|p| self.string_at(p, 0).is_some());
                     if !ok {
                         return Err(bad());
                     }
@@ -564,13 +644,14 @@ impl<'a> Model<'a> {
     /// the end of the previous group of the same side (groups are in order and disjoint), holds
     /// no output another record presents, an optional holds at most one tensor, and the name is
     /// one valid string key (u32 `[1, 2]` in the weights).
+    #[inline(never)]
     fn validate_group(&self, i: usize, shape: GroupShape) -> Result<(), ()> {
         let b = self.signature.bytes;
         let r = i * SIGNATURE_RECORD_LEN;
         let kind = OutputKind::from_code(u32_at(b, r + 4)).ok_or(())?;
         let input = group_is_input(kind);
         let (first, count) = (u32_at(b, r) as usize, u32_at(b, r + 12) as usize);
-        let n_side = if input { self.inputs().count() } else { self.outputs().count() };
+        let n_side = self.io_count(if input { IO_INPUT } else { IO_OUTPUT });
         let end = first.checked_add(count).ok_or(())?;
         if end > n_side || (shape == GroupShape::Optional && count > 1) {
             return Err(());
@@ -587,7 +668,7 @@ impl<'a> Model<'a> {
         if first < prev_end {
             return Err(());
         }
-        if !input && (first..end).any(|o| self.output_signature(o).is_some()) {
+        if !input && (first..end).any(|o| self.presented(o)) {
             return Err(());
         }
         let name = self.tensor(u32_at(b, r + 8)).ok_or(())?;
@@ -595,25 +676,23 @@ impl<'a> Model<'a> {
         if name.dtype != DType::U32 || name.dims() != [1, 2] || name.layout != Layout::Plain {
             return Err(());
         }
-        self.string(u32_at(bytes, 0), u32_at(bytes, 4)).ok_or(())?;
+        self.string_at(bytes, 0).ok_or(())?;
         Ok(())
     }
 
-    fn validate_tensor(&self, i: usize) -> Result<(), FormatError> {
-        let r = i * TENSOR_RECORD_LEN;
-        let b = self.tensors.bytes;
-        let at = self.tensors.offset + r;
-        let err = |k| FormatError::record(k, at, i);
-        let dtype = DType::from_code(b[r] as i64).ok_or(err(K::BadDType(b[r])))?;
+    /// TENSORS record at `r`: known codes, a shape whose size does not overflow, a byte length
+    /// that matches it, bytes inside the arena or the weights at an aligned offset, a valid name.
+    fn tensor_fault(&self, b: &[u8], r: usize) -> Result<(), K> {
+        let dtype = DType::from_code(b[r] as i64).ok_or(K::BadDType(b[r]))?;
         let rank = b[r + 1] as usize;
         if rank > MAX_RANK {
-            return Err(err(K::BadShape));
+            return Err(K::BadShape);
         }
-        let storage = Storage::from_code(b[r + 2]).ok_or(err(K::BadStorage(b[r + 2])))?;
-        let layout = Layout::from_code(b[r + 3]).ok_or(err(K::BadLayout(b[r + 3])))?;
+        let storage = Storage::from_code(b[r + 2]).ok_or(K::BadStorage(b[r + 2]))?;
+        let layout = Layout::from_code(b[r + 3]).ok_or(K::BadLayout(b[r + 3]))?;
         let mut numel: u64 = 1;
         for d in 0..rank {
-            numel = numel.checked_mul(u32_at(b, r + 8 + 4 * d) as u64).ok_or(err(K::BadShape))?;
+            numel = numel.checked_mul(u32_at(b, r + 8 + 4 * d) as u64).ok_or(K::BadShape)?;
         }
         let size = dtype.size().unwrap_or(1) as u64;
         let (offset, nbytes) = (u64_at(b, r + 40), u64_at(b, r + 48));
@@ -621,27 +700,28 @@ impl<'a> Model<'a> {
             // Slots then a pool (format 1.3, `strings`): plain, 8-byte aligned, a u32-sized pool.
             let slots_ok = crate::strings::pool_capacity(numel, nbytes).is_some();
             if layout != Layout::Plain || !slots_ok {
-                return Err(err(K::BadTensorLength));
+                return Err(K::BadTensorLength);
             }
             if offset % 8 != 0 {
-                return Err(err(K::TensorMisaligned));
+                return Err(K::TensorMisaligned);
             }
         } else if layout == Layout::Plain && numel.checked_mul(size) != Some(nbytes) {
-            return Err(err(K::BadTensorLength));
+            return Err(K::BadTensorLength);
         }
-        let end = offset.checked_add(nbytes).ok_or(err(K::TensorOutOfBounds))?;
+        let end = offset.checked_add(nbytes).ok_or(K::TensorOutOfBounds)?;
         let limit = match storage {
             Storage::Arena => self.plan.arena_size,
             Storage::Weights => self.weights.bytes.len() as u64,
         };
         if end > limit {
-            return Err(err(K::TensorOutOfBounds));
+            return Err(K::TensorOutOfBounds);
         }
-        if offset % size.min(8) != 0 {
-            return Err(err(K::TensorMisaligned));
+        // Element sizes are powers of two: a mask, not a 64-bit division (a libcall on 32 bits).
+        if offset & (size.min(8) - 1) != 0 {
+            return Err(K::TensorMisaligned);
         }
-        if self.string(u32_at(b, r + 56), u32_at(b, r + 60)).is_none() {
-            return Err(err(K::BadString));
+        if self.string_at(b, r + 56).is_none() {
+            return Err(K::BadString);
         }
         Ok(())
     }
@@ -715,7 +795,7 @@ impl<'a> Model<'a> {
             n_inputs: n_in,
             n_outputs: n_out,
             attrs: self.attrs.bytes.get(4 * a0..4 * (a0 + alen))?,
-            name: self.string(u32_at(b, r + 16), u32_at(b, r + 20)).unwrap_or(""),
+            name: self.string_at(b, r + 16).unwrap_or(""),
         })
     }
 
@@ -723,10 +803,8 @@ impl<'a> Model<'a> {
         (0..self.io.count).filter_map(move |i| {
             let r = i * IO_RECORD_LEN;
             let b = self.io.bytes;
-            (u32_at(b, r) == kind).then(|| IoRef {
-                tensor: u32_at(b, r + 4),
-                name: self.string(u32_at(b, r + 8), u32_at(b, r + 12)).unwrap_or(""),
-            })
+            (u32_at(b, r) == kind)
+                .then(|| IoRef { tensor: u32_at(b, r + 4), name: self.string_at(b, r + 8).unwrap_or("") })
         })
     }
 
@@ -757,7 +835,7 @@ impl<'a> Model<'a> {
                 shape,
                 first: u32_at(b, r) as usize,
                 count: u32_at(b, r + 12) as usize,
-                name: self.string(u32_at(name, 0), u32_at(name, 4)).unwrap_or(""),
+                name: self.string_at(name, 0).unwrap_or(""),
             })
         })
     }
@@ -792,7 +870,7 @@ impl<'a> Model<'a> {
             return None;
         }
         let p = b.get(8 * k..8 * k + 8)?;
-        self.string(u32_at(p, 0), u32_at(p, 4))
+        self.string_at(p, 0)
     }
 
     /// Metadata pairs.
@@ -800,10 +878,7 @@ impl<'a> Model<'a> {
         (0..self.meta.count).map(move |i| {
             let r = i * META_RECORD_LEN;
             let b = self.meta.bytes;
-            (
-                self.string(u32_at(b, r), u32_at(b, r + 4)).unwrap_or(""),
-                self.string(u32_at(b, r + 8), u32_at(b, r + 12)).unwrap_or(""),
-            )
+            (self.string_at(b, r).unwrap_or(""), self.string_at(b, r + 8).unwrap_or(""))
         })
     }
 

@@ -52,6 +52,67 @@ pub enum RtError {
     ThreadScratch { needed: u64, got: u64 },
 }
 
+impl StepFault {
+    /// A stable number for the fault (1 to 8, never reused); [`RtError::code`] adds 100.
+    pub const fn code(&self) -> u32 {
+        match self {
+            StepFault::UnsupportedOp => 1,
+            StepFault::NotInOpSet(_) => 2,
+            StepFault::Arity => 3,
+            StepFault::Attrs => 4,
+            StepFault::DType => 5,
+            StepFault::Shape => 6,
+            StepFault::Aliasing => 7,
+            StepFault::Scratch => 8,
+        }
+    }
+}
+
+impl RtError {
+    /// The C API's status for this error (`MoteStatus` in mote-capi's `mote.h`): 2 invalid
+    /// model, 3 arena, 4 no such input or output, 5 input length, 6 failed run.
+    pub const fn status(&self) -> u32 {
+        match self {
+            RtError::Format(_) | RtError::Step { .. } => 2,
+            RtError::Arena { .. } => 3,
+            RtError::NoSuchIo { .. } => 4,
+            RtError::InputLength { .. } => 5,
+            RtError::Data { .. }
+            | RtError::StringCapacity { .. }
+            | RtError::Task { .. }
+            | RtError::ThreadScratch { .. } => 6,
+        }
+    }
+
+    /// A stable number for what went wrong, for builds that print no text (firmware): a
+    /// container error is its [`FormatErrorKind::code`](mote_format::FormatErrorKind::code)
+    /// (1 to 99), a step fault 100 + [`StepFault::code`], the rest 201 to 207.
+    pub const fn code(&self) -> u32 {
+        match self {
+            RtError::Format(e) => e.kind.code(),
+            RtError::Step { fault, .. } => 100 + fault.code(),
+            RtError::Arena { .. } => 201,
+            RtError::NoSuchIo { .. } => 202,
+            RtError::InputLength { .. } => 203,
+            RtError::Data { .. } => 204,
+            RtError::StringCapacity { .. } => 205,
+            RtError::Task { .. } => 206,
+            RtError::ThreadScratch { .. } => 207,
+        }
+    }
+
+    /// The step the error concerns, if any.
+    pub const fn step(&self) -> Option<u32> {
+        match self {
+            RtError::Step { step, .. }
+            | RtError::Data { step, .. }
+            | RtError::StringCapacity { step, .. }
+            | RtError::Task { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
+}
+
 impl From<FormatError> for RtError {
     fn from(e: FormatError) -> RtError {
         RtError::Format(e)
