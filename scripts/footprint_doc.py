@@ -182,11 +182,15 @@ def main():
              f"kernels: {cs['text']:,} B and {c3['text']:,} B. The largest pieces are listed above: "
              "the container validation of `Model::parse` (mote-format), `Runtime::load` and the step "
              "loop (in the firmware's `load` and `main`), and compiler-builtins' memcpy.")
-    L.append(f"- KWS RAM <= 17,600 B: {kws['ram_total']:,} B (arena {kws['arena_bytes']:,} B, stack "
-             f"high-water {kws['stack_high_water']:,} B, other statics {kws['bss']:,} B), "
-             f"{kws['ram_total'] - 17600:+,} B from the target. The arena is the compiler's plan for "
-             "the target named above (activations plus its int8 scratch); the stack holds a "
-             "decoded step (`Io` and `Step`, about 4.5 KB) per load and per step run, since "
+    issue_ram = kws["arena_bytes"] + kws["runtime_state"]
+    L.append(f"- KWS RAM <= 17,600 B (1.1 x 16,000): counted as issue 8 defines RAM (arena + runtime state + "
+             f"I/O buffers, which live in the arena): {issue_ram:,} B, {issue_ram - 17600:+,} B from the target "
+             f"({issue_ram / 16000:.3f} x the bound). Counting the stack too: {kws['ram_total']:,} B (arena "
+             f"{kws['arena_bytes']:,} B, stack high-water {kws['stack_high_water']:,} B, other statics "
+             f"{kws['bss']:,} B), {kws['ram_total'] - 17600:+,} B from the target. The arena is the compiler's "
+             "plan for the target named above (activations plus its int8 scratch: two or four output rows "
+             "per block). The stack holds the harness's `main` (with the `Runtime`), one decoded step "
+             "(its parameters, up to 352 B, and its tensor ids) and the deepest kernel frame, since "
              "without an allocator each invoke decodes each step.")
     fits = all(r["ram_total"] <= 256 * 1024 and r["flash_total"] <= 1024 * 1024 for r in doc["models"].values())
     L.append(f"- Every model fits 256 KB RAM / 1 MB flash: {'yes' if fits else 'no'} (and `firmware/memory.x` "

@@ -41,7 +41,9 @@ pub fn line(key: &str, value: u64) {
     write(b"\n");
 }
 
-/// `key i <hex of bytes>\n`, written in chunks.
+/// `key i <hex of bytes>\n`, written in chunks. Out of line: its buffer is not in `main`'s
+/// frame, which is on the stack through the whole inference.
+#[inline(never)]
 pub fn hex(key: &str, i: usize, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     write(key.as_bytes());

@@ -225,19 +225,18 @@ pub fn compile(mut graph: Graph, opts: &Options) -> Result<Compiled, CompileErro
         ..Default::default()
     };
     let bytes = emit::emit(&p, &trial, &meta)?;
-    let scratch = {
+    let needs = {
         let buf = mote_rt::host::AlignedBuf::from_bytes(&bytes);
         let model = mote_format::Model::parse(buf.as_ref()).map_err(|e| CompileError::SelfCheck(e.to_string()))?;
         (0..p.steps.len())
-            .map(|i| {
-                let (min, max) =
-                    mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;
-                // A microcontroller's plan gives kernels their smallest scratch (same results).
-                Ok(if opts.target.is_mcu() { min } else { max })
-            })
-            .collect::<Result<Vec<_>, CompileError>>()?
+            .map(|i| mote_rt::exec::step_scratch(&model, i).map_err(|e| CompileError::SelfCheck(step_error(&p, e))))
+            .collect::<Result<Vec<(usize, usize)>, CompileError>>()?
     };
-    let m = plan::plan(&p, &scratch, opts.target.is_mcu());
+    let m = if opts.target.is_mcu() {
+        mcu_plan(&p, &needs)
+    } else {
+        plan::plan(&p, &needs.iter().map(|n| n.1).collect::<Vec<_>>(), false)
+    };
     let bytes = emit::emit(&p, &m, &meta)?;
     let buf = mote_rt::host::AlignedBuf::from_bytes(&bytes);
     mote_rt::Runtime::load(buf.as_ref()).map_err(|e| CompileError::SelfCheck(step_error(&p, e)))?;
@@ -271,4 +270,22 @@ fn step_error(p: &lir::Program, e: mote_rt::RtError) -> String {
         }
         e => e.to_string(),
     }
+}
+
+/// A microcontroller's plan (same results as any other): the kernels' smallest scratch, or
+/// twice it (int8 convolutions in blocks of 4 rows, not 2: fewer passes per row block) when
+/// that costs under 1% more arena; then the scratch grows into the arena's alignment slack
+/// when that costs no byte. `needs` is each step's scratch `(min, max)`.
+fn mcu_plan(p: &lir::Program, needs: &[(usize, usize)]) -> plan::MemPlan {
+    let with = |cap: &dyn Fn(usize, usize) -> usize| {
+        let scratch: Vec<usize> =
+            needs.iter().map(|&(min, max)| if min > 0 { cap(min, max).min(max).max(min) } else { 0 }).collect();
+        plan::plan(p, &scratch, true)
+    };
+    let small = with(&|min, _| min);
+    let double = with(&|min, _| 2 * min);
+    let m = if double.arena * 100 < small.arena * 101 { double } else { small };
+    let grown = m.scratch_size + m.arena.saturating_sub(m.peak_live);
+    let m2 = with(&|_, max| max.min(grown));
+    if m2.arena <= m.arena { m2 } else { m }
 }

@@ -92,36 +92,13 @@ impl<'a, S: OpSet> Runtime<'a, S> {
         #[cfg(feature = "alloc")]
         let mut prepared = alloc::vec::Vec::with_capacity(model.step_count());
         for i in 0..model.step_count() {
-            let err = |fault| RtError::Step { step: i as u32, fault };
-            let s = model.step(i).ok_or(err(StepFault::Arity))?;
-            let io = Io::new(&model, &s).map_err(err)?;
-            let step = Step::decode_in::<S>(&s, &io).map_err(err)?;
-            // A skip must end inside the step list.
-            if step.skip_span().is_some_and(|n| n >= model.step_count() - i) {
-                return Err(err(StepFault::Attrs));
-            }
-            check_aliasing(&step, &io).map_err(err)?;
-            thread_scratch = thread_scratch.max(step.scratch_bytes_in::<S>());
-            let min = step.scratch_min_bytes_in::<S>() as u64;
-            if min > 0 {
-                if min > scratch.1 || scratch.0 % 8 != 0 {
-                    return Err(err(StepFault::Scratch));
-                }
-                let need = scratch_given::<S>(&step, scratch.1) as u64;
-                let region = (scratch.0, need);
-                let clash = io
-                    .inputs()
-                    .map(|(_, t)| t)
-                    .chain(io.outputs())
-                    .any(|t| t.storage == Storage::Arena && overlaps(region, (t.offset, t.nbytes)));
-                if clash {
-                    return Err(err(StepFault::Aliasing));
-                }
-            }
-            // Constant tables the kernels trust (Resize indices, tree links): checked once here.
-            step.check_constants_in::<S>(&model, &io).map_err(err)?;
             #[cfg(feature = "alloc")]
-            prepared.push(Prepared { io, step, scratch: scratch_given::<S>(&step, scratch.1) });
+            let keep = &mut |p| prepared.push(p);
+            #[cfg(not(feature = "alloc"))]
+            let keep = &mut |_| {};
+            let need =
+                check_step::<S>(&model, i, scratch, keep).map_err(|fault| RtError::Step { step: i as u32, fault })?;
+            thread_scratch = thread_scratch.max(need);
         }
         Ok(Runtime {
             model,
@@ -354,6 +331,45 @@ impl<'a, S> Runtime<'a, S> {
 fn scratch_given<S: OpSet>(step: &Step, planned: u64) -> usize {
     let planned = usize::try_from(planned).unwrap_or(usize::MAX) & !3;
     step.scratch_bytes_in::<S>().min(planned.max(step.scratch_min_bytes_in::<S>()))
+}
+
+/// Validates step `i` (its tensors, parameters, aliasing, scratch region and constant tables)
+/// and hands it to `keep` as decoded; returns the most scratch it uses. Out of line, so the
+/// decoded step is on the stack only while this runs, not through all of `load`.
+#[inline(never)]
+fn check_step<'a, S: OpSet>(
+    model: &Model<'a>,
+    i: usize,
+    scratch: (u64, u64),
+    keep: &mut dyn FnMut(Prepared<'a>),
+) -> Result<usize, StepFault> {
+    let s = model.step(i).ok_or(StepFault::Arity)?;
+    let io = Io::new(model, &s)?;
+    let step = Step::decode_in::<S>(&s, &io)?;
+    // A skip must end inside the step list.
+    if step.skip_span().is_some_and(|n| n >= model.step_count() - i) {
+        return Err(StepFault::Attrs);
+    }
+    check_aliasing(&step, &io)?;
+    let min = step.scratch_min_bytes_in::<S>() as u64;
+    if min > 0 {
+        if min > scratch.1 || !scratch.0.is_multiple_of(8) {
+            return Err(StepFault::Scratch);
+        }
+        let region = (scratch.0, scratch_given::<S>(&step, scratch.1) as u64);
+        let clash = io
+            .inputs()
+            .map(|(_, t)| t)
+            .chain(io.outputs())
+            .any(|t| t.storage == Storage::Arena && overlaps(region, (t.offset, t.nbytes)));
+        if clash {
+            return Err(StepFault::Aliasing);
+        }
+    }
+    // Constant tables the kernels trust (Resize indices, tree links): checked once here.
+    step.check_constants_in::<S>(model, &io)?;
+    keep(Prepared { io, step, scratch: scratch_given::<S>(&step, scratch.1) });
+    Ok(step.scratch_bytes_in::<S>())
 }
 
 /// The scratch bytes step `i` of `model` uses at most (the compiler sizes the plan's scratch
