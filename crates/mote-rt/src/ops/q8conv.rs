@@ -120,16 +120,21 @@ impl Q8Conv {
             return;
         };
         let y = out::<i8>(mem, &y);
-        let Ok(rq) = requant(mem, io, (self.y_zp, self.lo, self.hi)) else { return };
+        let Ok(rq) = requant(mem, io, 2, (self.y_zp, self.lo, self.hi)) else { return };
         conv2d(cpu, &self.g, x, self.x_zp, w, &rq, y, i32s(scratch));
     }
 }
 
-/// The output stage of an int8 product from its `bias`, `mult` and `shift` tensors (inputs 2,
-/// 3 and 4).
-pub(super) fn requant<'m>(mem: &Mem<'m>, io: &Io<'_>, (zp, lo, hi): (i32, i32, i32)) -> Result<Requant<'m>, StepFault> {
-    let vec = |i: usize| io.input(i).map(|t| inp::<i32>(mem, &t));
-    Ok(Requant { bias: vec(2)?, mult: vec(3)?, shift: vec(4)?, zp, lo, hi })
+/// The output stage of an int8 product from its `bias`, `mult` and `shift` tensors (inputs
+/// `first`, `first + 1` and `first + 2`).
+pub(super) fn requant<'m>(
+    mem: &Mem<'m>,
+    io: &Io<'_>,
+    first: usize,
+    (zp, lo, hi): (i32, i32, i32),
+) -> Result<Requant<'m>, StepFault> {
+    let vec = |i: usize| io.input(first + i).map(|t| inp::<i32>(mem, &t));
+    Ok(Requant { bias: vec(0)?, mult: vec(1)?, shift: vec(2)?, zp, lo, hi })
 }
 
 /// The f32 scratch as i32 values.

@@ -93,7 +93,7 @@ impl Q8Sparse {
         let index = inp::<u32>(mem, &index);
         let (row_ptr, cols) = index.split_at(self.m + 1);
         let w = Q8Blocks { m: self.m, c: self.c, row_ptr, cols, w: blk, wsum };
-        let Ok(rq) = requant(mem, io, (self.y_zp, self.lo, self.hi)) else { return };
+        let Ok(rq) = requant(mem, io, 4, (self.y_zp, self.lo, self.hi)) else { return };
         sparse_conv(cpu, self.rows, &w, inp::<i8>(mem, &x), self.x_zp, &rq, out::<i8>(mem, &y), i32s(scratch));
     }
 }
