@@ -5,6 +5,8 @@ use core::ptr::{addr_of, read_volatile, write_volatile};
 
 const PAINT: u32 = 0xdead_beef;
 
+// SAFETY: cortex-m-rt's linker script defines both symbols; only their addresses are taken,
+// never their values.
 unsafe extern "C" {
     /// cortex-m-rt: the end of .bss/.data (the stack grows down towards it).
     static __sheap: u32;

@@ -223,8 +223,6 @@ impl<'a> Tensors<'a> {
         for (d, slot) in dims.iter_mut().enumerate().take(rank) {
             *slot = u32_at(b, 8 + 4 * d);
         }
-        let (off, len) = (u32_at(b, 56) as usize, u32_at(b, 60) as usize);
-        let name = self.strings.get(off..off.saturating_add(len)).and_then(|s| core::str::from_utf8(s).ok());
         Some(TensorRef {
             dtype: DType::from_code(b[0] as i64)?,
             rank,
@@ -234,17 +232,15 @@ impl<'a> Tensors<'a> {
             layout_param: u32_at(b, 4),
             offset: u64_at(b, 40),
             nbytes: u64_at(b, 48),
-            name: name.unwrap_or(""),
+            name: str_in(self.strings, u32_at(b, 56), u32_at(b, 60)).unwrap_or(""),
         })
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
+/// The string at `(off, len)` of a strings section, `None` when out of range or not UTF-8.
+fn str_in(strings: &[u8], off: u32, len: u32) -> Option<&str> {
+    let (off, len) = (off as usize, len as usize);
+    core::str::from_utf8(strings.get(off..off.checked_add(len)?)?).ok()
 }
 
 /// How the host presents an output (a SIGNATURE record, format 1.1).
@@ -464,9 +460,7 @@ impl<'a> Model<'a> {
     /// The string at `(offset, len)` of STRINGS, if valid.
     #[inline(never)]
     fn string(&self, off: u32, len: u32) -> Option<&'a str> {
-        let (off, len) = (off as usize, len as usize);
-        let b = self.strings.bytes.get(off..off.checked_add(len)?)?;
-        core::str::from_utf8(b).ok()
+        str_in(self.strings.bytes, off, len)
     }
 
     /// The string whose `(offset, length)` pair is at byte `at` of `b`.

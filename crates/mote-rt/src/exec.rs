@@ -351,12 +351,13 @@ fn check_step<'a, S: OpSet>(
         return Err(StepFault::Attrs);
     }
     check_aliasing(&step, &io)?;
+    let given = scratch_given::<S>(&step, scratch.1);
     let min = step.scratch_min_bytes_in::<S>() as u64;
     if min > 0 {
         if min > scratch.1 || !scratch.0.is_multiple_of(8) {
             return Err(StepFault::Scratch);
         }
-        let region = (scratch.0, scratch_given::<S>(&step, scratch.1) as u64);
+        let region = (scratch.0, given as u64);
         let clash = io
             .inputs()
             .map(|(_, t)| t)
@@ -368,7 +369,7 @@ fn check_step<'a, S: OpSet>(
     }
     // Constant tables the kernels trust (Resize indices, tree links): checked once here.
     step.check_constants_in::<S>(model, &io)?;
-    keep(Prepared { io, step, scratch: scratch_given::<S>(&step, scratch.1) });
+    keep(Prepared { io, step, scratch: given });
     Ok(step.scratch_bytes_in::<S>())
 }
 

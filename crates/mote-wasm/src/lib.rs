@@ -53,11 +53,13 @@ pub enum Status {
     Run = 6,
 }
 
+/// The runtime's status ([`RtError::status`], the C API's numbers): the same numbers here,
+/// except that this module sizes the arena itself, so an arena error is a failed run.
 fn status_of(e: &RtError) -> Status {
-    match e {
-        RtError::Format(_) | RtError::Step { .. } => Status::InvalidModel,
-        RtError::NoSuchIo { .. } => Status::NoSuchTensor,
-        RtError::InputLength { .. } => Status::InputLength,
+    match e.status() {
+        2 => Status::InvalidModel,
+        4 => Status::NoSuchTensor,
+        5 => Status::InputLength,
         _ => Status::Run,
     }
 }
