@@ -55,12 +55,22 @@ pub struct Runtime<'a, S = AllOps> {
     /// With an allocator, every step as decoded at load (its parameters: up to ~0.7 KB), so that
     /// [`Runtime::invoke`] does not decode them again; without, each run decodes each step.
     #[cfg(feature = "alloc")]
-    prepared: alloc::vec::Vec<Prepared<'a>>,
+    prepared: alloc::vec::Vec<Kept<'a>>,
     ops: core::marker::PhantomData<fn() -> S>,
 }
 
-/// A step decoded once: its tensors, parameters and scratch need.
+/// With an allocator: a step as decoded at load, and its tensor records resolved once (so a
+/// run reads them, not the file's records).
+#[cfg(feature = "alloc")]
+#[derive(Debug)]
+struct Kept<'a> {
+    p: Prepared<'a>,
+    tensors: alloc::vec::Vec<Option<TensorRef<'a>>>,
+}
+
+/// A step decoded once: its tensors, parameters and scratch need (kept only with an allocator).
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
 struct Prepared<'a> {
     io: Io<'a>,
     step: Step,
@@ -93,7 +103,7 @@ impl<'a, S: OpSet> Runtime<'a, S> {
         let mut prepared = alloc::vec::Vec::with_capacity(model.step_count());
         for i in 0..model.step_count() {
             #[cfg(feature = "alloc")]
-            let keep = &mut |p| prepared.push(p);
+            let keep = &mut |p: Prepared<'a>| prepared.push(Kept { tensors: p.io.resolve(), p });
             #[cfg(not(feature = "alloc"))]
             let keep = &mut |_| {};
             let need =
@@ -241,7 +251,7 @@ impl<'a, S: OpSet> Runtime<'a, S> {
             let i = next;
             next += 1;
             next += match self.prepared(i) {
-                Some(p) => self.run_step(i, &p.io, &p.step, p.scratch, &mem, par, observe)?,
+                Some((io, step, scratch)) => self.run_step(i, &io, step, scratch, &mem, par, observe)?,
                 None => self.decode_and_run(i, &mem, par, observe)?,
             };
         }
@@ -313,15 +323,16 @@ impl<'a, S: OpSet> Runtime<'a, S> {
 }
 
 impl<'a, S> Runtime<'a, S> {
-    /// Step `i` as decoded at load, when the runtime keeps them.
+    /// Step `i` as decoded at load, when the runtime keeps them: its tensors (resolved), its
+    /// parameters and the scratch it runs with.
     #[cfg(feature = "alloc")]
-    fn prepared(&self, i: usize) -> Option<&Prepared<'a>> {
-        self.prepared.get(i)
+    fn prepared(&self, i: usize) -> Option<(Io<'_>, &Step, usize)> {
+        self.prepared.get(i).map(|k| (k.p.io.with_resolved(&k.tensors), &k.p.step, k.p.scratch))
     }
 
     /// Step `i` as decoded at load, when the runtime keeps them (never without an allocator).
     #[cfg(not(feature = "alloc"))]
-    fn prepared(&self, _: usize) -> Option<&Prepared<'a>> {
+    fn prepared(&self, _: usize) -> Option<(Io<'_>, &Step, usize)> {
         None
     }
 }

@@ -93,12 +93,15 @@ pub const MAX_VIEW_RANK: usize = 16;
 pub struct Io<'a> {
     tensors: Tensors<'a>,
     step: StepRef<'a>,
+    /// The inputs' then the outputs' records, when resolved beforehand ([`Io::resolve`]: a
+    /// host keeps them per step); empty: read from the file's records when asked.
+    resolved: &'a [Option<TensorRef<'a>>],
 }
 
 impl<'a> Io<'a> {
     /// Checks the counts (at most [`MAX_IO`] each) and that every output names a tensor.
     pub fn new(model: &Model<'a>, step: &StepRef<'a>) -> Result<Io<'a>, StepFault> {
-        let io = Io { tensors: model.tensors(), step: *step };
+        let io = Io { tensors: model.tensors(), step: *step, resolved: &[] };
         if step.n_inputs() > MAX_IO || step.n_outputs() > MAX_IO {
             return Err(StepFault::Arity);
         }
@@ -131,11 +134,34 @@ impl<'a> Io<'a> {
 
     /// Input `i`, `None` when omitted (an optional input) or past the end.
     pub fn opt(&self, i: usize) -> Option<TensorRef<'a>> {
+        if !self.resolved.is_empty() {
+            return if i < self.n_inputs() { self.resolved.get(i).copied().flatten() } else { None };
+        }
         self.step.input(i).and_then(|t| self.tensors.get(t))
     }
 
     pub fn output(&self, i: usize) -> Result<TensorRef<'a>, StepFault> {
-        self.step.output(i).and_then(|t| self.tensors.get(t)).ok_or(StepFault::Arity)
+        let t = if self.resolved.is_empty() {
+            self.step.output(i).and_then(|t| self.tensors.get(t))
+        } else {
+            self.resolved.get(self.n_inputs() + i).copied().flatten().filter(|_| i < self.n_outputs())
+        };
+        t.ok_or(StepFault::Arity)
+    }
+
+    /// Every input's then every output's record, resolved (for [`Io::with_resolved`]).
+    #[cfg(feature = "alloc")]
+    pub fn resolve(&self) -> alloc::vec::Vec<Option<TensorRef<'a>>> {
+        let outs = (0..self.n_outputs()).map(|i| self.output(i).ok());
+        (0..self.n_inputs()).map(|i| self.opt(i)).chain(outs).collect()
+    }
+
+    /// This step's tensors read from `resolved` ([`Io::resolve`]) instead of the file's records.
+    pub fn with_resolved<'r>(&self, resolved: &'r [Option<TensorRef<'r>>]) -> Io<'r>
+    where
+        'a: 'r,
+    {
+        Io { tensors: self.tensors, step: self.step, resolved }
     }
 
     /// The inputs present, with their positions.

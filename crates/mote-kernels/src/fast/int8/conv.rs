@@ -42,6 +42,11 @@ pub(crate) fn conv_with<K: Q8>(
     }
     let s = GemmShape::of(g).expect("checked by conv_pack_len");
     let direct = s.direct(g);
+    // The per-channel constants (the bias less the input offset times the weight sums) are
+    // made once into the scratch when that costs no rows of the block (a desktop plan's
+    // scratch); otherwise (a microcontroller's) each panel's are made on the stack.
+    let keep = scratch.len() >= g.m && s.block_rows(g, scratch.len() - g.m) == s.block_rows(g, scratch.len());
+    let (cb_all, scratch) = scratch.split_at_mut(if keep { g.m } else { 0 });
     let rb = s.block_rows(g, scratch.len());
     assert!(rb >= MIN_ROWS, "int8 conv2d: scratch of {} values is below conv_scratch_min", scratch.len());
     let (acc, rest) = scratch.split_at_mut(rb * NR);
@@ -50,20 +55,29 @@ pub(crate) fn conv_with<K: Q8>(
         return gemm_any_zp(g, &s, x, x_zp, packed, out, y);
     }
     let off = x_zp + K::A_OFFSET;
+    let constant = |o: usize| {
+        let wsum = i32::from_le_bytes(packed[4 * o..][..4].try_into().expect("4 bytes"));
+        bias[o].wrapping_sub(off.wrapping_mul(wsum))
+    };
+    for (o, c) in cb_all.iter_mut().enumerate() {
+        *c = constant(o);
+    }
+    // Panel `p` of group `grp`: its first output channel and its channel count.
+    let span = |grp: usize, p: usize| (grp * s.mg + p * NR, NR.min(s.mg - p * NR));
+    let mut panel_cb = [0i32; NR];
     let col = i32_as_i8(col);
     let rows_total = g.n * g.oh * g.ow;
     let row_len = 4 * s.k4;
     // Panel `p` of group `grp` for rows `r0..r0 + rows` of `a`, with the panel's constants `cb`.
-    let mut panel = |grp: usize, p: usize, cb: &[i32; NR], r0: usize, rows: usize, a: &[i8], stride: usize| {
+    let mut panel = |grp: usize, p: usize, cb: &[i32], r0: usize, rows: usize, a: &[i8], stride: usize| {
         let b = &packed[s.panel_at(g.m, grp, p)..][..s.panel_len];
-        let o0 = grp * s.mg + p * NR;
-        let nv = NR.min(s.mg - p * NR);
+        let (o0, nv) = span(grp, p);
         if nv <= NR / 2 {
             k.gemm_panel_half(a, stride, rows, s.k4, b, acc);
         } else {
             k.gemm_panel(a, stride, rows, s.k4, b, acc);
         }
-        let rq = Rq { cb: &cb[..nv], mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
+        let rq = Rq { cb, mult: &mult[o0..o0 + nv], shift: &shift[o0..o0 + nv], ..rq_base(out) };
         let yb = &mut y[r0 * g.m + o0..];
         if nv == NR {
             k.requant_panel(acc, rows, &rq, yb, g.m);
@@ -71,24 +85,15 @@ pub(crate) fn conv_with<K: Q8>(
             partial_panel(k, acc, rows, &rq, nv, yb, g.m);
         }
     };
-    // The panel's constants: the bias less the input offset times the weight sums.
-    let constants = |grp: usize, p: usize| {
-        let (o0, mut cb) = (grp * s.mg + p * NR, [0i32; NR]);
-        for (j, c) in cb[..NR.min(s.mg - p * NR)].iter_mut().enumerate() {
-            let wsum = i32::from_le_bytes(packed[4 * (o0 + j)..][..4].try_into().expect("4 bytes"));
-            *c = bias[o0 + j].wrapping_sub(off.wrapping_mul(wsum));
-        }
-        cb
-    };
     for grp in 0..g.groups {
         if direct && rb < RB {
             // A small scratch (a microcontroller's plan): blocks of few rows, so panel by
             // panel, its constants made once, the input rows read in place.
             for p in 0..s.panels {
-                let cb = constants(grp, p);
+                let cb = panel_constants(cb_all, &mut panel_cb, span(grp, p), constant);
                 for r0 in (0..rows_total).step_by(rb) {
                     let rows = rb.min(rows_total - r0);
-                    panel(grp, p, &cb, r0, rows, &x[r0 * g.c + grp * s.cg..], g.c);
+                    panel(grp, p, cb, r0, rows, &x[r0 * g.c + grp * s.cg..], g.c);
                 }
             }
             continue;
@@ -102,10 +107,27 @@ pub(crate) fn conv_with<K: Q8>(
                 (&col[..], row_len)
             };
             for p in 0..s.panels {
-                panel(grp, p, &constants(grp, p), r0, rows, a, stride);
+                panel(grp, p, panel_constants(cb_all, &mut panel_cb, span(grp, p), constant), r0, rows, a, stride);
             }
         }
     }
+}
+
+/// The constants of the panel of `nv` channels from `o0`: from `all` (every channel's, made
+/// beforehand) or, when it is empty, made by `make` into `buf`.
+fn panel_constants<'c>(
+    all: &'c [i32],
+    buf: &'c mut [i32; NR],
+    (o0, nv): (usize, usize),
+    make: impl Fn(usize) -> i32,
+) -> &'c [i32] {
+    if !all.is_empty() {
+        return &all[o0..o0 + nv];
+    }
+    for (j, c) in buf[..nv].iter_mut().enumerate() {
+        *c = make(o0 + j);
+    }
+    &buf[..nv]
 }
 
 /// [`Q8::requant_panel`] of a panel with `nv < NR` channels (the output stage padded to
@@ -168,9 +190,9 @@ pub(crate) fn partial_panel<K: Q8>(
     staged(k, acc, rows, &rq, |r, row| copy_out(row, nv, &mut y[r * ys..]));
 }
 
-/// Rows staged at once by [`partial_panel`]: a small stack buffer (a microcontroller's stack
-/// holds it), and the per-call cost of `requant_panel` is small beside `NR` lanes per row.
-const STAGE_ROWS: usize = 8;
+/// Rows staged at once by [`partial_panel`]: a whole block where stacks are large (one
+/// `requant_panel` call), 8 rows on a microcontroller (a 128-byte buffer on its small stack).
+const STAGE_ROWS: usize = if cfg!(target_os = "none") { 8 } else { RB };
 
 /// [`Q8::requant_panel`] of `rows` accumulator rows into a stack buffer, a few rows at a time,
 /// handing each row's `NR` bytes to `put(r, row)`.

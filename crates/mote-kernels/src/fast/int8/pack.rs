@@ -131,16 +131,20 @@ pub fn conv_pack(g: &Conv2d, w_ohwi: &[i8], out: &mut [u8]) {
     }
 }
 
-/// i32 elements of scratch [`super::conv2d`] uses at most for `g`, blocks of [`RB`] rows (0
-/// for a depthwise convolution); `None` when the geometry is inconsistent or the size
-/// overflows.
+/// i32 elements of scratch [`super::conv2d`] uses at most for `g`: the per-channel constants
+/// and blocks of [`RB`] rows (0 for a depthwise convolution); `None` when the geometry is
+/// inconsistent or the size overflows.
 pub fn conv_scratch_len(g: &Conv2d) -> Option<usize> {
-    scratch_rows(g, RB)
+    if g.is_depthwise() {
+        return Some(0);
+    }
+    g.m.checked_add(scratch_rows(g, RB)?)
 }
 
 /// The fewest i32 elements of scratch [`super::conv2d`] runs in for `g`: blocks of
-/// [`MIN_ROWS`] rows. Any size from this to [`conv_scratch_len`] gives the same result; more
-/// rows per block read the weights fewer times.
+/// [`MIN_ROWS`] rows, the per-channel constants made per panel on the stack. Any size from
+/// this to [`conv_scratch_len`] gives the same result; more rows per block read the weights
+/// fewer times, and room for the constants makes them once.
 pub fn conv_scratch_min(g: &Conv2d) -> Option<usize> {
     scratch_rows(g, MIN_ROWS)
 }
